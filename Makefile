@@ -1,0 +1,55 @@
+# Coverage Workbench — `make help` lists the targets.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DB     ?= data/workbench.duckdb
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev demo test lint format stress bench lab clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=24"
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[dev,lab]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## create .venv and install the package with pinned dependencies
+
+dev: $(VENV)/.installed-dev ## install with test, lint and notebook extras
+
+demo: install ## ingest + analyse the bundled sample into $(DB), print a summary, write reports/overview.html
+	$(BIN)/workbench demo --db $(DB)
+
+test: dev ## run the whole test suite (pytest's "no tests ran" fails too)
+	@$(BIN)/python -m pytest -q; rc=$$?; \
+	  if [ $$rc = 5 ]; then echo "error: pytest ran no tests" >&2; fi; exit $$rc
+
+stress: dev ## longer reliability suites (more seeds and sizes)
+	WORKBENCH_STRESS=1 $(BIN)/python -m pytest -q tests/test_reliability*.py
+
+lint: dev ## ruff check + ruff format --check
+	$(BIN)/ruff check workbench tests bench
+	$(BIN)/ruff format --check workbench tests bench
+
+format: dev ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix workbench tests bench
+	$(BIN)/ruff format workbench tests bench
+
+bench: dev ## run the benchmark and evaluation scripts (needs ../shared); see bench/RESULTS.md
+	$(BIN)/python bench/run_all.py
+
+lab: dev ## start JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+clean: ## remove the venv, the demo database and reports
+	rm -rf $(VENV) $(DB) $(DB).wal reports/*.html

@@ -1,0 +1,109 @@
+"""Ingest into a real DuckDB file: counts reconcile, re-ingest is idempotent."""
+
+from __future__ import annotations
+
+from conftest import BBC, REUTERS, RU_UA, SEED, need_shared, write_seed_article
+
+from workbench import Workbench
+
+
+def counts(wb):
+    return {
+        t: wb.sql(f"SELECT count(*) n FROM {t}").n[0] for t in ("articles", "rejects", "duplicates")
+    }
+
+
+def test_seed_ingests_as_one_article(wb):
+    r = wb.ingest([SEED], progress=False)
+    assert (r.inputs, r.stored, r.rejected) == (1, 1, 0)
+    row = wb.sql("SELECT date::VARCHAR d, text FROM articles").iloc[0]
+    assert row.d == "2023-03-20"
+    assert row.text.startswith("Chinese President Xi Jinping landed in Russia")
+    assert wb.summary()["articles"] == 1
+
+
+def test_reingest_is_idempotent_and_duplicates_are_linked(wb, tmp_path, tiny_articles):
+    write_seed_article(
+        tiny_articles,
+        "dup.txt",
+        "2022-03-01",
+        "Ukrainian President Volodymyr "
+        "Zelenskyy spoke with Joe Biden in Kyiv about sanctions on Russia.",
+    )
+    (tiny_articles / "bad.txt").write_text("no header")
+    r1 = wb.ingest([tiny_articles], progress=False)
+    before = counts(wb)
+    r2 = wb.ingest([tiny_articles], progress=False)
+    assert counts(wb) == before == {"articles": 3, "rejects": 1, "duplicates": 1}
+    assert (r1.stored, r1.duplicates, r1.rejected) == (3, 1, 1)
+    assert (r2.stored, r2.unchanged, r2.duplicates) == (0, 3, 1)
+    runs = wb.sql("SELECT kind, status, n_inputs FROM runs ORDER BY run_id")
+    assert list(runs.status) == ["ok", "ok"] and list(runs.n_inputs) == [5, 5]
+
+
+def test_bad_rows_never_abort_the_batch(wb, tmp_path):
+    p = tmp_path / "x.csv"
+    lines = ["date,text"] + [f"2022-01-{i % 28 + 1:02d},Article number {i}" for i in range(50)]
+    lines.insert(10, "2022-01-01,too,many,fields")
+    lines.insert(20, "2022-02-31,impossible date")
+    p.write_text("\n".join(lines) + "\n")
+    r = wb.ingest([p], progress=False)
+    assert (r.stored, r.rejected) == (50, 2)
+    assert r.inputs == r.stored + r.rejected + r.duplicates + r.unchanged
+
+
+def test_schema_version_recorded(wb):
+    wb.ingest([SEED], progress=False)
+    assert wb.sql("SELECT max(version) v FROM schema_version").v[0] >= 1
+    path = wb.path
+    wb.close()
+    ro = Workbench(path, read_only=True)
+    assert ro.summary()["articles"] == 1
+    ro.close()
+
+
+def test_reuters_train_counts_add_up(wb):
+    need_shared("corpora", "reuters21578")
+    r = wb.ingest([str(REUTERS / "reut2-*.sgm")], progress=False)
+    print(r)
+    assert r.inputs == r.stored + r.duplicates + r.rejected
+    elements = sum(p.read_bytes().count(b"<REUTERS ") for p in REUTERS.glob("reut2-*.sgm"))
+    empty_files = sum(1 for p in REUTERS.glob("reut2-*.sgm") if b"<REUTERS " not in p.read_bytes())
+    assert elements == 15390
+    assert r.inputs == elements + empty_files
+    dmin, dmax = wb.sql("SELECT min(date)::VARCHAR a, max(date)::VARCHAR b FROM articles").iloc[0]
+    assert dmin == "1987-02-26" and dmax.startswith("1987-")
+    meta = wb.sql("SELECT meta->>'$.places' p FROM articles WHERE meta->>'$.newid' = '1'").p[0]
+    assert "usa" in meta
+
+
+def test_2022_csvs_and_bbc_ingest_with_dates_and_labels(wb):
+    need_shared("corpora", "ru-ua-2022")
+    need_shared("corpora", "bbc-news")
+    wb.ingest([RU_UA], progress=False)
+    per = wb.sql(
+        "SELECT source, count(*) n, min(date)::VARCHAR a, max(date)::VARCHAR b "
+        "FROM articles GROUP BY 1 ORDER BY 1"
+    ).set_index("source")
+    assert per.loc["Guardians_Russia_Ukraine", "a"] == "2022-02-24"
+    assert per.loc["NYT_Russia_Ukraine", "b"] == "2022-07-31"
+    assert (
+        per.n.sum()
+        + wb.sql("SELECT count(*) n FROM duplicates").n[0]
+        + wb.sql("SELECT count(*) n FROM rejects").n[0]
+        == 188 + 219 + 816 + 980
+    )
+    r = wb.ingest([BBC], progress=False)
+    assert r.rejected == 1  # README.TXT at the root has no label
+    labels = (
+        wb.sql(
+            "SELECT meta->>'$.label' l, count(*) n FROM articles WHERE format = "
+            "'labelled' GROUP BY 1"
+        )
+        .set_index("l")
+        .n
+    )
+    assert set(labels.index) == {"business", "entertainment", "politics", "sport", "tech"}
+    assert labels.sum() + r.duplicates == 2225
+    sport199 = wb.sql("SELECT encoding, text FROM articles WHERE origin LIKE '%sport/199.txt'")
+    assert len(sport199) == 1 and sport199.encoding[0] == "cp1252"

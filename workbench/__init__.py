@@ -1,0 +1,21 @@
+"""Coverage Workbench: who, where, what and how in a corpus of news articles."""
+
+from .core import Workbench
+from .filters import Filter
+from .load import Article, Reject
+from .versions import workbench_version
+
+__version__ = workbench_version()
+
+__all__ = ["Article", "Filter", "Reject", "Workbench", "__version__", "resolve_country"]
+
+
+def resolve_country(text: str, context: str | None = None, start: int | None = None) -> str | None:
+    """ISO 3166-1 alpha-3 code, a region code (``REG:...``) or None for a place name.
+
+    ``context`` is the article text and ``start`` the span's offset in it, so ambiguous
+    names ("Georgia", "Paris") are decided by the article's other places.
+    """
+    from .countries import resolve_country as _resolve
+
+    return _resolve(text, context=context, start=start)

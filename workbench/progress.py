@@ -1,0 +1,22 @@
+"""Progress bars that work in a terminal and in Jupyter, and stay quiet when asked."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+
+@contextlib.contextmanager
+def progress_bar(
+    *, desc: str, unit: str, total: int | None = None, enable: bool = True
+) -> Iterator[Any]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        desc=desc, unit=unit, total=total, disable=not enable, dynamic_ncols=True, mininterval=0.5
+    )
+    try:
+        yield bar
+    finally:
+        bar.close()
