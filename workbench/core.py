@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from . import config, store
+from . import config, errors, store
 from .ingest import IngestResult
 from .load import Limits
 
@@ -47,8 +47,6 @@ class Workbench:
             if self.read_only:
                 found = store.current_version(con)
                 if found > store.SCHEMA_VERSION:
-                    from . import errors
-
                     con.close()
                     raise errors.SchemaTooNew(
                         errors.schema_too_new(str(self.path), found, store.SCHEMA_VERSION)
@@ -98,7 +96,10 @@ class Workbench:
         """Load files, folders or globs; every input is stored, linked as a duplicate, or
         rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs."""
         from .ingest import ingest
+        from .load import FORMATS
 
+        if format not in FORMATS:
+            raise errors.BadOption(errors.unknown_option("format", format, ", ".join(FORMATS)))
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         limits = Limits(
