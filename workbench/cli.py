@@ -157,12 +157,25 @@ def rejects(
 
 @app.command()
 @friendly
+def analyze(
+    db: DbOpt = config.DEFAULT_DB,
+    workers: Annotated[int, typer.Option(help="spaCy worker processes (n_process).")] = 1,
+) -> None:
+    """Run every stage after ingest on the articles not yet processed: spaCy extraction,
+    actor and country resolution, themes, tone and quotes."""
+    with Workbench(db) as wb:
+        wb.analyze(workers=workers)
+        print_summary(wb.summary())
+
+
+@app.command()
+@friendly
 def demo(db: DbOpt = config.DEFAULT_DB) -> None:
     """The main job on the bundled sample: ingest, analyse, summarise, report."""
     with Workbench(db) as wb:
         result = wb.ingest([config.SAMPLE_DIR])
         console.print(str(result), highlight=False)
-        # -- analysis stages (issues 9 and 3) are chained here
+        wb.analyze()
         print_summary(wb.summary())
         # -- report (issue 5) is written here
 
