@@ -140,6 +140,50 @@ class Workbench:
         return out
 
     # ------------------------------------------------------------------ entities (issue 9)
+    def extract(
+        self, *, workers: int = 1, progress: bool = True, limit: int | None = None
+    ) -> Any:
+        """spaCy over the articles not yet processed: sentences (tokens, lemmas, offsets)
+        and raw entity mentions, one transaction per chunk (see ``workbench.extract``)."""
+        from .extract import extract
+
+        return extract(
+            self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
+        )
+
+    def resolve(self, *, registry: str | os.PathLike[str] | Any = None) -> Any:
+        """Actors and countries from the stored mentions, without spaCy: fills
+        ``mentions.entity_id/country_iso3/region``, rebuilds ``entities`` and
+        ``article_countries``. ``registry`` is a user YAML path or a ``Registry``."""
+        from .resolve import resolve
+
+        return resolve(self.con, registry=registry)
+
+    def entities(self, type: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
+        """Canonical actors/places, most mentioned first (``type``: PERSON, ORG, GPE, ...)."""
+        q = "SELECT * FROM entities"
+        params: list[Any] = []
+        if type:
+            q += " WHERE type = ?"
+            params.append(type)
+        q += " ORDER BY n_mentions DESC, name"
+        if limit is not None:
+            q += " LIMIT ?"
+            params.append(int(limit))
+        return self.sql(q, params)
+
+    def mentions_of(self, name_or_id: str) -> pd.DataFrame:
+        """Every mention of one entity (by id, canonical name or alias) with its sentence."""
+        return self.sql(
+            "SELECT m.article_id, m.sentence_idx, m.start_char, m.end_char, m.text, m.label,"
+            " m.entity_id, m.country_iso3, s.text AS sentence"
+            " FROM mentions m JOIN sentences s"
+            " ON s.article_id = m.article_id AND s.idx = m.sentence_idx"
+            " WHERE m.entity_id IN (SELECT entity_id FROM entities WHERE entity_id = ?"
+            " OR name = ? OR list_contains(aliases, ?))"
+            " ORDER BY m.article_id, m.start_char",
+            [name_or_id, name_or_id, name_or_id],
+        )
 
     # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
 

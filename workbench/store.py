@@ -148,7 +148,8 @@ def insert_df(con: duckdb.DuckDBPyConnection, table: str, df: Any, *, ignore: bo
     """Bulk-insert a pandas/Arrow frame by column name (one statement, no row loop)."""
     if len(df) == 0:
         return 0
-    cols = ", ".join(quote_ident(c) for c in df.columns)
+    names = df.column_names if hasattr(df, "column_names") else df.columns  # Arrow or pandas
+    cols = ", ".join(quote_ident(c) for c in names)
     verb = "INSERT OR IGNORE INTO" if ignore else "INSERT INTO"
     view = "_wb_insert_frame"
     con.register(view, df)

@@ -1,0 +1,355 @@
+"""Actor normalisation: surface cleaning, title stripping, in-article linking, corpus merging.
+
+Raw NER strings are not actors: "Chinese President Xi Jinping", "President Xi", "Xi" and
+"Xi's" are one person. This module turns stored mention surfaces into canonical actors
+without spaCy, so the registry or these rules can change and be re-applied to stored spans:
+
+- :func:`normalize` cleans a surface (possessives, stray punctuation, leading "the",
+  titles and roles for people);
+- :func:`title_prefix` / :func:`affiliation_words` find the modifier words around a person
+  span ("Chinese President", "Russia's", ", the U.S. national security spokesperson");
+- :func:`link_people` links short forms to the full name within one article;
+- :func:`merge_people` merges full-name variants across the corpus with rapidfuzz, and
+  attaches bare surnames only when exactly one full name in the corpus carries that surname.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+#: Words that are titles or roles, never part of a person's name (lower case, no dots).
+TITLE_WORDS = frozenset(
+    """
+    president presidents vice prime minister ministers chancellor secretary spokesperson
+    spokesman spokeswoman spokespeople sen senator senators rep reps representative gov
+    governor mr mrs ms miss mx dr prof professor gen general lt col colonel maj major capt
+    captain adm admiral sgt cpl pvt king queen prince princess sheikh emir sultan pope
+    chairman chairwoman chairperson chair ceo cfo coo cto director leader premier mayor
+    ambassador envoy judge justice commissioner chief deputy foreign defence defense finance
+    treasury speaker advisor adviser officer official head founder cardinal rev reverend
+    father lord lady sir dame commander marshal inspector attorney prosecutor coach manager
+    president-elect ex-president former acting interim incumbent late crown supreme
+    archbishop bishop rabbi imam ayatollah sec insp supt det pres premier-elect executive
+    analyst economist editor correspondent reporter negotiator minister-president
+    """.split()
+)
+
+#: Lower-case descriptors that may sit between a country modifier and a title
+#: ("U.S. national security spokesperson", "Russian foreign minister").
+DESCRIPTOR_WORDS = frozenset(
+    """
+    national security foreign defence defense interior finance economy economic trade
+    state federal top senior chief deputy vice former then acting interim new incoming
+    outgoing military army navy air force intelligence health energy justice home council
+    government opposition party presidential royal supreme central bank white house
+    kremlin communist labour labor conservative democratic republican and of the
+    """.split()
+)
+
+_WS = re.compile(r"\s+")
+_POSSESSIVE = re.compile(r"(?:['\u2019]s|(?<=s)['\u2019])$", re.IGNORECASE)
+_EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019`()[]{}<>,;:!?*\u2013\u2014-_/|#@"
+_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+_ACRONYM_PAREN = re.compile(r"^\s*\(\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*\)")
+
+
+def clean_surface(text: str) -> str:
+    """Collapse whitespace, strip possessives and stray punctuation at both ends."""
+    s = _WS.sub(" ", text).strip()
+    for _ in range(3):  # '"Putin's",' needs a few passes
+        before = s
+        s = s.strip(_EDGE_PUNCT + " ")
+        s = _POSSESSIVE.sub("", s).rstrip()
+        if s.endswith(".") and not _keeps_period(s):
+            s = s[:-1].rstrip()
+        if s == before:
+            break
+    return s
+
+
+def _keeps_period(s: str) -> bool:
+    """Trailing periods of abbreviations stay ("U.S.", "Jr.", "Inc.")."""
+    last = s.rsplit(" ", 1)[-1]
+    return "." in last[:-1] or len(last) <= 4
+
+
+def _word_key(word: str) -> str:
+    return word.lower().strip(".,").replace("\u2019", "'")
+
+
+def is_title(word: str) -> bool:
+    return _word_key(word) in TITLE_WORDS
+
+
+def strip_person(surface: str) -> tuple[str, list[str]]:
+    """Split a cleaned PERSON surface into (name, prefix words removed).
+
+    Everything up to the last title word is a prefix when at least one name-like word
+    follows ("National Security Council spokesperson John Kirby" -> "John Kirby");
+    lower-case words at the end are dropped ("Putin said").
+    """
+    words = surface.split(" ")
+    last_title = -1
+    for i, w in enumerate(words[:-1]):
+        if is_title(w):
+            last_title = i
+    prefix = words[: last_title + 1]
+    name = words[last_title + 1 :]
+    while len(name) > 1 and name[-1][:1].islower():
+        name.pop()
+    # A leading lower-case or demonym-like word left alone before a name ("ex Putin").
+    while len(name) > 1 and name[0][:1].islower() and name[0].lower() not in _PARTICLES:
+        prefix.append(name.pop(0))
+    return " ".join(name), prefix
+
+
+_PARTICLES = frozenset({"de", "da", "van", "von", "der", "bin", "al", "el", "la", "le", "di", "du"})
+
+
+def normalize(text: str, label: str) -> str:
+    """The normalised surface stored in ``mentions.norm`` (no spaCy needed)."""
+    s = clean_surface(text)
+    if label == "PERSON":
+        name, _ = strip_person(s)
+        return name or s
+    s = _LEADING_THE.sub("", s)
+    return s
+
+
+def fold(name: str) -> str:
+    """Case- and accent-insensitive key ("Zelenskyy" == "ZELENSKYY" == "Zelénskyy")."""
+    nfkd = unicodedata.normalize("NFKD", name)
+    ascii_ = "".join(c for c in nfkd if not unicodedata.combining(c))
+    return _WS.sub(" ", re.sub(r"[^\w\s]", "", ascii_.replace("-", " ")).lower()).strip()
+
+
+def slug(name: str) -> str:
+    """Readable, stable id part: "Vladimir Putin" -> "vladimir-putin"."""
+    return re.sub(r"\s+", "-", fold(name)) or "x"
+
+
+def acronym_of(name: str) -> str:
+    """Initials of the capitalised words: "International Criminal Court" -> "ICC"."""
+    skip = {"of", "the", "and", "for", "on", "in", "de", "des", "du", "la", "le", "&"}
+    return "".join(w[0].upper() for w in name.split() if w.lower() not in skip and w[:1].isalpha())
+
+
+def paren_acronym(article_text: str, end: int) -> str | None:
+    """An acronym in parentheses right after a span: "Court (ICC)" -> "ICC"."""
+    m = _ACRONYM_PAREN.match(article_text, end)
+    return m.group(1) if m else None
+
+
+# --------------------------------------------------------------------------- affiliation
+_TOKEN = re.compile(r"[\w.'\u2019\-]+|[,;:()\"\u201c\u201d]")
+
+
+def prefix_words(article_text: str, start: int, *, window: int = 80) -> list[str]:
+    """Words right before a span, nearest last, within its line ("Chinese President")."""
+    lo = max(0, start - window)
+    chunk = article_text[lo:start]
+    nl = max(chunk.rfind("\n"), chunk.rfind(". "))
+    if nl >= 0:
+        chunk = chunk[nl + 1 :]
+    return _TOKEN.findall(chunk)
+
+
+def suffix_words(article_text: str, end: int, *, window: int = 80) -> list[str]:
+    """Words right after a span, up to the end of an apposition (", Russia's president,")."""
+    chunk = article_text[end : end + window]
+    return _TOKEN.findall(chunk.split("\n", 1)[0])
+
+
+@dataclass
+class Affiliation:
+    """Country evidence for one person mention: the modifier and where it was found."""
+
+    iso3: str
+    via: str
+
+
+def affiliation(
+    article_text: str,
+    start: int,
+    end: int,
+    surface: str,
+    country_of: Callable[[str], str | None],
+) -> Affiliation | None:
+    """Country of a person from modifiers and appositions, or None.
+
+    ``country_of`` maps a modifier word ("Chinese", "Russia's", "U.S.", "Kremlin") to an
+    ISO3 code (regions and unknowns: None). Evidence counts only next to a title/role
+    ("Chinese President Xi"), as a possessive ("Russia's Putin"), or in an apposition
+    (", the U.S. national security spokesperson").
+    """
+    # Inside the span: "Chinese President Xi Jinping" tagged whole.
+    _, inner = strip_person(clean_surface(surface))
+    words = inner + [w for w in prefix_words(article_text, start)]
+    found = _scan_prefix(words, country_of)
+    if found:
+        return found
+    return _scan_apposition(suffix_words(article_text, end), country_of)
+
+
+def _country_word(word: str, country_of: Callable[[str], str | None]) -> str | None:
+    w = word.strip(',;:"()\u201c\u201d')
+    if not w or not (w[:1].isupper()):
+        return None
+    code = country_of(_POSSESSIVE.sub("", w))
+    return code if code and not code.startswith("REG:") else None
+
+
+def _scan_prefix(
+    words: Sequence[str], country_of: Callable[[str], str | None]
+) -> Affiliation | None:
+    saw_title = False
+    i = len(words) - 1
+    steps = 0
+    while i >= 0 and steps < 7:
+        w = words[i]
+        key = _word_key(w)
+        possessive = bool(_POSSESSIVE.search(w))
+        code = _country_word(w, country_of)
+        if code and (saw_title or possessive):
+            return Affiliation(code, w)
+        if is_title(w):
+            saw_title = True
+        elif key in DESCRIPTOR_WORDS or (w[:1].isupper() and saw_title and not code):
+            pass  # "National Security Council spokesperson": keep walking
+        else:
+            return None
+        i -= 1
+        steps += 1
+    return None
+
+
+def _scan_apposition(
+    words: Sequence[str], country_of: Callable[[str], str | None]
+) -> Affiliation | None:
+    if not words or words[0] != ",":
+        return None
+    saw_title = False
+    code_found: Affiliation | None = None
+    for w in words[1:9]:
+        if w in {",", ";", ")", "(", ":"}:
+            break
+        code = _country_word(w, country_of)
+        if code and code_found is None:
+            code_found = Affiliation(code, w)
+        elif is_title(w):
+            saw_title = True
+        elif _word_key(w) in DESCRIPTOR_WORDS or w.lower() in {"a", "an", "who", "is"}:
+            continue
+        elif code is None and not w[:1].isupper():
+            break
+    return code_found if code_found and saw_title else None
+
+
+# --------------------------------------------------------------------------- linking
+@dataclass
+class PersonCluster:
+    """One person within one article: its full name and every mention index."""
+
+    name: str
+    members: list[int] = field(default_factory=list)
+
+
+def link_people(norms: Sequence[str], starts: Sequence[int]) -> list[str]:
+    """Within one article, map each person surface to the article's fullest form.
+
+    "Putin" -> "Vladimir Putin" when the article names him in full; "Xi" -> "Xi Jinping"
+    (surname first); with two candidates ("Joe Biden", "Hunter Biden"), the nearest full
+    name before the short form wins, else the first after it.
+    """
+    full = [(i, n) for i, n in enumerate(norms) if len(n.split()) >= 2]
+    out = list(norms)
+    for i, n in enumerate(norms):
+        parts = n.split()
+        if not parts:
+            continue
+        key = fold(n)
+        cands: list[tuple[int, str]] = []
+        for j, f in full:
+            fk = fold(f)
+            if fk == key:
+                continue
+            ftoks = fk.split()
+            ktoks = key.split()
+            if len(ktoks) < len(ftoks) and (
+                ftoks[-len(ktoks) :] == ktoks or ftoks[: len(ktoks)] == ktoks
+            ):
+                cands.append((j, f))
+        if not cands:
+            continue
+        names = {fold(f) for _, f in cands}
+        if len(names) == 1:
+            out[i] = max((f for _, f in cands), key=len)
+            continue
+        before = [(starts[j], f) for j, f in cands if starts[j] <= starts[i]]
+        after = [(starts[j], f) for j, f in cands if starts[j] > starts[i]]
+        out[i] = max(before)[1] if before else min(after)[1]
+    # Longest-form closure: "Putin" -> "Vladimir Putin" -> "Vladimir Vladimirovich Putin".
+    return out
+
+
+def merge_people(
+    names: Iterable[str],
+    counts: Counter[str] | None = None,
+    *,
+    no_merge: frozenset[str] = frozenset(),
+    threshold: float = 90.0,
+) -> dict[str, str]:
+    """Corpus-wide canonical name for every person name (folded key -> canonical surface).
+
+    Full names (two or more words) merge when rapidfuzz says they are the same string up
+    to spelling ("Volodymyr Zelensky" / "Volodymyr Zelenskiy") *and* their first and last
+    words agree closely; a bare surname joins a full name only when exactly one full name
+    in the corpus ends with it. Names in ``no_merge`` (registry splits) stay apart.
+    """
+    from rapidfuzz import fuzz
+
+    counts = counts or Counter()
+    by_key: dict[str, str] = {}
+    for n in names:
+        k = fold(n)
+        if k and (k not in by_key or counts[n] > counts[by_key[k]]):
+            by_key[k] = n
+    keys = sorted(by_key, key=lambda k: (-counts[by_key[k]], k))
+    canon: dict[str, str] = {}
+    full_keys = [k for k in keys if len(k.split()) >= 2]
+    # Block by first letter of the last word to keep the comparison near-linear.
+    blocks: dict[str, list[str]] = defaultdict(list)
+    for k in full_keys:
+        if k in no_merge:
+            canon[k] = k
+            continue
+        toks = k.split()
+        target = None
+        for other in blocks[toks[-1][:1]]:
+            otoks = other.split()
+            if (
+                len(otoks) == len(toks)
+                and fuzz.ratio(otoks[0], toks[0]) >= 85
+                and fuzz.ratio(otoks[-1], toks[-1]) >= 80
+                and fuzz.ratio(other, k) >= threshold
+            ):
+                target = other
+                break
+        if target is None:
+            blocks[toks[-1][:1]].append(k)
+            canon[k] = k
+        else:
+            canon[k] = canon[target]
+    by_surname: dict[str, set[str]] = defaultdict(set)
+    for k in full_keys:
+        by_surname[k.split()[-1]].add(canon[k])
+    for k in keys:
+        if k in canon:
+            continue
+        owners = by_surname.get(k, set()) if k not in no_merge else set()
+        canon[k] = next(iter(owners)) if len(owners) == 1 else k
+    return {k: by_key[v] for k, v in canon.items()}

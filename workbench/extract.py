@@ -1,0 +1,327 @@
+"""Extraction stage: spaCy over the articles not yet processed -> sentences and raw mentions.
+
+Why this shape:
+
+- Articles stream from DuckDB in keyset-paginated chunks (never the whole corpus in memory)
+  into one ``nlp.pipe`` call, so worker processes (``n_process``) stay busy across chunks.
+- The parser is excluded and the ``senter`` enabled: sentence boundaries at a fraction of
+  the parser's cost; lemmas (themes stage) and NER stay.
+- Each chunk is written in ONE transaction (sentences, mentions, ``articles.extracted_pipeline``):
+  an article is either fully extracted or not at all, so a crash or Ctrl-C loses at most
+  the chunk in flight, and the next run picks up where this one stopped.
+- Everything after NER (actors, countries) is done by ``resolve.py`` from stored rows, so
+  registry edits never need spaCy again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from . import config, store
+from .actors import normalize
+from .nlp import load_model, model_version
+from .progress import progress_bar
+from .versions import workbench_version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+#: Entity labels stored as mentions (people, organisations, places, groups, events, ...).
+MENTION_LABELS = frozenset(
+    {"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT", "LAW", "PRODUCT", "WORK_OF_ART"}
+)
+#: Pipes the stage runs; the parser is excluded, the senter gives sentence boundaries.
+EXCLUDE = ("parser",)
+
+
+@dataclass
+class ExtractResult:
+    """What one ``extract()`` call did."""
+
+    articles: int = 0
+    sentences: int = 0
+    mentions: int = 0
+    words: int = 0
+    seconds: float = 0.0
+    pipeline_id: int | None = None
+    model: str = ""
+    workers: int = 1
+
+    @property
+    def words_per_second(self) -> float:
+        return self.words / self.seconds if self.seconds else 0.0
+
+    def __str__(self) -> str:
+        if not self.articles:
+            return "extract: nothing new to process"
+        return (
+            f"extract: {self.articles:,} articles, {self.sentences:,} sentences, "
+            f"{self.mentions:,} mentions in {self.seconds:.1f}s "
+            f"({self.words_per_second:,.0f} words/s, {self.model}, workers={self.workers})"
+        )
+
+
+def pipeline(model: str | None = None) -> Language:
+    """The extraction pipeline: tok2vec, tagger, senter, attribute_ruler, lemmatizer, ner."""
+    nlp = load_model(model, exclude=EXCLUDE)
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    return nlp
+
+
+def pipeline_id(con: duckdb.DuckDBPyConnection, nlp: Language) -> int:
+    """The ``pipelines`` row for this model + workbench version + components (created once)."""
+    model = model_version(nlp)
+    version = workbench_version()
+    components = list(nlp.pipe_names)
+    for pid, comps in con.execute(
+        "SELECT pipeline_id, components FROM pipelines WHERE model = ? AND workbench_version = ?"
+        " ORDER BY pipeline_id",
+        [model, version],
+    ).fetchall():
+        if list(comps or []) == components:
+            return int(pid)
+    pid = int(con.execute("SELECT coalesce(max(pipeline_id), 0) + 1 FROM pipelines").fetchone()[0])
+    con.execute(
+        "INSERT INTO pipelines VALUES (?, ?, ?, ?, ?)",
+        [pid, model, version, components, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+    )
+    return pid
+
+
+def _pending(con: duckdb.DuckDBPyConnection, chunk: int) -> Iterator[tuple[str, str]]:
+    """(text, article_id) of unprocessed articles, keyset-paginated by article_id."""
+    last = ""
+    while True:
+        rows = con.execute(
+            "SELECT article_id, text FROM articles WHERE extracted_pipeline IS NULL"
+            " AND article_id > ? ORDER BY article_id LIMIT ?",
+            [last, chunk],
+        ).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        for aid, text in rows:
+            yield text, aid
+
+
+def doc_rows(
+    doc: Doc, article_id: str, pid: int, sent: dict[str, list], ment: dict[str, list]
+) -> int:
+    """Append one doc's sentences and mentions to column lists; returns its word count.
+
+    Whitespace-only tokens are dropped; sentence offsets are those of their first and last
+    non-space tokens, absolute in ``articles.text`` (the doc is the whole article text).
+    """
+    # A blank line always starts a sentence (the senter sometimes runs across paragraphs;
+    # single newlines are hard wraps in Reuters and stay inside sentences).
+    toks = [(t.text, t.lemma_, t.idx, t.is_sent_start, t.is_space) for t in doc]
+    text = doc.text
+    starts: list[int] = []
+    n_sent = 0
+    cur_t: list[str] = []
+    cur_l: list[str] = []
+    cur_s: list[int] = []
+
+    def flush() -> None:
+        nonlocal n_sent
+        if not cur_t:
+            return
+        s0 = cur_s[0]
+        s1 = cur_s[-1] + len(cur_t[-1])
+        sent["article_id"].append(article_id)
+        sent["idx"].append(n_sent)
+        sent["start_char"].append(s0)
+        sent["end_char"].append(s1)
+        sent["text"].append(text[s0:s1])
+        sent["tokens"].append(cur_t)
+        sent["lemmas"].append(cur_l)
+        sent["token_starts"].append(cur_s)
+        starts.append(s0)
+        n_sent += 1
+
+    words = 0
+    brk = False
+    for orth, lemma, idx, is_start, is_space in toks:
+        if is_space:
+            brk = brk or orth.count("\n") >= 2
+            continue
+        if (is_start or brk) and cur_t:
+            flush()
+            cur_t, cur_l, cur_s = [], [], []
+        brk = False
+        words += 1
+        cur_t.append(orth)
+        cur_l.append(lemma)
+        cur_s.append(idx)
+    flush()
+    for ent in doc.ents:
+        label = ent.label_
+        if label not in MENTION_LABELS:
+            continue
+        s0 = ent.start_char
+        etext = ent.text
+        ment["article_id"].append(article_id)
+        ment["sentence_idx"].append(max(0, bisect.bisect_right(starts, s0) - 1))
+        ment["start_char"].append(s0)
+        ment["end_char"].append(ent.end_char)
+        ment["text"].append(etext)
+        ment["label"].append(label)
+        ment["norm"].append(normalize(etext, label))
+    return words
+
+
+_SENT_COLS = (
+    "article_id",
+    "idx",
+    "start_char",
+    "end_char",
+    "text",
+    "tokens",
+    "lemmas",
+    "token_starts",
+)
+_MENT_COLS = ("article_id", "sentence_idx", "start_char", "end_char", "text", "label", "norm")
+_SENT_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("idx", pa.int32()),
+        ("start_char", pa.int32()),
+        ("end_char", pa.int32()),
+        ("text", pa.string()),
+        ("tokens", pa.list_(pa.string())),
+        ("lemmas", pa.list_(pa.string())),
+        ("token_starts", pa.list_(pa.int32())),
+        ("pipeline_id", pa.int32()),
+    ]
+)
+_MENT_SCHEMA = pa.schema(
+    [
+        ("article_id", pa.string()),
+        ("sentence_idx", pa.int32()),
+        ("start_char", pa.int32()),
+        ("end_char", pa.int32()),
+        ("text", pa.string()),
+        ("label", pa.string()),
+        ("norm", pa.string()),
+        ("pipeline_id", pa.int32()),
+    ]
+)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    pid: int,
+    ids: list[str],
+    sent: dict[str, list],
+    ment: dict[str, list],
+) -> None:
+    """One transaction per chunk: rows + the articles' ``extracted_pipeline`` marker."""
+    s_tab = pa.table({**sent, "pipeline_id": [pid] * len(sent["idx"])}, schema=_SENT_SCHEMA)
+    m_tab = pa.table({**ment, "pipeline_id": [pid] * len(ment["label"])}, schema=_MENT_SCHEMA)
+    id_tab = pa.table({"article_id": pa.array(ids, pa.string())})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        store.insert_df(con, "sentences", s_tab)
+        store.insert_df(con, "mentions", m_tab)
+        con.register("_wb_extracted_ids", id_tab)
+        try:
+            con.execute(
+                "UPDATE articles SET extracted_pipeline = ? WHERE article_id IN "
+                "(SELECT article_id FROM _wb_extracted_ids)",
+                [pid],
+            )
+        finally:
+            con.unregister("_wb_extracted_ids")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _clear_orphans(con: duckdb.DuckDBPyConnection) -> None:
+    """Rows of articles marked unprocessed (e.g. reset by hand) are replaced, not doubled."""
+    for table in ("sentences", "mentions"):
+        con.execute(
+            f"DELETE FROM {store.quote_ident(table)} WHERE article_id IN "  # noqa: S608
+            "(SELECT article_id FROM articles WHERE extracted_pipeline IS NULL)"
+        )
+
+
+def extract(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    model: str | None = None,
+    workers: int = 1,
+    batch_size: int = 64,
+    chunk_size: int = config.EXTRACT_BATCH,
+    progress: bool = True,
+    limit: int | None = None,
+) -> ExtractResult:
+    """Run spaCy over the articles whose ``extracted_pipeline`` is NULL and store the rows.
+
+    ``workers`` > 1 uses spaCy multiprocessing (``n_process``); ``chunk_size`` articles are
+    committed per transaction; ``limit`` stops after that many articles (for samples).
+    """
+    from . import errors
+
+    if workers < 1:
+        raise errors.BadOption(f"workers must be >= 1 (got {workers})")
+    t0 = time.perf_counter()
+    nlp = pipeline(model)
+    result = ExtractResult(model=model_version(nlp), workers=workers)
+    total = con.execute(
+        "SELECT count(*) FROM articles WHERE extracted_pipeline IS NULL"
+    ).fetchone()[0]
+    if limit is not None:
+        total = min(total, limit)
+    if not total:
+        result.seconds = time.perf_counter() - t0
+        return result
+    _clear_orphans(con)
+    pid = pipeline_id(con, nlp)
+    result.pipeline_id = pid
+
+    def source() -> Iterator[tuple[str, str]]:
+        for n, item in enumerate(_pending(con, chunk_size)):
+            if limit is not None and n >= limit:
+                return
+            yield item
+
+    def empty() -> tuple[list[str], dict[str, list], dict[str, list]]:
+        return [], {c: [] for c in _SENT_COLS}, {c: [] for c in _MENT_COLS}
+
+    # All reads of a chunk finish (fetchall) before its texts are yielded, and the writes
+    # happen between reads on the same thread, so one connection serves both.
+    ids, sent, ment = empty()
+    with progress_bar(desc="extract", unit="article", total=total, enable=progress) as bar:
+        pipe_kwargs: dict[str, Any] = {"batch_size": batch_size, "as_tuples": True}
+        if workers > 1:
+            pipe_kwargs["n_process"] = workers
+        for doc, aid in nlp.pipe(source(), **pipe_kwargs):
+            result.words += doc_rows(doc, aid, pid, sent, ment)
+            ids.append(aid)
+            if len(ids) >= chunk_size:
+                _write(con, pid, ids, sent, ment)
+                result.articles += len(ids)
+                result.sentences += len(sent["idx"])
+                result.mentions += len(ment["label"])
+                bar.update(len(ids))
+                ids, sent, ment = empty()
+        if ids:
+            _write(con, pid, ids, sent, ment)
+            result.articles += len(ids)
+            result.sentences += len(sent["idx"])
+            result.mentions += len(ment["label"])
+            bar.update(len(ids))
+    result.seconds = time.perf_counter() - t0
+    return result
