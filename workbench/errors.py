@@ -53,3 +53,15 @@ def schema_too_new(path: str, found: int, supported: int) -> str:
 
 def unknown_option(what: str, value: object, allowed: object) -> str:
     return f"unknown {what} {value!r}; choose one of: {allowed}"
+
+
+class RegistryError(WorkbenchError):
+    pass
+
+
+def bad_registry(path: str, where: str, problem: str) -> str:
+    return (
+        f"actor registry {path}: {where}: {problem}.\n"
+        "Fix the YAML (see data/registry/actors.yaml for the format), or point "
+        "WORKBENCH_REGISTRY / --registry at another file."
+    )

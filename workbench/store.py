@@ -65,7 +65,7 @@ MIGRATIONS: dict[int, list[str]] = {
             registry_hash VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS article_countries (
             article_id VARCHAR NOT NULL, iso3 VARCHAR NOT NULL, mentions INTEGER NOT NULL,
-            first_pos INTEGER, via VARCHAR[], registry_hash VARCHAR)""",
+            first_pos INTEGER, via VARCHAR[], in_dateline BOOLEAN, registry_hash VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS themes (
             theme_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, description VARCHAR,
             parent VARCHAR, taxonomy_hash VARCHAR)""",

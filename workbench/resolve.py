@@ -1,0 +1,394 @@
+"""Resolution stage: canonical actors and countries from STORED mentions (no spaCy).
+
+Why a separate stage: spaCy is the slow part; the registry, the gazetteer and the rules
+change often. ``resolve()`` re-reads ``mentions`` and ``articles`` and rebuilds:
+
+- ``mentions.norm/entity_id/country_iso3/region/registry_hash`` (country_iso3 and region
+  are set for place-like mentions: GPE, LOC, NORP, FAC and metonym ORGs such as "the
+  Kremlin"; a person's affiliation lives on its entity, never on ``article_countries``);
+- ``entities``: one row per canonical actor/place, with a stable readable id
+  (``person:vladimir-putin``), aliases, affiliated country and counts;
+- ``article_countries``: per article and ISO3 country, the mentions resolving to it, the
+  first offset, the surface forms ("via"), and whether the dateline names it. Region codes
+  (``REG:...``, e.g. "the West") never count as countries.
+
+Articles are processed in keyset-paginated chunks, so article texts are never all in memory;
+only the compact per-mention results are kept until the corpus-level merge.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from . import actors, store
+from .progress import progress_bar
+from .registry import Registry, load_registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import os
+
+    import duckdb
+
+#: Labels whose mentions are resolved to countries/regions.
+PLACE_LABELS = frozenset({"GPE", "LOC", "NORP", "FAC"})
+#: ORG mentions also go to the country resolver (metonyms: Kremlin, White House, Pentagon).
+COUNTRY_LABELS = PLACE_LABELS | {"ORG"}
+#: Entity kinds: the id prefix and the group mentions are merged within.
+_KIND = {
+    "PERSON": "person",
+    "ORG": "org",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+}
+CHUNK = 500
+
+
+@dataclass
+class ResolveResult:
+    """What one ``resolve()`` call produced."""
+
+    mentions: int = 0
+    entities: int = 0
+    people: int = 0
+    article_countries: int = 0
+    registry_hash: str = ""
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"resolve: {self.mentions:,} mentions -> {self.entities:,} entities "
+            f"({self.people:,} people), {self.article_countries:,} article-country rows "
+            f"in {self.seconds:.1f}s (registry {self.registry_hash})"
+        )
+
+
+@dataclass
+class _Mention:
+    """Compact per-mention result kept until the corpus merge."""
+
+    rowid: int
+    article_id: str
+    start: int
+    label: str
+    norm: str
+    key: str  # article-level linked name (people) or cleaned surface
+    code: str | None  # ISO3 or REG:... from the resolver/registry
+    affil: str | None  # person affiliation evidence (ISO3)
+
+
+def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
+    """The other stage's resolver: article-level for places, cached word lookup for modifiers."""
+    from .countries import CountryResolver
+
+    resolver = CountryResolver()
+
+    @functools.lru_cache(maxsize=50_000)
+    def word(w: str) -> str | None:
+        # Resolved as an ORG span: country-level names only ("Chinese", "Kremlin", "U.S."),
+        # never a town that shares the word ("Council", Idaho).
+        return resolver.resolve_article(w, [(0, len(w), w, "ORG")])[0]
+
+    return resolver, word
+
+
+def _dateline_place(dateline: str | None) -> str | None:
+    """ "SALVADOR, Feb 26" -> "SALVADOR"; "NEW YORK, March 3 -" -> "NEW YORK"."""
+    if not dateline:
+        return None
+    head = dateline.split(",", 1)[0].strip(" -\u2013")
+    return head if head and any(c.isalpha() for c in head) else None
+
+
+def _articles(con: duckdb.DuckDBPyConnection, chunk: int):
+    """(article_id, text, dateline) of extracted articles, in keyset-paginated chunks."""
+    last = ""
+    while True:
+        rows = con.execute(
+            "SELECT article_id, text, meta->>'$.dateline' FROM articles"
+            " WHERE extracted_pipeline IS NOT NULL AND article_id > ?"
+            " ORDER BY article_id LIMIT ?",
+            [last, chunk],
+        ).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
+def _resolve_article(
+    aid: str,
+    text: str,
+    rows: list[tuple[int, int, int, str, str]],
+    reg: Registry,
+    resolver: Any,
+    word: Callable[[str], str | None],
+    acronyms: dict[str, Counter[str]],
+) -> list[_Mention]:
+    """One article: clean, link people, resolve places, find person affiliations."""
+    out: list[_Mention] = []
+    norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
+    # Places (and ORGs, for metonyms) through the article-level country resolver.
+    cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
+    codes: list[str | None] = [None] * len(rows)
+    if cidx:
+        found = resolver.resolve_article(
+            text, [(rows[i][1], rows[i][2], rows[i][3], rows[i][4]) for i in cidx]
+        )
+        for i, code in zip(cidx, found, strict=True):
+            codes[i] = code
+    for i, n in enumerate(norms):
+        override = reg.place(n) if rows[i][4] in COUNTRY_LABELS else None
+        if override:
+            codes[i] = override
+    # People: registry aliases first ("Zelinskyy"), then short forms -> full name.
+    pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
+    pnames = [reg.canonical(norms[i]) for i in pidx]
+    linked = actors.link_people(pnames, [rows[i][1] for i in pidx])
+    keys = list(norms)
+    for i, name in zip(pidx, linked, strict=True):
+        keys[i] = reg.canonical(name)
+    # ORGs: "International Criminal Court (ICC)" defines ICC for this article (and the corpus).
+    local: dict[str, str] = {}
+    for i, (_, _s, e, _surface, label) in enumerate(rows):
+        if label == "ORG":
+            acr = actors.paren_acronym(text, e)
+            if acr and acr != norms[i] and actors.acronym_of(norms[i]).startswith(acr[:2].upper()):
+                local[acr] = norms[i]
+                acronyms[acr][norms[i]] += 1
+    orgs = [norms[i] for i, r in enumerate(rows) if r[4] == "ORG"]
+    for i, r in enumerate(rows):
+        if r[4] != "ORG":
+            continue
+        n = norms[i]
+        if n in local:
+            keys[i] = local[n]
+        elif n.isupper() and len(n) <= 8:
+            full = [o for o in orgs if o != n and actors.acronym_of(o) == n]
+            if full:
+                keys[i] = full[0]
+        keys[i] = reg.canonical(keys[i])
+    for i, (rowid, s, e, surface, label) in enumerate(rows):
+        affil = None
+        if label == "PERSON":
+            a = actors.affiliation(text, s, e, surface, word)
+            affil = a.iso3 if a else None
+        out.append(_Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil))
+    return out
+
+
+def resolve(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    registry: Registry | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> ResolveResult:
+    """Rebuild actors, entities and article countries from stored mentions."""
+    t0 = time.perf_counter()
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    resolver, word = _country_lookup()
+    acronyms: dict[str, Counter[str]] = defaultdict(Counter)
+    results: list[_Mention] = []
+    datelines: dict[str, str] = {}
+    total = con.execute(
+        "SELECT count(*) FROM articles WHERE extracted_pipeline IS NOT NULL"
+    ).fetchone()[0]
+    with progress_bar(desc="resolve", unit="article", total=total, enable=progress) as bar:
+        for chunk in _articles(con, CHUNK):
+            lo, hi = chunk[0][0], chunk[-1][0]
+            ment = con.execute(
+                "SELECT article_id, rowid, start_char, end_char, text, label FROM mentions"
+                " WHERE article_id BETWEEN ? AND ? ORDER BY article_id, start_char",
+                [lo, hi],
+            ).fetchall()
+            by_article: dict[str, list[tuple[int, int, int, str, str]]] = defaultdict(list)
+            for aid, rowid, s, e, surface, label in ment:
+                by_article[aid].append((rowid, s, e, surface, label))
+            for aid, text, dateline in chunk:
+                rows = by_article.get(aid, [])
+                if rows:
+                    results.extend(_resolve_article(aid, text, rows, reg, resolver, word, acronyms))
+                place = _dateline_place(dateline)
+                if place:
+                    code = reg.place(place) or _dateline_code(resolver, place, text)
+                    if code and not code.startswith("REG:"):
+                        datelines[aid] = code
+            bar.update(len(chunk))
+    entity_of, entities = _entities(results, reg, acronyms)
+    res = ResolveResult(registry_hash=reg.hash, mentions=len(results))
+    _write(con, results, entity_of, entities, datelines, reg.hash)
+    res.entities = len(entities)
+    res.people = sum(1 for e in entities if e["type"] == "PERSON")
+    res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
+    """Country of a dateline place ("SALVADOR" -> BRA), decided with the article's places."""
+    probe = place.title() if place.isupper() else place
+    found = resolver.resolve_article(probe + ", " + text, [(0, len(probe), probe, "GPE")])
+    return found[0] if found else None
+
+
+def _entities(
+    results: list[_Mention], reg: Registry, acronyms: dict[str, Counter[str]]
+) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """Corpus-level merge: entity id per mention and the entity rows."""
+    # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
+    acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
+    person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
+    people = list(person_counts) + reg.people()
+    person_canon = actors.merge_people(people, person_counts, no_merge=frozenset(reg.no_merge))
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, m in enumerate(results):
+        kind = _KIND.get(m.label, m.label.lower())
+        if m.label == "PERSON":
+            name = reg.canonical(person_canon.get(actors.fold(m.key), m.key))
+        elif m.label == "ORG":
+            name = reg.canonical(acr_full.get(m.key, m.key))
+        else:
+            name = m.key
+        if not name or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
+            continue
+        groups[(kind, actors.fold(name) or name)].append(i)
+    entity_of: list[str | None] = [None] * len(results)
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for (kind, _key), idxs in groups.items():
+        ms = [results[i] for i in idxs]
+        names = Counter(
+            reg.canonical(person_canon.get(actors.fold(m.key), m.key))
+            if m.label == "PERSON"
+            else reg.canonical(acr_full.get(m.key, m.key))
+            if m.label == "ORG"
+            else m.key
+            for m in ms
+        )
+        name = _display(names)
+        eid = f"{kind}:{actors.slug(name)}"
+        n = 2
+        while eid in used:  # distinct folded keys with the same slug
+            eid = f"{kind}:{actors.slug(name)}-{n}"
+            n += 1
+        used.add(eid)
+        label = Counter(m.label for m in ms).most_common(1)[0][0]
+        country = _entity_country(name, label, ms, reg)
+        aliases = [a for a, _ in Counter(m.norm for m in ms).most_common() if a != name]
+        for i in idxs:
+            entity_of[i] = eid
+        rows.append(
+            {
+                "entity_id": eid,
+                "name": name,
+                "type": label,
+                "aliases": aliases,
+                "country_iso3": country,
+                "n_mentions": len(ms),
+                "n_articles": len({m.article_id for m in ms}),
+            }
+        )
+    return entity_of, rows
+
+
+def _display(names: Counter[str]) -> str:
+    """Most frequent form; ties go to the longer (fuller) one."""
+    return max(names.items(), key=lambda kv: (kv[1], len(kv[0]), kv[0]))[0]
+
+
+def _entity_country(name: str, label: str, ms: list[_Mention], reg: Registry) -> str | None:
+    """Registry override, else majority evidence (affiliations for people, codes otherwise)."""
+    override = reg.country(name)
+    if override:
+        return override
+    if label == "PERSON":
+        votes = Counter(m.affil for m in ms if m.affil)
+    else:
+        votes = Counter(m.code for m in ms if m.code and not m.code.startswith("REG:"))
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    entity_of: list[str | None],
+    entities: list[dict[str, Any]],
+    datelines: dict[str, str],
+    reg_hash: str,
+) -> None:
+    """Everything in one transaction: a failed resolve leaves the previous results intact."""
+    iso = [m.code if m.code and not m.code.startswith("REG:") else None for m in results]
+    region = [m.code if m.code and m.code.startswith("REG:") else None for m in results]
+    upd = pa.table(
+        {
+            "rid": pa.array([m.rowid for m in results], pa.int64()),
+            "norm": pa.array([m.norm for m in results], pa.string()),
+            "entity_id": pa.array(entity_of, pa.string()),
+            "country_iso3": pa.array(iso, pa.string()),
+            "region": pa.array(region, pa.string()),
+        }
+    )
+    ents = pa.Table.from_pylist(
+        [{**e, "registry_hash": reg_hash} for e in entities],
+        schema=pa.schema(
+            [
+                ("entity_id", pa.string()),
+                ("name", pa.string()),
+                ("type", pa.string()),
+                ("aliases", pa.list_(pa.string())),
+                ("country_iso3", pa.string()),
+                ("n_mentions", pa.int32()),
+                ("n_articles", pa.int32()),
+                ("registry_hash", pa.string()),
+            ]
+        ),
+    )
+    dl = pa.table(
+        {
+            "article_id": pa.array(list(datelines), pa.string()),
+            "iso3": pa.array(list(datelines.values()), pa.string()),
+        }
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_wb_resolved", upd)
+        con.execute(
+            "UPDATE mentions SET norm = r.norm, entity_id = r.entity_id,"
+            " country_iso3 = r.country_iso3, region = r.region, registry_hash = ?"
+            " FROM _wb_resolved r WHERE mentions.rowid = r.rid",
+            [reg_hash],
+        )
+        con.unregister("_wb_resolved")
+        con.execute("DELETE FROM entities")
+        store.insert_df(con, "entities", ents)
+        con.execute("DELETE FROM article_countries")
+        con.register("_wb_datelines", dl)
+        con.execute(
+            """INSERT INTO article_countries
+               (article_id, iso3, mentions, first_pos, via, in_dateline, registry_hash)
+            WITH t AS (
+                SELECT article_id, country_iso3 AS iso3, count(*) AS mentions,
+                       min(start_char) AS first_pos,
+                       list(DISTINCT norm ORDER BY norm) AS via
+                FROM mentions WHERE country_iso3 IS NOT NULL GROUP BY ALL)
+            SELECT coalesce(t.article_id, d.article_id), coalesce(t.iso3, d.iso3),
+                   coalesce(t.mentions, 0), t.first_pos, coalesce(t.via, []),
+                   d.article_id IS NOT NULL, ?
+            FROM t FULL OUTER JOIN _wb_datelines d
+              ON t.article_id = d.article_id AND t.iso3 = d.iso3""",
+            [reg_hash],
+        )
+        con.unregister("_wb_datelines")
+        store.set_meta(con, "registry_hash", reg_hash)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
