@@ -137,6 +137,7 @@ class Workbench:
         out["themes"] = self.tag_themes()
         out["tone"] = self.score_tone()
         out["quotes"] = self.find_quotes()
+        out["search_index"] = self.index_search()
         return out
 
     # ------------------------------------------------------------------ entities (issue 9)
@@ -188,5 +189,143 @@ class Workbench:
     # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
 
     # ------------------------------------------------------------------ queries (issue 8)
+    # Thin wrappers over workbench.query (see its docstrings for what each number counts).
+    # ``filter`` is a Filter, a dict of its fields, or None; ``sql=True`` returns the
+    # (query, params) instead of running it.
+    def top(self, kind: str, n: int | None = 20, filter: Any = None, *, sql: bool = False) -> Any:
+        """The most covered actors/countries/themes/sources: articles, mentions, share."""
+        from . import query
+
+        return query.top(self.con, kind, n, filter, sql=sql)
+
+    def coverage(
+        self,
+        by: str | None = "actor",
+        freq: str = "month",
+        normalize: bool = False,
+        filter: Any = None,
+        n: int | None = 10,
+        values: Sequence[str] | str | None = None,
+        *,
+        sql: bool = False,
+    ) -> Any:
+        """Articles (and share of the period's articles) per period for the top keys."""
+        from . import query
+
+        return query.coverage(self.con, by, freq, normalize, filter, n, values, sql=sql)
+
+    def cooccurrence(
+        self,
+        kind_a: str = "actor",
+        kind_b: str | None = None,
+        filter: Any = None,
+        n: int | None = 50,
+        *,
+        min_articles: int = 1,
+        sort: str = "articles",
+        top_a: int | None = None,
+        top_b: int | None = None,
+        sql: bool = False,
+    ) -> Any:
+        """Pairs sharing articles: counts plus lift, PMI and NPMI (article-level)."""
+        from . import query
+
+        return query.cooccurrence(
+            self.con, kind_a, kind_b, filter, n,
+            min_articles=min_articles, sort=sort, top_a=top_a, top_b=top_b, sql=sql,
+        )  # fmt: skip
+
+    def compare(
+        self,
+        sources: Sequence[str] | str | None = None,
+        by: str = "actor",
+        filter: Any = None,
+        n: int | None = 15,
+        *,
+        sql: bool = False,
+    ) -> Any:
+        """Each outlet's share of its own articles mentioning the top keys, and the ratio."""
+        from . import query
+
+        return query.compare(self.con, sources, by, filter, n, sql=sql)
+
+    def tone(
+        self,
+        by: str = "date",
+        freq: str | None = "month",
+        filter: Any = None,
+        n: int | None = 20,
+        *,
+        level: str = "article",
+        sql: bool = False,
+    ) -> Any:
+        """Mean tone by date or by key, at article or sentence level."""
+        from . import query
+
+        return query.tone(self.con, by, freq, filter, n, level=level, sql=sql)
+
+    def quotes(
+        self,
+        actor: str | None = None,
+        filter: Any = None,
+        n: int | None = 100,
+        *,
+        sql: bool = False,
+    ) -> Any:
+        """Quotes with offsets, optionally only those attributed to ``actor``."""
+        from . import query
+
+        return query.quotes(self.con, actor, filter, n, sql=sql)
+
+    def articles(
+        self, filter: Any = None, n: int | None = 100, *, order: str = "date", sql: bool = False
+    ) -> Any:
+        """The filtered articles (id, date, source, title, tone, BM25 score, snippet)."""
+        from . import query
+
+        return query.articles(self.con, filter, n, order=order, sql=sql)
+
+    def evidence(
+        self,
+        kind: str,
+        value: str,
+        filter: Any = None,
+        n: int | None = 200,
+        *,
+        period: Any = None,
+        freq: str = "month",
+        sql: bool = False,
+    ) -> Any:
+        """The sentences and offsets behind a number (mentions, theme hits, quotes)."""
+        from . import query
+
+        return query.evidence(self.con, kind, value, filter, n, period=period, freq=freq, sql=sql)
+
+    def kwic(
+        self,
+        term_or_entity: str,
+        window: int = 60,
+        filter: Any = None,
+        n: int | None = 200,
+        *,
+        entity: bool | None = None,
+        sql: bool = False,
+    ) -> Any:
+        """Keyword in context for an entity (all its mentions) or a whole-word term."""
+        from . import query
+
+        return query.kwic(self.con, term_or_entity, window, filter, n, entity=entity, sql=sql)
+
+    def index_search(self) -> bool:
+        """(Re)build the full-text (BM25) index over article title+text; run after ingests
+        (``analyze()`` does). Returns False with a notice if the fts extension is missing."""
+        from . import errors, search
+
+        if self.read_only:
+            raise errors.BadOption(
+                f"{self.path} is open read-only; the search index can only be built on a "
+                "writable Workbench (queries fall back to substring search meanwhile)"
+            )
+        return search.index_search(self.con)
 
     # ------------------------------------------------------------------ reports (issue 5)
