@@ -184,6 +184,53 @@ def demo(db: DbOpt = config.DEFAULT_DB) -> None:
 
 # ---------------------------------------------------------------- themes/tone/quotes (issue 3)
 
+
+@app.command()
+@friendly
+def extract(
+    db: DbOpt = config.DEFAULT_DB,
+    workers: Annotated[int, typer.Option(help="spaCy worker processes (n_process).")] = 1,
+    limit: Annotated[
+        int | None, typer.Option(help="Stop after this many articles (a sample).")
+    ] = None,
+) -> None:
+    """spaCy over the articles not yet processed: sentences and entity mentions.
+    Interrupted runs resume where they stopped (each chunk is one transaction)."""
+    with Workbench(db) as wb:
+        console.print(str(wb.extract(workers=workers, limit=limit)), highlight=False)
+
+
+@app.command()
+@friendly
+def resolve(
+    db: DbOpt = config.DEFAULT_DB,
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="User registry YAML (aliases, merges, splits, countries)."),
+    ] = None,
+) -> None:
+    """Canonical actors and countries from the stored mentions (no spaCy): run it again
+    after editing the registry."""
+    with Workbench(db) as wb:
+        console.print(str(wb.resolve(registry=registry)), highlight=False)
+
+
+@app.command()
+@friendly
+def entities(
+    db: DbOpt = config.DEFAULT_DB,
+    type: Annotated[
+        str | None, typer.Option("--type", help="PERSON, ORG, GPE, LOC, NORP, ...")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+) -> None:
+    """Canonical actors and places, most mentioned first."""
+    with Workbench(db, read_only=True) as wb:
+        df = wb.entities(type, limit=limit)
+        cols = ["entity_id", "name", "type", "country_iso3", "n_mentions", "n_articles", "aliases"]
+        print_df(df[cols], max_rows=limit)
+
+
 # ---------------------------------------------------------------- queries (issue 8)
 
 # ---------------------------------------------------------------- reports (issue 5)
