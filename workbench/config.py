@@ -36,7 +36,7 @@ FUTURE_DATE_HORIZON_DAYS = 2
 #: Dates before this year are rejected as implausible for news.
 MIN_YEAR = 1800
 
-#: Articles per ingest transaction.
-INGEST_BATCH = 1000
-#: Articles per extraction batch (written in one transaction).
-EXTRACT_BATCH = 256
+#: Articles per ingest transaction (env ``WORKBENCH_INGEST_BATCH``).
+INGEST_BATCH = int(os.environ.get("WORKBENCH_INGEST_BATCH", 1000))
+#: Articles per extraction batch, written in one transaction (env ``WORKBENCH_EXTRACT_BATCH``).
+EXTRACT_BATCH = int(os.environ.get("WORKBENCH_EXTRACT_BATCH", 256))

@@ -129,6 +129,12 @@ def ingest(
         "batch_size": batch_size,
         "limit": limit,
     }
+    # One writing process per file (DuckDB's lock): an ingest run still marked "running"
+    # belongs to a process that died (kill -9, power loss). Its committed batches are kept;
+    # re-running the same ingest completes it.
+    con.execute(
+        "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND kind = 'ingest'"
+    )
     run_id = start_run(con, "ingest", [str(p) for p in paths], options)
     result = IngestResult(run_id=run_id)
     t0 = time.perf_counter()
@@ -151,6 +157,9 @@ def ingest(
                 _write_batch(con, batch, run_id, result)
                 bar.update(len(batch))
         status = "ok"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
     finally:
         result.seconds = time.perf_counter() - t0
         finish_run(con, run_id, status, result.seconds, asdict(result))
@@ -158,6 +167,33 @@ def ingest(
 
 
 def _write_batch(
+    con: duckdb.DuckDBPyConnection, batch: list[Article | Reject], run_id: int, result: IngestResult
+) -> None:
+    """Write one batch in one transaction; if the database refuses it, find the item it
+    refuses (one transaction each) and record that one as a ``store_error`` reject."""
+    try:
+        _write_batch_tx(con, batch, run_id, result)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # noqa: BLE001 - isolate the offending item, keep the rest
+        if len(batch) > 1:
+            for item in batch:
+                _write_batch(con, [item], run_id, result)
+            return
+        item = batch[0]
+        reject = Reject(
+            item.origin,
+            "store_error",
+            f"the database refused this item: {type(exc).__name__}: {exc}"[:500],
+            "",
+            item.format,
+        )
+        if isinstance(item, Reject) and item.reason == "store_error":
+            raise
+        _write_batch(con, [reject], run_id, result)
+
+
+def _write_batch_tx(
     con: duckdb.DuckDBPyConnection, batch: list[Article | Reject], run_id: int, result: IngestResult
 ) -> None:
     articles = [a for a in batch if isinstance(a, Article)]

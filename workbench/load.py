@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import stat
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -48,6 +49,10 @@ COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
 SEED_HEADER = re.compile(r"^\s*date\s+(\S+)\s*", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Lone UTF-16 surrogates (from JSON ``\\ud800`` escapes) cannot be stored as UTF-8.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Bytes read per chunk when streaming SGML.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -107,11 +112,26 @@ def article_id(text: str, date: dt.date | None, source: str | None) -> str:
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
+def clean_str(value: str) -> str:
+    """Drop control characters and replace lone surrogates, so any string can be stored."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("", value))
+
+
+def _clean_meta(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_clean_meta(str(k)): _clean_meta(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_meta(v) for v in value]
+    return value
+
+
 def preview(data: bytes | str, n: int = 80) -> str:
     """The first bytes of a bad input, printable, for the rejects table."""
     if isinstance(data, bytes):
         data = data[:n].decode("latin-1")
-    return _CONTROL.sub("\ufffd", data[:n])
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", data[:n]))
 
 
 def decode_bytes(data: bytes) -> tuple[str | None, str, str | None]:
@@ -199,7 +219,10 @@ def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
             f"unrecognised date {s[:40]!r} (expected YYYY-MM-DD, an ISO timestamp or YYYY/MM/DD)"
         ) from None
     if ts.tzinfo is not None:
-        ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValueError(f"date {s[:40]!r} is out of range in UTC") from None
     return ts.date(), ts
 
 
@@ -229,7 +252,7 @@ def make_article(
     meta: dict[str, Any] | None = None,
 ) -> Item:
     """Validate one record and build the Article, or say why not."""
-    text = _CONTROL.sub("", text or "").strip()
+    text = clean_str(text or "").strip()
     if not text:
         return Reject(origin, "empty", "no article text", preview(head), fmt)
     if len(text) > limits.max_article_chars:
@@ -273,14 +296,14 @@ def make_article(
         published=published,
         encoding=encoding,
         decode_note=decode_note,
-        meta=meta or {},
+        meta=_clean_meta(meta or {}),
     )
 
 
 def _clean_opt(value: Any) -> str | None:
     if value is None:
         return None
-    s = _CONTROL.sub("", str(value)).strip()
+    s = clean_str(str(value)).strip()
     return s or None
 
 
@@ -312,11 +335,13 @@ def _walk(path: Path, root: Path) -> Iterator[tuple[Path, Path] | Reject]:
     if not path.exists():
         yield Reject(str(path), "not_found", "no such file or folder")
         return
-    if path.is_file():
-        yield path, root
+    if not path.is_dir():
+        yield path, root  # regular or not: load() rejects FIFOs and devices by name
         return
     seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=True, onerror=lambda e: None):
+    walk_errors: list[OSError] = []
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True, onerror=walk_errors.append):
+        yield from _walk_errors(walk_errors)
         real = os.path.realpath(dirpath)
         if real in seen:
             dirnames[:] = []
@@ -334,9 +359,17 @@ def _walk(path: Path, root: Path) -> Iterator[tuple[Path, Path] | Reject]:
                 continue
             full = Path(dirpath) / name
             if full.is_symlink() and not full.exists():
-                yield Reject(str(full), "unreadable", "broken symlink")
+                yield Reject(str(full), "unreadable", "broken symlink (or a symlink loop)")
                 continue
             yield full, root
+    yield from _walk_errors(walk_errors)
+
+
+def _walk_errors(walk_errors: list[OSError]) -> Iterator[Reject]:
+    """Folders os.walk could not list become rejects instead of vanishing."""
+    while walk_errors:
+        exc = walk_errors.pop(0)
+        yield Reject(str(exc.filename), "unreadable", f"cannot list folder: {exc.strerror or exc}")
 
 
 def detect_format(path: Path, root: Path, head: bytes) -> str:
@@ -385,24 +418,51 @@ def load(
             yield entry
             continue
         path, root = entry
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(4096)
-        except OSError as exc:
-            yield Reject(str(path), "unreadable", exc.strerror or str(exc))
-            continue
+        yield from _load_file(path, root, format, columns, source_name, limits)
+
+
+def _load_file(
+    path: Path,
+    root: Path,
+    format: str,
+    columns: dict[str, str | None],
+    source_name: str | None,
+    limits: Limits,
+) -> Iterator[Item]:
+    """One file's items; whatever goes wrong becomes a reject, never an aborted batch."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        yield Reject(str(path), "unreadable", exc.strerror or str(exc))
+        return
+    if not stat.S_ISREG(mode):
+        # FIFOs, sockets and devices would block or never end: never open them.
+        yield Reject(str(path), "not_a_file", "not a regular file (FIFO, socket or device)")
+        return
+    head = b""
+    fmt = format
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
         fmt = format if format != "auto" else detect_format(path, root, head)
-        try:
-            if fmt == "seed":
-                yield _load_text_file(path, fmt, limits, source_name=source_name)
-            elif fmt == "labelled":
-                yield _load_text_file(path, fmt, limits, root=root, source_name=source_name)
-            elif fmt == "reuters":
-                yield from load_reuters(path, limits)
-            else:
-                yield from load_table(path, fmt, columns, limits, source_name=source_name)
-        except OSError as exc:
-            yield Reject(str(path), "unreadable", exc.strerror or str(exc), preview(head), fmt)
+        if fmt == "seed":
+            yield _load_text_file(path, fmt, limits, source_name=source_name)
+        elif fmt == "labelled":
+            yield _load_text_file(path, fmt, limits, root=root, source_name=source_name)
+        elif fmt == "reuters":
+            yield from load_reuters(path, limits)
+        else:
+            yield from load_table(path, fmt, columns, limits, source_name=source_name)
+    except OSError as exc:
+        yield Reject(str(path), "unreadable", exc.strerror or str(exc), preview(head), fmt)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not abort the batch
+        yield Reject(
+            str(path),
+            "loader_error",
+            f"{type(exc).__name__}: {exc} (the rest of this file was skipped)"[:500],
+            preview(head),
+            fmt,
+        )
 
 
 def _load_text_file(
@@ -414,18 +474,20 @@ def _load_text_file(
     source_name: str | None = None,
 ) -> Item:
     origin = str(path)
-    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        # Never more than the limit in memory: stat first, and a bounded read in case the
+        # size is not what stat() says (a growing file, /proc).
+        data = fh.read(80 if size > limits.max_file_bytes else limits.max_file_bytes + 1)
+        size = max(size, len(data))
     if size > limits.max_file_bytes:
-        with open(path, "rb") as fh:
-            head = fh.read(80)
         return Reject(
             origin,
             "too_large",
             f"{size:,} bytes > limit {limits.max_file_bytes:,} (max_file_bytes)",
-            preview(head),
+            preview(data),
             fmt,
         )
-    data = path.read_bytes()
     if not data.strip():
         return Reject(origin, "empty", "file is empty or whitespace only", preview(data), fmt)
     text, enc, note = decode_bytes(data)
@@ -557,9 +619,12 @@ def _load_csv(
     enc: str,
     note: str | None,
 ) -> Iterator[Item]:
-    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    # A field may hold a whole article and then some; an unclosed quote must not pull the
+    # rest of a huge file into one field (the reader raises and we reject that row).
+    max_field = min(sys.maxsize, 2**31 - 1, limits.max_article_chars * 4 + 65536)
+    csv.field_size_limit(max_field)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(fh, delimiter=delimiter)
+    reader = csv.reader(_capped_lines(fh, max_field), delimiter=delimiter)
     origin0 = str(path)
     try:
         header = next(reader)
@@ -587,12 +652,19 @@ def _load_csv(
             break
         except csv.Error as exc:
             row_no += 1
-            yield Reject(f"{origin0}#row={row_no}", "malformed_row", str(exc), "", "csv")
+            reason, detail = "malformed_row", str(exc)
+            if "field limit" in detail:
+                reason = "too_long"
+                detail = (
+                    f"a field longer than {max_field:,} characters (max_article_chars "
+                    f"{limits.max_article_chars:,}); skipped without holding it"
+                )
+            yield Reject(f"{origin0}#row={row_no}", reason, detail, "", "csv")
             continue
         row_no += 1
         origin = f"{origin0}#row={row_no}"
-        if not values or all(not v.strip() for v in values):
-            continue  # blank line: not a record
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue  # blank line: not a record (a row of empty fields is, and is rejected)
         if len(values) != len(header):
             yield Reject(
                 origin,
@@ -624,10 +696,21 @@ def _load_jsonl(
     note: str | None,
 ) -> Iterator[Item]:
     cols: dict[str, str] | None = None
-    for line_no, line in enumerate(fh, 1):
+    max_line = limits.max_article_chars * 6 + 65536  # JSON escapes take up to 6 chars each
+    for line_no, line in enumerate(_bounded_lines(fh, max_line), 1):
+        origin = f"{path}#line={line_no}"
+        if line is None:
+            yield Reject(
+                origin,
+                "too_long",
+                f"line longer than {max_line:,} characters (max_article_chars "
+                f"{limits.max_article_chars:,}); skipped without parsing",
+                "",
+                "jsonl",
+            )
+            continue
         if not line.strip():
             continue
-        origin = f"{path}#line={line_no}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -644,7 +727,7 @@ def _load_jsonl(
                 origin, "malformed_row", "JSON line is not an object", preview(line), "jsonl"
             )
             continue
-        if cols is None or any(c not in row for c in cols.values()):
+        if cols is None or "text" not in cols or any(c not in row for c in cols.values()):
             cols = _pick_columns(list(row), columns)
         if "text" not in cols:
             yield Reject(
@@ -656,6 +739,29 @@ def _load_jsonl(
             )
             continue
         yield _row_item(row, cols, origin, "jsonl", limits, source_name, enc, note)
+
+
+def _bounded_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str | None]:
+    """Lines of a text file, or None for a line over ``max_chars`` (skipped, never held)."""
+    while True:
+        line = fh.readline(max_chars + 1)
+        if not line:
+            return
+        if len(line) > max_chars and not line.endswith("\n"):
+            while True:  # drain the rest of the over-long line in bounded chunks
+                rest = fh.readline(_CHUNK)
+                if not rest or rest.endswith("\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def _capped_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str]:
+    """Lines for the csv reader; an over-long line is cut (the reader then rejects its row
+    as over the field limit) so that one huge line is never held in memory."""
+    for line in _bounded_lines(fh, max_chars):
+        yield "\x00" * (max_chars + 1) + "\n" if line is None else line
 
 
 def _load_parquet(
@@ -698,38 +804,98 @@ def _tag(doc: str, name: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _char_ref(m: re.Match[str]) -> str:
+    """``&#N;``: control characters dropped, impossible code points replaced."""
+    n = int(m.group(1))
+    if n < 32:
+        return ""
+    return chr(n) if n <= 0x10FFFF else "\ufffd"
+
+
 def _sgml_text(s: str | None) -> str:
     if not s:
         return ""
-    s = re.sub(r"&#(\d+);", lambda m: "" if int(m.group(1)) < 32 else chr(int(m.group(1))), s)
+    s = re.sub(r"&#(\d{1,7});", _char_ref, s)
     return _CONTROL.sub("", html.unescape(s))
 
 
+_REUTERS_START = re.compile(r"<REUTERS\b")
+
+
+def _sgml_elements(path: Path, max_chars: int) -> Iterator[tuple[str, bool]]:
+    """Stream each ``<REUTERS`` element's text up to the next element (or end of file).
+
+    Yields ``(text, True)``, or ``(first 4 KiB, False)`` for an element longer than
+    ``max_chars``, which is skipped without ever being held in memory whole.
+    """
+    buf = ""
+    el = -1  # index in buf where the current element starts; -1 before the first one
+    oversize_head: str | None = None
+    with open(path, encoding="latin-1", newline="") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            buf += chunk
+            pos = el + 1 if el >= 0 else 0
+            while (m := _REUTERS_START.search(buf, pos)) is not None:
+                if el >= 0:
+                    if oversize_head is not None:
+                        yield oversize_head, False
+                        oversize_head = None
+                    else:
+                        yield buf[el : m.start()], True
+                el = m.start()
+                pos = el + 1
+            if not chunk:
+                if el >= 0:
+                    yield (oversize_head, False) if oversize_head is not None else (buf[el:], True)
+                return
+            if el < 0:
+                buf = buf[-16:]  # text before the first element; keep a split tag's start
+            elif oversize_head is not None or len(buf) - el > max_chars:
+                if oversize_head is None:
+                    oversize_head = buf[el : el + 4096]
+                buf, el = "\x00" + buf[-16:], 0  # a placeholder start, then the unsearched tail
+            else:
+                buf, el = buf[el:], 0
+
+
 def load_reuters(path: Path, limits: Limits) -> Iterator[Item]:
-    """Reuters-21578 SGML: one ``<REUTERS>`` element per article, read as latin-1."""
-    data = path.read_bytes().decode("latin-1")
-    starts = [m for m in _REUTERS_OPEN.finditer(data)]
-    if not starts:
-        yield Reject(
-            str(path), "empty", "SGML file holds no <REUTERS> elements", preview(data), "reuters"
-        )
-        return
-    for i, m in enumerate(starts):
-        attrs = dict(_ATTR.findall(m.group(1)))
-        newid = attrs.get("NEWID", f"pos{m.start()}")
+    """Reuters-21578 SGML: one ``<REUTERS>`` element per article, read as latin-1, streamed."""
+    n = 0
+    seen: set[str] = set()
+    for element, complete in _sgml_elements(path, limits.max_file_bytes):
+        n += 1
+        m = _REUTERS_OPEN.match(element)
+        attrs = dict(_ATTR.findall(m.group(1))) if m else {}
+        newid = attrs.get("NEWID", f"element{n}")
         origin = f"{path}#NEWID={newid}"
-        end_limit = starts[i + 1].start() if i + 1 < len(starts) else len(data)
-        close = data.find("</REUTERS>", m.end(), end_limit)
+        if origin in seen:  # garbled files repeat ids; every element keeps its own origin
+            origin = f"{origin}@element{n}"
+        seen.add(origin)
+        if not complete:
+            yield Reject(
+                origin,
+                "too_large",
+                f"SGML element longer than {limits.max_file_bytes:,} characters "
+                "(max_file_bytes); skipped",
+                preview(element),
+                "reuters",
+            )
+            continue
+        close = element.find("</REUTERS>", m.end()) if m else -1
         if close < 0:
             yield Reject(
                 origin,
                 "truncated_sgml",
-                "no closing </REUTERS> before the next element or end of file",
-                preview(data[m.start() :]),
+                "no closing </REUTERS> before the next element or end of file"
+                if m
+                else "opening <REUTERS> tag is not closed",
+                preview(element),
                 "reuters",
             )
             continue
-        doc = data[m.end() : close]
+        assert m is not None
+        doc = element[m.end() : close]
         text_el = _tag(doc, "TEXT") or ""
         body = _sgml_text(_tag(text_el, "BODY"))
         if not body.strip():
@@ -757,4 +923,10 @@ def load_reuters(path: Path, limits: Limits) -> Iterator[Item]:
             source="Reuters",
             encoding="latin-1",
             meta=meta,
+        )
+    if n == 0:
+        with open(path, "rb") as fh:
+            head = fh.read(80)
+        yield Reject(
+            str(path), "empty", "SGML file holds no <REUTERS> elements", preview(head), "reuters"
         )
