@@ -1,0 +1,139 @@
+"""Extraction stage on real text with the real model: offsets, sentences, increments, crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SEED, write_seed_article
+
+from workbench import Workbench, store
+from workbench.extract import extract
+
+
+@pytest.fixture(scope="module")
+def seed_x(tmp_path_factory: pytest.TempPathFactory):
+    """The seed ingested and extracted (no resolve), once for this module."""
+    w = Workbench(tmp_path_factory.mktemp("x") / "x.duckdb")
+    w.ingest([SEED], progress=False)
+    w.first = w.extract(progress=False)
+    yield w
+    w.close()
+
+
+def test_seed_mentions_trace_to_text_and_sentence(seed_x: Workbench) -> None:
+    text = seed_x.sql("SELECT text FROM articles").text[0]
+    sents = seed_x.sql("SELECT * FROM sentences ORDER BY idx")
+    ments = seed_x.sql("SELECT * FROM mentions ORDER BY start_char")
+    assert seed_x.first.articles == 1 and len(sents) == seed_x.first.sentences > 5
+    assert list(sents.idx) == list(range(len(sents)))
+    by_idx = {r.idx: r for r in sents.itertuples()}
+    for m in ments.itertuples():
+        assert text[m.start_char : m.end_char] == m.text
+        s = by_idx[m.sentence_idx]
+        assert s.start_char <= m.start_char < m.end_char <= s.end_char
+        assert m.text in s.text
+    labels = set(ments.label)
+    assert {"PERSON", "GPE", "ORG"} <= labels
+    people = set(ments[ments.label == "PERSON"].text)
+    assert {"Xi Jinping", "Vladimir Putin", "John Kirby", "Zelinskyy"} <= people
+
+
+def test_sentences_tokens_lemmas_absolute_offsets(seed_x: Workbench) -> None:
+    text = seed_x.sql("SELECT text FROM articles").text[0]
+    for s in seed_x.sql("SELECT * FROM sentences").itertuples():
+        assert text[s.start_char : s.end_char] == s.text
+        assert len(s.tokens) == len(s.lemmas) == len(s.token_starts) > 0
+        for tok, start in zip(s.tokens, s.token_starts, strict=True):
+            assert text[start : start + len(tok)] == tok
+            assert not tok.isspace()
+    lemmas = {lem for ls in seed_x.sql("SELECT lemmas FROM sentences").lemmas for lem in ls}
+    assert {"invade", "be", "war"} <= lemmas  # the lemmatizer ran ("invaded" -> "invade")
+
+
+def test_pipeline_row_records_model_and_components(seed_x: Workbench) -> None:
+    p = seed_x.sql("SELECT * FROM pipelines")
+    assert len(p) == 1
+    comps = list(p.components[0])
+    assert "parser" not in comps and {"senter", "ner", "lemmatizer", "tagger"} <= set(comps)
+    assert "3.8" in p.model[0] and p.workbench_version[0]
+    pids = seed_x.sql(
+        "SELECT DISTINCT pipeline_id FROM sentences UNION SELECT DISTINCT "
+        "pipeline_id FROM mentions UNION SELECT extracted_pipeline FROM articles"
+    )
+    assert list(pids.iloc[:, 0]) == [p.pipeline_id[0]]
+
+
+def test_second_extract_processes_nothing(seed_x: Workbench) -> None:
+    before = store.table_counts(seed_x.con, ["sentences", "mentions", "pipelines"])
+    again = seed_x.extract(progress=False)
+    assert again.articles == 0 and again.mentions == 0
+    assert store.table_counts(seed_x.con, ["sentences", "mentions", "pipelines"]) == before
+
+
+def test_blank_line_starts_a_sentence(wb: Workbench, tmp_path: Path) -> None:
+    d = tmp_path / "p"
+    d.mkdir()
+    write_seed_article(d, "a.txt", "2022-03-01", "Talks in Geneva\n\nOfficials from Kenya met.")
+    wb.ingest([d], progress=False)
+    wb.extract(progress=False)
+    texts = list(wb.sql("SELECT text FROM sentences ORDER BY idx").text)
+    assert texts == ["Talks in Geneva", "Officials from Kenya met."]
+
+
+def test_crash_mid_run_keeps_whole_articles_and_resumes(
+    wb: Workbench, tiny_articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb.ingest([tiny_articles], progress=False)
+    real = store.insert_df
+    calls = {"n": 0}
+
+    def flaky(con, table, df, **kw):  # type: ignore[no-untyped-def]
+        if table == "mentions":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("disk full (simulated)")
+        return real(con, table, df, **kw)
+
+    monkeypatch.setattr(store, "insert_df", flaky)
+    with pytest.raises(RuntimeError, match="simulated"):
+        extract(wb.con, chunk_size=1, progress=False)
+    monkeypatch.setattr(store, "insert_df", real)
+    done = wb.sql("SELECT article_id FROM articles WHERE extracted_pipeline IS NOT NULL")
+    assert len(done) == 1  # the first chunk committed, the second rolled back
+    orphans = wb.sql(
+        "SELECT count(*) AS n FROM sentences WHERE article_id NOT IN "
+        "(SELECT article_id FROM articles WHERE extracted_pipeline IS NOT NULL)"
+    ).n[0]
+    assert orphans == 0
+    resumed = extract(wb.con, chunk_size=1, progress=False)
+    assert resumed.articles == 2
+    per_article = wb.sql("SELECT article_id, count(*) AS n FROM sentences GROUP BY ALL")
+    assert len(per_article) == 3
+    dup = wb.sql(
+        "SELECT count(*) AS n FROM (SELECT article_id, idx FROM sentences "
+        "GROUP BY ALL HAVING count(*) > 1)"
+    ).n[0]
+    assert dup == 0
+
+
+def test_workers_two_gives_the_same_rows(tmp_path: Path, tiny_articles: Path) -> None:
+    rows = []
+    for workers in (1, 2):
+        with Workbench(tmp_path / f"w{workers}.duckdb") as w:
+            w.ingest([tiny_articles], progress=False)
+            r = w.extract(workers=workers, progress=False)
+            assert r.articles == 3 and r.workers == workers
+            rows.append(
+                w.sql(
+                    "SELECT article_id, start_char, end_char, label FROM mentions ORDER BY ALL"
+                ).to_dict("records")
+            )
+    assert rows[0] == rows[1] and rows[0]
+
+
+def test_bad_workers_is_a_clear_error(wb: Workbench) -> None:
+    from workbench import errors
+
+    with pytest.raises(errors.BadOption, match="workers"):
+        wb.extract(workers=0, progress=False)
