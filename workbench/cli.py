@@ -231,6 +231,54 @@ def entities(
         print_df(df[cols], max_rows=limit)
 
 
+@app.command("themes")
+@friendly
+def themes_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    taxonomy: Annotated[
+        list[Path] | None,
+        typer.Option(help="Extra taxonomy YAML (repeatable); same ids replace shipped themes."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+) -> None:
+    """Tag themes from stored sentences (no spaCy); re-tags everything when the taxonomy
+    changed, and prints themes with their article counts."""
+    with Workbench(db) as wb:
+        console.print(str(wb.tag_themes(taxonomy=taxonomy or None)), highlight=False)
+        df = wb.themes()
+        print_df(df[["theme_id", "label", "parent", "n_articles"]], max_rows=limit)
+
+
+@app.command("tone")
+@friendly
+def tone_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="Actors to print.")] = 20,
+) -> None:
+    """VADER tone of sentences and articles, then tone of the most mentioned actors."""
+    with Workbench(db) as wb:
+        console.print(str(wb.score_tone()), highlight=False)
+        df = wb.tone_by_actor(limit=limit)
+        if len(df):
+            print_df(df.round(3), title="tone by actor (mean VADER compound)", max_rows=limit)
+
+
+@app.command("quotes")
+@friendly
+def quotes_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    actor: Annotated[
+        str | None, typer.Option(help="Only quotes of this actor (name, alias or id).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+) -> None:
+    """Find direct quotations and their speakers, then print them (optionally one actor's)."""
+    with Workbench(db) as wb:
+        console.print(str(wb.find_quotes()), highlight=False)
+        df = wb.quotes_of(actor, limit=limit)
+        print_df(df[["date", "source", "speaker", "speaker_name", "cue", "text"]], max_rows=limit)
+
+
 # ---------------------------------------------------------------- queries (issue 8)
 
 # ---------------------------------------------------------------- reports (issue 5)

@@ -187,6 +187,62 @@ class Workbench:
         )
 
     # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
+    def tag_themes(
+        self,
+        *,
+        taxonomy: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+        progress: bool = True,
+    ) -> Any:
+        """Tag articles with themes from STORED sentences (no spaCy run): only new articles,
+        or all of them when the taxonomy (shipped + ``taxonomy`` + ``WORKBENCH_THEMES``
+        files) changed. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
+        from .themes import tag_themes
+
+        return tag_themes(self.con, taxonomy=taxonomy, progress=progress)
+
+    def score_tone(self, *, progress: bool = True) -> Any:
+        """VADER tone of every stored sentence and the article mean (``workbench.tone``)."""
+        from .tone import score_tone
+
+        return score_tone(self.con, progress=progress)
+
+    def find_quotes(self, *, progress: bool = True) -> Any:
+        """Direct quotations with speakers linked to actors (``workbench.quotes``)."""
+        from .quotes import find_quotes
+
+        return find_quotes(self.con, progress=progress)
+
+    def themes(self) -> pd.DataFrame:
+        """The taxonomy in use with the number of articles tagged with each theme."""
+        return self.sql(
+            "SELECT t.theme_id, t.label, t.parent, t.description, count(a.article_id) AS"
+            " n_articles, t.taxonomy_hash FROM themes t LEFT JOIN article_themes a USING"
+            " (theme_id) GROUP BY ALL ORDER BY n_articles DESC, t.theme_id"
+        )
+
+    def theme_evidence(self, theme_id: str, *, limit: int = 50) -> pd.DataFrame:
+        """The words and sentences that triggered a theme (absolute offsets in the text)."""
+        from .themes import theme_evidence
+
+        return pd.DataFrame(theme_evidence(self.con, theme_id, limit=limit))
+
+    def tone_by_actor(self, actors: Any = None, **kw: Any) -> pd.DataFrame:
+        """Mean sentence tone per actor over the sentences that mention it."""
+        from .tone import tone_by_actor
+
+        return tone_by_actor(self.con, actors, **kw)
+
+    def tone_by_country(self, countries: Any = None, **kw: Any) -> pd.DataFrame:
+        """Mean sentence tone per ISO3 country over the sentences that mention it."""
+        from .tone import tone_by_country
+
+        return tone_by_country(self.con, countries, **kw)
+
+    def quotes_of(self, actor: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
+        """Quotations, optionally of one actor (id, canonical name, alias or surface)."""
+        from .quotes import quotes_of
+
+        return quotes_of(self.con, actor, limit=limit)
 
     # ------------------------------------------------------------------ queries (issue 8)
     # Thin wrappers over workbench.query (see its docstrings for what each number counts).

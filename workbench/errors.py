@@ -65,3 +65,15 @@ def bad_registry(path: str, where: str, problem: str) -> str:
         "Fix the YAML (see data/registry/actors.yaml for the format), or point "
         "WORKBENCH_REGISTRY / --registry at another file."
     )
+
+
+class BadTaxonomy(WorkbenchError):
+    pass
+
+
+def bad_taxonomy(where: str, problem: str) -> str:
+    return (
+        f"theme taxonomy {where}: {problem}.\n"
+        "Fix the YAML (the format is described in data/themes/README.md), or point "
+        "--taxonomy / WORKBENCH_THEMES at another file."
+    )

@@ -68,10 +68,10 @@ MIGRATIONS: dict[int, list[str]] = {
             first_pos INTEGER, via VARCHAR[], in_dateline BOOLEAN, registry_hash VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS themes (
             theme_id VARCHAR PRIMARY KEY, label VARCHAR NOT NULL, description VARCHAR,
-            parent VARCHAR, taxonomy_hash VARCHAR)""",
+            parent VARCHAR, taxonomy_hash VARCHAR, n_patterns INTEGER, source VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS article_themes (
             article_id VARCHAR NOT NULL, theme_id VARCHAR NOT NULL, score DOUBLE,
-            hits INTEGER, taxonomy_hash VARCHAR)""",
+            hits INTEGER, taxonomy_hash VARCHAR, n_patterns INTEGER)""",
         """CREATE TABLE IF NOT EXISTS theme_hits (
             article_id VARCHAR NOT NULL, sentence_idx INTEGER NOT NULL,
             start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, theme_id VARCHAR NOT NULL,
@@ -85,7 +85,10 @@ MIGRATIONS: dict[int, list[str]] = {
             article_id VARCHAR NOT NULL, quote_idx INTEGER NOT NULL,
             sentence_idx INTEGER, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
             text VARCHAR NOT NULL, speaker VARCHAR, speaker_entity_id VARCHAR,
-            speaker_start INTEGER, speaker_end INTEGER, cue VARCHAR)""",
+            speaker_start INTEGER, speaker_end INTEGER, cue VARCHAR, method VARCHAR)""",
+        """CREATE TABLE IF NOT EXISTS stage_done (
+            stage VARCHAR NOT NULL, article_id VARCHAR NOT NULL, version VARCHAR,
+            n INTEGER, done_at TIMESTAMP, PRIMARY KEY (stage, article_id))""",
     ],
 }
 

@@ -1,0 +1,476 @@
+"""Direct quotations and who said them, linked to canonical actors.
+
+Why rules, not a model: attribution in news follows a handful of conventions, and an
+analyst must be able to see why a quote was given to a speaker (``method`` and ``cue`` are
+stored). The stage reads ``articles.text``, the stored ``sentences`` (provenance) and
+``mentions`` (speaker -> ``entity_id``); it never re-runs spaCy.
+
+1. Quotations: curly (“…”) and straight ("…") double quotes, straight ones classified as
+   opening/closing by their neighbours. A quote may span sentences, and may continue across
+   paragraphs (a paragraph that ends inside a quote and a next paragraph that opens with a
+   quote mark continue the same quotation - the newswire convention).
+2. Attribution, first match wins:
+   - ``after-verb``: “…,” said Kirby / “…,” continued the spokesman;
+   - ``after-speaker``: “…,” Kirby told reporters / “…,” he said;
+   - ``dash``: “…” — John Kirby;
+   - ``before``: Kirby said: “…” / He told the BBC on Monday: “…”;
+   - ``continuation``: an unattributed quote in the same paragraph right after an attributed
+     one has the same speaker.
+   After-quote cues apply only when the quotation does not end with a full stop (news style:
+   “…,” X said).
+3. Speaker linking: the last PERSON mention inside the speaker phrase (else ORG/GPE/NORP),
+   its ``entity_id`` from the resolve stage (so "Kirby" -> "John Kirby"). A pronoun
+   (he/she) is linked to the most recent PERSON mention before the quote in the same or the
+   previous paragraph, outside quotations; otherwise it is stored unlinked.
+4. Unattributed quotations are kept only when they look like speech (>= 8 words);
+   scare quotes ("fruitful") are skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+
+from . import store
+from .progress import progress_bar
+from .themes import delete_for, mark_done, pending_articles
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+
+STAGE = "quotes"
+QUOTES_VERSION = "quotes-v1"
+CHUNK = 500
+MIN_UNATTRIBUTED_WORDS = 8
+
+CUE_VERBS = (
+    "said|says|say|told|tells|added|adds|continued|continues|stated|states|asked|asks|"
+    "explained|explains|noted|notes|wrote|writes|tweeted|declared|declares|insisted|insists|"
+    "warned|warns|argued|argues|replied|replies|announced|announces|claimed|claims|stressed|"
+    "stresses|emphasised|emphasized|urged|urges|remarked|commented|acknowledged|admitted|"
+    "admits|recalled|suggested|suggests|vowed|pledged|posted|concluded|responded|cautioned|"
+    "predicted|complained|conceded|observed|pointed out|went on|underlined|underscored|"
+    "reiterated|reiterates|confirmed|confirms|added that|according to"
+)
+_VERB = rf"(?P<verb>{CUE_VERBS})"
+PRONOUNS = {"he", "she", "they", "i", "we"}
+_DET_START = re.compile(
+    r"^(?:the|a|an|one|another|his|her|their|its|our|two|three|some|several|many|both)\b",
+    re.IGNORECASE,
+)
+_SPK = r"[^,;:\n\"“”()]{1,120}?"
+
+_AFTER_VERB = re.compile(rf"^[\s,]*{_VERB}\s+(?P<spk>[^,;:.\n\"“”()]{{1,100}})", re.IGNORECASE)
+_AFTER_SPK = re.compile(rf"^[\s,]*(?P<spk>{_SPK})\s+{_VERB}\b")
+_DASH = re.compile(r"^\s*[,]?\s*(?:—|–|--|-)\s*(?P<spk>[A-Z][^.\n\"“”]{1,80})")
+_BEFORE = re.compile(
+    rf"(?P<spk>(?<![\w'’])[A-Z][^,;\n\"“”()]{{0,110}}?|\b[Hh]e|\b[Ss]he|\b[Tt]hey)\s+{_VERB}\b"
+    r"(?P<tail>[^\"“”\n.;]{0,60}?)[:,]?\s*$"
+)
+#: Masks for abbreviations so "U.S." / "Mr." do not end a speaker phrase (same length).
+_ABBREV = re.compile(r"\b(?:[A-Z]\.){1,3}|\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Sgt|St|Sen|Rep|Gov)\.")
+#: Words that end a verb-first speaker phrase ("said Kirby on Monday").
+_SPK_STOP = re.compile(
+    r"\s+(?:on|in|at|during|after|before|when|while|who|which|that|last|this|yesterday|today|"
+    r"adding|according|as|to|from|earlier|later|late)\b.*$",
+    re.S,
+)
+_WORD = re.compile(r"\w+")
+OPEN_CURLY, CLOSE_CURLY = "“", "”"
+
+
+@dataclass
+class Quote:
+    start: int  # content start (after the opening mark)
+    end: int  # content end (before the closing mark)
+    text: str
+    speaker: str | None = None
+    speaker_start: int | None = None
+    speaker_end: int | None = None
+    entity_id: str | None = None
+    cue: str | None = None
+    method: str | None = None
+    sentence_idx: int | None = None
+
+
+def _mask(s: str) -> str:
+    return _ABBREV.sub(lambda m: m.group(0).replace(".", "·"), s)
+
+
+def _straight_role(text: str, i: int) -> str:
+    """'open', 'close' or '?' for a straight double quote at ``i``, from its neighbours."""
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if (prev.isspace() or prev in "([{—–-/") and not nxt.isspace():
+        return "open"
+    if not prev.isspace() and (nxt.isspace() or nxt in ".,;:!?)]}—–-'’" or i + 1 == len(text)):
+        return "close"
+    return "?"
+
+
+def find_spans(text: str) -> list[tuple[int, int]]:
+    """(content_start, content_end) of each double-quoted span, paragraph continuations joined."""
+    marks: list[tuple[int, str]] = []
+    for m in re.finditer(r"[\"“”]|\n\s*\n", text):
+        ch = m.group(0)
+        if ch == OPEN_CURLY:
+            marks.append((m.start(), "open"))
+        elif ch == CLOSE_CURLY:
+            marks.append((m.start(), "close"))
+        elif ch == '"':
+            role = _straight_role(text, m.start())
+            if role == "?":
+                role = "close" if marks and marks[-1][1] == "open" else "open"
+            marks.append((m.start(), role))
+        else:
+            marks.append((m.end(), "para"))
+    spans: list[tuple[int, int]] = []
+    open_at: int | None = None
+    after_para = False  # a paragraph break was crossed while a quote was open
+    for pos, role in marks:
+        if role == "para":
+            if open_at is not None:
+                after_para = True
+            continue
+        if role == "open":
+            if open_at is not None and after_para and _at_para_start(text, pos):
+                after_para = False  # the newswire continuation mark: same quotation
+                continue
+            open_at = pos
+            after_para = False
+        elif open_at is not None:
+            spans.append((open_at + 1, pos))
+            open_at = None
+            after_para = False
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _at_para_start(text: str, pos: int) -> bool:
+    j = pos - 1
+    while j >= 0 and text[j] in " \t\r":
+        j -= 1
+    return j < 0 or text[j] == "\n"
+
+
+def _para_start(text: str, pos: int) -> int:
+    j = text.rfind("\n", 0, pos)
+    return 0 if j < 0 else j + 1
+
+
+def _para_end(text: str, pos: int) -> int:
+    j = text.find("\n", pos)
+    return len(text) if j < 0 else j
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    text: str
+    label: str
+    entity_id: str | None
+
+
+def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
+    """Trim whitespace and a trailing possessive/comma from a speaker span."""
+    while s < e and not text[s].isalnum():
+        s += 1
+    while e > s and not (text[e - 1].isalnum() or text[e - 1] in ".’'"):
+        e -= 1
+    return s, e
+
+
+def _plausible_speaker(phrase: str) -> bool:
+    p = phrase.strip()
+    if not p:
+        return False
+    words = _WORD.findall(p)
+    if not words or len(words) > 12:
+        return False
+    if p.lower() in PRONOUNS:
+        return True
+    return p[0].isupper() or bool(_DET_START.match(p))
+
+
+class Attributor:
+    """Attribution for one article: text, sentence starts and mentions."""
+
+    def __init__(
+        self, text: str, sentence_starts: list[tuple[int, int]], mentions: list[_Mention]
+    ) -> None:
+        self.text = text
+        self.masked = _mask(text)
+        self.sent_starts = [s for s, _ in sentence_starts]
+        self.sent_idx = [i for _, i in sentence_starts]
+        self.mentions = sorted(mentions, key=lambda m: m.start)
+        self.m_starts = [m.start for m in self.mentions]
+
+    def sentence_of(self, pos: int) -> int | None:
+        k = bisect.bisect_right(self.sent_starts, pos) - 1
+        return self.sent_idx[k] if k >= 0 else (self.sent_idx[0] if self.sent_idx else None)
+
+    def sentence_start(self, pos: int) -> int:
+        k = bisect.bisect_right(self.sent_starts, pos) - 1
+        return self.sent_starts[k] if k >= 0 else 0
+
+    def mentions_in(self, s: int, e: int) -> list[_Mention]:
+        lo = bisect.bisect_left(self.m_starts, s)
+        out = []
+        for m in self.mentions[lo:]:
+            if m.start >= e:
+                break
+            if m.end <= e:
+                out.append(m)
+        return out
+
+    def link(self, q: Quote, s: int, e: int, cue: str, method: str, spans: list) -> None:
+        """Set the quote's speaker from the phrase text[s:e]."""
+        s, e = _clean_speaker(self.text, s, e)
+        phrase = self.text[s:e]
+        q.cue, q.method = cue.lower(), method
+        inside = self.mentions_in(s, e)
+        people = [m for m in inside if m.label == "PERSON"]
+        others = [m for m in inside if m.label in ("ORG", "GPE", "NORP")]
+        chosen = people[-1] if people else (others[-1] if others else None)
+        if chosen is not None:
+            q.speaker, q.speaker_start, q.speaker_end = chosen.text, chosen.start, chosen.end
+            q.entity_id = chosen.entity_id
+            return
+        q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
+        if phrase.lower() in ("he", "she"):
+            ante = self.antecedent(q.start, spans)
+            if ante is not None:
+                q.entity_id = ante.entity_id
+                q.method = "pronoun"
+
+    def antecedent(self, pos: int, spans: list[tuple[int, int]]) -> _Mention | None:
+        """Most recent PERSON mention before ``pos``, outside quotes, within two paragraphs."""
+        this_para = _para_start(self.text, pos)
+        floor = _para_start(self.text, max(0, this_para - 2))
+        k = bisect.bisect_left(self.m_starts, pos)
+        for m in reversed(self.mentions[:k]):
+            if m.start < floor:
+                return None
+            if m.label != "PERSON" or m.entity_id is None:
+                continue
+            if any(s - 1 <= m.start < e + 1 for s, e in spans):
+                continue
+            return m
+        return None
+
+    def attribute(self, spans: list[tuple[int, int]]) -> list[Quote]:
+        text, masked = self.text, self.masked
+        quotes: list[Quote] = []
+        for s, e in spans:
+            q = Quote(start=s, end=e, text=text[s:e].strip(), sentence_idx=self.sentence_of(s))
+            close = e + 1
+            stop = min(_para_end(text, close), close + 200)
+            post = masked[close:stop]
+            content = text[s:e].rstrip()
+            tail_ok = bool(content) and (
+                content[-1] in ",?!—–-…" or post.startswith(",") or content[-1].isalnum()
+            )
+            done = False
+            if tail_ok:
+                m = _AFTER_VERB.match(post)
+                if m:
+                    spk = _SPK_STOP.sub("", m.group("spk"))
+                    if _plausible_speaker(spk):
+                        a = close + m.start("spk")
+                        self.link(q, a, a + len(spk), m.group("verb"), "after-verb", spans)
+                        done = True
+                if not done:
+                    m = _AFTER_SPK.match(post)
+                    if m and _plausible_speaker(m.group("spk")):
+                        a = close + m.start("spk")
+                        self.link(
+                            q, a, close + m.end("spk"), m.group("verb"), "after-speaker", spans
+                        )
+                        done = True
+            if not done:
+                m = _DASH.match(post)
+                if m and _plausible_speaker(m.group("spk")):
+                    a = close + m.start("spk")
+                    self.link(q, a, close + m.end("spk"), "—", "dash", spans)
+                    done = True
+            if not done:
+                lo = max(_para_start(text, s), self.sentence_start(max(s - 2, 0)))
+                pre = masked[lo : s - 1]
+                m = _BEFORE.search(pre)
+                if m and _plausible_speaker(m.group("spk")):
+                    self.link(
+                        q, lo + m.start("spk"), lo + m.end("spk"), m.group("verb"), "before", spans
+                    )
+                    done = True
+            if not done and quotes:
+                prev = quotes[-1]
+                same_para = _para_start(text, prev.start) == _para_start(text, s)
+                gap = text[prev.end + 1 : s - 1]
+                if prev.method and (same_para or (not gap.strip())) and len(gap) < 300:
+                    q.speaker, q.speaker_start, q.speaker_end = (
+                        prev.speaker,
+                        prev.speaker_start,
+                        prev.speaker_end,
+                    )
+                    q.entity_id, q.cue, q.method = prev.entity_id, prev.cue, "continuation"
+                    done = True
+            if not done and len(_WORD.findall(q.text)) < MIN_UNATTRIBUTED_WORDS:
+                continue
+            quotes.append(q)
+        return quotes
+
+
+def quotes_in(
+    text: str, sentence_starts: list[tuple[int, int]], mentions: list[_Mention]
+) -> list[Quote]:
+    """All quotations of one article with their attribution."""
+    att = Attributor(text, sentence_starts, mentions)
+    return att.attribute(find_spans(text))
+
+
+@dataclass
+class QuoteResult:
+    articles: int = 0
+    quotes: int = 0
+    attributed: int = 0
+    linked: int = 0
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"quotes: {self.articles:,} articles, {self.quotes:,} quotations, "
+            f"{self.attributed:,} with a speaker, {self.linked:,} linked to an actor "
+            f"in {self.seconds:.1f}s"
+        )
+
+
+_COLS = (
+    "article_id",
+    "quote_idx",
+    "sentence_idx",
+    "start_char",
+    "end_char",
+    "text",
+    "speaker",
+    "speaker_entity_id",
+    "speaker_start",
+    "speaker_end",
+    "cue",
+    "method",
+)
+
+
+def find_quotes(
+    con: duckdb.DuckDBPyConnection, *, progress: bool = True, chunk: int = CHUNK
+) -> QuoteResult:
+    """Quotes for the articles not yet processed; everything again when the actor registry
+    (speaker links) or the method changed."""
+    t0 = time.perf_counter()
+    version = f"{QUOTES_VERSION}:{store.get_meta(con, 'registry_hash') or '-'}"
+    ids = pending_articles(con, STAGE, version)
+    result = QuoteResult()
+    with progress_bar(desc="quotes", unit="article", total=len(ids), enable=progress) as bar:
+        for lo in range(0, len(ids), chunk):
+            part = ids[lo : lo + chunk]
+            con.register("_wb_q_ids", pa.table({"article_id": pa.array(part, pa.string())}))
+            try:
+                texts = dict(
+                    con.execute(
+                        "SELECT article_id, text FROM articles JOIN _wb_q_ids USING (article_id)"
+                    ).fetchall()
+                )
+                sents: dict[str, list[tuple[int, int]]] = {}
+                for aid, idx, start in con.execute(
+                    "SELECT article_id, idx, start_char FROM sentences"
+                    " JOIN _wb_q_ids USING (article_id) ORDER BY article_id, start_char"
+                ).fetchall():
+                    sents.setdefault(aid, []).append((start, idx))
+                ments: dict[str, list[_Mention]] = {}
+                for aid, s, e, t, lab, eid in con.execute(
+                    "SELECT article_id, start_char, end_char, text, label, entity_id"
+                    " FROM mentions JOIN _wb_q_ids USING (article_id)"
+                ).fetchall():
+                    ments.setdefault(aid, []).append(_Mention(s, e, t, lab, eid))
+            finally:
+                con.unregister("_wb_q_ids")
+            rows: dict[str, list[Any]] = {c: [] for c in _COLS}
+            counts = []
+            for aid in part:
+                qs = quotes_in(texts.get(aid, ""), sents.get(aid, []), ments.get(aid, []))
+                counts.append(len(qs))
+                for i, q in enumerate(qs):
+                    for c, v in zip(
+                        _COLS,
+                        (
+                            aid,
+                            i,
+                            q.sentence_idx,
+                            q.start,
+                            q.end,
+                            q.text,
+                            q.speaker,
+                            q.entity_id,
+                            q.speaker_start,
+                            q.speaker_end,
+                            q.cue,
+                            q.method,
+                        ),
+                        strict=True,
+                    ):
+                        rows[c].append(v)
+                    result.attributed += q.speaker is not None
+                    result.linked += q.entity_id is not None
+            schema = pa.schema(
+                [
+                    (c, pa.int32() if c in ("quote_idx", "sentence_idx") else pa.string())
+                    if c not in ("start_char", "end_char", "speaker_start", "speaker_end")
+                    else (c, pa.int32())
+                    for c in _COLS
+                ]
+            )
+            con.execute("BEGIN TRANSACTION")
+            try:
+                delete_for(con, ("quotes",), part)
+                store.insert_df(con, "quotes", pa.table(rows, schema=schema))
+                mark_done(con, STAGE, version, part, counts)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            result.articles += len(part)
+            result.quotes += sum(counts)
+            bar.update(len(part))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def quotes_of(
+    con: duckdb.DuckDBPyConnection, actor: str | None = None, *, limit: int | None = None
+) -> pd.DataFrame:
+    """Quotations (with article date, source and speaker's canonical name), optionally of one
+    actor given by entity id, canonical name, alias or speaker surface (case-insensitive)."""
+    sql = (
+        "SELECT q.article_id, a.date, a.source, q.quote_idx, q.sentence_idx, q.start_char,"
+        " q.end_char, q.speaker, q.speaker_entity_id, e.name AS speaker_name, q.cue, q.method,"
+        " q.text FROM quotes q JOIN articles a USING (article_id)"
+        " LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id"
+    )
+    params: list[Any] = []
+    if actor:
+        sql += (
+            " WHERE q.speaker_entity_id = ? OR lower(e.name) = lower(?)"
+            " OR list_contains(list_transform(e.aliases, x -> lower(x)), lower(?))"
+            " OR lower(q.speaker) = lower(?)"
+        )
+        params += [actor] * 4
+    sql += " ORDER BY a.date NULLS LAST, q.article_id, q.quote_idx"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return con.execute(sql, params).df()

@@ -1,0 +1,646 @@
+"""Themes: a transparent, editable taxonomy matched on STORED tokens and lemmas.
+
+Why this design: analysts must be able to read, trust and change the themes. Each theme is
+a YAML entry (``data/themes/*.yaml`` plus user files) with words/phrases and spaCy Matcher
+patterns; every tag is stored with the words that triggered it (``theme_hits``, absolute
+character offsets into ``articles.text``). Tagging rebuilds spaCy ``Doc`` objects from the
+``sentences`` table (tokens + lemmas) over a blank vocabulary, so editing the taxonomy
+re-tags the corpus in seconds without re-running the tagger, parser or NER.
+
+Matching (per theme, per pattern):
+
+- ``terms``: a word or phrase, matched case-insensitively on the surface form (LOWER) *or*
+  on the lemma (LEMMA, lower-cased): ``sanction`` matches "sanctions" and "sanctioning";
+- ``exact``: case-sensitive surface forms (ORTH), for acronyms such as ``ICC`` or ``UN``;
+- ``patterns``: spaCy ``Matcher`` token patterns (``LEMMA`` values are lower-cased).
+
+Overlapping matches of one theme keep the longest span; a match strictly inside a longer
+match of another theme is dropped; a match may not cross a sentence.
+
+Score (documented rule, ``SCORING_VERSION``): for theme *t* in an article, each distinct
+pattern *p* with *n_p* hits contributes ``weight_p * (1 + ln n_p)`` (repeats count less than
+new evidence); the sum is divided by ``max(1, sqrt(n_tokens / 400))`` so long articles need
+more evidence. The theme is assigned when ``score >= min_score`` (default 1.5: one pattern
+twice or two distinct patterns in an article of up to 400 tokens). ``article_themes`` holds
+assigned themes only, and ``theme_hits`` the evidence of every assigned theme.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import yaml
+
+from . import config, errors, store
+from .progress import progress_bar
+
+if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
+    from spacy.tokens import Doc
+    from spacy.vocab import Vocab
+
+#: Bumped when the matching or scoring rule changes: part of the taxonomy hash.
+SCORING_VERSION = "themes-v1"
+#: Default assignment threshold (see the module docstring).
+DEFAULT_MIN_SCORE = 1.5
+#: Reference article length (tokens) for the length factor.
+REFERENCE_TOKENS = 400
+#: Environment variable naming extra taxonomy files (``os.pathsep``-separated).
+ENV_THEMES = "WORKBENCH_THEMES"
+#: Articles per read/write chunk.
+CHUNK = 500
+STAGE = "themes"
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_THEME_KEYS = {
+    "id",
+    "label",
+    "description",
+    "parent",
+    "terms",
+    "exact",
+    "patterns",
+    "min_score",
+}
+_MATCHER_ATTRS = {"LEMMA", "LOWER", "ORTH", "TEXT", "IS_ALPHA", "IS_DIGIT", "IS_PUNCT", "LENGTH"}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One piece of evidence: its display key, kind, weight and spec."""
+
+    key: str
+    kind: str  # "term" | "exact" | "pattern"
+    weight: float
+    spec: Any
+
+
+@dataclass(frozen=True)
+class Theme:
+    id: str
+    label: str
+    description: str
+    parent: str | None
+    min_score: float
+    patterns: tuple[Pattern, ...]
+    source: str = ""
+
+    def canonical(self) -> dict[str, Any]:
+        """What the hash covers: everything that can change a result (not the file name)."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "description": self.description,
+            "parent": self.parent,
+            "min_score": self.min_score,
+            "patterns": [[p.kind, p.key, p.weight, p.spec] for p in self.patterns],
+        }
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    themes: dict[str, Theme]
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def hash(self) -> str:
+        """Content hash (SHA-256, 16 hex digits) of the parsed themes and the scoring rule."""
+        payload = {
+            "scoring": SCORING_VERSION,
+            "themes": [self.themes[k].canonical() for k in sorted(self.themes)],
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self.themes)
+
+    def frame(self) -> pa.Table:
+        """Rows of the ``themes`` table."""
+        ids = sorted(self.themes)
+        t = self.themes
+        h = self.hash
+        return pa.table(
+            {
+                "theme_id": ids,
+                "label": [t[i].label for i in ids],
+                "description": [t[i].description for i in ids],
+                "parent": [t[i].parent for i in ids],
+                "taxonomy_hash": [h] * len(ids),
+                "n_patterns": pa.array([len(t[i].patterns) for i in ids], pa.int32()),
+                "source": [t[i].source for i in ids],
+            }
+        )
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def taxonomy_files(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -> list[Path]:
+    """Shipped files (sorted), then ``WORKBENCH_THEMES`` files, then ``extra`` files."""
+    files = sorted(config.THEMES_DIR.glob("*.yaml")) + sorted(config.THEMES_DIR.glob("*.yml"))
+    env = os.environ.get(ENV_THEMES)
+    if env:
+        files += [Path(p) for p in env.split(os.pathsep) if p]
+    if extra is not None:
+        if isinstance(extra, (str, os.PathLike)):
+            extra = [extra]
+        files += [Path(p) for p in extra]
+    return files
+
+
+def _bad(where: str, what: str) -> errors.BadTaxonomy:
+    return errors.BadTaxonomy(errors.bad_taxonomy(where, what))
+
+
+def _parse_entry(value: Any, kind: str, where: str) -> Pattern:
+    weight = 1.0
+    if isinstance(value, dict):
+        if "text" not in value:
+            raise _bad(where, f"a {kind} entry mapping needs 'text' (got {value!r})")
+        weight = value.get("weight", 1.0)
+        value = value["text"]
+    if not isinstance(value, (str, int, float)) or not str(value).strip():
+        raise _bad(where, f"{kind} entries must be non-empty strings (got {value!r})")
+    if not isinstance(weight, (int, float)) or not 0 < float(weight) <= 10:
+        raise _bad(where, f"weight must be a number in (0, 10] (got {weight!r})")
+    return Pattern(key=str(value).strip(), kind=kind, weight=float(weight), spec=None)
+
+
+def _parse_pattern(value: Any, where: str) -> Pattern:
+    weight = 1.0
+    if isinstance(value, dict):
+        weight = float(value.get("weight", 1.0))
+        value = value.get("pattern")
+    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
+        raise _bad(where, f"a Matcher pattern is a list of token dicts (got {value!r})")
+    spec = []
+    for tok in value:
+        new: dict[str, Any] = {}
+        for k, v in tok.items():
+            ku = str(k).upper()
+            if ku == "OP":
+                new["OP"] = v
+                continue
+            if ku not in _MATCHER_ATTRS:
+                raise _bad(
+                    where,
+                    f"token attribute {k!r} is not available on stored sentences; "
+                    f"use one of {sorted(_MATCHER_ATTRS)}",
+                )
+            if ku == "LEMMA":
+                v = _lower_values(v)
+            new[ku] = v
+        spec.append(new)
+    key = " ".join(json.dumps(t, sort_keys=True, separators=(",", ":")) for t in spec)
+    return Pattern(key=key, kind="pattern", weight=weight, spec=spec)
+
+
+def _lower_values(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.lower()
+    if isinstance(v, dict):
+        return {k: _lower_values(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_lower_values(x) for x in v]
+    return v
+
+
+def parse_themes(data: Any, source: str) -> list[Theme]:
+    """Validate one file's parsed YAML into themes, naming the file and theme on error."""
+    if isinstance(data, dict):
+        data = data.get("themes")
+    if not isinstance(data, list):
+        raise _bad(source, "expected a top-level 'themes:' list")
+    out = []
+    for i, entry in enumerate(data):
+        where = f"{source}, theme #{i + 1}"
+        if not isinstance(entry, dict):
+            raise _bad(where, f"each theme is a mapping (got {entry!r})")
+        tid = entry.get("id")
+        if not isinstance(tid, str) or not _ID.match(tid):
+            raise _bad(where, f"id must match {_ID.pattern} (got {tid!r})")
+        where = f"{source}, theme {tid!r}"
+        unknown = set(entry) - _THEME_KEYS
+        if unknown:
+            raise _bad(where, f"unknown keys {sorted(unknown)}; allowed: {sorted(_THEME_KEYS)}")
+        pats: list[Pattern] = []
+        pats += [_parse_entry(v, "term", where) for v in entry.get("terms") or []]
+        pats += [_parse_entry(v, "exact", where) for v in entry.get("exact") or []]
+        pats += [_parse_pattern(v, where) for v in entry.get("patterns") or []]
+        if not pats:
+            raise _bad(where, "a theme needs at least one of terms, exact, patterns")
+        min_score = entry.get("min_score", DEFAULT_MIN_SCORE)
+        if not isinstance(min_score, (int, float)) or min_score <= 0:
+            raise _bad(where, f"min_score must be a positive number (got {min_score!r})")
+        out.append(
+            Theme(
+                id=tid,
+                label=str(entry.get("label") or tid),
+                description=str(entry.get("description") or ""),
+                parent=entry.get("parent") or None,
+                min_score=float(min_score),
+                patterns=tuple(pats),
+                source=source,
+            )
+        )
+    return out
+
+
+def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -> Taxonomy:
+    """Shipped themes plus user files; a user theme with a shipped id replaces it."""
+    themes: dict[str, Theme] = {}
+    files = taxonomy_files(extra)
+    for path in files:
+        if not path.is_file():
+            raise _bad(str(path), "file not found (check the path or WORKBENCH_THEMES)")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise _bad(str(path), f"invalid YAML: {exc}") from None
+        seen: set[str] = set()
+        for theme in parse_themes(data, path.name):
+            if theme.id in seen:
+                raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
+            seen.add(theme.id)
+            themes[theme.id] = theme
+    if not themes:
+        raise _bad(str(config.THEMES_DIR), "no themes found")
+    for t in themes.values():
+        if t.parent is not None and t.parent not in themes:
+            raise _bad(f"{t.source}, theme {t.id!r}", f"parent {t.parent!r} is not a theme id")
+    return Taxonomy(themes=themes, files=tuple(str(f) for f in files))
+
+
+# ---------------------------------------------------------------------------- matching
+
+
+@dataclass
+class Hit:
+    sentence_idx: int
+    start_char: int
+    end_char: int
+    theme_id: str
+    pattern: str
+    matched_text: str
+    weight: float
+    tok_start: int
+    tok_end: int
+
+
+class Tagger:
+    """Compiled matchers for one taxonomy over a blank English vocabulary (no weights)."""
+
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        import spacy
+        from spacy.matcher import Matcher, PhraseMatcher
+
+        self.taxonomy = taxonomy
+        self.blank = spacy.blank("en")
+        self.vocab: Vocab = self.blank.vocab
+        self.lemma_m = PhraseMatcher(self.vocab, attr="LEMMA")
+        self.lower_m = PhraseMatcher(self.vocab, attr="LOWER")
+        self.orth_m = PhraseMatcher(self.vocab, attr="ORTH")
+        self.token_m = Matcher(self.vocab)
+        self.keys: dict[int, tuple[str, Pattern]] = {}
+        for theme in taxonomy.themes.values():
+            for i, pat in enumerate(theme.patterns):
+                name = f"{theme.id}\x1f{i}"
+                self.keys[self.vocab.strings.add(name)] = (theme.id, pat)
+                if pat.kind == "pattern":
+                    self.token_m.add(name, [pat.spec])
+                    continue
+                words = [t.text for t in self.blank.make_doc(pat.key)]
+                if pat.kind == "exact":
+                    self.orth_m.add(name, [self._doc(words, words)])
+                else:
+                    low = [w.lower() for w in words]
+                    pdoc = self._doc(low, low)
+                    self.lemma_m.add(name, [pdoc])
+                    self.lower_m.add(name, [pdoc])
+
+    def _doc(self, words: list[str], lemmas: list[str], spaces: list[bool] | None = None) -> Doc:
+        from spacy.tokens import Doc
+
+        return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas)
+
+    def article_doc(
+        self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
+    ) -> tuple[Doc, list[int], list[int], list[int]]:
+        """One Doc for an article from stored (idx, tokens, lemmas, token_starts) rows."""
+        words: list[str] = []
+        lemmas: list[str] = []
+        starts: list[int] = []
+        sent_of: list[int] = []
+        for idx, toks, lems, offs in sentences:
+            for w, lem, off in zip(toks or [], lems or [], offs or [], strict=False):
+                if not w:
+                    continue
+                words.append(w)
+                lemmas.append((lem or w).lower())
+                starts.append(int(off))
+                sent_of.append(int(idx))
+        ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
+        spaces = [ends[i] < starts[i + 1] for i in range(len(words) - 1)] + [False] * bool(words)
+        return self._doc(words, lemmas, spaces), sent_of, starts, ends
+
+    def match(
+        self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
+    ) -> tuple[list[Hit], int]:
+        """All hits of all themes in one article (longest span per theme), and its token count."""
+        doc, sent_of, starts, ends = self.article_doc(sentences)
+        if not len(doc):
+            return [], 0
+        found: set[tuple[int, int, int]] = set()
+        for m in (self.lemma_m, self.lower_m, self.orth_m, self.token_m):
+            for key, s, e in m(doc):
+                found.add((key, s, e))
+        by_theme: dict[str, list[tuple[int, int, Pattern]]] = defaultdict(list)
+        for key, s, e in found:
+            if sent_of[s] != sent_of[e - 1]:
+                continue
+            theme_id, pat = self.keys[key]
+            by_theme[theme_id].append((s, e, pat))
+        hits: list[Hit] = []
+        for theme_id, spans in by_theme.items():
+            # longest first, then strongest, then leftmost; drop overlaps
+            spans.sort(key=lambda x: (-(x[1] - x[0]), -x[2].weight, x[0]))
+            taken: list[tuple[int, int]] = []
+            for s, e, pat in spans:
+                if any(s < te and ts < e for ts, te in taken):
+                    continue
+                taken.append((s, e))
+                hits.append(
+                    Hit(
+                        sentence_idx=sent_of[s],
+                        start_char=starts[s],
+                        end_char=ends[e - 1],
+                        theme_id=theme_id,
+                        pattern=pat.key,
+                        matched_text=doc[s:e].text,
+                        weight=pat.weight,
+                        tok_start=s,
+                        tok_end=e,
+                    )
+                )
+        # A hit strictly inside a longer hit of another theme is that theme's word, not
+        # evidence of its own ("Criminal" in "International Criminal Court").
+        spans = sorted({(h.tok_start, h.tok_end) for h in hits})
+        hits = [
+            h
+            for h in hits
+            if not any(
+                s <= h.tok_start and h.tok_end <= e and (e - s) > (h.tok_end - h.tok_start)
+                for s, e in spans
+            )
+        ]
+        hits.sort(key=lambda h: (h.start_char, h.theme_id))
+        return hits, len(doc)
+
+
+def score_hits(hits: Iterable[Hit], n_tokens: int) -> dict[str, tuple[float, int, int]]:
+    """theme_id -> (score, hits, distinct patterns) by the documented rule."""
+    counts: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    for h in hits:
+        counts[h.theme_id].setdefault(h.pattern, [h.weight, 0.0])[1] += 1
+    length = max(1.0, math.sqrt(max(n_tokens, 1) / REFERENCE_TOKENS))
+    out = {}
+    for theme_id, pats in counts.items():
+        evidence = sum(w * (1.0 + math.log(n)) for w, n in pats.values())
+        n_hits = int(sum(n for _, n in pats.values()))
+        out[theme_id] = (evidence / length, n_hits, len(pats))
+    return out
+
+
+def tag_sentences(
+    tagger: Tagger, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
+) -> tuple[dict[str, tuple[float, int, int]], list[Hit], int]:
+    """Assigned themes (score, hits, patterns), their evidence, and the token count."""
+    hits, n_tokens = tagger.match(sentences)
+    scores = score_hits(hits, n_tokens)
+    themes = tagger.taxonomy.themes
+    assigned = {t: v for t, v in scores.items() if v[0] >= themes[t].min_score}
+    return assigned, [h for h in hits if h.theme_id in assigned], n_tokens
+
+
+# ---------------------------------------------------------------------------- storage
+
+
+@dataclass
+class ThemeResult:
+    taxonomy_hash: str
+    themes: int
+    articles: int = 0
+    tagged_articles: int = 0
+    article_themes: int = 0
+    hits: int = 0
+    retagged_all: bool = False
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        mode = "re-tagged all articles (taxonomy changed)" if self.retagged_all else "incremental"
+        return (
+            f"themes {self.taxonomy_hash} ({self.themes} themes, {mode}): "
+            f"{self.articles:,} articles read, {self.tagged_articles:,} tagged, "
+            f"{self.article_themes:,} article-theme tags, {self.hits:,} evidence hits "
+            f"in {self.seconds:.1f}s"
+        )
+
+
+def _article_sentences(
+    con: duckdb.DuckDBPyConnection, ids: list[str]
+) -> Iterator[tuple[str, list[tuple[int, list[str], list[str], list[int]]]]]:
+    """(article_id, its stored sentences in order) for a chunk of ids."""
+    con.register("_wb_theme_ids", pa.table({"article_id": pa.array(ids, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT s.article_id, s.idx, s.tokens, s.lemmas, s.token_starts FROM sentences s"
+            " JOIN _wb_theme_ids i USING (article_id) ORDER BY s.article_id, s.idx"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_theme_ids")
+    cur: str | None = None
+    buf: list[tuple[int, list[str], list[str], list[int]]] = []
+    for aid, idx, toks, lems, offs in rows:
+        if aid != cur:
+            if cur is not None:
+                yield cur, buf
+            cur, buf = aid, []
+        buf.append((idx, toks, lems, offs))
+    if cur is not None:
+        yield cur, buf
+
+
+def pending_articles(con: duckdb.DuckDBPyConnection, stage: str, version: str) -> list[str]:
+    """Articles with stored sentences that this stage has not processed at this version."""
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT s.article_id FROM sentences s WHERE NOT EXISTS ("
+            " SELECT 1 FROM stage_done d WHERE d.stage = ? AND d.article_id = s.article_id"
+            " AND d.version = ?) ORDER BY 1",
+            [stage, version],
+        ).fetchall()
+    ]
+
+
+def mark_done(
+    con: duckdb.DuckDBPyConnection, stage: str, version: str, ids: list[str], counts: list[int]
+) -> None:
+    con.register(
+        "_wb_done",
+        pa.table(
+            {
+                "article_id": pa.array(ids, pa.string()),
+                "n": pa.array(counts, pa.int32()),
+            }
+        ),
+    )
+    try:
+        con.execute(
+            "DELETE FROM stage_done WHERE stage = ? AND article_id IN "
+            "(SELECT article_id FROM _wb_done)",
+            [stage],
+        )
+        con.execute(
+            "INSERT INTO stage_done (stage, article_id, version, n, done_at) "
+            "SELECT ?, article_id, ?, n, now() FROM _wb_done",
+            [stage, version],
+        )
+    finally:
+        con.unregister("_wb_done")
+
+
+def delete_for(con: duckdb.DuckDBPyConnection, tables: Sequence[str], ids: list[str]) -> None:
+    """Remove a chunk's previous rows (re-processing replaces, never doubles)."""
+    con.register("_wb_del_ids", pa.table({"article_id": pa.array(ids, pa.string())}))
+    try:
+        for t in tables:
+            con.execute(
+                f"DELETE FROM {store.quote_ident(t)} WHERE article_id IN "  # noqa: S608
+                "(SELECT article_id FROM _wb_del_ids)"
+            )
+    finally:
+        con.unregister("_wb_del_ids")
+
+
+def _chunk_rows(
+    tagger: Tagger, con: duckdb.DuckDBPyConnection, ids: list[str], h: str
+) -> tuple[dict[str, list], dict[str, list], list[int], int]:
+    at: dict[str, list] = {
+        k: [] for k in ("article_id", "theme_id", "score", "hits", "n_patterns", "taxonomy_hash")
+    }
+    th: dict[str, list] = {
+        k: []
+        for k in (
+            "article_id",
+            "sentence_idx",
+            "start_char",
+            "end_char",
+            "theme_id",
+            "pattern",
+            "matched_text",
+            "taxonomy_hash",
+        )
+    }
+    n_by_id = dict.fromkeys(ids, 0)
+    tagged = 0
+    for aid, sents in _article_sentences(con, ids):
+        assigned, hits, _ = tag_sentences(tagger, sents)
+        n_by_id[aid] = len(assigned)
+        tagged += bool(assigned)
+        for theme_id, (score, n_hits, n_pat) in sorted(assigned.items()):
+            at["article_id"].append(aid)
+            at["theme_id"].append(theme_id)
+            at["score"].append(round(score, 4))
+            at["hits"].append(n_hits)
+            at["n_patterns"].append(n_pat)
+            at["taxonomy_hash"].append(h)
+        for hit in hits:
+            th["article_id"].append(aid)
+            th["sentence_idx"].append(hit.sentence_idx)
+            th["start_char"].append(hit.start_char)
+            th["end_char"].append(hit.end_char)
+            th["theme_id"].append(hit.theme_id)
+            th["pattern"].append(hit.pattern)
+            th["matched_text"].append(hit.matched_text)
+            th["taxonomy_hash"].append(h)
+    return at, th, [n_by_id[i] for i in ids], tagged
+
+
+def tag_themes(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    taxonomy: str | os.PathLike[str] | Sequence[Any] | Taxonomy | None = None,
+    progress: bool = True,
+    chunk: int = CHUNK,
+) -> ThemeResult:
+    """Tag articles from stored sentences: only new ones, or all when the taxonomy changed.
+
+    A taxonomy change replaces ``themes``, ``article_themes`` and ``theme_hits`` in one
+    transaction; the new hash is stamped on every row and in ``meta['themes.taxonomy_hash']``.
+    """
+    t0 = time.perf_counter()
+    tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    h = tax.hash
+    tagger = Tagger(tax)
+    previous = store.get_meta(con, "themes.taxonomy_hash")
+    result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
+    ids = pending_articles(con, STAGE, h)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if result.retagged_all:
+            for t in ("themes", "article_themes", "theme_hits"):
+                con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
+            con.execute("DELETE FROM stage_done WHERE stage = ?", [STAGE])
+            store.insert_df(con, "themes", tax.frame())
+            store.set_meta(con, "themes.taxonomy_hash", h)
+            store.set_meta(con, "themes.files", json.dumps(list(tax.files)))
+            ids = pending_articles(con, STAGE, h)
+        with progress_bar(desc="themes", unit="article", total=len(ids), enable=progress) as bar:
+            for lo in range(0, len(ids), chunk):
+                part = ids[lo : lo + chunk]
+                at, th, counts, tagged = _chunk_rows(tagger, con, part, h)
+                delete_for(con, ("article_themes", "theme_hits"), part)
+                store.insert_df(con, "article_themes", pa.table(at))
+                store.insert_df(con, "theme_hits", pa.table(th))
+                mark_done(con, STAGE, h, part, counts)
+                result.articles += len(part)
+                result.tagged_articles += tagged
+                result.article_themes += len(at["article_id"])
+                result.hits += len(th["article_id"])
+                bar.update(len(part))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+def theme_evidence(
+    con: duckdb.DuckDBPyConnection, theme_id: str, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The evidence behind a theme: hit, pattern and the sentence it sits in."""
+    return (
+        con.execute(
+            "SELECT h.article_id, h.sentence_idx, h.start_char, h.end_char, h.matched_text,"
+            " h.pattern, s.text AS sentence FROM theme_hits h JOIN sentences s"
+            " ON s.article_id = h.article_id AND s.idx = h.sentence_idx"
+            " WHERE h.theme_id = ? ORDER BY h.article_id, h.start_char LIMIT ?",
+            [theme_id, int(limit)],
+        )
+        .df()
+        .to_dict("records")
+    )
