@@ -1,0 +1,672 @@
+"""Altair chart builders over the query DataFrames (``workbench.query``), offline.
+
+Rules every builder keeps:
+
+- Input is an *aggregated* frame from a query method (``coverage``, ``top``,
+  ``cooccurrence``, ``compare``, ``tone``); only the columns a chart shows are embedded, and
+  frames over :data:`MAX_ROWS` rows are refused with advice (no silent MaxRowsError).
+- Every mark has a tooltip; counts say whether they are articles or mentions.
+- Data is embedded inline, never a URL: the world map carries its TopoJSON
+  (``data/geo/countries-110m.json``, Natural Earth via world-atlas) inside the spec, so a
+  saved HTML/SVG renders with no network.
+- One theme (``workbench``), registered and enabled on import.
+
+``to_svg(chart)`` / ``to_png(chart)`` render with vl-convert (no browser, no network).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from . import config, errors
+
+#: Largest frame a chart accepts; aggregate in DuckDB (``n=``) instead of plotting rows.
+MAX_ROWS = 5000
+GEO_FILE = config.GEO_DIR / "countries-110m.json"
+THEME = "workbench"
+
+#: Colour-blind-safe categorical palette (Okabe-Ito, then Tableau extras).
+PALETTE = [
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#CC79A7",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+    "#8C564B",
+    "#7F7F7F",
+]
+
+
+@alt.theme.register(THEME, enable=True)
+def _workbench_theme() -> alt.theme.ThemeConfig:
+    """Quiet axes, one sans-serif font, colour-blind-safe colours."""
+    font = "Helvetica, Arial, sans-serif"
+    return {
+        "config": {
+            "font": font,
+            "view": {"continuousWidth": 560, "continuousHeight": 300, "stroke": None},
+            "title": {
+                "fontSize": 15,
+                "fontWeight": 600,
+                "anchor": "start",
+                "subtitleFontSize": 11,
+                "subtitleColor": "#666666",
+            },
+            "axis": {
+                "labelFontSize": 11,
+                "titleFontSize": 12,
+                "titleFontWeight": 500,
+                "gridColor": "#eeeeee",
+                "domainColor": "#888888",
+                "tickColor": "#888888",
+            },
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "symbolType": "circle"},
+            "header": {"labelFontSize": 12, "titleFontSize": 12},
+            "range": {"category": PALETTE},
+            "bar": {"color": PALETTE[0]},
+            "line": {"strokeWidth": 2},
+            "point": {"filled": True},
+        }
+    }
+
+
+# ---------------------------------------------------------------------------- helpers
+def _frame(df: pd.DataFrame, needed: list[str], what: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise errors.BadOption(f"{what} takes a DataFrame from a query method, got {type(df)}")
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise errors.BadOption(
+            f"{what}: the frame lacks columns {missing} (has {list(df.columns)}); build it "
+            "with the matching query method"
+        )
+    if len(df) > MAX_ROWS:
+        raise errors.BadOption(
+            f"{what}: {len(df):,} rows is more than a chart should carry ({MAX_ROWS:,}); "
+            "aggregate in the query (smaller n, coarser freq, a narrower filter)"
+        )
+    return df
+
+
+def _subtitle(df: pd.DataFrame, extra: str | None = None) -> list[str]:
+    parts = []
+    f = df.attrs.get("filter")
+    if f and f != "all articles":
+        parts.append(f"Filter: {f}")
+    if extra:
+        parts.append(extra)
+    return parts
+
+
+def _title(title: str | None, df: pd.DataFrame, default: str, extra: str | None = None) -> Any:
+    sub = _subtitle(df, extra)
+    return alt.TitleParams(title or default, subtitle=sub) if sub else (title or default)
+
+
+def _count_fmt(col: str) -> str:
+    return ".1%" if col in ("share", "share_all") else ",.0f" if col in _COUNTS else ".3f"
+
+
+_COUNTS = ("articles", "mentions", "sentences", "total_articles", "source_articles", "quotes")
+
+
+def _tip(col: str, title: str | None = None, kind: str = "Q") -> alt.Tooltip:
+    if kind == "Q":
+        return alt.Tooltip(f"{col}:Q", title=title or col, format=_count_fmt(col))
+    if kind == "T":
+        return alt.Tooltip(f"{col}:T", title=title or col, format="%Y-%m-%d")
+    return alt.Tooltip(f"{col}:N", title=title or col)
+
+
+def _value_title(value: str) -> str:
+    return {
+        "articles": "Articles",
+        "mentions": "Mentions",
+        "share": "Share of articles",
+        "share_all": "Share of all compared articles",
+        "ratio": "Share ratio (outlet / all)",
+        "pmi": "PMI (bits)",
+        "npmi": "NPMI",
+        "lift": "Lift",
+        "tone": "Mean tone",
+    }.get(value, value)
+
+
+def _dark_at(values: pd.Series) -> float:
+    """Cell value above which a heatmap label needs white text to stay readable."""
+    top = float(values.abs().max()) if len(values) else 0.0
+    return round(0.6 * top, 6) if math.isfinite(top) else 0.0
+
+
+def _axis_format(value: str) -> Any:
+    return ".0%" if value in ("share", "share_all") else alt.Undefined
+
+
+# ---------------------------------------------------------------------------- timeline
+def timeline(
+    df: pd.DataFrame,
+    value: str | None = None,
+    *,
+    facet: bool = False,
+    columns: int = 3,
+    title: str | None = None,
+    width: int | None = None,
+    height: int | None = None,
+) -> alt.Chart | alt.FacetChart:
+    """Attention over time from ``coverage()``: one line per key, or small multiples
+    (``facet=True``, shared y scale so panels compare honestly). ``value``: ``articles``
+    (default, or the frame's ``normalize`` choice) or ``share``."""
+    value = value or df.attrs.get("value") or "articles"
+    df = _frame(df, ["period", "key", "label", value], "timeline")
+    cols = [
+        c
+        for c in ("period", "key", "label", "articles", "mentions", "total_articles", "share")
+        if c in df.columns
+    ]
+    data = df[cols].copy()
+    data["period"] = pd.to_datetime(data["period"])
+    freq = df.attrs.get("freq", "month")
+    tips = [_tip("period", freq, "T"), _tip("label", "key", "N")]
+    tips += [_tip(c) for c in ("articles", "mentions", "total_articles", "share") if c in data]
+    base = alt.Chart(data).encode(
+        x=alt.X("period:T", title=None),
+        y=alt.Y(f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))),
+        tooltip=tips,
+    )
+    n_keys = data["key"].nunique()
+    if facet and n_keys > 1:
+        lines = base.mark_line(point=alt.OverlayMarkDef(size=25), color=PALETTE[0])
+        chart = lines.properties(width=width or 220, height=height or 110).facet(
+            facet=alt.Facet("label:N", title=None, sort=alt.SortField("label")),
+            columns=columns,
+        )
+    else:
+        color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
+        chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
+        chart = chart.properties(width=width or 560, height=height or 300)
+    unit = "share of the period's articles" if value == "share" else value
+    return chart.properties(title=_title(title, df, f"Coverage per {freq}", f"{unit} per {freq}"))
+
+
+# ---------------------------------------------------------------------------- ranked bars
+def bars(
+    df: pd.DataFrame,
+    value: str = "articles",
+    *,
+    title: str | None = None,
+    width: int = 480,
+    color: str | None = None,
+) -> alt.Chart:
+    """Ranked horizontal bars from ``top()`` (or any frame with ``label`` and ``value``)."""
+    df = _frame(df, ["label", value], "bars")
+    cols = [c for c in ("key", "label", "articles", "mentions", "share") if c in df.columns]
+    if value not in cols:
+        cols.append(value)
+    data = df[cols]
+    tips = [_tip("label", "name", "N")]
+    tips += [_tip("key", "id", "N")] if "key" in data else []
+    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
+    if value not in ("articles", "mentions", "share"):
+        tips.append(_tip(value))
+    kind = df.attrs.get("kind")
+    chart = (
+        alt.Chart(data)
+        .mark_bar(color=color or PALETTE[0], cornerRadiusEnd=2)
+        .encode(
+            x=alt.X(
+                f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))
+            ),
+            y=alt.Y("label:N", sort="-x", title=None),
+            tooltip=tips,
+        )
+        .properties(width=width, height=alt.Step(18))
+    )
+    default = f"Top {kind}s by {value}" if kind else f"Top by {value}"
+    return chart.properties(title=_title(title, df, default))
+
+
+# ---------------------------------------------------------------------------- heatmap
+def heatmap(
+    df: pd.DataFrame,
+    value: str = "articles",
+    *,
+    title: str | None = None,
+    text: bool = True,
+) -> alt.LayerChart:
+    """Actor×theme / country×theme grid from ``cooccurrence(kind_a, kind_b, top_a=…)``.
+
+    ``value``: ``articles`` (default), ``lift``, ``pmi`` or ``npmi`` (diverging around 0).
+    """
+    df = _frame(df, ["label_a", "label_b", value], "heatmap")
+    cols = [
+        c
+        for c in (
+            "key_a",
+            "label_a",
+            "key_b",
+            "label_b",
+            "articles",
+            "articles_a",
+            "articles_b",
+            "lift",
+            "pmi",
+            "npmi",
+        )
+        if c in df.columns
+    ]
+    data = df[cols]
+    tips = [_tip("label_a", "row", "N"), _tip("label_b", "column", "N")]
+    tips += [
+        _tip(c, t)
+        for c, t in (
+            ("articles", "articles with both"),
+            ("articles_a", "articles (row)"),
+            ("articles_b", "articles (column)"),
+            ("lift", "lift"),
+            ("pmi", "PMI (bits)"),
+            ("npmi", "NPMI"),
+        )
+        if c in data
+    ]
+    if value in ("pmi", "npmi"):
+        lim = float(data[value].abs().max() or 1.0)
+        scale = alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True)
+    else:
+        scale = alt.Scale(scheme="blues")
+    base = alt.Chart(data).encode(
+        x=alt.X("label_b:N", title=None, sort="-y", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("label_a:N", title=None, sort="-x"),
+        tooltip=tips,
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=_value_title(value), scale=scale)
+    )
+    layers = [rect]
+    if text and len(data) <= 400:
+        fmt = ",.0f" if value == "articles" else ".2f"
+        layers.append(
+            base.mark_text(fontSize=10).encode(
+                text=alt.Text(f"{value}:Q", format=fmt),
+                color=alt.condition(
+                    f"abs(datum[{json.dumps(value)}]) > {_dark_at(data[value])}",
+                    alt.value("white"),
+                    alt.value("#222222"),
+                ),
+            )
+        )
+    a, b = df.attrs.get("kind_a", "row"), df.attrs.get("kind_b", "column")
+    chart = alt.layer(*layers).properties(
+        title=_title(
+            title, df, f"{a.title()} × {b}", f"cells: {_value_title(value).lower()} (article-level)"
+        )
+    )
+    return chart
+
+
+# ---------------------------------------------------------------------------- network
+def network(
+    df: pd.DataFrame,
+    weight: str = "articles",
+    *,
+    title: str | None = None,
+    seed: int = 7,
+    size: int = 520,
+    labels: bool = True,
+) -> alt.LayerChart:
+    """Co-occurrence network from ``cooccurrence(kind)``: nodes sized by articles, edges by
+    ``weight`` (``articles``, ``lift`` or ``pmi``); layout by networkx (spring, fixed seed
+    so the picture is reproducible), drawn in Altair."""
+    import networkx as nx
+
+    df = _frame(df, ["key_a", "key_b", "label_a", "label_b", weight], "network")
+    g = nx.Graph()
+    nodes: dict[str, dict[str, Any]] = {}
+    for r in df.itertuples(index=False):
+        for k, lab, n in (
+            (r.key_a, r.label_a, getattr(r, "articles_a", None)),
+            (r.key_b, r.label_b, getattr(r, "articles_b", None)),
+        ):
+            nodes.setdefault(k, {"key": k, "label": lab, "articles": n})
+        w = float(getattr(r, weight))
+        g.add_edge(r.key_a, r.key_b, weight=max(w, 1e-6))
+    if g.number_of_nodes():
+        pos = nx.spring_layout(g, seed=seed, weight="weight", k=1.5 / math.sqrt(len(g)))
+    else:
+        pos = {}
+    node_df = pd.DataFrame(
+        [
+            {**v, "x": float(pos[k][0]), "y": float(pos[k][1]), "degree": g.degree(k)}
+            for k, v in nodes.items()
+        ],
+        columns=["key", "label", "articles", "x", "y", "degree"],
+    )
+    edge_cols = [c for c in ("label_a", "label_b", "articles", "lift", "pmi", "npmi") if c in df]
+    edge_df = df[["key_a", "key_b", *edge_cols]].copy()
+    edge_df["x"] = [float(pos[k][0]) for k in edge_df["key_a"]]
+    edge_df["y"] = [float(pos[k][1]) for k in edge_df["key_a"]]
+    edge_df["x2"] = [float(pos[k][0]) for k in edge_df["key_b"]]
+    edge_df["y2"] = [float(pos[k][1]) for k in edge_df["key_b"]]
+    edge_df = edge_df.drop(columns=["key_a", "key_b"])
+    nox = None
+    xs = alt.Scale(domain=[-1.15, 1.15], nice=False)
+    ys = alt.Scale(domain=[-1.15, 1.15], nice=False)
+    edge_tips = [_tip("label_a", "from", "N"), _tip("label_b", "to", "N")]
+    edge_tips += [
+        _tip(c, t)
+        for c, t in (("articles", "articles with both"), ("lift", "lift"), ("pmi", "PMI (bits)"))
+        if c in edge_df
+    ]
+    edges = (
+        alt.Chart(edge_df)
+        .mark_rule(color="#9aa5b1", opacity=0.7)
+        .encode(
+            x=alt.X("x:Q", axis=nox, scale=xs),
+            y=alt.Y("y:Q", axis=nox, scale=ys),
+            x2="x2:Q",
+            y2="y2:Q",
+            strokeWidth=alt.StrokeWidth(
+                f"{weight}:Q", title=f"edge: {weight}", scale=alt.Scale(range=[0.5, 6])
+            ),
+            tooltip=edge_tips,
+        )
+    )
+    node_tips = [
+        _tip("label", "name", "N"),
+        _tip("key", "id", "N"),
+        _tip("articles"),
+        _tip("degree", "links"),
+    ]
+    pts = (
+        alt.Chart(node_df)
+        .mark_circle(color=PALETTE[0], opacity=0.9, stroke="white", strokeWidth=1)
+        .encode(
+            x=alt.X("x:Q", axis=nox, scale=xs),
+            y=alt.Y("y:Q", axis=nox, scale=ys),
+            size=alt.Size(
+                "articles:Q", title="node: articles", scale=alt.Scale(range=[40, 900], zero=False)
+            ),
+            tooltip=node_tips,
+        )
+    )
+    layers: list[alt.Chart] = [edges, pts]
+    if labels:
+        layers.append(
+            alt.Chart(node_df)
+            .mark_text(dy=-12, fontSize=10, color="#222222")
+            .encode(
+                x=alt.X("x:Q", axis=nox, scale=xs),
+                y=alt.Y("y:Q", axis=nox, scale=ys),
+                text="label:N",
+                tooltip=node_tips,
+            )
+        )
+    kind = df.attrs.get("kind_a", "actor")
+    return alt.layer(*layers).properties(
+        width=size,
+        height=size,
+        title=_title(
+            title,
+            df,
+            f"Who appears with whom ({kind}s)",
+            "nodes: articles; edges: articles mentioning both",
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------- sources
+def source_comparison(
+    df: pd.DataFrame,
+    value: str = "share",
+    *,
+    title: str | None = None,
+    width: int = 480,
+) -> alt.Chart:
+    """Outlets side by side from ``compare()``: for each key, one bar per outlet showing the
+    share of *that outlet's* articles that mention it (``value="ratio"``: over-/under-
+    coverage relative to all compared outlets)."""
+    df = _frame(df, ["source", "label", value], "source_comparison")
+    cols = [
+        c
+        for c in (
+            "source", "key", "label", "articles", "source_articles", "share", "share_all", "ratio"
+        )
+        if c in df.columns
+    ]  # fmt: skip
+    data = df[cols]
+    tips = [_tip("source", "outlet", "N"), _tip("label", "name", "N")]
+    tips += [
+        _tip(c, t)
+        for c, t in (
+            ("articles", "articles"),
+            ("source_articles", "outlet's articles"),
+            ("share", "share of outlet's articles"),
+            ("share_all", "share, all compared"),
+            ("ratio", "ratio"),
+        )
+        if c in data
+    ]
+    order = (
+        list(dict.fromkeys(data.sort_values("share_all", ascending=False)["label"]))
+        if ("share_all" in data)
+        else None
+    )
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", title=None, sort=order),
+            yOffset=alt.YOffset("source:N"),
+            x=alt.X(
+                f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))
+            ),
+            color=alt.Color("source:N", title="outlet"),
+            tooltip=tips,
+        )
+        .properties(width=width, height=alt.Step(9))
+    )
+    kind = df.attrs.get("kind", "key")
+    return chart.properties(
+        title=_title(
+            title, df, f"How outlets cover each {kind}", "share of each outlet's own articles"
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- tone
+def tone_timeline(
+    df: pd.DataFrame,
+    *,
+    title: str | None = None,
+    width: int = 560,
+    height: int = 260,
+) -> alt.LayerChart:
+    """Mean tone per period from ``tone(by="date")`` or ``tone(by=kind, freq=…)``, with a
+    neutral line at 0. Points carry how many articles/sentences each mean rests on."""
+    df = _frame(df, ["period", "label", "tone"], "tone_timeline")
+    if df["period"].isna().all():
+        raise errors.BadOption("tone_timeline needs periods: call tone(..., freq='month')")
+    cols = [
+        c
+        for c in (
+            "period",
+            "label",
+            "tone",
+            "tone_sd",
+            "articles",
+            "sentences",
+            "negative",
+            "positive",
+        )
+        if c in df.columns
+    ]
+    data = df[cols].dropna(subset=["period"]).copy()
+    data["period"] = pd.to_datetime(data["period"])
+    unit = "sentences" if "sentences" in data else "articles"
+    tips = [
+        _tip("period", df.attrs.get("freq") or "period", "T"),
+        _tip("label", "key", "N"),
+        _tip("tone", "mean tone"),
+    ]
+    tips += [
+        _tip(c) for c in ("tone_sd", "articles", "sentences", "negative", "positive") if c in data
+    ]
+    n_keys = data["label"].nunique()
+    color = alt.Color("label:N", title=None) if n_keys > 1 else alt.value(PALETTE[0])
+    line = (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=30))
+        .encode(
+            x=alt.X("period:T", title=None),
+            y=alt.Y("tone:Q", title="Mean tone (VADER compound)"),
+            color=color,
+            tooltip=tips,
+        )
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"tone": [0.0], "note": ["neutral (0)"]}))
+        .mark_rule(color="#999999", strokeDash=[4, 3])
+        .encode(y="tone:Q", tooltip=[alt.Tooltip("note:N", title="reference")])
+    )
+    return alt.layer(zero, line).properties(
+        width=width,
+        height=height,
+        title=_title(title, df, "Tone over time", f"mean per period; unit: {unit}"),
+    )
+
+
+# ---------------------------------------------------------------------------- map
+@functools.cache
+def _topology() -> dict[str, Any]:
+    if not GEO_FILE.exists():
+        raise errors.BadOption(
+            f"world geometry {GEO_FILE} is missing; it ships with the repository "
+            "(data/geo/, Natural Earth via world-atlas) — restore it from git"
+        )
+    return json.loads(GEO_FILE.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _geo_ids() -> frozenset[str]:
+    geoms = _topology()["objects"]["countries"]["geometries"]
+    return frozenset(g["id"] for g in geoms if "id" in g)
+
+
+def _numeric(iso3: str) -> str | None:
+    try:
+        from .countries import iso3_to_numeric
+    except ImportError:  # pragma: no cover - countries.py ships with the package
+        import pycountry
+
+        c = pycountry.countries.get(alpha_3=iso3)
+        return c.numeric if c else None
+    return iso3_to_numeric(iso3)
+
+
+def choropleth(
+    df: pd.DataFrame,
+    value: str = "articles",
+    *,
+    title: str | None = None,
+    width: int = 640,
+    height: int = 340,
+    projection: str = "equalEarth",
+) -> alt.LayerChart:
+    """World map of country coverage from ``top("country", n=None)`` (``key`` = ISO3).
+
+    Geometry: Natural Earth 1:110m via world-atlas, embedded inline (works offline).
+    Countries without data are grey; keys with no polygon at this scale (regions, Kosovo,
+    small islands) are named in the subtitle instead of silently dropped.
+    """
+    df = _frame(df, ["key", value], "choropleth")
+    cols = [c for c in ("key", "label", "articles", "mentions", "share") if c in df.columns]
+    if value not in cols:
+        cols.append(value)
+    data = df[cols].copy()
+    data = data[data["key"].notna()]
+    if "label" not in data:
+        data["label"] = data["key"]
+    data["id"] = [_numeric(k) for k in data["key"]]
+    ids = _geo_ids()
+    drawn = data["id"].isin(ids)
+    missing = data.loc[~drawn]
+    data = data.loc[drawn]
+    note = None
+    if len(missing):
+        names = ", ".join(
+            f"{r.label} ({getattr(r, value):,.0f})" if value in _COUNTS else str(r.label)
+            for r in missing.head(6).itertuples()
+        )
+        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+        note = f"not on the map: {names}{more}"
+    geo = alt.InlineData(
+        values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
+    )
+    fields = [c for c in data.columns if c != "id"]
+    tips = [_tip("label", "country", "N"), _tip("key", "ISO3", "N")]
+    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
+    if value not in ("articles", "mentions", "share"):
+        tips.append(_tip(value))
+    background = (
+        alt.Chart(geo)
+        .mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.4)
+        .encode(tooltip=[alt.Tooltip("properties.name:N", title="country (no data)")])
+    )
+    fg = (
+        alt.Chart(geo)
+        .transform_lookup(
+            lookup="id",
+            from_=alt.LookupData(
+                data=alt.InlineData(values=data.to_dict("records")), key="id", fields=fields
+            ),
+        )
+        .transform_filter(f"isValid(datum[{json.dumps(value)}])")
+        .mark_geoshape(stroke="white", strokeWidth=0.4)
+        .encode(
+            color=alt.Color(
+                f"{value}:Q",
+                title=_value_title(value),
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format=_axis_format(value)),
+            ),
+            tooltip=tips,
+        )
+    )
+    return (
+        alt.layer(background, fg)
+        .project(type=projection)
+        .properties(
+            width=width,
+            height=height,
+            title=_title(title, df, f"Where coverage goes ({_value_title(value).lower()})", note),
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- rendering
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    """Render offline to an SVG string (vl-convert; external URLs are not allowed)."""
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    return vlc.vegalite_to_svg(
+        chart.to_dict(), vl_version=vl_version_for_vl_convert(), allowed_base_urls=[]
+    )
+
+
+def to_png(chart: alt.TopLevelMixin, scale: float = 1.0) -> bytes:
+    """Render offline to PNG bytes (vl-convert; external URLs are not allowed)."""
+    import vl_convert as vlc
+    from altair.utils._importers import vl_version_for_vl_convert
+
+    return vlc.vegalite_to_png(
+        chart.to_dict(), vl_version=vl_version_for_vl_convert(), scale=scale, allowed_base_urls=[]
+    )
