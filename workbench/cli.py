@@ -280,6 +280,173 @@ def quotes_cmd(
 
 
 # ---------------------------------------------------------------- queries (issue 8)
+# Filter options shared by the query commands (each maps to a Filter field).
+FromOpt = Annotated[
+    str | None, typer.Option("--from", help="First date, YYYY-MM-DD (or YYYY-MM / YYYY).")
+]
+ToOpt = Annotated[str | None, typer.Option("--to", help="Last date (inclusive).")]
+SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Outlet (repeatable).")]
+ActorOpt = Annotated[
+    list[str] | None, typer.Option("--actor", help="Actor name or id (repeatable).")
+]
+CountryOpt = Annotated[
+    list[str] | None, typer.Option("--country", help="ISO3 country code (repeatable).")
+]
+ThemeOpt = Annotated[list[str] | None, typer.Option("--theme", help="Theme id or label.")]
+TextOpt = Annotated[str | None, typer.Option("--text", help="Full-text query (all words).")]
+DedupOpt = Annotated[str, typer.Option("--dedup", help="none | text (count identical texts once).")]
+ShowSqlOpt = Annotated[bool, typer.Option("--sql", help="Print the SQL and parameters too.")]
+
+
+def _filter(
+    date_from: str | None,
+    date_to: str | None,
+    source: list[str] | None,
+    actor: list[str] | None,
+    country: list[str] | None,
+    theme: list[str] | None,
+    text: str | None,
+    dedup: str,
+) -> Any:
+    from .filters import Filter
+
+    return Filter(
+        date_from=date_from,
+        date_to=date_to,
+        sources=tuple(source or ()),
+        actors=tuple(actor or ()),
+        countries=tuple(country or ()),
+        themes=tuple(theme or ()),
+        text=text,
+        dedup=dedup,
+    )
+
+
+def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs: Any) -> Any:
+    """Call a query method; search fallbacks become a one-line notice, --sql prints the SQL."""
+    import warnings
+
+    from .search import SearchFallbackWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SearchFallbackWarning)
+        df = getattr(wb, method)(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, SearchFallbackWarning):
+            err_console.print(f"[yellow]note:[/] {w.message}", highlight=False)
+    if show_sql:
+        console.print(df.attrs.get("sql", ""), highlight=False, markup=False)
+        console.print(f"params: {df.attrs.get('params')!r}", highlight=False, markup=False)
+    return df
+
+
+@app.command("top")
+@friendly
+def top_cmd(
+    kind: Annotated[
+        str, typer.Argument(help="actor|person|org|country|region|theme|source|speaker")
+    ],
+    n: Annotated[int, typer.Option("--n", help="How many.")] = 20,
+    db: DbOpt = config.DEFAULT_DB,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    source: SourceOpt = None,
+    actor: ActorOpt = None,
+    country: CountryOpt = None,
+    theme: ThemeOpt = None,
+    text: TextOpt = None,
+    dedup: DedupOpt = "none",
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """The most covered actors/countries/themes/sources (articles, mentions, share)."""
+    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "top", show_sql, kind, n, f)
+    df["share"] = df["share"].map("{:.1%}".format)
+    print_df(df, title=f"top {kind} — {f.describe()} (articles = distinct articles)", max_rows=n)
+
+
+@app.command("coverage")
+@friendly
+def coverage_cmd(
+    by: Annotated[str, typer.Option("--by", help="actor|country|theme|source|…")] = "actor",
+    freq: Annotated[str, typer.Option("--freq", help="day|week|month|quarter|year")] = "month",
+    normalize: Annotated[
+        bool, typer.Option("--normalize", help="Share of the period's articles, not counts.")
+    ] = False,
+    n: Annotated[int, typer.Option("--n", help="How many keys.")] = 8,
+    db: DbOpt = config.DEFAULT_DB,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    source: SourceOpt = None,
+    actor: ActorOpt = None,
+    country: CountryOpt = None,
+    theme: ThemeOpt = None,
+    text: TextOpt = None,
+    dedup: DedupOpt = "none",
+    show_sql: ShowSqlOpt = False,
+    limit: Annotated[int, typer.Option(help="Periods to print.")] = 60,
+) -> None:
+    """Articles per period for the top keys (one column per key; --normalize for shares)."""
+    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "coverage", show_sql, by, freq, normalize, f, n)
+    if df.empty:
+        console.print("no dated articles match", highlight=False)
+        return
+    wide = df.pivot_table(index="period", columns="label", values="value", sort=False)
+    wide = wide[list(dict.fromkeys(df["label"]))]
+    total = df.groupby("period", sort=True)["total_articles"].first()
+    fmt = "{:.1%}".format if normalize else "{:,.0f}".format
+    out = wide.apply(lambda col: col.map(fmt))
+    out.insert(0, "all articles", total.map("{:,}".format))
+    out.insert(0, freq, [str(p)[:10] for p in out.index])
+    unit = "share of articles" if normalize else "articles"
+    print_df(out, title=f"{unit} per {freq} by {by} — {f.describe()}", max_rows=limit)
+
+
+@app.command("kwic")
+@friendly
+def kwic_cmd(
+    term: Annotated[str, typer.Argument(help="A word/phrase, or an entity name or id.")],
+    window: Annotated[int, typer.Option(help="Characters of context either side.")] = 50,
+    n: Annotated[int, typer.Option("--n", help="Lines to print.")] = 40,
+    db: DbOpt = config.DEFAULT_DB,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    source: SourceOpt = None,
+    actor: ActorOpt = None,
+    country: CountryOpt = None,
+    theme: ThemeOpt = None,
+    text: TextOpt = None,
+    dedup: DedupOpt = "none",
+    show_sql: ShowSqlOpt = False,
+) -> None:
+    """Keyword in context: each occurrence with its article, date and character offsets.
+    Entity names match all resolved mentions of the entity ("Putin" finds "Vladimir Putin")."""
+    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "kwic", show_sql, term, window, f, n)
+    if df.empty:
+        console.print(f"no occurrences of {term!r}", highlight=False)
+        return
+    kw_w = max(len(str(k)) for k in df["keyword"])
+    where = [f"{r.article_id[:10]}:{r.start_char}" for r in df.itertuples(index=False)]
+    where_w = max(len(w) for w in where)
+    side = max(12, (console.width - kw_w - where_w - 10 - 20) // 2)
+    table = Table(
+        title=f"{term} — {len(df)} occurrences ({df.attrs.get('kind')} match)",
+        caption="article id prefix:character offset; --sql shows the query",
+    )
+    table.add_column("date", no_wrap=True, min_width=10)
+    table.add_column("article:offset", no_wrap=True, min_width=where_w)
+    table.add_column("left", justify="right", no_wrap=True, max_width=side)
+    table.add_column("keyword", style="bold yellow", no_wrap=True, min_width=kw_w)
+    table.add_column("right", no_wrap=True, max_width=side)
+    for r, w in zip(df.itertuples(index=False), where, strict=True):
+        table.add_row(str(r.date)[:10], w, r.left[-side:], r.keyword, r.right[:side])
+    console.print(table)
+
 
 # ---------------------------------------------------------------- reports (issue 5)
 
