@@ -54,7 +54,7 @@ _WS = re.compile(r"\s+")
 _POSSESSIVE = re.compile(r"(?:['\u2019]s|(?<=s)['\u2019])$", re.IGNORECASE)
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019`()[]{}<>,;:!?*\u2013\u2014-_/|#@"
 _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
-_ACRONYM_PAREN = re.compile(r"^\s*\(\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*\)")
+_ACRONYM_PAREN = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*\)")
 
 
 def clean_surface(text: str) -> str:
@@ -145,6 +145,8 @@ def paren_acronym(article_text: str, end: int) -> str | None:
 
 
 # --------------------------------------------------------------------------- affiliation
+#: A sentence end (not an abbreviation such as "U.S." or "Gen."): lower-case word + stop.
+_SENT_END = re.compile(r"(?<=[a-z0-9)\"\u201d]{3})[.!?]\s")
 _TOKEN = re.compile(r"[\w.'\u2019\-]+|[,;:()\"\u201c\u201d]")
 
 
@@ -152,9 +154,9 @@ def prefix_words(article_text: str, start: int, *, window: int = 80) -> list[str
     """Words right before a span, nearest last, within its line ("Chinese President")."""
     lo = max(0, start - window)
     chunk = article_text[lo:start]
-    nl = max(chunk.rfind("\n"), chunk.rfind(". "))
-    if nl >= 0:
-        chunk = chunk[nl + 1 :]
+    cut = max([chunk.rfind("\n")] + [m.end() for m in _SENT_END.finditer(chunk)])
+    if cut >= 0:
+        chunk = chunk[cut:]
     return _TOKEN.findall(chunk)
 
 

@@ -1,0 +1,118 @@
+"""Normalisation rules: surfaces, titles, affiliation, in-article linking, corpus merging."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from workbench import actors
+
+# A tiny modifier lookup for unit tests (the real one is the country resolver, tested in
+# test_resolve.py on real text).
+WORDS = {"Chinese": "CHN", "Russia": "RUS", "U.S.": "USA", "Russian": "RUS", "West": "REG:WEST"}
+
+
+def country_of(word: str) -> str | None:
+    return WORDS.get(word)
+
+
+@pytest.mark.parametrize(
+    ("surface", "label", "expected"),
+    [
+        ("Xi's", "PERSON", "Xi"),
+        ("Putin\u2019s", "PERSON", "Putin"),
+        ('"Kirby,', "PERSON", "Kirby"),
+        ("President Vladimir Putin", "PERSON", "Vladimir Putin"),
+        ("Chinese President Xi Jinping", "PERSON", "Xi Jinping"),
+        ("National Security Council spokesperson John Kirby", "PERSON", "John Kirby"),
+        ("Mr. Putin", "PERSON", "Putin"),
+        ("Sen. Bernie Sanders", "PERSON", "Bernie Sanders"),
+        ("Putin said", "PERSON", "Putin"),
+        ("Ursula von der Leyen", "PERSON", "Ursula von der Leyen"),
+        ("the International Criminal Court", "ORG", "International Criminal Court"),
+        ("The United States", "GPE", "United States"),
+        ("U.S.", "GPE", "U.S."),
+        ("Reuters.", "ORG", "Reuters"),
+        ("Russia's", "GPE", "Russia"),
+    ],
+)
+def test_normalize(surface: str, label: str, expected: str) -> None:
+    assert actors.normalize(surface, label) == expected
+
+
+def test_fold_and_slug_ignore_case_and_accents() -> None:
+    assert actors.fold("Zelénskyy") == actors.fold("ZELENSKYY") == "zelenskyy"
+    assert actors.slug("Vladimir  Putin") == "vladimir-putin"
+    assert actors.acronym_of("International Criminal Court") == "ICC"
+    assert actors.paren_acronym("the Court (ICC) said", 9) == "ICC"
+
+
+def _aff(text: str, name: str) -> str | None:
+    start = text.index(name)
+    a = actors.affiliation(text, start, start + len(name), name, country_of)
+    return a.iso3 if a else None
+
+
+def test_affiliation_from_modifiers_and_appositions() -> None:
+    assert _aff("Chinese President Xi Jinping landed.", "Xi Jinping") == "CHN"
+    assert _aff("Talks with Russia's Putin ended.", "Putin") == "RUS"
+    assert _aff("Russian Foreign Minister Sergei Lavrov said.", "Sergei Lavrov") == "RUS"
+    assert _aff("said U.S. national security spokesperson John Kirby.", "John Kirby") == "USA"
+    assert _aff("John Kirby, the U.S. national security spokesperson, said.", "John Kirby") == "USA"
+    # The whole phrase tagged as one span.
+    s = "Chinese President Xi Jinping"
+    assert actors.affiliation(s, 0, len(s), s, country_of).iso3 == "CHN"
+
+
+def test_no_affiliation_without_a_title_or_possessive() -> None:
+    assert _aff("Troops stayed in Russia as Putin spoke.", "Putin") is None
+    assert _aff("The West blamed President Xi.", "Xi") is None  # regions never affiliate
+    assert _aff("John Kirby, who visited Russia, said.", "John Kirby") is None
+    assert _aff("Kirby said.", "Kirby") is None
+
+
+def test_link_people_short_forms_to_full_names() -> None:
+    norms = ["Xi Jinping", "Vladimir Putin", "Putin", "Xi", "Kirby", "John Kirby"]
+    starts = [0, 10, 20, 30, 40, 50]
+    assert actors.link_people(norms, starts) == [
+        "Xi Jinping",
+        "Vladimir Putin",
+        "Vladimir Putin",
+        "Xi Jinping",
+        "John Kirby",  # the full name may come later in the article
+        "John Kirby",
+    ]
+
+
+def test_link_people_picks_the_nearest_preceding_of_two() -> None:
+    norms = ["Joe Biden", "Biden", "Hunter Biden", "Biden"]
+    out = actors.link_people(norms, [0, 10, 20, 30])
+    assert out == ["Joe Biden", "Joe Biden", "Hunter Biden", "Hunter Biden"]
+
+
+def test_merge_people_spelling_variants_but_not_namesakes() -> None:
+    names = [
+        "Volodymyr Zelensky",
+        "Volodymyr Zelenskyy",
+        "Volodymyr Zelenskiy",
+        "George Bush",
+        "Jeb Bush",
+        "Bush",
+        "Vladimir Putin",
+        "Putin",
+        "Kirby",
+    ]
+    counts = Counter({"Volodymyr Zelenskyy": 5, "George Bush": 2, "Vladimir Putin": 3})
+    canon = actors.merge_people(names, counts)
+    zel = {canon[actors.fold(n)] for n in names[:3]}
+    assert zel == {"Volodymyr Zelenskyy"}
+    assert canon["george bush"] == "George Bush" and canon["jeb bush"] == "Jeb Bush"
+    assert canon["bush"] == "Bush"  # two candidates: no evidence, kept apart
+    assert canon["putin"] == "Vladimir Putin"  # exactly one full name with that surname
+    assert canon["kirby"] == "Kirby"
+
+
+def test_merge_people_respects_registry_splits() -> None:
+    canon = actors.merge_people(["Vladimir Putin", "Putin"], no_merge=frozenset({"putin"}))
+    assert canon["putin"] == "Putin"

@@ -1,0 +1,208 @@
+"""Resolution on real spaCy output: canonical actors, countries, registry edits without spaCy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import SEED, write_seed_article
+
+from workbench import Workbench, errors, store
+from workbench.registry import load_registry
+from workbench.resolve import _dateline_place
+
+
+@pytest.fixture(scope="module")
+def seed_r(tmp_path_factory: pytest.TempPathFactory):
+    """The seed ingested, extracted and resolved with the shipped registry only."""
+    w = Workbench(tmp_path_factory.mktemp("r") / "r.duckdb")
+    w.ingest([SEED], progress=False)
+    w.extract(progress=False)
+    w.resolve_result = w.resolve(registry=None)
+    yield w
+    w.close()
+
+
+def _people(w: Workbench) -> dict[str, str | None]:
+    df = w.sql("SELECT name, country_iso3 FROM entities WHERE type = 'PERSON'")
+    return {
+        r.name: (r.country_iso3 if isinstance(r.country_iso3, str) else None)
+        for r in df.itertuples()
+    }
+
+
+def test_seed_canonical_actors_with_countries(seed_r: Workbench) -> None:
+    people = _people(seed_r)
+    assert people == {
+        "Xi Jinping": "CHN",
+        "Vladimir Putin": "RUS",
+        "John Kirby": "USA",
+        "Volodymyr Zelenskyy": "UKR",
+    }
+    xi = seed_r.sql("SELECT * FROM entities WHERE name = 'Xi Jinping'").iloc[0]
+    assert xi.entity_id == "person:xi-jinping" and xi.n_mentions >= 5 and xi.n_articles == 1
+    assert "Xi" in list(xi.aliases)
+
+
+def test_seed_countries_and_the_west_is_a_region(seed_r: Workbench) -> None:
+    ac = seed_r.sql("SELECT * FROM article_countries")
+    assert set(ac.iso3) == {"CHN", "RUS", "UKR", "USA"}
+    assert not any(c.startswith("REG:") for c in ac.iso3)
+    west = seed_r.sql("SELECT * FROM mentions WHERE norm = 'West'")
+    assert len(west) >= 1
+    assert west.country_iso3.isna().all() and set(west.region) == {"REG:WEST"}
+    rus = ac[ac.iso3 == "RUS"].iloc[0]
+    assert rus.mentions >= 10 and {"Russia", "Russian"} <= set(rus.via)
+    n_rus = seed_r.sql("SELECT count(*) AS n FROM mentions WHERE country_iso3 = 'RUS'").n[0]
+    assert rus.mentions == n_rus
+
+
+def test_every_person_mention_traces_to_its_sentence(seed_r: Workbench) -> None:
+    df = seed_r.sql(
+        "SELECT m.*, a.text AS article, s.text AS sentence, s.start_char AS s0, "
+        "s.end_char AS s1, e.name FROM mentions m "
+        "JOIN articles a USING (article_id) "
+        "JOIN sentences s ON s.article_id = m.article_id AND s.idx = m.sentence_idx "
+        "JOIN entities e USING (entity_id) WHERE m.label = 'PERSON'"
+    )
+    assert len(df) >= 12
+    for r in df.itertuples():
+        assert r.article[r.start_char : r.end_char] == r.text
+        assert r.s0 <= r.start_char and r.end_char <= r.s1 and r.text in r.sentence
+    putin = df[df.name == "Vladimir Putin"]
+    assert set(putin.text) == {"Vladimir Putin", "Putin"}
+    zel = df[df.name == "Volodymyr Zelenskyy"]
+    assert list(zel.text) == ["Zelinskyy"]  # the seed's misspelling, via the registry alias
+    mo = seed_r.mentions_of("Vladimir Putin")
+    assert len(mo) == len(putin) and mo.sentence.str.contains("Putin").all()
+
+
+def test_results_are_stamped_with_the_registry_hash(seed_r: Workbench) -> None:
+    h = seed_r.resolve_result.registry_hash
+    assert h == load_registry().hash != "none"
+    for table in ("mentions", "entities", "article_countries"):
+        got = seed_r.sql(
+            f"SELECT DISTINCT registry_hash FROM {store.quote_ident(table)}"  # noqa: S608
+        ).registry_hash
+        assert list(got) == [h]
+    assert seed_r.sql("SELECT value FROM meta WHERE key = 'registry_hash'").value[0] == h
+
+
+def test_resolve_again_gives_the_same_ids(seed_r: Workbench) -> None:
+    before = seed_r.sql("SELECT entity_id, name, n_mentions FROM entities ORDER BY ALL")
+    seed_r.resolve()
+    after = seed_r.sql("SELECT entity_id, name, n_mentions FROM entities ORDER BY ALL")
+    assert before.equals(after)
+
+
+def test_registry_edit_re_resolves_without_spacy(
+    seed_r: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.extract
+    import workbench.nlp
+
+    def no_spacy(*a: object, **k: object) -> None:
+        raise AssertionError("spaCy must not run during resolve")
+
+    monkeypatch.setattr(workbench.nlp, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.extract, "load_model", no_spacy)
+    sentences = seed_r.sql("SELECT * FROM sentences ORDER BY ALL")
+    user = tmp_path / "user.yaml"
+    user.write_text(
+        "actors:\n"
+        "  - {name: Xi Jinping, country: TWN, aliases: [Chairman Xi]}\n"
+        "suppress: [John Kirby]\n"
+        "places:\n"
+        "  Ukraine: REG:EUROPE\n"
+        "  Ukrainian: REG:EUROPE\n"
+        "  Ukrainians: REG:EUROPE\n",
+        encoding="utf-8",
+    )
+    try:
+        res = seed_r.resolve(registry=user)
+        assert res.registry_hash != load_registry().hash
+        people = _people(seed_r)
+        assert people["Xi Jinping"] == "TWN"  # the user file overrides the shipped one
+        assert "John Kirby" not in people
+        kirby = seed_r.sql("SELECT entity_id FROM mentions WHERE text LIKE '%Kirby%'")
+        assert len(kirby) == 2 and kirby.entity_id.isna().all()
+        ac = seed_r.sql("SELECT iso3 FROM article_countries")
+        assert set(ac.iso3) == {"CHN", "RUS", "USA"}  # regions never count as countries
+    finally:
+        seed_r.resolve()  # back to the shipped registry for the other tests
+    assert seed_r.sql("SELECT * FROM sentences ORDER BY ALL").equals(sentences)
+    assert _people(seed_r)["Xi Jinping"] == "CHN"
+
+
+def test_registry_from_environment(
+    seed_r: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = tmp_path / "env.yaml"
+    user.write_text("countries:\n  Vladimir Putin: BLR\n", encoding="utf-8")
+    monkeypatch.setenv("WORKBENCH_REGISTRY", str(user))
+    try:
+        seed_r.resolve()
+        assert _people(seed_r)["Vladimir Putin"] == "BLR"
+    finally:
+        monkeypatch.delenv("WORKBENCH_REGISTRY")
+        seed_r.resolve()
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("actors: [{name: X, country: Russia}]\n", "ISO 3166-1 alpha-3"),
+        ("aliases: {}\n", "unknown section"),
+        ("actors: [\n", "YAML"),
+        ("actors: [{country: RUS}]\n", "needs a 'name'"),
+    ],
+)
+def test_bad_registry_says_where(tmp_path: Path, content: str, match: str) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text(content, encoding="utf-8")
+    with pytest.raises(errors.RegistryError, match=match) as exc:
+        load_registry(p)
+    assert str(p) in str(exc.value)
+
+
+def test_missing_registry_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(errors.RegistryError, match="does not exist"):
+        load_registry(tmp_path / "nope.yaml")
+
+
+def test_corpus_merge_needs_evidence(tmp_path: Path) -> None:
+    d = tmp_path / "c"
+    d.mkdir()
+    write_seed_article(
+        d, "a.txt", "2022-03-01", "Former President George Bush visited Texas. Bush spoke briefly."
+    )
+    write_seed_article(
+        d, "b.txt", "2022-03-02", "Former Governor Jeb Bush visited Florida on Monday."
+    )
+    write_seed_article(d, "c.txt", "2022-03-03", "In Texas, Bush said the economy was strong.")
+    write_seed_article(d, "d.txt", "2022-03-04", "Chancellor Angela Merkel met voters in Berlin.")
+    write_seed_article(d, "e.txt", "2022-03-05", "On Tuesday, Merkel said the economy was strong.")
+    reg = tmp_path / "empty.yaml"
+    reg.write_text("{}\n", encoding="utf-8")
+    with Workbench(tmp_path / "c.duckdb") as w:
+        w.ingest([d], progress=False)
+        w.extract(progress=False)
+        w.resolve(registry=reg)
+        df = w.sql(
+            "SELECT m.article_id, m.text, e.name FROM mentions m JOIN entities e "
+            "USING (entity_id) WHERE m.label = 'PERSON' ORDER BY m.start_char"
+        )
+        art = dict(w.sql("SELECT article_id, text FROM articles").values.tolist())
+        names = {(art[r.article_id][:10], r.text): r.name for r in df.itertuples()}
+    # Within an article: "Bush" -> George Bush; across articles the bare surname with two
+    # candidates stays apart; a unique surname joins its full name.
+    assert names[("Former Pre", "Bush")] == "George Bush"
+    assert names[("Former Gov", "Jeb Bush")] == "Jeb Bush"
+    assert names[("In Texas, ", "Bush")] == "Bush"
+    assert names[("On Tuesday", "Merkel")] == "Angela Merkel"
+
+
+def test_dateline_place() -> None:
+    assert _dateline_place("SALVADOR, Feb 26 - ") == "SALVADOR"
+    assert _dateline_place("NEW YORK, March 3") == "NEW YORK"
+    assert _dateline_place(None) is None and _dateline_place(" - ") is None
