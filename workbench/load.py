@@ -597,7 +597,29 @@ def load_table(
     *,
     source_name: str | None = None,
 ) -> Iterator[Item]:
-    """CSV/TSV, JSON Lines and Parquet, one row at a time."""
+    """CSV/TSV, JSON Lines and Parquet, one row at a time.
+
+    A file that yields no record at all (empty, header only, blank lines) is itself a reject:
+    a file given to ingest is never dropped silently.
+    """
+    n = 0
+    for n, item in enumerate(_load_table(path, fmt, columns, limits, source_name), 1):  # noqa: B007
+        yield item
+    if n == 0:
+        with open(path, "rb") as fh:
+            head = fh.read(80)
+        yield Reject(
+            str(path), "empty", "no records (empty, header only or blank lines)", preview(head), fmt
+        )
+
+
+def _load_table(
+    path: Path,
+    fmt: str,
+    columns: dict[str, str | None],
+    limits: Limits,
+    source_name: str | None,
+) -> Iterator[Item]:
     source_name = source_name or path.stem
     if fmt == "parquet":
         yield from _load_parquet(path, columns, limits, source_name)
