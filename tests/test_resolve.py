@@ -187,7 +187,7 @@ def test_corpus_merge_needs_evidence(tmp_path: Path) -> None:
     with Workbench(tmp_path / "c.duckdb") as w:
         w.ingest([d], progress=False)
         w.extract(progress=False)
-        w.resolve(registry=reg)
+        w.resolve(registry=load_registry(reg, shipped=False))  # no shipped splits
         df = w.sql(
             "SELECT m.article_id, m.text, e.name FROM mentions m JOIN entities e "
             "USING (entity_id) WHERE m.label = 'PERSON' ORDER BY m.start_char"

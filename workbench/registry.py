@@ -106,9 +106,10 @@ def user_file(path: str | os.PathLike[str] | None = None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load_registry(path: str | os.PathLike[str] | None = None) -> Registry:
-    """Shipped files, then the user file; validated with messages that name the place."""
-    files = shipped_files()
+def load_registry(path: str | os.PathLike[str] | None = None, *, shipped: bool = True) -> Registry:
+    """Shipped files (unless ``shipped=False``), then the user file; validated with
+    messages that name the file and the entry."""
+    files = shipped_files() if shipped else []
     user = user_file(path)
     if user is not None:
         files.append(user)
