@@ -178,11 +178,11 @@ def demo(db: DbOpt = config.DEFAULT_DB) -> None:
         wb.analyze()
         print_summary(wb.summary())
         # -- report (issue 5) is written here
+        path = wb.report(config.REPORTS_DIR / "overview.html")
+        console.print(f"report: {path}", highlight=False)
 
 
 # ---------------------------------------------------------------- entities (issue 9)
-
-# ---------------------------------------------------------------- themes/tone/quotes (issue 3)
 
 
 @app.command()
@@ -231,6 +231,9 @@ def entities(
         print_df(df[cols], max_rows=limit)
 
 
+# ---------------------------------------------------------------- themes/tone/quotes (issue 3)
+
+
 @app.command("themes")
 @friendly
 def themes_cmd(
@@ -277,7 +280,6 @@ def quotes_cmd(
         console.print(str(wb.find_quotes()), highlight=False)
         df = wb.quotes_of(actor, limit=limit)
         print_df(df[["date", "source", "speaker", "speaker_name", "cue", "text"]], max_rows=limit)
-
 
 # ---------------------------------------------------------------- queries (issue 8)
 # Filter options shared by the query commands (each maps to a Filter field).
@@ -449,6 +451,57 @@ def kwic_cmd(
 
 
 # ---------------------------------------------------------------- reports (issue 5)
+
+
+@app.command()
+@friendly
+def report(
+    db: DbOpt = config.DEFAULT_DB,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = (
+        config.REPORTS_DIR / "overview.html"
+    ),
+    template: Annotated[str, typer.Option(help="Built-in report template.")] = "overview",
+    notebook: Annotated[
+        str | None,
+        typer.Option(help="Render this curated notebook (path, name or number in notebooks/)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option(help="Page title.")] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First date (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last date (YYYY-MM-DD).")] = None,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only these outlets (repeatable).")
+    ] = None,
+    country: Annotated[
+        list[str] | None, typer.Option("--country", help="Only articles about ISO3 (repeatable).")
+    ] = None,
+    actor: Annotated[
+        list[str] | None, typer.Option("--actor", help="Only articles mentioning (repeatable).")
+    ] = None,
+    theme: Annotated[
+        list[str] | None, typer.Option("--theme", help="Only articles with theme (repeatable).")
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="Only articles containing these words.")] = None,
+    dedup: Annotated[str, typer.Option(help="none|text: count syndicated copies once.")] = "none",
+) -> None:
+    """Write a self-contained HTML report (offline, interactive, no kernel needed)."""
+    from .filters import Filter
+
+    f = Filter(
+        date_from=date_from,
+        date_to=date_to,
+        sources=tuple(source or ()),
+        countries=tuple(country or ()),
+        actors=tuple(actor or ()),
+        themes=tuple(theme or ()),
+        text=text,
+        dedup=dedup,
+    )
+    with Workbench(db, read_only=True) as wb:
+        path = wb.report(out, template=template, notebook=notebook, filter=f, title=title)
+    size = path.stat().st_size
+    console.print(f"report: {path} ({size / 1e6:.2f} MB)", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

@@ -385,3 +385,33 @@ class Workbench:
         return search.index_search(self.con)
 
     # ------------------------------------------------------------------ reports (issue 5)
+    def report(
+        self,
+        out: str | os.PathLike[str] | None = None,
+        *,
+        template: str = "overview",
+        notebook: str | os.PathLike[str] | None = None,
+        filter: Any = None,
+        title: str | None = None,
+        timeout: int = 600,
+    ) -> Path:
+        """Write a self-contained, offline, interactive HTML report; returns its path.
+
+        ``template="overview"`` is the built-in report; ``notebook`` renders a curated
+        notebook (path, file name or number under ``notebooks/``) executed on this database.
+        Default ``out``: ``reports/<template or notebook>.html``.
+        """
+        from .report import build_report, default_report_path
+
+        if out is None:
+            name = Path(str(notebook)).stem if notebook is not None else template
+            out = default_report_path(name)
+        return build_report(
+            self,
+            out=out,
+            template=template,
+            notebook=notebook,
+            filter=filter,
+            title=title,
+            timeout=timeout,
+        )

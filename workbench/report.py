@@ -1,0 +1,1034 @@
+"""Shareable HTML reports: one self-contained file that opens offline and stays interactive.
+
+Why this shape:
+
+- Analysts share findings with people who never run Jupyter, so the report is ONE ``.html``
+  file: Vega, Vega-Lite and vega-embed are inlined (``vl_convert.javascript_bundle()``), the
+  data are embedded, nothing is fetched (the page's CSP forbids it anyway).
+- ipywidgets need a kernel; the report keeps slicing interactive with Vega-Lite parameters
+  (dropdowns, sliders, legend and click selections) over data aggregated in DuckDB first,
+  so the file size depends on the number of actors/periods shown, not on the corpus size.
+- Every count traces to sentences: evidence tables list the KWIC sentences behind the top
+  actors, countries and themes with their article ids.
+- A hostile article must not turn the report into an attack: all article-derived text goes
+  through Jinja2 autoescape, JSON inside ``<script>`` has ``<``, ``>`` and ``&`` escaped,
+  only ``http(s)`` URLs become links, and a Content-Security-Policy allows exactly the two
+  inline scripts (by SHA-256), no ``eval`` (Vega runs with its AST interpreter), no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import altair as alt
+import pandas as pd
+from markupsafe import Markup, escape
+
+from . import config, errors, versions
+from .filters import Filter, as_filter, compose, filtered_articles_sql
+from .report_html import BOOTSTRAP_JS, CSS, TEMPLATE
+
+if TYPE_CHECKING:
+    from .core import Workbench
+
+#: Stated size budget: a report must stay under this (the Reuters TRAIN corpus report is
+#: far below it; see bench/RESULTS.md). All chart data are capped aggregates, so the size
+#: does not grow with the number of articles.
+SIZE_BUDGET_BYTES = 5 * 1024 * 1024
+
+TEMPLATES = ("overview",)
+
+#: How many items the charts offer (per entity type for actors) and evidence rows per item.
+TOP_CHART = 40
+TOP_EVIDENCE = 5
+EVIDENCE_PER_ITEM = 3
+TOP_SOURCES = 8
+MAX_PERIODS = 160
+KWIC_CONTEXT = 90
+
+OTHER_SOURCES = "other sources"
+NO_SOURCE = "(no source)"
+
+
+# ---------------------------------------------------------------------- safe embedding
+def script_json(obj: Any) -> Markup:
+    """JSON that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\\u003c`` etc., so neither ``</script>`` nor ``<!--`` can
+    appear; U+2028/2029 are escaped for old JS parsers. ``JSON.parse`` gives back the same data.
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+    return Markup(text)  # noqa: S704 - escaped above; no '<' can remain
+
+
+def safe_inline_js(code: str) -> str:
+    """JS source that cannot end its ``<script>`` element early."""
+    return re.sub(r"<(/script|!--|script)", r"\\x3C\1", code, flags=re.IGNORECASE)
+
+
+def csp_hash(code: str) -> str:
+    """CSP source expression (``'sha256-…'``) for one inline script's exact text."""
+    digest = hashlib.sha256(code.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def content_security_policy(scripts: Sequence[str]) -> str:
+    """Nothing loads, nothing but the listed inline scripts runs, no eval, no forms/frames."""
+    hashes = " ".join(csp_hash(s) for s in scripts)
+    return (
+        "default-src 'none'; "
+        f"script-src {hashes}; "
+        "style-src 'unsafe-inline'; "
+        "img-src data:; font-src data:; "
+        "connect-src 'none'; object-src 'none'; frame-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL when it is plain http(s) (shown as a link), else None (shown as text)."""
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if any(ord(c) < 0x21 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url
+
+
+def _bundle_cache_path() -> Path:
+    import vl_convert
+
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    tag = f"{vl_convert.get_vega_version()}-{vl_convert.get_vegalite_versions()[-1]}"
+    tag += f"-{vl_convert.get_vega_embed_version()}"
+    return base / "coverage-workbench" / f"vega-bundle-{tag}.js"
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega + Vega-Lite + vega-embed as one script (built by vl-convert, cached on disk).
+
+    Building takes seconds, so it is cached under ``~/.cache/coverage-workbench``; the cache
+    is keyed by the bundled versions and checked against a hash stored next to it.
+    """
+    import vl_convert
+
+    path = _bundle_cache_path()
+    sums = path.with_suffix(".sha256")
+    if path.exists() and sums.exists():
+        code = path.read_text(encoding="utf-8")
+        if hashlib.sha256(code.encode()).hexdigest() == sums.read_text().strip():
+            return code
+    code = safe_inline_js(vl_convert.javascript_bundle())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code, encoding="utf-8")
+        sums.write_text(hashlib.sha256(code.encode()).hexdigest())
+    except OSError:  # a read-only home is fine: we just rebuild next time
+        pass
+    return code
+
+
+def vega_versions() -> str:
+    import vl_convert
+
+    return (
+        f"{vl_convert.get_vega_version()}, Vega-Lite {vl_convert.get_vegalite_versions()[-1]}, "
+        f"vega-embed {vl_convert.get_vega_embed_version()}"
+    )
+
+
+# ---------------------------------------------------------------------- page model
+@dataclass
+class Cell:
+    """One table cell; ``href`` only for http(s) URLs, ``kwic`` = (left, match, right)."""
+
+    text: Any = ""
+    cls: str | None = None
+    href: str | None = None
+    kwic: tuple[str, str, str] | None = None
+
+
+def cell_html(cell: Cell | Any) -> Markup:
+    """``<td>`` for a cell, every piece of text escaped."""
+    if not isinstance(cell, Cell):
+        cell = Cell(cell)
+    cls = Markup(' class="{}"').format(cell.cls) if cell.cls else Markup("")
+    if cell.kwic is not None:
+        left, match, right = cell.kwic
+        return Markup(
+            '<td class="left">{}</td><td class="kw"><mark>{}</mark></td><td class="right">{}</td>'
+        ).format(left, match, right)
+    text = "" if cell.text is None else cell.text
+    if isinstance(text, float):
+        text = f"{text:,.3f}"
+    elif isinstance(text, int):
+        text = f"{text:,}"
+    href = safe_url(cell.href)
+    if href:
+        body = Markup('<a href="{}" rel="noopener noreferrer nofollow">{}</a>').format(href, text)
+    else:
+        body = escape(text)
+    return Markup("<td{}>{}</td>").format(cls, body)
+
+
+@dataclass
+class Block:
+    """A chart (spec key), a table, or a notebook piece (markdown/code/text/html/image)."""
+
+    kind: str
+    key: str = ""
+    caption: str = ""
+    title: str = ""
+    subtitle: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    text: str = ""
+    html: Markup = field(default_factory=Markup)
+    src: str = ""
+    alt: str = ""
+    open: bool = False
+    cls: str = ""
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    intro: str = ""
+    empty: str = ""
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    """Everything a report page shows; ``specs`` are Vega-Lite dicts keyed by chart id."""
+
+    title: str
+    lead: str
+    stamp: dict[str, Any]
+    sections: list[Section] = field(default_factory=list)
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_chart(
+        self, section: Section, chart: alt.TopLevelMixin | dict, caption: str = ""
+    ) -> None:
+        key = f"c{len(self.specs) + 1}"
+        spec = chart if isinstance(chart, dict) else chart.to_dict()
+        self.specs[key] = spec
+        section.blocks.append(Block(kind="chart", key=key, caption=caption))
+
+
+STAMP_LABELS = [
+    ("corpus_hash", "corpus hash"),
+    ("articles", "articles"),
+    ("date_range", "date range"),
+    ("filters", "filters"),
+    ("model", "model"),
+    ("taxonomy_hash", "taxonomy hash"),
+    ("registry_hash", "registry hash"),
+    ("database", "database"),
+    ("workbench_version", "workbench"),
+    ("generated", "generated"),
+]
+
+
+def render_page(page: Page) -> str:
+    """The complete HTML document for a page (autoescaped template + hashed scripts)."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    bundle = vega_bundle()
+    boot = safe_inline_js(BOOTSTRAP_JS)
+    html = env.from_string(TEMPLATE).render(
+        title=page.title,
+        lead=page.lead,
+        stamp=page.stamp,
+        stamp_rows=[(label, page.stamp.get(k, "")) for k, label in STAMP_LABELS],
+        sections=page.sections,
+        css=Markup(CSS),  # noqa: S704 - our constant
+        vega_js=Markup(bundle),  # noqa: S704 - vl-convert bundle, '</script' neutralised
+        bootstrap_js=Markup(boot),  # noqa: S704 - our constant
+        specs_json=script_json(page.specs),
+        csp=content_security_policy([bundle, boot]),
+        cell_html=cell_html,
+        vega_versions=vega_versions(),
+    )
+    return html
+
+
+# ---------------------------------------------------------------------- data (DuckDB)
+class _Data:
+    """Aggregates for one filtered article set; every value bound as a parameter."""
+
+    def __init__(self, wb: Workbench, f: Filter) -> None:
+        self.wb = wb
+        self.f = f
+        sql, params = filtered_articles_sql(
+            f, columns="a.article_id, a.date, a.title, a.source, a.url, a.text_hash"
+        )
+        self.cte = compose("WITH fa AS ({sql})", sql=sql)
+        self.params = params
+        self.tables = set(
+            wb.con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"]
+        )
+
+    def q(self, body: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        return self.wb.con.execute(
+            compose("{cte} {body}", cte=self.cte, body=body), [*self.params, *params]
+        ).df()
+
+    def has_rows(self, table: str) -> bool:
+        if table not in self.tables:
+            return False
+        return self.wb.con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]  # noqa: S608 - fixed names
+
+    # -- header ----------------------------------------------------------------
+    def stamp(self, title_filter: str) -> dict[str, Any]:
+        n, dmin, dmax, corpus = self.q(
+            "SELECT count(*) AS n, min(date) AS dmin, max(date) AS dmax, "
+            "sha256(coalesce(string_agg(text_hash, ',' ORDER BY article_id), '')) AS h FROM fa"
+        ).iloc[0]
+        undated = int(self.q("SELECT count(*) AS n FROM fa WHERE date IS NULL")["n"].iloc[0])
+        con = self.wb.con
+        models = []
+        if self.has_rows("pipelines"):
+            models = [
+                f"{m} (spaCy pipeline; workbench {v})"
+                for m, v in con.execute(
+                    "SELECT DISTINCT model, workbench_version FROM pipelines ORDER BY 1, 2"
+                ).fetchall()
+            ]
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+        def hashes(column: str, tables: Sequence[str], meta_key: str) -> str:
+            found: list[str] = []
+            if meta.get(meta_key):
+                found.append(str(meta[meta_key]))
+            for t in tables:
+                if t in self.tables:
+                    found += [
+                        r[0]
+                        for r in con.execute(
+                            f"SELECT DISTINCT {column} FROM {t} WHERE {column} IS NOT NULL"  # noqa: S608 - fixed names
+                        ).fetchall()
+                    ]
+            return ", ".join(dict.fromkeys(found)) or "(not computed)"
+
+        date_range = (
+            f"{iso_date(dmin)} to {iso_date(dmax)}" if pd.notna(dmin) else "(no dated articles)"
+        )
+        if undated:
+            date_range += f" ({undated:,} undated)"
+        return {
+            "corpus_hash": str(corpus)[:16] if n else "(empty)",
+            "articles": f"{int(n):,}",
+            "n_articles": int(n),
+            "date_min": as_date(dmin),
+            "date_max": as_date(dmax),
+            "date_range": date_range,
+            "filters": title_filter,
+            "model": "; ".join(models) or "(not extracted yet)",
+            "taxonomy_hash": hashes("taxonomy_hash", ["themes"], "taxonomy_hash"),
+            "registry_hash": hashes(
+                "registry_hash", ["entities", "article_countries"], "registry_hash"
+            ),
+            "database": self.wb.path.name,
+            "workbench_version": versions.workbench_version(),
+            "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        }
+
+    # -- dimensions --------------------------------------------------------------
+    def top_sources(self) -> list[str]:
+        df = self.q(
+            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 "
+            "ORDER BY n DESC, s LIMIT ?",
+            [NO_SOURCE, TOP_SOURCES],
+        )
+        return df["s"].tolist()
+
+    def granularity(self, dmin: Any, dmax: Any) -> str:
+        if not isinstance(dmin, dt.date) or not isinstance(dmax, dt.date):
+            return "month"
+        days = (dmax - dmin).days
+        for unit, per in (("day", 1), ("week", 7), ("month", 30.4), ("quarter", 91.3)):
+            if days / per <= MAX_PERIODS:
+                return unit
+        return "year"
+
+    # -- aggregates --------------------------------------------------------------
+    def coverage(self, unit: str, sources: list[str]) -> pd.DataFrame:
+        return self.q(
+            "SELECT date_trunc(?, date)::DATE AS period, "
+            "CASE WHEN list_contains(?, coalesce(source, ?)) THEN coalesce(source, ?) "
+            "ELSE ? END AS source, count(*) AS articles "
+            "FROM fa WHERE date IS NOT NULL GROUP BY ALL ORDER BY period, source",
+            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
+        )
+
+    def actors(self, sources: list[str], types: Sequence[str]) -> pd.DataFrame:
+        if not (self.has_rows("mentions") and self.has_rows("entities")):
+            return pd.DataFrame()
+        from .store import in_list_params
+
+        return self.q(
+            compose(
+                ", per AS (SELECT e.entity_id, e.name, e.type, "
+                "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
+                "ELSE ? END AS source, count(DISTINCT m.article_id) AS articles, "
+                "count(*) AS mentions "
+                "FROM mentions m JOIN fa ON fa.article_id = m.article_id "
+                "JOIN entities e ON e.entity_id = m.entity_id "
+                "WHERE e.type IN ({ph}) GROUP BY ALL), "
+                "tops AS (SELECT entity_id FROM per GROUP BY entity_id, type "
+                "QUALIFY row_number() OVER (PARTITION BY type "
+                "ORDER BY sum(articles) DESC, entity_id) <= ?) "
+                "SELECT per.* FROM per JOIN tops USING (entity_id) "
+                "ORDER BY articles DESC, name",
+                ph=in_list_params(types),
+            ),
+            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES, *types, TOP_CHART],
+        )
+
+    def countries(self, sources: list[str]) -> pd.DataFrame:
+        if not self.has_rows("article_countries"):
+            return pd.DataFrame()
+        df = self.q(
+            "SELECT ac.iso3, "
+            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
+            "ELSE ? END AS source, count(DISTINCT ac.article_id) AS articles, "
+            "sum(ac.mentions) AS mentions "
+            "FROM article_countries ac JOIN fa ON fa.article_id = ac.article_id "
+            "GROUP BY ALL ORDER BY articles DESC, iso3",
+            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
+        )
+        df["country"] = [country_name(c) for c in df["iso3"]]
+        return df
+
+    def themes(self, unit: str) -> pd.DataFrame:
+        if not self.has_rows("article_themes"):
+            return pd.DataFrame()
+        return self.q(
+            "SELECT date_trunc(?, fa.date)::DATE AS period, coalesce(t.label, atm.theme_id) "
+            "AS theme, count(DISTINCT atm.article_id) AS articles "
+            "FROM article_themes atm JOIN fa ON fa.article_id = atm.article_id "
+            "LEFT JOIN themes t ON t.theme_id = atm.theme_id "
+            "WHERE fa.date IS NOT NULL GROUP BY ALL ORDER BY period, theme",
+            [unit],
+        )
+
+    def tone(self, unit: str, sources: list[str]) -> pd.DataFrame:
+        if not self.has_rows("article_tone"):
+            return pd.DataFrame()
+        return self.q(
+            "SELECT date_trunc(?, fa.date)::DATE AS period, "
+            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
+            "ELSE ? END AS source, avg(t.tone) AS tone, count(*) AS articles "
+            "FROM article_tone t JOIN fa ON fa.article_id = t.article_id "
+            "WHERE fa.date IS NOT NULL AND t.tone IS NOT NULL GROUP BY ALL "
+            "ORDER BY period, source",
+            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
+        )
+
+    def speakers(self) -> pd.DataFrame:
+        if not self.has_rows("quotes"):
+            return pd.DataFrame()
+        return self.q(
+            ", q AS (SELECT coalesce(e.name, q.speaker) AS speaker, q.text, q.article_id, "
+            "fa.date, fa.source, fa.title, fa.url "
+            "FROM quotes q JOIN fa ON fa.article_id = q.article_id "
+            "LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id "
+            "WHERE coalesce(e.name, q.speaker) IS NOT NULL) "
+            "SELECT speaker, count(*) OVER (PARTITION BY speaker) AS quotes, "
+            "count(DISTINCT article_id) OVER (PARTITION BY speaker) AS articles, "
+            "text, article_id, date, source, title, url FROM q "
+            "QUALIFY row_number() OVER (PARTITION BY speaker "
+            "ORDER BY date DESC NULLS LAST, article_id, text) = 1 "
+            "ORDER BY quotes DESC, speaker LIMIT ?",
+            [TOP_EVIDENCE * 3],
+        )
+
+    # -- evidence (KWIC) ---------------------------------------------------------
+    def _evidence(self, hits_sql: str, keys: list[str], params: Sequence[Any]) -> pd.DataFrame:
+        """Sentences behind the top cells: one per article first, newest first."""
+        if not keys or not self.has_rows("sentences"):
+            return pd.DataFrame()
+        return self.q(
+            compose(
+                ", h AS ({hits}), ranked AS (SELECT h.*, fa.date, fa.source, fa.title, fa.url, "
+                "s.text AS sentence, s.start_char AS s_start, "
+                "row_number() OVER (PARTITION BY h.key, h.article_id "
+                "ORDER BY h.sentence_idx, h.start_char) AS per_article "
+                "FROM h JOIN fa ON fa.article_id = h.article_id "
+                "JOIN sentences s ON s.article_id = h.article_id AND s.idx = h.sentence_idx) "
+                "SELECT * FROM ranked WHERE per_article = 1 "
+                "QUALIFY row_number() OVER (PARTITION BY key "
+                "ORDER BY date DESC NULLS LAST, article_id) <= ? "
+                "ORDER BY key, date DESC NULLS LAST, article_id",
+                hits=hits_sql,
+            ),
+            [*params, EVIDENCE_PER_ITEM],
+        )
+
+    def actor_evidence(self, ids: list[str]) -> pd.DataFrame:
+        from .store import in_list_params
+
+        return self._evidence(
+            compose(
+                "SELECT m.entity_id AS key, m.article_id, m.sentence_idx, m.start_char, "
+                "m.end_char, m.text AS matched FROM mentions m WHERE m.entity_id IN ({ph})",
+                ph=in_list_params(ids),
+            ),
+            ids,
+            ids,
+        )
+
+    def country_evidence(self, iso3s: list[str]) -> pd.DataFrame:
+        from .store import in_list_params
+
+        return self._evidence(
+            compose(
+                "SELECT m.country_iso3 AS key, m.article_id, m.sentence_idx, m.start_char, "
+                "m.end_char, m.text AS matched FROM mentions m WHERE m.country_iso3 IN ({ph})",
+                ph=in_list_params(iso3s),
+            ),
+            iso3s,
+            iso3s,
+        )
+
+    def theme_evidence(self, labels: list[str]) -> pd.DataFrame:
+        from .store import in_list_params
+
+        if not self.has_rows("theme_hits"):
+            return pd.DataFrame()
+        return self._evidence(
+            compose(
+                "SELECT coalesce(t.label, th.theme_id) AS key, th.article_id, th.sentence_idx, "
+                "th.start_char, th.end_char, th.matched_text AS matched FROM theme_hits th "
+                "LEFT JOIN themes t ON t.theme_id = th.theme_id "
+                "WHERE coalesce(t.label, th.theme_id) IN ({ph})",
+                ph=in_list_params(labels),
+            ),
+            labels,
+            labels,
+        )
+
+
+def as_date(value: Any) -> dt.date | None:
+    """A plain date from DuckDB/pandas date-ish values (NaT/None -> None)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None
+
+
+def iso_date(value: Any) -> str:
+    d = as_date(value)
+    return d.isoformat() if d else ""
+
+
+@functools.cache
+def country_name(iso3: str) -> str:
+    """Short English name for an ISO alpha-3 code (the code itself when unknown)."""
+    import pycountry
+
+    try:
+        c = pycountry.countries.get(alpha_3=iso3)
+    except (KeyError, LookupError):
+        c = None
+    if c is None:
+        return iso3
+    return getattr(c, "common_name", None) or c.name
+
+
+def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
+    """Split a sentence into (left, keyword, right), trimmed to ``KWIC_CONTEXT`` chars."""
+    text = sentence or ""
+    if not (0 <= start <= end <= len(text)) or (matched and text[start:end] != matched):
+        pos = text.find(matched) if matched else -1
+        if pos < 0:
+            return "", text, ""
+        start, end = pos, pos + len(matched or "")
+    left, mid, right = text[:start], text[start:end], text[end:]
+    if len(left) > KWIC_CONTEXT:
+        left = "…" + left[-KWIC_CONTEXT:]
+    if len(right) > KWIC_CONTEXT:
+        right = right[:KWIC_CONTEXT] + "…"
+    return left, mid, right
+
+
+# ---------------------------------------------------------------------- charts
+def _axis_format(unit: str) -> str:
+    return {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y"}.get(unit, "%Y")
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows: dates as ISO strings, numpy scalars as Python numbers."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]) or (
+            len(out) and isinstance(out[col].iloc[0], dt.date)
+        ):
+            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
+    return json.loads(out.to_json(orient="records", date_format="iso"))
+
+
+def coverage_chart(df: pd.DataFrame, unit: str, sources: list[str]) -> alt.Chart:
+    """Articles per period, stacked by source; click the legend to pick sources."""
+    pick = alt.selection_point(fields=["source"], bind="legend", name="pick_source")
+    order = [s for s in sources if s in set(df["source"])] + (
+        [OTHER_SOURCES] if OTHER_SOURCES in set(df["source"]) else []
+    )
+    return (
+        alt.Chart(alt.Data(values=_records(df)))
+        .mark_bar()
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
+            y=alt.Y("sum(articles):Q", title=f"articles per {unit}"),
+            color=alt.Color("source:N", sort=order, title="source (click)"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=[
+                alt.Tooltip("period:T", title=unit, format=_axis_format(unit)),
+                "source:N",
+                alt.Tooltip("sum(articles):Q", title="articles"),
+            ],
+        )
+        .add_params(pick)
+        .properties(width=860, height=240)
+    )
+
+
+def ranked_bar_chart(
+    df: pd.DataFrame,
+    *,
+    prefix: str,
+    label: str,
+    color: str,
+    sources: list[str],
+    types: Sequence[str] = (),
+    default_top: int = 15,
+    title: str = "articles",
+) -> alt.Chart:
+    """Top-N bars re-ranked in the browser as the dropdowns/slider change.
+
+    The data are (item, type, source, articles) aggregates; the page filters by source and
+    type, sums per item, ranks and keeps the top N, all in Vega.
+    """
+    src = alt.param(
+        name=f"{prefix}_source",
+        value="all",
+        bind=alt.binding_select(options=["all", *sources], name="source "),
+    )
+    top = alt.param(
+        name=f"{prefix}_top",
+        value=default_top,
+        bind=alt.binding_range(min=3, max=TOP_CHART, step=1, name="show top "),
+    )
+    params: list[Any] = [src, top]
+    cond = f"({prefix}_source == 'all' || datum.source == {prefix}_source)"
+    if types:
+        typ = alt.param(
+            name=f"{prefix}_type",
+            value="all",
+            bind=alt.binding_select(options=["all", *types], name="type "),
+        )
+        params.insert(0, typ)
+        cond += f" && ({prefix}_type == 'all' || datum.type == {prefix}_type)"
+    groupby = [label, color] if color != label else [label]
+    return (
+        alt.Chart(alt.Data(values=_records(df)))
+        .transform_filter(cond)
+        .transform_aggregate(articles="sum(articles)", groupby=groupby)
+        .transform_window(
+            rank="row_number()",
+            sort=[alt.SortField("articles", order="descending"), alt.SortField(label)],
+        )
+        .transform_filter(f"datum.rank <= {prefix}_top")
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{label}:N", sort="-x", title=None),
+            x=alt.X("articles:Q", title=title),
+            color=alt.Color(f"{color}:N", legend=alt.Legend(title=color)),
+            tooltip=[f"{label}:N", f"{color}:N", alt.Tooltip("articles:Q", format=",")],
+        )
+        .add_params(*params)
+        .properties(width=620)
+    )
+
+
+def period_label(values: pd.Series, unit: str) -> list[str]:
+    """Readable, sortable labels for period starts (ordinal axes need strings)."""
+    fmt = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m", "quarter": "%Y-%m"}
+    return [pd.Timestamp(v).strftime(fmt.get(unit, "%Y")) for v in values]
+
+
+def theme_heatmap(df: pd.DataFrame, unit: str) -> alt.VConcatChart:
+    """Theme x period heat map; click themes (shift-click to add) to draw their trend below."""
+    df = df.copy()
+    df["when"] = period_label(df["period"], unit)
+    pick = alt.selection_point(fields=["theme"], name="pick_theme")
+    base = alt.Chart(alt.Data(values=_records(df)))
+    order = sorted(set(df["when"]))
+    heat = (
+        base.mark_rect()
+        .encode(
+            x=alt.X("when:O", sort=order, title=f"{unit} starting", axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("theme:N", title=None),
+            color=alt.Color("articles:Q", scale=alt.Scale(scheme="blues"), title="articles"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+            tooltip=[alt.Tooltip("when:O", title=unit), "theme:N", "articles:Q"],
+        )
+        .add_params(pick)
+        .properties(width=860)
+    )
+    lines = (
+        base.transform_filter(pick)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
+            y=alt.Y("articles:Q", title=f"articles per {unit}"),
+            color=alt.Color("theme:N", legend=None),
+            tooltip=["theme:N", alt.Tooltip("when:O", title=unit), "articles:Q"],
+        )
+        .properties(width=860, height=160)
+    )
+    return alt.vconcat(heat, lines)
+
+
+def tone_chart(df: pd.DataFrame, unit: str) -> alt.Chart:
+    """Mean article tone per period and source; click the legend to isolate sources."""
+    pick = alt.selection_point(fields=["source"], bind="legend", name="pick_tone_source")
+    base = alt.Chart(alt.Data(values=_records(df)))
+    line = (
+        base.mark_line(point=True)
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
+            y=alt.Y("tone:Q", title="mean tone (VADER compound)", scale=alt.Scale(zero=False)),
+            color=alt.Color("source:N", title="source (click)"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+            tooltip=[
+                alt.Tooltip("period:T", title=unit, format=_axis_format(unit)),
+                "source:N",
+                alt.Tooltip("tone:Q", format="+.3f"),
+                "articles:Q",
+            ],
+        )
+        .add_params(pick)
+    )
+    zero = base.mark_rule(color="#999", strokeDash=[3, 3]).encode(y=alt.datum(0))
+    return alt.layer(line, zero).properties(width=860, height=220)
+
+
+def world_map(df: pd.DataFrame) -> alt.TopLevelMixin | None:
+    """Offline choropleth from ``workbench.charts`` when that module provides one."""
+    try:
+        from . import charts  # noqa: F401 - optional until the charts module lands
+    except ImportError:
+        return None
+    builder: Callable[..., Any] | None = getattr(charts, "choropleth", None)
+    if builder is None:
+        return None
+    try:
+        agg = df.groupby(["iso3", "country"], as_index=False)["articles"].sum()
+        agg = agg.rename(columns={"iso3": "key", "country": "label"})
+        return builder(agg, title="Articles per country (all sources)", width=860, height=380)
+    except Exception as exc:  # the bar chart below still shows the numbers
+        warnings.warn(f"world map skipped: {exc}", stacklevel=2)
+        return None
+
+
+# ---------------------------------------------------------------------- evidence tables
+EVIDENCE_COLUMNS = ["date", "source", "before", "match", "after", "article", "ref"]
+
+
+def evidence_rows(ev: pd.DataFrame, key: str) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for r in ev[ev["key"] == key].itertuples(index=False):
+        start = int(r.start_char) - int(r.s_start)
+        end = int(r.end_char) - int(r.s_start)
+        left, mid, right = kwic(r.sentence, start, end, r.matched)
+        date = iso_date(r.date)
+        rows.append(
+            [
+                Cell(date, cls="num"),
+                Cell(r.source or NO_SOURCE),
+                Cell(kwic=(left, mid, right)),
+                Cell(r.title or "(untitled)", cls="title", href=r.url),
+                Cell(f"{r.article_id} #{int(r.sentence_idx)}", cls="ref"),
+            ]
+        )
+    return rows
+
+
+def add_evidence(
+    page: Page, section: Section, ev: pd.DataFrame, items: list[tuple[str, str, int]]
+) -> None:
+    """One table per top item: (key, shown label, article count)."""
+    if ev.empty:
+        return
+    for i, (key, label, n) in enumerate(items):
+        rows = evidence_rows(ev, key)
+        if not rows:
+            continue
+        section.blocks.append(
+            Block(
+                kind="table",
+                open=i == 0,
+                title=f"Evidence: {label}",
+                subtitle=f"{n:,} articles; {len(rows)} example sentences, newest first",
+                columns=["date", "source", "before", "match", "after", "article", "ref"],
+                rows=rows,
+            )
+        )
+
+
+# ---------------------------------------------------------------------- overview template
+def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page:
+    """The built-in report: coverage, actors, countries, themes, tone, quotes, evidence."""
+    data = _Data(wb, f)
+    stamp = data.stamp(f.describe())
+    n = stamp["n_articles"]
+    page = Page(
+        title=title or "Coverage report",
+        lead=(
+            f"{n:,} articles, {stamp['date_range']}. Who is covered, where, about what, "
+            "by whom and how. Charts are interactive (dropdowns, sliders, click the legends)."
+        ),
+        stamp=stamp,
+    )
+    unit = data.granularity(stamp["date_min"], stamp["date_max"])
+    sources = data.top_sources()
+
+    # -- coverage
+    sec = Section("coverage", "Coverage over time", f"Articles per {unit} by source.")
+    page.sections.append(sec)
+    cov = data.coverage(unit, sources)
+    if cov.empty:
+        sec.empty = "No dated articles in this selection."
+    else:
+        page.add_chart(sec, coverage_chart(cov, unit, sources))
+
+    # -- actors
+    sec = Section(
+        "actors",
+        "Actors",
+        "Most-covered people and organisations (articles mentioning them). Choose a type "
+        "and a source, and how many to show.",
+    )
+    page.sections.append(sec)
+    types = list(f.actor_types)
+    act = data.actors(sources, types)
+    if act.empty:
+        sec.empty = "No resolved actors yet: run `workbench analyze` on this database."
+    else:
+        page.add_chart(
+            sec,
+            ranked_bar_chart(
+                act,
+                prefix="actor",
+                label="name",
+                color="type",
+                sources=[s for s in [*sources, OTHER_SOURCES] if s in set(act["source"])],
+                types=[t for t in types if t in set(act["type"])],
+            ),
+        )
+        tops = act.groupby(["entity_id", "name"], as_index=False)["articles"].sum()
+        tops = tops.sort_values(["articles", "name"], ascending=[False, True]).head(TOP_EVIDENCE)
+        ids = tops["entity_id"].tolist()
+        add_evidence(
+            page,
+            sec,
+            data.actor_evidence(ids),
+            [(r.entity_id, r.name, int(r.articles)) for r in tops.itertuples()],
+        )
+
+    # -- countries
+    sec = Section(
+        "countries",
+        "Countries",
+        "Countries the articles are about (resolved place mentions). Choose a source and how "
+        "many to show.",
+    )
+    page.sections.append(sec)
+    cty = data.countries(sources)
+    if cty.empty:
+        sec.empty = "No resolved countries yet: run `workbench analyze` on this database."
+    else:
+        m = world_map(cty)
+        if m is not None:
+            page.add_chart(sec, m)
+        page.add_chart(
+            sec,
+            ranked_bar_chart(
+                cty,
+                prefix="country",
+                label="country",
+                color="country",
+                sources=[s for s in [*sources, OTHER_SOURCES] if s in set(cty["source"])],
+            ).encode(color=alt.value("#4c78a8")),
+        )
+        tops = cty.groupby(["iso3", "country"], as_index=False)["articles"].sum()
+        tops = tops.sort_values(["articles", "iso3"], ascending=[False, True]).head(TOP_EVIDENCE)
+        add_evidence(
+            page,
+            sec,
+            data.country_evidence(tops["iso3"].tolist()),
+            [(r.iso3, f"{r.country} ({r.iso3})", int(r.articles)) for r in tops.itertuples()],
+        )
+
+    # -- themes
+    sec = Section(
+        "themes",
+        "Themes",
+        f"Articles per theme and {unit}. Click cells to compare themes (shift-click to add).",
+    )
+    page.sections.append(sec)
+    th = data.themes(unit)
+    if th.empty:
+        sec.empty = "No themes tagged yet: run `workbench analyze` on this database."
+    else:
+        page.add_chart(sec, theme_heatmap(th, unit))
+        tops = th.groupby("theme", as_index=False)["articles"].sum()
+        tops = tops.sort_values(["articles", "theme"], ascending=[False, True]).head(TOP_EVIDENCE)
+        add_evidence(
+            page,
+            sec,
+            data.theme_evidence(tops["theme"].tolist()),
+            [(r.theme, r.theme, int(r.articles)) for r in tops.itertuples()],
+        )
+
+    # -- tone
+    sec = Section("tone", "Tone", f"Mean article tone per {unit} and source (-1 to +1).")
+    page.sections.append(sec)
+    tone = data.tone(unit, sources)
+    if tone.empty:
+        sec.empty = "No tone scores yet: run `workbench analyze` on this database."
+    else:
+        page.add_chart(sec, tone_chart(tone, unit))
+
+    # -- quotes
+    sec = Section("quotes", "Quotes", "Who is quoted most, with their latest quote.")
+    page.sections.append(sec)
+    sp = data.speakers()
+    if sp.empty:
+        sec.empty = "No quotes found yet: run `workbench analyze` on this database."
+    else:
+        rows = []
+        for r in sp.itertuples(index=False):
+            date = iso_date(r.date)
+            quote = r.text if len(r.text) <= 240 else r.text[:240] + "…"
+            rows.append(
+                [
+                    Cell(r.speaker),
+                    Cell(int(r.quotes), cls="num"),
+                    Cell(int(r.articles), cls="num"),
+                    Cell(f"“{quote}”"),
+                    Cell(date, cls="num"),
+                    Cell(r.source or NO_SOURCE),
+                    Cell(r.title or "(untitled)", href=r.url),
+                ]
+            )
+        sec.blocks.append(
+            Block(
+                kind="table",
+                cls="quotes",
+                columns=[
+                    "speaker",
+                    "quotes",
+                    "articles",
+                    "latest quote",
+                    "date",
+                    "source",
+                    "article",
+                ],
+                rows=rows,
+            )
+        )
+    return page
+
+
+# ---------------------------------------------------------------------- entry point
+def build_report(
+    wb: Workbench,
+    *,
+    out: str | os.PathLike[str],
+    template: str = "overview",
+    notebook: str | os.PathLike[str] | None = None,
+    filter: Filter | dict[str, Any] | None = None,
+    title: str | None = None,
+    timeout: int = 600,
+) -> Path:
+    """Write one self-contained, offline, interactive HTML report and return its path.
+
+    ``template="overview"`` renders the built-in report from the database; ``notebook``
+    (a path, or a name/number under ``notebooks/``) executes that notebook with nbclient
+    against this database and renders its outputs into the same kind of page.
+    """
+    f = as_filter(filter)
+    out = Path(out)
+    if notebook is not None:
+        from .report_notebook import notebook_page
+
+        page = notebook_page(wb, notebook, f, title=title, timeout=timeout)
+    elif template == "overview":
+        page = overview_page(wb, f, title=title)
+    else:
+        raise errors.BadOption(errors.unknown_option("report template", template, TEMPLATES))
+    html = render_page(page)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)
+    size = out.stat().st_size
+    if size > SIZE_BUDGET_BYTES:
+        warnings.warn(
+            f"report {out} is {size / 1e6:.1f} MB, over the {SIZE_BUDGET_BYTES / 1e6:.0f} MB "
+            "budget; narrow the filter",
+            stacklevel=2,
+        )
+    return out
+
+
+def default_report_path(template: str = "overview") -> Path:
+    return config.REPORTS_DIR / f"{template}.html"
+
+
+__all__ = [
+    "SIZE_BUDGET_BYTES",
+    "build_report",
+    "content_security_policy",
+    "csp_hash",
+    "kwic",
+    "safe_url",
+    "script_json",
+]
