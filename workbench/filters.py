@@ -245,9 +245,9 @@ _COUNTRY_SQL = (
     "{a}.article_id IN (SELECT ac.article_id FROM article_countries ac WHERE ac.iso3 IN ({ph}))"
 )
 _THEME_SQL = (
-    "{a}.article_id IN (SELECT at.article_id FROM article_themes at "
-    "LEFT JOIN themes t ON t.theme_id = at.theme_id "
-    "WHERE at.theme_id IN ({ph}) OR lower(t.label) IN ({ph}))"
+    "{a}.article_id IN (SELECT atm.article_id FROM article_themes atm "
+    "LEFT JOIN themes t ON t.theme_id = atm.theme_id "
+    "WHERE atm.theme_id IN ({ph}) OR lower(t.label) IN ({ph}))"
 )
 _FTS_SQL = (
     "{a}.article_id IN (SELECT s.article_id FROM (SELECT article_id, "
