@@ -20,12 +20,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install -e ".[dev,lab]"
+	$(PIP) install -e ".[dev]"
 	@touch $@ $(VENV)/.installed
+
+# JupyterLab only for `make lab`: the tests run notebooks with nbclient + ipykernel (core
+# deps), and jupyterlab's jsonschema extras add ~3 s CPU to every altair import.
+$(VENV)/.installed-lab: pyproject.toml | $(BIN)/python
+	$(PIP) install -e ".[lab]"
+	@touch $@
 
 install: $(VENV)/.installed ## create .venv and install the package with pinned dependencies
 
-dev: $(VENV)/.installed-dev ## install with test, lint and notebook extras
+dev: $(VENV)/.installed-dev ## install with test and lint extras
 
 demo: install ## ingest + analyse the bundled sample into $(DB), print a summary, write reports/overview.html
 	$(BIN)/workbench demo --db $(DB)
@@ -48,8 +54,8 @@ format: dev ## apply ruff fixes and formatting
 bench: dev ## run the benchmark and evaluation scripts (needs ../shared); see bench/RESULTS.md
 	$(BIN)/python bench/run_all.py
 
-lab: dev ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+lab: install $(VENV)/.installed-lab ## start JupyterLab on the notebooks (WORKBENCH_DB=... picks the database)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 clean: ## remove the venv, the demo database and reports
 	rm -rf $(VENV) $(DB) $(DB).wal reports/*.html
