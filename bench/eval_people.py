@@ -1,0 +1,113 @@
+"""Canonical people vs Reuters-21578 TRAIN ``PEOPLE`` (recall and precision after slug mapping).
+
+    python bench/eval_people.py /tmp/i9/reuters.duckdb [--no-resolve]
+
+Reuters PEOPLE are lower-case slugs of 267 names, mostly surnames ("reagan", "volcker",
+"de-larosiere", "bresser-pereira"). A canonical person (entity name, e.g. "Ronald Reagan")
+matches a slug when the slug's words are the last words of the name's slug
+("ronald-reagan" ends with "reagan") or equal it.
+
+- recall: gold (article, slug) pairs with a matching canonical person in that article;
+- precision: among canonical people whose name maps to ANY of the 267 slugs (the gold only
+  labels those people, so other people cannot be judged), the share labelled in that article;
+- full-name share: matched gold pairs whose canonical name has two or more words (short
+  forms linked to a full name, within the article or across the corpus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib import REUTERS, machine, need  # noqa: E402
+
+from workbench import Workbench  # noqa: E402
+from workbench.actors import slug  # noqa: E402
+
+
+def matches(name_slug: str, gold_slug: str) -> bool:
+    return name_slug == gold_slug or name_slug.endswith("-" + gold_slug)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("db", nargs="?", default="/tmp/i9/reuters.duckdb")
+    ap.add_argument("--no-resolve", action="store_true")
+    ap.add_argument("--errors", type=int, default=0, help="print N most frequent misses")
+    args = ap.parse_args()
+    vocab = need(REUTERS / "all-people-strings.lc.txt").read_text().split()
+    by_last: dict[str, list[str]] = defaultdict(list)
+    for s in vocab:
+        by_last[s.split("-")[-1]].append(s)
+    print("machine:", json.dumps(machine()))
+    print("db:", args.db, "| people vocabulary:", len(vocab))
+    with Workbench(args.db) as wb:
+        if not args.no_resolve:
+            t0 = time.perf_counter()
+            print(wb.resolve(), f"(wall {time.perf_counter() - t0:.1f}s)")
+        arts = wb.sql(
+            "SELECT article_id, meta->'$.people' AS people FROM articles"
+            " WHERE meta->>'$.lewissplit' = 'TRAIN' AND extracted_pipeline IS NOT NULL"
+        )
+        ents = wb.sql(
+            "SELECT DISTINCT m.article_id, e.name FROM mentions m JOIN entities e"
+            " USING (entity_id) WHERE e.type = 'PERSON'"
+        )
+    gold = {r.article_id: set(json.loads(r.people or "[]")) for r in arts.itertuples()}
+    pred: dict[str, set[str]] = defaultdict(set)
+    for r in ents.itertuples():
+        if r.article_id in gold:
+            pred[r.article_id].add(r.name)
+
+    def slugs_of(name: str) -> set[str]:
+        ns = slug(name)
+        last = ns.split("-")[-1]
+        return {g for g in by_last.get(last, []) if matches(ns, g)}
+
+    tp = fn = 0
+    full = 0
+    judged = correct = 0
+    misses: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    for aid, g in gold.items():
+        names = pred.get(aid, set())
+        found: set[str] = set()
+        for n in names:
+            ss = slugs_of(n)
+            if ss:
+                judged += 1
+                if ss & g:
+                    correct += 1
+                else:
+                    wrong[n] += 1
+            for s in ss & g:
+                if s not in found and len(n.split()) >= 2:
+                    full += 1
+                found |= {s}
+        tp += len(found & g)
+        fn += len(g - found)
+        misses.update(g - found)
+    n_gold = tp + fn
+    recall = tp / n_gold if n_gold else 0.0
+    precision = correct / judged if judged else 0.0
+    print(
+        f"TRAIN articles: {len(gold):,}; with gold people: {sum(1 for g in gold.values() if g):,};"
+        f" gold (article, person) pairs: {n_gold:,}"
+    )
+    print(
+        f"recall {recall:.4f} ({tp}/{n_gold}); precision {precision:.4f} ({correct}/{judged});"
+        f" matched via a full canonical name: {full / max(1, tp):.3f}"
+    )
+    if args.errors:
+        print("top missed slugs:", misses.most_common(args.errors))
+        print("top unlabelled predictions:", wrong.most_common(args.errors))
+
+
+if __name__ == "__main__":
+    main()
