@@ -65,18 +65,20 @@ ARTICLE_COLUMNS = [
 
 
 def start_run(con: duckdb.DuckDBPyConnection, kind: str, inputs: Any, options: dict) -> int:
-    run_id = con.execute("SELECT nextval('run_seq')").fetchone()[0]
-    con.execute(
+    # Not nextval('run_seq'): DuckDB 1.5.5 does not log a sequence advanced by a SELECT, so
+    # after a kill -9 and WAL replay it hands out a run_id that exists, and every later run
+    # fails on the primary key. max + 1 over the table is crash-proof (one writing process).
+    (run_id,) = con.execute(
         "INSERT INTO runs (run_id, kind, started_at, status, inputs, options, versions) "
-        "VALUES (?, ?, now(), 'running', ?, ?, ?)",
+        "SELECT coalesce(max(run_id), 0) + 1, ?, now(), 'running', ?, ?, ? FROM runs "
+        "RETURNING run_id",
         [
-            run_id,
             kind,
             json.dumps(inputs, default=str),
             json.dumps(options, default=str),
             json.dumps(versions()),
         ],
-    )
+    ).fetchone()
     return int(run_id)
 
 
