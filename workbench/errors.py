@@ -35,12 +35,27 @@ def model_missing(name: str, pip_name: str | None) -> str:
     )
 
 
-def db_in_use(path: str, detail: str) -> str:
+def db_in_use(path: str, detail: str, *, read_only: bool = False) -> str:
+    if read_only:  # only a writer blocks readers
+        return (
+            f"database {path} is in use by another process ({detail}) that is writing to it.\n"
+            "DuckDB allows no readers beside a writing process: wait for it to finish (or "
+            "close that notebook kernel/CLI), then open read-only again; to read meanwhile, "
+            "open a copy of the file."
+        )
     return (
         f"database {path} is in use by another process ({detail}).\n"
-        "DuckDB allows one writing process at a time: close the other notebook/CLI "
-        "(or its kernel), or open this one read-only with Workbench(path, read_only=True) "
-        "once no writer holds it."
+        "DuckDB allows one writing process at a time, and none while others read: close the "
+        "other notebook/CLI (or its kernel), or open this one read-only with "
+        "Workbench(path, read_only=True) once no writer holds it."
+    )
+
+
+def db_open_in_process(path: str, read_only: bool) -> str:
+    other = "read-write" if read_only else "read-only"
+    return (
+        f"database {path} is already open {other} in this process (another Workbench or "
+        f"connection). Close it first (wb.close()), or open this one {other} as well."
     )
 
 

@@ -109,10 +109,27 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         msg = str(exc)
         if "lock" in msg.lower():
-            m = re.search(r"\(PID (\d+)\)", msg)
-            detail = f"PID {m.group(1)}" if m else "another process holds the write lock"
-            raise errors.DatabaseInUse(errors.db_in_use(str(path), detail)) from None
+            m = re.search(r"held in (.*?) \(PID (\d+)\)", msg)
+            detail = _holder(int(m.group(2)), m.group(1)) if m else "it holds the file lock"
+            raise errors.DatabaseInUse(
+                errors.db_in_use(str(path), detail, read_only=read_only)
+            ) from None
         raise
+    except duckdb.ConnectionException as exc:
+        if "different configuration" in str(exc):
+            raise errors.DatabaseInUse(errors.db_open_in_process(str(path), read_only)) from None
+        raise
+
+
+def _holder(pid: int, program: str) -> str:
+    """``PID 123: workbench ingest ...`` -- which process holds the lock, for the message."""
+    try:
+        import psutil
+
+        cmd = " ".join(psutil.Process(pid).cmdline()) or program
+    except Exception:  # noqa: BLE001 - another machine's PID, gone, or not permitted
+        cmd = program
+    return f"PID {pid}: {cmd[:120]}"
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
