@@ -85,6 +85,8 @@ PARTIAL_CITY_MIN = 4.5
 BIG_CITY = 5.5  # ~300k people: votes on its own
 SMALL_CITY = 4.0  # ~10k people: votes only for a country already in evidence
 A_LOCAL = 4.0
+HOME_MIN_VOTES = 1.5  # an unknown place name falls back to the article's home country
+HOME_MIN_SHARE = 0.5
 A_POSSIBLE = 1.5  # another name in the article has a reading in the same state
 _TOWN_KINDS = frozenset(
     {"city", "county", "county_bare", "admin", "subdiv"}
@@ -622,6 +624,17 @@ class _Context:
                 oa.update(a)
         return oc, oa
 
+    def home(self, key: str = "") -> str | None:
+        """The article's clear home country (most evidence, at least half of it), if any."""
+        country = self.country - self.own(key)[0] if key else self.country
+        country = Counter({c: v for c, v in country.items() if not is_region(c)})
+        if not country:
+            return None
+        code, votes = country.most_common(1)[0]
+        if votes >= HOME_MIN_VOTES and votes >= HOME_MIN_SHARE * sum(country.values()):
+            return code
+        return None
+
     def possible_admin(self, key: str, admin: tuple[str, str]) -> bool:
         """Another name of the article could lie in this state ("Athens" + "Georgia")."""
         return any(
@@ -875,6 +888,10 @@ def _choose(
     if local:
         towns = [c for c in cands if c.kind in _TOWN_KINDS]
         cands = towns or cands
+    elif qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
+        # A country-level name ("China", "Lebanon") means the country unless the text marks
+        # it as a town ("Lebanon woman", "Lebanon, Pa."); states still compete ("Georgia").
+        cands = [c for c in cands if c.kind in STRONG_KINDS or c.kind == "admin"]
     home = country.most_common(1)[0][0] if local and country else None
     best_code, best_score = None, -math.inf
     for c in cands:
@@ -898,6 +915,12 @@ def _choose(
     return best_code
 
 
+def _looks_like_name(surface: str) -> bool:
+    """Capitalised and not a bare acronym or number: worth a home-country guess."""
+    clean = _clean(surface)
+    return bool(clean) and clean[0].isupper() and any(ch.islower() for ch in clean)
+
+
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
     """'Paris, Texas' -> ('Paris', ('USA', 'TX'))."""
     if "," in text:
@@ -918,9 +941,11 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
         return None
     surface, qualifier = _split_qualified(text)
     cands = _lookup_partial(surface)
-    if not cands:
-        return None
     ctx = _article_context(context) if isinstance(context, str) and context else None
+    if not cands:
+        if qualifier is not None:
+            return qualifier[0]
+        return ctx.home(_key(surface)) if ctx is not None and _looks_like_name(surface) else None
     if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
         end = start + len(text)
         qualifier = ctx.qualifiers.get(end) or _qualifier(context[end : end + 40])
@@ -936,6 +961,8 @@ class CountryResolver:
     """
 
     PLACE_LABELS = frozenset({"GPE", "LOC", "NORP", "FAC"})
+    #: Labels whose unknown names fall back to the article's home country (a local hamlet).
+    HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 
     def __init__(self) -> None:
         _gazetteer()  # build the indexes now, not inside the first article
@@ -961,6 +988,10 @@ class CountryResolver:
         else:
             cands = tuple(c for c in _lookup(head) if c.kind in STRONG_KINDS)
         if not cands:
+            if qualifier is not None:
+                return qualifier[0]
+            if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
+                return ctx.home(_key(head))
             return None
         if qualifier is None:
             qualifier = ctx.qualifiers.get(end) or _qualifier(text[end : end + 40])
