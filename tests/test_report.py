@@ -394,3 +394,65 @@ def test_demo_writes_overview_report(
     assert res.exit_code == 0, res.output
     out = tmp_path / "reports" / "overview.html"
     assert out.exists() and f"report: {out}" in res.output.replace("\n", "")
+
+
+# ---------------------------------------------------------------------- notebook reports
+def test_notebook_html_and_markdown_are_sanitised() -> None:
+    from workbench.report_notebook import markdown_html, sanitize_html
+
+    dirty = (
+        '<table><tr><td style="color:red" onclick="x()">1</td>'
+        '<td style="background-image:url(https://x/y)">2</td></tr>'
+        "</table><script>alert(1)</script><img src=x onerror=alert(1)>"
+        '<a href="javascript:alert(1)">j</a><a href="https://example.org">ok</a>'
+        "<iframe src=https://example.org></iframe><style>*{}</style>"
+    )
+    clean = str(sanitize_html(dirty))
+    for bad in (
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<img",
+        "url(",
+        "<style",
+    ):
+        assert bad not in clean.lower(), (bad, clean)
+    assert "<td" in clean and "color:red" in clean.replace(" ", "")
+    assert 'href="https://example.org"' in clean
+    md = str(
+        markdown_html("# T\n\n<script>alert(1)</script> [x](javascript:alert(1)) [y](https://a.b)")
+    )
+    assert "<script" not in md and "&lt;script&gt;" in md
+    assert "javascript:" not in md.replace("[x](javascript:alert(1))", "")
+    assert 'href="https://a.b"' in md
+
+
+def test_unknown_notebook_lists_the_available_ones(report_db: Path, tmp_path: Path) -> None:
+    from workbench import errors
+
+    with Workbench(report_db, read_only=True) as w, pytest.raises(errors.BadOption, match="01-"):
+        w.report(tmp_path / "x.html", notebook="no-such-notebook")
+
+
+@pytest.mark.chromium
+def test_notebook_report_renders_its_charts_offline(
+    browser: Chromium, report_db: Path, tmp_path: Path
+) -> None:
+    if not list(config.NOTEBOOKS_DIR.glob("01-*.ipynb")):
+        pytest.skip("notebooks/01-*.ipynb is not in this checkout")
+    with Workbench(report_db, read_only=True) as w:
+        out = w.report(tmp_path / "nb.html", notebook="1")
+    html = out.read_text(encoding="utf-8")
+    assert "require.js" not in html and "cdn.jsdelivr" not in html and "mathjax" not in html.lower()
+    parser = _Tags()
+    parser.feed(html)
+    assert sum(tag == "script" for tag, _ in parser.tags) == 3
+    c = browser
+    _open_ready(c, out)
+    n = c.eval("document.querySelectorAll('[data-wb-chart]').length")
+    assert n >= 3  # the notebook's JupyterChart widgets became inline charts
+    assert c.eval("document.querySelectorAll('[data-wb-rendered]').length") == n
+    assert c.log.errors() == [] and c.log.blocked == [] and c.log.dialogs == []
+    assert c.eval("typeof window.__wb_pwned") == "undefined"
