@@ -10,7 +10,17 @@ from workbench import actors
 
 # A tiny modifier lookup for unit tests (the real one is the country resolver, tested in
 # test_resolve.py on real text).
-WORDS = {"Chinese": "CHN", "Russia": "RUS", "U.S.": "USA", "Russian": "RUS", "West": "REG:WEST"}
+WORDS = {
+    "Chinese": "CHN",
+    "China": "CHN",
+    "Russia": "RUS",
+    "U.S.": "USA",
+    "Russian": "RUS",
+    "West": "REG:WEST",
+    "Brazil": "BRA",
+    "South Africa": "ZAF",
+    "Africa": "REG:AFRICA",
+}
 
 
 def country_of(word: str) -> str | None:
@@ -63,6 +73,17 @@ def test_affiliation_from_modifiers_and_appositions() -> None:
     # The whole phrase tagged as one span.
     s = "Chinese President Xi Jinping"
     assert actors.affiliation(s, 0, len(s), s, country_of).iso3 == "CHN"
+
+
+def test_affiliation_in_lists_of_leaders() -> None:
+    text = (
+        "President of Brazil Jair Bolsonaro, President of the People's Republic of China "
+        "Xi Jinping, President of the Republic of South Africa Cyril Ramaphosa, Vice "
+        "President of Brazil Hamilton Mourao, and others."
+    )
+    assert _aff(text, "Jair Bolsonaro") == "BRA"  # not CHN from the next list item
+    assert _aff(text, "Xi Jinping") == "CHN"
+    assert _aff(text, "Cyril Ramaphosa") == "ZAF"  # multi-word country; not BRA after it
 
 
 def test_no_affiliation_without_a_title_or_possessive() -> None:

@@ -188,9 +188,9 @@ def affiliation(
     ("Chinese President Xi"), as a possessive ("Russia's Putin"), or in an apposition
     (", the U.S. national security spokesperson").
     """
-    # Inside the span: "Chinese President Xi Jinping" tagged whole.
+    # Inside the span ("Chinese President Xi Jinping" tagged whole) is nearest the name.
     _, inner = strip_person(clean_surface(surface))
-    words = inner + [w for w in prefix_words(article_text, start)]
+    words = prefix_words(article_text, start) + inner
     found = _scan_prefix(words, country_of)
     if found:
         return found
@@ -205,25 +205,69 @@ def _country_word(word: str, country_of: Callable[[str], str | None]) -> str | N
     return code if code and not code.startswith("REG:") else None
 
 
+def _country_at(
+    words: Sequence[str], i: int, country_of: Callable[[str], str | None]
+) -> tuple[str | None, int]:
+    """Country named by the words ending at ``i`` ("South Africa", "U.S."); (code, first)."""
+    for n in (3, 2):
+        lo = i - n + 1
+        if lo >= 0 and all(w[:1].isupper() for w in words[lo : i + 1]):
+            code = _country_word(" ".join(words[lo : i + 1]), country_of)
+            if code:
+                return code, lo
+    return _country_word(words[i], country_of), i
+
+
+#: Words between a title and a country: "President of the (Islamic) Republic of Iran".
+_OF = frozenset(
+    {
+        "of",
+        "the",
+        "republic",
+        "federation",
+        "kingdom",
+        "state",
+        "people's",
+        "islamic",
+        "federal",
+        "democratic",
+        "arab",
+        "socialist",
+        "united",
+        "union",
+    }
+)
+
+
 def _scan_prefix(
     words: Sequence[str], country_of: Callable[[str], str | None]
 ) -> Affiliation | None:
+    """Walk back from the name over titles and descriptors to a country modifier.
+
+    "Chinese President", "Russia's", "U.S. national security spokesperson" and
+    "President of Brazil" count; a country not attached to a title does not.
+    """
     saw_title = False
     i = len(words) - 1
     steps = 0
-    while i >= 0 and steps < 7:
+    while i >= 0 and steps < 8:
         w = words[i]
-        key = _word_key(w)
-        possessive = bool(_POSSESSIVE.search(w))
-        code = _country_word(w, country_of)
-        if code and (saw_title or possessive):
-            return Affiliation(code, w)
+        code, lo = _country_at(words, i, country_of)
+        if code:
+            via = " ".join(words[lo : i + 1])
+            if saw_title or _POSSESSIVE.search(w):
+                return Affiliation(code, via)
+            # "President of (the) Brazil Jair Bolsonaro": title + of + country + name.
+            j = lo - 1
+            while j >= 0 and words[j].lower() in _OF:
+                j -= 1
+            if j < lo - 1 and j >= 0 and is_title(words[j]):
+                return Affiliation(code, " ".join(words[j : i + 1]))
+            return None
         if is_title(w):
             saw_title = True
-        elif key in DESCRIPTOR_WORDS or (w[:1].isupper() and saw_title and not code):
-            pass  # "National Security Council spokesperson": keep walking
-        else:
-            return None
+        elif not (_word_key(w) in DESCRIPTOR_WORDS or (w[:1].isupper() and saw_title)):
+            return None  # "said", a comma, another name before any title: no evidence
         i -= 1
         steps += 1
     return None
@@ -232,23 +276,34 @@ def _scan_prefix(
 def _scan_apposition(
     words: Sequence[str], country_of: Callable[[str], str | None]
 ) -> Affiliation | None:
+    """ "John Kirby, the U.S. national security spokesperson, said": a title and a country
+    between the comma and the end of the apposition, and no other name in between."""
     if not words or words[0] != ",":
         return None
     saw_title = False
-    code_found: Affiliation | None = None
-    for w in words[1:9]:
-        if w in {",", ";", ")", "(", ":"}:
+    found: Affiliation | None = None
+    i = 1
+    while i < min(len(words), 10):
+        w = words[i]
+        if w in {",", ";", ")", "(", ":", ".", "\u2013", "\u2014", "-"}:
             break
-        code = _country_word(w, country_of)
-        if code and code_found is None:
-            code_found = Affiliation(code, w)
+        code, _ = _country_word(w, country_of), i
+        if code is None and i + 1 < len(words) and w[:1].isupper():
+            code2, _lo = _country_at(words, min(i + 2, len(words) - 1), country_of)
+            if code2 and _lo == i:
+                code, i = code2, min(i + 2, len(words) - 1)
+        if code:
+            found = found or Affiliation(code, w)
         elif is_title(w):
             saw_title = True
         elif _word_key(w) in DESCRIPTOR_WORDS or w.lower() in {"a", "an", "who", "is"}:
-            continue
-        elif code is None and not w[:1].isupper():
-            break
-    return code_found if code_found and saw_title else None
+            pass
+        elif w[:1].isupper():
+            return None  # another name: a list of people, not an apposition
+        else:
+            break  # "said", "told": the apposition ended
+        i += 1
+    return found if found and saw_title else None
 
 
 # --------------------------------------------------------------------------- linking

@@ -83,6 +83,7 @@ class _Mention:
     key: str  # article-level linked name (people) or cleaned surface
     code: str | None  # ISO3 or REG:... from the resolver/registry
     affil: str | None  # person affiliation evidence (ISO3)
+    alt: str | None = None  # place code of a lone one-word "person" ("Kherson" mis-tagged)
 
 
 def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
@@ -176,12 +177,25 @@ def _resolve_article(
             if full:
                 keys[i] = full[0]
         keys[i] = reg.canonical(keys[i])
+    # One-word "people" not linked to a full name may be mis-tagged places ("Kherson");
+    # their place reading is kept and chosen at corpus level (see _relabel).
+    lone = [
+        i
+        for i in pidx
+        if " " not in keys[i] and keys[i] == norms[i] and actors.fold(keys[i]) not in reg.aliases
+    ]
+    alts: dict[int, str | None] = {}
+    if lone:
+        found = resolver.resolve_article(
+            text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
+        )
+        alts = dict(zip(lone, found, strict=True))
     for i, (rowid, s, e, surface, label) in enumerate(rows):
         affil = None
         if label == "PERSON":
             a = actors.affiliation(text, s, e, surface, word)
             affil = a.iso3 if a else None
-        out.append(_Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil))
+        out.append(_Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i)))
     return out
 
 
@@ -239,41 +253,69 @@ def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
     return found[0] if found else None
 
 
+def _relabel(results: list[_Mention], reg: Registry) -> None:
+    """Corpus-level label fixes, decided by how the whole corpus uses a name.
+
+    - a lone one-word PERSON that the corpus tags as a place more often ("Kherson",
+      "Donbass") becomes that place, with its resolved country;
+    - ORG/PERSON mentions whose name the registry types, or that equal a full person name
+      seen as PERSON elsewhere ("Volodymyr Zelenskyy" tagged ORG), take that type.
+    """
+    place_votes: Counter[str] = Counter(
+        actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
+    )
+    lone_votes: Counter[str] = Counter(actors.fold(m.norm) for m in results if m.alt)
+    full_people = {
+        actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
+    }
+    name_words = {w for k in full_people for w in k.split()}
+    for m in results:
+        k = actors.fold(m.key)
+        if m.label == "PERSON" and m.alt and place_votes[k]:
+            # Tagged a place elsewhere, and either more often so, or no full name in the
+            # corpus carries the word ("Kherson"; but "Kirby" of "John Kirby" stays a person).
+            if place_votes[k] > lone_votes[k] or k not in name_words:
+                m.label, m.code = "GPE", m.alt
+                continue
+        if m.label not in PLACE_LABELS:
+            typed = reg.types.get(actors.fold(reg.canonical(m.key)))
+            if typed:
+                m.label = typed
+            elif m.label != "PERSON" and k in full_people:
+                m.label = "PERSON"  # "Volodymyr Zelenskyy" tagged ORG or WORK_OF_ART
+
+
 def _entities(
     results: list[_Mention], reg: Registry, acronyms: dict[str, Counter[str]]
 ) -> tuple[list[str | None], list[dict[str, Any]]]:
     """Corpus-level merge: entity id per mention and the entity rows."""
+    _relabel(results, reg)
     # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
     acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
     person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
     people = list(person_counts) + reg.people()
     person_canon = actors.merge_people(people, person_counts, no_merge=frozenset(reg.no_merge))
+
+    def canonical(m: _Mention) -> str:
+        if m.label == "PERSON":
+            return reg.canonical(person_canon.get(actors.fold(m.key), m.key))
+        if m.label == "ORG":
+            return reg.canonical(acr_full.get(m.key, m.key))
+        return m.key
+
+    names_of = [canonical(m) for m in results]
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, m in enumerate(results):
-        kind = _KIND.get(m.label, m.label.lower())
-        if m.label == "PERSON":
-            name = reg.canonical(person_canon.get(actors.fold(m.key), m.key))
-        elif m.label == "ORG":
-            name = reg.canonical(acr_full.get(m.key, m.key))
-        else:
-            name = m.key
+        name = names_of[i]
         if not name or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
             continue
-        groups[(kind, actors.fold(name) or name)].append(i)
+        groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
     entity_of: list[str | None] = [None] * len(results)
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
     for (kind, _key), idxs in groups.items():
         ms = [results[i] for i in idxs]
-        names = Counter(
-            reg.canonical(person_canon.get(actors.fold(m.key), m.key))
-            if m.label == "PERSON"
-            else reg.canonical(acr_full.get(m.key, m.key))
-            if m.label == "ORG"
-            else m.key
-            for m in ms
-        )
-        name = _display(names)
+        name = _display(Counter(names_of[i] for i in idxs))
         eid = f"{kind}:{actors.slug(name)}"
         n = 2
         while eid in used:  # distinct folded keys with the same slug
