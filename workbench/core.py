@@ -133,7 +133,7 @@ class Workbench:
         processed, then actor/country resolution, themes, tone and quotes."""
         out: dict[str, Any] = {}
         out["extract"] = self.extract(workers=workers, progress=progress)
-        out["resolve"] = self.resolve()
+        out["resolve"] = self.resolve(progress=progress)
         out["themes"] = self.tag_themes()
         out["tone"] = self.score_tone()
         out["quotes"] = self.find_quotes()
@@ -152,13 +152,15 @@ class Workbench:
             self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
         )
 
-    def resolve(self, *, registry: str | os.PathLike[str] | Any = None) -> Any:
+    def resolve(
+        self, *, registry: str | os.PathLike[str] | Any = None, progress: bool = True
+    ) -> Any:
         """Actors and countries from the stored mentions, without spaCy: fills
         ``mentions.entity_id/country_iso3/region``, rebuilds ``entities`` and
         ``article_countries``. ``registry`` is a user YAML path or a ``Registry``."""
         from .resolve import resolve
 
-        return resolve(self.con, registry=registry)
+        return resolve(self.con, registry=registry, progress=progress)
 
     def entities(self, type: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Canonical actors/places, most mentioned first (``type``: PERSON, ORG, GPE, ...)."""
