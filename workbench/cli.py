@@ -193,10 +193,34 @@ def extract(
     limit: Annotated[
         int | None, typer.Option(help="Stop after this many articles (a sample).")
     ] = None,
+    engine: Annotated[str, typer.Option(help="local | dask (see workbench.distributed).")] = (
+        "local"
+    ),
+    scheduler: Annotated[
+        str | None, typer.Option(help="dask: scheduler address (tcp://host:8786).")
+    ] = None,
+    out: Annotated[
+        str | None, typer.Option(help="dask: Parquet output folder/URL all workers can write.")
+    ] = None,
 ) -> None:
     """spaCy over the articles not yet processed: sentences and entity mentions.
-    Interrupted runs resume where they stopped (each chunk is one transaction)."""
+    Interrupted runs resume where they stopped (each chunk is one transaction).
+    ``--engine dask`` runs the same extraction on a Dask cluster (``--scheduler``; without
+    it a local cluster of ``--workers`` processes) and writes partitioned Parquet to ``--out``
+    before loading it into the database."""
+    if engine not in ("local", "dask"):
+        raise errors.BadOption(f"--engine must be 'local' or 'dask' (got {engine!r})")
     with Workbench(db) as wb:
+        if engine == "dask":
+            from . import distributed
+
+            target = out or str(Path(wb.path).with_suffix("")) + "-extract"
+            res = distributed.run(
+                wb.con, target, scheduler=scheduler, workers=workers, model=wb.model_name,
+                limit=limit,
+            )  # fmt: skip
+            console.print(str(res), highlight=False)
+            return
         console.print(str(wb.extract(workers=workers, limit=limit)), highlight=False)
 
 

@@ -1,0 +1,195 @@
+"""Throughput: end-to-end ingest + extract vs spaCy's own ``nlp.pipe`` ceiling (issue 6).
+
+One process, one sample of Reuters TRAIN (the first ``--n`` distinct articles in file order,
+written once as JSONL), the same texts, the same model and components as
+``workbench.extract.pipeline()`` (parser excluded, senter on), the same ``n_process``:
+
+- **bare**: ``for doc in nlp.pipe(texts, batch_size=64, n_process=W): pass`` over the texts
+  already in memory (spaCy's ceiling: no I/O, no rows, no database);
+- **workbench**: ``Workbench.ingest(jsonl)`` + ``Workbench.extract(workers=W)`` into a fresh
+  DuckDB file (reads, sentences with tokens/lemmas, mentions, transactions);
+- **naive**: a per-document ``nlp(text)`` loop, one ``INSERT`` per article, sentence and
+  mention (what a first script usually does), into a fresh DuckDB file.
+
+Bare and workbench alternate (``--rounds``, best of each kept) so background load hits both.
+Words are whitespace-split words of the article texts (``articles.n_words``), the same
+count for all three; targets: workbench / bare >= 0.90, workbench / naive >= 2.0.
+
+    .venv/bin/python bench/bench_throughput.py [--n 2000] [--workers 2] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import benchlib as bl
+
+
+def write_sample(n: int) -> Path:
+    """The first ``n`` distinct Reuters TRAIN articles as JSONL (cached)."""
+    from workbench.load import Article, load
+
+    out = bl.WORK / f"reuters_sample_{n}.jsonl"
+    if out.exists():
+        return out
+    seen: set[str] = set()
+    tmp = out.with_suffix(".part")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for a in load([bl.REUTERS_GLOB]):
+            if not isinstance(a, Article) or a.article_id in seen:
+                continue
+            seen.add(a.article_id)
+            row = {"text": a.text, "date": a.date.isoformat() if a.date else None}
+            row |= {"title": a.title, "source": a.source or "Reuters"}
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            if len(seen) >= n:
+                break
+    tmp.rename(out)
+    return out
+
+
+def fresh_db(name: str) -> Path:
+    db = bl.WORK / name
+    for p in (db, Path(str(db) + ".wal")):
+        if p.exists():
+            p.unlink()
+    return db
+
+
+def run_workbench(sample: Path, workers: int) -> tuple[float, float, float, dict]:
+    """(total s, ingest s, extract s, counts) of ingest + extract into a fresh file."""
+    from workbench import Workbench
+
+    db = fresh_db("tp_workbench.duckdb")
+    t0 = time.perf_counter()
+    with Workbench(db) as wb:
+        wb.ingest([sample], format="jsonl", progress=False)
+        t1 = time.perf_counter()
+        res = wb.extract(workers=workers, progress=False)
+        t2 = time.perf_counter()
+        counts = {
+            "articles": res.articles,
+            "sentences": res.sentences,
+            "mentions": res.mentions,
+        }
+    return t2 - t0, t1 - t0, t2 - t1, counts
+
+
+def run_bare(nlp, texts: list[str], workers: int) -> float:
+    t0 = time.perf_counter()
+    kw = {"n_process": workers} if workers > 1 else {}
+    for _doc in nlp.pipe(texts, batch_size=64, **kw):
+        pass
+    return time.perf_counter() - t0
+
+
+def run_naive(nlp, sample: Path) -> tuple[float, dict]:
+    """Per-document ``nlp(text)``; one INSERT per article, sentence and mention."""
+    import duckdb
+
+    from workbench import store
+    from workbench.load import Article, load
+
+    db = fresh_db("tp_naive.duckdb")
+    con = duckdb.connect(str(db))
+    store.migrate(con)
+    n_s = n_m = 0
+    t0 = time.perf_counter()
+    for a in load([sample], format="jsonl"):
+        if not isinstance(a, Article):
+            continue
+        con.execute(
+            "INSERT INTO articles (article_id, date, title, source, text, origin, format,"
+            " text_hash, n_chars, n_words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [a.article_id, a.date, a.title, a.source, a.text, a.origin, a.format, a.text_hash]
+            + [len(a.text), len(a.text.split())],
+        )
+        doc = nlp(a.text)
+        for i, s in enumerate(doc.sents):
+            con.execute(
+                "INSERT INTO sentences (article_id, idx, start_char, end_char, text, tokens,"
+                " lemmas) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [a.article_id, i, s.start_char, s.end_char, s.text]
+                + [[t.text for t in s], [t.lemma_ for t in s]],
+            )
+            n_s += 1
+            for e in s.ents:
+                con.execute(
+                    "INSERT INTO mentions (article_id, sentence_idx, start_char, end_char,"
+                    " text, label) VALUES (?, ?, ?, ?, ?, ?)",
+                    [a.article_id, i, e.start_char, e.end_char, e.text, e.label_],
+                )
+                n_m += 1
+    dt_ = time.perf_counter() - t0
+    con.close()
+    return dt_, {"sentences": n_s, "mentions": n_m}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=2000, help="articles (Reuters TRAIN sample)")
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--rounds", type=int, default=2, help="alternating bare/workbench rounds")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
+    args = ap.parse_args(argv)
+    bl.need(bl.REUTERS)
+    bl.WORK.mkdir(parents=True, exist_ok=True)
+    sample = write_sample(args.n)
+
+    from workbench import Workbench
+    from workbench.extract import pipeline
+
+    nlp = pipeline()  # the extraction pipeline, loaded (and cached) before any timing
+    # The texts exactly as extract sees them: stored, in article_id order.
+    probe = fresh_db("tp_probe.duckdb")
+    with Workbench(probe) as wb:
+        wb.ingest([sample], format="jsonl", progress=False)
+        df = wb.sql("SELECT text, n_words FROM articles ORDER BY article_id")
+    texts = df["text"].tolist()
+    words = int(df["n_words"].sum())
+    bl.header(
+        "bench_throughput: ingest+extract vs nlp.pipe vs naive loop",
+        {
+            "sample": f"{len(texts):,} Reuters TRAIN articles ({words:,} words), {sample}",
+            "model": nlp.meta["name"] + "-" + nlp.meta["version"],
+            "components": nlp.pipe_names,
+            "workers (n_process)": args.workers,
+            "rounds": args.rounds,
+        },
+    )
+    bare: list[float] = []
+    wbt: list[tuple[float, float, float, dict]] = []
+    for r in range(args.rounds):
+        bare.append(run_bare(nlp, texts, args.workers))
+        print(f"round {r + 1}: bare {bare[-1]:.1f}s (load {bl.loadavg()})", flush=True)
+        wbt.append(run_workbench(sample, args.workers))
+        print(
+            f"round {r + 1}: workbench {wbt[-1][0]:.1f}s (ingest {wbt[-1][1]:.1f}s, "
+            f"extract {wbt[-1][2]:.1f}s) {wbt[-1][3]} (load {bl.loadavg()})",
+            flush=True,
+        )
+    b = min(bare)
+    w_total, w_ing, w_ext, _counts = min(wbt, key=lambda x: x[0])
+    bl.figure("bare nlp.pipe", words / b, "words/s")
+    bl.figure("workbench ingest+extract", words / w_total, "words/s")
+    bl.figure("  of which ingest", w_ing, "s")
+    bl.figure("  of which extract", w_ext, "s")
+    out = {"bare_wps": words / b, "workbench_wps": words / w_total, "ratio_bare": b / w_total}
+    bl.figure("ratio workbench / bare", b / w_total, "", ">= 0.90")
+    if not args.no_naive:
+        n_t, n_counts = run_naive(nlp, sample)
+        print(f"naive: {n_t:.1f}s {n_counts} (load {bl.loadavg()})", flush=True)
+        bl.figure("naive nlp(text) + row inserts", words / n_t, "words/s")
+        bl.figure("ratio workbench / naive", n_t / w_total, "", ">= 2.0")
+        out["naive_wps"] = words / n_t
+        out["ratio_naive"] = n_t / w_total
+    print(f"loadavg after: {bl.loadavg()}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
