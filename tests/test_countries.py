@@ -1,0 +1,201 @@
+"""Country resolver: names, demonyms, metonyms, regions, context, ISO helpers."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from conftest import SEED
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import workbench
+from workbench import config
+from workbench.countries import (
+    REGIONS,
+    CountryResolver,
+    country_name,
+    is_region,
+    iso3_to_numeric,
+    resolve_country,
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "iso3"),
+    [
+        ("Kremlin", "RUS"),
+        ("the Kremlin", "RUS"),
+        ("Beijing", "CHN"),
+        ("U.S.", "USA"),
+        ("US", "USA"),
+        ("America", "USA"),
+        ("White House", "USA"),
+        ("Chinese", "CHN"),
+        ("Russian", "RUS"),
+        ("Russians", "RUS"),
+        ("Ukrainian", "UKR"),
+        ("Ukraine's", "UKR"),
+        ("West Germany", "DEU"),
+        ("USSR", "RUS"),
+        ("Soviet Union", "RUS"),
+        ("Britain", "GBR"),
+        ("UK", "GBR"),
+        ("Scotland", "GBR"),
+        ("Downing Street", "GBR"),
+        ("Holland", "NLD"),
+        ("South Korea", "KOR"),
+        ("North Korea", "PRK"),
+        ("Ivory Coast", "CIV"),
+        ("Burma", "MMR"),
+        ("Czechia", "CZE"),
+        ("DRC", "COD"),
+        ("Zaire", "COD"),
+        ("Paris", "FRA"),
+        ("Moscow-based", "RUS"),
+        ("Kyiv", "UKR"),
+        ("Tbilisi", "GEO"),
+        ("Crimea", "UKR"),
+    ],
+)
+def test_names_resolve_to_iso3(name: str, iso3: str) -> None:
+    assert resolve_country(name) == iso3
+
+
+def test_package_reexport_is_the_resolver() -> None:
+    assert workbench.resolve_country("Kremlin") == "RUS"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "the West",
+        "Europe",
+        "EU",
+        "European Union",
+        "Africa",
+        "Middle East",
+        "Gulf",
+        "Asia",
+        "Latin America",
+        "Western",
+    ],
+)
+def test_regions_are_never_countries(name: str) -> None:
+    code = resolve_country(name)
+    assert is_region(code), (name, code)
+    assert code in REGIONS
+
+
+def test_every_curated_region_name_resolves_to_its_region() -> None:
+    data = yaml.safe_load((config.GAZETTEER_DIR / "regions.yaml").read_text(encoding="utf-8"))
+    for code, entry in data.items():
+        for name in entry.get("names", []):
+            assert resolve_country(name) == code, name
+
+
+def test_unknown_and_lowercase_words_are_none() -> None:
+    assert resolve_country("us") is None  # the pronoun, not the country
+    assert resolve_country("Qwertyzzz") is None
+    assert resolve_country("") is None
+    assert resolve_country("   ") is None
+
+
+def test_georgia_is_decided_by_the_article() -> None:
+    us = "Georgia officials met in Atlanta on Monday. Neighbouring Alabama said it would help."
+    ge = "Georgia said Russia had moved troops. Officials in Tbilisi condemned the move."
+    assert resolve_country("Georgia", context=us, start=0) == "USA"
+    assert resolve_country("Georgia", context=ge, start=0) == "GEO"
+    assert resolve_country("Georgia") == "GEO"  # no context: the country
+
+
+def test_paris_texas_and_london_ontario() -> None:
+    texas = (
+        "Storms hit north Texas overnight. In Paris, the mayor said Lamar County "
+        "roads were closed, and Dallas sent crews."
+    )
+    start = texas.index("Paris")
+    assert resolve_country("Paris", context=texas, start=start) == "USA"
+    assert resolve_country("Paris, Texas") == "USA"
+    ontario = "LONDON, Ont. - City council in London voted on Tuesday, Ontario officials said."
+    assert resolve_country("London", context=ontario, start=ontario.index("London v")) == "CAN"
+    assert resolve_country("London") == "GBR"
+
+
+def test_country_name_used_as_a_town_in_local_news() -> None:
+    text = (
+        "A Lebanon woman was charged on Friday, the sheriff's office said. "
+        "Lebanon police said she lives near Harrisburg, Pa."
+    )
+    assert resolve_country("Lebanon", context=text, start=2) == "USA"
+    world = "Israel and Lebanon exchanged fire near the border, officials in Beirut said."
+    assert resolve_country("Lebanon", context=world, start=world.index("Lebanon")) == "LBN"
+
+
+def test_iso_helpers() -> None:
+    assert country_name("RUS") == "Russia"
+    assert country_name("USA") == "United States"
+    assert country_name("REG:WEST") == REGIONS["REG:WEST"]
+    assert iso3_to_numeric("USA") == "840"
+    assert iso3_to_numeric("AFG") == "004"
+    assert iso3_to_numeric("XKX") is None
+    assert iso3_to_numeric("REG:EUROPE") is None
+    assert iso3_to_numeric(None) is None
+    assert is_region("REG:EU") and not is_region("DEU") and not is_region(None)
+
+
+def test_resolver_labels_and_home_country_fallback() -> None:
+    text = (
+        "The White House said Chelsea fans travelled from Atlanta to Smallvillex, Georgia, "
+        "where Smallvillex police met them."
+    )
+    spans = [
+        (text.index("White House"), text.index("White House") + 11, "White House", "ORG"),
+        (text.index("Chelsea"), text.index("Chelsea") + 7, "Chelsea", "ORG"),
+        (text.index("Smallvillex"), text.index("Smallvillex") + 11, "Smallvillex", "GPE"),
+        (text.index("Georgia"), text.index("Georgia") + 7, "Georgia", "GPE"),
+    ]
+    assert CountryResolver().resolve_article(text, spans) == ["USA", None, "USA", "USA"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(max_size=40),
+    context=st.none() | st.text(max_size=200),
+    start=st.none() | st.integers(min_value=-5, max_value=300),
+)
+def test_arbitrary_strings_never_raise(text: str, context: str | None, start: int | None) -> None:
+    code = resolve_country(text, context=context, start=start)
+    assert code is None or (len(code) == 3 and code.isupper()) or is_region(code)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=200), data=st.data())
+def test_resolve_article_arbitrary_spans(text: str, data: st.DataObject) -> None:
+    spans = data.draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, 250),
+                st.integers(0, 250),
+                st.text(max_size=20),
+                st.sampled_from(["GPE", "LOC", "NORP", "ORG", "FAC", "PERSON", "X"]),
+            ),
+            max_size=5,
+        )
+    )
+    out = CountryResolver().resolve_article(text, spans)
+    assert len(out) == len(spans)
+
+
+def test_seed_article_spans_resolve_to_the_four_countries(nlp) -> None:
+    text = SEED.read_text(encoding="utf-8")
+    doc = nlp(text)
+    spans = [
+        (e.start_char, e.end_char, e.text, e.label_)
+        for e in doc.ents
+        if e.label_ in {"GPE", "NORP", "LOC"}
+    ]
+    codes = CountryResolver().resolve_article(text, spans)
+    countries = {c for c in codes if c and not is_region(c)}
+    assert countries == {"CHN", "RUS", "UKR", "USA"}
+    west = [c for (_, _, surface, _), c in zip(spans, codes, strict=True) if "West" in surface]
+    assert west and all(is_region(c) for c in west)
