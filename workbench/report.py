@@ -164,6 +164,10 @@ def vega_versions() -> str:
 
 
 # ---------------------------------------------------------------------- page model
+#: A chart on named data plus the rows for those names (``datasets`` of the spec).
+ChartData = tuple[alt.TopLevelMixin, dict[str, list[dict[str, Any]]]]
+
+
 @dataclass
 class Cell:
     """One table cell; ``href`` only for http(s) URLs, ``kwic`` = (left, match, right)."""
@@ -236,10 +240,15 @@ class Page:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_chart(
-        self, section: Section, chart: alt.TopLevelMixin | dict, caption: str = ""
+        self, section: Section, chart: ChartData | alt.TopLevelMixin | dict, caption: str = ""
     ) -> None:
         key = f"c{len(self.specs) + 1}"
+        datasets: dict[str, Any] = {}
+        if isinstance(chart, tuple):
+            chart, datasets = chart
         spec = chart if isinstance(chart, dict) else chart.to_dict()
+        if datasets:  # attached after validation: Altair validating every row is slow
+            spec.setdefault("datasets", {}).update(datasets)
         self.specs[key] = spec
         section.blocks.append(Block(kind="chart", key=key, caption=caption))
 
@@ -603,14 +612,14 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(out.to_json(orient="records", date_format="iso"))
 
 
-def coverage_chart(df: pd.DataFrame, unit: str, sources: list[str]) -> alt.Chart:
+def coverage_chart(df: pd.DataFrame, unit: str, sources: list[str]) -> ChartData:
     """Articles per period, stacked by source; click the legend to pick sources."""
     pick = alt.selection_point(fields=["source"], bind="legend", name="pick_source")
     order = [s for s in sources if s in set(df["source"])] + (
         [OTHER_SOURCES] if OTHER_SOURCES in set(df["source"]) else []
     )
     return (
-        alt.Chart(alt.Data(values=_records(df)))
+        alt.Chart(alt.Data(name="coverage"))
         .mark_bar()
         .encode(
             x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
@@ -625,7 +634,7 @@ def coverage_chart(df: pd.DataFrame, unit: str, sources: list[str]) -> alt.Chart
         )
         .add_params(pick)
         .properties(width=860, height=240)
-    )
+    ), {"coverage": _records(df)}
 
 
 def ranked_bar_chart(
@@ -638,7 +647,8 @@ def ranked_bar_chart(
     types: Sequence[str] = (),
     default_top: int = 15,
     title: str = "articles",
-) -> alt.Chart:
+    fixed_color: str | None = None,
+) -> ChartData:
     """Top-N bars re-ranked in the browser as the dropdowns/slider change.
 
     The data are (item, type, source, articles) aggregates; the page filters by source and
@@ -666,7 +676,7 @@ def ranked_bar_chart(
         cond += f" && ({prefix}_type == 'all' || datum.type == {prefix}_type)"
     groupby = [label, color] if color != label else [label]
     return (
-        alt.Chart(alt.Data(values=_records(df)))
+        alt.Chart(alt.Data(name=prefix))
         .transform_filter(cond)
         .transform_aggregate(articles="sum(articles)", groupby=groupby)
         .transform_window(
@@ -678,12 +688,14 @@ def ranked_bar_chart(
         .encode(
             y=alt.Y(f"{label}:N", sort="-x", title=None),
             x=alt.X("articles:Q", title=title),
-            color=alt.Color(f"{color}:N", legend=alt.Legend(title=color)),
+            color=alt.value(fixed_color)
+            if fixed_color
+            else alt.Color(f"{color}:N", legend=alt.Legend(title=color)),
             tooltip=[f"{label}:N", f"{color}:N", alt.Tooltip("articles:Q", format=",")],
         )
         .add_params(*params)
         .properties(width=620)
-    )
+    ), {prefix: _records(df)}
 
 
 def period_label(values: pd.Series, unit: str) -> list[str]:
@@ -692,12 +704,12 @@ def period_label(values: pd.Series, unit: str) -> list[str]:
     return [pd.Timestamp(v).strftime(fmt.get(unit, "%Y")) for v in values]
 
 
-def theme_heatmap(df: pd.DataFrame, unit: str) -> alt.VConcatChart:
+def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
     """Theme x period heat map; click themes (shift-click to add) to draw their trend below."""
     df = df.copy()
     df["when"] = period_label(df["period"], unit)
     pick = alt.selection_point(fields=["theme"], name="pick_theme")
-    base = alt.Chart(alt.Data(values=_records(df)))
+    base = alt.Chart(alt.Data(name="themes"))
     order = sorted(set(df["when"]))
     heat = (
         base.mark_rect()
@@ -722,13 +734,13 @@ def theme_heatmap(df: pd.DataFrame, unit: str) -> alt.VConcatChart:
         )
         .properties(width=860, height=160)
     )
-    return alt.vconcat(heat, lines)
+    return alt.vconcat(heat, lines), {"themes": _records(df)}
 
 
-def tone_chart(df: pd.DataFrame, unit: str) -> alt.Chart:
+def tone_chart(df: pd.DataFrame, unit: str) -> ChartData:
     """Mean article tone per period and source; click the legend to isolate sources."""
     pick = alt.selection_point(fields=["source"], bind="legend", name="pick_tone_source")
-    base = alt.Chart(alt.Data(values=_records(df)))
+    base = alt.Chart(alt.Data(name="tone"))
     line = (
         base.mark_line(point=True)
         .encode(
@@ -746,10 +758,10 @@ def tone_chart(df: pd.DataFrame, unit: str) -> alt.Chart:
         .add_params(pick)
     )
     zero = base.mark_rule(color="#999", strokeDash=[3, 3]).encode(y=alt.datum(0))
-    return alt.layer(line, zero).properties(width=860, height=220)
+    return alt.layer(line, zero).properties(width=860, height=220), {"tone": _records(df)}
 
 
-def world_map(df: pd.DataFrame) -> alt.TopLevelMixin | None:
+def world_map(df: pd.DataFrame) -> dict[str, Any] | None:
     """Offline choropleth from ``workbench.charts`` when that module provides one."""
     try:
         from . import charts  # noqa: F401 - optional until the charts module lands
@@ -761,7 +773,10 @@ def world_map(df: pd.DataFrame) -> alt.TopLevelMixin | None:
     try:
         agg = df.groupby(["iso3", "country"], as_index=False)["articles"].sum()
         agg = agg.rename(columns={"iso3": "key", "country": "label"})
-        return builder(agg, title="Articles per country (all sources)", width=860, height=380)
+        chart = builder(agg, title="Articles per country (all sources)", width=860, height=380)
+        # Built and checked by charts.choropleth; re-validating the inline world topology
+        # against the schema costs seconds and adds nothing.
+        return chart.to_dict(validate=False)
     except Exception as exc:  # the bar chart below still shows the numbers
         warnings.warn(f"world map skipped: {exc}", stacklevel=2)
         return None
@@ -895,7 +910,8 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
                 label="country",
                 color="country",
                 sources=[s for s in [*sources, OTHER_SOURCES] if s in set(cty["source"])],
-            ).encode(color=alt.value("#4c78a8")),
+                fixed_color="#4c78a8",
+            ),
         )
         tops = cty.groupby(["iso3", "country"], as_index=False)["articles"].sum()
         tops = tops.sort_values(["articles", "iso3"], ascending=[False, True]).head(TOP_EVIDENCE)
