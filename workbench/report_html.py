@@ -72,13 +72,15 @@ details.evidence { margin: 4px 0; }
 details.evidence summary { cursor: pointer; font-weight: 600; padding: 3px 0; }
 details.evidence summary small { color: var(--muted); font-weight: normal; }
 details.evidence table { table-layout: fixed; }
-details th:nth-child(1) { width: 88px; } details th:nth-child(2) { width: 150px; }
-details th:nth-child(3), details th:nth-child(5) { width: 27%; }
-details th:nth-child(4) { width: 110px; } details th:nth-child(7) { width: 150px; }
+details th:nth-child(1) { width: 88px; } details th:nth-child(2) { width: 120px; }
+details th:nth-child(3), details th:nth-child(5) { width: 24%; }
+details th:nth-child(4) { width: 110px; } details th:nth-child(7) { width: 120px; }
+details td:nth-child(2) { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.title, td.ref { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 td.ref { font-family: ui-monospace, monospace; font-size: 11.5px; color: var(--muted); }
 table.quotes { table-layout: auto; }
 table.quotes td { white-space: normal; }
+table.quotes td:nth-child(4) { min-width: 340px; }
 .cell-md { margin: 10px 0; }
 details.code summary { cursor: pointer; color: var(--muted); font-size: 12px; }
 pre.code { background: var(--bg); padding: 8px 12px; overflow-x: auto; font-size: 12.5px; }
