@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v1"
+QUOTES_VERSION = "quotes-v3"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 
@@ -68,6 +68,9 @@ _SPK = r"[^,;:\n\"“”()]{1,120}?"
 
 _AFTER_VERB = re.compile(rf"^[\s,]*{_VERB}\s+(?P<spk>[^,;:.\n\"“”()]{{1,100}})", re.IGNORECASE)
 _AFTER_SPK = re.compile(rf"^[\s,]*(?P<spk>{_SPK})\s+{_VERB}\b")
+_AFTER_APPOS = re.compile(
+    rf"^[\s,]*(?P<spk>[A-Z][^,;:\n\"“”()]{{0,60}}),[^\"“”\n]{{1,140}}?,\s+{_VERB}\b"
+)
 _DASH = re.compile(r"^\s*[,]?\s*(?:—|–|--|-)\s*(?P<spk>[A-Z][^.\n\"“”]{1,80})")
 _BEFORE = re.compile(
     rf"(?P<spk>(?<![\w'’])[A-Z][^,;\n\"“”()]{{0,110}}?|\b[Hh]e|\b[Ss]he|\b[Tt]hey)\s+{_VERB}\b"
@@ -82,6 +85,8 @@ _SPK_STOP = re.compile(
     re.S,
 )
 _WORD = re.compile(r"\w+")
+_LEAD = re.compile(r"^\s*(?:the|a|an)\s+", re.IGNORECASE)
+_SENT_BREAK = re.compile(r"[.!?][\"”’]?\s")
 OPEN_CURLY, CLOSE_CURLY = "“", "”"
 
 
@@ -183,6 +188,8 @@ def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
         s += 1
     while e > s and not (text[e - 1].isalnum() or text[e - 1] in ".’'"):
         e -= 1
+    if text[max(s, e - 2) : e] in ("’s", "'s"):
+        e -= 2
     return s, e
 
 
@@ -229,33 +236,74 @@ class Attributor:
                 out.append(m)
         return out
 
-    def link(self, q: Quote, s: int, e: int, cue: str, method: str, spans: list) -> None:
-        """Set the quote's speaker from the phrase text[s:e]."""
+    def link(
+        self, q: Quote, s: int, e: int, cue: str, method: str, spans: list, prev: Quote | None
+    ) -> bool:
+        """Set the quote's speaker from the phrase text[s:e]; False if it is not a speaker."""
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
-        q.cue, q.method = cue.lower(), method
         inside = self.mentions_in(s, e)
         people = [m for m in inside if m.label == "PERSON"]
-        others = [m for m in inside if m.label in ("ORG", "GPE", "NORP")]
+        # an organisation speaks only when it heads the phrase ("the IAEA said"), not in
+        # "the Deputy Head of the Office of the President"
+        others = [
+            m
+            for m in inside
+            if m.label in ("ORG", "GPE", "NORP")
+            and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
+        ]
         chosen = people[-1] if people else (others[-1] if others else None)
+        q.cue, q.method = cue.lower(), method
         if chosen is not None:
             q.speaker, q.speaker_start, q.speaker_end = chosen.text, chosen.start, chosen.end
-            q.entity_id = chosen.entity_id
-            return
+            q.entity_id = chosen.entity_id or self.same_surname(chosen.text, q.start)
+            return True
+        words = list(_WORD.finditer(phrase))
+        last = words[-1].group(0).lower() if words else ""
+        if last in PRONOUNS:  # "It is not without reason that they say" -> "they"
+            s, e = s + words[-1].start(), s + words[-1].end()
+            phrase = self.text[s:e]
+        elif not _DET_START.match(phrase) and len(words) > 6:
+            q.cue = q.method = None
+            return False
         q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
         if phrase.lower() in ("he", "she"):
             ante = self.antecedent(q.start, spans)
             if ante is not None:
-                q.entity_id = ante.entity_id
-                q.method = "pronoun"
+                q.entity_id, q.method = ante.entity_id, "pronoun"
+            elif prev is not None and prev.entity_id and self.near(prev.start, q.start):
+                q.entity_id, q.method = prev.entity_id, "pronoun"
+        elif phrase[:1].isupper() and not _DET_START.match(phrase):
+            q.entity_id = self.same_surname(phrase, q.start)
+        return True
+
+    def near(self, a: int, b: int, paragraphs: int = 3) -> bool:
+        """Whether position ``a`` lies within ``paragraphs`` paragraphs before ``b``."""
+        return self.text.count("\n\n", a, b) < paragraphs
+
+    def same_surname(self, phrase: str, pos: int) -> str | None:
+        """Entity of the nearest PERSON mention (before ``pos`` first) whose last word is the
+        phrase's last word: "Tagliapietra" -> "Simone Tagliapietra" in the same article."""
+        words = _WORD.findall(phrase)
+        if not words:
+            return None
+        key = words[-1]
+        best: tuple[int, str] | None = None
+        for m in self.mentions:
+            if m.label != "PERSON" or not m.entity_id:
+                continue
+            mw = _WORD.findall(m.text)
+            if mw and mw[-1] == key:
+                dist = pos - m.start if m.start <= pos else 10**9 + m.start - pos
+                if best is None or dist < best[0]:
+                    best = (dist, m.entity_id)
+        return best[1] if best else None
 
     def antecedent(self, pos: int, spans: list[tuple[int, int]]) -> _Mention | None:
-        """Most recent PERSON mention before ``pos``, outside quotes, within two paragraphs."""
-        this_para = _para_start(self.text, pos)
-        floor = _para_start(self.text, max(0, this_para - 2))
+        """Most recent PERSON mention before ``pos``, outside quotes, within three paragraphs."""
         k = bisect.bisect_left(self.m_starts, pos)
         for m in reversed(self.mentions[:k]):
-            if m.start < floor:
+            if not self.near(m.start, pos):
                 return None
             if m.label != "PERSON" or m.entity_id is None:
                 continue
@@ -269,6 +317,7 @@ class Attributor:
         quotes: list[Quote] = []
         for s, e in spans:
             q = Quote(start=s, end=e, text=text[s:e].strip(), sentence_idx=self.sentence_of(s))
+            prev = quotes[-1] if quotes else None
             close = e + 1
             stop = min(_para_end(text, close), close + 200)
             post = masked[close:stop]
@@ -283,36 +332,35 @@ class Attributor:
                     spk = _SPK_STOP.sub("", m.group("spk"))
                     if _plausible_speaker(spk):
                         a = close + m.start("spk")
-                        self.link(q, a, a + len(spk), m.group("verb"), "after-verb", spans)
-                        done = True
-                if not done:
-                    m = _AFTER_SPK.match(post)
-                    if m and _plausible_speaker(m.group("spk")):
-                        a = close + m.start("spk")
-                        self.link(
-                            q, a, close + m.end("spk"), m.group("verb"), "after-speaker", spans
+                        done = self.link(
+                            q, a, a + len(spk), m.group("verb"), "after-verb", spans, prev
                         )
-                        done = True
+                for rx in (_AFTER_SPK, _AFTER_APPOS):
+                    if done:
+                        break
+                    m = rx.match(post)
+                    if m and _plausible_speaker(m.group("spk")):
+                        a, b = close + m.start("spk"), close + m.end("spk")
+                        done = self.link(q, a, b, m.group("verb"), "after-speaker", spans, prev)
             if not done:
                 m = _DASH.match(post)
                 if m and _plausible_speaker(m.group("spk")):
                     a = close + m.start("spk")
-                    self.link(q, a, close + m.end("spk"), "—", "dash", spans)
-                    done = True
+                    done = self.link(q, a, close + m.end("spk"), "—", "dash", spans, prev)
             if not done:
                 lo = max(_para_start(text, s), self.sentence_start(max(s - 2, 0)))
                 pre = masked[lo : s - 1]
                 m = _BEFORE.search(pre)
                 if m and _plausible_speaker(m.group("spk")):
-                    self.link(
-                        q, lo + m.start("spk"), lo + m.end("spk"), m.group("verb"), "before", spans
-                    )
-                    done = True
+                    a, b = lo + m.start("spk"), lo + m.end("spk")
+                    done = self.link(q, a, b, m.group("verb"), "before", spans, prev)
             if not done and quotes:
                 prev = quotes[-1]
                 same_para = _para_start(text, prev.start) == _para_start(text, s)
-                gap = text[prev.end + 1 : s - 1]
-                if prev.method and (same_para or (not gap.strip())) and len(gap) < 300:
+                gap = masked[prev.end + 1 : s - 1].strip()
+                # same sentence, or the gap is just the previous quote's attribution sentence
+                one_sentence = not _SENT_BREAK.search(gap[:-1])
+                if prev.method and (same_para or not gap) and one_sentence and len(gap) < 300:
                     q.speaker, q.speaker_start, q.speaker_end = (
                         prev.speaker,
                         prev.speaker_start,

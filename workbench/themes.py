@@ -364,6 +364,8 @@ class Tagger:
             return [], 0
         found: set[tuple[int, int, int]] = set()
         for m in (self.lemma_m, self.lower_m, self.orth_m, self.token_m):
+            if not len(m):
+                continue
             for key, s, e in m(doc):
                 found.add((key, s, e))
         by_theme: dict[str, list[tuple[int, int, Pattern]]] = defaultdict(list)

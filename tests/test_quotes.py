@@ -1,0 +1,110 @@
+"""Quotes: the seed's Kirby quotes, attribution patterns, speaker linking, provenance."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from workbench.quotes import _Mention, find_spans, quotes_in
+
+
+def test_seed_kirby_quotes(seed_wb):
+    q = seed_wb.sql(
+        "SELECT q.*, e.name FROM quotes q LEFT JOIN entities e"
+        " ON e.entity_id = q.speaker_entity_id ORDER BY quote_idx"
+    )
+    assert len(q) == 3  # the scare quote "fruitful" is not a quotation
+    assert q.name.tolist() == ["John Kirby"] * 3
+    assert q.text[0].startswith("This war could actually end right now")
+    assert q.text[1].startswith("We hope that President Xi will press President Putin")
+    assert q.text[2].startswith("We encourage President Xi to play a constructive role")
+    assert q.cue.tolist() == ["told", "told", "continued"]
+    assert q.method.tolist() == ["after-speaker", "continuation", "after-verb"]
+    text = seed_wb.sql("SELECT text FROM articles").text[0]
+    sents = seed_wb.sql("SELECT idx, start_char, end_char FROM sentences")
+    for r in q.itertuples():
+        assert text[r.start_char : r.end_char].strip() == r.text
+        assert text[r.start_char - 1] == '"' and text[r.end_char] == '"'
+        assert text[r.speaker_start : r.speaker_end] == r.speaker
+        s = sents[sents.idx == r.sentence_idx].iloc[0]
+        assert s.start_char <= r.start_char < s.end_char
+    assert q.speaker[2] == "Kirby"  # the short form, linked to the canonical actor
+
+
+def test_quotes_of_actor_and_incremental(seed_wb):
+    assert len(seed_wb.quotes_of("John Kirby")) == 3
+    assert len(seed_wb.quotes_of("kirby")) == 3
+    assert seed_wb.quotes_of("Xi Jinping").empty
+    assert seed_wb.find_quotes(progress=False).articles == 0
+
+
+def _mentions(text: str, names: dict[str, str | None], label: str = "PERSON") -> list[_Mention]:
+    out = []
+    for name, eid in names.items():
+        for m in re.finditer(re.escape(name), text):
+            out.append(_Mention(m.start(), m.end(), name, label, eid))
+    return out
+
+
+def _run(text: str, names: dict[str, str | None]) -> list:
+    return quotes_in(text, [(0, 0)], _mentions(text, names))
+
+
+def test_attribution_patterns():
+    text = (
+        "“We will not give up,” said Ann Lee on Monday.\n\n"
+        "Bob Smith told reporters: “The deal is done and we are happy with it.”\n\n"
+        '"Nothing has changed at all," the ministry spokesman said.\n\n'
+        "“Prices will rise again next year, there is no doubt” — Carl Jung"
+    )
+    qs = _run(text, {"Ann Lee": "p:ann", "Bob Smith": "p:bob", "Carl Jung": "p:carl"})
+    got = [(q.text, q.speaker, q.entity_id, q.method) for q in qs]
+    assert got == [
+        ("We will not give up,", "Ann Lee", "p:ann", "after-verb"),
+        ("The deal is done and we are happy with it.", "Bob Smith", "p:bob", "before"),
+        ("Nothing has changed at all,", "the ministry spokesman", None, "after-speaker"),
+        ("Prices will rise again next year, there is no doubt", "Carl Jung", "p:carl", "dash"),
+    ]
+
+
+def test_pronoun_speaker_resolved_to_recent_person():
+    text = (
+        "Defence minister Oleksii Reznikov visited the front.\n\n"
+        '"Our troops are holding the line everywhere," he said.'
+    )
+    (q,) = _run(text, {"Oleksii Reznikov": "p:rez"})
+    assert (q.speaker, q.entity_id, q.method, q.cue) == ("he", "p:rez", "pronoun", "said")
+    # no person before it: the pronoun stays unlinked
+    (q2,) = _run('"Our troops are holding the line everywhere," he said.', {})
+    assert q2.speaker == "he" and q2.entity_id is None
+
+
+def test_multi_sentence_and_cross_paragraph_quotes():
+    text = (
+        '"The first sentence of the statement. And a second one follows here.\n\n'
+        '"The quotation goes on in a new paragraph," the president said.'
+    )
+    spans = find_spans(text)
+    assert len(spans) == 1
+    (q,) = _run(text, {})
+    assert q.text.startswith("The first sentence") and q.text.endswith("new paragraph,")
+    assert q.speaker == "the president" and q.cue == "said"
+
+
+def test_scare_quotes_and_titles_skipped():
+    text = 'He called the plan "fruitful" and watched "War and Peace" on Sunday.'
+    assert _run(text, {}) == []
+
+
+def test_ru_ua_quotes_have_provenance(ru_ua_wb):
+    q = ru_ua_wb.sql("SELECT q.*, a.text AS atext FROM quotes q JOIN articles a USING (article_id)")
+    assert len(q) > 20
+    for r in q.itertuples():
+        assert r.atext[r.start_char : r.end_char].strip() == r.text
+        if pd.notna(r.speaker_start):
+            assert r.atext[int(r.speaker_start) : int(r.speaker_end)] == r.speaker
+    linked = q[q.speaker_entity_id.notna()]
+    assert len(linked) > 5
+    known = set(ru_ua_wb.sql("SELECT entity_id FROM entities").entity_id)
+    assert set(linked.speaker_entity_id) <= known

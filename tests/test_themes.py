@@ -1,0 +1,188 @@
+"""Themes: the seed's themes with evidence, taxonomy hash, re-tagging from stored NLP output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workbench import errors, store
+from workbench.themes import Tagger, Taxonomy, load_taxonomy, parse_themes, tag_sentences
+
+SEED_THEMES = {"armed_conflict", "war_crimes_justice", "sanctions", "diplomacy", "ceasefire_peace"}
+
+
+def test_shipped_taxonomy_is_valid_and_sized():
+    tax = load_taxonomy()
+    assert 30 <= len(tax) <= 50
+    for t in tax.themes.values():
+        assert t.label and t.description and t.patterns, t.id
+        assert t.parent is None or t.parent in tax.themes
+    assert tax.hash == load_taxonomy().hash  # content hash is stable
+
+
+def test_seed_tagged_with_core_themes_and_evidence(seed_wb):
+    tags = seed_wb.sql("SELECT theme_id, score, hits FROM article_themes")
+    assert SEED_THEMES <= set(tags.theme_id)
+    text = seed_wb.sql("SELECT text FROM articles").text[0]
+    hits = seed_wb.sql(
+        "SELECT h.*, s.start_char AS s0, s.end_char AS s1 FROM theme_hits h JOIN sentences s"
+        " ON s.article_id = h.article_id AND s.idx = h.sentence_idx"
+    )
+    for theme in SEED_THEMES:
+        ev = hits[hits.theme_id == theme]
+        assert len(ev) >= 1, theme
+        assert int(tags[tags.theme_id == theme].hits.iloc[0]) == len(ev)
+        for r in ev.itertuples():
+            assert text[r.start_char : r.end_char] == r.matched_text
+            assert r.s0 <= r.start_char < r.end_char <= r.s1
+    words = {(r.theme_id, r.matched_text.lower()) for r in hits.itertuples()}
+    assert ("war_crimes_justice", "war crimes") in words
+    assert ("war_crimes_justice", "international criminal court") in words
+    assert ("ceasefire_peace", "ceasefire") in words
+    assert ("sanctions", "sanctioning") in words or ("sanctions", "sanction") in words
+    # the ICC's "Criminal"/"Court" are not separate crime evidence (contained in a longer hit)
+    assert not (hits.matched_text == "Criminal").any()
+
+
+def test_taxonomy_hash_stamped_everywhere(seed_wb):
+    h = store.get_meta(seed_wb.con, "themes.taxonomy_hash")
+    assert h == load_taxonomy().hash
+    for table in ("themes", "article_themes", "theme_hits"):
+        q = f"SELECT DISTINCT taxonomy_hash FROM {store.quote_ident(table)}"  # noqa: S608
+        got = seed_wb.sql(q).taxonomy_hash.tolist()
+        assert got == [h], table
+
+
+def test_unchanged_taxonomy_is_incremental(seed_wb):
+    before = seed_wb.sql("SELECT * FROM theme_hits ORDER BY start_char, theme_id")
+    res = seed_wb.tag_themes(progress=False)
+    assert res.articles == 0 and not res.retagged_all
+    after = seed_wb.sql("SELECT * FROM theme_hits ORDER BY start_char, theme_id")
+    assert before.equals(after)
+
+
+USER_TAXONOMY = """
+themes:
+  - id: state_visits
+    label: State visits
+    description: Leaders travelling abroad.
+    terms: [land in, three-day visit]
+    patterns:
+      - [{LEMMA: land}, {LOWER: in}, {IS_ALPHA: true}]
+  - id: sanctions
+    label: Sanctions (narrow)
+    description: Only the word embargo.
+    terms: [embargo]
+"""
+
+
+def test_retag_after_taxonomy_edit_reuses_stored_sentences(wb, seed_dir, tmp_path, monkeypatch):
+    wb.ingest([seed_dir], progress=False)
+    wb.extract(progress=False)
+    first = wb.tag_themes(progress=False)
+    assert first.retagged_all and first.articles == 1
+    sentences_before = wb.sql("SELECT * FROM sentences ORDER BY idx")
+
+    # Any attempt to load a trained pipeline (NER, tagger) now fails loudly.
+    import spacy
+
+    import workbench.nlp
+
+    def boom(*a, **k):
+        raise AssertionError("re-tagging must not load a spaCy model")
+
+    monkeypatch.setattr(workbench.nlp, "load_model", boom)
+    monkeypatch.setattr(spacy, "load", boom)
+
+    user = tmp_path / "mine.yaml"
+    user.write_text(USER_TAXONOMY)
+    res = wb.tag_themes(taxonomy=user, progress=False)
+    assert res.retagged_all and res.articles == 1
+    assert res.taxonomy_hash != first.taxonomy_hash
+    tags = wb.sql("SELECT theme_id FROM article_themes").theme_id.tolist()
+    assert "state_visits" in tags
+    assert "sanctions" not in tags  # replaced by the user's narrower definition
+    ev = wb.sql("SELECT matched_text FROM theme_hits WHERE theme_id = 'state_visits'")
+    assert {"landed in Russia", "three-day visit"} <= set(ev.matched_text)
+    # one set of rows, all stamped with the new hash; stored NLP output untouched
+    assert wb.sql("SELECT DISTINCT taxonomy_hash FROM theme_hits").taxonomy_hash.tolist() == [
+        res.taxonomy_hash
+    ]
+    assert wb.sql("SELECT count(*) n FROM themes").n[0] == len(load_taxonomy(user))
+    assert wb.sql("SELECT * FROM sentences ORDER BY idx").equals(sentences_before)
+    # back to the shipped taxonomy: same result as the first run
+    res2 = wb.tag_themes(progress=False)
+    assert res2.retagged_all and res2.taxonomy_hash == first.taxonomy_hash
+
+
+def test_bad_taxonomy_names_file_and_theme(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("themes:\n  - id: oops\n    label: Oops\n")
+    with pytest.raises(errors.BadTaxonomy, match=r"bad.yaml, theme 'oops'.*at least one"):
+        load_taxonomy(bad)
+    bad.write_text("themes:\n  - id: x\n    patterns: [[{DEP: nsubj}]]\n")
+    with pytest.raises(errors.BadTaxonomy, match="not available on stored sentences"):
+        load_taxonomy(bad)
+    with pytest.raises(errors.BadTaxonomy, match="file not found"):
+        load_taxonomy(tmp_path / "missing.yaml")
+
+
+def _sents(nlp, text: str) -> list[tuple[int, list[str], list[str], list[int]]]:
+    doc = nlp(text)
+    return [
+        (
+            i,
+            [t.text for t in s if not t.is_space],
+            [t.lemma_ for t in s if not t.is_space],
+            [t.idx for t in s if not t.is_space],
+        )
+        for i, s in enumerate(doc.sents)
+    ]
+
+
+def test_matching_rules_on_real_lemmas(nlp):
+    tax = Taxonomy(
+        {
+            t.id: t
+            for t in parse_themes(
+                {
+                    "themes": [
+                        {"id": "a", "terms": ["impose sanction"], "exact": ["US"]},
+                        {"id": "b", "terms": ["peace talks", "talk"], "min_score": 1.0},
+                    ]
+                },
+                "test",
+            )
+        }
+    )
+    tagger = Tagger(tax)
+    text = "The US imposed sanctions. Let us hold peace talks. They talk."
+    assigned, hits, n = tag_sentences(tagger, _sents(nlp, text))
+    got = {(h.theme_id, text[h.start_char : h.end_char]) for h in hits}
+    # lemma match ("imposed sanctions"), case-sensitive acronym (not "us"), longest span wins
+    assert ("a", "imposed sanctions") in got and ("a", "US") in got
+    assert ("a", "us") not in got
+    assert ("b", "peace talks") in got and ("b", "talks") not in got
+    assert ("b", "talk") in got
+    assert set(assigned) == {"a", "b"}
+    assert n == len([w for _, toks, _, _ in _sents(nlp, text) for w in toks])
+
+
+def test_score_rule_threshold(nlp):
+    tax = Taxonomy(
+        {t.id: t for t in parse_themes({"themes": [{"id": "w", "terms": ["war"]}]}, "t")}
+    )
+    tagger = Tagger(tax)
+    once, _, _ = tag_sentences(tagger, _sents(nlp, "The war began."))
+    twice, hits, _ = tag_sentences(tagger, _sents(nlp, "The war began. The war ended."))
+    assert once == {}  # one hit: score 1.0 < 1.5
+    assert twice["w"][1] == 2 and twice["w"][0] == pytest.approx(1 + 0.6931, abs=1e-3)
+
+
+def test_user_file_from_env(monkeypatch, tmp_path: Path):
+    user = tmp_path / "env.yaml"
+    user.write_text("themes:\n  - id: zz_custom\n    terms: [widget]\n")
+    monkeypatch.setenv("WORKBENCH_THEMES", str(user))
+    tax = load_taxonomy()
+    assert "zz_custom" in tax.themes and "armed_conflict" in tax.themes
