@@ -206,3 +206,17 @@ def test_dateline_place() -> None:
     assert _dateline_place("SALVADOR, Feb 26 - ") == "SALVADOR"
     assert _dateline_place("NEW YORK, March 3") == "NEW YORK"
     assert _dateline_place(None) is None and _dateline_place(" - ") is None
+
+
+def test_cli_resolve_reports_a_bad_registry(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("countries:\n  Vladimir Putin: Russia\n", encoding="utf-8")
+    res = CliRunner().invoke(
+        app, ["resolve", "--db", str(tmp_path / "c.duckdb"), "--registry", str(bad)]
+    )
+    assert res.exit_code == 2
+    assert "countries.Vladimir Putin" in res.output and "ISO 3166-1" in res.output
