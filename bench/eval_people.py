@@ -1,6 +1,6 @@
 """Canonical people vs Reuters-21578 TRAIN ``PEOPLE`` (recall and precision after slug mapping).
 
-    python bench/eval_people.py /tmp/i9/reuters.duckdb [--no-resolve]
+    python bench/eval_people.py [DB] [--build] [--no-resolve]   (DB: see eval_places.py)
 
 Reuters PEOPLE are lower-case slugs of 267 names, mostly surnames ("reagan", "volcker",
 "de-larosiere", "bresser-pereira"). A canonical person (entity name, e.g. "Ronald Reagan")
@@ -19,15 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import REUTERS, machine, need  # noqa: E402
+from reuters_entities import add_args, open_reuters  # noqa: E402
 
-from workbench import Workbench  # noqa: E402
 from workbench.actors import slug  # noqa: E402
 
 
@@ -37,8 +36,7 @@ def matches(name_slug: str, gold_slug: str) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("db", nargs="?", default="/tmp/i9/reuters.duckdb")
-    ap.add_argument("--no-resolve", action="store_true")
+    add_args(ap)
     ap.add_argument("--errors", type=int, default=0, help="print N most frequent misses")
     args = ap.parse_args()
     vocab = need(REUTERS / "all-people-strings.lc.txt").read_text().split()
@@ -47,10 +45,10 @@ def main() -> None:
         by_last[s.split("-")[-1]].append(s)
     print("machine:", json.dumps(machine()))
     print("db:", args.db, "| people vocabulary:", len(vocab))
-    with Workbench(args.db) as wb:
-        if not args.no_resolve:
-            t0 = time.perf_counter()
-            print(wb.resolve(), f"(wall {time.perf_counter() - t0:.1f}s)")
+    wb = open_reuters(args)
+    if wb is None:
+        return
+    with wb:
         arts = wb.sql(
             "SELECT article_id, meta->'$.people' AS people FROM articles"
             " WHERE meta->>'$.lewissplit' = 'TRAIN' AND extracted_pipeline IS NOT NULL"

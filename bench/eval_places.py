@@ -3,10 +3,8 @@
 Needs a Reuters database that went through ``extract`` (it runs ``resolve`` itself unless
 ``--no-resolve``)::
 
-    python bench/eval_places.py /tmp/i9/reuters.duckdb
-    # build it once (about an hour on 2 busy cores):
-    #   workbench ingest --db /tmp/i9/reuters.duckdb '../shared/corpora/reuters21578/reut2-*.sgm'
-    #   workbench extract --db /tmp/i9/reuters.duckdb
+    python bench/eval_places.py --build        # first time: ingest + extract (~45 min)
+    python bench/eval_places.py [DB]           # later: resolve + score (DB: see --help)
 
 Predicted set of an article = the ISO3 rows of ``article_countries``. Reuters PLACES are
 country slugs (``west-germany``, ``ussr``, ``uk``) mapped to ISO3 with the workbench resolver
@@ -21,15 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import machine  # noqa: E402
+from reuters_entities import add_args, open_reuters  # noqa: E402
 
-from workbench import Workbench  # noqa: E402
 from workbench.countries import resolve_country  # noqa: E402
 
 FIXED = {
@@ -60,16 +57,15 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("db", nargs="?", default="/tmp/i9/reuters.duckdb")
-    ap.add_argument("--no-resolve", action="store_true", help="use the stored resolution")
+    add_args(ap)
     ap.add_argument("--errors", type=int, default=0, help="print N most frequent FP/FN codes")
     args = ap.parse_args()
     print("machine:", json.dumps(machine()))
     print("db:", args.db)
-    with Workbench(args.db) as wb:
-        if not args.no_resolve:
-            t0 = time.perf_counter()
-            print(wb.resolve(), f"(wall {time.perf_counter() - t0:.1f}s)")
+    wb = open_reuters(args)
+    if wb is None:
+        return
+    with wb:
         gold_rows = wb.sql(
             "SELECT article_id, meta->'$.places' AS places FROM articles"
             " WHERE meta->>'$.lewissplit' = 'TRAIN' AND extracted_pipeline IS NOT NULL"
