@@ -50,7 +50,7 @@ def build_base(db: Path) -> None:
 def _cols(con: Any, table: str, schema: str = "main") -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = ? ORDER BY ordinal_position",
+        "AND table_schema = ? AND table_catalog = current_database() ORDER BY ordinal_position",
         [table, schema],
     ).fetchall()
     return [r[0] for r in rows]
@@ -66,7 +66,8 @@ def build_scale(base: Path, db: Path, articles: int) -> dict[str, int]:
         db.unlink()
     con = duckdb.connect(str(db))
     store.migrate(con)
-    con.execute("ATTACH ? AS base (READ_ONLY)", [str(base)])
+    lit = "'" + str(base).replace("'", "''") + "'"  # ATTACH takes no bound parameters
+    con.execute(f"ATTACH {lit} AS base (READ_ONLY)")
     n_base = con.execute("SELECT count(*) FROM base.articles").fetchone()[0]
     copies = max(1, round(articles / n_base))
     con.execute("CREATE TEMP TABLE k AS SELECT range AS k FROM range(?)", [copies])
@@ -160,6 +161,24 @@ def queries(wb: Any) -> dict[str, Any]:
         out[f"articles [{fname}]"] = lambda f=f: wb.articles(f)
         out[f"evidence actor [{fname}]"] = lambda f=f: wb.evidence("actor", top_actor, f)
         out[f"kwic entity [{fname}]"] = lambda f=f: wb.kwic(top_actor, 60, f)
+    from workbench import aggregates
+
+    if aggregates.is_fresh(wb.con):  # the same slices answered from the pre-aggregates
+        for fname in ("none", "year", "source"):
+            f = filters[fname]
+            out[f"AGG top actor [{fname}]"] = lambda f=f: aggregates.top(wb.con, "actor", 20, f)
+            out[f"AGG top country [{fname}]"] = lambda f=f: aggregates.top(wb.con, "country", 20, f)
+            out[f"AGG top theme [{fname}]"] = lambda f=f: aggregates.top(wb.con, "theme", 20, f)
+            out[f"AGG top source [{fname}]"] = lambda f=f: aggregates.top(wb.con, "source", 20, f)
+            out[f"AGG coverage actor month [{fname}]"] = lambda f=f: aggregates.coverage(
+                wb.con, "actor", "month", False, f
+            )
+            out[f"AGG coverage country week share [{fname}]"] = lambda f=f: aggregates.coverage(
+                wb.con, "country", "week", True, f
+            )
+            out[f"AGG coverage volume month [{fname}]"] = lambda f=f: aggregates.coverage(
+                wb.con, None, "month", False, f
+            )
     return out
 
 
@@ -183,7 +202,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     db = args.db or bl.WORK / f"scale_{args.articles}.duckdb"
     if args.rebuild or not db.exists():
         t0 = time.perf_counter()
-        counts = build_scale(base, db, args.articles)
+        part = db.with_suffix(".building")  # renamed when complete: no half-built file
+        counts = build_scale(base, part, args.articles)
+        part.rename(db)
         print(f"built {db} in {time.perf_counter() - t0:.0f}s: {counts}", flush=True)
 
     from workbench import Workbench
