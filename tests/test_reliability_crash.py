@@ -107,7 +107,8 @@ def ingest_reference(corpus, tmp_path_factory: pytest.TempPathFactory):
     env = {"WORKBENCH_INGEST_BATCH": "40"}
     peak = run_watching_wal(["ingest", str(root), "--db", str(db)], db, env)
     ledger = ingest_ledger(db)
-    assert len(ledger[0]) == len(exp.stored) and len(ledger[1]) == len(exp.rejected)
+    assert ledger[0] == exp.stored and ledger[1] == exp.rejected
+    assert ledger[2].keys() == exp.duplicates.keys()
     return ledger, peak, env
 
 
@@ -133,6 +134,12 @@ def test_kill_ingest_then_rerun(tmp_path: Path, corpus, ingest_reference, seed: 
     with Workbench(db) as wb:  # the rerun, in process (the same code as the CLI's)
         wb.ingest([root], progress=False)
     assert ingest_ledger(db) == (ref_stored, ref_rejected, ref_dups)
+    n = len(ref_stored) + len(ref_rejected) + len(ref_dups)
+    print(
+        f"  after rerun: inputs {exp.inputs}, stored {len(ref_stored)}, rejected "
+        f"{len(ref_rejected)}, duplicates {len(ref_dups)}, lost {exp.inputs - n}"
+    )
+    assert n == exp.inputs
     with Workbench(db, read_only=True) as wb:
         runs = wb.sql("SELECT status FROM runs ORDER BY run_id").status.tolist()
     assert runs[-1] == "ok" and "running" not in runs  # the killed run says "interrupted"
@@ -217,3 +224,4 @@ def test_kill_extract_then_rerun(tmp_path: Path, extract_base, seed: int) -> Non
     with Workbench(db) as wb:  # the rerun, in process, with the default chunk size
         wb.extract(progress=False)
     assert extract_state(db) == (ref_sents, ref_ments)
+    print(f"  after rerun: {len(ref_sents)} sentences, {len(ref_ments)} mentions, as uninterrupted")
