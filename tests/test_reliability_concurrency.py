@@ -85,6 +85,19 @@ def test_reader_while_a_writer_holds_is_told_what_to_do(db: Path) -> None:
     assert "wait for it to finish" in msg and "open a copy of the file" in msg
 
 
+def test_notebooks_open_read_only_and_say_what_to_do_when_a_writer_holds(db: Path) -> None:
+    from workbench import panels
+
+    wb = panels.open_workbench(db)  # what every curated notebook calls first
+    try:
+        assert wb.read_only and wb.summary()["articles"] == 1
+    finally:
+        wb.close()
+    with holder(db, "rw"):
+        with pytest.raises(errors.DatabaseInUse, match="wait for it to finish"):
+            panels.open_workbench(db)
+
+
 def test_cli_second_writer_exit_2_without_traceback(db: Path) -> None:
     exe = str(Path(sys.executable).with_name("workbench"))
     with holder(db, "rw") as proc:
