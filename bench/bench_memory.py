@@ -53,7 +53,7 @@ def write_replicas(out: Path, copies: int) -> tuple[int, int]:
     return n, out.stat().st_size
 
 
-def child(path: str, db: str) -> None:
+def child(path: str, db: str, limit: str | None) -> None:
     """Runs in the measured subprocess: ingest ``path`` into a fresh ``db``."""
     from workbench import Workbench
 
@@ -62,16 +62,27 @@ def child(path: str, db: str) -> None:
             os.remove(p)
     t0 = time.perf_counter()
     with Workbench(db) as wb:
+        if limit:
+            wb.con.execute(f"SET memory_limit = '{limit}'")
         res = wb.ingest([path], format="jsonl", progress=False)
+        secs = time.perf_counter() - t0
         n = wb.sql("SELECT count(*) AS n FROM articles")["n"][0]
-    print(json.dumps({"stored": int(n), "result": str(res), "seconds": time.perf_counter() - t0}))
+        # Where DuckDB's own memory is at the end (buffer cache, indexes), in MB.
+        duck = wb.sql(
+            "SELECT tag, round(memory_usage_bytes / 2**20, 1) AS mb FROM duckdb_memory() "
+            "WHERE memory_usage_bytes > 0 ORDER BY 2 DESC"
+        )
+    info = {"stored": int(n), "result": str(res), "seconds": secs}
+    info["duckdb_mb"] = dict(zip(duck["tag"], duck["mb"], strict=True))
+    print(json.dumps(info))
 
 
-def measure(path: Path, db: Path) -> dict[str, float]:
+def measure(path: Path, db: Path, limit: str | None = None) -> dict[str, float]:
     """Peak RSS (process tree) of a fresh ``child`` ingest process."""
     import psutil
 
     cmd = [sys.executable, __file__, "--child", str(path), "--db", str(db)]
+    cmd += ["--duckdb-memory-limit", limit] if limit else []
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
@@ -101,9 +112,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--child")
     ap.add_argument("--db")
+    ap.add_argument(
+        "--duckdb-memory-limit",
+        help="also measure with DuckDB's memory_limit (its buffer cache) set to this, e.g. 64MB",
+    )
     args = ap.parse_args(argv)
     if args.child:
-        child(args.child, args.db)
+        child(args.child, args.db, args.duckdb_memory_limit)
         return {}
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
@@ -117,16 +132,20 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "measured": "ingest only (no extraction); RSS of process + children, 20 ms samples",
         },
     )
-    r1 = measure(bl.WORK / "reuters_x1.jsonl", bl.WORK / "mem_x1.duckdb")
-    r2 = measure(bl.WORK / f"reuters_x{args.copies}.jsonl", bl.WORK / "mem_xN.duckdb")
-    bl.figure(f"ingest {r1['stored']:,} articles: peak RSS", r1["peak_rss_mb"], "MB")
-    bl.figure(f"ingest {r1['stored']:,} articles: time", r1["seconds"], "s")
-    bl.figure(f"ingest {r2['stored']:,} articles: peak RSS", r2["peak_rss_mb"], "MB")
-    bl.figure(f"ingest {r2['stored']:,} articles: time", r2["seconds"], "s")
-    ratio = r2["peak_rss_mb"] / r1["peak_rss_mb"]
-    bl.figure("peak RSS ratio big/small", ratio, "", "<= 1.2")
-    print(f"loadavg after: {bl.loadavg()}")
-    return {"rss_small_mb": r1["peak_rss_mb"], "rss_big_mb": r2["peak_rss_mb"], "ratio": ratio}
+    out: dict[str, float] = {}
+    for limit in (None, args.duckdb_memory_limit) if args.duckdb_memory_limit else (None,):
+        tag = f" [duckdb memory_limit={limit}]" if limit else " [defaults]"
+        r1 = measure(bl.WORK / "reuters_x1.jsonl", bl.WORK / "mem_x1.duckdb", limit)
+        r2 = measure(bl.WORK / f"reuters_x{args.copies}.jsonl", bl.WORK / "mem_xN.duckdb", limit)
+        for r in (r1, r2):
+            bl.figure(f"ingest {r['stored']:,} articles: peak RSS{tag}", r["peak_rss_mb"], "MB")
+            bl.figure(f"ingest {r['stored']:,} articles: time{tag}", r["seconds"], "s")
+            print(f"  duckdb_memory() at the end, MB: {r['duckdb_mb']}")
+        ratio = r2["peak_rss_mb"] / r1["peak_rss_mb"]
+        bl.figure(f"peak RSS ratio big/small{tag}", ratio, "", "<= 1.2")
+        out[f"ratio{tag}"] = ratio
+        print(f"loadavg: {bl.loadavg()}", flush=True)
+    return out
 
 
 if __name__ == "__main__":

@@ -145,6 +145,7 @@ def queries(wb: Any) -> dict[str, Any]:
         out[f"top country [{fname}]"] = lambda f=f: wb.top("country", 20, f)
         out[f"top theme [{fname}]"] = lambda f=f: wb.top("theme", 20, f)
         out[f"top source [{fname}]"] = lambda f=f: wb.top("source", 20, f)
+        out[f"top speaker [{fname}]"] = lambda f=f: wb.top("speaker", 15, f)
         out[f"coverage actor month [{fname}]"] = lambda f=f: wb.coverage("actor", "month", False, f)
         out[f"coverage country week share [{fname}]"] = lambda f=f: wb.coverage(
             "country", "week", True, f
@@ -153,9 +154,13 @@ def queries(wb: Any) -> dict[str, Any]:
         out[f"cooccurrence actor x country [{fname}]"] = lambda f=f: wb.cooccurrence(
             "actor", "country", f, 50
         )
+        out[f"cooccurrence theme x country 10x12 [{fname}]"] = lambda f=f: wb.cooccurrence(
+            "theme", "country", f, None, top_a=10, top_b=12
+        )
         out[f"compare sources [{fname}]"] = lambda f=f: wb.compare(sources, "actor", f)
         out[f"tone by date [{fname}]"] = lambda f=f: wb.tone("date", "month", f)
         out[f"tone by actor [{fname}]"] = lambda f=f: wb.tone("actor", None, f)
+        out[f"tone by source [{fname}]"] = lambda f=f: wb.tone("source", None, f)
         out[f"quotes [{fname}]"] = lambda f=f: wb.quotes(None, f)
         out[f"quotes actor [{fname}]"] = lambda f=f: wb.quotes(top_actor, f)
         out[f"articles [{fname}]"] = lambda f=f: wb.articles(f)

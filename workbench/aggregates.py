@@ -67,14 +67,13 @@ _META_KEY = "aggregates_fingerprint"
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """Row counts plus the resolver/taxonomy stamps the aggregates were computed from."""
+    """Row counts, the last run and the registry/taxonomy stamps: cheap enough to check on
+    every query (counts come from table metadata, stamps from ``meta``)."""
     counts = store.table_counts(con, _SOURCE_TABLES)
-    stamps = con.execute(
-        "SELECT (SELECT max(registry_hash) FROM entities),"
-        " (SELECT max(taxonomy_hash) FROM article_themes),"
-        " (SELECT max(run_id) FROM runs)"
-    ).fetchone()
-    return ";".join(f"{k}={v}" for k, v in counts.items()) + ";" + ";".join(map(str, stamps))
+    last_run = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
+    stamps = [store.get_meta(con, k) for k in ("registry_hash", "themes.taxonomy_hash")]
+    parts = [f"{k}={v}" for k, v in counts.items()] + [f"run={last_run}", *map(str, stamps)]
+    return ";".join(parts)
 
 
 def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

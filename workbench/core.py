@@ -138,6 +138,7 @@ class Workbench:
         out["tone"] = self.score_tone()
         out["quotes"] = self.find_quotes()
         out["search_index"] = self.index_search()
+        out["aggregates"] = self.refresh_aggregates()
         return out
 
     # ------------------------------------------------------------------ entities (issue 9)
@@ -417,3 +418,11 @@ class Workbench:
             title=title,
             timeout=timeout,
         )
+
+    # ------------------------------------------------------------------ scale (issue 6)
+    def refresh_aggregates(self) -> dict[str, Any]:
+        """Rebuild the per-day/outlet/key pre-aggregates (``workbench.aggregates``) that let
+        date/outlet-filtered rankings and timelines stay fast on large corpora."""
+        from . import aggregates
+
+        return aggregates.refresh(self.con)
