@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=25, help="rows per 2022 CSV in the sample")
     ap.add_argument("--source-db", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=WORK / "report")
+    ap.add_argument("--reuse", action="store_true", help="reuse an existing synthetic db")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     header("report render time and size", vars(args))
@@ -131,7 +132,11 @@ def main() -> None:
     print(f"sample: {src} ({time.perf_counter() - t:.1f} s)")
     db = args.out / f"synthetic{args.articles}.duckdb"
     t = time.perf_counter()
-    n = replicate(src, db, args.articles)
+    if args.reuse and db.exists():
+        with Workbench(db, read_only=True) as wb:
+            n = int(wb.sql("SELECT count(*) AS n FROM articles")["n"].iloc[0])
+    else:
+        n = replicate(src, db, args.articles)
     print(f"synthetic db: {db} with {n:,} articles ({time.perf_counter() - t:.1f} s to build)")
     with Workbench(db, read_only=True) as wb:
         counts = wb.summary()
@@ -145,13 +150,14 @@ def main() -> None:
         t = time.perf_counter()
         cold = wb.report(args.out / "cold.html")
         first = time.perf_counter() - t
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         out = wb.report(args.out / f"report{args.articles}.html")
-        warm = time.perf_counter() - t
+        warm, warm_cpu = time.perf_counter() - t, time.process_time() - cpu
     size = out.stat().st_size
     figure("articles", n)
     figure("report render, first call in process (imports, Vega bundle)", first, "s")
     figure("report render, warm", warm, "s", "< 20 s at 100k articles")
+    figure("report render, warm, CPU time (all threads)", warm_cpu, "s")
     figure("report size", size / 1e6, "MB", f"< {SIZE_BUDGET_BYTES / 2**20:.0f} MiB")
     assert cold.exists()
     secs = browser_seconds(out)

@@ -483,37 +483,64 @@ class _Data:
         )
 
     # -- evidence (KWIC) ---------------------------------------------------------
-    def _evidence(self, hits_sql: str, keys: list[str], params: Sequence[Any]) -> pd.DataFrame:
-        """Sentences behind the top cells: one per article first, newest first."""
+    def _evidence(
+        self, pick_sql: str, hits_sql: str, keys: list[str], n_key_params: int = 1
+    ) -> pd.DataFrame:
+        """Sentences behind the top cells: one per article, newest articles first.
+
+        Three small steps, so the big tables are only read for the few chosen rows: pick
+        (key, article) pairs by date from an article-level table (``pick_sql``, its key list
+        bound ``n_key_params`` times), fetch the hits of just those articles (``hits_sql``:
+        ``{ids}`` = article placeholders, then the key placeholders), then their sentences.
+        """
+        from .store import in_list_params
+
         if not keys or not self.has_rows("sentences"):
             return pd.DataFrame()
-        return self.q(
+        picks = self.q(
             compose(
-                ", h AS ({hits}), ranked AS (SELECT h.*, fa.date, fa.source, fa.title, fa.url, "
-                "s.text AS sentence, s.start_char AS s_start, "
-                "row_number() OVER (PARTITION BY h.key, h.article_id "
-                "ORDER BY h.sentence_idx, h.start_char) AS per_article "
-                "FROM h JOIN fa ON fa.article_id = h.article_id "
-                "JOIN sentences s ON s.article_id = h.article_id AND s.idx = h.sentence_idx) "
-                "SELECT * FROM ranked WHERE per_article = 1 "
-                "QUALIFY row_number() OVER (PARTITION BY key "
-                "ORDER BY date DESC NULLS LAST, article_id) <= ? "
-                "ORDER BY key, date DESC NULLS LAST, article_id",
-                hits=hits_sql,
+                ", p AS (SELECT DISTINCT key, article_id FROM ({pick})) "
+                "SELECT p.key, p.article_id, fa.date, fa.source, fa.title, fa.url "
+                "FROM p JOIN fa ON fa.article_id = p.article_id "
+                "QUALIFY row_number() OVER (PARTITION BY p.key "
+                "ORDER BY fa.date DESC NULLS LAST, p.article_id) <= ? "
+                "ORDER BY p.key, fa.date DESC NULLS LAST, p.article_id",
+                pick=pick_sql,
             ),
-            [*params, EVIDENCE_PER_ITEM],
+            [*keys * n_key_params, EVIDENCE_PER_ITEM],
         )
+        if picks.empty:
+            return picks
+        ids = sorted(set(picks["article_id"]))
+        hits = self.wb.con.execute(
+            compose(hits_sql, ids=in_list_params(ids), keys=in_list_params(keys)),
+            [*ids, *keys],
+        ).df()
+        hits = hits.sort_values(["key", "article_id", "sentence_idx", "start_char"])
+        hits = hits.drop_duplicates(["key", "article_id"])
+        sents = self.wb.con.execute(
+            compose(
+                "SELECT article_id, idx AS sentence_idx, text AS sentence, start_char AS s_start "
+                "FROM sentences WHERE article_id IN ({ph})",
+                ph=in_list_params(ids),
+            ),
+            ids,
+        ).df()
+        out = picks.merge(hits, on=["key", "article_id"]).merge(
+            sents, on=["article_id", "sentence_idx"]
+        )
+        return out
 
     def actor_evidence(self, ids: list[str]) -> pd.DataFrame:
         from .store import in_list_params
 
         return self._evidence(
             compose(
-                "SELECT m.entity_id AS key, m.article_id, m.sentence_idx, m.start_char, "
-                "m.end_char, m.text AS matched FROM mentions m WHERE m.entity_id IN ({ph})",
+                "SELECT entity_id AS key, article_id FROM mentions WHERE entity_id IN ({ph})",
                 ph=in_list_params(ids),
             ),
-            ids,
+            "SELECT entity_id AS key, article_id, sentence_idx, start_char, end_char, "
+            "text AS matched FROM mentions WHERE article_id IN ({ids}) AND entity_id IN ({keys})",
             ids,
         )
 
@@ -522,11 +549,12 @@ class _Data:
 
         return self._evidence(
             compose(
-                "SELECT m.country_iso3 AS key, m.article_id, m.sentence_idx, m.start_char, "
-                "m.end_char, m.text AS matched FROM mentions m WHERE m.country_iso3 IN ({ph})",
+                "SELECT iso3 AS key, article_id FROM article_countries WHERE iso3 IN ({ph})",
                 ph=in_list_params(iso3s),
             ),
-            iso3s,
+            "SELECT country_iso3 AS key, article_id, sentence_idx, start_char, end_char, "
+            "text AS matched FROM mentions "
+            "WHERE article_id IN ({ids}) AND country_iso3 IN ({keys})",
             iso3s,
         )
 
@@ -535,15 +563,21 @@ class _Data:
 
         if not self.has_rows("theme_hits"):
             return pd.DataFrame()
+        label = "coalesce(t.label, x.theme_id)"
         return self._evidence(
             compose(
-                "SELECT coalesce(t.label, th.theme_id) AS key, th.article_id, th.sentence_idx, "
-                "th.start_char, th.end_char, th.matched_text AS matched FROM theme_hits th "
-                "LEFT JOIN themes t ON t.theme_id = th.theme_id "
-                "WHERE coalesce(t.label, th.theme_id) IN ({ph})",
+                "SELECT {label} AS key, x.article_id FROM article_themes x "
+                "LEFT JOIN themes t ON t.theme_id = x.theme_id WHERE {label} IN ({ph})",
+                label=label,
                 ph=in_list_params(labels),
             ),
-            labels,
+            compose(
+                "SELECT {label} AS key, x.article_id, x.sentence_idx, x.start_char, x.end_char, "
+                "x.matched_text AS matched FROM theme_hits x "
+                "LEFT JOIN themes t ON t.theme_id = x.theme_id "
+                "WHERE x.article_id IN ({{ids}}) AND {label} IN ({{keys}})",
+                label=label,
+            ),
             labels,
         )
 
