@@ -319,6 +319,8 @@ def _build_gazetteer() -> _Gazetteer:
         g.add(st["name"], Cand("USA", st["code"], W_ADMIN, "admin"))
         g.admin_names[("USA", st["code"])] = st["name"]
     for county in gc.get_us_counties():
+        if county["state"] in _US_TERRITORIES:
+            continue  # Guam, Puerto Rico...: ISO gives them their own codes
         g.add(county["name"], Cand("USA", county["state"], W_COUNTY, "county"))
         bare = _COUNTY_SUFFIX.sub("", county["name"])
         if bare != county["name"] and len(bare) > 3:
@@ -406,6 +408,11 @@ def _build_gazetteer() -> _Gazetteer:
     return g
 
 
+_COMPASS = frozenset(
+    "north south east west northern southern eastern western northeast northwest southeast "
+    "southwest central coast side shore end upper lower mid region province".split()
+)
+_US_TERRITORIES = frozenset({"AS", "GU", "MP", "PR", "VI", "UM"})
 _COUNTY_SUFFIX = re.compile(
     r"\s+(?:County|Parish|Borough|Census Area|City and Borough|Municipality)$"
 )
@@ -560,6 +567,12 @@ def _lookup(surface: str) -> tuple[Cand, ...]:
     g = _gazetteer()
     k = _key(clean)
     hit = g.index.get(k)
+    if hit is not None and _COMPASS.issuperset(k.split()):
+        # "West Coast", "North Side": a district of that name somewhere is no evidence;
+        # only a region reading ("the West") survives.
+        hit = tuple(c for c in hit if is_region(c[0])) or None
+        if hit is None:
+            return ()
     if hit is None and "-" in k:
         hit = g.index.get(k.replace("-", " "))
     if hit is None:
@@ -741,7 +754,9 @@ _LOCAL_AFTER = re.compile(
     r"High|Elementary|Middle|Junior|Senior|Library|Board|Mayor|Municipal|Chamber|Housing|"
     r"Utilities|Post|Parks|Rotary|Lions|Kiwanis|area|man|woman|men|women|girl|boy|resident|"
     r"residents|native|teen|teenager|couple|family|student|students|youth|mayor|police|"
-    r"officials|official|firefighters|council|councilman|councilwoman|businessman)\b"
+    r"officials|official|firefighters|council|councilman|councilwoman|businessman|city|town|"
+    r"state line|state senator|state representative|Independent School|Civic|Community|"
+    r"Recreation|Historical|Medical Center|Downtown|City Council|Main Street)\b"
 )
 _LOCAL_BEFORE = re.compile(r"\b(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of[ \t]+$")
 #: Kinds that vote in the first pass: names that can hardly be anything but a place.
@@ -876,6 +891,11 @@ def _choose(
 ) -> str | None:
     if not cands:
         return None
+    if qualifier is not None and not any(
+        c.code == qualifier[0] and (not qualifier[1] or c.admin1 in ("", qualifier[1]))
+        for c in cands
+    ):
+        qualifier = None  # "Guam, Louisiana and Nevada" is a list, not "Paris, Texas"
     codes = {c.code for c in cands}
     if len(codes) == 1:
         return cands[0].code
@@ -896,8 +916,15 @@ def _choose(
         cands = towns or cands
     elif qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
         # A country-level name ("China", "Lebanon") means the country unless the text marks
-        # it as a town ("Lebanon woman", "Lebanon, Pa."); states still compete ("Georgia").
-        cands = [c for c in cands if c.kind in STRONG_KINDS or c.kind == "admin"]
+        # it as a town ("Lebanon woman", "Lebanon, Pa.") or names the state of a sizeable
+        # town of that name ("Palestine" in an article about East Texas); states compete.
+        cands = [
+            c
+            for c in cands
+            if c.kind in STRONG_KINDS
+            or c.kind == "admin"
+            or (c.weight >= SMALL_CITY and admin.get((c.code, c.admin1), 0.0) >= 2.0)
+        ]
     home = country.most_common(1)[0][0] if local and country else None
     best_code, best_score = None, -math.inf
     for c in cands:
