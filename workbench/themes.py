@@ -314,12 +314,14 @@ class Tagger:
         self.orth_m = PhraseMatcher(self.vocab, attr="ORTH")
         self.token_m = Matcher(self.vocab)
         self.keys: dict[int, tuple[str, Pattern]] = {}
+        self.required: list[list[tuple[str, frozenset[str]]]] = []
         for theme in taxonomy.themes.values():
             for i, pat in enumerate(theme.patterns):
                 name = f"{theme.id}\x1f{i}"
                 self.keys[self.vocab.strings.add(name)] = (theme.id, pat)
                 if pat.kind == "pattern":
                     self.token_m.add(name, [pat.spec])
+                    self.required.append(_required_sets(pat.spec))
                     continue
                 words = [t.text for t in self.blank.make_doc(pat.key)]
                 if pat.kind == "exact":
@@ -355,6 +357,18 @@ class Tagger:
         spaces = [ends[i] < starts[i + 1] for i in range(len(words) - 1)] + [False] * bool(words)
         return self._doc(words, lemmas, spaces), sent_of, starts, ends
 
+    def _token_patterns_possible(self, doc: Doc) -> bool:
+        """Cheap pre-check: could any Matcher pattern match (all its required words occur)?
+        The spaCy Matcher is the slowest part of tagging; most articles can skip it."""
+        words = {t.orth_ for t in doc}
+        seen = {
+            "ORTH": words,
+            "TEXT": words,
+            "LOWER": {w.lower() for w in words},
+            "LEMMA": {t.lemma_ for t in doc},
+        }
+        return any(all(vals & seen[attr] for attr, vals in req) for req in self.required)
+
     def match(
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[list[Hit], int]:
@@ -363,7 +377,10 @@ class Tagger:
         if not len(doc):
             return [], 0
         found: set[tuple[int, int, int]] = set()
-        for m in (self.lemma_m, self.lower_m, self.orth_m, self.token_m):
+        matchers = [self.lemma_m, self.lower_m, self.orth_m]
+        if len(self.token_m) and self._token_patterns_possible(doc):
+            matchers.append(self.token_m)
+        for m in matchers:
             if not len(m):
                 continue
             for key, s, e in m(doc):
@@ -398,17 +415,45 @@ class Tagger:
                 )
         # A hit strictly inside a longer hit of another theme is that theme's word, not
         # evidence of its own ("Criminal" in "International Criminal Court").
-        spans = sorted({(h.tok_start, h.tok_end) for h in hits})
-        hits = [
-            h
-            for h in hits
-            if not any(
-                s <= h.tok_start and h.tok_end <= e and (e - s) > (h.tok_end - h.tok_start)
-                for s, e in spans
-            )
-        ]
+        inner = _contained(hits)
+        hits = [h for h in hits if (h.tok_start, h.tok_end) not in inner]
         hits.sort(key=lambda h: (h.start_char, h.theme_id))
         return hits, len(doc)
+
+
+def _contained(hits: Sequence[Hit]) -> set[tuple[int, int]]:
+    """Token spans strictly inside another hit's span, in O(n log n)."""
+    spans = sorted({(h.tok_start, h.tok_end) for h in hits})
+    out: set[tuple[int, int]] = set()
+    max_end_before = -1  # max end over spans starting strictly before the current start
+    i = 0
+    while i < len(spans):
+        start = spans[i][0]
+        j = i
+        while j < len(spans) and spans[j][0] == start:
+            j += 1
+        group = spans[i:j]  # same start, sorted by end; the last is the longest
+        for s, e in group:
+            if max_end_before >= e or e < group[-1][1]:
+                out.add((s, e))
+        max_end_before = max(max_end_before, group[-1][1])
+        i = j
+    return out
+
+
+def _required_sets(spec: list[dict[str, Any]]) -> list[tuple[str, frozenset[str]]]:
+    """(attr, allowed values) of the tokens a Matcher pattern cannot do without."""
+    out = []
+    for tok in spec:
+        if tok.get("OP") not in (None, "+", "{1,}"):
+            continue
+        for attr in ("LEMMA", "LOWER", "ORTH", "TEXT"):
+            v = tok.get(attr)
+            if isinstance(v, str):
+                out.append((attr, frozenset([v])))
+            elif isinstance(v, dict) and isinstance(v.get("IN"), list):
+                out.append((attr, frozenset(map(str, v["IN"]))))
+    return out
 
 
 def score_hits(hits: Iterable[Hit], n_tokens: int) -> dict[str, tuple[float, int, int]]:
