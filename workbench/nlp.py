@@ -11,12 +11,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
 
-@functools.cache
 def load_model(name: str | None = None, *, exclude: tuple[str, ...] = ()) -> Language:
-    """Load an installed spaCy pipeline once per (name, exclude)."""
+    """Load an installed spaCy pipeline once per (name, exclude).
+
+    ``None`` and the default model's name share one cache entry (loading twice costs
+    seconds and ~100 MB)."""
+    return _load(name or config.DEFAULT_MODEL, tuple(exclude))
+
+
+@functools.cache
+def _load(name: str, exclude: tuple[str, ...]) -> Language:
     import spacy
 
-    name = name or config.DEFAULT_MODEL
     try:
         return spacy.load(name, exclude=list(exclude))
     except OSError as exc:
