@@ -910,7 +910,12 @@ def _choose(
         admin = ctx.admin - own_a
         dateline = ctx.dateline
     total = sum(country.values()) + 1.0
-    local = ctx is not None and key in ctx.local_keys
+    # "the English city of Salisbury", "a Russian man": an adjective, not a town.
+    local = (
+        ctx is not None
+        and key in ctx.local_keys
+        and not any(c.kind in {"demonym", "region"} for c in cands)
+    )
     if local:
         towns = [c for c in cands if c.kind in _TOWN_KINDS]
         cands = towns or cands
