@@ -186,3 +186,26 @@ def test_user_file_from_env(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("WORKBENCH_THEMES", str(user))
     tax = load_taxonomy()
     assert "zz_custom" in tax.themes and "armed_conflict" in tax.themes
+
+
+def test_cli_themes_tone_quotes(wb, tiny_articles):
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    wb.ingest([tiny_articles], progress=False)
+    wb.extract(progress=False)
+    path = str(wb.path)
+    wb.close()
+    runner = CliRunner()
+    res = runner.invoke(app, ["themes", "--db", path])
+    assert res.exit_code == 0, res.output
+    assert f"{len(load_taxonomy())} themes" in res.output and "energy" in res.output
+    res = runner.invoke(app, ["tone", "--db", path])
+    assert res.exit_code == 0, res.output
+    assert "3 articles" in res.output
+    res = runner.invoke(app, ["quotes", "--db", path])
+    assert res.exit_code == 0, res.output
+    assert "We want peace" in res.output and "Putin" in res.output
+    bad = runner.invoke(app, ["themes", "--db", path, "--taxonomy", "/nonexistent.yaml"])
+    assert bad.exit_code == 2 and "file not found" in bad.output
