@@ -132,6 +132,7 @@ def _clean(surface: str) -> str:
     return _EDGE.sub("", s)
 
 
+@functools.lru_cache(maxsize=200_000)
 def _key(surface: str) -> str:
     """Case-insensitive lookup key: cleaned, accent-free, casefolded, no final dot."""
     s = _strip_accents(_clean(surface)).casefold()
@@ -1008,19 +1009,25 @@ class CountryResolver:
     def resolve_article(
         self, text: str, spans: Sequence[tuple[int, int, str, str]]
     ) -> list[str | None]:
-        ctx = _article_context(text or "")
+        text = text if isinstance(text, str) else ""
+        ctx = _article_context(text)
+        memo: dict[tuple, str | None] = {}  # the same name in the same article: one answer
         out: list[str | None] = []
-        for start, end, surface, label in spans:
-            out.append(self._one(text or "", ctx, start, end, surface, label))
+        for _start, end, surface, label in spans:
+            if not isinstance(surface, str) or not surface.strip():
+                out.append(None)
+                continue
+            head, qualifier = _split_qualified(surface)
+            if qualifier is None and isinstance(end, int) and 0 <= end <= len(text):
+                qualifier = ctx.qualifiers.get(end) or _qualifier(text[end : end + 40])
+            mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier)
+            if mk not in memo:
+                memo[mk] = self._one(ctx, head, qualifier, label)
+            out.append(memo[mk])
         return out
 
     @staticmethod
-    def _one(
-        text: str, ctx: _Context, start: int, end: int, surface: str, label: str
-    ) -> str | None:
-        if not surface or not surface.strip():
-            return None
-        head, qualifier = _split_qualified(surface)
+    def _one(ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
             cands = _lookup_partial(head)
         else:
@@ -1031,6 +1038,4 @@ class CountryResolver:
             if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
                 return ctx.home(_key(head))
             return None
-        if qualifier is None:
-            qualifier = ctx.qualifiers.get(end) or _qualifier(text[end : end + 40])
         return _choose(cands, ctx, _key(head), qualifier)
