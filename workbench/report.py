@@ -39,6 +39,7 @@ from markupsafe import Markup, escape
 from . import config, errors, versions
 from .filters import Filter, as_filter, compose, filtered_articles_sql
 from .report_html import BOOTSTRAP_JS, CSS, TEMPLATE
+from .store import in_list_params, quote_ident
 
 if TYPE_CHECKING:
     from .core import Workbench
@@ -315,7 +316,8 @@ class _Data:
     def has_rows(self, table: str) -> bool:
         if table not in self.tables:
             return False
-        return self.wb.con.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]  # noqa: S608 - fixed names
+        sql = compose("SELECT EXISTS (SELECT 1 FROM {t})", t=quote_ident(table))
+        return bool(self.wb.con.execute(sql).fetchone()[0])
 
     # -- header ----------------------------------------------------------------
     def stamp(self, title_filter: str) -> dict[str, Any]:
@@ -344,7 +346,11 @@ class _Data:
                     found += [
                         r[0]
                         for r in con.execute(
-                            f"SELECT DISTINCT {column} FROM {t} WHERE {column} IS NOT NULL"  # noqa: S608 - fixed names
+                            compose(
+                                "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL",
+                                c=quote_ident(column),
+                                t=quote_ident(t),
+                            )
                         ).fetchall()
                     ]
             return ", ".join(dict.fromkeys(found)) or "(not computed)"
@@ -403,8 +409,6 @@ class _Data:
     def actors(self, sources: list[str], types: Sequence[str]) -> pd.DataFrame:
         if not (self.has_rows("mentions") and self.has_rows("entities")):
             return pd.DataFrame()
-        from .store import in_list_params
-
         return self.q(
             compose(
                 ", per AS (SELECT e.entity_id, e.name, e.type, "
@@ -493,8 +497,6 @@ class _Data:
         bound ``n_key_params`` times), fetch the hits of just those articles (``hits_sql``:
         ``{ids}`` = article placeholders, then the key placeholders), then their sentences.
         """
-        from .store import in_list_params
-
         if not keys or not self.has_rows("sentences"):
             return pd.DataFrame()
         picks = self.q(
@@ -532,8 +534,6 @@ class _Data:
         return out
 
     def actor_evidence(self, ids: list[str]) -> pd.DataFrame:
-        from .store import in_list_params
-
         return self._evidence(
             compose(
                 "SELECT entity_id AS key, article_id FROM mentions WHERE entity_id IN ({ph})",
@@ -545,8 +545,6 @@ class _Data:
         )
 
     def country_evidence(self, iso3s: list[str]) -> pd.DataFrame:
-        from .store import in_list_params
-
         return self._evidence(
             compose(
                 "SELECT iso3 AS key, article_id FROM article_countries WHERE iso3 IN ({ph})",
@@ -559,8 +557,6 @@ class _Data:
         )
 
     def theme_evidence(self, labels: list[str]) -> pd.DataFrame:
-        from .store import in_list_params
-
         if not self.has_rows("theme_hits"):
             return pd.DataFrame()
         label = "coalesce(t.label, x.theme_id)"
