@@ -700,8 +700,11 @@ _DATELINE = re.compile(
 )
 
 
-def _qualifier(after: str) -> tuple[str, str] | None:
-    """Reading of an explicit qualifier after a name: ", Texas" / ", Ont." / ", France"."""
+def _qualifier(after: str, ctx: _Context | None = None) -> tuple[str, str] | None:
+    """Reading of an explicit qualifier after a name: ", Texas" / ", Ont." / ", France".
+
+    An ambiguous qualifier (", Georgia") is read against the article when ``ctx`` is given.
+    """
     m = _QUAL.match(after)
     if not m:
         return None
@@ -709,7 +712,8 @@ def _qualifier(after: str) -> tuple[str, str] | None:
         cands = _lookup(phrase)
         strong = [c for c in cands if c.kind in {"admin", "country", "abbrev"}]
         if strong:
-            best = max(strong, key=lambda c: c.weight)
+            code = _choose(strong, ctx, _key(phrase)) if ctx is not None else None
+            best = max(strong, key=lambda c: (c.code == code, c.weight))
             return best.code, best.admin1 if best.kind == "admin" else ""
     return None
 
@@ -987,7 +991,7 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
         return ctx.home(_key(surface)) if ctx is not None and _looks_like_name(surface) else None
     if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
         end = start + len(text)
-        qualifier = ctx.qualifiers.get(end) or _qualifier(context[end : end + 40])
+        qualifier = _qualifier(context[end : end + 40], ctx)
     return _choose(cands, ctx, _key(surface), qualifier)
 
 
@@ -1019,7 +1023,7 @@ class CountryResolver:
                 continue
             head, qualifier = _split_qualified(surface)
             if qualifier is None and isinstance(end, int) and 0 <= end <= len(text):
-                qualifier = ctx.qualifiers.get(end) or _qualifier(text[end : end + 40])
+                qualifier = _qualifier(text[end : end + 40], ctx)
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier)
             if mk not in memo:
                 memo[mk] = self._one(ctx, head, qualifier, label)
