@@ -456,3 +456,13 @@ def test_notebook_report_renders_its_charts_offline(
     assert c.eval("document.querySelectorAll('[data-wb-rendered]').length") == n
     assert c.log.errors() == [] and c.log.blocked == [] and c.log.dialogs == []
     assert c.eval("typeof window.__wb_pwned") == "undefined"
+
+
+def test_cli_report_on_missing_database_says_what_to_do(tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        app, ["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(tmp_path / "r.html")]
+    )
+    assert res.exit_code == 2
+    text = " ".join(res.output.split())  # rich wraps long lines
+    assert "does not exist" in text and "workbench demo" in text
+    assert "Traceback" not in text and not (tmp_path / "r.html").exists()

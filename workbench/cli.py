@@ -512,6 +512,12 @@ def report(
     """Write a self-contained HTML report (offline, interactive, no kernel needed)."""
     from .filters import Filter
 
+    if not Path(db).exists():
+        raise errors.WorkbenchError(
+            f"database {db} does not exist: build one with `workbench demo` or "
+            "`workbench ingest PATHS && workbench analyze`, or pass --db (env WORKBENCH_DB)."
+        )
+
     f = Filter(
         date_from=date_from,
         date_to=date_to,
