@@ -759,7 +759,7 @@ _LOCAL_AFTER = re.compile(
     r"High|Elementary|Middle|Junior|Senior|Library|Board|Mayor|Municipal|Chamber|Housing|"
     r"Utilities|Post|Parks|Rotary|Lions|Kiwanis|area|man|woman|men|women|girl|boy|resident|"
     r"residents|native|teen|teenager|couple|family|student|students|youth|mayor|police|"
-    r"officials|official|firefighters|council|councilman|councilwoman|businessman|city|town|"
+    r"firefighters|council|councilman|councilwoman|businessman|city|town|"
     r"state line|state senator|state representative|Independent School|Civic|Community|"
     r"Recreation|Historical|Medical Center|Downtown|City Council|Main Street)\b"
 )
@@ -772,7 +772,7 @@ _PASS1_KINDS = frozenset(
 
 _NAME = r"[A-Z][\w'’\-]*\.?"
 _LOCAL_SCAN = re.compile(
-    rf"({_NAME}(?: {_NAME}){{0,2}})(?:'s|’s)?(?={_LOCAL_AFTER.pattern})"
+    rf"({_NAME}(?: {_NAME}){{0,2}})(?={_LOCAL_AFTER.pattern})"
     rf"|(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of ({_NAME}(?: {_NAME})?)"
 )
 #: Weak cues of the article's home country when it names no other place: currency, and
@@ -896,11 +896,15 @@ def _choose(
 ) -> str | None:
     if not cands:
         return None
-    if qualifier is not None and not any(
-        c.code == qualifier[0] and (not qualifier[1] or c.admin1 in ("", qualifier[1]))
-        for c in cands
+    if qualifier is not None and (
+        not any(
+            c.code == qualifier[0] and (not qualifier[1] or c.admin1 in ("", qualifier[1]))
+            for c in cands
+        )
+        or (not qualifier[1] and any(c.kind in STRONG_KINDS for c in cands))
     ):
-        qualifier = None  # "Guam, Louisiana and Nevada" is a list, not "Paris, Texas"
+        # "Guam, Louisiana and Nevada" and "Mexico, China, Japan" are lists, not "Paris, Texas"
+        qualifier = None
     codes = {c.code for c in cands}
     if len(codes) == 1:
         return cands[0].code
