@@ -100,6 +100,15 @@ def test_unknown_and_lowercase_words_are_none() -> None:
     assert resolve_country("   ") is None
 
 
+def test_lowercase_slugs_resolve_only_to_country_level_names() -> None:
+    # Reuters PLACES slugs are lower case; a town that shares an ordinary word must not match.
+    assert resolve_country("china") == "CHN"
+    assert resolve_country("west germany") == "DEU"
+    assert resolve_country("ussr") == "RUS"
+    assert resolve_country("usa") == "USA"
+    assert resolve_country("paris") is None
+
+
 def test_georgia_is_decided_by_the_article() -> None:
     us = "Georgia officials met in Atlanta on Monday. Neighbouring Alabama said it would help."
     ge = "Georgia said Russia had moved troops. Officials in Tbilisi condemned the move."

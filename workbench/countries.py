@@ -576,8 +576,15 @@ def _lookup_exact_only(clean: str) -> tuple[Cand, ...]:
 def _lookup(surface: str) -> tuple[Cand, ...]:
     """All readings of a whole surface form (no partial matches)."""
     clean = _clean(surface)
-    if not clean or clean.islower():
-        return ()  # place names are capitalised: "us" is the pronoun
+    if not clean:
+        return ()
+    if clean.islower():
+        # Lower case ("china", "west germany" slugs): country-level names and states only,
+        # never a town that shares an ordinary word ("us" is the pronoun, not Us in France).
+        hit = tuple(c for c in _lookup(clean.title()) if c.kind in STRONG_KINDS | {"admin"})
+        if not hit and 3 <= len(clean) <= 5:
+            hit = _lookup_exact_only(clean.upper())  # "usa", "ussr", "uae"; not "us"
+        return hit
     found = _lookup_exact_only(clean)
     if found:
         return found
