@@ -225,6 +225,12 @@ def make_corpus(root: Path, *, seed: int = 0, csv_rows: int = 10_000, big_mb: in
     _write_big_csv(root / "i_big.csv", rng, exp, csv_rows)
     p = put("i_unterminated.csv", b'date,text\n2022-01-01,"unterminated\n2022-01-02,next row\n')
     exp.stored[f"{p}#row=2"] = "unterminated\n2022-01-02,next row"  # the csv module joins it
+    for name, enc in (("i_utf16le_nobom.csv", "utf-16-le"), ("i_cp1252.csv", "cp1252")):
+        texts = [f"Café – naïve “quotes” {body(rng, name + str(k))}" for k in range(2)]
+        rows = "".join(f'2022-01-0{k + 1},"{t}"\r\n' for k, t in enumerate(texts))
+        p = put(name, ("date,text\r\n" + rows).encode(enc))
+        for k, t in enumerate(texts):
+            exp.stored[f"{p}#row={k + 2}"] = t
     exp.rejected[str(put("i_no_text.csv", b"date,foo\n2022-01-01,bar\n"))] = "no_text_column"
     exp.rejected[str(put("i_empty.csv", b""))] = "empty"
     return exp

@@ -536,6 +536,11 @@ def _sniff_encoding(path: Path) -> tuple[str, str | None]:
         return "utf-8-sig", None
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16", None
+    sample = head[:8192]
+    if b"\x00" in sample:  # UTF-16 without a BOM decodes as "valid" UTF-8 full of NULs
+        for enc, zeros in (("utf-16-le", sample[1::2]), ("utf-16-be", sample[0::2])):
+            if zeros and zeros.count(0) / len(zeros) > 0.9:
+                return enc, "no BOM; detected as " + enc
     try:
         head.decode("utf-8")
         return "utf-8", None
