@@ -209,3 +209,15 @@ def test_cli_ingest_options_are_values_not_sql(tmp_path: Path) -> None:
     # source-independent text is stored once per payload outlet.
     assert sources == {p.replace("\x00", "") for p in CLI_PAYLOADS}
     assert counts["articles"] == len(sources) and reasons == {"no_text_column"}
+
+
+def test_cli_sql_errors_are_one_message_not_a_traceback(hostile) -> None:
+    """``workbench sql`` runs read-only: a payload as the query is a parse/permission error,
+    reported in one message (exit 2), and changes nothing."""
+    wb, before = hostile
+    wb.close()
+    for query in ["SELEC 1", PAYLOADS[0], "DROP TABLE articles", "SELECT * FROM nowhere"]:
+        res = CliRunner().invoke(app, ["sql", query, "--db", str(wb.path)])
+        assert res.exit_code == 2, (query, res.output)
+        assert res.output.startswith("error: ") and "Traceback" not in res.output
+    assert snapshot(wb) == before
