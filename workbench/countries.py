@@ -581,7 +581,10 @@ def _lookup(surface: str) -> tuple[Cand, ...]:
     if clean.islower():
         # Lower case ("china", "west germany" slugs): country-level names and states only,
         # never a town that shares an ordinary word ("us" is the pronoun, not Us in France).
-        hit = tuple(c for c in _lookup(clean.title()) if c.kind in STRONG_KINDS | {"admin"})
+        titled = clean.title()
+        if titled.islower():
+            return ()  # no cased first letter ("ºpt"): nothing to title-case
+        hit = tuple(c for c in _lookup(titled) if c.kind in STRONG_KINDS | {"admin"})
         if not hit and 3 <= len(clean) <= 5:
             hit = _lookup_exact_only(clean.upper())  # "usa", "ussr", "uae"; not "us"
         return hit
