@@ -121,16 +121,26 @@ def build_scale(base: Path, db: Path, articles: int) -> dict[str, int]:
     return counts
 
 
-def queries(wb: Any) -> dict[str, Any]:
+def queries(wb: Any, use: list[str]) -> dict[str, Any]:
     """Name -> zero-argument callable, for every query the notebooks issue."""
     from workbench.filters import Filter
 
-    top_actor = wb.top("actor", 1)["key"][0]
-    top_country = wb.top("country", 1)["key"][0]
-    top_theme = wb.top("theme", 1)["key"][0]
-    src = wb.sql("SELECT source, count(*) FROM articles GROUP BY 1 ORDER BY 2 DESC LIMIT 2")
+    # Keys for drill-downs, picked cheaply (entity stats / pre-aggregates), not timed.
+    top_actor = wb.sql(
+        "SELECT entity_id FROM entities WHERE type IN ('PERSON', 'ORG') "
+        "ORDER BY n_articles DESC, entity_id LIMIT 1"
+    )["entity_id"][0]
+    top_country, top_theme = (
+        wb.sql(
+            "SELECT key FROM agg_keys WHERE kind = ? GROUP BY key "
+            "ORDER BY sum(articles) DESC, key LIMIT 1",
+            [kind],
+        )["key"][0]
+        for kind in ("country", "theme")
+    )
+    src = wb.sql("SELECT source FROM agg_daily GROUP BY 1 ORDER BY sum(articles) DESC LIMIT 2")
     sources = [s for s in src["source"].tolist() if s]
-    d0, d1 = wb.con.execute("SELECT max(date) - 365, max(date) FROM articles").fetchone()
+    d0, d1 = wb.con.execute("SELECT max(date) - 365, max(date) FROM agg_daily").fetchone()
     year = Filter(date_from=d0, date_to=d1)
     filters = {
         "none": None,
@@ -141,6 +151,8 @@ def queries(wb: Any) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for fname, f in filters.items():
+        if fname not in use:
+            continue
         out[f"top actor [{fname}]"] = lambda f=f: wb.top("actor", 20, f)
         out[f"top country [{fname}]"] = lambda f=f: wb.top("country", 20, f)
         out[f"top theme [{fname}]"] = lambda f=f: wb.top("theme", 20, f)
@@ -170,6 +182,8 @@ def queries(wb: Any) -> dict[str, Any]:
 
     if aggregates.is_fresh(wb.con):  # the same slices answered from the pre-aggregates
         for fname in ("none", "year", "source"):
+            if fname not in use:
+                continue
             f = filters[fname]
             out[f"AGG top actor [{fname}]"] = lambda f=f: aggregates.top(wb.con, "actor", 20, f)
             out[f"AGG top country [{fname}]"] = lambda f=f: aggregates.top(wb.con, "country", 20, f)
@@ -187,6 +201,22 @@ def queries(wb: Any) -> dict[str, Any]:
     return out
 
 
+def timed_call(wb: Any, fn: Any, timeout: float) -> Any:
+    """Run ``fn``; interrupt DuckDB after ``timeout`` seconds (raises TimeoutError)."""
+    import threading
+
+    import duckdb
+
+    timer = threading.Timer(timeout, wb.con.interrupt)
+    timer.start()
+    try:
+        return fn()
+    except duckdb.InterruptException:
+        raise TimeoutError from None
+    finally:
+        timer.cancel()
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=1_000_000)
@@ -194,6 +224,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--base", type=Path, help="an analysed database to replicate")
     ap.add_argument("--db", type=Path, help="where the scaled database goes")
     ap.add_argument("--rebuild", action="store_true", help="rebuild even if the file exists")
+    ap.add_argument("--timeout", type=float, default=30.0, help="per query (first run), s")
+    ap.add_argument("--filters", default="none,year,source,country,theme",
+                    help="which filter variants to time")  # fmt: skip
     ap.add_argument("--only", help="comma-separated substrings of query names to run")
     ap.add_argument("--no-aggregates", action="store_true", help="skip aggregates.refresh()")
     ap.add_argument("--threads", type=int, default=0, help="DuckDB threads (0 = default)")
@@ -222,6 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             aggregates.refresh(wb.con)
             print(f"aggregates refreshed in {time.perf_counter() - t0:.1f}s", flush=True)
     wb = Workbench(db, read_only=True)
+    wb.con.execute("SET enable_progress_bar = false")
     if args.threads:
         wb.con.execute(f"SET threads = {int(args.threads)}")
     counts = wb.summary()
@@ -241,7 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "duckdb_threads": wb.sql("SELECT current_setting('threads') AS t")["t"][0],
         },
     )
-    qs = queries(wb)
+    qs = queries(wb, args.filters.split(","))
     if args.only:
         keys = [k.strip() for k in args.only.split(",")]
         qs = {n: fn for n, fn in qs.items() if any(k in n for k in keys)}
@@ -249,7 +283,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     worst: list[tuple[float, str]] = []
     print(f"{'query':48s} {'p50 ms':>9s} {'p95 ms':>9s} {'rows':>6s}")
     for name, fn in qs.items():
-        df = fn()  # warm-up (and result size)
+        try:
+            df = timed_call(wb, fn, args.timeout)  # warm-up (and result size)
+        except TimeoutError:
+            print(f"{name:48s} {'> ' + str(args.timeout) + ' s (interrupted)':>19s}", flush=True)
+            all_t.append(args.timeout * 1000.0)
+            worst.append((args.timeout * 1000.0, name))
+            continue
         ts = []
         for _ in range(args.reps):
             t0 = time.perf_counter()

@@ -33,6 +33,7 @@ def filters(wb) -> list[Filter]:
     return [
         Filter(),
         Filter(date_from="2022-03-01", date_to="2022-05-31"),
+        Filter(date_from="2022-03-09", date_to="2022-05-18"),  # partial months and weeks
         Filter(sources=(src[0], src[1])),
         Filter(date_from="2022-04-01", sources=(src[0],), entity_types=("PERSON", "GPE")),
     ]
@@ -53,9 +54,10 @@ def test_top_matches_query_module(agg_wb) -> None:
 
 def test_coverage_matches_query_module(agg_wb) -> None:
     con = agg_wb.con
-    for f in filters(agg_wb)[:3]:
+    for f in filters(agg_wb)[:4]:
         for by, freq, norm in (("actor", "month", False), ("country", "week", True),
-                               ("theme", "month", True), (None, "month", False)):  # fmt: skip
+                               ("theme", "quarter", True), ("person", "day", False),
+                               (None, "month", False)):  # fmt: skip
             want = query.coverage(con, by, freq, norm, f, 5)
             got = aggregates.coverage(con, by, freq, norm, f, 5)
             assert len(want) > 0

@@ -8,6 +8,8 @@ date and ONE source, so "distinct articles per key" can be pre-counted per
 exactness:
 
 - ``agg_daily(date, source, articles, words)`` -- articles per day and outlet;
+- ``agg_keys_m`` -- ``agg_keys`` summed per month (whole months of a date window are read
+  from it, the days of partly covered months from ``agg_keys``: still exact);
 - ``agg_keys(kind, etype, key, date, source, articles, mentions)`` -- per day, outlet and
   key: distinct articles mentioning the key and the occurrences in them, for the kinds of
   ``workbench.query`` (``entity`` rows carry the entity type in ``etype``, so ``actor``,
@@ -96,6 +98,18 @@ def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             "JOIN articles a ON a.article_id = d.article_id "
             "GROUP BY ALL ORDER BY d.kind, a.date, d.key"
         )
+        con.execute(
+            "CREATE OR REPLACE TABLE agg_keys_m AS SELECT kind, etype, key, "
+            "date_trunc('month', date)::DATE AS date, source, sum(articles)::BIGINT AS articles,"
+            " sum(mentions)::BIGINT AS mentions FROM agg_keys GROUP BY ALL "
+            "ORDER BY kind, date, key"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE agg_keys_w AS SELECT kind, etype, key, "
+            "date_trunc('week', date)::DATE AS date, source, sum(articles)::BIGINT AS articles,"
+            " sum(mentions)::BIGINT AS mentions FROM agg_keys GROUP BY ALL "
+            "ORDER BY kind, date, key"
+        )
         store.set_meta(con, _META_KEY, fingerprint(con))
         con.execute("COMMIT")
     except BaseException:
@@ -136,6 +150,31 @@ def _where(f: Filter, alias: str) -> tuple[str, list[Any]]:
         clauses.append(f"{alias}.source IN ({store.in_list_params(f.sources)})")
         params.extend(f.sources)
     return " AND ".join(clauses) or "TRUE", params
+
+
+_LO, _HI = "0001-01-01", "9999-12-31"
+
+
+def _rows(f: Filter, *, grain: str = "month") -> tuple[str, list[Any]]:
+    """Per-key rows covering the filter's dates exactly: whole months (``grain="week"``:
+    ISO weeks) from ``agg_keys_m``/``agg_keys_w``, the days of partly covered ones from
+    ``agg_keys`` (``grain="day"``: days only). Exact because each article has one date."""
+    lo = str(f.date_from) if f.date_from is not None else _LO
+    hi = str(f.date_to) if f.date_to is not None else _HI
+    cols = "kind, etype, key, date, source, articles, mentions"
+    if grain == "day":
+        return f"SELECT {cols} FROM agg_keys", []  # noqa: S608 - fixed SQL
+    table = {"month": "agg_keys_m", "week": "agg_keys_w"}[grain]
+    start = f"date_trunc('{grain}', date)::DATE"
+    end = {"month": "last_day(date)", "week": f"{start} + 6"}[grain]
+    if f.date_from is None and f.date_to is None:
+        return f"SELECT {cols} FROM {table}", []  # noqa: S608 - fixed SQL
+    q = (
+        f"SELECT {cols} FROM {table} WHERE {start} >= ?::DATE AND {end} <= ?::DATE "  # noqa: S608
+        f"UNION ALL SELECT {cols} FROM agg_keys WHERE date >= ?::DATE AND date <= ?::DATE "
+        f"AND NOT ({start} >= ?::DATE AND {end} <= ?::DATE)"
+    )
+    return q, [lo, hi, lo, hi, lo, hi]
 
 
 def _kind(kind: str, f: Filter) -> tuple[str, list[Any]]:
@@ -183,16 +222,17 @@ def top(
     else:
         kw, kp = _kind(kind, f)
         join, label = _label(kind)
+        rows, p_rows = _rows(f)
         q = (
             "WITH t AS (SELECT k.key, sum(k.articles) AS articles, sum(k.mentions) AS mentions "  # noqa: S608
-            f"FROM agg_keys k WHERE {kw} AND {wk} GROUP BY 1), "
+            f"FROM ({rows}) k WHERE {kw} AND {wk} GROUP BY 1), "
             f"tot AS (SELECT sum(articles) AS n FROM agg_daily d WHERE {wd}) "
             f"SELECT t.key, {label} AS label, t.articles::BIGINT AS articles, "
             "t.mentions::BIGINT AS mentions, t.articles / tot.n AS share "
             f"FROM t {join} CROSS JOIN tot "
             "ORDER BY articles DESC, mentions DESC, t.key LIMIT ?"
         )
-        params = [*kp, *pk, *pd_, n if n is not None else 2**62]
+        params = [*p_rows, *kp, *pk, *pd_, n if n is not None else 2**62]
     df = con.execute(q, params).df()
     df.attrs.update({"kind": kind, "counts": "articles", "sql": q, "params": params,
                      "source": "aggregates"})  # fmt: skip
@@ -227,9 +267,10 @@ def coverage(
     else:
         kw, kp = _kind(by, f)
         join, label = _label(by)
+        rows, p_rows = _rows(f, grain={"day": "day", "week": "week"}.get(freq, "month"))
         q = (
             f"WITH {per}, "  # noqa: S608
-            f"kk AS (SELECT k.* FROM agg_keys k WHERE {kw} AND {wk}), "
+            f"kk AS (SELECT k.* FROM ({rows}) k WHERE {kw} AND {wk}), "
             "keys AS (SELECT key, row_number() OVER (ORDER BY sum(articles) DESC, "
             "sum(mentions) DESC, key) AS rank FROM kk GROUP BY key ORDER BY rank LIMIT ?), "
             "cnt AS (SELECT date_trunc(?, kk.date)::DATE AS period, kk.key, "
@@ -242,7 +283,7 @@ def coverage(
             "FROM per CROSS JOIN keys t LEFT JOIN cnt ON cnt.period = per.period "
             f"AND cnt.key = t.key {join} ORDER BY per.period, t.rank, t.key"
         )
-        params = [freq, *pd_, *kp, *pk, n if n is not None else 2**62, freq]
+        params = [freq, *pd_, *p_rows, *kp, *pk, n if n is not None else 2**62, freq]
     df = con.execute(q, params).df()
     value = "share" if normalize else "articles"
     df.attrs.update({"kind": by, "freq": freq, "value": value, "counts": "articles", "sql": q,
