@@ -179,9 +179,9 @@ def test_dedup_text_counts_identical_texts_once(wire_wb: Workbench):
     paper = wire_wb.articles(Filter(sources="Paper", dedup="text"))
     assert len(paper) == 3 and set(paper["source"]) == {"Paper"}
     # actor counts: Putin's article exists twice (Wire, Paper) -> 1 article when deduped
-    putin = wire_wb.sql(
-        "SELECT e.entity_id FROM entities e WHERE e.name = 'Vladimir Putin'"
-    )["entity_id"]
+    putin = wire_wb.sql("SELECT e.entity_id FROM entities e WHERE e.name = 'Vladimir Putin'")[
+        "entity_id"
+    ]
     assert len(putin) == 1
     key = putin[0]
     raw = wire_wb.top("actor", n=None)

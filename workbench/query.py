@@ -16,8 +16,9 @@ What is counted, everywhere:
 
 Kinds (``kind``/``by``): ``actor`` (entities of ``Filter.actor_types``, default PERSON and
 ORG), ``person``, ``org``, ``country`` (ISO3), ``region`` (non-country region codes),
-``theme``, ``source`` and ``speaker`` (quoted speakers). Every result has ``key`` (the id)
-and ``label`` (the readable name).
+``theme``, ``source`` and ``speaker`` (quotes attributed to a resolved actor; unlinked
+speaker strings such as "he" are left out, see ``quotes()`` for them). Every result has
+``key`` (the id) and ``label`` (the readable name).
 """
 
 from __future__ import annotations
@@ -81,9 +82,8 @@ _DIM_SQL = {
         "SELECT fa.article_id, fa.source AS key, 1 AS mentions FROM fa WHERE fa.source IS NOT NULL"
     ),
     "speaker": (
-        "SELECT q.article_id, coalesce(q.speaker_entity_id, q.speaker) AS key, "
-        "count(*) AS mentions FROM quotes q "
-        "WHERE coalesce(q.speaker_entity_id, q.speaker) IS NOT NULL "
+        "SELECT q.article_id, q.speaker_entity_id AS key, count(*) AS mentions FROM quotes q "
+        "WHERE q.speaker_entity_id IS NOT NULL "
         "AND q.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
     ),
 }
@@ -117,33 +117,24 @@ def _label(kind: str, src: str, lab: str) -> tuple[str, str]:
     return "", f"{src}.key"
 
 
-def _country_names() -> dict[str, str]:
-    import pycountry
-
-    out = {}
-    for c in pycountry.countries:
-        out[c.alpha_3] = getattr(c, "common_name", None) or c.name
-    out.setdefault("XKX", "Kosovo")
-    return out
-
-
-_NAMES: dict[str, str] | None = None
-
-
-def country_name(iso3: str | None) -> str | None:
-    """Readable country name for an ISO3 code (the code itself when unknown)."""
-    global _NAMES
-    if iso3 is None:
+def country_name(code: str | None) -> str | None:
+    """Readable name for an ISO3 or region code (the code itself when unknown)."""
+    if code is None:
         return None
-    if _NAMES is None:
-        _NAMES = _country_names()
-    return _NAMES.get(iso3, iso3)
+    try:
+        from .countries import country_name as _name
+    except ImportError:  # pragma: no cover - countries.py ships with the package
+        import pycountry
+
+        c = pycountry.countries.get(alpha_3=code)
+        return (getattr(c, "common_name", None) or c.name) if c else code
+    return _name(code) or code
 
 
 def _finish(df: pd.DataFrame, kind_cols: list[tuple[str | None, str]]) -> pd.DataFrame:
     """Country labels (outside SQL: a 1:1 renaming, not an aggregation)."""
     for kind, col in kind_cols:
-        if kind == "country" and col in df.columns:
+        if kind in ("country", "region") and col in df.columns:
             key = col.replace("label", "key")
             df[col] = [country_name(k) for k in df[key]]
     return df
@@ -302,8 +293,8 @@ _COOC_SQL = """WITH fa AS ({fa}),
 da AS ({dim_a}),
 db AS ({dim_b}),
 tot AS (SELECT count(*) AS n FROM fa),
-na AS (SELECT key, count(DISTINCT article_id) AS n FROM da GROUP BY key),
-nb AS (SELECT key, count(DISTINCT article_id) AS n FROM db GROUP BY key),
+na AS (SELECT key, count(DISTINCT article_id) AS n, sum(mentions) AS m FROM da GROUP BY key),
+nb AS (SELECT key, count(DISTINCT article_id) AS n, sum(mentions) AS m FROM db GROUP BY key),
 ka AS ({keys_a}),
 kb AS ({keys_b}),
 pairs AS (
@@ -327,7 +318,7 @@ ORDER BY {order} DESC, s.articles DESC, s.key_a, s.key_b
 LIMIT ?"""
 
 _KEYS_ALL = "SELECT key FROM {n}"
-_KEYS_N = "SELECT key FROM {n} ORDER BY n DESC, key LIMIT ?"
+_KEYS_N = "SELECT key FROM {n} ORDER BY n DESC, m DESC, key LIMIT ?"
 
 
 def cooccurrence(
@@ -907,7 +898,7 @@ def kwic(
     if sql:
         return q, params
     rows = con.execute(q, params).fetchall()
-    rx = re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE)
+    rx = re.compile(r"\b" + re.escape(term) + r"\b", re.IGNORECASE | re.ASCII)  # as RE2
     out = []
     for art, date, source, idx, s_start, sent, text in rows:
         for m in rx.finditer(sent):
