@@ -66,7 +66,8 @@ def build(path: Path, sample: Path) -> None:
     con.execute("DELETE FROM articles WHERE meta->>'$.lewissplit' = 'NOT-USED'")
     for csv in sorted(need(RU_UA).glob("*.csv")):
         wb.ingest([csv], progress=True)
-    con.execute("ATTACH ? AS sample (READ_ONLY)", [str(sample)])
+    lit = str(sample).replace("'", "''")  # ATTACH takes no parameters
+    con.execute(f"ATTACH '{lit}' AS sample (READ_ONLY)")
     con.execute(
         "CREATE TEMP TABLE src_map AS "
         "SELECT a.article_id, s.article_id AS src FROM "
@@ -156,7 +157,10 @@ def main() -> None:
             if not sample.exists():
                 print(f"analysing the sample -> {sample}")
                 build_sample(sample, args.sample)
-            build(db, sample)
+            tmp = db.with_suffix(".building")
+            tmp.unlink(missing_ok=True)
+            build(tmp, sample)
+            tmp.rename(db)
         else:
             print(f"reusing {db}")
     wb = Workbench(db, read_only=True)
