@@ -723,18 +723,20 @@ _SPANS = {
 }
 
 _EVIDENCE_SQL = """WITH fa AS ({fa}),
-sp AS ({spans})
-SELECT sp.key, sp.article_id, fa.date, fa.source, sp.sentence_idx,
+sp0 AS ({spans}),
+sp AS (SELECT sp0.*, fa.date, fa.source FROM sp0 JOIN fa ON fa.article_id = sp0.article_id
+       ORDER BY fa.date NULLS LAST, sp0.article_id, sp0.start_char
+       LIMIT ?)
+SELECT sp.key, sp.article_id, sp.date, sp.source, sp.sentence_idx,
        sp.start_char, sp.end_char, s.start_char AS sentence_start, s.end_char AS sentence_end,
        s.text AS sentence,
        substr(a.text, {lo} + 1, greatest(sp.start_char - {lo}, 0)) AS "left",
        substr(a.text, sp.start_char + 1, sp.end_char - sp.start_char) AS keyword,
        substr(a.text, sp.end_char + 1, greatest({hi} - sp.end_char, 0)) AS "right"
-FROM sp JOIN fa ON fa.article_id = sp.article_id
+FROM sp
 JOIN articles a ON a.article_id = sp.article_id
 LEFT JOIN sentences s ON s.article_id = sp.article_id AND s.idx = sp.sentence_idx
-ORDER BY fa.date NULLS LAST, sp.article_id, sp.start_char
-LIMIT ?"""
+ORDER BY sp.date NULLS LAST, sp.article_id, sp.start_char"""
 
 
 def _period_filter(f: Filter, period: Any, freq: str) -> Filter:
