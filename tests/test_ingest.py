@@ -6,11 +6,12 @@ from conftest import BBC, REUTERS, RU_UA, SEED, need_shared, write_seed_article
 
 from workbench import Workbench
 
+TABLES = ("articles", "rejects", "duplicates")
+
 
 def counts(wb):
-    return {
-        t: wb.sql(f"SELECT count(*) n FROM {t}").n[0] for t in ("articles", "rejects", "duplicates")
-    }
+    sql = "SELECT count(*) n FROM {}"
+    return {t: wb.sql(sql.format(t)).n[0] for t in TABLES}
 
 
 def test_seed_ingests_as_one_article(wb):

@@ -310,6 +310,7 @@ def quotes_cmd(
         df = wb.quotes_of(actor, limit=limit)
         print_df(df[["date", "source", "speaker", "speaker_name", "cue", "text"]], max_rows=limit)
 
+
 # ---------------------------------------------------------------- queries (issue 8)
 # Filter options shared by the query commands (each maps to a Filter field).
 FromOpt = Annotated[

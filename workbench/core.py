@@ -142,9 +142,7 @@ class Workbench:
         return out
 
     # ------------------------------------------------------------------ entities (issue 9)
-    def extract(
-        self, *, workers: int = 1, progress: bool = True, limit: int | None = None
-    ) -> Any:
+    def extract(self, *, workers: int = 1, progress: bool = True, limit: int | None = None) -> Any:
         """spaCy over the articles not yet processed: sentences (tokens, lemmas, offsets)
         and raw entity mentions, one transaction per chunk (see ``workbench.extract``)."""
         from .extract import extract
