@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from . import errors, search
+from . import aggregates, errors, search
 from .filters import Filter, as_filter, compose, filtered_articles_sql
 from .store import in_list_params
 
@@ -182,6 +182,8 @@ def top(
     """
     _check_n(n)
     f = as_filter(filter)
+    if not sql and kind in KINDS and aggregates.serves(con, f):
+        return aggregates.top(con, kind, n, f)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(kind, f)
     join, label = _label(kind, "d", "lab")
@@ -250,6 +252,8 @@ def coverage(
     _check("freq", freq, FREQS)
     _check_n(n)
     f = as_filter(filter)
+    if not sql and values is None and (by is None or by in KINDS) and aggregates.serves(con, f):
+        return aggregates.coverage(con, by, freq, normalize, f, n)  # same numbers, pre-aggregated
     fa, p_fa = _fa(con, f)
     if by is None:
         q = compose(_VOLUME_SQL, fa=fa)
