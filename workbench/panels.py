@@ -27,7 +27,7 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from . import config, errors
+from . import charts, config, errors
 from .core import Workbench
 from .filters import Filter
 from .store import in_list_params
@@ -78,14 +78,7 @@ def setup() -> None:
         alt.JupyterChart._esm = _offline_js()
         alt.JupyterChart._is_offline = True
     alt.renderers.enable("jupyter", offline=True)
-    try:
-        from . import charts
-
-        enable = getattr(charts, "enable_theme", None)
-        if enable is not None:
-            enable()
-    except ImportError:  # charts not installed yet: default Altair theme
-        pass
+    alt.theme.enable(charts.THEME)
 
 
 def open_workbench(path: str | os.PathLike[str] | None = None) -> Workbench:
@@ -327,12 +320,11 @@ class Explorer:
         share = self.measure.value == "share"
         if self.picked:
             self.data = self.wb.coverage(self.kind, self.freq, share, f, values=self.picked)
-            chart = _timeline_chart(self.data, share)
+            chart = charts.timeline(self.data, title=f"Coverage per {self.freq}")
         else:
             self.data = self.wb.top(self.kind, self.top_n.value, f)
-            chart = _bars_chart(self.data, share).add_params(
-                alt.selection_point(name=PICK, fields=["key"])
-            )
+            bars = charts.bars(self.data, "share" if share else "articles")
+            chart = bars.add_params(alt.selection_point(name=PICK, fields=["key"]))
         self.chart.chart = chart
         self.status.value = (
             f"<small>{html.escape(f.describe())} · {len(self.data)} rows · "
@@ -365,35 +357,6 @@ class Explorer:
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
-
-
-# --------------------------------------------------------------------------- charts (interim)
-
-
-def _bars_chart(df: pd.DataFrame, share: bool) -> alt.Chart:
-    y = "share" if share else "articles"
-    return (
-        alt.Chart(df)
-        .mark_bar()
-        .encode(
-            x=alt.X(f"{y}:Q", title="share of articles" if share else "articles"),
-            y=alt.Y("label:N", sort="-x", title=None),
-            tooltip=["label", "articles", "mentions", alt.Tooltip("share:Q", format=".1%")],
-        )
-    )
-
-
-def _timeline_chart(df: pd.DataFrame, share: bool) -> alt.Chart:
-    return (
-        alt.Chart(df)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("period:T", title=None),
-            y=alt.Y("value:Q", title="share of articles" if share else "articles"),
-            color=alt.Color("label:N", title=None),
-            tooltip=["period:T", "label", "articles", alt.Tooltip("share:Q", format=".1%")],
-        )
-    )
 
 
 # --------------------------------------------------------------------------- overview
