@@ -34,6 +34,7 @@ FIXED = {
     "netherlands-antilles": "ANT",  # dissolved 2010; no current ISO3
     "trinidad-tobago": "TTO",
     "uae": "ARE",
+    "uk": "GBR",  # the resolver reads lower-case "uk" as a word, not a country
     "us-virgin-islands": "VIR",
     "western-samoa": "WSM",
     "yemen-arab-republic": "YEM",
