@@ -2,7 +2,7 @@
 
 The schema is the contract between stages; every stage writes only its own tables:
 
-- ingest (load.py):           articles, duplicates, rejects, runs
+- ingest (load.py):           articles, duplicates, rejects, runs, files
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
 - resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -89,6 +89,14 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS stage_done (
             stage VARCHAR NOT NULL, article_id VARCHAR NOT NULL, version VARCHAR,
             n INTEGER, done_at TIMESTAMP, PRIMARY KEY (stage, article_id))""",
+    ],
+    # Files an ingest run read to the end: an unchanged file (same path, size, mtime and
+    # loader options) is skipped without being parsed again.
+    2: [
+        """CREATE TABLE IF NOT EXISTS files (
+            path VARCHAR NOT NULL, options_hash VARCHAR NOT NULL, size BIGINT NOT NULL,
+            mtime_ns BIGINT NOT NULL, n_items INTEGER NOT NULL, run_id INTEGER,
+            PRIMARY KEY (path, options_hash))""",
     ],
 }
 
