@@ -96,6 +96,9 @@ def ingest(
     max_article_chars: Annotated[
         int, typer.Option(help="Reject articles longer than this.")
     ] = config.MAX_ARTICLE_CHARS,
+    rescan: Annotated[
+        bool, typer.Option(help="Re-read files unchanged since an earlier ingest.")
+    ] = False,
 ) -> None:
     """Load articles into the database; bad inputs are recorded as rejects with a reason."""
     with Workbench(db) as wb:
@@ -111,6 +114,7 @@ def ingest(
             allow_undated=allow_undated,
             max_file_bytes=max_file_bytes,
             max_article_chars=max_article_chars,
+            rescan=rescan,
         )
         console.print(str(result), highlight=False)
 

@@ -38,5 +38,8 @@ MIN_YEAR = 1800
 
 #: Articles per ingest transaction (env ``WORKBENCH_INGEST_BATCH``).
 INGEST_BATCH = int(os.environ.get("WORKBENCH_INGEST_BATCH", 1000))
+#: DuckDB memory limit while ingesting (env ``WORKBENCH_INGEST_MEMORY``; empty = DuckDB's
+#: default, 80% of RAM). Bounds the buffer cache so peak memory stays flat as corpora grow.
+INGEST_MEMORY = os.environ.get("WORKBENCH_INGEST_MEMORY", "64MB") or None
 #: Articles per extraction batch, written in one transaction (env ``WORKBENCH_EXTRACT_BATCH``).
 EXTRACT_BATCH = int(os.environ.get("WORKBENCH_EXTRACT_BATCH", 256))

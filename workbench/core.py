@@ -92,9 +92,12 @@ class Workbench:
         max_article_chars: int = config.MAX_ARTICLE_CHARS,
         progress: bool = True,
         limit: int | None = None,
+        rescan: bool = False,
     ) -> IngestResult:
         """Load files, folders or globs; every input is stored, linked as a duplicate, or
-        rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs."""
+        rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs.
+        Files unchanged since an earlier run (path, size, mtime, options) are not parsed
+        again; ``rescan=True`` reads every file."""
         from .ingest import ingest
         from .load import FORMATS
 
@@ -117,6 +120,7 @@ class Workbench:
             limits=limits,
             progress=progress,
             limit=limit,
+            rescan=rescan,
         )
 
     def summary(self) -> dict[str, Any]:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from . import config, store
-from .load import Article, Limits, Reject, load
+from .load import Article, Limits, Reject, iter_paths, load_file
 from .progress import progress_bar
 from .versions import versions
 
@@ -33,6 +35,8 @@ class IngestResult:
     rejected: int = 0
     reject_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: files not parsed again because path, size, mtime and options matched an earlier run
+    skipped_files: int = 0
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items()))
@@ -41,6 +45,11 @@ class IngestResult:
             f"{self.unchanged:,} already present, {self.duplicates:,} duplicates, "
             f"{self.rejected:,} rejected{f' ({reasons})' if reasons else ''} "
             f"in {self.seconds:.1f}s"
+            + (
+                f" ({self.skipped_files:,} unchanged files not re-read)"
+                if self.skipped_files
+                else ""
+            )
         )
 
 
@@ -106,6 +115,43 @@ def finish_run(
     )
 
 
+@dataclass
+class _File:
+    """A file read to its end: recorded (with its tallies) in the transaction that writes its
+    last item, so a crash never marks a half-ingested file as done."""
+
+    path: str
+    options_hash: str
+    size: int
+    mtime_ns: int
+    articles: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    complete: bool = False
+    store_error: bool = False
+
+    def tally(self, kind: str, reason: str = "") -> None:
+        if kind == "rejected":
+            self.rejected += 1
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+            self.store_error |= reason == "store_error"
+        else:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+
+#: Files modified this close to the start of a run are never recorded as done ("racy" mtimes:
+#: a file rewritten within the file system's timestamp granularity would look unchanged).
+_RACY_NS = 2_000_000_000
+
+
+def _options_hash(options: dict[str, Any], root: Path) -> str:
+    """Loader options + folder root (labels come from it) + package version: any change
+    re-reads the file."""
+    key = json.dumps([options, str(root), versions().get("workbench")], sort_keys=True, default=str)
+    return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
 def ingest(
     con: duckdb.DuckDBPyConnection,
     paths: Sequence[str | os.PathLike[str]],
@@ -117,12 +163,19 @@ def ingest(
     batch_size: int = config.INGEST_BATCH,
     progress: bool = True,
     limit: int | None = None,
+    rescan: bool = False,
+    memory_limit: str | None = config.INGEST_MEMORY,
 ) -> IngestResult:
     """Load ``paths`` into the database; safe to repeat (same input -> same rows).
 
-    ``limit`` stops after that many inputs (for samples of a large corpus).
+    ``limit`` stops after that many inputs (for samples of a large corpus). Files whose
+    path, size, mtime and loader options match an earlier complete read are not parsed
+    again (their items count as before: unchanged, duplicates, rejected); ``rescan=True``
+    re-reads every file. ``memory_limit`` caps DuckDB's buffer cache while ingesting, so
+    memory stays flat as the corpus grows (``None`` keeps the connection's setting).
     """
     limits = limits or Limits()
+    columns = {k: v for k, v in (columns or {}).items() if v}
     options = {
         "format": format,
         "columns": columns,
@@ -131,45 +184,132 @@ def ingest(
         "batch_size": batch_size,
         "limit": limit,
     }
+    loader = {k: options[k] for k in ("format", "columns", "source_name", "limits")}
     # One writing process per file (DuckDB's lock): an ingest run still marked "running"
     # belongs to a process that died (kill -9, power loss). Its committed batches are kept;
     # re-running the same ingest completes it.
     con.execute(
         "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND kind = 'ingest'"
     )
-    run_id = start_run(con, "ingest", [str(p) for p in paths], options)
+    run_id = start_run(con, "ingest", [str(p) for p in paths], {**options, "rescan": rescan})
     result = IngestResult(run_id=run_id)
     t0 = time.perf_counter()
-    batch: list[Article | Reject] = []
+    known = {} if rescan else _known_files(con)
+    batch: list[tuple[Article | Reject | _File, _File | None]] = []
     status = "failed"
+    old_memory = _set_memory_limit(con, memory_limit)
     try:
         with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
-            items = load(
-                paths, format=format, columns=columns, source_name=source_name, limits=limits
-            )
-            for n, item in enumerate(items):
+            n = 0
+            for item, state in _read(paths, known, loader, limits, result, bar.update):
+                if isinstance(item, _File):
+                    batch.append((item, None))
+                    continue
                 if limit is not None and n >= limit:
                     break
-                batch.append(item)
+                n += 1
+                batch.append((item, state))
                 if len(batch) >= batch_size:
                     _write_batch(con, batch, run_id, result)
-                    bar.update(len(batch))
+                    bar.update(sum(1 for i, _ in batch if not isinstance(i, _File)))
                     batch = []
             if batch:
                 _write_batch(con, batch, run_id, result)
-                bar.update(len(batch))
+                bar.update(sum(1 for i, _ in batch if not isinstance(i, _File)))
         status = "ok"
     except KeyboardInterrupt:
         status = "interrupted"
         raise
     finally:
+        if memory_limit is not None:
+            _restore_memory_limit(con, old_memory)
         result.seconds = time.perf_counter() - t0
-        finish_run(con, run_id, status, result.seconds, asdict(result))
+        counts = asdict(result)
+        finish_run(con, run_id, status, result.seconds, counts)
     return result
 
 
+def _read(
+    paths: Sequence[str | os.PathLike[str]],
+    known: dict[tuple[str, str], tuple],
+    loader: dict[str, Any],
+    limits: Limits,
+    result: IngestResult,
+    advance: Any,
+) -> Iterator[tuple[Article | Reject | _File, _File | None]]:
+    """(item, its file) for every input, then the file itself once read to its end; files
+    unchanged since an earlier complete read are counted from their record, not parsed."""
+    racy = time.time_ns() - _RACY_NS
+    for entry in iter_paths(paths):
+        if isinstance(entry, Reject):
+            yield entry, None
+            continue
+        path, root = entry
+        state = _file_state(path, _options_hash(loader, root))
+        prev = known.get((state.path, state.options_hash)) if state else None
+        if state and prev and prev[:2] == (state.size, state.mtime_ns):
+            advance(_count_skipped(result, prev[2:]))
+            continue
+        fmt, columns, source_name = loader["format"], loader["columns"], loader["source_name"]
+        for item in load_file(path, root, fmt, columns, source_name, limits):
+            yield item, state
+        if state is not None and state.mtime_ns < racy:
+            yield state, None
+
+
+def _file_state(path: Path, options_hash: str) -> _File | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # the loader records it as unreadable
+    return _File(os.path.abspath(path), options_hash, st.st_size, st.st_mtime_ns)
+
+
+def _known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple]:
+    rows = con.execute(
+        "SELECT path, options_hash, size, mtime_ns, n_articles, n_duplicates, n_rejected, "
+        "reject_reasons FROM files"
+    ).fetchall()
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows}
+
+
+def _count_skipped(result: IngestResult, prev: tuple) -> int:
+    """Count a skipped file's items as a re-read would: its articles are already present."""
+    articles, duplicates, rejected, reasons = prev
+    result.skipped_files += 1
+    result.inputs += articles + duplicates + rejected
+    result.unchanged += articles
+    result.duplicates += duplicates
+    result.rejected += rejected
+    for reason, k in json.loads(reasons or "{}").items():
+        result.reject_reasons[reason] = result.reject_reasons.get(reason, 0) + k
+    return articles + duplicates + rejected
+
+
+def _set_memory_limit(con: duckdb.DuckDBPyConnection, value: str | None) -> str | None:
+    """Set DuckDB's memory limit; return the previous one, or None if it was the default
+    (restored with RESET: its printed form is rounded, so setting it back would drift)."""
+    if value is None:
+        return None
+    (old,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute("RESET memory_limit")
+    (default,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    con.execute("SET memory_limit = ?", [value])
+    return None if old == default else str(old)
+
+
+def _restore_memory_limit(con: duckdb.DuckDBPyConnection, old: str | None) -> None:
+    if old is None:
+        con.execute("RESET memory_limit")
+    else:
+        con.execute("SET memory_limit = ?", [old])
+
+
+Entry = tuple[Article | Reject | _File, _File | None]
+
+
 def _write_batch(
-    con: duckdb.DuckDBPyConnection, batch: list[Article | Reject], run_id: int, result: IngestResult
+    con: duckdb.DuckDBPyConnection, batch: list[Entry], run_id: int, result: IngestResult
 ) -> None:
     """Write one batch in one transaction; if the database refuses it, find the item it
     refuses (one transaction each) and record that one as a ``store_error`` reject."""
@@ -179,10 +319,12 @@ def _write_batch(
         raise
     except Exception as exc:  # noqa: BLE001 - isolate the offending item, keep the rest
         if len(batch) > 1:
-            for item in batch:
-                _write_batch(con, [item], run_id, result)
+            for entry in batch:
+                _write_batch(con, [entry], run_id, result)
             return
-        item = batch[0]
+        item, state = batch[0]
+        if isinstance(item, _File):
+            return  # not recorded: the file is simply read again next time
         reject = Reject(
             item.origin,
             "store_error",
@@ -192,35 +334,40 @@ def _write_batch(
         )
         if isinstance(item, Reject) and item.reason == "store_error":
             raise
-        _write_batch(con, [reject], run_id, result)
+        _write_batch(con, [(reject, state)], run_id, result)
 
 
 def _write_batch_tx(
-    con: duckdb.DuckDBPyConnection, batch: list[Article | Reject], run_id: int, result: IngestResult
+    con: duckdb.DuckDBPyConnection, batch: list[Entry], run_id: int, result: IngestResult
 ) -> None:
-    articles = [a for a in batch if isinstance(a, Article)]
-    rejects = [r for r in batch if isinstance(r, Reject)]
+    articles = [(a, f) for a, f in batch if isinstance(a, Article)]
+    rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
+    files = [f for f, _ in batch if isinstance(f, _File)]
+    tallies: list[tuple[_File | None, str, str]] = [(f, "rejected", r.reason) for r, f in rejects]
     con.execute("BEGIN TRANSACTION")
     try:
         existing: dict[str, str] = {}
         if articles:
-            ids = sorted({a.article_id for a in articles})
+            # ``= ANY(list)`` probes the primary-key index; ``IN (SELECT unnest(...))`` was a
+            # hash join that scanned every stored article per batch (O(N^2) over a corpus).
             existing = dict(
                 con.execute(
-                    "SELECT article_id, origin FROM articles WHERE article_id IN "
-                    "(SELECT unnest(?::VARCHAR[]))",
-                    [ids],
+                    "SELECT article_id, origin FROM articles WHERE article_id = ANY(?::VARCHAR[])",
+                    [sorted({a.article_id for a, _ in articles})],
                 ).fetchall()
             )
         new_rows: list[dict[str, Any]] = []
         dup_rows: list[dict[str, Any]] = []
-        for a in articles:
+        unchanged = 0
+        for a, f in articles:
             first_origin = existing.get(a.article_id)
             if first_origin is None:
                 existing[a.article_id] = a.origin
                 new_rows.append(_article_row(a, run_id))
+                tallies.append((f, "articles", ""))
             elif first_origin == a.origin:
-                result.unchanged += 1
+                unchanged += 1
+                tallies.append((f, "articles", ""))
             else:
                 dup_rows.append(
                     {
@@ -231,6 +378,7 @@ def _write_batch_tx(
                         "run_id": run_id,
                     }
                 )
+                tallies.append((f, "duplicates", ""))
         if new_rows:
             store.insert_df(con, "articles", pd.DataFrame(new_rows, columns=ARTICLE_COLUMNS))
         if dup_rows:
@@ -249,21 +397,73 @@ def _write_batch_tx(
                             "format": r.format,
                             "run_id": run_id,
                         }
-                        for r in rejects
+                        for r, _ in rejects
                     ]
                 ),
                 ignore=True,
             )
+        if files:
+            _record_files(con, files, tallies, run_id)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
-    result.inputs += len(batch)
+    for f, kind, reason in tallies:
+        if f is not None:
+            f.tally(kind, reason)
+    result.inputs += len(articles) + len(rejects)
     result.stored += len(new_rows)
+    result.unchanged += unchanged
     result.duplicates += len(dup_rows)
     result.rejected += len(rejects)
-    for r in rejects:
+    for r, _ in rejects:
         result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
+
+
+def _record_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[_File],
+    tallies: list[tuple[_File | None, str, str]],
+    run_id: int,
+) -> None:
+    """Record files read to their end, with their tallies including this batch's items."""
+    rows = []
+    for f in files:
+        done = _File(
+            f.path,
+            f.options_hash,
+            f.size,
+            f.mtime_ns,
+            f.articles,
+            f.duplicates,
+            f.rejected,
+            dict(f.reasons),
+            store_error=f.store_error,
+        )
+        for g, kind, reason in tallies:
+            if g is f:
+                done.tally(kind, reason)
+        if done.store_error:
+            continue  # read it again next time: the database may accept it then
+        rows.append(
+            {
+                "path": done.path,
+                "options_hash": done.options_hash,
+                "size": done.size,
+                "mtime_ns": done.mtime_ns,
+                "n_articles": done.articles,
+                "n_duplicates": done.duplicates,
+                "n_rejected": done.rejected,
+                "reject_reasons": json.dumps(done.reasons),
+                "run_id": run_id,
+            }
+        )
+    if rows:
+        con.register("_wb_files", pd.DataFrame(rows))
+        try:
+            con.execute("INSERT OR REPLACE INTO files BY NAME SELECT * FROM _wb_files")
+        finally:
+            con.unregister("_wb_files")
 
 
 def _article_row(a: Article, run_id: int) -> dict[str, Any]:

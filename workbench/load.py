@@ -71,10 +71,12 @@ class Article:
     encoding: str | None = None
     decode_note: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    #: set by make_article, which normalises the text once for both the id and this hash
+    known_text_hash: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def text_hash(self) -> str:
-        return hashlib.sha1(normalise_text(self.text).lower().encode()).hexdigest()[:16]
+        return self.known_text_hash or hash_text(normalise_text(self.text))
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,17 @@ def normalise_text(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-def article_id(text: str, date: dt.date | None, source: str | None) -> str:
-    key = "\x1f".join([normalise_text(text), date.isoformat() if date else "", source or ""])
+def article_id(
+    text: str, date: dt.date | None, source: str | None, *, normalised: bool = False
+) -> str:
+    norm = text if normalised else normalise_text(text)
+    key = "\x1f".join([norm, date.isoformat() if date else "", source or ""])
     return hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def hash_text(normalised: str) -> str:
+    """Hash of the case-folded normalised text: equal for syndicated copies across outlets."""
+    return hashlib.sha1(normalised.lower().encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def clean_str(value: str) -> str:
@@ -284,8 +294,10 @@ def make_article(
             return Reject(origin, reason, detail, preview(head or text), fmt)
     title = _clean_opt(title)
     source = _clean_opt(source)
+    norm = normalise_text(text)
     return Article(
-        article_id=article_id(text, date, source),
+        article_id=article_id(norm, date, source, normalised=True),
+        known_text_hash=hash_text(norm),
         date=date,
         text=text,
         origin=origin,
@@ -418,10 +430,10 @@ def load(
             yield entry
             continue
         path, root = entry
-        yield from _load_file(path, root, format, columns, source_name, limits)
+        yield from load_file(path, root, format, columns, source_name, limits)
 
 
-def _load_file(
+def load_file(
     path: Path,
     root: Path,
     format: str,

@@ -95,7 +95,8 @@ MIGRATIONS: dict[int, list[str]] = {
     2: [
         """CREATE TABLE IF NOT EXISTS files (
             path VARCHAR NOT NULL, options_hash VARCHAR NOT NULL, size BIGINT NOT NULL,
-            mtime_ns BIGINT NOT NULL, n_items INTEGER NOT NULL, run_id INTEGER,
+            mtime_ns BIGINT NOT NULL, n_articles INTEGER NOT NULL, n_duplicates INTEGER NOT NULL,
+            n_rejected INTEGER NOT NULL, reject_reasons JSON, run_id INTEGER,
             PRIMARY KEY (path, options_hash))""",
     ],
 }
