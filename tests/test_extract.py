@@ -118,18 +118,40 @@ def test_crash_mid_run_keeps_whole_articles_and_resumes(
 
 
 def test_workers_two_gives_the_same_rows(tmp_path: Path, tiny_articles: Path) -> None:
+    """The process pool (several tasks, several commits, a limit) stores what one process
+    stores; the limit stops exactly there and the next run completes the corpus."""
+    for i in range(9):
+        write_seed_article(
+            tiny_articles,
+            f"more{i}.txt",
+            f"2022-05-{i + 1:02d}",
+            f"Talks number {i} between Antony Blinken and Wang Yi took place in Geneva. "
+            f"Officials in Beijing and Washington said little.\n\nEurope watched.",
+        )
     rows = []
     for workers in (1, 2):
         with Workbench(tmp_path / f"w{workers}.duckdb") as w:
             w.ingest([tiny_articles], progress=False)
-            r = w.extract(workers=workers, progress=False)
-            assert r.articles == 3 and r.workers == workers
+            opts = {"workers": workers, "batch_size": 2, "chunk_size": 3, "progress": False}
+            first = extract(w.con, limit=7, **opts)
+            rest = extract(w.con, **opts)
+            assert (first.articles, rest.articles, first.workers) == (7, 5, workers)
+            assert first.words > 0 and first.mentions > 0
             rows.append(
-                w.sql(
-                    "SELECT article_id, start_char, end_char, label FROM mentions ORDER BY ALL"
-                ).to_dict("records")
+                (
+                    w.sql(
+                        "SELECT article_id, sentence_idx, start_char, end_char, label, norm "
+                        "FROM mentions ORDER BY ALL"
+                    ).to_dict("records"),
+                    w.sql(
+                        "SELECT article_id, idx, start_char, end_char, array_to_string(lemmas, ' ') l "
+                        "FROM sentences "
+                        "ORDER BY article_id, idx"
+                    ).to_dict("records"),
+                    w.sql("SELECT count(*) n FROM articles WHERE extracted_pipeline IS NULL").n[0],
+                )
             )
-    assert rows[0] == rows[1] and rows[0]
+    assert rows[0] == rows[1] and rows[0][0] and rows[0][2] == 0
 
 
 def test_bad_workers_is_a_clear_error(wb: Workbench) -> None:

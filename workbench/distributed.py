@@ -104,8 +104,7 @@ def extract_rows(
     for doc, aid in nlp.pipe(zip(texts, ids, strict=True), as_tuples=True, batch_size=batch_size):
         words.append(ex.doc_rows(doc, aid, pid or 0, sent, ment))
         done.append(aid)
-    s_tab = pa.table({**sent, "pipeline_id": [pid] * len(sent["idx"])}, schema=ex._SENT_SCHEMA)
-    m_tab = pa.table({**ment, "pipeline_id": [pid] * len(ment["label"])}, schema=ex._MENT_SCHEMA)
+    s_tab, m_tab = ex._tables(pid, sent, ment)
     a_tab = pa.table({"article_id": done, "words": words}, schema=_ARTICLES_SCHEMA)
     return s_tab, m_tab, a_tab
 
@@ -159,22 +158,10 @@ def extract_partition(
 def pending_partitions(
     con: duckdb.DuckDBPyConnection, size: int, limit: int | None = None
 ) -> Iterator[tuple[list[str], list[str]]]:
-    """(ids, texts) of unextracted articles, ``size`` at a time, keyset-paginated by id."""
-    last = ""
-    left = limit
-    while left is None or left > 0:
-        n = size if left is None else min(size, left)
-        rows = con.execute(
-            "SELECT article_id, text FROM articles WHERE extracted_pipeline IS NULL"
-            " AND article_id > ? ORDER BY article_id LIMIT ?",
-            [last, n],
-        ).fetchall()
-        if not rows:
-            return
-        last = rows[-1][0]
-        if left is not None:
-            left -= len(rows)
-        yield [r[0] for r in rows], [r[1] for r in rows]
+    """(ids, texts) of unextracted articles, ``size`` at a time (the single-machine reader)."""
+    from .extract import pending
+
+    return pending(con, size, limit)
 
 
 def _glob(out: str, ds: str) -> str:

@@ -2,8 +2,9 @@
 
 Why this shape:
 
-- Articles stream from DuckDB in keyset-paginated chunks (never the whole corpus in memory)
-  into one ``nlp.pipe`` call, so worker processes (``n_process``) stay busy across chunks.
+- Articles stream from DuckDB through one cursor (never the whole corpus in memory) into one
+  ``nlp.pipe`` call, or, with ``workers`` > 1, into a process pool whose workers parse and
+  build the rows themselves and return Arrow tables: the parent never unpickles a Doc.
 - The parser is excluded and the ``senter`` enabled: sentence boundaries at a fraction of
   the parser's cost; lemmas (themes stage) and NER stay.
 - Each chunk is written in ONE transaction (sentences, mentions, ``articles.extracted_pipeline``):
@@ -98,20 +99,33 @@ def pipeline_id(con: duckdb.DuckDBPyConnection, nlp: Language) -> int:
     return pid
 
 
-def _pending(con: duckdb.DuckDBPyConnection, chunk: int) -> Iterator[tuple[str, str]]:
-    """(text, article_id) of unprocessed articles, keyset-paginated by article_id."""
-    last = ""
-    while True:
-        rows = con.execute(
+def pending(
+    con: duckdb.DuckDBPyConnection, size: int, limit: int | None = None
+) -> Iterator[tuple[list[str], list[str]]]:
+    """(ids, texts) of unextracted articles, at most ``size`` at a time, up to ``limit``.
+
+    One streaming query on its own cursor (a snapshot taken at the start), so the corpus is
+    scanned once whatever its size -- the keyset pagination it replaces rescanned
+    ``articles`` for every chunk (quadratic at 10^6 articles) -- while the caller commits
+    chunks through ``con`` between reads.
+    """
+    cur = con.cursor()
+    try:
+        reader = cur.execute(
             "SELECT article_id, text FROM articles WHERE extracted_pipeline IS NULL"
-            " AND article_id > ? ORDER BY article_id LIMIT ?",
-            [last, chunk],
-        ).fetchall()
-        if not rows:
-            return
-        last = rows[-1][0]
-        for aid, text in rows:
-            yield text, aid
+        ).to_arrow_reader(size)
+        left = limit
+        for batch in reader:
+            ids, texts = batch.column(0).to_pylist(), batch.column(1).to_pylist()
+            for i in range(0, len(ids), size):
+                if left is not None and left <= 0:
+                    return
+                n = size if left is None else min(size, left)
+                yield ids[i : i + n], texts[i : i + n]
+                if left is not None:
+                    left -= len(ids[i : i + n])
+    finally:
+        cur.close()
 
 
 def doc_rows(
@@ -218,30 +232,18 @@ _MENT_SCHEMA = pa.schema(
 )
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    pid: int,
-    ids: list[str],
-    sent: dict[str, list],
-    ment: dict[str, list],
+def _write_tables(
+    con: duckdb.DuckDBPyConnection, pid: int, ids: list[str], s_tab: pa.Table, m_tab: pa.Table
 ) -> None:
     """One transaction per chunk: rows + the articles' ``extracted_pipeline`` marker."""
-    s_tab = pa.table({**sent, "pipeline_id": [pid] * len(sent["idx"])}, schema=_SENT_SCHEMA)
-    m_tab = pa.table({**ment, "pipeline_id": [pid] * len(ment["label"])}, schema=_MENT_SCHEMA)
-    id_tab = pa.table({"article_id": pa.array(ids, pa.string())})
     con.execute("BEGIN TRANSACTION")
     try:
         store.insert_df(con, "sentences", s_tab)
         store.insert_df(con, "mentions", m_tab)
-        con.register("_wb_extracted_ids", id_tab)
-        try:
-            con.execute(
-                "UPDATE articles SET extracted_pipeline = ? WHERE article_id IN "
-                "(SELECT article_id FROM _wb_extracted_ids)",
-                [pid],
-            )
-        finally:
-            con.unregister("_wb_extracted_ids")
+        con.execute(
+            "UPDATE articles SET extracted_pipeline = ? WHERE article_id = ANY(?::VARCHAR[])",
+            [pid, ids],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -269,8 +271,9 @@ def extract(
 ) -> ExtractResult:
     """Run spaCy over the articles whose ``extracted_pipeline`` is NULL and store the rows.
 
-    ``workers`` > 1 uses spaCy multiprocessing (``n_process``); ``chunk_size`` articles are
-    committed per transaction; ``limit`` stops after that many articles (for samples).
+    ``workers`` > 1 runs that many worker processes, each parsing whole tasks of
+    ``batch_size`` articles; ``chunk_size`` articles are committed per transaction;
+    ``limit`` stops after that many articles (for samples).
     """
     from . import errors
 
@@ -291,37 +294,115 @@ def extract(
     pid = pipeline_id(con, nlp)
     result.pipeline_id = pid
 
-    def source() -> Iterator[tuple[str, str]]:
-        for n, item in enumerate(_pending(con, chunk_size)):
-            if limit is not None and n >= limit:
-                return
-            yield item
+    def write(ids: list[str], s_tab: pa.Table, m_tab: pa.Table, words: int) -> None:
+        _write_tables(con, pid, ids, s_tab, m_tab)
+        result.articles += len(ids)
+        result.sentences += s_tab.num_rows
+        result.mentions += m_tab.num_rows
+        result.words += words
+        bar.update(len(ids))
 
-    def empty() -> tuple[list[str], dict[str, list], dict[str, list]]:
-        return [], {c: [] for c in _SENT_COLS}, {c: [] for c in _MENT_COLS}
-
-    # All reads of a chunk finish (fetchall) before its texts are yielded, and the writes
-    # happen between reads on the same thread, so one connection serves both.
-    ids, sent, ment = empty()
     with progress_bar(desc="extract", unit="article", total=total, enable=progress) as bar:
-        pipe_kwargs: dict[str, Any] = {"batch_size": batch_size, "as_tuples": True}
         if workers > 1:
-            pipe_kwargs["n_process"] = workers
-        for doc, aid in nlp.pipe(source(), **pipe_kwargs):
-            result.words += doc_rows(doc, aid, pid, sent, ment)
-            ids.append(aid)
-            if len(ids) >= chunk_size:
-                _write(con, pid, ids, sent, ment)
-                result.articles += len(ids)
-                result.sentences += len(sent["idx"])
-                result.mentions += len(ment["label"])
-                bar.update(len(ids))
-                ids, sent, ment = empty()
-        if ids:
-            _write(con, pid, ids, sent, ment)
-            result.articles += len(ids)
-            result.sentences += len(sent["idx"])
-            result.mentions += len(ment["label"])
-            bar.update(len(ids))
+            _extract_pool(con, model, pid, workers, batch_size, chunk_size, limit, write)
+        else:
+            _extract_serial(nlp, con, pid, batch_size, chunk_size, limit, write)
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _extract_serial(
+    nlp: Language,
+    con: duckdb.DuckDBPyConnection,
+    pid: int,
+    batch_size: int,
+    chunk_size: int,
+    limit: int | None,
+    write: Any,
+) -> None:
+    """One process: a single ``nlp.pipe`` over the streamed texts, one write per chunk."""
+
+    def source() -> Iterator[tuple[str, str]]:
+        for ids, texts in pending(con, chunk_size, limit):
+            yield from zip(texts, ids, strict=True)
+
+    ids, sent, ment = [], _empty(_SENT_COLS), _empty(_MENT_COLS)
+    words = 0
+    for doc, aid in nlp.pipe(source(), batch_size=batch_size, as_tuples=True):
+        words += doc_rows(doc, aid, pid, sent, ment)
+        ids.append(aid)
+        if len(ids) >= chunk_size:
+            write(ids, *_tables(pid, sent, ment), words)
+            ids, sent, ment, words = [], _empty(_SENT_COLS), _empty(_MENT_COLS), 0
+    if ids:
+        write(ids, *_tables(pid, sent, ment), words)
+
+
+#: the pipeline inside a pool worker (inherited from the parent by fork, else loaded once)
+_WORKER_NLP: Language | None = None
+
+
+def _worker_init(model: str | None) -> None:
+    global _WORKER_NLP
+    _WORKER_NLP = pipeline(model)
+
+
+def _worker_task(args: tuple[list[str], list[str], int, int]) -> tuple[pa.Table, ...]:
+    from .distributed import extract_rows
+
+    ids, texts, pid, batch_size = args
+    return extract_rows(_WORKER_NLP, ids, texts, pid, batch_size=batch_size)
+
+
+def _extract_pool(
+    con: duckdb.DuckDBPyConnection,
+    model: str | None,
+    pid: int,
+    workers: int,
+    batch_size: int,
+    chunk_size: int,
+    limit: int | None,
+    write: Any,
+) -> None:
+    """``workers`` processes, each parsing whole tasks and returning Arrow rows; the parent
+    only reads texts and writes tables. No spaCy Doc crosses a process boundary (that
+    pickling is most of ``nlp.pipe(n_process=...)``'s overhead), and at most
+    ``2 x workers`` tasks are in flight, so memory stays bounded. Results are written in
+    submission order, ``chunk_size`` articles per transaction."""
+    import multiprocessing as mp
+    from collections import deque
+
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    task = max(1, min(batch_size, chunk_size))
+    inflight: deque = deque()
+    done: list[tuple[pa.Table, ...]] = []
+
+    def collect(tables: tuple[pa.Table, ...], final: bool = False) -> None:
+        if tables:
+            done.append(tables)
+        n = sum(t[2].num_rows for t in done)
+        if done and (n >= chunk_size or final):
+            s_tab, m_tab, a_tab = (pa.concat_tables(t[i] for t in done) for i in range(3))
+            done.clear()
+            ids = a_tab.column("article_id").to_pylist()
+            write(ids, s_tab, m_tab, sum(a_tab.column("words").to_pylist()))
+
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(model,)) as pool:
+        for ids, texts in pending(con, task, limit):
+            inflight.append(pool.apply_async(_worker_task, ((ids, texts, pid, batch_size),)))
+            if len(inflight) >= 2 * workers:
+                collect(inflight.popleft().get())
+        while inflight:
+            collect(inflight.popleft().get())
+        collect((), final=True)
+
+
+def _empty(cols: tuple[str, ...]) -> dict[str, list]:
+    return {c: [] for c in cols}
+
+
+def _tables(pid: int, sent: dict[str, list], ment: dict[str, list]) -> tuple[pa.Table, pa.Table]:
+    s_tab = pa.table({**sent, "pipeline_id": [pid] * len(sent["idx"])}, schema=_SENT_SCHEMA)
+    m_tab = pa.table({**ment, "pipeline_id": [pid] * len(ment["label"])}, schema=_MENT_SCHEMA)
+    return s_tab, m_tab
