@@ -168,7 +168,9 @@ def rejects(
 @friendly
 def analyze(
     db: DbOpt = config.DEFAULT_DB,
-    workers: Annotated[int, typer.Option(help="spaCy worker processes (n_process).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="spaCy worker processes (a pool; each parses whole batches).")
+    ] = 1,
 ) -> None:
     """Run every stage after ingest on the articles not yet processed: spaCy extraction,
     actor and country resolution, themes, tone and quotes."""
@@ -198,7 +200,9 @@ def demo(db: DbOpt = config.DEFAULT_DB) -> None:
 @friendly
 def extract(
     db: DbOpt = config.DEFAULT_DB,
-    workers: Annotated[int, typer.Option(help="spaCy worker processes (n_process).")] = 1,
+    workers: Annotated[
+        int, typer.Option(help="spaCy worker processes (a pool; each parses whole batches).")
+    ] = 1,
     limit: Annotated[
         int | None, typer.Option(help="Stop after this many articles (a sample).")
     ] = None,
