@@ -175,3 +175,9 @@ def test_ingest_caps_duckdb_memory_and_restores_it(wb, tiny_articles):
         ingest_mod._write_batch = real
     assert seen and all(m == "61.0 MiB" for m in seen)  # DuckDB's rendering of 64MB
     assert wb.sql("SELECT current_setting('memory_limit') m").m[0] == before
+
+
+def test_the_database_in_the_input_folder_is_not_an_input(tmp_path, tiny_articles):
+    with Workbench(tiny_articles / "corpus.duckdb") as w:
+        r = w.ingest([tiny_articles], progress=False)
+        assert (r.inputs, r.stored, r.rejected) == (3, 3, 0)

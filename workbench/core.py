@@ -138,9 +138,9 @@ class Workbench:
         out: dict[str, Any] = {}
         out["extract"] = self.extract(workers=workers, progress=progress)
         out["resolve"] = self.resolve(progress=progress)
-        out["themes"] = self.tag_themes()
-        out["tone"] = self.score_tone()
-        out["quotes"] = self.find_quotes()
+        out["themes"] = self.tag_themes(progress=progress)
+        out["tone"] = self.score_tone(progress=progress)
+        out["quotes"] = self.find_quotes(progress=progress)
         out["search_index"] = self.index_search()
         out["aggregates"] = self.refresh_aggregates()
         return out

@@ -201,7 +201,7 @@ def ingest(
     try:
         with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
             n = 0
-            for item, state in _read(paths, known, loader, limits, result, bar.update):
+            for item, state in _read(con, paths, known, loader, limits, result, bar.update):
                 if isinstance(item, _File):
                     batch.append((item, None))
                     continue
@@ -230,6 +230,7 @@ def ingest(
 
 
 def _read(
+    con: duckdb.DuckDBPyConnection,
     paths: Sequence[str | os.PathLike[str]],
     known: dict[tuple[str, str], tuple],
     loader: dict[str, Any],
@@ -239,12 +240,15 @@ def _read(
 ) -> Iterator[tuple[Article | Reject | _File, _File | None]]:
     """(item, its file) for every input, then the file itself once read to its end; files
     unchanged since an earlier complete read are counted from their record, not parsed."""
+    own = _own_files(con)
     racy = time.time_ns() - _RACY_NS
     for entry in iter_paths(paths):
         if isinstance(entry, Reject):
             yield entry, None
             continue
         path, root = entry
+        if os.path.abspath(path) in own:
+            continue  # the database being written (a data folder that also holds it)
         state = _file_state(path, _options_hash(loader, root))
         prev = known.get((state.path, state.options_hash)) if state else None
         if state and prev and prev[:2] == (state.size, state.mtime_ns):
@@ -255,6 +259,17 @@ def _read(
             yield item, state
         if state is not None and state.mtime_ns < racy:
             yield state, None
+
+
+def _own_files(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The database file and its write-ahead log, never inputs of their own ingest."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0]:
+        return set()
+    db = os.path.abspath(row[0])
+    return {db, db + ".wal", db + ".tmp"}
 
 
 def _file_state(path: Path, options_hash: str) -> _File | None:
