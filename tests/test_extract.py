@@ -159,3 +159,18 @@ def test_bad_workers_is_a_clear_error(wb: Workbench) -> None:
 
     with pytest.raises(errors.BadOption, match="workers"):
         wb.extract(workers=0, progress=False)
+
+
+def test_reextracted_articles_are_reprocessed_by_later_stages(
+    wb: Workbench, tiny_articles: Path
+) -> None:
+    wb.ingest([tiny_articles], progress=False)
+    wb.analyze(progress=False)
+    done = "SELECT count(*) n FROM stage_done WHERE article_id = ?"
+    aid = wb.sql("SELECT min(article_id) a FROM articles").a[0]
+    before = wb.sql(done, [aid]).n[0]
+    assert before >= 3  # themes, tone, quotes
+    wb.con.execute("UPDATE articles SET extracted_pipeline = NULL WHERE article_id = ?", [aid])
+    out = wb.analyze(progress=False)
+    assert out["extract"].articles == 1
+    assert (out["tone"].articles, wb.sql(done, [aid]).n[0]) == (1, before)

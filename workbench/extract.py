@@ -251,8 +251,10 @@ def _write_tables(
 
 
 def _clear_orphans(con: duckdb.DuckDBPyConnection) -> None:
-    """Rows of articles marked unprocessed (e.g. reset by hand) are replaced, not doubled."""
-    for table in ("sentences", "mentions"):
+    """Rows of articles marked unprocessed (e.g. reset by hand to re-run a new model) are
+    replaced, not doubled, and the later stages (themes, tone, quotes) forget them, so
+    ``analyze()`` recomputes them from the new sentences."""
+    for table in ("sentences", "mentions", "stage_done"):
         con.execute(
             f"DELETE FROM {store.quote_ident(table)} WHERE article_id IN "  # noqa: S608
             "(SELECT article_id FROM articles WHERE extracted_pipeline IS NULL)"
