@@ -53,7 +53,7 @@ def write_replicas(out: Path, copies: int) -> tuple[int, int]:
     return n, out.stat().st_size
 
 
-def child(path: str, db: str, limit: str | None) -> None:
+def child(path: str, db: str, limit: str) -> None:
     """Runs in the measured subprocess: ingest ``path`` into a fresh ``db``."""
     from workbench import Workbench
 
@@ -62,9 +62,12 @@ def child(path: str, db: str, limit: str | None) -> None:
             os.remove(p)
     t0 = time.perf_counter()
     with Workbench(db) as wb:
-        if limit:
-            wb.con.execute(f"SET memory_limit = '{limit}'")
-        res = wb.ingest([path], format="jsonl", progress=False)
+        from workbench.ingest import ingest
+
+        # "default": ingest's own cap (WORKBENCH_INGEST_MEMORY); "none": DuckDB's default
+        # (80% of RAM); else that value.
+        cap = {"default": {}, "none": {"memory_limit": None}}.get(limit, {"memory_limit": limit})
+        res = ingest(wb.con, [path], format="jsonl", progress=False, **cap)
         secs = time.perf_counter() - t0
         n = wb.sql("SELECT count(*) AS n FROM articles")["n"][0]
         # Where DuckDB's own memory is at the end (buffer cache, indexes), in MB.
@@ -77,12 +80,12 @@ def child(path: str, db: str, limit: str | None) -> None:
     print(json.dumps(info))
 
 
-def measure(path: Path, db: Path, limit: str | None = None) -> dict[str, float]:
+def measure(path: Path, db: Path, limit: str) -> dict[str, float]:
     """Peak RSS (process tree) of a fresh ``child`` ingest process."""
     import psutil
 
     cmd = [sys.executable, __file__, "--child", str(path), "--db", str(db)]
-    cmd += ["--duckdb-memory-limit", limit] if limit else []
+    cmd += ["--duckdb-memory-limit", limit]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     ps = psutil.Process(proc.pid)
     peak = 0
@@ -114,7 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--db")
     ap.add_argument(
         "--duckdb-memory-limit",
-        help="also measure with DuckDB's memory_limit (its buffer cache) set to this, e.g. 64MB",
+        default="default,none",
+        help="comma-separated DuckDB memory limits while ingesting: 'default' (ingest's own, "
+        "WORKBENCH_INGEST_MEMORY), 'none' (DuckDB's 80%% of RAM) or a size such as 128MB",
     )
     args = ap.parse_args(argv)
     if args.child:
@@ -133,8 +138,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         },
     )
     out: dict[str, float] = {}
-    for limit in (None, args.duckdb_memory_limit) if args.duckdb_memory_limit else (None,):
-        tag = f" [duckdb memory_limit={limit}]" if limit else " [defaults]"
+    from workbench import config
+
+    for limit in args.duckdb_memory_limit.split(","):
+        shown = {"default": f"{config.INGEST_MEMORY} (ingest default)", "none": "DuckDB default"}
+        tag = f" [memory_limit={shown.get(limit, limit)}]"
         r1 = measure(bl.WORK / "reuters_x1.jsonl", bl.WORK / "mem_x1.duckdb", limit)
         r2 = measure(bl.WORK / f"reuters_x{args.copies}.jsonl", bl.WORK / "mem_xN.duckdb", limit)
         for r in (r1, r2):

@@ -2,12 +2,14 @@
 
 One process, one sample of Reuters TRAIN (the first ``--n`` distinct articles in file order,
 written once as JSONL), the same texts, the same model and components as
-``workbench.extract.pipeline()`` (parser excluded, senter on), the same ``n_process``:
+``workbench.extract.pipeline()`` (parser excluded, senter on), the same number of
+processes (``n_process`` = ``workers``):
 
 - **bare**: ``for doc in nlp.pipe(texts, batch_size=64, n_process=W): pass`` over the texts
   already in memory (spaCy's ceiling: no I/O, no rows, no database);
 - **workbench**: ``Workbench.ingest(jsonl)`` + ``Workbench.extract(workers=W)`` into a fresh
-  DuckDB file (reads, sentences with tokens/lemmas, mentions, transactions);
+  DuckDB file (reads, sentences with tokens/lemmas, mentions, transactions); with W > 1
+  its process pool parses and builds the rows in the workers;
 - **naive**: a per-document ``nlp(text)`` loop, one ``INSERT`` per article, sentence and
   mention (what a first script usually does), into a fresh DuckDB file.
 
@@ -79,62 +81,6 @@ def run_workbench(sample: Path, workers: int) -> tuple[float, float, float, dict
     return t2 - t0, t1 - t0, t2 - t1, counts
 
 
-_NLP = None
-
-
-def _pool_init() -> None:
-    global _NLP
-    from workbench.extract import pipeline
-
-    _NLP = pipeline()  # inherited from the parent by fork: no second load
-
-
-def _pool_task(args: tuple[list[str], list[str], int]):
-    from workbench.distributed import extract_rows
-
-    ids, texts, pid = args
-    return extract_rows(_NLP, ids, texts, pid)
-
-
-def run_pool(sample: Path, workers: int, chunk: int = 32) -> tuple[float, float, float, dict]:
-    """Prototype: the per-document work (``extract.doc_rows``) runs in the worker processes
-    (``distributed.extract_rows``), which return Arrow tables; the parent only writes.
-    No spaCy Doc crosses a process boundary."""
-    import multiprocessing as mp
-
-    from workbench import Workbench, store
-    from workbench.distributed import pending_partitions
-    from workbench.extract import pipeline, pipeline_id
-
-    db = fresh_db("tp_pool.duckdb")
-    t0 = time.perf_counter()
-    counts = {"articles": 0, "sentences": 0, "mentions": 0}
-    with Workbench(db) as wb:
-        wb.ingest([sample], format="jsonl", progress=False)
-        t1 = time.perf_counter()
-        con = wb.con
-        pid = pipeline_id(con, pipeline())
-        parts = [(ids, texts, pid) for ids, texts in pending_partitions(con, chunk)]
-        with mp.get_context("fork").Pool(workers, initializer=_pool_init) as pool:
-            for s_tab, m_tab, a_tab in pool.imap(_pool_task, parts):
-                con.execute("BEGIN TRANSACTION")
-                store.insert_df(con, "sentences", s_tab)
-                store.insert_df(con, "mentions", m_tab)
-                con.register("_ids", a_tab)
-                con.execute(
-                    "UPDATE articles SET extracted_pipeline = ? WHERE article_id IN "
-                    "(SELECT article_id FROM _ids)",
-                    [pid],
-                )
-                con.unregister("_ids")
-                con.execute("COMMIT")
-                counts["articles"] += a_tab.num_rows
-                counts["sentences"] += s_tab.num_rows
-                counts["mentions"] += m_tab.num_rows
-        t2 = time.perf_counter()
-    return t2 - t0, t1 - t0, t2 - t1, counts
-
-
 def run_bare(nlp, texts: list[str], workers: int) -> float:
     t0 = time.perf_counter()
     kw = {"n_process": workers} if workers > 1 else {}
@@ -194,7 +140,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--rounds", type=int, default=2, help="alternating bare/workbench rounds")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
-    ap.add_argument("--pool", action="store_true", help="also time the process-pool prototype")
     args = ap.parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
@@ -204,11 +149,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from workbench.extract import pipeline
 
     nlp = pipeline()  # the extraction pipeline, loaded (and cached) before any timing
-    # The texts exactly as extract sees them: stored, in article_id order.
+    # The texts exactly as extract sees them: as stored.
     probe = fresh_db("tp_probe.duckdb")
     with Workbench(probe) as wb:
         wb.ingest([sample], format="jsonl", progress=False)
-        df = wb.sql("SELECT text, n_words FROM articles ORDER BY article_id")
+        df = wb.sql("SELECT text, n_words FROM articles")
     texts = df["text"].tolist()
     words = int(df["n_words"].sum())
     bl.header(
@@ -234,11 +179,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         )
     b = min(bare)
     w_total, w_ing, w_ext, _counts = min(wbt, key=lambda x: x[0])
-    if args.pool and args.workers > 1:
-        pool = run_pool(sample, args.workers)
-        print(f"pool prototype: {pool[0]:.1f}s {pool[3]} (load {bl.loadavg()})", flush=True)
-        bl.figure("prototype: worker-side rows (process pool)", words / pool[0], "words/s")
-        bl.figure("ratio prototype / bare", b / pool[0])
     bl.figure("bare nlp.pipe", words / b, "words/s")
     bl.figure("workbench ingest+extract", words / w_total, "words/s")
     bl.figure("  of which ingest", w_ing, "s")
