@@ -746,10 +746,50 @@ def _qualifier(after: str, ctx: _Context | None = None) -> tuple[str, str] | Non
     return None
 
 
-def _scan(text: str) -> Iterable[tuple[int, int, str]]:
-    """Capitalised phrases in text, longest known name first, as (start, end, surface)."""
-    words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+#: Words of a scan: a hyphen separates words ("Athens-Clarke County" -> Athens, Clarke
+#: County), and the whole hyphenated form is still tried first ("Winston-Salem").
+_SCAN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F](?:[\w'’]|\.(?=[A-Za-z]))*\.?")
+#: Capitalised words that may precede a place name inside one capitalised run without
+#: making it a surname ("Northeast Georgia", "Greater Manchester", "Downtown Dublin").
+_PLACE_PREFIX = _COMPASS | frozenset(
+    "greater downtown metro uptown old new historic little great st st. saint fort port mount "
+    "lake glen".split()
+)
+
+#: Nouns after a town's name that keep it a place ("Douglas County Hospital", "Oxford Mail").
+_INSTITUTIONS = frozenset(
+    "Hospital Jail Court Courthouse Church Department Dept Center Centre College University "
+    "Airport Station Office Hall Library Museum Park Bridge Harbor Harbour Cathedral Prison "
+    "Hotel Stadium Arena Theatre Theater Club Bank Market Company Council Commission "
+    "Committee Board Authority District Region Area Metro Times Post News Herald Tribune "
+    "Journal Gazette Star Sun Mail Press Daily Evening Chronicle Courier Observer Record "
+    "Register Street Road Avenue Lane Drive Square".split()
+)
+_SKIP_FOLLOWED = False
+
+
+def _scan(text: str, lower_words: frozenset[str] = frozenset()) -> Iterable[tuple[int, int, str]]:
+    """Capitalised phrases in text, longest known name first, as (start, end, surface).
+
+    With ``lower_words`` (the article's lower-case words) a known name inside a longer run of
+    capitalised words is skipped when the word before it is a proper name the text never
+    writes in lower case ("Alfie Evans", "Ashley Sutton": surnames, not counties), and a
+    small town's name is skipped when such a proper name follows it ("Jordan Hubmen",
+    "Erie Otters": a team or a person, not evidence of a place).
+    """
+    words = [(m.start(), m.end(), m.group()) for m in _SCAN_WORD.finditer(text)]
     i, n = 0, len(words)
+    name_end = -2  # end offset of the last capitalised word read as part of a proper name
+
+    def proper(k: int) -> bool:
+        w = words[k][2]
+        return (
+            w[0].isupper()
+            and w.casefold() not in lower_words
+            and w.casefold().rstrip(".") not in _PLACE_PREFIX
+            and not w.isupper()
+        )
+
     while i < n:
         s0, e0, w0 = words[i]
         if not w0[0].isupper():
@@ -767,16 +807,38 @@ def _scan(text: str) -> Iterable[tuple[int, int, str]]:
             else:
                 break
         matched = False
+        inner = bool(lower_words) and name_end == s0 - 1 and text[name_end] == " "
         for end in range(j, i, -1):
             if words[end - 1][2] in _CONNECT:
                 continue
-            surface = text[s0 : words[end - 1][1]]
-            if _lookup(surface):
-                yield s0, words[end - 1][1], surface
-                i = end
-                matched = True
-                break
+            e = words[end - 1][1]
+            surface = text[s0:e]
+            cands = _lookup(surface)
+            if not cands:
+                continue
+            if (
+                lower_words
+                and end == i + 1
+                and all(c.kind in {"city", "county_bare", "subdiv"} for c in cands)
+            ):
+                followed = end < n and text[e : e + 1] == " " and words[end][0] == e + 1
+                if inner or (
+                    _SKIP_FOLLOWED
+                    and followed
+                    and proper(end)
+                    and words[end][2].rstrip(".") not in _INSTITUTIONS
+                    and max(c.weight for c in cands) < BIG_CITY
+                    and not _LOCAL_AFTER.match(text, e, e + 40)
+                ):
+                    break  # a surname or a person's / team's first word: not a place
+            yield s0, e, surface
+            i = end
+            matched = True
+            name_end = -2
+            break
         if not matched:
+            if lower_words and proper(i):
+                name_end = e0
             i += 1
 
 
@@ -803,30 +865,53 @@ _LOCAL_SCAN = re.compile(
     rf"({_NAME}(?: {_NAME}){{0,2}})(?={_LOCAL_AFTER.pattern})"
     rf"|(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of ({_NAME}(?: {_NAME})?)"
 )
-#: Weak cues of the article's home country when it names no other place: currency, and
-#: words that only some countries' news uses.  At most WEAK_MAX votes per country.
-_WEAK_CUES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\$\s?\d"), "USA"),
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|March|April|May|June|July|Aug(?:ust)?|"
+    r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+#: A street address before a name makes it a town: "400 S. Locust St., Lebanon".
+_ADDRESS_TOWN = re.compile(
+    r"\b\d{1,5}(?: [NSEW]\.?)?(?: [A-Z][\w'’]*\.?){1,3} (?:St|Ave|Blvd|Rd|Dr|Ln|Hwy|Pike|"
+    r"Street|Avenue|Road|Drive|Lane|Boulevard|Highway|Way|Place|Court|Parkway)\.?,[ \t]+"
+    r"([A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*)?)"
+)
+#: Weak cues of the article's home country when it names few places: currency, house
+#: style (US news writes "7:30 p.m." and "March 21", British "7.30pm" and "21 March"),
+#: North American phone numbers and ZIP codes, and words only some countries' news uses.
+#: Each cue gives WEAK_VOTE a match, at most WEAK_MAX per cue and STYLE_MAX per country.
+_NA = ("USA", "CAN")  # North American house style
+_DOLLAR = ("USA", "CAN", "AUS", "NZL")
+_BRIT = ("GBR", "IRL", "AUS", "NZL", "ZAF", "CAN", "IND")  # British spelling and style
+_WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"\$\s?\d"), _DOLLAR),
+    (re.compile(r"\b\d{1,2}(?::\d\d)?\s?[ap]\.m\b"), _NA),
+    (re.compile(rf"\b{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]\d)"), _NA),
+    (re.compile(r"\(\d{3}\) ?\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2} \d{5}\b"), _NA),
+    (_ADDRESS_TOWN, _NA),
     (
         re.compile(
-            r"\b(?:[Ss]heriff|[Aa]ldermen|[Tt]ownship|[Cc]ounty [Cc]ommission|"
+            r"\b(?:[Ss]heriff|[Aa]ldermen|[Cc]ounty [Cc]ommission|"
             r"[Ss]tate [Rr]oute|Interstate|[Cc]ounty [Jj]ail|[Pp]olice [Cc]hief|"
-            r"[Cc]enter|[Cc]olor|[Nn]eighbor|[Ff]avor|[Dd]efense|[Tt]heater|"
+            r"[Cc]enter|[Cc]olor|[Nn]eighbor|[Ff]avor|[Dd]efense|[Tt]heater|[Ss]electm[ae]n|"
             r"[Hh]igh [Ss]chool|[Mm]iddle [Ss]chool|GOP|Democrats?|Republicans?)\b"
         ),
-        "USA",
+        ("USA",),
     ),
+    (re.compile(r"£\s?\d"), ("GBR",)),
+    (re.compile(r"\b(?:NHS|Tory|Tories|[Bb]orough [Cc]ouncil|[Cc]ounty [Cc]ouncil)\b"), ("GBR",)),
+    (re.compile(r"\b\d{1,2}(?:[.:]\d\d)?[ap]m\b"), _BRIT),
+    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b"), _BRIT),
     (
         re.compile(
-            r"£\s?\d|\b(?:[Cc]ouncillors?|MPs?|[Cc]olour|[Nn]eighbour|[Ff]avour|"
-            r"[Pp]rogramme|[Dd]efence|[Oo]rganis|[Tt]heatre|NHS|Tory|Tories|"
-            r"[Bb]orough [Cc]ouncil)"
+            r"\b(?:[Cc]ouncillors?|MPs?|[Cc]olour|[Nn]eighbour|[Ff]avour|"
+            r"[Pp]rogramme|[Dd]efence|[Oo]rganis|[Tt]heatre|[Cc]entre)"
         ),
-        "GBR",
+        _BRIT,
     ),
 )
 WEAK_VOTE = 0.25
-WEAK_MAX = 1.0
+WEAK_MAX = 0.5
+STYLE_MAX = 1.5
 
 
 def _is_local(text: str, start: int, end: int) -> bool:
@@ -850,7 +935,7 @@ def _article_context(text: str) -> _Context:
         return ctx
     lower_words = frozenset(re.findall(r"\b[a-z]+\b", text))
     deferred: list[tuple[str, Cand, str]] = []
-    for start, end, surface in _scan(text):
+    for start, end, surface in _scan(text, lower_words):
         cands = _lookup(surface)
         key = _key(surface)
         if _is_local(text, start, end):
@@ -905,10 +990,19 @@ def _article_context(text: str) -> _Context:
             ctx.vote(key, best.code, admin1, 0.5, 1.0)
     for m in _LOCAL_SCAN.finditer(text):
         ctx.local_keys.add(_key(m.group(1) or m.group(2)))
-    for pattern, code in _WEAK_CUES:
+    for m in _ADDRESS_TOWN.finditer(text):
+        ctx.local_keys.add(_key(m.group(1)))
+    # A cue names a house style shared by several countries; it votes for the one of them
+    # the article's places favour (the first when none has evidence).
+    style: Counter = Counter()
+    for pattern, group in _WEAK_CUES:
         n = len(pattern.findall(text))
         if n:
-            ctx.vote("#cue", code, "", min(WEAK_MAX, WEAK_VOTE * n), 0.0)
+            code = max(group, key=lambda c: (ctx.country.get(c, 0.0), c == group[0]))
+            style[code] += min(WEAK_MAX, WEAK_VOTE * n)
+    for code, v in style.items():
+        if v:
+            ctx.vote("#cue", code, "", min(STYLE_MAX, v), 0.0)
     return ctx
 
 
