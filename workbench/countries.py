@@ -174,6 +174,8 @@ def _data_key(name: str) -> str:
 def _plurals(demonym: str) -> list[str]:
     """Derived plural forms: Russian -> Russians; Chinese, British, Swiss stay as they are."""
     d = demonym
+    if d.endswith("ech"):
+        return [d + "s"]  # Czechs
     if d.endswith(("ese", "ish", "ch", "sh", "ss", "Swiss", "Thai", "Lao", "Kiwi")):
         return [] if not d.endswith(("Thai", "Kiwi")) else [d + "s"]
     if d.endswith("man"):
@@ -722,10 +724,14 @@ def _dominant_admin(cands: Sequence[Cand], best: Cand) -> str:
 
 
 _QUAL = re.compile(r"^\s*,\s*((?:[A-Z][\w.'’]*\.?)(?:\s+[A-Z][\w.'’]*\.?)?)")
+#: A dateline opens the text or the body after a one-sentence headline:
+#: "ATHENS, Ga. (AP) -", "BEIRUT (Reuters) -", "Lamont visits supporters. HARWINTON —".
 _DATELINE = re.compile(
-    r"^\s*([A-Z][A-Z.'’\- ]{2,40}?)(?:\s*,\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?))?"
-    r"\s*(?:\([^)]{1,40}\)\s*)?(?:-{1,2}|:)"
+    r"(?:^|(?<=[.!?]\s)|(?<=[.!?][\"'”’]\s)|(?<=\n))\s*([A-Z][A-Z.'’\- ]{2,40}?)"
+    r"(?:\s*,\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?))?"
+    r"\s*(?:\([^)]{1,40}\)\s*)?(?:-{1,2}|:|\u2013|\u2014|\x97)"
 )
+DATELINE_SPAN = 200  # characters of the text searched for a dateline
 
 
 def _qualifier(after: str, ctx: _Context | None = None) -> tuple[str, str] | None:
@@ -972,12 +978,25 @@ def _article_context(text: str) -> _Context:
         elif best.weight >= SMALL_CITY:
             deferred.append((key, best, admin1))
     # Dateline: "ATHENS, Ga. (AP) -" / "BEIRUT (Reuters) -".
-    m = _DATELINE.match(text[:120])
+    m = _DATELINE.search(text[:DATELINE_SPAN])
     if m:
         head = m.group(1).strip().title()
-        cands = _lookup(head)
+        cands = list(_lookup(head))
         qual = _qualifier(text[m.end(1) : m.end(1) + 40]) if m.group(2) else None
-        if cands:
+        if not qual:
+            # A dateline names a city ("LEBANON (AP)" is the town, not the country), one
+            # that stands alone: not a hamlet or a caption's surname ("JEWELL: Boyd ..."),
+            # and not a name that towns of other countries share ("MANSFIELD", "HAMILTON"):
+            # that one is read like any other mention.
+            towns = [c for c in cands if c.kind not in STRONG_KINDS]
+            if towns and len(towns) < len(cands) and not any(c.kind == "region" for c in cands):
+                ctx.local_keys.add(_key(head))
+            best = _dominant(towns)
+            cands = [best] if best is not None and best.weight >= SMALL_CITY else []
+        if not cands and qual:  # "RIDGE FARM, Ill. (AP) -": a town the gazetteer lacks
+            ctx.dateline = qual
+            ctx.vote("#dateline", qual[0], qual[1], 3.0, 3.0)
+        elif cands:
             pool = [c for c in cands if qual and c.code == qual[0]] or list(cands)
             best = max(
                 pool, key=lambda c: (bool(qual and qual[1] and c.admin1 == qual[1]), c.weight)
@@ -1111,13 +1130,13 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
     surface, qualifier = _split_qualified(text)
     cands = _lookup_partial(surface)
     ctx = _article_context(context) if isinstance(context, str) and context else None
+    if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
+        end = start + len(text)
+        qualifier = _qualifier(context[end : end + 40], ctx)
     if not cands:
         if qualifier is not None:
             return qualifier[0]
         return ctx.home(_key(surface)) if ctx is not None and _looks_like_name(surface) else None
-    if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
-        end = start + len(text)
-        qualifier = _qualifier(context[end : end + 40], ctx)
     return _choose(cands, ctx, _key(surface), qualifier)
 
 
