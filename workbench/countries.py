@@ -198,6 +198,7 @@ class _Gazetteer:
     numeric: dict[str, str] = field(default_factory=dict)
     alpha2: dict[str, str] = field(default_factory=dict)  # alpha-2 -> alpha-3
     admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    admin_share: dict[tuple[str, str], float] = field(default_factory=dict)  # of town pop.
 
     def add(self, name: str, cand: Cand) -> None:
         if name.isupper() and len(name) <= 5:  # acronyms ("GCC", "MENA") match case-sensitively
@@ -232,7 +233,7 @@ def _geonames_dir() -> Path:
 
 
 #: Bump when the index layout or the build rules change (the cache key also hashes the data).
-_INDEX_VERSION = 3
+_INDEX_VERSION = 4
 
 
 def _cache_path() -> Path:
@@ -402,11 +403,15 @@ def _build_gazetteer() -> _Gazetteer:
         ck = (city["countrycode"], _data_key(city["name"]))
         if ck in capitals and city["population"] > best_capital.get(ck, -1):
             best_capital[ck] = city["population"]
+    pop_admin: Counter = Counter()
+    pop_country: Counter = Counter()
     for city in cities.values():
         a3 = g.alpha2.get(city["countrycode"])
         if not a3:
             continue
         pop = city["population"] or 0
+        pop_admin[(a3, city.get("admin1code") or "")] += pop
+        pop_country[a3] += pop
         w = max(W_CITY_MIN, math.log10(pop + 10))
         ck = (city["countrycode"], _data_key(city["name"]))
         if best_capital.get(ck) == pop:
@@ -418,6 +423,10 @@ def _build_gazetteer() -> _Gazetteer:
             for alt in city.get("alternatenames") or ():
                 if alt.isascii() and len(alt) > 3 and alt[0].isupper() and not alt.isupper():
                     g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
+
+    g.admin_share = {
+        k: v / pop_country[k[0]] for k, v in pop_admin.items() if k[1] and pop_country[k[0]]
+    }
 
     # Regions win outright over any city of the same name ("Europe", "Asia").
     # Stored as plain tuples: they pickle and load several times faster than Cand objects.
@@ -629,10 +638,13 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
     words = [w for w in re.split(r"[\s/]+|(?<=[a-z])-(?=[A-Z])", _clean(surface)) if w]
     n = len(words)
     for size in range(n - 1, 0, -1):
+        found: list[tuple[Cand, ...]] = []
         for i in range(n - size, -1, -1):
             sub = words[i : i + size]
             if not sub[0][:1].isupper() or not sub[-1][:1].isupper():
                 continue
+            if i > 0 and words[i - 1].casefold().rstrip(".") in _NAME_PREFIX:
+                continue  # "St. Paris", "New London", "Lake Hartwell": another place
             phrase = " ".join(sub)
             if _key(phrase) in _GENERIC:
                 continue
@@ -644,8 +656,14 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
                 if c.kind != "region" and (c.kind != "city" or c.weight >= PARTIAL_CITY_MIN)
             )
             if hit:
-                return hit
+                found.append(hit)
+        if found:  # the weightiest part: "Manitoba Chambers of Commerce" is Manitoba's
+            return max(found, key=lambda h: max(c.weight for c in h))
     return ()
+
+
+#: Words that make a new place name of the name after them.
+_NAME_PREFIX = frozenset("st saint ste sainte san santa new fort ft port mount mt little".split())
 
 
 # --------------------------------------------------------------------------------------
@@ -684,6 +702,15 @@ class _Context:
         if votes >= HOME_MIN_VOTES and votes >= HOME_MIN_SHARE * sum(country.values()):
             return code
         return None
+
+    def support(self, code: str, key: str = "") -> int:
+        """How many different names (and cues) voted for a country, other than ``key``."""
+        return sum(
+            1
+            for k, (c, _) in self.by_key.items()
+            if c.get(code, 0.0) > 0.0
+            and not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+        )
 
     def possible_admin(self, key: str, admin: tuple[str, str]) -> bool:
         """Another name of the article could lie in this state ("Athens" + "Georgia")."""
@@ -904,6 +931,12 @@ _WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
         ("USA",),
     ),
     (re.compile(r"£\s?\d"), ("GBR",)),
+    (
+        re.compile(
+            r"\b(?:Garda[ií]?|Taoiseach|D[aá]il|Oireachtas|TDs?|Fine Gael|Fianna F[aá]il)\b"
+        ),
+        ("IRL",),
+    ),
     (re.compile(r"\b(?:NHS|Tory|Tories|[Bb]orough [Cc]ouncil|[Cc]ounty [Cc]ouncil)\b"), ("GBR",)),
     (re.compile(r"\b\d{1,2}(?:[.:]\d\d)?[ap]m\b"), _BRIT),
     (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b"), _BRIT),
@@ -1047,6 +1080,22 @@ def _choose(
         # "Guam, Louisiana and Nevada" and "Mexico, China, Japan" are lists, not "Paris, Texas"
         qualifier = None
     codes = {c.code for c in cands}
+    if (
+        ctx is not None
+        and qualifier is None
+        and all(c.kind in {"city", "county_bare"} and c.weight < PARTIAL_CITY_MIN for c in cands)
+    ):
+        # Only small towns abroad, in countries the article gives no other evidence for:
+        # a local place the gazetteer lacks ("Heathrow" is not the hamlet in Florida).
+        home = ctx.home(key)
+        own_c = ctx.own(key)[0]
+        if (
+            home is not None
+            and home not in codes
+            and all(ctx.country.get(c, 0.0) - own_c.get(c, 0.0) <= 0.0 for c in codes)
+            and ctx.support(home, key) >= 2
+        ):
+            return home
     if len(codes) == 1:
         return cands[0].code
     if ctx is None and qualifier is None:
@@ -1087,7 +1136,9 @@ def _choose(
         if home == c.code:
             s += A_LOCAL
         if c.admin1 and admin.get((c.code, c.admin1)):
-            s += A_ADMIN * min(2.0, admin[(c.code, c.admin1)])
+            # A unit that is most of its country (England) says little beyond the country.
+            share = _gazetteer().admin_share.get((c.code, c.admin1), 0.0)
+            s += A_ADMIN * min(2.0, admin[(c.code, c.admin1)]) * min(1.0, 2.0 * (1.0 - share))
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
             s += A_POSSIBLE
         if dateline and dateline[0] == c.code:
@@ -1106,7 +1157,11 @@ def _choose(
 def _looks_like_name(surface: str) -> bool:
     """Capitalised and not a bare acronym or number: worth a home-country guess."""
     clean = _clean(surface)
-    return bool(clean) and clean[0].isupper() and any(ch.islower() for ch in clean)
+    return (
+        bool(clean)
+        and clean[0].isupper()
+        and (any(ch.islower() for ch in clean) or " " in clean)  # "ST. PARIS", not "AP"
+    )
 
 
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
