@@ -137,3 +137,57 @@ def test_merge_people_spelling_variants_but_not_namesakes() -> None:
 def test_merge_people_respects_registry_splits() -> None:
     canon = actors.merge_people(["Vladimir Putin", "Putin"], no_merge=frozenset({"putin"}))
     assert canon["putin"] == "Putin"
+
+
+def test_merge_people_ignores_middle_initials_with_evidence() -> None:
+    names = [
+        "Vladimir Putin",
+        "Vladimir V. Putin",
+        "Joe Biden",
+        "Joseph R. Biden Jr.",
+        "Joseph Biden",
+    ]
+    counts = Counter({"Vladimir Putin": 9, "Vladimir V. Putin": 2, "Joseph Biden": 3})
+    canon = actors.merge_people(names, counts)
+    assert canon["vladimir v putin"] == "Vladimir Putin"
+    assert canon["joseph r biden jr"] == "Joseph Biden"  # suffix and initial dropped
+    assert canon["joe biden"] == "Joe Biden"  # a different first name is no evidence
+
+
+def test_middle_initials_that_tell_people_apart_stay() -> None:
+    names = ["George Bush", "George W. Bush", "George H.W. Bush"]
+    canon = actors.merge_people(names, Counter({"George Bush": 3}))
+    assert len({canon[actors.fold(n)] for n in names}) == 3  # two sets of initials: no merge
+    # a single initialled form still stays apart when the registry splits the surname
+    canon = actors.merge_people(["Jeb Bush", "Jeb E. Bush"], no_merge=frozenset({"bush"}))
+    assert canon["jeb e bush"] == "Jeb E. Bush"
+    # a full middle name is not an initial: left to the registry
+    canon = actors.merge_people(["Joseph Biden", "Joseph Robinette Biden"])
+    assert canon["joseph robinette biden"] == "Joseph Robinette Biden"
+
+
+def test_name_core() -> None:
+    assert actors.name_core("vladimir v putin") == ("vladimir putin", ("v",))
+    assert actors.name_core("joseph r biden jr") == ("joseph biden", ("r",))
+    assert actors.name_core("xi jinping") == ("xi jinping", ())
+    assert actors.name_core("martin luther king jr") == ("martin king", ("luther",))
+
+
+PLACES = {"Ukraine", "Ukrainian", "Kyiv", "Jordan", "Israel", "United States", "Russia"}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Ukraine Volodymyr Zelenskyy", "Volodymyr Zelenskyy"),
+        ("Bohdan Kisil Kyiv", "Bohdan Kisil"),
+        ("United States Joe Biden", "Joe Biden"),
+        ("Russia's Vladimir Putin", "Vladimir Putin"),
+        ("Ukrainian Volodymyr Zelenskyy Kyiv", "Volodymyr Zelenskyy"),
+        ("Michael Jordan", "Michael Jordan"),  # two name words must remain
+        ("Israel Katz", "Israel Katz"),
+        ("Vladimir Putin", "Vladimir Putin"),
+    ],
+)
+def test_strip_places_from_person_names(name: str, expected: str) -> None:
+    assert actors.strip_places(name, PLACES.__contains__) == expected

@@ -112,6 +112,11 @@ _PARTICLES = frozenset({"de", "da", "van", "von", "der", "bin", "al", "el", "la"
 
 def normalize(text: str, label: str) -> str:
     """The normalised surface stored in ``mentions.norm`` (no spaCy needed)."""
+    if label == "PERSON" and "\n" in text.strip():
+        # A name never spans a line break ("Bohdan Kisil\n\nKyiv", a signature block):
+        # keep the line with the most words (the first of equals).
+        lines = [ln for ln in text.split("\n") if ln.strip()]
+        text = max(lines, key=lambda ln: (len(ln.split()), -lines.index(ln)))
     s = clean_surface(text)
     if label == "PERSON":
         name, _ = strip_person(s)
@@ -353,6 +358,53 @@ def link_people(norms: Sequence[str], starts: Sequence[int]) -> list[str]:
     return out
 
 
+#: Generational suffixes ignored when comparing full names ("Joseph R. Biden Jr.").
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+
+
+def name_core(key: str) -> tuple[str, tuple[str, ...]]:
+    """A folded full name as (first + last word, the middle words), suffixes dropped.
+
+    "vladimir v putin" -> ("vladimir putin", ("v",)); "joseph r biden jr" ->
+    ("joseph biden", ("r",)); "xi jinping" -> ("xi jinping", ()).
+    """
+    toks = key.split()
+    while len(toks) > 2 and toks[-1] in _SUFFIXES:
+        toks.pop()
+    if len(toks) <= 2:
+        return " ".join(toks), ()
+    return f"{toks[0]} {toks[-1]}", tuple(toks[1:-1])
+
+
+def strip_places(name: str, is_place: Callable[[str], bool], *, keep: int = 2) -> str:
+    """Drop place names that NER glued to the edges of a person name.
+
+    "Ukraine Volodymyr Zelenskyy" -> "Volodymyr Zelenskyy", "Bohdan Kisil Kyiv" ->
+    "Bohdan Kisil", "United States Joe Biden" -> "Joe Biden". A word (or two) goes only when
+    ``is_place`` says it names a country-level place and at least ``keep`` name words
+    remain, so "Michael Jordan" and "Israel Katz" are left alone.
+    """
+    words = name.split()
+    changed = True
+    while changed and len(words) > keep:
+        changed = False
+        for n in (2, 1):  # leading "United States", "Russia's", "Ukrainian"
+            head = " ".join(words[:n])
+            if len(words) - n >= keep and is_place(_POSSESSIVE.sub("", head)):
+                words = words[n:]
+                changed = True
+                break
+        if changed:
+            continue
+        for n in (2, 1):
+            tail = " ".join(words[-n:])
+            if len(words) - n >= keep and is_place(tail):
+                words = words[:-n]
+                changed = True
+                break
+    return " ".join(words)
+
+
 def merge_people(
     names: Iterable[str],
     counts: Counter[str] | None = None,
@@ -378,21 +430,25 @@ def merge_people(
     keys = sorted(by_key, key=lambda k: (-counts[by_key[k]], k))
     canon: dict[str, str] = {}
     full_keys = [k for k in keys if len(k.split()) >= 2]
+    cmp = _comparable(full_keys, no_merge)
     # Block by first letter of the last word to keep the comparison near-linear.
     blocks: dict[str, list[str]] = defaultdict(list)
     for k in full_keys:
         if k in no_merge:
             canon[k] = k
             continue
-        toks = k.split()
+        ck = cmp[k]
+        toks = ck.split()
         target = None
         for other in blocks[toks[-1][:1]]:
-            otoks = other.split()
-            if (
+            co = cmp[other]
+            otoks = co.split()
+            if co == ck or (
                 len(otoks) == len(toks)
+                and _same_initials(otoks[1:-1], toks[1:-1])
                 and fuzz.ratio(otoks[0], toks[0]) >= 85
                 and fuzz.ratio(otoks[-1], toks[-1]) >= 80
-                and fuzz.ratio(other, k) >= threshold
+                and fuzz.ratio(co, ck) >= threshold
             ):
                 target = other
                 break
@@ -410,3 +466,35 @@ def merge_people(
         owners = by_surname.get(k, set()) if k not in no_merge else set()
         canon[k] = next(iter(owners)) if len(owners) == 1 else k
     return {k: by_key[v] for k, v in canon.items()}
+
+
+def _same_initials(a: Sequence[str], b: Sequence[str]) -> bool:
+    """Middle initials must agree for a spelling match ("george w bush" is not "george hw
+    bush"); longer middle words are left to the fuzzy ratio."""
+    return all(x == y or (len(x) > 2 and len(y) > 2) for x, y in zip(a, b, strict=True))
+
+
+def _comparable(full_keys: Sequence[str], no_merge: frozenset[str]) -> dict[str, str]:
+    """The form each full name is compared in: without middle initials and suffixes
+    ("vladimir v putin" -> "vladimir putin") when that is unambiguous, else the name itself.
+
+    Evidence rule: the middle may be dropped only when it is initials and the corpus has no
+    other middle for the same first and last name ("george w bush" next to "george hw
+    bush" are two people; "joseph r biden" next to "joseph robinette biden" is left to the
+    registry), and never for a surname or name the registry splits.
+    """
+    cores = {k: name_core(k) for k in full_keys}
+    middles: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    for core, middle in cores.values():
+        if middle:
+            middles[core].add(middle)
+    out: dict[str, str] = {}
+    for k, (core, middle) in cores.items():
+        safe = (
+            all(len(t) == 1 for t in middle)
+            and len(middles[core]) <= 1
+            and core not in no_merge
+            and core.split()[-1] not in no_merge
+        )
+        out[k] = core if safe else k
+    return out

@@ -101,6 +101,11 @@ def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
     return resolver, word
 
 
+def _is_country(word: Callable[[str], str | None], text: str) -> bool:
+    code = word(text)
+    return bool(code) and not str(code).startswith("REG:")
+
+
 def _dateline_place(dateline: str | None) -> str | None:
     """ "SALVADOR, Feb 26" -> "SALVADOR"; "NEW YORK, March 3 -" -> "NEW YORK"."""
     if not dateline:
@@ -137,6 +142,11 @@ def _resolve_article(
     """One article: clean, link people, resolve places, find person affiliations."""
     out: list[_Mention] = []
     norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
+    # "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
+    # glued to a person name are not part of it.
+    for i, r in enumerate(rows):
+        if r[4] == "PERSON" and " " in norms[i]:
+            norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
     # Places (and ORGs, for metonyms) through the article-level country resolver.
     cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
     codes: list[str | None] = [None] * len(rows)
@@ -193,7 +203,13 @@ def _resolve_article(
     for i, (rowid, s, e, surface, label) in enumerate(rows):
         affil = None
         if label == "PERSON":
-            a = actors.affiliation(text, s, e, surface, word)
+            # Read modifiers from where the name starts, so words stripped off the span
+            # ("President of | Ukraine Volodymyr Zelenskyy") still count as its prefix.
+            at = surface.find(norms[i]) if norms[i] else -1
+            if at > 0:
+                a = actors.affiliation(text, s + at, e, surface[at:], word)
+            else:
+                a = actors.affiliation(text, s, e, surface, word)
             affil = a.iso3 if a else None
         out.append(_Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i)))
     return out
@@ -236,7 +252,7 @@ def resolve(
                     if code and not code.startswith("REG:"):
                         datelines[aid] = code
             bar.update(len(chunk))
-    entity_of, entities = _entities(results, reg, acronyms)
+    entity_of, entities = _entities(results, reg, acronyms, functools.partial(_is_country, word))
     res = ResolveResult(registry_hash=reg.hash, mentions=len(results))
     _write(con, results, entity_of, entities, datelines, reg.hash)
     res.entities = len(entities)
@@ -253,43 +269,75 @@ def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
     return found[0] if found else None
 
 
-def _relabel(results: list[_Mention], reg: Registry) -> None:
+def _relabel(
+    results: list[_Mention], reg: Registry, is_place: Callable[[str], bool] | None = None
+) -> None:
     """Corpus-level label fixes, decided by how the whole corpus uses a name.
 
-    - a lone one-word PERSON that the corpus tags as a place more often ("Kherson",
-      "Donbass") becomes that place, with its resolved country;
+    - a lone one-word PERSON that the corpus tags as a place, more often than as a lone
+      person or more often than full person names carry the word, becomes that place, with
+      its resolved country ("Kherson", "Donbass"; but "Kirby" of "John Kirby" stays a
+      person, and one stray "Recapturing Kherson" does not make "Kherson" a name);
+    - other non-person mentions of a name the corpus tags as a place more often
+      ("Mariupol" tagged ORG) become that place;
     - ORG/PERSON mentions whose name the registry types, or that equal a full person name
-      seen as PERSON elsewhere ("Volodymyr Zelenskyy" tagged ORG), take that type.
+      seen as PERSON elsewhere ("Volodymyr Zelenskyy" tagged ORG), take that type; so do
+      ones that equal it once country-level place words at the edges are dropped
+      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG).
     """
     place_votes: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
     )
     lone_votes: Counter[str] = Counter(actors.fold(m.norm) for m in results if m.alt)
-    full_people = {
+    other_votes: Counter[str] = Counter(
+        actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
+    )
+    place_code: dict[str, str] = {}
+    for k, c in Counter(
+        (actors.fold(m.norm), m.code) for m in results if m.label in ("GPE", "LOC", "FAC")
+    ).most_common():
+        if c:
+            place_code.setdefault(k, c)
+    full_counts: Counter[str] = Counter(
         actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
-    }
-    name_words = {w for k in full_people for w in k.split()}
+    )
+    full_people = set(full_counts)
+    name_support: Counter[str] = Counter()
+    for k, n in full_counts.items():
+        for w in set(k.split()):
+            name_support[w] += n
     for m in results:
         k = actors.fold(m.key)
         if m.label == "PERSON" and m.alt and place_votes[k]:
-            # Tagged a place elsewhere, and either more often so, or no full name in the
-            # corpus carries the word ("Kherson"; but "Kirby" of "John Kirby" stays a person).
-            if place_votes[k] > lone_votes[k] or k not in name_words:
+            if place_votes[k] > lone_votes[k] or place_votes[k] > name_support[k]:
                 m.label, m.code = "GPE", m.alt
                 continue
         if m.label not in PLACE_LABELS:
             typed = reg.types.get(actors.fold(reg.canonical(m.key)))
             if typed:
                 m.label = typed
+            elif m.label != "PERSON" and place_votes[k] > other_votes[k]:
+                # "Mariupol" tagged ORG (or PRODUCT) in some sentences, a place in more.
+                m.label, m.code = "GPE", m.code or place_code.get(k)
             elif m.label != "PERSON" and k in full_people:
                 m.label = "PERSON"  # "Volodymyr Zelenskyy" tagged ORG or WORK_OF_ART
+            elif m.label != "PERSON" and is_place is not None and " " in m.key:
+                name = actors.strip_places(m.key, is_place)
+                if name != m.key:
+                    canon = reg.canonical(name)
+                    known = reg.types.get(actors.fold(canon))
+                    if known == "PERSON" or (not known and actors.fold(name) in full_people):
+                        m.label, m.key = "PERSON", name
 
 
 def _entities(
-    results: list[_Mention], reg: Registry, acronyms: dict[str, Counter[str]]
+    results: list[_Mention],
+    reg: Registry,
+    acronyms: dict[str, Counter[str]],
+    is_place: Callable[[str], bool] | None = None,
 ) -> tuple[list[str | None], list[dict[str, Any]]]:
     """Corpus-level merge: entity id per mention and the entity rows."""
-    _relabel(results, reg)
+    _relabel(results, reg, is_place)
     # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
     acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
     person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
