@@ -140,6 +140,79 @@ def test_country_name_used_as_a_town_in_local_news() -> None:
     assert resolve_country("Lebanon", context=world, start=world.index("Lebanon")) == "LBN"
 
 
+def test_common_nouns_are_not_places() -> None:
+    # "Council" (Idaho) and "Police" (Poland) are small towns, but on their own they are nouns.
+    assert resolve_country("Council") is None
+    assert resolve_country("Police") is None
+    assert resolve_country("Council Bluffs") == "USA"
+
+
+def test_local_us_article_reads_paris_as_the_texas_town() -> None:
+    text = (
+        "Lamar County sales tax still booming. Paris and Roxton continue to reap sales tax "
+        "benefits from the construction of natural gas pipelines through Lamar County, "
+        "Texas. Paris showed a 22 percent increase in January, the comptroller said at "
+        "7 p.m. Tuesday."
+    )
+    assert resolve_country("Paris", context=text, start=text.index("Paris")) == "USA"
+    assert resolve_country("Roxton", context=text, start=text.index("Roxton")) == "USA"
+
+
+def test_london_with_ontario_is_canadian() -> None:
+    text = (
+        "City Hall Digest. London city council will hire outside experts to defend its "
+        "rejection of a clinic in north London. Developers have appealed to the Ontario "
+        "Municipal Board, and Toronto lawyers will argue the case."
+    )
+    assert resolve_country("London", context=text, start=text.index("London")) == "CAN"
+
+
+def test_street_address_and_dateline_make_a_country_name_a_town() -> None:
+    obit = (
+        "Services will be held Tuesday at 11:45 in The Church of The Brethren, "
+        "400 S. Locust St., Lebanon. Interment in Indiantown Gap National Cemetery."
+    )
+    assert resolve_country("Lebanon", context=obit, start=obit.index("Lebanon")) == "USA"
+    ap = (
+        "Prosecution rests in Ohio bathtub drowning trial. LEBANON (AP) — A forensic "
+        "pathologist testified in the trial of a Warren County man on Friday."
+    )
+    assert resolve_country("LEBANON", context=ap, start=ap.index("LEBANON")) == "USA"
+    assert resolve_country("Lebanon") == "LBN"
+
+
+def test_qualified_dateline_gives_a_town_the_gazetteer_lacks() -> None:
+    text = "Peabody closing coal mine. RIDGE FARM, Ill. (AP) — Peabody Energy says it is closing."
+    assert resolve_country("RIDGE FARM", context=text, start=text.index("RIDGE")) == "USA"
+
+
+def test_british_local_news_keeps_small_places_british() -> None:
+    text = (
+        "Ever-popular Mr Ice Cream dies aged 72. Cambridge's Mr Ice Cream has died. He sold "
+        "ice cream on Chesterton Road and at Cherry Hinton Hall for 40 years, and the "
+        "council said the city would miss him. He came to England from Italy and worked "
+        "near Newmarket, Suffolk. Tributes were paid by the Cambridge MP and councillors; "
+        "a funeral will be held on 5 March at 2pm."
+    )
+    for name in ("Chesterton", "Cherry Hinton"):
+        assert resolve_country(name, context=text, start=text.index(name)) == "GBR"
+
+
+def test_surnames_and_prefixed_names_are_not_places() -> None:
+    # "Alfie Evans" is a person, not Evans County, Georgia; "St. Paris" (Ohio) is not Paris.
+    text = (
+        "Pope Francis tweeted prayers for Alfie Evans. Alfie Evans is being treated in "
+        "Liverpool, northern England, and his parents want him moved to a hospital in Rome."
+    )
+    assert resolve_country("Rome", context=text, start=text.index("Rome")) == "ITA"
+    ohio = (
+        "Family mourns four children. ST. PARIS — A fire killed four children in St. Paris, "
+        "according to the Champaign County Sheriff's Office in Ohio, at 3 a.m. Saturday."
+    )
+    assert resolve_country("St. Paris", context=ohio, start=ohio.index("St. Paris")) == "USA"
+    assert resolve_country("Czechs") == "CZE"
+
+
 def test_iso_helpers() -> None:
     assert country_name("RUS") == "Russia"
     assert country_name("USA") == "United States"

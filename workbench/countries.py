@@ -447,6 +447,18 @@ _COUNTY_SUFFIX = re.compile(
     r"\s+(?:County|Parish|Borough|Census Area|City and Borough|Municipality)$"
 )
 
+#: Common nouns that are also the names of small towns somewhere ("Council", Idaho): on
+#: their own they name no place (a longer name that contains them still can; "Police" in
+#: Poland is left to its full name).
+_COMMON_NOUNS = frozenset(
+    "council police court government parliament congress senate assembly ministry army navy "
+    "church school college university hospital office bank market station airport "
+    "harbor harbour mayor sheriff governor president minister chief judge justice commission "
+    "committee board agency department bureau embassy consulate cathedral palace hall tower "
+    "centre center club prison jail county state city town village republic kingdom empire "
+    "mosque temple".split()
+)
+
 #: Subdivision / token names too generic to be evidence of a country on their own.
 _GENERIC = frozenset(
     {
@@ -607,6 +619,10 @@ def _lookup(surface: str) -> tuple[Cand, ...]:
     g = _gazetteer()
     k = _key(clean)
     hit = g.index.get(k)
+    if hit is not None and k in _COMMON_NOUNS:
+        hit = tuple(c for c in hit if c[3] not in {"city", "county_bare", "subdiv"}) or None
+        if hit is None:
+            return ()
     if hit is not None and _COMPASS.issuperset(k.split()):
         # "West Coast", "North Side": a district of that name somewhere is no evidence;
         # only a region reading ("the West") survives.
@@ -798,7 +814,6 @@ _INSTITUTIONS = frozenset(
     "Journal Gazette Star Sun Mail Press Daily Evening Chronicle Courier Observer Record "
     "Register Street Road Avenue Lane Drive Square".split()
 )
-_SKIP_FOLLOWED = False
 
 
 def _scan(text: str, lower_words: frozenset[str] = frozenset()) -> Iterable[tuple[int, int, str]]:
@@ -856,8 +871,7 @@ def _scan(text: str, lower_words: frozenset[str] = frozenset()) -> Iterable[tupl
             ):
                 followed = end < n and text[e : e + 1] == " " and words[end][0] == e + 1
                 if inner or (
-                    _SKIP_FOLLOWED
-                    and followed
+                    followed
                     and proper(end)
                     and words[end][2].rstrip(".") not in _INSTITUTIONS
                     and max(c.weight for c in cands) < BIG_CITY
