@@ -36,7 +36,19 @@ per text and cached) each reading is also scored against the article's other pla
 * a country-level name ("China", "Lebanon") stays the country unless such a cue, a qualifier
   or explicit evidence for the state of a sizeable town of that name says otherwise;
 * a place name the gazetteer does not know (a hamlet, a river, a park) falls back to the
-  article's clear home country (most evidence, at least half of it), else None.
+  article's clear home country (most evidence, at least half of it), else None; so does a
+  name whose only readings are small towns abroad in countries the article gives no other
+  evidence for, when at least two other names or cues support the home country;
+* house-style cues vote (weakly) for the article's home: "$", "7 p.m.", "March 21", phone
+  numbers, ZIP codes and street addresses ("400 S. Locust St., Lebanon") for North America;
+  "£", "7pm", "21 March", British spelling, "councillor", "MP" for Britain and the
+  Commonwealth; "Garda", "TD" for Ireland; each vote goes to the group member the article's
+  places favour;
+* surnames are no evidence: a known small-town name right after a proper name the text never
+  writes in lower case ("Alfie Evans") or right before one ("Erie Otters") is skipped;
+* a dateline names a city: "LEBANON (AP) -" is the town, a name that towns of several
+  countries share ("MANSFIELD") gives no dateline, a hamlet needs its qualifier;
+* institutional nouns ("Council", "Police") are never towns on their own.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
