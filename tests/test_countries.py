@@ -281,3 +281,29 @@ def test_seed_article_spans_resolve_to_the_four_countries(nlp) -> None:
     assert countries == {"CHN", "RUS", "UKR", "USA"}
     west = [c for (_, _, surface, _), c in zip(spans, codes, strict=True) if "West" in surface]
     assert west and all(is_region(c) for c in west)
+
+
+def test_arabic_names_without_their_article_and_leading_marks() -> None:
+    # GeoNames writes "‘Afrīn" and "Al Qāmishlī"; news writes "Afrin" and "Qamishli".
+    text = (
+        "Turkish forces pressed into the Kurdish enclave of Afrin for a fourth day. A "
+        "Kurdish official said Turkey also fired on Qamishli, a city in northeastern Syria."
+    )
+    for name in ("Afrin", "Qamishli"):
+        assert resolve_country(name, context=text, start=text.index(name)) == "SYR"
+
+
+def test_index_cache_removes_stale_pickles(tmp_path) -> None:
+    from workbench import countries
+
+    stale = tmp_path / "gazetteer-0123456789abcdef.pickle"
+    other = tmp_path / "vega-bundle.js"
+    odd = tmp_path / "gazetteer-notes.pickle"
+    for p in (stale, other, odd):
+        p.write_text("x")
+    current = tmp_path / "gazetteer-fedcba9876543210.pickle"
+    current.write_text("y")
+    countries._remove_stale(current)
+    assert not stale.exists()
+    assert current.exists() and other.exists() and odd.exists()
+    countries._remove_stale(tmp_path / "missing" / "gazetteer-fedcba9876543210.pickle")

@@ -176,8 +176,8 @@ def _key(surface: str) -> str:
 def _data_key(name: str) -> str:
     """_key() for gazetteer entries, which are already clean (fast path for 300k names)."""
     k = _strip_accents(name).casefold()
-    if "'" in k or "’" in k or k.startswith("the "):
-        return _key(name)
+    if k.startswith("the ") or not k[:1].isalnum() or any(q in k for q in "'’‘`"):
+        return _key(name)  # "‘Afrīn" -> "afrin", as _key() reads the text
     if "st" in k:
         k = k.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
     return k.rstrip(".").strip()
@@ -245,7 +245,7 @@ def _geonames_dir() -> Path:
 
 
 #: Bump when the index layout or the build rules change (the cache key also hashes the data).
-_INDEX_VERSION = 4
+_INDEX_VERSION = 5
 
 
 def _cache_path() -> Path:
@@ -280,7 +280,25 @@ def _gazetteer() -> _Gazetteer:
         os.replace(tmp, path)
     except OSError:  # read-only home: keep the in-memory index
         pass
+    else:
+        _remove_stale(path)
     return g
+
+
+_CACHE_NAME = re.compile(r"gazetteer-[0-9a-f]{16}\.pickle")
+
+
+def _remove_stale(path: Path) -> None:
+    """Delete older index pickles next to ``path`` (same name pattern only; errors ignored)."""
+    try:
+        for old in path.parent.iterdir():
+            if old.name != path.name and _CACHE_NAME.fullmatch(old.name):
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
+    except OSError:
+        pass
 
 
 def _build_gazetteer() -> _Gazetteer:
@@ -431,6 +449,10 @@ def _build_gazetteer() -> _Gazetteer:
         a1 = city.get("admin1code") or ""
         g.add(city["name"], Cand(a3, a1, w, "city"))
         w = max(W_CITY_MIN, math.log10(pop + 10))
+        if city["countrycode"] in _ARABIC_CC:
+            bare = _ARABIC_ARTICLE.sub("", city["name"])
+            if bare != city["name"] and len(bare) > 3:  # "Al Qāmishlī" -> "Qamishli"
+                g.add(bare, Cand(a3, a1, w - ARTICLE_PENALTY, "city"))
         if pop >= ALT_NAME_MIN_POP:
             for alt in city.get("alternatenames") or ():
                 if alt.isascii() and len(alt) > 3 and alt[0].isupper() and not alt.isupper():
@@ -454,6 +476,13 @@ _COMPASS = frozenset(
     "north south east west northern southern eastern western northeast northwest southeast "
     "southwest central coast side shore end upper lower mid region province".split()
 )
+#: Countries whose place names carry the Arabic article, which news usually drops
+#: ("Al Qāmishlī" is written "Qamishli", "Ar Raqqah" "Raqqa").
+_ARABIC_CC = frozenset(
+    "AE BH DJ DZ EG EH IQ JO KM KW LB LY MA MR OM PS QA SA SD SO SY TN YE".split()
+)
+_ARABIC_ARTICLE = re.compile(r"^(?:[AaEe][ln]|A[rsdtzn]|Ash|Adh)[ -]")
+ARTICLE_PENALTY = 0.5
 _US_TERRITORIES = frozenset({"AS", "GU", "MP", "PR", "VI", "UM"})
 _COUNTY_SUFFIX = re.compile(
     r"\s+(?:County|Parish|Borough|Census Area|City and Borough|Municipality)$"
