@@ -50,7 +50,23 @@ DESCRIPTOR_WORDS = frozenset(
     """.split()
 )
 
+#: Last words that make a name a company ("Courier Corp", "Fiat SpA"), never a person.
+COMPANY_WORDS = frozenset(
+    """
+    inc corp corporation co cos company plc ltd llc lp spa sa ag nv bv gmbh kg ab asa oy
+    holdings holding group bancorp bank securities industries international partners
+    """.split()
+)
+
+
+def is_company(name: str) -> bool:
+    """ "Courier Corp", "Tenneco Inc.", "Fiat SpA" -> True; "Vladimir Putin" -> False."""
+    words = name.lower().replace(".", "").replace(",", " ").split()
+    return len(words) >= 2 and words[-1] in COMPANY_WORDS
+
+
 _WS = re.compile(r"\s+")
+_PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
 _POSSESSIVE = re.compile(r"(?:['\u2019]s|(?<=s)['\u2019])$", re.IGNORECASE)
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019`()[]{}<>,;:!?*\u2013\u2014-_/|#@"
 _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
@@ -112,11 +128,12 @@ _PARTICLES = frozenset({"de", "da", "van", "von", "der", "bin", "al", "el", "la"
 
 def normalize(text: str, label: str) -> str:
     """The normalised surface stored in ``mentions.norm`` (no spaCy needed)."""
-    if label == "PERSON" and "\n" in text.strip():
-        # A name never spans a line break ("Bohdan Kisil\n\nKyiv", a signature block):
-        # keep the line with the most words (the first of equals).
-        lines = [ln for ln in text.split("\n") if ln.strip()]
-        text = max(lines, key=lambda ln: (len(ln.split()), -lines.index(ln)))
+    if label == "PERSON" and _PARAGRAPH.search(text.strip()):
+        # A name never spans a paragraph break ("Bohdan Kisil\n\nKyiv", a signature block;
+        # a single newline is a hard line wrap, "Paul\nVolcker"): keep the paragraph with
+        # the most words (the first of equals).
+        parts = [p for p in _PARAGRAPH.split(text) if p.strip()]
+        text = max(parts, key=lambda p: (len(p.split()), -parts.index(p)))
     s = clean_surface(text)
     if label == "PERSON":
         name, _ = strip_person(s)

@@ -19,6 +19,7 @@ only the compact per-mention results are kept until the corpus-level merge.
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -50,6 +51,8 @@ _KIND = {
     "NORP": "group",
 }
 CHUNK = 500
+#: Labels under which en_core_web_sm often files a person's name ("Lyng" tagged ORG).
+_PERSON_LIKE = frozenset({"ORG", "PRODUCT", "WORK_OF_ART"})
 
 
 @dataclass
@@ -104,6 +107,36 @@ def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
 def _is_country(word: Callable[[str], str | None], text: str) -> bool:
     code = word(text)
     return bool(code) and not str(code).startswith("REG:")
+
+
+_TITLE_TOKEN = re.compile(r"[A-Za-z][\w.&'\u2019-]*")
+
+
+def title_countries(title: str | None, word: Callable[[str], str | None]) -> set[str]:
+    """Countries a headline names ("CHINA'S OIL OUTPUT RISES", "U.K. MONEY MARKET"): capitalised
+    words and word pairs/triples that the country-level lookup resolves (names, demonyms,
+    metonyms such as "White House"; never a town: the title has no context)."""
+    if not title:
+        return set()
+    toks = [_POSSESSIVE_END.sub("", t) for t in _TITLE_TOKEN.findall(title)]
+    toks = [t if re.search(r"\.\w", t) else t.rstrip(".") for t in toks]
+    out: set[str] = set()
+    i = 0
+    while i < len(toks):
+        for n in (3, 2, 1):
+            part = toks[i : i + n]
+            if len(part) == n and all(t[:1].isupper() for t in part):
+                code = word(" ".join(part))
+                if code and not code.startswith("REG:"):
+                    out.add(code)
+                    i += n
+                    break
+        else:
+            i += 1
+    return out
+
+
+_POSSESSIVE_END = re.compile(r"['\u2019][sS]$")
 
 
 def _dateline_place(dateline: str | None) -> str | None:
@@ -187,6 +220,21 @@ def _resolve_article(
             if full:
                 keys[i] = full[0]
         keys[i] = reg.canonical(keys[i])
+    # A person's name tagged ORG/PRODUCT ("Lyng", "Volcker" after "Richard Lyng", "Paul
+    # Volcker") is that person when exactly one full name of the article ends with it.
+    labels = [r[4] for r in rows]
+    fulls = {actors.fold(keys[i]): keys[i] for i in pidx if " " in keys[i]}
+    for i, r in enumerate(rows):
+        if r[4] not in _PERSON_LIKE or reg.types.get(actors.fold(reg.canonical(norms[i]))):
+            continue
+        toks = actors.fold(norms[i]).split()
+        cands = {
+            f
+            for fk, f in fulls.items()
+            if toks and (fk.split() == toks or fk.split()[-len(toks) :] == toks)
+        }
+        if len(cands) == 1:
+            labels[i], keys[i], codes[i] = "PERSON", cands.pop(), None
     # One-word "people" not linked to a full name may be mis-tagged places ("Kherson");
     # their place reading is kept and chosen at corpus level (see _relabel).
     lone = [
@@ -200,8 +248,8 @@ def _resolve_article(
             text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
         )
         alts = dict(zip(lone, found, strict=True))
-    for i, (rowid, s, e, surface, label) in enumerate(rows):
-        affil = None
+    for i, (rowid, s, e, surface, _label) in enumerate(rows):
+        affil, label = None, labels[i]
         if label == "PERSON":
             # Read modifiers from where the name starts, so words stripped off the span
             # ("President of | Ukraine Volodymyr Zelenskyy") still count as its prefix.
@@ -280,8 +328,11 @@ def _relabel(
       person, and one stray "Recapturing Kherson" does not make "Kherson" a name);
     - other non-person mentions of a name the corpus tags as a place more often
       ("Mariupol" tagged ORG) become that place;
-    - ORG/PERSON mentions whose name the registry types, or that equal a full person name
-      seen as PERSON elsewhere ("Volodymyr Zelenskyy" tagged ORG), take that type; so do
+    - ORG/PERSON mentions whose name the registry types take that type; a full name tagged
+      both PERSON and ORG takes the type the corpus uses more often, PERSON on a tie
+      ("Volodymyr Zelenskyy" tagged ORG is the person; "Drexel Burnham" tagged PERSON
+      once, or any name ending in a company suffix, is the company); a one-word ORG is a
+      person when tagged so more often and one full name carries it as surname; so do
       ones that equal it once country-level place words at the edges are dropped
       ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG).
     """
@@ -302,6 +353,10 @@ def _relabel(
         actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
     )
     full_people = set(full_counts)
+    person_votes: Counter[str] = Counter(actors.fold(m.key) for m in results if m.label == "PERSON")
+    surname_owners: dict[str, set[str]] = defaultdict(set)
+    for k in full_people:
+        surname_owners[k.rsplit(" ", 1)[-1]].add(k)
     name_support: Counter[str] = Counter()
     for k, n in full_counts.items():
         for w in set(k.split()):
@@ -319,8 +374,22 @@ def _relabel(
             elif m.label != "PERSON" and place_votes[k] > other_votes[k]:
                 # "Mariupol" tagged ORG (or PRODUCT) in some sentences, a place in more.
                 m.label, m.code = "GPE", m.code or place_code.get(k)
-            elif m.label != "PERSON" and k in full_people:
-                m.label = "PERSON"  # "Volodymyr Zelenskyy" tagged ORG or WORK_OF_ART
+            elif " " in k and (k in full_people or m.label == "PERSON"):
+                # One name, one type: the reading the corpus uses more often (PERSON on a
+                # tie; the short forms linked to a person count for it): "Volodymyr
+                # Zelenskyy" tagged ORG is the person, "Drexel Burnham" or "Courier Corp"
+                # tagged PERSON once is the company.
+                if actors.is_company(m.key) or other_votes[k] > person_votes[k]:
+                    if m.label == "PERSON":
+                        m.label = "ORG"
+                elif m.label != "PERSON":
+                    m.label = "PERSON"
+            elif (
+                m.label in _PERSON_LIKE
+                and person_votes[k] > other_votes[k]
+                and len(surname_owners.get(k, ())) == 1
+            ):
+                m.label = "PERSON"  # "Ongpin" tagged ORG, a person more often, one owner
             elif m.label != "PERSON" and is_place is not None and " " in m.key:
                 name = actors.strip_places(m.key, is_place)
                 if name != m.key:
