@@ -12,10 +12,13 @@
    To save disk, replicated sentences keep text and offsets but not the token/lemma lists
    (no notebook query reads them). The full-text index is not built at this size
    (``articles(text=...)`` falls back to ``ILIKE``; not timed here).
-3. **queries**: the query methods the notebooks call (``Workbench.top/coverage/
+3. **aggregates**: ``aggregates.refresh()`` when they are missing or stale (seconds per
+   table and row counts printed).
+4. **queries**: the query methods the notebooks call (``Workbench.top/coverage/
    cooccurrence/compare/tone/quotes/articles/evidence/kwic``), without and with filters
    (a one-year window, one source, a country, a theme); one warm-up run, then ``--reps``
-   timed runs each; p50/p95 per query and over all runs. Target: p95 < 150 ms.
+   timed runs each; p50/p95 per query and over all runs, and whether the answer came from
+   the pre-aggregates (``agg``) or the base tables (``base``). Target: p95 < 150 ms.
 
     .venv/bin/python bench/bench_scale_queries.py [--articles 1000000] [--reps 5]
         [--only top,coverage] [--rebuild]
@@ -178,26 +181,6 @@ def queries(wb: Any, use: list[str]) -> dict[str, Any]:
         out[f"articles [{fname}]"] = lambda f=f: wb.articles(f)
         out[f"evidence actor [{fname}]"] = lambda f=f: wb.evidence("actor", top_actor, f)
         out[f"kwic entity [{fname}]"] = lambda f=f: wb.kwic(top_actor, 60, f)
-    from workbench import aggregates
-
-    if aggregates.is_fresh(wb.con):  # the same slices answered from the pre-aggregates
-        for fname in ("none", "year", "source"):
-            if fname not in use:
-                continue
-            f = filters[fname]
-            out[f"AGG top actor [{fname}]"] = lambda f=f: aggregates.top(wb.con, "actor", 20, f)
-            out[f"AGG top country [{fname}]"] = lambda f=f: aggregates.top(wb.con, "country", 20, f)
-            out[f"AGG top theme [{fname}]"] = lambda f=f: aggregates.top(wb.con, "theme", 20, f)
-            out[f"AGG top source [{fname}]"] = lambda f=f: aggregates.top(wb.con, "source", 20, f)
-            out[f"AGG coverage actor month [{fname}]"] = lambda f=f: aggregates.coverage(
-                wb.con, "actor", "month", False, f
-            )
-            out[f"AGG coverage country week share [{fname}]"] = lambda f=f: aggregates.coverage(
-                wb.con, "country", "week", True, f
-            )
-            out[f"AGG coverage volume month [{fname}]"] = lambda f=f: aggregates.coverage(
-                wb.con, None, "month", False, f
-            )
     return out
 
 
@@ -252,8 +235,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             from workbench import aggregates
         if not args.no_aggregates and not aggregates.is_fresh(wb.con):
             t0 = time.perf_counter()
-            aggregates.refresh(wb.con)
-            print(f"aggregates refreshed in {time.perf_counter() - t0:.1f}s", flush=True)
+            out = aggregates.refresh(wb.con)
+            print(f"aggregates refreshed in {time.perf_counter() - t0:.1f}s: {out}", flush=True)
+            t0 = time.perf_counter()
+            wb.con.execute("CHECKPOINT")
+            print(f"checkpoint {time.perf_counter() - t0:.1f}s", flush=True)
     wb = Workbench(db, read_only=True)
     wb.con.execute("SET enable_progress_bar = false")
     if args.threads:
@@ -281,7 +267,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         qs = {n: fn for n, fn in qs.items() if any(k in n for k in keys)}
     all_t: list[float] = []
     worst: list[tuple[float, str]] = []
-    print(f"{'query':48s} {'p50 ms':>9s} {'p95 ms':>9s} {'rows':>6s}")
+    print(f"{'query':48s} {'p50 ms':>9s} {'p95 ms':>9s} {'rows':>6s} from")
     for name, fn in qs.items():
         try:
             df = timed_call(wb, fn, args.timeout)  # warm-up (and result size)
@@ -298,7 +284,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         all_t += ts
         p50, p95 = bl.pctl(ts, 50), bl.pctl(ts, 95)
         worst.append((p95, name))
-        print(f"{name:48s} {p50:9.1f} {p95:9.1f} {len(df):6d}  (load {bl.loadavg()})", flush=True)
+        src = "agg" if df.attrs.get("source") == "aggregates" else "base"
+        print(f"{name:48s} {p50:9.1f} {p95:9.1f} {len(df):6d} {src:4s} (load {bl.loadavg()})",
+              flush=True)  # fmt: skip
     worst.sort(reverse=True)
     over = [n for p, n in worst if p >= 150]
     bl.figure("queries timed", len(qs))

@@ -1,4 +1,7 @@
-"""Pre-aggregates answer date/source-filtered top/coverage exactly like the query module."""
+"""Pre-aggregates answer date/source-filtered queries exactly like the base-table queries.
+
+Every comparison switches the aggregates off for the reference answer (``_base``) and checks
+that the other answer really came from them (``_via_aggregates``)."""
 
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ def test_top_matches_query_module(agg_wb) -> None:
     for f in filters(agg_wb):
         assert aggregates.serves(con, f)
         for kind in KINDS:
-            want = query.top(con, kind, 15, f)
+            want = _base(query.top, con, kind, 15, f)
             _same(aggregates.top(con, kind, 15, f), want)
             checked += len(want)
     assert checked > 100  # real rows were compared, not empty frames
@@ -57,8 +60,8 @@ def test_coverage_matches_query_module(agg_wb) -> None:
     for f in filters(agg_wb)[:4]:
         for by, freq, norm in (("actor", "month", False), ("country", "week", True),
                                ("theme", "quarter", True), ("person", "day", False),
-                               (None, "month", False)):  # fmt: skip
-            want = query.coverage(con, by, freq, norm, f, 5)
+                               ("source", "week", True), (None, "month", False)):  # fmt: skip
+            want = _base(query.coverage, con, by, freq, norm, f, 5)
             got = aggregates.coverage(con, by, freq, norm, f, 5)
             assert len(want) > 0
             _same(got, want)
@@ -81,3 +84,86 @@ def test_stale_or_unsupported_filters_are_refused(agg_wb) -> None:
     finally:
         con.execute("ROLLBACK")
     assert aggregates.is_fresh(con)
+
+
+def _base(fn, *args, **kw) -> pd.DataFrame:
+    """The query module's own answer (base tables), with the aggregates switched off."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(aggregates, "serves", lambda con, f: False)
+        return fn(*args, **kw)
+
+
+def _via_aggregates(fn, *args, **kw) -> pd.DataFrame:
+    df = fn(*args, **kw)
+    assert df.attrs.get("source") == "aggregates", fn
+    return df
+
+
+def test_cooccurrence_matches_query_module(agg_wb) -> None:
+    con = agg_wb.con
+    checked = 0
+    for f in filters(agg_wb)[:4]:
+        for a, b, kw in (("actor", "actor", {"n": 40}), ("actor", "country", {"n": 50}),
+                         ("theme", "country", {"n": None, "top_a": 10, "top_b": 12}),
+                         ("person", "person", {"n": 30, "sort": "pmi", "min_articles": 2}),
+                         ("org", "country", {"n": 20, "sort": "npmi"})):  # fmt: skip
+            want = _base(query.cooccurrence, con, a, b, f, **kw)
+            got = _via_aggregates(query.cooccurrence, con, a, b, f, **kw)
+            _same(got, want)
+            checked += len(want)
+    assert checked > 200
+    # kinds without pair roll-ups, other entity types: the base tables answer
+    for a, b, f in (("actor", "theme", Filter()), ("country", "actor", Filter()),
+                    ("actor", "actor", Filter(entity_types=("PERSON", "GPE")))):  # fmt: skip
+        assert query.cooccurrence(con, a, b, f).attrs.get("source") != "aggregates"
+
+
+def test_compare_and_tone_match_query_module(agg_wb) -> None:
+    con = agg_wb.con
+    src = filters(agg_wb)[3].sources
+    for f in filters(agg_wb):
+        for by in ("actor", "country", "theme"):
+            for sources in (None, src):
+                want = _base(query.compare, con, sources, by, f, 10)
+                _same(_via_aggregates(query.compare, con, sources, by, f, 10), want)
+        for by, freq in (("date", "month"), ("date", "week"), ("source", None),
+                         ("actor", None), ("country", "quarter"), ("person", "day")):  # fmt: skip
+            want = _base(query.tone, con, by, freq, f, 8)
+            assert len(want) > 0
+            _same(_via_aggregates(query.tone, con, by, freq, f, 8), want)
+
+
+def test_listings_match_query_module(agg_wb) -> None:
+    con = agg_wb.con
+    actor = query.top(con, "actor", 1)["key"][0]
+    theme = query.top(con, "theme", 1)["key"][0]
+    speaker = query.top(con, "speaker", 1)["key"][0]
+    name = agg_wb.sql("SELECT name FROM entities WHERE entity_id = ?", [actor])["name"][0]
+    for f in filters(agg_wb)[:4]:
+        for order in ("date", "-date"):
+            want = _base(query.articles, con, f, 30, order=order)
+            _same(_via_aggregates(query.articles, con, f, 30, order=order), want)
+        for kind, value in (("actor", actor), ("actor", name.upper()), ("person", actor),
+                            ("country", "ukr"), ("theme", theme)):  # fmt: skip
+            want = _base(query.evidence, con, kind, value, f, 25)
+            _same(_via_aggregates(query.evidence, con, kind, value, f, 25), want)
+        for n in (25, None):
+            want = _base(query.kwic, con, name, 40, f, n)
+            assert len(want) > 0 or f.sources
+            _same(query.kwic(con, name, 40, f, n), want)
+        for who in (None, speaker, name.lower(), "he"):
+            want = _base(query.quotes, con, who, f, 20)
+            _same(_via_aggregates(query.quotes, con, who, f, 20), want)
+
+
+def test_coverage_of_picked_values_matches_query_module(agg_wb) -> None:
+    con = agg_wb.con
+    actors = query.top(con, "actor", 3)
+    picked = {"actor": [actors["key"][0], actors["label"][1].upper()],
+              "country": ["ukr", "Russia"], "theme": [query.top(con, "theme", 1)["key"][0]],
+              "source": [filters(agg_wb)[3].sources[0]]}  # fmt: skip
+    for f in filters(agg_wb)[:3]:
+        for by, vals in picked.items():
+            want = _base(query.coverage, con, by, "month", True, f, values=vals)
+            assert len(want) > 0
+            _same(_via_aggregates(query.coverage, con, by, "month", True, f, values=vals), want)

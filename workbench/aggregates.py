@@ -31,6 +31,7 @@ functions for such filters (tested against them in ``tests/test_aggregates.py``)
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -63,60 +64,184 @@ _DIMS = {
         "FROM quotes WHERE speaker_entity_id IS NOT NULL GROUP BY ALL"
     ),
 }
-_SOURCE_TABLES = ("articles", "mentions", "entities", "article_countries", "article_themes",
-                  "quotes")  # fmt: skip
+_SOURCE_TABLES = ("articles", "sentences", "mentions", "entities", "article_countries",
+                  "article_themes", "theme_hits", "article_tone", "quotes")  # fmt: skip
 _META_KEY = "aggregates_fingerprint"
+_VERSION = "agg2"  # bump when the tables change: an older build is then stale
+
+#: Entity types whose pairs are pre-counted (actor x actor, actor x country).
+PAIR_ETYPES = ("PERSON", "ORG")
+#: Kind pairs with monthly pair roll-ups (``agg_pairs_m``/``agg_pairs``); others fall back.
+PAIR_KINDS = (("entity", "entity"), ("entity", "country"), ("theme", "country"))
+TABLES = ("agg_articles", "agg_daily", "agg_article_keys", "agg_keys", "agg_keys_m",
+          "agg_keys_w", "agg_pairs_m", "agg_pairs", "agg_spans", "agg_sentences",
+          "agg_quotes")  # fmt: skip
+
+
+_STAMPS = ("registry_hash", "themes.taxonomy_hash", "tone.version")
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """Row counts, the last run and the registry/taxonomy stamps: cheap enough to check on
-    every query (counts come from table metadata, stamps from ``meta``)."""
-    counts = store.table_counts(con, _SOURCE_TABLES)
-    last_run = con.execute("SELECT max(run_id) FROM runs").fetchone()[0]
-    stamps = [store.get_meta(con, k) for k in ("registry_hash", "themes.taxonomy_hash")]
-    parts = [f"{k}={v}" for k, v in counts.items()] + [f"run={last_run}", *map(str, stamps)]
-    return ";".join(parts)
+    """Row counts, the last run and the registry/taxonomy/tone stamps, in ONE query: cheap
+    enough to check on every query (counts come from table metadata, stamps from ``meta``)."""
+    q = store.quote_ident
+    counts = ", ".join(f"(SELECT count(*) FROM {q(t)})" for t in _SOURCE_TABLES)  # noqa: S608
+    stamps = ", ".join("(SELECT value FROM meta WHERE key = ?)" for _ in _STAMPS)
+    row = con.execute(
+        f"SELECT {counts}, (SELECT max(run_id) FROM runs), {stamps}",  # noqa: S608
+        list(_STAMPS),
+    ).fetchone()
+    n = len(_SOURCE_TABLES)
+    parts = [f"{t}={v}" for t, v in zip(_SOURCE_TABLES, row[:n], strict=True)]
+    parts += [f"run={row[n]}", *map(str, row[n + 1 :])]
+    return ";".join([_VERSION, *parts])
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Rebuild ``agg_daily`` and ``agg_keys`` from the base tables in one transaction."""
-    t0 = time.perf_counter()
+#: Article-tone sums over rows of ``agg_articles t`` (avg, stddev_samp and counts follow).
+_TONE_COLS = (
+    "count(*) FILTER (WHERE t.has_tone) AS tone_rows, count(t.tone) AS tone_n, "
+    "sum(t.tone) AS tone_sum, sum(t.tone * t.tone) AS tone_sq, "
+    "count(*) FILTER (WHERE t.tone < -0.05) AS tone_neg, "
+    "count(*) FILTER (WHERE t.tone > 0.05) AS tone_pos"
+)
+_TONE_SUMS = (
+    "sum(tone_rows)::BIGINT AS tone_rows, sum(tone_n)::BIGINT AS tone_n, "
+    "sum(tone_sum) AS tone_sum, sum(tone_sq) AS tone_sq, sum(tone_neg)::BIGINT AS tone_neg, "
+    "sum(tone_pos)::BIGINT AS tone_pos"
+)
+_KEY_COLS = "kind, etype, key, date, source, articles, mentions"
+
+
+def _pair_sql(kind_a: str, kind_b: str) -> str:
+    """Per-article pairs of one kind pair (both sides from ``agg_article_keys``)."""
+    types = ", ".join(f"'{t}'" for t in PAIR_ETYPES)  # fixed constants, not user values
+
+    def side(kind: str, x: str) -> str:
+        etype = f" AND {x}.etype IN ({types})" if kind == "entity" else ""
+        return f"{x}.kind = '{kind}'{etype}"
+
+    wa, wb = side(kind_a, "a"), side(kind_b, "b")
+    same = " AND a.key < b.key" if kind_a == kind_b else ""
+    return (
+        "SELECT a.kind AS kind_a, a.etype AS etype_a, a.key AS key_a, b.kind AS kind_b, "  # noqa: S608
+        "b.etype AS etype_b, b.key AS key_b, date_trunc('month', a.date)::DATE AS date, "
+        "a.source, count(*)::BIGINT AS articles "
+        f"FROM agg_article_keys a JOIN agg_article_keys b ON b.aid = a.aid "
+        f"WHERE {wa} AND {wb}{same} GROUP BY ALL"
+    )
+
+
+def _refresh_sql() -> list[tuple[str, str]]:
+    """(table, CREATE statement) in build order; every statement is fixed SQL."""
     union = " UNION ALL ".join(
         f"SELECT '{kind}' AS kind, d.* FROM ({sql}) d"  # noqa: S608 - fixed SQL
         for kind, sql in _DIMS.items()
     )
+    pairs = " UNION ALL ".join(_pair_sql(a, b) for a, b in PAIR_KINDS)
+    return [
+        # one row per article, numbered in (date NULLS LAST, article_id) order: ``aid`` is
+        # the sort key of every evidence/articles/quotes listing, and an integer join key
+        (
+            "agg_articles",
+            "SELECT (row_number() OVER (ORDER BY a.date NULLS LAST, a.article_id))::INTEGER AS aid,"
+            " a.article_id, a.date, a.source, a.n_words, t.tone, t.article_id IS NOT NULL "
+            "AS has_tone FROM articles a LEFT JOIN article_tone t ON t.article_id = a.article_id "
+            "ORDER BY aid",
+        ),
+        (
+            "agg_daily",
+            "SELECT t.date, t.source, count(*) AS articles, sum(t.n_words)::BIGINT AS words, "  # noqa: S608
+            f"{_TONE_COLS} FROM agg_articles t GROUP BY ALL ORDER BY date, source",
+        ),
+        # one row per (article, key): distinct keys of an article, with its occurrences
+        (
+            "agg_article_keys",
+            f"SELECT d.kind, d.etype, d.key, a.aid, a.date, a.source, d.mentions::INTEGER AS mentions "  # noqa: S608
+            f"FROM ({union}) d JOIN agg_articles a ON a.article_id = d.article_id "
+            "ORDER BY d.kind, a.aid",
+        ),
+        (
+            "agg_keys",
+            "SELECT k.kind, k.etype, k.key, k.date, k.source, count(*) AS articles, "  # noqa: S608
+            f"sum(k.mentions)::BIGINT AS mentions, {_TONE_COLS} "
+            "FROM agg_article_keys k JOIN agg_articles t ON t.aid = k.aid "
+            "GROUP BY ALL ORDER BY k.kind, k.date, k.key",
+        ),
+        (
+            "agg_keys_m",
+            "SELECT kind, etype, key, date_trunc('month', date)::DATE AS date, source, "  # noqa: S608
+            "sum(articles)::BIGINT AS articles, sum(mentions)::BIGINT AS mentions, "
+            f"{_TONE_SUMS} FROM agg_keys GROUP BY ALL ORDER BY kind, date, key",
+        ),
+        (
+            "agg_keys_w",
+            "SELECT kind, etype, key, date_trunc('week', date)::DATE AS date, source, "  # noqa: S608
+            "sum(articles)::BIGINT AS articles, sum(mentions)::BIGINT AS mentions, "
+            f"{_TONE_SUMS} FROM agg_keys GROUP BY ALL ORDER BY kind, date, key",
+        ),
+        # articles shared by two keys, per month and outlet (partial months: agg_article_keys)
+        ("agg_pairs_m", f"SELECT * FROM ({pairs}) ORDER BY kind_a, kind_b, date, key_a, key_b"),  # noqa: S608
+        (
+            "agg_pairs",
+            "SELECT kind_a, etype_a, key_a, kind_b, etype_b, key_b, source, "
+            "sum(articles)::BIGINT AS articles FROM agg_pairs_m GROUP BY ALL "
+            "ORDER BY kind_a, kind_b, key_a, key_b",
+        ),
+        # evidence spans (ids and offsets only), each key's spans contiguous, in listing order
+        (
+            "agg_spans",
+            "SELECT s.kind, s.etype, s.key, a.aid, a.date, a.source, s.sentence_idx, "
+            "s.start_char, s.end_char FROM ("
+            "SELECT 'entity' AS kind, e.type AS etype, m.entity_id AS key, m.article_id, "
+            "m.sentence_idx, m.start_char, m.end_char FROM mentions m "
+            "JOIN entities e ON e.entity_id = m.entity_id "
+            "UNION ALL SELECT 'country', NULL, m.country_iso3, m.article_id, m.sentence_idx, "
+            "m.start_char, m.end_char FROM mentions m WHERE m.country_iso3 IS NOT NULL "
+            "UNION ALL SELECT 'region', NULL, m.region, m.article_id, m.sentence_idx, "
+            "m.start_char, m.end_char FROM mentions m WHERE m.region IS NOT NULL "
+            "UNION ALL SELECT 'theme', NULL, h.theme_id, h.article_id, h.sentence_idx, "
+            "h.start_char, h.end_char FROM theme_hits h) s "
+            "JOIN agg_articles a ON a.article_id = s.article_id "
+            "ORDER BY s.kind, s.key, a.aid, s.start_char",
+        ),
+        # sentence offsets (the text is ``articles.text[start:end]``, see extract.doc_rows)
+        (
+            "agg_sentences",
+            "SELECT a.aid, s.idx, s.start_char, s.end_char FROM sentences s "
+            "JOIN agg_articles a ON a.article_id = s.article_id ORDER BY a.aid, s.idx",
+        ),
+        (
+            "agg_quotes",
+            "SELECT a.aid, a.date, a.source, q.quote_idx, q.speaker_entity_id, "
+            "lower(q.speaker) AS speaker_lc FROM quotes q "
+            "JOIN agg_articles a ON a.article_id = q.article_id ORDER BY a.aid, q.quote_idx",
+        ),
+    ]
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Rebuild every ``agg_*`` table from the base tables in one transaction.
+
+    Returns the row count of each table, ``seconds`` (all) and ``table_seconds``."""
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {}
+    secs: dict[str, float] = {}
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "CREATE OR REPLACE TABLE agg_daily AS SELECT date, source, count(*) AS articles,"
-            " sum(n_words)::BIGINT AS words FROM articles GROUP BY ALL ORDER BY date, source"
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE agg_keys AS "  # noqa: S608 - fixed SQL, no values
-            f"SELECT d.kind, d.etype, d.key, a.date, a.source, count(*) AS articles, "
-            f"sum(d.mentions)::BIGINT AS mentions FROM ({union}) d "
-            "JOIN articles a ON a.article_id = d.article_id "
-            "GROUP BY ALL ORDER BY d.kind, a.date, d.key"
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE agg_keys_m AS SELECT kind, etype, key, "
-            "date_trunc('month', date)::DATE AS date, source, sum(articles)::BIGINT AS articles,"
-            " sum(mentions)::BIGINT AS mentions FROM agg_keys GROUP BY ALL "
-            "ORDER BY kind, date, key"
-        )
-        con.execute(
-            "CREATE OR REPLACE TABLE agg_keys_w AS SELECT kind, etype, key, "
-            "date_trunc('week', date)::DATE AS date, source, sum(articles)::BIGINT AS articles,"
-            " sum(mentions)::BIGINT AS mentions FROM agg_keys GROUP BY ALL "
-            "ORDER BY kind, date, key"
-        )
+        for table, sql in _refresh_sql():
+            t1 = time.perf_counter()
+            con.execute(f"CREATE OR REPLACE TABLE {store.quote_ident(table)} AS {sql}")
+            secs[table] = round(time.perf_counter() - t1, 2)
         store.set_meta(con, _META_KEY, fingerprint(con))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    n = con.execute("SELECT count(*) FROM agg_keys").fetchone()[0]
-    return {"agg_keys": n, "seconds": time.perf_counter() - t0}
+    for table in TABLES:
+        out[table] = con.execute(f"SELECT count(*) FROM {store.quote_ident(table)}").fetchone()[0]  # noqa: S608
+    out["seconds"] = time.perf_counter() - t0
+    out["table_seconds"] = secs
+    return out
 
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
@@ -155,13 +280,16 @@ def _where(f: Filter, alias: str) -> tuple[str, list[Any]]:
 _LO, _HI = "0001-01-01", "9999-12-31"
 
 
-def _rows(f: Filter, *, grain: str = "month") -> tuple[str, list[Any]]:
+_TONE_KEYS = "tone_rows, tone_n, tone_sum, tone_sq, tone_neg, tone_pos"
+
+
+def _rows(f: Filter, *, grain: str = "month", tone: bool = False) -> tuple[str, list[Any]]:
     """Per-key rows covering the filter's dates exactly: whole months (``grain="week"``:
     ISO weeks) from ``agg_keys_m``/``agg_keys_w``, the days of partly covered ones from
     ``agg_keys`` (``grain="day"``: days only). Exact because each article has one date."""
     lo = str(f.date_from) if f.date_from is not None else _LO
     hi = str(f.date_to) if f.date_to is not None else _HI
-    cols = "kind, etype, key, date, source, articles, mentions"
+    cols = _KEY_COLS + (", " + _TONE_KEYS if tone else "")
     if grain == "day":
         return f"SELECT {cols} FROM agg_keys", []  # noqa: S608 - fixed SQL
     table = {"month": "agg_keys_m", "week": "agg_keys_w"}[grain]
@@ -246,8 +374,10 @@ def coverage(
     normalize: bool = False,
     filter: Filter | dict[str, Any] | None = None,
     n: int | None = 10,
+    values: list[str] | None = None,
 ) -> pd.DataFrame:
-    """``query.coverage`` (top ``n`` keys, or the volume with ``by=None``) from the aggregates."""
+    """``query.coverage`` (top ``n`` keys, the given ``values`` -- ids or labels, already
+    upper-cased for countries -- or the volume with ``by=None``) from the aggregates."""
     from .query import _finish
 
     f = as_filter(filter)
@@ -268,11 +398,32 @@ def coverage(
         kw, kp = _kind(by, f)
         join, label = _label(by)
         rows, p_rows = _rows(f, grain={"day": "day", "week": "week"}.get(freq, "month"))
+        kk, p_kk = f"SELECT k.* FROM ({rows}) k WHERE {kw} AND {wk}", [*p_rows, *kp, *pk]  # noqa: S608
+        if by == "source":  # one key per article: its outlet (mentions = articles)
+            kk = (
+                "SELECT d.date, d.source AS key, d.articles, d.articles AS mentions "  # noqa: S608
+                f"FROM agg_daily d WHERE {wd} AND d.source IS NOT NULL"
+            )
+            p_kk = list(pd_)
+        if values is None:
+            keys = (
+                "SELECT key, row_number() OVER (ORDER BY sum(articles) DESC, sum(mentions) "
+                "DESC, key) AS rank FROM kk GROUP BY key ORDER BY rank LIMIT ?"
+            )
+            p_keys: list[Any] = [n if n is not None else 2**62]
+        else:  # as query._KEYS_GIVEN: keys present in the filter, by id or label
+            ph = store.in_list_params(values)
+            kjoin = re.sub(r"\blab\b", "klab", join).replace("t.key", "kk.key")
+            klabel = re.sub(r"\blab\b", "klab", label).replace("t.key", "kk.key")
+            keys = (
+                f"SELECT DISTINCT kk.key, 0 AS rank FROM kk {kjoin} "  # noqa: S608
+                f"WHERE kk.key IN ({ph}) OR lower({klabel}) IN ({ph})"
+            )
+            p_keys = [*values, *(v.lower() for v in values)]
         q = (
             f"WITH {per}, "  # noqa: S608
-            f"kk AS (SELECT k.* FROM ({rows}) k WHERE {kw} AND {wk}), "
-            "keys AS (SELECT key, row_number() OVER (ORDER BY sum(articles) DESC, "
-            "sum(mentions) DESC, key) AS rank FROM kk GROUP BY key ORDER BY rank LIMIT ?), "
+            f"kk AS ({kk}), "
+            f"keys AS ({keys}), "
             "cnt AS (SELECT date_trunc(?, kk.date)::DATE AS period, kk.key, "
             "sum(kk.articles)::BIGINT AS articles, sum(kk.mentions)::BIGINT AS mentions "
             "FROM kk WHERE kk.date IS NOT NULL AND kk.key IN (SELECT key FROM keys) "
@@ -283,10 +434,436 @@ def coverage(
             "FROM per CROSS JOIN keys t LEFT JOIN cnt ON cnt.period = per.period "
             f"AND cnt.key = t.key {join} ORDER BY per.period, t.rank, t.key"
         )
-        params = [freq, *pd_, *p_rows, *kp, *pk, n if n is not None else 2**62, freq]
+        params = [freq, *pd_, *p_kk, *p_keys, freq]
     df = con.execute(q, params).df()
     value = "share" if normalize else "articles"
     df.attrs.update({"kind": by, "freq": freq, "value": value, "counts": "articles", "sql": q,
                      "params": params, "source": "aggregates"})  # fmt: skip
     df["value"] = df[value]
     return _finish(df, [(by, "label")])
+
+
+# ---------------------------------------------------------------------------- co-occurrence
+def _side(kind: str, f: Filter) -> tuple[str, tuple[str, ...] | None]:
+    """(aggregate kind, entity types or None) of a query kind."""
+    if kind in ("actor", "person", "org"):
+        return "entity", {"person": ("PERSON",), "org": ("ORG",)}.get(kind, f.actor_types)
+    return kind, None
+
+
+def serves_pairs(kind_a: str, kind_b: str, f: Filter) -> bool:
+    """Whether ``agg_pairs*`` hold this kind pair (entities of ``PAIR_ETYPES`` only)."""
+    (ka, ta), (kb, tb) = _side(kind_a, f), _side(kind_b, f)
+    if (ka, kb) not in PAIR_KINDS or (ka == kb and kind_a != kind_b):
+        return False
+    return all(set(t) <= set(PAIR_ETYPES) for t in (ta, tb) if t is not None)
+
+
+def _pair_rows(kind_a: str, kind_b: str, f: Filter) -> tuple[str, list[Any]]:
+    """(key_a, key_b, source, articles) rows covering the filter's dates exactly: all-time
+    rows without dates, else whole months from ``agg_pairs_m`` and the days of partly
+    covered months from a join of ``agg_article_keys`` on the article."""
+    (ka, ta), (kb, tb) = _side(kind_a, f), _side(kind_b, f)
+
+    def cond(x: str, kind: str, types: tuple[str, ...] | None, suffix: str) -> tuple[str, list]:
+        c = f"{x}.kind{suffix} = ?"
+        if types is None:
+            return c, [kind]
+        return f"{c} AND {x}.etype{suffix} IN ({store.in_list_params(types)})", [kind, *types]
+
+    ca, pa = cond("p", ka, ta, "_a")
+    cb, pb = cond("p", kb, tb, "_b")
+    if f.date_from is None and f.date_to is None:
+        q = f"SELECT p.key_a, p.key_b, p.source, p.articles FROM agg_pairs p WHERE {ca} AND {cb}"  # noqa: S608
+        return q, [*pa, *pb]
+    lo = str(f.date_from) if f.date_from is not None else _LO
+    hi = str(f.date_to) if f.date_to is not None else _HI
+    ea, qa = cond("a", ka, ta, "")
+    eb, qb = cond("b", kb, tb, "")
+    same = " AND a.key < b.key" if ka == kb else ""
+    whole = "date_trunc('month', {x}.date) >= ?::DATE AND last_day({x}.date) <= ?::DATE"
+    q = (
+        "SELECT p.key_a, p.key_b, p.source, p.articles FROM agg_pairs_m p "  # noqa: S608
+        f"WHERE {ca} AND {cb} AND {whole.format(x='p')} "
+        "UNION ALL SELECT a.key, b.key, a.source, count(*) FROM agg_article_keys a "
+        f"JOIN agg_article_keys b ON b.aid = a.aid WHERE {ea} AND {eb}{same} "
+        "AND a.date >= ?::DATE AND a.date <= ?::DATE AND b.date >= ?::DATE "
+        f"AND b.date <= ?::DATE AND NOT ({whole.format(x='a')}) GROUP BY ALL"
+    )
+    return q, [*pa, *pb, lo, hi, *qa, *qb, lo, hi, lo, hi, lo, hi]
+
+
+_COOC_SQL = """WITH na AS (SELECT k.key, sum(k.articles)::BIGINT AS n, sum(k.mentions)::BIGINT AS m
+           FROM ({rows}) k WHERE {kw_a} AND {wk} GROUP BY 1),
+nb AS (SELECT k.key, sum(k.articles)::BIGINT AS n, sum(k.mentions)::BIGINT AS m
+       FROM ({rows}) k WHERE {kw_b} AND {wk} GROUP BY 1),
+tot AS (SELECT sum(d.articles)::BIGINT AS n FROM agg_daily d WHERE {wd}),
+ka AS ({keys_a}),
+kb AS ({keys_b}),
+pairs AS (
+    SELECT p.key_a, p.key_b, sum(p.articles)::BIGINT AS articles FROM ({pairs}) p
+    WHERE {wp} AND p.key_a IN (SELECT key FROM ka) AND p.key_b IN (SELECT key FROM kb)
+    GROUP BY 1, 2 HAVING sum(p.articles) >= ?),
+{tail}"""
+
+
+def cooccurrence(
+    con: duckdb.DuckDBPyConnection,
+    kind_a: str,
+    kind_b: str,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 50,
+    *,
+    min_articles: int = 1,
+    sort: str = "articles",
+    top_a: int | None = None,
+    top_b: int | None = None,
+) -> pd.DataFrame:
+    """``query.cooccurrence`` from the pair roll-ups (same columns and numbers); only for
+    filters :func:`serves` and kind pairs :func:`serves_pairs` accepts."""
+    from . import query
+
+    f = as_filter(filter)
+    wk, pk = _where(f, "k")
+    wd, pd_ = _where(f, "d")
+    wp, pp = _where(f.replace(date_from=None, date_to=None), "p")  # dates: in _pair_rows
+    rows, p_rows = _rows(f)
+    kw_a, p_kw_a = _kind(kind_a, f)
+    kw_b, p_kw_b = _kind(kind_b, f)
+    pairs, p_pairs = _pair_rows(kind_a, kind_b, f)
+    keys_a = query.compose(query._KEYS_N if top_a else query._KEYS_ALL, n="na")
+    keys_b = query.compose(query._KEYS_N if top_b else query._KEYS_ALL, n="nb")
+    q, tail_params = query.cooccurrence_tail(kind_a, kind_b, sort, n)
+    q = _COOC_SQL.format(rows=rows, kw_a=kw_a, kw_b=kw_b, wk=wk, wd=wd, keys_a=keys_a,
+                         keys_b=keys_b, pairs=pairs, wp=wp, tail=q)  # fmt: skip
+    params = [*p_rows, *p_kw_a, *pk, *p_rows, *p_kw_b, *pk, *pd_]
+    params += [top_a] if top_a else []
+    params += [top_b] if top_b else []
+    params += [*p_pairs, *pp, min_articles, *tail_params]
+    df = con.execute(q, params).df()
+    df.attrs.update({"kind_a": kind_a, "kind_b": kind_b, "counts": "articles",
+                     "measure": "lift, pmi (log2 lift), npmi", "filter": f.describe(),
+                     "sql": q, "params": params, "source": "aggregates"})  # fmt: skip
+    return query._finish(df, [(kind_a, "label_a"), (kind_b, "label_b")])
+
+
+# ---------------------------------------------------------------------------- compare, tone
+def compare(
+    con: duckdb.DuckDBPyConnection,
+    by: str,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 15,
+) -> pd.DataFrame:
+    """``query.compare`` (the filter already holds the compared sources) from ``agg_keys*``."""
+    from .query import _finish
+
+    f = as_filter(filter)
+    wk, pk = _where(f, "k")
+    wd, pd_ = _where(f, "d")
+    kw, kp = _kind(by, f)
+    join, label = _label(by)
+    rows, p_rows = _rows(f)
+    q = (
+        f"WITH kk AS (SELECT k.* FROM ({rows}) k WHERE {kw} AND {wk}), "  # noqa: S608
+        "st AS (SELECT d.source, sum(d.articles)::BIGINT AS source_articles FROM agg_daily d "
+        f"WHERE {wd} AND d.source IS NOT NULL GROUP BY 1), "
+        "keys AS (SELECT key, row_number() OVER (ORDER BY sum(articles) DESC, "
+        "sum(mentions) DESC, key) AS rank, sum(articles)::BIGINT AS all_articles "
+        "FROM kk GROUP BY key ORDER BY rank LIMIT ?), "
+        "cnt AS (SELECT source, key, sum(articles)::BIGINT AS articles, "
+        "sum(mentions)::BIGINT AS mentions FROM kk WHERE key IN (SELECT key FROM keys) "
+        "GROUP BY 1, 2), "
+        "tot AS (SELECT sum(source_articles) AS n FROM st) "
+        f"SELECT st.source, t.key, {label} AS label, "
+        "coalesce(cnt.articles, 0) AS articles, coalesce(cnt.mentions, 0) AS mentions, "
+        "st.source_articles, coalesce(cnt.articles, 0) / st.source_articles AS share, "
+        "t.all_articles / tot.n AS share_all, "
+        "(coalesce(cnt.articles, 0) / st.source_articles) / (t.all_articles / tot.n) AS ratio "
+        "FROM st CROSS JOIN keys t CROSS JOIN tot "
+        f"LEFT JOIN cnt ON cnt.source = st.source AND cnt.key = t.key {join} "
+        "ORDER BY t.rank, st.source"
+    )
+    params = [*p_rows, *kp, *pk, *pd_, n if n is not None else 2**62]
+    df = con.execute(q, params).df()
+    df.attrs.update({"kind": by, "counts": "articles", "filter": f.describe(), "sql": q,
+                     "params": params, "source": "aggregates"})  # fmt: skip
+    return _finish(df, [(by, "label")])
+
+
+#: avg / stddev_samp / counts of article tone from the ``tone_*`` sums of a group.
+_TONE_STATS = (
+    "sum(x.tone_rows)::BIGINT AS articles, "
+    "sum(x.tone_sum) / nullif(sum(x.tone_n), 0) AS tone, "
+    "CASE WHEN sum(x.tone_n) > 1 THEN sqrt(greatest((sum(x.tone_sq) - sum(x.tone_sum) ^ 2 "
+    "/ sum(x.tone_n)) / (sum(x.tone_n) - 1), 0)) END AS tone_sd, "
+    "sum(x.tone_neg)::BIGINT AS negative, sum(x.tone_pos)::BIGINT AS positive"
+)
+
+
+def tone(
+    con: duckdb.DuckDBPyConnection,
+    by: str = "date",
+    freq: str | None = "month",
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 20,
+) -> pd.DataFrame:
+    """``query.tone(level="article")`` from the tone sums of ``agg_daily``/``agg_keys*``."""
+    from .query import _finish
+
+    f = as_filter(filter)
+    wd, pd_ = _where(f, "d")
+    period = "date_trunc(?, x.date)::DATE" if freq else "NULL::DATE"
+    p_period = [freq] if freq else []
+    dated = "AND x.date IS NOT NULL" if freq else ""
+    limit = n if n is not None else 2**62
+    if by in ("date", "source"):
+        key = "'all'" if by == "date" else "d.source"
+        notnull = "" if by == "date" else "AND d.source IS NOT NULL"
+        src = f"SELECT d.*, {key} AS key FROM agg_daily d WHERE {wd} {notnull}"  # noqa: S608
+        p_src = list(pd_)
+    else:
+        wk, pk = _where(f, "k")
+        kw, kp = _kind(by, f)
+        grain = {"day": "day", "week": "week"}.get(freq or "month", "month")
+        rows, p_rows = _rows(f, grain=grain, tone=True)
+        src = f"SELECT k.* FROM ({rows}) k WHERE {kw} AND {wk}"  # noqa: S608
+        p_src = [*p_rows, *kp, *pk]
+    if by == "date":
+        keys, p_keys = "SELECT 'all' AS key", []
+        join, label = "", "'all articles'"
+    else:
+        keys = "SELECT key FROM src GROUP BY key ORDER BY sum(articles) DESC, key LIMIT ?"
+        p_keys = [limit]
+        join, label = _label(by)
+    q = (
+        f"WITH src AS ({src}), keys AS ({keys}), "  # noqa: S608
+        f"t AS (SELECT {period} AS period, x.key, {_TONE_STATS} FROM src x "
+        f"WHERE x.key IN (SELECT key FROM keys) {dated} GROUP BY 1, 2 "
+        "HAVING sum(x.tone_rows) > 0) "
+        f"SELECT t.period, t.key, {label} AS label, t.articles, t.tone, t.tone_sd, t.negative, "
+        f"t.positive FROM t {join} ORDER BY t.period NULLS FIRST, t.articles DESC, t.key"
+    )
+    params = [*p_src, *p_keys, *p_period]
+    df = con.execute(q, params).df()
+    df.attrs.update({"kind": by, "freq": freq, "level": "article", "counts": "articles",
+                     "filter": f.describe(), "sql": q, "params": params,
+                     "source": "aggregates"})  # fmt: skip
+    return _finish(df, [(by, "label")])
+
+
+# ---------------------------------------------------------------------------- listings
+# Late materialisation: the first ``n`` rows are picked from narrow, ``aid``-ordered tables
+# (ids, dates and offsets only; ``aid`` order = ``date NULLS LAST, article_id``), and only
+# those rows are joined to the article text. The base tables are not sorted by article, so
+# the text lookup gets *constant* predicates -- the picked ids and their date span -- that
+# DuckDB checks in the scan (zone maps on ``date`` skip the rest when articles are stored in
+# date order); a join alone would read every article's text.
+_LOOKUP_MAX = 1000  # more picked articles than this: a plain join
+
+
+def _lookup(
+    con: duckdb.DuckDBPyConnection, picked: str, params: list[Any], alias: str = "a",
+    dates: bool = True,
+) -> tuple[str, list[Any]]:  # fmt: skip
+    """Constant predicates on ``<alias>.article_id`` (and ``.date``) matching the articles of
+    the ``picked`` rows (a query with an ``aid`` column)."""
+    rows = con.execute(
+        f"SELECT DISTINCT ar.article_id, ar.date FROM ({picked}) p "  # noqa: S608
+        "JOIN agg_articles ar ON ar.aid = p.aid",
+        params,
+    ).fetchall()
+    if len(rows) > _LOOKUP_MAX:
+        return "TRUE", []  # see _mat: then not materialised
+    if not rows:
+        return "FALSE", []
+    ids = [r[0] for r in rows]
+    # one list parameter: a long IN (...) list would become a join that reads every row
+    where, out = f"{alias}.article_id = ANY(?::VARCHAR[])", [ids]
+    known = [r[1] for r in rows if r[1] is not None]
+    if dates and known:
+        span = f"{alias}.date >= ? AND {alias}.date <= ?"
+        if len(known) < len(rows):
+            span = f"({span} OR {alias}.date IS NULL)"
+        where += f" AND {span}"
+        out += [min(known), max(known)]
+    return where, out
+
+
+def _limit(n: int | None) -> str:
+    """``LIMIT ?`` or nothing: n=None lists everything (no 2**62 top-n)."""
+    return "" if n is None else "LIMIT ?"
+
+
+def _p_limit(n: int | None) -> list[Any]:
+    return [] if n is None else [n]
+
+
+def _mat(lookup: str) -> str:
+    """CTE keyword for the looked-up rows: MATERIALIZED keeps the constant predicates a
+    filter of that one scan (inside a join, DuckDB would turn them into a join that reads
+    every row); without them (too many rows picked) the CTE is inlined."""
+    return "NOT MATERIALIZED" if lookup == "TRUE" else "MATERIALIZED"
+
+
+def articles(
+    con: duckdb.DuckDBPyConnection,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 100,
+    order: str = "date",
+) -> pd.DataFrame:
+    """``query.articles`` (no text search) from ``agg_articles``, then the ``n`` texts."""
+    f = as_filter(filter)
+    wx, px = _where(f, "x")
+    ob = {"date": "{x}.aid", "-date": "{x}.date DESC NULLS LAST, {x}.article_id"}[order]
+    picked = (
+        "SELECT x.aid, x.article_id, x.date, x.source, x.n_words, x.tone "  # noqa: S608
+        f"FROM agg_articles x WHERE {wx} ORDER BY {ob.format(x='x')} {_limit(n)}"
+    )
+    p_picked = [*px, *_p_limit(n)]
+    look, p_look = _lookup(con, picked, p_picked)
+    q = (
+        f"WITH top AS ({picked}), txt AS {_mat(look)} (SELECT a.article_id, a.title, a.text "  # noqa: S608
+        f"FROM articles a WHERE {look}) "
+        "SELECT top.article_id, top.date, top.source, a.title, top.n_words, top.tone, "
+        "NULL::DOUBLE AS score, left(regexp_replace(a.text, '\\s+', ' ', 'g'), 200) AS snippet "
+        f"FROM top JOIN txt a ON a.article_id = top.article_id ORDER BY {ob.format(x='top')}"
+    )
+    params = [*p_picked, *p_look]
+    df = con.execute(q, params).df()
+    df.attrs.update({"counts": "articles", "filter": f.describe(), "sql": q, "params": params,
+                     "source": "aggregates"})  # fmt: skip
+    return df
+
+
+_PICK_SPANS = """SELECT s.key, s.aid, s.date, s.source, s.sentence_idx, s.start_char,
+    s.end_char FROM agg_spans s WHERE {where} ORDER BY s.aid, s.start_char {limit}"""
+
+_SPANS_SQL = """WITH sp AS ({picked}),
+x AS (SELECT sp.*, ar.article_id FROM sp JOIN agg_articles ar ON ar.aid = sp.aid),
+sn AS (SELECT g.* FROM agg_sentences g WHERE g.aid IN (SELECT aid FROM sp)),
+txt AS {mat} (SELECT a.article_id, a.text FROM articles a WHERE {lookup})
+SELECT {cols}
+FROM x JOIN txt a ON a.article_id = x.article_id
+LEFT JOIN sn s ON s.aid = x.aid AND s.idx = x.sentence_idx
+ORDER BY x.aid, x.start_char"""
+
+_EVIDENCE_COLS = """x.key, x.article_id, x.date, x.source, x.sentence_idx,
+       x.start_char, x.end_char, s.start_char AS sentence_start, s.end_char AS sentence_end,
+       substr(a.text, s.start_char + 1, s.end_char - s.start_char) AS sentence,
+       substr(a.text, {lo} + 1, greatest(x.start_char - {lo}, 0)) AS "left",
+       substr(a.text, x.start_char + 1, x.end_char - x.start_char) AS keyword,
+       substr(a.text, x.end_char + 1, greatest({hi} - x.end_char, 0)) AS "right\""""
+
+_KWIC_COLS = """x.key, x.article_id, x.date, x.source, x.sentence_idx, x.start_char, x.end_char,
+       substr(a.text, s.start_char + 1, s.end_char - s.start_char) AS sentence,
+       substr(a.text, greatest(x.start_char - ?, 0) + 1,
+              x.start_char - greatest(x.start_char - ?, 0)) AS "left",
+       substr(a.text, x.start_char + 1, x.end_char - x.start_char) AS keyword,
+       substr(a.text, x.end_char + 1, ?) AS "right\""""
+
+SPAN_KINDS = ("actor", "person", "org", "country", "region", "theme")
+
+
+def _span_keys(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> list[str]:
+    """The keys ``query.evidence`` matches for ``value`` (ids, names, aliases, labels)."""
+    if kind in ("actor", "person", "org"):
+        from .query import _ENTITY_LOOKUP
+
+        v = value.lower()
+        return [r[0] for r in con.execute(_ENTITY_LOOKUP, [value, v, v]).fetchall()]
+    if kind == "theme":
+        rows = con.execute("SELECT theme_id FROM themes WHERE lower(label) = ?", [value.lower()])
+        return list(dict.fromkeys([value, *(r[0] for r in rows.fetchall())]))
+    return [value.upper() if kind == "country" else value]
+
+
+def _spans(
+    con: duckdb.DuckDBPyConnection, kind: str, keys: list[str], f: Filter, n: int | None,
+    cols: str, p_cols: list[Any],
+) -> pd.DataFrame:  # fmt: skip
+    ws, ps = _where(f, "s")
+    if not keys:
+        keys = [""]  # no such key: an empty frame with the right columns
+    where = f"s.kind = ? AND s.key IN ({store.in_list_params(keys)}) AND {ws}"
+    params: list[Any] = ["entity" if kind in ("actor", "person", "org") else kind, *keys, *ps]
+    if kind in ("person", "org"):
+        where += " AND s.etype = ?"
+        params.append(kind.upper())
+    picked = _PICK_SPANS.format(where=where, limit=_limit(n))
+    params += _p_limit(n)
+    look, p_look = _lookup(con, picked, params)
+    q = _SPANS_SQL.format(picked=picked, cols=cols, lookup=look, mat=_mat(look))
+    params = [*params, *p_look, *p_cols]
+    df = con.execute(q, params).df()
+    df.attrs.update({"sql": q, "params": params, "source": "aggregates"})
+    return df
+
+
+def evidence(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    value: str,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 200,
+) -> pd.DataFrame:
+    """``query.evidence`` for the kinds in ``SPAN_KINDS`` from ``agg_spans``."""
+    f = as_filter(filter)
+    lo, hi = "coalesce(s.start_char, x.start_char)", "coalesce(s.end_char, x.end_char)"
+    cols = _EVIDENCE_COLS.format(lo=lo, hi=hi)
+    df = _spans(con, kind, _span_keys(con, kind, value), f, n, cols, [])
+    df.attrs.update({"kind": kind, "value": value, "counts": "spans", "filter": f.describe()})
+    return df
+
+
+def kwic_entity(
+    con: duckdb.DuckDBPyConnection,
+    ids: list[str],
+    window: int,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 200,
+) -> pd.DataFrame:
+    """The entity branch of ``query.kwic`` (resolved ``ids``) from ``agg_spans``."""
+    f = as_filter(filter)
+    return _spans(con, "actor", list(ids), f, n, _KWIC_COLS, [window, window, window])
+
+
+_PICK_QUOTES = """SELECT x.aid, x.quote_idx FROM agg_quotes x WHERE {where}
+    ORDER BY x.aid, x.quote_idx {limit}"""
+
+_QUOTES_SQL = """WITH qq AS ({picked}),
+y AS (SELECT qq.*, ar.article_id, ar.date, ar.source FROM qq
+      JOIN agg_articles ar ON ar.aid = qq.aid),
+qt AS {mat} (SELECT q.* FROM quotes q WHERE {lookup})
+SELECT y.article_id, y.date, y.source, q.quote_idx, q.sentence_idx, q.start_char,
+       q.end_char, q.speaker, q.speaker_entity_id, e.name AS speaker_name, q.cue, q.text
+FROM y JOIN qt q ON q.article_id = y.article_id AND q.quote_idx = y.quote_idx
+LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id
+ORDER BY y.aid, y.quote_idx"""
+
+
+def quotes(
+    con: duckdb.DuckDBPyConnection,
+    actor: str | None = None,
+    filter: Filter | dict[str, Any] | None = None,
+    n: int | None = 100,
+) -> pd.DataFrame:
+    """``query.quotes`` from ``agg_quotes``, then the ``n`` quote rows."""
+    f = as_filter(filter)
+    where, params = _where(f, "x")
+    if actor:
+        from .query import _ENTITY_LOOKUP
+
+        a = actor.lower()
+        found = [r[0] for r in con.execute(_ENTITY_LOOKUP, [actor, a, a]).fetchall()]
+        ids = list(dict.fromkeys([actor, *found]))  # the id itself even if not in entities
+        where += f" AND (x.speaker_entity_id IN ({store.in_list_params(ids)}) OR x.speaker_lc = ?)"
+        params += [*ids, a]
+    picked = _PICK_QUOTES.format(where=where, limit=_limit(n))
+    params = [*params, *_p_limit(n)]
+    look, p_look = _lookup(con, picked, params, "q", dates=False)
+    q = _QUOTES_SQL.format(picked=picked, lookup=look, mat=_mat(look))
+    params = [*params, *p_look]
+    df = con.execute(q, params).df()
+    df.attrs.update({"counts": "quotes", "filter": f.describe(), "sql": q, "params": params,
+                     "source": "aggregates"})  # fmt: skip
+    return df

@@ -252,21 +252,21 @@ def coverage(
     _check("freq", freq, FREQS)
     _check_n(n)
     f = as_filter(filter)
-    if not sql and values is None and (by is None or by in KINDS) and aggregates.serves(con, f):
-        return aggregates.coverage(con, by, freq, normalize, f, n)  # same numbers, pre-aggregated
+    vals = None if values is None else [values] if isinstance(values, str) else list(values)
+    if vals is not None and not vals:
+        raise errors.BadOption("coverage(values=...) is empty; pass None for the top n")
+    if by == "country" and vals:
+        vals = [v.upper() for v in vals]
+    if not sql and (by is None or by in KINDS) and aggregates.serves(con, f):
+        return aggregates.coverage(con, by, freq, normalize, f, n, vals)  # pre-aggregated
     fa, p_fa = _fa(con, f)
     if by is None:
         q = compose(_VOLUME_SQL, fa=fa)
         params: list[Any] = [*p_fa, freq]
     else:
         dim, p_dim = _dim(by, f)
-        if values is not None:
-            vals = [values] if isinstance(values, str) else list(values)
-            if not vals:
-                raise errors.BadOption("coverage(values=...) is empty; pass None for the top n")
+        if vals is not None:
             kjoin, klabel = _label(by, "d", "klab")
-            if by == "country":
-                vals = [v.upper() for v in vals]
             keys = compose(
                 _KEYS_GIVEN,
                 join=kjoin,
@@ -307,7 +307,11 @@ pairs AS (
     WHERE da.key IN (SELECT key FROM ka) AND db.key IN (SELECT key FROM kb) {same}
     GROUP BY 1, 2
     HAVING count(DISTINCT da.article_id) >= ?),
-scored AS (
+{tail}"""
+
+#: ``scored`` and the final SELECT, shared with ``aggregates.cooccurrence`` (needs CTEs
+#: ``pairs(key_a, key_b, articles)``, ``na``/``nb(key, n)`` and ``tot(n)``).
+_COOC_TAIL = """scored AS (
     SELECT p.key_a, p.key_b, p.articles, na.n AS articles_a, nb.n AS articles_b,
            tot.n AS total_articles,
            p.articles * tot.n / (na.n * nb.n) AS lift
@@ -323,6 +327,20 @@ LIMIT ?"""
 
 _KEYS_ALL = "SELECT key FROM {n}"
 _KEYS_N = "SELECT key FROM {n} ORDER BY n DESC, m DESC, key LIMIT ?"
+
+
+def cooccurrence_tail(kind_a: str, kind_b: str, sort: str, n: int | None) -> SqlResult:
+    """The scoring CTE and final SELECT of :func:`cooccurrence` (labels, measures, order)."""
+    join_a, label_a = _label(kind_a, "s", "la")
+    join_b, label_b = _label(kind_b, "s", "lb")
+    join_a = join_a.replace("s.key", "s.key_a")
+    join_b = join_b.replace("s.key", "s.key_b")
+    label_a = label_a.replace("s.key", "s.key_a")
+    label_b = label_b.replace("s.key", "s.key_b")
+    order = {"articles": "s.articles", "lift": "s.lift", "pmi": "pmi", "npmi": "npmi"}[sort]
+    q = compose(_COOC_TAIL, label_a=label_a, label_b=label_b, join_a=join_a, join_b=join_b,
+                order=order)  # fmt: skip
+    return q, [n if n is not None else 2**62]
 
 
 def cooccurrence(
@@ -360,18 +378,17 @@ def cooccurrence(
     if not isinstance(min_articles, int) or min_articles < 1:
         raise errors.BadOption(f"min_articles must be a positive integer, got {min_articles!r}")
     f = as_filter(filter)
+    if not sql and aggregates.serves(con, f) and aggregates.serves_pairs(kind_a, kind_b, f):
+        return aggregates.cooccurrence(  # same numbers, from the pair roll-ups
+            con, kind_a, kind_b, f, n, min_articles=min_articles, sort=sort, top_a=top_a,
+            top_b=top_b,
+        )  # fmt: skip
     fa, p_fa = _fa(con, f)
     dim_a, p_a = _dim(kind_a, f)
     dim_b, p_b = _dim(kind_b, f)
     keys_a = compose(_KEYS_N if top_a else _KEYS_ALL, n="na")
     keys_b = compose(_KEYS_N if top_b else _KEYS_ALL, n="nb")
-    join_a, label_a = _label(kind_a, "s", "la")
-    join_b, label_b = _label(kind_b, "s", "lb")
-    join_a = join_a.replace("s.key", "s.key_a")
-    join_b = join_b.replace("s.key", "s.key_b")
-    label_a = label_a.replace("s.key", "s.key_a")
-    label_b = label_b.replace("s.key", "s.key_b")
-    order = {"articles": "s.articles", "lift": "s.lift", "pmi": "pmi", "npmi": "npmi"}[sort]
+    tail, p_tail = cooccurrence_tail(kind_a, kind_b, sort, n)
     q = compose(
         _COOC_SQL,
         fa=fa,
@@ -380,16 +397,12 @@ def cooccurrence(
         keys_a=keys_a,
         keys_b=keys_b,
         same="AND da.key < db.key" if kind_a == kind_b else "",
-        label_a=label_a,
-        label_b=label_b,
-        join_a=join_a,
-        join_b=join_b,
-        order=order,
+        tail=tail,
     )
     params = [*p_fa, *p_a, *p_b]
     params += [top_a] if top_a else []
     params += [top_b] if top_b else []
-    params += [min_articles, n if n is not None else 2**62]
+    params += [min_articles, *p_tail]
     if sql:
         return q, params
     df = _run(
@@ -458,6 +471,8 @@ def compare(
     f = as_filter(filter)
     if sources is not None:
         f = f.replace(sources=sources)
+    if not sql and by in KINDS and aggregates.serves(con, f):
+        return aggregates.compare(con, by, f, n)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(by, f)
     join, label = _label(by, "k", "lab")
@@ -567,6 +582,8 @@ def tone(
         _check("freq", freq, FREQS)
     _check_n(n)
     f = as_filter(filter)
+    if not sql and level == "article" and aggregates.serves(con, f):
+        return aggregates.tone(con, by, freq, f, n)  # same numbers, from the tone sums
     fa, p_fa = _fa(con, f)
     p_period = [freq] if freq else []
     period = "date_trunc(?, fa.date)::DATE" if freq else "NULL::DATE"
@@ -629,6 +646,8 @@ def quotes(
     (entity id, canonical name, or the speaker string as written; case-insensitive)."""
     _check_n(n)
     f = as_filter(filter)
+    if not sql and aggregates.serves(con, f):
+        return aggregates.quotes(con, actor, f, n)  # the first n quotes, then their text
     fa, p_fa = _fa(con, f)
     if actor:
         who = (
@@ -671,6 +690,8 @@ def articles(
     _check("order", order, ("date", "-date", "relevance"))
     _check_n(n)
     f = as_filter(filter)
+    if not sql and aggregates.serves(con, f):  # no text search: order is date or -date
+        return aggregates.articles(con, f, n, "-date" if order == "-date" else "date")
     fa, p_fa = _fa(con, f)
     use_fts = bool(f.text) and search.fts_ready(con)
     if use_fts:
@@ -797,6 +818,8 @@ def evidence(
     f = as_filter(filter)
     if period is not None:
         f = _period_filter(f, period, freq)
+    if not sql and kind in aggregates.SPAN_KINDS and aggregates.serves(con, f):
+        return aggregates.evidence(con, kind, value, f, n)  # first n spans, then their text
     fa, p_fa = _fa(con, f)
     base = "actor" if kind in ("person", "org") else kind
     spans = _SPANS[base]
@@ -894,7 +917,11 @@ def kwic(
         params = [*p_fa, *ids, window, window, window, limit]
         if sql:
             return q, params
-        df = _run(con, q, params, {"kind": "entity", "value": term, "counts": "mentions"})
+        if aggregates.serves(con, f):  # first n spans, then their text
+            df = aggregates.kwic_entity(con, ids, window, f, n)
+            df.attrs.update({"kind": "entity", "value": term, "counts": "mentions"})
+        else:
+            df = _run(con, q, params, {"kind": "entity", "value": term, "counts": "mentions"})
         for c in ("left", "right"):
             df[c] = df[c].map(_flat)
         return df
