@@ -15,18 +15,19 @@ exactness:
   ``workbench.query`` (``entity`` rows carry the entity type in ``etype``, so ``actor``,
   ``person`` and ``org`` all come from them; ``country``, ``region``, ``theme``, ``speaker``).
 
-Both are rebuilt by :func:`refresh` (cheap: one ``GROUP BY`` per kind; ``Workbench.analyze``
-should call it last) and stamped with a fingerprint of the row counts they were built from
-(:func:`is_fresh`), so a stale aggregate is never used.
+Since the second version (``_VERSION``) also: ``agg_articles`` (every article numbered
+``aid`` in listing order, ``date NULLS LAST, article_id``), ``agg_article_keys`` (the distinct
+keys of each article), tone sums in ``agg_daily``/``agg_keys*``, monthly pair roll-ups
+``agg_pairs_m``/``agg_pairs`` (``PAIR_KINDS``), and narrow ``agg_spans``/``agg_sentences``/
+``agg_quotes`` from which listings pick their first ``n`` rows before reading any text.
 
-Hook for ``workbench.query`` (the only change it needs): at the top of ``top()`` and
-``coverage()``::
-
-    if aggregates.serves(con, f):          # filter uses only dates/sources, aggregates fresh
-        return aggregates.top(con, kind, n, f)     # same columns, same numbers
-
-:func:`top` and :func:`coverage` return the same columns and numbers as the query module's
-functions for such filters (tested against them in ``tests/test_aggregates.py``).
+All are rebuilt by :func:`refresh` (``Workbench.analyze`` calls it last) in one transaction
+and stamped with a fingerprint of the rows they were built from (:func:`is_fresh`), so a
+stale aggregate is never used. ``workbench.query`` asks :func:`serves` (only date/outlet
+filters, no dedup, fresh) at the top of ``top``, ``coverage``, ``cooccurrence`` (and
+:func:`serves_pairs`), ``compare``, ``tone`` (article level), ``quotes``, ``articles``,
+``evidence`` (``SPAN_KINDS``) and ``kwic`` (entities); the functions here return the same
+columns and numbers (tested against the base-table queries in ``tests/test_aggregates.py``).
 """
 
 from __future__ import annotations
