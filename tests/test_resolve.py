@@ -291,3 +291,65 @@ def test_ner_noise_on_real_spacy_output(noisy: Workbench, tmp_path: Path) -> Non
     noisy.resolve(progress=False)
     got = _names_by_text(noisy)
     assert got["BST"][0] is None and got["First Edition"][0] is None
+
+
+def test_salient_countries_are_stored(seed_r: Workbench) -> None:
+    from workbench.resolve import SALIENT_LEAD, SALIENT_MENTIONS
+
+    seed_r.resolve(progress=False)
+    ac = seed_r.sql("SELECT * FROM article_countries")
+    assert ac.salient.notna().all()
+    for r in ac.itertuples():
+        lead = r.first_pos == r.first_pos and r.first_pos < SALIENT_LEAD  # NaN-safe
+        expected = bool(r.in_dateline) or r.mentions >= SALIENT_MENTIONS or lead
+        assert bool(r.salient) or not expected  # (a headline may make more rows salient)
+    # the seed (Xi Jinping's visit to Russia) is about China and Russia
+    assert {"CHN", "RUS"} <= set(ac[ac.salient].iso3)
+
+
+def test_salient_headline_and_dateline(wb: Workbench, tmp_path: Path) -> None:
+    d = tmp_path / "sal"
+    d.mkdir()
+    body = (
+        "Officials met on Monday to discuss grain exports and shipping insurance. "
+        + "Traders said prices were steady. " * 6
+        + "A delegation from Brazil attended."
+    )
+    write_seed_article(d, "a.txt", "2022-03-01", body)
+    wb.ingest([d], progress=False)
+    wb.extract(progress=False)
+    wb.sql("UPDATE articles SET title = 'Canada and Brazil sign grain deal'")
+    wb.resolve(registry=None, progress=False)
+    ac = wb.sql("SELECT iso3, mentions, salient FROM article_countries")
+    # one late mention, but the headline names it
+    assert ac.set_index("iso3").salient.to_dict() == {"BRA": True}
+    wb.sql("UPDATE articles SET title = 'Grain deal signed'")
+    wb.resolve(registry=None, progress=False)
+    assert not wb.sql("SELECT salient FROM article_countries").salient.any()
+
+
+def test_title_countries() -> None:
+    from workbench.resolve import _country_lookup, title_countries
+
+    _, word = _country_lookup()
+    assert title_countries("CHINA'S OIL OUTPUT RISES", word) == {"CHN"}
+    assert title_countries("U.K. MONEY MARKET GIVEN 215 MLN STG HELP", word) == {"GBR"}
+    assert title_countries("WHITE HOUSE SAYS NEW ZEALAND WILL ACT", word) == {"USA", "NZL"}
+    assert title_countries("BAHIA COCOA REVIEW", word) == set()
+    assert title_countries("Europe and the Gulf", word) == set()  # regions are not countries
+    assert title_countries(None, word) == set()
+
+
+def test_migration_adds_salient_to_an_older_database(tmp_path: Path) -> None:
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    store.migrate(con)
+    con.execute("ALTER TABLE article_countries DROP COLUMN salient")
+    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.close()
+    with Workbench(path) as w:
+        cols = set(w.sql("DESCRIBE article_countries").column_name)
+        assert "salient" in cols
+        assert w.sql("SELECT max(version) AS v FROM schema_version").v[0] == store.SCHEMA_VERSION

@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -99,6 +99,8 @@ MIGRATIONS: dict[int, list[str]] = {
             n_rejected INTEGER NOT NULL, reject_reasons JSON, run_id INTEGER,
             PRIMARY KEY (path, options_hash))""",
     ],
+    # Salient countries of an article (resolve.py computes it; see SALIENCE there).
+    3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
