@@ -57,6 +57,8 @@ def main() -> None:
             "SELECT DISTINCT m.article_id, e.name FROM mentions m JOIN entities e"
             " USING (entity_id) WHERE e.type = 'PERSON'"
         )
+        types = wb.sql("SELECT type, count(*) AS n FROM entities GROUP BY 1 ORDER BY 2 DESC")
+    print("entities:", dict(zip(types.type, types.n, strict=True)))
     gold = {r.article_id: set(json.loads(r.people or "[]")) for r in arts.itertuples()}
     pred: dict[str, set[str]] = defaultdict(set)
     for r in ents.itertuples():
