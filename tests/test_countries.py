@@ -307,3 +307,44 @@ def test_index_cache_removes_stale_pickles(tmp_path) -> None:
     assert not stale.exists()
     assert current.exists() and other.exists() and odd.exists()
     countries._remove_stale(tmp_path / "missing" / "gazetteer-fedcba9876543210.pickle")
+
+
+def test_acronyms_the_article_defines_or_qualifies() -> None:
+    za = (
+        "Mining affects the livelihoods of millions of South Africans. That SA holds "
+        "unparalleled reserves of platinum is well known."
+    )
+    assert resolve_country("SA", context=za, start=za.index("SA ")) == "ZAF"
+    au = "Adelaide is the capital of South Australia. SA voters go to the polls in March."
+    assert resolve_country("SA", context=au, start=au.index("SA ")) == "AUS"
+    nj = "The Allendale Woman's Club of New Jersey is a member of the NJ State Federation."
+    assert resolve_country("NJ", context=nj, start=nj.index("NJ")) == "USA"
+    sc = "HORRY COUNTY, SC (WMBF) - A homeless man and his dog stand by the road."
+    assert resolve_country("SC", context=sc, start=sc.index("SC")) == "USA"
+    assert resolve_country("SA") is None  # no article: an unknown acronym stays unknown
+
+
+def test_possessive_country_and_in_place_locate_a_name() -> None:
+    race = (
+        "Thunder Snow won the Dubai World Cup in Meydan by five lengths over the USA's West "
+        "Coast. The Emirati colt kept West Coast at bay over the final furlong."
+    )
+    for i in (race.index("West Coast"), race.rindex("West Coast")):
+        assert resolve_country("West Coast", context=race, start=i) == "USA"
+    trade = (
+        "China warned of a trade war, said Jon Taylor, a professor at the University of "
+        "St. Thomas in Houston, Texas. Beijing said it would respond in kind."
+    )
+    name = "University of St. Thomas"
+    assert resolve_country(name, context=trade, start=trade.index(name)) == "USA"
+    spans = [(trade.index(name), trade.index(name) + len(name), name, "FAC")]
+    assert CountryResolver().resolve_article(trade, spans) == ["USA"]
+    # an organisation's possessive is no place; "St. Gregory of Narek in Vatican" places
+    # the statue, not Narek; a weak place yields to the article's home country.
+    org = "Dominica's OAS envoy spoke. Trinidad missed a meeting at the OAS in Washington."
+    assert resolve_country("OAS", context=org, start=org.rindex("OAS")) == "USA"
+    kenya = (
+        "Kenya has received many tourists, most of whom troop to Kogelo in Nyanza province "
+        "to visit the ancestral home. Nairobi and Mombasa hotels in Kenya are full."
+    )
+    assert resolve_country("Kogelo", context=kenya, start=kenya.index("Kogelo")) == "KEN"

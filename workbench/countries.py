@@ -738,6 +738,8 @@ class _Context:
     qualifiers: dict[int, tuple[str, str]] = field(default_factory=dict)  # end offset -> reading
     local_keys: set[str] = field(default_factory=set)  # names used as local municipalities
     possible: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> admins
+    initials: dict[str, set[str]] = field(default_factory=dict)  # "SA" -> {"ZAF"}
+    owner: dict[str, str] = field(default_factory=dict)  # "the USA's West Coast": key -> code
 
     def own(self, key: str) -> tuple[Counter, Counter]:
         """Votes cast by this name itself (and its longer/shorter forms): never self-evidence."""
@@ -941,6 +943,15 @@ _LOCAL_AFTER = re.compile(
     r"state line|state senator|state representative|Independent School|Civic|Community|"
     r"Recreation|Historical|Medical Center|Downtown|City Council|Main Street)\b"
 )
+#: Kinds whose multiword names define initials the article may use ("SA", "NJ").
+_INITIAL_KINDS = frozenset({"country", "demonym", "admin"})
+#: A country's possessive before a name places it: "the USA's West Coast".
+_OWNER = re.compile(
+    r"\b([A-Z][\w.]*(?: [A-Z][\w.]*)?)['’]s ([A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3})"
+)
+#: "<Name> in <Place>": the place says where a facility or town lies.
+_IN_PLACE = re.compile(r"[ \t]+in[ \t]+(?:the[ \t]+)?([A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,2})")
+_OF_BEFORE = re.compile(r"[A-Z][\w.'’]* of[ \t]+$")  # "St. Gregory of Narek in ...": not Narek's
 _LOCAL_BEFORE = re.compile(r"\b(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of[ \t]+$")
 #: Kinds that vote in the first pass: names that can hardly be anything but a place.
 _PASS1_KINDS = frozenset(
@@ -1041,6 +1052,12 @@ def _article_context(text: str) -> _Context:
         }
         if poss and not (" " not in surface and surface.casefold() in lower_words):
             ctx.possible.setdefault(key, set()).update(poss)
+        if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
+            codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
+            if codes:
+                caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
+                if len(caps) >= 2:
+                    ctx.initials.setdefault(caps, set()).update(codes)
         qual = _qualifier(text[end : end + 40])
         if qual:
             ctx.qualifiers[end] = qual
@@ -1097,6 +1114,14 @@ def _article_context(text: str) -> _Context:
             ctx.vote(key, best.code, admin1, 0.5, 1.0)
     for m in _LOCAL_SCAN.finditer(text):
         ctx.local_keys.add(_key(m.group(1) or m.group(2)))
+    owners: dict[str, set[str]] = {}
+    for m in _OWNER.finditer(text):  # "the USA's West Coast", "Britain's Lake District"
+        if m.group(2).isupper():
+            continue  # "Dominica's OAS envoy": an organisation, not a place
+        owner = {c.code for c in _lookup(m.group(1)) if c.kind in {"country", "abbrev"}}
+        if len(owner) == 1:
+            owners.setdefault(_key(m.group(2)), set()).update(owner)
+    ctx.owner = {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
     for m in _ADDRESS_TOWN.finditer(text):
         ctx.local_keys.add(_key(m.group(1)))
     # A cue names a house style shared by several countries; it votes for the one of them
@@ -1229,6 +1254,94 @@ def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
     return text, None
 
 
+_BEFORE_COMMA = re.compile(r"([A-Z][\w.'’]*(?: [A-Z][\w.'’]*){0,3}),[ \t]*$")
+
+
+def _acronym(ctx: _Context, surface: str, text: str, start: int | None) -> str | None:
+    """An acronym the gazetteer lacks, read from the article.
+
+    Initials of a multiword country or state name the article spells out ("SA" after
+    "South Africa(ns)", "NJ" after "New Jersey"), or the state code of the place before it
+    ("HORRY COUNTY, SC").
+    """
+    a = _clean(surface).replace(".", "")
+    if not (2 <= len(a) <= 4 and a.isalpha() and a.isupper()):
+        return None
+    codes = ctx.initials.get(a)
+    if codes and len(codes) == 1:
+        return next(iter(codes))
+    if text and isinstance(start, int) and 0 < start <= len(text):
+        m = _BEFORE_COMMA.search(text, max(0, start - 60), start)
+        if m:
+            words = m.group(1).split()
+            for i in range(len(words)):
+                head = " ".join(words[i:])
+                head = head.title() if head.isupper() else head
+                hits = {c.code for c in _lookup(head) if c.admin1 == a}
+                if len(hits) == 1:
+                    return hits.pop()
+    return None
+
+
+def _placed(
+    ctx: _Context, text: str, surface: str, end: int | None, cands: Sequence[Cand]
+) -> tuple[str, str, bool] | None:
+    """Where the article puts a name that is no country or state itself.
+
+    A place right after it ("the University of St. Thomas in Houston", "the OAS in
+    Washington") or a country's possessive anywhere in the article ("the USA's West
+    Coast").  The flag says the evidence is firm enough to overrule the name's own readings
+    (a country or state, or a place in a country the article otherwise supports).
+    """
+    if any(c.kind in STRONG_KINDS or c.kind == "admin" for c in cands):
+        return None
+    m = None
+    if text and isinstance(end, int) and len(surface) <= end <= len(text):
+        if not _OF_BEFORE.search(text, max(0, end - len(surface) - 40), end - len(surface)):
+            m = _IN_PLACE.match(text, end, end + 60)
+    if not m:
+        code = ctx.owner.get(_key(surface))
+        return (code, "", True) if code else None
+    words = m.group(1).split()
+    while len(words) > 1 and all(
+        w in _COMPASS for w in re.split(r"[- ]", words[0].casefold()) if w
+    ):
+        words = words[1:]  # "North-Western Sydney" -> Sydney
+    for n in range(len(words), 0, -1):
+        place = " ".join(words[:n]).rstrip(".")
+        pc = [
+            c
+            for c in _lookup(place)
+            if c.kind in STRONG_KINDS or c.kind == "admin" or c.weight >= PARTIAL_CITY_MIN
+        ]
+        if pc:
+            after = text.index(words[n - 1], m.start(1)) + len(words[n - 1])
+            code = _choose(pc, ctx, _key(place), _qualifier(text[after : after + 40], ctx))
+            if not code or is_region(code):
+                return None
+            firm = (
+                any(c.code == code and (c.kind in STRONG_KINDS or c.kind == "admin") for c in pc)
+                or ctx.country.get(code, 0.0) - ctx.own(_key(place))[0].get(code, 0.0) > 0.0
+            )
+            return code, "", firm
+    return None
+
+
+def _use_placed(
+    ctx: _Context, surface: str, cands: Sequence[Cand], placed: tuple[str, str, bool] | None
+) -> tuple[str | None, tuple[str, str] | None]:
+    """(answer, qualifier) from :func:`_placed`: a qualifier when a reading lies there, else
+    the place's country for a name the gazetteer lacks there ("the University of St. Thomas
+    in Houston" is not Ontario's); weak evidence ("Kogelo in Nyanza") yields to the home."""
+    if placed is None:
+        return None, None
+    if any(c.code == placed[0] for c in cands):
+        return None, placed[:2]
+    if placed[2] or ctx.home(_key(surface)) is None:
+        return placed[0], None
+    return None, None
+
+
 def resolve_country(text: str, context: str | None = None, start: int | None = None) -> str | None:
     """ISO 3166-1 alpha-3 code, a region code ("REG:...") or None for a place-like name.
 
@@ -1240,14 +1353,32 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
     surface, qualifier = _split_qualified(text)
     cands = _lookup_partial(surface)
     ctx = _article_context(context) if isinstance(context, str) and context else None
-    if qualifier is None and ctx is not None and isinstance(start, int) and start >= 0:
+    if ctx is None:
+        return _choose(cands, None, _key(surface), qualifier) if cands else _q(qualifier)
+    placed = None
+    if qualifier is None and isinstance(start, int) and start >= 0:
         end = start + len(text)
         qualifier = _qualifier(context[end : end + 40], ctx)
+        if qualifier is None:
+            placed = _placed(ctx, context, surface, end, cands)
+    elif qualifier is None:
+        placed = _placed(ctx, "", surface, None, cands)
+    if placed is not None:
+        answer, qualifier = _use_placed(ctx, surface, cands, placed)
+        if answer is not None:
+            return answer
     if not cands:
         if qualifier is not None:
             return qualifier[0]
-        return ctx.home(_key(surface)) if ctx is not None and _looks_like_name(surface) else None
+        acronym = _acronym(ctx, surface, context, start)
+        if acronym is not None:
+            return acronym
+        return ctx.home(_key(surface)) if _looks_like_name(surface) else None
     return _choose(cands, ctx, _key(surface), qualifier)
+
+
+def _q(qualifier: tuple[str, str] | None) -> str | None:
+    return qualifier[0] if qualifier is not None else None
 
 
 class CountryResolver:
@@ -1272,16 +1403,27 @@ class CountryResolver:
         ctx = _article_context(text)
         memo: dict[tuple, str | None] = {}  # the same name in the same article: one answer
         out: list[str | None] = []
-        for _start, end, surface, label in spans:
+        for start, end, surface, label in spans:
             if not isinstance(surface, str) or not surface.strip():
                 out.append(None)
                 continue
             head, qualifier = _split_qualified(surface)
             if qualifier is None and isinstance(end, int) and 0 <= end <= len(text):
                 qualifier = _qualifier(text[end : end + 40], ctx)
-            mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier)
+                if qualifier is None and label in self.PLACE_LABELS:
+                    cands = _lookup_partial(head)
+                    answer, qualifier = _use_placed(
+                        ctx, head, cands, _placed(ctx, text, head, end, cands)
+                    )
+                    if answer is not None:
+                        out.append(answer)
+                        continue
+            acronym = None
+            if qualifier is None and label in self.HOME_LABELS and not _lookup_partial(head):
+                acronym = _acronym(ctx, head, text, start if isinstance(start, int) else None)
+            mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
-                memo[mk] = self._one(ctx, head, qualifier, label)
+                memo[mk] = acronym or self._one(ctx, head, qualifier, label)
             out.append(memo[mk])
         return out
 
