@@ -302,22 +302,35 @@ def _count_skipped(result: IngestResult, prev: tuple) -> int:
 
 
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, value: str | None) -> str | None:
-    """Set DuckDB's memory limit; return the previous one, or None if it was the default
-    (restored with RESET: its printed form is rounded, so setting it back would drift)."""
+    """Set DuckDB's memory limit for this run; return the setting to restore after it."""
     if value is None:
         return None
     (old,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    con.execute("RESET memory_limit")
-    (default,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
     con.execute("SET memory_limit = ?", [value])
-    return None if old == default else str(old)
+    return str(old)
+
+
+_UNITS = {"bytes": 1, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "pib": 2**50}
 
 
 def _restore_memory_limit(con: duckdb.DuckDBPyConnection, old: str | None) -> None:
+    """Put the previous limit back. Not ``RESET``: on DuckDB 1.5.5 it changes the setting
+    but leaves the buffer pool at the capped size (queries then fail with "Out of Memory").
+    Not the printed value as is either: it is truncated to one decimal, so setting it back
+    would shrink the limit by up to 0.1 unit per run; half a unit more prints the same."""
     if old is None:
-        con.execute("RESET memory_limit")
-    else:
+        return
+    num, _, unit = old.strip().partition(" ")
+    scale = _UNITS.get(unit.strip().lower())
+    try:
+        value = float(num)
+    except ValueError:
+        scale = None
+    if scale is None:
         con.execute("SET memory_limit = ?", [old])
+        return
+    exact = int(value * scale + (scale // 20 if scale > 1 else 0))
+    con.execute("SET memory_limit = ?", [f"{exact}B"])
 
 
 Entry = tuple[Article | Reject | _File, _File | None]
