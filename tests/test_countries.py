@@ -348,3 +348,20 @@ def test_possessive_country_and_in_place_locate_a_name() -> None:
         "to visit the ancestral home. Nairobi and Mombasa hotels in Kenya are full."
     )
     assert resolve_country("Kogelo", context=kenya, start=kenya.index("Kogelo")) == "KEN"
+
+
+def test_caption_name_is_no_dateline_and_a_named_state_outweighs_a_hamlet_abroad() -> None:
+    # "JEWELL:" is a photo credit (Jewell County, Kansas), not a dateline; "NSW" is the
+    # only other evidence, and Glenrock (a Wyoming hamlet in GeoNames) is the Newcastle park.
+    text = (
+        "JEWELL: Boyd Carney, from NSW National Parks and Wildlife Service, on the shore of "
+        "Glenrock Lagoon. In a fast-growing city, Glenrock is a much-needed escape valve."
+    )
+    for name in ("Glenrock", "Glenrock Lagoon"):
+        assert resolve_country(name, context=text, start=text.index(name)) == "AUS"
+    # a dateline of a bare county name with a dash still counts ("FALLS VILLAGE—")
+    ct = "Board approves budget. FALLS VILLAGE—The Region 1 Board of Education met Monday."
+    from workbench.countries import _article_context
+
+    assert _article_context(ct).dateline[0] == "USA"
+    assert _article_context(text).dateline is None

@@ -117,6 +117,7 @@ SMALL_CITY = 4.0  # ~10k people: votes only for a country already in evidence
 A_LOCAL = 4.0
 HOME_MIN_VOTES = 1.5  # an unknown place name falls back to the article's home country
 HOME_MIN_SHARE = 0.5
+HAMLET = 3.7  # ~5,000 people: one clear piece of other evidence outweighs such a town abroad
 A_POSSIBLE = 1.5  # another name in the article has a reading in the same state
 _TOWN_KINDS = frozenset(
     {"city", "county", "county_bare", "admin", "subdiv"}
@@ -751,14 +752,14 @@ class _Context:
                 oa.update(a)
         return oc, oa
 
-    def home(self, key: str = "") -> str | None:
+    def home(self, key: str = "", min_votes: float = HOME_MIN_VOTES) -> str | None:
         """The article's clear home country (most evidence, at least half of it), if any."""
         country = self.country - self.own(key)[0] if key else self.country
         country = Counter({c: v for c, v in country.items() if not is_region(c)})
         if not country:
             return None
         code, votes = country.most_common(1)[0]
-        if votes >= HOME_MIN_VOTES and votes >= HOME_MIN_SHARE * sum(country.values()):
+        if votes >= min_votes and votes >= HOME_MIN_SHARE * sum(country.values()):
             return code
         return None
 
@@ -769,6 +770,23 @@ class _Context:
             for k, (c, _) in self.by_key.items()
             if c.get(code, 0.0) > 0.0
             and not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+        )
+
+    def fallback(self, key: str = "") -> str | None:
+        """Home country for a place the gazetteer lacks: a clear home, or the only country
+        the article gives evidence for when that evidence names a state ("NSW")."""
+        home = self.home(key)
+        if home is None:
+            home = self.home(key, min_votes=1.0)
+            if home is not None and self.admin_votes(home, key) < 2.0:
+                home = None
+        return home
+
+    def admin_votes(self, code: str, key: str = "") -> float:
+        """The strongest state / province evidence for a country, other than ``key``'s."""
+        own = self.own(key)[1] if key else Counter()
+        return max(
+            (v - own.get(a, 0.0) for a, v in self.admin.items() if a[0] == code), default=0.0
         )
 
     def possible_admin(self, key: str, admin: tuple[str, str]) -> bool:
@@ -1097,7 +1115,13 @@ def _article_context(text: str) -> _Context:
             if towns and len(towns) < len(cands) and not any(c.kind == "region" for c in cands):
                 ctx.local_keys.add(_key(head))
             best = _dominant(towns)
-            cands = [best] if best is not None and best.weight >= SMALL_CITY else []
+            cands = (
+                [best]
+                if best is not None
+                and best.weight >= SMALL_CITY
+                and (best.kind == "city" or not m.group(0).endswith(":"))
+                else []  # "JEWELL: Boyd ...": a caption's name, not a county as dateline
+            )
         if not cands and qual:  # "RIDGE FARM, Ill. (AP) -": a town the gazetteer lacks
             ctx.dateline = qual
             ctx.vote("#dateline", qual[0], qual[1], 3.0, 3.0)
@@ -1166,14 +1190,20 @@ def _choose(
         and all(c.kind in {"city", "county_bare"} and c.weight < PARTIAL_CITY_MIN for c in cands)
     ):
         # Only small towns abroad, in countries the article gives no other evidence for:
-        # a local place the gazetteer lacks ("Heathrow" is not the hamlet in Florida).
-        home = ctx.home(key)
+        # a local place the gazetteer lacks ("Heathrow" is not the hamlet in Florida).  For
+        # a hamlet (a few thousand people) one clear piece of evidence is enough ("NSW" for
+        # "Glenrock" in Newcastle, not the Wyoming town).
+        hamlet = all(c.weight < HAMLET for c in cands)
+        home = ctx.home(key) or (ctx.home(key, min_votes=1.0) if hamlet else None)
         own_c = ctx.own(key)[0]
         if (
             home is not None
             and home not in codes
             and all(ctx.country.get(c, 0.0) - own_c.get(c, 0.0) <= 0.0 for c in codes)
-            and ctx.support(home, key) >= 2
+            and (
+                ctx.support(home, key) >= 2
+                or (hamlet and ctx.admin_votes(home, key) >= 2.0)  # a state ("NSW")
+            )
         ):
             return home
     if len(codes) == 1:
@@ -1373,7 +1403,7 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
         acronym = _acronym(ctx, surface, context, start)
         if acronym is not None:
             return acronym
-        return ctx.home(_key(surface)) if _looks_like_name(surface) else None
+        return ctx.fallback(_key(surface)) if _looks_like_name(surface) else None
     return _choose(cands, ctx, _key(surface), qualifier)
 
 
@@ -1437,6 +1467,6 @@ class CountryResolver:
             if qualifier is not None:
                 return qualifier[0]
             if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
-                return ctx.home(_key(head))
+                return ctx.fallback(_key(head))
             return None
         return _choose(cands, ctx, _key(head), qualifier)
