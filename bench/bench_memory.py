@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--db")
     ap.add_argument(
         "--duckdb-memory-limit",
-        default="default,none",
+        default="none,64MB",
         help="comma-separated DuckDB memory limits while ingesting: 'default' (ingest's own, "
         "WORKBENCH_INGEST_MEMORY), 'none' (DuckDB's 80%% of RAM) or a size such as 128MB",
     )
@@ -141,7 +141,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from workbench import config
 
     for limit in args.duckdb_memory_limit.split(","):
-        shown = {"default": f"{config.INGEST_MEMORY} (ingest default)", "none": "DuckDB default"}
+        shown = {
+            "default": f"{config.INGEST_MEMORY} (WORKBENCH_INGEST_MEMORY)",
+            "none": "DuckDB default",
+        }
         tag = f" [memory_limit={shown.get(limit, limit)}]"
         r1 = measure(bl.WORK / "reuters_x1.jsonl", bl.WORK / "mem_x1.duckdb", limit)
         r2 = measure(bl.WORK / f"reuters_x{args.copies}.jsonl", bl.WORK / "mem_xN.duckdb", limit)

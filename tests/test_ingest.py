@@ -171,7 +171,9 @@ def test_ingest_caps_duckdb_memory_and_restores_it(wb, tiny_articles):
     ingest_mod._write_batch = spy
     try:
         for _ in range(3):  # no drift from the printed (truncated) value
-            wb.ingest([tiny_articles], progress=False, rescan=True)
+            ingest_mod.ingest(
+                wb.con, [tiny_articles], progress=False, rescan=True, memory_limit="64MB"
+            )
     finally:
         ingest_mod._write_batch = real
     assert seen and all(m == "61.0 MiB" for m in seen)  # DuckDB's rendering of 64MB
