@@ -365,3 +365,17 @@ def test_caption_name_is_no_dateline_and_a_named_state_outweighs_a_hamlet_abroad
 
     assert _article_context(ct).dateline[0] == "USA"
     assert _article_context(text).dateline is None
+
+
+def test_a_surname_stays_a_person_throughout_the_article() -> None:
+    # "Connie Yates" makes every later "Yates" the mother, not Yates County, New York.
+    text = (
+        "Alfie Evans's parents, Tom Evans and Connie Yates, want to take their son to the "
+        "Bambino Gesu hospital in Rome. Yates said the family would keep fighting. The "
+        "British courts have ruled against them; London's High Court heard the case again, "
+        "and the United States offered help."
+    )
+    assert resolve_country("Rome", context=text, start=text.index("Rome")) == "ITA"
+    from workbench.countries import _article_context
+
+    assert "yates" not in _article_context(text).by_key

@@ -877,7 +877,9 @@ _INSTITUTIONS = frozenset(
 )
 
 
-def _scan(text: str, lower_words: frozenset[str] = frozenset()) -> Iterable[tuple[int, int, str]]:
+def _scan(
+    text: str, lower_words: frozenset[str] = frozenset(), surnames: set[str] | None = None
+) -> Iterable[tuple[int, int, str]]:
     """Capitalised phrases in text, longest known name first, as (start, end, surface).
 
     With ``lower_words`` (the article's lower-case words) a known name inside a longer run of
@@ -938,6 +940,8 @@ def _scan(text: str, lower_words: frozenset[str] = frozenset()) -> Iterable[tupl
                     and max(c.weight for c in cands) < BIG_CITY
                     and not _LOCAL_AFTER.match(text, e, e + 40)
                 ):
+                    if inner and surnames is not None:
+                        surnames.add(_key(surface))
                     break  # a surname or a person's / team's first word: not a place
             yield s0, e, surface
             i = end
@@ -1058,9 +1062,12 @@ def _article_context(text: str) -> _Context:
         return ctx
     lower_words = frozenset(re.findall(r"\b[a-z]+\b", text))
     deferred: list[tuple[str, Cand, str]] = []
-    for start, end, surface in _scan(text, lower_words):
+    surnames: set[str] = set()
+    for start, end, surface in list(_scan(text, lower_words, surnames)):
         cands = _lookup(surface)
         key = _key(surface)
+        if key in surnames and all(c.kind in {"city", "county_bare"} for c in cands):
+            continue  # "Connie Yates ... Yates said": the person throughout the article
         if _is_local(text, start, end):
             ctx.local_keys.add(key)
         poss = {
