@@ -57,6 +57,15 @@ def test_seed_countries_and_the_west_is_a_region(seed_r: Workbench) -> None:
     assert rus.mentions == n_rus
 
 
+def test_seed_salient_countries(seed_r: Workbench) -> None:
+    """Xi's visit to Moscow is about China, Russia and Ukraine; the USA (two late mentions,
+    a Kirby quote) is mentioned, not covered."""
+    assert seed_r.article_countries(salient_only=True).iso3.tolist() == ["RUS", "CHN", "UKR"]
+    ac = seed_r.article_countries(seed_r.sql("SELECT article_id FROM articles").article_id[0])
+    usa = ac[ac.iso3 == "USA"].iloc[0]
+    assert not usa.salient and usa.mentions < 3 and usa.first_pos > 100
+
+
 def test_every_person_mention_traces_to_its_sentence(seed_r: Workbench) -> None:
     df = seed_r.sql(
         "SELECT m.*, a.text AS article, s.text AS sentence, s.start_char AS s0, "

@@ -178,6 +178,20 @@ class Workbench:
             params.append(int(limit))
         return self.sql(q, params)
 
+    def article_countries(
+        self, article_id: str | None = None, *, salient_only: bool = False
+    ) -> pd.DataFrame:
+        """Countries per article with mentions, first position, forms and ``salient`` (what
+        the article is about: dateline/headline, >= 3 mentions or in the opening)."""
+        q = "SELECT * FROM article_countries WHERE TRUE"
+        params: list[Any] = []
+        if article_id is not None:
+            q += " AND article_id = ?"
+            params.append(article_id)
+        if salient_only:
+            q += " AND salient"
+        return self.sql(q + " ORDER BY article_id, salient DESC, mentions DESC, iso3", params)
+
     def mentions_of(self, name_or_id: str) -> pd.DataFrame:
         """Every mention of one entity (by id, canonical name or alias) with its sentence."""
         return self.sql(
