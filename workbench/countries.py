@@ -48,14 +48,27 @@ per text and cached) each reading is also scored against the article's other pla
   writes in lower case ("Alfie Evans") or right before one ("Erie Otters") is skipped;
 * a dateline names a city: "LEBANON (AP) -" is the town, a name that towns of several
   countries share ("MANSFIELD") gives no dateline, a hamlet needs its qualifier;
-* institutional nouns ("Council", "Police") are never towns on their own.
+* institutional nouns ("Council", "Police") are never towns on their own;
+* a name the article uses as a surname ("Connie Yates") is no place anywhere in it;
+* acronyms the article defines ("SA" after "South Africa(ns)", "NJ" after "New Jersey") or
+  qualifies with a state code ("HORRY COUNTY, SC");
+* a name that is no country or state is placed by "<name> in <place>" ("the University of
+  St. Thomas in Houston") or a country's possessive ("the USA's West Coast", one sense per
+  article); firm evidence (a country or state, or a place the article otherwise supports)
+  overrules the name's own readings, weaker evidence yields to the home country;
+* a place the gazetteer lacks, or a hamlet abroad, falls back to the only country the
+  article supports when that evidence names a state ("Glenrock" + "NSW");
+* a caption's name before a colon ("JEWELL: Boyd ...") is a dateline only if it is a city;
+* GeoNames names with a leading quote mark ("‘Afrīn") match the plain form, and places in
+  Arabic-speaking countries also match without the article ("Al Qāmishlī" -> Qamishli).
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
 
 The index (~300k names) is built once per machine (~10-30 s) and pickled under
 ``$WORKBENCH_CACHE`` (default ``~/.cache/coverage-workbench``), keyed by the data files, this
-module and the library versions; later processes load it in ~1-3 s.
+module and the library versions; later processes load it in ~1-3 s.  Writing a new index
+removes older ``gazetteer-*.pickle`` files there.
 """
 
 from __future__ import annotations
