@@ -379,3 +379,12 @@ def test_a_surname_stays_a_person_throughout_the_article() -> None:
     from workbench.countries import _article_context
 
     assert "yates" not in _article_context(text).by_key
+
+
+def test_compass_part_of_a_county_is_the_county() -> None:
+    # "West Surrey" is part of Surrey (England), not the city of Surrey, British Columbia.
+    text = (
+        "Hampshire racing driver Rob Collard drives for West Surrey Racing in the British "
+        "Touring Car Championship, which starts on 7 April at Brands Hatch."
+    )
+    assert resolve_country("West Surrey", context=text, start=text.index("West Surrey")) == "GBR"

@@ -727,12 +727,17 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
                 if c.kind != "region" and (c.kind != "city" or c.weight >= PARTIAL_CITY_MIN)
             )
             if hit:
+                if i > 0 and words[i - 1].casefold() in _COMPASS:
+                    # "West Surrey", "Northern Ontario": part of a county or state, so its
+                    # county or state readings, not a city of that name elsewhere.
+                    hit = tuple(c for c in hit if c.kind in _AREA_KINDS) or hit
                 found.append(hit)
         if found:  # the weightiest part: "Manitoba Chambers of Commerce" is Manitoba's
             return max(found, key=lambda h: max(c.weight for c in h))
     return ()
 
 
+_AREA_KINDS = frozenset({"admin", "subdiv", "county", "place"})
 #: Words that make a new place name of the name after them.
 _NAME_PREFIX = frozenset("st saint ste sainte san santa new fort ft port mount mt little".split())
 
