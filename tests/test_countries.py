@@ -388,3 +388,12 @@ def test_compass_part_of_a_county_is_the_county() -> None:
         "Touring Car Championship, which starts on 7 April at Brands Hatch."
     )
     assert resolve_country("West Surrey", context=text, start=text.index("West Surrey")) == "GBR"
+
+
+def test_a_state_named_in_passing_does_not_make_a_world_city_its_hamlet() -> None:
+    # London, California (under 2,000 people) is not the designer's London.
+    text = (
+        "The skirt sold out in California and New York stores. It was designed by a Spanish "
+        "artist who is based in London, and it has since been sold in Stockholm."
+    )
+    assert resolve_country("London", context=text, start=text.index("London")) == "GBR"

@@ -1266,12 +1266,15 @@ def _choose(
         ]
     home = country.most_common(1)[0][0] if local and country else None
     best_code, best_score = None, -math.inf
+    top = max(c.weight for c in cands)
     for c in cands:
         s = c.weight + A_COUNTRY * country.get(c.code, 0.0) / total
         if home == c.code:
             s += A_LOCAL
-        if c.admin1 and admin.get((c.code, c.admin1)):
-            # A unit that is most of its country (England) says little beyond the country.
+        if c.admin1 and admin.get((c.code, c.admin1)) and (c.weight >= HAMLET or top < BIG_CITY):
+            # A unit that is most of its country (England) says little beyond the country;
+            # a state named in passing does not make a world city its hamlet ("London" in
+            # an article that also names California).
             share = _gazetteer().admin_share.get((c.code, c.admin1), 0.0)
             s += A_ADMIN * min(2.0, admin[(c.code, c.admin1)]) * min(1.0, 2.0 * (1.0 - share))
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
