@@ -167,3 +167,70 @@ def test_coverage_of_picked_values_matches_query_module(agg_wb) -> None:
             want = _base(query.coverage, con, by, "month", True, f, values=vals)
             assert len(want) > 0
             _same(_via_aggregates(query.coverage, con, by, "month", True, f, values=vals), want)
+
+
+#: windows with edges in partly covered months/weeks: inside one month and one week,
+#: open-ended, ending on a Sunday / a month's last day
+EDGE_WINDOWS = (
+    Filter(date_from="2022-03-09", date_to="2022-03-24"),
+    Filter(date_from="2022-04-05", date_to="2022-04-07"),
+    Filter(date_from="2022-04-13"),
+    Filter(date_to="2022-03-27"),
+    Filter(date_from="2022-02-28", date_to="2022-04-30"),
+)
+
+
+def test_edge_days() -> None:
+    days = aggregates._edge_days
+    assert days(Filter(date_from="2022-03-09", date_to="2022-05-18")) == [
+        ("2022-03-09", "2022-03-31"), ("2022-05-01", "2022-05-18")]  # fmt: skip
+    assert days(Filter(date_from="2022-03-01", date_to="2022-05-31")) == []
+    assert days(Filter(date_from="2022-03-09", date_to="2022-03-10")) == [
+        ("2022-03-09", "2022-03-10")]  # fmt: skip
+    assert days(Filter(date_to="2024-02-28")) == [("2024-02-01", "2024-02-28")]
+    assert days(Filter(date_from="2022-02-01")) == []
+    assert days(Filter(date_from="2022-03-09", date_to="2022-05-18"), "week") == [
+        ("2022-03-09", "2022-03-13"), ("2022-05-16", "2022-05-18")]  # fmt: skip
+    assert days(Filter(date_from="2022-03-07", date_to="2022-03-27"), "week") == []
+    assert days(Filter(), "week") == []
+
+
+def test_edge_windows_match_query_module(agg_wb) -> None:
+    con = agg_wb.con
+    for f in EDGE_WINDOWS:
+        for a, b, kw in (("actor", "actor", {"n": 40}),
+                         ("theme", "country", {"n": None, "top_a": 10, "top_b": 12})):  # fmt: skip
+            want = _base(query.cooccurrence, con, a, b, f, **kw)
+            _same(_via_aggregates(query.cooccurrence, con, a, b, f, **kw), want)
+        for by, freq in (("actor", "month"), ("country", "week")):
+            want = _base(query.coverage, con, by, freq, True, f, 5)
+            _same(_via_aggregates(query.coverage, con, by, freq, True, f, 5), want)
+        _same(aggregates.top(con, "theme", 10, f), _base(query.top, con, "theme", 10, f))
+        for who in (None, "he"):
+            want = _base(query.quotes, con, who, f, 15)
+            _same(_via_aggregates(query.quotes, con, who, f, 15), want)
+    assert len(_base(query.quotes, con, None, EDGE_WINDOWS[2], None)) > 0
+    _same(_via_aggregates(query.quotes, con, None, EDGE_WINDOWS[2], None),
+          _base(query.quotes, con, None, EDGE_WINDOWS[2], None))  # fmt: skip
+
+
+def test_refresh_upgrades_only_changed_tables(agg_wb) -> None:
+    """An older layout of the SAME rows: only the tables it lacks are rebuilt; changed rows
+    (or no stamp) rebuild everything."""
+    con = agg_wb.con
+    stamp = aggregates.fingerprint(con)
+    old = "agg2;" + stamp.partition(";")[2]
+    con.execute("CREATE OR REPLACE TABLE agg_quotes AS SELECT aid FROM agg_quotes LIMIT 0")
+    store_meta = "INSERT OR REPLACE INTO meta VALUES (?, ?)"
+    con.execute(store_meta, [aggregates._META_KEY, old])
+    assert not aggregates.is_fresh(con)
+    assert aggregates._upgrade_tables(con) == ("agg_quotes",)
+    out = aggregates.refresh(con)
+    assert out["rebuilt"] == ["agg_quotes"]
+    assert aggregates.is_fresh(con) and out["agg_quotes"] > 0
+    want = _base(query.quotes, con, None, Filter(), 10)
+    _same(_via_aggregates(query.quotes, con, None, Filter(), 10), want)
+    con.execute(store_meta, [aggregates._META_KEY, old.replace("quotes=", "quotes=9")])
+    assert aggregates._upgrade_tables(con) is None  # other rows: a full rebuild
+    con.execute(store_meta, [aggregates._META_KEY, stamp])
+    assert aggregates.is_fresh(con)

@@ -20,6 +20,11 @@ Since the second version (``_VERSION``) also: ``agg_articles`` (every article nu
 keys of each article), tone sums in ``agg_daily``/``agg_keys*``, monthly pair roll-ups
 ``agg_pairs_m``/``agg_pairs`` (``PAIR_KINDS``), and narrow ``agg_spans``/``agg_sentences``/
 ``agg_quotes`` from which listings pick their first ``n`` rows before reading any text.
+Since ``agg3``: ``agg_quotes`` carries the displayed quote columns (speaker, cue, text,
+offsets), so ``quotes`` reads only the picked rows' ``aid`` range of it; partly covered
+months/weeks of a date window are read as constant day (and, for pairs, ``aid``) ranges
+(:func:`_edge_days`), so zone maps skip the rest; :func:`refresh` rebuilds only the tables
+changed since an older layout (``_UPGRADES``) when the rows it was built from are unchanged.
 
 All are rebuilt by :func:`refresh` (``Workbench.analyze`` calls it last) in one transaction
 and stamped with a fingerprint of the rows they were built from (:func:`is_fresh`), so a
@@ -68,7 +73,11 @@ _DIMS = {
 _SOURCE_TABLES = ("articles", "sentences", "mentions", "entities", "article_countries",
                   "article_themes", "theme_hits", "article_tone", "quotes")  # fmt: skip
 _META_KEY = "aggregates_fingerprint"
-_VERSION = "agg2"  # bump when the tables change: an older build is then stale
+_VERSION = "agg3"  # bump when the tables change: an older build is then stale
+#: Tables whose definition changed since an older ``_VERSION``: :func:`refresh` rebuilds only
+#: these when the stored stamp is that version's stamp of the CURRENT rows (nothing else
+#: changed), e.g. agg2 -> agg3: ``agg_quotes`` carries the displayed quote columns.
+_UPGRADES: dict[str, tuple[str, ...]] = {"agg2": ("agg_quotes",)}
 
 #: Entity types whose pairs are pre-counted (actor x actor, actor x country).
 PAIR_ETYPES = ("PERSON", "ORG")
@@ -214,22 +223,44 @@ def _refresh_sql() -> list[tuple[str, str]]:
         (
             "agg_quotes",
             "SELECT a.aid, a.date, a.source, q.quote_idx, q.speaker_entity_id, "
-            "lower(q.speaker) AS speaker_lc FROM quotes q "
+            "lower(q.speaker) AS speaker_lc, q.sentence_idx, q.start_char, q.end_char, "
+            "q.speaker, q.cue, q.text FROM quotes q "
             "JOIN agg_articles a ON a.article_id = q.article_id ORDER BY a.aid, q.quote_idx",
         ),
     ]
 
 
-def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Rebuild every ``agg_*`` table from the base tables in one transaction.
+def _upgrade_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, ...] | None:
+    """The tables to rebuild when the aggregates are an older layout (``_UPGRADES``) of the
+    current rows; None when a full rebuild is needed."""
+    try:
+        stamp = store.get_meta(con, _META_KEY)
+    except duckdb.Error:
+        return None
+    if stamp is None:
+        return None
+    old, _, rest = stamp.partition(";")
+    now = fingerprint(con)
+    if old not in _UPGRADES or rest != now.partition(";")[2]:
+        return None
+    return _UPGRADES[old]
 
-    Returns the row count of each table, ``seconds`` (all) and ``table_seconds``."""
+
+def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+    """Rebuild the ``agg_*`` tables from the base tables in one transaction: all of them, or
+    (unless ``full``) only the tables an older layout lacks when the rows are unchanged.
+
+    Returns the row count of each table, ``seconds`` (all), ``table_seconds`` (the rebuilt
+    tables) and ``rebuilt``."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {}
     secs: dict[str, float] = {}
+    only = None if full else _upgrade_tables(con)
     con.execute("BEGIN TRANSACTION")
     try:
         for table, sql in _refresh_sql():
+            if only is not None and table not in only:
+                continue
             t1 = time.perf_counter()
             con.execute(f"CREATE OR REPLACE TABLE {store.quote_ident(table)} AS {sql}")
             secs[table] = round(time.perf_counter() - t1, 2)
@@ -242,6 +273,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         out[table] = con.execute(f"SELECT count(*) FROM {store.quote_ident(table)}").fetchone()[0]  # noqa: S608
     out["seconds"] = time.perf_counter() - t0
     out["table_seconds"] = secs
+    out["rebuilt"] = list(secs)
     return out
 
 
@@ -298,12 +330,41 @@ def _rows(f: Filter, *, grain: str = "month", tone: bool = False) -> tuple[str, 
     end = {"month": "last_day(date)", "week": f"{start} + 6"}[grain]
     if f.date_from is None and f.date_to is None:
         return f"SELECT {cols} FROM {table}", []  # noqa: S608 - fixed SQL
-    q = (
-        f"SELECT {cols} FROM {table} WHERE {start} >= ?::DATE AND {end} <= ?::DATE "  # noqa: S608
-        f"UNION ALL SELECT {cols} FROM agg_keys WHERE date >= ?::DATE AND date <= ?::DATE "
-        f"AND NOT ({start} >= ?::DATE AND {end} <= ?::DATE)"
-    )
-    return q, [lo, hi, lo, hi, lo, hi]
+    q = f"SELECT {cols} FROM {table} WHERE {start} >= ?::DATE AND {end} <= ?::DATE"  # noqa: S608
+    params: list[Any] = [lo, hi]
+    for d0, d1 in _edge_days(f, grain):  # constant day ranges: zone maps skip the rest
+        q += f" UNION ALL SELECT {cols} FROM agg_keys WHERE date >= ?::DATE AND date <= ?::DATE"  # noqa: S608
+        params += [d0, d1]
+    return q, params
+
+
+def _edge_days(f: Filter, grain: str = "month") -> list[tuple[str, str]]:
+    """The day ranges (0-2, ISO strings) of the filter's window that lie in partly covered
+    months (``grain="week"``: ISO weeks); an open end has no partly covered period."""
+    import calendar
+    import datetime as dt
+
+    def day(v: Any) -> dt.date | None:
+        return None if v is None else dt.date.fromisoformat(str(v)[:10])
+
+    def start(d: dt.date) -> dt.date:
+        return d.replace(day=1) if grain == "month" else d - dt.timedelta(days=d.weekday())
+
+    def end(d: dt.date) -> dt.date:
+        if grain == "month":
+            return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+        return start(d) + dt.timedelta(days=6)
+
+    lo, hi = day(f.date_from), day(f.date_to)
+    if lo is not None and hi is not None and start(lo) == start(hi):
+        whole = lo == start(lo) and hi == end(hi)
+        return [] if whole else [(lo.isoformat(), hi.isoformat())]
+    out = []
+    if lo is not None and lo != start(lo):
+        out.append((lo.isoformat(), end(lo).isoformat()))
+    if hi is not None and hi != end(hi):
+        out.append((start(hi).isoformat(), hi.isoformat()))
+    return out
 
 
 def _kind(kind: str, f: Filter) -> tuple[str, list[Any]]:
@@ -460,10 +521,14 @@ def serves_pairs(kind_a: str, kind_b: str, f: Filter) -> bool:
     return all(set(t) <= set(PAIR_ETYPES) for t in (ta, tb) if t is not None)
 
 
-def _pair_rows(kind_a: str, kind_b: str, f: Filter) -> tuple[str, list[Any]]:
+def _pair_rows(
+    con: duckdb.DuckDBPyConnection, kind_a: str, kind_b: str, f: Filter
+) -> tuple[str, list[Any]]:
     """(key_a, key_b, source, articles) rows covering the filter's dates exactly: all-time
     rows without dates, else whole months from ``agg_pairs_m`` and the days of partly
-    covered months from a join of ``agg_article_keys`` on the article."""
+    covered months from a join of ``agg_article_keys`` on the article, restricted to the
+    ``aid`` range of those days (aids follow dates, so the range is contiguous and
+    ``agg_article_keys``, sorted by (kind, aid), is read only there)."""
     (ka, ta), (kb, tb) = _side(kind_a, f), _side(kind_b, f)
 
     def cond(x: str, kind: str, types: tuple[str, ...] | None, suffix: str) -> tuple[str, list]:
@@ -485,13 +550,24 @@ def _pair_rows(kind_a: str, kind_b: str, f: Filter) -> tuple[str, list[Any]]:
     whole = "date_trunc('month', {x}.date) >= ?::DATE AND last_day({x}.date) <= ?::DATE"
     q = (
         "SELECT p.key_a, p.key_b, p.source, p.articles FROM agg_pairs_m p "  # noqa: S608
-        f"WHERE {ca} AND {cb} AND {whole.format(x='p')} "
-        "UNION ALL SELECT a.key, b.key, a.source, count(*) FROM agg_article_keys a "
-        f"JOIN agg_article_keys b ON b.aid = a.aid WHERE {ea} AND {eb}{same} "
-        "AND a.date >= ?::DATE AND a.date <= ?::DATE AND b.date >= ?::DATE "
-        f"AND b.date <= ?::DATE AND NOT ({whole.format(x='a')}) GROUP BY ALL"
+        f"WHERE {ca} AND {cb} AND {whole.format(x='p')}"
     )
-    return q, [*pa, *pb, lo, hi, *qa, *qb, lo, hi, lo, hi, lo, hi]
+    params: list[Any] = [*pa, *pb, lo, hi]
+    for d0, d1 in _edge_days(f):
+        a0, a1 = con.execute(
+            "SELECT min(aid), max(aid) FROM agg_articles WHERE date >= ?::DATE AND date <= ?::DATE",
+            [d0, d1],
+        ).fetchone()
+        if a0 is None:
+            continue
+        q += (
+            " UNION ALL SELECT a.key, b.key, a.source, count(*) FROM agg_article_keys a "  # noqa: S608
+            f"JOIN agg_article_keys b ON b.aid = a.aid WHERE {ea} AND {eb}{same} "
+            "AND a.aid >= ? AND a.aid <= ? AND b.aid >= ? AND b.aid <= ? "
+            "AND a.date >= ?::DATE AND a.date <= ?::DATE GROUP BY ALL"
+        )
+        params += [*qa, *qb, a0, a1, a0, a1, d0, d1]
+    return q, params
 
 
 _COOC_SQL = """WITH na AS (SELECT k.key, sum(k.articles)::BIGINT AS n, sum(k.mentions)::BIGINT AS m
@@ -531,7 +607,7 @@ def cooccurrence(
     rows, p_rows = _rows(f)
     kw_a, p_kw_a = _kind(kind_a, f)
     kw_b, p_kw_b = _kind(kind_b, f)
-    pairs, p_pairs = _pair_rows(kind_a, kind_b, f)
+    pairs, p_pairs = _pair_rows(con, kind_a, kind_b, f)
     keys_a = query.compose(query._KEYS_N if top_a else query._KEYS_ALL, n="na")
     keys_b = query.compose(query._KEYS_N if top_b else query._KEYS_ALL, n="nb")
     q, tail_params = query.cooccurrence_tail(kind_a, kind_b, sort, n)
@@ -828,18 +904,17 @@ def kwic_entity(
     return _spans(con, "actor", list(ids), f, n, _KWIC_COLS, [window, window, window])
 
 
-_PICK_QUOTES = """SELECT x.aid, x.quote_idx FROM agg_quotes x WHERE {where}
-    ORDER BY x.aid, x.quote_idx {limit}"""
+#: quote columns as ``query.quotes`` returns them, all from ``agg_quotes x`` (no lookup)
+_QUOTE_COLS = """ar.article_id, x.date, x.source, x.quote_idx, x.sentence_idx, x.start_char,
+       x.end_char, x.speaker, x.speaker_entity_id, e.name AS speaker_name, x.cue, x.text"""
 
-_QUOTES_SQL = """WITH qq AS ({picked}),
-y AS (SELECT qq.*, ar.article_id, ar.date, ar.source FROM qq
-      JOIN agg_articles ar ON ar.aid = qq.aid),
-qt AS {mat} (SELECT q.* FROM quotes q WHERE {lookup})
-SELECT y.article_id, y.date, y.source, q.quote_idx, q.sentence_idx, q.start_char,
-       q.end_char, q.speaker, q.speaker_entity_id, e.name AS speaker_name, q.cue, q.text
-FROM y JOIN qt q ON q.article_id = y.article_id AND q.quote_idx = y.quote_idx
-LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id
-ORDER BY y.aid, y.quote_idx"""
+_QUOTES_SQL = """WITH qq AS ({picked})
+SELECT {cols}
+FROM qq JOIN agg_quotes x ON x.aid = qq.aid AND x.quote_idx = qq.quote_idx
+JOIN agg_articles ar ON ar.aid = x.aid
+LEFT JOIN entities e ON e.entity_id = x.speaker_entity_id
+WHERE {span}
+ORDER BY x.aid, x.quote_idx"""
 
 
 def quotes(
@@ -848,22 +923,36 @@ def quotes(
     filter: Filter | dict[str, Any] | None = None,
     n: int | None = 100,
 ) -> pd.DataFrame:
-    """``query.quotes`` from ``agg_quotes``, then the ``n`` quote rows."""
+    """``query.quotes`` from ``agg_quotes`` (it carries the displayed columns): the first
+    ``n`` (aid, quote_idx) are picked from the narrow id columns, then only their ``aid``
+    range of ``agg_quotes`` (sorted by aid: zone maps) is read for the text."""
     f = as_filter(filter)
     where, params = _where(f, "x")
+    lim, p_lim = _limit(n), _p_limit(n)
+    pick = "SELECT x.aid, x.quote_idx FROM agg_quotes x WHERE {w} ORDER BY x.aid, x.quote_idx "
     if actor:
         from .query import _ENTITY_LOOKUP
 
         a = actor.lower()
         found = [r[0] for r in con.execute(_ENTITY_LOOKUP, [actor, a, a]).fetchall()]
         ids = list(dict.fromkeys([actor, *found]))  # the id itself even if not in entities
-        where += f" AND (x.speaker_entity_id IN ({store.in_list_params(ids)}) OR x.speaker_lc = ?)"
-        params += [*ids, a]
-    picked = _PICK_QUOTES.format(where=where, limit=_limit(n))
-    params = [*params, *_p_limit(n)]
-    look, p_look = _lookup(con, picked, params, "q", dates=False)
-    q = _QUOTES_SQL.format(picked=picked, lookup=look, mat=_mat(look))
-    params = [*params, *p_look]
+        # two pushed-down filters, each its own first n, instead of one OR over every row
+        w_id = f"{where} AND x.speaker_entity_id IN ({store.in_list_params(ids)})"
+        w_lc = f"{where} AND x.speaker_lc = ?"
+        picked = (
+            f"SELECT * FROM (({pick.format(w=w_id)}{lim}) UNION "  # noqa: S608
+            f"({pick.format(w=w_lc)}{lim})) u ORDER BY aid, quote_idx {lim}"
+        )
+        params = [*params, *ids, *p_lim, *params, a, *p_lim, *p_lim]
+    else:
+        picked = pick.format(w=where) + lim
+        params = [*params, *p_lim]
+    rows = con.execute(f"SELECT min(aid), max(aid) FROM ({picked})", params).fetchone()  # noqa: S608
+    span, p_span = "x.aid >= ? AND x.aid <= ?", [rows[0], rows[1]]
+    if rows[0] is None:
+        span, p_span = "FALSE", []
+    q = _QUOTES_SQL.format(picked=picked, cols=_QUOTE_COLS, span=span)
+    params = [*params, *p_span]
     df = con.execute(q, params).df()
     df.attrs.update({"counts": "quotes", "filter": f.describe(), "sql": q, "params": params,
                      "source": "aggregates"})  # fmt: skip
