@@ -234,3 +234,14 @@ def test_refresh_upgrades_only_changed_tables(agg_wb) -> None:
     assert aggregates._upgrade_tables(con) is None  # other rows: a full rebuild
     con.execute(store_meta, [aggregates._META_KEY, stamp])
     assert aggregates.is_fresh(con)
+
+
+def test_snippet_of_a_prefix_is_the_snippet(agg_wb) -> None:
+    texts = ["a  b\n\n c" * 300, " " * 1900 + "ab  c" + "\n" * 300 + "z " * 300, "é " * 1500,
+             "x" + " " * 2500 + "y", "short  text", None]  # fmt: skip
+    full = "left(regexp_replace(a.text, '\\s+', ' ', 'g'), 200)"
+    rows = agg_wb.con.execute(
+        f"SELECT {full}, {aggregates._SNIPPET} FROM unnest(?::VARCHAR[]) a(text)",  # noqa: S608
+        [texts],
+    ).fetchall()
+    assert len(rows) == len(texts) and all(x == y for x, y in rows)

@@ -782,6 +782,16 @@ def _mat(lookup: str) -> str:
     return "NOT MATERIALIZED" if lookup == "TRUE" else "MATERIALIZED"
 
 
+#: ``left(regexp_replace(a.text, '\s+', ' ', 'g'), 200)`` (``query.articles``) without
+#: running the regex over whole texts: collapsing whitespace runs of a prefix gives a prefix
+#: of the collapsed text, so 2,000 characters suffice unless they collapse below 200.
+_SNIPPET = (
+    "CASE WHEN length(a.text) <= 2000 OR length(regexp_replace(left(a.text, 2000), '\\s+', "
+    "' ', 'g')) >= 200 THEN left(regexp_replace(left(a.text, 2000), '\\s+', ' ', 'g'), 200) "
+    "ELSE left(regexp_replace(a.text, '\\s+', ' ', 'g'), 200) END"
+)
+
+
 def articles(
     con: duckdb.DuckDBPyConnection,
     filter: Filter | dict[str, Any] | None = None,
@@ -802,7 +812,7 @@ def articles(
         f"WITH top AS ({picked}), txt AS {_mat(look)} (SELECT a.article_id, a.title, a.text "  # noqa: S608
         f"FROM articles a WHERE {look}) "
         "SELECT top.article_id, top.date, top.source, a.title, top.n_words, top.tone, "
-        "NULL::DOUBLE AS score, left(regexp_replace(a.text, '\\s+', ' ', 'g'), 200) AS snippet "
+        f"NULL::DOUBLE AS score, {_SNIPPET} AS snippet "
         f"FROM top JOIN txt a ON a.article_id = top.article_id ORDER BY {ob.format(x='top')}"
     )
     params = [*p_picked, *p_look]
