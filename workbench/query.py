@@ -136,7 +136,9 @@ def _finish(df: pd.DataFrame, kind_cols: list[tuple[str | None, str]]) -> pd.Dat
     for kind, col in kind_cols:
         if kind in ("country", "region") and col in df.columns:
             key = col.replace("label", "key")
-            df[col] = [country_name(k) for k in df[key]]
+            names: dict[Any, str | None] = {}  # one lookup per distinct code, not per row
+            df[col] = [names[k] if k in names else names.setdefault(k, country_name(k))
+                       for k in df[key].tolist()]  # fmt: skip
     return df
 
 
