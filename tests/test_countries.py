@@ -397,3 +397,17 @@ def test_a_state_named_in_passing_does_not_make_a_world_city_its_hamlet() -> Non
         "artist who is based in London, and it has since been sold in Stockholm."
     )
     assert resolve_country("London", context=text, start=text.index("London")) == "GBR"
+
+
+def test_a_shared_state_abbreviation_is_the_state_of_the_articles_towns() -> None:
+    # "WA" is Washington or Western Australia; Rockingham and Safety Bay have towns only in
+    # Western Australia, and the treatment plant the gazetteer lacks falls back to Australia.
+    text = (
+        "The Water Corporation warned people not to swim near an outlet off Rockingham, and "
+        "dead fish washed up on the Safety Bay foreshore on March 28. Wastewater in WA is "
+        "diluted before release; a $158 million upgrade of the Woodman Point plant is due."
+    )
+    for name in ("WA", "Rockingham", "Woodman Point"):
+        assert resolve_country(name, context=text, start=text.index(name)) == "AUS"
+    us = "Spokane and Tacoma voters backed the levy. Turnout in WA was high, officials said."
+    assert resolve_country("WA", context=us, start=us.index("WA")) == "USA"

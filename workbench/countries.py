@@ -58,6 +58,9 @@ per text and cached) each reading is also scored against the article's other pla
   overrules the name's own readings, weaker evidence yields to the home country;
 * a place the gazetteer lacks, or a hamlet abroad, falls back to the only country the
   article supports when that evidence names a state ("Glenrock" + "NSW");
+* a state abbreviation of several countries ("WA": Washington or Western Australia) is the
+  state in which at least two other names of the article have towns, when the other states
+  have none ("Rockingham", "Safety Bay" -> Western Australia);
 * a caption's name before a colon ("JEWELL: Boyd ...") is a dateline only if it is a city;
 * GeoNames names with a leading quote mark ("‘Afrīn") match the plain form, and places in
   Arabic-speaking countries also match without the article ("Al Qāmishlī" -> Qamishli).
@@ -759,6 +762,7 @@ class _Context:
     possible: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> admins
     initials: dict[str, set[str]] = field(default_factory=dict)  # "SA" -> {"ZAF"}
     owner: dict[str, str] = field(default_factory=dict)  # "the USA's West Coast": key -> code
+    states: dict[str, str] = field(default_factory=dict)  # "WA" read by its towns -> code
 
     def own(self, key: str) -> tuple[Counter, Counter]:
         """Votes cast by this name itself (and its longer/shorter forms): never self-evidence."""
@@ -1081,6 +1085,8 @@ def _article_context(text: str) -> _Context:
     lower_words = frozenset(re.findall(r"\b[a-z]+\b", text))
     deferred: list[tuple[str, Cand, str]] = []
     surnames: set[str] = set()
+    towns_in: dict[str, set[tuple[str, str]]] = {}  # key -> states of its town readings
+    shared_abbrevs: dict[str, tuple[Cand, ...]] = {}
     for start, end, surface in list(_scan(text, lower_words, surnames)):
         cands = _lookup(surface)
         key = _key(surface)
@@ -1095,6 +1101,12 @@ def _article_context(text: str) -> _Context:
         }
         if poss and not (" " not in surface and surface.casefold() in lower_words):
             ctx.possible.setdefault(key, set()).update(poss)
+        if surface.casefold() not in lower_words:
+            towns_in.setdefault(key, set()).update(
+                (c.code, c.admin1) for c in cands if c.kind == "city" and c.admin1
+            )
+        if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
+            shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
         if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
             codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
             if codes:
@@ -1157,6 +1169,20 @@ def _article_context(text: str) -> _Context:
             )
             ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
             ctx.vote("#dateline", best.code, ctx.dateline[1], 3.0, 3.0)
+    # A state abbreviation of several countries ("WA") is the state that at least two
+    # other names of the article have town readings in, when the other states have none
+    # ("Rockingham", "Safety Bay" -> Western Australia).
+    for key, cands in shared_abbrevs.items():
+        towns = Counter(
+            (c.code, c.admin1)
+            for c in cands
+            for k, adm in towns_in.items()
+            if k != key and (c.code, c.admin1) in adm
+        )
+        if len(towns) == 1 and next(iter(towns.values())) >= 2:
+            code, admin1 = next(iter(towns))
+            ctx.vote(key, code, admin1, 1.0, 2.0)
+            ctx.states[key] = code
     seen = {code for code, v in ctx.country.items() if v >= 1.0}
     for key, best, admin1 in deferred:
         if best.code in seen:
@@ -1209,6 +1235,8 @@ def _choose(
         # "Guam, Louisiana and Nevada" and "Mexico, China, Japan" are lists, not "Paris, Texas"
         qualifier = None
     codes = {c.code for c in cands}
+    if ctx is not None and qualifier is None and ctx.states.get(key) in codes:
+        return ctx.states[key]
     if (
         ctx is not None
         and qualifier is None
