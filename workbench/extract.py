@@ -121,9 +121,10 @@ def pending(
                 if left is not None and left <= 0:
                     return
                 n = size if left is None else min(size, left)
-                yield ids[i : i + n], texts[i : i + n]
+                chunk = ids[i : i + n]
+                yield chunk, texts[i : i + n]
                 if left is not None:
-                    left -= len(ids[i : i + n])
+                    left -= len(chunk)
     finally:
         cur.close()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ import pandas as pd
 from . import config, store
 from .load import Article, Limits, Reject, iter_paths, load_file
 from .progress import progress_bar
-from .versions import versions
+from .versions import versions, workbench_version
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -128,7 +129,6 @@ class _File:
     duplicates: int = 0
     rejected: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-    complete: bool = False
     store_error: bool = False
 
     def tally(self, kind: str, reason: str = "") -> None:
@@ -145,11 +145,16 @@ class _File:
 _RACY_NS = 2_000_000_000
 
 
-def _options_hash(options: dict[str, Any], root: Path) -> str:
-    """Loader options + folder root (labels come from it) + package version: any change
-    re-reads the file."""
-    key = json.dumps([options, str(root), versions().get("workbench")], sort_keys=True, default=str)
-    return hashlib.sha1(key.encode()).hexdigest()[:16]
+def _options_hasher(options: dict[str, Any]) -> Any:
+    """``root -> hash`` of the loader options + folder root (labels come from it) + package
+    version: any change re-reads the file. Computed once per root, not once per file."""
+    base = json.dumps([options, workbench_version()], sort_keys=True, default=str)
+
+    @functools.cache
+    def for_root(root: Path) -> str:
+        return hashlib.sha1(f"{base}\x1f{root}".encode()).hexdigest()[:16]
+
+    return for_root
 
 
 def ingest(
@@ -200,7 +205,8 @@ def ingest(
     old_memory = _set_memory_limit(con, memory_limit)
     try:
         with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
-            n = 0
+            n = 0  # inputs in ``batch`` so far: ``n - n_written``
+            n_written = 0
             for item, state in _read(con, paths, known, loader, limits, result, bar.update):
                 if isinstance(item, _File):
                     batch.append((item, None))
@@ -211,11 +217,11 @@ def ingest(
                 batch.append((item, state))
                 if len(batch) >= batch_size:
                     _write_batch(con, batch, run_id, result)
-                    bar.update(sum(1 for i, _ in batch if not isinstance(i, _File)))
-                    batch = []
+                    bar.update(n - n_written)
+                    batch, n_written = [], n
             if batch:
                 _write_batch(con, batch, run_id, result)
-                bar.update(sum(1 for i, _ in batch if not isinstance(i, _File)))
+                bar.update(n - n_written)
         status = "ok"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -224,8 +230,7 @@ def ingest(
         if memory_limit is not None:
             _restore_memory_limit(con, old_memory)
         result.seconds = time.perf_counter() - t0
-        counts = asdict(result)
-        finish_run(con, run_id, status, result.seconds, counts)
+        finish_run(con, run_id, status, result.seconds, asdict(result))
     return result
 
 
@@ -242,6 +247,8 @@ def _read(
     unchanged since an earlier complete read are counted from their record, not parsed."""
     own = _own_files(con)
     racy = time.time_ns() - _RACY_NS
+    options_hash = _options_hasher(loader)
+    fmt, columns, source_name = loader["format"], loader["columns"], loader["source_name"]
     for entry in iter_paths(paths):
         if isinstance(entry, Reject):
             yield entry, None
@@ -249,12 +256,11 @@ def _read(
         path, root = entry
         if os.path.abspath(path) in own:
             continue  # the database being written (a data folder that also holds it)
-        state = _file_state(path, _options_hash(loader, root))
+        state = _file_state(path, options_hash(root))
         prev = known.get((state.path, state.options_hash)) if state else None
         if state and prev and prev[:2] == (state.size, state.mtime_ns):
             advance(_count_skipped(result, prev[2:]))
             continue
-        fmt, columns, source_name = loader["format"], loader["columns"], loader["source_name"]
         for item in load_file(path, root, fmt, columns, source_name, limits):
             yield item, state
         if state is not None and state.mtime_ns < racy:
@@ -455,37 +461,26 @@ def _record_files(
     run_id: int,
 ) -> None:
     """Record files read to their end, with their tallies including this batch's items."""
-    rows = []
-    for f in files:
-        done = _File(
-            f.path,
-            f.options_hash,
-            f.size,
-            f.mtime_ns,
-            f.articles,
-            f.duplicates,
-            f.rejected,
-            dict(f.reasons),
-            store_error=f.store_error,
-        )
-        for g, kind, reason in tallies:
-            if g is f:
-                done.tally(kind, reason)
-        if done.store_error:
-            continue  # read it again next time: the database may accept it then
-        rows.append(
-            {
-                "path": done.path,
-                "options_hash": done.options_hash,
-                "size": done.size,
-                "mtime_ns": done.mtime_ns,
-                "n_articles": done.articles,
-                "n_duplicates": done.duplicates,
-                "n_rejected": done.rejected,
-                "reject_reasons": json.dumps(done.reasons),
-                "run_id": run_id,
-            }
-        )
+    # This batch's tallies go on copies: the files themselves are tallied after COMMIT.
+    done = {id(f): replace(f, reasons=dict(f.reasons)) for f in files}
+    for g, kind, reason in tallies:
+        if g is not None and id(g) in done:
+            done[id(g)].tally(kind, reason)
+    rows = [
+        {
+            "path": d.path,
+            "options_hash": d.options_hash,
+            "size": d.size,
+            "mtime_ns": d.mtime_ns,
+            "n_articles": d.articles,
+            "n_duplicates": d.duplicates,
+            "n_rejected": d.rejected,
+            "reject_reasons": json.dumps(d.reasons),
+            "run_id": run_id,
+        }
+        for d in done.values()
+        if not d.store_error  # read it again next time: the database may accept it then
+    ]
     if rows:
         con.register("_wb_files", pd.DataFrame(rows))
         try:
