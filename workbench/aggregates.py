@@ -98,7 +98,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     counts = ", ".join(f"(SELECT count(*) FROM {q(t)})" for t in _SOURCE_TABLES)  # noqa: S608
     stamps = ", ".join("(SELECT value FROM meta WHERE key = ?)" for _ in _STAMPS)
     row = con.execute(
-        f"SELECT {counts}, (SELECT max(run_id) FROM runs), {stamps}",  # noqa: S608
+        f"SELECT {counts}, (SELECT max(run_id) FROM runs WHERE kind = 'ingest'), {stamps}",  # noqa: S608
         list(_STAMPS),
     ).fetchone()
     n = len(_SOURCE_TABLES)

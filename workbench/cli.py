@@ -28,13 +28,27 @@ err_console = Console(stderr=True)
 DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file (env WORKBENCH_DB).")]
 
 
+#: Exit status after ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
 def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Print WorkbenchError messages without a traceback and exit with status 2."""
+    """Print WorkbenchError messages without a traceback and exit with status 2; after
+    ctrl-C say what was kept and how to resume, and exit with status 130."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            first = _first_interrupt(exc)  # a second ctrl-C during cleanup keeps the first's
+            msg = str(first) if first is not None else ""
+            err_console.print(
+                f"[bold red]{escape(msg) if msg else 'interrupted'}[/]"
+                + ("" if msg else " (ctrl-C): nothing was running that needed a rollback."),
+                highlight=False,
+            )
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except errors.WorkbenchError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(2) from None
@@ -43,6 +57,18 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+def _first_interrupt(exc: BaseException) -> errors.Interrupted | None:
+    """The ``errors.Interrupted`` (with its message) among ``exc`` and what it interrupted."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, errors.Interrupted):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__context__
+    return None
 
 
 def print_df(df: Any, title: str | None = None, max_rows: int = 50) -> None:

@@ -134,16 +134,45 @@ class Workbench:
 
     def analyze(self, *, workers: int = 1, progress: bool = True) -> dict[str, Any]:
         """Every stage after ingest, incrementally: spaCy extraction of the articles not yet
-        processed, then actor/country resolution, themes, tone and quotes."""
+        processed, then actor/country resolution, themes, tone and quotes. Each stage and
+        the whole are rows of ``runs``; ctrl-C stops it (``errors.Interrupted``) keeping what
+        each stage committed, and ``analyze()`` again resumes."""
         out: dict[str, Any] = {}
-        out["extract"] = self.extract(workers=workers, progress=progress)
-        out["resolve"] = self.resolve(progress=progress)
-        out["themes"] = self.tag_themes(progress=progress)
-        out["tone"] = self.score_tone(progress=progress)
-        out["quotes"] = self.find_quotes(progress=progress)
-        out["search_index"] = self.index_search()
-        out["aggregates"] = self.refresh_aggregates()
+
+        def stages() -> dict[str, Any]:
+            out["extract"] = self.extract(workers=workers, progress=progress)
+            out["resolve"] = self.resolve(progress=progress)
+            out["themes"] = self.tag_themes(progress=progress)
+            out["tone"] = self.score_tone(progress=progress)
+            out["quotes"] = self.find_quotes(progress=progress)
+            out["search_index"] = self.index_search()
+            out["aggregates"] = self.refresh_aggregates()
+            return {k: str(v) for k, v in out.items()}
+
+        self._recorded("analyze", stages, options={"workers": workers})
         return out
+
+    def _recorded(self, kind: str, fn: Any, *, options: dict[str, Any] | None = None) -> Any:
+        """Run one stage as a row of ``runs`` (status, counts, time; see ``workbench.runs``)."""
+        from . import runs
+
+        with runs.recorded(self.con, kind, options=options) as run:
+            run.on_interrupt = self._analysis_state
+            run.result = fn()
+        return run.result
+
+    def _analysis_state(self) -> str:
+        """How far analysis got (committed rows), for the message after ctrl-C."""
+        done, total = self.con.execute(
+            "SELECT count(*) FILTER (WHERE extracted_pipeline IS NOT NULL), count(*) FROM articles"
+        ).fetchone()
+        stages = dict(
+            self.con.execute("SELECT stage, count(*) FROM stage_done GROUP BY 1").fetchall()
+        )
+        later = ", ".join(f"{k} {v:,}" for k, v in sorted(stages.items()))
+        return f"{done:,} of {total:,} articles extracted" + (
+            f"; articles done by later stages: {later}" if later else ""
+        )
 
     # ------------------------------------------------------------------ entities (issue 9)
     def extract(self, *, workers: int = 1, progress: bool = True, limit: int | None = None) -> Any:
@@ -151,8 +180,12 @@ class Workbench:
         and raw entity mentions, one transaction per chunk (see ``workbench.extract``)."""
         from .extract import extract
 
-        return extract(
-            self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
+        return self._recorded(
+            "extract",
+            lambda: extract(
+                self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
+            ),
+            options={"model": self.model_name, "workers": workers, "limit": limit},
         )
 
     def resolve(
@@ -163,7 +196,11 @@ class Workbench:
         ``article_countries``. ``registry`` is a user YAML path or a ``Registry``."""
         from .resolve import resolve
 
-        return resolve(self.con, registry=registry, progress=progress)
+        return self._recorded(
+            "resolve",
+            lambda: resolve(self.con, registry=registry, progress=progress),
+            options={"registry": registry if isinstance(registry, str | os.PathLike) else None},
+        )
 
     def entities(self, type: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Canonical actors/places, most mentioned first (``type``: PERSON, ORG, GPE, ...)."""
@@ -217,19 +254,23 @@ class Workbench:
         files) changed. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
         from .themes import tag_themes
 
-        return tag_themes(self.con, taxonomy=taxonomy, progress=progress)
+        return self._recorded(
+            "themes",
+            lambda: tag_themes(self.con, taxonomy=taxonomy, progress=progress),
+            options={"taxonomy": taxonomy},
+        )
 
     def score_tone(self, *, progress: bool = True) -> Any:
         """VADER tone of every stored sentence and the article mean (``workbench.tone``)."""
         from .tone import score_tone
 
-        return score_tone(self.con, progress=progress)
+        return self._recorded("tone", lambda: score_tone(self.con, progress=progress))
 
     def find_quotes(self, *, progress: bool = True) -> Any:
         """Direct quotations with speakers linked to actors (``workbench.quotes``)."""
         from .quotes import find_quotes
 
-        return find_quotes(self.con, progress=progress)
+        return self._recorded("quotes", lambda: find_quotes(self.con, progress=progress))
 
     def themes(self) -> pd.DataFrame:
         """The taxonomy in use with the number of articles tagged with each theme."""

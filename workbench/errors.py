@@ -92,3 +92,29 @@ def bad_taxonomy(where: str, problem: str) -> str:
         "Fix the YAML (the format is described in data/themes/README.md), or point "
         "--taxonomy / WORKBENCH_THEMES at another file."
     )
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; the message says what was committed and how to resume.
+
+    A ``KeyboardInterrupt``, so code that stops on ctrl-C still does; the CLI prints the
+    message and exits with status 130."""
+
+
+def interrupted(kind: str, run_id: int, committed: str) -> str:
+    again = "workbench ingest <the same inputs>" if kind == "ingest" else f"workbench {kind}"
+    return (
+        f"interrupted: {kind} run {run_id} stopped by ctrl-C and recorded as 'interrupted' "
+        "in runs; the transaction in progress was rolled back"
+        + (f"; committed before it: {committed}" if committed else "")
+        + f".\nTo resume, run the same command again ({again}): committed work is kept "
+        "and not done twice."
+    )
+
+
+def input_is_database(path: str) -> str:
+    return (
+        f"{path} is this workbench's database file (or its write-ahead log), not an input.\n"
+        "Give the files or folders of articles to ingest; to copy articles from another "
+        "workbench database, export them first (workbench sql ... or wb.sql(...).to_parquet)."
+    )

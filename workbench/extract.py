@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import config, store
+from . import config, runs, store
 from .actors import normalize
 from .nlp import load_model, model_version
 from .progress import progress_bar
@@ -247,7 +247,7 @@ def _write_tables(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        runs.rollback_open(con)
         raise
 
 
@@ -298,6 +298,7 @@ def extract(
     result.pipeline_id = pid
 
     def write(ids: list[str], s_tab: pa.Table, m_tab: pa.Table, words: int) -> None:
+        runs.check()  # a ctrl-C some library swallowed stops before the next commit
         _write_tables(con, pid, ids, s_tab, m_tab)
         result.articles += len(ids)
         result.sentences += s_tab.num_rows

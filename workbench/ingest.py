@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import config, store
-from .load import Article, Limits, Reject, iter_paths, load_file
+from . import config, errors, runs, store
+from .load import Article, Limits, Reject, iter_paths, load_file, origin_text
 from .progress import progress_bar
-from .versions import versions, workbench_version
+from .versions import workbench_version
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -38,6 +38,8 @@ class IngestResult:
     seconds: float = 0.0
     #: files not parsed again because path, size, mtime and options matched an earlier run
     skipped_files: int = 0
+    #: rejects of earlier runs cleared because this run stored (or linked) the same input
+    rejects_cleared: int = 0
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items()))
@@ -51,6 +53,18 @@ class IngestResult:
                 if self.skipped_files
                 else ""
             )
+            + (
+                f"; {self.rejects_cleared:,} earlier rejects now stored"
+                if self.rejects_cleared
+                else ""
+            )
+        )
+
+    def committed(self) -> str:
+        """What is in the database from this run (for the message after an interrupt)."""
+        return (
+            f"{self.inputs:,} inputs ({self.stored:,} stored, {self.unchanged:,} already "
+            f"present, {self.duplicates:,} duplicates, {self.rejected:,} rejected)"
         )
 
 
@@ -74,46 +88,9 @@ ARTICLE_COLUMNS = [
 ]
 
 
-def start_run(con: duckdb.DuckDBPyConnection, kind: str, inputs: Any, options: dict) -> int:
-    # Not nextval('run_seq'): DuckDB 1.5.5 does not log a sequence advanced by a SELECT, so
-    # after a kill -9 and WAL replay it hands out a run_id that exists, and every later run
-    # fails on the primary key. max + 1 over the table is crash-proof (one writing process).
-    (run_id,) = con.execute(
-        "INSERT INTO runs (run_id, kind, started_at, status, inputs, options, versions) "
-        "SELECT coalesce(max(run_id), 0) + 1, ?, now(), 'running', ?, ?, ? FROM runs "
-        "RETURNING run_id",
-        [
-            kind,
-            json.dumps(inputs, default=str),
-            json.dumps(options, default=str),
-            json.dumps(versions()),
-        ],
-    ).fetchone()
-    return int(run_id)
-
-
-def finish_run(
-    con: duckdb.DuckDBPyConnection,
-    run_id: int,
-    status: str,
-    seconds: float,
-    counts: dict[str, int] | None = None,
-) -> None:
-    counts = counts or {}
-    con.execute(
-        "UPDATE runs SET finished_at = now(), status = ?, seconds = ?, n_inputs = ?, "
-        "n_stored = ?, n_unchanged = ?, n_rejected = ?, n_duplicates = ? WHERE run_id = ?",
-        [
-            status,
-            seconds,
-            counts.get("inputs"),
-            counts.get("stored"),
-            counts.get("unchanged"),
-            counts.get("rejected"),
-            counts.get("duplicates"),
-            run_id,
-        ],
-    )
+#: The ``runs`` ledger helpers (kept here under their old names for callers).
+start_run = runs.start
+finish_run = runs.finish
 
 
 @dataclass
@@ -125,6 +102,8 @@ class _File:
     options_hash: str
     size: int
     mtime_ns: int
+    #: the file's own origin (as given, ``origin_text``): whole-file rejects use it
+    origin: str = field(default="", compare=False)
     articles: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -190,48 +169,59 @@ def ingest(
         "limit": limit,
     }
     loader = {k: options[k] for k in ("format", "columns", "source_name", "limits")}
-    # One writing process per file (DuckDB's lock): an ingest run still marked "running"
-    # belongs to a process that died (kill -9, power loss). Its committed batches are kept;
-    # re-running the same ingest completes it.
-    con.execute(
-        "UPDATE runs SET status = 'interrupted' WHERE status = 'running' AND kind = 'ingest'"
-    )
-    run_id = start_run(con, "ingest", [str(p) for p in paths], {**options, "rescan": rescan})
-    result = IngestResult(run_id=run_id)
-    t0 = time.perf_counter()
+    # A run still marked "running" belongs to a process that died (kill -9, power loss):
+    # runs.start marks it interrupted. Its committed batches are kept; re-running the same
+    # ingest completes it. Ctrl-C rolls back the batch in flight (runs.recorded).
+    inputs = [origin_text(p) for p in paths]
+    _refuse_own_files(con, paths)
+    with runs.recorded(con, "ingest", inputs=inputs, options={**options, "rescan": rescan}) as run:
+        result = IngestResult(run_id=run.run_id)
+        run.result, run.on_interrupt = result, result.committed
+        t0 = time.perf_counter()
+        old_memory = _set_memory_limit(con, memory_limit)
+        try:
+            _ingest(con, paths, loader, limits, result, batch_size, limit, rescan, progress)
+        finally:
+            with runs.deferred():
+                runs.rollback_open(con)
+                if memory_limit is not None:
+                    _restore_memory_limit(con, old_memory)
+            result.seconds = time.perf_counter() - t0
+    return result
+
+
+def _ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[str | os.PathLike[str]],
+    loader: dict[str, Any],
+    limits: Limits,
+    result: IngestResult,
+    batch_size: int,
+    limit: int | None,
+    rescan: bool,
+    progress: bool,
+) -> None:
+    run_id = result.run_id
     known = {} if rescan else _known_files(con)
     batch: list[tuple[Article | Reject | _File, _File | None]] = []
-    status = "failed"
-    old_memory = _set_memory_limit(con, memory_limit)
-    try:
-        with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
-            n = 0  # inputs in ``batch`` so far: ``n - n_written``
-            n_written = 0
-            for item, state in _read(con, paths, known, loader, limits, result, bar.update):
-                if isinstance(item, _File):
-                    batch.append((item, None))
-                    continue
-                if limit is not None and n >= limit:
-                    break
-                n += 1
-                batch.append((item, state))
-                if len(batch) >= batch_size:
-                    _write_batch(con, batch, run_id, result)
-                    bar.update(n - n_written)
-                    batch, n_written = [], n
-            if batch:
+    with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
+        n = 0  # inputs in ``batch`` so far: ``n - n_written``
+        n_written = 0
+        for item, state in _read(con, paths, known, loader, limits, result, bar.update):
+            if isinstance(item, _File):
+                batch.append((item, None))
+                continue
+            if limit is not None and n >= limit:
+                break
+            n += 1
+            batch.append((item, state))
+            if len(batch) >= batch_size:
                 _write_batch(con, batch, run_id, result)
                 bar.update(n - n_written)
-        status = "ok"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        if memory_limit is not None:
-            _restore_memory_limit(con, old_memory)
-        result.seconds = time.perf_counter() - t0
-        finish_run(con, run_id, status, result.seconds, asdict(result))
-    return result
+                batch, n_written = [], n
+        if batch:
+            _write_batch(con, batch, run_id, result)
+            bar.update(n - n_written)
 
 
 def _read(
@@ -267,6 +257,16 @@ def _read(
             yield state, None
 
 
+def _refuse_own_files(
+    con: duckdb.DuckDBPyConnection, paths: Sequence[str | os.PathLike[str]]
+) -> None:
+    """The database (or its WAL) given as an input is a mistake to say, not "0 inputs"."""
+    own = _own_files(con)
+    for p in paths:
+        if os.path.abspath(p) in own:
+            raise errors.BadOption(errors.input_is_database(origin_text(p)))
+
+
 def _own_files(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The database file and its write-ahead log, never inputs of their own ingest."""
     row = con.execute(
@@ -283,7 +283,13 @@ def _file_state(path: Path, options_hash: str) -> _File | None:
         st = path.stat()
     except OSError:
         return None  # the loader records it as unreadable
-    return _File(os.path.abspath(path), options_hash, st.st_size, st.st_mtime_ns)
+    return _File(
+        origin_text(os.path.abspath(path)),
+        options_hash,
+        st.st_size,
+        st.st_mtime_ns,
+        origin=origin_text(path),
+    )
 
 
 def _known_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], tuple]:
@@ -349,9 +355,9 @@ def _write_batch(
     refuses (one transaction each) and record that one as a ``store_error`` reject."""
     try:
         _write_batch_tx(con, batch, run_id, result)
-    except (KeyboardInterrupt, SystemExit):
-        raise
     except Exception as exc:  # noqa: BLE001 - isolate the offending item, keep the rest
+        if runs.is_interrupt(exc):  # ctrl-C inside a query: never "the database refused it"
+            raise KeyboardInterrupt from exc
         if len(batch) > 1:
             for entry in batch:
                 _write_batch(con, [entry], run_id, result)
@@ -377,9 +383,15 @@ def _write_batch_tx(
     articles = [(a, f) for a, f in batch if isinstance(a, Article)]
     rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
     files = [f for f, _ in batch if isinstance(f, _File)]
-    tallies: list[tuple[_File | None, str, str]] = [(f, "rejected", r.reason) for r, f in rejects]
+    known_rejects: list[tuple[Reject, _File | None]] = []
     con.execute("BEGIN TRANSACTION")
     try:
+        # One fate per input across runs: an input stored or linked by an earlier run is not
+        # recorded as rejected now (it counts as already present).
+        rejects, known_rejects = _split_known(con, rejects)
+        tallies: list[tuple[_File | None, str, str]] = [
+            (f, "rejected", r.reason) for r, f in rejects
+        ] + [(f, "articles", "") for _, f in known_rejects]
         existing: dict[str, str] = {}
         if articles:
             # ``= ANY(list)`` probes the primary-key index; ``IN (SELECT unnest(...))`` was a
@@ -413,6 +425,7 @@ def _write_batch_tx(
                     }
                 )
                 tallies.append((f, "duplicates", ""))
+        cleared = _clear_earlier_rejects(con, articles, rejects)
         if new_rows:
             store.insert_df(con, "articles", pd.DataFrame(new_rows, columns=ARTICLE_COLUMNS))
         if dup_rows:
@@ -439,19 +452,75 @@ def _write_batch_tx(
         if files:
             _record_files(con, files, tallies, run_id)
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+    except BaseException:
+        runs.rollback_open(con)
         raise
     for f, kind, reason in tallies:
         if f is not None:
             f.tally(kind, reason)
-    result.inputs += len(articles) + len(rejects)
+    result.inputs += len(articles) + len(rejects) + len(known_rejects)
     result.stored += len(new_rows)
-    result.unchanged += unchanged
+    result.unchanged += unchanged + len(known_rejects)
     result.duplicates += len(dup_rows)
     result.rejected += len(rejects)
+    result.rejects_cleared += cleared
     for r, _ in rejects:
         result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
+
+
+def _split_known(
+    con: duckdb.DuckDBPyConnection, rejects: list[tuple[Reject, _File | None]]
+) -> tuple[list[tuple[Reject, _File | None]], list[tuple[Reject, _File | None]]]:
+    """(rejects to record, rejects of inputs an earlier run stored or linked)."""
+    if not rejects:
+        return rejects, []
+    origins = sorted({r.origin for r, _ in rejects})
+    stored = {
+        o
+        for (o,) in con.execute(
+            "SELECT origin FROM articles WHERE origin IN (SELECT unnest(?::VARCHAR[])) "
+            "UNION SELECT origin FROM duplicates WHERE origin IN (SELECT unnest(?::VARCHAR[]))",
+            [origins, origins],
+        ).fetchall()
+    }
+    if not stored:
+        return rejects, []
+    return (
+        [(r, f) for r, f in rejects if r.origin not in stored],
+        [(r, f) for r, f in rejects if r.origin in stored],
+    )
+
+
+def _clear_earlier_rejects(
+    con: duckdb.DuckDBPyConnection,
+    articles: list[tuple[Article, _File | None]],
+    rejects: list[tuple[Reject, _File | None]],
+) -> int:
+    """Delete the rejects this batch supersedes; returns how many (counted in the run).
+
+    An input stored or linked now loses every earlier reject; one rejected now keeps only
+    this reason; and a whole-file reject (``no_text_column`` before ``--text``) goes once
+    the file yields records of its own.
+    """
+    gone = {a.origin for a, _ in articles}
+    gone |= {f.origin for a, f in articles if f is not None and f.origin != a.origin}
+    gone |= {f.origin for r, f in rejects if f is not None and f.origin != r.origin}
+    rows = [(r.origin, r.reason) for r, _ in rejects]
+    n = 0
+    if gone:
+        (n_gone,) = con.execute(
+            "DELETE FROM rejects WHERE origin IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(gone)],
+        ).fetchone()
+        n += int(n_gone)
+    if rows:
+        (n_other,) = con.execute(
+            "DELETE FROM rejects USING (SELECT unnest(?::VARCHAR[]) AS o, "
+            "unnest(?::VARCHAR[]) AS why) t WHERE rejects.origin = t.o AND rejects.reason <> t.why",
+            [[o for o, _ in rows], [r for _, r in rows]],
+        ).fetchone()
+        n += int(n_other)
+    return n
 
 
 def _record_files(

@@ -8,6 +8,7 @@ first line the title). ``auto`` picks one per file from its extension and first 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import glob
 import hashlib
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, runs
 
 FORMATS = ("auto", "seed", "csv", "jsonl", "parquet", "reuters", "labelled")
 
@@ -142,6 +143,35 @@ def preview(data: bytes | str, n: int = 80) -> str:
     if isinstance(data, bytes):
         data = data[:n].decode("latin-1")
     return _SURROGATE.sub("\ufffd", _CONTROL.sub("\ufffd", data[:n]))
+
+
+def origin_text(value: str | os.PathLike[str]) -> str:
+    """An origin (a path, maybe with ``#row=N``) as text that can be stored and printed.
+
+    File names are bytes on POSIX; one that is not valid UTF-8 reaches Python with lone
+    surrogates (``surrogateescape``), which no UTF-8 store accepts. Its undecodable bytes are
+    written ``\\xNN`` and a literal backslash ``\\\\``, so the text is readable and
+    ``origin_bytes`` gives back the exact name. Valid names without a backslash are unchanged.
+    """
+    s = os.fspath(value)
+    if "\\" not in s and not _SURROGATE.search(s):
+        return s
+    raw = os.fsencode(s).replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+_BYTE_ESCAPE = re.compile(rb"\\\\|\\x([0-9a-f]{2})")
+
+
+def origin_bytes(origin: str) -> bytes:
+    """The exact bytes of the name an ``origin_text`` stands for (its inverse)."""
+    raw = origin.encode("utf-8")
+    return _BYTE_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]) if m.group(1) else b"\\", raw)
+
+
+def _storable(item: Item) -> Item:
+    safe = origin_text(item.origin)
+    return item if safe is item.origin else dataclasses.replace(item, origin=safe)
 
 
 def decode_bytes(data: bytes) -> tuple[str | None, str, str | None]:
@@ -325,10 +355,18 @@ def _clean_opt(value: Any) -> str | None:
 def iter_paths(inputs: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Reject]:
     """Yield ``(file, root)`` for every file under the inputs (files, folders, globs).
 
-    Symlink loops, missing paths and unreadable folders come out as Rejects.
+    Symlink loops, missing paths and unreadable folders come out as Rejects (with storable
+    origins, see ``origin_text``). Folders are walked iteratively: any depth, no recursion.
     """
+    for entry in _iter_paths(inputs):
+        yield _storable(entry) if isinstance(entry, Reject) else entry
+
+
+def _iter_paths(inputs: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Reject]:
     for raw in inputs:
-        s = str(raw)
+        s = os.fspath(raw) if isinstance(raw, str | os.PathLike) else str(raw)
+        if isinstance(s, bytes):
+            s = os.fsdecode(s)
         if any(ch in s for ch in "*?[") and not Path(s).exists():
             matches = sorted(glob.glob(s, recursive=True))
             if not matches:
@@ -351,21 +389,38 @@ def _walk(path: Path, root: Path) -> Iterator[tuple[Path, Path] | Reject]:
         yield path, root  # regular or not: load() rejects FIFOs and devices by name
         return
     seen: set[str] = set()
-    walk_errors: list[OSError] = []
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=True, onerror=walk_errors.append):
-        yield from _walk_errors(walk_errors)
+    stack = [os.fspath(path)]
+    while stack:  # depth first, sorted, top-down: the order os.walk gave, without recursion
+        dirpath = stack.pop()
         real = os.path.realpath(dirpath)
         if real in seen:
-            dirnames[:] = []
             yield Reject(dirpath, "symlink_loop", f"folder already visited as {real}")
             continue
         seen.add(real)
-        dirnames.sort()
-        for d in list(dirnames):
+        try:
+            with os.scandir(dirpath) as it:
+                entries = list(it)
+        except OSError as exc:
+            yield Reject(
+                str(exc.filename or dirpath),
+                "unreadable",
+                f"cannot list folder: {exc.strerror or exc}",
+            )
+            continue
+        dirnames, filenames = [], []
+        for e in entries:
+            try:
+                is_dir = e.is_dir()  # follows symlinks to folders
+            except OSError:
+                is_dir = False
+            (dirnames if is_dir else filenames).append(e.name)
+        subdirs = []
+        for d in sorted(dirnames):
             full = os.path.join(dirpath, d)
             if not os.access(full, os.R_OK | os.X_OK):
-                dirnames.remove(d)
                 yield Reject(full, "unreadable", "permission denied on folder")
+            else:
+                subdirs.append(full)
         for name in sorted(filenames):
             if name.startswith("."):
                 continue
@@ -374,14 +429,7 @@ def _walk(path: Path, root: Path) -> Iterator[tuple[Path, Path] | Reject]:
                 yield Reject(str(full), "unreadable", "broken symlink (or a symlink loop)")
                 continue
             yield full, root
-    yield from _walk_errors(walk_errors)
-
-
-def _walk_errors(walk_errors: list[OSError]) -> Iterator[Reject]:
-    """Folders os.walk could not list become rejects instead of vanishing."""
-    while walk_errors:
-        exc = walk_errors.pop(0)
-        yield Reject(str(exc.filename), "unreadable", f"cannot list folder: {exc.strerror or exc}")
+        stack.extend(reversed(subdirs))
 
 
 def detect_format(path: Path, root: Path, head: bytes) -> str:
@@ -441,7 +489,20 @@ def load_file(
     source_name: str | None,
     limits: Limits,
 ) -> Iterator[Item]:
-    """One file's items; whatever goes wrong becomes a reject, never an aborted batch."""
+    """One file's items; whatever goes wrong becomes a reject, never an aborted batch.
+    Origins are storable text whatever the file's name (``origin_text``)."""
+    for item in _load_file(path, root, format, columns, source_name, limits):
+        yield _storable(item)
+
+
+def _load_file(
+    path: Path,
+    root: Path,
+    format: str,
+    columns: dict[str, str | None],
+    source_name: str | None,
+    limits: Limits,
+) -> Iterator[Item]:
     try:
         mode = path.stat().st_mode
     except OSError as exc:
@@ -468,6 +529,8 @@ def load_file(
     except OSError as exc:
         yield Reject(str(path), "unreadable", exc.strerror or str(exc), preview(head), fmt)
     except Exception as exc:  # noqa: BLE001 - one bad file must not abort the batch
+        if runs.is_interrupt(exc):  # ctrl-C surfacing through a library, not a bad file
+            raise KeyboardInterrupt from exc
         yield Reject(
             str(path),
             "loader_error",
@@ -475,6 +538,17 @@ def load_file(
             preview(head),
             fmt,
         )
+
+
+def _read_upto(fh: Any, size: int, limits: Limits) -> bytes:
+    """The file's bytes, at most ``max_file_bytes + 1`` of them, read in bounded chunks."""
+    cap = limits.max_file_bytes + 1
+    parts = [fh.read(min(size + 1, cap))]
+    got = len(parts[0])
+    while got < cap and len(parts[-1]) > 0 and got > size:  # larger than stat() said
+        parts.append(fh.read(min(_CHUNK, cap - got)))
+        got += len(parts[-1])
+    return b"".join(parts)
 
 
 def _load_text_file(
@@ -488,9 +562,10 @@ def _load_text_file(
     origin = str(path)
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
-        # Never more than the limit in memory: stat first, and a bounded read in case the
-        # size is not what stat() says (a growing file, /proc).
-        data = fh.read(80 if size > limits.max_file_bytes else limits.max_file_bytes + 1)
+        # Never more than the limit in memory: stat first, then read what stat() says plus
+        # at most the limit in chunks (a growing file, /proc), never a buffer of the limit's
+        # size (a limit of 10^14 bytes must not allocate it).
+        data = fh.read(80) if size > limits.max_file_bytes else _read_upto(fh, size, limits)
         size = max(size, len(data))
     if size > limits.max_file_bytes:
         return Reject(
@@ -642,28 +717,82 @@ def _load_table(
         yield from _load_parquet(path, columns, limits, source_name)
         return
     enc, note = _sniff_encoding(path)
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
-        if fmt == "jsonl":
-            yield from _load_jsonl(fh, path, columns, limits, source_name, enc, note)
-        else:
-            yield from _load_csv(fh, path, columns, limits, source_name, enc, note)
+    if fmt == "jsonl":
+        max_line = limits.max_article_chars * 6 + 65536  # JSON escapes take up to 6 chars each
+        lines = _Lines(path, enc, note, max_line)
+        yield from _load_jsonl(lines, path, columns, limits, source_name)
+    else:
+        # A field may hold a whole article and then some; an unclosed quote must not pull
+        # the rest of a huge file into one field (the reader raises and we reject that row).
+        max_field = min(sys.maxsize, 2**31 - 1, limits.max_article_chars * 4 + 65536)
+        lines = _Lines(path, enc, note, max_field)
+        yield from _load_csv(lines, path, columns, limits, source_name, max_field)
+
+
+class _Lines:
+    """A text file's lines, each decoded on its own: UTF-8, else cp1252, else latin-1.
+
+    One fallback row (a cp1252 quote in an otherwise UTF-8 file, or the reverse) neither
+    garbles the other rows nor loses its own characters, and says so: ``take_note()`` gives
+    the encoding and note of the lines read since the last call (the lines of one record).
+    The file is read as latin-1 (byte for byte) so that every newline convention splits
+    lines and each line's bytes are recovered exactly. UTF-16 files are decoded whole.
+    Iterating yields each line, or None for one over ``max_chars`` (skipped, never held).
+    """
+
+    def __init__(self, path: Path, enc: str, note: str | None, max_chars: int) -> None:
+        self.path, self.max_chars = path, max_chars
+        if enc.startswith("utf-16"):
+            self.file_enc, self.file_note = enc, note
+        else:  # decided line by line
+            self.file_enc, self.file_note = ("utf-8-sig" if enc == "utf-8-sig" else "utf-8"), None
+        self._notes: list[str] = []
+        self._fallback: str | None = None
+
+    def take_note(self) -> tuple[str, str | None]:
+        enc = self._fallback or self.file_enc
+        notes = [n for n in (self.file_note, *self._notes) if n]
+        self._notes, self._fallback = [], None
+        return enc, "; ".join(notes)[:500] or None
+
+    def __iter__(self) -> Iterator[str | None]:
+        if self.file_enc.startswith("utf-16"):
+            with open(self.path, encoding=self.file_enc, errors="replace", newline="") as fh:
+                yield from _bounded_lines(fh, self.max_chars)
+            return
+        with open(self.path, encoding="latin-1", newline="") as fh:
+            for n, raw in enumerate(_bounded_lines(fh, 4 * self.max_chars + 4), 1):
+                if raw is None:
+                    yield None
+                    continue
+                data = raw.encode("latin-1")
+                if n == 1 and data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]
+                try:
+                    line = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    try:
+                        line, enc = data.decode("cp1252"), "cp1252"
+                    except UnicodeDecodeError:
+                        line, enc = data.decode("latin-1"), "latin-1"
+                    self._fallback = enc
+                    self._notes.append(
+                        f"line {n} not valid UTF-8 (byte {exc.start}); decoded as {enc}"
+                    )
+                yield None if len(line) > self.max_chars else line
 
 
 def _load_csv(
-    fh: io.TextIOBase,
+    lines: _Lines,
     path: Path,
     columns: dict[str, str | None],
     limits: Limits,
     source_name: str,
-    enc: str,
-    note: str | None,
+    max_field: int,
 ) -> Iterator[Item]:
-    # A field may hold a whole article and then some; an unclosed quote must not pull the
-    # rest of a huge file into one field (the reader raises and we reject that row).
-    max_field = min(sys.maxsize, 2**31 - 1, limits.max_article_chars * 4 + 65536)
     csv.field_size_limit(max_field)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    reader = csv.reader(_capped_lines(fh, max_field), delimiter=delimiter)
+    reader = csv.reader(_capped_lines(lines, max_field), delimiter=delimiter)
     origin0 = str(path)
     try:
         header = next(reader)
@@ -673,6 +802,7 @@ def _load_csv(
     except csv.Error as exc:
         yield Reject(origin0, "malformed_csv", f"header: {exc}", "", "csv")
         return
+    lines.take_note()
     cols = _pick_columns(header, columns)
     if "text" not in cols or cols["text"] not in header:
         yield Reject(
@@ -690,6 +820,7 @@ def _load_csv(
         except StopIteration:
             break
         except csv.Error as exc:
+            lines.take_note()
             row_no += 1
             reason, detail = "malformed_row", str(exc)
             if "field limit" in detail:
@@ -701,6 +832,7 @@ def _load_csv(
             yield Reject(f"{origin0}#row={row_no}", reason, detail, "", "csv")
             continue
         row_no += 1
+        enc, note = lines.take_note()
         origin = f"{origin0}#row={row_no}"
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: not a record (a row of empty fields is, and is rejected)
@@ -726,17 +858,16 @@ def _load_csv(
 
 
 def _load_jsonl(
-    fh: io.TextIOBase,
+    lines: _Lines,
     path: Path,
     columns: dict[str, str | None],
     limits: Limits,
     source_name: str,
-    enc: str,
-    note: str | None,
 ) -> Iterator[Item]:
     cols: dict[str, str] | None = None
-    max_line = limits.max_article_chars * 6 + 65536  # JSON escapes take up to 6 chars each
-    for line_no, line in enumerate(_bounded_lines(fh, max_line), 1):
+    max_line = lines.max_chars
+    for line_no, line in enumerate(lines, 1):
+        enc, note = lines.take_note()
         origin = f"{path}#line={line_no}"
         if line is None:
             yield Reject(
@@ -796,10 +927,10 @@ def _bounded_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str | None]:
         yield line
 
 
-def _capped_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str]:
+def _capped_lines(lines: _Lines, max_chars: int) -> Iterator[str]:
     """Lines for the csv reader; an over-long line is cut (the reader then rejects its row
     as over the field limit) so that one huge line is never held in memory."""
-    for line in _bounded_lines(fh, max_chars):
+    for line in lines:
         yield "\x00" * (max_chars + 1) + "\n" if line is None else line
 
 
@@ -811,6 +942,8 @@ def _load_parquet(
     try:
         pf = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
+        if runs.is_interrupt(exc):
+            raise KeyboardInterrupt from exc
         yield Reject(
             str(path), "malformed_file", f"not a readable Parquet file: {exc}", "", "parquet"
         )

@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -101,6 +101,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Salient countries of an article (resolve.py computes it; see SALIENCE there).
     3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
+    # Every stage run's counts (runs.py): articles processed, cleared rejects, ...
+    4: ["ALTER TABLE runs ADD COLUMN IF NOT EXISTS counts JSON"],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
