@@ -451,21 +451,29 @@ def _write_batch_tx(
             )
         if files:
             _record_files(con, files, tallies, run_id)
-        con.execute("COMMIT")
+        # The commit and the counts of what it committed go together: a ctrl-C between
+        # them would make the run's message disagree with the database.
+        with runs.deferred():
+            con.execute("COMMIT")
+            for f, kind, reason in tallies:
+                if f is not None:
+                    f.tally(kind, reason)
+            result.inputs += len(articles) + len(rejects) + len(known_rejects)
+            result.stored += len(new_rows)
+            result.unchanged += unchanged + len(known_rejects)
+            result.duplicates += len(dup_rows)
+            result.rejected += len(rejects)
+            result.rejects_cleared += cleared
+            for r, _ in rejects:
+                result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
     except BaseException:
         runs.rollback_open(con)
         raise
-    for f, kind, reason in tallies:
-        if f is not None:
-            f.tally(kind, reason)
-    result.inputs += len(articles) + len(rejects) + len(known_rejects)
-    result.stored += len(new_rows)
-    result.unchanged += unchanged + len(known_rejects)
-    result.duplicates += len(dup_rows)
-    result.rejected += len(rejects)
-    result.rejects_cleared += cleared
-    for r, _ in rejects:
-        result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
+    runs.check()
+
+
+#: Formats whose records have origins of their own (``<file>#row=N``).
+_MULTI_RECORD = frozenset({"csv", "jsonl", "parquet", "reuters"})
 
 
 def _split_known(
@@ -483,6 +491,23 @@ def _split_known(
             [origins, origins],
         ).fetchall()
     }
+    # A whole-file reject of a file whose records have fates of their own (an earlier run
+    # read it with other options) is not a second fate for them.
+    files = sorted(
+        {r.origin for r, f in rejects if f is not None and r.origin == f.origin}
+        & {r.origin for r, _ in rejects if r.format in _MULTI_RECORD}
+    )
+    if files:
+        stored |= {
+            p
+            for (p,) in con.execute(
+                "SELECT DISTINCT t.p FROM (SELECT unnest(?::VARCHAR[]) AS p) t, "
+                "(SELECT origin FROM articles UNION ALL SELECT origin FROM duplicates "
+                "UNION ALL SELECT origin FROM rejects) a "
+                "WHERE a.origin > t.p || '#' AND a.origin < t.p || '$'",
+                [files],
+            ).fetchall()
+        }
     if not stored:
         return rejects, []
     return (

@@ -227,9 +227,17 @@ _MONTHS = {
 def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
     """Parse ISO dates/timestamps, ``YYYY/MM/DD`` and Reuters ``26-FEB-1987 15:01:01.79``.
 
-    Raises ValueError with a readable message.
+    Every timestamp is normalised the same way: one with a time zone (an ISO string with
+    an offset or ``Z``, a time-zone-aware Parquet/Arrow timestamp) is converted to UTC, and
+    its date is the UTC date; one without a zone is kept as written. Raises ValueError with
+    a readable message.
     """
     if isinstance(value, dt.datetime):
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            try:
+                value = value.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValueError(f"timestamp {value!s:.40} is out of range in UTC") from None
         return value.date(), value.replace(tzinfo=None)
     if isinstance(value, dt.date):
         return value, None
@@ -664,21 +672,51 @@ def _row_item(
     used = set(cols.values())
     meta = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
     meta = {k: (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in meta.items()}
-    text = row.get(cols.get("text", ""), None)
+    text, text_note, problem = _as_text(row.get(cols.get("text", ""), None), "\n\n")
+    if problem:
+        head = json.dumps(row, default=str)[:80]
+        return Reject(origin, "bad_text", f"text column {cols['text']!r}: {problem}", head, fmt)
+    if text_note:
+        note = "; ".join(n for n in (note, text_note) if n)
+    title = _as_text(row.get(cols.get("title", "")), " ")[0]
     return make_article(
-        text="" if text is None else str(text),
+        text=text,
         date_value=row.get(cols.get("date", "")),
         origin=origin,
         fmt=fmt,
         limits=limits,
         head=json.dumps(row, default=str)[:80],
-        title=row.get(cols.get("title", "")),
+        title=title,
         url=row.get(cols.get("url", "")),
         source=row.get(cols.get("source", "")) or source_name,
         encoding=encoding,
         decode_note=note,
         meta=meta,
     )
+
+
+def _as_text(value: Any, sep: str) -> tuple[str, str | None, str | None]:
+    """A cell as text: ``(text, note, problem)``. Binary is decoded like a text file (noted),
+    a list of strings is joined with ``sep`` (noted); anything else that is not a scalar is
+    a problem (the row is rejected), never its Python repr."""
+    if value is None:
+        return "", None, None
+    if isinstance(value, str):
+        return value, None, None
+    if isinstance(value, bytes | bytearray | memoryview):
+        text, enc, note = decode_bytes(bytes(value))
+        if text is None:
+            return "", None, f"binary data, not text ({note})"
+        return text, f"binary column decoded as {enc}" + (f" ({note})" if note else ""), None
+    if isinstance(value, list | tuple):
+        parts = [v for v in value if v is not None]
+        if all(isinstance(v, str) for v in parts):
+            return sep.join(parts), f"a list of {len(parts)} strings, joined", None
+        kinds = sorted({type(v).__name__ for v in parts if not isinstance(v, str)})
+        return "", None, f"a list holding {', '.join(kinds)} values, not strings"
+    if isinstance(value, dict):
+        return "", None, "a mapping (struct/object), not text"
+    return str(value), None, None
 
 
 def load_table(
