@@ -25,6 +25,22 @@ from workbench.load import origin_bytes
 runner = CliRunner()
 
 
+def remove_deep_chain(top: Path, depth: int, leaf: str) -> None:
+    """Remove ``top/d/d/.../leaf`` (``depth`` levels) bottom-up through directory fds:
+    ``shutil.rmtree`` recurses per level and fails at this depth."""
+    fds = [os.open(top, os.O_RDONLY)]
+    try:
+        for _ in range(depth):
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        os.unlink(leaf, dir_fd=fds[-1])
+        for i in range(depth, 0, -1):
+            os.close(fds.pop())
+            os.rmdir("d", dir_fd=fds[i - 1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def fates(wb: Workbench) -> dict[str, list[str]]:
     """origin -> every fate the database records for it (one expected)."""
     out: dict[str, list[str]] = {}
@@ -100,6 +116,7 @@ def test_a_folder_nested_1100_deep_is_walked(tmp_path: Path) -> None:
         texts = sorted(wb.sql("SELECT text FROM articles").text)
         assert texts == ["the file at the bottom", "the top-level file"], str(r)
         assert r.inputs == r.stored + r.rejected
+    remove_deep_chain(top, 1100, "x.txt")
 
 
 # ----------------------------------------------------------------------------- encodings

@@ -11,8 +11,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import re
+import signal
 import tempfile
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -35,6 +38,8 @@ from workbench.load import (
     load,
     make_article,
     normalise_text,
+    origin_bytes,
+    origin_text,
     parse_date,
 )
 
@@ -287,3 +292,175 @@ def test_load_accounts_for_every_item_type() -> None:
         (d / "b.txt").write_text("")
         kinds = sorted(type(i).__name__ for i in load([d]))
     assert kinds == [Article.__name__, Reject.__name__]
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+#: A file name as POSIX allows it: any bytes but ``/`` and NUL, not hidden, not ``.``/``..``.
+NAME_BYTES = st.binary(min_size=1, max_size=40).filter(
+    lambda b: b"/" not in b and b"\x00" not in b and not b.startswith(b".")
+)
+
+
+@DB_PROPS
+@given(st.lists(NAME_BYTES, min_size=1, max_size=5, unique=True))
+def test_file_names_of_arbitrary_bytes_are_stored_and_recoverable(
+    shared_wb: Workbench, names: list[bytes]
+) -> None:
+    with scratch_wb(shared_wb) as (d, wb, tag):
+        folder = os.fsencode(d)
+        for i, name in enumerate(names):
+            with open(folder + b"/" + name, "wb") as fh:
+                fh.write(f" date 2022-01-01 {tag} article {i}".encode())
+        r = wb.ingest([d], progress=False)
+        assert_accounted(r, len(names))
+        assert r.stored == len(names)
+        origins = [
+            o
+            for (o,) in wb.con.execute(
+                "SELECT origin FROM articles WHERE run_id = ?", [r.run_id]
+            ).fetchall()
+        ]
+        assert sorted(origin_bytes(o) for o in origins) == sorted(folder + b"/" + n for n in names)
+        assert all(o == origin_text(o) for o in origins)  # storable text, stored as given
+
+
+CP1252_TEXT = st.text(
+    st.characters(codec="cp1252", blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60
+).filter(lambda t: t.strip() and '"' not in t and "," not in t)
+
+
+@DB_PROPS
+@given(st.lists(st.tuples(CP1252_TEXT, st.sampled_from(["utf-8", "cp1252"])), max_size=8))
+def test_each_csv_row_keeps_its_own_encoding(
+    shared_wb: Workbench, rows: list[tuple[str, str]]
+) -> None:
+    """Rows in UTF-8 and cp1252 mixed in one file: every row reads back as written, and
+    a row decoded as cp1252 says so."""
+    with scratch_wb(shared_wb) as (d, wb, tag):
+        p = d / f"x{tag}.csv"
+        data = [b"date,text\n"]
+        for i, (text, enc) in enumerate(rows):
+            data.append(f"2022-01-01,{i} {text}\n".encode(enc))
+        p.write_bytes(b"".join(data))
+        r = wb.ingest([p], progress=False)
+        assert_accounted(r, max(1, len(rows)))
+        got = {
+            o: (t, e, n)
+            for o, t, e, n in wb.con.execute(
+                "SELECT origin, text, encoding, decode_note FROM articles WHERE source = ?",
+                [f"x{tag}"],
+            ).fetchall()
+        }
+        for i, (text, enc) in enumerate(rows):
+            origin = f"{p}#row={i + 2}"
+            if origin not in got:
+                continue  # a duplicate of an equal earlier row, or a text that cleans to ""
+            stored, encoding, note = got[origin]
+            raw = f"{i} {text}".encode(enc)
+            try:
+                raw.decode("utf-8")
+                valid_utf8 = True
+            except UnicodeDecodeError:
+                valid_utf8 = False
+            if enc == "utf-8" or valid_utf8:  # bytes valid as UTF-8 read as UTF-8
+                assert encoding == "utf-8" and note is None
+                assert stored == clean_str(raw.decode("utf-8")).strip()
+            else:
+                assert encoding == "cp1252" and "not valid UTF-8" in note
+                assert stored == clean_str(f"{i} {text}").strip()
+
+
+#: One ingest step: options, and a ctrl-C after that many seconds (None: runs to the end).
+STEPS = st.lists(
+    st.tuples(
+        st.fixed_dictionaries({"allow_undated": st.booleans(), "long": st.booleans()}),
+        st.one_of(st.none(), st.floats(0.0, 0.25)),
+    ),
+    min_size=1,
+    max_size=4 if not STRESS else 8,
+)
+
+
+def _interrupt_corpus(d: Path, tag: str) -> int:
+    """A few inputs whose fate depends on the options (undated, long) -> number of inputs."""
+    (d / "in").mkdir()
+    rows = ["date,text"]
+    for i in range(40):
+        date = "" if i % 5 == 0 else f"2022-01-{i % 28 + 1:02d}"
+        text = f"{tag} row {i} " + ("long words " * 30 if i % 7 == 0 else "short")
+        rows.append(f"{date},{text}")
+    (d / "in" / "t.csv").write_text("\n".join(rows) + "\n")
+    for i in range(6):
+        (d / "in" / f"s{i}.txt").write_text(f" date 2022-02-0{i + 1} {tag} seed {i}")
+    (d / "in" / "bad.txt").write_text("no header at all")
+    return 40 + 6 + 1
+
+
+PROPS_STEPS = settings(
+    max_examples=100 if STRESS else 8, deadline=None, suppress_health_check=_HEALTH
+)
+
+
+@PROPS_STEPS
+@given(STEPS)
+def test_every_input_has_one_fate_after_any_runs_and_interrupts(
+    shared_wb: Workbench, steps: list[tuple[dict[str, bool], float | None]]
+) -> None:
+    """Any sequence of ingests with other options, each maybe interrupted by a real SIGINT
+    at any moment: every input keeps exactly one fate, and a final run accounts for all."""
+    with scratch_wb(shared_wb) as (d, wb, tag):
+        n_inputs = _interrupt_corpus(d, tag)
+        old = signal.signal(signal.SIGINT, lambda *_: None)  # a late signal hits nothing
+        try:
+            for options, delay in steps:
+                kw = {"allow_undated": options["allow_undated"], "batch_size": 7}
+                kw["max_article_chars"] = 100 if options["long"] else 10_000
+                timer = None
+                if delay is not None:
+                    timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+                    timer.start()
+                try:
+                    r = _ingest(wb, d / "in", **kw)
+                except KeyboardInterrupt:
+                    r = None
+                finally:
+                    if timer is not None:
+                        timer.cancel()
+                        timer.join()
+                if r is not None:
+                    assert_accounted(r, n_inputs)
+                _assert_one_fate(wb, d)
+        finally:
+            signal.signal(signal.SIGINT, old)
+        r = _ingest(wb, d / "in", allow_undated=False)
+        assert_accounted(r, n_inputs)
+        assert len(_assert_one_fate(wb, d)) == n_inputs
+        status = wb.con.execute(
+            "SELECT count(*) FROM runs WHERE status = 'running' OR status IS NULL"
+        ).fetchone()[0]
+        assert status == 0
+
+
+def _ingest(wb: Workbench, path: Path, **kw):
+    from workbench.ingest import ingest
+    from workbench.load import Limits
+
+    limits = Limits(
+        max_article_chars=kw.pop("max_article_chars", 10_000),
+        allow_undated=kw.pop("allow_undated"),
+    )
+    return ingest(wb.con, [path], limits=limits, progress=False, **kw)
+
+
+def _assert_one_fate(wb: Workbench, d: Path) -> dict[str, int]:
+    n = dict(
+        wb.con.execute(
+            "SELECT origin, count(*) FROM (SELECT origin FROM articles UNION ALL "
+            "SELECT origin FROM duplicates UNION ALL SELECT origin FROM rejects) "
+            "WHERE starts_with(origin, ?) GROUP BY 1",
+            [str(d)],
+        ).fetchall()
+    )
+    assert all(v == 1 for v in n.values()), {k: v for k, v in n.items() if v > 1}
+    return n
