@@ -190,11 +190,13 @@ def recorded(
     with what was committed and how to resume.
     """
     with guard():
-        run = Run(start(con, kind, inputs, options or {}), kind)
-        _open.append(run.run_id)
+        with deferred():  # the row exists (or not) as a whole; a ctrl-C meanwhile waits
+            run = Run(start(con, kind, inputs, options or {}), kind)
+            _open.append(run.run_id)
         t0 = time.perf_counter()
         status = "failed"
         try:
+            check()
             yield run
             check()  # an interrupt some library swallowed still stops the run
             status = "ok"
