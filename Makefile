@@ -40,8 +40,9 @@ test: dev ## run the whole test suite (pytest's "no tests ran" fails too)
 	@$(BIN)/python -m pytest -q; rc=$$?; \
 	  if [ $$rc = 5 ]; then echo "error: pytest ran no tests" >&2; fi; exit $$rc
 
-stress: dev ## longer reliability suites (more seeds and sizes)
+stress: dev ## longer reliability suites (more seeds and sizes), then the ledger under SIGINT/SIGKILL
 	WORKBENCH_STRESS=1 $(BIN)/python -m pytest -q tests/test_reliability*.py
+	$(BIN)/python bench/stress_ledger.py
 
 lint: dev ## ruff check + ruff format --check
 	$(BIN)/ruff check workbench tests bench

@@ -159,7 +159,13 @@ def hit(proc: Proc, sig: int, events: list[dict], phase: str, where: str) -> Non
         return
     t0 = time.monotonic()
     proc.p.send_signal(sig)
+    said = None  # when the message appeared (the CLI prints it after closing the database)
+    while proc.p.poll() is None:
+        if said is None and b"interrupted:" in proc.err:
+            said = time.monotonic() - t0
+        time.sleep(0.003)
     rc = proc.finish()
+    took = time.monotonic() - t0
     text = " ".join(proc.err.decode(errors="replace").split())
     events.append(
         {
@@ -167,7 +173,8 @@ def hit(proc: Proc, sig: int, events: list[dict], phase: str, where: str) -> Non
             "signal": signal.Signals(sig).name,
             "where": where,
             "rc": rc,
-            "seconds_to_exit": round(time.monotonic() - t0, 2),
+            "seconds_to_exit": round(took, 2),
+            "seconds_to_message": round(said if said is not None else took, 2),
             "message": sig != signal.SIGINT or ("interrupted:" in text and "To resume" in text),
         }
     )
@@ -213,8 +220,8 @@ def main() -> int:
             sig = signal.SIGINT if k % 2 == 0 else signal.SIGKILL
             fraction = rng.uniform(0.05, 0.95)
             p = Proc([*ingest_args, str(db)], env)
-            base = wal(db)
-            target = base + int(fraction * peak)
+            base = wal(db)  # what earlier runs left (a rerun skips the files they finished)
+            target = base + int(fraction * max(peak - base, peak // 8))
             p.until(lambda p=p, target=target: wal(db) >= target)
             hit(p, sig, events, "ingest", f"WAL >= {fraction:.2f} of a full run")
         p = Proc([*ingest_args, str(db)], env)
