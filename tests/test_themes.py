@@ -111,8 +111,10 @@ def test_retag_after_taxonomy_edit_reuses_stored_sentences(wb, seed_dir, tmp_pat
     ]
     assert wb.sql("SELECT count(*) n FROM themes").n[0] == len(load_taxonomy(user))
     assert wb.sql("SELECT * FROM sentences ORDER BY idx").equals(sentences_before)
+    # the database remembers the user file until told otherwise
+    assert not wb.tag_themes(progress=False).retagged_all
     # back to the shipped taxonomy: same result as the first run
-    res2 = wb.tag_themes(progress=False)
+    res2 = wb.tag_themes(taxonomy=[], progress=False)
     assert res2.retagged_all and res2.taxonomy_hash == first.taxonomy_hash
 
 

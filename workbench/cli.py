@@ -97,6 +97,10 @@ def print_summary(s: dict[str, Any]) -> None:
         k: s[k] for k in ("sentences", "mentions", "entities", "article_themes", "quotes") if k in s
     }
     console.print("  " + ", ".join(f"{k}: {v:,}" for k, v in stages.items()), highlight=False)
+    tax = s.get("taxonomy") or {}
+    if tax.get("user_files"):
+        files = ", ".join(tax["user_files"])
+        console.print(f"  taxonomy: shipped + {files} (remembered)", highlight=False, markup=False)
 
 
 @app.command()
@@ -305,12 +309,19 @@ def themes_cmd(
         list[Path] | None,
         typer.Option(help="Extra taxonomy YAML (repeatable); same ids replace shipped themes."),
     ] = None,
+    shipped: Annotated[
+        bool, typer.Option(help="Only the shipped taxonomy (forget an earlier --taxonomy).")
+    ] = False,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
 ) -> None:
     """Tag themes from stored sentences (no spaCy); re-tags everything when the taxonomy
-    changed, and prints themes with their article counts."""
+    changed, and prints themes with their article counts. The database remembers
+    --taxonomy: later `themes`/`analyze` runs use it again until --shipped."""
+    if shipped and taxonomy:
+        raise errors.BadOption("give --taxonomy or --shipped, not both")
     with Workbench(db) as wb:
-        console.print(str(wb.tag_themes(taxonomy=taxonomy or None)), highlight=False)
+        tax = [] if shipped else (taxonomy or None)
+        console.print(str(wb.tag_themes(taxonomy=tax)), highlight=False)
         df = wb.themes()
         print_df(df[["theme_id", "label", "parent", "n_articles"]], max_rows=limit)
 
@@ -548,8 +559,13 @@ def report(
     ] = None,
     text: Annotated[str | None, typer.Option(help="Only articles containing these words.")] = None,
     dedup: Annotated[str, typer.Option(help="none|text: count syndicated copies once.")] = "none",
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing --out file that is not an earlier report.")
+    ] = False,
 ) -> None:
-    """Write a self-contained HTML report (offline, interactive, no kernel needed)."""
+    """Write a self-contained HTML report (offline, interactive, no kernel needed).
+    --out is never the database or one of its inputs, nor (without --force) an existing
+    file that is not an earlier report."""
     from .filters import Filter
 
     if not Path(db).exists():
@@ -569,7 +585,9 @@ def report(
         dedup=dedup,
     )
     with Workbench(db, read_only=True) as wb:
-        path = wb.report(out, template=template, notebook=notebook, filter=f, title=title)
+        path = wb.report(
+            out, template=template, notebook=notebook, filter=f, title=title, force=force
+        )
     size = path.stat().st_size
     console.print(f"report: {path} ({size / 1e6:.2f} MB)", highlight=False)
 

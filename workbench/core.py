@@ -44,17 +44,31 @@ class Workbench:
             if not self.read_only:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             con = store.connect(str(self.path), read_only=self.read_only)
+            try:
+                self._check_schema(con)
+            except BaseException:
+                con.close()
+                raise
+            self._con = con
+        return self._con
+
+    def _check_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        """A workbench database of a version we read (migrated when writable); the
+        damaged and foreign files are refused here, before anything is written."""
+        try:
             if self.read_only:
+                store.refuse_foreign(con, str(self.path))
                 found = store.current_version(con)
                 if found > store.SCHEMA_VERSION:
-                    con.close()
                     raise errors.SchemaTooNew(
                         errors.schema_too_new(str(self.path), found, store.SCHEMA_VERSION)
                     )
             else:
                 store.migrate(con, str(self.path))
-            self._con = con
-        return self._con
+        except duckdb.IOException as exc:  # a block of the catalog failed its checksum
+            raise errors.DatabaseDamaged(
+                errors.db_damaged(str(self.path), str(exc), not_duckdb=False)
+            ) from None
 
     def close(self) -> None:
         if self._con is not None:
@@ -125,9 +139,17 @@ class Workbench:
 
     def summary(self) -> dict[str, Any]:
         """Articles, date range, sources, rejects by reason and per-stage row counts."""
+        import json
+
         from .ingest import summary
 
-        return summary(self.con)
+        s = summary(self.con)
+        user = store.get_meta(self.con, "themes.user_files")
+        s["taxonomy"] = {
+            "hash": store.get_meta(self.con, "themes.taxonomy_hash"),
+            "user_files": json.loads(user) if user else [],
+        }
+        return s
 
     def rejects(self) -> pd.DataFrame:
         return self.sql("SELECT * FROM rejects ORDER BY run_id, origin")
@@ -251,7 +273,8 @@ class Workbench:
     ) -> Any:
         """Tag articles with themes from STORED sentences (no spaCy run): only new articles,
         or all of them when the taxonomy (shipped + ``taxonomy`` + ``WORKBENCH_THEMES``
-        files) changed. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
+        files) changed. The database remembers ``taxonomy``: ``None`` reuses the files it
+        was last tagged with, ``[]`` returns to the shipped taxonomy. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
         from .themes import tag_themes
 
         return self._recorded(
@@ -454,8 +477,12 @@ class Workbench:
         filter: Any = None,
         title: str | None = None,
         timeout: int = 600,
+        force: bool = False,
     ) -> Path:
         """Write a self-contained, offline, interactive HTML report; returns its path.
+
+        ``out`` may not be the database, an input of it, or an existing file that is not
+        an earlier report (``force=True`` replaces such a file); see ``workbench.outputs``.
 
         ``template="overview"`` is the built-in report; ``notebook`` renders a curated
         notebook (path, file name or number under ``notebooks/``) executed on this database.
@@ -474,6 +501,7 @@ class Workbench:
             filter=filter,
             title=title,
             timeout=timeout,
+            force=force,
         )
 
     # ------------------------------------------------------------------ scale (issue 6)

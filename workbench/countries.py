@@ -90,9 +90,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
-
-from . import config
+from . import config, yamlsafe
 
 __all__ = [
     "REGIONS",
@@ -252,7 +250,7 @@ class _Gazetteer:
 
 def _read_yaml(path: Path) -> dict:
     with path.open(encoding="utf-8") as f:
-        return yaml.safe_load(f) or {}
+        return yamlsafe.load(f) or {}
 
 
 def _geonames_dir() -> Path:

@@ -275,6 +275,10 @@ def run(
         raise errors.BadOption(f"partition_size must be >= 1 (got {partition_size})")
     t0 = time.perf_counter()
     out = str(out)
+    if "://" not in out:  # a local folder: never the database, an input, or a file
+        from .outputs import check_output
+
+        check_output(con, out, what="Parquet parts", folder=True)
     nlp = pipeline(model)  # the driver needs it only for the pipeline row (model, components)
     pid = pipeline_id(con, nlp)
     res = DistributedResult(out=out, pipeline_id=pid)

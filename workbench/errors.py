@@ -15,6 +15,18 @@ class DatabaseInUse(WorkbenchError):
     pass
 
 
+class DatabaseDamaged(WorkbenchError):
+    pass
+
+
+class ForeignDatabase(WorkbenchError):
+    pass
+
+
+class OutputRefused(WorkbenchError):
+    pass
+
+
 class SchemaTooNew(WorkbenchError):
     pass
 
@@ -49,6 +61,29 @@ def db_in_use(path: str, detail: str, *, read_only: bool = False) -> str:
         "other notebook/CLI (or its kernel), or open this one read-only with "
         "Workbench(path, read_only=True) once no writer holds it."
     )
+
+
+def db_damaged(path: str, said: str, *, not_duckdb: bool) -> str:
+    what = "is not a DuckDB database file" if not_duckdb else "is damaged"
+    return (
+        f"database {path} {what} (DuckDB: {said.splitlines()[0] if said else '?'}).\n"
+        "Nothing was changed. Restore the file from a backup, or move it aside and rebuild "
+        "the database from the original inputs (`workbench ingest PATHS && workbench "
+        "analyze`), or pass --db (env WORKBENCH_DB) another file."
+    )
+
+
+def db_foreign(path: str, tables: list[str]) -> str:
+    shown = ", ".join(tables[:8]) + (f", ... ({len(tables)} tables)" if len(tables) > 8 else "")
+    return (
+        f"database {path} is not a workbench database: it already holds tables of another "
+        f"application ({shown}). Nothing was added to it. Pass --db (env WORKBENCH_DB) a new "
+        "file or an existing workbench database."
+    )
+
+
+def output_refused(path: str, why: str, todo: str) -> str:
+    return f"cannot write {path}: {why}. {todo}"
 
 
 def db_open_in_process(path: str, read_only: bool) -> str:

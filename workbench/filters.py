@@ -258,11 +258,14 @@ _TONE_SQL = "{a}.article_id IN (SELECT t.article_id FROM article_tone t WHERE {c
 _ARTICLES_SQL = "SELECT {columns} FROM articles a WHERE {where}"
 
 
-def filter_sql(f: Filter | None, alias: str = "a", *, fts: bool = False) -> tuple[str, list[Any]]:
+def filter_sql(
+    f: Filter | None, alias: str = "a", *, fts: bool = False, fts_query: str | None = None
+) -> tuple[str, list[Any]]:
     """WHERE fragment over ``articles AS <alias>`` and its bound parameters.
 
     ``fts=True`` uses the BM25 index (``fts_main_articles.match_bm25``) for ``text``; the
-    caller decides (see ``search.fts_ready``). Dedup is not part of the WHERE clause: use
+    caller decides (see ``search.fts_query``, which also gives ``fts_query``: the text cut to
+    the index's own terms, bound instead of ``text``). Dedup is not part of the WHERE clause: use
     :func:`filtered_articles_sql`.
     """
     f = f or Filter()
@@ -293,7 +296,7 @@ def filter_sql(f: Filter | None, alias: str = "a", *, fts: bool = False) -> tupl
     if f.text:
         if fts:
             clauses.append(compose(_FTS_SQL, a=a))
-            params.append(f.text)
+            params.append(fts_query or f.text)
         else:
             for w in text_words(f.text):
                 clauses.append(f"(coalesce({a}.title, '') || ' ' || {a}.text) ILIKE ? ESCAPE '\\'")
@@ -311,7 +314,7 @@ def filter_sql(f: Filter | None, alias: str = "a", *, fts: bool = False) -> tupl
 
 
 def filtered_articles_sql(
-    f: Filter | None, *, fts: bool = False, columns: str = "a.*"
+    f: Filter | None, *, fts: bool = False, fts_query: str | None = None, columns: str = "a.*"
 ) -> tuple[str, list[Any]]:
     """``SELECT <columns> FROM articles a WHERE …`` with the dedup mode applied.
 
@@ -320,7 +323,7 @@ def filtered_articles_sql(
     hides one inside it.
     """
     f = f or Filter()
-    where, params = filter_sql(f, "a", fts=fts)
+    where, params = filter_sql(f, "a", fts=fts, fts_query=fts_query)
     sql = compose(_ARTICLES_SQL, columns=columns, where=where)
     if f.dedup == "text":
         sql += (

@@ -29,6 +29,7 @@ import re
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from . import aggregates, errors, search
@@ -55,8 +56,10 @@ def _check_n(n: int | None, name: str = "n") -> None:
 
 def _fa(con: duckdb.DuckDBPyConnection, f: Filter) -> SqlResult:
     """The filtered-articles CTE body (columns needed by the aggregations)."""
-    fts = bool(f.text) and search.fts_ready(con)
-    return filtered_articles_sql(f, fts=fts, columns="a.article_id, a.date, a.source")
+    q = search.fts_query(con, f.text)
+    return filtered_articles_sql(
+        f, fts=q is not None, fts_query=q, columns="a.article_id, a.date, a.source"
+    )
 
 
 _DIM_SQL = {
@@ -254,7 +257,14 @@ def coverage(
     _check("freq", freq, FREQS)
     _check_n(n)
     f = as_filter(filter)
-    vals = None if values is None else [values] if isinstance(values, str) else list(values)
+    vals = None if values is None else [values] if isinstance(values, str) else values
+    if vals is not None and (
+        not isinstance(vals, (list, tuple)) or not all(isinstance(v, str) for v in vals)
+    ):
+        raise errors.BadOption(
+            f"coverage(values=...) must be a string or a list of strings, got {values!r}"
+        )
+    vals = None if vals is None else list(vals)
     if vals is not None and not vals:
         raise errors.BadOption("coverage(values=...) is empty; pass None for the top n")
     if by == "country" and vals:
@@ -647,6 +657,8 @@ def quotes(
     """Quotes (one row each, with offsets), optionally only those attributed to ``actor``
     (entity id, canonical name, or the speaker string as written; case-insensitive)."""
     _check_n(n)
+    if actor is not None and not isinstance(actor, str):
+        raise errors.BadOption(f"quotes(actor=...) must be a name or id (a string), got {actor!r}")
     f = as_filter(filter)
     if not sql and aggregates.serves(con, f):
         return aggregates.quotes(con, actor, f, n)  # the first n quotes, then their text
@@ -695,10 +707,11 @@ def articles(
     if not sql and aggregates.serves(con, f):  # no text search: order is date or -date
         return aggregates.articles(con, f, n, "-date" if order == "-date" else "date")
     fa, p_fa = _fa(con, f)
-    use_fts = bool(f.text) and search.fts_ready(con)
+    bm25 = search.fts_query(con, f.text)
+    use_fts = bm25 is not None
     if use_fts:
         score = "fts_main_articles.match_bm25(fa.article_id, ?, conjunctive := 1)"
-        p_score = [f.text]
+        p_score = [bm25]
     else:
         score, p_score = "NULL::DOUBLE", []
     if order == "relevance" and not use_fts:
@@ -766,10 +779,29 @@ LEFT JOIN sentences s ON s.article_id = sp.article_id AND s.idx = sp.sentence_id
 ORDER BY sp.date NULLS LAST, sp.article_id, sp.start_char"""
 
 
+def _period_start(period: Any, freq: str) -> dt.date:
+    """A period's first day from a date, a timestamp (a coverage row's ``period``) or an
+    ISO string (``2022-03-07``, ``2022-03``, ``2022``); anything else is a BadOption."""
+    bad = errors.BadOption(
+        f"period={period!r} is not a date; give the period's first day as YYYY-MM-DD "
+        f"(or YYYY-MM / YYYY), a datetime.date, or a coverage row's period (freq={freq!r})"
+    )
+    if isinstance(period, bool) or not isinstance(period, (str, dt.date, pd.Timestamp)):
+        if not isinstance(period, np.datetime64):
+            raise bad
+    try:
+        ts = pd.Timestamp(period.strip() if isinstance(period, str) else period)
+    except (ValueError, TypeError, OverflowError):
+        raise bad from None
+    if pd.isna(ts):
+        raise bad
+    return ts.date()
+
+
 def _period_filter(f: Filter, period: Any, freq: str) -> Filter:
     """Narrow the filter's date range to one ``freq`` period starting at ``period``."""
     _check("freq", freq, FREQS)
-    start = pd.Timestamp(period).date()
+    start = _period_start(period, freq)
     if freq == "week":
         start -= dt.timedelta(days=start.weekday())
         end = start + dt.timedelta(days=6)

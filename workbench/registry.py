@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from . import config, errors
+from . import config, errors, yamlsafe
 from .actors import fold
 
 ENV = "WORKBENCH_REGISTRY"
@@ -119,7 +119,7 @@ def load_registry(path: str | os.PathLike[str] | None = None, *, shipped: bool =
         raw = p.read_bytes()
         digest.update(p.name.encode() + b"\0" + raw)
         try:
-            data = yaml.safe_load(raw) or {}
+            data = yamlsafe.load(raw) or {}
         except yaml.YAMLError as exc:
             raise errors.RegistryError(
                 errors.bad_registry(str(p), "YAML", str(exc).replace("\n", " "))

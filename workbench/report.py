@@ -1033,15 +1033,21 @@ def build_report(
     filter: Filter | dict[str, Any] | None = None,
     title: str | None = None,
     timeout: int = 600,
+    force: bool = False,
 ) -> Path:
     """Write one self-contained, offline, interactive HTML report and return its path.
+
+    ``out`` is checked first (``outputs.check_output``): never the database or an input,
+    never an existing file that is not an earlier report unless ``force``.
 
     ``template="overview"`` renders the built-in report from the database; ``notebook``
     (a path, or a name/number under ``notebooks/``) executes that notebook with nbclient
     against this database and renders its outputs into the same kind of page.
     """
+    from .outputs import check_output, write_refused
+
     f = as_filter(filter)
-    out = Path(out)
+    out = check_output(wb.con, out, force=force)
     if notebook is not None:
         from .report_notebook import notebook_page
 
@@ -1051,10 +1057,14 @@ def build_report(
     else:
         raise errors.BadOption(errors.unknown_option("report template", template, TEMPLATES))
     html = render_page(page)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(wb.con, out, force=force)  # again: the page took a while to build
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        write_refused(out, exc)
     size = out.stat().st_size
     if size > SIZE_BUDGET_BYTES:
         warnings.warn(

@@ -112,6 +112,30 @@ def index_search(con: duckdb.DuckDBPyConnection) -> bool:
     return True
 
 
+def bm25_query(con: duckdb.DuckDBPyConnection, text: str) -> str | None:
+    """``text`` as the index sees it: its own tokenizer, without its stopwords and empty
+    tokens, space-joined (``match_bm25`` stems each term itself). None when no term is left.
+
+    ``match_bm25(..., conjunctive := 1)`` requires every query token to be in the index, and
+    stopwords never are: "bank of japan" matched nothing before the query was cut this way.
+    """
+    rows = con.execute(
+        f"SELECT t FROM (SELECT unnest({INDEX_SCHEMA}.tokenize(?)) AS t) "  # noqa: S608
+        f"WHERE t <> '' AND t NOT IN (SELECT sw FROM {INDEX_SCHEMA}.stopwords)",
+        [text],
+    ).fetchall()
+    terms = list(dict.fromkeys(r[0] for r in rows))
+    return " ".join(terms) or None
+
+
+def fts_query(con: duckdb.DuckDBPyConnection, text: str | None) -> str | None:
+    """The BM25 query to bind for a full-text filter, or None to use substring search
+    (no text, no usable index, or a query of stopwords only)."""
+    if not text or not fts_ready(con):
+        return None
+    return bm25_query(con, text)
+
+
 def fts_ready(con: duckdb.DuckDBPyConnection) -> bool:
     """True when ``match_bm25`` can answer for every article now in the table."""
     if not index_exists(con):

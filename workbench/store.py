@@ -116,22 +116,73 @@ def quote_ident(name: str) -> str:
 
 
 def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database file, translating lock conflicts into a clear message."""
+    """Open the database file; a refused open becomes a clear message.
+
+    Every refused open is a ``duckdb.IOException``, whatever the cause (a lock, a damaged
+    file, a file of another kind), so the cause is found from the file itself -- its lock
+    and its header -- never from the words of DuckDB's message.
+    """
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        msg = str(exc)
-        if "lock" in msg.lower():
-            m = re.search(r"held in (.*?) \(PID (\d+)\)", msg)
+        if _lock_held(str(path), read_only=read_only):
+            m = re.search(r"held in (.*?) \(PID (\d+)\)", str(exc))  # only to name the holder
             detail = _holder(int(m.group(2)), m.group(1)) if m else "it holds the file lock"
             raise errors.DatabaseInUse(
                 errors.db_in_use(str(path), detail, read_only=read_only)
             ) from None
-        raise
-    except duckdb.ConnectionException as exc:
-        if "different configuration" in str(exc):
-            raise errors.DatabaseInUse(errors.db_open_in_process(str(path), read_only)) from None
-        raise
+        header = _has_duckdb_header(str(path))
+        if header is None:  # missing or unreadable: DuckDB's own words say which
+            raise errors.WorkbenchError(
+                f"cannot open database {path}: {exc}. Check the path and its permissions, "
+                "or pass --db (env WORKBENCH_DB) another file."
+            ) from None
+        raise errors.DatabaseDamaged(
+            errors.db_damaged(str(path), str(exc), not_duckdb=not header)
+        ) from None
+    except duckdb.ConnectionException:  # this process has it open with another configuration
+        raise errors.DatabaseInUse(errors.db_open_in_process(str(path), read_only)) from None
+
+
+#: DuckDB's file magic, at this offset of the main header.
+_MAGIC, _MAGIC_AT = b"DUCK", 8
+
+
+def _has_duckdb_header(path: str) -> bool | None:
+    """Whether the file starts like a DuckDB database; None when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_MAGIC_AT + len(_MAGIC))
+    except OSError:
+        return None
+    return head[_MAGIC_AT:] == _MAGIC
+
+
+def _lock_held(path: str, *, read_only: bool) -> bool:
+    """Whether another process holds a lock on ``path`` that this open conflicts with.
+
+    DuckDB takes a POSIX record lock on the whole file (shared to read, exclusive to
+    write); probing with the same kind of lock, non-blocking, tells whether it was the
+    reason. Where there are no POSIX locks (Windows), a refused open counts as held.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fh = open(path, "rb" if read_only else "r+b")  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    try:
+        kind = fcntl.LOCK_SH if read_only else fcntl.LOCK_EX
+        fcntl.lockf(fh.fileno(), kind | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.lockf(fh.fileno(), fcntl.LOCK_UN)
+        return False
+    finally:
+        fh.close()
 
 
 def _holder(pid: int, program: str) -> str:
@@ -155,8 +206,27 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0] or 0)
 
 
+def refuse_foreign(con: duckdb.DuckDBPyConnection, path: str = "") -> None:
+    """Refuse a database file of another application: one with tables or views but no
+    workbench schema version. A new or empty file is fine (the workbench sets it up)."""
+    if current_version(con):
+        return
+    found = [
+        r[0]
+        for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() "
+            "AND NOT (table_schema = 'main' AND table_name = 'schema_version') ORDER BY 1"
+        ).fetchall()
+    ]
+    if found:
+        raise errors.ForeignDatabase(errors.db_foreign(path, found))
+
+
 def migrate(con: duckdb.DuckDBPyConnection, path: str = "") -> int:
-    """Bring the schema to SCHEMA_VERSION; each version applies in one transaction."""
+    """Bring the schema to SCHEMA_VERSION; each version applies in one transaction.
+    A file of another application is refused, untouched (``refuse_foreign``)."""
+    refuse_foreign(con, path)
     found = current_version(con)
     if found > SCHEMA_VERSION:
         raise errors.SchemaTooNew(errors.schema_too_new(path, found, SCHEMA_VERSION))

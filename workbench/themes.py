@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import yaml
 
-from . import config, errors, store
+from . import config, errors, store, yamlsafe
 from .progress import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -160,6 +160,33 @@ def taxonomy_files(extra: str | os.PathLike[str] | Sequence[Any] | None = None) 
     return files
 
 
+#: The user taxonomy files last tagged with (absolute paths): used again until told otherwise.
+META_EXTRA = "themes.user_files"
+
+
+def user_files(tax: Taxonomy) -> list[str]:
+    """The files of ``tax`` beyond the shipped ones and ``WORKBENCH_THEMES`` (absolute)."""
+    standing = {os.path.abspath(p) for p in taxonomy_files(None)}
+    return [os.path.abspath(f) for f in tax.files if os.path.abspath(f) not in standing]
+
+
+def remembered_taxonomy(con: duckdb.DuckDBPyConnection) -> list[Path] | None:
+    """The user taxonomy files this database was last tagged with (``META_EXTRA``), so that
+    ``analyze`` after ``themes --taxonomy X`` keeps X; None when there are none.
+    ``tag_themes(taxonomy=[])`` goes back to the shipped taxonomy."""
+    raw = store.get_meta(con, META_EXTRA)
+    files = [Path(p) for p in json.loads(raw)] if raw else []
+    for p in files:
+        if not p.is_file():
+            raise _bad(
+                str(p),
+                "file not found; this database was last tagged with it (themes --taxonomy). "
+                "Restore it, pass --taxonomy again, or go back to the shipped taxonomy with "
+                "`workbench themes --shipped` (tag_themes(taxonomy=[]))",
+            )
+    return files or None
+
+
 def _bad(where: str, what: str) -> errors.BadTaxonomy:
     return errors.BadTaxonomy(errors.bad_taxonomy(where, what))
 
@@ -266,7 +293,7 @@ def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -
         if not path.is_file():
             raise _bad(str(path), "file not found (check the path or WORKBENCH_THEMES)")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yamlsafe.load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
             raise _bad(str(path), f"invalid YAML: {exc}") from None
         seen: set[str] = set()
@@ -635,10 +662,15 @@ def tag_themes(
 ) -> ThemeResult:
     """Tag articles from stored sentences: only new ones, or all when the taxonomy changed.
 
+    ``taxonomy=None`` uses the user files this database was last tagged with
+    (``remembered_taxonomy``), ``[]`` the shipped taxonomy only.
+
     A taxonomy change replaces ``themes``, ``article_themes`` and ``theme_hits`` in one
     transaction; the new hash is stamped on every row and in ``meta['themes.taxonomy_hash']``.
     """
     t0 = time.perf_counter()
+    if taxonomy is None:
+        taxonomy = remembered_taxonomy(con)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     h = tax.hash
     tagger = Tagger(tax)
@@ -655,6 +687,7 @@ def tag_themes(
             store.set_meta(con, "themes.taxonomy_hash", h)
             store.set_meta(con, "themes.files", json.dumps(list(tax.files)))
             ids = pending_articles(con, STAGE, h)
+        store.set_meta(con, META_EXTRA, json.dumps(user_files(tax)))
         with progress_bar(desc="themes", unit="article", total=len(ids), enable=progress) as bar:
             for lo in range(0, len(ids), chunk):
                 part = ids[lo : lo + chunk]
