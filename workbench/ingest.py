@@ -23,6 +23,8 @@ from .versions import versions, workbench_version
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
+    from .load_web import WebOptions
+
 
 @dataclass
 class IngestResult:
@@ -170,6 +172,7 @@ def ingest(
     limit: int | None = None,
     rescan: bool = False,
     memory_limit: str | None = config.INGEST_MEMORY,
+    web: WebOptions | None = None,
 ) -> IngestResult:
     """Load ``paths`` into the database; safe to repeat (same input -> same rows).
 
@@ -178,6 +181,7 @@ def ingest(
     again (their items count as before: unchanged, duplicates, rejected); ``rescan=True``
     re-reads every file. ``memory_limit`` caps DuckDB's buffer cache while ingesting, so
     memory stays flat as the corpus grows (``None`` keeps the connection's setting).
+    ``web`` holds the options of the ``html``/``warc`` loaders (``load_web.WebOptions``).
     """
     limits = limits or Limits()
     columns = {k: v for k, v in (columns or {}).items() if v}
@@ -189,7 +193,11 @@ def ingest(
         "batch_size": batch_size,
         "limit": limit,
     }
-    loader = {k: options[k] for k in ("format", "columns", "source_name", "limits")}
+    if web is not None:
+        options["web"] = web.hashed()
+    loader = {
+        k: options[k] for k in ("format", "columns", "source_name", "limits", "web") if k in options
+    }
     # One writing process per file (DuckDB's lock): an ingest run still marked "running"
     # belongs to a process that died (kill -9, power loss). Its committed batches are kept;
     # re-running the same ingest completes it.
@@ -207,7 +215,8 @@ def ingest(
         with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
             n = 0  # inputs in ``batch`` so far: ``n - n_written``
             n_written = 0
-            for item, state in _read(con, paths, known, loader, limits, result, bar.update):
+            reads = _read(con, paths, known, loader, limits, result, bar.update, web)
+            for item, state in reads:
                 if isinstance(item, _File):
                     batch.append((item, None))
                     continue
@@ -227,6 +236,10 @@ def ingest(
         status = "interrupted"
         raise
     finally:
+        if web is not None and web.workers > 1:
+            from .load_web import close_pools
+
+            close_pools()
         if memory_limit is not None:
             _restore_memory_limit(con, old_memory)
         result.seconds = time.perf_counter() - t0
@@ -242,6 +255,7 @@ def _read(
     limits: Limits,
     result: IngestResult,
     advance: Any,
+    web: WebOptions | None = None,
 ) -> Iterator[tuple[Article | Reject | _File, _File | None]]:
     """(item, its file) for every input, then the file itself once read to its end; files
     unchanged since an earlier complete read are counted from their record, not parsed."""
@@ -249,19 +263,35 @@ def _read(
     racy = time.time_ns() - _RACY_NS
     options_hash = _options_hasher(loader)
     fmt, columns, source_name = loader["format"], loader["columns"], loader["source_name"]
-    for entry in iter_paths(paths):
+
+    def to_read() -> Iterator[Reject | tuple[Path, Path, _File | None]]:
+        for entry in iter_paths(paths):
+            if isinstance(entry, Reject):
+                yield entry
+                continue
+            path, root = entry
+            if os.path.abspath(path) in own:
+                continue  # the database being written (a data folder that also holds it)
+            state = _file_state(path, options_hash(root))
+            prev = known.get((state.path, state.options_hash)) if state else None
+            if state and prev and prev[:2] == (state.size, state.mtime_ns):
+                advance(_count_skipped(result, prev[2:]))
+                continue
+            yield path, root, state
+
+    from .load_web import read_ahead  # HTML files extracted ahead in a pool (workers > 1)
+
+    for entry, ready in read_ahead(to_read(), web, limits, source_name, fmt):
         if isinstance(entry, Reject):
             yield entry, None
             continue
-        path, root = entry
-        if os.path.abspath(path) in own:
-            continue  # the database being written (a data folder that also holds it)
-        state = _file_state(path, options_hash(root))
-        prev = known.get((state.path, state.options_hash)) if state else None
-        if state and prev and prev[:2] == (state.size, state.mtime_ns):
-            advance(_count_skipped(result, prev[2:]))
-            continue
-        for item in load_file(path, root, fmt, columns, source_name, limits):
+        path, root, state = entry
+        items = (
+            ready
+            if ready is not None
+            else load_file(path, root, fmt, columns, source_name, limits, web)
+        )
+        for item in items:
             yield item, state
         if state is not None and state.mtime_ns < racy:
             yield state, None
@@ -377,6 +407,7 @@ def _write_batch_tx(
     articles = [(a, f) for a, f in batch if isinstance(a, Article)]
     rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
     files = [f for f, _ in batch if isinstance(f, _File)]
+    pages: list[Article] = []  # new articles whose raw page is kept (load_web, --keep-html)
     tallies: list[tuple[_File | None, str, str]] = [(f, "rejected", r.reason) for r, f in rejects]
     con.execute("BEGIN TRANSACTION")
     try:
@@ -399,6 +430,8 @@ def _write_batch_tx(
                 existing[a.article_id] = a.origin
                 new_rows.append(_article_row(a, run_id))
                 tallies.append((f, "articles", ""))
+                if getattr(a, "html_gz", None) is not None:
+                    pages.append(a)
             elif first_origin == a.origin:
                 unchanged += 1
                 tallies.append((f, "articles", ""))
@@ -417,6 +450,10 @@ def _write_batch_tx(
             store.insert_df(con, "articles", pd.DataFrame(new_rows, columns=ARTICLE_COLUMNS))
         if dup_rows:
             store.insert_df(con, "duplicates", pd.DataFrame(dup_rows), ignore=True)
+        if pages:
+            from .load_web import store_pages
+
+            store_pages(con, pages, run_id)
         if rejects:
             store.insert_df(
                 con,
