@@ -39,7 +39,11 @@ _HTML_START = re.compile(
 _HTML_TAG = re.compile(r"<(?:html|head|body|title|p|div|article|main|meta)\b", re.I)
 #: trafilatura settings that give its best body F1 on the benchmark's tuning half
 #: (bench/eval_html.py; chosen on half A, reported on half B and all 91 pages).
-EXTRACT_SETTINGS: dict[str, Any] = {"include_comments": False, "include_tables": True}
+EXTRACT_SETTINGS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "favor_precision": True,
+}
 #: htmldate: the original (not last-modified) date, from markup, JSON-LD and the URL only.
 #: Its "extensive search" also reads dates out of free text, and then dates a page without
 #: any stated date by the copyright line (``(c) 2024`` -> 2024-01-01): an invented date.
@@ -139,11 +143,19 @@ def _language(text: str) -> str:
     return str(_langid(text[:5000])[0])
 
 
-def paragraphs(text: str) -> str:
+def paragraphs(text: str, title: str | None = None) -> str:
     """trafilatura's one-line-per-block text as paragraphs separated by a blank line (our
-    sentence splitter and quote attribution read blank lines as paragraph breaks)."""
-    lines = (ln.strip() for ln in text.splitlines())
-    return "\n\n".join(ln for ln in lines if ln)
+    sentence splitter and quote attribution read blank lines as paragraph breaks). A first
+    paragraph that is the title itself is dropped: the title has its own column."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if lines and title and _fold(lines[0]) == _fold(title):
+        lines = lines[1:]
+    return "\n\n".join(lines)
+
+
+def _fold(s: str) -> str:
+    return " ".join(s.split()).casefold()
 
 
 def extract_text(data: bytes | str, *, url: str | None = None) -> Any:
@@ -197,7 +209,7 @@ def extract_page(
         return Reject(
             origin, "extract_error", f"{type(exc).__name__}: {exc}"[:500], preview(data), fmt
         )
-    text = paragraphs(doc.text or "") if doc is not None else ""
+    text = paragraphs(doc.text or "", doc.title) if doc is not None else ""
     if not text:
         return Reject(
             origin,
