@@ -309,3 +309,21 @@ def test_html_folder_with_workers(wb, tmp_path: Path) -> None:
         )["language"]
         == "en"
     )
+
+
+def test_cli_warc_ingest_analyze_report(tmp_path: Path, crawl: Path) -> None:
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    runner = CliRunner()
+    db, out = tmp_path / "crawl.duckdb", tmp_path / "report.html"
+    r = runner.invoke(app, ["ingest", str(crawl), "--db", str(db), "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert "2 stored" in r.output and "warc_status: 1 response records" in r.output
+    r = runner.invoke(app, ["analyze", "--db", str(db)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["report", "--db", str(db), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    assert "The Harbour Gazette" in page and "City News" in page

@@ -135,6 +135,12 @@ def ingest(
             keep_html=keep_html,
         )
         console.print(str(result), highlight=False)
+        for reason, detail in wb.con.execute(  # WARC records counted, not one row each
+            "SELECT reason, detail FROM rejects WHERE run_id = ? AND origin LIKE '%#records=%' "
+            "ORDER BY 1",
+            [result.run_id],
+        ).fetchall():
+            console.print(f"  {reason}: {detail}", highlight=False)
 
 
 @app.command()
