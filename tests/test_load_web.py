@@ -229,8 +229,11 @@ def test_html_truncated_gzip(wb, tmp_path: Path) -> None:
     d.mkdir()
     (d / "ok.html.gz").write_bytes(gzip.compress(article_html("port").encode()))
     (d / "cut.html.gz").write_bytes(gzip.compress(article_html("rain").encode())[:400])
-    res = wb.ingest([d], progress=False)
-    assert (res.stored, res.rejected, res.reject_reasons) == (1, 1, {"truncated_gzip": 1})
+    (d / "huge.html").write_text(article_html("port").replace("<p>", "<p>" + "x " * 9000, 1))
+    (d / "photo.html").write_bytes(b"\xff\xd8\xff\xe0\0\x10JFIF\0" * 20)
+    res = wb.ingest([d], progress=False, max_file_bytes=16_000)
+    assert (res.stored, res.rejected) == (1, 3)
+    assert res.reject_reasons == {"truncated_gzip": 1, "too_large": 1, "not_html": 1}
     (origin, detail) = wb.con.execute(
         "SELECT origin, detail FROM rejects WHERE reason = 'truncated_gzip'"
     ).fetchone()

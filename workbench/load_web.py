@@ -189,7 +189,7 @@ def extract_page(
         return Reject(
             origin,
             "too_large",
-            f"page of {len(data):,} bytes > limit {limits.max_file_bytes:,} (max_file_bytes)",
+            f"page of more than {limits.max_file_bytes:,} bytes (max_file_bytes)",
             preview(data),
             fmt,
         )
@@ -352,6 +352,15 @@ def load_html(
     """One saved page (``.html``/``.htm``, optionally gzip-compressed)."""
     origin = str(path)
     with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limits.max_file_bytes:
+            return Reject(
+                origin,
+                "too_large",
+                f"{size:,} bytes > limit {limits.max_file_bytes:,} (max_file_bytes)",
+                preview(fh.read(80)),
+                "html",
+            )
         raw = fh.read(limits.max_file_bytes + 1)
     if raw.startswith(_GZIP_MAGIC):
         try:
@@ -377,7 +386,14 @@ def load_html(
 
 
 def _file_job(job: tuple[Path, Limits, WebOptions, str | None]) -> list[Item]:
-    return [load_html(*job)]
+    try:
+        return [load_html(*job)]
+    except OSError as exc:
+        return [Reject(str(job[0]), "unreadable", exc.strerror or str(exc), "", "html")]
+    except Exception as exc:  # noqa: BLE001 - one bad page must not abort the batch
+        return [
+            Reject(str(job[0]), "loader_error", f"{type(exc).__name__}: {exc}"[:500], "", "html")
+        ]
 
 
 def read_ahead(
@@ -554,7 +570,19 @@ def load_warc(
 
 
 def _warc_job(job: Any) -> Item:
-    return job if isinstance(job, Reject) else extract_page(*job)
+    if isinstance(job, Reject):
+        return job
+    try:
+        return extract_page(*job)
+    except Exception as exc:  # noqa: BLE001 - one bad record must not abort the archive
+        page = job[0]
+        return Reject(
+            page.origin,
+            "loader_error",
+            f"{type(exc).__name__}: {exc}"[:500],
+            preview(page.data),
+            page.fmt,
+        )
 
 
 def store_pages(con: Any, pages: list[Article], run_id: int) -> None:
