@@ -314,7 +314,8 @@ def test_html_folder_with_workers(wb, tmp_path: Path) -> None:
     )
 
 
-def test_cli_warc_ingest_analyze_report(tmp_path: Path, crawl: Path) -> None:
+def test_cli_warc_ingest_analyze_report(tmp_path: Path, crawl: Path, nlp) -> None:
+    """The commands a user runs on a crawl; `nlp` shares the session's loaded model."""
     from typer.testing import CliRunner
 
     from workbench.cli import app
@@ -330,3 +331,17 @@ def test_cli_warc_ingest_analyze_report(tmp_path: Path, crawl: Path) -> None:
     assert r.exit_code == 0, r.output
     page = out.read_text(encoding="utf-8")
     assert "The Harbour Gazette" in page and "City News" in page
+
+
+def test_warc_corrupt_member_midway_resumes(tmp_path: Path) -> None:
+    """A damaged gzip member in the middle costs that record, not the rest of the archive."""
+    path = write_warc(tmp_path / "hole.warc.gz")
+    data = path.read_bytes()
+    path.write_bytes(data[:600] + data[800:])  # bytes lost inside the first member
+    items = list(load_warc(path, Limits(), WebOptions()))
+    titles = [i.title for i in items if isinstance(i, Article)]
+    assert titles == ["Floods close metro lines"]  # the port article was in the hole
+    bad = [r for r in items if isinstance(r, Reject) and r.reason == "truncated_gzip"]
+    assert len(bad) == 1 and bad[0].origin.endswith("#offset=0")
+    assert "reading resumed at the next record" in bad[0].detail
+    assert {r.reason for r in items if isinstance(r, Reject)} >= {"no_date", "language"}

@@ -465,87 +465,122 @@ class _Skipped:
 def _warc_pages(
     path: Path, limits: Limits, skipped: _Skipped, errors: list[Reject]
 ) -> Iterator[Page | Reject]:
-    """Pages (and per-record rejects) of a WARC, streamed; a read error ends the file with
-    a reject in ``errors``."""
+    """Pages (and per-record rejects) of a WARC, streamed. A gzip member that cannot be
+    read becomes a reject in ``errors``, and reading resumes at the next member that starts
+    a WARC record (a crawler's archive is one gzip member per record)."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
+    gz = _name(path).endswith(".gz")
+    start = 0
     with open(path, "rb") as fh:
-        it = ArchiveIterator(fh)
-        offset = 0
-        try:
-            for record in it:
-                # the record's start (get_record_offset() would read the record away first)
-                offset = it.offset
-                rtype = record.rec_type
-                if rtype == "revisit":
-                    skipped.add("warc_revisit", "revisit")
-                    continue
-                if rtype not in ("response", "resource"):
-                    continue  # request, metadata, warcinfo, conversion: not pages
-                origin = f"{path}#offset={offset}"
-                url = record.rec_headers.get_header("WARC-Target-URI")
-                if rtype == "response" and record.http_headers is not None:
-                    status = record.http_headers.get_statuscode()
-                    ctype = record.http_headers.get_header("Content-Type") or ""
-                    if status != "200":
-                        skipped.add("warc_status", f"HTTP {status}")
-                        continue
-                else:
-                    ctype = record.rec_headers.get_header("Content-Type") or ""
-                mime = ctype.split(";")[0].strip().lower()
-                if mime not in ("text/html", "application/xhtml+xml", ""):
-                    skipped.add("warc_not_html", mime)
-                    continue
-                stream = record.content_stream()
-                data = stream.read(limits.max_file_bytes + 1)
-                left = getattr(record.raw_stream, "limit", 0)
-                if left and len(data) <= limits.max_file_bytes and not stream.read(1):
-                    gz = _name(path).endswith(".gz")
-                    yield Reject(
-                        origin,
-                        "truncated_gzip" if gz else "truncated_record",
-                        f"the record ends {left:,} bytes short of its Content-Length "
-                        f"({'a cut gzip member' if gz else 'a cut file'}); the page is incomplete",
-                        preview(data),
-                        "warc",
-                    )
-                    continue
-                if len(data) > limits.max_file_bytes:
-                    yield Reject(
-                        origin,
-                        "too_large",
-                        f"record payload > limit {limits.max_file_bytes:,} bytes "
-                        "(max_file_bytes); skipped",
-                        preview(data),
-                        "warc",
-                    )
-                    continue
-                meta: dict[str, Any] = {
-                    "warc_record_id": record.rec_headers.get_header("WARC-Record-ID"),
-                    "warc_date": record.rec_headers.get_header("WARC-Date"),
-                }
-                fallback = None
-                if meta["warc_date"]:
-                    try:
-                        when = dt.datetime.fromisoformat(meta["warc_date"].replace("Z", "+00:00"))
-                        fallback = (when.date(), "WARC-Date (when the page was crawled)")
-                    except ValueError:
-                        pass
-                yield Page(data, origin, "warc", url, fallback, ctype or None, meta)
-        except (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError) as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            gz = _name(path).endswith(".gz") or "gzip" in msg.lower() or isinstance(exc, zlib.error)
-            errors.append(
-                Reject(
-                    f"{path}#offset={offset}",
-                    "truncated_gzip" if gz else "malformed_warc",
-                    f"cannot read the archive after offset {offset:,}: {msg[:200]}; the "
-                    "records before it were kept",
-                    "",
-                    "warc",
+        while start is not None:
+            fh.seek(start)
+            it = ArchiveIterator(fh)
+            try:
+                yield from _records(it, path, limits, skipped)
+                return
+            except (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError) as exc:
+                bad = max(start, int(getattr(it, "offset", start)))  # the member that failed
+                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                msg = msg.split(", first line")[0]  # warcio quotes the raw (binary) bytes
+                start = _next_member(fh, bad + 1) if gz else None
+                after = (
+                    f"; reading resumed at the next record (offset {start:,})"
+                    if start is not None
+                    else "; nothing readable after it"
                 )
+                errors.append(
+                    Reject(
+                        f"{path}#offset={bad}",
+                        "truncated_gzip" if gz else "malformed_warc",
+                        f"{'gzip member' if gz else 'record'} at offset {bad:,} is cut or "
+                        f"corrupt ({type(exc).__name__}: {msg[:160]}){after}",
+                        "",
+                        "warc",
+                    )
+                )
+
+
+def _next_member(fh: Any, pos: int) -> int | None:
+    """Offset of the next gzip member at or after ``pos`` that holds a WARC record."""
+    while True:
+        fh.seek(pos)
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return None
+        i = chunk.find(b"\x1f\x8b\x08")
+        while i >= 0:
+            fh.seek(pos + i)
+            try:
+                head = zlib.decompressobj(31).decompress(fh.read(4096), 16)
+            except zlib.error:
+                head = b""
+            if head.startswith(b"WARC/"):
+                return pos + i
+            i = chunk.find(b"\x1f\x8b\x08", i + 1)
+        pos += max(1, len(chunk) - 2)  # keep a magic split across two chunks
+
+
+def _records(it: Any, path: Path, limits: Limits, skipped: _Skipped) -> Iterator[Page | Reject]:
+    for record in it:
+        # the record's start (get_record_offset() would read the record away first)
+        offset = it.offset
+        rtype = record.rec_type
+        if rtype == "revisit":
+            skipped.add("warc_revisit", "revisit")
+            continue
+        if rtype not in ("response", "resource"):
+            continue  # request, metadata, warcinfo, conversion: not pages
+        origin = f"{path}#offset={offset}"
+        url = record.rec_headers.get_header("WARC-Target-URI")
+        if rtype == "response" and record.http_headers is not None:
+            status = record.http_headers.get_statuscode()
+            ctype = record.http_headers.get_header("Content-Type") or ""
+            if status != "200":
+                skipped.add("warc_status", f"HTTP {status}")
+                continue
+        else:
+            ctype = record.rec_headers.get_header("Content-Type") or ""
+        mime = ctype.split(";")[0].strip().lower()
+        if mime not in ("text/html", "application/xhtml+xml", ""):
+            skipped.add("warc_not_html", mime)
+            continue
+        stream = record.content_stream()
+        data = stream.read(limits.max_file_bytes + 1)
+        left = getattr(record.raw_stream, "limit", 0)
+        if left and len(data) <= limits.max_file_bytes and not stream.read(1):
+            gz = _name(path).endswith(".gz")
+            yield Reject(
+                origin,
+                "truncated_gzip" if gz else "truncated_record",
+                f"the record ends {left:,} bytes short of its Content-Length "
+                f"({'a cut gzip member' if gz else 'a cut file'}); the page is incomplete",
+                preview(data),
+                "warc",
             )
+            continue
+        if len(data) > limits.max_file_bytes:
+            yield Reject(
+                origin,
+                "too_large",
+                f"record payload > limit {limits.max_file_bytes:,} bytes (max_file_bytes); skipped",
+                preview(data),
+                "warc",
+            )
+            continue
+        meta: dict[str, Any] = {
+            "warc_record_id": record.rec_headers.get_header("WARC-Record-ID"),
+            "warc_date": record.rec_headers.get_header("WARC-Date"),
+        }
+        fallback = None
+        if meta["warc_date"]:
+            try:
+                when = dt.datetime.fromisoformat(meta["warc_date"].replace("Z", "+00:00"))
+                fallback = (when.date(), "WARC-Date (when the page was crawled)")
+            except ValueError:
+                pass
+        yield Page(data, origin, "warc", url, fallback, ctype or None, meta)
 
 
 def load_warc(
