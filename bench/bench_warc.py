@@ -2,8 +2,8 @@
 
 A synthetic crawl is built from the 91 real pages of ``../shared/corpora/article-extraction-dev``
 replicated ``--copies`` times (55 -> 5,005 pages): copy k gets its own URL (``?copy=k``), its
-own WARC-Date and one added paragraph after the page's first ``</p>`` so that it is a distinct
-article, not an exact duplicate. The archive also carries one 404 and one image response per
+own WARC-Date and the words "Replica k." at the start of one of the article's own paragraphs
+(found from the ground-truth body) so that it is a distinct article, not an exact duplicate. The archive also carries one 404 and one image response per
 copy (counted as summary rejects) and a request record per page (ignored), as a crawler writes.
 
 The ingest runs as a fresh ``workbench ingest --workers N`` subprocess; the parent samples the
@@ -38,6 +38,7 @@ def build(out: Path, copies: int) -> int:
 
     gt = json.loads((DATA / "ground-truth.json").read_text())
     pages = {k: gzip.decompress((DATA / "html" / f"{k}.html.gz").read_bytes()) for k in gt}
+    anchors = {k: _anchors(v["articleBody"]) for k, v in gt.items()}
     n = 0
     t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     tmp = out.with_suffix(".part")
@@ -64,8 +65,7 @@ def build(out: Path, copies: int) -> int:
                         url, "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n")
                     )
                 )
-                extra = f"</p><p>Replica {k} of this page, a distinct copy for the benchmark.</p>"
-                body = html.replace(b"</p>", extra.encode(), 1) if k else html
+                body = _vary(html, anchors[key], k) if k else html
                 response(url, body, "200 OK", "text/html; charset=utf-8", when)
                 n += 1
             response(
@@ -80,6 +80,22 @@ def build(out: Path, copies: int) -> int:
             )
     tmp.rename(out)
     return n
+
+
+def _anchors(body: str) -> list[bytes]:
+    """Starts of the article's longest paragraphs: where a copy's added words go, so that
+    they land in the extracted body (not in a menu the extractor drops)."""
+    paras = sorted((p.strip() for p in body.splitlines() if len(p.strip()) > 40), key=len)
+    return [p[:30].encode() for p in reversed(paras[-5:])]
+
+
+def _vary(html: bytes, anchors: list[bytes], k: int) -> bytes:
+    """Copy ``k`` of a page: "Replica k." before a body paragraph (else after the first
+    ``</p>``), so every copy is a distinct article with its own id."""
+    for a in anchors:
+        if a in html:
+            return html.replace(a, f"Replica {k}. ".encode() + a, 1)
+    return html.replace(b"</p>", f"</p><p>Replica {k} of this page.</p>".encode(), 1)
 
 
 def measure(cmd: list[str]) -> tuple[float, float, float, str]:
