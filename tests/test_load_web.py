@@ -345,3 +345,14 @@ def test_warc_corrupt_member_midway_resumes(tmp_path: Path) -> None:
     assert len(bad) == 1 and bad[0].origin.endswith("#offset=0")
     assert "reading resumed at the next record" in bad[0].detail
     assert {r.reason for r in items if isinstance(r, Reject)} >= {"no_date", "language"}
+
+
+def test_same_page_twice_is_a_linked_duplicate(wb, tmp_path: Path) -> None:
+    d = tmp_path / "mirror"
+    d.mkdir()
+    (d / "a.html").write_text(article_html("port"))
+    (d / "b.html.gz").write_bytes(gzip.compress(article_html("port").encode()))
+    res = wb.ingest([d], progress=False)
+    assert (res.stored, res.duplicates) == (1, 1)
+    (origin,) = wb.con.execute("SELECT origin FROM duplicates").fetchone()
+    assert origin.endswith("b.html.gz")
