@@ -356,3 +356,10 @@ def test_same_page_twice_is_a_linked_duplicate(wb, tmp_path: Path) -> None:
     assert (res.stored, res.duplicates) == (1, 1)
     (origin,) = wb.con.execute("SELECT origin FROM duplicates").fetchone()
     assert origin.endswith("b.html.gz")
+
+
+def test_language_option_is_checked(wb, tmp_path: Path) -> None:
+    from workbench import errors
+
+    with pytest.raises(errors.BadOption, match="not a language code"):
+        wb.ingest([tmp_path], language="english", progress=False)

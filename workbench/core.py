@@ -124,6 +124,12 @@ class Workbench:
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
         langs = [language] if isinstance(language, str) else list(language)
         langs = [x.strip().lower() for s in langs for x in s.split(",") if x.strip()]
+        bad = [x for x in langs if x != "any" and not (x.isalpha() and len(x) in (2, 3))]
+        if bad:
+            raise errors.BadOption(
+                f"language {', '.join(bad)!r} is not a language code: give ISO 639-1 codes "
+                "such as en or en,de, or 'any' to keep every language"
+            )
         web = WebOptions(
             min_chars=min_chars,
             languages=() if "any" in langs else tuple(sorted(set(langs))),
