@@ -109,7 +109,7 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to load.")],
     db: DbOpt = config.DEFAULT_DB,
     format: Annotated[
-        str, typer.Option(help="auto|seed|csv|jsonl|parquet|reuters|labelled")
+        str, typer.Option(help="auto|seed|csv|jsonl|parquet|reuters|labelled|html|warc")
     ] = "auto",
     text: Annotated[str | None, typer.Option(help="Column holding the article text.")] = None,
     date: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
@@ -129,6 +129,19 @@ def ingest(
     rescan: Annotated[
         bool, typer.Option(help="Re-read files unchanged since an earlier ingest.")
     ] = False,
+    workers: Annotated[int, typer.Option(help="html/warc: extraction processes.")] = 1,
+    min_chars: Annotated[
+        int, typer.Option(help="html/warc: reject main text shorter than this.")
+    ] = 200,
+    language: Annotated[
+        str, typer.Option(help="html/warc: language code(s) to keep, comma-separated, or 'any'.")
+    ] = "en",
+    date_fallback: Annotated[
+        bool, typer.Option(help="html/warc: date undated pages by WARC-Date / file time.")
+    ] = False,
+    keep_html: Annotated[
+        bool, typer.Option(help="html/warc: keep the raw page (compressed) in pages_html.")
+    ] = False,
 ) -> None:
     """Load articles into the database; bad inputs are recorded as rejects with a reason."""
     with Workbench(db) as wb:
@@ -145,8 +158,19 @@ def ingest(
             max_file_bytes=max_file_bytes,
             max_article_chars=max_article_chars,
             rescan=rescan,
+            workers=workers,
+            min_chars=min_chars,
+            language=language,
+            date_fallback=date_fallback,
+            keep_html=keep_html,
         )
         console.print(str(result), highlight=False)
+        for reason, detail in wb.con.execute(  # WARC records counted, not one row each
+            "SELECT reason, detail FROM rejects WHERE run_id = ? AND origin LIKE '%#records=%' "
+            "ORDER BY 1",
+            [result.run_id],
+        ).fetchall():
+            console.print(f"  {reason}: {detail}", highlight=False)
 
 
 @app.command()

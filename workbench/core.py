@@ -107,13 +107,24 @@ class Workbench:
         progress: bool = True,
         limit: int | None = None,
         rescan: bool = False,
+        workers: int = 1,
+        min_chars: int = 200,
+        language: str | Sequence[str] = "en",
+        date_fallback: bool = False,
+        keep_html: bool = False,
     ) -> IngestResult:
         """Load files, folders or globs; every input is stored, linked as a duplicate, or
         rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs.
         Files unchanged since an earlier run (path, size, mtime, options) are not parsed
-        again; ``rescan=True`` reads every file."""
+        again; ``rescan=True`` reads every file.
+
+        Web pages (``html``, ``warc``): ``workers`` extraction processes; main text shorter
+        than ``min_chars`` is rejected; ``language`` the ISO code(s) to keep (``"any"``
+        keeps all); ``date_fallback`` dates a page that states none by its WARC-Date or file
+        time (noted in ``decode_note``); ``keep_html`` stores the raw page in ``pages_html``."""
         from .ingest import ingest
         from .load import FORMATS
+        from .load_web import WebOptions
 
         if format not in FORMATS:
             raise errors.BadOption(errors.unknown_option("format", format, ", ".join(FORMATS)))
@@ -125,6 +136,21 @@ class Workbench:
             allow_undated=allow_undated,
         )
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
+        langs = [language] if isinstance(language, str) else list(language)
+        langs = [x.strip().lower() for s in langs for x in s.split(",") if x.strip()]
+        bad = [x for x in langs if x != "any" and not (x.isalpha() and len(x) in (2, 3))]
+        if bad:
+            raise errors.BadOption(
+                f"language {', '.join(bad)!r} is not a language code: give ISO 639-1 codes "
+                "such as en or en,de, or 'any' to keep every language"
+            )
+        web = WebOptions(
+            min_chars=min_chars,
+            languages=() if "any" in langs else tuple(sorted(set(langs))),
+            date_fallback=date_fallback,
+            keep_html=keep_html,
+            workers=max(1, workers),
+        )
         return ingest(
             self.con,
             list(paths),
@@ -135,6 +161,7 @@ class Workbench:
             progress=progress,
             limit=limit,
             rescan=rescan,
+            web=web,
         )
 
     def summary(self) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from .versions import workbench_version
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
+    from .load_web import WebOptions
+
 
 @dataclass
 class IngestResult:
@@ -149,6 +151,7 @@ def ingest(
     limit: int | None = None,
     rescan: bool = False,
     memory_limit: str | None = config.INGEST_MEMORY,
+    web: WebOptions | None = None,
 ) -> IngestResult:
     """Load ``paths`` into the database; safe to repeat (same input -> same rows).
 
@@ -157,6 +160,7 @@ def ingest(
     again (their items count as before: unchanged, duplicates, rejected); ``rescan=True``
     re-reads every file. ``memory_limit`` caps DuckDB's buffer cache while ingesting, so
     memory stays flat as the corpus grows (``None`` keeps the connection's setting).
+    ``web`` holds the options of the ``html``/``warc`` loaders (``load_web.WebOptions``).
     """
     limits = limits or Limits()
     columns = {k: v for k, v in (columns or {}).items() if v}
@@ -168,7 +172,11 @@ def ingest(
         "batch_size": batch_size,
         "limit": limit,
     }
-    loader = {k: options[k] for k in ("format", "columns", "source_name", "limits")}
+    if web is not None:
+        options["web"] = web.hashed()
+    loader = {
+        k: options[k] for k in ("format", "columns", "source_name", "limits", "web") if k in options
+    }
     # A run still marked "running" belongs to a process that died (kill -9, power loss):
     # runs.start marks it interrupted. Its committed batches are kept; re-running the same
     # ingest completes it. Ctrl-C rolls back the batch in flight (runs.recorded).
@@ -180,8 +188,12 @@ def ingest(
         t0 = time.perf_counter()
         old_memory = _set_memory_limit(con, memory_limit)
         try:
-            _ingest(con, paths, loader, limits, result, batch_size, limit, rescan, progress)
+            _ingest(con, paths, loader, limits, result, batch_size, limit, rescan, progress, web)
         finally:
+            if web is not None and web.workers > 1:
+                from .load_web import close_pools
+
+                close_pools()
             with runs.deferred():
                 runs.rollback_open(con)
                 if memory_limit is not None:
@@ -200,6 +212,7 @@ def _ingest(
     limit: int | None,
     rescan: bool,
     progress: bool,
+    web: WebOptions | None = None,
 ) -> None:
     run_id = result.run_id
     known = {} if rescan else _known_files(con)
@@ -207,7 +220,8 @@ def _ingest(
     with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
         n = 0  # inputs in ``batch`` so far: ``n - n_written``
         n_written = 0
-        for item, state in _read(con, paths, known, loader, limits, result, bar.update):
+        reads = _read(con, paths, known, loader, limits, result, bar.update, web)
+        for item, state in reads:
             if isinstance(item, _File):
                 batch.append((item, None))
                 continue
@@ -232,6 +246,7 @@ def _read(
     limits: Limits,
     result: IngestResult,
     advance: Any,
+    web: WebOptions | None = None,
 ) -> Iterator[tuple[Article | Reject | _File, _File | None]]:
     """(item, its file) for every input, then the file itself once read to its end; files
     unchanged since an earlier complete read are counted from their record, not parsed."""
@@ -239,19 +254,35 @@ def _read(
     racy = time.time_ns() - _RACY_NS
     options_hash = _options_hasher(loader)
     fmt, columns, source_name = loader["format"], loader["columns"], loader["source_name"]
-    for entry in iter_paths(paths):
+
+    def to_read() -> Iterator[Reject | tuple[Path, Path, _File | None]]:
+        for entry in iter_paths(paths):
+            if isinstance(entry, Reject):
+                yield entry
+                continue
+            path, root = entry
+            if os.path.abspath(path) in own:
+                continue  # the database being written (a data folder that also holds it)
+            state = _file_state(path, options_hash(root))
+            prev = known.get((state.path, state.options_hash)) if state else None
+            if state and prev and prev[:2] == (state.size, state.mtime_ns):
+                advance(_count_skipped(result, prev[2:]))
+                continue
+            yield path, root, state
+
+    from .load_web import read_ahead  # HTML files extracted ahead in a pool (workers > 1)
+
+    for entry, ready in read_ahead(to_read(), web, limits, source_name, fmt):
         if isinstance(entry, Reject):
             yield entry, None
             continue
-        path, root = entry
-        if os.path.abspath(path) in own:
-            continue  # the database being written (a data folder that also holds it)
-        state = _file_state(path, options_hash(root))
-        prev = known.get((state.path, state.options_hash)) if state else None
-        if state and prev and prev[:2] == (state.size, state.mtime_ns):
-            advance(_count_skipped(result, prev[2:]))
-            continue
-        for item in load_file(path, root, fmt, columns, source_name, limits):
+        path, root, state = entry
+        items = (
+            ready
+            if ready is not None
+            else load_file(path, root, fmt, columns, source_name, limits, web)
+        )
+        for item in items:
             yield item, state
         if state is not None and state.mtime_ns < racy:
             yield state, None
@@ -384,6 +415,7 @@ def _write_batch_tx(
     rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
     files = [f for f, _ in batch if isinstance(f, _File)]
     known_rejects: list[tuple[Reject, _File | None]] = []
+    pages: list[Article] = []  # new articles whose raw page is kept (load_web, --keep-html)
     con.execute("BEGIN TRANSACTION")
     try:
         # One fate per input across runs: an input stored or linked by an earlier run is not
@@ -411,6 +443,8 @@ def _write_batch_tx(
                 existing[a.article_id] = a.origin
                 new_rows.append(_article_row(a, run_id))
                 tallies.append((f, "articles", ""))
+                if getattr(a, "html_gz", None) is not None:
+                    pages.append(a)
             elif first_origin == a.origin:
                 unchanged += 1
                 tallies.append((f, "articles", ""))
@@ -430,6 +464,10 @@ def _write_batch_tx(
             store.insert_df(con, "articles", pd.DataFrame(new_rows, columns=ARTICLE_COLUMNS))
         if dup_rows:
             store.insert_df(con, "duplicates", pd.DataFrame(dup_rows), ignore=True)
+        if pages:
+            from .load_web import store_pages
+
+            store_pages(con, pages, run_id)
         if rejects:
             store.insert_df(
                 con,

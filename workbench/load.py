@@ -1,8 +1,9 @@
 """Streaming loaders: every input becomes an ``Article`` or a ``Reject``, never nothing.
 
 Formats: ``seed`` (text that starts with `` date YYYY-MM-DD ``), ``csv``, ``jsonl``,
-``parquet``, ``reuters`` (Reuters-21578 SGML) and ``labelled`` (``<root>/<label>/NNN.txt``,
-first line the title). ``auto`` picks one per file from its extension and first bytes.
+``parquet``, ``reuters`` (Reuters-21578 SGML), ``labelled`` (``<root>/<label>/NNN.txt``,
+first line the title), and the web formats ``html`` and ``warc`` (``load_web.py``). ``auto``
+picks one per file from its extension and first bytes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config, runs
 
-FORMATS = ("auto", "seed", "csv", "jsonl", "parquet", "reuters", "labelled")
+if TYPE_CHECKING:  # pragma: no cover
+    from .load_web import WebOptions
+
+FORMATS = ("auto", "seed", "csv", "jsonl", "parquet", "reuters", "labelled", "html", "warc")
 
 # Column auto-detection for tabular inputs, in order of preference.
 COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
@@ -450,6 +454,11 @@ def detect_format(path: Path, root: Path, head: bytes) -> str:
         return "jsonl"
     if ext == ".parquet":
         return "parquet"
+    from .load_web import detect
+
+    web = detect(path, head)
+    if web is not None:
+        return web
     text, _, _ = decode_bytes(head)
     if text is not None and SEED_HEADER.match(text) is None and _is_labelled(path, root):
         return "labelled"
@@ -475,6 +484,7 @@ def load(
     columns: dict[str, str | None] | None = None,
     source_name: str | None = None,
     limits: Limits | None = None,
+    web: WebOptions | None = None,
 ) -> Iterator[Item]:
     """Stream Articles and Rejects from files, folders and globs."""
     limits = limits or Limits()
@@ -486,7 +496,7 @@ def load(
             yield entry
             continue
         path, root = entry
-        yield from load_file(path, root, format, columns, source_name, limits)
+        yield from load_file(path, root, format, columns, source_name, limits, web)
 
 
 def load_file(
@@ -496,6 +506,7 @@ def load_file(
     columns: dict[str, str | None],
     source_name: str | None,
     limits: Limits,
+    web: WebOptions | None = None,
 ) -> Iterator[Item]:
     """One file's items; whatever goes wrong becomes a reject, never an aborted batch.
     Origins are storable text whatever the file's name (``origin_text``)."""
@@ -532,6 +543,10 @@ def _load_file(
             yield _load_text_file(path, fmt, limits, root=root, source_name=source_name)
         elif fmt == "reuters":
             yield from load_reuters(path, limits)
+        elif fmt in ("html", "warc"):
+            from . import load_web
+
+            yield from load_web.load(path, fmt, limits, web or load_web.WebOptions(), source_name)
         else:
             yield from load_table(path, fmt, columns, limits, source_name=source_name)
     except OSError as exc:

@@ -2,7 +2,7 @@
 
 The schema is the contract between stages; every stage writes only its own tables:
 
-- ingest (load.py):           articles, duplicates, rejects, runs, files
+- ingest (load.py, load_web.py): articles, duplicates, rejects, runs, files, pages_html
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
 - resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -103,6 +103,12 @@ MIGRATIONS: dict[int, list[str]] = {
     3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
     # Every stage run's counts (runs.py): articles processed, cleared rejects, ...
     4: ["ALTER TABLE runs ADD COLUMN IF NOT EXISTS counts JSON"],
+    # Raw web pages kept by ``ingest --keep-html`` (gzip bytes), for re-extraction later.
+    5: [
+        """CREATE TABLE IF NOT EXISTS pages_html (
+            article_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL, url VARCHAR,
+            content_type VARCHAR, html_gz BLOB NOT NULL, run_id INTEGER)""",
+    ],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
