@@ -510,7 +510,7 @@ def load_file(
 ) -> Iterator[Item]:
     """One file's items; whatever goes wrong becomes a reject, never an aborted batch.
     Origins are storable text whatever the file's name (``origin_text``)."""
-    for item in _load_file(path, root, format, columns, source_name, limits):
+    for item in _load_file(path, root, format, columns, source_name, limits, web):
         yield _storable(item)
 
 
@@ -521,6 +521,7 @@ def _load_file(
     columns: dict[str, str | None],
     source_name: str | None,
     limits: Limits,
+    web: WebOptions | None,
 ) -> Iterator[Item]:
     try:
         mode = path.stat().st_mode
