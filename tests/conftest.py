@@ -110,3 +110,37 @@ def ru_ua_wb(tmp_path_factory: pytest.TempPathFactory):
     w.analyze(progress=False)
     yield w
     w.close()
+
+
+def _tokenise(text: str) -> str:
+    """Spaces around punctuation, as some exports store their ``content`` column."""
+    import re
+
+    return re.sub(r"([,.;:!?’'()])", r" \1 ", text)
+
+
+@pytest.fixture(scope="session")
+def guardian_json_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Guardian Russia-Ukraine articles as a folder of pretty-printed JSON files, one
+    article each (the common export shape): ``source, date, title, content`` (tokenised),
+    ``content_original`` (the untokenised text) and a list field, spread over 3 outlets."""
+    import csv
+    import json
+
+    path = need_shared("corpora", "ru-ua-2022", "Guardians_Russia_Ukraine.csv")
+    out = tmp_path_factory.mktemp("export") / "articles"
+    out.mkdir()
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    outlets = ["The Guardian", "The Observer", "Guardian Weekly"]
+    for i, r in enumerate(rows):
+        record = {
+            "source": outlets[i % 3],
+            "date": r["published"],
+            "title": r["headlines"],
+            "content": _tokenise(r["articles"]),
+            "content_original": r["articles"],
+            "authors": ["staff"],
+        }
+        (out / f"{i:04d}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return out

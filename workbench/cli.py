@@ -79,7 +79,7 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to load.")],
     db: DbOpt = config.DEFAULT_DB,
     format: Annotated[
-        str, typer.Option(help="auto|seed|csv|jsonl|parquet|reuters|labelled")
+        str, typer.Option(help="auto|seed|csv|jsonl|json|parquet|reuters|labelled")
     ] = "auto",
     text: Annotated[str | None, typer.Option(help="Column holding the article text.")] = None,
     date: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
@@ -99,6 +99,17 @@ def ingest(
     rescan: Annotated[
         bool, typer.Option(help="Re-read files unchanged since an earlier ingest.")
     ] = False,
+    date_format: Annotated[
+        list[str] | None,
+        typer.Option(help="strptime pattern for dates, e.g. '%d.%m.%Y' (repeatable)."),
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="Read numeric dates like 9/6/17 day first (9 June) or month first (US).",
+        ),
+    ] = None,
 ) -> None:
     """Load articles into the database; bad inputs are recorded as rejects with a reason."""
     with Workbench(db) as wb:
@@ -115,8 +126,21 @@ def ingest(
             max_file_bytes=max_file_bytes,
             max_article_chars=max_article_chars,
             rescan=rescan,
+            date_format=tuple(date_format or ()),
+            dayfirst=dayfirst,
         )
         console.print(str(result), highlight=False)
+        print_columns_used(result.columns_used)
+
+
+def print_columns_used(used: list[dict[str, Any]]) -> None:
+    """The column behind each field, and any better-looking candidate, after an ingest."""
+    from .load import ColumnChoice
+
+    for c in used:
+        console.print(ColumnChoice(**c).describe(), highlight=False, markup=False, soft_wrap=True)
+        for w in c["warnings"]:
+            err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()

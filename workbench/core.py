@@ -93,11 +93,16 @@ class Workbench:
         progress: bool = True,
         limit: int | None = None,
         rescan: bool = False,
+        date_format: str | Sequence[str] = (),
+        dayfirst: bool | None = None,
     ) -> IngestResult:
         """Load files, folders or globs; every input is stored, linked as a duplicate, or
-        rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs.
-        Files unchanged since an earlier run (path, size, mtime, options) are not parsed
-        again; ``rescan=True`` reads every file."""
+        rejected with a reason. Column options name the fields of CSV/JSON/Parquet inputs;
+        the columns used are in ``result.columns_used`` (and ``runs.options``).
+        ``date_format``: strptime pattern(s) tried first; ``dayfirst`` reads numeric dates
+        such as ``9/6/17`` day first (True) or month first (False; US). Files unchanged since
+        an earlier run (path, size, mtime, options) are not parsed again; ``rescan=True``
+        reads every file."""
         from .ingest import ingest
         from .load import FORMATS
 
@@ -109,6 +114,8 @@ class Workbench:
             max_file_bytes=max_file_bytes,
             max_article_chars=max_article_chars,
             allow_undated=allow_undated,
+            date_formats=(date_format,) if isinstance(date_format, str) else tuple(date_format),
+            dayfirst=dayfirst,
         )
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
         return ingest(

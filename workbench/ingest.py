@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import config, store
-from .load import Article, Limits, Reject, iter_paths, load_file
+from .load import Article, ColumnLog, Limits, Reject, collect_columns, iter_paths, load_file
 from .progress import progress_bar
 from .versions import versions, workbench_version
 
@@ -38,6 +38,8 @@ class IngestResult:
     seconds: float = 0.0
     #: files not parsed again because path, size, mtime and options matched an earlier run
     skipped_files: int = 0
+    #: which input column fed each field (tables and JSON), with warnings; see load.ColumnLog
+    columns_used: list[dict[str, Any]] = field(default_factory=list)
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items()))
@@ -203,8 +205,12 @@ def ingest(
     batch: list[tuple[Article | Reject | _File, _File | None]] = []
     status = "failed"
     old_memory = _set_memory_limit(con, memory_limit)
+    column_log: ColumnLog | None = None
     try:
-        with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
+        with (
+            progress_bar(desc="ingest", unit="doc", enable=progress) as bar,
+            collect_columns() as column_log,
+        ):
             n = 0  # inputs in ``batch`` so far: ``n - n_written``
             n_written = 0
             for item, state in _read(con, paths, known, loader, limits, result, bar.update):
@@ -230,8 +236,22 @@ def ingest(
         if memory_limit is not None:
             _restore_memory_limit(con, old_memory)
         result.seconds = time.perf_counter() - t0
+        result.columns_used = [asdict(c) for c in column_log.choices] if column_log else []
         finish_run(con, run_id, status, result.seconds, asdict(result))
+        _record_columns(con, run_id, result.columns_used)
     return result
+
+
+def _record_columns(
+    con: duckdb.DuckDBPyConnection, run_id: int, used: list[dict[str, Any]]
+) -> None:
+    """``runs.options.columns_used``: the column choices, next to the options given."""
+    row = con.execute("SELECT options FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    options = json.loads(row[0]) if row and row[0] else {}
+    options["columns_used"] = used
+    con.execute(
+        "UPDATE runs SET options = ? WHERE run_id = ?", [json.dumps(options, default=str), run_id]
+    )
 
 
 def _read(
