@@ -211,7 +211,7 @@ def bars(
     cols = [c for c in ("key", "label", "articles", "mentions", "share") if c in df.columns]
     if value not in cols:
         cols.append(value)
-    data = df[cols]
+    data = _unique_labels(df[cols])
     tips = [_tip("label", "name", "N")]
     tips += [_tip("key", "id", "N")] if "key" in data else []
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
@@ -232,6 +232,19 @@ def bars(
     )
     default = f"Top {kind}s by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default))
+
+
+def _unique_labels(data: pd.DataFrame) -> pd.DataFrame:
+    """Keys that share a label (two "John Smith"s) get the key added, so each keeps its own
+    bar: bars on a shared label would be stacked into one."""
+    if "key" not in data or not data["label"].duplicated(keep=False).any():
+        return data
+    dup = data["label"].duplicated(keep=False)
+    data = data.copy()
+    data.loc[dup, "label"] = (
+        data.loc[dup, "label"].astype(str) + " · " + data.loc[dup, "key"].astype(str)
+    )
+    return data
 
 
 # ---------------------------------------------------------------------------- heatmap
@@ -263,7 +276,7 @@ def heatmap(
         )
         if c in df.columns
     ]
-    data = df[cols]
+    data = _full_grid(df[cols]) if value == "articles" else df[cols]
     tips = [_tip("label_a", "row", "N"), _tip("label_b", "column", "N")]
     tips += [
         _tip(c, t)
@@ -310,6 +323,26 @@ def heatmap(
         )
     )
     return chart
+
+
+def _full_grid(data: pd.DataFrame) -> pd.DataFrame:
+    """Every row × column cell, the pairs that share no article as 0: a blank cell would
+    read as "no data" where the count is known to be zero."""
+    rows = data.drop_duplicates("label_a")[
+        [c for c in ("key_a", "label_a", "articles_a") if c in data]
+    ]
+    cols = data.drop_duplicates("label_b")[
+        [c for c in ("key_b", "label_b", "articles_b") if c in data]
+    ]
+    grid = rows.merge(cols, how="cross")
+    if len(grid) == len(data):
+        return data
+    have = data.drop(
+        columns=[c for c in ("key_a", "articles_a", "key_b", "articles_b") if c in data]
+    )
+    out = grid.merge(have, on=["label_a", "label_b"], how="left")
+    out["articles"] = out["articles"].fillna(0).astype(int)
+    return out[list(data.columns)]
 
 
 # ---------------------------------------------------------------------------- network

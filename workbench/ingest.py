@@ -555,7 +555,10 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "duplicates": con.execute("SELECT count(*) FROM duplicates").fetchone()[0],
         "rejects": sum(reasons.values()),
         "reject_reasons": reasons,
-        "sources": sources,
+        "sources": sources,  # the 20 largest; n_sources counts them all
+        "n_sources": con.execute(
+            "SELECT count(DISTINCT coalesce(source, '(none)')) FROM articles"
+        ).fetchone()[0],
     }
     out.update(
         store.table_counts(con, ["sentences", "mentions", "entities", "article_themes", "quotes"])

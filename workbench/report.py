@@ -596,18 +596,11 @@ def iso_date(value: Any) -> str:
     return d.isoformat() if d else ""
 
 
-@functools.cache
 def country_name(iso3: str) -> str:
-    """Short English name for an ISO alpha-3 code (the code itself when unknown)."""
-    import pycountry
+    """The one country naming of every surface (``countries.country_name``: "Russia")."""
+    from .countries import country_name as name
 
-    try:
-        c = pycountry.countries.get(alpha_3=iso3)
-    except (KeyError, LookupError):
-        c = None
-    if c is None:
-        return iso3
-    return getattr(c, "common_name", None) or c.name
+    return name(iso3) or iso3
 
 
 def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
