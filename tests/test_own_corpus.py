@@ -135,3 +135,27 @@ def test_cli_ingest_prints_the_columns_used(tmp_path: Path, guardian_json_export
         "warning: text: 'content_original' may hold the original of 'content'; "
         "pass --text content_original to use it"
     )
+
+
+def test_make_lab_passes_options_and_is_root_safe(tmp_path: Path):
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    for stamp in (".installed", ".installed-lab"):
+        (venv / stamp).touch()
+    (venv / "bin" / "python").touch()
+    out = subprocess.run(
+        ["make", "-n", "-C", str(root), "lab", f"VENV={venv}", "LAB_ARGS=--port 8890 --no-browser"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    [cmd] = [ln for ln in out.splitlines() if "jupyter lab" in ln]
+    assert cmd.endswith("--port 8890 --no-browser")
+    assert ("--allow-root" in cmd) == (os.geteuid() == 0)

@@ -28,6 +28,9 @@ from . import config, errors
 
 #: Largest frame a chart accepts; aggregate in DuckDB (``n=``) instead of plotting rows.
 MAX_ROWS = 5000
+#: Outlets drawn one by one before the rest are pooled as "other outlets".
+MAX_OUTLETS = 9
+OTHER_OUTLETS = "other outlets"
 GEO_FILE = config.GEO_DIR / "countries-110m.json"
 THEME = "workbench"
 
@@ -223,7 +226,9 @@ def bars(
         .mark_bar(color=color or PALETTE[0], cornerRadiusEnd=2)
         .encode(
             x=alt.X(
-                f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))
+                f"{value}:Q",
+                title=_value_title(value),
+                axis=alt.Axis(format=_axis_format(value), labelOverlap="greedy"),
             ),
             y=alt.Y("label:N", sort="-x", title=None),
             tooltip=tips,
@@ -462,10 +467,13 @@ def source_comparison(
     *,
     title: str | None = None,
     width: int = 480,
+    max_outlets: int = MAX_OUTLETS,
 ) -> alt.Chart:
     """Outlets side by side from ``compare()``: for each key, one bar per outlet showing the
     share of *that outlet's* articles that mention it (``value="ratio"``: over-/under-
-    coverage relative to all compared outlets)."""
+    coverage relative to all compared outlets). Past ``max_outlets`` the smaller outlets
+    are pooled as "other outlets" (their articles over their articles), so the legend
+    stays readable at hundreds of outlets."""
     df = _frame(df, ["source", "label", value], "source_comparison")
     cols = [
         c
@@ -474,7 +482,7 @@ def source_comparison(
         )
         if c in df.columns
     ]  # fmt: skip
-    data = df[cols]
+    data = _top_outlets(df[cols], max_outlets)
     tips = [_tip("source", "outlet", "N"), _tip("label", "name", "N")]
     tips += [
         _tip(c, t)
@@ -512,6 +520,30 @@ def source_comparison(
             title, df, f"How outlets cover each {kind}", "share of each outlet's own articles"
         )
     )
+
+
+def _top_outlets(data: pd.DataFrame, keep: int) -> pd.DataFrame:
+    outlets = data.drop_duplicates("source")
+    if len(outlets) <= keep + 1:
+        return data
+    size = "source_articles" if "source_articles" in data else "articles"
+    order = outlets.sort_values([size, "source"], ascending=[False, True])["source"]
+    top = set(order.head(keep))
+    rest = data[~data["source"].isin(top)]
+    keys = [c for c in ("key", "label") if c in data]
+    agg = rest.groupby(keys, as_index=False, sort=False).agg(
+        {c: "sum" for c in ("articles",) if c in data}
+        | {c: "first" for c in ("share_all",) if c in data}
+    )
+    agg["source"] = OTHER_OUTLETS
+    if "source_articles" in data:
+        agg["source_articles"] = int(rest.drop_duplicates("source")["source_articles"].sum())
+        if "articles" in agg:
+            agg["share"] = agg["articles"] / agg["source_articles"]
+    if "ratio" in data and "share_all" in agg and "share" in agg:
+        agg["ratio"] = agg["share"] / agg["share_all"]
+    out = pd.concat([data[data["source"].isin(top)], agg[[c for c in data.columns if c in agg]]])
+    return out.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- tone
@@ -643,6 +675,10 @@ def choropleth(
     geo = alt.InlineData(
         values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
     )
+    # Coverage is heavy-tailed (one country holds a third of it): on a linear scale it is
+    # one dark country and pale others, so a spread over 20x is coloured on a log scale.
+    vals = pd.to_numeric(data[value], errors="coerce").dropna()
+    heavy = bool(len(vals) > 2 and vals.min() > 0 and vals.max() / vals.min() >= 20)
     fields = [c for c in data.columns if c != "id"]
     tips = [_tip("label", "country", "N"), _tip("key", "ISO3", "N")]
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
@@ -666,8 +702,8 @@ def choropleth(
         .encode(
             color=alt.Color(
                 f"{value}:Q",
-                title=_value_title(value),
-                scale=alt.Scale(scheme="blues"),
+                title=_value_title(value) + (" (log scale)" if heavy else ""),
+                scale=alt.Scale(type="log", scheme="blues") if heavy else alt.Scale(scheme="blues"),
                 legend=alt.Legend(format=_axis_format(value)),
             ),
             tooltip=tips,
