@@ -159,3 +159,40 @@ def test_make_lab_passes_options_and_is_root_safe(tmp_path: Path):
     [cmd] = [ln for ln in out.splitlines() if "jupyter lab" in ln]
     assert cmd.endswith("--port 8890 --no-browser")
     assert ("--allow-root" in cmd) == (os.geteuid() == 0)
+
+
+def test_source_metadata_from_the_export_and_a_file(tmp_path: Path, outlets_export: Path):
+    from collections import Counter
+
+    from workbench import Filter, Workbench
+
+    records = json.loads(outlets_export.read_text())
+    truth = {r["source"]: r["partisanship"] for r in records}
+    wb = Workbench(tmp_path / "s.duckdb")
+    result = wb.ingest([outlets_export], progress=False)
+    assert result.source_fields == ["outlet_country", "outlet_type", "partisanship"]
+    table = wb.sources().set_index("source")
+    assert len(table) == len(truth) > 100
+    assert table["partisanship"].to_dict() == truth
+    # the analyst's file adds columns and wins over the export
+    big = Counter(r["source"] for r in records).most_common(1)[0][0]
+    (tmp_path / "outlets.csv").write_text(f"outlet,owner,partisanship\n{big},Acme,centre\n")
+    assert wb.load_sources(tmp_path / "outlets.csv") == 1
+    assert wb.sources().set_index("source").loc[big, ["owner", "partisanship"]].tolist() == [
+        "Acme",
+        "centre",
+    ]
+    wb.ingest([outlets_export], progress=False, rescan=True)  # the export does not undo it
+    assert wb.sources().set_index("source").loc[big, "partisanship"] == "centre"
+    truth[big] = "centre"
+    left = wb.sources_where(partisanship="left")
+    assert set(left) == {s for s, p in truth.items() if p == "left"}
+    n_left = wb.articles(Filter(sources=left)).shape[0]
+    stored = wb.sql("SELECT source, count(*) AS n FROM articles GROUP BY source")
+    per = dict(zip(stored["source"], stored["n"], strict=True))
+    assert n_left == sum(per[s] for s in left)
+    by = wb.top_by_source("partisanship", "source", None)
+    assert set(by["partisanship"]) == {"left", "centre", "right"}
+    for r in by.itertuples():
+        assert r.articles == per[r.key] and truth[r.key] == r.partisanship
+    wb.close()

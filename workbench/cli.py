@@ -150,6 +150,13 @@ def ingest(
         )
         console.print(str(result), highlight=False)
         print_columns_used(result.columns_used)
+        if result.source_fields:
+            console.print(
+                f"source metadata from the input: {', '.join(result.source_fields)} "
+                "(see `workbench sources`)",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def print_columns_used(used: list[dict[str, Any]]) -> None:
@@ -160,6 +167,28 @@ def print_columns_used(used: list[dict[str, Any]]) -> None:
         console.print(ColumnChoice(**c).describe(), highlight=False, markup=False, soft_wrap=True)
         for w in c["warnings"]:
             err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("sources")
+@friendly
+def sources_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    load: Annotated[
+        Path | None,
+        typer.Option(help="CSV (a source column + any) or YAML of outlet attributes to store."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    out_format: FormatOpt = "table",
+) -> None:
+    """Outlet metadata (country, type, partisanship, any column): print it, or --load a file."""
+    with Workbench(db, read_only=load is None) as wb:
+        if load is not None:
+            n = wb.load_sources(load)
+            console.print(f"sources: {n:,} outlets from {load}", highlight=False)
+        df = wb.sources()
+    if out_format == "table":
+        console.print(f"{len(df):,} outlets with metadata", highlight=False)
+    print_df(df, max_rows=limit, fmt=out_format)
 
 
 @app.command()

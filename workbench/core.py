@@ -118,7 +118,7 @@ class Workbench:
             dayfirst=dayfirst,
         )
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
-        return ingest(
+        result = ingest(
             self.con,
             list(paths),
             format=format,
@@ -129,6 +129,49 @@ class Workbench:
             limit=limit,
             rescan=rescan,
         )
+        from . import sources
+
+        result.source_fields = sources.fill_from_articles(self.con)
+        return result
+
+    # -- outlet metadata (workbench.sources) --------------------------------------------
+    def load_sources(self, path: str | os.PathLike[str]) -> int:
+        """Outlet attributes from a CSV (``source`` column + any) or YAML file."""
+        from . import sources
+
+        return sources.load_file(self.con, path)
+
+    def sources(self) -> pd.DataFrame:
+        """One row per outlet with its attributes (country, type, partisanship, …)."""
+        from . import sources
+
+        return sources.table(self.con)
+
+    def sources_where(self, **attrs: Any) -> tuple[str, ...]:
+        """Outlets with these attribute values, for ``Filter(sources=...)``."""
+        from . import sources
+
+        return sources.where(self.con, **attrs)
+
+    def top_by_source(
+        self, attribute: str, kind: str = "actor", n: int | None = 10, filter: Any = None
+    ) -> pd.DataFrame:
+        """``top(kind)`` within each group of outlets sharing an attribute value ("compare
+        across partisanship"): columns ``group`` plus those of ``top``; ``share`` is of the
+        group's filtered articles."""
+        from . import sources
+        from .filters import as_filter
+
+        f = as_filter(filter)
+        frames = []
+        for value, outlets in sources.groups(self.con, attribute).items():
+            keep = tuple(o for o in outlets if not f.sources or o in f.sources)
+            if not keep:
+                continue
+            df = self.top(kind, n, f.replace(sources=keep))
+            df.insert(0, attribute, value)
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def summary(self) -> dict[str, Any]:
         """Articles, date range, sources, rejects by reason and per-stage row counts."""

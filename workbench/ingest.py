@@ -40,6 +40,8 @@ class IngestResult:
     skipped_files: int = 0
     #: which input column fed each field (tables and JSON), with warnings; see load.ColumnLog
     columns_used: list[dict[str, Any]] = field(default_factory=list)
+    #: per-outlet fields of the input copied into ``sources`` (see workbench.sources)
+    source_fields: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items()))

@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -101,6 +101,11 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Salient countries of an article (resolve.py computes it; see SALIENCE there).
     3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
+    # Outlet metadata (sources.py): outlet -> any attributes (country, type, partisanship).
+    4: [
+        """CREATE TABLE IF NOT EXISTS sources (
+            source VARCHAR PRIMARY KEY, attrs JSON NOT NULL, origin VARCHAR)"""
+    ],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
