@@ -235,8 +235,12 @@ def bars(
         )
         .properties(width=width, height=alt.Step(18))
     )
-    default = f"Top {kind}s by {value}" if kind else f"Top by {value}"
+    default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default))
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
 
 
 def _unique_labels(data: pd.DataFrame) -> pd.DataFrame:
@@ -454,7 +458,7 @@ def network(
         title=_title(
             title,
             df,
-            f"Who appears with whom ({kind}s)",
+            f"Who appears with whom ({_plural(kind)})",
             "nodes: articles; edges: articles mentioning both",
         ),
     )

@@ -134,6 +134,23 @@ class Workbench:
         result.source_fields = sources.fill_from_articles(self.con)
         return result
 
+    def column_choices(self) -> pd.DataFrame:
+        """Which input column fed each article field, per ingest run, with the warnings
+        printed then (``runs.options.columns_used``)."""
+        import json
+
+        rows = []
+        for run_id, options in self.con.execute(
+            "SELECT run_id, options FROM runs WHERE kind = 'ingest' ORDER BY run_id"
+        ).fetchall():
+            for c in json.loads(options or "{}").get("columns_used", []):
+                rows.append(
+                    {"run_id": run_id, "format": c["format"], "records": c["rows"]}
+                    | {f: c["columns"].get(f) for f in ("text", "date", "title", "source", "url")}
+                    | {"warnings": "; ".join(c["warnings"])}
+                )
+        return pd.DataFrame(rows)
+
     # -- outlet metadata (workbench.sources) --------------------------------------------
     def load_sources(self, path: str | os.PathLike[str]) -> int:
         """Outlet attributes from a CSV (``source`` column + any) or YAML file."""
