@@ -146,3 +146,23 @@ def test_report_outlet_search_reaches_every_outlet_and_evidence_follows(
     )
     assert all(small.lower() in s.lower() for s in shown)
     assert c.log.errors() == []
+
+
+def test_network_labels_do_not_cover_each_other(outlets_wb):
+    pairs = outlets_wb.cooccurrence("actor", n=60)
+    chart = charts.network(pairs)
+    spec = chart.to_dict()
+    nodes = set(pairs["key_a"]) | set(pairs["key_b"])
+    text_layer = spec["layer"][2]
+    labels = spec["datasets"][text_layer["data"]["name"]]
+    assert 0 < len(labels) <= len(nodes)
+    largest = max(labels, key=lambda r: r["articles"] or 0)
+    assert largest["articles"] == max(pairs["articles_a"].max(), pairs["articles_b"].max())
+    px = 520 / 2.3
+    boxes = [
+        (r["x"] * px - len(r["label"]) * 2.8, -r["y"] * px - 18, len(r["label"]) * 5.6)
+        for r in labels
+    ]
+    for i, (x1, y1, w1) in enumerate(boxes):
+        for x2, y2, w2 in boxes[i + 1 :]:
+            assert x1 + w1 < x2 or x2 + w2 < x1 or abs(y1 - y2) > 12

@@ -354,6 +354,23 @@ def _full_grid(data: pd.DataFrame) -> pd.DataFrame:
     return out[list(data.columns)]
 
 
+def _placed_labels(nodes: pd.DataFrame, size: int, char_px: float = 5.6) -> pd.DataFrame:
+    """The nodes whose label can be drawn without covering one already drawn, largest
+    first (the others keep their tooltip): overlapping names cannot be read."""
+    px = size / 2.3  # the ±1.15 layout domain in pixels
+    placed: list[tuple[float, float, float, float]] = []
+    keep = []
+    order = nodes.sort_values("articles", ascending=False, na_position="last", kind="stable")
+    for i, r in order.iterrows():
+        w = len(str(r["label"])) * char_px
+        cx, cy = r["x"] * px, -r["y"] * px - 12
+        box = (cx - w / 2, cy - 6, cx + w / 2, cy + 6)
+        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed):
+            placed.append(box)
+            keep.append(i)
+    return nodes.loc[sorted(keep)]
+
+
 # ---------------------------------------------------------------------------- network
 def network(
     df: pd.DataFrame,
@@ -442,7 +459,7 @@ def network(
     layers: list[alt.Chart] = [edges, pts]
     if labels:
         layers.append(
-            alt.Chart(node_df)
+            alt.Chart(_placed_labels(node_df, size))
             .mark_text(dy=-12, fontSize=10, color="#222222")
             .encode(
                 x=alt.X("x:Q", axis=nox, scale=xs),
