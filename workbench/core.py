@@ -131,7 +131,7 @@ class Workbench:
         )
         from . import sources
 
-        result.source_fields = sources.fill_from_articles(self.con)
+        result.source_fields = sources.fill_from_articles(self.con, result.run_id)
         return result
 
     def column_choices(self) -> pd.DataFrame:

@@ -89,24 +89,29 @@ def _upsert(
     return len(out)
 
 
-def fill_from_articles(con: duckdb.DuckDBPyConnection) -> list[str]:
+def fill_from_articles(con: duckdb.DuckDBPyConnection, run_id: int | None = None) -> list[str]:
     """Per-outlet fields of the stored records (``outlet_country``, ``partisanship``, …):
-    each outlet gets the value when all its articles agree on it. Returns the fields used."""
+    each outlet gets the value when all its articles (of ingest run ``run_id``, else all)
+    agree on it; values already known are kept. Returns the fields used."""
+    run = "AND run_id = ?" if run_id is not None else ""
+    p_run = [run_id] if run_id is not None else []
     keys = [
         k
         for (k,) in con.execute(
-            "SELECT DISTINCT unnest(json_keys(meta)) FROM articles WHERE meta IS NOT NULL"
+            f"SELECT DISTINCT unnest(json_keys(meta)) FROM articles WHERE meta IS NOT NULL {run}",  # noqa: S608
+            p_run,
         ).fetchall()
         if OUTLET_FIELD.match(k)
     ]
     per: dict[str, dict[str, Any]] = {}
     for k in keys:
+        inner = f"FROM articles WHERE source IS NOT NULL {run}"  # a fixed clause
         q = (
-            "SELECT source, min(v) FROM (SELECT source, json_extract_string(meta, ?) AS v "
-            "FROM articles WHERE source IS NOT NULL) WHERE v IS NOT NULL "
-            "GROUP BY source HAVING count(DISTINCT v) = 1"
+            "SELECT source, min(v) FROM (SELECT source, json_extract_string(meta, ?) AS v "  # noqa: S608
+            + inner
+            + ") WHERE v IS NOT NULL GROUP BY source HAVING count(DISTINCT v) = 1"
         )
-        for src, v in con.execute(q, [f'$."{k}"']).fetchall():
+        for src, v in con.execute(q, [f'$."{k}"', *p_run]).fetchall():
             per.setdefault(src, {})[k] = v
     _upsert(con, [{"source": s, **a} for s, a in per.items()], origin="input", replace=False)
     return sorted(keys)
