@@ -55,8 +55,12 @@ format: dev ## apply ruff fixes and formatting
 bench: dev ## run the benchmark and evaluation scripts (needs ../shared); see bench/RESULTS.md
 	$(BIN)/python bench/run_all.py
 
-lab: install $(VENV)/.installed-lab ## start JupyterLab on the notebooks (WORKBENCH_DB=... picks the database)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+# Extra JupyterLab options: make lab LAB_ARGS="--port 8890 --no-browser". As root (a container)
+# JupyterLab refuses to start without --allow-root, so it is added there.
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+lab: install $(VENV)/.installed-lab ## start JupyterLab on the notebooks (WORKBENCH_DB=... picks the database; LAB_ARGS=... passes options)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 clean: ## remove the venv, the demo database and reports
 	rm -rf $(VENV) $(DB) $(DB).wal reports/*.html

@@ -110,3 +110,113 @@ def ru_ua_wb(tmp_path_factory: pytest.TempPathFactory):
     w.analyze(progress=False)
     yield w
     w.close()
+
+
+def _tokenise(text: str) -> str:
+    """Spaces around punctuation, as some exports store their ``content`` column."""
+    import re
+
+    return re.sub(r"([,.;:!?’'()])", r" \1 ", text)
+
+
+@pytest.fixture(scope="session")
+def guardian_json_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Guardian Russia-Ukraine articles as a folder of pretty-printed JSON files, one
+    article each (the common export shape): ``source, date, title, content`` (tokenised),
+    ``content_original`` (the untokenised text) and a list field, spread over 3 outlets."""
+    import csv
+    import json
+
+    path = need_shared("corpora", "ru-ua-2022", "Guardians_Russia_Ukraine.csv")
+    out = tmp_path_factory.mktemp("export") / "articles"
+    out.mkdir()
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    outlets = ["The Guardian", "The Observer", "Guardian Weekly"]
+    for i, r in enumerate(rows):
+        record = {
+            "source": outlets[i % 3],
+            "date": r["published"],
+            "title": r["headlines"],
+            "content": _tokenise(r["articles"]),
+            "content_original": r["articles"],
+            "authors": ["staff"],
+        }
+        (out / f"{i:04d}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return out
+
+
+_OUTLET_WORDS = (
+    "Daily Evening Morning Weekly Sunday National Citizen Herald Tribune Courier Gazette "
+    "Ledger Post Times Star Chronicle Observer Record Journal Sentinel Examiner Monitor"
+).split()
+
+
+def outlet_names(n: int) -> list[str]:
+    """``n`` distinct generated outlet names ("The Morning Ledger", "Star Courier 2", …)."""
+    names: list[str] = []
+    i = 0
+    while len(names) < n:
+        a, b = (
+            _OUTLET_WORDS[i % len(_OUTLET_WORDS)],
+            _OUTLET_WORDS[(i * 7 + 3) % len(_OUTLET_WORDS)],
+        )
+        name = f"The {a} {b}" if a != b else f"{a} News"
+        if i >= len(_OUTLET_WORDS) ** 2 // 2:
+            name += f" {i}"
+        if name not in names:
+            names.append(name)
+        i += 1
+    return names
+
+
+@pytest.fixture(scope="session")
+def outlets_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Reuters-21578 articles spread over 110 generated outlets with a heavy-tailed size
+    (Zipf-like: a few large outlets, a long tail of small ones), as one JSON array file with
+    per-article outlet metadata (country, type, partisanship)."""
+    import json
+    import random
+
+    from workbench.load import Article, load_reuters
+
+    path = need_shared("corpora", "reuters21578", "reut2-000.sgm")
+    arts = [a for a in load_reuters(path, config_limits()) if isinstance(a, Article)][:240]
+    names = outlet_names(110)
+    weights = [1 / (r + 1) ** 1.1 for r in range(len(names))]
+    rng = random.Random(18)
+    picks = rng.choices(range(len(names)), weights=weights, k=len(arts))
+    picks[: len(names)] = range(len(names))  # every outlet has at least one article
+    rng.shuffle(picks)
+    kinds, leanings = ("newspaper", "broadcaster", "wire", "online"), ("left", "centre", "right")
+    records = [
+        {
+            "source": names[o],
+            "date": a.date.isoformat(),
+            "title": a.title,
+            "text": a.text,
+            "outlet_country": ("USA", "GBR", "CAN", "AUS")[o % 4],
+            "outlet_type": kinds[o % len(kinds)],
+            "partisanship": leanings[o % 3],
+        }
+        for a, o in zip(arts, picks, strict=True)
+    ]
+    out = tmp_path_factory.mktemp("outlets") / "outlets.json"
+    out.write_text(json.dumps(records, indent=1), encoding="utf-8")
+    return out
+
+
+def config_limits():
+    from workbench.load import Limits
+
+    return Limits()
+
+
+@pytest.fixture(scope="session")
+def outlets_wb(tmp_path_factory: pytest.TempPathFactory, outlets_export: Path):
+    """``outlets_export`` ingested and analysed (all stages): a 110-outlet corpus."""
+    w = Workbench(tmp_path_factory.mktemp("outlets_db") / "outlets.duckdb")
+    w.ingest([outlets_export], progress=False)
+    w.analyze(progress=False)
+    yield w
+    w.close()

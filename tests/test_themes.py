@@ -200,14 +200,16 @@ def test_cli_themes_tone_quotes(wb, tiny_articles):
     path = str(wb.path)
     wb.close()
     runner = CliRunner()
-    res = runner.invoke(app, ["themes", "--db", path])
+    res = runner.invoke(app, ["themes", "--db", path])  # reads only: nothing tagged yet
+    assert res.exit_code == 0 and "no articles tagged with themes yet" in res.output
+    res = runner.invoke(app, ["tag-themes", "--db", path])
     assert res.exit_code == 0, res.output
     assert f"{len(load_taxonomy())} themes" in res.output and "energy" in res.output
-    res = runner.invoke(app, ["tone", "--db", path])
+    res = runner.invoke(app, ["score-tone", "--db", path])
     assert res.exit_code == 0, res.output
     assert "3 articles" in res.output
-    res = runner.invoke(app, ["quotes", "--db", path])
+    res = runner.invoke(app, ["find-quotes", "--db", path])
     assert res.exit_code == 0, res.output
     assert "We want peace" in res.output and "Putin" in res.output
-    bad = runner.invoke(app, ["themes", "--db", path, "--taxonomy", "/nonexistent.yaml"])
+    bad = runner.invoke(app, ["tag-themes", "--db", path, "--taxonomy", "/nonexistent.yaml"])
     assert bad.exit_code == 2 and "file not found" in bad.output

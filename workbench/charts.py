@@ -28,6 +28,9 @@ from . import config, errors
 
 #: Largest frame a chart accepts; aggregate in DuckDB (``n=``) instead of plotting rows.
 MAX_ROWS = 5000
+#: Outlets drawn one by one before the rest are pooled as "other outlets".
+MAX_OUTLETS = 9
+OTHER_OUTLETS = "other outlets"
 GEO_FILE = config.GEO_DIR / "countries-110m.json"
 THEME = "workbench"
 
@@ -211,7 +214,7 @@ def bars(
     cols = [c for c in ("key", "label", "articles", "mentions", "share") if c in df.columns]
     if value not in cols:
         cols.append(value)
-    data = df[cols]
+    data = _unique_labels(df[cols])
     tips = [_tip("label", "name", "N")]
     tips += [_tip("key", "id", "N")] if "key" in data else []
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
@@ -223,15 +226,34 @@ def bars(
         .mark_bar(color=color or PALETTE[0], cornerRadiusEnd=2)
         .encode(
             x=alt.X(
-                f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))
+                f"{value}:Q",
+                title=_value_title(value),
+                axis=alt.Axis(format=_axis_format(value), labelOverlap="greedy"),
             ),
             y=alt.Y("label:N", sort="-x", title=None),
             tooltip=tips,
         )
         .properties(width=width, height=alt.Step(18))
     )
-    default = f"Top {kind}s by {value}" if kind else f"Top by {value}"
+    default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default))
+
+
+def _plural(kind: str) -> str:
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
+def _unique_labels(data: pd.DataFrame) -> pd.DataFrame:
+    """Keys that share a label (two "John Smith"s) get the key added, so each keeps its own
+    bar: bars on a shared label would be stacked into one."""
+    if "key" not in data or not data["label"].duplicated(keep=False).any():
+        return data
+    dup = data["label"].duplicated(keep=False)
+    data = data.copy()
+    data.loc[dup, "label"] = (
+        data.loc[dup, "label"].astype(str) + " · " + data.loc[dup, "key"].astype(str)
+    )
+    return data
 
 
 # ---------------------------------------------------------------------------- heatmap
@@ -263,7 +285,7 @@ def heatmap(
         )
         if c in df.columns
     ]
-    data = df[cols]
+    data = _full_grid(df[cols]) if value == "articles" else df[cols]
     tips = [_tip("label_a", "row", "N"), _tip("label_b", "column", "N")]
     tips += [
         _tip(c, t)
@@ -310,6 +332,43 @@ def heatmap(
         )
     )
     return chart
+
+
+def _full_grid(data: pd.DataFrame) -> pd.DataFrame:
+    """Every row × column cell, the pairs that share no article as 0: a blank cell would
+    read as "no data" where the count is known to be zero."""
+    rows = data.drop_duplicates("label_a")[
+        [c for c in ("key_a", "label_a", "articles_a") if c in data]
+    ]
+    cols = data.drop_duplicates("label_b")[
+        [c for c in ("key_b", "label_b", "articles_b") if c in data]
+    ]
+    grid = rows.merge(cols, how="cross")
+    if len(grid) == len(data):
+        return data
+    have = data.drop(
+        columns=[c for c in ("key_a", "articles_a", "key_b", "articles_b") if c in data]
+    )
+    out = grid.merge(have, on=["label_a", "label_b"], how="left")
+    out["articles"] = out["articles"].fillna(0).astype(int)
+    return out[list(data.columns)]
+
+
+def _placed_labels(nodes: pd.DataFrame, size: int, char_px: float = 5.6) -> pd.DataFrame:
+    """The nodes whose label can be drawn without covering one already drawn, largest
+    first (the others keep their tooltip): overlapping names cannot be read."""
+    px = size / 2.3  # the ±1.15 layout domain in pixels
+    placed: list[tuple[float, float, float, float]] = []
+    keep = []
+    order = nodes.sort_values("articles", ascending=False, na_position="last", kind="stable")
+    for i, r in order.iterrows():
+        w = len(str(r["label"])) * char_px
+        cx, cy = r["x"] * px, -r["y"] * px - 12
+        box = (cx - w / 2, cy - 6, cx + w / 2, cy + 6)
+        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed):
+            placed.append(box)
+            keep.append(i)
+    return nodes.loc[sorted(keep)]
 
 
 # ---------------------------------------------------------------------------- network
@@ -400,7 +459,7 @@ def network(
     layers: list[alt.Chart] = [edges, pts]
     if labels:
         layers.append(
-            alt.Chart(node_df)
+            alt.Chart(_placed_labels(node_df, size))
             .mark_text(dy=-12, fontSize=10, color="#222222")
             .encode(
                 x=alt.X("x:Q", axis=nox, scale=xs),
@@ -416,7 +475,7 @@ def network(
         title=_title(
             title,
             df,
-            f"Who appears with whom ({kind}s)",
+            f"Who appears with whom ({_plural(kind)})",
             "nodes: articles; edges: articles mentioning both",
         ),
     )
@@ -429,10 +488,13 @@ def source_comparison(
     *,
     title: str | None = None,
     width: int = 480,
+    max_outlets: int = MAX_OUTLETS,
 ) -> alt.Chart:
     """Outlets side by side from ``compare()``: for each key, one bar per outlet showing the
     share of *that outlet's* articles that mention it (``value="ratio"``: over-/under-
-    coverage relative to all compared outlets)."""
+    coverage relative to all compared outlets). Past ``max_outlets`` the smaller outlets
+    are pooled as "other outlets" (their articles over their articles), so the legend
+    stays readable at hundreds of outlets."""
     df = _frame(df, ["source", "label", value], "source_comparison")
     cols = [
         c
@@ -441,7 +503,7 @@ def source_comparison(
         )
         if c in df.columns
     ]  # fmt: skip
-    data = df[cols]
+    data = _top_outlets(df[cols], max_outlets)
     tips = [_tip("source", "outlet", "N"), _tip("label", "name", "N")]
     tips += [
         _tip(c, t)
@@ -479,6 +541,30 @@ def source_comparison(
             title, df, f"How outlets cover each {kind}", "share of each outlet's own articles"
         )
     )
+
+
+def _top_outlets(data: pd.DataFrame, keep: int) -> pd.DataFrame:
+    outlets = data.drop_duplicates("source")
+    if len(outlets) <= keep + 1:
+        return data
+    size = "source_articles" if "source_articles" in data else "articles"
+    order = outlets.sort_values([size, "source"], ascending=[False, True])["source"]
+    top = set(order.head(keep))
+    rest = data[~data["source"].isin(top)]
+    keys = [c for c in ("key", "label") if c in data]
+    agg = rest.groupby(keys, as_index=False, sort=False).agg(
+        {c: "sum" for c in ("articles",) if c in data}
+        | {c: "first" for c in ("share_all",) if c in data}
+    )
+    agg["source"] = OTHER_OUTLETS
+    if "source_articles" in data:
+        agg["source_articles"] = int(rest.drop_duplicates("source")["source_articles"].sum())
+        if "articles" in agg:
+            agg["share"] = agg["articles"] / agg["source_articles"]
+    if "ratio" in data and "share_all" in agg and "share" in agg:
+        agg["ratio"] = agg["share"] / agg["share_all"]
+    out = pd.concat([data[data["source"].isin(top)], agg[[c for c in data.columns if c in agg]]])
+    return out.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------- tone
@@ -610,6 +696,10 @@ def choropleth(
     geo = alt.InlineData(
         values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
     )
+    # Coverage is heavy-tailed (one country holds a third of it): on a linear scale it is
+    # one dark country and pale others, so a spread over 20x is coloured on a log scale.
+    vals = pd.to_numeric(data[value], errors="coerce").dropna()
+    heavy = bool(len(vals) > 2 and vals.min() > 0 and vals.max() / vals.min() >= 20)
     fields = [c for c in data.columns if c != "id"]
     tips = [_tip("label", "country", "N"), _tip("key", "ISO3", "N")]
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
@@ -633,8 +723,8 @@ def choropleth(
         .encode(
             color=alt.Color(
                 f"{value}:Q",
-                title=_value_title(value),
-                scale=alt.Scale(scheme="blues"),
+                title=_value_title(value) + (" (log scale)" if heavy else ""),
+                scale=alt.Scale(type="log", scheme="blues") if heavy else alt.Scale(scheme="blues"),
                 legend=alt.Legend(format=_axis_format(value)),
             ),
             tooltip=tips,

@@ -21,6 +21,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Coverage Workbench: who, where, what and how in news coverage.",
+    # click's plain help wraps every column to the terminal; rich panels cut long values
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -71,16 +74,31 @@ def _first_interrupt(exc: BaseException) -> errors.Interrupted | None:
     return None
 
 
-def print_df(df: Any, title: str | None = None, max_rows: int = 50) -> None:
-    """Render a DataFrame as a rich table."""
+FormatOpt = Annotated[
+    str, typer.Option("--format", help="table (for people), csv or json (for machines).")
+]
+
+
+def print_df(df: Any, title: str | None = None, max_rows: int = 50, fmt: str = "table") -> None:
+    """A DataFrame as a table for people (formatting.cell: dates, integers, empty for null)
+    or, with ``fmt`` csv/json, the values themselves for machines."""
+    from . import formatting
+
+    if fmt not in formatting.OUTPUT_FORMATS:
+        raise errors.BadOption(errors.unknown_option("--format", fmt, formatting.OUTPUT_FORMATS))
+    if fmt != "table":
+        out = formatting.to_csv(df) if fmt == "csv" else formatting.to_json(df)
+        typer.echo(out.rstrip("\n"))
+        return
     table = Table(title=title, show_lines=False)
     for col in df.columns:
-        table.add_column(str(col), overflow="fold")
+        numeric = str(getattr(df[col], "dtype", "")).startswith(("int", "uint", "float", "Int"))
+        table.add_column(str(col), overflow="fold", justify="right" if numeric else "left")
     for row in df.head(max_rows).itertuples(index=False):
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[escape(formatting.cell(v)) for v in row])
     console.print(table)
     if len(df) > max_rows:
-        console.print(f"... {len(df) - max_rows:,} more rows")
+        console.print(f"... {len(df) - max_rows:,} more rows (showing {max_rows:,} of {len(df):,})")
 
 
 def print_summary(s: dict[str, Any]) -> None:
@@ -88,6 +106,7 @@ def print_summary(s: dict[str, Any]) -> None:
     console.print(
         f"[bold]{s['articles']:,} articles[/] ({s['words']:,} words), "
         f"{s['date_min'] or '-'} .. {s['date_max'] or '-'}{undated}; "
+        f"{s.get('n_sources', 0):,} outlets; "
         f"{s['duplicates']:,} duplicates linked; {s['rejects']:,} rejects",
         highlight=False,
     )
@@ -109,7 +128,10 @@ def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to load.")],
     db: DbOpt = config.DEFAULT_DB,
     format: Annotated[
-        str, typer.Option(help="auto|seed|csv|jsonl|parquet|reuters|labelled|html|warc")
+        str,
+        typer.Option(
+            help="One of auto, seed, csv, jsonl, json, parquet, reuters, labelled, html, warc."
+        ),
     ] = "auto",
     text: Annotated[str | None, typer.Option(help="Column holding the article text.")] = None,
     date: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
@@ -142,6 +164,17 @@ def ingest(
     keep_html: Annotated[
         bool, typer.Option(help="html/warc: keep the raw page (compressed) in pages_html.")
     ] = False,
+    date_format: Annotated[
+        list[str] | None,
+        typer.Option(help="strptime pattern for dates, e.g. '%d.%m.%Y' (repeatable)."),
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="Read numeric dates like 9/6/17 day first (9 June) or month first (US).",
+        ),
+    ] = None,
 ) -> None:
     """Load articles into the database; bad inputs are recorded as rejects with a reason."""
     with Workbench(db) as wb:
@@ -163,6 +196,8 @@ def ingest(
             language=language,
             date_fallback=date_fallback,
             keep_html=keep_html,
+            date_format=tuple(date_format or ()),
+            dayfirst=dayfirst,
         )
         console.print(str(result), highlight=False)
         for reason, detail in wb.con.execute(  # WARC records counted, not one row each
@@ -171,6 +206,46 @@ def ingest(
             [result.run_id],
         ).fetchall():
             console.print(f"  {reason}: {detail}", highlight=False)
+        print_columns_used(result.columns_used)
+        if result.source_fields:
+            console.print(
+                f"source metadata from the input: {', '.join(result.source_fields)} "
+                "(see `workbench sources`)",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def print_columns_used(used: list[dict[str, Any]]) -> None:
+    """The column behind each field, and any better-looking candidate, after an ingest."""
+    from .load import ColumnChoice
+
+    for c in used:
+        console.print(ColumnChoice(**c).describe(), highlight=False, markup=False, soft_wrap=True)
+        for w in c["warnings"]:
+            err_console.print(f"warning: {w}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("sources")
+@friendly
+def sources_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    load: Annotated[
+        Path | None,
+        typer.Option(help="CSV (a source column + any) or YAML of outlet attributes to store."),
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    out_format: FormatOpt = "table",
+) -> None:
+    """Outlet metadata (country, type, partisanship, any column): print it, or --load a file."""
+    with Workbench(db, read_only=load is None) as wb:
+        if load is not None:
+            n = wb.load_sources(load)
+            console.print(f"sources: {n:,} outlets from {load}", highlight=False)
+        df = wb.sources()
+    if out_format == "table":
+        console.print(f"{len(df):,} outlets with metadata", highlight=False)
+    print_df(df, max_rows=limit, fmt=out_format)
 
 
 @app.command()
@@ -197,16 +272,19 @@ def sql(
         list[str] | None, typer.Option("--param", "-p", help="Bound value for each ?, in order.")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    out_format: FormatOpt = "table",
 ) -> None:
     """Run a SQL query against the database and print the result."""
     with Workbench(db, read_only=True) as wb:
-        print_df(wb.sql(query, list(param or [])), max_rows=limit)
+        print_df(wb.sql(query, list(param or [])), max_rows=limit, fmt=out_format)
 
 
 @app.command()
 @friendly
 def rejects(
-    db: DbOpt = config.DEFAULT_DB, limit: Annotated[int, typer.Option(help="Rows to print.")] = 50
+    db: DbOpt = config.DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    out_format: FormatOpt = "table",
 ) -> None:
     """List rejected inputs with where they were and why."""
     with Workbench(db, read_only=True) as wb:
@@ -215,6 +293,7 @@ def rejects(
                 "SELECT origin, reason, detail, first_bytes FROM rejects ORDER BY run_id, origin"
             ),
             max_rows=limit,
+            fmt=out_format,
         )
 
 
@@ -329,6 +408,24 @@ def entities(
 @friendly
 def themes_cmd(
     db: DbOpt = config.DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 50,
+    out_format: FormatOpt = "table",
+) -> None:
+    """Print the themes with their article counts (reads only; `tag-themes` computes)."""
+    with Workbench(db, read_only=True) as wb:
+        df = wb.themes()
+    if out_format == "table" and not df["n_articles"].any():
+        console.print(
+            "no articles tagged with themes yet: run `workbench analyze` or `workbench tag-themes`",
+            highlight=False,
+        )
+    print_df(df[["theme_id", "label", "parent", "n_articles"]], max_rows=limit, fmt=out_format)
+
+
+@app.command("tag-themes")
+@friendly
+def tag_themes_cmd(
+    db: DbOpt = config.DEFAULT_DB,
     taxonomy: Annotated[
         list[Path] | None,
         typer.Option(help="Extra taxonomy YAML (repeatable); same ids replace shipped themes."),
@@ -355,13 +452,36 @@ def themes_cmd(
 def tone_cmd(
     db: DbOpt = config.DEFAULT_DB,
     limit: Annotated[int, typer.Option(help="Actors to print.")] = 20,
+    out_format: FormatOpt = "table",
+) -> None:
+    """Print the tone of the most mentioned actors (reads only; `score-tone` computes)."""
+    with Workbench(db, read_only=True) as wb:
+        _print_tone(wb, limit, out_format)
+
+
+@app.command("score-tone")
+@friendly
+def score_tone_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="Actors to print.")] = 20,
 ) -> None:
     """VADER tone of sentences and articles, then tone of the most mentioned actors."""
     with Workbench(db) as wb:
         console.print(str(wb.score_tone()), highlight=False)
-        df = wb.tone_by_actor(limit=limit)
-        if len(df):
-            print_df(df.round(3), title="tone by actor (mean VADER compound)", max_rows=limit)
+        _print_tone(wb, limit, "table")
+
+
+def _print_tone(wb: Workbench, limit: int, out_format: str) -> None:
+    df = wb.tone_by_actor(limit=limit)
+    if len(df) or out_format != "table":
+        print_df(
+            df.round(3), title="tone by actor (mean VADER compound)", max_rows=limit, fmt=out_format
+        )
+    else:
+        console.print(
+            "no tone scores for actors yet: run `workbench analyze` or `workbench score-tone`",
+            highlight=False,
+        )
 
 
 @app.command("quotes")
@@ -372,12 +492,34 @@ def quotes_cmd(
         str | None, typer.Option(help="Only quotes of this actor (name, alias or id).")
     ] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+    out_format: FormatOpt = "table",
 ) -> None:
-    """Find direct quotations and their speakers, then print them (optionally one actor's)."""
+    """Print direct quotations and their speakers, optionally one actor's (reads only;
+    `find-quotes` computes)."""
+    with Workbench(db, read_only=True) as wb:
+        _print_quotes(wb, actor, limit, out_format)
+
+
+@app.command("find-quotes")
+@friendly
+def find_quotes_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    limit: Annotated[int, typer.Option(help="Rows to print.")] = 30,
+) -> None:
+    """Find direct quotations and their speakers, then print them."""
     with Workbench(db) as wb:
         console.print(str(wb.find_quotes()), highlight=False)
-        df = wb.quotes_of(actor, limit=limit)
-        print_df(df[["date", "source", "speaker", "speaker_name", "cue", "text"]], max_rows=limit)
+        _print_quotes(wb, None, limit, "table")
+
+
+def _print_quotes(wb: Workbench, actor: str | None, limit: int, out_format: str) -> None:
+    df = wb.quotes_of(actor)
+    cols = ["date", "source", "speaker", "speaker_name", "cue", "text"]
+    if out_format == "table":
+        who = f" of {actor}" if actor else ""
+        shown = f"; showing {limit:,} of {len(df):,} (--limit)" if len(df) > limit else ""
+        console.print(f"{len(df):,} quotations{who}{shown}", highlight=False)
+    print_df(df[cols].head(limit), max_rows=limit, fmt=out_format)
 
 
 # ---------------------------------------------------------------- queries (issue 8)
@@ -445,7 +587,8 @@ def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs:
 @friendly
 def top_cmd(
     kind: Annotated[
-        str, typer.Argument(help="actor|person|org|country|region|theme|source|speaker")
+        str,
+        typer.Argument(help="One of actor, person, org, country, region, theme, source, speaker."),
     ],
     n: Annotated[int, typer.Option("--n", help="How many.")] = 20,
     db: DbOpt = config.DEFAULT_DB,
@@ -458,20 +601,29 @@ def top_cmd(
     text: TextOpt = None,
     dedup: DedupOpt = "none",
     show_sql: ShowSqlOpt = False,
+    out_format: FormatOpt = "table",
 ) -> None:
     """The most covered actors/countries/themes/sources (articles, mentions, share)."""
     f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "top", show_sql, kind, n, f)
-    df["share"] = df["share"].map("{:.1%}".format)
-    print_df(df, title=f"top {kind} — {f.describe()} (articles = distinct articles)", max_rows=n)
+    if out_format == "table":
+        df["share"] = df["share"].map("{:.1%}".format)
+    print_df(
+        df,
+        title=f"top {kind} — {f.describe()} (articles = distinct articles)",
+        max_rows=n,
+        fmt=out_format,
+    )
 
 
 @app.command("coverage")
 @friendly
 def coverage_cmd(
-    by: Annotated[str, typer.Option("--by", help="actor|country|theme|source|…")] = "actor",
-    freq: Annotated[str, typer.Option("--freq", help="day|week|month|quarter|year")] = "month",
+    by: Annotated[str, typer.Option("--by", help="actor, country, theme, source, …")] = "actor",
+    freq: Annotated[
+        str, typer.Option("--freq", help="day, week, month, quarter or year.")
+    ] = "month",
     normalize: Annotated[
         bool, typer.Option("--normalize", help="Share of the period's articles, not counts.")
     ] = False,
@@ -487,11 +639,17 @@ def coverage_cmd(
     dedup: DedupOpt = "none",
     show_sql: ShowSqlOpt = False,
     limit: Annotated[int, typer.Option(help="Periods to print.")] = 60,
+    out_format: FormatOpt = "table",
 ) -> None:
     """Articles per period for the top keys (one column per key; --normalize for shares)."""
+    from .formatting import period_label
+
     f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "coverage", show_sql, by, freq, normalize, f, n)
+    if out_format != "table":
+        print_df(df, fmt=out_format)  # tidy rows, ISO period starts
+        return
     if df.empty:
         console.print("no dated articles match", highlight=False)
         return
@@ -501,7 +659,7 @@ def coverage_cmd(
     fmt = "{:.1%}".format if normalize else "{:,.0f}".format
     out = wide.apply(lambda col: col.map(fmt))
     out.insert(0, "all articles", total.map("{:,}".format))
-    out.insert(0, freq, [str(p)[:10] for p in out.index])
+    out.insert(0, freq, [period_label(p, freq) for p in out.index])
     unit = "share of articles" if normalize else "articles"
     print_df(out, title=f"{unit} per {freq} by {by} — {f.describe()}", max_rows=limit)
 
@@ -535,8 +693,13 @@ def kwic_cmd(
     where = [f"{r.article_id[:10]}:{r.start_char}" for r in df.itertuples(index=False)]
     where_w = max(len(w) for w in where)
     side = max(12, (console.width - kw_w - where_w - 10 - 20) // 2)
+    total = df.attrs.get("total", len(df))
+    shown = f"; showing {len(df):,} of {total:,} (--n)" if total > len(df) else ""
     table = Table(
-        title=f"{term} — {len(df)} occurrences ({df.attrs.get('kind')} match)",
+        title=(
+            f"{term} — {total:,} occurrences in {df.attrs.get('total_articles', 0):,} articles "
+            f"({df.attrs.get('kind')} match){shown}"
+        ),
         caption="article id prefix:character offset; --sql shows the query",
     )
     table.add_column("date", no_wrap=True, min_width=10)
@@ -582,7 +745,9 @@ def report(
         list[str] | None, typer.Option("--theme", help="Only articles with theme (repeatable).")
     ] = None,
     text: Annotated[str | None, typer.Option(help="Only articles containing these words.")] = None,
-    dedup: Annotated[str, typer.Option(help="none|text: count syndicated copies once.")] = "none",
+    dedup: Annotated[
+        str, typer.Option(help="none, or text to count syndicated copies once.")
+    ] = "none",
     force: Annotated[
         bool, typer.Option(help="Replace an existing --out file that is not an earlier report.")
     ] = False,

@@ -112,9 +112,14 @@ class Workbench:
         language: str | Sequence[str] = "en",
         date_fallback: bool = False,
         keep_html: bool = False,
+        date_format: str | Sequence[str] = (),
+        dayfirst: bool | None = None,
     ) -> IngestResult:
         """Load files, folders or globs; every input is stored, linked as a duplicate, or
-        rejected with a reason. Column options name the fields of CSV/JSONL/Parquet inputs.
+        rejected with a reason. Column options name the fields of CSV/JSON/Parquet inputs;
+        the columns used are in ``result.columns_used`` (and ``runs.options``).
+        ``date_format``: strptime pattern(s) tried first; ``dayfirst`` reads numeric dates
+        such as ``9/6/17`` day first (True) or month first (False; US).
         Files unchanged since an earlier run (path, size, mtime, options) are not parsed
         again; ``rescan=True`` reads every file.
 
@@ -134,6 +139,8 @@ class Workbench:
             max_file_bytes=max_file_bytes,
             max_article_chars=max_article_chars,
             allow_undated=allow_undated,
+            date_formats=(date_format,) if isinstance(date_format, str) else tuple(date_format),
+            dayfirst=dayfirst,
         )
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
         langs = [language] if isinstance(language, str) else list(language)
@@ -151,7 +158,7 @@ class Workbench:
             keep_html=keep_html,
             workers=max(1, workers),
         )
-        return ingest(
+        result = ingest(
             self.con,
             list(paths),
             format=format,
@@ -163,6 +170,66 @@ class Workbench:
             rescan=rescan,
             web=web,
         )
+        from . import sources
+
+        result.source_fields = sources.fill_from_articles(self.con, result.run_id)
+        return result
+
+    def column_choices(self) -> pd.DataFrame:
+        """Which input column fed each article field, per ingest run, with the warnings
+        printed then (``runs.options.columns_used``)."""
+        import json
+
+        rows = []
+        for run_id, options in self.con.execute(
+            "SELECT run_id, options FROM runs WHERE kind = 'ingest' ORDER BY run_id"
+        ).fetchall():
+            for c in json.loads(options or "{}").get("columns_used", []):
+                rows.append(
+                    {"run_id": run_id, "format": c["format"], "records": c["rows"]}
+                    | {f: c["columns"].get(f) for f in ("text", "date", "title", "source", "url")}
+                    | {"warnings": "; ".join(c["warnings"])}
+                )
+        return pd.DataFrame(rows)
+
+    # -- outlet metadata (workbench.sources) --------------------------------------------
+    def load_sources(self, path: str | os.PathLike[str]) -> int:
+        """Outlet attributes from a CSV (``source`` column + any) or YAML file."""
+        from . import sources
+
+        return sources.load_file(self.con, path)
+
+    def sources(self) -> pd.DataFrame:
+        """One row per outlet with its attributes (country, type, partisanship, …)."""
+        from . import sources
+
+        return sources.table(self.con)
+
+    def sources_where(self, **attrs: Any) -> tuple[str, ...]:
+        """Outlets with these attribute values, for ``Filter(sources=...)``."""
+        from . import sources
+
+        return sources.where(self.con, **attrs)
+
+    def top_by_source(
+        self, attribute: str, kind: str = "actor", n: int | None = 10, filter: Any = None
+    ) -> pd.DataFrame:
+        """``top(kind)`` within each group of outlets sharing an attribute value ("compare
+        across partisanship"): columns ``group`` plus those of ``top``; ``share`` is of the
+        group's filtered articles."""
+        from . import sources
+        from .filters import as_filter
+
+        f = as_filter(filter)
+        frames = []
+        for value, outlets in sources.groups(self.con, attribute).items():
+            keep = tuple(o for o in outlets if not f.sources or o in f.sources)
+            if not keep:
+                continue
+            df = self.top(kind, n, f.replace(sources=keep))
+            df.insert(0, attribute, value)
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def summary(self) -> dict[str, Any]:
         """Articles, date range, sources, rejects by reason and per-stage row counts."""

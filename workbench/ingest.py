@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import config, errors, runs, store
-from .load import Article, Limits, Reject, iter_paths, load_file, origin_text
+from .load import (
+    Article,
+    ColumnLog,
+    Limits,
+    Reject,
+    collect_columns,
+    iter_paths,
+    load_file,
+    origin_text,
+)
 from .progress import progress_bar
 from .versions import workbench_version
 
@@ -42,6 +51,10 @@ class IngestResult:
     skipped_files: int = 0
     #: rejects of earlier runs cleared because this run stored (or linked) the same input
     rejects_cleared: int = 0
+    #: which input column fed each field (tables and JSON), with warnings; see load.ColumnLog
+    columns_used: list[dict[str, Any]] = field(default_factory=list)
+    #: per-outlet fields of the input copied into ``sources`` (see workbench.sources)
+    source_fields: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.reject_reasons.items()))
@@ -217,7 +230,11 @@ def _ingest(
     run_id = result.run_id
     known = {} if rescan else _known_files(con)
     batch: list[tuple[Article | Reject | _File, _File | None]] = []
-    with progress_bar(desc="ingest", unit="doc", enable=progress) as bar:
+    column_log: ColumnLog
+    with (
+        progress_bar(desc="ingest", unit="doc", enable=progress) as bar,
+        collect_columns() as column_log,
+    ):
         n = 0  # inputs in ``batch`` so far: ``n - n_written``
         n_written = 0
         reads = _read(con, paths, known, loader, limits, result, bar.update, web)
@@ -236,6 +253,20 @@ def _ingest(
         if batch:
             _write_batch(con, batch, run_id, result)
             bar.update(n - n_written)
+    result.columns_used = [asdict(c) for c in column_log.choices]
+    _record_columns(con, run_id, result.columns_used)
+
+
+def _record_columns(
+    con: duckdb.DuckDBPyConnection, run_id: int, used: list[dict[str, Any]]
+) -> None:
+    """``runs.options.columns_used``: the column choices, next to the options given."""
+    row = con.execute("SELECT options FROM runs WHERE run_id = ?", [run_id]).fetchone()
+    options = json.loads(row[0]) if row and row[0] else {}
+    options["columns_used"] = used
+    con.execute(
+        "UPDATE runs SET options = ? WHERE run_id = ?", [json.dumps(options, default=str), run_id]
+    )
 
 
 def _read(
@@ -667,7 +698,10 @@ def summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "duplicates": con.execute("SELECT count(*) FROM duplicates").fetchone()[0],
         "rejects": sum(reasons.values()),
         "reject_reasons": reasons,
-        "sources": sources,
+        "sources": sources,  # the 20 largest; n_sources counts them all
+        "n_sources": con.execute(
+            "SELECT count(DISTINCT coalesce(source, '(none)')) FROM articles"
+        ).fetchone()[0],
     }
     out.update(
         store.table_counts(con, ["sentences", "mentions", "entities", "article_themes", "quotes"])

@@ -1,6 +1,7 @@
 """Streaming loaders: every input becomes an ``Article`` or a ``Reject``, never nothing.
 
 Formats: ``seed`` (text that starts with `` date YYYY-MM-DD ``), ``csv``, ``jsonl``,
+``json`` (a file of one object or an array of objects: the common one-article-per-file export),
 ``parquet``, ``reuters`` (Reuters-21578 SGML), ``labelled`` (``<root>/<label>/NNN.txt``,
 first line the title), and the web formats ``html`` and ``warc`` (``load_web.py``). ``auto``
 picks one per file from its extension and first bytes.
@@ -8,9 +9,11 @@ picks one per file from its extension and first bytes.
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import dataclasses
 import datetime as dt
+import email.utils
 import glob
 import hashlib
 import html
@@ -31,7 +34,7 @@ from . import config, runs
 if TYPE_CHECKING:  # pragma: no cover
     from .load_web import WebOptions
 
-FORMATS = ("auto", "seed", "csv", "jsonl", "parquet", "reuters", "labelled", "html", "warc")
+FORMATS = ("auto", "seed", "csv", "jsonl", "json", "parquet", "reuters", "labelled", "html", "warc")
 
 # Column auto-detection for tabular inputs, in order of preference.
 COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
@@ -52,6 +55,9 @@ COLUMN_GUESSES: dict[str, tuple[str, ...]] = {
 }
 
 SEED_HEADER = re.compile(r"^\s*date\s+(\S+)\s*", re.IGNORECASE)
+_HTML_START = re.compile(
+    r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head)\b", re.I | re.S
+)
 _WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: Lone UTF-16 surrogates (from JSON ``\\ud800`` escapes) cannot be stored as UTF-8.
@@ -104,6 +110,11 @@ class Limits:
     max_article_chars: int = config.MAX_ARTICLE_CHARS
     future_days: int = config.FUTURE_DATE_HORIZON_DAYS
     allow_undated: bool = False
+    #: strptime patterns tried first, in order (``--date-format``)
+    date_formats: tuple[str, ...] = ()
+    #: order of numeric dates such as ``9/6/17``: True day first, False month first, None
+    #: unknown (such dates are then rejected with a hint, never guessed)
+    dayfirst: bool | None = None
 
 
 # --------------------------------------------------------------------------- helpers
@@ -228,13 +239,27 @@ _MONTHS = {
 }
 
 
-def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
-    """Parse ISO dates/timestamps, ``YYYY/MM/DD`` and Reuters ``26-FEB-1987 15:01:01.79``.
+_NUMERIC_DMY = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+#: Spelled-out months, unambiguous everywhere ("March 9, 2020", "9 March 2020").
+_TEXT_FORMATS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%b. %d, %Y")
+
+
+def parse_date(
+    value: Any, *, formats: Sequence[str] = (), dayfirst: bool | None = None
+) -> tuple[dt.date, dt.datetime | None]:
+    """Parse ISO dates/timestamps, ``YYYY/MM/DD``, Reuters ``26-FEB-1987 15:01:01.79``,
+    RFC 2822 (``Mon, 09 Mar 2020 10:00:00 GMT``) and spelled-out months.
+
+    ``formats`` (strptime patterns) are tried first. Numeric day/month dates (``9/6/17``)
+    need ``dayfirst`` (True: 9 June, False: 6 September): their order differs by country,
+    so without it they are refused rather than guessed. Raises ValueError with a readable
+    message.
 
     Every timestamp is normalised the same way: one with a time zone (an ISO string with
     an offset or ``Z``, a time-zone-aware Parquet/Arrow timestamp) is converted to UTC, and
-    its date is the UTC date; one without a zone is kept as written. Raises ValueError with
-    a readable message.
+    its date is the UTC date; one without a zone is kept as written.
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None and value.utcoffset() is not None:
@@ -248,6 +273,15 @@ def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
     s = str(value).strip()
     if not s:
         raise ValueError("empty date")
+    for pattern in formats:
+        try:
+            ts = dt.datetime.strptime(s, pattern)
+        except ValueError:
+            continue
+        return _from_timestamp(ts, s, timed=_has_time(pattern))
+    m = _NUMERIC_DMY.fullmatch(s)
+    if m:
+        return _numeric_date(m, s, dayfirst)
     m = _REUTERS_DATE.match(s)
     if m:
         mon = _MONTHS.get(m.group(2).lower())
@@ -267,15 +301,65 @@ def parse_date(value: Any) -> tuple[dt.date, dt.datetime | None]:
     try:
         ts = dt.datetime.fromisoformat(s.replace(" UTC", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"unrecognised date {s[:40]!r} (expected YYYY-MM-DD, an ISO timestamp or YYYY/MM/DD)"
-        ) from None
+        ts = _other_formats(s)
+        if ts is None:
+            raise ValueError(
+                f"unrecognised date {s[:40]!r} (expected YYYY-MM-DD, an ISO timestamp or "
+                "YYYY/MM/DD; pass --date-format PATTERN, e.g. '%d.%m.%Y', for other forms)"
+            ) from None
+    return _from_timestamp(ts, s, timed=True)
+
+
+def _has_time(pattern: str) -> bool:
+    return any(d in pattern for d in ("%H", "%I", "%M", "%S", "%f", "%z", "%X", "%c"))
+
+
+def _from_timestamp(ts: dt.datetime, s: str, *, timed: bool) -> tuple[dt.date, dt.datetime | None]:
     if ts.tzinfo is not None:
         try:
             ts = ts.astimezone(dt.UTC).replace(tzinfo=None)
         except OverflowError:
             raise ValueError(f"date {s[:40]!r} is out of range in UTC") from None
-    return ts.date(), ts
+    return ts.date(), (ts if timed else None)
+
+
+def _other_formats(s: str) -> dt.datetime | None:
+    """RFC 2822 (feeds, e-mail) and spelled-out months; None when none fits."""
+    if "," in s or s[:3].isalpha():
+        try:
+            return email.utils.parsedate_to_datetime(s)
+        except (TypeError, ValueError, IndexError):
+            pass
+    for pattern in _TEXT_FORMATS:
+        try:
+            return dt.datetime.strptime(s, pattern)
+        except ValueError:
+            continue
+    return None
+
+
+def _numeric_date(
+    m: re.Match[str], s: str, dayfirst: bool | None
+) -> tuple[dt.date, dt.datetime | None]:
+    a, b, year = int(m.group(1)), int(m.group(3)), m.group(4)
+    y = int(year)
+    if len(year) == 2:  # the strptime %y rule: 69-99 -> 1900s, 00-68 -> 2000s
+        y += 1900 if y >= 69 else 2000
+    if dayfirst is None:
+        raise ValueError(
+            f"ambiguous date {s[:40]!r}: day/month order unknown; pass --monthfirst "
+            f"(US: month {a}, day {b}), --dayfirst (day {a}, month {b}) or --date-format"
+        )
+    day, month = (a, b) if dayfirst else (b, a)
+    try:
+        d = dt.date(y, month, day)
+    except ValueError:
+        order = "day first" if dayfirst else "month first"
+        raise ValueError(f"date {s[:40]!r} is not a valid date read {order}") from None
+    if m.group(5) is None:
+        return d, None
+    t = dt.time(int(m.group(5)), int(m.group(6)), int(m.group(7) or 0))
+    return d, dt.datetime.combine(d, t)
 
 
 def check_date(d: dt.date, limits: Limits) -> str | None:
@@ -327,7 +411,9 @@ def make_article(
             )
     else:
         try:
-            date, published = parse_date(date_value)
+            date, published = parse_date(
+                date_value, formats=limits.date_formats, dayfirst=limits.dayfirst
+            )
         except ValueError as exc:
             return Reject(origin, "bad_date", str(exc), preview(head or text), fmt)
         problem = check_date(date, limits)
@@ -450,8 +536,10 @@ def detect_format(path: Path, root: Path, head: bytes) -> str:
         return "reuters"
     if ext in (".csv", ".tsv"):
         return "csv"
-    if ext in (".jsonl", ".ndjson", ".json"):
+    if ext in (".jsonl", ".ndjson"):
         return "jsonl"
+    if ext == ".json":
+        return "json"
     if ext == ".parquet":
         return "parquet"
     from .load_web import detect
@@ -624,6 +712,15 @@ def _load_text_file(
         )
     m = SEED_HEADER.match(text)
     if m is None:
+        if _HTML_START.match(text):
+            return Reject(
+                origin,
+                "html",
+                "this is an HTML page, not plain text: the text loader reads files that start "
+                "with ' date YYYY-MM-DD ' then the article; extract the article text first",
+                preview(data),
+                fmt,
+            )
         return Reject(
             origin, "no_date", "text does not start with ' date YYYY-MM-DD '", preview(data), fmt
         )
@@ -675,6 +772,123 @@ def _pick_columns(header: Sequence[str], columns: dict[str, str | None]) -> dict
     return picked
 
 
+# --------------------------------------------------------------------------- column choices
+
+
+@dataclass
+class ColumnChoice:
+    """One mapping of input columns to fields, as used for ``rows`` records."""
+
+    format: str
+    columns: dict[str, str]
+    given: list[str]
+    rows: int = 0
+    example: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        fields = ", ".join(
+            f"{role} <- {self.columns[role]!r}{' (given)' if role in self.given else ''}"
+            for role in COLUMN_GUESSES
+            if role in self.columns
+        )
+        missing = [r for r in COLUMN_GUESSES if r not in self.columns]
+        return f"columns ({self.format}, {self.rows:,} records, e.g. {self.example}): {fields}" + (
+            f"; not found: {', '.join(missing)}" if missing else ""
+        )
+
+
+class ColumnLog:
+    """Collects which column fed each field while loading (``collect_columns``)."""
+
+    def __init__(self) -> None:
+        self._choices: dict[tuple, ColumnChoice] = {}
+
+    def observe(
+        self,
+        fmt: str,
+        cols: dict[str, str],
+        given: dict[str, str],
+        row: dict[str, Any],
+        origin: str,
+    ) -> None:
+        key = (fmt, tuple(sorted(cols.items())))
+        choice = self._choices.get(key)
+        if choice is None:
+            choice = ColumnChoice(
+                fmt,
+                dict(cols),
+                sorted(r for r in cols if given.get(r) == cols[r]),
+                example=origin,
+                warnings=column_warnings(cols, given, row),
+            )
+            self._choices[key] = choice
+        choice.rows += 1
+
+    @property
+    def choices(self) -> list[ColumnChoice]:
+        return list(self._choices.values())
+
+
+_COLUMN_LOG: contextvars.ContextVar[ColumnLog | None] = contextvars.ContextVar(
+    "workbench_column_log", default=None
+)
+
+
+class collect_columns:  # noqa: N801 - used as ``with collect_columns() as log``
+    """Record the column choices of every table/JSON record loaded inside the block."""
+
+    def __enter__(self) -> ColumnLog:
+        self.log = ColumnLog()
+        self._token = _COLUMN_LOG.set(self.log)
+        return self.log
+
+    def __exit__(self, *exc: object) -> None:
+        _COLUMN_LOG.reset(self._token)
+
+
+_TOKENISED = re.compile(r"\w ['’] \w| n't\b| , | \.$|\( ")
+_CLI_FLAG = {"text": "--text", "date": "--date", "title": "--title", "source": "--source"}
+
+
+def column_warnings(cols: dict[str, str], given: dict[str, str], row: dict[str, Any]) -> list[str]:
+    """Say when another column looks like a better source for a field than the one picked:
+    an ``*_original``/``raw_*`` twin, a longer text column, or tokenised text."""
+    out: list[str] = []
+    names = {str(k).lower(): str(k) for k in row}
+    for role, col in cols.items():
+        if given.get(role) == col:
+            continue  # the user's own choice
+        flag = _CLI_FLAG.get(role, f"--{role}")
+        low = col.lower()
+        for twin in (f"{low}_original", f"original_{low}", f"raw_{low}", f"{low}_raw"):
+            if twin in names:
+                out.append(
+                    f"{role}: {names[twin]!r} may hold the original of {col!r}; "
+                    f"pass {flag} {names[twin]} to use it"
+                )
+    text_col = cols.get("text")
+    if text_col and given.get("text") != text_col:
+        picked = row.get(text_col)
+        picked_len = len(picked) if isinstance(picked, str) else 0
+        longest = max(
+            ((k, len(v)) for k, v in row.items() if isinstance(v, str)),
+            key=lambda kv: kv[1],
+            default=(None, 0),
+        )
+        if longest[0] not in (None, text_col) and longest[1] > max(200, 1.5 * picked_len):
+            out.append(
+                f"text: {longest[0]!r} is longer ({longest[1]:,} vs {picked_len:,} characters "
+                f"in {text_col!r}); pass --text {longest[0]} if it is the article"
+            )
+        if isinstance(picked, str) and len(_TOKENISED.findall(picked[:5000])) >= 3:
+            out.append(
+                f"text: {text_col!r} looks tokenised (spaces around punctuation, e.g. "
+                f'"{_TOKENISED.search(picked).group(0)}"); look for an untokenised column'
+            )
+    return out
+
+
 def _row_item(
     row: dict[str, Any],
     cols: dict[str, str],
@@ -684,7 +898,11 @@ def _row_item(
     source_name: str | None,
     encoding: str | None,
     note: str | None,
+    given: dict[str, str | None] | None = None,
 ) -> Item:
+    log = _COLUMN_LOG.get()
+    if log is not None:
+        log.observe(fmt, cols, given or {}, row, origin)
     used = set(cols.values())
     meta = {k: v for k, v in row.items() if k not in used and v not in (None, "")}
     meta = {k: (v if isinstance(v, (str, int, float, bool)) else str(v)) for k, v in meta.items()}
@@ -771,7 +989,10 @@ def _load_table(
         yield from _load_parquet(path, columns, limits, source_name)
         return
     enc, note = _sniff_encoding(path)
-    if fmt == "jsonl":
+    if fmt == "json":
+        with open(path, encoding=enc, errors="replace", newline="") as fh:
+            yield from _load_json(fh, path, columns, limits, source_name, enc, note)
+    elif fmt == "jsonl":
         max_line = limits.max_article_chars * 6 + 65536  # JSON escapes take up to 6 chars each
         lines = _Lines(path, enc, note, max_line)
         yield from _load_jsonl(lines, path, columns, limits, source_name)
@@ -908,6 +1129,7 @@ def _load_csv(
             source_name,
             enc,
             note,
+            given=columns,
         )
 
 
@@ -962,7 +1184,139 @@ def _load_jsonl(
                 "jsonl",
             )
             continue
-        yield _row_item(row, cols, origin, "jsonl", limits, source_name, enc, note)
+        yield _row_item(row, cols, origin, "jsonl", limits, source_name, enc, note, columns)
+
+
+def _load_json(
+    fh: io.TextIOBase,
+    path: Path,
+    columns: dict[str, str | None],
+    limits: Limits,
+    source_name: str,
+    enc: str,
+    note: str | None,
+) -> Iterator[Item]:
+    """A ``.json`` file: one object, an array of objects, or objects one after another
+    (JSON Lines saved as ``.json``). Streamed value by value, each bounded in size."""
+    cols: dict[str, str] | None = None
+    max_value = limits.max_article_chars * 6 + 65536
+    for value, where in _json_values(fh, max_value):
+        origin = str(path) if where == "value=1" else f"{path}#{where}"
+        if isinstance(value, Reject):
+            yield Reject(origin, value.reason, value.detail, value.first_bytes, "json")
+            continue
+        if not isinstance(value, dict):
+            yield Reject(
+                origin,
+                "malformed_row",
+                f"JSON {type(value).__name__} where an object (one article) was expected",
+                preview(json.dumps(value, default=str)),
+                "json",
+            )
+            continue
+        if cols is None or "text" not in cols or any(c not in value for c in cols.values()):
+            cols = _pick_columns(list(value), columns)
+        if "text" not in cols:
+            yield Reject(
+                origin,
+                "no_text_column",
+                f"no text field among {list(value)[:12]}; pass --text FIELD",
+                preview(json.dumps(value, default=str)),
+                "json",
+            )
+            continue
+        yield _row_item(value, cols, origin, "json", limits, source_name, enc, note, columns)
+
+
+def _json_values(fh: io.TextIOBase, max_chars: int) -> Iterator[tuple[Any, str]]:
+    """``(value, where)`` for each top-level JSON value, stepping into top-level arrays
+    (``where`` is ``item=N`` there, ``value=N`` otherwise). A value that does not parse or
+    is over ``max_chars`` becomes a Reject; after one the rest of the file is skipped (the
+    next value's start cannot be found reliably), and the reject says so."""
+    dec = json.JSONDecoder()
+    buf, pos, eof = "", 0, False
+    in_array = False
+    n_top = n_item = 0
+
+    def fill() -> bool:
+        nonlocal buf, pos, eof
+        if eof:
+            return False
+        chunk = fh.read(_CHUNK)
+        if not chunk:
+            eof = True
+            return False
+        buf = buf[pos:] + chunk
+        pos = 0
+        return True
+
+    def skip_ws() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n\ufeff":
+                pos += 1
+            if pos < len(buf):
+                return buf[pos]
+            if not fill():
+                return ""
+
+    while True:
+        ch = skip_ws()
+        if not ch:
+            if in_array:
+                yield (
+                    Reject("", "malformed_row", "JSON array not closed before end of file"),
+                    (f"item={n_item + 1}"),
+                )
+            return
+        if in_array:
+            if ch == "]":
+                in_array = False
+                pos += 1
+                continue
+            if ch == "," and n_item:
+                pos += 1
+                ch = skip_ws()
+        elif ch == "[":
+            in_array = True
+            n_top += 1
+            pos += 1
+            continue
+        where = f"item={n_item + 1}" if in_array else f"value={n_top + 1}"
+        while True:
+            try:
+                value, end = dec.raw_decode(buf, pos)
+                break
+            except json.JSONDecodeError as exc:
+                incomplete = exc.pos >= len(buf) - 1 or exc.msg.startswith("Unterminated")
+                if incomplete and len(buf) - pos > max_chars:
+                    yield (
+                        Reject(
+                            "",
+                            "too_long",
+                            f"JSON value longer than {max_chars:,} characters; the rest of the "
+                            "file was skipped",
+                        ),
+                        where,
+                    )
+                    return
+                if not incomplete or not fill():
+                    yield (
+                        Reject(
+                            "",
+                            "malformed_row",
+                            f"invalid JSON: {exc.msg} (the rest of the file was skipped)",
+                            preview(buf[pos : pos + 80]),
+                        ),
+                        where,
+                    )
+                    return
+        pos = end
+        if in_array:
+            n_item += 1
+        else:
+            n_top += 1
+        yield value, where
 
 
 def _bounded_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str | None]:
@@ -1017,7 +1371,15 @@ def _load_parquet(
         for row in batch.to_pylist():
             row_no += 1
             yield _row_item(
-                row, cols, f"{path}#row={row_no}", "parquet", limits, source_name, None, None
+                row,
+                cols,
+                f"{path}#row={row_no}",
+                "parquet",
+                limits,
+                source_name,
+                None,
+                None,
+                columns,
             )
 
 

@@ -326,9 +326,10 @@ class Explorer:
             bars = charts.bars(self.data, "share" if share else "articles")
             chart = bars.add_params(alt.selection_point(name=PICK, fields=["key"]))
         self.chart.chart = chart
+        unit = "share of the filtered articles" if share else "articles"
         self.status.value = (
             f"<small>{html.escape(f.describe())} · {len(self.data)} rows · "
-            f"counted in articles</small>"
+            f"counted in {unit}</small>"
         )
         self._show_evidence(f)
 
@@ -371,7 +372,7 @@ def overview(wb: Workbench) -> w.HTML:
         ("articles", f"{s['articles']:,}"),
         ("words", f"{s['words']:,}"),
         ("period", period),
-        ("outlets", f"{len(s.get('sources', {})):,}"),
+        ("outlets", f"{s.get('n_sources', len(s.get('sources', {}))):,}"),
         ("undated", f"{s.get('undated', 0):,}"),
         ("duplicates", f"{s.get('duplicates', 0):,}"),
         ("rejected", f"{s.get('rejects', 0):,}"),

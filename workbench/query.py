@@ -381,12 +381,15 @@ def cooccurrence(
     PMI and lift favour rare pairs; rank by ``articles`` (default) or set ``min_articles``
     when sorting by ``pmi``/``npmi``/``lift``. With ``kind_b`` omitted or equal to ``kind_a``,
     each unordered pair is listed once (``key_a < key_b``). ``top_a``/``top_b`` restrict
-    each side to its most covered keys first (for heatmap grids).
+    each side to its most covered keys first (for heatmap grids); such a grid is returned
+    whole (``n`` is raised to ``top_a · top_b``), so no drawn cell is cut to a blank.
     """
     kind_b = kind_b or kind_a
     _check("sort", sort, SORTS)
     for name, v in (("n", n), ("top_a", top_a), ("top_b", top_b)):
         _check_n(v, name)
+    if n is not None and top_a is not None and top_b is not None:
+        n = max(n, top_a * top_b)
     if not isinstance(min_articles, int) or min_articles < 1:
         raise errors.BadOption(f"min_articles must be a positive integer, got {min_articles!r}")
     f = as_filter(filter)
@@ -595,7 +598,7 @@ def tone(
     _check_n(n)
     f = as_filter(filter)
     if not sql and level == "article" and aggregates.serves(con, f):
-        return aggregates.tone(con, by, freq, f, n)  # same numbers, from the tone sums
+        return _no_period(aggregates.tone(con, by, freq, f, n), freq)  # from the tone sums
     fa, p_fa = _fa(con, f)
     p_period = [freq] if freq else []
     period = "date_trunc(?, fa.date)::DATE" if freq else "NULL::DATE"
@@ -632,7 +635,16 @@ def tone(
         params,
         {"kind": by, "freq": freq, "level": level, "counts": f"{level}s", "filter": _fstr(f)},
     )
-    return _finish(df, [(by, "label")])
+    return _no_period(_finish(df, [(by, "label")]), freq)
+
+
+def _no_period(df: pd.DataFrame, freq: str | None) -> pd.DataFrame:
+    """Without a ``freq`` there is no period: no column of NaT that reads as missing data."""
+    if freq is None and "period" in df.columns:
+        attrs = dict(df.attrs)
+        df = df.drop(columns="period")
+        df.attrs.update(attrs)
+    return df
 
 
 # ---------------------------------------------------------------------------- quotes
@@ -958,7 +970,9 @@ def kwic(
             df = _run(con, q, params, {"kind": "entity", "value": term, "counts": "mentions"})
         for c in ("left", "right"):
             df[c] = df[c].map(_flat)
-        return df
+        return _kwic_totals(
+            con, df, n, compose(_KWIC_ENTITY_COUNT, fa=fa, ids=in_list_params(ids)), [*p_fa, *ids]
+        )
     pattern = r"(?i)\b" + re.escape(term) + r"\b"
     q = compose(_KWIC_TERM_SQL, fa=fa)
     params = [*p_fa, pattern, limit]
@@ -1007,6 +1021,28 @@ def kwic(
     df.attrs.update(
         {"kind": "term", "value": term, "counts": "occurrences", "sql": q, "params": params}
     )
+    return _kwic_totals(con, df, n, compose(_KWIC_TERM_COUNT, fa=fa), [*p_fa, pattern, pattern])
+
+
+_KWIC_ENTITY_COUNT = """WITH fa AS ({fa})
+SELECT count(*), count(DISTINCT m.article_id)
+FROM mentions m JOIN fa ON fa.article_id = m.article_id WHERE m.entity_id IN ({ids})"""
+
+_KWIC_TERM_COUNT = """WITH fa AS ({fa})
+SELECT coalesce(sum(len(regexp_extract_all(s.text, ?))), 0), count(DISTINCT s.article_id)
+FROM sentences s JOIN fa ON fa.article_id = s.article_id WHERE regexp_matches(s.text, ?)"""
+
+
+def _kwic_totals(
+    con: duckdb.DuckDBPyConnection, df: pd.DataFrame, n: int | None, q: str, params: list
+) -> pd.DataFrame:
+    """``attrs["total"]``/``["total_articles"]``: all occurrences, not only the ``n`` listed
+    (counted only when the list was cut), so a printed total is never the print limit."""
+    if n is not None and len(df) >= n:
+        total, articles = con.execute(q, params).fetchone()
+    else:
+        total, articles = len(df), df["article_id"].nunique()
+    df.attrs.update({"total": int(total), "total_articles": int(articles)})
     return df
 
 

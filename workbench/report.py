@@ -56,6 +56,8 @@ TOP_CHART = 40
 TOP_EVIDENCE = 5
 EVIDENCE_PER_ITEM = 3
 TOP_SOURCES = 8
+#: Themes drawn in the theme x period heat map (the largest; the title says of how many).
+TOP_THEMES = 25
 MAX_PERIODS = 160
 KWIC_CONTEXT = 90
 
@@ -387,6 +389,14 @@ class _Data:
         )
         return df["s"].tolist()
 
+    def all_sources(self) -> list[str]:
+        """Every outlet of the selection, largest first: the pickers list them all."""
+        df = self.q(
+            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 ORDER BY n DESC, s",
+            [NO_SOURCE],
+        )
+        return df["s"].tolist()
+
     def granularity(self, dmin: Any, dmax: Any) -> str:
         if not isinstance(dmin, dt.date) or not isinstance(dmax, dt.date):
             return "month"
@@ -596,18 +606,11 @@ def iso_date(value: Any) -> str:
     return d.isoformat() if d else ""
 
 
-@functools.cache
 def country_name(iso3: str) -> str:
-    """Short English name for an ISO alpha-3 code (the code itself when unknown)."""
-    import pycountry
+    """The one country naming of every surface (``countries.country_name``: "Russia")."""
+    from .countries import country_name as name
 
-    try:
-        c = pycountry.countries.get(alpha_3=iso3)
-    except (KeyError, LookupError):
-        c = None
-    if c is None:
-        return iso3
-    return getattr(c, "common_name", None) or c.name
+    return name(iso3) or iso3
 
 
 def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
@@ -684,10 +687,16 @@ def ranked_bar_chart(
     The data are (item, type, source, articles) aggregates; the page filters by source and
     type, sums per item, ranks and keeps the top N, all in Vega.
     """
+    # A search box over every outlet (the page's datalist offers them as you type): a
+    # dropdown of 10^2-10^3 outlets cannot be read, a top-8 one cannot reach the others.
     src = alt.param(
         name=f"{prefix}_source",
-        value="all",
-        bind=alt.binding_select(options=["all", *sources], name="source "),
+        value="",
+        bind=alt.binding(
+            input="search",
+            name=f"outlet ({len(sources):,}; empty = all) ",
+            placeholder="type to search outlets",
+        ),
     )
     top = alt.param(
         name=f"{prefix}_top",
@@ -695,7 +704,7 @@ def ranked_bar_chart(
         bind=alt.binding_range(min=3, max=TOP_CHART, step=1, name="show top "),
     )
     params: list[Any] = [src, top]
-    cond = f"({prefix}_source == 'all' || datum.source == {prefix}_source)"
+    cond = f"(!{prefix}_source || indexof(lower(datum.source), lower(trim({prefix}_source))) >= 0)"
     if types:
         typ = alt.param(
             name=f"{prefix}_type",
@@ -717,7 +726,7 @@ def ranked_bar_chart(
         .mark_bar()
         .encode(
             y=alt.Y(f"{label}:N", sort="-x", title=None),
-            x=alt.X("articles:Q", title=title),
+            x=alt.X("articles:Q", title=title, axis=alt.Axis(labelOverlap="greedy", format="~s")),
             color=alt.value(fixed_color)
             if fixed_color
             else alt.Color(f"{color}:N", legend=alt.Legend(title=color)),
@@ -729,23 +738,37 @@ def ranked_bar_chart(
 
 
 def period_label(values: pd.Series, unit: str) -> list[str]:
-    """Readable, sortable labels for period starts (ordinal axes need strings)."""
-    fmt = {"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m", "quarter": "%Y-%m"}
-    return [pd.Timestamp(v).strftime(fmt.get(unit, "%Y")) for v in values]
+    """Readable, sortable labels for period starts: "2020-W02", "2020-01" (one naming for
+    every surface, ``formatting.period_label``)."""
+    from .formatting import period_label as label
+
+    return [label(v, unit) for v in values]
 
 
 def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
     """Theme x period heat map; click themes (shift-click to add) to draw their trend below."""
     df = df.copy()
+    totals = df.groupby("theme")["articles"].sum().sort_values(ascending=False, kind="stable")
+    shown = list(totals.index[:TOP_THEMES])
+    df = df[df["theme"].isin(shown)]
     df["when"] = period_label(df["period"], unit)
-    pick = alt.selection_point(fields=["theme"], name="pick_theme")
+    # The trend below starts with the five largest themes: all of them is a tangle of lines.
+    pick = alt.selection_point(
+        fields=["theme"], name="pick_theme", value=[{"theme": t} for t in shown[:5]]
+    )
     base = alt.Chart(alt.Data(name="themes"))
     order = sorted(set(df["when"]))
+    more = f"the {len(shown)} largest of {len(totals):,} themes" if len(totals) > len(shown) else ""
     heat = (
         base.mark_rect()
         .encode(
-            x=alt.X("when:O", sort=order, title=f"{unit} starting", axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("theme:N", title=None),
+            x=alt.X(
+                "when:O",
+                sort=order,
+                title=unit,
+                axis=alt.Axis(labelAngle=-90, labelOverlap="greedy", labelLimit=0),
+            ),
+            y=alt.Y("theme:N", title=more or None, sort=shown),
             color=alt.Color("articles:Q", scale=alt.Scale(scheme="blues"), title="articles"),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
             tooltip=[alt.Tooltip("when:O", title=unit), "theme:N", "articles:Q"],
@@ -873,6 +896,7 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
     )
     unit = data.granularity(stamp["date_min"], stamp["date_max"])
     sources = data.top_sources()
+    every = data.all_sources()
 
     # -- coverage
     sec = Section("coverage", "Coverage over time", f"Articles per {unit} by source.")
@@ -882,6 +906,10 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
         sec.empty = "No dated articles in this selection."
     else:
         page.add_chart(sec, coverage_chart(cov, unit, sources))
+    options = "".join(f'<option value="{escape(x)}">' for x in every)
+    sec.blocks.append(
+        Block(kind="html", html=Markup(f'<datalist id="wb-sources">{options}</datalist>'))  # noqa: S704 - escaped
+    )
 
     # -- actors
     sec = Section(
@@ -892,7 +920,7 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
     )
     page.sections.append(sec)
     types = list(f.actor_types)
-    act = data.actors(sources, types)
+    act = data.actors(every, types)
     if act.empty:
         sec.empty = "No resolved actors yet: run `workbench analyze` on this database."
     else:
@@ -903,7 +931,7 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
                 prefix="actor",
                 label="name",
                 color="type",
-                sources=[s for s in [*sources, OTHER_SOURCES] if s in set(act["source"])],
+                sources=every,
                 types=[t for t in types if t in set(act["type"])],
             ),
         )
@@ -925,7 +953,7 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
         "many to show.",
     )
     page.sections.append(sec)
-    cty = data.countries(sources)
+    cty = data.countries(every)
     if cty.empty:
         sec.empty = "No resolved countries yet: run `workbench analyze` on this database."
     else:
@@ -939,7 +967,7 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
                 prefix="country",
                 label="country",
                 color="country",
-                sources=[s for s in [*sources, OTHER_SOURCES] if s in set(cty["source"])],
+                sources=every,
                 fixed_color="#4c78a8",
             ),
         )

@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -107,7 +107,12 @@ MIGRATIONS: dict[int, list[str]] = {
     5: [
         """CREATE TABLE IF NOT EXISTS pages_html (
             article_id VARCHAR PRIMARY KEY, origin VARCHAR NOT NULL, url VARCHAR,
-            content_type VARCHAR, html_gz BLOB NOT NULL, run_id INTEGER)""",
+            content_type VARCHAR, html_gz BLOB NOT NULL, run_id INTEGER)"""
+    ],
+    # Outlet metadata (sources.py): outlet -> any attributes (country, type, partisanship).
+    6: [
+        """CREATE TABLE IF NOT EXISTS sources (
+            source VARCHAR PRIMARY KEY, attrs JSON NOT NULL, origin VARCHAR)"""
     ],
 }
 
