@@ -356,9 +356,13 @@ def test_migration_adds_salient_to_an_older_database(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     store.migrate(con)
     con.execute("ALTER TABLE article_countries DROP COLUMN salient")
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.execute("ALTER TABLE mentions DROP COLUMN self_mention")
+    con.execute("ALTER TABLE quotes DROP COLUMN fragment")
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.close()
     with Workbench(path) as w:
         cols = set(w.sql("DESCRIBE article_countries").column_name)
         assert "salient" in cols
+        assert "self_mention" in set(w.sql("DESCRIBE mentions").column_name)
+        assert "fragment" in set(w.sql("DESCRIBE quotes").column_name)
         assert w.sql("SELECT max(version) AS v FROM schema_version").v[0] == store.SCHEMA_VERSION

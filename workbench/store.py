@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -101,6 +101,12 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Salient countries of an article (resolve.py computes it; see SALIENCE there).
     3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
+    # Actors (resolve.py): a mention of the article's own outlet ("Vox" in Vox) keeps no
+    # entity; quotes (quotes.py): quotations of <= 3 words are fragments ("feebly").
+    4: [
+        "ALTER TABLE mentions ADD COLUMN IF NOT EXISTS self_mention BOOLEAN",
+        "ALTER TABLE quotes ADD COLUMN IF NOT EXISTS fragment BOOLEAN",
+    ],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
