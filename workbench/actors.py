@@ -457,8 +457,10 @@ SURNAME_RATIO = 88.0
 
 
 def is_full_name(key: str) -> bool:
-    """Two or more name words besides a suffix: "donald trump jr" yes, "trump jr" no."""
-    return len(_split_suffix(key.split())[0]) >= 2
+    """Two or more name words besides a suffix and particles: "donald trump jr" yes,
+    "trump jr" and "von der leyen" no."""
+    base = _split_suffix(key.split())[0]
+    return sum(1 for t in base if t not in _PARTICLES) >= 2
 
 
 def given_names(full_keys: Iterable[str]) -> set[str]:
@@ -565,7 +567,7 @@ def merge_people(
             canon[k] = canon.get(target, target)
             by_key.setdefault(canon[k], pinned)
             continue
-        votes = Counter(owners.get(k, Counter()))
+        votes = Counter(owners.get(surname(k), Counter()))
         if not votes and len(k) >= 5 and " " not in k:
             for sn in by_initial.get(k[:1], ()):
                 if " " not in sn and fuzz.ratio(sn, k) >= SURNAME_RATIO:

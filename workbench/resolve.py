@@ -210,6 +210,8 @@ def _resolve_article(
         override = reg.place(n) if rows[i][4] in COUNTRY_LABELS else None
         if override:
             codes[i] = override
+        elif reg.is_place(n) is False:
+            codes[i] = None  # the registry says "not a place"
     # People: registry aliases first ("Zelinskyy"), then short forms -> full name.
     pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
     pnames = [reg.canonical(norms[i]) for i in pidx]
@@ -433,8 +435,9 @@ def _relabel(
             or (not m.code and person_norms[k] + surname_weight[k] > place_votes[k])
         ):
             # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
-            if person_norms[k] + surname_weight[k] or reg.is_place(m.norm) is False:
-                m.label, m.code, m.relink = "PERSON", None, True
+            m.code = None
+            if person_norms[k] + surname_weight[k]:
+                m.label, m.relink = "PERSON", True
                 continue
         if m.label == "PERSON" and m.alt and place_votes[k]:
             if place_votes[k] > lone_votes[k] or place_votes[k] > name_support[k]:
