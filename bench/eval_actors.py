@@ -92,16 +92,21 @@ def main() -> None:
     ap.add_argument("--no-resolve", action="store_true")
     ap.add_argument("--quotes-sample", type=int, default=0)
     ap.add_argument("--seed", type=int, default=14)
+    ap.add_argument(
+        "--lexicon",
+        default=str(Path(__file__).resolve().parents[1] / "data" / "registry" / "nonactors.yaml"),
+        help="non-actor lexicon the top lists are checked against",
+    )
     args = ap.parse_args()
     path = Path(args.db or WORK / f"actors-{args.corpus}.duckdb")
     if not path.exists() and not args.build:
         print(f"skip: {path} does not exist; build it with --build")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    from workbench.registry import load_registry
+    import yaml
 
-    reg = load_registry()
-    lexicon = set(getattr(reg, "nonactors", {}) or {})
+    lex = yaml.safe_load(Path(args.lexicon).read_text(encoding="utf-8"))["nonactors"]
+    lexicon = {fold(n) for names in lex.values() for n in names}
     with Workbench(path) as wb:
         if args.build and not wb.sql("SELECT count(*) AS n FROM articles").n[0]:
             build(wb, args.corpus, args.limit)

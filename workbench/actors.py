@@ -144,7 +144,7 @@ def normalize(text: str, label: str) -> str:
         text = max(parts, key=lambda p: (len(p.split()), -parts.index(p)))
     s = unglue(clean_surface(text))
     if label == "PERSON":
-        name, _ = strip_person(s)
+        name, _ = strip_person(_LEADING_THE.sub("", s))  # no name starts with "the"
         return name or s
     s = _LEADING_THE.sub("", s)
     return s

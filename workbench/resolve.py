@@ -422,6 +422,10 @@ def _relabel(
     person_norms: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label == "PERSON"
     )
+    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if m.label in ("ORG", "NORP", "GPE", "LOC"):
+            label_votes[actors.fold(m.norm)][m.label] += 1
     for m in results:
         typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
         if typed:  # "COVID-19" tagged ORG: a disease, never an actor
@@ -432,7 +436,11 @@ def _relabel(
             continue
         if m.label in ("GPE", "LOC", "NORP") and (
             reg.is_place(m.norm) is False
-            or (not m.code and person_norms[k] + surname_weight[k] > place_votes[k])
+            or (
+                m.label != "NORP"
+                and not m.code
+                and person_norms[k] + surname_weight[k] > sum(label_votes[k].values())
+            )
         ):
             # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
             m.code = None
@@ -443,6 +451,15 @@ def _relabel(
             if place_votes[k] > lone_votes[k] or place_votes[k] > name_support[k]:
                 m.label, m.code = "GPE", m.alt
                 continue
+        if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
+            n = actors.fold(m.norm)
+            votes = label_votes.get(n)
+            if votes:
+                top, c = votes.most_common(1)[0]
+                if c > person_norms[n] + surname_weight[n]:
+                    # "Labour" tagged PERSON 85 times, ORG 413: the corpus's reading wins
+                    m.label, m.key = top, m.norm
+                    continue
         if m.label not in PLACE_LABELS:
             typed = reg.types.get(actors.fold(reg.canonical(m.key)))
             if typed:
