@@ -48,11 +48,21 @@ def main() -> None:
     ap.add_argument("--errors", type=int, default=0, help="print N most frequent misses")
     ap.add_argument("--half", choices=("a", "b", "all"), default="all", help="score one half")
     ap.add_argument("--top", type=int, default=20, help="people listed for canonical coverage")
+    ap.add_argument(
+        "--dominant-share",
+        type=float,
+        default=None,
+        help="override workbench.actors.DOMINANT_SHARE (for tuning on half a)",
+    )
     args = ap.parse_args()
     vocab = need(REUTERS / "all-people-strings.lc.txt").read_text().split()
     by_last: dict[str, list[str]] = defaultdict(list)
     for s in vocab:
         by_last[s.split("-")[-1]].append(s)
+    if args.dominant_share is not None:
+        import workbench.actors
+
+        workbench.actors.DOMINANT_SHARE = args.dominant_share
     print("machine:", json.dumps(machine()))
     print("db:", args.db, "| people vocabulary:", len(vocab))
     wb = open_reuters(args)

@@ -97,6 +97,10 @@ def _word_key(word: str) -> str:
     return word.lower().strip(".,").replace("\u2019", "'")
 
 
+#: Letters after a name, never part of it ("Philippe Sands QC", "Jane Smith MP").
+POSTNOMINALS = frozenset({"qc", "kc", "mp", "mep", "msp", "obe", "mbe", "cbe", "kbe", "phd"})
+
+
 def is_title(word: str) -> bool:
     return _word_key(word) in TITLE_WORDS
 
@@ -115,7 +119,7 @@ def strip_person(surface: str) -> tuple[str, list[str]]:
             last_title = i
     prefix = words[: last_title + 1]
     name = words[last_title + 1 :]
-    while len(name) > 1 and name[-1][:1].islower():
+    while len(name) > 1 and (name[-1][:1].islower() or _word_key(name[-1]) in POSTNOMINALS):
         name.pop()
     # A leading lower-case or demonym-like word left alone before a name ("ex Putin").
     while len(name) > 1 and name[0][:1].islower() and name[0].lower() not in _PARTICLES:
@@ -482,7 +486,7 @@ def merge_people(
     no_merge: frozenset[str] = frozenset(),
     pins: dict[str, str] | None = None,
     threshold: float = 90.0,
-    dominant_share: float = DOMINANT_SHARE,
+    dominant_share: float | None = None,
     ambiguous: dict[str, Counter[str]] | None = None,
 ) -> dict[str, str]:
     """Corpus-wide canonical name for every person name (folded key -> canonical surface).
@@ -500,6 +504,7 @@ def merge_people(
 
     counts = counts or Counter()
     pins = pins or {}
+    share = DOMINANT_SHARE if dominant_share is None else dominant_share
     by_key: dict[str, str] = {}
     weight: Counter[str] = Counter()
     for n in names:
@@ -552,6 +557,7 @@ def merge_people(
     for k in canon:
         if is_full_name(k):
             owners[surname(k)][canon[k]] += weight[k]
+    given = given_names(k for k in canon if is_full_name(k))
     by_initial: dict[str, list[str]] = defaultdict(list)
     for sn in owners:
         by_initial[sn[:1]].append(sn)
@@ -568,7 +574,7 @@ def merge_people(
             by_key.setdefault(canon[k], pinned)
             continue
         votes = Counter(owners.get(surname(k), Counter()))
-        if not votes and len(k) >= 5 and " " not in k:
+        if not votes and len(k) >= 5 and " " not in k and k not in given:
             for sn in by_initial.get(k[:1], ()):
                 if " " not in sn and fuzz.ratio(sn, k) >= SURNAME_RATIO:
                     votes.update(owners[sn])
@@ -576,7 +582,7 @@ def merge_people(
             continue
         total = sum(votes.values())
         top, n = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
-        if len(votes) == 1 or (total and n / total >= dominant_share):
+        if len(votes) == 1 or (total and n / total >= share):
             canon[k] = top
         elif ambiguous is not None:
             ambiguous[by_key[k]] = Counter({by_key[o]: c for o, c in votes.items()})

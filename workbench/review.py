@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
     import duckdb
 
+#: Kinds a person's name is confused with (EVENT, PRODUCT, ... are not actors anyway).
+_CONFLICT_TYPES = frozenset({"ORG", "GPE", "LOC", "NORP"})
 COLUMNS = ["kind", "entity_ids", "names", "articles", "evidence", "context", "suggestion"]
 
 
@@ -78,9 +80,16 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
         if "PERSON" in kinds and len(kinds) > 1:
             person = next(e for e in group if e[2] == "PERSON")
             for e in group:
-                if e[2] == "PERSON":
+                if e[2] not in _CONFLICT_TYPES:
                     continue
-                place = e[0].startswith("place:")
+                if person[3] >= e[3]:  # the person reading is the corpus's usual one
+                    fix: dict[str, Any] = (
+                        {"places": {e[1]: None}}
+                        if e[0].startswith("place:")
+                        else {"actors": [{"name": person[1], "type": "PERSON"}]}
+                    )
+                else:
+                    fix = {"actors": [{"name": e[1], "type": e[2]}]}
                 rows.append(
                     {
                         "kind": "label conflict",
@@ -89,9 +98,7 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
                         "articles": person[3] + e[3],
                         "evidence": f"tagged PERSON in {person[3]} articles, {e[2]} in {e[3]}",
                         "context": _context(con, e[0]),
-                        "suggestion": {"places": {e[1]: None}}
-                        if place
-                        else {"actors": [{"name": person[1], "type": "PERSON"}]},
+                        "suggestion": fix,
                     }
                 )
     for eid, name, typ, aliases, n in ents:
