@@ -124,7 +124,7 @@ def test_pronouns_respect_gender_and_type():
     got = [(q.speaker, q.entity_id, q.fragment) for q in qs]
     assert got == [
         ("he", "person:smith", False),  # not the nearer Elizabeth Warren ("she")
-        ("it", "org:mod", False),  # an organisation says things "in a statement"
+        ("it", None, False),  # kept, unlinked: the nearest organisation may not be it
         ("Elizabeth Warren", "person:warren", True),  # <= 3 words: a fragment
     ]
 

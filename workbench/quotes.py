@@ -23,8 +23,9 @@ stored). The stage reads ``articles.text``, the stored ``sentences`` (provenance
    (he/she) is linked to the most recent PERSON mention before the quote, within three
    paragraphs, outside quotations, whose gender does not contradict it (gender read from
    the article itself: "Mr."/"Mrs." before the name, or "he"/"his"/"she"/"her" in the
-   sentence that names the person); "it" is linked the same way to an organisation.
-   Otherwise the pronoun is stored unlinked: kept on the quote, never ranked as a speaker.
+   sentence that names the person), and never an organisation or place; "it" and "they"
+   stay unlinked (too often the nearest organisation is not the one speaking). An
+   unlinked speaker is kept on the quote and never ranked as a speaker.
 4. Unattributed quotations are kept only when they look like speech (>= 8 words);
    scare quotes ("fruitful") are skipped. Attributed quotations of at most
    FRAGMENT_WORDS words ("feebly", "cover-up") are stored with ``fragment`` set and left
@@ -43,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import store
+from .actors import is_title
 from .progress import progress_bar
 from .themes import delete_for, mark_done, pending_articles
 
@@ -200,6 +202,22 @@ class _Mention:
     entity_id: str | None
 
 
+#: Entity kinds (id prefixes) that are never a person.
+_NOT_PERSON = frozenset({"org", "place", "group", "disease", "event", "product", "nonactor"})
+
+
+def _kind(entity_id: str | None) -> str | None:
+    return entity_id.split(":", 1)[0] if entity_id and ":" in entity_id else None
+
+
+def _is_person(m: _Mention) -> bool:
+    """A person by its resolved entity (a spaCy PERSON may have become a place)."""
+    kind = _kind(m.entity_id)
+    if kind == "person":
+        return True
+    return kind not in _NOT_PERSON and m.label == "PERSON"
+
+
 def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
     """Trim whitespace and a trailing possessive/comma from a speaker span."""
     while s < e and not text[s].isalnum():
@@ -242,7 +260,7 @@ class Attributor:
         gendered title right before a mention, or a third-person pronoun later in the
         sentence that names the person with no other person between."""
         votes: dict[str, list[int]] = {}
-        people = [m for m in self.mentions if m.label == "PERSON"]
+        people = [m for m in self.mentions if _is_person(m)]
         for i, m in enumerate(people):
             key = m.entity_id or m.text
             v = votes.setdefault(key, [0, 0])
@@ -288,14 +306,18 @@ class Attributor:
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
         inside = self.mentions_in(s, e)
-        people = [m for m in inside if m.label == "PERSON"]
+        people = [m for m in inside if _is_person(m)]
         # an organisation speaks only when it heads the phrase ("the IAEA said"), not in
-        # "the Deputy Head of the Office of the President"
+        # "the Deputy Head of the Office of the President", and not as the modifier of a
+        # role ("the French president", "Russia's foreign minister"); a nationality never
         others = [
             m
             for m in inside
-            if m.label in ("ORG", "GPE", "NORP")
+            if not _is_person(m)
+            and m.label in ("ORG", "GPE")
+            and not (m.entity_id or "").startswith(("group:", "disease:", "event:"))
             and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
+            and not any(is_title(w) for w in _WORD.findall(self.text[m.end : e]))
         ]
         chosen = people[-1] if people else (others[-1] if others else None)
         q.cue, q.method = cue.lower(), method
@@ -313,7 +335,7 @@ class Attributor:
             return False
         q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
         pron = phrase.lower()
-        if pron in ("he", "she", "it"):
+        if pron in ("he", "she"):
             ante = self.antecedent(q.start, spans, pron)
             if ante is not None:
                 q.entity_id, q.method = ante.entity_id, "pronoun"
@@ -321,7 +343,7 @@ class Attributor:
                 prev is not None
                 and prev.entity_id
                 and self.near(prev.start, q.start)
-                and prev.entity_id.startswith("org:" if pron == "it" else "person:")
+                and _kind(prev.entity_id) not in _NOT_PERSON
                 and self.gender.get(prev.entity_id) in (None, "f" if pron == "she" else "m")
             ):
                 q.entity_id, q.method = prev.entity_id, "pronoun"
@@ -342,7 +364,7 @@ class Attributor:
         key = words[-1]
         best: tuple[int, str] | None = None
         for m in self.mentions:
-            if m.label != "PERSON" or not m.entity_id:
+            if not m.entity_id or not _is_person(m):
                 continue
             mw = _WORD.findall(m.text)
             if mw and mw[-1] == key:
@@ -357,12 +379,13 @@ class Attributor:
         """Most recent mention before ``pos``, outside quotes, within three paragraphs, that
         the pronoun can refer to: a PERSON of a compatible gender for he/she, an ORG for it."""
         want = "f" if pronoun in _FEMALE else "m"
-        labels = ("ORG",) if pronoun == "it" else ("PERSON",)
         k = bisect.bisect_left(self.m_starts, pos)
         for m in reversed(self.mentions[:k]):
             if not self.near(m.start, pos):
                 return None
-            if m.label not in labels or m.entity_id is None:
+            if m.entity_id is None:
+                continue
+            if (_kind(m.entity_id) != "org") if pronoun == "it" else not _is_person(m):
                 continue
             if any(s - 1 <= m.start < e + 1 for s, e in spans):
                 continue

@@ -422,6 +422,7 @@ def _relabel(
     person_norms: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label == "PERSON"
     )
+    _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
         if m.label in ("ORG", "NORP", "GPE", "LOC"):
@@ -493,6 +494,25 @@ def _relabel(
                     known = reg.types.get(actors.fold(canon))
                     if known == "PERSON" or (not known and actors.fold(name) in full_people):
                         m.label, m.key = "PERSON", name
+
+
+def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> None:
+    """A one-word name spelt like a corpus surname ("Zelenskiy" / "Zelenskyy") gets that
+    surname's weight as person evidence (same rule as :func:`actors.merge_people`)."""
+    from rapidfuzz import fuzz, process
+
+    by_initial: dict[str, list[str]] = defaultdict(list)
+    for sn in surname_weight:
+        if " " not in sn and len(sn) >= 5:
+            by_initial[sn[:1]].append(sn)
+    for w in words:
+        if " " in w or len(w) < 5 or surname_weight.get(w) or not by_initial.get(w[:1]):
+            continue
+        best = process.extractOne(
+            w, by_initial[w[:1]], scorer=fuzz.ratio, score_cutoff=actors.SURNAME_RATIO
+        )
+        if best:
+            surname_weight[w] += surname_weight[best[0]]
 
 
 def _relink(results: list[_Mention], reg: Registry) -> None:
