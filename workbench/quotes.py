@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v4"
+QUOTES_VERSION = "quotes-v5"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).

@@ -505,14 +505,15 @@ def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> Non
     for sn in surname_weight:
         if " " not in sn and len(sn) >= 5:
             by_initial[sn[:1]].append(sn)
+    base = dict(surname_weight)
     for w in words:
-        if " " in w or len(w) < 5 or surname_weight.get(w) or not by_initial.get(w[:1]):
+        if " " in w or len(w) < 5 or not by_initial.get(w[:1]):
             continue
-        best = process.extractOne(
-            w, by_initial[w[:1]], scorer=fuzz.ratio, score_cutoff=actors.SURNAME_RATIO
-        )
-        if best:
-            surname_weight[w] += surname_weight[best[0]]
+        for sn, _score, _i in process.extract(
+            w, by_initial[w[:1]], scorer=fuzz.ratio, score_cutoff=actors.SURNAME_RATIO, limit=None
+        ):
+            if sn != w:
+                surname_weight[w] += base[sn]
 
 
 def _relink(results: list[_Mention], reg: Registry) -> None:
