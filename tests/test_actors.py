@@ -45,6 +45,10 @@ def country_of(word: str) -> str | None:
         ("U.S.", "GPE", "U.S."),
         ("Reuters.", "ORG", "Reuters"),
         ("Russia's", "GPE", "Russia"),
+        ("Office of the President of", "ORG", "Office of the President"),
+        ("Philippe Sands QC", "PERSON", "Philippe Sands"),
+        ("The Lib Dems", "PERSON", "Lib Dems"),
+        ("John TrumpTrump", "PERSON", "John Trump"),
     ],
 )
 def test_normalize(surface: str, label: str, expected: str) -> None:

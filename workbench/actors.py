@@ -70,6 +70,8 @@ _PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
 _POSSESSIVE = re.compile(r"(?:['\u2019]s|(?<=s)['\u2019])$", re.IGNORECASE)
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019`()[]{}<>,;:!?*\u2013\u2014-_/|#@"
 _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+#: A span cut before its head ("Office of the President of | Ukraine"): the link words go.
+_TRAILING_LINK = re.compile(r"(?:\s+(?:of|the|and|for|on|in|to))+$", re.IGNORECASE)
 _ACRONYM_PAREN = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*\)")
 
 
@@ -151,7 +153,7 @@ def normalize(text: str, label: str) -> str:
         name, _ = strip_person(_LEADING_THE.sub("", s))  # no name starts with "the"
         return name or s
     s = _LEADING_THE.sub("", s)
-    return s
+    return _TRAILING_LINK.sub("", s) or s
 
 
 def fold(name: str) -> str:

@@ -64,6 +64,11 @@ SALIENT_SQL = (
     f"(coalesce(in_dateline, false) OR mentions >= {SALIENT_MENTIONS}"
     f" OR coalesce(first_pos < {SALIENT_LEAD}, false))"
 )
+_BODY_NEXT = re.compile(
+    r"\s+(?:regiment|battalion|brigade|militia|movement|group|party|steelworks"
+    r"|plant|sea|river|forces|army|unit|foundation|institute)\b",
+    re.IGNORECASE,
+)
 #: spaCy labels that are never actors (the registry's ``nonactors`` types add to them).
 NONACTOR_LABELS = frozenset({"EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"})
 #: Labels under which en_core_web_sm often files a person's name ("Lyng" tagged ORG).
@@ -197,6 +202,14 @@ def _resolve_article(
     for i, r in enumerate(rows):
         if r[4] == "PERSON" and " " in norms[i]:
             norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
+    # "Azov regiment", "Wagner group": a one-word "person" followed by a unit or body noun
+    # is that body, not a person.
+    rows = [
+        (r[0], r[1], r[2], r[3], "ORG")
+        if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
+        else r
+        for i, r in enumerate(rows)
+    ]
     # Places (and ORGs, for metonyms) through the article-level country resolver.
     cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
     codes: list[str | None] = [None] * len(rows)
