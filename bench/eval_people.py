@@ -11,12 +11,20 @@ matches a slug when the slug's words are the last words of the name's slug
 - precision: among canonical people whose name maps to ANY of the 267 slugs (the gold only
   labels those people, so other people cannot be judged), the share labelled in that article;
 - full-name share: matched gold pairs whose canonical name has two or more words (short
-  forms linked to a full name, within the article or across the corpus).
+  forms linked to a full name, within the article or across the corpus);
+- canonical coverage: for each gold person, the share of the articles listing that person
+  that the *single* best entity covers (one person should be one entity), with that
+  entity's precision (of its articles, the share that list the person); micro-averaged
+  over all gold (article, person) pairs, and for the 20 most frequent people.
+
+``--half a|b`` scores only the TRAIN articles whose md5(article_id) is even (a) or odd (b):
+thresholds are tuned on half a and reported on half b (bench/RESULTS.md, issue 14).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter, defaultdict
@@ -38,11 +46,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_args(ap)
     ap.add_argument("--errors", type=int, default=0, help="print N most frequent misses")
+    ap.add_argument("--half", choices=("a", "b", "all"), default="all", help="score one half")
+    ap.add_argument("--top", type=int, default=20, help="people listed for canonical coverage")
+    ap.add_argument(
+        "--dominant-share",
+        type=float,
+        default=None,
+        help="override workbench.actors.DOMINANT_SHARE (for tuning on half a)",
+    )
     args = ap.parse_args()
     vocab = need(REUTERS / "all-people-strings.lc.txt").read_text().split()
     by_last: dict[str, list[str]] = defaultdict(list)
     for s in vocab:
         by_last[s.split("-")[-1]].append(s)
+    if args.dominant_share is not None:
+        import workbench.actors
+
+        workbench.actors.DOMINANT_SHARE = args.dominant_share
     print("machine:", json.dumps(machine()))
     print("db:", args.db, "| people vocabulary:", len(vocab))
     wb = open_reuters(args)
@@ -59,7 +79,12 @@ def main() -> None:
         )
         types = wb.sql("SELECT type, count(*) AS n FROM entities GROUP BY 1 ORDER BY 2 DESC")
     print("entities:", dict(zip(types.type, types.n, strict=True)))
-    gold = {r.article_id: set(json.loads(r.people or "[]")) for r in arts.itertuples()}
+    gold = {
+        r.article_id: set(json.loads(r.people or "[]"))
+        for r in arts.itertuples()
+        if args.half == "all" or _half(r.article_id) == args.half
+    }
+    print("half:", args.half)
     pred: dict[str, set[str]] = defaultdict(set)
     for r in ents.itertuples():
         if r.article_id in gold:
@@ -107,6 +132,52 @@ def main() -> None:
     if args.errors:
         print("top missed slugs:", misses.most_common(args.errors))
         print("top unlabelled predictions:", wrong.most_common(args.errors))
+    canonical_coverage(gold, pred, slugs_of, top=args.top)
+
+
+def _half(article_id: str) -> str:
+    return "a" if hashlib.md5(article_id.encode()).digest()[0] % 2 == 0 else "b"  # noqa: S324
+
+
+def canonical_coverage(
+    gold: dict[str, set[str]], pred: dict[str, set[str]], slugs_of, *, top: int
+) -> None:
+    """Per gold person: the single entity covering most of its articles, and its precision."""
+    listing: dict[str, set[str]] = defaultdict(set)
+    for aid, g in gold.items():
+        for s in g:
+            listing[s].add(aid)
+    arts_of: dict[str, set[str]] = defaultdict(set)
+    for aid, names in pred.items():
+        for n in names:
+            arts_of[n].add(aid)
+    cand: dict[str, set[str]] = defaultdict(set)
+    for n in arts_of:
+        for s in slugs_of(n):
+            cand[s].add(n)
+    covered = total = 0
+    rows = []
+    for s, arts in listing.items():
+        best, hit = None, 0
+        for n in cand.get(s, ()):
+            h = len(arts_of[n] & arts)
+            if h > hit or (h == hit and best is not None and len(arts_of[n]) < len(arts_of[best])):
+                best, hit = n, h
+        covered += hit
+        total += len(arts)
+        prec = hit / len(arts_of[best]) if best else 0.0
+        others = sorted(
+            (n for n in cand.get(s, ()) if n != best and arts_of[n] & arts),
+            key=lambda n: -len(arts_of[n] & arts),
+        )
+        rows.append((len(arts), s, best, hit, prec, others))
+    print(
+        f"canonical coverage (micro): {covered / max(1, total):.4f} ({covered}/{total}),"
+        f" {len(listing)} gold people"
+    )
+    print(f"{'person':<18} {'articles':>8} {'coverage':>8} {'precision':>9}  best entity | others")
+    for n, s, best, hit, prec, others in sorted(rows, key=lambda r: (-r[0], r[1]))[:top]:
+        print(f"{s:<18} {n:>8} {hit / n:>8.3f} {prec:>9.3f}  {best} | {', '.join(others[:3])}")
 
 
 if __name__ == "__main__":

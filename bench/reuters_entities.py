@@ -24,6 +24,27 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--build", action="store_true", help="ingest + extract when needed")
     ap.add_argument("--build-limit", type=int, default=None, help="extract N documents only")
     ap.add_argument("--no-resolve", action="store_true", help="use the stored resolution")
+    ap.add_argument(
+        "--people-sample",
+        type=int,
+        default=None,
+        help="build: keep only TRAIN articles that list PEOPLE plus N random other TRAIN ones",
+    )
+
+
+def _keep_people_sample(wb: Workbench, n: int) -> None:
+    """A small PEOPLE database: TRAIN articles listing people plus ``n`` other TRAIN ones
+    (a fixed hash order, so every build keeps the same articles)."""
+    wb.sql(
+        "DELETE FROM articles WHERE article_id NOT IN ("
+        " SELECT article_id FROM articles WHERE meta->>'$.lewissplit' = 'TRAIN'"
+        " AND json_array_length(meta->'$.people') > 0"
+        " UNION ALL (SELECT article_id FROM articles WHERE meta->>'$.lewissplit' = 'TRAIN'"
+        " AND coalesce(json_array_length(meta->'$.people'), 0) = 0"
+        " ORDER BY hash(article_id) LIMIT ?))",
+        [n],
+    )
+    print("people sample:", wb.sql("SELECT count(*) AS n FROM articles").n[0], "articles")
 
 
 def open_reuters(args: argparse.Namespace) -> Workbench | None:
@@ -39,6 +60,8 @@ def open_reuters(args: argparse.Namespace) -> Workbench | None:
         t0 = time.perf_counter()
         if not wb.sql("SELECT count(*) AS n FROM articles").n[0]:
             print(wb.ingest([REUTERS_GLOB], progress=False))
+            if args.people_sample is not None:
+                _keep_people_sample(wb, args.people_sample)
         print(wb.extract(limit=args.build_limit))
         print(f"build: {time.perf_counter() - t0:.0f}s")
     done = wb.sql("SELECT count(*) AS n FROM articles WHERE extracted_pipeline IS NOT NULL").n[0]

@@ -45,6 +45,10 @@ def country_of(word: str) -> str | None:
         ("U.S.", "GPE", "U.S."),
         ("Reuters.", "ORG", "Reuters"),
         ("Russia's", "GPE", "Russia"),
+        ("Office of the President of", "ORG", "Office of the President"),
+        ("Philippe Sands QC", "PERSON", "Philippe Sands"),
+        ("The Lib Dems", "PERSON", "Lib Dems"),
+        ("John TrumpTrump", "PERSON", "John Trump"),
     ],
 )
 def test_normalize(surface: str, label: str, expected: str) -> None:
@@ -124,12 +128,14 @@ def test_merge_people_spelling_variants_but_not_namesakes() -> None:
         "Putin",
         "Kirby",
     ]
-    counts = Counter({"Volodymyr Zelenskyy": 5, "George Bush": 2, "Vladimir Putin": 3})
+    counts = Counter(
+        {"Volodymyr Zelenskyy": 5, "George Bush": 2, "Jeb Bush": 2, "Vladimir Putin": 3}
+    )
     canon = actors.merge_people(names, counts)
     zel = {canon[actors.fold(n)] for n in names[:3]}
     assert zel == {"Volodymyr Zelenskyy"}
     assert canon["george bush"] == "George Bush" and canon["jeb bush"] == "Jeb Bush"
-    assert canon["bush"] == "Bush"  # two candidates: no evidence, kept apart
+    assert canon["bush"] == "Bush"  # two candidates, neither dominant: kept apart
     assert canon["putin"] == "Vladimir Putin"  # exactly one full name with that surname
     assert canon["kirby"] == "Kirby"
 
@@ -150,7 +156,8 @@ def test_merge_people_ignores_middle_initials_with_evidence() -> None:
     counts = Counter({"Vladimir Putin": 9, "Vladimir V. Putin": 2, "Joseph Biden": 3})
     canon = actors.merge_people(names, counts)
     assert canon["vladimir v putin"] == "Vladimir Putin"
-    assert canon["joseph r biden jr"] == "Joseph Biden"  # suffix and initial dropped
+    # a suffix names another person (Jr. / Sr.): only the registry says they are one
+    assert canon["joseph r biden jr"] == "Joseph R. Biden Jr."
     assert canon["joe biden"] == "Joe Biden"  # a different first name is no evidence
 
 
@@ -168,9 +175,48 @@ def test_middle_initials_that_tell_people_apart_stay() -> None:
 
 def test_name_core() -> None:
     assert actors.name_core("vladimir v putin") == ("vladimir putin", ("v",))
-    assert actors.name_core("joseph r biden jr") == ("joseph biden", ("r",))
+    assert actors.name_core("joseph r biden jr") == ("joseph biden jr", ("r",))
     assert actors.name_core("xi jinping") == ("xi jinping", ())
-    assert actors.name_core("martin luther king jr") == ("martin king", ("luther",))
+    assert actors.name_core("martin luther king jr") == ("martin king jr", ("luther",))
+    assert actors.surname("donald trump jr") == "trump jr"
+    assert actors.surname("ronald reagan") == "reagan"
+
+
+def test_bare_surname_joins_the_dominant_full_name_only() -> None:
+    names = ["Ronald Reagan", "Nancy Reagan", "Reagan", "Donald Trump", "Donald Trump Jr.",
+             "Ivanka Trump", "Trump", "Trump Jr.", "Trump Donald", "Hillary Clinton",
+             "Bill Clinton", "Clinton"]  # fmt: skip
+    counts = Counter({"Ronald Reagan": 40, "Nancy Reagan": 3, "Donald Trump": 90,
+                      "Donald Trump Jr.": 6, "Ivanka Trump": 5, "Trump Donald": 2,
+                      "Hillary Clinton": 10, "Bill Clinton": 8})  # fmt: skip
+    ambiguous: dict[str, Counter[str]] = {}
+    canon = actors.merge_people(names, counts, ambiguous=ambiguous)
+    assert canon["reagan"] == "Ronald Reagan"  # 40 of 43 full-name mentions
+    assert canon["nancy reagan"] == "Nancy Reagan"  # family members stay distinct
+    assert canon["trump"] == "Donald Trump"
+    assert canon["donald trump jr"] == "Donald Trump Jr."  # a suffix is another person
+    assert canon["trump jr"] == "Donald Trump Jr."
+    assert canon["trump donald"] == "Donald Trump"  # reversed name
+    assert canon["clinton"] == "Clinton" and set(ambiguous["Clinton"]) == {
+        "Hillary Clinton",
+        "Bill Clinton",
+    }
+    pinned = actors.merge_people(names, counts, pins={"clinton": "Bill Clinton"})
+    assert pinned["clinton"] == "Bill Clinton"
+    # a spelling variant of a surname joins it ("Zelensky" / "Zelenskyy")
+    canon = actors.merge_people(
+        ["Volodymyr Zelenskyy", "Zelensky"], Counter({"Volodymyr Zelenskyy": 3})
+    )
+    assert canon["zelensky"] == "Volodymyr Zelenskyy"
+
+
+def test_link_people_keeps_suffixes_and_cleans_glued_names() -> None:
+    norms = ["Donald Trump", "Donald Trump Jr.", "Trump", "Trump Jr.", "Donald"]
+    out = actors.link_people(norms, [0, 10, 20, 30, 40])
+    assert out[:4] == ["Donald Trump", "Donald Trump Jr.", "Donald Trump", "Donald Trump Jr."]
+    assert actors.normalize("John TrumpTrump", "PERSON") == "John Trump"
+    assert actors.normalize("Mr. Trump's", "PERSON") == "Trump"
+    assert actors.given_names(["joe biden", "joe manchin", "xi jinping"]) == {"joe"}
 
 
 PLACES = {"Ukraine", "Ukrainian", "Kyiv", "Jordan", "Israel", "United States", "Russia"}

@@ -34,7 +34,8 @@ def _hand_top(wb: Workbench, kind: str) -> pd.DataFrame:
         "source": "SELECT source AS key, count(*) AS articles, count(*) AS mentions "
         "FROM articles WHERE source IS NOT NULL GROUP BY 1",
         "speaker": "SELECT speaker_entity_id AS key, count(DISTINCT article_id) AS articles, "
-        "count(*) AS mentions FROM quotes WHERE speaker_entity_id IS NOT NULL GROUP BY 1",
+        "count(*) AS mentions FROM quotes WHERE speaker_entity_id IS NOT NULL "
+        "AND NOT coalesce(fragment, false) GROUP BY 1",
     }[kind]
     return wb.sql(q).set_index("key").sort_index()
 

@@ -108,3 +108,29 @@ def test_ru_ua_quotes_have_provenance(ru_ua_wb):
     assert len(linked) > 5
     known = set(ru_ua_wb.sql("SELECT entity_id FROM entities").entity_id)
     assert set(linked.speaker_entity_id) <= known
+
+
+def test_pronouns_respect_gender_and_type():
+    text = (
+        "John Smith rose first. Then Elizabeth Warren spoke and she was brief.\n\n"
+        '"We will review the contract carefully," he said in a statement.\n\n'
+        "The Ministry of Defence published a note.\n\n"
+        '"Troops are regrouping near the city," it said.\n\n'
+        '"Cover-up," said Elizabeth Warren.'
+    )
+    people = _mentions(text, {"John Smith": "person:smith", "Elizabeth Warren": "person:warren"})
+    orgs = _mentions(text, {"Ministry of Defence": "org:mod"}, label="ORG")
+    qs = quotes_in(text, [(0, 0)], people + orgs)
+    got = [(q.speaker, q.entity_id, q.fragment) for q in qs]
+    assert got == [
+        ("he", "person:smith", False),  # not the nearer Elizabeth Warren ("she")
+        ("it", None, False),  # kept, unlinked: the nearest organisation may not be it
+        ("Elizabeth Warren", "person:warren", True),  # <= 3 words: a fragment
+    ]
+
+
+def test_fragments_and_unlinked_speakers_are_not_ranked(seed_wb):
+    q = seed_wb.sql("SELECT fragment FROM quotes")
+    assert len(q) and q.fragment.notna().all()
+    top = seed_wb.top("speaker", n=None)
+    assert set(top.label) <= set(seed_wb.sql("SELECT name FROM entities").name)

@@ -356,9 +356,137 @@ def test_migration_adds_salient_to_an_older_database(tmp_path: Path) -> None:
     con = duckdb.connect(str(path))
     store.migrate(con)
     con.execute("ALTER TABLE article_countries DROP COLUMN salient")
-    con.execute("DELETE FROM schema_version WHERE version = 3")
+    con.execute("ALTER TABLE mentions DROP COLUMN self_mention")
+    con.execute("ALTER TABLE quotes DROP COLUMN fragment")
+    con.execute("DELETE FROM schema_version WHERE version >= 3")
     con.close()
     with Workbench(path) as w:
         cols = set(w.sql("DESCRIBE article_countries").column_name)
         assert "salient" in cols
+        assert "self_mention" in set(w.sql("DESCRIBE mentions").column_name)
+        assert "fragment" in set(w.sql("DESCRIBE quotes").column_name)
         assert w.sql("SELECT max(version) AS v FROM schema_version").v[0] == store.SCHEMA_VERSION
+
+
+_CORPUS_ROWS = [
+    ("President Ronald Reagan met Congress leaders on Monday. Reagan said the budget was fair.", "Wire"),
+    ("Ronald Reagan spoke in Chicago on Tuesday about trade policy.", "Wire"),
+    ("Ronald Reagan signed the trade bill on Wednesday in Washington.", "Wire"),
+    ("Ronald Reagan flew to California on Saturday for a rest.", "Wire"),
+    ("Nancy Reagan visited a hospital in Boston on Thursday.", "Wire"),
+    ("Reagan told reporters in Texas that taxes would not rise.", "Wire"),
+    ("Donald Trump Jr. and his father Donald Trump arrived in Ohio. Trump Jr. spoke first and"
+     " Trump spoke later.", "Wire"),
+    ("Mr. Trump said on Monday that he would visit Florida.", "Wire"),
+    ("Joe Biden met voters in Iowa on Monday. Later Joe joked with reporters about the weather.",
+     "Wire"),
+    ("Senator Joe Manchin spoke in West Virginia on Tuesday.", "Wire"),
+    ("The COVID-19 pandemic hit Ohio hard, officials said. Cases of COVID-19 rose again.", "Wire"),
+    ("Vox reported on Monday that Senator Elizabeth Warren would run. Vox has covered her"
+     " campaign.", "Vox"),
+    ("Biden said the economy was strong, and Biden promised new jobs.", "Wire"),
+    ("Hillary Clinton spoke in Denver on Monday.", "Wire"),
+    ("Bill Clinton spoke in Atlanta on Tuesday.", "Wire"),
+    ("Clinton told reporters in Dallas that the vote was close.", "Wire"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def people_wb(tmp_path_factory: pytest.TempPathFactory):
+    """Sixteen short articles (real spaCy) that exercise corpus-level canonicalisation."""
+    import csv
+
+    d = tmp_path_factory.mktemp("people")
+    with open(d / "c.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "date", "source"])
+        for i, (text, source) in enumerate(_CORPUS_ROWS):
+            w.writerow([text, f"2020-03-{i + 1:02d}", source])
+    w = Workbench(d / "c.duckdb")
+    w.ingest([d / "c.csv"], progress=False)
+    w.extract(progress=False)
+    w.resolve(progress=False)
+    yield w
+    w.close()
+
+
+def _entity_of(w: Workbench, text: str, article_start: str) -> str | None:
+    df = w.sql(
+        "SELECT m.entity_id FROM mentions m JOIN articles a USING (article_id)"
+        " WHERE m.text = ? AND starts_with(a.text, ?)",
+        [text, article_start],
+    )
+    assert len(df), (text, article_start)
+    return df.entity_id.iloc[0] if isinstance(df.entity_id.iloc[0], str) else None
+
+
+def test_bare_surname_joins_the_dominant_person(people_wb: Workbench) -> None:
+    w = people_wb
+    assert _entity_of(w, "Reagan", "Reagan told") == "person:ronald-reagan"  # 5 of 6
+    assert _entity_of(w, "Nancy Reagan", "Nancy") == "person:nancy-reagan"
+    assert _entity_of(w, "Trump Jr.", "Donald Trump Jr.") == "person:donald-trump-jr"
+    assert _entity_of(w, "Donald Trump", "Donald Trump Jr.") == "person:donald-trump"
+    assert _entity_of(w, "Trump", "Mr. Trump") == "person:donald-trump"
+    assert _entity_of(w, "Joe", "Joe Biden") == "person:joe"  # a given name is no alias
+    assert _entity_of(w, "Clinton", "Clinton told") == "person:clinton"  # 1 vs 1: apart
+    # one label per name: "Trump"/"Biden" tagged ORG in some sentences are the people
+    kinds = set(w.sql("SELECT entity_id FROM entities WHERE name IN ('Trump', 'Biden')").entity_id)
+    assert not kinds
+    assert "Joe" not in list(
+        w.sql("SELECT aliases FROM entities WHERE name = 'Joe Biden'").aliases[0]
+    )
+
+
+def test_non_actors_and_self_mentions_are_not_actors(people_wb: Workbench) -> None:
+    w = people_wb
+    assert _entity_of(w, "COVID-19", "The COVID") == "disease:covid-19"
+    vox = w.sql("SELECT entity_id, self_mention FROM mentions WHERE text = 'Vox'")
+    assert len(vox) == 2 and vox.self_mention.all() and vox.entity_id.isna().all()
+    top = set(w.top("actor", n=None).label)
+    assert "COVID-19" not in top and "Vox" not in top and "Donald Trump" in top
+
+
+def test_entity_review_and_registry_pin_without_spacy(
+    people_wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workbench.extract
+    import workbench.nlp
+
+    def no_spacy(*a: object, **k: object) -> None:
+        raise AssertionError("spaCy must not run during resolve")
+
+    monkeypatch.setattr(workbench.nlp, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.extract, "load_model", no_spacy)
+    w = people_wb
+    review = w.entity_review()
+    amb = review[review.kind == "ambiguous surname"].iloc[0]
+    assert amb.names[0] == "Clinton" and set(amb.names[1:]) == {"Hillary Clinton", "Bill Clinton"}
+    assert amb.context and "Clinton" in amb.context
+    user = w.accept_review(
+        [{"pin": {"Clinton": "Bill Clinton"}}, {"places": {"Ohio": None}}, {"split": ["Xi"]}],
+        tmp_path / "user.yaml",
+    )
+    try:
+        reg = load_registry(user)
+        assert reg.pins == {"clinton": "Bill Clinton"} and reg.is_place("Ohio") is False
+        assert "xi" not in reg.aliases  # a split cancels the shipped alias
+        w.resolve(registry=reg, progress=False)
+        assert _entity_of(w, "Clinton", "Clinton told") == "person:bill-clinton"
+        ohio = w.sql("SELECT country_iso3 FROM mentions WHERE text = 'Ohio'")
+        assert len(ohio) and ohio.country_iso3.isna().all()
+    finally:
+        w.resolve(progress=False)
+    assert _entity_of(w, "Clinton", "Clinton told") == "person:clinton"
+
+
+def test_registry_not_an_actor(tmp_path: Path) -> None:
+    p = tmp_path / "u.yaml"
+    p.write_text(
+        "actors:\n  - {name: State, type: null}\nnonactors:\n  EVENT: [Davos]\n", encoding="utf-8"
+    )
+    reg = load_registry(p)
+    assert reg.nonactor("state") == "NONACTOR" and reg.nonactor("Davos") == "EVENT"
+    assert reg.nonactor("covid-19") == "DISEASE"  # the shipped lexicon
+    p.write_text("pin:\n  Reagan: Reagan\n", encoding="utf-8")
+    with pytest.raises(errors.RegistryError, match="not a full name"):
+        load_registry(p)

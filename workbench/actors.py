@@ -70,6 +70,8 @@ _PARAGRAPH = re.compile(r"\n[ \t\r]*\n")
 _POSSESSIVE = re.compile(r"(?:['\u2019]s|(?<=s)['\u2019])$", re.IGNORECASE)
 _EDGE_PUNCT = "\"'\u201c\u201d\u2018\u2019`()[]{}<>,;:!?*\u2013\u2014-_/|#@"
 _LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+#: A span cut before its head ("Office of the President of | Ukraine"): the link words go.
+_TRAILING_LINK = re.compile(r"(?:\s+(?:of|the|and|for|on|in|to))+$", re.IGNORECASE)
 _ACRONYM_PAREN = re.compile(r"\s*\(\s*([A-Z][A-Za-z0-9&.\-]{1,11})\s*\)")
 
 
@@ -97,6 +99,10 @@ def _word_key(word: str) -> str:
     return word.lower().strip(".,").replace("\u2019", "'")
 
 
+#: Letters after a name, never part of it ("Philippe Sands QC", "Jane Smith MP").
+POSTNOMINALS = frozenset({"qc", "kc", "mp", "mep", "msp", "obe", "mbe", "cbe", "kbe", "phd"})
+
+
 def is_title(word: str) -> bool:
     return _word_key(word) in TITLE_WORDS
 
@@ -115,7 +121,7 @@ def strip_person(surface: str) -> tuple[str, list[str]]:
             last_title = i
     prefix = words[: last_title + 1]
     name = words[last_title + 1 :]
-    while len(name) > 1 and name[-1][:1].islower():
+    while len(name) > 1 and (name[-1][:1].islower() or _word_key(name[-1]) in POSTNOMINALS):
         name.pop()
     # A leading lower-case or demonym-like word left alone before a name ("ex Putin").
     while len(name) > 1 and name[0][:1].islower() and name[0].lower() not in _PARTICLES:
@@ -126,6 +132,14 @@ def strip_person(surface: str) -> tuple[str, list[str]]:
 _PARTICLES = frozenset({"de", "da", "van", "von", "der", "bin", "al", "el", "la", "le", "di", "du"})
 
 
+_GLUED = re.compile(r"\b([A-Z][a-z\u00e0-\u00ff'\u2019-]{2,})\1\b")
+
+
+def unglue(name: str) -> str:
+    """A token repeated without a space by page scraping ("John TrumpTrump") -> once."""
+    return _GLUED.sub(r"\1", name)
+
+
 def normalize(text: str, label: str) -> str:
     """The normalised surface stored in ``mentions.norm`` (no spaCy needed)."""
     if label == "PERSON" and _PARAGRAPH.search(text.strip()):
@@ -134,12 +148,12 @@ def normalize(text: str, label: str) -> str:
         # the most words (the first of equals).
         parts = [p for p in _PARAGRAPH.split(text) if p.strip()]
         text = max(parts, key=lambda p: (len(p.split()), -parts.index(p)))
-    s = clean_surface(text)
+    s = unglue(clean_surface(text))
     if label == "PERSON":
-        name, _ = strip_person(s)
+        name, _ = strip_person(_LEADING_THE.sub("", s))  # no name starts with "the"
         return name or s
     s = _LEADING_THE.sub("", s)
-    return s
+    return _TRAILING_LINK.sub("", s) or s
 
 
 def fold(name: str) -> str:
@@ -341,8 +355,10 @@ def link_people(norms: Sequence[str], starts: Sequence[int]) -> list[str]:
     """Within one article, map each person surface to the article's fullest form.
 
     "Putin" -> "Vladimir Putin" when the article names him in full; "Xi" -> "Xi Jinping"
-    (surname first); with two candidates ("Joe Biden", "Hunter Biden"), the nearest full
-    name before the short form wins, else the first after it.
+    (surname first; the corpus step undoes such a link when the word is a given name, see
+    :func:`given_names`); with two candidates ("Joe Biden", "Hunter Biden"), the nearest
+    full name before the short form wins, else the first after it. A suffixed name ("Donald
+    Trump Jr.") is reached only by a form with the suffix ("Trump Jr.").
     """
     full = [(i, n) for i, n in enumerate(norms) if len(n.split()) >= 2]
     out = list(norms)
@@ -358,9 +374,11 @@ def link_people(norms: Sequence[str], starts: Sequence[int]) -> list[str]:
                 continue
             ftoks = fk.split()
             ktoks = key.split()
-            if len(ktoks) < len(ftoks) and (
-                ftoks[-len(ktoks) :] == ktoks or ftoks[: len(ktoks)] == ktoks
-            ):
+            if len(ktoks) >= len(ftoks):
+                continue
+            if ftoks[-1] in _SUFFIXES and ktoks[-1] not in _SUFFIXES:
+                continue  # "Donald Trump" / "Trump" are not "Donald Trump Jr."
+            if ftoks[-len(ktoks) :] == ktoks or (len(ktoks) == 1 and ftoks[0] == ktoks[0]):
                 cands.append((j, f))
         if not cands:
             continue
@@ -375,22 +393,35 @@ def link_people(norms: Sequence[str], starts: Sequence[int]) -> list[str]:
     return out
 
 
-#: Generational suffixes ignored when comparing full names ("Joseph R. Biden Jr.").
+#: Generational suffixes: part of the name, a different person ("Donald Trump Jr.").
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
 
+def _split_suffix(toks: list[str]) -> tuple[list[str], list[str]]:
+    cut = len(toks)
+    while cut > 1 and toks[cut - 1] in _SUFFIXES:
+        cut -= 1
+    return toks[:cut], toks[cut:]
+
+
+def surname(key: str) -> str:
+    """The folded family name with its generational suffix: "donald trump jr" -> "trump jr",
+    "ronald reagan" -> "reagan", "trump" -> "trump"."""
+    base, suffix = _split_suffix(key.split())
+    return " ".join(base[-1:] + suffix)
+
+
 def name_core(key: str) -> tuple[str, tuple[str, ...]]:
-    """A folded full name as (first + last word, the middle words), suffixes dropped.
+    """A folded full name as (first + last word [+ suffix], the middle words).
 
     "vladimir v putin" -> ("vladimir putin", ("v",)); "joseph r biden jr" ->
-    ("joseph biden", ("r",)); "xi jinping" -> ("xi jinping", ()).
+    ("joseph biden jr", ("r",)) (a suffix marks another person, so it stays);
+    "xi jinping" -> ("xi jinping", ()).
     """
-    toks = key.split()
-    while len(toks) > 2 and toks[-1] in _SUFFIXES:
-        toks.pop()
-    if len(toks) <= 2:
-        return " ".join(toks), ()
-    return f"{toks[0]} {toks[-1]}", tuple(toks[1:-1])
+    base, suffix = _split_suffix(key.split())
+    if len(base) <= 2:
+        return " ".join(base + suffix), ()
+    return " ".join([base[0], base[-1], *suffix]), tuple(base[1:-1])
 
 
 def strip_places(name: str, is_place: Callable[[str], bool], *, keep: int = 2) -> str:
@@ -422,31 +453,78 @@ def strip_places(name: str, is_place: Callable[[str], bool], *, keep: int = 2) -
     return " ".join(words)
 
 
+#: A bare surname joins the corpus's dominant full name with that surname when that name
+#: carries at least this share of the surname's full-name mentions (tuned on half of
+#: Reuters-21578 TRAIN, bench/eval_people.py; see bench/RESULTS.md, issue 14).
+DOMINANT_SHARE = 0.75
+#: Bare surnames at least this similar (rapidfuzz ratio, same first letter, 5+ letters)
+#: are spelling variants of the surname ("Zelensky" / "Zelenskyy").
+SURNAME_RATIO = 88.0
+
+
+def is_full_name(key: str) -> bool:
+    """Two or more name words besides a suffix and particles: "donald trump jr" yes,
+    "trump jr" and "von der leyen" no."""
+    base = _split_suffix(key.split())[0]
+    return sum(1 for t in base if t not in _PARTICLES) >= 2
+
+
+def given_names(full_keys: Iterable[str]) -> set[str]:
+    """Words that the corpus uses as given names: first word of full names with two or more
+    different surnames ("joe" of "joe biden" and "joe manchin"). Such a word alone is
+    never linked to one of them."""
+    lasts: dict[str, set[str]] = defaultdict(set)
+    for k in full_keys:
+        toks = k.split()
+        if len(toks) >= 2:
+            lasts[toks[0]].add(surname(k))
+    return {w for w, ss in lasts.items() if len(ss) >= 2}
+
+
 def merge_people(
     names: Iterable[str],
     counts: Counter[str] | None = None,
     *,
     no_merge: frozenset[str] = frozenset(),
+    pins: dict[str, str] | None = None,
     threshold: float = 90.0,
+    dominant_share: float | None = None,
+    ambiguous: dict[str, Counter[str]] | None = None,
 ) -> dict[str, str]:
     """Corpus-wide canonical name for every person name (folded key -> canonical surface).
 
     Full names (two or more words) merge when rapidfuzz says they are the same string up
     to spelling ("Volodymyr Zelensky" / "Volodymyr Zelenskiy") *and* their first and last
-    words agree closely; a bare surname joins a full name only when exactly one full name
-    in the corpus ends with it. Names in ``no_merge`` (registry splits) stay apart.
+    words agree closely; a reversed name ("Trump Donald") joins the order the corpus uses
+    more. A bare surname (or surname + suffix, "Trump Jr.") joins the full name that
+    carries at least ``dominant_share`` of the full-name mentions of that surname (or of a
+    close spelling of it); otherwise it stays apart and, when ``ambiguous`` is given, is
+    recorded there with its candidates. Names in ``no_merge`` (registry splits) stay
+    apart; ``pins`` (folded surname -> canonical name) decide a surname outright.
     """
     from rapidfuzz import fuzz
 
     counts = counts or Counter()
+    pins = pins or {}
+    share = DOMINANT_SHARE if dominant_share is None else dominant_share
     by_key: dict[str, str] = {}
+    weight: Counter[str] = Counter()
     for n in names:
         k = fold(n)
-        if k and (k not in by_key or counts[n] > counts[by_key[k]]):
+        if not k:
+            continue
+        weight[k] += counts[n]
+        if k not in by_key or counts[n] > counts[by_key[k]]:
             by_key[k] = n
-    keys = sorted(by_key, key=lambda k: (-counts[by_key[k]], k))
+    keys = sorted(by_key, key=lambda k: (-weight[k], k))
     canon: dict[str, str] = {}
-    full_keys = [k for k in keys if len(k.split()) >= 2]
+    full_keys = [k for k in keys if is_full_name(k)]
+    for k in full_keys:
+        toks = k.split()
+        rev = " ".join(reversed(toks))
+        if len(toks) == 2 and rev in by_key and weight[rev] > weight[k] and k not in no_merge:
+            canon[k] = rev
+    full_keys = [k for k in full_keys if k not in canon]
     cmp = _comparable(full_keys, no_merge)
     # Block by first letter of the last word to keep the comparison near-linear.
     blocks: dict[str, list[str]] = defaultdict(list)
@@ -474,14 +552,42 @@ def merge_people(
             canon[k] = k
         else:
             canon[k] = canon[target]
-    by_surname: dict[str, set[str]] = defaultdict(set)
-    for k in full_keys:
-        by_surname[k.split()[-1]].add(canon[k])
+    for k in list(canon):  # reversed names point at a key that may have merged on
+        while canon[k] != canon.get(canon[k], canon[k]):
+            canon[k] = canon[canon[k]]
+    owners: dict[str, Counter[str]] = defaultdict(Counter)
+    for k in canon:
+        if is_full_name(k):
+            owners[surname(k)][canon[k]] += weight[k]
+    given = given_names(k for k in canon if is_full_name(k))
+    by_initial: dict[str, list[str]] = defaultdict(list)
+    for sn in owners:
+        by_initial[sn[:1]].append(sn)
     for k in keys:
         if k in canon:
             continue
-        owners = by_surname.get(k, set()) if k not in no_merge else set()
-        canon[k] = next(iter(owners)) if len(owners) == 1 else k
+        canon[k] = k
+        if k in no_merge:
+            continue
+        pinned = pins.get(k)
+        if pinned:
+            target = fold(pinned)
+            canon[k] = canon.get(target, target)
+            by_key.setdefault(canon[k], pinned)
+            continue
+        votes = Counter(owners.get(surname(k), Counter()))
+        if not votes and len(k) >= 5 and " " not in k and k not in given:
+            for sn in by_initial.get(k[:1], ()):
+                if " " not in sn and fuzz.ratio(sn, k) >= SURNAME_RATIO:
+                    votes.update(owners[sn])
+        if not votes:
+            continue
+        total = sum(votes.values())
+        top, n = max(votes.items(), key=lambda kv: (kv[1], kv[0]))
+        if len(votes) == 1 or (total and n / total >= share):
+            canon[k] = top
+        elif ambiguous is not None:
+            ambiguous[by_key[k]] = Counter({by_key[o]: c for o, c in votes.items()})
     return {k: by_key[v] for k, v in canon.items()}
 
 

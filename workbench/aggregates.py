@@ -67,7 +67,8 @@ _DIMS = {
     ),
     "speaker": (
         "SELECT article_id, NULL AS etype, speaker_entity_id AS key, count(*) AS mentions "
-        "FROM quotes WHERE speaker_entity_id IS NOT NULL GROUP BY ALL"
+        "FROM quotes WHERE speaker_entity_id IS NOT NULL AND NOT coalesce(fragment, false) "
+        "GROUP BY ALL"
     ),
 }
 _SOURCE_TABLES = ("articles", "sentences", "mentions", "entities", "article_countries",

@@ -318,6 +318,20 @@ class Workbench:
             options={"registry": registry if isinstance(registry, str | os.PathLike) else None},
         )
 
+    def entity_review(self, *, limit: int = 50) -> pd.DataFrame:
+        """Likely splits and merges of the resolved actors with their evidence and a
+        registry suggestion each (``workbench.review``); accept rows with
+        :meth:`accept_review`, then :meth:`resolve`."""
+        from .review import entity_review
+
+        return entity_review(self.con, limit=limit)
+
+    def accept_review(self, rows: Any, path: str | os.PathLike[str] | None = None) -> Any:
+        """Write the suggestions of ``entity_review()`` rows to the user registry file."""
+        from .review import accept
+
+        return accept(rows, path)
+
     def entities(self, type: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Canonical actors/places, most mentioned first (``type``: PERSON, ORG, GPE, ...)."""
         q = "SELECT * FROM entities"

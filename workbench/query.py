@@ -86,7 +86,7 @@ _DIM_SQL = {
     ),
     "speaker": (
         "SELECT q.article_id, q.speaker_entity_id AS key, count(*) AS mentions FROM quotes q "
-        "WHERE q.speaker_entity_id IS NOT NULL "
+        "WHERE q.speaker_entity_id IS NOT NULL AND NOT coalesce(q.fragment, false) "
         "AND q.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
     ),
 }

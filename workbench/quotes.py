@@ -20,10 +20,16 @@ stored). The stage reads ``articles.text``, the stored ``sentences`` (provenance
    “…,” X said).
 3. Speaker linking: the last PERSON mention inside the speaker phrase (else ORG/GPE/NORP),
    its ``entity_id`` from the resolve stage (so "Kirby" -> "John Kirby"). A pronoun
-   (he/she) is linked to the most recent PERSON mention before the quote in the same or the
-   previous paragraph, outside quotations; otherwise it is stored unlinked.
+   (he/she) is linked to the most recent PERSON mention before the quote, within three
+   paragraphs, outside quotations, whose gender does not contradict it (gender read from
+   the article itself: "Mr."/"Mrs." before the name, or "he"/"his"/"she"/"her" in the
+   sentence that names the person), and never an organisation or place; "it" and "they"
+   stay unlinked (too often the nearest organisation is not the one speaking). An
+   unlinked speaker is kept on the quote and never ranked as a speaker.
 4. Unattributed quotations are kept only when they look like speech (>= 8 words);
-   scare quotes ("fruitful") are skipped.
+   scare quotes ("fruitful") are skipped. Attributed quotations of at most
+   FRAGMENT_WORDS words ("feebly", "cover-up") are stored with ``fragment`` set and left
+   out of "who is quoted" by default.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import store
+from .actors import is_title
 from .progress import progress_bar
 from .themes import delete_for, mark_done, pending_articles
 
@@ -45,9 +52,17 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v3"
+QUOTES_VERSION = "quotes-v5"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
+#: Quotations of at most this many words are fragments (scare quotes, single terms).
+FRAGMENT_WORDS = 3
+_MALE = frozenset({"he", "him", "his", "himself"})
+_FEMALE = frozenset({"she", "her", "hers", "herself"})
+_TITLE_M, _TITLE_F = r"Mr|Sir|Lord|King|Prince", r"Mrs|Ms|Miss|Lady|Dame|Queen|Princess"
+_GENDER_TITLE = re.compile(rf"\b(?:({_TITLE_M})|({_TITLE_F}))\.?\s+$")
+_GENDER_TITLE_IN = re.compile(rf"^(?:({_TITLE_M})|({_TITLE_F}))\.?\s+\S")
+_PRONOUN_WORD = re.compile(r"\b(he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
 
 CUE_VERBS = (
     "said|says|say|told|tells|added|adds|continued|continues|stated|states|asked|asks|"
@@ -59,7 +74,7 @@ CUE_VERBS = (
     "reiterated|reiterates|confirmed|confirms|added that|according to"
 )
 _VERB = rf"(?P<verb>{CUE_VERBS})"
-PRONOUNS = {"he", "she", "they", "i", "we"}
+PRONOUNS = {"he", "she", "they", "i", "we", "it"}
 _DET_START = re.compile(
     r"^(?:the|a|an|one|another|his|her|their|its|our|two|three|some|several|many|both)\b",
     re.IGNORECASE,
@@ -102,6 +117,11 @@ class Quote:
     cue: str | None = None
     method: str | None = None
     sentence_idx: int | None = None
+
+    @property
+    def fragment(self) -> bool:
+        """At most FRAGMENT_WORDS words: a term or scare quote, not a statement."""
+        return len(_WORD.findall(self.text)) <= FRAGMENT_WORDS
 
 
 def _mask(s: str) -> str:
@@ -182,6 +202,22 @@ class _Mention:
     entity_id: str | None
 
 
+#: Entity kinds (id prefixes) that are never a person.
+_NOT_PERSON = frozenset({"org", "place", "group", "disease", "event", "product", "nonactor"})
+
+
+def _kind(entity_id: str | None) -> str | None:
+    return entity_id.split(":", 1)[0] if entity_id and ":" in entity_id else None
+
+
+def _is_person(m: _Mention) -> bool:
+    """A person by its resolved entity (a spaCy PERSON may have become a place)."""
+    kind = _kind(m.entity_id)
+    if kind == "person":
+        return True
+    return kind not in _NOT_PERSON and m.label == "PERSON"
+
+
 def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
     """Trim whitespace and a trailing possessive/comma from a speaker span."""
     while s < e and not text[s].isalnum():
@@ -217,6 +253,33 @@ class Attributor:
         self.sent_idx = [i for _, i in sentence_starts]
         self.mentions = sorted(mentions, key=lambda m: m.start)
         self.m_starts = [m.start for m in self.mentions]
+        self.gender = self._genders()
+
+    def _genders(self) -> dict[str, str]:
+        """Gender ("m"/"f") of each person (entity id, else surface) from this text: a
+        gendered title right before a mention, or a third-person pronoun later in the
+        sentence that names the person with no other person between."""
+        votes: dict[str, list[int]] = {}
+        people = [m for m in self.mentions if _is_person(m)]
+        for i, m in enumerate(people):
+            key = m.entity_id or m.text
+            v = votes.setdefault(key, [0, 0])
+            t = _GENDER_TITLE.search(
+                self.text[max(0, m.start - 9) : m.start]
+            ) or _GENDER_TITLE_IN.match(m.text)
+            if t:
+                v[0 if t.group(1) else 1] += 2
+            k = bisect.bisect_right(self.sent_starts, m.start)
+            end = self.sent_starts[k] if k < len(self.sent_starts) else len(self.text)
+            if i + 1 < len(people):
+                end = min(end, people[i + 1].start)
+            p = _PRONOUN_WORD.search(self.text, m.end, min(end, m.end + 200))
+            if p:
+                v[0 if p.group(1).lower() in _MALE else 1] += 1
+        return {k: ("m" if a > b else "f") for k, (a, b) in votes.items() if a != b}
+
+    def gender_of(self, m: _Mention) -> str | None:
+        return self.gender.get(m.entity_id or m.text)
 
     def sentence_of(self, pos: int) -> int | None:
         k = bisect.bisect_right(self.sent_starts, pos) - 1
@@ -243,14 +306,18 @@ class Attributor:
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
         inside = self.mentions_in(s, e)
-        people = [m for m in inside if m.label == "PERSON"]
+        people = [m for m in inside if _is_person(m)]
         # an organisation speaks only when it heads the phrase ("the IAEA said"), not in
-        # "the Deputy Head of the Office of the President"
+        # "the Deputy Head of the Office of the President", and not as the modifier of a
+        # role ("the French president", "Russia's foreign minister"); a nationality never
         others = [
             m
             for m in inside
-            if m.label in ("ORG", "GPE", "NORP")
+            if not _is_person(m)
+            and m.label in ("ORG", "GPE")
+            and not (m.entity_id or "").startswith(("group:", "disease:", "event:"))
             and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
+            and not any(is_title(w) for w in _WORD.findall(self.text[m.end : e]))
         ]
         chosen = people[-1] if people else (others[-1] if others else None)
         q.cue, q.method = cue.lower(), method
@@ -267,11 +334,18 @@ class Attributor:
             q.cue = q.method = None
             return False
         q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
-        if phrase.lower() in ("he", "she"):
-            ante = self.antecedent(q.start, spans)
+        pron = phrase.lower()
+        if pron in ("he", "she"):
+            ante = self.antecedent(q.start, spans, pron)
             if ante is not None:
                 q.entity_id, q.method = ante.entity_id, "pronoun"
-            elif prev is not None and prev.entity_id and self.near(prev.start, q.start):
+            elif (
+                prev is not None
+                and prev.entity_id
+                and self.near(prev.start, q.start)
+                and _kind(prev.entity_id) not in _NOT_PERSON
+                and self.gender.get(prev.entity_id) in (None, "f" if pron == "she" else "m")
+            ):
                 q.entity_id, q.method = prev.entity_id, "pronoun"
         elif phrase[:1].isupper() and not _DET_START.match(phrase):
             q.entity_id = self.same_surname(phrase, q.start)
@@ -290,7 +364,7 @@ class Attributor:
         key = words[-1]
         best: tuple[int, str] | None = None
         for m in self.mentions:
-            if m.label != "PERSON" or not m.entity_id:
+            if not m.entity_id or not _is_person(m):
                 continue
             mw = _WORD.findall(m.text)
             if mw and mw[-1] == key:
@@ -299,15 +373,23 @@ class Attributor:
                     best = (dist, m.entity_id)
         return best[1] if best else None
 
-    def antecedent(self, pos: int, spans: list[tuple[int, int]]) -> _Mention | None:
-        """Most recent PERSON mention before ``pos``, outside quotes, within three paragraphs."""
+    def antecedent(
+        self, pos: int, spans: list[tuple[int, int]], pronoun: str = "he"
+    ) -> _Mention | None:
+        """Most recent mention before ``pos``, outside quotes, within three paragraphs, that
+        the pronoun can refer to: a PERSON of a compatible gender for he/she, an ORG for it."""
+        want = "f" if pronoun in _FEMALE else "m"
         k = bisect.bisect_left(self.m_starts, pos)
         for m in reversed(self.mentions[:k]):
             if not self.near(m.start, pos):
                 return None
-            if m.label != "PERSON" or m.entity_id is None:
+            if m.entity_id is None:
+                continue
+            if (_kind(m.entity_id) != "org") if pronoun == "it" else not _is_person(m):
                 continue
             if any(s - 1 <= m.start < e + 1 for s, e in spans):
+                continue
+            if pronoun != "it" and self.gender_of(m) not in (None, want):
                 continue
             return m
         return None
@@ -411,7 +493,10 @@ _COLS = (
     "speaker_end",
     "cue",
     "method",
+    "fragment",
 )
+_INT_COLS = frozenset({"quote_idx", "sentence_idx", "start_char", "end_char"})
+_INT_COLS |= {"speaker_start", "speaker_end"}
 
 
 def find_quotes(
@@ -468,6 +553,7 @@ def find_quotes(
                             q.speaker_end,
                             q.cue,
                             q.method,
+                            q.fragment,
                         ),
                         strict=True,
                     ):
@@ -476,9 +562,12 @@ def find_quotes(
                     result.linked += q.entity_id is not None
             schema = pa.schema(
                 [
-                    (c, pa.int32() if c in ("quote_idx", "sentence_idx") else pa.string())
-                    if c not in ("start_char", "end_char", "speaker_start", "speaker_end")
-                    else (c, pa.int32())
+                    (
+                        c,
+                        pa.int32()
+                        if c in _INT_COLS
+                        else (pa.bool_() if c == "fragment" else pa.string()),
+                    )
                     for c in _COLS
                 ]
             )
@@ -506,7 +595,7 @@ def quotes_of(
     sql = (
         "SELECT q.article_id, a.date, a.source, q.quote_idx, q.sentence_idx, q.start_char,"
         " q.end_char, q.speaker, q.speaker_entity_id, e.name AS speaker_name, q.cue, q.method,"
-        " q.text FROM quotes q JOIN articles a USING (article_id)"
+        " q.fragment, q.text FROM quotes q JOIN articles a USING (article_id)"
         " LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id"
     )
     params: list[Any] = []

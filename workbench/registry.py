@@ -22,6 +22,16 @@ then ONE user file: the ``path`` argument, else ``$WORKBENCH_REGISTRY``, else
       John Kirby: USA
     places:                       # place surface -> ISO3 or REG:... (overrides resolver)
       Georgia: GEO
+      Biden: null                 # not a place: never a country, read as a name
+    pin:                          # a bare surname means this person in this corpus
+      Reagan: Ronald Reagan
+    nonactors:                    # typed names that are never actors (counted apart)
+      DISEASE: [COVID-19, coronavirus]
+      EVENT: [World Cup]
+
+``type: null`` on an actor says "not an actor" (its mentions form a NONACTOR entity);
+``split`` also cancels an alias an earlier file gave (``split: [Kirby]`` in a user file
+makes bare "Kirby" no longer the shipped John Kirby).
 
 The registry hash (content of every file used) is stamped on ``mentions``, ``entities``,
 ``article_countries`` and the ``meta`` table, so every result says what produced it.
@@ -45,7 +55,8 @@ from .actors import fold
 ENV = "WORKBENCH_REGISTRY"
 USER_FILE = "user.yaml"
 _ISO3 = re.compile(r"^(?:[A-Z]{3}|REG:[A-Z_]+)$")
-_KEYS = {"actors", "merge", "split", "suppress", "countries", "places"}
+_KEYS = {"actors", "merge", "split", "suppress", "countries", "places", "pin", "nonactors"}
+_TYPE = re.compile(r"^[A-Z][A-Z_]{1,19}$")
 
 
 @dataclass
@@ -58,6 +69,9 @@ class Registry:
     no_merge: set[str] = field(default_factory=set)
     suppress: set[str] = field(default_factory=set)
     places: dict[str, str] = field(default_factory=dict)  # folded surface -> code
+    not_places: set[str] = field(default_factory=set)  # folded surfaces that are no place
+    pins: dict[str, str] = field(default_factory=dict)  # folded surname -> canonical person
+    nonactors: dict[str, str] = field(default_factory=dict)  # folded name -> type (DISEASE)
     files: list[Path] = field(default_factory=list)
     hash: str = "none"
 
@@ -73,6 +87,14 @@ class Registry:
 
     def place(self, surface: str) -> str | None:
         return self.places.get(fold(surface))
+
+    def is_place(self, surface: str) -> bool | None:
+        """False when the registry says the surface is not a place, else None (no say)."""
+        return False if fold(surface) in self.not_places else None
+
+    def nonactor(self, name: str) -> str | None:
+        """The non-actor type of a name ("COVID-19" -> "DISEASE"), or None."""
+        return self.nonactors.get(fold(name))
 
     def people(self) -> list[str]:
         """Canonical PERSON names the registry knows (so "Putin" alone can find them)."""
@@ -125,6 +147,9 @@ def load_registry(path: str | os.PathLike[str] | None = None, *, shipped: bool =
                 errors.bad_registry(str(p), "YAML", str(exc).replace("\n", " "))
             ) from None
         _apply(reg, data, str(p))
+    for key in reg.no_merge:  # a split cancels an alias (not a canonical name) of that surface
+        if key in reg.aliases and fold(reg.aliases[key]) != key:
+            del reg.aliases[key]
     reg.hash = digest.hexdigest()[:12] if files else "none"
     return reg
 
@@ -176,6 +201,11 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
         name = actor["name"].strip()
         key = fold(name)
         reg.aliases[key] = name
+        if "type" in actor and actor["type"] is None:  # "not an actor"
+            reg.nonactors[key] = "NONACTOR"
+            for alias in _names(actor.get("aliases") or [], path, f"{where}.aliases"):
+                reg.nonactors[fold(alias)] = "NONACTOR"
+            continue
         reg.types[key] = str(actor.get("type", "PERSON")).upper()
         for alias in _names(actor.get("aliases") or [], path, f"{where}.aliases"):
             reg.aliases[fold(alias)] = name
@@ -195,7 +225,32 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
         mapping = data.get(section) or {}
         _need(isinstance(mapping, dict), path, section, "expected 'name: CODE' pairs")
         for name, code in mapping.items():
+            if code is None and section == "places":  # "not a place"
+                reg.not_places.add(fold(str(name)))
+                reg.places.pop(fold(str(name)), None)
+                continue
             target[fold(str(name))] = _code(code, path, f"{section}.{name}")
+    pins = data.get("pin") or {}
+    _need(isinstance(pins, dict), path, "pin", "expected 'Surname: Full Name' pairs")
+    for sn, person in pins.items():
+        _need(
+            isinstance(person, str) and len(person.split()) >= 2,
+            path,
+            f"pin.{sn}",
+            f"{person!r} is not a full name (a surname is pinned to one full name)",
+        )
+        reg.pins[fold(str(sn))] = person.strip()
+    typed = data.get("nonactors") or {}
+    _need(isinstance(typed, dict), path, "nonactors", "expected 'TYPE: [names]' lists")
+    for kind, names in typed.items():
+        _need(
+            isinstance(kind, str) and bool(_TYPE.match(kind)),
+            path,
+            f"nonactors.{kind}",
+            "a type is upper case, e.g. DISEASE, EVENT, PRODUCT",
+        )
+        for name in _names(names, path, f"nonactors.{kind}"):
+            reg.nonactors[fold(name)] = kind
 
 
 def describe(reg: Registry) -> str:
@@ -209,5 +264,7 @@ def describe(reg: Registry) -> str:
             "split": len(reg.no_merge),
             "suppress": len(reg.suppress),
             "places": len(reg.places),
+            "pins": len(reg.pins),
+            "nonactors": len(reg.nonactors),
         }
     )

@@ -482,11 +482,11 @@ class _Data:
         if not self.has_rows("quotes"):
             return pd.DataFrame()
         return self.q(
-            ", q AS (SELECT coalesce(e.name, q.speaker) AS speaker, q.text, q.article_id, "
+            ", q AS (SELECT e.name AS speaker, q.text, q.article_id, "
             "fa.date, fa.source, fa.title, fa.url "
             "FROM quotes q JOIN fa ON fa.article_id = q.article_id "
-            "LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id "
-            "WHERE coalesce(e.name, q.speaker) IS NOT NULL) "
+            "JOIN entities e ON e.entity_id = q.speaker_entity_id "
+            "WHERE NOT coalesce(q.fragment, false)) "
             "SELECT speaker, count(*) OVER (PARTITION BY speaker) AS quotes, "
             "count(DISTINCT article_id) OVER (PARTITION BY speaker) AS articles, "
             "text, article_id, date, source, title, url FROM q "

@@ -19,6 +19,7 @@ only the compact per-mention results are kept until the corpus-level merge.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import time
 from collections import Counter, defaultdict
@@ -51,6 +52,8 @@ _KIND = {
     "NORP": "group",
 }
 CHUNK = 500
+#: ``meta`` key of the bare surnames left apart as ambiguous (JSON: surname -> candidates).
+AMBIGUOUS_META = "ambiguous_surnames"
 #: Salience (``article_countries.salient``): the dateline or the headline names the country,
 #: or the text mentions it at least SALIENT_MENTIONS times, or first within the opening
 #: SALIENT_LEAD characters. Tuned on half of Reuters-21578 TRAIN, checked on the other half
@@ -61,6 +64,13 @@ SALIENT_SQL = (
     f"(coalesce(in_dateline, false) OR mentions >= {SALIENT_MENTIONS}"
     f" OR coalesce(first_pos < {SALIENT_LEAD}, false))"
 )
+_BODY_NEXT = re.compile(
+    r"\s+(?:regiment|battalion|brigade|militia|movement|group|party|steelworks"
+    r"|plant|sea|river|forces|army|unit|foundation|institute)\b",
+    re.IGNORECASE,
+)
+#: spaCy labels that are never actors (the registry's ``nonactors`` types add to them).
+NONACTOR_LABELS = frozenset({"EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"})
 #: Labels under which en_core_web_sm often files a person's name ("Lyng" tagged ORG).
 _PERSON_LIKE = frozenset({"ORG", "PRODUCT", "WORK_OF_ART"})
 
@@ -97,6 +107,8 @@ class _Mention:
     code: str | None  # ISO3 or REG:... from the resolver/registry
     affil: str | None  # person affiliation evidence (ISO3)
     alt: str | None = None  # place code of a lone one-word "person" ("Kherson" mis-tagged)
+    self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
+    relink: bool = False  # relabelled PERSON at corpus level: link within its article again
 
 
 def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
@@ -158,11 +170,11 @@ def _dateline_place(dateline: str | None) -> str | None:
 
 
 def _articles(con: duckdb.DuckDBPyConnection, chunk: int):
-    """(article_id, text, dateline, title) of extracted articles, in keyset-paginated chunks."""
+    """(article_id, text, dateline, title, source) of extracted articles, keyset-paginated."""
     last = ""
     while True:
         rows = con.execute(
-            "SELECT article_id, text, meta->>'$.dateline', title FROM articles"
+            "SELECT article_id, text, meta->>'$.dateline', title, source FROM articles"
             " WHERE extracted_pipeline IS NOT NULL AND article_id > ?"
             " ORDER BY article_id LIMIT ?",
             [last, chunk],
@@ -190,6 +202,14 @@ def _resolve_article(
     for i, r in enumerate(rows):
         if r[4] == "PERSON" and " " in norms[i]:
             norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
+    # "Azov regiment", "Wagner group": a one-word "person" followed by a unit or body noun
+    # is that body, not a person.
+    rows = [
+        (r[0], r[1], r[2], r[3], "ORG")
+        if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
+        else r
+        for i, r in enumerate(rows)
+    ]
     # Places (and ORGs, for metonyms) through the article-level country resolver.
     cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
     codes: list[str | None] = [None] * len(rows)
@@ -203,6 +223,8 @@ def _resolve_article(
         override = reg.place(n) if rows[i][4] in COUNTRY_LABELS else None
         if override:
             codes[i] = override
+        elif reg.is_place(n) is False:
+            codes[i] = None  # the registry says "not a place"
     # People: registry aliases first ("Zelinskyy"), then short forms -> full name.
     pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
     pnames = [reg.canonical(norms[i]) for i in pidx]
@@ -301,26 +323,59 @@ def resolve(
             by_article: dict[str, list[tuple[int, int, int, str, str]]] = defaultdict(list)
             for aid, rowid, s, e, surface, label in ment:
                 by_article[aid].append((rowid, s, e, surface, label))
-            for aid, text, dateline, title in chunk:
+            for aid, text, dateline, title, source in chunk:
                 for code in title_countries(title, word):
                     in_title.append((aid, code))
                 rows = by_article.get(aid, [])
                 if rows:
-                    results.extend(_resolve_article(aid, text, rows, reg, resolver, word, acronyms))
+                    found = _resolve_article(aid, text, rows, reg, resolver, word, acronyms)
+                    _mark_self_mentions(found, source)
+                    results.extend(found)
                 place = _dateline_place(dateline)
                 if place:
                     code = reg.place(place) or _dateline_code(resolver, place, text)
                     if code and not code.startswith("REG:"):
                         datelines[aid] = code
             bar.update(len(chunk))
-    entity_of, entities = _entities(results, reg, acronyms, functools.partial(_is_country, word))
+    ambiguous: dict[str, Counter[str]] = {}
+    entity_of, entities = _entities(
+        results, reg, acronyms, functools.partial(_is_country, word), ambiguous
+    )
     res = ResolveResult(registry_hash=reg.hash, mentions=len(results))
-    _write(con, results, entity_of, entities, datelines, in_title, reg.hash)
+    _write(con, results, entity_of, entities, datelines, in_title, reg.hash, ambiguous)
     res.entities = len(entities)
     res.people = sum(1 for e in entities if e["type"] == "PERSON")
     res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
     res.seconds = time.perf_counter() - t0
     return res
+
+
+#: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
+_OUTLET_WORDS = frozenset({"news", "com", "the", "online", "daily", "network", "media", "net"})
+
+
+def outlet_names(source: str | None) -> set[str]:
+    """Folded names an outlet goes by: "breitbart-news" -> {"breitbart news", "breitbart"};
+    "Vox" -> {"vox"}; "vox.com" -> {"vox com", "vox"}."""
+    if not source:
+        return set()
+    key = actors.fold(re.sub(r"[._]", " ", source))
+    out = {key} if len(key) >= 3 else set()
+    core = " ".join(w for w in key.split() if w not in _OUTLET_WORDS)
+    if len(core) >= 3:
+        out.add(core)
+    return out
+
+
+def _mark_self_mentions(found: list[_Mention], source: str | None) -> None:
+    """Mentions of the article's own outlet (by its ``source``) are self-mentions."""
+    names = outlet_names(source)
+    if not names:
+        return
+    for m in found:
+        if m.label in ("ORG", "PERSON", "GPE", "WORK_OF_ART", "PRODUCT", "NORP"):
+            if actors.fold(m.norm) in names or actors.fold(m.key) in names:
+                m.self_mention = True
 
 
 def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
@@ -371,15 +426,54 @@ def _relabel(
     for k in full_people:
         surname_owners[k.rsplit(" ", 1)[-1]].add(k)
     name_support: Counter[str] = Counter()
+    surname_weight: Counter[str] = Counter()
     for k, n in full_counts.items():
         for w in set(k.split()):
             name_support[w] += n
+        if actors.is_full_name(k):
+            surname_weight[actors.surname(k)] += n
+    person_norms: Counter[str] = Counter(
+        actors.fold(m.norm) for m in results if m.label == "PERSON"
+    )
+    _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
+    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if m.label in ("ORG", "NORP", "GPE", "LOC"):
+            label_votes[actors.fold(m.norm)][m.label] += 1
+    for m in results:
+        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
+        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
+            m.label, m.code = typed, None
     for m in results:
         k = actors.fold(m.key)
+        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
+            continue
+        if m.label in ("GPE", "LOC", "NORP") and (
+            reg.is_place(m.norm) is False
+            or (
+                m.label != "NORP"
+                and not m.code
+                and person_norms[k] + surname_weight[k] > sum(label_votes[k].values())
+            )
+        ):
+            # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
+            m.code = None
+            if person_norms[k] + surname_weight[k]:
+                m.label, m.relink = "PERSON", True
+                continue
         if m.label == "PERSON" and m.alt and place_votes[k]:
             if place_votes[k] > lone_votes[k] or place_votes[k] > name_support[k]:
                 m.label, m.code = "GPE", m.alt
                 continue
+        if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
+            n = actors.fold(m.norm)
+            votes = label_votes.get(n)
+            if votes:
+                top, c = votes.most_common(1)[0]
+                if c > person_norms[n] + surname_weight[n]:
+                    # "Labour" tagged PERSON 85 times, ORG 413: the corpus's reading wins
+                    m.label, m.key = top, m.norm
+                    continue
         if m.label not in PLACE_LABELS:
             typed = reg.types.get(actors.fold(reg.canonical(m.key)))
             if typed:
@@ -399,10 +493,13 @@ def _relabel(
                     m.label = "PERSON"
             elif (
                 m.label in _PERSON_LIKE
-                and person_votes[k] > other_votes[k]
-                and len(surname_owners.get(k, ())) == 1
+                and " " not in k
+                and not actors.is_company(m.key)
+                and max(person_votes[k], person_norms[k] + surname_weight[k]) > other_votes[k]
+                and (len(surname_owners.get(k, ())) == 1 or person_norms[k] + surname_weight[k])
             ):
-                m.label = "PERSON"  # "Ongpin" tagged ORG, a person more often, one owner
+                # "Ongpin" or "Trump" tagged ORG: the corpus reads the word as a person more
+                m.label, m.relink = "PERSON", True
             elif m.label != "PERSON" and is_place is not None and " " in m.key:
                 name = actors.strip_places(m.key, is_place)
                 if name != m.key:
@@ -412,19 +509,84 @@ def _relabel(
                         m.label, m.key = "PERSON", name
 
 
+def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> None:
+    """A one-word name spelt like a corpus surname ("Zelenskiy" / "Zelenskyy") gets that
+    surname's weight as person evidence (same rule as :func:`actors.merge_people`)."""
+    from rapidfuzz import fuzz, process
+
+    by_initial: dict[str, list[str]] = defaultdict(list)
+    for sn in surname_weight:
+        if " " not in sn and len(sn) >= 5:
+            by_initial[sn[:1]].append(sn)
+    base = dict(surname_weight)
+    for w in words:
+        if " " in w or len(w) < 5 or not by_initial.get(w[:1]):
+            continue
+        for sn, _score, _i in process.extract(
+            w, by_initial[w[:1]], scorer=fuzz.ratio, score_cutoff=actors.SURNAME_RATIO, limit=None
+        ):
+            if sn != w:
+                surname_weight[w] += base[sn]
+
+
+def _relink(results: list[_Mention], reg: Registry) -> None:
+    """Within each article, after the corpus-level relabelling:
+
+    - a word relabelled PERSON ("Trump" tagged ORG or GPE) links to the article's one full
+      name with that surname, as :func:`actors.link_people` does for PERSON mentions;
+    - a given name alone ("Joe" linked to "Joe Biden") is not that person when the corpus
+      uses the word as the first name of people with different surnames.
+    """
+    full = {actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()}
+    given = actors.given_names(full)
+    by_article: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for m in results:
+        if m.label == "PERSON":
+            k = actors.fold(m.key)
+            if actors.is_full_name(k):
+                by_article[m.article_id][actors.surname(k)].add(m.key)
+    for m in results:
+        if m.label != "PERSON":
+            continue
+        n = actors.fold(m.norm)
+        if m.relink and " " not in n:
+            owners = by_article[m.article_id].get(n, set())
+            if len({actors.fold(o) for o in owners}) == 1:
+                m.key = max(owners, key=len)
+            continue
+        k = actors.fold(m.key)
+        if (
+            n in given
+            and " " not in n
+            and k != n
+            and k.split()[0] == n
+            and actors.surname(k) != n
+            and actors.fold(reg.canonical(m.norm)) == n
+        ):
+            m.key = m.norm
+
+
 def _entities(
     results: list[_Mention],
     reg: Registry,
     acronyms: dict[str, Counter[str]],
     is_place: Callable[[str], bool] | None = None,
+    ambiguous: dict[str, Counter[str]] | None = None,
 ) -> tuple[list[str | None], list[dict[str, Any]]]:
     """Corpus-level merge: entity id per mention and the entity rows."""
     _relabel(results, reg, is_place)
+    _relink(results, reg)
     # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
     acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
     person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
     people = list(person_counts) + reg.people()
-    person_canon = actors.merge_people(people, person_counts, no_merge=frozenset(reg.no_merge))
+    person_canon = actors.merge_people(
+        people,
+        person_counts,
+        no_merge=frozenset(reg.no_merge),
+        pins=reg.pins,
+        ambiguous=ambiguous,
+    )
 
     def canonical(m: _Mention) -> str:
         if m.label == "PERSON":
@@ -437,7 +599,7 @@ def _entities(
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, m in enumerate(results):
         name = names_of[i]
-        if not name or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
+        if not name or m.self_mention or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
             continue
         groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
     entity_of: list[str | None] = [None] * len(results)
@@ -496,6 +658,7 @@ def _write(
     datelines: dict[str, str],
     in_title: list[tuple[str, str]],
     reg_hash: str,
+    ambiguous: dict[str, Counter[str]] | None = None,
 ) -> None:
     """Everything in one transaction: a failed resolve leaves the previous results intact."""
     iso = [m.code if m.code and not m.code.startswith("REG:") else None for m in results]
@@ -507,6 +670,7 @@ def _write(
             "entity_id": pa.array(entity_of, pa.string()),
             "country_iso3": pa.array(iso, pa.string()),
             "region": pa.array(region, pa.string()),
+            "self": pa.array([m.self_mention for m in results], pa.bool_()),
         }
     )
     ents = pa.Table.from_pylist(
@@ -541,7 +705,8 @@ def _write(
         con.register("_wb_resolved", upd)
         con.execute(
             "UPDATE mentions SET norm = r.norm, entity_id = r.entity_id,"
-            " country_iso3 = r.country_iso3, region = r.region, registry_hash = ?"
+            " country_iso3 = r.country_iso3, region = r.region, self_mention = r.self,"
+            " registry_hash = ?"
             " FROM _wb_resolved r WHERE mentions.rowid = r.rid",
             [reg_hash],
         )
@@ -574,6 +739,11 @@ def _write(
         )
         con.unregister("_wb_titles")
         store.set_meta(con, "registry_hash", reg_hash)
+        store.set_meta(
+            con,
+            AMBIGUOUS_META,
+            json.dumps({k: dict(v.most_common()) for k, v in (ambiguous or {}).items()}),
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -18,7 +18,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -113,6 +113,12 @@ MIGRATIONS: dict[int, list[str]] = {
     6: [
         """CREATE TABLE IF NOT EXISTS sources (
             source VARCHAR PRIMARY KEY, attrs JSON NOT NULL, origin VARCHAR)"""
+    ],
+    # Actors (resolve.py): a mention of the article's own outlet ("Vox" in Vox) keeps no
+    # entity; quotes (quotes.py): quotations of <= 3 words are fragments ("feebly").
+    7: [
+        "ALTER TABLE mentions ADD COLUMN IF NOT EXISTS self_mention BOOLEAN",
+        "ALTER TABLE quotes ADD COLUMN IF NOT EXISTS fragment BOOLEAN",
     ],
 }
 
