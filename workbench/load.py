@@ -462,9 +462,7 @@ def iter_paths(inputs: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path,
 
 def _iter_paths(inputs: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[Path, Path] | Reject]:
     for raw in inputs:
-        s = os.fspath(raw) if isinstance(raw, str | os.PathLike) else str(raw)
-        if isinstance(s, bytes):
-            s = os.fsdecode(s)
+        s = os.fsdecode(raw) if isinstance(raw, bytes | os.PathLike) else str(raw)
         if any(ch in s for ch in "*?[") and not Path(s).exists():
             matches = sorted(glob.glob(s, recursive=True))
             if not matches:
