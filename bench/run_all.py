@@ -36,6 +36,8 @@ BENCHES: dict[str, tuple[str, list[str], list[str]]] = {
     "eval-geoparsing": ("eval_geoparsing.py", [], []),
     "eval-ner": ("eval_ner_conll.py", [], []),
     "eval-quotes": ("eval_quotes.py", [], []),
+    "warc": ("bench_warc.py", [], ["--copies", "3"]),
+    "eval-html": ("eval_html.py", [], []),
 }
 
 
