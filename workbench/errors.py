@@ -153,3 +153,10 @@ def input_is_database(path: str) -> str:
         "Give the files or folders of articles to ingest; to copy articles from another "
         "workbench database, export them first (workbench sql ... or wb.sql(...).to_parquet)."
     )
+
+
+def interrupted_after(kind: str, run_id: int) -> str:
+    return (
+        f"interrupted: ctrl-C arrived as {kind} run {run_id} finished; the run completed and "
+        "is recorded as 'ok' in runs, so there is nothing to resume."
+    )

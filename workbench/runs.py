@@ -215,7 +215,10 @@ def recorded(
                 _open.pop()
                 rollback_open(con)
                 finish(con, run.run_id, status, time.perf_counter() - t0, run.all_counts())
+            late = status == "ok" and _requested  # ctrl-C while the row was being closed
             _forget_if_outermost()
+        if late:
+            raise errors.Interrupted(errors.interrupted_after(kind, run.run_id))
 
 
 def _forget_if_outermost() -> None:
