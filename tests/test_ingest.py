@@ -188,3 +188,45 @@ def test_the_database_in_the_input_folder_is_not_an_input(tmp_path, tiny_article
     with Workbench(tiny_articles / "corpus.duckdb") as w:
         r = w.ingest([tiny_articles], progress=False)
         assert (r.inputs, r.stored, r.rejected) == (3, 3, 0)
+
+
+def test_trim_cache_evicts_cached_blocks_and_keeps_the_limit(wb):
+    from workbench.ingest import trim_cache
+
+    def cached_mb() -> float:
+        q = "SELECT memory_usage_bytes / 2**20 m FROM duckdb_memory() WHERE tag = 'BASE_TABLE'"
+        return float(wb.sql(q).m[0])
+
+    limit = wb.sql("SELECT current_setting('memory_limit') m").m[0]
+    wb.con.execute(
+        "CREATE TABLE big AS SELECT repeat(md5(i::VARCHAR), 24) || i AS s FROM range(80000) r(i)"
+    )
+    wb.con.execute("CHECKPOINT")
+    assert cached_mb() > 40  # DuckDB keeps the blocks it wrote
+    assert trim_cache(wb.con, to="16MB")
+    assert cached_mb() <= 16
+    assert wb.sql("SELECT current_setting('memory_limit') m").m[0] == limit
+    assert wb.sql("SELECT count(*) n FROM big").n[0] == 80000  # evicted, not lost
+
+
+def test_long_articles_ingest_with_the_default_settings(wb, tmp_path):
+    """900 KB articles, one per batch: the cache is trimmed between batches, never capped
+    during one (a cap fails there), and the memory limit is left as it was."""
+    import random
+
+    rng = random.Random(7)
+    words = [
+        "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9))) for _ in range(5000)
+    ]
+    d = tmp_path / "long"
+    d.mkdir()
+    for i in range(3):
+        body = " ".join(rng.choices(words, k=150_000))[:900_000]
+        write_seed_article(d, f"{i}.txt", f"2022-03-0{i + 1}", body)
+    limit = wb.sql("SELECT current_setting('memory_limit') m").m[0]
+    import workbench.ingest as ingest_mod
+
+    r = ingest_mod.ingest(wb.con, [d], progress=False, batch_size=1)
+    assert (r.stored, r.rejected) == (3, 0)
+    assert wb.sql("SELECT min(n_chars) n FROM articles").n[0] >= 899_000
+    assert wb.sql("SELECT current_setting('memory_limit') m").m[0] == limit
