@@ -1,4 +1,4 @@
-"""Peak memory of ingest: 1x vs 10x Reuters TRAIN (issues 6, 20; target ratio <= 1.2).
+"""Peak memory of ingest: 1x vs 10x Reuters TRAIN (issue 6, target ratio <= 1.2).
 
 Reuters TRAIN (the 14,153 distinct articles of ``reut2-*.sgm``) is written once as JSONL,
 and again replicated 10x with new ids (copy k > 0: date shifted by k*400 days and
@@ -64,16 +64,9 @@ def child(path: str, db: str, limit: str) -> None:
     with Workbench(db) as wb:
         from workbench.ingest import ingest
 
-        # "default": ingest's own settings (no cap unless WORKBENCH_INGEST_MEMORY; the cache
-        # trimmed between batches); "untrimmed": DuckDB's default (80% of RAM) and no
-        # trimming (the behaviour before issue 20); else that cap.
-        cap = {"default": {}, "untrimmed": {"memory_limit": None}}.get(
-            limit, {"memory_limit": limit}
-        )
-        if limit == "untrimmed":
-            import workbench.ingest
-
-            workbench.ingest.trim_cache = lambda con, **kw: False
+        # "default": ingest's own cap (WORKBENCH_INGEST_MEMORY); "none": DuckDB's default
+        # (80% of RAM); else that value.
+        cap = {"default": {}, "none": {"memory_limit": None}}.get(limit, {"memory_limit": limit})
         res = ingest(wb.con, [path], format="jsonl", progress=False, **cap)
         secs = time.perf_counter() - t0
         n = wb.sql("SELECT count(*) AS n FROM articles")["n"][0]
@@ -124,10 +117,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--db")
     ap.add_argument(
         "--duckdb-memory-limit",
-        default="default,untrimmed",
-        help="comma-separated DuckDB memory settings while ingesting: 'default' (ingest's "
-        "own: the cache trimmed between batches), 'untrimmed' (DuckDB's 80%% of RAM, no "
-        "trimming) or a cap such as 64MB",
+        default="none,64MB",
+        help="comma-separated DuckDB memory limits while ingesting: 'default' (ingest's own, "
+        "WORKBENCH_INGEST_MEMORY), 'none' (DuckDB's 80%% of RAM) or a size such as 128MB",
     )
     args = ap.parse_args(argv)
     if args.child:
@@ -150,8 +142,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     for limit in args.duckdb_memory_limit.split(","):
         shown = {
-            "default": f"default: cap {config.INGEST_MEMORY}, cache trimmed between batches",
-            "untrimmed": "DuckDB default, not trimmed",
+            "default": f"{config.INGEST_MEMORY} (WORKBENCH_INGEST_MEMORY)",
+            "none": "DuckDB default",
         }
         tag = f" [memory_limit={shown.get(limit, limit)}]"
         r1 = measure(bl.WORK / "reuters_x1.jsonl", bl.WORK / "mem_x1.duckdb", limit)

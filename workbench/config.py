@@ -39,10 +39,10 @@ MIN_YEAR = 1800
 #: Articles per ingest transaction (env ``WORKBENCH_INGEST_BATCH``).
 INGEST_BATCH = int(os.environ.get("WORKBENCH_INGEST_BATCH", 1000))
 #: DuckDB memory limit while ingesting (env ``WORKBENCH_INGEST_MEMORY``, e.g. ``64MB``; unset =
-#: DuckDB's default, 80% of RAM, with the cache trimmed between batches: ``ingest.trim_cache``).
-#: A cap for the whole run fails on long texts (DuckDB 1.5.5 needs memory in proportion to
-#: them when it checkpoints, and running out there is fatal for the connection), so it is
-#: opt-in (see bench/RESULTS.md, "Memory").
+#: DuckDB's default, 80% of RAM). A cap keeps peak memory flat as a corpus of short articles
+#: grows (DuckDB otherwise caches the blocks it wrote), but DuckDB 1.5.5 needs memory in
+#: proportion to long texts when it checkpoints, and running out there is fatal for the
+#: connection: so it is opt-in (see bench/RESULTS.md, "Memory").
 INGEST_MEMORY = os.environ.get("WORKBENCH_INGEST_MEMORY") or None
 #: Articles per extraction batch, written in one transaction (env ``WORKBENCH_EXTRACT_BATCH``).
 EXTRACT_BATCH = int(os.environ.get("WORKBENCH_EXTRACT_BATCH", 256))

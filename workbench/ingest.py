@@ -176,9 +176,8 @@ def ingest(
     ``limit`` stops after that many inputs (for samples of a large corpus). Files whose
     path, size, mtime and loader options match an earlier complete read are not parsed
     again (their items count as before: unchanged, duplicates, rejected); ``rescan=True``
-    re-reads every file. Memory stays flat as the corpus grows: with ``memory_limit`` None
-    (the default) the connection's limit is kept and DuckDB's cache is trimmed between
-    batches (:func:`trim_cache`); a ``memory_limit`` caps DuckDB for the whole run instead.
+    re-reads every file. ``memory_limit`` caps DuckDB's buffer cache while ingesting, so
+    memory stays flat as the corpus grows (``None`` keeps the connection's setting).
     """
     limits = limits or Limits()
     columns = {k: v for k, v in (columns or {}).items() if v}
@@ -218,14 +217,10 @@ def ingest(
                 batch.append((item, state))
                 if len(batch) >= batch_size:
                     _write_batch(con, batch, run_id, result)
-                    if memory_limit is None:
-                        trim_cache(con)
                     bar.update(n - n_written)
                     batch, n_written = [], n
             if batch:
                 _write_batch(con, batch, run_id, result)
-                if memory_limit is None:
-                    trim_cache(con)
                 bar.update(n - n_written)
         status = "ok"
     except KeyboardInterrupt:
@@ -310,32 +305,6 @@ def _count_skipped(result: IngestResult, prev: tuple) -> int:
     for reason, k in json.loads(reasons or "{}").items():
         result.reject_reasons[reason] = result.reject_reasons.get(reason, 0) + k
     return articles + duplicates + rejected
-
-
-#: What :func:`trim_cache` leaves of DuckDB's buffer cache between ingest batches.
-TRIM_TO = "32MB"
-
-
-def trim_cache(con: duckdb.DuckDBPyConnection, *, to: str = TRIM_TO) -> bool:
-    """Evict DuckDB's cached blocks down to ``to``, keeping the memory limit as it was.
-
-    Why: with its default limit (80% of RAM) DuckDB keeps every block it wrote in its
-    buffer cache, so an ingest's memory grows with the corpus (2.2x from 14k to 141k
-    articles). A permanently low limit bounds that but is fatal on long articles (the
-    COMMIT of a batch of long texts needs more than the cap, and fails). Lowering the
-    limit for a moment BETWEEN batches, when nothing is pinned, makes DuckDB evict its
-    clean cached blocks; the limit is put back at once, so every batch and checkpoint
-    still runs with the full limit. Returns False when DuckDB could not evict that far
-    (memory in use, not cache: left as it is)."""
-    import duckdb
-
-    (old,) = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    try:
-        con.execute("SET memory_limit = ?", [to])
-    except duckdb.OutOfMemoryException:
-        return False
-    _restore_memory_limit(con, str(old))
-    return True
 
 
 def _set_memory_limit(con: duckdb.DuckDBPyConnection, value: str | None) -> str | None:
