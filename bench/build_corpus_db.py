@@ -106,6 +106,8 @@ def main() -> None:
     ap.add_argument("--previous", action="store_true", help="the pre-issue-20 lemmas")
     ap.add_argument("--limit", type=int, default=None, help="articles per input (sample)")
     args = ap.parse_args()
+    if not args.paths and not args.relemmatize:
+        ap.error("give the corpus PATHS to ingest (or --relemmatize an existing DB)")
     print(f"machine: {platform.platform()}, python {platform.python_version()}")
     t0 = time.time()
     if args.relemmatize:
