@@ -38,6 +38,14 @@ def nlp():
     return load_model()
 
 
+@pytest.fixture(scope="session")
+def extract_nlp():
+    """The extraction pipeline (``workbench.extract.pipeline()``), loaded once."""
+    from workbench.extract import pipeline
+
+    return pipeline()
+
+
 @pytest.fixture
 def wb(tmp_path: Path):
     """A fresh, empty Workbench on a temp DuckDB file."""

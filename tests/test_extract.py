@@ -51,17 +51,56 @@ def test_sentences_tokens_lemmas_absolute_offsets(seed_x: Workbench) -> None:
     assert {"invade", "be", "war"} <= lemmas  # the lemmatizer ran ("invaded" -> "invade")
 
 
+def test_pipeline_runs_only_what_later_stages_read(extract_nlp) -> None:  # type: ignore[no-untyped-def]
+    assert extract_nlp.pipe_names == ["senter", "ner", "lookup_lemmatizer"]
+    doc = extract_nlp("Sanctions were imposed. Officials in Kenya said the talks failed.")
+    lemmas = [t.lemma_ for t in doc]
+    # POS-free, lower-cased lookup: sentence-initial and inflected forms are lemmatised
+    assert lemmas[:3] == ["sanction", "be", "impose"] and "talk" in lemmas and "fail" in lemmas
+    assert [s.text for s in doc.sents][1].startswith("Officials")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Kenya", "GPE")]
+
+
 def test_pipeline_row_records_model_and_components(seed_x: Workbench) -> None:
     p = seed_x.sql("SELECT * FROM pipelines")
     assert len(p) == 1
     comps = list(p.components[0])
-    assert "parser" not in comps and {"senter", "ner", "lemmatizer", "tagger"} <= set(comps)
+    assert comps[:2] == ["senter", "ner"] and len(comps) == 3
+    # the lemma table's package version is part of the pipeline's identity
+    assert comps[2].startswith("lookup_lemmatizer(spacy-lookups-data==1.0.")
     assert "3.8" in p.model[0] and p.workbench_version[0]
     pids = seed_x.sql(
         "SELECT DISTINCT pipeline_id FROM sentences UNION SELECT DISTINCT "
         "pipeline_id FROM mentions UNION SELECT extracted_pipeline FROM articles"
     )
     assert list(pids.iloc[:, 0]) == [p.pipeline_id[0]]
+
+
+def test_database_of_the_previous_pipeline_keeps_its_rows(
+    wb: Workbench, tiny_articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles extracted by the tagger-based pipeline keep their rows and pipeline id; new
+    articles get a new pipeline id; later stages read both (re-extraction stays optional)."""
+    import workbench.extract as x
+    from workbench.nlp import load_model
+
+    previous = load_model(exclude=("parser",))
+    if "senter" in previous.disabled:
+        previous.enable_pipe("senter")
+    wb.ingest([tiny_articles], progress=False)
+    monkeypatch.setattr(x, "pipeline", lambda model=None: previous)
+    old = wb.extract(progress=False)
+    monkeypatch.undo()
+    write_seed_article(tiny_articles, "new.txt", "2022-06-01", "Sanctions on Russia widened.")
+    wb.ingest([tiny_articles], progress=False)
+    new = wb.analyze(progress=False)["extract"]
+    assert (old.articles, new.articles) == (3, 1) and old.pipeline_id != new.pipeline_id
+    rows = wb.sql("SELECT pipeline_id, components FROM pipelines ORDER BY 1")
+    assert "tagger" in list(rows.components[0]) and "tagger" not in list(rows.components[1])
+    by_pid = wb.sql("SELECT extracted_pipeline p, count(*) n FROM articles GROUP BY 1 ORDER BY 1")
+    assert list(by_pid.n) == [3, 1]
+    tagged = wb.sql("SELECT count(DISTINCT article_id) n FROM stage_done").n[0]
+    assert tagged == 4
 
 
 def test_second_extract_processes_nothing(seed_x: Workbench) -> None:

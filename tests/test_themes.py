@@ -143,7 +143,8 @@ def _sents(nlp, text: str) -> list[tuple[int, list[str], list[str], list[int]]]:
     ]
 
 
-def test_matching_rules_on_real_lemmas(nlp):
+def test_matching_rules_on_real_lemmas(extract_nlp):
+    nlp = extract_nlp
     tax = Taxonomy(
         {
             t.id: t
@@ -171,7 +172,8 @@ def test_matching_rules_on_real_lemmas(nlp):
     assert n == len([w for _, toks, _, _ in _sents(nlp, text) for w in toks])
 
 
-def test_score_rule_threshold(nlp):
+def test_score_rule_threshold(extract_nlp):
+    nlp = extract_nlp
     tax = Taxonomy(
         {t.id: t for t in parse_themes({"themes": [{"id": "w", "terms": ["war"]}]}, "t")}
     )

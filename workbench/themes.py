@@ -10,7 +10,8 @@ re-tags the corpus in seconds without re-running the tagger, parser or NER.
 Matching (per theme, per pattern):
 
 - ``terms``: a word or phrase, matched case-insensitively on the surface form (LOWER) *or*
-  on the lemma (LEMMA, lower-cased): ``sanction`` matches "sanctions" and "sanctioning";
+  on the lemma (LEMMA, lower-cased): ``sanction`` matches "sanctions" and "sanctioning"
+  (stored lemmas: extraction's lookup lemmatizer; rows of older pipelines, the rule one);
 - ``exact``: case-sensitive surface forms (ORTH), for acronyms such as ``ICC`` or ``UN``;
 - ``patterns``: spaCy ``Matcher`` token patterns (``LEMMA`` values are lower-cased).
 

