@@ -20,8 +20,9 @@ stored). The stage reads ``articles.text``, the stored ``sentences`` (provenance
    “…,” X said).
 3. Speaker linking: the last PERSON mention inside the speaker phrase (else ORG/GPE/NORP),
    its ``entity_id`` from the resolve stage (so "Kirby" -> "John Kirby"). A pronoun
-   (he/she) is linked to the most recent PERSON mention before the quote, within three
-   paragraphs, outside quotations, whose gender does not contradict it (gender read from
+   (he/she) is linked to the first PERSON mention of the nearest sentence before the quote
+   (within three paragraphs, outside quotations) that names a person whose gender does not
+   contradict it (gender read from
    the article itself: "Mr."/"Mrs." before the name, or "he"/"his"/"she"/"her" in the
    sentence that names the person), and never an organisation or place; "it" and "they"
    stay unlinked (too often the nearest organisation is not the one speaking). An
@@ -52,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v5"
+QUOTES_VERSION = "quotes-v6"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -376,22 +377,28 @@ class Attributor:
     def antecedent(
         self, pos: int, spans: list[tuple[int, int]], pronoun: str = "he"
     ) -> _Mention | None:
-        """Most recent mention before ``pos``, outside quotes, within three paragraphs, that
-        the pronoun can refer to: a PERSON of a compatible gender for he/she, an ORG for it."""
+        """The mention a pronoun before ``pos`` refers to: in the nearest sentence (outside
+        quotes, within three paragraphs) that names a compatible one - a PERSON of a
+        compatible gender for he/she, an ORG for it - the first such mention (the sentence's
+        subject: "Mr. Yashin spoke ... with the journalist Yuri Dud. '...,' he said")."""
         want = "f" if pronoun in _FEMALE else "m"
+
+        def fits(m: _Mention) -> bool:
+            if m.entity_id is None or any(s - 1 <= m.start < e + 1 for s, e in spans):
+                return False
+            if pronoun == "it":
+                return _kind(m.entity_id) == "org"
+            return _is_person(m) and self.gender_of(m) in (None, want)
+
         k = bisect.bisect_left(self.m_starts, pos)
         for m in reversed(self.mentions[:k]):
             if not self.near(m.start, pos):
                 return None
-            if m.entity_id is None:
+            if not fits(m):
                 continue
-            if (_kind(m.entity_id) != "org") if pronoun == "it" else not _is_person(m):
-                continue
-            if any(s - 1 <= m.start < e + 1 for s, e in spans):
-                continue
-            if pronoun != "it" and self.gender_of(m) not in (None, want):
-                continue
-            return m
+            lo = self.sentence_start(m.start)
+            j = bisect.bisect_left(self.m_starts, lo)
+            return next((c for c in self.mentions[j:k] if fits(c) and c.start <= m.start), m)
         return None
 
     def attribute(self, spans: list[tuple[int, int]]) -> list[Quote]:
