@@ -166,3 +166,19 @@ def test_network_labels_do_not_cover_each_other(outlets_wb):
     for i, (x1, y1, w1) in enumerate(boxes):
         for x2, y2, w2 in boxes[i + 1 :]:
             assert x1 + w1 < x2 or x2 + w2 < x1 or abs(y1 - y2) > 12
+
+
+def test_report_theme_heatmap_draws_every_cell_of_at_most_25_themes(outlets_wb):
+    from workbench import report
+    from workbench.filters import Filter
+
+    data = report._Data(outlets_wb, Filter())
+    th = data.themes("day")
+    n_themes, n_days = th["theme"].nunique(), th["period"].nunique()
+    assert n_themes > report.TOP_THEMES
+    spec, datasets = report.theme_heatmap(th, "day")
+    cells = datasets["themes"]
+    assert len(cells) == report.TOP_THEMES * n_days
+    assert sum(c["articles"] == 0 for c in cells) > 0  # zero cells present, drawn as 0
+    title = spec.to_dict()["vconcat"][0]["encoding"]["y"]["title"]
+    assert title == f"the {report.TOP_THEMES} largest of {n_themes} themes"

@@ -751,6 +751,9 @@ def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
     totals = df.groupby("theme")["articles"].sum().sort_values(ascending=False, kind="stable")
     shown = list(totals.index[:TOP_THEMES])
     df = df[df["theme"].isin(shown)]
+    # every theme x period cell: a period without the theme is 0, never a blank
+    full = pd.MultiIndex.from_product([sorted(set(df["period"])), shown], names=["period", "theme"])
+    df = df.set_index(["period", "theme"]).reindex(full, fill_value=0).reset_index()
     df["when"] = period_label(df["period"], unit)
     # The trend below starts with the five largest themes: all of them is a tangle of lines.
     pick = alt.selection_point(
@@ -780,7 +783,11 @@ def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
         base.transform_filter(pick)
         .mark_line(point=True)
         .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
+            x=alt.X(
+                "period:T",
+                title=None,
+                axis=alt.Axis(format=_axis_format(unit), tickCount=_tick_interval(unit)),
+            ),
             y=alt.Y("articles:Q", title=f"articles per {unit}"),
             color=alt.Color("theme:N", legend=None),
             tooltip=["theme:N", alt.Tooltip("when:O", title=unit), "articles:Q"],
@@ -788,6 +795,13 @@ def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
         .properties(width=860, height=160)
     )
     return alt.vconcat(heat, lines), {"themes": _records(df)}
+
+
+def _tick_interval(unit: str) -> dict[str, Any]:
+    """One tick per period at most (a day axis otherwise ticks every 12 hours)."""
+    if unit == "quarter":
+        return {"interval": "month", "step": 3}
+    return {"interval": unit if unit in ("day", "week", "month", "year") else "year", "step": 1}
 
 
 def tone_chart(df: pd.DataFrame, unit: str) -> ChartData:
