@@ -85,7 +85,11 @@ def extract(name: str, items: list) -> list[Mention]:
 
 def extract_all(gold_sets: dict[str, list]) -> dict[str, list[Mention]]:
     """Per set, cached in /tmp keyed by the module source (features change with it)."""
-    src = Path(countries.__file__).read_bytes() + Path(__file__).read_bytes()
+    here = Path(__file__).parent
+    src = b"".join(
+        p.read_bytes()
+        for p in (Path(countries.__file__), here / "country_ranker.py", here / "eval_geoparsing.py")
+    )
     tag = hashlib.sha1(src).hexdigest()[:12]
     try:
         with CACHE.open("rb") as f:

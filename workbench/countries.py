@@ -65,8 +65,22 @@ per text and cached) each reading is also scored against the article's other pla
 * GeoNames names with a leading quote mark ("‘Afrīn") match the plain form, and places in
   Arabic-speaking countries also match without the article ("Al Qāmishlī" -> Qamishli).
 
+* an ISO alpha-3 code is a code only when given as one (a bare lookup): in an article
+  "BLM", "CAN", "ARE" are words, not countries (written abbreviations such as "USA", "UAE"
+  are curated in countries.yaml and stay);
+* a saint's name before "Church", "School", "Hospital", ... names the building, not the
+  town ("St. John's Church" is no mention of Antigua's capital);
+* a country's name that is also a state of the article's clear home country ("Georgia")
+  is the state unless another name or the dateline speaks for the country; in the
+  article's evidence such a name votes for the state when only the state's country is
+  otherwise in evidence.
+
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
-mentions Tbilisi.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
+mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
+rules' score of each and the features a learned ranker reads (``RANK_FEATURES``).  That
+ranker (``bench/country_ranker.py``, ``make model``, trees in
+``data/gazetteer/country_ranker.json``) is off by default (``WORKBENCH_COUNTRY_RANKER=1``
+turns it on): validated leave-one-set-out it does not beat these rules.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
 
 The index (~300k names) is built once per machine (~10-30 s) and pickled under
 ``$WORKBENCH_CACHE`` (default ``~/.cache/coverage-workbench``), keyed by the data files, this
@@ -788,6 +802,7 @@ class _Context:
     owner: dict[str, str] = field(default_factory=dict)  # "the USA's West Coast": key -> code
     states: dict[str, str] = field(default_factory=dict)  # "WA" read by its towns -> code
     surnames: set[str] = field(default_factory=set)  # names the article uses as surnames
+    towns: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> town states
 
     def own(self, key: str) -> tuple[Counter, Counter]:
         """Votes cast by this name itself (and its longer/shorter forms): never self-evidence."""
@@ -1247,6 +1262,7 @@ def _article_context(text: str) -> _Context:
         if v:
             ctx.vote("#cue", code, "", min(STYLE_MAX, v), 0.0)
     ctx.surnames = surnames
+    ctx.towns = towns_in
     return ctx
 
 
@@ -1318,12 +1334,11 @@ def _rule_scores(
         # A country's name that is also a state of the article's clear home country
         # ("Georgia" in a story about the Senate run-off in Atlanta) is the state, unless
         # another name or the dateline speaks for the country.
-        home = ctx.home(key)
-        states = {c.code for c in cands if c.kind == "admin" and c.code == home}
+        states = {c.code for c in cands if c.kind == "admin"}
         strong = {c.code for c in cands if c.kind in {"country", "abbrev"}} - states
+        home = ctx.home(key) if states and strong else None
         if (
-            states
-            and strong
+            home in states
             and all(ctx.support(x, key) == 0 for x in strong)
             and not (ctx.dateline and ctx.dateline[0] in strong)
         ):
@@ -1627,6 +1642,8 @@ RANK_FEATURES = (
     "all_caps",
     "n_words",
     "mentions",
+    "towns_same_admin",
+    "towns_same_country",
 )
 
 
@@ -1653,6 +1670,11 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
         lower_word = float(re.search(r"\b" + re.escape(cf) + r"\b", text) is not None)
         mentions = float(low.count(cf))
     admin_share = _gazetteer().admin_share
+    other_towns = [
+        adm
+        for k, adm in ctx.towns.items()
+        if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+    ]
     rows = []
     for code, rs in by_code.items():
         others_score = max((v for c, v in best_score.items() if c != code), default=NA)
@@ -1695,6 +1717,13 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
                     float(surface.isupper()),
                     float(len(surface.split())),
                     mentions,
+                    float(
+                        sum(
+                            any(x in towns for x in ((code, a) for a in adm))
+                            for towns in other_towns
+                        )
+                    ),
+                    float(sum(any(t[0] == code for t in towns) for towns in other_towns)),
                 ],
             )
         )
