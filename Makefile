@@ -6,7 +6,7 @@ DB     ?= data/workbench.duckdb
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev demo test lint format stress bench lab clean
+.PHONY: help install dev demo test lint format stress bench model lab clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ format: dev ## apply ruff fixes and formatting
 
 bench: dev ## run the benchmark and evaluation scripts (needs ../shared); see bench/RESULTS.md
 	$(BIN)/python bench/run_all.py
+
+model: dev ## retrain the country ranker on the ../shared gold sets -> data/gazetteer/country_ranker.json
+	$(BIN)/python bench/country_ranker.py
 
 # Extra JupyterLab options: make lab LAB_ARGS="--port 8890 --no-browser". As root (a container)
 # JupyterLab refuses to start without --allow-root, so it is added there.

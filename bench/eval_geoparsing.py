@@ -20,7 +20,13 @@ Gold countries:
 Prints per set: n, accuracy, accuracy without context (name + population prior only), the
 always-majority baseline, and the top confusions.
 
-Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15]
+``--cv``: leave-one-set-out validation of the learned candidate ranker
+(``bench/country_ranker.py``): for each set, a variant (the rules alone, or a fixed LightGBM
+configuration) is chosen by inner leave-one-set-out on the two other sets only, trained on
+them and scored on the held-out set, beside the rules and the name + prior baseline; then the
+model trained on all three sets (the one ``make model`` writes), scored on each (in-sample).
+
+Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15] [--cv]
 """
 
 from __future__ import annotations
@@ -204,10 +210,53 @@ def evaluate(name: str, items: list[Item], show: int) -> dict:
     return {"set": name, "n": n, "acc": acc, "acc_bare": acc_bare, "majority": major_n / n}
 
 
+def cross_validate() -> int:
+    """Leave-one-set-out: nothing of a fold's test set is used to train or choose."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import country_ranker as cr
+
+    t0 = time.perf_counter()
+    sets = cr.extract_all(cr.load_gold())
+    print(
+        f"candidate features of {sum(map(len, sets.values()))} toponyms in "
+        f"{time.perf_counter() - t0:.1f} s (cached in {cr.CACHE})"
+    )
+    print("\nleave-one-set-out (train and choose on the other two sets, score on this one):")
+    print(
+        f"  {'test set':<11} {'n':>5}  {'prior':>6}  {'rules':>6}  {'chosen':<16} {'LOSO':>6}"
+        "  | every variant on this fold (information only, not used to choose)"
+    )
+    for test, ms in sets.items():
+        train_sets = {k: v for k, v in sets.items() if k != test}
+        chosen, _inner = cr.choose_variant(train_sets)
+        pool = [m for v in train_sets.values() for m in v]
+        acc = cr.accuracy(cr.predict(cr.fit(pool, chosen), ms), ms)
+        every = "  ".join(
+            f"{v}={cr.accuracy(cr.predict(cr.fit(pool, v), ms), ms):.4f}"
+            for v in cr.VARIANTS
+            if v != "rules"
+        )
+        print(
+            f"  {test:<11} {len(ms):>5}  {cr.accuracy([m.prior for m in ms], ms):.4f}  "
+            f"{cr.accuracy([m.rules for m in ms], ms):.4f}  {chosen:<16} {acc:.4f}  | {every}"
+        )
+    allm = [m for v in sets.values() for m in v]
+    spec = cr.fit(allm, cr.SHIPPED)
+    print(f"\nmodel '{cr.SHIPPED}' trained on all three sets, scored on each (in-sample):")
+    for name, ms in sets.items():
+        print(
+            f"  {name:<11} rules={cr.accuracy([m.rules for m in ms], ms):.4f}  "
+            f"model={cr.accuracy(cr.predict(spec, ms), ms):.4f}"
+        )
+    print(f"total {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
     ap.add_argument("--show", type=int, default=15)
+    ap.add_argument("--cv", action="store_true", help="leave-one-set-out ranker validation")
     args = ap.parse_args(argv)
     if not GOLD_DIR.exists():
         print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
@@ -217,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     _gazetteer()
     print(f"gazetteer ready in {time.perf_counter() - t0:.1f} s")
+    if args.cv:
+        return cross_validate()
     nearest = NearestCountry() if args.set in {"gwn", "geovirus", "all"} else None
     results = []
     if args.set in {"lgl", "all"}:

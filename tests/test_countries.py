@@ -411,3 +411,85 @@ def test_a_shared_state_abbreviation_is_the_state_of_the_articles_towns() -> Non
         assert resolve_country(name, context=text, start=text.index(name)) == "AUS"
     us = "Spokane and Tacoma voters backed the levy. Turnout in WA was high, officials said."
     assert resolve_country("WA", context=us, start=us.index("WA")) == "USA"
+
+
+def test_iso_codes_are_codes_only_when_given_as_one() -> None:
+    text = (
+        "Marchers from BLM filled the street in Toronto, and CAN and ARE were the words on "
+        "the signs. Canada's police said the crowd was peaceful."
+    )
+    assert resolve_country("BLM") == "BLM"  # an explicit code
+    assert resolve_country("CAN") == "CAN"
+    for word in ("BLM", "CAN", "ARE"):
+        assert resolve_country(word, context=text, start=text.index(word)) is None
+    spans = [(text.index("BLM"), text.index("BLM") + 3, "BLM", "ORG")]
+    spans.append((text.index("CAN"), text.index("CAN") + 3, "CAN", "GPE"))
+    assert CountryResolver().resolve_article(text, spans) == [None, None]
+    assert resolve_country("USA", context=text, start=0) == "USA"  # written as a name
+
+
+def test_a_saints_church_is_no_mention_of_the_town() -> None:
+    assert resolve_country("St. John's") == "ATG"
+    assert resolve_country("St. John's Church") is None
+    text = "The president walked from the White House to St. John's Church in Washington."
+    start = text.index("St. John's")
+    assert resolve_country("St. John's Church", context=text, start=start) == "USA"
+
+
+def test_georgia_in_a_us_state_race_is_the_state() -> None:
+    race = (
+        "The Senate run-off in Georgia pits David Perdue against Jon Ossoff. Ossoff rallied "
+        "supporters in Atlanta, and Stacey Abrams campaigned in Savannah and Macon."
+    )
+    assert resolve_country("Georgia", context=race, start=race.index("Georgia")) == "USA"
+    war = "Georgia and Russia fought over South Ossetia; Tbilisi says Moscow lied."
+    assert resolve_country("Georgia", context=war, start=0) == "GEO"
+    # The state's votes go to the USA, so an unknown place of the race article is American.
+    spans = [(race.index("Georgia"), race.index("Georgia") + 7, "Georgia", "GPE")]
+    assert CountryResolver().resolve_article(race, spans) == ["USA"]
+
+
+def test_explain_lists_candidates_scores_and_features() -> None:
+    text = "PARIS, Texas (AP) - The Paris school board met on Tuesday in Lamar County."
+    out = resolve_country("Paris", context=text, start=text.index("Paris school"), explain=True)
+    assert out["answer"] == "USA"
+    codes = [c["code"] for c in out["candidates"]]
+    assert {"USA", "FRA"} <= set(codes)
+    usa = next(c for c in out["candidates"] if c["code"] == "USA")
+    assert usa["features"]["rules_pick"] == 1.0
+    assert usa["features"]["dateline_country"] == 1.0
+    fra = next(c for c in out["candidates"] if c["code"] == "FRA")
+    assert fra["features"]["prior"] > usa["features"]["prior"]  # France's Paris is bigger
+    assert out["decided_by"] in {"scored", "ranker"}
+    assert resolve_country("Paris", context=text, start=text.index("Paris school")) == "USA"
+    assert resolve_country("Qwertyvillez", explain=True) == {
+        "answer": None,
+        "decided_by": "none",
+        "candidates": [],
+    }
+
+
+def test_learned_ranker_file_matches_the_features_and_is_opt_in(monkeypatch) -> None:
+    import json
+
+    from workbench import countries
+
+    spec = json.loads(countries.RANKER_PATH.read_text(encoding="utf-8"))
+    assert tuple(spec["features"]) == countries.RANK_FEATURES
+    assert countries.RANKER_PATH.stat().st_size < 200_000
+    text = "PARIS, Texas (AP) - The Paris school board met on Tuesday in Lamar County."
+    start = text.index("Paris school")
+    countries._ranker.cache_clear()
+    try:
+        monkeypatch.setenv("WORKBENCH_COUNTRY_RANKER", "1")
+        assert countries._ranker() is not None
+        out = resolve_country("Paris", context=text, start=start, explain=True)
+        assert out["decided_by"] == "ranker"
+        scores = {c["code"]: c["ranker_score"] for c in out["candidates"]}
+        assert scores["USA"] > scores["FRA"]
+        assert out["answer"] == "USA"
+        monkeypatch.setenv("WORKBENCH_COUNTRY_RANKER", "0")
+        countries._ranker.cache_clear()
+        assert countries._ranker() is None
+    finally:
+        countries._ranker.cache_clear()

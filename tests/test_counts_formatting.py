@@ -199,7 +199,7 @@ def test_help_fits_the_terminal():
     assert r.exit_code == 0
     assert all(len(ln) <= 80 for ln in r.output.splitlines()), r.output
     flat = " ".join(r.output.split())
-    assert "auto, seed, csv, jsonl, json, parquet, reuters, labelled." in flat
+    assert "auto, seed, csv, jsonl, json, parquet, reuters, labelled, html, warc." in flat
     assert "…" not in r.output
 
 
