@@ -319,6 +319,33 @@ def quotes_cmd(
         print_df(df[["date", "source", "speaker", "speaker_name", "cue", "text"]], max_rows=limit)
 
 
+@app.command("stories")
+@friendly
+def stories_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    jaccard: Annotated[
+        float | None, typer.Option(help="Same story at Jaccard >= this (default 0.8).")
+    ] = None,
+    containment: Annotated[
+        float | None,
+        typer.Option(help="Same story when the shorter text is contained >= this (0.9)."),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
+    limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
+) -> None:
+    """Group near-duplicate articles into stories (incremental), then who republished whom."""
+    with Workbench(db) as wb:
+        out = wb.stories(jaccard=jaccard, containment=containment, rebuild=rebuild)
+        shown = {k: v for k, v in out.items() if k != "options"}
+        console.print(str(shown), highlight=False)
+        syn = wb.syndication()
+        print_df(syn["outlets"].round(3), title="stories per outlet", max_rows=limit)
+        if len(syn["matrix"]):
+            print_df(
+                syn["matrix"], title="who ran whose story (first seen -> copy)", max_rows=limit
+            )
+
+
 # ---------------------------------------------------------------- queries (issue 8)
 # Filter options shared by the query commands (each maps to a Filter field).
 FromOpt = Annotated[
@@ -334,7 +361,12 @@ CountryOpt = Annotated[
 ]
 ThemeOpt = Annotated[list[str] | None, typer.Option("--theme", help="Theme id or label.")]
 TextOpt = Annotated[str | None, typer.Option("--text", help="Full-text query (all words).")]
-DedupOpt = Annotated[str, typer.Option("--dedup", help="none | text (count identical texts once).")]
+DedupOpt = Annotated[
+    str,
+    typer.Option(
+        "--dedup", help="none | text (identical texts once) | story (near-duplicates once)."
+    ),
+]
 ShowSqlOpt = Annotated[bool, typer.Option("--sql", help="Print the SQL and parameters too.")]
 
 
@@ -521,7 +553,9 @@ def report(
         list[str] | None, typer.Option("--theme", help="Only articles with theme (repeatable).")
     ] = None,
     text: Annotated[str | None, typer.Option(help="Only articles containing these words.")] = None,
-    dedup: Annotated[str, typer.Option(help="none|text: count syndicated copies once.")] = "none",
+    dedup: Annotated[
+        str, typer.Option(help="none|text|story: count identical texts / stories once.")
+    ] = "none",
 ) -> None:
     """Write a self-contained HTML report (offline, interactive, no kernel needed)."""
     from .filters import Filter

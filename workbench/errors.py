@@ -92,3 +92,11 @@ def bad_taxonomy(where: str, problem: str) -> str:
         "Fix the YAML (the format is described in data/themes/README.md), or point "
         "--taxonomy / WORKBENCH_THEMES at another file."
     )
+
+
+def stories_missing() -> str:
+    return (
+        "no story clusters in this database yet, so dedup='story' and syndication have "
+        "nothing to count.\nRun `workbench stories --db DB` (or wb.stories(), or "
+        "`workbench analyze`) on a writable database first."
+    )

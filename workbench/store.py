@@ -6,6 +6,7 @@ The schema is the contract between stages; every stage writes only its own table
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
 - resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
+- stories (stories.py):       story_signatures, story_bands, story_pairs, story_clusters, stories
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -101,6 +102,24 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
     # Salient countries of an article (resolve.py computes it; see SALIENCE there).
     3: ["ALTER TABLE article_countries ADD COLUMN IF NOT EXISTS salient BOOLEAN"],
+    # Stories: near-duplicate articles grouped (stories.py); its parameters in meta.
+    4: [
+        """CREATE TABLE IF NOT EXISTS story_signatures (
+            article_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL, n_shingles INTEGER NOT NULL,
+            minhash BLOB NOT NULL, stamp VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_bands (
+            band SMALLINT NOT NULL, key BIGINT NOT NULL, article_id VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_pairs (
+            article_id VARCHAR NOT NULL, other_id VARCHAR NOT NULL, jaccard DOUBLE NOT NULL,
+            containment DOUBLE NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_clusters (
+            story_id VARCHAR NOT NULL, article_id VARCHAR PRIMARY KEY, similarity DOUBLE,
+            containment DOUBLE, is_first BOOLEAN)""",
+        """CREATE TABLE IF NOT EXISTS stories (
+            story_id VARCHAR PRIMARY KEY, first_article_id VARCHAR, first_date DATE,
+            first_source VARCHAR, size INTEGER NOT NULL, n_outlets INTEGER NOT NULL,
+            outlets VARCHAR[])""",
+    ],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
