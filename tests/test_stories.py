@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import RU_UA
 
-from tests.conftest import RU_UA
 from workbench import Filter, Workbench, errors
 from workbench.stories import shingles, similarity, trim_boilerplate
 

@@ -103,21 +103,32 @@ class StoryOptions:
 
 
 # ---------------------------------------------------------------------------- text
+_NAME = r"[A-Z][\w.'’-]+(?:[ \t]+[A-Z][\w.'’-]+){0,3}"
+#: Whole lines that are bylines, credits, copyright, "Read more" and the like. Case matters
+#: where the rule is about names ("By Jane Doe", not "by the end of the year" in a line of
+#: hard-wrapped text).
 _BOILERPLATE = re.compile(
-    r"""^\s*(?:
-        (?:by|from|written\ by|reporting\ by|additional\ reporting\ by|editing\ by|
-           compiled\ by|story\ by|words\ by)\s+\S.{0,80}$      # bylines / credit lines
-      | (?:copyright|\(c\)|©|all\ rights\ reserved).{0,160}$    # copyright lines
-      | .{0,120}(?:all\ rights\ reserved|may\ not\ be\ published,\ broadcast).{0,120}$
-      | (?:read|see|click|tap)\ (?:more|also|here|the\ full).{0,120}$
-      | (?:related|more\ on\ this|follow\ us|sign\ up|subscribe|share\ this|advertisement)
-           \b.{0,100}$
-      | .{0,80}\b(?:contributed\ to\ this\ report|writers?\ contributed)\b.{0,80}$
-      | (?:posted|published|updated|last\ updated)\b.{0,60}$
-      | [A-Z][A-Za-z .,'-]{0,40}\((?:AP|Reuters|AFP|UPI|dpa|Xinhua|TASS)\)\s*[-—–:]*\s*$
-      | \(?(?:AP|Reuters|AFP|UPI)\)?\ *[-—–:]?\ *$
-    )""",
-    re.IGNORECASE | re.VERBOSE,
+    "|".join(
+        [
+            rf"^[ \t]*(?:By|BY)[ \t]+{_NAME}(?:[ \t]*(?:,|and|&)[ \t]*{_NAME})*"
+            rf"(?:[ \t]*[,|–—-][ \t]*{_NAME})?[ \t]*$",
+            r"^[ \t]*\(?(?i:reporting|additional reporting|writing|editing|compiled|edited)"
+            r" by\b[^\n]{0,160}$",
+            r"^[ \t]*(?:Copyright|COPYRIGHT|\([cC]\)|©)[^\n]{0,160}$",
+            r"^[ \t]*(?:Read|READ|See|Click|Tap)[ \t]+(?i:more|also|here|the full)\b[^\n]{0,120}$",
+            r"^[ \t]*(?:Related|RELATED|More on this|Follow us|Sign up|Subscribe|Share this|"
+            r"Advertisement|ADVERTISEMENT)\b[^\n]{0,100}$",
+            r"^[ \t]*(?:Posted|Published|Updated|Last updated)(?: on| at)?:?[ \t]+[^\n]{0,40}\d"
+            r"[^\n]{0,40}$",
+            r"^[ \t]*\(?(?:AP|Reuters?|AFP|UPI|dpa|Xinhua|TASS)\)?[ \t]*$",
+        ]
+    ),
+)
+#: Short lines with these anywhere are notices, not text.
+_NOTICE = re.compile(
+    r"all rights reserved|may not be published, broadcast|contributed to this report|"
+    r"writers? contributed",
+    re.IGNORECASE,
 )
 #: A dateline opening the first paragraph: "WASHINGTON (AP) — ", "LONDON, March 3 (Reuters) -".
 _DATELINE = re.compile(
@@ -129,8 +140,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 def trim_boilerplate(text: str) -> str:
     """The body without byline, dateline, copyright and "Read more" lines."""
-    lines = [ln for ln in (text or "").splitlines() if ln.strip()]
-    kept = [ln for ln in lines if not (len(ln) < 200 and _BOILERPLATE.match(ln))]
+    text = text or ""
+    match = _BOILERPLATE.match
+    kept = [ln for ln in text.splitlines() if ln.strip() and not (len(ln) < 300 and match(ln))]
+    if any(w in text for w in ("eserved", "ESERVED", "ontributed", "ONTRIBUTED", "roadcast")):
+        kept = [ln for ln in kept if len(ln) > 200 or not _NOTICE.search(ln)]
     if kept:
         kept[0] = _DATELINE.sub("", kept[0], count=1)
     return "\n".join(kept)
