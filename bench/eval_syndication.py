@@ -146,7 +146,13 @@ def load_part(part: str, limit: int, rng: random.Random) -> list[dict[str, Any]]
     return rows
 
 
-def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[dict[str, Any]]]:
+def _hash(text: str) -> str:
+    from workbench.load import hash_text, normalise_text
+
+    return hash_text(normalise_text(text))
+
+
+def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[dict], dict]:
     """The labelled DB: real articles + copies; returns (db, origin of each copy title, rows)."""
     rng = random.Random(seed)
     labels = handchecked()
@@ -187,7 +193,12 @@ def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[
             fh.write(json.dumps({k: r[k] for k in ("title", "text", "date", "source")}) + "\n")
     with Workbench(db) as wb:
         wb.ingest([src], progress=False)
-    return db, origin, rows
+        stored = wb.sql("SELECT article_id, source, date, text_hash FROM articles")
+    # ids hash text, date and outlet: map the originals' ids to this DB's (BBC got a date)
+    now = {(s, str(d)[:10], h): a for a, s, d, h in stored.itertuples(index=False)}
+    remap = {r["article_id"]: now.get((r["source"], r["date"], _hash(r["text"]))) for r in base}
+    origin = {t: remap.get(o) or o for t, o in origin.items()}
+    return db, origin, rows, remap
 
 
 def handchecked() -> dict[frozenset[str], bool]:
@@ -254,13 +265,15 @@ def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bo
 
 def cmd_pairs(args: argparse.Namespace) -> None:
     header("syndication pairs", {"part": args.part, "limit": args.limit, "seed": args.seed})
-    db, origin, rows = build(args.part, args.limit, args.seed)
-    labels = handchecked()
+    db, origin, rows, remap = build(args.part, args.limit, args.seed)
+    labels = {
+        frozenset(remap.get(a) or a for a in pair): same for pair, same in handchecked().items()
+    }
     print(f"articles: {len(rows)} ({len(origin)} synthetic copies); hand labels: {len(labels)}")
     with Workbench(db) as wb:
         t = time.perf_counter()
-        wb.stories(progress=False)
-        print(f"clustered in {time.perf_counter() - t:.1f}s")
+        wb.stories(progress=False, shingle=args.shingle, lsh_threshold=args.lsh)
+        print(f"clustered in {time.perf_counter() - t:.1f}s (shingle {args.shingle})")
         grid = [(j, c) for j in args.jaccard for c in args.containment]
         for j, c in grid:
             wb.stories(jaccard=j, containment=c, progress=False)
@@ -306,6 +319,45 @@ def cmd_candidates(args: argparse.Namespace) -> None:
                 f"B: {r['hb']!r}\n   {r['tb'][:400]!r}\n   ...{r['tb'][-200:]!r}\n\n"
             )
     print(f"{len(out)} pairs written to {args.out}")
+
+
+def cmd_realpairs(args: argparse.Namespace) -> None:
+    """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
+    (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
+    containment >= c)."""
+    from workbench.stories import StoryOptions
+
+    rows = list(csv.DictReader(HANDCHECK.open(encoding="utf-8")))
+    text = {}
+    for part in ("test", "tune"):
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
+            q = "SELECT article_id, text FROM articles WHERE list_contains(?, article_id)"
+            text.update(dict(wb.sql(q, [ids]).itertuples(index=False)))
+    floor = StoryOptions().min_shingles
+    sims = []
+    for r in rows:
+        a, b = (shingles(text[r[k]], args.shingle) for k in ("article_a", "article_b"))
+        jac, con = similarity(a, b)
+        sims.append((r, jac, con if min(len(a), len(b)) >= floor else jac))
+    for j in args.jaccard:
+        for c in args.containment:
+            out = {"shingle": args.shingle, "jaccard": j, "containment": c}
+            for part in ("tune", "test"):
+                tp = fp = fn = 0
+                for r, jac, con in sims:
+                    if r["part"] != part:
+                        continue
+                    pred, gold = jac >= j or con >= c, r["label"] == "same"
+                    tp, fp, fn = (
+                        tp + (pred and gold),
+                        fp + (pred and not gold),
+                        fn + (gold and not pred),
+                    )
+                out[part] = {"tp": tp, "fp": fp, "fn": fn,
+                             "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                             "recall": round(tp / (tp + fn), 3) if tp + fn else None}  # fmt: skip
+            print(json.dumps(out))
 
 
 # ---------------------------------------------------------------------------- counts
@@ -404,19 +456,25 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
     p.add_argument("--containment", type=float, nargs="+", default=[0.9])
     p.add_argument("--misses", action="store_true")
+    p.add_argument("--shingle", type=int, default=5)
+    p.add_argument("--lsh", type=float, default=0.3)
     p.add_argument("--examples", action="store_true")
     p = sub.add_parser("candidates")
     p.add_argument("--sample", type=int, default=90)
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--out", default=str(WORK / "synd-candidates.txt"))
     sub.add_parser("counts")
+    p = sub.add_parser("realpairs")
+    p.add_argument("--shingle", type=int, default=5)
+    p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
+    p.add_argument("--containment", type=float, nargs="+", default=[0.9])
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--batch", type=int, default=5000)
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale}[args.cmd](args)  # fmt: skip
+     "scale": cmd_scale, "realpairs": cmd_realpairs}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 
