@@ -405,6 +405,32 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (sampled every 0.1 s)."""
+
+    def __enter__(self) -> PeakRSS:
+        import threading
+
+        import psutil
+
+        self.proc, self.peak, self.stop = psutil.Process(), 0, threading.Event()
+        self.base = self.proc.memory_info().rss
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.1):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def __str__(self) -> str:
+        return f"peak RSS {self.peak / 2**20:.0f} MB (at start {self.base / 2**20:.0f} MB)"
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     """Synthetic replicas: real Reuters/BBC/2022 articles and edited copies of them (each copy
     a new outlet and date) up to ``n``; then a 1% incremental add."""
@@ -428,18 +454,22 @@ def cmd_scale(args: argparse.Namespace) -> None:
             wb.ingest([src], progress=False)
         print(f"ingest: {time.perf_counter() - t:.1f}s")
     with Workbench(db) as wb:
+        extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
+        wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
         n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
         t = time.perf_counter()
-        out = wb.stories(rebuild=True, progress=False, batch=args.batch)
+        with PeakRSS() as mem:
+            out = wb.stories(rebuild=True, progress=False, batch=args.batch)
         full = time.perf_counter() - t
         print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
-              f"{full:.1f}s, peak RSS {peak_mb():.0f} MB")  # fmt: skip
-        wb.ingest([extra], progress=False)
+              f"{full:.1f}s, {mem}; process max RSS so far {peak_mb():.0f} MB")  # fmt: skip
+        wb.ingest([extra], progress=False, rescan=True)
         t = time.perf_counter()
-        out = wb.stories(progress=False, batch=args.batch)
+        with PeakRSS() as mem:
+            out = wb.stories(progress=False, batch=args.batch)
         inc = time.perf_counter() - t
         print(f"incremental: +{out['signed']} articles in {inc:.1f}s "
-              f"({inc / full:.1%} of the full run); peak RSS {peak_mb():.0f} MB")  # fmt: skip
+              f"({inc / full:.1%} of the full run); {mem}")  # fmt: skip
         t = time.perf_counter()
         out = wb.stories(jaccard=0.85, progress=False)
         print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")

@@ -223,3 +223,24 @@ def test_report_has_syndication_section(syn, tmp_path):
     html = path.read_text(encoding="utf-8")
     assert 'id="syndication"' in html and "Wire Daily" in html
     assert "copy share" in html
+
+
+def test_cli_stories_then_story_dedup(tmp_path):
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    rows = _rows()[:3]
+    rows.append(_wire_copy(next(r for r in rows if r["title"].startswith(GRINER_G))))
+    db = str(tmp_path / "c.duckdb")
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", str(_write(tmp_path / "w.jsonl", rows)), "--db", db])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["stories", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "stories per outlet" in r.output and "Wire Daily" in r.output
+    r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
+    assert r.exit_code == 0 and "stories" in r.output, r.output
+    assert "Wire Daily" not in r.output

@@ -435,7 +435,8 @@ def top_cmd(
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "top", show_sql, kind, n, f)
     df["share"] = df["share"].map("{:.1%}".format)
-    print_df(df, title=f"top {kind} — {f.describe()} (articles = distinct articles)", max_rows=n)
+    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "distinct articles")
+    print_df(df, title=f"top {kind} — {f.describe()} (articles = {counted})", max_rows=n)
 
 
 @app.command("coverage")
@@ -473,7 +474,8 @@ def coverage_cmd(
     out = wide.apply(lambda col: col.map(fmt))
     out.insert(0, "all articles", total.map("{:,}".format))
     out.insert(0, freq, [str(p)[:10] for p in out.index])
-    unit = "share of articles" if normalize else "articles"
+    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "articles")
+    unit = f"share of {counted}" if normalize else counted
     print_df(out, title=f"{unit} per {freq} by {by} — {f.describe()}", max_rows=limit)
 
 
