@@ -492,18 +492,27 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
                 order=ORDER_SQL,
             )
         )
+        # only rows new to their story or whose story's first article changed; the stored
+        # pair gives the similarity when the two were compared, else the texts do
         multi = con.execute(
-            "SELECT c.story_id, c.article_id, f.article_id FROM story_clusters c "
+            "SELECT c.article_id, f.article_id, p.jaccard, p.containment "
+            "FROM story_clusters c "
             "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
-            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched)"
+            "LEFT JOIN stories s ON s.story_id = c.story_id "
+            "LEFT JOIN story_pairs p ON (p.article_id = c.article_id AND p.other_id = f.article_id)"
+            " OR (p.article_id = f.article_id AND p.other_id = c.article_id) "
+            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
+            "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
         ).fetchall()
         texts = _Texts(con, opts.shingle)
         sims = []
-        need = [x for _, a, f in multi if a != f for x in (a, f)]
+        need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
         sets = texts.get_many(need)
-        for _, a, f in multi:
+        for a, f, jac, cont in multi:
             if a == f:
                 sims.append((a, 1.0, 1.0))
+            elif jac is not None:
+                sims.append((a, jac, cont))
             else:
                 jac, cont = similarity(sets.get(a, np.zeros(0)), sets.get(f, np.zeros(0)))
                 sims.append((a, jac, cont))
