@@ -495,12 +495,12 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
         # only rows new to their story or whose story's first article changed; the stored
         # pair gives the similarity when the two were compared, else the texts do
         multi = con.execute(
-            "SELECT c.article_id, f.article_id, p.jaccard, p.containment "
-            "FROM story_clusters c "
+            "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
+            "coalesce(p.containment, q.containment) FROM story_clusters c "
             "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
             "LEFT JOIN stories s ON s.story_id = c.story_id "
-            "LEFT JOIN story_pairs p ON (p.article_id = c.article_id AND p.other_id = f.article_id)"
-            " OR (p.article_id = f.article_id AND p.other_id = c.article_id) "
+            "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
+            "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
             "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
             "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
         ).fetchall()
