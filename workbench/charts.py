@@ -371,6 +371,49 @@ def _placed_labels(nodes: pd.DataFrame, size: int, char_px: float = 5.6) -> pd.D
     return nodes.loc[sorted(keep)]
 
 
+def syndication_heatmap(
+    df: pd.DataFrame | dict[str, pd.DataFrame], *, title: str | None = None
+) -> alt.LayerChart:
+    """Who ran whose story: rows the outlet that ran a story first, columns the outlet
+    that ran it later, cells the stories, tooltip the median lag (``wb.syndication()``)."""
+    if isinstance(df, dict):
+        df = df["matrix"]
+    df = _frame(df, ["original", "republisher", "stories", "median_lag_days"], "syndication")
+    data = df[["original", "republisher", "stories", "copies", "median_lag_days"]].copy()
+    data["median_lag_days"] = data["median_lag_days"].astype(float)
+    base = alt.Chart(data).encode(
+        x=alt.X("republisher:N", title="ran it later", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("original:N", title="ran it first"),
+        tooltip=[
+            _tip("original", "first seen in", "N"),
+            _tip("republisher", "ran later by", "N"),
+            alt.Tooltip("stories:Q", title="stories", format=",.0f"),
+            alt.Tooltip("copies:Q", title="copies", format=",.0f"),
+            alt.Tooltip("median_lag_days:Q", title="median lag (days)", format=".1f"),
+        ],
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color("stories:Q", title="stories", scale=alt.Scale(scheme="oranges"))
+    )
+    layers = [rect]
+    if len(data) <= 400:
+        layers.append(
+            base.mark_text(fontSize=10).encode(
+                text=alt.Text("stories:Q", format=",.0f"),
+                color=alt.condition(
+                    f"datum.stories > {_dark_at(data['stories'])}",
+                    alt.value("white"),
+                    alt.value("#222222"),
+                ),
+            )
+        )
+    return alt.layer(*layers).properties(
+        title=_title(
+            title, df, "Who ran whose story", "cells: stories the column outlet ran after the row"
+        )
+    )
+
+
 # ---------------------------------------------------------------------------- network
 def network(
     df: pd.DataFrame,

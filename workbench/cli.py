@@ -522,6 +522,33 @@ def _print_quotes(wb: Workbench, actor: str | None, limit: int, out_format: str)
     print_df(df[cols].head(limit), max_rows=limit, fmt=out_format)
 
 
+@app.command("stories")
+@friendly
+def stories_cmd(
+    db: DbOpt = config.DEFAULT_DB,
+    jaccard: Annotated[
+        float | None, typer.Option(help="Same story at Jaccard >= this (default 0.8).")
+    ] = None,
+    containment: Annotated[
+        float | None,
+        typer.Option(help="Same story when the shorter text is contained >= this (0.9)."),
+    ] = None,
+    rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
+    limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
+) -> None:
+    """Group near-duplicate articles into stories (incremental), then who republished whom."""
+    with Workbench(db) as wb:
+        out = wb.stories(jaccard=jaccard, containment=containment, rebuild=rebuild)
+        shown = {k: v for k, v in out.items() if k != "options"}
+        console.print(str(shown), highlight=False)
+        syn = wb.syndication()
+        print_df(syn["outlets"].round(3), title="stories per outlet", max_rows=limit)
+        if len(syn["matrix"]):
+            print_df(
+                syn["matrix"], title="who ran whose story (first seen -> copy)", max_rows=limit
+            )
+
+
 # ---------------------------------------------------------------- queries (issue 8)
 # Filter options shared by the query commands (each maps to a Filter field).
 FromOpt = Annotated[
@@ -537,7 +564,12 @@ CountryOpt = Annotated[
 ]
 ThemeOpt = Annotated[list[str] | None, typer.Option("--theme", help="Theme id or label.")]
 TextOpt = Annotated[str | None, typer.Option("--text", help="Full-text query (all words).")]
-DedupOpt = Annotated[str, typer.Option("--dedup", help="none | text (count identical texts once).")]
+DedupOpt = Annotated[
+    str,
+    typer.Option(
+        "--dedup", help="none | text (identical texts once) | story (near-duplicates once)."
+    ),
+]
 ShowSqlOpt = Annotated[bool, typer.Option("--sql", help="Print the SQL and parameters too.")]
 
 
@@ -609,9 +641,10 @@ def top_cmd(
         df = _run_query(wb, "top", show_sql, kind, n, f)
     if out_format == "table":
         df["share"] = df["share"].map("{:.1%}".format)
+    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "distinct articles")
     print_df(
         df,
-        title=f"top {kind} — {f.describe()} (articles = distinct articles)",
+        title=f"top {kind} — {f.describe()} (articles = {counted})",
         max_rows=n,
         fmt=out_format,
     )
@@ -660,7 +693,8 @@ def coverage_cmd(
     out = wide.apply(lambda col: col.map(fmt))
     out.insert(0, "all articles", total.map("{:,}".format))
     out.insert(0, freq, [period_label(p, freq) for p in out.index])
-    unit = "share of articles" if normalize else "articles"
+    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "articles")
+    unit = f"share of {counted}" if normalize else counted
     print_df(out, title=f"{unit} per {freq} by {by} — {f.describe()}", max_rows=limit)
 
 
@@ -746,7 +780,7 @@ def report(
     ] = None,
     text: Annotated[str | None, typer.Option(help="Only articles containing these words.")] = None,
     dedup: Annotated[
-        str, typer.Option(help="none, or text to count syndicated copies once.")
+        str, typer.Option(help="none|text|story: count identical texts / stories once.")
     ] = "none",
     force: Annotated[
         bool, typer.Option(help="Replace an existing --out file that is not an earlier report.")

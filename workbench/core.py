@@ -250,7 +250,7 @@ class Workbench:
 
     def analyze(self, *, workers: int = 1, progress: bool = True) -> dict[str, Any]:
         """Every stage after ingest, incrementally: spaCy extraction of the articles not yet
-        processed, then actor/country resolution, themes, tone and quotes. Each stage and
+        processed, then actor/country resolution, themes, tone, quotes and stories. Each stage and
         the whole are rows of ``runs``; ctrl-C stops it (``errors.Interrupted``) keeping what
         each stage committed, and ``analyze()`` again resumes."""
         out: dict[str, Any] = {}
@@ -261,6 +261,7 @@ class Workbench:
             out["themes"] = self.tag_themes(progress=progress)
             out["tone"] = self.score_tone(progress=progress)
             out["quotes"] = self.find_quotes(progress=progress)
+            out["stories"] = self.stories(progress=progress)
             out["search_index"] = self.index_search()
             out["aggregates"] = self.refresh_aggregates()
             return {k: str(v) for k, v in out.items()}
@@ -574,6 +575,51 @@ class Workbench:
                 "writable Workbench (queries fall back to substring search meanwhile)"
             )
         return search.index_search(self.con)
+
+    # ------------------------------------------------------------------ stories (issue 17)
+    def stories(
+        self,
+        *,
+        jaccard: float | None = None,
+        containment: float | None = None,
+        rebuild: bool = False,
+        progress: bool = True,
+        **options: Any,
+    ) -> dict[str, Any]:
+        """Group near-duplicate articles (wire copy, re-headlined or trimmed reprints) into
+        stories, incrementally; ``Filter(dedup="story")`` then counts stories. Thresholds
+        default to the stored ones (first run: Jaccard 0.8, containment 0.9, see
+        ``workbench.stories.StoryOptions``); changing them re-clusters from stored pairs."""
+        from . import stories
+
+        if self.read_only:
+            raise errors.BadOption(
+                f"{self.path} is open read-only; stories can only be computed on a writable "
+                "Workbench (workbench stories --db DB)"
+            )
+        base = stories.stored_options(self.con) or stories.StoryOptions()
+        given = {"jaccard": jaccard, "containment": containment, **options}
+        given = {k: v for k, v in given.items() if v is not None}
+        return stories.find_stories(
+            self.con, options=base, rebuild=rebuild, progress=progress, **given
+        )
+
+    def syndication(self, filter: Any = None) -> dict[str, pd.DataFrame]:
+        """Who republished whom: per outlet stories originated vs copies run, and the
+        outlet x outlet matrix of copies with median lag (``workbench.stories``)."""
+        from . import stories
+
+        return stories.syndication(self.con, filter)
+
+    def story_of(self, article_id: str) -> pd.DataFrame:
+        """The articles of the story an article belongs to, first article first."""
+        return self.sql(
+            "SELECT c.story_id, c.article_id, c.is_first, c.similarity, c.containment, a.date,"
+            " a.source, a.title FROM story_clusters c JOIN articles a USING (article_id)"
+            " WHERE c.story_id = (SELECT story_id FROM story_clusters WHERE article_id = ?)"
+            " ORDER BY c.is_first DESC, a.date NULLS LAST, a.published NULLS LAST, a.article_id",
+            [article_id],
+        )
 
     # ------------------------------------------------------------------ reports (issue 5)
     def report(

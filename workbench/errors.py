@@ -160,3 +160,11 @@ def interrupted_after(kind: str, run_id: int) -> str:
         f"interrupted: ctrl-C arrived as {kind} run {run_id} finished; the run completed and "
         "is recorded as 'ok' in runs, so there is nothing to resume."
     )
+
+
+def stories_missing() -> str:
+    return (
+        "no story clusters in this database yet, so dedup='story' and syndication have "
+        "nothing to count.\nRun `workbench stories --db DB` (or wb.stories(), or "
+        "`workbench analyze`) on a writable database first."
+    )

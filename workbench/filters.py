@@ -21,7 +21,10 @@ from typing import Any
 from . import errors
 from .store import in_list_params
 
-DEDUP_MODES = ("none", "text")
+DEDUP_MODES = ("none", "text", "story")
+
+#: What a count is a count of, per dedup mode (frames say it in ``attrs["unit"]``).
+DEDUP_UNITS = {"none": "articles", "text": "unique texts", "story": "stories"}
 
 #: Entity types that count as "actors" unless ``Filter.entity_types`` says otherwise.
 DEFAULT_ACTOR_TYPES = ("PERSON", "ORG")
@@ -108,6 +111,9 @@ class Filter:
     - ``tone_min``/``tone_max``: inclusive bounds on the article tone (``article_tone.tone``).
     - ``dedup="text"`` counts articles with identical text (``text_hash``) once: syndicated
       copies collapse to the earliest (then lowest ``article_id``) copy *within the filter*.
+      ``dedup="story"`` counts each story once (near-duplicates: re-headlined, trimmed or
+      lightly edited copies, see ``workbench.stories``; needs ``wb.stories()`` first):
+      the story's earliest article within the filter stands for it.
 
     Strings are accepted where tuples are expected, and date strings are parsed, so
     ``Filter(sources="Guardian", date_from="2022-03")`` works.
@@ -256,6 +262,12 @@ _FTS_SQL = (
 )
 _TONE_SQL = "{a}.article_id IN (SELECT t.article_id FROM article_tone t WHERE {conds})"
 _ARTICLES_SQL = "SELECT {columns} FROM articles a WHERE {where}"
+_STORY_SQL = (
+    "SELECT {columns} FROM articles a "
+    "LEFT JOIN story_clusters story_ ON story_.article_id = a.article_id WHERE {where} "
+    "QUALIFY row_number() OVER (PARTITION BY coalesce(story_.story_id, a.article_id) "
+    "ORDER BY a.date NULLS LAST, a.published NULLS LAST, a.article_id) = 1"
+)
 
 
 def filter_sql(
@@ -320,10 +332,13 @@ def filtered_articles_sql(
 
     ``dedup="text"`` keeps one article per ``text_hash`` among the articles that pass the
     filter (earliest date, then lowest ``article_id``), so a copy outside the filter never
-    hides one inside it.
+    hides one inside it. ``dedup="story"`` keeps one article per story
+    (``story_clusters``) the same way; articles not clustered yet count as their own story.
     """
     f = f or Filter()
     where, params = filter_sql(f, "a", fts=fts, fts_query=fts_query)
+    if f.dedup == "story":
+        return compose(_STORY_SQL, columns=columns, where=where), params
     sql = compose(_ARTICLES_SQL, columns=columns, where=where)
     if f.dedup == "text":
         sql += (

@@ -29,7 +29,7 @@ import pandas as pd
 
 from . import charts, config, errors
 from .core import Workbench
-from .filters import Filter
+from .filters import DEDUP_UNITS, Filter
 from .store import in_list_params
 
 KINDS = ("actor", "person", "org", "country", "theme", "source", "speaker")
@@ -198,12 +198,8 @@ class Explorer:
         style = {"description_width": "initial"}
         self.date_from = w.DatePicker(description="From", value=lo, style=style)
         self.date_to = w.DatePicker(description="to", value=hi, style=style)
-        self.dedup = w.ToggleButtons(
-            options=[("All copies", "none"), ("Dedup copies", "text")],
-            value="none",
-            tooltips=["count every stored article", "count identical texts once"],
-            style={"button_width": "110px"},
-        )
+        self.dedup = w.ToggleButtons(options=self._dedup_options(), value="none",
+                                     style={"button_width": "110px"})  # fmt: skip
         self.sources = w.SelectMultiple(
             options=self._options("source", choices), rows=5, description="Outlets", style=style
         )
@@ -260,6 +256,15 @@ class Explorer:
     def _options(self, kind: str, limit: int) -> list[tuple[str, str]]:
         df = self.wb.top(kind, limit, Filter())
         return [(_label(r.label, r.articles), str(r.key)) for r in df.itertuples()]
+
+    def _dedup_options(self) -> list[tuple[str, str]]:
+        """All copies / identical texts once / Stories (once stories were computed)."""
+        from . import stories
+
+        opts = [("All copies", "none"), ("Unique texts", "text")]
+        if stories.is_ready(self.wb.con):
+            opts.append(("Stories", "story"))
+        return opts
 
     # ------------------------------------------------------------------ state
     @property
@@ -326,7 +331,8 @@ class Explorer:
             bars = charts.bars(self.data, "share" if share else "articles")
             chart = bars.add_params(alt.selection_point(name=PICK, fields=["key"]))
         self.chart.chart = chart
-        unit = "share of the filtered articles" if share else "articles"
+        counted = html.escape(DEDUP_UNITS[f.dedup])
+        unit = f"share of the filtered {counted}" if share else counted
         self.status.value = (
             f"<small>{html.escape(f.describe())} · {len(self.data)} rows · "
             f"counted in {unit}</small>"

@@ -7,7 +7,11 @@ of its fields, or None), returns a pandas DataFrame, and with ``sql=True`` retur
 What is counted, everywhere:
 
 - ``articles``: distinct articles (after the filter and its dedup mode). The unit of every
-  share, ranking and association measure.
+  share, ranking and association measure. With ``Filter(dedup="text")`` each counted
+  article stands for a unique text, with ``dedup="story"`` for a story (near-duplicates
+  grouped, see ``workbench.stories``); every frame says which in ``attrs["unit"]``
+  (``articles``, ``unique texts`` or ``stories``). The pre-aggregates serve only
+  ``dedup="none"``; other modes run on the base tables.
 - ``mentions``: occurrences inside those articles: entity mentions for actors, resolved
   mentions for countries (``article_countries.mentions``), pattern hits for themes
   (``article_themes.hits``), quotes for speakers, 1 per article for sources.
@@ -24,16 +28,19 @@ speaker strings such as "he" are left out, see ``quotes()`` for them). Every res
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import inspect
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import duckdb
 import numpy as np
 import pandas as pd
 
 from . import aggregates, errors, search
-from .filters import Filter, as_filter, compose, filtered_articles_sql
+from .filters import DEDUP_UNITS, Filter, as_filter, compose, filtered_articles_sql
 from .store import in_list_params
 
 KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
@@ -54,8 +61,31 @@ def _check_n(n: int | None, name: str = "n") -> None:
         raise errors.BadOption(f"{name} must be a positive integer or None, got {n!r}")
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def counts_unit(fn: _F) -> _F:
+    """Stamp ``attrs["unit"]`` (articles / unique texts / stories) on the returned frame."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        out = fn(*args, **kw)
+        if isinstance(out, pd.DataFrame):
+            f = as_filter(sig.bind(*args, **kw).arguments.get("filter"))
+            out.attrs["unit"] = DEDUP_UNITS[f.dedup]
+        return out
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _fa(con: duckdb.DuckDBPyConnection, f: Filter) -> SqlResult:
     """The filtered-articles CTE body (columns needed by the aggregations)."""
+    if f.dedup == "story":
+        from . import stories
+
+        if not stories.is_ready(con):
+            raise errors.BadOption(errors.stories_missing())
     q = search.fts_query(con, f.text)
     return filtered_articles_sql(
         f, fts=q is not None, fts_query=q, columns="a.article_id, a.date, a.source"
@@ -172,6 +202,7 @@ ORDER BY articles DESC, mentions DESC, d.key
 LIMIT ?"""
 
 
+@counts_unit
 def top(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -233,6 +264,7 @@ SELECT date_trunc(?, fa.date)::DATE AS period, 'all' AS key, 'all articles' AS l
 FROM fa WHERE fa.date IS NOT NULL GROUP BY 1 ORDER BY 1"""
 
 
+@counts_unit
 def coverage(
     con: duckdb.DuckDBPyConnection,
     by: str | None = "actor",
@@ -355,6 +387,7 @@ def cooccurrence_tail(kind_a: str, kind_b: str, sort: str, n: int | None) -> Sql
     return q, [n if n is not None else 2**62]
 
 
+@counts_unit
 def cooccurrence(
     con: duckdb.DuckDBPyConnection,
     kind_a: str = "actor",
@@ -460,6 +493,7 @@ LEFT JOIN cnt ON cnt.source = st.source AND cnt.key = k.key
 ORDER BY k.rank, st.source"""
 
 
+@counts_unit
 def compare(
     con: duckdb.DuckDBPyConnection,
     sources: list[str] | tuple[str, ...] | str | None = None,
@@ -565,6 +599,7 @@ _TONE_KEYS_TOP = (
 )
 
 
+@counts_unit
 def tone(
     con: duckdb.DuckDBPyConnection,
     by: str = "date",
@@ -658,6 +693,7 @@ ORDER BY fa.date NULLS LAST, q.article_id, q.quote_idx
 LIMIT ?"""
 
 
+@counts_unit
 def quotes(
     con: duckdb.DuckDBPyConnection,
     actor: str | None = None,
@@ -700,6 +736,7 @@ ORDER BY {order}
 LIMIT ?"""
 
 
+@counts_unit
 def articles(
     con: duckdb.DuckDBPyConnection,
     filter: Filter | dict[str, Any] | None = None,
@@ -835,6 +872,7 @@ def _period_filter(f: Filter, period: Any, freq: str) -> Filter:
     return f.replace(date_from=lo, date_to=hi)
 
 
+@counts_unit
 def evidence(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -923,6 +961,7 @@ def _flat(s: str) -> str:
     return re.sub(r"\s+", " ", s)
 
 
+@counts_unit
 def kwic(
     con: duckdb.DuckDBPyConnection,
     term_or_entity: str,

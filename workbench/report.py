@@ -1062,7 +1062,50 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
                 rows=rows,
             )
         )
+    syndication_section(page, wb, f)
     return page
+
+
+def syndication_section(page: Page, wb: Workbench, f: Filter) -> None:
+    """Stories and copies per outlet, and who ran whose story (``wb.syndication()``)."""
+    from . import charts, stories
+
+    sec = Section(
+        "syndication",
+        "Syndication",
+        "Stories (near-duplicate articles grouped) per outlet: how many it ran first and how "
+        "many of its articles repeat an earlier article's story; below, who ran whose story.",
+    )
+    page.sections.append(sec)
+    if not stories.is_ready(wb.con):
+        sec.empty = "No story clusters yet: run `workbench stories` (or `analyze`) first."
+        return
+    syn = stories.syndication(wb.con, f)
+    out = syn["outlets"].head(25)
+    if out.empty:
+        sec.empty = "No articles with an outlet in this selection."
+        return
+    sec.blocks.append(
+        Block(
+            kind="table",
+            cls="syndication",
+            columns=["outlet", "articles", "stories", "originated", "copies", "copy share"],
+            rows=[
+                [
+                    Cell(r.source),
+                    Cell(int(r.articles), cls="num"),
+                    Cell(int(r.stories), cls="num"),
+                    Cell(int(r.originated), cls="num"),
+                    Cell(int(r.copies), cls="num"),
+                    Cell(f"{r.copy_share:.1%}", cls="num"),
+                ]
+                for r in out.itertuples(index=False)
+            ],
+        )
+    )
+    if len(syn["matrix"]):
+        page.add_chart(sec, charts.syndication_heatmap(syn["matrix"].head(400)).properties(
+            width=600, height=300))  # fmt: skip
 
 
 # ---------------------------------------------------------------------- entry point

@@ -6,6 +6,7 @@ The schema is the contract between stages; every stage writes only its own table
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
 - resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
+- stories (stories.py):       story_signatures, story_bands, story_pairs, story_clusters, stories
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -119,6 +120,24 @@ MIGRATIONS: dict[int, list[str]] = {
     7: [
         "ALTER TABLE mentions ADD COLUMN IF NOT EXISTS self_mention BOOLEAN",
         "ALTER TABLE quotes ADD COLUMN IF NOT EXISTS fragment BOOLEAN",
+    ],
+    # Stories: near-duplicate articles grouped (stories.py); its parameters in meta.
+    8: [
+        """CREATE TABLE IF NOT EXISTS story_signatures (
+            article_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL, n_shingles INTEGER NOT NULL,
+            minhash BLOB NOT NULL, stamp VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_bands (
+            band SMALLINT NOT NULL, key BIGINT NOT NULL, article_id VARCHAR NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_pairs (
+            article_id VARCHAR NOT NULL, other_id VARCHAR NOT NULL, jaccard DOUBLE NOT NULL,
+            containment DOUBLE NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS story_clusters (
+            story_id VARCHAR NOT NULL, article_id VARCHAR PRIMARY KEY, similarity DOUBLE,
+            containment DOUBLE, is_first BOOLEAN)""",
+        """CREATE TABLE IF NOT EXISTS stories (
+            story_id VARCHAR PRIMARY KEY, first_article_id VARCHAR, first_date DATE,
+            first_source VARCHAR, size INTEGER NOT NULL, n_outlets INTEGER NOT NULL,
+            outlets VARCHAR[])""",
     ],
 }
 

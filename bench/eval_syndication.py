@@ -1,0 +1,512 @@
+"""Near-duplicate stories (issue 17): pair precision/recall, counts per outlet, scale.
+
+    python bench/eval_syndication.py pairs        # labelled set; tune: Reuters+BBC, test: 2022
+    python bench/eval_syndication.py candidates   # real candidate pairs to check by hand
+    python bench/eval_syndication.py counts       # articles / unique texts / stories, rankings
+    python bench/eval_syndication.py scale --n 100000
+
+The labelled set: real articles plus one copy of every other one with realistic copy edits
+(new headline, byline/dateline/copyright/"Read more" lines added, last paragraphs dropped or
+reordered, light rewording), drawn by a seeded RNG; a pair is positive when both articles
+descend from one original, or when the two originals are a real near-duplicate pair judged
+"same" by hand (``bench/syndication_handcheck.csv``). Pairs of two real articles that were
+not checked by hand are left out of the scores (their count is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import random
+import re
+import resource
+import sys
+import time
+from collections import defaultdict
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from benchlib import REPO, RU_UA, WORK, header, need
+
+from workbench import Filter, Workbench, config
+from workbench.filters import compose, filtered_articles_sql
+from workbench.stories import shingles, similarity
+
+REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
+BBC = config.SHARED_DIR / "corpora" / "bbc-news"
+HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
+
+NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
+CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
+AGENCIES = ["AP", "Reuters", "AFP"]
+COPYRIGHT = [
+    "Copyright 2022 The Associated Press. All rights reserved.",
+    "© 2022 Thomson Reuters",
+    "Copyright (c) Agence France-Presse",
+    "This material may not be published, broadcast, rewritten or redistributed.",
+]
+TAILS = ["Read more: the latest coverage", "Related: more from our newsroom", "Sign up for alerts"]
+SWAPS = {
+    "said": "says",
+    "says": "said",
+    "percent": "per cent",
+    "also": "additionally",
+    "about": "around",
+    "told": "informed",
+    "but": "however",
+    "big": "large",
+    "more than": "over",
+}
+COPY_OUTLETS = [f"Reprint {c}" for c in "ABCDEFGH"]
+
+
+# ---------------------------------------------------------------------------- copy edits
+def paragraphs(text: str) -> list[str]:
+    """Blank-line or indented-line paragraphs (Reuters texts are hard-wrapped)."""
+    parts = re.split(r"\n\s*\n|\n(?=[ \t]{2,}\S)", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def reword(text: str, rng: random.Random, rate: float) -> str:
+    """Light wording changes: swap or drop about ``rate`` of the words."""
+    words = text.split(" ")
+    n = max(1, int(len(words) * rate))
+    for i in rng.sample(range(len(words)), min(n, len(words))):
+        w = words[i]
+        low = w.lower()
+        if low in SWAPS:
+            words[i] = SWAPS[low]
+        elif len(w) > 3 and rng.random() < 0.5:
+            words[i] = ""  # a dropped word
+        else:
+            words[i] = w + (" the" if rng.random() < 0.5 else ",")
+    return re.sub(r" {2,}", " ", " ".join(words))
+
+
+def make_copy(text: str, rng: random.Random) -> tuple[str, list[str]]:
+    """A realistic reprint and the list of edits made."""
+    paras = paragraphs(text)
+    edits: list[str] = ["headline"]
+    if len(paras) >= 4 and rng.random() < 0.5:
+        keep = rng.randint(max(2, int(len(paras) * 0.6)), len(paras) - 1)
+        paras = paras[:keep]
+        edits.append(f"drop_last_{len(paragraphs(text)) - keep}")
+    if len(paras) >= 3 and rng.random() < 0.3:
+        paras[-1], paras[-2] = paras[-2], paras[-1]
+        edits.append("reorder_last")
+    if rng.random() < 0.5:
+        rate = rng.choice([0.01, 0.02, 0.03])
+        paras = [reword(p, rng, rate) for p in paras]
+        edits.append(f"reword_{rate}")
+    if rng.random() < 0.6:
+        paras[0] = f"{rng.choice(CITIES)} ({rng.choice(AGENCIES)}) — {paras[0]}"
+        edits.append("dateline")
+    if rng.random() < 0.6:
+        paras.insert(0, f"By {rng.choice(NAMES)}")
+        edits.append("byline")
+    if rng.random() < 0.5:
+        paras.append(rng.choice(COPYRIGHT))
+        edits.append("copyright")
+    if rng.random() < 0.3:
+        paras.append(rng.choice(TAILS))
+        edits.append("read_more")
+    return "\n\n".join(paras), edits
+
+
+# ---------------------------------------------------------------------------- corpora
+def load_part(part: str, limit: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Real articles of one part (stored once through a scratch ingest, so ids match), each
+    with ``flagged``: it has a real near-duplicate candidate (a pair at or above the pair
+    floor) in its corpus."""
+    paths = {"tune": [REUTERS, BBC], "test": [RU_UA]}[part]
+    for p in paths:
+        need(p)
+    db = WORK / f"synd-src-{part}.duckdb"
+    if not db.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        with Workbench(db) as wb:
+            wb.ingest([str(p) for p in paths], allow_undated=True, progress=False)
+            wb.stories(progress=False)
+    with Workbench(db, read_only=True) as wb:
+        rows = wb.sql(
+            "SELECT article_id, date, source, title, text, article_id IN (SELECT article_id "
+            "FROM story_pairs UNION SELECT other_id FROM story_pairs) AS flagged "
+            "FROM articles WHERE n_words >= 60 ORDER BY article_id"
+        ).to_dict("records")
+    if part == "tune":  # Reuters and BBC in proportion, seeded
+        rng.shuffle(rows)
+        rows = sorted(rows[:limit], key=lambda r: r["article_id"])
+    for r in rows:
+        r["date"] = str(r["date"])[:10] if pd.notna(r["date"]) else "2005-01-01"
+        r["source"] = r["source"] or "bbc"
+    return rows
+
+
+def _hash(text: str) -> str:
+    from workbench.load import hash_text, normalise_text
+
+    return hash_text(normalise_text(text))
+
+
+def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[dict], dict]:
+    """The labelled DB: real articles + copies; returns (db, origin of each copy title, rows)."""
+    rng = random.Random(seed)
+    labels = handchecked()
+    checked = {a for pair in labels for a in pair}
+    base = load_part(part, limit, rng)
+    # an article with a real near-duplicate candidate stays only when its pairs were checked
+    # by hand, so every pair of two different originals has a known label
+    with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+        cand = wb.sql("SELECT article_id, other_id FROM story_pairs").itertuples(index=False)
+        unchecked = {x for a, b in cand if frozenset((a, b)) not in labels for x in (a, b)}
+    base = [r for r in base if r["article_id"] not in unchecked]
+    print(
+        f"pool: {len(base)} real articles ({sum(r['article_id'] in checked for r in base)} "
+        f"in hand-checked pairs; {len(unchecked)} with unchecked candidates left out)"
+    )
+    rows, origin = [], {}
+    for i, r in enumerate(base):
+        rows.append({**r, "real": True})
+        if i % 2 == 0:
+            text, edits = make_copy(r["text"], rng)
+            day = dt.date.fromisoformat(r["date"]) + dt.timedelta(days=rng.randint(0, 3))
+            title = f"copy {i}: {'+'.join(edits)}"
+            origin[title] = r["article_id"]
+            rows.append(
+                {
+                    "title": title,
+                    "text": text,
+                    "date": day.isoformat(),
+                    "source": rng.choice(COPY_OUTLETS),
+                }
+            )
+    db = WORK / f"synd-{part}-{seed}.duckdb"
+    for p in (db, Path(str(db) + ".wal")):
+        p.unlink(missing_ok=True)
+    src = WORK / f"synd-{part}-{seed}.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps({k: r[k] for k in ("title", "text", "date", "source")}) + "\n")
+    with Workbench(db) as wb:
+        wb.ingest([src], progress=False)
+        stored = wb.sql("SELECT article_id, source, date, text_hash FROM articles")
+    # ids hash text, date and outlet: map the originals' ids to this DB's (BBC got a date)
+    now = {(s, str(d)[:10], h): a for a, s, d, h in stored.itertuples(index=False)}
+    remap = {r["article_id"]: now.get((r["source"], r["date"], _hash(r["text"]))) for r in base}
+    origin = {t: remap.get(o) or o for t, o in origin.items()}
+    return db, origin, rows, remap
+
+
+def handchecked() -> dict[frozenset[str], bool]:
+    if not HANDCHECK.exists():
+        return {}
+    with HANDCHECK.open(encoding="utf-8") as fh:
+        return {
+            frozenset((r["article_a"], r["article_b"])): r["label"] == "same"
+            for r in csv.DictReader(fh)
+        }
+
+
+def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bool]) -> dict:
+    """Pair precision/recall of the stored stories: two articles belong together when they
+    descend from one original, or from two originals judged the same story by hand."""
+    arts = wb.sql("SELECT article_id, title FROM articles")
+    by_title = dict(zip(arts.title, arts.article_id, strict=True))
+    orig = {aid: aid for aid in arts.article_id}
+    for title, o in origin.items():
+        if title in by_title:
+            orig[by_title[title]] = o
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for pair, same in labels.items():
+        a, b = tuple(pair)
+        if same and a in orig and b in orig:
+            parent[find(a)] = find(b)
+    gold: dict[str, set[str]] = defaultdict(set)
+    for aid in arts.article_id:
+        gold[find(orig[aid])].add(aid)
+    story = dict(wb.sql("SELECT article_id, story_id FROM story_clusters").itertuples(index=False))
+    pred: dict[str, set[str]] = defaultdict(set)
+    for aid, sid in story.items():
+        pred[sid].add(aid)
+    tp = fp = fn = 0
+    fps, fns = [], []
+    for members in pred.values():
+        for a, b in combinations(sorted(members), 2):
+            if find(orig[a]) == find(orig[b]):
+                tp += 1
+            else:
+                fp += 1
+                fps.append((a, b))
+    for members in gold.values():
+        for a, b in combinations(sorted(members), 2):
+            if story.get(a) != story.get(b):
+                fn += 1
+                fns.append((a, b))
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "fp_examples": fps[:5],
+        "fn_examples": fns[:8],
+    }
+
+
+def cmd_pairs(args: argparse.Namespace) -> None:
+    header("syndication pairs", {"part": args.part, "limit": args.limit, "seed": args.seed})
+    db, origin, rows, remap = build(args.part, args.limit, args.seed)
+    labels = {
+        frozenset(remap.get(a) or a for a in pair): same for pair, same in handchecked().items()
+    }
+    print(f"articles: {len(rows)} ({len(origin)} synthetic copies); hand labels: {len(labels)}")
+    with Workbench(db) as wb:
+        t = time.perf_counter()
+        wb.stories(progress=False, shingle=args.shingle, lsh_threshold=args.lsh)
+        print(f"clustered in {time.perf_counter() - t:.1f}s (shingle {args.shingle})")
+        grid = [(j, c) for j in args.jaccard for c in args.containment]
+        for j, c in grid:
+            wb.stories(jaccard=j, containment=c, progress=False)
+            s = score(wb, origin, labels)
+            if not args.examples:
+                s = {k: v for k, v in s.items() if not k.endswith("_examples")}
+            print(json.dumps({"jaccard": j, "containment": c, **s}, default=str))
+        if args.misses:
+            wb.stories(jaccard=0.8, containment=0.9, progress=False)
+            s = score(wb, origin, labels)
+            for a, b in s["fn_examples"]:
+                ta, tb = (wb.sql("SELECT title, text FROM articles WHERE article_id = ?", [x])
+                          .iloc[0] for x in (a, b))  # fmt: skip
+                jac, con = similarity(shingles(ta.text, 5), shingles(tb.text, 5))
+                print(f"MISS J={jac:.2f} C={con:.2f} {ta.title[:60]!r} <> {tb.title[:60]!r}")
+
+
+# ---------------------------------------------------------------------------- candidates
+def cmd_candidates(args: argparse.Namespace) -> None:
+    """Real pairs above the pair floor (all of the 2022 corpora's, a stratified sample of
+    Reuters and BBC), with both texts' openings and endings, for labelling by hand."""
+    rng = random.Random(args.seed)
+    out = []
+    for part, per_corpus in (("test", None), ("tune", args.sample)):
+        load_part(part, 10**9, random.Random(0))
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            pairs = wb.sql(
+                "SELECT p.article_id AS a, p.other_id AS b, p.jaccard, p.containment, "
+                "x.source AS sa, y.source AS sb, x.text AS ta, y.text AS tb, x.title AS ha, "
+                "y.title AS hb FROM story_pairs p JOIN articles x ON x.article_id = p.article_id "
+                "JOIN articles y ON y.article_id = p.other_id ORDER BY p.jaccard DESC"
+            ).to_dict("records")
+        if per_corpus is not None and len(pairs) > per_corpus:
+            pairs = sorted(rng.sample(pairs, per_corpus), key=lambda r: -r["jaccard"])
+        for r in pairs:
+            out.append({"part": part, **r})
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for i, r in enumerate(out):
+            fh.write(
+                f"### {i} [{r['part']}] J={r['jaccard']:.3f} C={r['containment']:.3f} "
+                f"{r['a']} ({r['sa']}) | {r['b']} ({r['sb']})\n"
+                f"A: {r['ha']!r}\n   {r['ta'][:400]!r}\n   ...{r['ta'][-200:]!r}\n"
+                f"B: {r['hb']!r}\n   {r['tb'][:400]!r}\n   ...{r['tb'][-200:]!r}\n\n"
+            )
+    print(f"{len(out)} pairs written to {args.out}")
+
+
+def cmd_realpairs(args: argparse.Namespace) -> None:
+    """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
+    (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
+    containment >= c)."""
+    from workbench.stories import StoryOptions
+
+    rows = list(csv.DictReader(HANDCHECK.open(encoding="utf-8")))
+    text = {}
+    for part in ("test", "tune"):
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
+            q = "SELECT article_id, text FROM articles WHERE list_contains(?, article_id)"
+            text.update(dict(wb.sql(q, [ids]).itertuples(index=False)))
+    floor = StoryOptions().min_shingles
+    sims = []
+    for r in rows:
+        a, b = (shingles(text[r[k]], args.shingle) for k in ("article_a", "article_b"))
+        jac, con = similarity(a, b)
+        sims.append((r, jac, con if min(len(a), len(b)) >= floor else jac))
+    for j in args.jaccard:
+        for c in args.containment:
+            out = {"shingle": args.shingle, "jaccard": j, "containment": c}
+            for part in ("tune", "test"):
+                tp = fp = fn = 0
+                for r, jac, con in sims:
+                    if r["part"] != part:
+                        continue
+                    pred, gold = jac >= j or con >= c, r["label"] == "same"
+                    tp, fp, fn = (
+                        tp + (pred and gold),
+                        fp + (pred and not gold),
+                        fn + (gold and not pred),
+                    )
+                out[part] = {"tp": tp, "fp": fp, "fn": fn,
+                             "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+                             "recall": round(tp / (tp + fn), 3) if tp + fn else None}  # fmt: skip
+            print(json.dumps(out))
+
+
+# ---------------------------------------------------------------------------- counts
+def cmd_counts(args: argparse.Namespace) -> None:
+    header("syndication counts", {})
+    for part in ("test", "tune"):
+        load_part(part, 10**9, random.Random(0))
+        with Workbench(WORK / f"synd-src-{part}.duckdb") as wb:
+            wb.stories(progress=False)
+            per = {}
+            for mode in ("none", "text", "story"):
+                df = wb.top("source", None, Filter(dedup=mode))
+                per[mode] = dict(zip(df["key"], df["articles"], strict=True))
+            print(f"-- {part}: outlet | articles | unique texts | stories | copy share")
+            for src in sorted(per["none"], key=lambda s: -per["none"][s]):
+                a, t, s = per["none"][src], per["text"].get(src, 0), per["story"].get(src, 0)
+                print(f"{src} | {a} | {t} | {s} | {1 - s / a:.3f}")
+            if part == "tune":  # Reuters: rank of gold PLACES / TOPICS by dedup mode
+                for field in ("places", "topics"):
+                    ranks = {}
+                    for mode in ("none", "story"):
+                        fa, params = filtered_articles_sql(
+                            Filter(sources=["Reuters"], dedup=mode),
+                            columns="a.article_id, a.meta",
+                        )
+                        q = compose(
+                            "WITH fa AS ({fa}) SELECT v AS key, count(*) AS n FROM (SELECT "
+                            "unnest(from_json(json_extract(fa.meta, ?), '[\"VARCHAR\"]')) AS v "
+                            "FROM fa) GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 15",
+                            fa=fa,
+                        )
+                        ranks[mode] = wb.sql(q, [*params, f"$.{field}"])
+                    a, b = ranks["none"], ranks["story"]
+                    rank_b = {k: i + 1 for i, k in enumerate(b["key"])}
+                    n_b = dict(zip(b["key"], b["n"], strict=True))
+                    print(f"-- Reuters {field}: rank | key | articles | stories | rank by stories")
+                    for i, r in enumerate(a.itertuples()):
+                        print(f"{i + 1} | {r.key} | {r.n} | {n_b.get(r.key, '-')} | "
+                              f"{rank_b.get(r.key, '>15')}")  # fmt: skip
+        print()
+
+
+# ---------------------------------------------------------------------------- scale
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (sampled every 0.1 s)."""
+
+    def __enter__(self) -> PeakRSS:
+        import threading
+
+        import psutil
+
+        self.proc, self.peak, self.stop = psutil.Process(), 0, threading.Event()
+        self.base = self.proc.memory_info().rss
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.1):
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def __str__(self) -> str:
+        return f"peak RSS {self.peak / 2**20:.0f} MB (at start {self.base / 2**20:.0f} MB)"
+
+
+def cmd_scale(args: argparse.Namespace) -> None:
+    """Synthetic replicas: real Reuters/BBC/2022 articles and edited copies of them (each copy
+    a new outlet and date) up to ``n``; then a 1% incremental add."""
+    header("syndication scale", {"n": args.n})
+    rng = random.Random(args.seed)
+    base = load_part("tune", 10**9, rng) + load_part("test", 10**9, rng)
+    WORK.mkdir(parents=True, exist_ok=True)
+    db = WORK / f"synd-scale-{args.n}.duckdb"
+    src, extra = WORK / f"synd-scale-{args.n}.jsonl", WORK / f"synd-scale-{args.n}-add.jsonl"
+    n_add = args.n // 100
+    if not db.exists():
+        with src.open("w", encoding="utf-8") as fh, extra.open("w", encoding="utf-8") as fx:
+            for i in range(args.n + n_add):
+                r = base[i % len(base)]
+                text = r["text"] if i < len(base) else make_copy(r["text"], rng)[0]
+                row = {"title": f"r{i}", "text": text, "date": r["date"],
+                       "source": f"{r['source']}-{i // len(base)}"}  # fmt: skip
+                (fh if i < args.n else fx).write(json.dumps(row) + "\n")
+        t = time.perf_counter()
+        with Workbench(db) as wb:
+            wb.ingest([src], progress=False)
+        print(f"ingest: {time.perf_counter() - t:.1f}s")
+    with Workbench(db) as wb:
+        extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
+        wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
+        n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+        t = time.perf_counter()
+        with PeakRSS() as mem:
+            out = wb.stories(rebuild=True, progress=False, batch=args.batch)
+        full = time.perf_counter() - t
+        print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
+              f"{full:.1f}s, {mem}; process max RSS so far {peak_mb():.0f} MB")  # fmt: skip
+        wb.ingest([extra], progress=False, rescan=True)
+        t = time.perf_counter()
+        with PeakRSS() as mem:
+            out = wb.stories(progress=False, batch=args.batch)
+        inc = time.perf_counter() - t
+        print(f"incremental: +{out['signed']} articles in {inc:.1f}s "
+              f"({inc / full:.1%} of the full run); {mem}")  # fmt: skip
+        t = time.perf_counter()
+        out = wb.stories(jaccard=0.85, progress=False)
+        print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
+        wb.stories(jaccard=0.8, progress=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pairs")
+    p.add_argument("--part", choices=["tune", "test"], default="test")
+    p.add_argument("--limit", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
+    p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p.add_argument("--misses", action="store_true")
+    p.add_argument("--shingle", type=int, default=5)
+    p.add_argument("--lsh", type=float, default=0.3)
+    p.add_argument("--examples", action="store_true")
+    p = sub.add_parser("candidates")
+    p.add_argument("--sample", type=int, default=90)
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--out", default=str(WORK / "synd-candidates.txt"))
+    sub.add_parser("counts")
+    p = sub.add_parser("realpairs")
+    p.add_argument("--shingle", type=int, default=5)
+    p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
+    p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p = sub.add_parser("scale")
+    p.add_argument("--n", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--batch", type=int, default=5000)
+    args = ap.parse_args(argv)
+    {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
+     "scale": cmd_scale, "realpairs": cmd_realpairs}[args.cmd](args)  # fmt: skip
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

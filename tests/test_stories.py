@@ -1,0 +1,246 @@
+"""Stories (near-duplicates) on real 2022 articles: copies join, same-event stories do not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import RU_UA
+
+from workbench import Filter, Workbench, errors
+from workbench.stories import shingles, similarity, trim_boilerplate
+
+GRINER_G = "Brittney Griner lawyers welcome prospect of Russia prisoner swap"
+GRINER_NYT = "U.S. Offer to Swap Russian Arms Dealer for Griner"
+LAVROV_G = "Russia may seek to occupy more territory in Ukraine"
+LAVROV_NYT = "Russia Signals That It May Want a Bigger Chunk of Ukraine"
+
+
+def _rows() -> list[dict[str, str]]:
+    """Real Guardian/NYT articles (two same-day pairs on one event each, plus others)."""
+    g = pd.read_csv(RU_UA / "Guardians_Russia_Ukraine.csv")
+    n = pd.read_csv(RU_UA / "NYT_Russia_Ukraine.csv")
+    out = []
+    for df, outlet, titles in (
+        (g, "Guardian", (GRINER_G, LAVROV_G)),
+        (n, "NYT", (GRINER_NYT, LAVROV_NYT)),
+    ):
+        picked = df[df["headlines"].str.startswith(titles)]
+        assert len(picked) == 2, titles
+        others = df[~df.index.isin(picked.index)].head(6)
+        for r in pd.concat([picked, others]).itertuples():
+            date = str(r.published).replace("/", "-")[:10]
+            out.append({"title": r.headlines, "text": r.articles, "date": date, "source": outlet})
+    return out
+
+
+def _wire_copy(row: dict[str, str]) -> dict[str, str]:
+    """A reprint: new headline, byline + dateline + copyright lines, last paragraphs cut."""
+    paras = [p for p in row["text"].split("\n") if p.strip()]
+    keep = paras[: max(3, int(len(paras) * 0.7))]
+    body = "\n\n".join(
+        ["By Staff Reporter", f"MOSCOW (AP) — {keep[0]}", *keep[1:], "Copyright 2022 Wire Daily."]
+    )
+    day = pd.Timestamp(row["date"]) + pd.Timedelta(days=1)
+    return {
+        "title": "Griner swap talks: defence team cautiously hopeful",
+        "text": body,
+        "date": day.strftime("%Y-%m-%d"),
+        "source": "Wire Daily",
+    }
+
+
+def _reworded(row: dict[str, str]) -> dict[str, str]:
+    text = row["text"].replace("said", "stated", 2).replace("Russia", "Moscow", 1)
+    return {
+        "title": "Lavrov: Russia wants more of Ukraine",
+        "text": text + "\n\nRead more: our full coverage of the war",
+        "date": (pd.Timestamp(row["date"]) + pd.Timedelta(days=2)).strftime("%Y-%m-%d"),
+        "source": "Wire Daily",
+    }
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def syn(tmp_path_factory: pytest.TempPathFactory):
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    d = tmp_path_factory.mktemp("stories")
+    rows = _rows()
+    g_griner = next(r for r in rows if r["title"].startswith(GRINER_G))
+    n_lavrov = next(r for r in rows if r["title"].startswith(LAVROV_NYT))
+    rows += [_wire_copy(g_griner), _reworded(n_lavrov)]
+    w = Workbench(d / "s.duckdb")
+    w.ingest([_write(d / "wire.jsonl", rows)], source_name="x", progress=False)
+    w.analyze(progress=False)
+    yield w
+    w.close()
+
+
+def _id(wb: Workbench, source: str, title: str) -> str:
+    return wb.sql(
+        "SELECT article_id FROM articles WHERE source = ? AND starts_with(title, ?)",
+        [source, title],
+    ).iloc[0, 0]
+
+
+def _story(wb: Workbench, aid: str) -> str:
+    return wb.sql("SELECT story_id FROM story_clusters WHERE article_id = ?", [aid]).iloc[0, 0]
+
+
+def test_boilerplate_lines_are_trimmed():
+    text = (
+        "By Jane Doe and John Roe\nLONDON, March 3 (Reuters) - Oil rose on Monday.\n"
+        "Prices climbed further.\nCopyright 2022 The Associated Press. All rights reserved.\n"
+        "Read more: oil markets"
+    )
+    assert trim_boilerplate(text) == "Oil rose on Monday.\nPrices climbed further."
+
+
+def test_trimmed_reheadlined_copy_joins_its_original(syn):
+    orig = _id(syn, "Guardian", GRINER_G)
+    copy = _id(syn, "Wire Daily", "Griner swap talks")
+    assert _story(syn, copy) == _story(syn, orig)
+    story = syn.story_of(copy)
+    first = story[story.is_first].iloc[0]
+    assert first.article_id == orig  # the earlier article is first seen
+    row = story[story.article_id == copy].iloc[0]
+    assert row.containment >= 0.9 and row.similarity < 0.9  # matched as a trimmed copy
+
+
+def test_light_rewording_joins(syn):
+    orig = _id(syn, "NYT", LAVROV_NYT)
+    copy = _id(syn, "Wire Daily", "Lavrov: Russia wants")
+    assert _story(syn, copy) == _story(syn, orig)
+
+
+def test_same_event_by_two_outlets_stays_two_stories(syn):
+    for g, n in ((GRINER_G, GRINER_NYT), (LAVROV_G, LAVROV_NYT)):
+        a, b = _id(syn, "Guardian", g), _id(syn, "NYT", n)
+        assert _story(syn, a) != _story(syn, b)
+        texts = syn.sql("SELECT text FROM articles WHERE article_id IN (?, ?)", [a, b])["text"]
+        jac, cont = similarity(*(shingles(t, 5) for t in texts))
+        assert jac < 0.1 and cont < 0.2  # they share an event, not text
+
+
+def test_story_dedup_changes_every_query_and_says_its_unit(syn):
+    f = Filter(dedup="story")
+    all_ = syn.top("source", 10)
+    st = syn.top("source", 10, f)
+    assert all_.attrs["unit"] == "articles" and st.attrs["unit"] == "stories"
+    count = dict(zip(all_["key"], all_["articles"], strict=True))
+    count_st = dict(zip(st["key"], st["articles"], strict=True))
+    assert count["Wire Daily"] == 2 and "Wire Daily" not in count_st
+    assert count_st["Guardian"] == count["Guardian"] and sum(count_st.values()) == 16
+    assert len(syn.articles(f, None)) == 16 and len(syn.articles(None, None)) == 18
+    assert syn.articles(Filter(dedup="text")).attrs["unit"] == "unique texts"
+    cov = syn.coverage("source", "year", filter=f)
+    assert cov["articles"].sum() == 16 and cov.attrs["unit"] == "stories"
+    for frame in (
+        syn.cooccurrence("country", "source", f),
+        syn.compare(["Guardian", "NYT"], "country", f),
+        syn.tone("source", None, f),
+        syn.evidence("source", "NYT", f),
+        syn.kwic("Griner", filter=f),
+    ):
+        assert frame.attrs["unit"] == "stories"
+    assert "Wire Daily" not in set(syn.kwic("Griner", filter=f, n=None)["source"])
+    assert "Wire Daily" in set(syn.kwic("Griner", n=None)["source"])
+    # within a filter the story's earliest article *in the filter* stands for it
+    only_wire = syn.articles(Filter(sources="Wire Daily", dedup="story"), None)
+    assert len(only_wire) == 2
+
+
+def test_syndication_who_ran_whose_story(syn):
+    syn_ = syn.syndication()
+    out = syn_["outlets"].set_index("source")
+    assert out.loc["Wire Daily", "copies"] == 2 and out.loc["Wire Daily", "copy_share"] == 1.0
+    assert out.loc["Guardian", "originated"] == 1 and out.loc["NYT", "originated"] == 1
+    m = syn_["matrix"].set_index(["original", "republisher"])
+    assert m.loc[("Guardian", "Wire Daily"), "median_lag_days"] == 1
+    assert m.loc[("NYT", "Wire Daily"), "median_lag_days"] == 2
+    from workbench import charts
+
+    spec = charts.syndication_heatmap(syn_).to_dict()
+    assert spec["layer"][0]["mark"]["type"] == "rect"
+
+
+def test_incremental_add_and_threshold_change(syn, tmp_path):
+    g = syn.sql(
+        "SELECT title, text, date FROM articles WHERE source = 'Guardian' AND title LIKE ?",
+        [LAVROV_G + "%"],
+    ).iloc[0]
+    copy = {
+        "title": "Moscow eyes more land",
+        "text": "By Agency Staff\n" + g.text,
+        "date": str(g.date)[:10],
+        "source": "Late Reprints",
+    }
+    syn.ingest([_write(tmp_path / "late.jsonl", [copy])], progress=False)
+    out = syn.stories(progress=False)
+    assert out["signed"] == 1 and not out["reclustered"]  # only the new article was read
+    new = _id(syn, "Late Reprints", "Moscow eyes")
+    assert _story(syn, new) == _story(syn, _id(syn, "Guardian", LAVROV_G))
+    # stricter thresholds re-cluster from stored pairs: the reworded copy leaves its story
+    reworded = _id(syn, "Wire Daily", "Lavrov: Russia wants")
+    row = syn.story_of(reworded).set_index("article_id").loc[reworded]
+    assert 0.8 <= row.similarity < 0.99 and row.containment < 0.99
+    out = syn.stories(containment=0.99, jaccard=0.99, progress=False)
+    assert out["signed"] == 0 and out["rebanded"] == 0 and out["reclustered"]
+    assert _story(syn, reworded) == reworded
+    syn.stories(containment=0.9, jaccard=0.8, progress=False)
+    assert _story(syn, reworded) == _story(syn, _id(syn, "NYT", LAVROV_NYT))
+    with pytest.raises(errors.BadOption, match="pair_floor"):
+        syn.stories(jaccard=0.3, progress=False)
+
+
+def test_story_dedup_before_stories_says_what_to_run(wb, tiny_articles):
+    wb.ingest([tiny_articles], progress=False)
+    with pytest.raises(errors.BadOption, match="workbench stories"):
+        wb.articles(Filter(dedup="story"))
+
+
+def test_explorer_stories_toggle_changes_the_numbers(syn):
+    from workbench.panels import Explorer
+
+    ex = Explorer(syn, "source")
+    assert ("Stories", "story") in ex.dedup.options
+    before = dict(zip(ex.data["key"], ex.data["articles"], strict=True))
+    ex.dedup.value = "story"
+    after = dict(zip(ex.data["key"], ex.data["articles"], strict=True))
+    assert before["Wire Daily"] == 2 and "Wire Daily" not in after
+    assert "counted in stories" in ex.status.value
+
+
+def test_report_has_syndication_section(syn, tmp_path):
+    path = syn.report(tmp_path / "r.html")
+    html = path.read_text(encoding="utf-8")
+    assert 'id="syndication"' in html and "Wire Daily" in html
+    assert "copy share" in html
+
+
+def test_cli_stories_then_story_dedup(tmp_path):
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    rows = _rows()[:3]
+    rows.append(_wire_copy(next(r for r in rows if r["title"].startswith(GRINER_G))))
+    db = str(tmp_path / "c.duckdb")
+    runner = CliRunner()
+    r = runner.invoke(app, ["ingest", str(_write(tmp_path / "w.jsonl", rows)), "--db", db])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["stories", "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "stories per outlet" in r.output and "Wire Daily" in r.output
+    r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
+    assert r.exit_code == 0 and "stories" in r.output, r.output
+    assert "Wire Daily" not in r.output

@@ -1,0 +1,664 @@
+"""Stories: near-duplicate articles (wire copy, re-headlined or trimmed reprints) grouped.
+
+An article's *body* is cut of boilerplate lines (bylines, datelines, copyright, "Read more",
+"Reporting by ..."), normalised (case, punctuation, whitespace) and turned into word
+shingles. A datasketch MinHash of the shingles goes through LSH banding (datasketch's
+parameter choice for ``lsh_threshold``) to find candidate pairs, and each candidate is
+verified by exact Jaccard and containment of the shingle sets:
+
+- same story when Jaccard >= ``jaccard`` (default 0.8): a copy with a new headline, an added
+  byline or dateline, light rewording;
+- or containment >= ``containment`` (default 0.9) of the shorter text's shingles in the
+  longer one: a copy with its last paragraphs dropped.
+
+Everything persists in the database, so runs are incremental: ``story_signatures`` (the
+MinHash of every article, with its processing order ``seq``), ``story_bands`` (the LSH index:
+one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
+containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
+compared against the stored index only. The parameters that shape signatures and bands are
+stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
+from the stored signatures (signatures only when the shingling changes). Changing
+``jaccard``/``containment`` (at or above the stored ``pair_floor``) re-clusters from the
+stored pairs without reading any text.
+
+Clustering is greedy in processing order (date, then publication time, then id): an
+article joins the story of its best verified match among the articles processed before
+it, else starts a new story. Two existing stories are never merged, so an article that
+contains two stories (a digest) joins one of them instead of chaining them together. The
+story's *first* article is its earliest (date, publication time, id); ``similarity`` is the
+exact Jaccard with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import time
+import unicodedata
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import errors, store
+from .filters import compose
+from .progress import progress_bar
+
+#: Version of the normaliser and boilerplate rules: part of the signature stamp.
+NORMALISER_VERSION = "1"
+META_KEY = "stories.params"
+#: The processing order of articles (earliest first).
+ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
+
+
+@dataclass(frozen=True)
+class StoryOptions:
+    """Thresholds and sketch parameters (documented defaults).
+
+    - ``jaccard``: same story when the exact Jaccard of the shingle sets is at least this.
+    - ``containment``: same story when at least this share of the shorter text's shingles
+      occur in the longer one (a trimmed copy), provided the shorter has at least
+      ``min_shingles`` shingles.
+    - ``lsh_threshold``: Jaccard at which LSH banding finds a candidate with probability
+      about 1/2 (lower finds more trimmed copies, at more verification cost).
+    - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
+      lowered to it without re-reading text.
+    - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
+    """
+
+    jaccard: float = 0.8
+    containment: float = 0.9
+    lsh_threshold: float = 0.3
+    pair_floor: float = 0.5
+    min_shingles: int = 30
+    shingle: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    batch: int = 2000
+
+    def __post_init__(self) -> None:
+        for name in ("jaccard", "containment", "lsh_threshold", "pair_floor"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 < float(v) <= 1.0:
+                raise errors.BadOption(f"stories: {name} must be a number in (0, 1], got {v!r}")
+        for name in ("min_shingles", "shingle", "num_perm", "batch"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
+
+    @property
+    def signature_stamp(self) -> str:
+        return f"n{NORMALISER_VERSION}-k{self.shingle}-p{self.num_perm}-s{self.seed}"
+
+    @property
+    def band_stamp(self) -> str:
+        return f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
+
+
+# ---------------------------------------------------------------------------- text
+_NAME = r"[A-Z][\w.'’-]+(?:[ \t]+[A-Z][\w.'’-]+){0,3}"
+#: Whole lines that are bylines, credits, copyright, "Read more" and the like. Case matters
+#: where the rule is about names ("By Jane Doe", not "by the end of the year" in a line of
+#: hard-wrapped text).
+_BOILERPLATE = re.compile(
+    "|".join(
+        [
+            rf"^[ \t]*(?:By|BY)[ \t]+{_NAME}(?:[ \t]*(?:,|and|&)[ \t]*{_NAME})*"
+            rf"(?:[ \t]*[,|–—-][ \t]*{_NAME})?[ \t]*$",
+            r"^[ \t]*\(?(?i:reporting|additional reporting|writing|editing|compiled|edited)"
+            r" by\b[^\n]{0,160}$",
+            r"^[ \t]*(?:Copyright|COPYRIGHT|\([cC]\)|©)[^\n]{0,160}$",
+            r"^[ \t]*(?:Read|READ|See|Click|Tap)[ \t]+(?i:more|also|here|the full)\b[^\n]{0,120}$",
+            r"^[ \t]*(?:Related|RELATED|More on this|Follow us|Sign up|Subscribe|Share this|"
+            r"Advertisement|ADVERTISEMENT)\b[^\n]{0,100}$",
+            r"^[ \t]*(?:Posted|Published|Updated|Last updated)(?: on| at)?:?[ \t]+[^\n]{0,40}\d"
+            r"[^\n]{0,40}$",
+            r"^[ \t]*\(?(?:AP|Reuters?|AFP|UPI|dpa|Xinhua|TASS)\)?[ \t]*$",
+        ]
+    ),
+)
+#: Short lines with these anywhere are notices, not text.
+_NOTICE = re.compile(
+    r"all rights reserved|may not be published, broadcast|contributed to this report|"
+    r"writers? contributed",
+    re.IGNORECASE,
+)
+#: A dateline opening the first paragraph: "WASHINGTON (AP) — ", "LONDON, March 3 (Reuters) -".
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z .,'/-]{1,60}?(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
+    r"\((?:AP|Reuters|AFP|UPI|dpa|Xinhua|TASS|Bloomberg)\)\s*[-—–:]+\s*"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def trim_boilerplate(text: str) -> str:
+    """The body without byline, dateline, copyright and "Read more" lines."""
+    text = text or ""
+    match = _BOILERPLATE.match
+    kept = [ln for ln in text.splitlines() if ln.strip() and not (len(ln) < 300 and match(ln))]
+    if any(w in text for w in ("eserved", "ESERVED", "ontributed", "ONTRIBUTED", "roadcast")):
+        kept = [ln for ln in kept if len(ln) > 200 or not _NOTICE.search(ln)]
+    if kept:
+        kept[0] = _DATELINE.sub("", kept[0], count=1)
+    return "\n".join(kept)
+
+
+def words(text: str) -> list[str]:
+    """Normalised words of the trimmed body (NFKC, case-folded, punctuation dropped)."""
+    t = unicodedata.normalize("NFKC", trim_boilerplate(text)).casefold()
+    return _WORD.findall(t)
+
+
+def shingles(text: str, k: int) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the word k-grams (CRC-32 of each word, combined)."""
+    ws = words(text)
+    if len(ws) < k:
+        return np.zeros(0, dtype=np.uint32)
+    h = np.fromiter((zlib.crc32(w.encode()) for w in ws), dtype=np.uint64, count=len(ws))
+    n = len(ws) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
+        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
+    folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    return np.unique(folded.astype(np.uint32))
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller set in the larger) of two sorted hash sets."""
+    if len(a) == 0 or len(b) == 0:
+        return 0.0, 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
+
+
+# ---------------------------------------------------------------------------- sketches
+def _identity(x: Any) -> Any:
+    return x
+
+
+def _permutations(opts: StoryOptions) -> np.ndarray:
+    from datasketch import MinHash
+
+    return MinHash(num_perm=opts.num_perm, seed=opts.seed).permutations
+
+
+def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
+    """MinHash signatures (rows of uint32) of shingle-hash sets, via datasketch."""
+    from datasketch import MinHash
+
+    out = np.empty((len(sets), opts.num_perm), dtype=np.uint32)
+    perm = _permutations(opts)
+    for i, m in enumerate(
+        MinHash.generator(
+            sets,
+            num_perm=opts.num_perm,
+            seed=opts.seed,
+            hashfunc=_identity,
+            permutations=perm,
+            scheme="affine32",
+        )
+    ):
+        out[i] = m.hashvalues
+    return out
+
+
+_BANDS_CACHE: dict[tuple[float, int], tuple[int, int]] = {}
+
+
+def band_params(opts: StoryOptions) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH picks for the threshold."""
+    key = (opts.lsh_threshold, opts.num_perm)
+    if key not in _BANDS_CACHE:
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
+        _BANDS_CACHE[key] = (lsh.b, lsh.r)
+    return _BANDS_CACHE[key]
+
+
+def band_keys(sigs: np.ndarray, opts: StoryOptions) -> np.ndarray:
+    """One 63-bit key per (article, band): the band's hash values combined."""
+    b, r = band_params(opts)
+    out = np.zeros((len(sigs), b), dtype=np.uint64)
+    s = sigs.astype(np.uint64)
+    for i in range(b):
+        acc = np.full(len(sigs), np.uint64(i + 1), dtype=np.uint64)
+        for j in range(r):
+            acc = acc * np.uint64(0x9E3779B97F4A7C15) + s[:, i * r + j]
+        out[:, i] = acc >> np.uint64(1)  # fits BIGINT
+    return out
+
+
+# ---------------------------------------------------------------------------- storage
+def _stamp(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    raw = store.get_meta(con, META_KEY)
+    return json.loads(raw) if raw else None
+
+
+def is_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether story clusters have been computed for this database."""
+    try:
+        return _stamp(con) is not None
+    except duckdb.Error:
+        return False
+
+
+class _Texts:
+    """Shingle sets of articles by id: computed from stored text, kept in a bounded cache."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, k: int, size: int = 50_000) -> None:
+        self.con, self.k, self.size = con, k, size
+        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def put(self, aid: str, s: np.ndarray) -> None:
+        self.cache[aid] = s
+        self.cache.move_to_end(aid)
+        while len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(ids))
+        missing = [i for i in ids if i not in self.cache]
+        for start in range(0, len(missing), 1000):
+            chunk = missing[start : start + 1000]
+            rows = self.con.execute(
+                f"SELECT article_id, text FROM articles WHERE article_id IN "  # noqa: S608
+                f"({store.in_list_params(chunk)})",
+                chunk,
+            ).fetchall()
+            for aid, text in rows:
+                self.put(aid, shingles(text, self.k))
+        return {i: self.cache[i] for i in ids if i in self.cache}
+
+
+def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
+    for t in ("story_bands", "story_pairs", "story_clusters", "stories"):
+        con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
+    if signatures_too:
+        con.execute("DELETE FROM story_signatures")
+
+
+def _verify(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    new: dict[str, np.ndarray],
+    seq: dict[str, int],
+    opts: StoryOptions,
+) -> pd.DataFrame:
+    """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
+    verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
+    ids = list(new)
+    con.register("_wb_story_new", pd.DataFrame({"article_id": ids}))
+    try:
+        cand = con.execute(
+            "SELECT DISTINCT n.article_id, o.article_id AS other_id, so.seq AS other_seq "
+            "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
+            "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
+            "AND o.article_id <> n.article_id "
+            "JOIN story_signatures so ON so.article_id = o.article_id"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_story_new")
+    cand = [(a, b) for a, b, sb in cand if sb < seq[a]]  # pair each with what came before
+    others = texts.get_many(b for _, b in cand if b not in new)
+    rows = []
+    for a, b in cand:
+        sb = new.get(b)
+        if sb is None:
+            sb = others.get(b)
+        if sb is None:
+            continue
+        jac, con_ = similarity(new[a], sb)
+        if min(len(new[a]), len(sb)) < opts.min_shingles:
+            con_ = jac  # containment of a handful of shingles says nothing
+        if max(jac, con_) >= opts.pair_floor:
+            rows.append((a, b, jac, con_))
+    return pd.DataFrame(rows, columns=["article_id", "other_id", "jaccard", "containment"])
+
+
+def _index(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
+) -> dict[str, int]:
+    """Sign the articles without a signature, band and verify them (in batches)."""
+    texts = _Texts(con, opts.shingle)
+    stats = {"signed": 0, "rebanded": 0, "pairs": 0}
+    if reband:  # bands/pairs from the stored signatures, in their processing order
+        seqs = [
+            r[0] for r in con.execute("SELECT seq FROM story_signatures ORDER BY seq").fetchall()
+        ]
+        with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
+                          enable=progress) as bar:  # fmt: skip
+            for start in range(0, len(seqs), opts.batch):
+                lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
+                batch = con.execute(
+                    "SELECT article_id, seq, minhash FROM story_signatures "
+                    "WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                    [lo, hi],
+                ).fetchall()
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    stats["pairs"] += _band_and_pair(con, texts, opts, batch, None)
+                    con.execute("COMMIT")
+                except Exception:
+                    con.execute("ROLLBACK")
+                    raise
+                stats["rebanded"] += len(batch)
+                bar.update(len(batch))
+    todo = [
+        r[0]
+        for r in con.execute(
+            compose(
+                "SELECT a.article_id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM "
+                "story_signatures s WHERE s.article_id = a.article_id) ORDER BY {order}",
+                order=ORDER_SQL,
+            )
+        ).fetchall()
+    ]
+    next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
+    with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
+        for start in range(0, len(todo), opts.batch):
+            ids = todo[start : start + opts.batch]
+            text_of = dict(
+                con.execute(
+                    "SELECT article_id, text FROM articles WHERE article_id IN "  # noqa: S608
+                    f"({store.in_list_params(ids)})",
+                    ids,
+                ).fetchall()
+            )
+            sets = [shingles(text_of[i], opts.shingle) for i in ids]
+            del text_of
+            sigs = signatures(sets, opts)
+            rows = []
+            for aid, s, sig in zip(ids, sets, sigs, strict=True):
+                rows.append((aid, next_seq, len(s), sig.tobytes()))
+                next_seq += 1
+            frame = pd.DataFrame(rows, columns=["article_id", "seq", "n_shingles", "minhash"])
+            frame["stamp"] = opts.signature_stamp
+            shingled = dict(zip(ids, sets, strict=True))
+            con.execute("BEGIN TRANSACTION")
+            try:
+                store.insert_df(con, "story_signatures", frame)
+                stats["pairs"] += _band_and_pair(
+                    con, texts, opts, [(r[0], r[1], r[3]) for r in rows], shingled
+                )
+                con.execute("COMMIT")
+            except Exception:
+                con.execute("ROLLBACK")
+                raise
+            for aid, s in shingled.items():
+                texts.put(aid, s)
+            stats["signed"] += len(ids)
+            bar.update(len(ids))
+    return stats
+
+
+def _band_and_pair(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    batch: list[tuple[str, int, bytes]],
+    shingled: dict[str, np.ndarray] | None,
+) -> int:
+    """Insert the band keys of (article_id, seq, minhash) rows, then their verified pairs."""
+    ids = [r[0] for r in batch]
+    sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in batch])
+    keys = band_keys(sigs, opts)
+    b = keys.shape[1]
+    frame = pd.DataFrame(
+        {
+            "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
+            "key": keys.reshape(-1).astype(np.int64),
+            "article_id": np.repeat(np.array(ids, dtype=object), b),
+        }
+    )
+    store.insert_df(con, "story_bands", frame)
+    if shingled is None:
+        shingled = texts.get_many(ids)
+    seq = {r[0]: r[1] for r in batch}
+    pairs = _verify(con, texts, shingled, seq, opts)
+    store.insert_df(con, "story_pairs", pairs)
+    return len(pairs)
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) -> dict[str, int]:
+    """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order."""
+    if full:
+        con.execute("DELETE FROM story_clusters")
+        con.execute("DELETE FROM stories")
+    todo = con.execute(
+        "SELECT s.article_id FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM "
+        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
+    ).fetchall()
+    if not todo:
+        return {"clustered": 0}
+    # the best qualifying earlier match per article (ties: the earliest match)
+    best = con.execute(
+        "SELECT p.article_id, p.other_id FROM story_pairs p "
+        "JOIN story_signatures so ON so.article_id = p.other_id "
+        "WHERE (p.jaccard >= ? OR p.containment >= ?) AND p.article_id IN (SELECT s.article_id "
+        "FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM story_clusters c "
+        "WHERE c.article_id = s.article_id)) "
+        "QUALIFY row_number() OVER (PARTITION BY p.article_id "
+        "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
+        [opts.jaccard, opts.containment],
+    ).fetchall()
+    match = dict(best)
+    story_of: dict[str, str] = {}
+    if match:
+        olds = [o for o in set(match.values())]
+        for start in range(0, len(olds), 5000):
+            chunk = olds[start : start + 5000]
+            story_of.update(
+                con.execute(
+                    "SELECT article_id, story_id FROM story_clusters WHERE article_id IN "  # noqa: S608
+                    f"({store.in_list_params(chunk)})",
+                    chunk,
+                ).fetchall()
+            )
+    rows = []
+    for (aid,) in todo:
+        other = match.get(aid)
+        sid = story_of.get(other) if other is not None else None
+        if sid is None:
+            sid = aid
+        story_of[aid] = sid
+        rows.append((sid, aid))
+    frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
+    store.insert_df(con, "story_clusters", frame)
+    touched = sorted({sid for sid, _ in rows})
+    _finish_stories(con, opts, touched)
+    return {"clustered": len(rows)}
+
+
+def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str]) -> None:
+    """First article, similarity to it, and the per-story summary of the touched stories."""
+    con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
+    try:
+        con.execute(
+            compose(
+                "UPDATE story_clusters c SET is_first = (f.article_id = c.article_id) FROM ("
+                "SELECT c2.story_id, c2.article_id FROM story_clusters c2 "
+                "JOIN articles a ON a.article_id = c2.article_id "
+                "WHERE c2.story_id IN (SELECT story_id FROM _wb_touched) "
+                "QUALIFY row_number() OVER (PARTITION BY c2.story_id ORDER BY {order}) = 1"
+                ") f WHERE f.story_id = c.story_id",
+                order=ORDER_SQL,
+            )
+        )
+        # only rows new to their story or whose story's first article changed; the stored
+        # pair gives the similarity when the two were compared, else the texts do
+        multi = con.execute(
+            "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
+            "coalesce(p.containment, q.containment) FROM story_clusters c "
+            "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
+            "LEFT JOIN stories s ON s.story_id = c.story_id "
+            "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
+            "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
+            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
+            "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
+        ).fetchall()
+        texts = _Texts(con, opts.shingle)
+        sims = []
+        need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
+        sets = texts.get_many(need)
+        for a, f, jac, cont in multi:
+            if a == f:
+                sims.append((a, 1.0, 1.0))
+            elif jac is not None:
+                sims.append((a, jac, cont))
+            else:
+                jac, cont = similarity(sets.get(a, np.zeros(0)), sets.get(f, np.zeros(0)))
+                sims.append((a, jac, cont))
+        con.register("_wb_sims", pd.DataFrame(sims, columns=["article_id", "sim", "cont"]))
+        try:
+            con.execute(
+                "UPDATE story_clusters c SET similarity = s.sim, containment = s.cont "
+                "FROM _wb_sims s WHERE s.article_id = c.article_id"
+            )
+        finally:
+            con.unregister("_wb_sims")
+        con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
+        con.execute(
+            "INSERT INTO stories SELECT c.story_id, "
+            "any_value(c.article_id) FILTER (WHERE c.is_first), "
+            "any_value(a.date) FILTER (WHERE c.is_first), "
+            "any_value(a.source) FILTER (WHERE c.is_first), "
+            "count(*), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source) "
+            "FILTER (WHERE a.source IS NOT NULL) "
+            "FROM story_clusters c JOIN articles a ON a.article_id = c.article_id "
+            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) GROUP BY c.story_id"
+        )
+    finally:
+        con.unregister("_wb_touched")
+
+
+def find_stories(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    options: StoryOptions | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Cluster the stored articles into stories, incrementally (see the module docstring).
+
+    ``options`` or keyword overrides (``jaccard=0.85``) set the thresholds. Returns counts
+    and what was redone: ``signed`` (new signatures), ``rebanded`` (signatures re-indexed
+    because the LSH parameters changed), ``pairs`` and ``clustered``.
+    """
+    opts = options or StoryOptions()
+    if overrides:
+        opts = dataclasses.replace(opts, **overrides)
+    t0 = time.perf_counter()
+    old = _stamp(con)
+    sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
+    band_changed = sig_changed or old.get("bands") != opts.band_stamp
+    thr_changed = band_changed or (old["jaccard"], old["containment"]) != (
+        opts.jaccard,
+        opts.containment,
+    )
+    if min(opts.jaccard, opts.containment) < opts.pair_floor:
+        raise errors.BadOption(
+            f"stories: jaccard={opts.jaccard} / containment={opts.containment} lie below "
+            f"pair_floor={opts.pair_floor}, the lowest similarity kept; lower pair_floor too"
+        )
+    if sig_changed:
+        _reset(con, signatures_too=True)
+    elif band_changed:
+        _reset(con, signatures_too=False)
+    stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        stats.update(_cluster(con, opts, full=thr_changed))
+        stamp = {
+            "signature": opts.signature_stamp,
+            "bands": opts.band_stamp,
+            "bands_rows": list(band_params(opts)),
+            **dataclasses.asdict(opts),
+        }
+        store.set_meta(con, META_KEY, json.dumps(stamp, sort_keys=True))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    n = con.execute("SELECT count(*), count(DISTINCT story_id) FROM story_clusters").fetchone()
+    stats.update(
+        {
+            "articles": n[0],
+            "stories": n[1],
+            "reclustered": bool(thr_changed),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "options": dataclasses.asdict(opts),
+            "params_hash": hashlib.sha1(opts.band_stamp.encode()).hexdigest()[:12],
+        }
+    )
+    return stats
+
+
+def stored_options(con: duckdb.DuckDBPyConnection) -> StoryOptions | None:
+    """The options the stored clusters were built with (None before the first run)."""
+    stamp = _stamp(con)
+    if stamp is None:
+        return None
+    names = {f.name for f in dataclasses.fields(StoryOptions)}
+    return StoryOptions(**{k: v for k, v in stamp.items() if k in names})
+
+
+# ---------------------------------------------------------------------------- analysis
+_SYND_OUTLETS_SQL = """WITH fa AS ({fa}),
+c AS (SELECT fa.article_id, fa.source, fa.date, sc.story_id, sc.is_first
+      FROM fa JOIN story_clusters sc ON sc.article_id = fa.article_id),
+sz AS (SELECT story_id, count(*) AS n FROM story_clusters GROUP BY 1)
+SELECT c.source,
+       count(*) AS articles,
+       count(DISTINCT c.story_id) AS stories,
+       count(*) FILTER (WHERE c.is_first AND sz.n > 1) AS originated,
+       count(*) FILTER (WHERE NOT c.is_first) AS copies,
+       count(*) FILTER (WHERE NOT c.is_first) / count(*) AS copy_share
+FROM c JOIN sz ON sz.story_id = c.story_id
+WHERE c.source IS NOT NULL
+GROUP BY c.source
+ORDER BY articles DESC, c.source"""
+
+_SYND_MATRIX_SQL = """WITH fa AS ({fa}),
+c AS (SELECT fa.article_id, fa.source, fa.date, sc.story_id, sc.is_first
+      FROM fa JOIN story_clusters sc ON sc.article_id = fa.article_id),
+f AS (SELECT sc.story_id, a.source, a.date FROM story_clusters sc
+      JOIN articles a ON a.article_id = sc.article_id WHERE sc.is_first)
+SELECT f.source AS original, c.source AS republisher,
+       count(DISTINCT c.story_id) AS stories, count(*) AS copies,
+       median(c.date - f.date) AS median_lag_days
+FROM c JOIN f ON f.story_id = c.story_id
+WHERE NOT c.is_first AND c.source IS NOT NULL AND f.source IS NOT NULL
+GROUP BY 1, 2
+ORDER BY stories DESC, original, republisher"""
+
+
+def syndication(con: duckdb.DuckDBPyConnection, filter: Any = None) -> dict[str, pd.DataFrame]:
+    """Who republished whom, over the filtered articles (the story's first article may lie
+    outside the filter: it is where the story was first seen in the whole corpus).
+
+    ``outlets``: per outlet ``articles``, ``stories`` (distinct), ``originated`` (stories it
+    ran first that others copied), ``copies`` (articles that repeat an earlier article's
+    story) and ``copy_share``. ``matrix``: per (``original``, ``republisher``) outlet pair,
+    the stories the republisher ran after the original first did, copies, and the median lag
+    in days.
+    """
+    from .filters import as_filter, filtered_articles_sql
+
+    if not is_ready(con):
+        raise errors.BadOption(errors.stories_missing())
+    f = as_filter(filter).replace(dedup="none")
+    fa, params = filtered_articles_sql(f, columns="a.article_id, a.date, a.source")
+    outlets = con.execute(compose(_SYND_OUTLETS_SQL, fa=fa), params).df()
+    matrix = con.execute(compose(_SYND_MATRIX_SQL, fa=fa), params).df()
+    for df in (outlets, matrix):
+        df.attrs.update({"counts": "articles", "unit": "articles", "filter": f.describe()})
+    return {"outlets": outlets, "matrix": matrix}
