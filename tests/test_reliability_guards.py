@@ -174,7 +174,7 @@ def test_billion_laughs_taxonomy_fails_fast(tmp_path: Path) -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert seconds < 10 and peak < 200e6, (seconds, peak)
-    rc, out = cli("themes", "--db", str(tmp_path / "t.duckdb"), "--taxonomy", str(bomb))
+    rc, out = cli("tag-themes", "--db", str(tmp_path / "t.duckdb"), "--taxonomy", str(bomb))
     assert rc == 2 and f"theme taxonomy {bomb}" in out and "aliases" in out
 
 
@@ -193,7 +193,7 @@ def test_deep_taxonomy_is_a_clear_error_not_recursion(tmp_path: Path, style: str
         deep.write_text("themes:\n  - id: d\n    label: D\n    terms: " + "[" * 5000 + "]" * 5000)
     else:
         deep.write_text("".join("  " * i + "k:\n" for i in range(5000)))
-    rc, out = cli("themes", "--db", str(tmp_path / "t.duckdb"), "--taxonomy", str(deep))
+    rc, out = cli("tag-themes", "--db", str(tmp_path / "t.duckdb"), "--taxonomy", str(deep))
     assert rc == 2 and "nesting deeper than" in out and "RecursionError" not in out
 
 
@@ -277,7 +277,7 @@ def test_analyze_keeps_the_taxonomy_given_to_themes(tmp_path: Path, tiny_article
     with Workbench(db) as w:
         w.ingest([tiny_articles], progress=False)
         w.extract(progress=False)
-    rc, out = cli("themes", "--db", str(db), "--taxonomy", str(mine))
+    rc, out = cli("tag-themes", "--db", str(db), "--taxonomy", str(mine))
     assert rc == 0 and "cartel_watch" in out
     with Workbench(db) as w:
         w.analyze(progress=False)
@@ -290,7 +290,7 @@ def test_analyze_keeps_the_taxonomy_given_to_themes(tmp_path: Path, tiny_article
     with Workbench(db) as w:
         with pytest.raises(errors.BadTaxonomy, match="last tagged with it"):
             w.tag_themes(progress=False)
-    rc, out = cli("themes", "--db", str(db), "--shipped")
+    rc, out = cli("tag-themes", "--db", str(db), "--shipped")
     assert rc == 0 and "cartel_watch" not in out
     with Workbench(db) as w:
         assert w.summary()["taxonomy"]["user_files"] == []

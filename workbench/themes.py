@@ -173,7 +173,7 @@ def user_files(tax: Taxonomy) -> list[str]:
 
 def remembered_taxonomy(con: duckdb.DuckDBPyConnection) -> list[Path] | None:
     """The user taxonomy files this database was last tagged with (``META_EXTRA``), so that
-    ``analyze`` after ``themes --taxonomy X`` keeps X; None when there are none.
+    ``analyze`` after ``tag-themes --taxonomy X`` keeps X; None when there are none.
     ``tag_themes(taxonomy=[])`` goes back to the shipped taxonomy."""
     raw = store.get_meta(con, META_EXTRA)
     files = [Path(p) for p in json.loads(raw)] if raw else []
@@ -181,9 +181,9 @@ def remembered_taxonomy(con: duckdb.DuckDBPyConnection) -> list[Path] | None:
         if not p.is_file():
             raise _bad(
                 str(p),
-                "file not found; this database was last tagged with it (themes --taxonomy). "
+                "file not found; this database was last tagged with it (tag-themes --taxonomy). "
                 "Restore it, pass --taxonomy again, or go back to the shipped taxonomy with "
-                "`workbench themes --shipped` (tag_themes(taxonomy=[]))",
+                "`workbench tag-themes --shipped` (tag_themes(taxonomy=[]))",
             )
     return files or None
 
