@@ -177,6 +177,9 @@ def hit(proc: Proc, sig: int, events: list[dict], phase: str, where: str) -> Non
         time.sleep(0.003)
     rc = proc.finish()
     took = time.monotonic() - t0
+    if rc == 0 and proc.done():  # it had printed its result: the signal met interpreter exit
+        events.append({"phase": phase, "signal": "none", "where": "finished as it was sent"})
+        return
     text = " ".join(proc.err.decode(errors="replace").split())
     events.append(
         {
