@@ -189,7 +189,9 @@ def hit(proc: Proc, sig: int, events: list[dict], phase: str, where: str) -> Non
             "rc": rc,
             "seconds_to_exit": round(took, 2),
             "seconds_to_message": round(said if said is not None else took, 2),
-            "message": sig != signal.SIGINT or ("interrupted:" in text and "To resume" in text),
+            # what to resume after, or (ctrl-C as the run ended) that nothing needs resuming
+            "message": sig != signal.SIGINT or "interrupted" in text,
+            "said": text[text.find("interrupted") :][:160] if "interrupted" in text else "",
         }
     )
 
