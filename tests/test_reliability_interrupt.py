@@ -130,7 +130,7 @@ def test_ctrl_c_during_ingest_is_always_honoured(
 def articles_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("an")
     (d / "in").mkdir()
-    for i in range(60):
+    for i in range(32):
         write_seed_article(
             d / "in",
             f"{i:03d}.txt",
