@@ -40,28 +40,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the hostile corpus generator and its 
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from corpus_gen import make_corpus  # noqa: E402
+from corpus_gen import make_corpus, remove_deep_chain  # noqa: E402
 
 from workbench import Workbench, config  # noqa: E402
 from workbench.load import origin_text  # noqa: E402
 
 WORKBENCH = str(Path(sys.executable).with_name("workbench"))
-
-
-def remove_deep_chain(top: Path, depth: int, leaf: str) -> None:
-    """Remove ``top/d/d/.../leaf`` (``depth`` levels) bottom-up through directory fds:
-    ``shutil.rmtree`` recurses per level and fails at this depth."""
-    fds = [os.open(top, os.O_RDONLY)]
-    try:
-        for _ in range(depth):
-            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-        os.unlink(leaf, dir_fd=fds[-1])
-        for i in range(depth, 0, -1):
-            os.close(fds.pop())
-            os.rmdir("d", dir_fd=fds[i - 1])
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def add_issue13_kinds(root: Path, stored: dict, rejected: dict) -> None:

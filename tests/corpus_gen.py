@@ -375,3 +375,19 @@ def _write_big_csv(path: Path, rng: random.Random, exp: Expected, rows: int) -> 
                 row = [orig[0], orig[1], orig[2], "  " + orig[3].replace(" ", "\n ", 2) + " "]
                 exp.duplicates[origin] = first
             w.writerow(row)
+
+
+def remove_deep_chain(top: Path, depth: int, leaf: str) -> None:
+    """Remove ``top/d/d/.../leaf`` (``depth`` levels) bottom-up through directory fds:
+    ``shutil.rmtree`` recurses per level and fails at this depth."""
+    fds = [os.open(top, os.O_RDONLY)]
+    try:
+        for _ in range(depth):
+            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
+        os.unlink(leaf, dir_fd=fds[-1])
+        for i in range(depth, 0, -1):
+            os.close(fds.pop())
+            os.rmdir("d", dir_fd=fds[i - 1])
+    finally:
+        for fd in fds:
+            os.close(fd)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from corpus_gen import remove_deep_chain
 from typer.testing import CliRunner
 
 from workbench import Workbench
@@ -23,22 +24,6 @@ from workbench.cli import app
 from workbench.load import origin_bytes
 
 runner = CliRunner()
-
-
-def remove_deep_chain(top: Path, depth: int, leaf: str) -> None:
-    """Remove ``top/d/d/.../leaf`` (``depth`` levels) bottom-up through directory fds:
-    ``shutil.rmtree`` recurses per level and fails at this depth."""
-    fds = [os.open(top, os.O_RDONLY)]
-    try:
-        for _ in range(depth):
-            fds.append(os.open("d", os.O_RDONLY, dir_fd=fds[-1]))
-        os.unlink(leaf, dir_fd=fds[-1])
-        for i in range(depth, 0, -1):
-            os.close(fds.pop())
-            os.rmdir("d", dir_fd=fds[i - 1])
-    finally:
-        for fd in fds:
-            os.close(fd)
 
 
 def fates(wb: Workbench) -> dict[str, list[str]]:
