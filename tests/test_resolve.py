@@ -388,6 +388,8 @@ _CORPUS_ROWS = [
     ("Hillary Clinton spoke in Denver on Monday.", "Wire"),
     ("Bill Clinton spoke in Atlanta on Tuesday.", "Wire"),
     ("Clinton told reporters in Dallas that the vote was close.", "Wire"),
+    ("Acme Corp said first quarter profit rose to 25 cts a share from 20 cts. Shr 1.20 U.S. Dlrs"
+     " vs 1.10 U.S. Dlrs. Avg shrs 12.3 mln vs 11.1 mln.", "Wire"),
 ]  # fmt: skip
 
 
@@ -444,6 +446,13 @@ def test_non_actors_and_self_mentions_are_not_actors(people_wb: Workbench) -> No
     assert len(vox) == 2 and vox.self_mention.all() and vox.entity_id.isna().all()
     top = set(w.top("actor", n=None).label)
     assert "COVID-19" not in top and "Vox" not in top and "Donald Trump" in top
+    # newswire units that spaCy tags ORG ("cts") and PERSON ("U.S. Dlrs", "Avg")
+    units = w.sql(
+        "SELECT text, label, entity_id FROM mentions WHERE text IN ('cts', 'U.S. Dlrs', 'Avg')"
+    )
+    assert len(units) >= 4 and all(e.startswith("abbreviation:") for e in units.entity_id)
+    assert _entity_of(w, "Acme Corp", "Acme") == "org:acme-corp"
+    assert not {"cts", "U.S. Dlrs", "Avg"} & top
 
 
 def test_entity_review_and_registry_pin_without_spacy(

@@ -204,7 +204,9 @@ class _Mention:
 
 
 #: Entity kinds (id prefixes) that are never a person.
-_NOT_PERSON = frozenset({"org", "place", "group", "disease", "event", "product", "nonactor"})
+_NOT_PERSON = frozenset(
+    {"org", "place", "group", "disease", "event", "product", "nonactor", "abbreviation"}
+)
 
 
 def _kind(entity_id: str | None) -> str | None:
