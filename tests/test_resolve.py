@@ -390,6 +390,9 @@ _CORPUS_ROWS = [
     ("Clinton told reporters in Dallas that the vote was close.", "Wire"),
     ("Acme Corp said first quarter profit rose to 25 cts a share from 20 cts. Shr 1.20 U.S. Dlrs"
      " vs 1.10 U.S. Dlrs. Avg shrs 12.3 mln vs 11.1 mln.", "Wire"),
+    ("The Russian government sold Yukos assets to Baikal Finance Group. Little is known about"
+     " Baikal, which was registered in December.", "Wire"),
+    ("The Trump Organization said on Friday that Mr. Trump would not sell his hotels.", "Wire"),
 ]  # fmt: skip
 
 
@@ -453,6 +456,16 @@ def test_non_actors_and_self_mentions_are_not_actors(people_wb: Workbench) -> No
     assert len(units) >= 4 and all(e.startswith("abbreviation:") for e in units.entity_id)
     assert _entity_of(w, "Acme Corp", "Acme") == "org:acme-corp"
     assert not {"cts", "U.S. Dlrs", "Avg"} & top
+
+
+def test_a_one_word_person_that_opens_an_org_name_is_that_org(people_wb: Workbench) -> None:
+    w = people_wb
+    baikal = w.sql("SELECT label, entity_id FROM mentions WHERE text = 'Baikal'")
+    assert list(baikal.label) == ["PERSON"]  # spaCy's reading
+    assert list(baikal.entity_id) == ["org:baikal"]  # opens "Baikal Finance Group"
+    # a surname that opens an organisation name stays the person ("Donald Trump" exists)
+    assert _entity_of(w, "Trump", "The Trump Organization") == "person:donald-trump"
+    assert _entity_of(w, "The Trump Organization", "The Trump") == "org:trump-organization"
 
 
 def test_entity_review_and_registry_pin_without_spacy(

@@ -402,7 +402,9 @@ def _relabel(
       once, or any name ending in a company suffix, is the company); a one-word ORG is a
       person when tagged so more often and one full name carries it as surname; so do
       ones that equal it once country-level place words at the edges are dropped
-      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG).
+      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG);
+    - a one-word PERSON that opens an organisation name of the corpus ("Yukos USA") and
+      ends no full person name is that organisation.
     """
     place_votes: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
@@ -436,6 +438,11 @@ def _relabel(
         actors.fold(m.norm) for m in results if m.label == "PERSON"
     )
     _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
+    org_heads: Counter[str] = Counter(
+        actors.fold(m.norm).split(" ", 1)[0]
+        for m in results
+        if m.label == "ORG" and " " in actors.fold(m.norm)
+    )
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
         if m.label in ("ORG", "NORP", "GPE", "LOC"):
@@ -467,6 +474,11 @@ def _relabel(
                 continue
         if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
             n = actors.fold(m.norm)
+            if org_heads[n] and " " not in n and not surname_weight[n]:
+                # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
+                # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
+                m.label, m.key = "ORG", m.norm
+                continue
             votes = label_votes.get(n)
             if votes:
                 top, c = votes.most_common(1)[0]
