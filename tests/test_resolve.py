@@ -393,6 +393,8 @@ _CORPUS_ROWS = [
     ("The Russian government sold Yukos assets to Baikal Finance Group. Little is known about"
      " Baikal, which was registered in December.", "Wire"),
     ("The Trump Organization said on Friday that Mr. Trump would not sell his hotels.", "Wire"),
+    ("Russian oil firm Yukos has filed for bankruptcy protection in a US court. Yukos said its US"
+     " subsidiary, Yukos USA, would appeal. Shares in Yukos fell 10%.", "Wire"),
 ]  # fmt: skip
 
 
@@ -463,6 +465,8 @@ def test_a_one_word_person_that_opens_an_org_name_is_that_org(people_wb: Workben
     baikal = w.sql("SELECT label, entity_id FROM mentions WHERE text = 'Baikal'")
     assert list(baikal.label) == ["PERSON"]  # spaCy's reading
     assert list(baikal.entity_id) == ["org:baikal"]  # opens "Baikal Finance Group"
+    yukos = w.sql("SELECT label, entity_id FROM mentions WHERE text = 'Yukos'")
+    assert "PERSON" in set(yukos.label) and set(yukos.entity_id) == {"org:yukos"}
     # a surname that opens an organisation name stays the person ("Donald Trump" exists)
     assert _entity_of(w, "Trump", "The Trump Organization") == "person:donald-trump"
     assert _entity_of(w, "The Trump Organization", "The Trump") == "org:trump-organization"

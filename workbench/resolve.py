@@ -385,6 +385,9 @@ def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
     return found[0] if found else None
 
 
+_CONJUNCTION = re.compile(r"\s(?:and|&)\s", re.IGNORECASE)
+
+
 def _relabel(
     results: list[_Mention], reg: Registry, is_place: Callable[[str], bool] | None = None
 ) -> None:
@@ -438,10 +441,14 @@ def _relabel(
         actors.fold(m.norm) for m in results if m.label == "PERSON"
     )
     _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
+    # First words of organisation names; "Lechin and Victor Lopez" (two people tagged ORG)
+    # is none, "Harper and Row Publishers Inc" is one.
     org_heads: Counter[str] = Counter(
         actors.fold(m.norm).split(" ", 1)[0]
         for m in results
-        if m.label == "ORG" and " " in actors.fold(m.norm)
+        if m.label == "ORG"
+        and " " in actors.fold(m.norm)
+        and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
     )
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
@@ -507,6 +514,7 @@ def _relabel(
                 m.label in _PERSON_LIKE
                 and " " not in k
                 and not actors.is_company(m.key)
+                and not (org_heads[k] and not surname_weight[k])
                 and max(person_votes[k], person_norms[k] + surname_weight[k]) > other_votes[k]
                 and (len(surname_owners.get(k, ())) == 1 or person_norms[k] + surname_weight[k])
             ):
