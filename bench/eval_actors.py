@@ -1,11 +1,13 @@
 """Top people, actors and speakers on a corpus the registry was not written for (issue 14).
 
-    python bench/eval_actors.py ru-ua|bbc-politics [--db DB] [--build] [--limit N]
+    python bench/eval_actors.py CORPUS [--db DB] [--build] [--limit N]
                                 [--quotes-sample N --seed S]
 
 Builds (``--build``) a database of the corpus at ``$WORKBENCH_BENCH_DIR/actors-<corpus>.duckdb``
 (ru-ua: the first ``--limit`` rows of each of the four 2022 CSVs; bbc-politics: the 417 BBC
-politics articles), resolves it with the current code and prints:
+politics articles; bbc-business/-tech/-entertainment/-sport: the first ``--limit`` files of
+that folder; reuters-notused: ``--limit`` Reuters-21578 NOT-USED documents in a fixed hash
+order, none of them in the PEOPLE bench), resolves it with the current code and prints:
 
 - the top-20 people and top-20 actors (``wb.top``), with two automatic checks: entries that
   share a surname (likely one person split in two) and entries the non-actor lexicon names;
@@ -34,6 +36,11 @@ SHARED = config.SHARED_DIR
 CORPORA = {
     "ru-ua": SHARED / "corpora" / "ru-ua-2022",
     "bbc-politics": SHARED / "corpora" / "bbc-news" / "politics",
+    **{
+        f"bbc-{t}": SHARED / "corpora" / "bbc-news" / t
+        for t in ("business", "tech", "entertainment", "sport")
+    },
+    "reuters-notused": SHARED / "corpora" / "reuters21578",
 }
 
 
@@ -58,8 +65,17 @@ def build(wb: Workbench, corpus: str, limit: int) -> None:
     if corpus == "ru-ua":
         for csv_path in sorted(root.glob("*.csv")):
             wb.ingest([csv_path], limit=limit, progress=False)
-    else:
+    elif corpus == "reuters-notused":
+        wb.ingest([str(root / "reut2-*.sgm")], progress=False)
+        wb.sql(
+            "DELETE FROM articles WHERE article_id NOT IN (SELECT article_id FROM articles"
+            " WHERE meta->>'$.lewissplit' = 'NOT-USED' ORDER BY hash(article_id) LIMIT ?)",
+            [limit],
+        )
+    elif corpus == "bbc-politics":
         wb.ingest([root], format="labelled", progress=False)
+    else:
+        wb.ingest([root], format="labelled", limit=limit, progress=False)
     print(wb.extract(progress=False))
     print(f"build: {time.perf_counter() - t0:.0f}s")
 

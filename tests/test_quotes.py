@@ -134,3 +134,19 @@ def test_fragments_and_unlinked_speakers_are_not_ranked(seed_wb):
     assert len(q) and q.fragment.notna().all()
     top = seed_wb.top("speaker", n=None)
     assert set(top.label) <= set(seed_wb.sql("SELECT name FROM entities").name)
+
+
+def test_line_wrapped_names_and_statements_are_not_cut_speakers():
+    # newswire text is hard-wrapped: a name may span a line break (Reuters-21578)
+    text = (
+        'Some 31 markets will not be affected. "We no longer need as many sales locations,"'
+        " explained John H.\nRollins, national manager of Sears.\n    "
+        'In a statement posted on Twitter, Anthony Blinken said, "The United States strongly'
+        ' condemns the attack on the port today."\n\n'
+        'The club rejected the offer. "The board continues to believe that the business plan is aggressive," the'
+        " statement said."
+    )
+    qs = _run(text, {"John H.\nRollins": "p:rollins", "Anthony Blinken": "p:blinken"})
+    got = [(q.speaker, q.entity_id) for q in qs]
+    assert got[:2] == [("John H.\nRollins", "p:rollins"), ("Anthony Blinken", "p:blinken")]
+    assert all(q.speaker is None for q in qs[2:])  # "the statement" names nobody

@@ -388,6 +388,13 @@ _CORPUS_ROWS = [
     ("Hillary Clinton spoke in Denver on Monday.", "Wire"),
     ("Bill Clinton spoke in Atlanta on Tuesday.", "Wire"),
     ("Clinton told reporters in Dallas that the vote was close.", "Wire"),
+    ("Acme Corp said first quarter profit rose to 25 cts a share from 20 cts. Shr 1.20 U.S. Dlrs"
+     " vs 1.10 U.S. Dlrs. Avg shrs 12.3 mln vs 11.1 mln.", "Wire"),
+    ("The Russian government sold Yukos assets to Baikal Finance Group. Little is known about"
+     " Baikal, which was registered in December.", "Wire"),
+    ("The Trump Organization said on Friday that Mr. Trump would not sell his hotels.", "Wire"),
+    ("Russian oil firm Yukos has filed for bankruptcy protection in a US court. Yukos said its US"
+     " subsidiary, Yukos USA, would appeal. Shares in Yukos fell 10%.", "Wire"),
 ]  # fmt: skip
 
 
@@ -444,6 +451,25 @@ def test_non_actors_and_self_mentions_are_not_actors(people_wb: Workbench) -> No
     assert len(vox) == 2 and vox.self_mention.all() and vox.entity_id.isna().all()
     top = set(w.top("actor", n=None).label)
     assert "COVID-19" not in top and "Vox" not in top and "Donald Trump" in top
+    # newswire units that spaCy tags ORG ("cts") and PERSON ("U.S. Dlrs", "Avg")
+    units = w.sql(
+        "SELECT text, label, entity_id FROM mentions WHERE text IN ('cts', 'U.S. Dlrs', 'Avg')"
+    )
+    assert len(units) >= 4 and all(e.startswith("abbreviation:") for e in units.entity_id)
+    assert _entity_of(w, "Acme Corp", "Acme") == "org:acme-corp"
+    assert not {"cts", "U.S. Dlrs", "Avg"} & top
+
+
+def test_a_one_word_person_that_opens_an_org_name_is_that_org(people_wb: Workbench) -> None:
+    w = people_wb
+    baikal = w.sql("SELECT label, entity_id FROM mentions WHERE text = 'Baikal'")
+    assert list(baikal.label) == ["PERSON"]  # spaCy's reading
+    assert list(baikal.entity_id) == ["org:baikal"]  # opens "Baikal Finance Group"
+    yukos = w.sql("SELECT label, entity_id FROM mentions WHERE text = 'Yukos'")
+    assert "PERSON" in set(yukos.label) and set(yukos.entity_id) == {"org:yukos"}
+    # a surname that opens an organisation name stays the person ("Donald Trump" exists)
+    assert _entity_of(w, "Trump", "The Trump Organization") == "person:donald-trump"
+    assert _entity_of(w, "The Trump Organization", "The Trump") == "org:trump-organization"
 
 
 def test_entity_review_and_registry_pin_without_spacy(

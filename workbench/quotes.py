@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v6"
+QUOTES_VERSION = "quotes-v7"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -125,8 +125,14 @@ class Quote:
         return len(_WORD.findall(self.text)) <= FRAGMENT_WORDS
 
 
+#: A line break inside a line-wrapped sentence ("John H.\nRollins" in newswire text); a
+#: paragraph break ("\n\n", "\n    ") is not one.
+_WRAP = re.compile(r"(?<=\S)\n(?=\S)")
+
+
 def _mask(s: str) -> str:
-    return _ABBREV.sub(lambda m: m.group(0).replace(".", "·"), s)
+    """Same-length text for the speaker patterns: abbreviation dots and line wraps hidden."""
+    return _WRAP.sub(" ", _ABBREV.sub(lambda m: m.group(0).replace(".", "·"), s))
 
 
 def _straight_role(text: str, i: int) -> str:
@@ -204,7 +210,9 @@ class _Mention:
 
 
 #: Entity kinds (id prefixes) that are never a person.
-_NOT_PERSON = frozenset({"org", "place", "group", "disease", "event", "product", "nonactor"})
+_NOT_PERSON = frozenset(
+    {"org", "place", "group", "disease", "event", "product", "nonactor", "abbreviation"}
+)
 
 
 def _kind(entity_id: str | None) -> str | None:
@@ -230,9 +238,18 @@ def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
+#: A speaker phrase is never a prepositional phrase ("In a statement ..., Blinken said") nor
+#: the document itself ("the statement said": who issued it is named elsewhere).
+_NOT_SPEAKER = re.compile(
+    r"^(?:(?:in|on|at|according|after|before|from|with|by|for)\b"
+    r"|(?:(?:the|a|an|its|their|his|her)\s+)?statements?$)",
+    re.IGNORECASE,
+)
+
+
 def _plausible_speaker(phrase: str) -> bool:
     p = phrase.strip()
-    if not p:
+    if not p or _NOT_SPEAKER.match(p):
         return False
     words = _WORD.findall(p)
     if not words or len(words) > 12:
@@ -408,7 +425,7 @@ class Attributor:
             q = Quote(start=s, end=e, text=text[s:e].strip(), sentence_idx=self.sentence_of(s))
             prev = quotes[-1] if quotes else None
             close = e + 1
-            stop = min(_para_end(text, close), close + 200)
+            stop = min(_para_end(masked, close), close + 200)
             post = masked[close:stop]
             content = text[s:e].rstrip()
             tail_ok = bool(content) and (
@@ -437,9 +454,12 @@ class Attributor:
                     a = close + m.start("spk")
                     done = self.link(q, a, close + m.end("spk"), "—", "dash", spans, prev)
             if not done:
-                lo = max(_para_start(text, s), self.sentence_start(max(s - 2, 0)))
+                lo = max(_para_start(masked, s), self.sentence_start(max(s - 2, 0)))
                 pre = masked[lo : s - 1]
                 m = _BEFORE.search(pre)
+                while m and _NOT_SPEAKER.match(m.group("spk")):
+                    # "In a statement posted on Twitter, Blinken said": the next candidate
+                    m = _BEFORE.search(pre, m.start("spk") + 1)
                 if m and _plausible_speaker(m.group("spk")):
                     a, b = lo + m.start("spk"), lo + m.end("spk")
                     done = self.link(q, a, b, m.group("verb"), "before", spans, prev)

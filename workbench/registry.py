@@ -55,6 +55,9 @@ from .actors import fold
 ENV = "WORKBENCH_REGISTRY"
 USER_FILE = "user.yaml"
 _ISO3 = re.compile(r"^(?:[A-Z]{3}|REG:[A-Z_]+)$")
+#: The non-actor type whose names also end longer names ("U.S. Dlrs", see ``nonactor``).
+ABBREVIATION = "ABBREVIATION"
+
 _KEYS = {"actors", "merge", "split", "suppress", "countries", "places", "pin", "nonactors"}
 _TYPE = re.compile(r"^[A-Z][A-Z_]{1,19}$")
 
@@ -93,8 +96,14 @@ class Registry:
         return False if fold(surface) in self.not_places else None
 
     def nonactor(self, name: str) -> str | None:
-        """The non-actor type of a name ("COVID-19" -> "DISEASE"), or None."""
-        return self.nonactors.get(fold(name))
+        """The non-actor type of a name ("COVID-19" -> "DISEASE"), or None; a name whose last
+        word is a unit abbreviation ("U.S. Dlrs") is one too: no actor's name ends in "dlrs"."""
+        key = fold(name)
+        hit = self.nonactors.get(key)
+        if hit is None and " " in key:
+            tail = self.nonactors.get(key.rsplit(" ", 1)[1])
+            hit = tail if tail == ABBREVIATION else None
+        return hit
 
     def people(self) -> list[str]:
         """Canonical PERSON names the registry knows (so "Putin" alone can find them)."""

@@ -385,6 +385,9 @@ def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
     return found[0] if found else None
 
 
+_CONJUNCTION = re.compile(r"\s(?:and|&)\s", re.IGNORECASE)
+
+
 def _relabel(
     results: list[_Mention], reg: Registry, is_place: Callable[[str], bool] | None = None
 ) -> None:
@@ -402,7 +405,9 @@ def _relabel(
       once, or any name ending in a company suffix, is the company); a one-word ORG is a
       person when tagged so more often and one full name carries it as surname; so do
       ones that equal it once country-level place words at the edges are dropped
-      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG).
+      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG);
+    - a one-word PERSON that opens an organisation name of the corpus ("Yukos USA") and
+      ends no full person name is that organisation.
     """
     place_votes: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
@@ -436,6 +441,15 @@ def _relabel(
         actors.fold(m.norm) for m in results if m.label == "PERSON"
     )
     _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
+    # First words of organisation names; "Lechin and Victor Lopez" (two people tagged ORG)
+    # is none, "Harper and Row Publishers Inc" is one.
+    org_heads: Counter[str] = Counter(
+        actors.fold(m.norm).split(" ", 1)[0]
+        for m in results
+        if m.label == "ORG"
+        and " " in actors.fold(m.norm)
+        and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
+    )
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
         if m.label in ("ORG", "NORP", "GPE", "LOC"):
@@ -467,6 +481,11 @@ def _relabel(
                 continue
         if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
             n = actors.fold(m.norm)
+            if org_heads[n] and " " not in n and not surname_weight[n]:
+                # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
+                # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
+                m.label, m.key = "ORG", m.norm
+                continue
             votes = label_votes.get(n)
             if votes:
                 top, c = votes.most_common(1)[0]
@@ -495,6 +514,7 @@ def _relabel(
                 m.label in _PERSON_LIKE
                 and " " not in k
                 and not actors.is_company(m.key)
+                and not (org_heads[k] and not surname_weight[k])
                 and max(person_votes[k], person_norms[k] + surname_weight[k]) > other_votes[k]
                 and (len(surname_owners.get(k, ())) == 1 or person_norms[k] + surname_weight[k])
             ):
