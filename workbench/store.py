@@ -4,7 +4,8 @@ The schema is the contract between stages; every stage writes only its own table
 
 - ingest (load.py, load_web.py): articles, duplicates, rejects, runs, files, pages_html
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
-- resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
+- resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries,
+                              mention_places
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
 """
 
@@ -18,7 +19,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -119,6 +120,14 @@ MIGRATIONS: dict[int, list[str]] = {
     7: [
         "ALTER TABLE mentions ADD COLUMN IF NOT EXISTS self_mention BOOLEAN",
         "ALTER TABLE quotes ADD COLUMN IF NOT EXISTS fragment BOOLEAN",
+    ],
+    # Place below the country of each resolved place mention (resolve.py, places.py).
+    8: [
+        """CREATE TABLE IF NOT EXISTS mention_places (
+            article_id VARCHAR NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
+            geonameid BIGINT, name VARCHAR NOT NULL, fclass VARCHAR NOT NULL,
+            iso3 VARCHAR NOT NULL, admin1 VARCHAR, admin1_name VARCHAR,
+            lat DOUBLE, lon DOUBLE, confidence DOUBLE, registry_hash VARCHAR)"""
     ],
 }
 

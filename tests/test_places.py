@@ -1,0 +1,101 @@
+"""Places below the country on real LGL articles: gold points, stored rows, queries."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import need_shared, write_seed_article
+
+from workbench import Workbench
+from workbench.countries import _article_context, _qualifier, resolve_country
+from workbench.places import place_of
+
+#: LGL articles (document order) whose toponyms carry gold GeoNames points.
+_DOCS = range(0, 40)
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dl = math.radians(b[1] - a[1])
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(h))
+
+
+@pytest.fixture(scope="module")
+def lgl() -> list[ET.Element]:
+    path = need_shared("gold", "geoparsing", "lgl.xml")
+    return list(ET.parse(path).getroot().iter("article"))
+
+
+def test_lgl_towns_land_near_their_gold_point(lgl: list[ET.Element]) -> None:
+    near = far = 0
+    for art in (lgl[i] for i in _DOCS):
+        text = art.findtext("text") or ""
+        ctx = _article_context(text)
+        for t in art.iter("toponym"):
+            gaz = t.find("gaztag")
+            if gaz is None or gaz.findtext("lat") is None or gaz.findtext("fclass") != "P":
+                continue
+            start, phrase = int(t.findtext("start")), t.findtext("phrase") or ""
+            end = start + len(phrase)
+            place = place_of(
+                phrase,
+                resolve_country(phrase, context=text, start=start),
+                ctx,
+                _qualifier(text[end : end + 40], ctx),
+            )
+            if place is None or place.fclass != "P":
+                continue
+            gold = (float(gaz.findtext("lat")), float(gaz.findtext("lon")))
+            if _km(gold, (place.lat, place.lon)) <= 25.0:
+                near += 1
+            else:
+                far += 1
+            assert 0.0 < place.confidence <= 1.0
+            assert place.geonameid and (place.admin1_name or place.iso3 != "USA")
+    assert near + far >= 40
+    assert near / (near + far) >= 0.7  # whole-LGL figure in bench/RESULTS.md
+
+
+def test_qualifier_decides_the_state() -> None:
+    text = "ATHENS, Ga. -- Police in Athens said the University of Georgia was closed."
+    ctx = _article_context(text)
+    place = place_of("Athens", "USA", ctx, _qualifier(text[6:46], ctx))
+    assert place is not None and place.admin1 == "GA" and place.admin1_name == "Georgia"
+    assert place_of("Georgia", "GEO", ctx) is None  # the country: no place below it
+    state = place_of("Texas", "USA", ctx)
+    assert state is not None and state.fclass == "A" and state.admin1 == "TX"
+
+
+@pytest.fixture(scope="module")
+def lgl_wb(lgl: list[ET.Element], tmp_path_factory: pytest.TempPathFactory):
+    d: Path = tmp_path_factory.mktemp("lgl")
+    for i in _DOCS:
+        art = lgl[i]
+        text = (art.findtext("text") or "").replace("\n", " ")
+        write_seed_article(d, f"lgl{i:03d}.txt", "2009-03-20", text)
+    w = Workbench(d / "lgl.duckdb")
+    w.ingest([d], progress=False)
+    w.extract(progress=False)
+    w.resolve(registry=None)
+    yield w
+    w.close()
+
+
+def test_resolve_stores_places_with_their_country(lgl_wb: Workbench) -> None:
+    rows = lgl_wb.sql(
+        "SELECT p.*, m.country_iso3 FROM mention_places p JOIN mentions m"
+        " USING (article_id, start_char, end_char)"
+    )
+    assert len(rows) >= 40
+    assert (rows["iso3"] == rows["country_iso3"]).all()
+    assert set(rows["fclass"]) <= {"P", "A"}
+    assert rows["lat"].between(-90, 90).all() and rows["lon"].between(-180, 180).all()
+    assert rows["confidence"].between(0, 1).all()
+    towns = rows[rows["fclass"] == "P"]
+    assert towns["geonameid"].notna().all()
+    us = rows[rows["iso3"] == "USA"]
+    assert len(us) >= 20 and (us["admin1_name"].fillna("") != "").all()
