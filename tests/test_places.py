@@ -6,10 +6,11 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import need_shared, write_seed_article
 
-from workbench import Workbench
+from workbench import Workbench, aggregates
 from workbench.countries import _article_context, _qualifier, resolve_country
 from workbench.places import place_of
 
@@ -99,3 +100,47 @@ def test_resolve_stores_places_with_their_country(lgl_wb: Workbench) -> None:
     assert towns["geonameid"].notna().all()
     us = rows[rows["iso3"] == "USA"]
     assert len(us) >= 20 and (us["admin1_name"].fillna("") != "").all()
+
+
+def test_place_kinds_in_queries(lgl_wb: Workbench) -> None:
+    top = lgl_wb.top("place", n=5)
+    direct = lgl_wb.sql(
+        "SELECT coalesce(CAST(geonameid AS VARCHAR), iso3 || '.' || admin1) AS key,"
+        " count(DISTINCT article_id) AS articles FROM mention_places GROUP BY 1"
+        " ORDER BY 2 DESC, 1 LIMIT 5"
+    )
+    assert top["articles"].tolist() == direct["articles"].tolist()
+    assert top["label"].notna().all()
+    states = lgl_wb.top("admin1", n=3)
+    key = states["key"].iloc[0]
+    assert "." in key and states["label"].iloc[0] != key
+    cov = lgl_wb.coverage(by="admin1", freq="year", n=3)
+    assert set(cov["key"]) == set(states["key"])
+    ev = lgl_wb.evidence("admin1", key, n=500)
+    assert len(ev) > 0 and (ev["key"] == key).all()
+    by_name = lgl_wb.evidence("admin1", states["label"].iloc[0], n=500)
+    assert len(by_name) == len(ev)
+    co = lgl_wb.cooccurrence("admin1", "country", n=5)
+    assert len(co) > 0
+    # The pre-aggregates do not hold the place kinds: with them built, the same frames.
+    calls = [
+        lambda: lgl_wb.top("place", n=10),
+        lambda: lgl_wb.coverage(by="admin1", freq="year", n=3),
+        lambda: lgl_wb.cooccurrence("place", "country", n=10),
+    ]
+    before = [c() for c in calls]
+    lgl_wb.refresh_aggregates()
+    assert aggregates.serves(lgl_wb.con, None)
+    for c, b in zip(calls, before, strict=True):
+        pd.testing.assert_frame_equal(c().reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_focus_places(lgl_wb: Workbench) -> None:
+    focus = lgl_wb.focus_places()
+    assert focus["article_id"].is_unique and len(focus) >= 10
+    one = focus.dropna(subset=["city"]).iloc[0]
+    rows = lgl_wb.article_places(one["article_id"])
+    towns = rows[rows["fclass"] == "P"]["name"].value_counts()
+    assert towns.iloc[0] == one["city_mentions"] and one["city"] in set(
+        towns.index[towns == towns.iloc[0]]
+    )
