@@ -302,11 +302,16 @@ def place_points(name: str, gold: list[tuple[str, int, str, float, float, str]])
     }
 
 
-def gold_points_lgl(path: Path) -> list[tuple[str, int, str, float, float, str]]:
-    """(text, start, phrase, lat, lon, gold fclass) of LGL toponyms with a gazetteer point."""
+def gold_points_lgl(
+    path: Path, half: int | None = None
+) -> list[tuple[str, int, str, float, float, str]]:
+    """(text, start, phrase, lat, lon, gold fclass) of LGL toponyms with a gazetteer point;
+    ``half`` 0 / 1: the even (tuning) / odd (held-out) articles only."""
     out = []
-    for art in ET.parse(path).getroot().iter("article"):
+    for doc, art in enumerate(ET.parse(path).getroot().iter("article")):
         text = art.findtext("text") or ""
+        if half is not None and doc % 2 != half:
+            continue
         for t in art.iter("toponym"):
             gaz = t.find("gaztag")
             if gaz is None or gaz.findtext("lat") is None:
@@ -359,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.places or args.set == "all":
         if args.set in {"lgl", "all"}:
             place_points("LGL", gold_points_lgl(GOLD_DIR / "lgl.xml"))
+            place_points("LGL even (tuning)", gold_points_lgl(GOLD_DIR / "lgl.xml", 0))
+            place_points("LGL odd (held out)", gold_points_lgl(GOLD_DIR / "lgl.xml", 1))
         if args.set in {"gwn", "all"}:
             place_points("GeoWebNews", gold_points_gwn(GOLD_DIR))
         if args.places:

@@ -35,6 +35,11 @@ SUPPORT_BONUS = 3.0
 #: Bonus by the share of the article's other names (once per distinct name) that could lie
 #: in a reading's admin-1 (each name's possible states split its one vote).
 NEIGHBOUR_BONUS = 3.0
+#: Spatial coherence: bonus by the share of the article's other town names that have any
+#: reading within NEAR_KM ("New London" + "Winfield" + "Mount Pleasant" is the Iowa one).
+#: Both chosen on the even LGL articles (bench/RESULTS.md), scored on the odd ones.
+COHERENCE_BONUS = 5.0
+NEAR_KM = 50.0
 QUALIFIER_BONUS = 10.0
 #: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
 HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -186,9 +191,12 @@ def place_of(
         total = sum(v for v in votes.values() if v > 0)
         if total > 0:
             support = {a: v / total for a, v in votes.items() if v > 0}
+    others = _neighbours(ctx, iso3, key) if ctx is not None else []
     scores = []
     for e in entries:
         s = e[7] + SUPPORT_BONUS * support.get(e[4], 0.0) + NEIGHBOUR_BONUS * near.get(e[4], 0.0)
+        if others and e[2] == "P":
+            s += COHERENCE_BONUS * _coherence(e, others)
         if qualifier is not None and qualifier[0] == iso3 and qualifier[1] == e[4]:
             s += QUALIFIER_BONUS
         scores.append(s)
@@ -206,6 +214,43 @@ def place_of(
         round(best[6], 5),
         round(1.0 / z, 4),
     )
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Equirectangular distance: exact enough under a few hundred km."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return 6371.0 * math.hypot(x, math.radians(lat2 - lat1))
+
+
+def _neighbours(ctx: C._Context, iso3: str, key: str) -> list[tuple[float, float, float]]:
+    """(lat, lon, weight) of the town readings in ``iso3`` of the article's other names."""
+    cache = ctx.memo.setdefault("places_near", {})
+    if iso3 not in cache:
+        by_key: dict[str, list[tuple[float, float, float]]] = {}
+        for k in ctx.towns:
+            pts = [e for e in _index().get(k, ()) if e[3] == iso3 and e[2] == "P"]
+            if pts:
+                top = max(e[7] for e in pts)
+                z = sum(10 ** (e[7] - top) for e in pts)
+                by_key[k] = [(e[5], e[6], 10 ** (e[7] - top) / z) for e in pts]
+        cache[iso3] = by_key
+    return [
+        pts
+        for k, pts in cache[iso3].items()
+        if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+    ]
+
+
+def _coherence(e: _Entry, others: list) -> float:
+    """Share of the other names that have a reading near ``e`` (weighted by reading)."""
+    lat, lon = e[5], e[6]
+    got = 0.0
+    for pts in others:
+        got += max(
+            (1.0 for la, lo, _w in pts if abs(la - lat) < 1 and _km(lat, lon, la, lo) <= NEAR_KM),
+            default=0.0,
+        )
+    return got / len(others)
 
 
 def places_article(
