@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from conftest import need_shared, write_seed_article
 
-from workbench import Workbench, aggregates
+from workbench import Workbench, aggregates, charts, errors
 from workbench.countries import _article_context, _qualifier, resolve_country
-from workbench.places import place_of
+from workbench.places import admin1_point, place_of
 
 #: LGL articles (document order) whose toponyms carry gold GeoNames points.
 _DOCS = range(0, 40)
@@ -144,3 +144,23 @@ def test_focus_places(lgl_wb: Workbench) -> None:
     assert towns.iloc[0] == one["city_mentions"] and one["city"] in set(
         towns.index[towns == towns.iloc[0]]
     )
+
+
+def test_place_and_admin1_maps_render_offline(lgl_wb: Workbench) -> None:
+    pts = lgl_wb.place_points("place", n=50)
+    assert len(pts) > 10 and pts[["lat", "lon"]].notna().all().all()
+    svg = charts.to_svg(charts.place_map(pts))
+    assert svg.count("<path") > 100  # the world outline and one circle per place
+    us = lgl_wb.place_points("admin1", country="USA")
+    assert len(us) >= 3 and (us["iso3"] == "USA").all()
+    first = us.iloc[0]  # the division's own point, not the mean of its mentioned towns
+    assert (first["lat"], first["lon"]) == admin1_point("USA", first["key"].split(".")[1])
+    assert admin1_point("USA", "GA") is not None
+    assert abs(admin1_point("USA", "GA")[0] - 33.2) < 1.5  # Georgia's towns: around Atlanta
+    chart = charts.admin1_map(us, "USA")
+    spec = chart.to_dict()
+    marks = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert {m["key"] for m in marks} == set(us["key"])
+    assert "<svg" in charts.to_svg(chart)
+    with pytest.raises(errors.BadOption, match="no outline"):
+        charts.admin1_map(us, "XXX")

@@ -149,6 +149,16 @@ def _build() -> dict[str, tuple[_Entry, ...]]:
     return {k: tuple(v.values()) for k, v in idx.items()}
 
 
+@functools.cache
+def _admin_points() -> dict[tuple[str, str], tuple[float, float]]:
+    return {(e[3], e[4]): (e[5], e[6]) for es in _index().values() for e in es if e[2] == "A"}
+
+
+def admin1_point(iso3: str, admin1: str) -> tuple[float, float] | None:
+    """A division's map point (population-weighted centroid of its towns), if known."""
+    return _admin_points().get((iso3, admin1))
+
+
 def admin1_name(iso3: str, admin1: str) -> str:
     """The display name of a first-level division ("USA", "GA" -> "Georgia"), or ""."""
     return C._gazetteer().admin_names.get((iso3, admin1), "")
