@@ -47,6 +47,11 @@ HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 _PLACES_VERSION = 2
 
 
+#: Written abbreviations of place-name words ("Mt. Pleasant" is Mount Pleasant).
+_ABBREVS = {"mt": "mount", "ft": "fort", "pt": "point", "mtn": "mountain"}
+_ABBREV = re.compile(r"\b(mt|ft|pt|mtn)\.?(?= )")
+
+
 class Place(NamedTuple):
     """The place a mention stands for. ``fclass``: "P" populated place, "A" division."""
 
@@ -177,6 +182,10 @@ def place_of(
     qualifier = qualifier or q
     key = C._key(head)
     entries = [e for e in _index().get(key, ()) if e[3] == iso3]
+    alt = _ABBREV.sub(lambda m: _ABBREVS[m.group(1)], key)
+    if alt != key:  # "Mt. Pleasant": every Mount Pleasant, not only one with that alias
+        seen = {e[0] for e in entries}
+        entries += [e for e in _index().get(alt, ()) if e[3] == iso3 and e[0] not in seen]
     if not entries:
         return None
     readings = C._in_text(C._lookup(head), C._clean(head))
