@@ -164,3 +164,13 @@ def test_place_and_admin1_maps_render_offline(lgl_wb: Workbench) -> None:
     assert "<svg" in charts.to_svg(chart)
     with pytest.raises(errors.BadOption, match="no outline"):
         charts.admin1_map(us, "XXX")
+
+
+def test_report_shows_the_place_map(lgl_wb: Workbench, tmp_path: Path) -> None:
+    html = lgl_wb.report(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Towns named in the articles" in html
+    gid = lgl_wb.sql(
+        "SELECT geonameid FROM mention_places WHERE fclass = 'P'"
+        " GROUP BY 1 ORDER BY count(DISTINCT article_id) DESC, 1 LIMIT 1"
+    ).iloc[0, 0]
+    assert f'"{gid}"' in html  # the most covered town is a point of the map's data
