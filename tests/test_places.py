@@ -156,7 +156,7 @@ def test_place_and_admin1_maps_render_offline(lgl_wb: Workbench) -> None:
     first = us.iloc[0]  # the division's own point, not the mean of its mentioned towns
     assert (first["lat"], first["lon"]) == admin1_point("USA", first["key"].split(".")[1])
     assert admin1_point("USA", "GA") is not None
-    assert abs(admin1_point("USA", "GA")[0] - 33.2) < 1.5  # Georgia's towns: around Atlanta
+    assert abs(admin1_point("USA", "GA")[0] - 33.2) < 1.5  # the middle of Georgia
     chart = charts.admin1_map(us, "USA")
     spec = chart.to_dict()
     marks = spec["datasets"][spec["layer"][1]["data"]["name"]]

