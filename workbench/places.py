@@ -263,7 +263,7 @@ def _neighbours(ctx: C._Context, iso3: str, key: str) -> list[tuple[float, float
 
 
 def _coherence(e: _Entry, others: list) -> float:
-    """Share of the other names that have a reading near ``e`` (weighted by reading)."""
+    """Share of the other names that have any reading near ``e``."""
     lat, lon = e[5], e[6]
     got = 0.0
     for pts in others:
