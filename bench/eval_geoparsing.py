@@ -252,11 +252,110 @@ def cross_validate() -> int:
     return 0
 
 
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return float(6371.0 * 2 * np.arcsin(np.sqrt(a)))
+
+
+def place_points(name: str, gold: list[tuple[str, int, str, float, float, str]]) -> dict:
+    """Places below the country: of the gold toponyms with coordinates that we resolve to a
+    place (a town or a state, see ``workbench/places.py``), the share within 25 km of the
+    gold point, overall and for towns (our "P") and states (our "A") apart."""
+    from workbench.countries import _article_context, _qualifier
+    from workbench.places import place_of
+
+    t0 = time.perf_counter()
+    dist: dict[str, list[float]] = {"P": [], "A": []}
+    unplaced = 0
+    t_place = 0.0
+    for text, start, phrase, lat, lon, _fclass in gold:
+        code = resolve_country(phrase, context=text, start=start)
+        t1 = time.perf_counter()
+        ctx = _article_context(text)  # the article's context, as resolve_country left it
+        end = start + len(phrase)
+        place = place_of(phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+        t_place += time.perf_counter() - t1
+        if place is None:
+            unplaced += 1
+            continue
+        dist[place.fclass].append(_km(lat, lon, place.lat, place.lon))
+    secs = time.perf_counter() - t0
+    allk = dist["P"] + dist["A"]
+    share = {
+        k: (float(np.mean(np.array(v) <= 25.0)) if v else float("nan")) for k, v in dist.items()
+    }
+    within = float(np.mean(np.array(allk) <= 25.0)) if allk else float("nan")
+    print(
+        f"\n{name} places: {len(gold)} gold toponyms with coordinates, {len(allk)} resolved to"
+        f" a place ({unplaced} to none: country-level, county, unknown)"
+    )
+    print(f"  within 25 km of gold, all places : {within:.4f}")
+    print(f"  within 25 km, towns (P)          : {share['P']:.4f} of {len(dist['P'])}")
+    print(f"  within 25 km, states (A)         : {share['A']:.4f} of {len(dist['A'])}")
+    if allk:
+        print(f"  median error km (all places)     : {float(np.median(allk)):.1f}")
+    print(
+        f"  time {secs:.1f} s ({len(gold) / max(secs, 1e-9):,.0f} spans/s countries + places;"
+        f" the place step alone {len(gold) / max(t_place, 1e-9):,.0f} spans/s)"
+    )
+    return {
+        "set": name,
+        "n": len(allk),
+        "within25": within,
+        **{f"within25_{k}": v for k, v in share.items()},
+    }
+
+
+def gold_points_lgl(
+    path: Path, half: int | None = None
+) -> list[tuple[str, int, str, float, float, str]]:
+    """(text, start, phrase, lat, lon, gold fclass) of LGL toponyms with a gazetteer point;
+    ``half`` 0 / 1: the even (tuning) / odd (held-out) articles only."""
+    out = []
+    for doc, art in enumerate(ET.parse(path).getroot().iter("article")):
+        text = art.findtext("text") or ""
+        if half is not None and doc % 2 != half:
+            continue
+        for t in art.iter("toponym"):
+            gaz = t.find("gaztag")
+            if gaz is None or gaz.findtext("lat") is None:
+                continue
+            out.append(
+                (
+                    text,
+                    int(t.findtext("start")),
+                    t.findtext("phrase") or "",
+                    float(gaz.findtext("lat")),
+                    float(gaz.findtext("lon")),
+                    gaz.findtext("fclass") or "",
+                )
+            )
+    return out
+
+
+def gold_points_gwn(gold_dir: Path) -> list[tuple[str, int, str, float, float, str]]:
+    texts = [
+        a.findtext("text") or "" for a in ET.parse(gold_dir / "GWN.xml").getroot().iter("article")
+    ]
+    out = []
+    lines = (gold_dir / "gwn_full.txt").read_text(encoding="utf-8").splitlines()
+    for doc, line in enumerate(lines):
+        for rec in line.split("||"):
+            parts = rec.split(",,")
+            if len(parts) == 6:
+                _name, phrase, lat, lon, start, _end = parts
+                out.append((texts[doc], int(start), phrase, float(lat), float(lon), ""))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
     ap.add_argument("--show", type=int, default=15)
     ap.add_argument("--cv", action="store_true", help="leave-one-set-out ranker validation")
+    ap.add_argument("--places", action="store_true", help="only the place-level (25 km) figures")
     args = ap.parse_args(argv)
     if not GOLD_DIR.exists():
         print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
@@ -268,6 +367,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gazetteer ready in {time.perf_counter() - t0:.1f} s")
     if args.cv:
         return cross_validate()
+    if args.places or args.set == "all":
+        if args.set in {"lgl", "all"}:
+            place_points("LGL", gold_points_lgl(GOLD_DIR / "lgl.xml"))
+            place_points("LGL even (tuning)", gold_points_lgl(GOLD_DIR / "lgl.xml", 0))
+            place_points("LGL odd (held out)", gold_points_lgl(GOLD_DIR / "lgl.xml", 1))
+        if args.set in {"gwn", "all"}:
+            place_points("GeoWebNews", gold_points_gwn(GOLD_DIR))
+        if args.places:
+            return 0
     nearest = NearestCountry() if args.set in {"gwn", "geovirus", "all"} else None
     results = []
     if args.set in {"lgl", "all"}:

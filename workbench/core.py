@@ -360,6 +360,41 @@ class Workbench:
             q += " AND salient"
         return self.sql(q + " ORDER BY article_id, salient DESC, mentions DESC, iso3", params)
 
+    def article_places(self, article_id: str | None = None) -> pd.DataFrame:
+        """Each resolved place mention with its place below the country (GeoNames id, name,
+        ``fclass`` P town / A state, admin-1 code and name, lat/lon, confidence)."""
+        q = "SELECT * FROM mention_places WHERE TRUE"
+        params: list[Any] = []
+        if article_id is not None:
+            q += " AND article_id = ?"
+            params.append(article_id)
+        return self.sql(q + " ORDER BY article_id, start_char", params)
+
+    def focus_places(self, article_id: str | None = None) -> pd.DataFrame:
+        """Each article's focus: its most mentioned town (``city``: any P place) and
+        first-level division (``admin1``, counting the towns inside it), as CLIFF reports.
+
+        Ties go to the earlier first mention. Articles without a place have no row."""
+        q = """WITH p AS (SELECT * FROM mention_places WHERE (? IS NULL OR article_id = ?)),
+        c AS (SELECT article_id, arg_max(name, n * 1e9 - first) AS city,
+                     arg_max(geonameid, n * 1e9 - first) AS city_geonameid,
+                     max(n) AS city_mentions
+              FROM (SELECT article_id, geonameid, name, count(*) AS n,
+                           min(start_char) AS first
+                    FROM p WHERE fclass = 'P' GROUP BY ALL) GROUP BY article_id),
+        a AS (SELECT article_id, arg_max(iso3 || '.' || admin1, n * 1e9 - first) AS admin1,
+                     arg_max(admin1_name, n * 1e9 - first) AS admin1_name,
+                     max(n) AS admin1_mentions
+              FROM (SELECT article_id, iso3, admin1, any_value(admin1_name) AS admin1_name,
+                           count(*) AS n, min(start_char) AS first
+                    FROM p WHERE coalesce(admin1, '') <> '' GROUP BY article_id, iso3, admin1)
+              GROUP BY article_id)
+        SELECT coalesce(a.article_id, c.article_id) AS article_id, c.city, c.city_geonameid,
+               c.city_mentions, a.admin1, nullif(a.admin1_name, '') AS admin1_name,
+               a.admin1_mentions
+        FROM a FULL OUTER JOIN c ON c.article_id = a.article_id ORDER BY 1"""
+        return self.sql(q, [article_id, article_id])
+
     def mentions_of(self, name_or_id: str) -> pd.DataFrame:
         """Every mention of one entity (by id, canonical name or alias) with its sentence."""
         return self.sql(
@@ -445,6 +480,49 @@ class Workbench:
         from . import query
 
         return query.top(self.con, kind, n, filter, sql=sql)
+
+    def place_points(
+        self,
+        kind: str = "place",
+        n: int | None = 200,
+        filter: Any = None,
+        *,
+        country: str | None = None,
+    ) -> pd.DataFrame:
+        """``top("place" | "admin1")`` with each key's ``lat``/``lon`` and ``iso3`` (for
+        ``charts.place_map`` / ``charts.admin1_map``); ``country`` keeps one ISO3 only."""
+        from . import query
+
+        if kind not in query.PLACE_KINDS:
+            raise errors.BadOption(
+                f"place_points(kind={kind!r}): use one of {', '.join(query.PLACE_KINDS)}"
+            )
+        f = query.as_filter(filter)
+        if country is not None:
+            f = f.replace(countries=(country.upper(),))
+        df = query.top(self.con, kind, None if country else n, f)
+        key = (
+            "coalesce(CAST(geonameid AS VARCHAR), iso3 || '.' || admin1)"
+            if kind == "place"
+            else "iso3 || '.' || admin1"
+        )
+        pts = self.sql(
+            f"SELECT {key} AS key, any_value(iso3) AS iso3, any_value(fclass) AS fclass,"  # noqa: S608
+            " avg(lat) AS lat, avg(lon) AS lon FROM mention_places GROUP BY 1"
+        )
+        out = df.merge(pts, on="key", how="left")
+        if kind == "admin1":  # a division's own point, not the mean of its mentioned towns
+            from .places import admin1_point
+
+            for i, k in enumerate(out["key"]):
+                pt = admin1_point(*k.split(".", 1))
+                if pt is not None:
+                    out.loc[i, ["lat", "lon"]] = pt
+        if country is not None:
+            out = out[out["iso3"] == country.upper()]
+            out = out.head(n) if n is not None else out
+        out.attrs.update(df.attrs)
+        return out.reset_index(drop=True)
 
     def coverage(
         self,

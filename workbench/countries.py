@@ -801,6 +801,7 @@ class _Context:
     states: dict[str, str] = field(default_factory=dict)  # "WA" read by its towns -> code
     surnames: set[str] = field(default_factory=set)  # names the article uses as surnames
     towns: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> town states
+    memo: dict = field(default_factory=dict)  # per-article caches of later stages (places.py)
 
     def own(self, key: str) -> tuple[Counter, Counter]:
         """Votes cast by this name itself (and its longer/shorter forms): never self-evidence."""

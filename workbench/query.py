@@ -43,7 +43,11 @@ from . import aggregates, errors, search
 from .filters import DEDUP_UNITS, Filter, as_filter, compose, filtered_articles_sql
 from .store import in_list_params
 
-KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
+#: Kinds the pre-aggregates (aggregates.py) hold; the others always run on the base tables.
+_AGG_KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
+#: Places below the country (``mention_places``): a town or state, and a first-level division.
+PLACE_KINDS = ("place", "admin1")
+KINDS = (*_AGG_KINDS, *PLACE_KINDS)
 FREQS = ("day", "week", "month", "quarter", "year")
 SORTS = ("articles", "pmi", "npmi", "lift")
 
@@ -120,12 +124,36 @@ _DIM_SQL = {
         "AND q.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
     ),
 }
+#: Keys of the place kinds (mention_places): a GeoNames id ("4180439"), or "USA.GA" for a
+#: division without one; admin1 keys are "USA.GA".
+_DIM_SQL["place"] = (
+    "SELECT p.article_id, coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1)"
+    " AS key, count(*) AS mentions FROM mention_places p"
+    " WHERE p.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
+)
+_DIM_SQL["admin1"] = (
+    "SELECT p.article_id, p.iso3 || '.' || p.admin1 AS key, count(*) AS mentions"
+    " FROM mention_places p WHERE coalesce(p.admin1, '') <> ''"
+    " AND p.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
+)
 
 #: How each kind's key becomes a label (LEFT JOIN on alias ``lab``).
 _LABEL_JOIN = {
     "actor": ("LEFT JOIN entities {lab} ON {lab}.entity_id = {src}.key", "{lab}.name"),
     "speaker": ("LEFT JOIN entities {lab} ON {lab}.entity_id = {src}.key", "{lab}.name"),
     "theme": ("LEFT JOIN themes {lab} ON {lab}.theme_id = {src}.key", "{lab}.label"),
+    "place": (
+        "LEFT JOIN (SELECT coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1)"
+        " AS key, min(p.name) AS name FROM mention_places p GROUP BY 1) {lab}"
+        " ON {lab}.key = {src}.key",
+        "{lab}.name",
+    ),
+    "admin1": (
+        "LEFT JOIN (SELECT p.iso3 || '.' || p.admin1 AS key,"
+        " min(nullif(p.admin1_name, '')) AS name FROM mention_places p GROUP BY 1) {lab}"
+        " ON {lab}.key = {src}.key",
+        "{lab}.name",
+    ),
 }
 
 
@@ -218,7 +246,7 @@ def top(
     """
     _check_n(n)
     f = as_filter(filter)
-    if not sql and kind in KINDS and aggregates.serves(con, f):
+    if not sql and kind in _AGG_KINDS and aggregates.serves(con, f):
         return aggregates.top(con, kind, n, f)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(kind, f)
@@ -301,7 +329,7 @@ def coverage(
         raise errors.BadOption("coverage(values=...) is empty; pass None for the top n")
     if by == "country" and vals:
         vals = [v.upper() for v in vals]
-    if not sql and (by is None or by in KINDS) and aggregates.serves(con, f):
+    if not sql and (by is None or by in _AGG_KINDS) and aggregates.serves(con, f):
         return aggregates.coverage(con, by, freq, normalize, f, n, vals)  # pre-aggregated
     fa, p_fa = _fa(con, f)
     if by is None:
@@ -520,7 +548,7 @@ def compare(
     f = as_filter(filter)
     if sources is not None:
         f = f.replace(sources=sources)
-    if not sql and by in KINDS and aggregates.serves(con, f):
+    if not sql and by in _AGG_KINDS and aggregates.serves(con, f):
         return aggregates.compare(con, by, f, n)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(by, f)
@@ -623,7 +651,7 @@ def tone(
     per (period, key). Undated articles are left out whenever a period is asked for.
     """
     _check("level", level, ("article", "sentence"))
-    _check("by", by, (*KINDS, "date"))
+    _check("by", by, (*_AGG_KINDS, "date"))
     if by == "speaker":
         raise errors.BadOption("tone(by='speaker') is not defined; use quotes(actor=...)")
     if by == "date" and freq is None:
@@ -809,6 +837,22 @@ _SPANS = {
         "FROM sentences s JOIN fa ON fa.article_id = s.article_id "
         "WHERE s.idx = 0 AND fa.source = ?"
     ),
+    "place": (
+        "SELECT p.article_id, m.sentence_idx, p.start_char, p.end_char, "
+        "coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1) AS key "
+        "FROM mention_places p JOIN mentions m ON m.article_id = p.article_id "
+        "AND m.start_char = p.start_char AND m.end_char = p.end_char "
+        "WHERE coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1) = ? "
+        "OR lower(p.name) = ?"
+    ),
+    "admin1": (
+        "SELECT p.article_id, m.sentence_idx, p.start_char, p.end_char, "
+        "p.iso3 || '.' || p.admin1 AS key "
+        "FROM mention_places p JOIN mentions m ON m.article_id = p.article_id "
+        "AND m.start_char = p.start_char AND m.end_char = p.end_char "
+        "WHERE coalesce(p.admin1, '') <> '' "
+        "AND (p.iso3 || '.' || p.admin1 = ? OR lower(p.admin1_name) = ?)"
+    ),
 }
 
 _EVIDENCE_SQL = """WITH fa AS ({fa}),
@@ -912,6 +956,8 @@ def evidence(
         "actor": [v, v.lower(), v.lower()],
         "theme": [v, v.lower()],
         "speaker": [v, v.lower(), v.lower()],
+        "place": [v, v.lower()],
+        "admin1": [v.upper(), v.lower()],
     }.get(base, [v])
     if kind in ("person", "org"):
         spans += " AND e.type = ?"

@@ -453,6 +453,19 @@ class _Data:
         df["country"] = [country_name(c) for c in df["iso3"]]
         return df
 
+    def places(self, n: int = 150) -> pd.DataFrame:
+        """The most covered towns (``mention_places``, fclass P) with their points."""
+        if not self.has_rows("mention_places"):
+            return pd.DataFrame()
+        return self.q(
+            "SELECT CAST(p.geonameid AS VARCHAR) AS key, min(p.name) AS label, "
+            "min(p.iso3) AS iso3, avg(p.lat) AS lat, avg(p.lon) AS lon, "
+            "count(DISTINCT p.article_id) AS articles, count(*) AS mentions "
+            "FROM mention_places p JOIN fa ON fa.article_id = p.article_id "
+            "WHERE p.fclass = 'P' GROUP BY 1 ORDER BY articles DESC, key LIMIT ?",
+            [n],
+        )
+
     def themes(self, unit: str) -> pd.DataFrame:
         if not self.has_rows("article_themes"):
             return pd.DataFrame()
@@ -849,6 +862,22 @@ def world_map(df: pd.DataFrame) -> dict[str, Any] | None:
         return None
 
 
+def place_map(df: pd.DataFrame) -> dict[str, Any] | None:
+    """Offline point map of the most covered towns (``charts.place_map``)."""
+    from . import charts
+
+    if df.empty:
+        return None
+    try:
+        chart = charts.place_map(
+            df, title="Towns named in the articles (all sources)", width=860, height=380
+        )
+        return chart.to_dict(validate=False)
+    except Exception as exc:  # the country chart still shows the numbers
+        warnings.warn(f"place map skipped: {exc}", stacklevel=2)
+        return None
+
+
 # ---------------------------------------------------------------------- evidence tables
 EVIDENCE_COLUMNS = ["date", "source", "before", "match", "after", "article", "ref"]
 
@@ -974,6 +1003,9 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
         m = world_map(cty)
         if m is not None:
             page.add_chart(sec, m)
+        pm = place_map(data.places())
+        if pm is not None:
+            page.add_chart(sec, pm)
         page.add_chart(
             sec,
             ranked_bar_chart(

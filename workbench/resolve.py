@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import actors, store
+from . import actors, places, store
 from .progress import progress_bar
 from .registry import Registry, load_registry
 
@@ -108,6 +108,8 @@ class _Mention:
     affil: str | None  # person affiliation evidence (ISO3)
     alt: str | None = None  # place code of a lone one-word "person" ("Kherson" mis-tagged)
     self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
+    end: int = 0
+    place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
 
 
@@ -280,6 +282,13 @@ def _resolve_article(
             text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
         )
         alts = dict(zip(lone, found, strict=True))
+    gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
+    found_places = places.places_article(
+        text,
+        [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
+        [codes[i] for i in gidx],
+    )
+    place_of = dict(zip(gidx, found_places, strict=True))
     for i, (rowid, s, e, surface, _label) in enumerate(rows):
         affil, label = None, labels[i]
         if label == "PERSON":
@@ -291,7 +300,9 @@ def _resolve_article(
             else:
                 a = actors.affiliation(text, s, e, surface, word)
             affil = a.iso3 if a else None
-        out.append(_Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i)))
+        m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
+        m.end, m.place = e, place_of.get(i)
+        out.append(m)
     return out
 
 
@@ -720,6 +731,29 @@ def _write(
             "iso3": pa.array([c for _, c in in_title], pa.string()),
         }
     )
+    pl = [m for m in results if m.place is not None and m.code == m.place.iso3]
+    place_rows = pa.table(
+        {
+            "article_id": pa.array([m.article_id for m in pl], pa.string()),
+            "start_char": pa.array([m.start for m in pl], pa.int32()),
+            "end_char": pa.array([m.end for m in pl], pa.int32()),
+            **{
+                f: pa.array([getattr(m.place, f) for m in pl], t)
+                for f, t in (
+                    ("geonameid", pa.int64()),
+                    ("name", pa.string()),
+                    ("fclass", pa.string()),
+                    ("iso3", pa.string()),
+                    ("admin1", pa.string()),
+                    ("admin1_name", pa.string()),
+                    ("lat", pa.float64()),
+                    ("lon", pa.float64()),
+                    ("confidence", pa.float64()),
+                )
+            },
+            "registry_hash": pa.array([reg_hash] * len(pl), pa.string()),
+        }
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("_wb_resolved", upd)
@@ -758,6 +792,8 @@ def _write(
                        AND t.iso3 = article_countries.iso3)"""  # noqa: S608
         )
         con.unregister("_wb_titles")
+        con.execute("DELETE FROM mention_places")
+        store.insert_df(con, "mention_places", place_rows)
         store.set_meta(con, "registry_hash", reg_hash)
         store.set_meta(
             con,

@@ -4,7 +4,8 @@ The schema is the contract between stages; every stage writes only its own table
 
 - ingest (load.py, load_web.py): articles, duplicates, rejects, runs, files, pages_html
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
-- resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries
+- resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries,
+                              mention_places
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
 - stories (stories.py):       story_signatures, story_bands, story_pairs, story_clusters, stories
 """
@@ -19,7 +20,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -138,6 +139,14 @@ MIGRATIONS: dict[int, list[str]] = {
             story_id VARCHAR PRIMARY KEY, first_article_id VARCHAR, first_date DATE,
             first_source VARCHAR, size INTEGER NOT NULL, n_outlets INTEGER NOT NULL,
             outlets VARCHAR[])""",
+    ],
+    # Place below the country of each resolved place mention (resolve.py, places.py).
+    9: [
+        """CREATE TABLE IF NOT EXISTS mention_places (
+            article_id VARCHAR NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
+            geonameid BIGINT, name VARCHAR NOT NULL, fclass VARCHAR NOT NULL,
+            iso3 VARCHAR NOT NULL, admin1 VARCHAR, admin1_name VARCHAR,
+            lat DOUBLE, lon DOUBLE, confidence DOUBLE, registry_hash VARCHAR)"""
     ],
 }
 

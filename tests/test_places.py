@@ -1,0 +1,176 @@
+"""Places below the country on real LGL articles: gold points, stored rows, queries."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import need_shared, write_seed_article
+
+from workbench import Workbench, aggregates, charts, errors
+from workbench.countries import _article_context, _qualifier, resolve_country
+from workbench.places import admin1_point, place_of
+
+#: LGL articles (document order) whose toponyms carry gold GeoNames points.
+_DOCS = range(0, 40)
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dl = math.radians(b[1] - a[1])
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(h))
+
+
+@pytest.fixture(scope="module")
+def lgl() -> list[ET.Element]:
+    path = need_shared("gold", "geoparsing", "lgl.xml")
+    return list(ET.parse(path).getroot().iter("article"))
+
+
+def test_lgl_towns_land_near_their_gold_point(lgl: list[ET.Element]) -> None:
+    near = far = 0
+    for art in (lgl[i] for i in _DOCS):
+        text = art.findtext("text") or ""
+        ctx = _article_context(text)
+        for t in art.iter("toponym"):
+            gaz = t.find("gaztag")
+            if gaz is None or gaz.findtext("lat") is None or gaz.findtext("fclass") != "P":
+                continue
+            start, phrase = int(t.findtext("start")), t.findtext("phrase") or ""
+            end = start + len(phrase)
+            place = place_of(
+                phrase,
+                resolve_country(phrase, context=text, start=start),
+                ctx,
+                _qualifier(text[end : end + 40], ctx),
+            )
+            if place is None or place.fclass != "P":
+                continue
+            gold = (float(gaz.findtext("lat")), float(gaz.findtext("lon")))
+            if _km(gold, (place.lat, place.lon)) <= 25.0:
+                near += 1
+            else:
+                far += 1
+            assert 0.0 < place.confidence <= 1.0
+            assert place.geonameid and (place.admin1_name or place.iso3 != "USA")
+    assert near + far >= 40
+    assert near / (near + far) >= 0.7  # whole-LGL figure in bench/RESULTS.md
+
+
+def test_qualifier_decides_the_state() -> None:
+    text = "ATHENS, Ga. -- Police in Athens said the University of Georgia was closed."
+    ctx = _article_context(text)
+    place = place_of("Athens", "USA", ctx, _qualifier(text[6:46], ctx))
+    assert place is not None and place.admin1 == "GA" and place.admin1_name == "Georgia"
+    assert place_of("Georgia", "GEO", ctx) is None  # the country: no place below it
+    state = place_of("Texas", "USA", ctx)
+    assert state is not None and state.fclass == "A" and state.admin1 == "TX"
+
+
+@pytest.fixture(scope="module")
+def lgl_wb(lgl: list[ET.Element], tmp_path_factory: pytest.TempPathFactory):
+    d: Path = tmp_path_factory.mktemp("lgl")
+    for i in _DOCS:
+        art = lgl[i]
+        text = (art.findtext("text") or "").replace("\n", " ")
+        write_seed_article(d, f"lgl{i:03d}.txt", "2009-03-20", text)
+    w = Workbench(d / "lgl.duckdb")
+    w.ingest([d], progress=False)
+    w.extract(progress=False)
+    w.resolve(registry=None)
+    yield w
+    w.close()
+
+
+def test_resolve_stores_places_with_their_country(lgl_wb: Workbench) -> None:
+    rows = lgl_wb.sql(
+        "SELECT p.*, m.country_iso3 FROM mention_places p JOIN mentions m"
+        " USING (article_id, start_char, end_char)"
+    )
+    assert len(rows) >= 40
+    assert (rows["iso3"] == rows["country_iso3"]).all()
+    assert set(rows["fclass"]) <= {"P", "A"}
+    assert rows["lat"].between(-90, 90).all() and rows["lon"].between(-180, 180).all()
+    assert rows["confidence"].between(0, 1).all()
+    towns = rows[rows["fclass"] == "P"]
+    assert towns["geonameid"].notna().all()
+    us = rows[rows["iso3"] == "USA"]
+    assert len(us) >= 20 and (us["admin1_name"].fillna("") != "").all()
+
+
+def test_place_kinds_in_queries(lgl_wb: Workbench) -> None:
+    top = lgl_wb.top("place", n=5)
+    direct = lgl_wb.sql(
+        "SELECT coalesce(CAST(geonameid AS VARCHAR), iso3 || '.' || admin1) AS key,"
+        " count(DISTINCT article_id) AS articles FROM mention_places GROUP BY 1"
+        " ORDER BY 2 DESC, 1 LIMIT 5"
+    )
+    assert top["articles"].tolist() == direct["articles"].tolist()
+    assert top["label"].notna().all()
+    states = lgl_wb.top("admin1", n=3)
+    key = states["key"].iloc[0]
+    assert "." in key and states["label"].iloc[0] != key
+    cov = lgl_wb.coverage(by="admin1", freq="year", n=3)
+    assert set(cov["key"]) == set(states["key"])
+    ev = lgl_wb.evidence("admin1", key, n=500)
+    assert len(ev) > 0 and (ev["key"] == key).all()
+    by_name = lgl_wb.evidence("admin1", states["label"].iloc[0], n=500)
+    assert len(by_name) == len(ev)
+    co = lgl_wb.cooccurrence("admin1", "country", n=5)
+    assert len(co) > 0
+    # The pre-aggregates do not hold the place kinds: with them built, the same frames.
+    calls = [
+        lambda: lgl_wb.top("place", n=10),
+        lambda: lgl_wb.coverage(by="admin1", freq="year", n=3),
+        lambda: lgl_wb.cooccurrence("place", "country", n=10),
+    ]
+    before = [c() for c in calls]
+    lgl_wb.refresh_aggregates()
+    assert aggregates.serves(lgl_wb.con, None)
+    for c, b in zip(calls, before, strict=True):
+        pd.testing.assert_frame_equal(c().reset_index(drop=True), b.reset_index(drop=True))
+
+
+def test_focus_places(lgl_wb: Workbench) -> None:
+    focus = lgl_wb.focus_places()
+    assert focus["article_id"].is_unique and len(focus) >= 10
+    one = focus.dropna(subset=["city"]).iloc[0]
+    rows = lgl_wb.article_places(one["article_id"])
+    towns = rows[rows["fclass"] == "P"]["name"].value_counts()
+    assert towns.iloc[0] == one["city_mentions"] and one["city"] in set(
+        towns.index[towns == towns.iloc[0]]
+    )
+
+
+def test_place_and_admin1_maps_render_offline(lgl_wb: Workbench) -> None:
+    pts = lgl_wb.place_points("place", n=50)
+    assert len(pts) > 10 and pts[["lat", "lon"]].notna().all().all()
+    svg = charts.to_svg(charts.place_map(pts))
+    assert svg.count("<path") > 100  # the world outline and one circle per place
+    us = lgl_wb.place_points("admin1", country="USA")
+    assert len(us) >= 3 and (us["iso3"] == "USA").all()
+    first = us.iloc[0]  # the division's own point, not the mean of its mentioned towns
+    assert (first["lat"], first["lon"]) == admin1_point("USA", first["key"].split(".")[1])
+    assert admin1_point("USA", "GA") is not None
+    assert abs(admin1_point("USA", "GA")[0] - 33.2) < 1.5  # the middle of Georgia
+    chart = charts.admin1_map(us, "USA")
+    spec = chart.to_dict()
+    marks = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert {m["key"] for m in marks} == set(us["key"])
+    assert "<svg" in charts.to_svg(chart)
+    with pytest.raises(errors.BadOption, match="no outline"):
+        charts.admin1_map(us, "XXX")
+
+
+def test_report_shows_the_place_map(lgl_wb: Workbench, tmp_path: Path) -> None:
+    html = lgl_wb.report(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Towns named in the articles" in html
+    gid = lgl_wb.sql(
+        "SELECT geonameid FROM mention_places WHERE fclass = 'P'"
+        " GROUP BY 1 ORDER BY count(DISTINCT article_id) DESC, 1 LIMIT 1"
+    ).iloc[0, 0]
+    assert f'"{gid}"' in html  # the most covered town is a point of the map's data

