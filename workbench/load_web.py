@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .load import Article, Item, Limits, Reject, make_article, preview
+import pandas as pd
+
+from . import store
+from .records import Article, Item, Limits, Reject, make_article, preview
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".html.gz", ".htm.gz", ".xhtml.gz")
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -623,10 +626,6 @@ def _warc_job(job: Any) -> Item:
 def store_pages(con: Any, pages: list[Article], run_id: int) -> None:
     """Raw pages of newly stored articles into ``pages_html`` (inside the batch's
     transaction), for re-extraction later: ``gzip.decompress(html_gz)`` gives the bytes."""
-    import pandas as pd
-
-    from . import store
-
     rows = [
         {
             "article_id": a.article_id,

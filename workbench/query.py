@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import aggregates, errors, search
+from . import aggregates, errors, search, stories
 from .filters import DEDUP_UNITS, Filter, as_filter, compose, filtered_articles_sql
 from .kinds import (
     ENTITY_LOOKUP,
@@ -89,8 +89,6 @@ def counts_unit(fn: _F) -> _F:
 def _fa(con: duckdb.DuckDBPyConnection, f: Filter) -> SqlResult:
     """The filtered-articles CTE body (columns needed by the aggregations)."""
     if f.dedup == "story":
-        from . import stories
-
         if not stories.is_ready(con):
             raise errors.BadOption(errors.stories_missing())
     q = search.fts_query(con, f.text)

@@ -26,7 +26,8 @@ from markupsafe import Markup
 
 from . import config, errors
 from .filters import Filter
-from .report import Block, Page, Section, _Data, safe_url
+from .report_data import ReportData
+from .report_page import Block, Page, Section, safe_url
 
 if TYPE_CHECKING:
     import nbformat
@@ -231,7 +232,7 @@ def notebook_page(
     nb = execute_notebook(path, wb.path, timeout)
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
 
-    data = _Data(wb, f)
+    data = ReportData(wb, f)
     stamp = data.stamp(f"notebook {path.name} (its own parameters)")
     heading = title
     page = Page(title="", lead="", stamp=stamp)

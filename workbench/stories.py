@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from . import errors, store
-from .filters import compose
+from .filters import as_filter, compose, filtered_articles_sql
 from .progress import progress_bar
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
@@ -651,8 +651,6 @@ def syndication(con: duckdb.DuckDBPyConnection, filter: Any = None) -> dict[str,
     the stories the republisher ran after the original first did, copies, and the median lag
     in days.
     """
-    from .filters import as_filter, filtered_articles_sql
-
     if not is_ready(con):
         raise errors.BadOption(errors.stories_missing())
     f = as_filter(filter).replace(dedup="none")
