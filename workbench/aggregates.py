@@ -37,6 +37,8 @@ columns and numbers (tested against the base-table queries in ``tests/test_aggre
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -343,8 +345,6 @@ def _rows(f: Filter, *, grain: str = "month", tone: bool = False) -> tuple[str, 
 def _edge_days(f: Filter, grain: str = "month") -> list[tuple[str, str]]:
     """The day ranges (0-2, ISO strings) of the filter's window that lie in partly covered
     months (``grain="week"``: ISO weeks); an open end has no partly covered period."""
-    import calendar
-    import datetime as dt
 
     def day(v: Any) -> dt.date | None:
         return None if v is None else dt.date.fromisoformat(str(v)[:10])

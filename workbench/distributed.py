@@ -91,6 +91,7 @@ class DistributedResult:
 
 def _write_atomic(table: pa.Table, path: str) -> None:
     """Write a Parquet file under a temporary name, then rename (no half-written parts)."""
+    # Optional: fsspec comes with the `dask` extra, which only this engine needs.
     import fsspec
 
     fs, _, (real,) = fsspec.get_fs_token_paths(path)
@@ -147,6 +148,7 @@ def _glob(out: str, ds: str) -> str:
 def clear_parts(out: str) -> int:
     """Remove the ``part-*.parquet`` files of an earlier run under ``out`` (nothing else),
     so that parts of two runs are never mixed; returns how many were removed."""
+    # Optional: fsspec comes with the `dask` extra, which only this engine needs.
     import fsspec
 
     n = 0
@@ -205,6 +207,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, out: str, pid: int) -> dict[str
 def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     """A client on ``scheduler`` (``tcp://host:8786``) or on a fresh LocalCluster."""
     try:
+        # Optional: the `dask` extra, needed only by this engine.
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - the dask extra is missing
         raise errors.BadOption(
@@ -242,6 +245,7 @@ def run(
     with ``workers`` single-threaded worker processes is started (and closed). ``client``
     reuses an existing ``distributed.Client``. ``load=False`` only writes the Parquet.
     """
+    # Optional: the `dask` extra, needed only by this engine.
     from distributed import as_completed
 
     if partition_size < 1:

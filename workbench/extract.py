@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import multiprocessing as mp
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -387,9 +389,6 @@ def _extract_pool(
     pickling is most of ``nlp.pipe(n_process=...)``'s overhead), and at most
     ``2 x workers`` tasks are in flight, so memory stays bounded. Results are written in
     submission order, ``chunk_size`` articles per transaction."""
-    import multiprocessing as mp
-    from collections import deque
-
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     task = max(1, min(batch_size, chunk_size))

@@ -140,6 +140,7 @@ _langid: Any = None
 def _language(text: str) -> str:
     global _langid
     if _langid is None:
+        # Heavy: loads its language model; only HTML/WARC inputs need it.
         import py3langid
 
         _langid = py3langid.classify
@@ -163,6 +164,7 @@ def _fold(s: str) -> str:
 
 def extract_text(data: bytes | str, *, url: str | None = None) -> Any:
     """trafilatura's Document (text + metadata) for one page, or None when it finds no body."""
+    # Heavy (lxml and friends): only HTML/WARC inputs need it.
     import trafilatura
 
     return trafilatura.bare_extraction(
@@ -471,6 +473,7 @@ def _warc_pages(
     """Pages (and per-record rejects) of a WARC, streamed. A gzip member that cannot be
     read becomes a reject in ``errors``, and reading resumes at the next member that starts
     a WARC record (a crawler's archive is one gzip member per record)."""
+    # Only WARC inputs need warcio.
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 

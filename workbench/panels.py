@@ -50,6 +50,7 @@ def _offline_js() -> str:
 
     Bundling takes seconds, so it is done once per altair/vl-convert version.
     """
+    # Heavy (a bundled JavaScript engine): only for the offline bundle.
     import vl_convert as vlc
 
     path = _cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"

@@ -109,6 +109,7 @@ def content_security_policy(scripts: Sequence[str]) -> str:
 
 
 def _bundle_cache_path() -> Path:
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -124,6 +125,7 @@ def vega_bundle() -> str:
     Building takes seconds, so it is cached under ``~/.cache/coverage-workbench``; the cache
     is keyed by the bundled versions and checked against a hash stored next to it.
     """
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     path = _bundle_cache_path()
@@ -143,6 +145,7 @@ def vega_bundle() -> str:
 
 
 def vega_versions() -> str:
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     return (
@@ -170,6 +173,7 @@ STAMP_LABELS = [
 
 def render_page(page: Page) -> str:
     """The complete HTML document for a page (autoescaped template + hashed scripts)."""
+    # Only when a page is rendered.
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
