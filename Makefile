@@ -44,9 +44,10 @@ stress: dev ## longer reliability suites (more seeds and sizes), then the ledger
 	WORKBENCH_STRESS=1 $(BIN)/python -m pytest -q tests/test_reliability*.py
 	$(BIN)/python bench/stress_ledger.py
 
-lint: dev ## ruff check + ruff format --check
+lint: dev ## ruff check + ruff format --check + lint-imports (layers, no cycles)
 	$(BIN)/ruff check workbench tests bench
 	$(BIN)/ruff format --check workbench tests bench
+	$(BIN)/lint-imports
 
 format: dev ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix workbench tests bench

@@ -1,6 +1,7 @@
 """Coverage Workbench: who, where, what and how in a corpus of news articles."""
 
 from .core import Workbench
+from .countries import resolve_country as _resolve_country
 from .filters import Filter
 from .load import Article, Reject
 from .versions import workbench_version
@@ -16,6 +17,4 @@ def resolve_country(text: str, context: str | None = None, start: int | None = N
     ``context`` is the article text and ``start`` the span's offset in it, so ambiguous
     names ("Georgia", "Paris") are decided by the article's other places.
     """
-    from .countries import resolve_country as _resolve
-
-    return _resolve(text, context=context, start=start)
+    return _resolve_country(text, context=context, start=start)

@@ -37,6 +37,8 @@ columns and numbers (tested against the base-table queries in ``tests/test_aggre
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 import time
 from typing import Any
@@ -45,7 +47,8 @@ import duckdb
 import pandas as pd
 
 from . import store
-from .filters import Filter, as_filter
+from .filters import Filter, as_filter, compose
+from .kinds import ENTITY_LOOKUP, KEYS_ALL, KEYS_N, cooccurrence_tail, finish
 
 #: (kind, SQL of (article_id, etype, key, mentions) rows) -- mirrors workbench.query's dims.
 _DIMS = {
@@ -342,8 +345,6 @@ def _rows(f: Filter, *, grain: str = "month", tone: bool = False) -> tuple[str, 
 def _edge_days(f: Filter, grain: str = "month") -> list[tuple[str, str]]:
     """The day ranges (0-2, ISO strings) of the filter's window that lie in partly covered
     months (``grain="week"``: ISO weeks); an open end has no partly covered period."""
-    import calendar
-    import datetime as dt
 
     def day(v: Any) -> dt.date | None:
         return None if v is None else dt.date.fromisoformat(str(v)[:10])
@@ -395,8 +396,6 @@ def top(
     filter: Filter | dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """``query.top`` from the aggregates (same columns: key, label, articles, mentions, share)."""
-    from .query import _finish
-
     f = as_filter(filter)
     wk, pk = _where(f, "k")
     wd, pd_ = _where(f, "d")
@@ -427,7 +426,7 @@ def top(
     df = con.execute(q, params).df()
     df.attrs.update({"kind": kind, "counts": "articles", "sql": q, "params": params,
                      "source": "aggregates"})  # fmt: skip
-    return _finish(df, [(kind, "label")])
+    return finish(df, [(kind, "label")])
 
 
 def coverage(
@@ -441,8 +440,6 @@ def coverage(
 ) -> pd.DataFrame:
     """``query.coverage`` (top ``n`` keys, the given ``values`` -- ids or labels, already
     upper-cased for countries -- or the volume with ``by=None``) from the aggregates."""
-    from .query import _finish
-
     f = as_filter(filter)
     wk, pk = _where(f, "k")
     wd, pd_ = _where(f, "d")
@@ -503,7 +500,7 @@ def coverage(
     df.attrs.update({"kind": by, "freq": freq, "value": value, "counts": "articles", "sql": q,
                      "params": params, "source": "aggregates"})  # fmt: skip
     df["value"] = df[value]
-    return _finish(df, [(by, "label")])
+    return finish(df, [(by, "label")])
 
 
 # ---------------------------------------------------------------------------- co-occurrence
@@ -599,8 +596,6 @@ def cooccurrence(
 ) -> pd.DataFrame:
     """``query.cooccurrence`` from the pair roll-ups (same columns and numbers); only for
     filters :func:`serves` and kind pairs :func:`serves_pairs` accepts."""
-    from . import query
-
     f = as_filter(filter)
     wk, pk = _where(f, "k")
     wd, pd_ = _where(f, "d")
@@ -609,9 +604,9 @@ def cooccurrence(
     kw_a, p_kw_a = _kind(kind_a, f)
     kw_b, p_kw_b = _kind(kind_b, f)
     pairs, p_pairs = _pair_rows(con, kind_a, kind_b, f)
-    keys_a = query.compose(query._KEYS_N if top_a else query._KEYS_ALL, n="na")
-    keys_b = query.compose(query._KEYS_N if top_b else query._KEYS_ALL, n="nb")
-    q, tail_params = query.cooccurrence_tail(kind_a, kind_b, sort, n)
+    keys_a = compose(KEYS_N if top_a else KEYS_ALL, n="na")
+    keys_b = compose(KEYS_N if top_b else KEYS_ALL, n="nb")
+    q, tail_params = cooccurrence_tail(kind_a, kind_b, sort, n)
     q = _COOC_SQL.format(rows=rows, kw_a=kw_a, kw_b=kw_b, wk=wk, wd=wd, keys_a=keys_a,
                          keys_b=keys_b, pairs=pairs, wp=wp, tail=q)  # fmt: skip
     params = [*p_rows, *p_kw_a, *pk, *p_rows, *p_kw_b, *pk, *pd_]
@@ -622,7 +617,7 @@ def cooccurrence(
     df.attrs.update({"kind_a": kind_a, "kind_b": kind_b, "counts": "articles",
                      "measure": "lift, pmi (log2 lift), npmi", "filter": f.describe(),
                      "sql": q, "params": params, "source": "aggregates"})  # fmt: skip
-    return query._finish(df, [(kind_a, "label_a"), (kind_b, "label_b")])
+    return finish(df, [(kind_a, "label_a"), (kind_b, "label_b")])
 
 
 # ---------------------------------------------------------------------------- compare, tone
@@ -633,8 +628,6 @@ def compare(
     n: int | None = 15,
 ) -> pd.DataFrame:
     """``query.compare`` (the filter already holds the compared sources) from ``agg_keys*``."""
-    from .query import _finish
-
     f = as_filter(filter)
     wk, pk = _where(f, "k")
     wd, pd_ = _where(f, "d")
@@ -665,7 +658,7 @@ def compare(
     df = con.execute(q, params).df()
     df.attrs.update({"kind": by, "counts": "articles", "filter": f.describe(), "sql": q,
                      "params": params, "source": "aggregates"})  # fmt: skip
-    return _finish(df, [(by, "label")])
+    return finish(df, [(by, "label")])
 
 
 #: avg / stddev_samp / counts of article tone from the ``tone_*`` sums of a group.
@@ -686,8 +679,6 @@ def tone(
     n: int | None = 20,
 ) -> pd.DataFrame:
     """``query.tone(level="article")`` from the tone sums of ``agg_daily``/``agg_keys*``."""
-    from .query import _finish
-
     f = as_filter(filter)
     wd, pd_ = _where(f, "d")
     period = "date_trunc(?, x.date)::DATE" if freq else "NULL::DATE"
@@ -726,7 +717,7 @@ def tone(
     df.attrs.update({"kind": by, "freq": freq, "level": "article", "counts": "articles",
                      "filter": f.describe(), "sql": q, "params": params,
                      "source": "aggregates"})  # fmt: skip
-    return _finish(df, [(by, "label")])
+    return finish(df, [(by, "label")])
 
 
 # ---------------------------------------------------------------------------- listings
@@ -855,10 +846,8 @@ SPAN_KINDS = ("actor", "person", "org", "country", "region", "theme")
 def _span_keys(con: duckdb.DuckDBPyConnection, kind: str, value: str) -> list[str]:
     """The keys ``query.evidence`` matches for ``value`` (ids, names, aliases, labels)."""
     if kind in ("actor", "person", "org"):
-        from .query import _ENTITY_LOOKUP
-
         v = value.lower()
-        return [r[0] for r in con.execute(_ENTITY_LOOKUP, [value, v, v]).fetchall()]
+        return [r[0] for r in con.execute(ENTITY_LOOKUP, [value, v, v]).fetchall()]
     if kind == "theme":
         rows = con.execute("SELECT theme_id FROM themes WHERE lower(label) = ?", [value.lower()])
         return list(dict.fromkeys([value, *(r[0] for r in rows.fetchall())]))
@@ -942,10 +931,8 @@ def quotes(
     lim, p_lim = _limit(n), _p_limit(n)
     pick = "SELECT x.aid, x.quote_idx FROM agg_quotes x WHERE {w} ORDER BY x.aid, x.quote_idx "
     if actor:
-        from .query import _ENTITY_LOOKUP
-
         a = actor.lower()
-        found = [r[0] for r in con.execute(_ENTITY_LOOKUP, [actor, a, a]).fetchall()]
+        found = [r[0] for r in con.execute(ENTITY_LOOKUP, [actor, a, a]).fetchall()]
         ids = list(dict.fromkeys([actor, *found]))  # the id itself even if not in entities
         # two pushed-down filters, each its own first n, instead of one OR over every row
         w_id = f"{where} AND x.speaker_entity_id IN ({store.in_list_params(ids)})"

@@ -24,7 +24,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from . import config, errors
+from . import config, countries, errors
 
 #: Largest frame a chart accepts; aggregate in DuckDB (``n=``) instead of plotting rows.
 MAX_ROWS = 5000
@@ -917,11 +917,7 @@ def admin1_map(
 
 
 def country_label(iso3: str) -> str:
-    try:
-        from .countries import country_name
-    except ImportError:  # pragma: no cover - countries.py ships with the package
-        return iso3
-    return country_name(iso3.upper()) or iso3
+    return countries.country_name(iso3.upper()) or iso3
 
 
 # ---------------------------------------------------------------------------- rendering

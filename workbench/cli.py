@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,8 +15,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from . import config, errors
+from . import config, distributed, errors, formatting
 from .core import Workbench
+from .filters import Filter
+from .formatting import period_label
+from .load import ColumnChoice
+from .search import SearchFallbackWarning
 
 app = typer.Typer(
     add_completion=False,
@@ -82,8 +87,6 @@ FormatOpt = Annotated[
 def print_df(df: Any, title: str | None = None, max_rows: int = 50, fmt: str = "table") -> None:
     """A DataFrame as a table for people (formatting.cell: dates, integers, empty for null)
     or, with ``fmt`` csv/json, the values themselves for machines."""
-    from . import formatting
-
     if fmt not in formatting.OUTPUT_FORMATS:
         raise errors.BadOption(errors.unknown_option("--format", fmt, formatting.OUTPUT_FORMATS))
     if fmt != "table":
@@ -218,8 +221,6 @@ def ingest(
 
 def print_columns_used(used: list[dict[str, Any]]) -> None:
     """The column behind each field, and any better-looking candidate, after an ingest."""
-    from .load import ColumnChoice
-
     for c in used:
         console.print(ColumnChoice(**c).describe(), highlight=False, markup=False, soft_wrap=True)
         for w in c["warnings"]:
@@ -358,8 +359,6 @@ def extract(
         raise errors.BadOption(f"--engine must be 'local' or 'dask' (got {engine!r})")
     with Workbench(db) as wb:
         if engine == "dask":
-            from . import distributed
-
             target = out or str(Path(wb.path).with_suffix("")) + "-extract"
             res = distributed.run(
                 wb.con, target, scheduler=scheduler, workers=workers, model=wb.model_name,
@@ -583,8 +582,6 @@ def _filter(
     text: str | None,
     dedup: str,
 ) -> Any:
-    from .filters import Filter
-
     return Filter(
         date_from=date_from,
         date_to=date_to,
@@ -599,10 +596,6 @@ def _filter(
 
 def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs: Any) -> Any:
     """Call a query method; search fallbacks become a one-line notice, --sql prints the SQL."""
-    import warnings
-
-    from .search import SearchFallbackWarning
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SearchFallbackWarning)
         df = getattr(wb, method)(*args, **kwargs)
@@ -675,8 +668,6 @@ def coverage_cmd(
     out_format: FormatOpt = "table",
 ) -> None:
     """Articles per period for the top keys (one column per key; --normalize for shares)."""
-    from .formatting import period_label
-
     f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "coverage", show_sql, by, freq, normalize, f, n)
@@ -789,8 +780,6 @@ def report(
     """Write a self-contained HTML report (offline, interactive, no kernel needed).
     --out is never the database or one of its inputs, nor (without --force) an existing
     file that is not an earlier report."""
-    from .filters import Filter
-
     if not Path(db).exists():
         raise errors.WorkbenchError(
             f"database {db} does not exist: build one with `workbench demo` or "

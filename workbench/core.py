@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,28 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from . import config, errors, store
+from . import (
+    aggregates,
+    config,
+    errors,
+    extract,
+    filters,
+    ingest,
+    load,
+    load_web,
+    places,
+    query,
+    quotes,
+    resolve,
+    review,
+    runs,
+    search,
+    sources,
+    store,
+    stories,
+    themes,
+    tone,
+)
 from .ingest import IngestResult
 from .load import Limits
 
@@ -127,12 +149,9 @@ class Workbench:
         than ``min_chars`` is rejected; ``language`` the ISO code(s) to keep (``"any"``
         keeps all); ``date_fallback`` dates a page that states none by its WARC-Date or file
         time (noted in ``decode_note``); ``keep_html`` stores the raw page in ``pages_html``."""
-        from .ingest import ingest
-        from .load import FORMATS
-        from .load_web import WebOptions
 
-        if format not in FORMATS:
-            raise errors.BadOption(errors.unknown_option("format", format, ", ".join(FORMATS)))
+        if format not in load.FORMATS:
+            raise errors.BadOption(errors.unknown_option("format", format, ", ".join(load.FORMATS)))
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         limits = Limits(
@@ -151,14 +170,14 @@ class Workbench:
                 f"language {', '.join(bad)!r} is not a language code: give ISO 639-1 codes "
                 "such as en or en,de, or 'any' to keep every language"
             )
-        web = WebOptions(
+        web = load_web.WebOptions(
             min_chars=min_chars,
             languages=() if "any" in langs else tuple(sorted(set(langs))),
             date_fallback=date_fallback,
             keep_html=keep_html,
             workers=max(1, workers),
         )
-        result = ingest(
+        result = ingest.ingest(
             self.con,
             list(paths),
             format=format,
@@ -170,7 +189,6 @@ class Workbench:
             rescan=rescan,
             web=web,
         )
-        from . import sources
 
         result.source_fields = sources.fill_from_articles(self.con, result.run_id)
         return result
@@ -178,7 +196,6 @@ class Workbench:
     def column_choices(self) -> pd.DataFrame:
         """Which input column fed each article field, per ingest run, with the warnings
         printed then (``runs.options.columns_used``)."""
-        import json
 
         rows = []
         for run_id, options in self.con.execute(
@@ -195,19 +212,16 @@ class Workbench:
     # -- outlet metadata (workbench.sources) --------------------------------------------
     def load_sources(self, path: str | os.PathLike[str]) -> int:
         """Outlet attributes from a CSV (``source`` column + any) or YAML file."""
-        from . import sources
 
         return sources.load_file(self.con, path)
 
     def sources(self) -> pd.DataFrame:
         """One row per outlet with its attributes (country, type, partisanship, …)."""
-        from . import sources
 
         return sources.table(self.con)
 
     def sources_where(self, **attrs: Any) -> tuple[str, ...]:
         """Outlets with these attribute values, for ``Filter(sources=...)``."""
-        from . import sources
 
         return sources.where(self.con, **attrs)
 
@@ -217,10 +231,8 @@ class Workbench:
         """``top(kind)`` within each group of outlets sharing an attribute value ("compare
         across partisanship"): columns ``group`` plus those of ``top``; ``share`` is of the
         group's filtered articles."""
-        from . import sources
-        from .filters import as_filter
 
-        f = as_filter(filter)
+        f = filters.as_filter(filter)
         frames = []
         for value, outlets in sources.groups(self.con, attribute).items():
             keep = tuple(o for o in outlets if not f.sources or o in f.sources)
@@ -233,11 +245,8 @@ class Workbench:
 
     def summary(self) -> dict[str, Any]:
         """Articles, date range, sources, rejects by reason and per-stage row counts."""
-        import json
 
-        from .ingest import summary
-
-        s = summary(self.con)
+        s = ingest.summary(self.con)
         user = store.get_meta(self.con, "themes.user_files")
         s["taxonomy"] = {
             "hash": store.get_meta(self.con, "themes.taxonomy_hash"),
@@ -271,7 +280,6 @@ class Workbench:
 
     def _recorded(self, kind: str, fn: Any, *, options: dict[str, Any] | None = None) -> Any:
         """Run one stage as a row of ``runs`` (status, counts, time; see ``workbench.runs``)."""
-        from . import runs
 
         with runs.recorded(self.con, kind, options=options) as run:
             run.on_interrupt = self._analysis_state
@@ -295,11 +303,10 @@ class Workbench:
     def extract(self, *, workers: int = 1, progress: bool = True, limit: int | None = None) -> Any:
         """spaCy over the articles not yet processed: sentences (tokens, lemmas, offsets)
         and raw entity mentions, one transaction per chunk (see ``workbench.extract``)."""
-        from .extract import extract
 
         return self._recorded(
             "extract",
-            lambda: extract(
+            lambda: extract.extract(
                 self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
             ),
             options={"model": self.model_name, "workers": workers, "limit": limit},
@@ -311,11 +318,10 @@ class Workbench:
         """Actors and countries from the stored mentions, without spaCy: fills
         ``mentions.entity_id/country_iso3/region``, rebuilds ``entities`` and
         ``article_countries``. ``registry`` is a user YAML path or a ``Registry``."""
-        from .resolve import resolve
 
         return self._recorded(
             "resolve",
-            lambda: resolve(self.con, registry=registry, progress=progress),
+            lambda: resolve.resolve(self.con, registry=registry, progress=progress),
             options={"registry": registry if isinstance(registry, str | os.PathLike) else None},
         )
 
@@ -323,15 +329,13 @@ class Workbench:
         """Likely splits and merges of the resolved actors with their evidence and a
         registry suggestion each (``workbench.review``); accept rows with
         :meth:`accept_review`, then :meth:`resolve`."""
-        from .review import entity_review
 
-        return entity_review(self.con, limit=limit)
+        return review.entity_review(self.con, limit=limit)
 
     def accept_review(self, rows: Any, path: str | os.PathLike[str] | None = None) -> Any:
         """Write the suggestions of ``entity_review()`` rows to the user registry file."""
-        from .review import accept
 
-        return accept(rows, path)
+        return review.accept(rows, path)
 
     def entities(self, type: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Canonical actors/places, most mentioned first (``type``: PERSON, ORG, GPE, ...)."""
@@ -419,25 +423,22 @@ class Workbench:
         or all of them when the taxonomy (shipped + ``taxonomy`` + ``WORKBENCH_THEMES``
         files) changed. The database remembers ``taxonomy``: ``None`` reuses the files it
         was last tagged with, ``[]`` returns to the shipped taxonomy. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
-        from .themes import tag_themes
 
         return self._recorded(
             "themes",
-            lambda: tag_themes(self.con, taxonomy=taxonomy, progress=progress),
+            lambda: themes.tag_themes(self.con, taxonomy=taxonomy, progress=progress),
             options={"taxonomy": taxonomy},
         )
 
     def score_tone(self, *, progress: bool = True) -> Any:
         """VADER tone of every stored sentence and the article mean (``workbench.tone``)."""
-        from .tone import score_tone
 
-        return self._recorded("tone", lambda: score_tone(self.con, progress=progress))
+        return self._recorded("tone", lambda: tone.score_tone(self.con, progress=progress))
 
     def find_quotes(self, *, progress: bool = True) -> Any:
         """Direct quotations with speakers linked to actors (``workbench.quotes``)."""
-        from .quotes import find_quotes
 
-        return self._recorded("quotes", lambda: find_quotes(self.con, progress=progress))
+        return self._recorded("quotes", lambda: quotes.find_quotes(self.con, progress=progress))
 
     def themes(self) -> pd.DataFrame:
         """The taxonomy in use with the number of articles tagged with each theme."""
@@ -449,27 +450,23 @@ class Workbench:
 
     def theme_evidence(self, theme_id: str, *, limit: int = 50) -> pd.DataFrame:
         """The words and sentences that triggered a theme (absolute offsets in the text)."""
-        from .themes import theme_evidence
 
-        return pd.DataFrame(theme_evidence(self.con, theme_id, limit=limit))
+        return pd.DataFrame(themes.theme_evidence(self.con, theme_id, limit=limit))
 
     def tone_by_actor(self, actors: Any = None, **kw: Any) -> pd.DataFrame:
         """Mean sentence tone per actor over the sentences that mention it."""
-        from .tone import tone_by_actor
 
-        return tone_by_actor(self.con, actors, **kw)
+        return tone.tone_by_actor(self.con, actors, **kw)
 
     def tone_by_country(self, countries: Any = None, **kw: Any) -> pd.DataFrame:
         """Mean sentence tone per ISO3 country over the sentences that mention it."""
-        from .tone import tone_by_country
 
-        return tone_by_country(self.con, countries, **kw)
+        return tone.tone_by_country(self.con, countries, **kw)
 
     def quotes_of(self, actor: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
         """Quotations, optionally of one actor (id, canonical name, alias or surface)."""
-        from .quotes import quotes_of
 
-        return quotes_of(self.con, actor, limit=limit)
+        return quotes.quotes_of(self.con, actor, limit=limit)
 
     # ------------------------------------------------------------------ queries (issue 8)
     # Thin wrappers over workbench.query (see its docstrings for what each number counts).
@@ -477,7 +474,6 @@ class Workbench:
     # (query, params) instead of running it.
     def top(self, kind: str, n: int | None = 20, filter: Any = None, *, sql: bool = False) -> Any:
         """The most covered actors/countries/themes/sources: articles, mentions, share."""
-        from . import query
 
         return query.top(self.con, kind, n, filter, sql=sql)
 
@@ -491,8 +487,6 @@ class Workbench:
     ) -> pd.DataFrame:
         """``top("place" | "admin1")`` with each key's ``lat``/``lon`` and ``iso3`` (for
         ``charts.place_map`` / ``charts.admin1_map``); ``country`` keeps one ISO3 only."""
-        from . import query
-
         if kind not in query.PLACE_KINDS:
             raise errors.BadOption(
                 f"place_points(kind={kind!r}): use one of {', '.join(query.PLACE_KINDS)}"
@@ -512,10 +506,8 @@ class Workbench:
         )
         out = df.merge(pts, on="key", how="left")
         if kind == "admin1":  # a division's own point, not the mean of its mentioned towns
-            from .places import admin1_point
-
             for i, k in enumerate(out["key"]):
-                pt = admin1_point(*k.split(".", 1))
+                pt = places.admin1_point(*k.split(".", 1))
                 if pt is not None:
                     out.loc[i, ["lat", "lon"]] = pt
         if country is not None:
@@ -536,7 +528,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Articles (and share of the period's articles) per period for the top keys."""
-        from . import query
 
         return query.coverage(self.con, by, freq, normalize, filter, n, values, sql=sql)
 
@@ -554,7 +545,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Pairs sharing articles: counts plus lift, PMI and NPMI (article-level)."""
-        from . import query
 
         return query.cooccurrence(
             self.con, kind_a, kind_b, filter, n,
@@ -571,7 +561,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Each outlet's share of its own articles mentioning the top keys, and the ratio."""
-        from . import query
 
         return query.compare(self.con, sources, by, filter, n, sql=sql)
 
@@ -586,7 +575,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Mean tone by date or by key, at article or sentence level."""
-        from . import query
 
         return query.tone(self.con, by, freq, filter, n, level=level, sql=sql)
 
@@ -599,7 +587,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Quotes with offsets, optionally only those attributed to ``actor``."""
-        from . import query
 
         return query.quotes(self.con, actor, filter, n, sql=sql)
 
@@ -607,7 +594,6 @@ class Workbench:
         self, filter: Any = None, n: int | None = 100, *, order: str = "date", sql: bool = False
     ) -> Any:
         """The filtered articles (id, date, source, title, tone, BM25 score, snippet)."""
-        from . import query
 
         return query.articles(self.con, filter, n, order=order, sql=sql)
 
@@ -623,7 +609,6 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """The sentences and offsets behind a number (mentions, theme hits, quotes)."""
-        from . import query
 
         return query.evidence(self.con, kind, value, filter, n, period=period, freq=freq, sql=sql)
 
@@ -638,14 +623,12 @@ class Workbench:
         sql: bool = False,
     ) -> Any:
         """Keyword in context for an entity (all its mentions) or a whole-word term."""
-        from . import query
 
         return query.kwic(self.con, term_or_entity, window, filter, n, entity=entity, sql=sql)
 
     def index_search(self) -> bool:
         """(Re)build the full-text (BM25) index over article title+text; run after ingests
         (``analyze()`` does). Returns False with a notice if the fts extension is missing."""
-        from . import errors, search
 
         if self.read_only:
             raise errors.BadOption(
@@ -668,7 +651,6 @@ class Workbench:
         stories, incrementally; ``Filter(dedup="story")`` then counts stories. Thresholds
         default to the stored ones (first run: Jaccard 0.8, containment 0.9, see
         ``workbench.stories.StoryOptions``); changing them re-clusters from stored pairs."""
-        from . import stories
 
         if self.read_only:
             raise errors.BadOption(
@@ -685,7 +667,6 @@ class Workbench:
     def syndication(self, filter: Any = None) -> dict[str, pd.DataFrame]:
         """Who republished whom: per outlet stories originated vs copies run, and the
         outlet x outlet matrix of copies with median lag (``workbench.stories``)."""
-        from . import stories
 
         return stories.syndication(self.con, filter)
 
@@ -720,6 +701,7 @@ class Workbench:
         notebook (path, file name or number under ``notebooks/``) executed on this database.
         Default ``out``: ``reports/<template or notebook>.html``.
         """
+        # Lazy: report imports altair (about 0.9 s), which `import workbench` should not pay.
         from .report import build_report, default_report_path
 
         if out is None:
@@ -740,6 +722,5 @@ class Workbench:
     def refresh_aggregates(self) -> dict[str, Any]:
         """Rebuild the per-day/outlet/key pre-aggregates (``workbench.aggregates``) that let
         date/outlet-filtered rankings and timelines stay fast on large corpora."""
-        from . import aggregates
 
         return aggregates.refresh(self.con)

@@ -47,13 +47,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import config, errors, store
+from .extract import extract_rows, pending, pipeline, pipeline_id
+from .outputs import check_output
+from .progress import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 #: Sub-folders of the output directory, one Parquet dataset each.
 DATASETS = ("sentences", "mentions", "articles")
-_ARTICLES_SCHEMA = pa.schema([("article_id", pa.string()), ("words", pa.int64())])
 
 
 @dataclass
@@ -87,30 +89,9 @@ class DistributedResult:
 # --------------------------------------------------------------------------- worker side
 
 
-def extract_rows(
-    nlp: Any, ids: list[str], texts: list[str], pid: int | None, *, batch_size: int = 64
-) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """Sentences, mentions and (article_id, words) of ``texts`` as Arrow tables.
-
-    A pure function of its inputs: the per-document code is ``extract.doc_rows``, the
-    tables have the single-machine stage's Arrow schemas (``pipeline_id`` included).
-    """
-    from . import extract as ex
-
-    sent: dict[str, list] = {c: [] for c in ex._SENT_COLS}
-    ment: dict[str, list] = {c: [] for c in ex._MENT_COLS}
-    words: list[int] = []
-    done: list[str] = []
-    for doc, aid in nlp.pipe(zip(texts, ids, strict=True), as_tuples=True, batch_size=batch_size):
-        words.append(ex.doc_rows(doc, aid, pid or 0, sent, ment))
-        done.append(aid)
-    s_tab, m_tab = ex._tables(pid, sent, ment)
-    a_tab = pa.table({"article_id": done, "words": words}, schema=_ARTICLES_SCHEMA)
-    return s_tab, m_tab, a_tab
-
-
 def _write_atomic(table: pa.Table, path: str) -> None:
     """Write a Parquet file under a temporary name, then rename (no half-written parts)."""
+    # Optional: fsspec comes with the `dask` extra, which only this engine needs.
     import fsspec
 
     fs, _, (real,) = fsspec.get_fs_token_paths(path)
@@ -136,8 +117,6 @@ def extract_partition(
 
     The spaCy pipeline is loaded once per worker process (``nlp.load_model`` is cached).
     """
-    from .extract import pipeline
-
     nlp = pipeline(model)
     s_tab, m_tab, a_tab = extract_rows(nlp, ids, texts, pid, batch_size=batch_size)
     name = f"part-{part:06d}.parquet"
@@ -159,8 +138,6 @@ def pending_partitions(
     con: duckdb.DuckDBPyConnection, size: int, limit: int | None = None
 ) -> Iterator[tuple[list[str], list[str]]]:
     """(ids, texts) of unextracted articles, ``size`` at a time (the single-machine reader)."""
-    from .extract import pending
-
     return pending(con, size, limit)
 
 
@@ -171,6 +148,7 @@ def _glob(out: str, ds: str) -> str:
 def clear_parts(out: str) -> int:
     """Remove the ``part-*.parquet`` files of an earlier run under ``out`` (nothing else),
     so that parts of two runs are never mixed; returns how many were removed."""
+    # Optional: fsspec comes with the `dask` extra, which only this engine needs.
     import fsspec
 
     n = 0
@@ -229,6 +207,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, out: str, pid: int) -> dict[str
 def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     """A client on ``scheduler`` (``tcp://host:8786``) or on a fresh LocalCluster."""
     try:
+        # Optional: the `dask` extra, needed only by this engine.
         from distributed import Client, LocalCluster
     except ImportError:  # pragma: no cover - the dask extra is missing
         raise errors.BadOption(
@@ -266,18 +245,14 @@ def run(
     with ``workers`` single-threaded worker processes is started (and closed). ``client``
     reuses an existing ``distributed.Client``. ``load=False`` only writes the Parquet.
     """
+    # Optional: the `dask` extra, needed only by this engine.
     from distributed import as_completed
-
-    from .extract import pipeline, pipeline_id
-    from .progress import progress_bar
 
     if partition_size < 1:
         raise errors.BadOption(f"partition_size must be >= 1 (got {partition_size})")
     t0 = time.perf_counter()
     out = str(out)
     if "://" not in out:  # a local folder: never the database, an input, or a file
-        from .outputs import check_output
-
         check_output(con, out, what="Parquet parts", folder=True)
     nlp = pipeline(model)  # the driver needs it only for the pipeline row (model, components)
     pid = pipeline_id(con, nlp)

@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import multiprocessing as mp
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from . import config, runs, store
+from . import config, errors, runs, store
 from .actors import normalize
 from .nlp import LOOKUP_LEMMATIZER, add_lookup_lemmatizer, load_model, model_version
 from .nlp import components as nlp_components
@@ -296,8 +298,6 @@ def extract(
     ``batch_size`` articles; ``chunk_size`` articles are committed per transaction;
     ``limit`` stops after that many articles (for samples).
     """
-    from . import errors
-
     if workers < 1:
         raise errors.BadOption(f"workers must be >= 1 (got {workers})")
     t0 = time.perf_counter()
@@ -370,8 +370,6 @@ def _worker_init(model: str | None) -> None:
 
 
 def _worker_task(args: tuple[list[str], list[str], int, int]) -> tuple[pa.Table, ...]:
-    from .distributed import extract_rows
-
     ids, texts, pid, batch_size = args
     return extract_rows(_WORKER_NLP, ids, texts, pid, batch_size=batch_size)
 
@@ -391,9 +389,6 @@ def _extract_pool(
     pickling is most of ``nlp.pipe(n_process=...)``'s overhead), and at most
     ``2 x workers`` tasks are in flight, so memory stays bounded. Results are written in
     submission order, ``chunk_size`` articles per transaction."""
-    import multiprocessing as mp
-    from collections import deque
-
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     task = max(1, min(batch_size, chunk_size))
@@ -428,3 +423,27 @@ def _tables(pid: int, sent: dict[str, list], ment: dict[str, list]) -> tuple[pa.
     s_tab = pa.table({**sent, "pipeline_id": [pid] * len(sent["idx"])}, schema=_SENT_SCHEMA)
     m_tab = pa.table({**ment, "pipeline_id": [pid] * len(ment["label"])}, schema=_MENT_SCHEMA)
     return s_tab, m_tab
+
+
+_ARTICLES_SCHEMA = pa.schema([("article_id", pa.string()), ("words", pa.int64())])
+
+
+def extract_rows(
+    nlp: Any, ids: list[str], texts: list[str], pid: int | None, *, batch_size: int = 64
+) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """Sentences, mentions and (article_id, words) of ``texts`` as Arrow tables.
+
+    A pure function of its inputs, shared by the pool workers and the Dask workers
+    (``workbench.distributed``): the per-document code is :func:`doc_rows`, the
+    tables have the single-machine stage's Arrow schemas (``pipeline_id`` included).
+    """
+    sent: dict[str, list] = {c: [] for c in _SENT_COLS}
+    ment: dict[str, list] = {c: [] for c in _MENT_COLS}
+    words: list[int] = []
+    done: list[str] = []
+    for doc, aid in nlp.pipe(zip(texts, ids, strict=True), as_tuples=True, batch_size=batch_size):
+        words.append(doc_rows(doc, aid, pid or 0, sent, ment))
+        done.append(aid)
+    s_tab, m_tab = _tables(pid, sent, ment)
+    a_tab = pa.table({"article_id": done, "words": words}, schema=_ARTICLES_SCHEMA)
+    return s_tab, m_tab, a_tab

@@ -26,13 +26,12 @@ from .load import (
     load_file,
     origin_text,
 )
+from .load_web import WebOptions, close_pools, read_ahead, store_pages
 from .progress import progress_bar
 from .versions import workbench_version
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
-
-    from .load_web import WebOptions
 
 
 @dataclass
@@ -204,8 +203,6 @@ def ingest(
             _ingest(con, paths, loader, limits, result, batch_size, limit, rescan, progress, web)
         finally:
             if web is not None and web.workers > 1:
-                from .load_web import close_pools
-
                 close_pools()
             with runs.deferred():
                 runs.rollback_open(con)
@@ -301,8 +298,7 @@ def _read(
                 continue
             yield path, root, state
 
-    from .load_web import read_ahead  # HTML files extracted ahead in a pool (workers > 1)
-
+    # HTML files are extracted ahead in a pool (workers > 1)
     for entry, ready in read_ahead(to_read(), web, limits, source_name, fmt):
         if isinstance(entry, Reject):
             yield entry, None
@@ -496,8 +492,6 @@ def _write_batch_tx(
         if dup_rows:
             store.insert_df(con, "duplicates", pd.DataFrame(dup_rows), ignore=True)
         if pages:
-            from .load_web import store_pages
-
             store_pages(con, pages, run_id)
         if rejects:
             store.insert_df(

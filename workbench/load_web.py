@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .load import Article, Item, Limits, Reject, make_article, preview
+import pandas as pd
+
+from . import store
+from .records import Article, Item, Limits, Reject, make_article, preview
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".html.gz", ".htm.gz", ".xhtml.gz")
 WARC_SUFFIXES = (".warc", ".warc.gz")
@@ -137,6 +140,7 @@ _langid: Any = None
 def _language(text: str) -> str:
     global _langid
     if _langid is None:
+        # Heavy: loads its language model; only HTML/WARC inputs need it.
         import py3langid
 
         _langid = py3langid.classify
@@ -160,6 +164,7 @@ def _fold(s: str) -> str:
 
 def extract_text(data: bytes | str, *, url: str | None = None) -> Any:
     """trafilatura's Document (text + metadata) for one page, or None when it finds no body."""
+    # Heavy (lxml and friends): only HTML/WARC inputs need it.
     import trafilatura
 
     return trafilatura.bare_extraction(
@@ -468,6 +473,7 @@ def _warc_pages(
     """Pages (and per-record rejects) of a WARC, streamed. A gzip member that cannot be
     read becomes a reject in ``errors``, and reading resumes at the next member that starts
     a WARC record (a crawler's archive is one gzip member per record)."""
+    # Only WARC inputs need warcio.
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
@@ -623,10 +629,6 @@ def _warc_job(job: Any) -> Item:
 def store_pages(con: Any, pages: list[Article], run_id: int) -> None:
     """Raw pages of newly stored articles into ``pages_html`` (inside the batch's
     transaction), for re-extraction later: ``gzip.decompress(html_gz)`` gives the bytes."""
-    import pandas as pd
-
-    from . import store
-
     rows = [
         {
             "article_id": a.article_id,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from . import config, errors
 
 if TYPE_CHECKING:  # pragma: no cover
+    # Heavy: spaCy, only when a pipeline is built.
     from spacy.language import Language
     from spacy.tokens import Doc
 
@@ -29,6 +30,7 @@ def load_model(name: str | None = None, *, exclude: tuple[str, ...] = ()) -> Lan
 
 @functools.cache
 def _load(name: str, exclude: tuple[str, ...]) -> Language:
+    # Heavy (about a second): only when a pipeline is built.
     import spacy
 
     try:
@@ -56,6 +58,7 @@ def lookups_version() -> str:
 
 @functools.cache
 def _lemma_table(lang: str):  # noqa: ANN202 - spacy.lookups.Table
+    # Heavy: spaCy, only when a pipeline is built.
     from spacy.lookups import load_lookups
 
     try:
@@ -95,6 +98,7 @@ class LookupLemmatizer:
 
 
 def _register() -> None:
+    # Heavy: spaCy, only when a pipeline is built.
     from spacy.language import Language
 
     if not Language.has_factory(LOOKUP_LEMMATIZER):

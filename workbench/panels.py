@@ -27,7 +27,7 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from . import charts, config, errors
+from . import charts, config, errors, stories
 from .core import Workbench
 from .filters import DEDUP_UNITS, Filter
 from .store import in_list_params
@@ -50,6 +50,7 @@ def _offline_js() -> str:
 
     Bundling takes seconds, so it is done once per altair/vl-convert version.
     """
+    # Heavy (a bundled JavaScript engine): only for the offline bundle.
     import vl_convert as vlc
 
     path = _cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"
@@ -259,8 +260,6 @@ class Explorer:
 
     def _dedup_options(self) -> list[tuple[str, str]]:
         """All copies / identical texts once / Stories (once stories were computed)."""
-        from . import stories
-
         opts = [("All copies", "none"), ("Unique texts", "text")]
         if stories.is_ready(self.wb.con):
             opts.append(("Stories", "story"))

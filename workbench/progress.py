@@ -11,6 +11,7 @@ from typing import Any
 def progress_bar(
     *, desc: str, unit: str, total: int | None = None, enable: bool = True
 ) -> Iterator[Any]:
+    # tqdm.auto probes for Jupyter widgets: only when a bar is shown.
     from tqdm.auto import tqdm
 
     bar = tqdm(

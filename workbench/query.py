@@ -39,8 +39,17 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import aggregates, errors, search
+from . import aggregates, errors, search, stories
 from .filters import DEDUP_UNITS, Filter, as_filter, compose, filtered_articles_sql
+from .kinds import (
+    ENTITY_LOOKUP,
+    KEYS_ALL,
+    KEYS_N,
+    SqlResult,
+    cooccurrence_tail,
+    finish,
+    label_sql,
+)
 from .store import in_list_params
 
 #: Kinds the pre-aggregates (aggregates.py) hold; the others always run on the base tables.
@@ -50,8 +59,6 @@ PLACE_KINDS = ("place", "admin1")
 KINDS = (*_AGG_KINDS, *PLACE_KINDS)
 FREQS = ("day", "week", "month", "quarter", "year")
 SORTS = ("articles", "pmi", "npmi", "lift")
-
-SqlResult = tuple[str, list[Any]]
 
 
 # ---------------------------------------------------------------------------- building blocks
@@ -86,8 +93,6 @@ def counts_unit(fn: _F) -> _F:
 def _fa(con: duckdb.DuckDBPyConnection, f: Filter) -> SqlResult:
     """The filtered-articles CTE body (columns needed by the aggregations)."""
     if f.dedup == "story":
-        from . import stories
-
         if not stories.is_ready(con):
             raise errors.BadOption(errors.stories_missing())
     q = search.fts_query(con, f.text)
@@ -137,25 +142,6 @@ _DIM_SQL["admin1"] = (
     " AND p.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2"
 )
 
-#: How each kind's key becomes a label (LEFT JOIN on alias ``lab``).
-_LABEL_JOIN = {
-    "actor": ("LEFT JOIN entities {lab} ON {lab}.entity_id = {src}.key", "{lab}.name"),
-    "speaker": ("LEFT JOIN entities {lab} ON {lab}.entity_id = {src}.key", "{lab}.name"),
-    "theme": ("LEFT JOIN themes {lab} ON {lab}.theme_id = {src}.key", "{lab}.label"),
-    "place": (
-        "LEFT JOIN (SELECT coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1)"
-        " AS key, min(p.name) AS name FROM mention_places p GROUP BY 1) {lab}"
-        " ON {lab}.key = {src}.key",
-        "{lab}.name",
-    ),
-    "admin1": (
-        "LEFT JOIN (SELECT p.iso3 || '.' || p.admin1 AS key,"
-        " min(nullif(p.admin1_name, '')) AS name FROM mention_places p GROUP BY 1) {lab}"
-        " ON {lab}.key = {src}.key",
-        "{lab}.name",
-    ),
-}
-
 
 def _dim(kind: str, f: Filter) -> SqlResult:
     """(article_id, key, mentions) rows of one kind, restricted to the CTE ``fa``."""
@@ -164,43 +150,6 @@ def _dim(kind: str, f: Filter) -> SqlResult:
         types = {"person": ("PERSON",), "org": ("ORG",)}.get(kind, f.actor_types)
         return compose(_DIM_SQL["actor"], types=in_list_params(types)), list(types)
     return _DIM_SQL[kind], []
-
-
-def _label(kind: str, src: str, lab: str) -> tuple[str, str]:
-    """(join clause, label expression) for ``src.key``."""
-    base = "actor" if kind in ("person", "org") else kind
-    if base in _LABEL_JOIN:
-        join, expr = _LABEL_JOIN[base]
-        return (
-            join.format(lab=lab, src=src),
-            f"coalesce({expr.format(lab=lab)}, {src}.key)",
-        )
-    return "", f"{src}.key"
-
-
-def country_name(code: str | None) -> str | None:
-    """Readable name for an ISO3 or region code (the code itself when unknown)."""
-    if code is None:
-        return None
-    try:
-        from .countries import country_name as _name
-    except ImportError:  # pragma: no cover - countries.py ships with the package
-        import pycountry
-
-        c = pycountry.countries.get(alpha_3=code)
-        return (getattr(c, "common_name", None) or c.name) if c else code
-    return _name(code) or code
-
-
-def _finish(df: pd.DataFrame, kind_cols: list[tuple[str | None, str]]) -> pd.DataFrame:
-    """Country labels (outside SQL: a 1:1 renaming, not an aggregation)."""
-    for kind, col in kind_cols:
-        if kind in ("country", "region") and col in df.columns:
-            key = col.replace("label", "key")
-            names: dict[Any, str | None] = {}  # one lookup per distinct code, not per row
-            df[col] = [names[k] if k in names else names.setdefault(k, country_name(k))
-                       for k in df[key].tolist()]  # fmt: skip
-    return df
 
 
 def _run(
@@ -250,13 +199,13 @@ def top(
         return aggregates.top(con, kind, n, f)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(kind, f)
-    join, label = _label(kind, "d", "lab")
+    join, label = label_sql(kind, "d", "lab")
     q = compose(_TOP_SQL, fa=fa, dim=dim, label=label, join=join)
     params = [*p_fa, *p_dim, n if n is not None else 2**62]
     if sql:
         return q, params
     df = _run(con, q, params, {"kind": kind, "counts": "articles", "filter": _fstr(f)})
-    return _finish(df, [(kind, "label")])
+    return finish(df, [(kind, "label")])
 
 
 # ---------------------------------------------------------------------------- coverage
@@ -338,7 +287,7 @@ def coverage(
     else:
         dim, p_dim = _dim(by, f)
         if vals is not None:
-            kjoin, klabel = _label(by, "d", "klab")
+            kjoin, klabel = label_sql(by, "d", "klab")
             keys = compose(
                 _KEYS_GIVEN,
                 join=kjoin,
@@ -348,7 +297,7 @@ def coverage(
             p_keys = [*vals, *(v.lower() for v in vals)]
         else:
             keys, p_keys = _KEYS_TOP, [n if n is not None else 2**62]
-        join, label = _label(by, "k", "lab")
+        join, label = label_sql(by, "k", "lab")
         q = compose(_COVERAGE_SQL, fa=fa, dim=dim, keys=keys, label=label, join=join)
         params = [*p_fa, *p_dim, freq, *p_keys, freq]
     if sql:
@@ -361,7 +310,7 @@ def coverage(
         {"kind": by, "freq": freq, "value": value, "counts": "articles", "filter": _fstr(f)},
     )
     df["value"] = df[value]
-    return _finish(df, [(by, "label")])
+    return finish(df, [(by, "label")])
 
 
 # ---------------------------------------------------------------------------- co-occurrence
@@ -380,39 +329,6 @@ pairs AS (
     GROUP BY 1, 2
     HAVING count(DISTINCT da.article_id) >= ?),
 {tail}"""
-
-#: ``scored`` and the final SELECT, shared with ``aggregates.cooccurrence`` (needs CTEs
-#: ``pairs(key_a, key_b, articles)``, ``na``/``nb(key, n)`` and ``tot(n)``).
-_COOC_TAIL = """scored AS (
-    SELECT p.key_a, p.key_b, p.articles, na.n AS articles_a, nb.n AS articles_b,
-           tot.n AS total_articles,
-           p.articles * tot.n / (na.n * nb.n) AS lift
-    FROM pairs p JOIN na ON na.key = p.key_a JOIN nb ON nb.key = p.key_b CROSS JOIN tot)
-SELECT s.key_a, {label_a} AS label_a, s.key_b, {label_b} AS label_b,
-       s.articles, s.articles_a, s.articles_b, s.total_articles,
-       s.lift, log2(s.lift) AS pmi,
-       CASE WHEN s.articles < s.total_articles
-            THEN log2(s.lift) / -log2(s.articles / s.total_articles) ELSE 1.0 END AS npmi
-FROM scored s {join_a} {join_b}
-ORDER BY {order} DESC, s.articles DESC, s.key_a, s.key_b
-LIMIT ?"""
-
-_KEYS_ALL = "SELECT key FROM {n}"
-_KEYS_N = "SELECT key FROM {n} ORDER BY n DESC, m DESC, key LIMIT ?"
-
-
-def cooccurrence_tail(kind_a: str, kind_b: str, sort: str, n: int | None) -> SqlResult:
-    """The scoring CTE and final SELECT of :func:`cooccurrence` (labels, measures, order)."""
-    join_a, label_a = _label(kind_a, "s", "la")
-    join_b, label_b = _label(kind_b, "s", "lb")
-    join_a = join_a.replace("s.key", "s.key_a")
-    join_b = join_b.replace("s.key", "s.key_b")
-    label_a = label_a.replace("s.key", "s.key_a")
-    label_b = label_b.replace("s.key", "s.key_b")
-    order = {"articles": "s.articles", "lift": "s.lift", "pmi": "pmi", "npmi": "npmi"}[sort]
-    q = compose(_COOC_TAIL, label_a=label_a, label_b=label_b, join_a=join_a, join_b=join_b,
-                order=order)  # fmt: skip
-    return q, [n if n is not None else 2**62]
 
 
 @counts_unit
@@ -462,8 +378,8 @@ def cooccurrence(
     fa, p_fa = _fa(con, f)
     dim_a, p_a = _dim(kind_a, f)
     dim_b, p_b = _dim(kind_b, f)
-    keys_a = compose(_KEYS_N if top_a else _KEYS_ALL, n="na")
-    keys_b = compose(_KEYS_N if top_b else _KEYS_ALL, n="nb")
+    keys_a = compose(KEYS_N if top_a else KEYS_ALL, n="na")
+    keys_b = compose(KEYS_N if top_b else KEYS_ALL, n="nb")
     tail, p_tail = cooccurrence_tail(kind_a, kind_b, sort, n)
     q = compose(
         _COOC_SQL,
@@ -493,7 +409,7 @@ def cooccurrence(
             "filter": _fstr(f),
         },
     )
-    return _finish(df, [(kind_a, "label_a"), (kind_b, "label_b")])
+    return finish(df, [(kind_a, "label_a"), (kind_b, "label_b")])
 
 
 # ---------------------------------------------------------------------------- compare sources
@@ -552,13 +468,13 @@ def compare(
         return aggregates.compare(con, by, f, n)  # same numbers, from the pre-aggregates
     fa, p_fa = _fa(con, f)
     dim, p_dim = _dim(by, f)
-    join, label = _label(by, "k", "lab")
+    join, label = label_sql(by, "k", "lab")
     q = compose(_COMPARE_SQL, fa=fa, dim=dim, label=label, join=join)
     params = [*p_fa, *p_dim, n if n is not None else 2**62]
     if sql:
         return q, params
     df = _run(con, q, params, {"kind": by, "counts": "articles", "filter": _fstr(f)})
-    return _finish(df, [(by, "label")])
+    return finish(df, [(by, "label")])
 
 
 # ---------------------------------------------------------------------------- tone
@@ -685,7 +601,7 @@ def tone(
         keys, p_keys = "SELECT 'all' AS key", []
     else:
         keys, p_keys = _TONE_KEYS_TOP, [n if n is not None else 2**62]
-    join, label = _label(by, "x", "lab") if by != "date" else ("", "'all articles'")
+    join, label = label_sql(by, "x", "lab") if by != "date" else ("", "'all articles'")
     q = compose(
         template, fa=fa, dim=dim, keys=keys, period=period, dated=dated, label=label, join=join
     )
@@ -698,7 +614,7 @@ def tone(
         params,
         {"kind": by, "freq": freq, "level": level, "counts": f"{level}s", "filter": _fstr(f)},
     )
-    return _no_period(_finish(df, [(by, "label")]), freq)
+    return _no_period(finish(df, [(by, "label")]), freq)
 
 
 def _no_period(df: pd.DataFrame, freq: str | None) -> pd.DataFrame:
@@ -997,11 +913,6 @@ WHERE regexp_matches(s.text, ?)
 ORDER BY fa.date NULLS LAST, s.article_id, s.idx
 LIMIT ?"""
 
-_ENTITY_LOOKUP = (
-    "SELECT entity_id FROM entities WHERE entity_id = ? OR lower(name) = ? "
-    "OR list_contains(list_transform(aliases, lambda x: lower(x)), ?)"
-)
-
 
 def _flat(s: str) -> str:
     return re.sub(r"\s+", " ", s)
@@ -1038,7 +949,7 @@ def kwic(
     ids: list[str] = []
     if entity is not False:
         ids = [
-            r[0] for r in con.execute(_ENTITY_LOOKUP, [term, term.lower(), term.lower()]).fetchall()
+            r[0] for r in con.execute(ENTITY_LOOKUP, [term, term.lower(), term.lower()]).fetchall()
         ]
         if entity and not ids:
             raise errors.BadOption(f"no entity named {term!r}; try wb.top('actor') for names")

@@ -26,23 +26,37 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import altair as alt
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import config, errors, versions
-from .filters import Filter, as_filter, compose, filtered_articles_sql
+from . import charts, config, errors, formatting, stories
+from .filters import Filter, as_filter
+from .outputs import check_output, write_refused
+from .report_data import (
+    KWIC_CONTEXT,
+    NO_SOURCE,
+    OTHER_SOURCES,
+    TOP_CHART,
+    TOP_EVIDENCE,
+    TOP_THEMES,
+    ReportData,
+    iso_date,
+)
+from .report_data import country_name as country_name  # re-exported: tests use report.country_name
 from .report_html import BOOTSTRAP_JS, CSS, TEMPLATE
-from .store import in_list_params, quote_ident
+from .report_notebook import notebook_page
+from .report_page import Block, Cell, ChartData, Page, Section, cell_html, safe_url
 
 if TYPE_CHECKING:
     from .core import Workbench
+
+#: The name tests and bench/eval_actors.py use for the report's data.
+_Data = ReportData
 
 #: Stated size budget: a report must stay under this (the Reuters TRAIN corpus report is
 #: far below it; see bench/RESULTS.md). All chart data are capped aggregates, so the size
@@ -50,19 +64,6 @@ if TYPE_CHECKING:
 SIZE_BUDGET_BYTES = 5 * 1024 * 1024
 
 TEMPLATES = ("overview",)
-
-#: How many items the charts offer (per entity type for actors) and evidence rows per item.
-TOP_CHART = 40
-TOP_EVIDENCE = 5
-EVIDENCE_PER_ITEM = 3
-TOP_SOURCES = 8
-#: Themes drawn in the theme x period heat map (the largest; the title says of how many).
-TOP_THEMES = 25
-MAX_PERIODS = 160
-KWIC_CONTEXT = 90
-
-OTHER_SOURCES = "other sources"
-NO_SOURCE = "(no source)"
 
 
 # ---------------------------------------------------------------------- safe embedding
@@ -107,23 +108,8 @@ def content_security_policy(scripts: Sequence[str]) -> str:
     )
 
 
-def safe_url(url: Any) -> str | None:
-    """The URL when it is plain http(s) (shown as a link), else None (shown as text)."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if any(ord(c) < 0x21 for c in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url
-
-
 def _bundle_cache_path() -> Path:
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
@@ -139,6 +125,7 @@ def vega_bundle() -> str:
     Building takes seconds, so it is cached under ``~/.cache/coverage-workbench``; the cache
     is keyed by the bundled versions and checked against a hash stored next to it.
     """
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     path = _bundle_cache_path()
@@ -158,6 +145,7 @@ def vega_bundle() -> str:
 
 
 def vega_versions() -> str:
+    # Heavy (a bundled JavaScript engine): only when a report is written.
     import vl_convert
 
     return (
@@ -167,93 +155,6 @@ def vega_versions() -> str:
 
 
 # ---------------------------------------------------------------------- page model
-#: A chart on named data plus the rows for those names (``datasets`` of the spec).
-ChartData = tuple[alt.TopLevelMixin, dict[str, list[dict[str, Any]]]]
-
-
-@dataclass
-class Cell:
-    """One table cell; ``href`` only for http(s) URLs, ``kwic`` = (left, match, right)."""
-
-    text: Any = ""
-    cls: str | None = None
-    href: str | None = None
-    kwic: tuple[str, str, str] | None = None
-
-
-def cell_html(cell: Cell | Any) -> Markup:
-    """``<td>`` for a cell, every piece of text escaped."""
-    if not isinstance(cell, Cell):
-        cell = Cell(cell)
-    cls = Markup(' class="{}"').format(cell.cls) if cell.cls else Markup("")
-    if cell.kwic is not None:
-        left, match, right = cell.kwic
-        return Markup(
-            '<td class="left">{}</td><td class="kw"><mark>{}</mark></td><td class="right">{}</td>'
-        ).format(left, match, right)
-    text = "" if cell.text is None else cell.text
-    if isinstance(text, float):
-        text = f"{text:,.3f}"
-    elif isinstance(text, int):
-        text = f"{text:,}"
-    href = safe_url(cell.href)
-    if href:
-        body = Markup('<a href="{}" rel="noopener noreferrer nofollow">{}</a>').format(href, text)
-    else:
-        body = escape(text)
-    return Markup("<td{}>{}</td>").format(cls, body)
-
-
-@dataclass
-class Block:
-    """A chart (spec key), a table, or a notebook piece (markdown/code/text/html/image)."""
-
-    kind: str
-    key: str = ""
-    caption: str = ""
-    title: str = ""
-    subtitle: str = ""
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[Any]] = field(default_factory=list)
-    text: str = ""
-    html: Markup = field(default_factory=Markup)
-    src: str = ""
-    alt: str = ""
-    open: bool = False
-    cls: str = ""
-
-
-@dataclass
-class Section:
-    id: str
-    title: str
-    intro: str = ""
-    empty: str = ""
-    blocks: list[Block] = field(default_factory=list)
-
-
-@dataclass
-class Page:
-    """Everything a report page shows; ``specs`` are Vega-Lite dicts keyed by chart id."""
-
-    title: str
-    lead: str
-    stamp: dict[str, Any]
-    sections: list[Section] = field(default_factory=list)
-    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def add_chart(
-        self, section: Section, chart: ChartData | alt.TopLevelMixin | dict, caption: str = ""
-    ) -> None:
-        key = f"c{len(self.specs) + 1}"
-        datasets: dict[str, Any] = {}
-        if isinstance(chart, tuple):
-            chart, datasets = chart
-        spec = chart if isinstance(chart, dict) else chart.to_dict()
-        if datasets:  # attached after validation: Altair validating every row is slow
-            spec.setdefault("datasets", {}).update(datasets)
-        self.specs[key] = spec
-        section.blocks.append(Block(kind="chart", key=key, caption=caption))
 
 
 STAMP_LABELS = [
@@ -272,6 +173,7 @@ STAMP_LABELS = [
 
 def render_page(page: Page) -> str:
     """The complete HTML document for a page (autoescaped template + hashed scripts)."""
+    # Only when a page is rendered.
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -295,335 +197,6 @@ def render_page(page: Page) -> str:
 
 
 # ---------------------------------------------------------------------- data (DuckDB)
-class _Data:
-    """Aggregates for one filtered article set; every value bound as a parameter."""
-
-    def __init__(self, wb: Workbench, f: Filter) -> None:
-        self.wb = wb
-        self.f = f
-        sql, params = filtered_articles_sql(
-            f, columns="a.article_id, a.date, a.title, a.source, a.url, a.text_hash"
-        )
-        self.cte = compose("WITH fa AS ({sql})", sql=sql)
-        self.params = params
-        self.tables = set(
-            wb.con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"]
-        )
-
-    def q(self, body: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self.wb.con.execute(
-            compose("{cte} {body}", cte=self.cte, body=body), [*self.params, *params]
-        ).df()
-
-    def has_rows(self, table: str) -> bool:
-        if table not in self.tables:
-            return False
-        sql = compose("SELECT EXISTS (SELECT 1 FROM {t})", t=quote_ident(table))
-        return bool(self.wb.con.execute(sql).fetchone()[0])
-
-    # -- header ----------------------------------------------------------------
-    def stamp(self, title_filter: str) -> dict[str, Any]:
-        n, dmin, dmax, corpus = self.q(
-            "SELECT count(*) AS n, min(date) AS dmin, max(date) AS dmax, "
-            "sha256(coalesce(string_agg(text_hash, ',' ORDER BY article_id), '')) AS h FROM fa"
-        ).iloc[0]
-        undated = int(self.q("SELECT count(*) AS n FROM fa WHERE date IS NULL")["n"].iloc[0])
-        con = self.wb.con
-        models = []
-        if self.has_rows("pipelines"):
-            models = [
-                f"{m} (spaCy pipeline; workbench {v})"
-                for m, v in con.execute(
-                    "SELECT DISTINCT model, workbench_version FROM pipelines ORDER BY 1, 2"
-                ).fetchall()
-            ]
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-
-        def hashes(column: str, tables: Sequence[str], meta_key: str) -> str:
-            found: list[str] = []
-            if meta.get(meta_key):
-                found.append(str(meta[meta_key]))
-            for t in tables:
-                if t in self.tables:
-                    found += [
-                        r[0]
-                        for r in con.execute(
-                            compose(
-                                "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL",
-                                c=quote_ident(column),
-                                t=quote_ident(t),
-                            )
-                        ).fetchall()
-                    ]
-            return ", ".join(dict.fromkeys(found)) or "(not computed)"
-
-        date_range = (
-            f"{iso_date(dmin)} to {iso_date(dmax)}" if pd.notna(dmin) else "(no dated articles)"
-        )
-        if undated:
-            date_range += f" ({undated:,} undated)"
-        return {
-            "corpus_hash": str(corpus)[:16] if n else "(empty)",
-            "articles": f"{int(n):,}",
-            "n_articles": int(n),
-            "date_min": as_date(dmin),
-            "date_max": as_date(dmax),
-            "date_range": date_range,
-            "filters": title_filter,
-            "model": "; ".join(models) or "(not extracted yet)",
-            "taxonomy_hash": hashes("taxonomy_hash", ["themes"], "taxonomy_hash"),
-            "registry_hash": hashes(
-                "registry_hash", ["entities", "article_countries"], "registry_hash"
-            ),
-            "database": self.wb.path.name,
-            "workbench_version": versions.workbench_version(),
-            "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-        }
-
-    # -- dimensions --------------------------------------------------------------
-    def top_sources(self) -> list[str]:
-        df = self.q(
-            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 "
-            "ORDER BY n DESC, s LIMIT ?",
-            [NO_SOURCE, TOP_SOURCES],
-        )
-        return df["s"].tolist()
-
-    def all_sources(self) -> list[str]:
-        """Every outlet of the selection, largest first: the pickers list them all."""
-        df = self.q(
-            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 ORDER BY n DESC, s",
-            [NO_SOURCE],
-        )
-        return df["s"].tolist()
-
-    def granularity(self, dmin: Any, dmax: Any) -> str:
-        if not isinstance(dmin, dt.date) or not isinstance(dmax, dt.date):
-            return "month"
-        days = (dmax - dmin).days
-        for unit, per in (("day", 1), ("week", 7), ("month", 30.4), ("quarter", 91.3)):
-            if days / per <= MAX_PERIODS:
-                return unit
-        return "year"
-
-    # -- aggregates --------------------------------------------------------------
-    def coverage(self, unit: str, sources: list[str]) -> pd.DataFrame:
-        return self.q(
-            "SELECT date_trunc(?, date)::DATE AS period, "
-            "CASE WHEN list_contains(?, coalesce(source, ?)) THEN coalesce(source, ?) "
-            "ELSE ? END AS source, count(*) AS articles "
-            "FROM fa WHERE date IS NOT NULL GROUP BY ALL ORDER BY period, source",
-            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-
-    def actors(self, sources: list[str], types: Sequence[str]) -> pd.DataFrame:
-        if not (self.has_rows("mentions") and self.has_rows("entities")):
-            return pd.DataFrame()
-        return self.q(
-            compose(
-                ", per AS (SELECT e.entity_id, e.name, e.type, "
-                "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-                "ELSE ? END AS source, count(DISTINCT m.article_id) AS articles, "
-                "count(*) AS mentions "
-                "FROM mentions m JOIN fa ON fa.article_id = m.article_id "
-                "JOIN entities e ON e.entity_id = m.entity_id "
-                "WHERE e.type IN ({ph}) GROUP BY ALL), "
-                "tops AS (SELECT entity_id FROM per GROUP BY entity_id, type "
-                "QUALIFY row_number() OVER (PARTITION BY type "
-                "ORDER BY sum(articles) DESC, entity_id) <= ?) "
-                "SELECT per.* FROM per JOIN tops USING (entity_id) "
-                "ORDER BY articles DESC, name",
-                ph=in_list_params(types),
-            ),
-            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES, *types, TOP_CHART],
-        )
-
-    def countries(self, sources: list[str]) -> pd.DataFrame:
-        if not self.has_rows("article_countries"):
-            return pd.DataFrame()
-        df = self.q(
-            "SELECT ac.iso3, "
-            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-            "ELSE ? END AS source, count(DISTINCT ac.article_id) AS articles, "
-            "sum(ac.mentions) AS mentions "
-            "FROM article_countries ac JOIN fa ON fa.article_id = ac.article_id "
-            "GROUP BY ALL ORDER BY articles DESC, iso3",
-            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-        df["country"] = [country_name(c) for c in df["iso3"]]
-        return df
-
-    def places(self, n: int = 150) -> pd.DataFrame:
-        """The most covered towns (``mention_places``, fclass P) with their points."""
-        if not self.has_rows("mention_places"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT CAST(p.geonameid AS VARCHAR) AS key, min(p.name) AS label, "
-            "min(p.iso3) AS iso3, avg(p.lat) AS lat, avg(p.lon) AS lon, "
-            "count(DISTINCT p.article_id) AS articles, count(*) AS mentions "
-            "FROM mention_places p JOIN fa ON fa.article_id = p.article_id "
-            "WHERE p.fclass = 'P' GROUP BY 1 ORDER BY articles DESC, key LIMIT ?",
-            [n],
-        )
-
-    def themes(self, unit: str) -> pd.DataFrame:
-        if not self.has_rows("article_themes"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT date_trunc(?, fa.date)::DATE AS period, coalesce(t.label, atm.theme_id) "
-            "AS theme, count(DISTINCT atm.article_id) AS articles "
-            "FROM article_themes atm JOIN fa ON fa.article_id = atm.article_id "
-            "LEFT JOIN themes t ON t.theme_id = atm.theme_id "
-            "WHERE fa.date IS NOT NULL GROUP BY ALL ORDER BY period, theme",
-            [unit],
-        )
-
-    def tone(self, unit: str, sources: list[str]) -> pd.DataFrame:
-        if not self.has_rows("article_tone"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT date_trunc(?, fa.date)::DATE AS period, "
-            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-            "ELSE ? END AS source, avg(t.tone) AS tone, count(*) AS articles "
-            "FROM article_tone t JOIN fa ON fa.article_id = t.article_id "
-            "WHERE fa.date IS NOT NULL AND t.tone IS NOT NULL GROUP BY ALL "
-            "ORDER BY period, source",
-            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-
-    def speakers(self) -> pd.DataFrame:
-        if not self.has_rows("quotes"):
-            return pd.DataFrame()
-        return self.q(
-            ", q AS (SELECT e.name AS speaker, q.text, q.article_id, "
-            "fa.date, fa.source, fa.title, fa.url "
-            "FROM quotes q JOIN fa ON fa.article_id = q.article_id "
-            "JOIN entities e ON e.entity_id = q.speaker_entity_id "
-            "WHERE NOT coalesce(q.fragment, false)) "
-            "SELECT speaker, count(*) OVER (PARTITION BY speaker) AS quotes, "
-            "count(DISTINCT article_id) OVER (PARTITION BY speaker) AS articles, "
-            "text, article_id, date, source, title, url FROM q "
-            "QUALIFY row_number() OVER (PARTITION BY speaker "
-            "ORDER BY date DESC NULLS LAST, article_id, text) = 1 "
-            "ORDER BY quotes DESC, speaker LIMIT ?",
-            [TOP_EVIDENCE * 3],
-        )
-
-    # -- evidence (KWIC) ---------------------------------------------------------
-    def _evidence(
-        self, pick_sql: str, hits_sql: str, keys: list[str], n_key_params: int = 1
-    ) -> pd.DataFrame:
-        """Sentences behind the top cells: one per article, newest articles first.
-
-        Three small steps, so the big tables are only read for the few chosen rows: pick
-        (key, article) pairs by date from an article-level table (``pick_sql``, its key list
-        bound ``n_key_params`` times), fetch the hits of just those articles (``hits_sql``:
-        ``{ids}`` = article placeholders, then the key placeholders), then their sentences.
-        """
-        if not keys or not self.has_rows("sentences"):
-            return pd.DataFrame()
-        picks = self.q(
-            compose(
-                ", p AS (SELECT DISTINCT key, article_id FROM ({pick})) "
-                "SELECT p.key, p.article_id, fa.date, fa.source, fa.title, fa.url "
-                "FROM p JOIN fa ON fa.article_id = p.article_id "
-                "QUALIFY row_number() OVER (PARTITION BY p.key "
-                "ORDER BY fa.date DESC NULLS LAST, p.article_id) <= ? "
-                "ORDER BY p.key, fa.date DESC NULLS LAST, p.article_id",
-                pick=pick_sql,
-            ),
-            [*keys * n_key_params, EVIDENCE_PER_ITEM],
-        )
-        if picks.empty:
-            return picks
-        ids = sorted(set(picks["article_id"]))
-        hits = self.wb.con.execute(
-            compose(hits_sql, ids=in_list_params(ids), keys=in_list_params(keys)),
-            [*ids, *keys],
-        ).df()
-        hits = hits.sort_values(["key", "article_id", "sentence_idx", "start_char"])
-        hits = hits.drop_duplicates(["key", "article_id"])
-        sents = self.wb.con.execute(
-            compose(
-                "SELECT article_id, idx AS sentence_idx, text AS sentence, start_char AS s_start "
-                "FROM sentences WHERE article_id IN ({ph})",
-                ph=in_list_params(ids),
-            ),
-            ids,
-        ).df()
-        out = picks.merge(hits, on=["key", "article_id"]).merge(
-            sents, on=["article_id", "sentence_idx"]
-        )
-        return out
-
-    def actor_evidence(self, ids: list[str]) -> pd.DataFrame:
-        return self._evidence(
-            compose(
-                "SELECT entity_id AS key, article_id FROM mentions WHERE entity_id IN ({ph})",
-                ph=in_list_params(ids),
-            ),
-            "SELECT entity_id AS key, article_id, sentence_idx, start_char, end_char, "
-            "text AS matched FROM mentions WHERE article_id IN ({ids}) AND entity_id IN ({keys})",
-            ids,
-        )
-
-    def country_evidence(self, iso3s: list[str]) -> pd.DataFrame:
-        return self._evidence(
-            compose(
-                "SELECT iso3 AS key, article_id FROM article_countries WHERE iso3 IN ({ph})",
-                ph=in_list_params(iso3s),
-            ),
-            "SELECT country_iso3 AS key, article_id, sentence_idx, start_char, end_char, "
-            "text AS matched FROM mentions "
-            "WHERE article_id IN ({ids}) AND country_iso3 IN ({keys})",
-            iso3s,
-        )
-
-    def theme_evidence(self, labels: list[str]) -> pd.DataFrame:
-        if not self.has_rows("theme_hits"):
-            return pd.DataFrame()
-        label = "coalesce(t.label, x.theme_id)"
-        return self._evidence(
-            compose(
-                "SELECT {label} AS key, x.article_id FROM article_themes x "
-                "LEFT JOIN themes t ON t.theme_id = x.theme_id WHERE {label} IN ({ph})",
-                label=label,
-                ph=in_list_params(labels),
-            ),
-            compose(
-                "SELECT {label} AS key, x.article_id, x.sentence_idx, x.start_char, x.end_char, "
-                "x.matched_text AS matched FROM theme_hits x "
-                "LEFT JOIN themes t ON t.theme_id = x.theme_id "
-                "WHERE x.article_id IN ({{ids}}) AND {label} IN ({{keys}})",
-                label=label,
-            ),
-            labels,
-        )
-
-
-def as_date(value: Any) -> dt.date | None:
-    """A plain date from DuckDB/pandas date-ish values (NaT/None -> None)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return None
-
-
-def iso_date(value: Any) -> str:
-    d = as_date(value)
-    return d.isoformat() if d else ""
-
-
-def country_name(iso3: str) -> str:
-    """The one country naming of every surface (``countries.country_name``: "Russia")."""
-    from .countries import country_name as name
-
-    return name(iso3) or iso3
 
 
 def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
@@ -753,9 +326,7 @@ def ranked_bar_chart(
 def period_label(values: pd.Series, unit: str) -> list[str]:
     """Readable, sortable labels for period starts: "2020-W02", "2020-01" (one naming for
     every surface, ``formatting.period_label``)."""
-    from .formatting import period_label as label
-
-    return [label(v, unit) for v in values]
+    return [formatting.period_label(v, unit) for v in values]
 
 
 def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
@@ -842,18 +413,13 @@ def tone_chart(df: pd.DataFrame, unit: str) -> ChartData:
 
 
 def world_map(df: pd.DataFrame) -> dict[str, Any] | None:
-    """Offline choropleth from ``workbench.charts`` when that module provides one."""
-    try:
-        from . import charts  # noqa: F401 - optional until the charts module lands
-    except ImportError:
-        return None
-    builder: Callable[..., Any] | None = getattr(charts, "choropleth", None)
-    if builder is None:
-        return None
+    """Offline choropleth from ``workbench.charts`` (None when it cannot be drawn)."""
     try:
         agg = df.groupby(["iso3", "country"], as_index=False)["articles"].sum()
         agg = agg.rename(columns={"iso3": "key", "country": "label"})
-        chart = builder(agg, title="Articles per country (all sources)", width=860, height=380)
+        chart = charts.choropleth(
+            agg, title="Articles per country (all sources)", width=860, height=380
+        )
         # Built and checked by charts.choropleth; re-validating the inline world topology
         # against the schema costs seconds and adds nothing.
         return chart.to_dict(validate=False)
@@ -864,8 +430,6 @@ def world_map(df: pd.DataFrame) -> dict[str, Any] | None:
 
 def place_map(df: pd.DataFrame) -> dict[str, Any] | None:
     """Offline point map of the most covered towns (``charts.place_map``)."""
-    from . import charts
-
     if df.empty:
         return None
     try:
@@ -926,7 +490,7 @@ def add_evidence(
 # ---------------------------------------------------------------------- overview template
 def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page:
     """The built-in report: coverage, actors, countries, themes, tone, quotes, evidence."""
-    data = _Data(wb, f)
+    data = ReportData(wb, f)
     stamp = data.stamp(f.describe())
     n = stamp["n_articles"]
     page = Page(
@@ -1100,8 +664,6 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
 
 def syndication_section(page: Page, wb: Workbench, f: Filter) -> None:
     """Stories and copies per outlet, and who ran whose story (``wb.syndication()``)."""
-    from . import charts, stories
-
     sec = Section(
         "syndication",
         "Syndication",
@@ -1161,13 +723,9 @@ def build_report(
     (a path, or a name/number under ``notebooks/``) executes that notebook with nbclient
     against this database and renders its outputs into the same kind of page.
     """
-    from .outputs import check_output, write_refused
-
     f = as_filter(filter)
     out = check_output(wb.con, out, force=force)
     if notebook is not None:
-        from .report_notebook import notebook_page
-
         page = notebook_page(wb, notebook, f, title=title, timeout=timeout)
     elif template == "overview":
         page = overview_page(wb, f, title=title)

@@ -26,9 +26,11 @@ from markupsafe import Markup
 
 from . import config, errors
 from .filters import Filter
-from .report import Block, Page, Section, _Data, safe_url
+from .report_data import ReportData
+from .report_page import Block, Page, Section, safe_url
 
 if TYPE_CHECKING:
+    # Heavy (jsonschema): only notebook reports read notebooks.
     import nbformat
 
     from .core import Workbench
@@ -67,6 +69,7 @@ def _no_css_urls(tag: str, attr: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> Markup:
     """Allow-listed HTML: no scripts, handlers, forms, frames or non-http(s) links."""
+    # Only notebook reports sanitise HTML.
     import nh3
 
     clean = nh3.clean(
@@ -89,6 +92,7 @@ def sanitize_html(html: str) -> Markup:
 
 def markdown_html(text: str) -> Markup:
     """CommonMark with raw HTML off; link targets pass ``safe_url`` or lose their href."""
+    # Only notebook reports render Markdown.
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -141,6 +145,7 @@ def _kernel_env(db: Path) -> Iterator[str]:
 
 def execute_notebook(path: Path, db: Path, timeout: int) -> nbformat.NotebookNode:
     """Run the notebook top to bottom in a fresh kernel against ``db`` (widget state kept)."""
+    # Heavy (jsonschema): only notebook reports read notebooks.
     import nbformat
     from nbclient import NotebookClient
 
@@ -231,7 +236,7 @@ def notebook_page(
     nb = execute_notebook(path, wb.path, timeout)
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
 
-    data = _Data(wb, f)
+    data = ReportData(wb, f)
     stamp = data.stamp(f"notebook {path.name} (its own parameters)")
     heading = title
     page = Page(title="", lead="", stamp=stamp)

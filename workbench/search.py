@@ -33,6 +33,7 @@ def _notice(key: str, message: str) -> None:
 def extension_path() -> Path | None:
     """The ``fts.duckdb_extension`` shipped by the ``duckdb-extension-fts`` wheel, if any."""
     try:
+        # Optional: the wheel may be absent (then there is no shipped extension).
         import duckdb_extension_fts
     except ImportError:
         return None

@@ -211,6 +211,7 @@ def _lock_held(path: str, *, read_only: bool) -> bool:
     reason. Where there are no POSIX locks (Windows), a refused open counts as held.
     """
     try:
+        # POSIX only: absent on Windows.
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         return True
@@ -233,6 +234,7 @@ def _lock_held(path: str, *, read_only: bool) -> bool:
 def _holder(pid: int, program: str) -> str:
     """``PID 123: workbench ingest ...`` -- which process holds the lock, for the message."""
     try:
+        # Only to name the process that holds the lock.
         import psutil
 
         cmd = " ".join(psutil.Process(pid).cmdline()) or program

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from . import errors, store
-from .filters import compose
+from .filters import as_filter, compose, filtered_articles_sql
 from .progress import progress_bar
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
@@ -184,6 +184,7 @@ def _identity(x: Any) -> Any:
 
 
 def _permutations(opts: StoryOptions) -> np.ndarray:
+    # Heavy (scipy): only when story signatures are computed.
     from datasketch import MinHash
 
     return MinHash(num_perm=opts.num_perm, seed=opts.seed).permutations
@@ -191,6 +192,7 @@ def _permutations(opts: StoryOptions) -> np.ndarray:
 
 def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     """MinHash signatures (rows of uint32) of shingle-hash sets, via datasketch."""
+    # Heavy (scipy): only when story signatures are computed.
     from datasketch import MinHash
 
     out = np.empty((len(sets), opts.num_perm), dtype=np.uint32)
@@ -216,6 +218,7 @@ def band_params(opts: StoryOptions) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for the threshold."""
     key = (opts.lsh_threshold, opts.num_perm)
     if key not in _BANDS_CACHE:
+        # Heavy (scipy): only when stories are grouped.
         from datasketch import MinHashLSH
 
         lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
@@ -651,8 +654,6 @@ def syndication(con: duckdb.DuckDBPyConnection, filter: Any = None) -> dict[str,
     the stories the republisher ran after the original first did, copies, and the median lag
     in days.
     """
-    from .filters import as_filter, filtered_articles_sql
-
     if not is_ready(con):
         raise errors.BadOption(errors.stories_missing())
     f = as_filter(filter).replace(dedup="none")

@@ -48,6 +48,8 @@ from .progress import progress_bar
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
+
+    # Heavy: spaCy, only when themes are tagged.
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
@@ -331,6 +333,7 @@ class Tagger:
     """Compiled matchers for one taxonomy over a blank English vocabulary (no weights)."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
+        # Heavy (about a second): only when themes are tagged.
         import spacy
         from spacy.matcher import Matcher, PhraseMatcher
 
@@ -361,6 +364,7 @@ class Tagger:
                     self.lower_m.add(name, [pdoc])
 
     def _doc(self, words: list[str], lemmas: list[str], spaces: list[bool] | None = None) -> Doc:
+        # Heavy: spaCy, only when themes are tagged.
         from spacy.tokens import Doc
 
         return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas)

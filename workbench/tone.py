@@ -60,6 +60,7 @@ def analyzer() -> Any:
     """One shared VADER analyzer (loading its lexicon takes ~0.1 s)."""
     global _ANALYZER
     if _ANALYZER is None:
+        # Loads the VADER lexicon: only when tone is scored.
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         _ANALYZER = SentimentIntensityAnalyzer()
