@@ -299,14 +299,22 @@ def test_index_cache_removes_stale_pickles(tmp_path) -> None:
     stale = tmp_path / "gazetteer-0123456789abcdef.pickle"
     other = tmp_path / "vega-bundle.js"
     odd = tmp_path / "gazetteer-notes.pickle"
-    for p in (stale, other, odd):
+    places = tmp_path / "places-0123456789abcdef.pickle"  # another index's file
+    for p in (stale, other, odd, places):
         p.write_text("x")
     current = tmp_path / "gazetteer-fedcba9876543210.pickle"
-    current.write_text("y")
-    countries._remove_stale(current)
+    builds = []
+
+    def build() -> dict[str, int]:
+        builds.append(1)
+        return {"built": len(builds)}
+
+    assert countries.cached_pickle(current, build) == {"built": 1}
     assert not stale.exists()
-    assert current.exists() and other.exists() and odd.exists()
-    countries._remove_stale(tmp_path / "missing" / "gazetteer-fedcba9876543210.pickle")
+    assert current.exists() and other.exists() and odd.exists() and places.exists()
+    assert countries.cached_pickle(current, build) == {"built": 1} and len(builds) == 1
+    fresh = tmp_path / "missing" / "gazetteer-fedcba9876543210.pickle"
+    assert countries.cached_pickle(fresh, build) == {"built": 2} and fresh.exists()
 
 
 def test_acronyms_the_article_defines_or_qualifies() -> None:

@@ -99,10 +99,10 @@ import pickle
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from . import config, yamlsafe
 
@@ -295,40 +295,43 @@ def _cache_path() -> Path:
 @functools.cache
 def _gazetteer() -> _Gazetteer:
     """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
+    return cached_pickle(_cache_path(), _build_gazetteer)
+
+
+_T = TypeVar("_T")
+
+
+def cached_pickle(path: Path, build: Callable[[], _T]) -> _T:
+    """``build()``'s result, pickled at ``path`` so later processes load it instead.
+
+    The file name is ``<prefix>-<16 hex digits>.pickle`` (a hash of what the index is built
+    from); after a new one is written, older files of the same prefix are deleted. A
+    read-only or missing cache folder keeps the in-memory result."""
     try:
-        path = _cache_path()
         with path.open("rb") as f:
             return pickle.load(f)
     except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
         pass
-    g = _build_gazetteer()
+    value = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:
-            pickle.dump(g, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
-    except OSError:  # read-only home: keep the in-memory index
-        pass
-    else:
-        _remove_stale(path)
-    return g
-
-
-_CACHE_NAME = re.compile(r"gazetteer-[0-9a-f]{16}\.pickle")
-
-
-def _remove_stale(path: Path) -> None:
-    """Delete older index pickles next to ``path`` (same name pattern only; errors ignored)."""
+    except OSError:
+        return value
+    stale = re.compile(re.escape(path.name.rsplit("-", 1)[0]) + r"-[0-9a-f]{16}\.pickle")
     try:
         for old in path.parent.iterdir():
-            if old.name != path.name and _CACHE_NAME.fullmatch(old.name):
+            if old.name != path.name and stale.fullmatch(old.name):
                 try:
                     old.unlink()
                 except OSError:
                     pass
     except OSError:
         pass
+    return value
 
 
 def _build_gazetteer() -> _Gazetteer:

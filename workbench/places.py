@@ -17,8 +17,6 @@ import functools
 import hashlib
 import json
 import math
-import os
-import pickle
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -81,29 +79,7 @@ def _cache_path() -> Path:
 @functools.cache
 def _index() -> dict[str, tuple[_Entry, ...]]:
     """Name key -> place readings, built once (~5 s) and then loaded from a pickle."""
-    path = _cache_path()
-    try:
-        with path.open("rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
-        pass
-    idx = _build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(idx, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    else:
-        for old in path.parent.glob("places-*.pickle"):
-            if old != path and re.fullmatch(r"places-[0-9a-f]{16}\.pickle", old.name):
-                try:
-                    old.unlink()
-                except OSError:
-                    pass
-    return idx
+    return C.cached_pickle(_cache_path(), _build)
 
 
 def _build() -> dict[str, tuple[_Entry, ...]]:
