@@ -17,7 +17,7 @@ from rich.table import Table
 
 from . import config, distributed, errors, formatting
 from .core import Workbench
-from .filters import Filter
+from .filters import DEDUP_UNITS, Filter
 from .formatting import period_label
 from .load import ColumnChoice
 from .search import SearchFallbackWarning
@@ -634,7 +634,7 @@ def top_cmd(
         df = _run_query(wb, "top", show_sql, kind, n, f)
     if out_format == "table":
         df["share"] = df["share"].map("{:.1%}".format)
-    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "distinct articles")
+    counted = "distinct articles" if f.dedup == "none" else DEDUP_UNITS[f.dedup]
     print_df(
         df,
         title=f"top {kind} — {f.describe()} (articles = {counted})",
@@ -684,7 +684,7 @@ def coverage_cmd(
     out = wide.apply(lambda col: col.map(fmt))
     out.insert(0, "all articles", total.map("{:,}".format))
     out.insert(0, freq, [period_label(p, freq) for p in out.index])
-    counted = {"text": "unique texts", "story": "stories"}.get(f.dedup, "articles")
+    counted = DEDUP_UNITS[f.dedup]
     unit = f"share of {counted}" if normalize else counted
     print_df(out, title=f"{unit} per {freq} by {by} — {f.describe()}", max_rows=limit)
 
