@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the hostile corpus generator and its 
 
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from corpus_gen import make_corpus, remove_deep_chain  # noqa: E402
+from corpus_gen import make_corpus, make_deep_chain, remove_deep_chain  # noqa: E402
 
 from workbench import Workbench, config  # noqa: E402
 from workbench.load import origin_text  # noqa: E402
@@ -62,16 +62,9 @@ def add_issue13_kinds(root: Path, stored: dict, rejected: dict) -> None:
     rejected[origin_text(os.fsdecode(raw + b"/empty-\xff.txt"))] = "empty"
     deep = x / "deep"
     deep.mkdir()
-    fd = os.open(deep, os.O_RDONLY)
-    for _ in range(1100):
-        os.mkdir("d", dir_fd=fd)
-        new = os.open("d", os.O_RDONLY, dir_fd=fd)
-        os.close(fd)
-        fd = new
-    leaf = os.open("bottom.txt", os.O_WRONLY | os.O_CREAT, dir_fd=fd)
-    os.write(leaf, b" date 2022-05-09 The file at the bottom of a very deep folder.")
-    os.close(leaf)
-    os.close(fd)
+    make_deep_chain(
+        deep, 1100, "bottom.txt", b" date 2022-05-09 The file at the bottom of a very deep folder."
+    )
     stored[str(deep) + "/d" * 1100 + "/bottom.txt"] = "stored"
     rows = [f'2022-06-{i + 1:02d},"Row {i}: Zelenskyy’s “plan”."\n'.encode() for i in range(20)]
     rows[7] = '2022-06-08,"Naïve “café” – cp1252 row."\n'.encode("cp1252")

@@ -391,3 +391,20 @@ def remove_deep_chain(top: Path, depth: int, leaf: str) -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def make_deep_chain(top: Path, depth: int, leaf: str, data: bytes) -> None:
+    """Write ``top/d/d/.../leaf`` (``depth`` levels), one relative mkdir/open at a time: the
+    whole path is too long for one system call."""
+    fd = os.open(top, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            new = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = new
+        out = os.open(leaf, os.O_WRONLY | os.O_CREAT, dir_fd=fd)
+        os.write(out, data)
+        os.close(out)
+    finally:
+        os.close(fd)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from corpus_gen import remove_deep_chain
+from corpus_gen import make_deep_chain, remove_deep_chain
 from typer.testing import CliRunner
 
 from workbench import Workbench
@@ -84,18 +84,7 @@ def test_a_folder_nested_1100_deep_is_walked(tmp_path: Path) -> None:
     top = tmp_path / "deep"
     top.mkdir()
     (top / "top.txt").write_text(" date 2022-01-01 the top-level file")
-    fd = os.open(top, os.O_RDONLY)
-    try:  # relative mkdir/open one level at a time: the path is too long for one call
-        for _ in range(1100):
-            os.mkdir("d", dir_fd=fd)
-            new = os.open("d", os.O_RDONLY, dir_fd=fd)
-            os.close(fd)
-            fd = new
-        leaf = os.open("x.txt", os.O_WRONLY | os.O_CREAT, dir_fd=fd)
-        os.write(leaf, b" date 2022-01-02 the file at the bottom")
-        os.close(leaf)
-    finally:
-        os.close(fd)
+    make_deep_chain(top, 1100, "x.txt", b" date 2022-01-02 the file at the bottom")
     with Workbench(tmp_path / "d.duckdb") as wb:
         r = wb.ingest([top], progress=False)
         texts = sorted(wb.sql("SELECT text FROM articles").text)
