@@ -33,9 +33,9 @@ def test_seed_kirby_quotes(seed_wb):
 
 
 def test_quotes_of_actor_and_incremental(seed_wb):
-    assert len(seed_wb.quotes_of("John Kirby")) == 3
-    assert len(seed_wb.quotes_of("kirby")) == 3
-    assert seed_wb.quotes_of("Xi Jinping").empty
+    assert len(seed_wb.quotes("John Kirby", n=None)) == 3
+    assert len(seed_wb.quotes("kirby", n=None)) == 3
+    assert seed_wb.quotes("Xi Jinping", n=None).empty
     assert seed_wb.find_quotes(progress=False).articles == 0
 
 

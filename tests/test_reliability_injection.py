@@ -116,8 +116,7 @@ def test_filter_fields_and_query_methods_bind_payloads(hostile, payload: str) ->
         (wb.kwic, (payload,), {"entity": True}),
         (wb.mentions_of, (payload,), {}),
         (wb.entities, (payload,), {}),
-        (wb.quotes_of, (payload,), {}),
-        (wb.theme_evidence, (payload,), {}),
+        (wb.evidence, ("theme", payload), {}),
     ]:
         call(fn, *args, **kw)
     evid = call(wb.evidence, "source", payload, n=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from workbench.filters import Filter
 from workbench.tone import TONE_VERSION, sentence_scores
 
 
@@ -37,37 +38,40 @@ def test_seed_sentences_and_article_tone(seed_wb):
     assert art.tone[0] < 0
 
 
+def _sentence_tone(wb, by, **kw):
+    """Tone per key over the sentences that name it: the query API is the one reader."""
+    return wb.tone(by, None, n=None, level="sentence", **kw)
+
+
 def test_tone_by_actor_matches_hand_sql(seed_wb):
-    df = seed_wb.tone_by_actor("John Kirby")
-    assert df.name.tolist() == ["John Kirby"]
+    every = _sentence_tone(seed_wb, "actor")
+    df = every[every.label == "John Kirby"].reset_index(drop=True)
+    assert len(df) == 1
     hand = seed_wb.sql(
         "SELECT avg(t.compound) tone, count(*) n FROM sentence_tone t WHERE (t.article_id,"
         " t.sentence_idx) IN (SELECT DISTINCT article_id, sentence_idx FROM mentions"
         " WHERE entity_id = ?)",
-        [df.entity_id[0]],
+        [df.key[0]],
     )
-    assert df.n_sentences[0] == hand.n[0] > 0
+    assert df.sentences[0] == hand.n[0] > 0
     assert df.tone[0] == pytest.approx(hand.tone[0])
-    every = seed_wb.tone_by_actor()
-    assert {"Xi Jinping", "Vladimir Putin", "John Kirby"} <= set(every.name)
+    assert {"Xi Jinping", "Vladimir Putin", "John Kirby"} <= set(every.label)
     assert every.tone.between(-1, 1).all()
 
 
 def test_tone_by_country_matches_hand_sql(seed_wb):
-    df = seed_wb.tone_by_country()
-    assert {"CHN", "RUS", "UKR", "USA"} <= set(df.country_iso3)
-    rus = seed_wb.tone_by_country("rus")
+    df = _sentence_tone(seed_wb, "country")
+    assert {"CHN", "RUS", "UKR", "USA"} <= set(df.key)
+    rus = df[df.key == "RUS"].reset_index(drop=True)
     hand = seed_wb.sql(
         "SELECT avg(compound) tone, count(*) n FROM sentence_tone WHERE (article_id,"
         " sentence_idx) IN (SELECT DISTINCT article_id, sentence_idx FROM mentions"
         " WHERE country_iso3 = 'RUS')"
     )
-    assert rus.n_sentences[0] == hand.n[0]
+    assert rus.sentences[0] == hand.n[0]
     assert rus.tone[0] == pytest.approx(hand.tone[0])
-    # the filter object restricts articles; a date outside the corpus leaves nothing
-    from workbench.filters import Filter
-
-    assert seed_wb.tone_by_country(filter=Filter(date_from="2030-01-01")).empty
+    # the filter restricts articles; a date outside the corpus leaves nothing
+    assert _sentence_tone(seed_wb, "country", filter=Filter(date_from="2030-01-01")).empty
 
 
 def test_tone_incremental_and_versioned(seed_wb):

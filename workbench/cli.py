@@ -471,10 +471,13 @@ def score_tone_cmd(
 
 
 def _print_tone(wb: Workbench, limit: int, out_format: str) -> None:
-    df = wb.tone_by_actor(limit=limit)
+    df = wb.tone("actor", None, n=limit, level="sentence")
     if len(df) or out_format != "table":
         print_df(
-            df.round(3), title="tone by actor (mean VADER compound)", max_rows=limit, fmt=out_format
+            df.round(3),
+            title="tone by actor (mean VADER compound of the sentences naming it)",
+            max_rows=limit,
+            fmt=out_format,
         )
     else:
         console.print(
@@ -512,7 +515,7 @@ def find_quotes_cmd(
 
 
 def _print_quotes(wb: Workbench, actor: str | None, limit: int, out_format: str) -> None:
-    df = wb.quotes_of(actor)
+    df = wb.quotes(actor, n=None)
     cols = ["date", "source", "speaker", "speaker_name", "cue", "text"]
     if out_format == "table":
         who = f" of {actor}" if actor else ""

@@ -28,6 +28,7 @@ from . import (
     runs,
     search,
     sources,
+    stages,
     store,
     stories,
     themes,
@@ -264,18 +265,18 @@ class Workbench:
         each stage committed, and ``analyze()`` again resumes."""
         out: dict[str, Any] = {}
 
-        def stages() -> dict[str, Any]:
+        def every_stage() -> dict[str, Any]:
             out["extract"] = self.extract(workers=workers, progress=progress)
             out["resolve"] = self.resolve(progress=progress)
             out["themes"] = self.tag_themes(progress=progress)
             out["tone"] = self.score_tone(progress=progress)
             out["quotes"] = self.find_quotes(progress=progress)
-            out["stories"] = self.stories(progress=progress)
+            out["stories"] = self.find_stories(progress=progress)
             out["search_index"] = self.index_search()
             out["aggregates"] = self.refresh_aggregates()
             return {k: str(v) for k, v in out.items()}
 
-        self._recorded("analyze", stages, options={"workers": workers})
+        self._recorded("analyze", every_stage, options={"workers": workers})
         return out
 
     def _recorded(self, kind: str, fn: Any, *, options: dict[str, Any] | None = None) -> Any:
@@ -288,16 +289,7 @@ class Workbench:
 
     def _analysis_state(self) -> str:
         """How far analysis got (committed rows), for the message after ctrl-C."""
-        done, total = self.con.execute(
-            "SELECT count(*) FILTER (WHERE extracted_pipeline IS NOT NULL), count(*) FROM articles"
-        ).fetchone()
-        stages = dict(
-            self.con.execute("SELECT stage, count(*) FROM stage_done GROUP BY 1").fetchall()
-        )
-        later = ", ".join(f"{k} {v:,}" for k, v in sorted(stages.items()))
-        return f"{done:,} of {total:,} articles extracted" + (
-            f"; articles done by later stages: {later}" if later else ""
-        )
+        return stages.analysis_state(self.con)
 
     # ------------------------------------------------------------------ entities (issue 9)
     def extract(self, *, workers: int = 1, progress: bool = True, limit: int | None = None) -> Any:
@@ -422,23 +414,22 @@ class Workbench:
         """Tag articles with themes from STORED sentences (no spaCy run): only new articles,
         or all of them when the taxonomy (shipped + ``taxonomy`` + ``WORKBENCH_THEMES``
         files) changed. The database remembers ``taxonomy``: ``None`` reuses the files it
-        was last tagged with, ``[]`` returns to the shipped taxonomy. Evidence goes to ``theme_hits`` (see ``workbench.themes``)."""
+        was last tagged with, ``[]`` returns to the shipped taxonomy. The evidence of each tag
+        (``theme_hits``, see ``workbench.themes``) is read with ``evidence("theme", id)``."""
 
-        return self._recorded(
-            "themes",
-            lambda: themes.tag_themes(self.con, taxonomy=taxonomy, progress=progress),
-            options={"taxonomy": taxonomy},
-        )
+        return themes.tag_themes(self.con, taxonomy=taxonomy, progress=progress)
 
     def score_tone(self, *, progress: bool = True) -> Any:
-        """VADER tone of every stored sentence and the article mean (``workbench.tone``)."""
+        """VADER tone of every stored sentence and the article mean (``workbench.tone``);
+        read it with :meth:`tone`."""
 
-        return self._recorded("tone", lambda: tone.score_tone(self.con, progress=progress))
+        return tone.score_tone(self.con, progress=progress)
 
     def find_quotes(self, *, progress: bool = True) -> Any:
-        """Direct quotations with speakers linked to actors (``workbench.quotes``)."""
+        """Direct quotations with speakers linked to actors (``workbench.quotes``); read them
+        with :meth:`quotes`."""
 
-        return self._recorded("quotes", lambda: quotes.find_quotes(self.con, progress=progress))
+        return quotes.find_quotes(self.con, progress=progress)
 
     def themes(self) -> pd.DataFrame:
         """The taxonomy in use with the number of articles tagged with each theme."""
@@ -447,26 +438,6 @@ class Workbench:
             " n_articles, t.taxonomy_hash FROM themes t LEFT JOIN article_themes a USING"
             " (theme_id) GROUP BY ALL ORDER BY n_articles DESC, t.theme_id"
         )
-
-    def theme_evidence(self, theme_id: str, *, limit: int = 50) -> pd.DataFrame:
-        """The words and sentences that triggered a theme (absolute offsets in the text)."""
-
-        return pd.DataFrame(themes.theme_evidence(self.con, theme_id, limit=limit))
-
-    def tone_by_actor(self, actors: Any = None, **kw: Any) -> pd.DataFrame:
-        """Mean sentence tone per actor over the sentences that mention it."""
-
-        return tone.tone_by_actor(self.con, actors, **kw)
-
-    def tone_by_country(self, countries: Any = None, **kw: Any) -> pd.DataFrame:
-        """Mean sentence tone per ISO3 country over the sentences that mention it."""
-
-        return tone.tone_by_country(self.con, countries, **kw)
-
-    def quotes_of(self, actor: str | None = None, *, limit: int | None = None) -> pd.DataFrame:
-        """Quotations, optionally of one actor (id, canonical name, alias or surface)."""
-
-        return quotes.quotes_of(self.con, actor, limit=limit)
 
     # ------------------------------------------------------------------ queries (issue 8)
     # Thin wrappers over workbench.query (see its docstrings for what each number counts).
@@ -635,10 +606,10 @@ class Workbench:
                 f"{self.path} is open read-only; the search index can only be built on a "
                 "writable Workbench (queries fall back to substring search meanwhile)"
             )
-        return search.index_search(self.con)
+        return self._recorded("search_index", lambda: search.index_search(self.con))
 
     # ------------------------------------------------------------------ stories (issue 17)
-    def stories(
+    def find_stories(
         self,
         *,
         jaccard: float | None = None,
@@ -660,9 +631,16 @@ class Workbench:
         base = stories.stored_options(self.con) or stories.StoryOptions()
         given = {"jaccard": jaccard, "containment": containment, **options}
         given = {k: v for k, v in given.items() if v is not None}
-        return stories.find_stories(
-            self.con, options=base, rebuild=rebuild, progress=progress, **given
+        return self._recorded(
+            "stories",
+            lambda: stories.find_stories(
+                self.con, options=base, rebuild=rebuild, progress=progress, **given
+            ),
+            options={**given, "rebuild": rebuild},
         )
+
+    #: ``find_stories`` under the name the README and notebooks use.
+    stories = find_stories
 
     def syndication(self, filter: Any = None) -> dict[str, pd.DataFrame]:
         """Who republished whom: per outlet stories originated vs copies run, and the
@@ -723,4 +701,4 @@ class Workbench:
         """Rebuild the per-day/outlet/key pre-aggregates (``workbench.aggregates``) that let
         date/outlet-filtered rankings and timelines stay fast on large corpora."""
 
-        return aggregates.refresh(self.con)
+        return self._recorded("aggregates", lambda: aggregates.refresh(self.con))

@@ -37,17 +37,13 @@ from __future__ import annotations
 
 import bisect
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
-from . import store
+from . import stages, store
 from .actors import is_title
-from .progress import progress_bar
-from .themes import delete_for, mark_done, pending_articles
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -526,115 +522,72 @@ _INT_COLS = frozenset({"quote_idx", "sentence_idx", "start_char", "end_char"})
 _INT_COLS |= {"speaker_start", "speaker_end"}
 
 
+_SCHEMA = pa.schema(
+    [
+        (c, pa.int32() if c in _INT_COLS else (pa.bool_() if c == "fragment" else pa.string()))
+        for c in _COLS
+    ]
+)
+
+
 def find_quotes(
     con: duckdb.DuckDBPyConnection, *, progress: bool = True, chunk: int = CHUNK
 ) -> QuoteResult:
     """Quotes for the articles not yet processed; everything again when the actor registry
     (speaker links) or the method changed."""
-    t0 = time.perf_counter()
     version = f"{QUOTES_VERSION}:{store.get_meta(con, 'registry_hash') or '-'}"
-    ids = pending_articles(con, STAGE, version)
-    result = QuoteResult()
-    with progress_bar(desc="quotes", unit="article", total=len(ids), enable=progress) as bar:
-        for lo in range(0, len(ids), chunk):
-            part = ids[lo : lo + chunk]
-            con.register("_wb_q_ids", pa.table({"article_id": pa.array(part, pa.string())}))
-            try:
-                texts = dict(
-                    con.execute(
-                        "SELECT article_id, text FROM articles JOIN _wb_q_ids USING (article_id)"
-                    ).fetchall()
-                )
-                sents: dict[str, list[tuple[int, int]]] = {}
-                for aid, idx, start in con.execute(
-                    "SELECT article_id, idx, start_char FROM sentences"
-                    " JOIN _wb_q_ids USING (article_id) ORDER BY article_id, start_char"
-                ).fetchall():
-                    sents.setdefault(aid, []).append((start, idx))
-                ments: dict[str, list[_Mention]] = {}
-                for aid, s, e, t, lab, eid in con.execute(
-                    "SELECT article_id, start_char, end_char, text, label, entity_id"
-                    " FROM mentions JOIN _wb_q_ids USING (article_id)"
-                ).fetchall():
-                    ments.setdefault(aid, []).append(_Mention(s, e, t, lab, eid))
-            finally:
-                con.unregister("_wb_q_ids")
-            rows: dict[str, list[Any]] = {c: [] for c in _COLS}
-            counts = []
-            for aid in part:
-                qs = quotes_in(texts.get(aid, ""), sents.get(aid, []), ments.get(aid, []))
-                counts.append(len(qs))
-                for i, q in enumerate(qs):
-                    for c, v in zip(
-                        _COLS,
-                        (
-                            aid,
-                            i,
-                            q.sentence_idx,
-                            q.start,
-                            q.end,
-                            q.text,
-                            q.speaker,
-                            q.entity_id,
-                            q.speaker_start,
-                            q.speaker_end,
-                            q.cue,
-                            q.method,
-                            q.fragment,
-                        ),
-                        strict=True,
-                    ):
-                        rows[c].append(v)
-                    result.attributed += q.speaker is not None
-                    result.linked += q.entity_id is not None
-            schema = pa.schema(
-                [
-                    (
-                        c,
-                        pa.int32()
-                        if c in _INT_COLS
-                        else (pa.bool_() if c == "fragment" else pa.string()),
-                    )
-                    for c in _COLS
-                ]
-            )
-            con.execute("BEGIN TRANSACTION")
-            try:
-                delete_for(con, ("quotes",), part)
-                store.insert_df(con, "quotes", pa.table(rows, schema=schema))
-                mark_done(con, STAGE, version, part, counts)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            result.articles += len(part)
-            result.quotes += sum(counts)
-            bar.update(len(part))
-    result.seconds = time.perf_counter() - t0
-    return result
-
-
-def quotes_of(
-    con: duckdb.DuckDBPyConnection, actor: str | None = None, *, limit: int | None = None
-) -> pd.DataFrame:
-    """Quotations (with article date, source and speaker's canonical name), optionally of one
-    actor given by entity id, canonical name, alias or speaker surface (case-insensitive)."""
-    sql = (
-        "SELECT q.article_id, a.date, a.source, q.quote_idx, q.sentence_idx, q.start_char,"
-        " q.end_char, q.speaker, q.speaker_entity_id, e.name AS speaker_name, q.cue, q.method,"
-        " q.fragment, q.text FROM quotes q JOIN articles a USING (article_id)"
-        " LEFT JOIN entities e ON e.entity_id = q.speaker_entity_id"
+    return stages.run(
+        con,
+        stages.Stage(STAGE, version, ("quotes",), chunk),
+        lambda ids: _chunk_rows(con, ids),
+        result=QuoteResult(),
+        progress=progress,
     )
-    params: list[Any] = []
-    if actor:
-        sql += (
-            " WHERE q.speaker_entity_id = ? OR lower(e.name) = lower(?)"
-            " OR list_contains(list_transform(e.aliases, x -> lower(x)), lower(?))"
-            " OR lower(q.speaker) = lower(?)"
+
+
+def _chunk_inputs(
+    con: duckdb.DuckDBPyConnection, ids: list[str]
+) -> tuple[dict[str, str], dict[str, list[tuple[int, int]]], dict[str, list[_Mention]]]:
+    """Per article of a chunk: its text, (start, idx) of its sentences, its mentions."""
+    with stages.ids_view(con, "_wb_q_ids", ids):
+        texts = dict(
+            con.execute(
+                "SELECT article_id, text FROM articles JOIN _wb_q_ids USING (article_id)"
+            ).fetchall()
         )
-        params += [actor] * 4
-    sql += " ORDER BY a.date NULLS LAST, q.article_id, q.quote_idx"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(int(limit))
-    return con.execute(sql, params).df()
+        sents: dict[str, list[tuple[int, int]]] = {}
+        for aid, idx, start in con.execute(
+            "SELECT article_id, idx, start_char FROM sentences"
+            " JOIN _wb_q_ids USING (article_id) ORDER BY article_id, start_char"
+        ).fetchall():
+            sents.setdefault(aid, []).append((start, idx))
+        ments: dict[str, list[_Mention]] = {}
+        for aid, s, e, t, lab, eid in con.execute(
+            "SELECT article_id, start_char, end_char, text, label, entity_id"
+            " FROM mentions JOIN _wb_q_ids USING (article_id)"
+        ).fetchall():
+            ments.setdefault(aid, []).append(_Mention(s, e, t, lab, eid))
+    return texts, sents, ments
+
+
+def _chunk_rows(con: duckdb.DuckDBPyConnection, ids: list[str]) -> stages.Chunk:
+    """The compute step: ``quotes`` rows of a chunk of articles."""
+    texts, sents, ments = _chunk_inputs(con, ids)
+    rows: dict[str, list[Any]] = {c: [] for c in _COLS}
+    counts = []
+    attributed = linked = 0
+    for aid in ids:
+        qs = quotes_in(texts.get(aid, ""), sents.get(aid, []), ments.get(aid, []))
+        counts.append(len(qs))
+        for i, q in enumerate(qs):
+            values = (aid, i, q.sentence_idx, q.start, q.end, q.text, q.speaker, q.entity_id)
+            values += (q.speaker_start, q.speaker_end, q.cue, q.method, q.fragment)
+            for c, v in zip(_COLS, values, strict=True):
+                rows[c].append(v)
+            attributed += q.speaker is not None
+            linked += q.entity_id is not None
+    return stages.Chunk(
+        rows={"quotes": pa.table(rows, schema=_SCHEMA)},
+        done=counts,
+        tally={"quotes": sum(counts), "attributed": attributed, "linked": linked},
+    )

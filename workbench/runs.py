@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from . import errors
+from . import errors, store
 from .versions import versions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,12 +91,8 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
-def rollback_open(con: duckdb.DuckDBPyConnection) -> None:
-    """Roll back a transaction left open by an interrupt (none open is fine)."""
-    try:
-        con.execute("ROLLBACK")
-    except duckdb.TransactionException:
-        pass  # no transaction active
+#: Roll back the transaction an interrupt left open (one place: ``store``).
+rollback_open = store.rollback_open
 
 
 def start(con: duckdb.DuckDBPyConnection, kind: str, inputs: Any, options: dict) -> int:

@@ -12,8 +12,9 @@ The schema is the contract between stages; every stage writes only its own table
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -21,6 +22,10 @@ import duckdb
 from . import errors
 
 SCHEMA_VERSION = 9
+
+#: ``LIMIT ?`` bound when the caller asked for no limit (``n=None``): DuckDB's LIMIT takes
+#: a BIGINT, and one query text for both cases keeps the plans and the ``sql=True`` output alike.
+NO_LIMIT = 2**62
 
 #: Migrations: version -> statements. Append new versions; never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -282,16 +287,38 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "") -> int:
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER, applied_at TIMESTAMP)"
         )
     for version in range(found + 1, SCHEMA_VERSION + 1):
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for stmt in MIGRATIONS[version]:
                 con.execute(stmt)
             con.execute("INSERT INTO schema_version VALUES (?, now())", [version])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     return SCHEMA_VERSION
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction: committed when the block ends, rolled back when anything (ctrl-C
+    included) leaves it, so a chunk is stored whole or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+        con.execute("COMMIT")
+    except BaseException:
+        rollback_open(con)
+        raise
+
+
+def rollback_open(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back a transaction left open by an error or an interrupt (none open is fine:
+    DuckDB may already have aborted it)."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.TransactionException:
+        pass  # no transaction active
+
+
+def limit_param(n: int | None) -> int:
+    """The value bound to ``LIMIT ?``: ``n``, or ``NO_LIMIT`` for None (everything)."""
+    return NO_LIMIT if n is None else n
 
 
 def insert_df(con: duckdb.DuckDBPyConnection, table: str, df: Any, *, ignore: bool = False) -> int:

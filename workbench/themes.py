@@ -33,7 +33,6 @@ import json
 import math
 import os
 import re
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,8 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import yaml
 
-from . import config, errors, store, yamlsafe
-from .progress import progress_bar
+from . import config, errors, stages, store, yamlsafe
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -541,14 +539,11 @@ def _article_sentences(
     con: duckdb.DuckDBPyConnection, ids: list[str]
 ) -> Iterator[tuple[str, list[tuple[int, list[str], list[str], list[int]]]]]:
     """(article_id, its stored sentences in order) for a chunk of ids."""
-    con.register("_wb_theme_ids", pa.table({"article_id": pa.array(ids, pa.string())}))
-    try:
+    with stages.ids_view(con, "_wb_theme_ids", ids):
         rows = con.execute(
             "SELECT s.article_id, s.idx, s.tokens, s.lemmas, s.token_starts FROM sentences s"
             " JOIN _wb_theme_ids i USING (article_id) ORDER BY s.article_id, s.idx"
         ).fetchall()
-    finally:
-        con.unregister("_wb_theme_ids")
     cur: str | None = None
     buf: list[tuple[int, list[str], list[str], list[int]]] = []
     for aid, idx, toks, lems, offs in rows:
@@ -561,78 +556,25 @@ def _article_sentences(
         yield cur, buf
 
 
-def pending_articles(con: duckdb.DuckDBPyConnection, stage: str, version: str) -> list[str]:
-    """Articles with stored sentences that this stage has not processed at this version."""
-    return [
-        r[0]
-        for r in con.execute(
-            "SELECT DISTINCT s.article_id FROM sentences s WHERE NOT EXISTS ("
-            " SELECT 1 FROM stage_done d WHERE d.stage = ? AND d.article_id = s.article_id"
-            " AND d.version = ?) ORDER BY 1",
-            [stage, version],
-        ).fetchall()
-    ]
-
-
-def mark_done(
-    con: duckdb.DuckDBPyConnection, stage: str, version: str, ids: list[str], counts: list[int]
-) -> None:
-    con.register(
-        "_wb_done",
-        pa.table(
-            {
-                "article_id": pa.array(ids, pa.string()),
-                "n": pa.array(counts, pa.int32()),
-            }
-        ),
-    )
-    try:
-        con.execute(
-            "DELETE FROM stage_done WHERE stage = ? AND article_id IN "
-            "(SELECT article_id FROM _wb_done)",
-            [stage],
-        )
-        con.execute(
-            "INSERT INTO stage_done (stage, article_id, version, n, done_at) "
-            "SELECT ?, article_id, ?, n, now() FROM _wb_done",
-            [stage, version],
-        )
-    finally:
-        con.unregister("_wb_done")
-
-
-def delete_for(con: duckdb.DuckDBPyConnection, tables: Sequence[str], ids: list[str]) -> None:
-    """Remove a chunk's previous rows (re-processing replaces, never doubles)."""
-    con.register("_wb_del_ids", pa.table({"article_id": pa.array(ids, pa.string())}))
-    try:
-        for t in tables:
-            con.execute(
-                f"DELETE FROM {store.quote_ident(t)} WHERE article_id IN "  # noqa: S608
-                "(SELECT article_id FROM _wb_del_ids)"
-            )
-    finally:
-        con.unregister("_wb_del_ids")
+_AT_COLS = ("article_id", "theme_id", "score", "hits", "n_patterns", "taxonomy_hash")
+_TH_COLS = (
+    "article_id",
+    "sentence_idx",
+    "start_char",
+    "end_char",
+    "theme_id",
+    "pattern",
+    "matched_text",
+    "taxonomy_hash",
+)
 
 
 def _chunk_rows(
     tagger: Tagger, con: duckdb.DuckDBPyConnection, ids: list[str], h: str
-) -> tuple[dict[str, list], dict[str, list], list[int], int]:
-    at: dict[str, list] = {
-        k: [] for k in ("article_id", "theme_id", "score", "hits", "n_patterns", "taxonomy_hash")
-    }
-    th: dict[str, list] = {
-        k: []
-        for k in (
-            "article_id",
-            "sentence_idx",
-            "start_char",
-            "end_char",
-            "theme_id",
-            "pattern",
-            "matched_text",
-            "taxonomy_hash",
-        )
-    }
+) -> stages.Chunk:
+    """The compute step: ``article_themes`` and ``theme_hits`` rows of a chunk of articles."""
+    at: dict[str, list] = {k: [] for k in _AT_COLS}
+    th: dict[str, list] = {k: [] for k in _TH_COLS}
     n_by_id = dict.fromkeys(ids, 0)
     tagged = 0
     for aid, sents in _article_sentences(con, ids):
@@ -640,22 +582,24 @@ def _chunk_rows(
         n_by_id[aid] = len(assigned)
         tagged += bool(assigned)
         for theme_id, (score, n_hits, n_pat) in sorted(assigned.items()):
-            at["article_id"].append(aid)
-            at["theme_id"].append(theme_id)
-            at["score"].append(round(score, 4))
-            at["hits"].append(n_hits)
-            at["n_patterns"].append(n_pat)
-            at["taxonomy_hash"].append(h)
+            for k, v in zip(
+                _AT_COLS, (aid, theme_id, round(score, 4), n_hits, n_pat, h), strict=True
+            ):
+                at[k].append(v)
         for hit in hits:
-            th["article_id"].append(aid)
-            th["sentence_idx"].append(hit.sentence_idx)
-            th["start_char"].append(hit.start_char)
-            th["end_char"].append(hit.end_char)
-            th["theme_id"].append(hit.theme_id)
-            th["pattern"].append(hit.pattern)
-            th["matched_text"].append(hit.matched_text)
-            th["taxonomy_hash"].append(h)
-    return at, th, [n_by_id[i] for i in ids], tagged
+            row = (aid, hit.sentence_idx, hit.start_char, hit.end_char, hit.theme_id)
+            row += (hit.pattern, hit.matched_text, h)
+            for k, v in zip(_TH_COLS, row, strict=True):
+                th[k].append(v)
+    return stages.Chunk(
+        rows={"article_themes": pa.table(at), "theme_hits": pa.table(th)},
+        done=[n_by_id[i] for i in ids],
+        tally={
+            "tagged_articles": tagged,
+            "article_themes": len(at["article_id"]),
+            "hits": len(th["article_id"]),
+        },
+    )
 
 
 def tag_themes(
@@ -670,10 +614,12 @@ def tag_themes(
     ``taxonomy=None`` uses the user files this database was last tagged with
     (``remembered_taxonomy``), ``[]`` the shipped taxonomy only.
 
-    A taxonomy change replaces ``themes``, ``article_themes`` and ``theme_hits`` in one
-    transaction; the new hash is stamped on every row and in ``meta['themes.taxonomy_hash']``.
+    A taxonomy change first replaces ``themes`` and clears ``article_themes`` and
+    ``theme_hits`` in one transaction (the new hash goes on every row and in
+    ``meta['themes.taxonomy_hash']``), so the tables never mix two taxonomies; the articles
+    are then tagged one transaction per chunk, and an interrupted run resumes.
     """
-    t0 = time.perf_counter()
+    given = taxonomy
     if taxonomy is None:
         taxonomy = remembered_taxonomy(con)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
@@ -681,51 +627,23 @@ def tag_themes(
     tagger = Tagger(tax)
     previous = store.get_meta(con, "themes.taxonomy_hash")
     result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
-    ids = pending_articles(con, STAGE, h)
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def prepare() -> None:
         if result.retagged_all:
             for t in ("themes", "article_themes", "theme_hits"):
                 con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
-            con.execute("DELETE FROM stage_done WHERE stage = ?", [STAGE])
+            stages.forget(con, STAGE)
             store.insert_df(con, "themes", tax.frame())
             store.set_meta(con, "themes.taxonomy_hash", h)
             store.set_meta(con, "themes.files", json.dumps(list(tax.files)))
-            ids = pending_articles(con, STAGE, h)
         store.set_meta(con, META_EXTRA, json.dumps(user_files(tax)))
-        with progress_bar(desc="themes", unit="article", total=len(ids), enable=progress) as bar:
-            for lo in range(0, len(ids), chunk):
-                part = ids[lo : lo + chunk]
-                at, th, counts, tagged = _chunk_rows(tagger, con, part, h)
-                delete_for(con, ("article_themes", "theme_hits"), part)
-                store.insert_df(con, "article_themes", pa.table(at))
-                store.insert_df(con, "theme_hits", pa.table(th))
-                mark_done(con, STAGE, h, part, counts)
-                result.articles += len(part)
-                result.tagged_articles += tagged
-                result.article_themes += len(at["article_id"])
-                result.hits += len(th["article_id"])
-                bar.update(len(part))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    result.seconds = time.perf_counter() - t0
-    return result
 
-
-def theme_evidence(
-    con: duckdb.DuckDBPyConnection, theme_id: str, *, limit: int = 50
-) -> list[dict[str, Any]]:
-    """The evidence behind a theme: hit, pattern and the sentence it sits in."""
-    return (
-        con.execute(
-            "SELECT h.article_id, h.sentence_idx, h.start_char, h.end_char, h.matched_text,"
-            " h.pattern, s.text AS sentence FROM theme_hits h JOIN sentences s"
-            " ON s.article_id = h.article_id AND s.idx = h.sentence_idx"
-            " WHERE h.theme_id = ? ORDER BY h.article_id, h.start_char LIMIT ?",
-            [theme_id, int(limit)],
-        )
-        .df()
-        .to_dict("records")
+    return stages.run(
+        con,
+        stages.Stage(STAGE, h, ("article_themes", "theme_hits"), chunk),
+        lambda ids: _chunk_rows(tagger, con, ids, h),
+        result=result,
+        prepare=prepare,
+        options={"taxonomy": list(tax.files) if isinstance(given, Taxonomy) else given},
+        progress=progress,
     )
