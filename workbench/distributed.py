@@ -36,6 +36,7 @@ such as ``s3://bucket/prefix`` when ``s3fs`` is installed on the workers and the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -173,8 +174,7 @@ def load_parquet(con: duckdb.DuckDBPyConnection, out: str, pid: int) -> dict[str
         "(SELECT DISTINCT p.article_id FROM read_parquet(?) p JOIN articles a"
         " ON a.article_id = p.article_id WHERE a.extracted_pipeline IS NULL)"
     )
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con):
         con.execute(f"CREATE OR REPLACE TEMP TABLE _wb_todo AS {todo}", [_glob(out, "articles")])  # noqa: S608
         n = con.execute("SELECT count(*) FROM _wb_todo").fetchone()[0]
         for table, cols, ds in (
@@ -197,10 +197,6 @@ def load_parquet(con: duckdb.DuckDBPyConnection, out: str, pid: int) -> dict[str
             [pid],
         )
         con.execute("DROP TABLE _wb_todo")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return {"articles": int(n)}
 
 
@@ -225,6 +221,84 @@ def _client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     return Client(cluster), cluster
 
 
+@contextlib.contextmanager
+def _cluster(client: Any, scheduler: str | None, workers: int) -> Iterator[Any]:
+    """The client to use: the one given (left open), else one this run starts and closes."""
+    if client is not None:
+        yield client
+        return
+    client, cluster = _client(scheduler, workers)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every partition task gets besides its articles."""
+
+    out: str
+    model: str | None
+    pid: int
+    batch_size: int
+
+
+def _map_partitions(
+    client: Any,
+    parts: Iterator[tuple[list[str], list[str]]],
+    job: _Job,
+    res: DistributedResult,
+    bar: Any,
+) -> None:
+    """Submit ``extract_partition`` per partition, never more than ``2 x workers`` in flight
+    (driver memory stays bounded), and add each finished one's counts to ``res``."""
+    # Optional: the `dask` extra, needed only by this engine.
+    from distributed import as_completed
+
+    ac = as_completed()
+    n_sub = 0
+
+    def submit_next() -> bool:
+        nonlocal n_sub
+        nxt = next(parts, None)
+        if nxt is None:
+            return False
+        ids, texts = nxt
+        ac.add(
+            client.submit(
+                extract_partition,
+                n_sub,
+                ids,
+                texts,
+                job.out,
+                model=job.model,
+                pid=job.pid,
+                batch_size=job.batch_size,
+                pure=False,
+                key=f"wb-extract-{n_sub}-{uuid.uuid4().hex[:8]}",
+            )
+        )
+        n_sub += 1
+        return True
+
+    for _ in range(max(2, 2 * max(1, res.workers))):
+        if not submit_next():
+            break
+    for fut in ac:
+        info = fut.result()
+        res.partitions += 1
+        res.articles += info["articles"]
+        res.sentences += info["sentences"]
+        res.mentions += info["mentions"]
+        res.words += info["words"]
+        res.parts.append(f"part-{info['part']:06d}.parquet")
+        bar.update(info["articles"])
+        submit_next()
+
+
 def run(
     con: duckdb.DuckDBPyConnection,
     out: str | os.PathLike[str],
@@ -245,9 +319,6 @@ def run(
     with ``workers`` single-threaded worker processes is started (and closed). ``client``
     reuses an existing ``distributed.Client``. ``load=False`` only writes the Parquet.
     """
-    # Optional: the `dask` extra, needed only by this engine.
-    from distributed import as_completed
-
     if partition_size < 1:
         raise errors.BadOption(f"partition_size must be >= 1 (got {partition_size})")
     t0 = time.perf_counter()
@@ -265,60 +336,14 @@ def run(
         res.seconds = time.perf_counter() - t0
         return res
     clear_parts(out)
-    own_client, own_cluster = client is None, None
-    if client is None:
-        client, own_cluster = _client(scheduler, workers)
-    try:
+    with _cluster(client, scheduler, workers) as cl:
         res.scheduler = scheduler or "LocalCluster"
-        res.workers = len(client.scheduler_info(n_workers=-1)["workers"])
-        in_flight = max(2, 2 * max(1, res.workers))
-        ac = as_completed()
-        parts = pending_partitions(con, partition_size, limit)
-        n_sub = 0
-
-        def submit_next() -> bool:
-            nonlocal n_sub
-            nxt = next(parts, None)
-            if nxt is None:
-                return False
-            ids, texts = nxt
-            fut = client.submit(
-                extract_partition,
-                n_sub,
-                ids,
-                texts,
-                out,
-                model=model,
-                pid=pid,
-                batch_size=batch_size,
-                pure=False,
-                key=f"wb-extract-{n_sub}-{uuid.uuid4().hex[:8]}",
-            )
-            ac.add(fut)
-            n_sub += 1
-            return True
-
-        for _ in range(in_flight):
-            if not submit_next():
-                break
+        res.workers = len(cl.scheduler_info(n_workers=-1)["workers"])
         with progress_bar(
             desc="extract (dask)", unit="article", total=total, enable=progress
         ) as bar:
-            for fut in ac:
-                info = fut.result()
-                res.partitions += 1
-                res.articles += info["articles"]
-                res.sentences += info["sentences"]
-                res.mentions += info["mentions"]
-                res.words += info["words"]
-                res.parts.append(f"part-{info['part']:06d}.parquet")
-                bar.update(info["articles"])
-                submit_next()
-    finally:
-        if own_client:
-            client.close()
-        if own_cluster is not None:
-            own_cluster.close()
+            parts = pending_partitions(con, partition_size, limit)
+            _map_partitions(cl, parts, _Job(out, model, pid, batch_size), res, bar)
     res.seconds = time.perf_counter() - t0
     if load and res.articles:
         t1 = time.perf_counter()

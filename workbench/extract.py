@@ -257,18 +257,13 @@ def _write_tables(
     con: duckdb.DuckDBPyConnection, pid: int, ids: list[str], s_tab: pa.Table, m_tab: pa.Table
 ) -> None:
     """One transaction per chunk: rows + the articles' ``extracted_pipeline`` marker."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con):
         store.insert_df(con, "sentences", s_tab)
         store.insert_df(con, "mentions", m_tab)
         con.execute(
             "UPDATE articles SET extracted_pipeline = ? WHERE article_id = ANY(?::VARCHAR[])",
             [pid, ids],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        runs.rollback_open(con)
-        raise
 
 
 def _clear_orphans(con: duckdb.DuckDBPyConnection) -> None:

@@ -205,7 +205,7 @@ def ingest(
             if web is not None and web.workers > 1:
                 close_pools()
             with runs.deferred():
-                runs.rollback_open(con)
+                store.rollback_open(con)
                 if memory_limit is not None:
                     _restore_memory_limit(con, old_memory)
             result.seconds = time.perf_counter() - t0
@@ -438,101 +438,117 @@ def _write_batch(
 def _write_batch_tx(
     con: duckdb.DuckDBPyConnection, batch: list[Entry], run_id: int, result: IngestResult
 ) -> None:
-    articles = [(a, f) for a, f in batch if isinstance(a, Article)]
-    rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
-    files = [f for f, _ in batch if isinstance(f, _File)]
-    known_rejects: list[tuple[Reject, _File | None]] = []
-    pages: list[Article] = []  # new articles whose raw page is kept (load_web, --keep-html)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    """One batch in one transaction. The commit and the counts of what it committed go
+    together (a ctrl-C between them would make the run's message disagree with the
+    database): both run with ctrl-C deferred."""
+    write = _BatchWrite(batch, run_id)
+    with store.transaction(con, committed=lambda: write.count(result), shield=runs.deferred):
+        write.write(con)
+    runs.check()
+
+
+class _BatchWrite:
+    """The rows one batch adds, and the counts it adds to the run once committed."""
+
+    def __init__(self, batch: list[Entry], run_id: int) -> None:
+        self.run_id = run_id
+        self.articles = [(a, f) for a, f in batch if isinstance(a, Article)]
+        self.rejects = [(r, f) for r, f in batch if isinstance(r, Reject)]
+        self.files = [f for f, _ in batch if isinstance(f, _File)]
+        self.known_rejects: list[tuple[Reject, _File | None]] = []
+        self.pages: list[Article] = []  # new articles whose raw page is kept (--keep-html)
+        self.tallies: list[tuple[_File | None, str, str]] = []
+        self.new_rows: list[dict[str, Any]] = []
+        self.dup_rows: list[dict[str, Any]] = []
+        self.unchanged = 0
+        self.cleared = 0
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
         # One fate per input across runs: an input stored or linked by an earlier run is not
         # recorded as rejected now (it counts as already present).
-        rejects, known_rejects = _split_known(con, rejects)
-        tallies: list[tuple[_File | None, str, str]] = [
-            (f, "rejected", r.reason) for r, f in rejects
-        ] + [(f, "articles", "") for _, f in known_rejects]
-        existing: dict[str, str] = {}
-        if articles:
-            # ``= ANY(list)`` probes the primary-key index; ``IN (SELECT unnest(...))`` was a
-            # hash join that scanned every stored article per batch (O(N^2) over a corpus).
-            existing = dict(
-                con.execute(
-                    "SELECT article_id, origin FROM articles WHERE article_id = ANY(?::VARCHAR[])",
-                    [sorted({a.article_id for a, _ in articles})],
-                ).fetchall()
-            )
-        new_rows: list[dict[str, Any]] = []
-        dup_rows: list[dict[str, Any]] = []
-        unchanged = 0
-        for a, f in articles:
+        self.rejects, self.known_rejects = _split_known(con, self.rejects)
+        self.tallies = [(f, "rejected", r.reason) for r, f in self.rejects]
+        self.tallies += [(f, "articles", "") for _, f in self.known_rejects]
+        self._classify(_existing(con, self.articles))
+        self.cleared = _clear_earlier_rejects(con, self.articles, self.rejects)
+        if self.new_rows:
+            frame = pd.DataFrame(self.new_rows, columns=ARTICLE_COLUMNS)
+            store.insert_df(con, "articles", frame)
+        if self.dup_rows:
+            store.insert_df(con, "duplicates", pd.DataFrame(self.dup_rows), ignore=True)
+        if self.pages:
+            store_pages(con, self.pages, self.run_id)
+        if self.rejects:
+            rows = [_reject_row(r, self.run_id) for r, _ in self.rejects]
+            store.insert_df(con, "rejects", pd.DataFrame(rows), ignore=True)
+        if self.files:
+            _record_files(con, self.files, self.tallies, self.run_id)
+
+    def _classify(self, existing: dict[str, str]) -> None:
+        """Each article: new, already present (same origin) or a duplicate (another origin)."""
+        for a, f in self.articles:
             first_origin = existing.get(a.article_id)
             if first_origin is None:
                 existing[a.article_id] = a.origin
-                new_rows.append(_article_row(a, run_id))
-                tallies.append((f, "articles", ""))
+                self.new_rows.append(_article_row(a, self.run_id))
+                self.tallies.append((f, "articles", ""))
                 if getattr(a, "html_gz", None) is not None:
-                    pages.append(a)
+                    self.pages.append(a)
             elif first_origin == a.origin:
-                unchanged += 1
-                tallies.append((f, "articles", ""))
+                self.unchanged += 1
+                self.tallies.append((f, "articles", ""))
             else:
-                dup_rows.append(
+                self.dup_rows.append(
                     {
                         "article_id": a.article_id,
                         "origin": a.origin,
                         "format": a.format,
                         "kind": "exact",
-                        "run_id": run_id,
+                        "run_id": self.run_id,
                     }
                 )
-                tallies.append((f, "duplicates", ""))
-        cleared = _clear_earlier_rejects(con, articles, rejects)
-        if new_rows:
-            store.insert_df(con, "articles", pd.DataFrame(new_rows, columns=ARTICLE_COLUMNS))
-        if dup_rows:
-            store.insert_df(con, "duplicates", pd.DataFrame(dup_rows), ignore=True)
-        if pages:
-            store_pages(con, pages, run_id)
-        if rejects:
-            store.insert_df(
-                con,
-                "rejects",
-                pd.DataFrame(
-                    [
-                        {
-                            "origin": r.origin,
-                            "reason": r.reason,
-                            "detail": r.detail,
-                            "first_bytes": r.first_bytes,
-                            "format": r.format,
-                            "run_id": run_id,
-                        }
-                        for r, _ in rejects
-                    ]
-                ),
-                ignore=True,
-            )
-        if files:
-            _record_files(con, files, tallies, run_id)
-        # The commit and the counts of what it committed go together: a ctrl-C between
-        # them would make the run's message disagree with the database.
-        with runs.deferred():
-            con.execute("COMMIT")
-            for f, kind, reason in tallies:
-                if f is not None:
-                    f.tally(kind, reason)
-            result.inputs += len(articles) + len(rejects) + len(known_rejects)
-            result.stored += len(new_rows)
-            result.unchanged += unchanged + len(known_rejects)
-            result.duplicates += len(dup_rows)
-            result.rejected += len(rejects)
-            result.rejects_cleared += cleared
-            for r, _ in rejects:
-                result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
-    except BaseException:
-        runs.rollback_open(con)
-        raise
-    runs.check()
+                self.tallies.append((f, "duplicates", ""))
+
+    def count(self, result: IngestResult) -> None:
+        """Add what was committed to the files' tallies and the run's counts."""
+        for f, kind, reason in self.tallies:
+            if f is not None:
+                f.tally(kind, reason)
+        result.inputs += len(self.articles) + len(self.rejects) + len(self.known_rejects)
+        result.stored += len(self.new_rows)
+        result.unchanged += self.unchanged + len(self.known_rejects)
+        result.duplicates += len(self.dup_rows)
+        result.rejected += len(self.rejects)
+        result.rejects_cleared += self.cleared
+        for r, _ in self.rejects:
+            result.reject_reasons[r.reason] = result.reject_reasons.get(r.reason, 0) + 1
+
+
+def _existing(
+    con: duckdb.DuckDBPyConnection, articles: list[tuple[Article, _File | None]]
+) -> dict[str, str]:
+    """article_id -> origin of the batch's articles already stored."""
+    if not articles:
+        return {}
+    # ``= ANY(list)`` probes the primary-key index; ``IN (SELECT unnest(...))`` was a
+    # hash join that scanned every stored article per batch (O(N^2) over a corpus).
+    return dict(
+        con.execute(
+            "SELECT article_id, origin FROM articles WHERE article_id = ANY(?::VARCHAR[])",
+            [sorted({a.article_id for a, _ in articles})],
+        ).fetchall()
+    )
+
+
+def _reject_row(r: Reject, run_id: int) -> dict[str, Any]:
+    return {
+        "origin": r.origin,
+        "reason": r.reason,
+        "detail": r.detail,
+        "first_bytes": r.first_bytes,
+        "format": r.format,
+        "run_id": run_id,
+    }
 
 
 #: Formats whose records have origins of their own (``<file>#row=N``).

@@ -314,48 +314,72 @@ def _load_text_file(
     text, enc, note = decode_bytes(data)
     if text is None:
         return Reject(origin, "binary", f"not text ({note})", preview(data), fmt)
+    decoded = _Decoded(text, enc, note, data)
     if fmt == "labelled":
         assert root is not None
-        label = path.parent.name
-        title, _, body = text.strip().partition("\n")
-        lim = Limits(limits.max_file_bytes, limits.max_article_chars, limits.future_days, True)
-        return make_article(
-            text=body,
-            date_value=None,
-            origin=origin,
-            fmt=fmt,
-            limits=lim,
-            head=text,
-            title=title,
-            source=source_name or root.name,
-            encoding=enc,
-            decode_note=note,
-            meta={"label": label},
-        )
-    m = SEED_HEADER.match(text)
+        return _labelled_article(path, root, decoded, limits, source_name)
+    return _seed_article(origin, decoded, fmt, limits, source_name)
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    """A text file's text, how it was decoded, and its raw bytes (for a reject's preview)."""
+
+    text: str
+    encoding: str
+    note: str | None
+    data: bytes
+
+
+def _labelled_article(
+    path: Path, root: Path, d: _Decoded, limits: Limits, source_name: str | None
+) -> Item:
+    """A file of a labelled folder (``label/file.txt``): first line the title, undated."""
+    title, _, body = d.text.strip().partition("\n")
+    lim = Limits(limits.max_file_bytes, limits.max_article_chars, limits.future_days, True)
+    return make_article(
+        text=body,
+        date_value=None,
+        origin=str(path),
+        fmt="labelled",
+        limits=lim,
+        head=d.text,
+        title=title,
+        source=source_name or root.name,
+        encoding=d.encoding,
+        decode_note=d.note,
+        meta={"label": path.parent.name},
+    )
+
+
+def _seed_article(
+    origin: str, d: _Decoded, fmt: str, limits: Limits, source_name: str | None
+) -> Item:
+    """A seed-format file: `` date YYYY-MM-DD `` then the article."""
+    m = SEED_HEADER.match(d.text)
     if m is None:
-        if _HTML_START.match(text):
+        if _HTML_START.match(d.text):
             return Reject(
                 origin,
                 "html",
                 "this is an HTML page, not plain text: the text loader reads files that start "
                 "with ' date YYYY-MM-DD ' then the article; extract the article text first",
-                preview(data),
+                preview(d.data),
                 fmt,
             )
         return Reject(
-            origin, "no_date", "text does not start with ' date YYYY-MM-DD '", preview(data), fmt
+            origin, "no_date", "text does not start with ' date YYYY-MM-DD '", preview(d.data), fmt
         )
     return make_article(
-        text=text[m.end() :],
+        text=d.text[m.end() :],
         date_value=m.group(1),
         origin=origin,
         fmt=fmt,
         limits=limits,
-        head=text,
+        head=d.text,
         source=source_name,
-        encoding=enc,
-        decode_note=note,
+        encoding=d.encoding,
+        decode_note=d.note,
     )
 
 
@@ -691,25 +715,11 @@ def _load_csv(
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(_capped_lines(lines, max_field), delimiter=delimiter)
     origin0 = str(path)
-    try:
-        header = next(reader)
-    except StopIteration:
-        yield Reject(origin0, "empty", "CSV file has no header row", "", "csv")
+    head = _csv_header(reader, lines, origin0, columns)
+    if isinstance(head, Reject):
+        yield head
         return
-    except csv.Error as exc:
-        yield Reject(origin0, "malformed_csv", f"header: {exc}", "", "csv")
-        return
-    lines.take_note()
-    cols = _pick_columns(header, columns)
-    if "text" not in cols or cols["text"] not in header:
-        yield Reject(
-            origin0,
-            "no_text_column",
-            f"no text column among {header[:12]}; pass --text COLUMN",
-            ",".join(header)[:80],
-            "csv",
-        )
-        return
+    header, cols = head
     row_no = 1
     while True:
         try:
@@ -719,14 +729,7 @@ def _load_csv(
         except csv.Error as exc:
             lines.take_note()
             row_no += 1
-            reason, detail = "malformed_row", str(exc)
-            if "field limit" in detail:
-                reason = "too_long"
-                detail = (
-                    f"a field longer than {max_field:,} characters (max_article_chars "
-                    f"{limits.max_article_chars:,}); skipped without holding it"
-                )
-            yield Reject(f"{origin0}#row={row_no}", reason, detail, "", "csv")
+            yield _bad_csv_row(exc, f"{origin0}#row={row_no}", max_field, limits)
             continue
         row_no += 1
         enc, note = lines.take_note()
@@ -753,6 +756,41 @@ def _load_csv(
             note,
             given=columns,
         )
+
+
+def _csv_header(
+    reader: Any, lines: _Lines, origin: str, columns: dict[str, str | None]
+) -> tuple[list[str], dict[str, str]] | Reject:
+    """The header row and the columns picked from it, or why the file has no records."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        return Reject(origin, "empty", "CSV file has no header row", "", "csv")
+    except csv.Error as exc:
+        return Reject(origin, "malformed_csv", f"header: {exc}", "", "csv")
+    lines.take_note()
+    cols = _pick_columns(header, columns)
+    if "text" not in cols or cols["text"] not in header:
+        return Reject(
+            origin,
+            "no_text_column",
+            f"no text column among {header[:12]}; pass --text COLUMN",
+            ",".join(header)[:80],
+            "csv",
+        )
+    return header, cols
+
+
+def _bad_csv_row(exc: csv.Error, origin: str, max_field: int, limits: Limits) -> Reject:
+    """The reject of a row the csv module refused (a field over the limit is ``too_long``)."""
+    reason, detail = "malformed_row", str(exc)
+    if "field limit" in detail:
+        reason = "too_long"
+        detail = (
+            f"a field longer than {max_field:,} characters (max_article_chars "
+            f"{limits.max_article_chars:,}); skipped without holding it"
+        )
+    return Reject(origin, reason, detail, "", "csv")
 
 
 def _load_jsonl(
@@ -855,35 +893,11 @@ def _json_values(fh: io.TextIOBase, max_chars: int) -> Iterator[tuple[Any, str]]
     (``where`` is ``item=N`` there, ``value=N`` otherwise). A value that does not parse or
     is over ``max_chars`` becomes a Reject; after one the rest of the file is skipped (the
     next value's start cannot be found reliably), and the reject says so."""
-    dec = json.JSONDecoder()
-    buf, pos, eof = "", 0, False
+    src = _JsonBuffer(fh, max_chars)
     in_array = False
     n_top = n_item = 0
-
-    def fill() -> bool:
-        nonlocal buf, pos, eof
-        if eof:
-            return False
-        chunk = fh.read(_CHUNK)
-        if not chunk:
-            eof = True
-            return False
-        buf = buf[pos:] + chunk
-        pos = 0
-        return True
-
-    def skip_ws() -> str:
-        nonlocal pos
-        while True:
-            while pos < len(buf) and buf[pos] in " \t\r\n\ufeff":
-                pos += 1
-            if pos < len(buf):
-                return buf[pos]
-            if not fill():
-                return ""
-
     while True:
-        ch = skip_ws()
+        ch = src.skip_ws()
         if not ch:
             if in_array:
                 yield (
@@ -894,51 +908,84 @@ def _json_values(fh: io.TextIOBase, max_chars: int) -> Iterator[tuple[Any, str]]
         if in_array:
             if ch == "]":
                 in_array = False
-                pos += 1
+                src.pos += 1
                 continue
             if ch == "," and n_item:
-                pos += 1
-                ch = skip_ws()
+                src.pos += 1
+                src.skip_ws()
         elif ch == "[":
             in_array = True
             n_top += 1
-            pos += 1
+            src.pos += 1
             continue
         where = f"item={n_item + 1}" if in_array else f"value={n_top + 1}"
-        while True:
-            try:
-                value, end = dec.raw_decode(buf, pos)
-                break
-            except json.JSONDecodeError as exc:
-                incomplete = exc.pos >= len(buf) - 1 or exc.msg.startswith("Unterminated")
-                if incomplete and len(buf) - pos > max_chars:
-                    yield (
-                        Reject(
-                            "",
-                            "too_long",
-                            f"JSON value longer than {max_chars:,} characters; the rest of the "
-                            "file was skipped",
-                        ),
-                        where,
-                    )
-                    return
-                if not incomplete or not fill():
-                    yield (
-                        Reject(
-                            "",
-                            "malformed_row",
-                            f"invalid JSON: {exc.msg} (the rest of the file was skipped)",
-                            preview(buf[pos : pos + 80]),
-                        ),
-                        where,
-                    )
-                    return
-        pos = end
+        value = src.decode()
+        if isinstance(value, Reject):
+            yield value, where
+            return
         if in_array:
             n_item += 1
         else:
             n_top += 1
         yield value, where
+
+
+class _JsonBuffer:
+    """A window on a text stream that JSON values are decoded from, refilled as needed, so
+    a file is never held whole (only up to ``max_chars`` of one value)."""
+
+    def __init__(self, fh: io.TextIOBase, max_chars: int) -> None:
+        self.fh = fh
+        self.max_chars = max_chars
+        self.dec = json.JSONDecoder()
+        self.buf = ""
+        self.pos = 0
+        self.eof = False
+
+    def fill(self) -> bool:
+        """Read the next chunk (dropping what was consumed); False at the end of the file."""
+        if self.eof:
+            return False
+        chunk = self.fh.read(_CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf = self.buf[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def skip_ws(self) -> str:
+        """Skip whitespace (and a BOM); the next character, or "" at the end of the file."""
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n\ufeff":
+                self.pos += 1
+            if self.pos < len(self.buf):
+                return self.buf[self.pos]
+            if not self.fill():
+                return ""
+
+    def decode(self) -> Any:
+        """The value at the position, or a Reject (too long, or not JSON)."""
+        while True:
+            try:
+                value, self.pos = self.dec.raw_decode(self.buf, self.pos)
+                return value
+            except json.JSONDecodeError as exc:
+                incomplete = exc.pos >= len(self.buf) - 1 or exc.msg.startswith("Unterminated")
+                if incomplete and len(self.buf) - self.pos > self.max_chars:
+                    return Reject(
+                        "",
+                        "too_long",
+                        f"JSON value longer than {self.max_chars:,} characters; the rest of "
+                        "the file was skipped",
+                    )
+                if not incomplete or not self.fill():
+                    return Reject(
+                        "",
+                        "malformed_row",
+                        f"invalid JSON: {exc.msg} (the rest of the file was skipped)",
+                        preview(self.buf[self.pos : self.pos + 80]),
+                    )
 
 
 def _bounded_lines(fh: io.TextIOBase, max_chars: int) -> Iterator[str | None]:
@@ -1070,6 +1117,41 @@ def _sgml_elements(path: Path, max_chars: int) -> Iterator[tuple[str, bool]]:
                 buf, el = buf[el:], 0
 
 
+#: The Reuters-21578 tags that hold lists (``<D>`` items), kept in ``meta``.
+_REUTERS_LISTS = ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES", "COMPANIES")
+
+
+def _reuters_article(
+    doc: str, attrs: dict[str, str], newid: str, origin: str, limits: Limits
+) -> Item:
+    """One ``<REUTERS>`` element's content as an article, its tags' lists in ``meta``."""
+    text_el = _tag(doc, "TEXT") or ""
+    body = _sgml_text(_tag(text_el, "BODY"))
+    if not body.strip():
+        # BRIEF / UNPROC documents: the TEXT content without its tags.
+        body = _sgml_text(re.sub(r"<TITLE>.*?</TITLE>|<[^>]+>", " ", text_el, flags=re.S))
+    lists = {k.lower(): re.findall(r"<D>(.*?)</D>", _tag(doc, k) or "") for k in _REUTERS_LISTS}
+    meta: dict[str, Any] = {
+        "newid": newid,
+        "lewissplit": attrs.get("LEWISSPLIT"),
+        "has_topics": attrs.get("TOPICS"),
+        **lists,
+        "dateline": _sgml_text(_tag(text_el, "DATELINE")).strip() or None,
+    }
+    return make_article(
+        text=body,
+        date_value=_sgml_text(_tag(doc, "DATE")).strip() or None,
+        origin=origin,
+        fmt="reuters",
+        limits=limits,
+        head=doc,
+        title=_sgml_text(_tag(text_el, "TITLE")),
+        source="Reuters",
+        encoding="latin-1",
+        meta=meta,
+    )
+
+
 def load_reuters(path: Path, limits: Limits) -> Iterator[Item]:
     """Reuters-21578 SGML: one ``<REUTERS>`` element per article, read as latin-1, streamed."""
     n = 0
@@ -1106,35 +1188,7 @@ def load_reuters(path: Path, limits: Limits) -> Iterator[Item]:
             )
             continue
         assert m is not None
-        doc = element[m.end() : close]
-        text_el = _tag(doc, "TEXT") or ""
-        body = _sgml_text(_tag(text_el, "BODY"))
-        if not body.strip():
-            # BRIEF / UNPROC documents: the TEXT content without its tags.
-            body = _sgml_text(re.sub(r"<TITLE>.*?</TITLE>|<[^>]+>", " ", text_el, flags=re.S))
-        lists = {
-            k.lower(): re.findall(r"<D>(.*?)</D>", _tag(doc, k) or "")
-            for k in ("TOPICS", "PLACES", "PEOPLE", "ORGS", "EXCHANGES", "COMPANIES")
-        }
-        meta: dict[str, Any] = {
-            "newid": newid,
-            "lewissplit": attrs.get("LEWISSPLIT"),
-            "has_topics": attrs.get("TOPICS"),
-            **lists,
-            "dateline": _sgml_text(_tag(text_el, "DATELINE")).strip() or None,
-        }
-        yield make_article(
-            text=body,
-            date_value=_sgml_text(_tag(doc, "DATE")).strip() or None,
-            origin=origin,
-            fmt="reuters",
-            limits=limits,
-            head=doc,
-            title=_sgml_text(_tag(text_el, "TITLE")),
-            source="Reuters",
-            encoding="latin-1",
-            meta=meta,
-        )
+        yield _reuters_article(element[m.end() : close], attrs, newid, origin, limits)
     if n == 0:
         with open(path, "rb") as fh:
             head = fh.read(80)

@@ -91,10 +91,6 @@ def check() -> None:
         raise KeyboardInterrupt
 
 
-#: Roll back the transaction an interrupt left open (one place: ``store``).
-rollback_open = store.rollback_open
-
-
 def start(con: duckdb.DuckDBPyConnection, kind: str, inputs: Any, options: dict) -> int:
     """Insert a ``running`` row and return its id.
 
@@ -203,13 +199,13 @@ def recorded(
             if isinstance(exc, errors.Interrupted):
                 raise
             with deferred():
-                rollback_open(con)  # before reading what was committed
+                store.rollback_open(con)  # before reading what was committed
                 message = _interrupt_message(run)
             raise errors.Interrupted(message) from exc
         finally:
             with deferred():
                 _open.pop()
-                rollback_open(con)
+                store.rollback_open(con)
                 finish(con, run.run_id, status, time.perf_counter() - t0, run.all_counts())
             late = status == "ok" and _requested  # ctrl-C while the row was being closed
             _forget_if_outermost()

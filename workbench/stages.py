@@ -86,18 +86,29 @@ def run(
             for lo in range(0, len(ids), stage.chunk):
                 part = ids[lo : lo + stage.chunk]
                 out = compute(part)
-                _replace(con, stage, part, out)
-                result.articles += len(part)
-                for k, v in out.tally.items():
-                    setattr(result, k, getattr(result, k) + v)
+                _replace(con, stage, part, out, result)
                 bar.update(len(part))
         result.seconds = time.perf_counter() - t0
     return result
 
 
-def _replace(con: duckdb.DuckDBPyConnection, stage: Stage, ids: list[str], out: Chunk) -> None:
-    """One transaction: the chunk's old rows out, its new rows in, its articles done."""
-    with store.transaction(con):
+def _replace(
+    con: duckdb.DuckDBPyConnection,
+    stage: Stage,
+    ids: list[str],
+    out: Chunk,
+    result: Any,
+) -> None:
+    """One transaction: the chunk's old rows out, its new rows in, its articles done; its
+    counts go to ``result`` as it commits (ctrl-C deferred), so the ``runs`` row and the
+    database agree."""
+
+    def committed() -> None:
+        result.articles += len(ids)
+        for k, v in out.tally.items():
+            setattr(result, k, getattr(result, k) + v)
+
+    with store.transaction(con, committed=committed, shield=runs.deferred):
         delete_for(con, stage.tables, ids)
         for table, rows in out.rows.items():
             store.insert_df(con, table, rows)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import duckdb
@@ -295,13 +295,25 @@ def migrate(con: duckdb.DuckDBPyConnection, path: str = "") -> int:
 
 
 @contextlib.contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+def transaction(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    committed: Callable[[], None] | None = None,
+    shield: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """One transaction: committed when the block ends, rolled back when anything (ctrl-C
-    included) leaves it, so a chunk is stored whole or not at all."""
+    included) leaves it, so a chunk is stored whole or not at all.
+
+    ``committed`` runs right after the COMMIT (to count what was stored) and ``shield``
+    wraps both (``runs.deferred``: a ctrl-C waits), so counts and database never disagree.
+    """
     con.execute("BEGIN TRANSACTION")
     try:
         yield con
-        con.execute("COMMIT")
+        with shield():
+            con.execute("COMMIT")
+            if committed is not None:
+                committed()
     except BaseException:
         rollback_open(con)
         raise

@@ -1,0 +1,80 @@
+"""The stage runner and the one transaction helper, on a real DuckDB file and real spaCy rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from workbench import stages, store, tone
+
+
+@pytest.fixture
+def extracted(wb, tiny_articles):
+    wb.ingest([tiny_articles], progress=False)
+    wb.extract(progress=False)
+    return wb
+
+
+def test_transaction_commits_whole_or_not_at_all(wb):
+    con = wb.con
+    seen = []
+    with store.transaction(con, committed=lambda: seen.append("counted")):
+        store.set_meta(con, "t.kept", "1")
+    assert store.get_meta(con, "t.kept") == "1" and seen == ["counted"]
+    with pytest.raises(ZeroDivisionError), store.transaction(con, committed=seen.clear):
+        store.set_meta(con, "t.lost", "1")
+        _ = 1 / 0
+    assert store.get_meta(con, "t.lost") is None and seen == ["counted"]
+    with store.transaction(con):  # the connection is usable again: nothing left open
+        store.set_meta(con, "t.after", "1")
+    assert store.get_meta(con, "t.after") == "1"
+
+
+def test_a_failed_chunk_keeps_the_committed_ones_and_the_next_run_resumes(extracted):
+    con = extracted.con
+    store.set_meta(con, "tone.version", tone.TONE_VERSION)  # else score_tone starts afresh
+    ids = stages.pending_articles(con, tone.STAGE, tone.TONE_VERSION)
+    assert len(ids) == 3
+    calls = []
+
+    def compute(part):
+        calls.append(part)
+        if len(calls) == 2:
+            raise RuntimeError("compute failed on the second chunk")
+        return tone._chunk_rows(con, part)
+
+    stage = stages.Stage(tone.STAGE, tone.TONE_VERSION, ("sentence_tone", "article_tone"), 1)
+    with pytest.raises(RuntimeError, match="second chunk"):
+        stages.run(con, stage, compute, result=tone.ToneResult(), progress=False)
+    # the first chunk is stored and marked done; the second left nothing behind
+    assert extracted.sql("SELECT article_id FROM article_tone").article_id.tolist() == ids[:1]
+    done = extracted.sql("SELECT article_id FROM stage_done WHERE stage = 'tone'")
+    assert done.article_id.tolist() == ids[:1]
+    run = extracted.sql("SELECT status, counts FROM runs WHERE kind = 'tone'").iloc[0]
+    assert run.status == "failed" and json.loads(run.counts)["articles"] == 1
+
+    res = tone.score_tone(con, progress=False, chunk=1)  # resumes: the two not done
+    assert res.articles == 2
+    assert sorted(extracted.sql("SELECT article_id FROM article_tone").article_id) == ids
+    n_sent = extracted.sql("SELECT count(*) n FROM sentences").n[0]
+    assert extracted.sql("SELECT count(*) n FROM sentence_tone").n[0] == n_sent  # no doubles
+    last = extracted.sql(
+        "SELECT status, seconds, counts FROM runs WHERE kind = 'tone' ORDER BY run_id DESC"
+    ).iloc[0]
+    assert last.status == "ok" and last.seconds >= 0
+    assert json.loads(last.counts)["sentences"] == res.sentences > 0
+
+
+def test_every_annotation_stage_replaces_its_rows_when_run_again(extracted):
+    extracted.tag_themes(progress=False)
+    extracted.score_tone(progress=False)
+    extracted.find_quotes(progress=False)
+    tables = ("article_themes", "theme_hits", "sentence_tone", "article_tone", "quotes")
+    before = store.table_counts(extracted.con, tables)
+    extracted.sql("DELETE FROM stage_done")  # every article pending again for every stage
+    assert extracted.tag_themes(progress=False).articles == 3
+    assert extracted.score_tone(progress=False).articles == 3
+    assert extracted.find_quotes(progress=False).articles == 3
+    assert store.table_counts(extracted.con, tables) == before
+    assert before["quotes"] >= 1 and before["sentence_tone"] >= 3
