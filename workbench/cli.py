@@ -472,6 +472,8 @@ def score_tone_cmd(
 
 def _print_tone(wb: Workbench, limit: int, out_format: str) -> None:
     df = wb.tone("actor", None, n=limit, level="sentence")
+    if out_format == "table":  # the readable columns; csv/json keep the key and the spread
+        df = df[["label", "sentences", "articles", "tone", "negative", "positive"]]
     if len(df) or out_format != "table":
         print_df(
             df.round(3),
