@@ -53,9 +53,6 @@ from .report_page import Block, Cell, Page, Section, cell_html, safe_url
 if TYPE_CHECKING:
     from .core import Workbench
 
-#: The name tests and bench/eval_actors.py use for the report's data.
-_Data = ReportData
-
 #: Stated size budget: a report must stay under this (the Reuters TRAIN corpus report is
 #: far below it; see bench/RESULTS.md). All chart data are capped aggregates, so the size
 #: does not grow with the number of articles.
