@@ -142,7 +142,7 @@ class ReportData:
         rest = rest[rest["articles"] > 0].assign(key=OTHER_SOURCES, label=OTHER_SOURCES)
         parts.append(rest[["period", "key", "label", "articles"]])
         out = pd.concat(parts, ignore_index=True)
-        out.attrs.update({**vol.attrs, "kind": "source"})
+        out.attrs.update({**vol.attrs, "kind": "source", "filter": self.f.describe()})
         return out
 
     def _per_outlet(self, kind: str, f: Filter, n: int) -> pd.DataFrame:
@@ -180,7 +180,9 @@ class ReportData:
 
     def country_totals(self) -> pd.DataFrame:
         """Every country with its articles (the world map)."""
-        return query.top(self.con, "country", None, self.f)
+        out = query.top(self.con, "country", None, self.f)
+        out.attrs["filter"] = self.f.describe()
+        return out
 
     def places(self, n: int = TOP_PLACES) -> pd.DataFrame:
         """The most covered towns (GeoNames feature class P) with their points."""
@@ -193,7 +195,9 @@ class ReportData:
 
     def themes(self, unit: str) -> pd.DataFrame:
         """Articles per theme and period, every theme (the heat map keeps the largest)."""
-        return query.coverage(self.con, "theme", unit, filter=self.f, n=None)
+        out = query.coverage(self.con, "theme", unit, filter=self.f, n=None)
+        out.attrs["filter"] = self.f.describe()  # the chart subtitle, whichever engine ran
+        return out
 
     def tone(self, unit: str, sources: list[str]) -> pd.DataFrame:
         """Mean article tone per period for the top outlets, the rest pooled (weighted by
@@ -213,7 +217,7 @@ class ReportData:
         rest = rest.reset_index()[["period", "label", "tone", "articles"]]
         out = pd.concat([top.drop(columns="weighted"), rest], ignore_index=True)
         out["articles"] = out["articles"].astype("int64")
-        out.attrs.update({**every.attrs, "kind": "source"})
+        out.attrs.update({**every.attrs, "kind": "source", "filter": self.f.describe()})
         return out.sort_values(["period", "label"], ignore_index=True)
 
     def speakers(self) -> pd.DataFrame:
