@@ -510,3 +510,28 @@ def test_report_numbers_are_the_query_apis(report_db: Path) -> None:
         for r in ev.itertuples():
             start = r.start_char - r.sentence_start
             assert r.sentence[start : start + len(r.matched)] == r.matched
+
+
+def test_articles_without_an_outlet_still_count(tmp_path: Path) -> None:
+    """The report's per-outlet numbers add up to the query API's totals when some articles
+    have no outlet: those are drawn as "(no source)", not dropped."""
+    from workbench.report_data import NO_SOURCE, ReportData
+
+    with Workbench(tmp_path / "m.duckdb") as w:
+        w.ingest([_write_csv(tmp_path / "mixed.csv")], progress=False)
+        w.con.execute("UPDATE articles SET source = NULL WHERE source <> 'Reuters'")
+        w.analyze(progress=False)
+        data = ReportData(w, Filter())
+        data.stamp("all articles")
+        assert NO_SOURCE in data.all_sources()
+        for kind, frame in (
+            ("actor", data.actors(["PERSON", "ORG"])),
+            ("country", data.countries()),
+        ):
+            assert NO_SOURCE in set(frame["source"]), kind
+            per_key = frame.groupby("key")["articles"].sum()
+            top = w.top(kind, None).set_index("key")["articles"]
+            assert per_key.equals(top.reindex(per_key.index)), kind
+        cov = data.coverage("day", data.top_sources())
+        vol = w.coverage(None, "day").set_index("period")["articles"]
+        assert cov.groupby("period")["articles"].sum().equals(vol.loc[vol > 0])

@@ -191,9 +191,7 @@ def render_page(page: Page) -> str:
     return html
 
 
-# ---------------------------------------------------------------------- data (DuckDB)
-
-
+# ---------------------------------------------------------------------- keyword in context
 def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
     """Split a sentence into (left, keyword, right), trimmed to ``KWIC_CONTEXT`` chars."""
     text = sentence or ""
@@ -358,7 +356,7 @@ def countries_section(page: Page, data: ReportData) -> None:
     if cty.empty:
         sec.empty = "No resolved countries yet: run `workbench analyze` on this database."
         return
-    totals = data.country_totals()
+    totals = data.country_totals(cty)
     m = optional_chart(
         lambda: charts.choropleth(
             totals, title="Articles per country (all sources)", width=860, height=380

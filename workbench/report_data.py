@@ -145,21 +145,23 @@ class ReportData:
         out.attrs.update({**vol.attrs, "kind": "source", "filter": self.f.describe()})
         return out
 
-    def _per_outlet(self, kind: str, f: Filter, n: int) -> pd.DataFrame:
+    def _per_outlet(self, kind: str, f: Filter, n: int | None) -> pd.DataFrame:
         """(source, key, label, articles) of the ``n`` top keys per outlet (``compare``), with
         the articles that have no outlet as "(no source)" so the sums are the totals."""
         cmp = query.compare(self.con, None, kind, f, n)
         rows = cmp.loc[cmp["articles"] > 0, ["source", "key", "label", "articles"]]
-        if self._unsourced() and not rows.empty:
-            tot = query.top(self.con, kind, None, f).set_index("key")["articles"]
-            seen = rows.groupby("key")["articles"].sum()
-            rest = (tot.reindex(seen.index).fillna(0) - seen).astype("int64")
-            labels = rows.drop_duplicates("key").set_index("key")["label"]
-            extra = pd.DataFrame(
-                {"source": NO_SOURCE, "key": rest.index, "label": labels.reindex(rest.index),
-                 "articles": rest.to_numpy()}
-            )  # fmt: skip
-            rows = pd.concat([rows, extra[extra["articles"] > 0]], ignore_index=True)
+        if not self._unsourced():
+            return rows
+        tot = query.top(self.con, kind, None, f).set_index("key")
+        keys = cmp["key"].drop_duplicates() if len(cmp) else tot.index[:n].to_series()
+        seen = rows.groupby("key")["articles"].sum().reindex(keys, fill_value=0)
+        rest = pd.DataFrame(
+            {"source": NO_SOURCE, "key": keys.to_numpy(),
+             "label": tot["label"].reindex(keys).to_numpy(),
+             "articles": (tot["articles"].reindex(keys).fillna(0) - seen).to_numpy()}
+        )  # fmt: skip
+        rest["articles"] = rest["articles"].astype("int64")
+        rows = pd.concat([rows, rest[rest["articles"] > 0]], ignore_index=True)
         return rows
 
     def actors(self, types: Sequence[str]) -> pd.DataFrame:
@@ -173,16 +175,18 @@ class ReportData:
         return out
 
     def countries(self) -> pd.DataFrame:
-        """Per-outlet article counts of the ``TOP_CHART`` top countries."""
-        out = self._per_outlet("country", self.f, TOP_CHART)
+        """Per-outlet article counts of every country (an outlet picked in the page ranks
+        among all countries, and the world map sums them)."""
+        out = self._per_outlet("country", self.f, None)
         out.attrs.update({"kind": "country", "filter": self.f.describe()})
         return out
 
-    def country_totals(self) -> pd.DataFrame:
-        """Every country with its articles (the world map)."""
-        out = query.top(self.con, "country", None, self.f)
-        out.attrs["filter"] = self.f.describe()
-        return out
+    @staticmethod
+    def country_totals(per_outlet: pd.DataFrame) -> pd.DataFrame:
+        """Articles per country over all outlets (the world map), from :meth:`countries`."""
+        out = per_outlet.groupby(["key", "label"], as_index=False)["articles"].sum()
+        out.attrs.update(per_outlet.attrs)
+        return out.sort_values(["articles", "key"], ascending=[False, True], ignore_index=True)
 
     def places(self, n: int = TOP_PLACES) -> pd.DataFrame:
         """The most covered towns (GeoNames feature class P) with their points."""
