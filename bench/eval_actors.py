@@ -142,9 +142,9 @@ def main() -> None:
         print("\ntop-10 speakers (linked, no fragments):")
         for r in sp.itertuples():
             print(f"  {r.speaker:<40} {r.quotes:>5}")
-        from workbench.report import _Data
+        from workbench.report_data import ReportData
 
-        rs = _Data(wb, Filter()).speakers()
+        rs = ReportData(wb, Filter()).speakers()
         print("report speaker table:", list(zip(rs.speaker, rs.quotes, strict=True))[:10])
         q = wb.sql("SELECT count(*) AS n, count(speaker) AS attributed FROM quotes")
         print(f"quotes: {q.n[0]}, attributed {q.attributed[0]}")

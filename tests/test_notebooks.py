@@ -87,6 +87,18 @@ def test_no_sql_or_logic_copied_between_notebooks():
                 )
 
 
+def test_notebooks_draw_through_the_chart_library():
+    """One chart library: the notebooks chart with ``workbench.charts`` (as the report and
+    the explorers do), never with Altair directly."""
+    for path in NOTEBOOKS:
+        for cell in _read(path).cells:
+            if cell.cell_type == "code":
+                assert not re.search(r"\bimport altair\b|\balt\.", cell.source), (
+                    path.name,
+                    cell.source,
+                )
+
+
 # --------------------------------------------------------------------------- execution
 
 

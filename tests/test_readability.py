@@ -168,17 +168,16 @@ def test_network_labels_do_not_cover_each_other(outlets_wb):
             assert x1 + w1 < x2 or x2 + w2 < x1 or abs(y1 - y2) > 12
 
 
-def test_report_theme_heatmap_draws_every_cell_of_at_most_25_themes(outlets_wb):
-    from workbench import report
-    from workbench.filters import Filter
+def test_period_heatmap_draws_every_cell_of_at_most_25_themes(outlets_wb):
+    from workbench import charts
 
-    data = report._Data(outlets_wb, Filter())
-    th = data.themes("day")
-    n_themes, n_days = th["theme"].nunique(), th["period"].nunique()
-    assert n_themes > report.TOP_THEMES
-    spec, datasets = report.theme_heatmap(th, "day")
-    cells = datasets["themes"]
-    assert len(cells) == report.TOP_THEMES * n_days
+    th = outlets_wb.coverage("theme", "day", n=None)
+    n_themes = th["key"].nunique()
+    n_days = th["period"].nunique()
+    assert n_themes > charts.HEATMAP_KEYS
+    spec = charts.period_heatmap(th).to_dict()
+    (cells,) = spec["datasets"].values()
+    assert len(cells) == charts.HEATMAP_KEYS * n_days
     assert sum(c["articles"] == 0 for c in cells) > 0  # zero cells present, drawn as 0
-    title = spec.to_dict()["vconcat"][0]["encoding"]["y"]["title"]
-    assert title == f"the {report.TOP_THEMES} largest of {n_themes} themes"
+    title = spec["vconcat"][0]["encoding"]["y"]["title"]
+    assert title == f"the {charts.HEATMAP_KEYS} largest of {n_themes} themes"

@@ -466,3 +466,72 @@ def test_cli_report_on_missing_database_says_what_to_do(tmp_path: Path) -> None:
     text = " ".join(res.output.split())  # rich wraps long lines
     assert "does not exist" in text and "workbench demo" in text
     assert "Traceback" not in text and not (tmp_path / "r.html").exists()
+
+
+# ---------------------------------------------------------------------- one query layer
+REPORT_MODULES = ("report.py", "report_data.py", "report_page.py", "report_html.py",
+                  "report_notebook.py")  # fmt: skip
+
+
+def test_report_modules_hold_no_sql() -> None:
+    """Every number of a report is asked of the query API, so it cannot drift from it."""
+    root = Path(config.__file__).parent
+    for name in REPORT_MODULES:
+        src = (root / name).read_text(encoding="utf-8")
+        assert not re.search(r"\bSELECT\b|\.execute\(\s*[\"'f]|\bwb\.sql\(", src), name
+
+
+def test_report_numbers_are_the_query_apis(report_db: Path) -> None:
+    from workbench import query
+    from workbench.report_data import ReportData
+
+    with Workbench(report_db, read_only=True) as w:
+        data = ReportData(w, Filter())
+        act = data.actors(["PERSON", "ORG"])
+        per_key = act.groupby("key")["articles"].sum()
+        top = w.top("actor", None).set_index("key")["articles"]
+        assert len(per_key) > 3 and per_key.equals(top.reindex(per_key.index))
+        cov = data.coverage("day", data.top_sources()[:1])  # one outlet, the rest pooled
+        assert set(cov["label"]) == {data.top_sources()[0], "other sources"}
+        vol = w.coverage(None, "day").set_index("period")["articles"]
+        assert cov.groupby("period")["articles"].sum().equals(vol.loc[vol > 0])
+        n = int(w.sql("SELECT count(*) AS n FROM articles")["n"].iloc[0])
+        sel = query.selection(w.con)
+        assert (sel["articles"], sel["undated"]) == (n, 0)
+        key = top.index[0]
+        ev = query.latest_evidence(w.con, "actor", [key], per_key=2)
+        assert 1 <= len(ev) <= 2 and ev["date"].is_monotonic_decreasing
+        newest = w.sql(
+            "SELECT max(a.date) AS d FROM mentions m JOIN articles a USING (article_id) "
+            "WHERE m.entity_id = ?",
+            [key],
+        )["d"].iloc[0]
+        assert ev["date"].iloc[0] == newest
+        for r in ev.itertuples():
+            start = r.start_char - r.sentence_start
+            assert r.sentence[start : start + len(r.matched)] == r.matched
+
+
+def test_articles_without_an_outlet_still_count(tmp_path: Path) -> None:
+    """The report's per-outlet numbers add up to the query API's totals when some articles
+    have no outlet: those are drawn as "(no source)", not dropped."""
+    from workbench.report_data import NO_SOURCE, ReportData
+
+    with Workbench(tmp_path / "m.duckdb") as w:
+        w.ingest([_write_csv(tmp_path / "mixed.csv")], progress=False)
+        w.con.execute("UPDATE articles SET source = NULL WHERE source <> 'Reuters'")
+        w.analyze(progress=False)
+        data = ReportData(w, Filter())
+        data.stamp("all articles")
+        assert NO_SOURCE in data.all_sources()
+        for kind, frame in (
+            ("actor", data.actors(["PERSON", "ORG"])),
+            ("country", data.countries()),
+        ):
+            assert NO_SOURCE in set(frame["source"]), kind
+            per_key = frame.groupby("key")["articles"].sum()
+            top = w.top(kind, None).set_index("key")["articles"]
+            assert per_key.equals(top.reindex(per_key.index)), kind
+        cov = data.coverage("day", data.top_sources())
+        vol = w.coverage(None, "day").set_index("period")["articles"]
+        assert cov.groupby("period")["articles"].sum().equals(vol.loc[vol > 0])

@@ -16,6 +16,7 @@ Rules every builder keeps:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import math
@@ -24,10 +25,15 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
-from . import config, countries, errors
+from . import config, countries, errors, formatting
 
 #: Largest frame a chart accepts; aggregate in DuckDB (``n=``) instead of plotting rows.
 MAX_ROWS = 5000
+#: Largest frame a builder that reduces its input in the browser or first accepts
+#: (per-outlet bars, the period heat map's top keys).
+MAX_INPUT_ROWS = 100_000
+#: Keys drawn in a period heat map (the largest; the axis title says of how many).
+HEATMAP_KEYS = 25
 #: Outlets drawn one by one before the rest are pooled as "other outlets".
 MAX_OUTLETS = 9
 OTHER_OUTLETS = "other outlets"
@@ -83,7 +89,9 @@ def _workbench_theme() -> alt.theme.ThemeConfig:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _frame(df: pd.DataFrame, needed: list[str], what: str) -> pd.DataFrame:
+def _frame(
+    df: pd.DataFrame, needed: list[str], what: str, max_rows: int = MAX_ROWS
+) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise errors.BadOption(f"{what} takes a DataFrame from a query method, got {type(df)}")
     missing = [c for c in needed if c not in df.columns]
@@ -92,9 +100,9 @@ def _frame(df: pd.DataFrame, needed: list[str], what: str) -> pd.DataFrame:
             f"{what}: the frame lacks columns {missing} (has {list(df.columns)}); build it "
             "with the matching query method"
         )
-    if len(df) > MAX_ROWS:
+    if len(df) > max_rows:
         raise errors.BadOption(
-            f"{what}: {len(df):,} rows is more than a chart should carry ({MAX_ROWS:,}); "
+            f"{what}: {len(df):,} rows is more than a chart should carry ({max_rows:,}); "
             "aggregate in the query (smaller n, coarser freq, a narrower filter)"
         )
     return df
@@ -154,20 +162,51 @@ def _axis_format(value: str) -> Any:
     return ".0%" if value in ("share", "share_all") else alt.Undefined
 
 
+def _time_format(freq: str | None) -> str:
+    """Date labels at the period's grain: "07 Mar 2022" for days/weeks, "Mar 2022", "2022"."""
+    return {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y"}.get(freq or "", "%Y")
+
+
+def _tick_interval(freq: str) -> dict[str, Any]:
+    """One tick per period at most (a day axis otherwise ticks every 12 hours)."""
+    if freq == "quarter":
+        return {"interval": "month", "step": 3}
+    return {"interval": freq if freq in ("day", "week", "month", "year") else "year", "step": 1}
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-ready rows for a named dataset: dates as ISO strings, numpy scalars as Python
+    numbers (named data skip Altair's row cap, which an outlet x key frame can pass)."""
+    out = df.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]) or (
+            len(out) and isinstance(out[col].iloc[0], dt.date)
+        ):
+            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
+    return json.loads(out.to_json(orient="records", date_format="iso"))
+
+
+def _legend_pick(name: str, field: str = "label") -> Any:
+    """Click a legend entry to pick its series (shift-click to add); the rest fade."""
+    return alt.selection_point(fields=[field], bind="legend", name=name)
+
+
 # ---------------------------------------------------------------------------- timeline
 def timeline(
     df: pd.DataFrame,
     value: str | None = None,
     *,
     facet: bool = False,
+    stack: bool = False,
     columns: int = 3,
     title: str | None = None,
     width: int | None = None,
     height: int | None = None,
 ) -> alt.Chart | alt.FacetChart:
-    """Attention over time from ``coverage()``: one line per key, or small multiples
-    (``facet=True``, shared y scale so panels compare honestly). ``value``: ``articles``
-    (default, or the frame's ``normalize`` choice) or ``share``."""
+    """Attention over time from ``coverage()``: one line per key, small multiples
+    (``facet=True``, shared y scale so panels compare honestly), or stacked bars
+    (``stack=True``: parts of one whole, such as outlets; click the legend to pick keys).
+    ``value``: ``articles`` (default, or the frame's ``normalize`` choice) or ``share``."""
     value = value or df.attrs.get("value") or "articles"
     df = _frame(df, ["period", "key", "label", value], "timeline")
     cols = [
@@ -178,10 +217,34 @@ def timeline(
     data = df[cols].copy()
     data["period"] = pd.to_datetime(data["period"])
     freq = df.attrs.get("freq", "month")
-    tips = [_tip("period", freq, "T"), _tip("label", "key", "N")]
+    x = alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq)))
+    tips = [
+        alt.Tooltip("period:T", title=freq, format=_time_format(freq)),
+        _tip("label", df.attrs.get("kind") or "key", "N"),
+    ]
     tips += [_tip(c) for c in ("articles", "mentions", "total_articles", "share") if c in data]
+    unit = "share of the period's articles" if value == "share" else value
+    default = f"Coverage per {freq}"
+    if stack:
+        pick = _legend_pick("pick_timeline")
+        chart = (
+            alt.Chart(data)
+            .mark_bar()
+            .encode(
+                x=x,
+                y=alt.Y(f"sum({value}):Q", title=f"{_value_title(value).lower()} per {freq}"),
+                color=alt.Color(
+                    "label:N", sort=list(dict.fromkeys(data["label"])), title="click to pick"
+                ),
+                opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+                tooltip=tips,
+            )
+            .add_params(pick)
+            .properties(width=width or 560, height=height or 240)
+        )
+        return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
     base = alt.Chart(data).encode(
-        x=alt.X("period:T", title=None),
+        x=x,
         y=alt.Y(f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))),
         tooltip=tips,
     )
@@ -196,8 +259,7 @@ def timeline(
         color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
         chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
         chart = chart.properties(width=width or 560, height=height or 300)
-    unit = "share of the period's articles" if value == "share" else value
-    return chart.properties(title=_title(title, df, f"Coverage per {freq}", f"{unit} per {freq}"))
+    return chart.properties(title=_title(title, df, default, f"{unit} per {freq}"))
 
 
 # ---------------------------------------------------------------------------- ranked bars
@@ -208,8 +270,26 @@ def bars(
     title: str | None = None,
     width: int = 480,
     color: str | None = None,
+    select: str | None = None,
+    per_outlet: bool = False,
+    name: str = "bars",
+    top: int = 15,
+    max_top: int = 40,
 ) -> alt.Chart:
-    """Ranked horizontal bars from ``top()`` (or any frame with ``label`` and ``value``)."""
+    """Ranked horizontal bars from ``top()`` (or any frame with ``label`` and ``value``).
+
+    ``select``: the name of a click selection on ``key`` (shift-click to add), for an
+    explorer that shows the clicked keys' evidence.
+
+    ``per_outlet=True`` takes one row per (outlet, key) instead (``compare()``'s
+    ``source``/``key``/``label``/``articles``; a ``type`` column adds a type menu) and
+    ranks in the browser: a search box narrows the outlets, a slider sets how many bars
+    (``top`` of at most ``max_top``), and the bars are re-summed and re-ranked as they
+    change. Its controls are named ``{name}_source``, ``{name}_top`` and ``{name}_type``.
+    """
+    if per_outlet:
+        return _outlet_bars(df, value, title=title, width=width, color=color, name=name,
+                            top=top, max_top=max_top)  # fmt: skip
     df = _frame(df, ["label", value], "bars")
     cols = [c for c in ("key", "label", "articles", "mentions", "share") if c in df.columns]
     if value not in cols:
@@ -235,8 +315,86 @@ def bars(
         )
         .properties(width=width, height=alt.Step(18))
     )
+    if select:
+        chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
     default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default))
+
+
+def _outlet_bars(
+    df: pd.DataFrame,
+    value: str,
+    *,
+    title: str | None,
+    width: int,
+    color: str | None,
+    name: str,
+    top: int,
+    max_top: int,
+) -> alt.Chart:
+    """The per-outlet form of :func:`bars` (see there)."""
+    df = _frame(df, ["source", "label", value], "bars(per_outlet=True)", MAX_INPUT_ROWS)
+    cols = [c for c in ("source", "key", "type", "label", value) if c in df.columns]
+    data = _unique_labels(df[cols])
+    n_outlets = data["source"].nunique()
+    # A search box over every outlet: a dropdown of 10^2-10^3 outlets cannot be read.
+    src = alt.param(
+        name=f"{name}_source",
+        value="",
+        bind=alt.binding(
+            input="search",
+            name=f"outlet ({n_outlets:,}; empty = all) ",
+            placeholder="type to search outlets",
+        ),
+    )
+    shown = alt.param(
+        name=f"{name}_top",
+        value=min(top, max_top),
+        bind=alt.binding_range(min=3, max=max_top, step=1, name="show top "),
+    )
+    params: list[Any] = [src, shown]
+    cond = f"(!{name}_source || indexof(lower(datum.source), lower(trim({name}_source))) >= 0)"
+    types = list(dict.fromkeys(data["type"])) if "type" in data else []
+    if len(types) > 1:
+        typ = alt.param(
+            name=f"{name}_type",
+            value="all",
+            bind=alt.binding_select(options=["all", *types], name="type "),
+        )
+        params.insert(0, typ)
+        cond += f" && ({name}_type == 'all' || datum.type == {name}_type)"
+    groupby = ["label", "type"] if types else ["label"]
+    kind = df.attrs.get("kind")
+    tips = [_tip("label", "name", "N")]
+    tips += [_tip("type", None, "N")] if types else []
+    tips.append(alt.Tooltip(f"{value}:Q", title=_value_title(value).lower(), format=","))
+    chart = (
+        alt.Chart(alt.Data(name=f"{name}_rows"))
+        .transform_filter(cond)
+        .transform_aggregate(**{value: f"sum({value})"}, groupby=groupby)
+        .transform_window(
+            rank="row_number()",
+            sort=[alt.SortField(value, order="descending"), alt.SortField("label")],
+        )
+        .transform_filter(f"datum.rank <= {name}_top")
+        .mark_bar(cornerRadiusEnd=2)
+        .encode(
+            y=alt.Y("label:N", sort="-x", title=None),
+            x=alt.X(
+                f"{value}:Q",
+                title=_value_title(value),
+                axis=alt.Axis(labelOverlap="greedy", format="~s"),
+            ),
+            color=alt.Color("type:N", legend=alt.Legend(title="type"))
+            if len(types) > 1
+            else alt.value(color or PALETTE[0]),
+            tooltip=tips,
+        )
+        .add_params(*params)
+        .properties(width=width, datasets={f"{name}_rows": _records(data)})
+    )
+    default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
+    return chart.properties(title=_title(title, df, default, "per outlet: search, then slide"))
 
 
 def _plural(kind: str) -> str:
@@ -246,9 +404,13 @@ def _plural(kind: str) -> str:
 def _unique_labels(data: pd.DataFrame) -> pd.DataFrame:
     """Keys that share a label (two "John Smith"s) get the key added, so each keeps its own
     bar: bars on a shared label would be stacked into one."""
-    if "key" not in data or not data["label"].duplicated(keep=False).any():
+    if "key" not in data:
         return data
-    dup = data["label"].duplicated(keep=False)
+    pairs = data[["key", "label"]].drop_duplicates()
+    shared = set(pairs.loc[pairs["label"].duplicated(keep=False), "label"])
+    if not shared:
+        return data
+    dup = data["label"].isin(shared)
     data = data.copy()
     data.loc[dup, "label"] = (
         data.loc[dup, "label"].astype(str) + " · " + data.loc[dup, "key"].astype(str)
@@ -332,6 +494,80 @@ def heatmap(
         )
     )
     return chart
+
+
+def period_heatmap(
+    df: pd.DataFrame,
+    *,
+    keys: int = HEATMAP_KEYS,
+    trend: int = 5,
+    title: str | None = None,
+    width: int = 860,
+) -> alt.VConcatChart:
+    """Key x period grid from ``coverage(kind, freq, n=None)`` (themes over time, say): the
+    ``keys`` largest keys, every cell drawn (a period without the key is 0, never blank);
+    click cells to draw those keys' trend below (shift-click to add; it starts with the
+    ``trend`` largest, as all of them is a tangle of lines)."""
+    df = _frame(df, ["period", "key", "label", "articles"], "period_heatmap", MAX_INPUT_ROWS)
+    freq = df.attrs.get("freq", "month")
+    kind = df.attrs.get("kind") or "key"
+    data = _unique_labels(df[["period", "key", "label", "articles"]])
+    totals = data.groupby("label")["articles"].sum().sort_values(ascending=False, kind="stable")
+    shown = list(totals.index[:keys])
+    data = data[data["label"].isin(shown)]
+    grid = pd.MultiIndex.from_product(
+        [sorted(set(data["period"])), shown], names=["period", "label"]
+    )
+    data = (
+        data.groupby(["period", "label"])["articles"].sum().reindex(grid, fill_value=0)
+    ).reset_index()
+    data["when"] = [formatting.period_label(v, freq) for v in data["period"]]
+    data["period"] = pd.to_datetime(data["period"])
+    pick = alt.selection_point(
+        fields=["label"], name="pick_heatmap", value=[{"label": t} for t in shown[:trend]]
+    )
+    base = alt.Chart(data)
+    more = (
+        f"the {len(shown)} largest of {len(totals):,} {_plural(kind)}"
+        if len(totals) > len(shown)
+        else None
+    )
+    name = alt.Tooltip("label:N", title=kind)
+    heat = (
+        base.mark_rect()
+        .encode(
+            x=alt.X(
+                "when:O",
+                sort=sorted(set(data["when"])),
+                title=freq,
+                axis=alt.Axis(labelAngle=-90, labelOverlap="greedy", labelLimit=0),
+            ),
+            y=alt.Y("label:N", title=more, sort=shown),
+            color=alt.Color("articles:Q", scale=alt.Scale(scheme="blues"), title="articles"),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
+            tooltip=[alt.Tooltip("when:O", title=freq), name, _tip("articles")],
+        )
+        .add_params(pick)
+        .properties(width=width)
+    )
+    lines = (
+        base.transform_filter(pick)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "period:T",
+                title=None,
+                axis=alt.Axis(format=_time_format(freq), tickCount=_tick_interval(freq)),
+            ),
+            y=alt.Y("articles:Q", title=f"articles per {freq}"),
+            color=alt.Color("label:N", legend=None),
+            tooltip=[name, alt.Tooltip("when:O", title=freq), _tip("articles")],
+        )
+        .properties(width=width, height=160)
+    )
+    return alt.vconcat(heat, lines).properties(
+        title=_title(title, df, f"{_plural(kind).title()} per {freq}", "click cells to compare")
+    )
 
 
 def _full_grid(data: pd.DataFrame) -> pd.DataFrame:
@@ -640,8 +876,9 @@ def tone_timeline(
     data = df[cols].dropna(subset=["period"]).copy()
     data["period"] = pd.to_datetime(data["period"])
     unit = "sentences" if "sentences" in data else "articles"
+    freq = df.attrs.get("freq")
     tips = [
-        _tip("period", df.attrs.get("freq") or "period", "T"),
+        alt.Tooltip("period:T", title=freq or "period", format=_time_format(freq)),
         _tip("label", "key", "N"),
         _tip("tone", "mean tone"),
     ]
@@ -649,17 +886,23 @@ def tone_timeline(
         _tip(c) for c in ("tone_sd", "articles", "sentences", "negative", "positive") if c in data
     ]
     n_keys = data["label"].nunique()
-    color = alt.Color("label:N", title=None) if n_keys > 1 else alt.value(PALETTE[0])
     line = (
         alt.Chart(data)
         .mark_line(point=alt.OverlayMarkDef(size=30))
         .encode(
-            x=alt.X("period:T", title=None),
-            y=alt.Y("tone:Q", title="Mean tone (VADER compound)"),
-            color=color,
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq))),
+            y=alt.Y("tone:Q", title="Mean tone (VADER compound)", scale=alt.Scale(zero=False)),
             tooltip=tips,
         )
     )
+    if n_keys > 1:  # click the legend to isolate series
+        pick = _legend_pick("pick_tone")
+        line = line.encode(
+            color=alt.Color("label:N", title="click to pick", sort=None),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        ).add_params(pick)
+    else:
+        line = line.encode(color=alt.value(PALETTE[0]))
     zero = (
         alt.Chart(pd.DataFrame({"tone": [0.0], "note": ["neutral (0)"]}))
         .mark_rule(color="#999999", strokeDash=[4, 3])
@@ -681,6 +924,15 @@ def _topology() -> dict[str, Any]:
             "(data/geo/, Natural Earth via world-atlas) — restore it from git"
         )
     return json.loads(GEO_FILE.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _world_geo() -> alt.InlineData:
+    """The world outline as chart data, built once: Altair checks the whole topology when
+    it is wrapped (~0.3 s), and every map (two in a report) draws on the same one."""
+    return alt.InlineData(
+        values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
+    )
 
 
 @functools.cache
@@ -736,9 +988,7 @@ def choropleth(
         )
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         note = f"not on the map: {names}{more}"
-    geo = alt.InlineData(
-        values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
-    )
+    geo = _world_geo()
     # Coverage is heavy-tailed (one country holds a third of it): on a linear scale it is
     # one dark country and pale others, so a spread over 20x is coloured on a log scale.
     vals = pd.to_numeric(data[value], errors="coerce").dropna()
@@ -786,9 +1036,7 @@ def choropleth(
 
 def _country_shape(iso3: str | None) -> tuple[alt.InlineData, str | None]:
     """The packaged world geometry and the filter that keeps one country (None: all)."""
-    geo = alt.InlineData(
-        values=_topology(), format=alt.DataFormat(type="topojson", feature="countries")
-    )
+    geo = _world_geo()
     num = _numeric(iso3) if iso3 else None
     if iso3 and num not in _geo_ids():
         raise errors.BadOption(

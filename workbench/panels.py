@@ -327,8 +327,7 @@ class Explorer:
             chart = charts.timeline(self.data, title=f"Coverage per {self.freq}")
         else:
             self.data = self.wb.top(self.kind, self.top_n.value, f)
-            bars = charts.bars(self.data, "share" if share else "articles")
-            chart = bars.add_params(alt.selection_point(name=PICK, fields=["key"]))
+            chart = charts.bars(self.data, "share" if share else "articles", select=PICK)
         self.chart.chart = chart
         counted = html.escape(DEDUP_UNITS[f.dedup])
         unit = f"share of the filtered {counted}" if share else counted

@@ -50,7 +50,7 @@ from .kinds import (
     finish,
     label_sql,
 )
-from .store import in_list_params
+from .store import in_list_params, quote_ident
 
 #: Kinds the pre-aggregates (aggregates.py) hold; the others always run on the base tables.
 _AGG_KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
@@ -1045,3 +1045,150 @@ def _kwic_totals(
 def pmi(articles: int, articles_a: int, articles_b: int, total: int) -> float:
     """PMI in bits, as :func:`cooccurrence` computes it (for hand checks and notebooks)."""
     return math.log2(articles * total / (articles_a * articles_b))
+
+
+# ---------------------------------------------------------------------------- report reads
+# What a shareable report needs beyond the nine queries: the selection's size and
+# provenance (its header stamp), and the newest sentences behind its top keys.
+_SELECTION_SQL = """WITH fa AS ({fa})
+SELECT count(*) AS n, min(fa.date) AS date_min, max(fa.date) AS date_max,
+       count(*) FILTER (WHERE fa.date IS NULL) AS undated,
+       sha256(coalesce(string_agg(a.text_hash, ',' ORDER BY fa.article_id), '')) AS corpus_hash
+FROM fa JOIN articles a ON a.article_id = fa.article_id"""
+
+
+def selection(con: duckdb.DuckDBPyConnection, filter: Any = None) -> dict[str, Any]:
+    """How many articles the filter admits, their date range, how many are undated, and a
+    hash of their texts (so two reports can be told to rest on the same articles)."""
+    f = as_filter(filter)
+    fa, p_fa = _fa(con, f)
+    n, dmin, dmax, undated, digest = con.execute(compose(_SELECTION_SQL, fa=fa), p_fa).fetchone()
+    return {
+        "articles": int(n),
+        "date_min": dmin,
+        "date_max": dmax,
+        "undated": int(undated),
+        "corpus_hash": str(digest),
+        "filter": _fstr(f),
+    }
+
+
+def provenance(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Which spaCy pipelines, taxonomies and registries produced the stored analysis
+    (``(model, workbench version)`` pairs, and the hashes recorded in ``meta`` and rows)."""
+    meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+    def hashes(column: str, tables: tuple[str, ...]) -> list[str]:
+        found = [str(meta[column])] if meta.get(column) else []
+        for t in tables:
+            found += [
+                r[0]
+                for r in con.execute(
+                    compose(
+                        "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL ORDER BY 1",
+                        c=quote_ident(column),
+                        t=quote_ident(t),
+                    )
+                ).fetchall()
+            ]
+        return list(dict.fromkeys(found))
+
+    return {
+        "models": [
+            f"{m} (spaCy pipeline; workbench {v})"
+            for m, v in con.execute(
+                "SELECT DISTINCT model, workbench_version FROM pipelines ORDER BY 1, 2"
+            ).fetchall()
+        ],
+        "taxonomy_hash": hashes("taxonomy_hash", ("themes",)),
+        "registry_hash": hashes("registry_hash", ("entities", "article_countries")),
+    }
+
+
+#: (key, article_id) pairs per kind, from the smallest table that has them.
+_LATEST_PICK = {
+    "actor": "SELECT entity_id AS key, article_id FROM mentions WHERE entity_id IN ({ph})",
+    "country": "SELECT iso3 AS key, article_id FROM article_countries WHERE iso3 IN ({ph})",
+    "theme": "SELECT theme_id AS key, article_id FROM article_themes WHERE theme_id IN ({ph})",
+    "speaker": (
+        "SELECT speaker_entity_id AS key, article_id FROM quotes "
+        "WHERE speaker_entity_id IN ({ph}) AND NOT coalesce(fragment, false)"
+    ),
+}
+#: The spans of the picked articles ({ids}: article placeholders, {keys}: key placeholders).
+_LATEST_HITS = {
+    "actor": (
+        "SELECT entity_id AS key, article_id, sentence_idx, start_char, end_char, "
+        "text AS matched FROM mentions WHERE article_id IN ({ids}) AND entity_id IN ({keys})"
+    ),
+    "country": (
+        "SELECT country_iso3 AS key, article_id, sentence_idx, start_char, end_char, "
+        "text AS matched FROM mentions WHERE article_id IN ({ids}) AND country_iso3 IN ({keys})"
+    ),
+    "theme": (
+        "SELECT theme_id AS key, article_id, sentence_idx, start_char, end_char, "
+        "matched_text AS matched FROM theme_hits "
+        "WHERE article_id IN ({ids}) AND theme_id IN ({keys})"
+    ),
+    "speaker": (
+        "SELECT speaker_entity_id AS key, article_id, sentence_idx, start_char, end_char, "
+        "text AS matched FROM quotes WHERE article_id IN ({ids}) "
+        "AND speaker_entity_id IN ({keys}) AND NOT coalesce(fragment, false)"
+    ),
+}
+_LATEST_SQL = """WITH fa AS ({fa}),
+p AS (SELECT DISTINCT key, article_id FROM ({pick}))
+SELECT p.key, p.article_id, fa.date, fa.source, a.title, a.url
+FROM p JOIN fa ON fa.article_id = p.article_id JOIN articles a ON a.article_id = p.article_id
+QUALIFY row_number() OVER (PARTITION BY p.key
+                           ORDER BY fa.date DESC NULLS LAST, p.article_id) <= ?
+ORDER BY p.key, fa.date DESC NULLS LAST, p.article_id"""
+
+
+def latest_evidence(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    keys: list[str],
+    filter: Any = None,
+    per_key: int = 3,
+) -> pd.DataFrame:
+    """The newest ``per_key`` articles behind each key (entity ids, ISO3 codes, theme ids,
+    speaker entity ids) with the first span in each: its sentence, offsets and title/url.
+
+    Three small steps, so the big tables are read only for the few chosen articles: pick
+    (key, article) pairs by date from the article-level table, read the spans of just those
+    articles, then their sentences. ``matched`` is the span's text as stored (the quote for
+    speakers); ``sentence_start`` is the sentence's offset in the article.
+    """
+    _check("kind", kind, tuple(_LATEST_PICK))
+    _check_n(per_key, "per_key")
+    f = as_filter(filter)
+    cols = ["key", "article_id", "date", "source", "title", "url", "sentence_idx",
+            "start_char", "end_char", "matched", "sentence", "sentence_start"]  # fmt: skip
+    if not keys:
+        return pd.DataFrame(columns=cols)
+    fa, p_fa = _fa(con, f)
+    pick = compose(_LATEST_PICK[kind], ph=in_list_params(keys))
+    picks = con.execute(compose(_LATEST_SQL, fa=fa, pick=pick), [*p_fa, *keys, per_key]).df()
+    if picks.empty:
+        return pd.DataFrame(columns=cols)
+    ids = sorted(set(picks["article_id"]))
+    hits = con.execute(
+        compose(_LATEST_HITS[kind], ids=in_list_params(ids), keys=in_list_params(keys)),
+        [*ids, *keys],
+    ).df()
+    hits = hits.sort_values(["key", "article_id", "sentence_idx", "start_char"])
+    hits = hits.drop_duplicates(["key", "article_id"])
+    sents = con.execute(
+        compose(
+            "SELECT article_id, idx AS sentence_idx, text AS sentence, "
+            "start_char AS sentence_start FROM sentences WHERE article_id IN ({ph})",
+            ph=in_list_params(ids),
+        ),
+        ids,
+    ).df()
+    out = picks.merge(hits, on=["key", "article_id"]).merge(
+        sents, on=["article_id", "sentence_idx"], how="left"
+    )
+    out.attrs.update({"kind": kind, "counts": "articles", "filter": _fstr(f)})
+    return out[cols]

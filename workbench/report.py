@@ -19,14 +19,13 @@ Why this shape:
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import hashlib
 import json
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +33,12 @@ import altair as alt
 import pandas as pd
 from markupsafe import Markup, escape
 
-from . import charts, config, errors, formatting, stories
+from . import charts, config, errors, stories
 from .filters import Filter, as_filter
 from .outputs import check_output, write_refused
 from .report_data import (
     KWIC_CONTEXT,
     NO_SOURCE,
-    OTHER_SOURCES,
     TOP_CHART,
     TOP_EVIDENCE,
     TOP_THEMES,
@@ -50,13 +48,10 @@ from .report_data import (
 from .report_data import country_name as country_name  # re-exported: tests use report.country_name
 from .report_html import BOOTSTRAP_JS, CSS, TEMPLATE
 from .report_notebook import notebook_page
-from .report_page import Block, Cell, ChartData, Page, Section, cell_html, safe_url
+from .report_page import Block, Cell, Page, Section, cell_html, safe_url
 
 if TYPE_CHECKING:
     from .core import Workbench
-
-#: The name tests and bench/eval_actors.py use for the report's data.
-_Data = ReportData
 
 #: Stated size budget: a report must stay under this (the Reuters TRAIN corpus report is
 #: far below it; see bench/RESULTS.md). All chart data are capped aggregates, so the size
@@ -196,9 +191,7 @@ def render_page(page: Page) -> str:
     return html
 
 
-# ---------------------------------------------------------------------- data (DuckDB)
-
-
+# ---------------------------------------------------------------------- keyword in context
 def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str, str, str]:
     """Split a sentence into (left, keyword, right), trimmed to ``KWIC_CONTEXT`` chars."""
     text = sentence or ""
@@ -216,229 +209,13 @@ def kwic(sentence: str, start: int, end: int, matched: str | None) -> tuple[str,
 
 
 # ---------------------------------------------------------------------- charts
-def _axis_format(unit: str) -> str:
-    return {"day": "%d %b %Y", "week": "%d %b %Y", "month": "%b %Y"}.get(unit, "%Y")
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """JSON-ready rows: dates as ISO strings, numpy scalars as Python numbers."""
-    out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[col]) or (
-            len(out) and isinstance(out[col].iloc[0], dt.date)
-        ):
-            out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d")
-    return json.loads(out.to_json(orient="records", date_format="iso"))
-
-
-def coverage_chart(df: pd.DataFrame, unit: str, sources: list[str]) -> ChartData:
-    """Articles per period, stacked by source; click the legend to pick sources."""
-    pick = alt.selection_point(fields=["source"], bind="legend", name="pick_source")
-    order = [s for s in sources if s in set(df["source"])] + (
-        [OTHER_SOURCES] if OTHER_SOURCES in set(df["source"]) else []
-    )
-    return (
-        alt.Chart(alt.Data(name="coverage"))
-        .mark_bar()
-        .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
-            y=alt.Y("sum(articles):Q", title=f"articles per {unit}"),
-            color=alt.Color("source:N", sort=order, title="source (click)"),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-            tooltip=[
-                alt.Tooltip("period:T", title=unit, format=_axis_format(unit)),
-                "source:N",
-                alt.Tooltip("sum(articles):Q", title="articles"),
-            ],
-        )
-        .add_params(pick)
-        .properties(width=860, height=240)
-    ), {"coverage": _records(df)}
-
-
-def ranked_bar_chart(
-    df: pd.DataFrame,
-    *,
-    prefix: str,
-    label: str,
-    color: str,
-    sources: list[str],
-    types: Sequence[str] = (),
-    default_top: int = 15,
-    title: str = "articles",
-    fixed_color: str | None = None,
-) -> ChartData:
-    """Top-N bars re-ranked in the browser as the dropdowns/slider change.
-
-    The data are (item, type, source, articles) aggregates; the page filters by source and
-    type, sums per item, ranks and keeps the top N, all in Vega.
-    """
-    # A search box over every outlet (the page's datalist offers them as you type): a
-    # dropdown of 10^2-10^3 outlets cannot be read, a top-8 one cannot reach the others.
-    src = alt.param(
-        name=f"{prefix}_source",
-        value="",
-        bind=alt.binding(
-            input="search",
-            name=f"outlet ({len(sources):,}; empty = all) ",
-            placeholder="type to search outlets",
-        ),
-    )
-    top = alt.param(
-        name=f"{prefix}_top",
-        value=default_top,
-        bind=alt.binding_range(min=3, max=TOP_CHART, step=1, name="show top "),
-    )
-    params: list[Any] = [src, top]
-    cond = f"(!{prefix}_source || indexof(lower(datum.source), lower(trim({prefix}_source))) >= 0)"
-    if types:
-        typ = alt.param(
-            name=f"{prefix}_type",
-            value="all",
-            bind=alt.binding_select(options=["all", *types], name="type "),
-        )
-        params.insert(0, typ)
-        cond += f" && ({prefix}_type == 'all' || datum.type == {prefix}_type)"
-    groupby = [label, color] if color != label else [label]
-    return (
-        alt.Chart(alt.Data(name=prefix))
-        .transform_filter(cond)
-        .transform_aggregate(articles="sum(articles)", groupby=groupby)
-        .transform_window(
-            rank="row_number()",
-            sort=[alt.SortField("articles", order="descending"), alt.SortField(label)],
-        )
-        .transform_filter(f"datum.rank <= {prefix}_top")
-        .mark_bar()
-        .encode(
-            y=alt.Y(f"{label}:N", sort="-x", title=None),
-            x=alt.X("articles:Q", title=title, axis=alt.Axis(labelOverlap="greedy", format="~s")),
-            color=alt.value(fixed_color)
-            if fixed_color
-            else alt.Color(f"{color}:N", legend=alt.Legend(title=color)),
-            tooltip=[f"{label}:N", f"{color}:N", alt.Tooltip("articles:Q", format=",")],
-        )
-        .add_params(*params)
-        .properties(width=620)
-    ), {prefix: _records(df)}
-
-
-def period_label(values: pd.Series, unit: str) -> list[str]:
-    """Readable, sortable labels for period starts: "2020-W02", "2020-01" (one naming for
-    every surface, ``formatting.period_label``)."""
-    return [formatting.period_label(v, unit) for v in values]
-
-
-def theme_heatmap(df: pd.DataFrame, unit: str) -> ChartData:
-    """Theme x period heat map; click themes (shift-click to add) to draw their trend below."""
-    df = df.copy()
-    totals = df.groupby("theme")["articles"].sum().sort_values(ascending=False, kind="stable")
-    shown = list(totals.index[:TOP_THEMES])
-    df = df[df["theme"].isin(shown)]
-    # every theme x period cell: a period without the theme is 0, never a blank
-    full = pd.MultiIndex.from_product([sorted(set(df["period"])), shown], names=["period", "theme"])
-    df = df.set_index(["period", "theme"]).reindex(full, fill_value=0).reset_index()
-    df["when"] = period_label(df["period"], unit)
-    # The trend below starts with the five largest themes: all of them is a tangle of lines.
-    pick = alt.selection_point(
-        fields=["theme"], name="pick_theme", value=[{"theme": t} for t in shown[:5]]
-    )
-    base = alt.Chart(alt.Data(name="themes"))
-    order = sorted(set(df["when"]))
-    more = f"the {len(shown)} largest of {len(totals):,} themes" if len(totals) > len(shown) else ""
-    heat = (
-        base.mark_rect()
-        .encode(
-            x=alt.X(
-                "when:O",
-                sort=order,
-                title=unit,
-                axis=alt.Axis(labelAngle=-90, labelOverlap="greedy", labelLimit=0),
-            ),
-            y=alt.Y("theme:N", title=more or None, sort=shown),
-            color=alt.Color("articles:Q", scale=alt.Scale(scheme="blues"), title="articles"),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.3)),
-            tooltip=[alt.Tooltip("when:O", title=unit), "theme:N", "articles:Q"],
-        )
-        .add_params(pick)
-        .properties(width=860)
-    )
-    lines = (
-        base.transform_filter(pick)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X(
-                "period:T",
-                title=None,
-                axis=alt.Axis(format=_axis_format(unit), tickCount=_tick_interval(unit)),
-            ),
-            y=alt.Y("articles:Q", title=f"articles per {unit}"),
-            color=alt.Color("theme:N", legend=None),
-            tooltip=["theme:N", alt.Tooltip("when:O", title=unit), "articles:Q"],
-        )
-        .properties(width=860, height=160)
-    )
-    return alt.vconcat(heat, lines), {"themes": _records(df)}
-
-
-def _tick_interval(unit: str) -> dict[str, Any]:
-    """One tick per period at most (a day axis otherwise ticks every 12 hours)."""
-    if unit == "quarter":
-        return {"interval": "month", "step": 3}
-    return {"interval": unit if unit in ("day", "week", "month", "year") else "year", "step": 1}
-
-
-def tone_chart(df: pd.DataFrame, unit: str) -> ChartData:
-    """Mean article tone per period and source; click the legend to isolate sources."""
-    pick = alt.selection_point(fields=["source"], bind="legend", name="pick_tone_source")
-    base = alt.Chart(alt.Data(name="tone"))
-    line = (
-        base.mark_line(point=True)
-        .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=_axis_format(unit))),
-            y=alt.Y("tone:Q", title="mean tone (VADER compound)", scale=alt.Scale(zero=False)),
-            color=alt.Color("source:N", title="source (click)"),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-            tooltip=[
-                alt.Tooltip("period:T", title=unit, format=_axis_format(unit)),
-                "source:N",
-                alt.Tooltip("tone:Q", format="+.3f"),
-                "articles:Q",
-            ],
-        )
-        .add_params(pick)
-    )
-    zero = base.mark_rule(color="#999", strokeDash=[3, 3]).encode(y=alt.datum(0))
-    return alt.layer(line, zero).properties(width=860, height=220), {"tone": _records(df)}
-
-
-def world_map(df: pd.DataFrame) -> dict[str, Any] | None:
-    """Offline choropleth from ``workbench.charts`` (None when it cannot be drawn)."""
+def optional_chart(build: Callable[[], alt.TopLevelMixin], what: str) -> alt.TopLevelMixin | None:
+    """A chart the section can do without (a map beside the bars that carry the same
+    numbers): when it cannot be drawn the report says so in a warning and goes on."""
     try:
-        agg = df.groupby(["iso3", "country"], as_index=False)["articles"].sum()
-        agg = agg.rename(columns={"iso3": "key", "country": "label"})
-        chart = charts.choropleth(
-            agg, title="Articles per country (all sources)", width=860, height=380
-        )
-        # Built and checked by charts.choropleth; re-validating the inline world topology
-        # against the schema costs seconds and adds nothing.
-        return chart.to_dict(validate=False)
+        return build()
     except Exception as exc:  # the bar chart below still shows the numbers
-        warnings.warn(f"world map skipped: {exc}", stacklevel=2)
-        return None
-
-
-def place_map(df: pd.DataFrame) -> dict[str, Any] | None:
-    """Offline point map of the most covered towns (``charts.place_map``)."""
-    if df.empty:
-        return None
-    try:
-        chart = charts.place_map(
-            df, title="Towns named in the articles (all sources)", width=860, height=380
-        )
-        return chart.to_dict(validate=False)
-    except Exception as exc:  # the country chart still shows the numbers
-        warnings.warn(f"place map skipped: {exc}", stacklevel=2)
+        warnings.warn(f"{what} skipped: {exc}", stacklevel=2)
         return None
 
 
@@ -449,9 +226,12 @@ EVIDENCE_COLUMNS = ["date", "source", "before", "match", "after", "article", "re
 def evidence_rows(ev: pd.DataFrame, key: str) -> list[list[Any]]:
     rows: list[list[Any]] = []
     for r in ev[ev["key"] == key].itertuples(index=False):
-        start = int(r.start_char) - int(r.s_start)
-        end = int(r.end_char) - int(r.s_start)
-        left, mid, right = kwic(r.sentence, start, end, r.matched)
+        if isinstance(r.sentence, str):
+            start = int(r.start_char) - int(r.sentence_start)
+            end = int(r.end_char) - int(r.sentence_start)
+            left, mid, right = kwic(r.sentence, start, end, r.matched)
+        else:  # no stored sentence: the span's own text
+            left, mid, right = "", str(r.matched or ""), ""
         date = iso_date(r.date)
         rows.append(
             [
@@ -504,21 +284,39 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
     unit = data.granularity(stamp["date_min"], stamp["date_max"])
     sources = data.top_sources()
     every = data.all_sources()
+    coverage_section(page, data, unit, sources, every)
+    actors_section(page, data, f)
+    countries_section(page, data)
+    themes_section(page, data, unit)
+    tone_section(page, data, unit, sources)
+    quotes_section(page, data)
+    syndication_section(page, wb, f)
+    return page
 
-    # -- coverage
+
+def coverage_section(
+    page: Page, data: ReportData, unit: str, sources: list[str], every: list[str]
+) -> None:
     sec = Section("coverage", "Coverage over time", f"Articles per {unit} by source.")
     page.sections.append(sec)
     cov = data.coverage(unit, sources)
     if cov.empty:
         sec.empty = "No dated articles in this selection."
     else:
-        page.add_chart(sec, coverage_chart(cov, unit, sources))
+        page.add_chart(sec, charts.timeline(cov, stack=True, title="Articles by outlet", width=860))
     options = "".join(f'<option value="{escape(x)}">' for x in every)
     sec.blocks.append(
         Block(kind="html", html=Markup(f'<datalist id="wb-sources">{options}</datalist>'))  # noqa: S704 - escaped
     )
 
-    # -- actors
+
+def _top_items(df: pd.DataFrame, n: int = TOP_EVIDENCE) -> pd.DataFrame:
+    """The ``n`` keys with most articles over all outlets (key, label, articles)."""
+    tops = df.groupby(["key", "label"], as_index=False)["articles"].sum()
+    return tops.sort_values(["articles", "key"], ascending=[False, True]).head(n)
+
+
+def actors_section(page: Page, data: ReportData, f: Filter) -> None:
     sec = Section(
         "actors",
         "Actors",
@@ -526,33 +324,27 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
         "and a source, and how many to show.",
     )
     page.sections.append(sec)
-    types = list(f.actor_types)
-    act = data.actors(every, types)
+    act = data.actors(list(f.actor_types))
     if act.empty:
         sec.empty = "No resolved actors yet: run `workbench analyze` on this database."
-    else:
-        page.add_chart(
-            sec,
-            ranked_bar_chart(
-                act,
-                prefix="actor",
-                label="name",
-                color="type",
-                sources=every,
-                types=[t for t in types if t in set(act["type"])],
-            ),
-        )
-        tops = act.groupby(["entity_id", "name"], as_index=False)["articles"].sum()
-        tops = tops.sort_values(["articles", "name"], ascending=[False, True]).head(TOP_EVIDENCE)
-        ids = tops["entity_id"].tolist()
-        add_evidence(
-            page,
-            sec,
-            data.actor_evidence(ids),
-            [(r.entity_id, r.name, int(r.articles)) for r in tops.itertuples()],
-        )
+        return
+    page.add_chart(
+        sec,
+        charts.bars(
+            act, per_outlet=True, name="actor", max_top=TOP_CHART, width=620,
+            title="Most covered actors",
+        ),
+    )  # fmt: skip
+    tops = _top_items(act)
+    add_evidence(
+        page,
+        sec,
+        data.evidence("actor", tops["key"].tolist()),
+        [(r.key, r.label, int(r.articles)) for r in tops.itertuples()],
+    )
 
-    # -- countries
+
+def countries_section(page: Page, data: ReportData) -> None:
     sec = Section(
         "countries",
         "Countries",
@@ -560,37 +352,46 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
         "many to show.",
     )
     page.sections.append(sec)
-    cty = data.countries(every)
+    cty = data.countries()
     if cty.empty:
         sec.empty = "No resolved countries yet: run `workbench analyze` on this database."
-    else:
-        m = world_map(cty)
-        if m is not None:
-            page.add_chart(sec, m)
-        pm = place_map(data.places())
+        return
+    totals = data.country_totals(cty)
+    m = optional_chart(
+        lambda: charts.choropleth(
+            totals, title="Articles per country (all sources)", width=860, height=380
+        ),
+        "world map",
+    )
+    if m is not None:
+        page.add_chart(sec, m)
+    towns = data.places()
+    if not towns.empty:
+        pm = optional_chart(
+            lambda: charts.place_map(
+                towns, title="Towns named in the articles (all sources)", width=860, height=380
+            ),
+            "place map",
+        )
         if pm is not None:
             page.add_chart(sec, pm)
-        page.add_chart(
-            sec,
-            ranked_bar_chart(
-                cty,
-                prefix="country",
-                label="country",
-                color="country",
-                sources=every,
-                fixed_color="#4c78a8",
-            ),
-        )
-        tops = cty.groupby(["iso3", "country"], as_index=False)["articles"].sum()
-        tops = tops.sort_values(["articles", "iso3"], ascending=[False, True]).head(TOP_EVIDENCE)
-        add_evidence(
-            page,
-            sec,
-            data.country_evidence(tops["iso3"].tolist()),
-            [(r.iso3, f"{r.country} ({r.iso3})", int(r.articles)) for r in tops.itertuples()],
-        )
+    page.add_chart(
+        sec,
+        charts.bars(
+            cty, per_outlet=True, name="country", max_top=TOP_CHART, width=620,
+            title="Most covered countries",
+        ),
+    )  # fmt: skip
+    tops = _top_items(cty)
+    add_evidence(
+        page,
+        sec,
+        data.evidence("country", tops["key"].tolist()),
+        [(r.key, f"{r.label} ({r.key})", int(r.articles)) for r in tops.itertuples()],
+    )
 
-    # -- themes
+
+def themes_section(page: Page, data: ReportData, unit: str) -> None:
     sec = Section(
         "themes",
         "Themes",
@@ -598,68 +399,58 @@ def overview_page(wb: Workbench, f: Filter, *, title: str | None = None) -> Page
     )
     page.sections.append(sec)
     th = data.themes(unit)
-    if th.empty:
+    if th.empty or not th["articles"].any():
         sec.empty = "No themes tagged yet: run `workbench analyze` on this database."
-    else:
-        page.add_chart(sec, theme_heatmap(th, unit))
-        tops = th.groupby("theme", as_index=False)["articles"].sum()
-        tops = tops.sort_values(["articles", "theme"], ascending=[False, True]).head(TOP_EVIDENCE)
-        add_evidence(
-            page,
-            sec,
-            data.theme_evidence(tops["theme"].tolist()),
-            [(r.theme, r.theme, int(r.articles)) for r in tops.itertuples()],
-        )
+        return
+    page.add_chart(sec, charts.period_heatmap(th, keys=TOP_THEMES))
+    tops = _top_items(th)
+    add_evidence(
+        page,
+        sec,
+        data.evidence("theme", tops["key"].tolist()),
+        [(r.key, r.label, int(r.articles)) for r in tops.itertuples()],
+    )
 
-    # -- tone
+
+def tone_section(page: Page, data: ReportData, unit: str, sources: list[str]) -> None:
     sec = Section("tone", "Tone", f"Mean article tone per {unit} and source (-1 to +1).")
     page.sections.append(sec)
     tone = data.tone(unit, sources)
     if tone.empty:
         sec.empty = "No tone scores yet: run `workbench analyze` on this database."
-    else:
-        page.add_chart(sec, tone_chart(tone, unit))
+        return
+    page.add_chart(sec, charts.tone_timeline(tone, title="Tone by outlet", width=860, height=220))
 
-    # -- quotes
+
+def quotes_section(page: Page, data: ReportData) -> None:
     sec = Section("quotes", "Quotes", "Who is quoted most, with their latest quote.")
     page.sections.append(sec)
     sp = data.speakers()
     if sp.empty:
         sec.empty = "No quotes found yet: run `workbench analyze` on this database."
-    else:
-        rows = []
-        for r in sp.itertuples(index=False):
-            date = iso_date(r.date)
-            quote = r.text if len(r.text) <= 240 else r.text[:240] + "…"
-            rows.append(
-                [
-                    Cell(r.speaker),
-                    Cell(int(r.quotes), cls="num"),
-                    Cell(int(r.articles), cls="num"),
-                    Cell(f"“{quote}”"),
-                    Cell(date, cls="num"),
-                    Cell(r.source or NO_SOURCE),
-                    Cell(r.title or "(untitled)", href=r.url),
-                ]
-            )
-        sec.blocks.append(
-            Block(
-                kind="table",
-                cls="quotes",
-                columns=[
-                    "speaker",
-                    "quotes",
-                    "articles",
-                    "latest quote",
-                    "date",
-                    "source",
-                    "article",
-                ],
-                rows=rows,
-            )
+        return
+    rows = []
+    for r in sp.itertuples(index=False):
+        quote = r.text if len(r.text) <= 240 else r.text[:240] + "…"
+        rows.append(
+            [
+                Cell(r.speaker),
+                Cell(int(r.quotes), cls="num"),
+                Cell(int(r.articles), cls="num"),
+                Cell(f"“{quote}”"),
+                Cell(iso_date(r.date), cls="num"),
+                Cell(r.source or NO_SOURCE),
+                Cell(r.title or "(untitled)", href=r.url),
+            ]
         )
-    syndication_section(page, wb, f)
-    return page
+    sec.blocks.append(
+        Block(
+            kind="table",
+            cls="quotes",
+            columns=["speaker", "quotes", "articles", "latest quote", "date", "source", "article"],
+            rows=rows,
+        )
+    )
 
 
 def syndication_section(page: Page, wb: Workbench, f: Filter) -> None:
@@ -674,7 +465,7 @@ def syndication_section(page: Page, wb: Workbench, f: Filter) -> None:
     if not stories.is_ready(wb.con):
         sec.empty = "No story clusters yet: run `workbench stories` (or `analyze`) first."
         return
-    syn = stories.syndication(wb.con, f)
+    syn = wb.syndication(f)
     out = syn["outlets"].head(25)
     if out.empty:
         sec.empty = "No articles with an outlet in this selection."

@@ -1,7 +1,9 @@
-"""The numbers of one report: aggregates over one filtered article set, read from DuckDB.
+"""The numbers of one report, each asked of the query API (``workbench.query``).
 
 Shared by the overview report (``report``) and the notebook report (``report_notebook``),
-below both; every value is bound as a parameter.
+below both. No SQL here: a report shows what ``wb.top``/``coverage``/``compare``/``tone``
+would show for the same filter, reshaped for its charts (outlets past the top pooled as
+"other sources", articles without an outlet as "(no source)").
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from . import versions
+from . import query, versions
 from .countries import country_name as _gazetteer_name
-from .filters import Filter, compose, filtered_articles_sql
-from .store import in_list_params, quote_ident
+from .filters import Filter
 
 if TYPE_CHECKING:
     from .core import Workbench
@@ -27,6 +28,8 @@ EVIDENCE_PER_ITEM = 3
 TOP_SOURCES = 8
 #: Themes drawn in the theme x period heat map (the largest; the title says of how many).
 TOP_THEMES = 25
+#: Towns on the place map.
+TOP_PLACES = 150
 MAX_PERIODS = 160
 KWIC_CONTEXT = 90
 OTHER_SOURCES = "other sources"
@@ -57,106 +60,60 @@ def country_name(iso3: str) -> str:
 
 
 class ReportData:
-    """Aggregates for one filtered article set; every value bound as a parameter."""
+    """The numbers of one report for one filter, from the query API."""
 
     def __init__(self, wb: Workbench, f: Filter) -> None:
         self.wb = wb
+        self.con = wb.con
         self.f = f
-        sql, params = filtered_articles_sql(
-            f, columns="a.article_id, a.date, a.title, a.source, a.url, a.text_hash"
-        )
-        self.cte = compose("WITH fa AS ({sql})", sql=sql)
-        self.params = params
-        self.tables = set(
-            wb.con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"]
-        )
-
-    def q(self, body: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        return self.wb.con.execute(
-            compose("{cte} {body}", cte=self.cte, body=body), [*self.params, *params]
-        ).df()
-
-    def has_rows(self, table: str) -> bool:
-        if table not in self.tables:
-            return False
-        sql = compose("SELECT EXISTS (SELECT 1 FROM {t})", t=quote_ident(table))
-        return bool(self.wb.con.execute(sql).fetchone()[0])
+        self._sources: pd.DataFrame | None = None
+        self._n: int | None = None
 
     # -- header ----------------------------------------------------------------
     def stamp(self, title_filter: str) -> dict[str, Any]:
-        n, dmin, dmax, corpus = self.q(
-            "SELECT count(*) AS n, min(date) AS dmin, max(date) AS dmax, "
-            "sha256(coalesce(string_agg(text_hash, ',' ORDER BY article_id), '')) AS h FROM fa"
-        ).iloc[0]
-        undated = int(self.q("SELECT count(*) AS n FROM fa WHERE date IS NULL")["n"].iloc[0])
-        con = self.wb.con
-        models = []
-        if self.has_rows("pipelines"):
-            models = [
-                f"{m} (spaCy pipeline; workbench {v})"
-                for m, v in con.execute(
-                    "SELECT DISTINCT model, workbench_version FROM pipelines ORDER BY 1, 2"
-                ).fetchall()
-            ]
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-
-        def hashes(column: str, tables: Sequence[str], meta_key: str) -> str:
-            found: list[str] = []
-            if meta.get(meta_key):
-                found.append(str(meta[meta_key]))
-            for t in tables:
-                if t in self.tables:
-                    found += [
-                        r[0]
-                        for r in con.execute(
-                            compose(
-                                "SELECT DISTINCT {c} FROM {t} WHERE {c} IS NOT NULL",
-                                c=quote_ident(column),
-                                t=quote_ident(t),
-                            )
-                        ).fetchall()
-                    ]
-            return ", ".join(dict.fromkeys(found)) or "(not computed)"
-
+        sel = query.selection(self.con, self.f)
+        prov = query.provenance(self.con)
+        n, dmin, dmax = sel["articles"], sel["date_min"], sel["date_max"]
+        self._n = n
         date_range = (
             f"{iso_date(dmin)} to {iso_date(dmax)}" if pd.notna(dmin) else "(no dated articles)"
         )
-        if undated:
-            date_range += f" ({undated:,} undated)"
+        if sel["undated"]:
+            date_range += f" ({sel['undated']:,} undated)"
         return {
-            "corpus_hash": str(corpus)[:16] if n else "(empty)",
-            "articles": f"{int(n):,}",
-            "n_articles": int(n),
+            "corpus_hash": sel["corpus_hash"][:16] if n else "(empty)",
+            "articles": f"{n:,}",
+            "n_articles": n,
             "date_min": as_date(dmin),
             "date_max": as_date(dmax),
             "date_range": date_range,
             "filters": title_filter,
-            "model": "; ".join(models) or "(not extracted yet)",
-            "taxonomy_hash": hashes("taxonomy_hash", ["themes"], "taxonomy_hash"),
-            "registry_hash": hashes(
-                "registry_hash", ["entities", "article_countries"], "registry_hash"
-            ),
+            "model": "; ".join(prov["models"]) or "(not extracted yet)",
+            "taxonomy_hash": ", ".join(prov["taxonomy_hash"]) or "(not computed)",
+            "registry_hash": ", ".join(prov["registry_hash"]) or "(not computed)",
             "database": self.wb.path.name,
             "workbench_version": versions.workbench_version(),
             "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         }
 
     # -- dimensions --------------------------------------------------------------
+    def _outlets(self) -> pd.DataFrame:
+        if self._sources is None:
+            self._sources = query.top(self.con, "source", None, self.f)
+        return self._sources
+
+    def _unsourced(self) -> int:
+        """Articles of the selection without an outlet (counted under "(no source)")."""
+        if self._n is None:
+            self._n = query.selection(self.con, self.f)["articles"]
+        return self._n - int(self._outlets()["articles"].sum())
+
     def top_sources(self) -> list[str]:
-        df = self.q(
-            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 "
-            "ORDER BY n DESC, s LIMIT ?",
-            [NO_SOURCE, TOP_SOURCES],
-        )
-        return df["s"].tolist()
+        return self._outlets()["label"].head(TOP_SOURCES).tolist()
 
     def all_sources(self) -> list[str]:
         """Every outlet of the selection, largest first: the pickers list them all."""
-        df = self.q(
-            "SELECT coalesce(source, ?) AS s, count(*) AS n FROM fa GROUP BY 1 ORDER BY n DESC, s",
-            [NO_SOURCE],
-        )
-        return df["s"].tolist()
+        return [*self._outlets()["label"], *([NO_SOURCE] if self._unsourced() else [])]
 
     def granularity(self, dmin: Any, dmax: Any) -> str:
         if not isinstance(dmin, dt.date) or not isinstance(dmax, dt.date):
@@ -169,194 +126,114 @@ class ReportData:
 
     # -- aggregates --------------------------------------------------------------
     def coverage(self, unit: str, sources: list[str]) -> pd.DataFrame:
-        return self.q(
-            "SELECT date_trunc(?, date)::DATE AS period, "
-            "CASE WHEN list_contains(?, coalesce(source, ?)) THEN coalesce(source, ?) "
-            "ELSE ? END AS source, count(*) AS articles "
-            "FROM fa WHERE date IS NOT NULL GROUP BY ALL ORDER BY period, source",
-            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-
-    def actors(self, sources: list[str], types: Sequence[str]) -> pd.DataFrame:
-        if not (self.has_rows("mentions") and self.has_rows("entities")):
-            return pd.DataFrame()
-        return self.q(
-            compose(
-                ", per AS (SELECT e.entity_id, e.name, e.type, "
-                "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-                "ELSE ? END AS source, count(DISTINCT m.article_id) AS articles, "
-                "count(*) AS mentions "
-                "FROM mentions m JOIN fa ON fa.article_id = m.article_id "
-                "JOIN entities e ON e.entity_id = m.entity_id "
-                "WHERE e.type IN ({ph}) GROUP BY ALL), "
-                "tops AS (SELECT entity_id FROM per GROUP BY entity_id, type "
-                "QUALIFY row_number() OVER (PARTITION BY type "
-                "ORDER BY sum(articles) DESC, entity_id) <= ?) "
-                "SELECT per.* FROM per JOIN tops USING (entity_id) "
-                "ORDER BY articles DESC, name",
-                ph=in_list_params(types),
-            ),
-            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES, *types, TOP_CHART],
-        )
-
-    def countries(self, sources: list[str]) -> pd.DataFrame:
-        if not self.has_rows("article_countries"):
-            return pd.DataFrame()
-        df = self.q(
-            "SELECT ac.iso3, "
-            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-            "ELSE ? END AS source, count(DISTINCT ac.article_id) AS articles, "
-            "sum(ac.mentions) AS mentions "
-            "FROM article_countries ac JOIN fa ON fa.article_id = ac.article_id "
-            "GROUP BY ALL ORDER BY articles DESC, iso3",
-            [sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-        df["country"] = [country_name(c) for c in df["iso3"]]
-        return df
-
-    def places(self, n: int = 150) -> pd.DataFrame:
-        """The most covered towns (``mention_places``, fclass P) with their points."""
-        if not self.has_rows("mention_places"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT CAST(p.geonameid AS VARCHAR) AS key, min(p.name) AS label, "
-            "min(p.iso3) AS iso3, avg(p.lat) AS lat, avg(p.lon) AS lon, "
-            "count(DISTINCT p.article_id) AS articles, count(*) AS mentions "
-            "FROM mention_places p JOIN fa ON fa.article_id = p.article_id "
-            "WHERE p.fclass = 'P' GROUP BY 1 ORDER BY articles DESC, key LIMIT ?",
-            [n],
-        )
-
-    def themes(self, unit: str) -> pd.DataFrame:
-        if not self.has_rows("article_themes"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT date_trunc(?, fa.date)::DATE AS period, coalesce(t.label, atm.theme_id) "
-            "AS theme, count(DISTINCT atm.article_id) AS articles "
-            "FROM article_themes atm JOIN fa ON fa.article_id = atm.article_id "
-            "LEFT JOIN themes t ON t.theme_id = atm.theme_id "
-            "WHERE fa.date IS NOT NULL GROUP BY ALL ORDER BY period, theme",
-            [unit],
-        )
-
-    def tone(self, unit: str, sources: list[str]) -> pd.DataFrame:
-        if not self.has_rows("article_tone"):
-            return pd.DataFrame()
-        return self.q(
-            "SELECT date_trunc(?, fa.date)::DATE AS period, "
-            "CASE WHEN list_contains(?, coalesce(fa.source, ?)) THEN coalesce(fa.source, ?) "
-            "ELSE ? END AS source, avg(t.tone) AS tone, count(*) AS articles "
-            "FROM article_tone t JOIN fa ON fa.article_id = t.article_id "
-            "WHERE fa.date IS NOT NULL AND t.tone IS NOT NULL GROUP BY ALL "
-            "ORDER BY period, source",
-            [unit, sources, NO_SOURCE, NO_SOURCE, OTHER_SOURCES],
-        )
-
-    def speakers(self) -> pd.DataFrame:
-        if not self.has_rows("quotes"):
-            return pd.DataFrame()
-        return self.q(
-            ", q AS (SELECT e.name AS speaker, q.text, q.article_id, "
-            "fa.date, fa.source, fa.title, fa.url "
-            "FROM quotes q JOIN fa ON fa.article_id = q.article_id "
-            "JOIN entities e ON e.entity_id = q.speaker_entity_id "
-            "WHERE NOT coalesce(q.fragment, false)) "
-            "SELECT speaker, count(*) OVER (PARTITION BY speaker) AS quotes, "
-            "count(DISTINCT article_id) OVER (PARTITION BY speaker) AS articles, "
-            "text, article_id, date, source, title, url FROM q "
-            "QUALIFY row_number() OVER (PARTITION BY speaker "
-            "ORDER BY date DESC NULLS LAST, article_id, text) = 1 "
-            "ORDER BY quotes DESC, speaker LIMIT ?",
-            [TOP_EVIDENCE * 3],
-        )
-
-    # -- evidence (KWIC) ---------------------------------------------------------
-    def _evidence(
-        self, pick_sql: str, hits_sql: str, keys: list[str], n_key_params: int = 1
-    ) -> pd.DataFrame:
-        """Sentences behind the top cells: one per article, newest articles first.
-
-        Three small steps, so the big tables are only read for the few chosen rows: pick
-        (key, article) pairs by date from an article-level table (``pick_sql``, its key list
-        bound ``n_key_params`` times), fetch the hits of just those articles (``hits_sql``:
-        ``{ids}`` = article placeholders, then the key placeholders), then their sentences.
-        """
-        if not keys or not self.has_rows("sentences"):
-            return pd.DataFrame()
-        picks = self.q(
-            compose(
-                ", p AS (SELECT DISTINCT key, article_id FROM ({pick})) "
-                "SELECT p.key, p.article_id, fa.date, fa.source, fa.title, fa.url "
-                "FROM p JOIN fa ON fa.article_id = p.article_id "
-                "QUALIFY row_number() OVER (PARTITION BY p.key "
-                "ORDER BY fa.date DESC NULLS LAST, p.article_id) <= ? "
-                "ORDER BY p.key, fa.date DESC NULLS LAST, p.article_id",
-                pick=pick_sql,
-            ),
-            [*keys * n_key_params, EVIDENCE_PER_ITEM],
-        )
-        if picks.empty:
-            return picks
-        ids = sorted(set(picks["article_id"]))
-        hits = self.wb.con.execute(
-            compose(hits_sql, ids=in_list_params(ids), keys=in_list_params(keys)),
-            [*ids, *keys],
-        ).df()
-        hits = hits.sort_values(["key", "article_id", "sentence_idx", "start_char"])
-        hits = hits.drop_duplicates(["key", "article_id"])
-        sents = self.wb.con.execute(
-            compose(
-                "SELECT article_id, idx AS sentence_idx, text AS sentence, start_char AS s_start "
-                "FROM sentences WHERE article_id IN ({ph})",
-                ph=in_list_params(ids),
-            ),
-            ids,
-        ).df()
-        out = picks.merge(hits, on=["key", "article_id"]).merge(
-            sents, on=["article_id", "sentence_idx"]
-        )
+        """Articles per period for the top outlets, the rest pooled as "other sources"."""
+        vol = query.coverage(self.con, None, unit, filter=self.f)
+        if vol.empty:
+            return vol
+        parts = []
+        if sources:
+            per = query.coverage(self.con, "source", unit, filter=self.f, n=None, values=sources)
+            parts.append(per[["period", "key", "label", "articles"]])
+            done = per.groupby("period")["articles"].sum()
+        else:
+            done = pd.Series(dtype="int64")
+        rest = vol[["period", "articles"]].copy()
+        rest["articles"] -= rest["period"].map(done).fillna(0).astype("int64")
+        rest = rest[rest["articles"] > 0].assign(key=OTHER_SOURCES, label=OTHER_SOURCES)
+        parts.append(rest[["period", "key", "label", "articles"]])
+        out = pd.concat(parts, ignore_index=True)
+        out.attrs.update({**vol.attrs, "kind": "source", "filter": self.f.describe()})
         return out
 
-    def actor_evidence(self, ids: list[str]) -> pd.DataFrame:
-        return self._evidence(
-            compose(
-                "SELECT entity_id AS key, article_id FROM mentions WHERE entity_id IN ({ph})",
-                ph=in_list_params(ids),
-            ),
-            "SELECT entity_id AS key, article_id, sentence_idx, start_char, end_char, "
-            "text AS matched FROM mentions WHERE article_id IN ({ids}) AND entity_id IN ({keys})",
-            ids,
-        )
+    def _per_outlet(self, kind: str, f: Filter, n: int | None) -> pd.DataFrame:
+        """(source, key, label, articles) of the ``n`` top keys per outlet (``compare``), with
+        the articles that have no outlet as "(no source)" so the sums are the totals."""
+        cmp = query.compare(self.con, None, kind, f, n)
+        rows = cmp.loc[cmp["articles"] > 0, ["source", "key", "label", "articles"]]
+        if not self._unsourced():
+            return rows
+        tot = query.top(self.con, kind, None, f).set_index("key")
+        keys = cmp["key"].drop_duplicates() if len(cmp) else tot.index[:n].to_series()
+        seen = rows.groupby("key")["articles"].sum().reindex(keys, fill_value=0)
+        rest = pd.DataFrame(
+            {"source": NO_SOURCE, "key": keys.to_numpy(),
+             "label": tot["label"].reindex(keys).to_numpy(),
+             "articles": (tot["articles"].reindex(keys).fillna(0) - seen).to_numpy()}
+        )  # fmt: skip
+        rest["articles"] = rest["articles"].astype("int64")
+        rows = pd.concat([rows, rest[rest["articles"] > 0]], ignore_index=True)
+        return rows
 
-    def country_evidence(self, iso3s: list[str]) -> pd.DataFrame:
-        return self._evidence(
-            compose(
-                "SELECT iso3 AS key, article_id FROM article_countries WHERE iso3 IN ({ph})",
-                ph=in_list_params(iso3s),
-            ),
-            "SELECT country_iso3 AS key, article_id, sentence_idx, start_char, end_char, "
-            "text AS matched FROM mentions "
-            "WHERE article_id IN ({ids}) AND country_iso3 IN ({keys})",
-            iso3s,
-        )
+    def actors(self, types: Sequence[str]) -> pd.DataFrame:
+        """Per-outlet article counts of the ``TOP_CHART`` top actors of each entity type."""
+        parts = [
+            self._per_outlet("actor", self.f.replace(entity_types=(t,)), TOP_CHART).assign(type=t)
+            for t in types
+        ]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        out.attrs.update({"kind": "actor", "filter": self.f.describe()})
+        return out
 
-    def theme_evidence(self, labels: list[str]) -> pd.DataFrame:
-        if not self.has_rows("theme_hits"):
+    def countries(self) -> pd.DataFrame:
+        """Per-outlet article counts of every country (an outlet picked in the page ranks
+        among all countries, and the world map sums them)."""
+        out = self._per_outlet("country", self.f, None)
+        out.attrs.update({"kind": "country", "filter": self.f.describe()})
+        return out
+
+    @staticmethod
+    def country_totals(per_outlet: pd.DataFrame) -> pd.DataFrame:
+        """Articles per country over all outlets (the world map), from :meth:`countries`."""
+        out = per_outlet.groupby(["key", "label"], as_index=False)["articles"].sum()
+        out.attrs.update(per_outlet.attrs)
+        return out.sort_values(["articles", "key"], ascending=[False, True], ignore_index=True)
+
+    def places(self, n: int = TOP_PLACES) -> pd.DataFrame:
+        """The most covered towns (GeoNames feature class P) with their points."""
+        pts = self.wb.place_points("place", None, self.f)
+        if pts.empty:
+            return pts
+        out = pts[pts["fclass"] == "P"].head(n).reset_index(drop=True)
+        out.attrs.update(pts.attrs)
+        return out
+
+    def themes(self, unit: str) -> pd.DataFrame:
+        """Articles per theme and period, every theme (the heat map keeps the largest)."""
+        out = query.coverage(self.con, "theme", unit, filter=self.f, n=None)
+        out.attrs["filter"] = self.f.describe()  # the chart subtitle, whichever engine ran
+        return out
+
+    def tone(self, unit: str, sources: list[str]) -> pd.DataFrame:
+        """Mean article tone per period for the top outlets, the rest pooled (weighted by
+        articles) as "other sources"."""
+        every = query.tone(self.con, "date", unit, self.f)
+        if every.empty:
+            return every
+        per = query.tone(self.con, "source", unit, self.f, None)
+        top = per[per["label"].isin(sources)][["period", "label", "tone", "articles"]]
+        top = top.assign(weighted=top["tone"] * top["articles"])
+        done = top.groupby("period")[["weighted", "articles"]].sum()
+        rest = every[["period", "tone", "articles"]].set_index("period")
+        rest = rest.assign(weighted=rest["tone"] * rest["articles"])
+        rest = rest.sub(done.reindex(rest.index).fillna(0), fill_value=0)
+        rest = rest[rest["articles"] > 0]
+        rest = rest.assign(tone=rest["weighted"] / rest["articles"], label=OTHER_SOURCES)
+        rest = rest.reset_index()[["period", "label", "tone", "articles"]]
+        out = pd.concat([top.drop(columns="weighted"), rest], ignore_index=True)
+        out["articles"] = out["articles"].astype("int64")
+        out.attrs.update({**every.attrs, "kind": "source", "filter": self.f.describe()})
+        return out.sort_values(["period", "label"], ignore_index=True)
+
+    def speakers(self) -> pd.DataFrame:
+        """The most quoted resolved speakers with their newest quote."""
+        top = query.top(self.con, "speaker", TOP_EVIDENCE * 3, self.f)
+        if top.empty:
             return pd.DataFrame()
-        label = "coalesce(t.label, x.theme_id)"
-        return self._evidence(
-            compose(
-                "SELECT {label} AS key, x.article_id FROM article_themes x "
-                "LEFT JOIN themes t ON t.theme_id = x.theme_id WHERE {label} IN ({ph})",
-                label=label,
-                ph=in_list_params(labels),
-            ),
-            compose(
-                "SELECT {label} AS key, x.article_id, x.sentence_idx, x.start_char, x.end_char, "
-                "x.matched_text AS matched FROM theme_hits x "
-                "LEFT JOIN themes t ON t.theme_id = x.theme_id "
-                "WHERE x.article_id IN ({{ids}}) AND {label} IN ({{keys}})",
-                label=label,
-            ),
-            labels,
-        )
+        last = query.latest_evidence(self.con, "speaker", top["key"].tolist(), self.f, 1)
+        out = top.merge(last, on="key", how="inner")
+        return out.rename(columns={"label": "speaker", "mentions": "quotes", "matched": "text"})
+
+    # -- evidence (KWIC) ---------------------------------------------------------
+    def evidence(self, kind: str, keys: list[str]) -> pd.DataFrame:
+        """The newest sentences behind the top keys, one per article."""
+        return query.latest_evidence(self.con, kind, keys, self.f, EVIDENCE_PER_ITEM)

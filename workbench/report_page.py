@@ -30,10 +30,6 @@ def safe_url(url: Any) -> str | None:
     return url
 
 
-#: A chart on named data plus the rows for those names (``datasets`` of the spec).
-ChartData = tuple[alt.TopLevelMixin, dict[str, list[dict[str, Any]]]]
-
-
 @dataclass
 class Cell:
     """One table cell; ``href`` only for http(s) URLs, ``kwic`` = (left, match, right)."""
@@ -106,14 +102,10 @@ class Page:
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add_chart(
-        self, section: Section, chart: ChartData | alt.TopLevelMixin | dict, caption: str = ""
+        self, section: Section, chart: alt.TopLevelMixin | dict, caption: str = ""
     ) -> None:
+        """A ``workbench.charts`` chart (validated against the Vega-Lite schema here) or a
+        spec already a dict (a notebook's output)."""
         key = f"c{len(self.specs) + 1}"
-        datasets: dict[str, Any] = {}
-        if isinstance(chart, tuple):
-            chart, datasets = chart
-        spec = chart if isinstance(chart, dict) else chart.to_dict()
-        if datasets:  # attached after validation: Altair validating every row is slow
-            spec.setdefault("datasets", {}).update(datasets)
-        self.specs[key] = spec
+        self.specs[key] = chart if isinstance(chart, dict) else chart.to_dict()
         section.blocks.append(Block(kind="chart", key=key, caption=caption))
