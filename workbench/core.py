@@ -18,6 +18,7 @@ from . import (
     extract,
     filters,
     ingest,
+    kinds,
     load,
     load_web,
     places,
@@ -400,16 +401,16 @@ class Workbench:
         return self.sql(q, [article_id, article_id])
 
     def mentions_of(self, name_or_id: str) -> pd.DataFrame:
-        """Every mention of one entity (by id, canonical name or alias) with its sentence."""
+        """Every mention of one entity (by id, or its name or an alias in any case) with its
+        sentence."""
         return self.sql(
-            "SELECT m.article_id, m.sentence_idx, m.start_char, m.end_char, m.text, m.label,"
+            "SELECT m.article_id, m.sentence_idx, m.start_char, m.end_char, m.text, m.label,"  # noqa: S608
             " m.entity_id, m.country_iso3, s.text AS sentence"
             " FROM mentions m JOIN sentences s"
             " ON s.article_id = m.article_id AND s.idx = m.sentence_idx"
-            " WHERE m.entity_id IN (SELECT entity_id FROM entities WHERE entity_id = ?"
-            " OR name = ? OR list_contains(aliases, ?))"
+            f" WHERE m.entity_id IN ({kinds.ENTITY_LOOKUP})"
             " ORDER BY m.article_id, m.start_char",
-            [name_or_id, name_or_id, name_or_id],
+            kinds.entity_params(name_or_id),
         )
 
     # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
