@@ -6,6 +6,8 @@ DuckDB built from real spaCy output; only ``engine``, ``sql`` and ``params`` may
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -108,3 +110,45 @@ def test_planner_picks_the_engine_that_can_answer(con) -> None:
         assert call(None).attrs["engine"] == "base"
         with pytest.raises(errors.BadOption, match="pre-aggregates cannot answer"):
             call("aggregates")
+
+
+@pytest.fixture
+def grouped(con):
+    """Outlets of the corpus in two groups of a made-up attribute (one outlet without it);
+    the sources table is put back afterwards."""
+    saved = con.execute("SELECT * FROM sources").fetchall()
+    outlets = [r[0] for r in con.execute(
+        "SELECT source FROM articles GROUP BY 1 ORDER BY count(*) DESC, 1").fetchall()]  # fmt: skip
+    groups = {outlets[0]: "x", outlets[1]: "y", outlets[2]: "x"}
+    con.executemany(
+        "INSERT OR REPLACE INTO sources VALUES (?, ?, 'test')",
+        [(o, json.dumps({"desk": g})) for o, g in groups.items()],
+    )
+    yield groups
+    con.execute("DELETE FROM sources")
+    if saved:
+        con.executemany("INSERT INTO sources VALUES (?, ?, ?)", saved)
+
+
+def test_top_by_outlet_attribute(con, filters, grouped) -> None:
+    """``top(by=...)`` = one ``top`` per group of outlets (the loop it replaces), on both
+    engines, and under a dedup mode (each group deduplicated as its own filter)."""
+    rows = 0
+    for f in [*filters, Filter(dedup="text")]:
+        for kind in ("actor", "country", "theme", "source", "speaker"):
+            got = query.top(con, kind, 4, f, by="desk")
+            want = []
+            for value in ("x", "y"):
+                keep = tuple(o for o, g in grouped.items() if g == value)
+                keep = tuple(o for o in keep if not f.sources or o in f.sources)
+                if keep:
+                    one = query.top(con, kind, 4, f.replace(sources=keep))
+                    want.append(one.assign(desk=value)[["desk", *one.columns]])
+            want_df = pd.concat(want, ignore_index=True)
+            pd.testing.assert_frame_equal(got, want_df, check_dtype=False, check_exact=False)
+            rows += len(got)
+            if f.dedup == "none":
+                both(query.top, con, kind, 4, f, by="desk")
+    assert rows > 100
+    with pytest.raises(errors.BadOption, match="no outlet has the attribute"):
+        query.top(con, "actor", by="no-such-attribute")

@@ -306,6 +306,17 @@ def kind(name: str | None) -> Kind:
 LABEL_JOIN = {k.name: k.label for k in _REGISTRY if k.label is not None}
 
 
+#: (source, grp) of every outlet with a value of one attribute (param: its JSON path).
+OUTLET_GROUPS = (
+    "SELECT s.source, json_extract_string(s.attrs, ?) AS grp FROM sources s WHERE grp IS NOT NULL"
+)
+
+
+def attribute_path(attribute: str) -> str:
+    """The JSON path of an outlet attribute in ``sources.attrs``."""
+    return f'$."{attribute}"'
+
+
 #: Key lists of the co-occurrence CTEs ``na``/``nb``: all keys, or the top ``?`` by articles.
 KEYS_ALL = "SELECT key FROM {n}"
 KEYS_N = "SELECT key FROM {n} ORDER BY n DESC, m DESC, key LIMIT ?"

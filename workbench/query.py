@@ -45,7 +45,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import aggregates, errors, query_agg, query_base
+from . import aggregates, errors, query_agg, query_base, sources
 from .filters import DEDUP_UNITS, Filter, as_filter
 from .kinds import AGG_KINDS, KINDS, NO_LIMIT, PLACE_KINDS, SqlResult, find_entities, finish, kind
 from .plans import ENGINES, Plan
@@ -126,6 +126,7 @@ def top(
     n: int | None = 20,
     filter: Filter | dict[str, Any] | None = None,
     *,
+    by: str | None = None,
     sql: bool = False,
     engine: str | None = None,
 ) -> pd.DataFrame | SqlResult:
@@ -133,14 +134,53 @@ def top(
 
     Columns: ``key``, ``label``, ``articles`` (distinct articles that mention it — the
     ranking), ``mentions`` (occurrences in them), ``share`` (articles / filtered articles).
+
+    ``by``: an outlet attribute (``wb.sources()``: country, type, partisanship, …): the top
+    ``n`` within each group of outlets sharing a value of it, in a first column named after
+    the attribute (outlets without it are left out); ``share`` is of the group's filtered
+    articles. With a dedup mode each group is deduplicated on its own, as its own filter.
     """
     _check_n(n)
     _kind(kind)
+    f = as_filter(filter)
+    if by is not None:
+        groups = sources.groups(con, by)  # names the known attributes when there is none
+        if f.dedup != "none":  # a story counts once per group: one filter per group
+            return _top_per_group(con, kind, n, f, by, groups, sql=sql, engine=engine)
     plan = Plan(
-        "top", as_filter(filter), (kind,), {"n": n}, {"kind": kind, "counts": "articles"},
+        "top", f, (kind,), {"n": n, "by": by}, {"kind": kind, "counts": "articles", "by": by},
         ((kind, "label"),),
     )  # fmt: skip
-    return run(con, plan, sql=sql, engine=engine)
+    return run(con, plan, sql=sql, engine=engine, post=_group_column)
+
+
+def _group_column(con: duckdb.DuckDBPyConnection, plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
+    """The group column (SQL alias ``grp``) named after the attribute."""
+    return df.rename(columns={"grp": plan["by"]}) if plan["by"] else df
+
+
+def _top_per_group(
+    con: duckdb.DuckDBPyConnection, kind: str, n: int | None, f: Filter, by: str,
+    groups: dict[str, tuple[str, ...]], *, sql: bool, engine: str | None,
+) -> pd.DataFrame | SqlResult:  # fmt: skip
+    """``top(by=...)`` under a dedup mode: each group's own top (its own representatives)."""
+    frames, queries = [], []
+    for value, outlets in groups.items():
+        keep = tuple(o for o in outlets if not f.sources or o in f.sources)
+        if keep:
+            out = top(con, kind, n, f.replace(sources=keep), sql=sql, engine=engine)
+            if isinstance(out, tuple):
+                queries.append(out)
+                continue
+            out.insert(0, by, value)
+            frames.append(out)
+    if sql:
+        return "\n;\n".join(q for q, _ in queries), [p for _, ps in queries for p in ps]
+    if not frames:
+        return pd.DataFrame(columns=[by, "key", "label", "articles", "mentions", "share"])
+    df = pd.concat(frames, ignore_index=True)
+    df.attrs.update({**frames[0].attrs, "by": by, "filter": f.describe()})
+    return df
 
 
 def _kind(name: str | None) -> None:

@@ -25,8 +25,10 @@ from .kinds import (
     KEYS_ALL,
     KEYS_N,
     NO_LIMIT,
+    OUTLET_GROUPS,
     SPAN_KINDS,
     SqlResult,
+    attribute_path,
     cooccurrence_tail,
     find_entities,
     given_keys,
@@ -121,6 +123,8 @@ def _kind(name: str, f: Filter) -> tuple[str, list[Any]]:
 
 def top(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
     f, n = p.filter, p["n"]
+    if p["by"] is not None:
+        return _top_by(f, p.kind, p["by"], n)
     wk, pk = _where(f, "k")
     wd, pd_ = _where(f, "d")
     if p.kind == "source":
@@ -146,6 +150,39 @@ def top(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
         "ORDER BY articles DESC, mentions DESC, t.key LIMIT ?"
     )
     return q, [*p_rows, *kp, *pk, *pd_, _top_n(n)]
+
+
+def _top_by(f: Filter, name: str, by: str, n: int | None) -> SqlResult:
+    """``top(by=attribute)``: the per-(day, outlet) rows summed per group of outlets."""
+    wd, pd_ = _where(f, "d")
+    if name == "source":
+        t = (
+            "SELECT g.grp, d.source AS key, sum(d.articles) AS articles, "  # noqa: S608
+            "sum(d.articles) AS mentions FROM agg_daily d JOIN g ON g.source = d.source "
+            f"WHERE {wd} GROUP BY 1, 2"
+        )
+        p_t = list(pd_)
+    else:
+        wk, pk = _where(f, "k")
+        kw, kp = _kind(name, f)
+        rows, p_rows = _rows(f)
+        t = (
+            "SELECT g.grp, k.key, sum(k.articles) AS articles, sum(k.mentions) AS mentions "  # noqa: S608
+            f"FROM ({rows}) k JOIN g ON g.source = k.source WHERE {kw} AND {wk} GROUP BY 1, 2"
+        )
+        p_t = [*p_rows, *kp, *pk]
+    join, label = label_sql(name, "r", "lab")
+    q = (
+        f"WITH g AS ({OUTLET_GROUPS}), t AS ({t}), "  # noqa: S608
+        "tot AS (SELECT g.grp, sum(d.articles) AS n FROM agg_daily d "
+        f"JOIN g ON g.source = d.source WHERE {wd} GROUP BY 1), "
+        "r AS (SELECT t.*, row_number() OVER (PARTITION BY t.grp ORDER BY t.articles DESC, "
+        "t.mentions DESC, t.key) AS rk FROM t) "
+        f"SELECT r.grp, r.key, {label} AS label, r.articles::BIGINT AS articles, "
+        "r.mentions::BIGINT AS mentions, r.articles / tot.n AS share "
+        f"FROM r JOIN tot ON tot.grp = r.grp {join} WHERE r.rk <= ? ORDER BY r.grp, r.rk"
+    )
+    return q, [attribute_path(by), *p_t, *pd_, _top_n(n)]
 
 
 def coverage(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:

@@ -18,7 +18,9 @@ from .kinds import (
     KEYS_ALL,
     KEYS_N,
     NO_LIMIT,
+    OUTLET_GROUPS,
     SqlResult,
+    attribute_path,
     cooccurrence_tail,
     entity_params,
     given_keys,
@@ -57,12 +59,33 @@ ORDER BY articles DESC, mentions DESC, d.key
 LIMIT ?"""
 
 
+_TOP_BY_SQL = """WITH fa AS ({fa}),
+d AS ({dim}),
+g AS ({groups}),
+fg AS (SELECT fa.article_id, g.grp FROM fa JOIN g ON g.source = fa.source),
+tot AS (SELECT grp, count(*) AS n FROM fg GROUP BY grp),
+c AS (SELECT fg.grp, d.key, count(DISTINCT d.article_id) AS articles,
+             sum(d.mentions)::BIGINT AS mentions
+      FROM d JOIN fg ON fg.article_id = d.article_id GROUP BY 1, 2),
+r AS (SELECT c.*, row_number() OVER (PARTITION BY c.grp
+                                     ORDER BY c.articles DESC, c.mentions DESC, c.key) AS rk
+      FROM c)
+SELECT r.grp, r.key, {label} AS label, r.articles, r.mentions, r.articles / tot.n AS share
+FROM r JOIN tot ON tot.grp = r.grp {join}
+WHERE r.rk <= ?
+ORDER BY r.grp, r.rk"""
+
+
 def top(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
     fa, p_fa = _fa(con, p.filter)
     dim, p_dim = kind(p.kind).dim_sql(p.filter)
-    join, label = label_sql(p.kind, "d", "lab")
-    q = compose(_TOP_SQL, fa=fa, dim=dim, label=label, join=join)
-    return q, [*p_fa, *p_dim, _limit(p["n"])]
+    if p["by"] is None:
+        join, label = label_sql(p.kind, "d", "lab")
+        q = compose(_TOP_SQL, fa=fa, dim=dim, label=label, join=join)
+        return q, [*p_fa, *p_dim, _limit(p["n"])]
+    join, label = label_sql(p.kind, "r", "lab")
+    q = compose(_TOP_BY_SQL, fa=fa, dim=dim, groups=OUTLET_GROUPS, label=label, join=join)
+    return q, [*p_fa, *p_dim, attribute_path(p["by"]), _limit(p["n"])]
 
 
 # ---------------------------------------------------------------------------- coverage
