@@ -114,7 +114,7 @@ def run(
             "sql": q,
             "params": params,
             "engine": used,
-        }  # fmt: skip
+        }
     )
     return df
 
@@ -184,6 +184,7 @@ def _top_per_group(
 
 
 def _kind(name: str | None) -> None:
+    """A BadOption unless ``name`` is a kind of the registry."""
     kind(name)
 
 
