@@ -152,3 +152,16 @@ def test_top_by_outlet_attribute(con, filters, grouped) -> None:
     assert rows > 100
     with pytest.raises(errors.BadOption, match="no outlet has the attribute"):
         query.top(con, "actor", by="no-such-attribute")
+
+
+def test_an_entity_is_found_by_name_in_any_case(ru_ua_wb, con) -> None:
+    """One entity lookup (id, name or alias, case-insensitive) behind mentions_of, kwic,
+    evidence and quotes."""
+    top = query.top(con, "actor", 1)
+    key, name = top["key"][0], top["label"][0]
+    want = ru_ua_wb.mentions_of(key)
+    assert len(want) == top["mentions"][0]
+    for spelled in (name, name.upper(), name.lower()):
+        pd.testing.assert_frame_equal(ru_ua_wb.mentions_of(spelled), want)
+        assert query.kwic(con, spelled, n=None)["key"].eq(key).all()
+        assert len(query.evidence(con, "actor", spelled, n=None)) == len(want)
