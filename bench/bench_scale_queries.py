@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         all_t += ts
         p50, p95 = bl.pctl(ts, 50), bl.pctl(ts, 95)
         worst.append((p95, name))
-        src = "agg" if df.attrs.get("source") == "aggregates" else "base"
+        src = "agg" if df.attrs.get("engine") == "aggregates" else "base"
         print(f"{name:48s} {p50:9.1f} {p95:9.1f} {len(df):6d} {src:4s} (load {bl.loadavg()})",
               flush=True)  # fmt: skip
     worst.sort(reverse=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench import aggregates, query
+from workbench import aggregates, query, query_agg
 from workbench.filters import Filter
 
 KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
@@ -50,7 +50,7 @@ def test_top_matches_query_module(agg_wb) -> None:
         assert aggregates.serves(con, f)
         for kind in KINDS:
             want = _base(query.top, con, kind, 15, f)
-            _same(aggregates.top(con, kind, 15, f), want)
+            _same(_via_aggregates(query.top, con, kind, 15, f), want)
             checked += len(want)
     assert checked > 100  # real rows were compared, not empty frames
 
@@ -62,7 +62,7 @@ def test_coverage_matches_query_module(agg_wb) -> None:
                                ("theme", "quarter", True), ("person", "day", False),
                                ("source", "week", True), (None, "month", False)):  # fmt: skip
             want = _base(query.coverage, con, by, freq, norm, f, 5)
-            got = aggregates.coverage(con, by, freq, norm, f, 5)
+            got = _via_aggregates(query.coverage, con, by, freq, norm, f, 5)
             assert len(want) > 0
             _same(got, want)
 
@@ -95,7 +95,7 @@ def _base(fn, *args, **kw) -> pd.DataFrame:
 
 def _via_aggregates(fn, *args, **kw) -> pd.DataFrame:
     df = fn(*args, **kw)
-    assert df.attrs.get("source") == "aggregates", fn
+    assert df.attrs.get("engine") == "aggregates", fn
     return df
 
 
@@ -115,7 +115,7 @@ def test_cooccurrence_matches_query_module(agg_wb) -> None:
     # kinds without pair roll-ups, other entity types: the base tables answer
     for a, b, f in (("actor", "theme", Filter()), ("country", "actor", Filter()),
                     ("actor", "actor", Filter(entity_types=("PERSON", "GPE")))):  # fmt: skip
-        assert query.cooccurrence(con, a, b, f).attrs.get("source") != "aggregates"
+        assert query.cooccurrence(con, a, b, f).attrs.get("engine") == "base"
 
 
 def test_compare_and_tone_match_query_module(agg_wb) -> None:
@@ -181,7 +181,7 @@ EDGE_WINDOWS = (
 
 
 def test_edge_days() -> None:
-    days = aggregates._edge_days
+    days = query_agg._edge_days
     assert days(Filter(date_from="2022-03-09", date_to="2022-05-18")) == [
         ("2022-03-09", "2022-03-31"), ("2022-05-01", "2022-05-18")]  # fmt: skip
     assert days(Filter(date_from="2022-03-01", date_to="2022-05-31")) == []
@@ -205,7 +205,9 @@ def test_edge_windows_match_query_module(agg_wb) -> None:
         for by, freq in (("actor", "month"), ("country", "week")):
             want = _base(query.coverage, con, by, freq, True, f, 5)
             _same(_via_aggregates(query.coverage, con, by, freq, True, f, 5), want)
-        _same(aggregates.top(con, "theme", 10, f), _base(query.top, con, "theme", 10, f))
+        _same(
+            _via_aggregates(query.top, con, "theme", 10, f), _base(query.top, con, "theme", 10, f)
+        )
         for who in (None, "he"):
             want = _base(query.quotes, con, who, f, 15)
             _same(_via_aggregates(query.quotes, con, who, f, 15), want)
@@ -241,7 +243,7 @@ def test_snippet_of_a_prefix_is_the_snippet(agg_wb) -> None:
              "x" + " " * 2500 + "y", "short  text", None]  # fmt: skip
     full = "left(regexp_replace(a.text, '\\s+', ' ', 'g'), 200)"
     rows = agg_wb.con.execute(
-        f"SELECT {full}, {aggregates._SNIPPET} FROM unnest(?::VARCHAR[]) a(text)",  # noqa: S608
+        f"SELECT {full}, {query_agg._SNIPPET} FROM unnest(?::VARCHAR[]) a(text)",  # noqa: S608
         [texts],
     ).fetchall()
     assert len(rows) == len(texts) and all(x == y for x, y in rows)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,8 @@ from . import (
     config,
     errors,
     extract,
-    filters,
     ingest,
+    kinds,
     load,
     load_web,
     places,
@@ -36,6 +38,20 @@ from . import (
 )
 from .ingest import IngestResult
 from .load import Limits
+
+
+def _query_method(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A ``Workbench`` method running the query function ``fn`` on the workbench's
+    connection, with ``fn``'s own signature (less ``con``) and docstring."""
+
+    @functools.wraps(fn)
+    def method(self: Workbench, *args: Any, **kw: Any) -> Any:
+        return fn(self.con, *args, **kw)
+
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    me = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    method.__signature__ = inspect.signature(fn).replace(parameters=[me, *params])  # type: ignore[attr-defined]
+    return method
 
 
 class Workbench:
@@ -230,19 +246,10 @@ class Workbench:
         self, attribute: str, kind: str = "actor", n: int | None = 10, filter: Any = None
     ) -> pd.DataFrame:
         """``top(kind)`` within each group of outlets sharing an attribute value ("compare
-        across partisanship"): columns ``group`` plus those of ``top``; ``share`` is of the
-        group's filtered articles."""
+        across partisanship"): columns ``attribute`` plus those of ``top``; ``share`` is of
+        the group's filtered articles (``top(..., by=attribute)``)."""
 
-        f = filters.as_filter(filter)
-        frames = []
-        for value, outlets in sources.groups(self.con, attribute).items():
-            keep = tuple(o for o in outlets if not f.sources or o in f.sources)
-            if not keep:
-                continue
-            df = self.top(kind, n, f.replace(sources=keep))
-            df.insert(0, attribute, value)
-            frames.append(df)
-        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return query.top(self.con, kind, n, filter, by=attribute)
 
     def summary(self) -> dict[str, Any]:
         """Articles, date range, sources, rejects by reason and per-stage row counts."""
@@ -392,16 +399,16 @@ class Workbench:
         return self.sql(q, [article_id, article_id])
 
     def mentions_of(self, name_or_id: str) -> pd.DataFrame:
-        """Every mention of one entity (by id, canonical name or alias) with its sentence."""
+        """Every mention of one entity (by id, or its name or an alias in any case) with its
+        sentence."""
         return self.sql(
-            "SELECT m.article_id, m.sentence_idx, m.start_char, m.end_char, m.text, m.label,"
+            "SELECT m.article_id, m.sentence_idx, m.start_char, m.end_char, m.text, m.label,"  # noqa: S608
             " m.entity_id, m.country_iso3, s.text AS sentence"
             " FROM mentions m JOIN sentences s"
             " ON s.article_id = m.article_id AND s.idx = m.sentence_idx"
-            " WHERE m.entity_id IN (SELECT entity_id FROM entities WHERE entity_id = ?"
-            " OR name = ? OR list_contains(aliases, ?))"
+            f" WHERE m.entity_id IN ({kinds.ENTITY_LOOKUP})"
             " ORDER BY m.article_id, m.start_char",
-            [name_or_id, name_or_id, name_or_id],
+            kinds.entity_params(name_or_id),
         )
 
     # ------------------------------------------------------------------ themes, tone, quotes (issue 3)
@@ -439,14 +446,20 @@ class Workbench:
             " (theme_id) GROUP BY ALL ORDER BY n_articles DESC, t.theme_id"
         )
 
-    # ------------------------------------------------------------------ queries (issue 8)
-    # Thin wrappers over workbench.query (see its docstrings for what each number counts).
-    # ``filter`` is a Filter, a dict of its fields, or None; ``sql=True`` returns the
-    # (query, params) instead of running it.
-    def top(self, kind: str, n: int | None = 20, filter: Any = None, *, sql: bool = False) -> Any:
-        """The most covered actors/countries/themes/sources: articles, mentions, share."""
-
-        return query.top(self.con, kind, n, filter, sql=sql)
+    # ------------------------------------------------------------------ queries
+    # The query API of workbench.query on this database: signatures and docstrings are the
+    # query functions' own (see them for what each number counts). ``filter`` is a Filter, a
+    # dict of its fields, or None; ``sql=True`` returns the (query, params) that would run;
+    # ``engine`` forces the base tables or the pre-aggregates.
+    top = _query_method(query.top)
+    coverage = _query_method(query.coverage)
+    cooccurrence = _query_method(query.cooccurrence)
+    compare = _query_method(query.compare)
+    tone = _query_method(query.tone)
+    quotes = _query_method(query.quotes)
+    articles = _query_method(query.articles)
+    evidence = _query_method(query.evidence)
+    kwic = _query_method(query.kwic)
 
     def place_points(
         self,
@@ -486,116 +499,6 @@ class Workbench:
             out = out.head(n) if n is not None else out
         out.attrs.update(df.attrs)
         return out.reset_index(drop=True)
-
-    def coverage(
-        self,
-        by: str | None = "actor",
-        freq: str = "month",
-        normalize: bool = False,
-        filter: Any = None,
-        n: int | None = 10,
-        values: Sequence[str] | str | None = None,
-        *,
-        sql: bool = False,
-    ) -> Any:
-        """Articles (and share of the period's articles) per period for the top keys."""
-
-        return query.coverage(self.con, by, freq, normalize, filter, n, values, sql=sql)
-
-    def cooccurrence(
-        self,
-        kind_a: str = "actor",
-        kind_b: str | None = None,
-        filter: Any = None,
-        n: int | None = 50,
-        *,
-        min_articles: int = 1,
-        sort: str = "articles",
-        top_a: int | None = None,
-        top_b: int | None = None,
-        sql: bool = False,
-    ) -> Any:
-        """Pairs sharing articles: counts plus lift, PMI and NPMI (article-level)."""
-
-        return query.cooccurrence(
-            self.con, kind_a, kind_b, filter, n,
-            min_articles=min_articles, sort=sort, top_a=top_a, top_b=top_b, sql=sql,
-        )  # fmt: skip
-
-    def compare(
-        self,
-        sources: Sequence[str] | str | None = None,
-        by: str = "actor",
-        filter: Any = None,
-        n: int | None = 15,
-        *,
-        sql: bool = False,
-    ) -> Any:
-        """Each outlet's share of its own articles mentioning the top keys, and the ratio."""
-
-        return query.compare(self.con, sources, by, filter, n, sql=sql)
-
-    def tone(
-        self,
-        by: str = "date",
-        freq: str | None = "month",
-        filter: Any = None,
-        n: int | None = 20,
-        *,
-        level: str = "article",
-        sql: bool = False,
-    ) -> Any:
-        """Mean tone by date or by key, at article or sentence level."""
-
-        return query.tone(self.con, by, freq, filter, n, level=level, sql=sql)
-
-    def quotes(
-        self,
-        actor: str | None = None,
-        filter: Any = None,
-        n: int | None = 100,
-        *,
-        sql: bool = False,
-    ) -> Any:
-        """Quotes with offsets, optionally only those attributed to ``actor``."""
-
-        return query.quotes(self.con, actor, filter, n, sql=sql)
-
-    def articles(
-        self, filter: Any = None, n: int | None = 100, *, order: str = "date", sql: bool = False
-    ) -> Any:
-        """The filtered articles (id, date, source, title, tone, BM25 score, snippet)."""
-
-        return query.articles(self.con, filter, n, order=order, sql=sql)
-
-    def evidence(
-        self,
-        kind: str,
-        value: str,
-        filter: Any = None,
-        n: int | None = 200,
-        *,
-        period: Any = None,
-        freq: str = "month",
-        sql: bool = False,
-    ) -> Any:
-        """The sentences and offsets behind a number (mentions, theme hits, quotes)."""
-
-        return query.evidence(self.con, kind, value, filter, n, period=period, freq=freq, sql=sql)
-
-    def kwic(
-        self,
-        term_or_entity: str,
-        window: int = 60,
-        filter: Any = None,
-        n: int | None = 200,
-        *,
-        entity: bool | None = None,
-        sql: bool = False,
-    ) -> Any:
-        """Keyword in context for an entity (all its mentions) or a whole-word term."""
-
-        return query.kwic(self.con, term_or_entity, window, filter, n, entity=entity, sql=sql)
 
     def index_search(self) -> bool:
         """(Re)build the full-text (BM25) index over article title+text; run after ingests

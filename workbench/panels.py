@@ -30,9 +30,8 @@ import pandas as pd
 from . import charts, config, errors, stories
 from .core import Workbench
 from .filters import DEDUP_UNITS, Filter
+from .kinds import EXPLORER_KINDS as KINDS
 from .store import in_list_params
-
-KINDS = ("actor", "person", "org", "country", "theme", "source", "speaker")
 
 # --------------------------------------------------------------------------- setup
 
