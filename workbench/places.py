@@ -228,11 +228,8 @@ def _features(
     cover: dict[str, float] = {}
     if ctx is not None:
         names = 0
-        for k in set(ctx.possible) | set(ctx.towns):
-            if k == key or k.startswith(key + " ") or key.startswith(k + " ") or k in ctx.streets:
-                continue
-            adm = {a for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()) if c == iso3}
-            if adm:
+        for k, adm in _states_of_names(ctx, iso3):
+            if not (k == key or k.startswith(key + " ") or key.startswith(k + " ")):
                 names += 1
                 for a in adm:
                     near[a] = near.get(a, 0.0) + 1.0 / len(adm)
@@ -269,6 +266,21 @@ def _features(
             )
         )
     return out
+
+
+def _states_of_names(ctx: C._Context, iso3: str) -> list[tuple[str, set[str]]]:
+    """(name key, admin-1 codes inside ``iso3`` it could lie in) of the article's names."""
+    cache = ctx.memo.setdefault("places_states", {})
+    if iso3 not in cache:
+        out = []
+        for k in sorted(set(ctx.possible) | set(ctx.towns)):
+            if k in ctx.streets:
+                continue
+            adm = {a for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()) if c == iso3}
+            if adm:
+                out.append((k, adm))
+        cache[iso3] = out
+    return cache[iso3]
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
