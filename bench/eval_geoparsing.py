@@ -439,7 +439,7 @@ def fit_places(l2: float = 1.0) -> int:
         key = C._key(head)
         ents = P.readings(key, code)
         if q is not None and q[0] == code and q[1]:
-            ents = [e for e in ents if e[4] == q[1]]
+            ents = [e for e in ents if e[4] == q[1]] or ents
         if fcode == "ADM1":
             ok = [e[2] == "A" and _km(lat, lon, e[5], e[6]) <= 300 for e in ents]
         else:

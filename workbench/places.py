@@ -193,9 +193,12 @@ def place_of(
     if mine and max(mine, key=lambda c: c.weight).kind in C.STRONG_KINDS:
         return None  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
     if qualifier is not None and qualifier[0] == iso3 and qualifier[1]:
-        # "Paris, Tenn." is in Tennessee; "Greenwood, W. Va." a town we lack, not a namesake.
-        entries = [e for e in entries if e[4] == qualifier[1]]
-        if not entries:
+        # "Paris, Tenn." is in Tennessee; "Greenwood, W. Va." a town we lack, not a namesake;
+        # "Colorado, Delaware, Idaho" a list of states, no qualifier.
+        inside = [e for e in entries if e[4] == qualifier[1]]
+        if inside:
+            entries = inside
+        elif not any(e[2] == "A" for e in entries):
             return None
     feats = _features(key, iso3, entries, ctx, qualifier)
     scores = [sum(w * f for w, f in zip(WEIGHTS, fs, strict=True)) for fs in feats]
