@@ -445,7 +445,7 @@ def fit_places(l2: float = 1.0) -> int:
         else:
             ok = [e[2] == "P" and _km(lat, lon, e[5], e[6]) <= 25 for e in ents]
         if len(ents) >= 2 and any(ok):
-            rows.append((np.array(P._features(key, code, ents, ctx, q)), np.array(ok, float)))
+            rows.append((np.array(P._features(key, code, ents, ctx)), np.array(ok, float)))
 
     def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
         tot, grad = l2 * float(w @ w), 2 * l2 * w

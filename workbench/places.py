@@ -200,7 +200,7 @@ def place_of(
             entries = inside
         elif not any(e[2] == "A" for e in entries):
             return None
-    feats = _features(key, iso3, entries, ctx, qualifier)
+    feats = _features(key, iso3, entries, ctx)
     scores = [sum(w * f for w, f in zip(WEIGHTS, fs, strict=True)) for fs in feats]
     top = max(scores)
     z = sum(math.exp(s - top) for s in scores)
@@ -223,7 +223,6 @@ def _features(
     iso3: str,
     entries: list[_Entry],
     ctx: C._Context | None,
-    qualifier: tuple[str, str] | None,
 ) -> list[tuple[float, ...]]:
     """:data:`FEATURES` of each reading of ``key`` inside ``iso3``."""
     support: dict[str, float] = {}
