@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import sys
 import time
@@ -55,9 +56,16 @@ VARIANTS = {
     "free+margin": {"delta": 2.0, "monotone": False},
     "monotone": {"delta": 0.0, "monotone": True},
     "monotone+margin": {"delta": 2.0, "monotone": True},
+    # Stacking: keep the rules' pick unless a model of "the rules' runner-up is right and
+    # the rules are wrong" (features of both readings and their difference) says so
+    # (logit > 0: probability > 0.5).
+    "override": {"delta": None, "stack": True, "logit": 0.0},
+    # Added after "override" was seen on the outer folds (it lost everywhere): only when the
+    # model is sure (logit > 2, p > 0.88).
+    "override+margin": {"delta": None, "stack": True, "logit": 2.0},
 }
 SHIPPED = "monotone+margin"
-CACHE = Path("/tmp/places/ranker-features.pickle")
+CACHE = Path(os.environ.get("WORKBENCH_RANKER_CACHE", "/tmp/places/ranker-features.pickle"))
 
 
 @dataclass
@@ -141,9 +149,42 @@ def train(mentions: list[Mention], *, seed: int = SEED, monotone: bool = True):
     return lgb.train(params, data, num_boost_round=ROUNDS)
 
 
+def _pair(m: Mention) -> tuple[str, list[float]] | None:
+    """The rules' runner-up (by rule score) and the stacked features (rules' row, its row)."""
+    if len(m.rows) < 2:
+        return None
+    by = dict(m.rows)
+    if m.rules not in by:
+        return None
+    alt = max((r for r in m.rows if r[0] != m.rules), key=lambda r: r[1][2])
+    return alt[0], [
+        *by[m.rules],
+        *alt[1],
+        *(a - b for a, b in zip(alt[1], by[m.rules], strict=True)),
+    ]
+
+
+def fit_override(mentions: list[Mention], *, seed: int = SEED) -> dict:
+    import lightgbm as lgb
+
+    xs, ys = [], []
+    for m in mentions:
+        pr = _pair(m)
+        if pr is not None:
+            xs.append(pr[1])
+            ys.append(float(pr[0] == m.gold and m.rules != m.gold))
+    data = lgb.Dataset(np.asarray(xs), np.asarray(ys), free_raw_data=False)
+    booster = lgb.train({**PARAMS, "seed": seed}, data, num_boost_round=ROUNDS)
+    spec = export(booster)
+    spec["stack"] = True
+    return spec
+
+
 def fit(mentions: list[Mention], variant: str, *, seed: int = SEED) -> dict | None:
     """The exported model of a variant (None for the rules alone)."""
     v = VARIANTS[variant]
+    if v.get("stack"):
+        return {**fit_override(mentions, seed=seed), "variant": variant, "logit": v["logit"]}
     if v["delta"] is None:
         return None
     spec = export(train(mentions, seed=seed, monotone=v["monotone"]))
@@ -195,6 +236,12 @@ def predict(spec: dict | None, mentions: list[Mention]) -> list[str | None]:
         return [m.rules for m in mentions]
     trees = tuple(countries._tree(t) for t in spec["trees"])
     out = []
+    if spec.get("stack"):
+        for m in mentions:
+            pr = _pair(m)
+            sure = pr and countries._tree_score(trees, pr[1]) > spec["logit"]
+            out.append(pr[0] if sure else m.rules)
+        return out
     for m in mentions:
         if len(m.rows) < 2:
             out.append(m.rules)

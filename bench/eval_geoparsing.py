@@ -88,11 +88,20 @@ class NearestCountry:
         self.xyz = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], 1)
         a2 = _gazetteer().alpha2
         self.cc = [a2.get(c["countrycode"], c["countrycode"]) for c in cities]
+        self.a1 = [c.get("admin1code") or "" for c in cities]
 
-    def __call__(self, lat: float, lon: float) -> str:
+    def _at(self, lat: float, lon: float) -> int:
         la, lo = np.radians(lat), np.radians(lon)
         v = np.array([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
-        return self.cc[int(np.argmax(self.xyz @ v))]
+        return int(np.argmax(self.xyz @ v))
+
+    def __call__(self, lat: float, lon: float) -> str:
+        return self.cc[self._at(lat, lon)]
+
+    def admin1(self, lat: float, lon: float) -> tuple[str, str]:
+        """(ISO3, admin-1 code) of the nearest town: the division a point lies in."""
+        i = self._at(lat, lon)
+        return self.cc[i], self.a1[i]
 
 
 def _gold_from_name_or_point(name: str, lat: float, lon: float, by_name, nearest) -> str:
@@ -259,59 +268,62 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(6371.0 * 2 * np.arcsin(np.sqrt(a)))
 
 
-def place_points(name: str, gold: list[tuple[str, int, str, float, float, str]]) -> dict:
+def place_points(
+    name: str, gold: list[tuple[str, int, str, float, float, str]], nearest: NearestCountry
+) -> dict:
     """Places below the country: of the gold toponyms with coordinates that we resolve to a
-    place (a town or a state, see ``workbench/places.py``), the share within 25 km of the
-    gold point, overall and for towns (our "P") and states (our "A") apart."""
-    from workbench.countries import _article_context, _qualifier
-    from workbench.places import place_of
+    place (a town or a state, see ``workbench/places.py``), the share of towns (our "P")
+    within 25 km of the gold point, and the share of states (our "A") that contain it (the
+    same admin-1 as the town nearest the gold point: a state is an area, our point for it
+    only the mean of its towns), plus the states' own 25 km share for comparison."""
+    from workbench.countries import _article_context
+    from workbench.places import place_at
 
     t0 = time.perf_counter()
     dist: dict[str, list[float]] = {"P": [], "A": []}
+    inside = 0
     unplaced = 0
     t_place = 0.0
     for text, start, phrase, lat, lon, _fclass in gold:
         code = resolve_country(phrase, context=text, start=start)
         t1 = time.perf_counter()
         ctx = _article_context(text)  # the article's context, as resolve_country left it
-        end = start + len(phrase)
-        place = place_of(phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+        place = place_at(text, start, start + len(phrase), phrase, code, ctx)
         t_place += time.perf_counter() - t1
         if place is None:
             unplaced += 1
             continue
         dist[place.fclass].append(_km(lat, lon, place.lat, place.lon))
+        if place.fclass == "A":
+            t2 = time.perf_counter()
+            inside += nearest.admin1(lat, lon) == (place.iso3, place.admin1)
+            t0 += time.perf_counter() - t2  # scoring, not resolution
     secs = time.perf_counter() - t0
-    allk = dist["P"] + dist["A"]
     share = {
         k: (float(np.mean(np.array(v) <= 25.0)) if v else float("nan")) for k, v in dist.items()
     }
-    within = float(np.mean(np.array(allk) <= 25.0)) if allk else float("nan")
+    n_p, n_a = len(dist["P"]), len(dist["A"])
+    contain = inside / n_a if n_a else float("nan")
+    both = (share["P"] * n_p + inside) / (n_p + n_a) if n_p + n_a else float("nan")
     print(
-        f"\n{name} places: {len(gold)} gold toponyms with coordinates, {len(allk)} resolved to"
+        f"\n{name} places: {len(gold)} gold toponyms with coordinates, {n_p + n_a} resolved to"
         f" a place ({unplaced} to none: country-level, county, unknown)"
     )
-    print(f"  within 25 km of gold, all places : {within:.4f}")
-    print(f"  within 25 km, towns (P)          : {share['P']:.4f} of {len(dist['P'])}")
-    print(f"  within 25 km, states (A)         : {share['A']:.4f} of {len(dist['A'])}")
-    if allk:
-        print(f"  median error km (all places)     : {float(np.median(allk)):.1f}")
+    print(f"  towns (P) within 25 km of gold           : {share['P']:.4f} of {n_p}")
+    print(f"  states (A) containing the gold point     : {contain:.4f} of {n_a}")
+    print(f"  states (A) within 25 km (mean of towns)  : {share['A']:.4f}")
+    print(f"  towns within 25 km + states containing   : {both:.4f} of {n_p + n_a}")
     print(
         f"  time {secs:.1f} s ({len(gold) / max(secs, 1e-9):,.0f} spans/s countries + places;"
         f" the place step alone {len(gold) / max(t_place, 1e-9):,.0f} spans/s)"
     )
-    return {
-        "set": name,
-        "n": len(allk),
-        "within25": within,
-        **{f"within25_{k}": v for k, v in share.items()},
-    }
+    return {"set": name, "towns25": share["P"], "states_in": contain, "both": both}
 
 
 def gold_points_lgl(
     path: Path, half: int | None = None
 ) -> list[tuple[str, int, str, float, float, str]]:
-    """(text, start, phrase, lat, lon, gold fclass) of LGL toponyms with a gazetteer point;
+    """(text, start, phrase, lat, lon, gold feature code) of LGL toponyms with a gazetteer point;
     ``half`` 0 / 1: the even (tuning) / odd (held-out) articles only."""
     out = []
     for doc, art in enumerate(ET.parse(path).getroot().iter("article")):
@@ -329,7 +341,7 @@ def gold_points_lgl(
                     t.findtext("phrase") or "",
                     float(gaz.findtext("lat")),
                     float(gaz.findtext("lon")),
-                    gaz.findtext("fclass") or "",
+                    gaz.findtext("fcode") or "",
                 )
             )
     return out
@@ -350,12 +362,120 @@ def gold_points_gwn(gold_dir: Path) -> list[tuple[str, int, str, float, float, s
     return out
 
 
+def speed(rounds: int = 3) -> int:
+    """Spans/s over every gold span of the three sets, index loaded, the article context
+    computed once per article (as the resolve stage does): ``resolve_country`` per span,
+    and that plus the place step. Best of ``rounds``; prints the load average."""
+    import os
+    from itertools import groupby
+
+    from workbench.countries import _article_context, _qualifier
+    from workbench.places import _index, place_of
+
+    nearest = NearestCountry()
+    items = (
+        load_lgl(GOLD_DIR / "lgl.xml")
+        + load_gwn(GOLD_DIR, nearest)
+        + load_geovirus(GOLD_DIR / "GeoVirus.xml", nearest)
+    )
+    arts = [list(g) for _k, g in groupby(items, key=lambda it: (id(it.text), it.doc))]
+    _index()
+    best_c = best_p = 0.0
+    for rnd in range(rounds):
+        load = os.getloadavg()[0]
+        tc = tp = 0.0
+        for art in arts:
+            _article_context.cache_clear()
+            text = art[0].text
+            t0 = time.perf_counter()
+            codes = [resolve_country(it.phrase, context=text, start=it.start) for it in art]
+            t1 = time.perf_counter()
+            ctx = _article_context(text)
+            for it, code in zip(art, codes, strict=True):
+                end = it.start + len(it.phrase)
+                place_of(it.phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+            tc += t1 - t0
+            tp += time.perf_counter() - t1
+        n = len(items)
+        best_c, best_p = max(best_c, n / tc), max(best_p, n / (tc + tp))
+        print(
+            f"round {rnd}: {n} spans in {len(arts)} articles, load {load:.2f}: countries"
+            f" {n / tc:,.0f} spans/s; countries + places {n / (tc + tp):,.0f} spans/s"
+        )
+    print(f"best: countries {best_c:,.0f} spans/s; countries + places {best_p:,.0f} spans/s")
+    return 0
+
+
+def gold_points_geovirus(path: Path) -> list[tuple[str, int, str, float, float, str]]:
+    out = []
+    for art in ET.parse(path).getroot().iter("article"):
+        text = art.findtext("text") or ""
+        for loc in art.iter("location"):
+            start = int(loc.findtext("start")) - 1  # 1-based offsets
+            phrase = text[start : int(loc.findtext("end")) - 1]
+            lat, lon = float(loc.findtext("lat")), float(loc.findtext("lon"))
+            out.append((text, start, phrase, lat, lon, ""))
+    return out
+
+
+def fit_places(l2: float = 1.0) -> int:
+    """Refit ``workbench.places.WEIGHTS`` on the even LGL articles (conditional logit over a
+    name's readings in the resolved country; a reading is right when it is the gold state
+    of an ADM1 toponym or a town within 25 km of a town toponym's gold point)."""
+    from scipy.optimize import minimize
+
+    from workbench import countries as C
+    from workbench import places as P
+
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    for text, start, phrase, lat, lon, fcode in gold_points_lgl(GOLD_DIR / "lgl.xml", 0):
+        code = resolve_country(phrase, context=text, start=start)
+        end = start + len(phrase)
+        ctx = C._article_context(text)
+        if P.place_at(text, start, end, phrase, code, ctx) is None:
+            continue
+        head, q = C._split_qualified(phrase)
+        q = C._qualifier(text[end : end + 40], ctx) or q
+        key = C._key(head)
+        ents = P.readings(key, code)
+        if q is not None and q[0] == code and q[1]:
+            ents = [e for e in ents if e[4] == q[1]] or ents
+        if fcode == "ADM1":
+            ok = [e[2] == "A" and _km(lat, lon, e[5], e[6]) <= 300 for e in ents]
+        else:
+            ok = [e[2] == "P" and _km(lat, lon, e[5], e[6]) <= 25 for e in ents]
+        if len(ents) >= 2 and any(ok):
+            rows.append((np.array(P._features(key, code, ents, ctx)), np.array(ok, float)))
+
+    def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
+        tot, grad = l2 * float(w @ w), 2 * l2 * w
+        for f, y in rows:
+            s = f @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            pg = float(p @ y)
+            tot -= np.log(pg)
+            grad = grad - (p * y / pg - p) @ f
+        return tot, grad
+
+    w0 = np.array(P.WEIGHTS, float)
+    w = minimize(nll, w0, jac=True, method="L-BFGS-B").x
+    print(f"{len(rows)} ambiguous toponyms of the even LGL articles, L2 {l2}")
+    print("WEIGHTS = (" + ", ".join(f"{x:.2f}" for x in w) + ")")
+    print("  " + ", ".join(f"{k}={x:.2f}" for k, x in zip(P.FEATURES, w, strict=True)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
     ap.add_argument("--show", type=int, default=15)
     ap.add_argument("--cv", action="store_true", help="leave-one-set-out ranker validation")
     ap.add_argument("--places", action="store_true", help="only the place-level (25 km) figures")
+    ap.add_argument("--speed", action="store_true", help="spans/s over all gold spans")
+    ap.add_argument(
+        "--fit-places", action="store_true", help="refit places.WEIGHTS on the even LGL half"
+    )
     args = ap.parse_args(argv)
     if not GOLD_DIR.exists():
         print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
@@ -367,16 +487,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"gazetteer ready in {time.perf_counter() - t0:.1f} s")
     if args.cv:
         return cross_validate()
+    if args.speed:
+        return speed()
+    if args.fit_places:
+        return fit_places()
+    nearest = NearestCountry()
     if args.places or args.set == "all":
         if args.set in {"lgl", "all"}:
-            place_points("LGL", gold_points_lgl(GOLD_DIR / "lgl.xml"))
-            place_points("LGL even (tuning)", gold_points_lgl(GOLD_DIR / "lgl.xml", 0))
-            place_points("LGL odd (held out)", gold_points_lgl(GOLD_DIR / "lgl.xml", 1))
+            lgl = GOLD_DIR / "lgl.xml"
+            place_points("LGL", gold_points_lgl(lgl), nearest)
+            place_points("LGL even (tuning)", gold_points_lgl(lgl, 0), nearest)
+            place_points("LGL odd (held out)", gold_points_lgl(lgl, 1), nearest)
         if args.set in {"gwn", "all"}:
-            place_points("GeoWebNews", gold_points_gwn(GOLD_DIR))
+            place_points("GeoWebNews", gold_points_gwn(GOLD_DIR), nearest)
+        if args.set in {"geovirus", "all"}:
+            gv = gold_points_geovirus(GOLD_DIR / "GeoVirus.xml")
+            place_points("GeoVirus", gv, nearest)
         if args.places:
             return 0
-    nearest = NearestCountry() if args.set in {"gwn", "geovirus", "all"} else None
     results = []
     if args.set in {"lgl", "all"}:
         results.append(evaluate("LGL", load_lgl(GOLD_DIR / "lgl.xml"), args.show))

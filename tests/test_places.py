@@ -12,7 +12,7 @@ from conftest import need_shared, write_seed_article
 
 from workbench import Workbench, aggregates, charts, errors
 from workbench.countries import _article_context, _qualifier, resolve_country
-from workbench.places import admin1_point, place_of
+from workbench.places import admin1_point, place_at, place_of
 
 #: LGL articles (document order) whose toponyms carry gold GeoNames points.
 _DOCS = range(0, 40)
@@ -41,13 +41,8 @@ def test_lgl_towns_land_near_their_gold_point(lgl: list[ET.Element]) -> None:
             if gaz is None or gaz.findtext("lat") is None or gaz.findtext("fclass") != "P":
                 continue
             start, phrase = int(t.findtext("start")), t.findtext("phrase") or ""
-            end = start + len(phrase)
-            place = place_of(
-                phrase,
-                resolve_country(phrase, context=text, start=start),
-                ctx,
-                _qualifier(text[end : end + 40], ctx),
-            )
+            code = resolve_country(phrase, context=text, start=start)
+            place = place_at(text, start, start + len(phrase), phrase, code, ctx)
             if place is None or place.fclass != "P":
                 continue
             gold = (float(gaz.findtext("lat")), float(gaz.findtext("lon")))
@@ -69,6 +64,43 @@ def test_qualifier_decides_the_state() -> None:
     assert place_of("Georgia", "GEO", ctx) is None  # the country: no place below it
     state = place_of("Texas", "USA", ctx)
     assert state is not None and state.fclass == "A" and state.admin1 == "TX"
+
+
+def test_a_qualifier_keeps_the_town_in_its_state() -> None:
+    text = "She was born in Paris, Tenn., and held at the jail in Greenwood, W. Va., last year."
+    ctx = _article_context(text)
+    paris = place_at(text, 16, 21, "Paris", "USA", ctx)
+    assert paris is not None and paris.admin1 == "TN"
+    # No Greenwood in West Virginia in the index: no place rather than a namesake elsewhere.
+    at = text.index("Greenwood")
+    assert place_at(text, at, at + 9, "Greenwood", "USA", ctx) is None
+    assert place_of("Greenwood", "USA", ctx) is not None
+
+
+def test_county_lists_and_streets_are_not_towns(lgl: list[ET.Element]) -> None:
+    text = (
+        "Fires burned in Eastland and Callahan counties near Abilene, the Texas Fire Service said."
+    )
+    ctx = _article_context(text)
+    for name in ("Eastland", "Callahan"):
+        at = text.index(name)
+        assert place_at(text, at, at + len(name), name, "USA", ctx) is None
+    at = text.index("Abilene")
+    abilene = place_at(text, at, at + 7, "Abilene", "USA", ctx)
+    assert abilene is not None and abilene.admin1 == "TX"
+    # LGL article 2 (Alexandria, La.) names "Augusta St." and "Memphis St.": streets.
+    ctx = _article_context(lgl[2].findtext("text") or "")
+    assert {"augusta", "memphis"} <= ctx.streets
+
+
+def test_the_article_state_decides_among_namesakes(lgl: list[ET.Element]) -> None:
+    # LGL article 50: "Athens-Clarke police", "Clarke County", "Augusta": Athens, Georgia,
+    # not the Athens near Augusta, Michigan.
+    text = lgl[50].findtext("text") or ""
+    ctx = _article_context(text)
+    at = text.index("Athens")
+    athens = place_at(text, at, at + 6, "Athens", "USA", ctx)
+    assert athens is not None and athens.admin1 == "GA"
 
 
 @pytest.fixture(scope="module")

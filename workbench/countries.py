@@ -804,6 +804,8 @@ class _Context:
     states: dict[str, str] = field(default_factory=dict)  # "WA" read by its towns -> code
     surnames: set[str] = field(default_factory=set)  # names the article uses as surnames
     towns: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> town states
+    streets: set[str] = field(default_factory=set)  # names seen only as streets ("Augusta St.")
+    dateline_key: str = ""  # the dateline's name when its state is only that name's prior
     memo: dict = field(default_factory=dict)  # per-article caches of later stages (places.py)
 
     def own(self, key: str) -> tuple[Counter, Counter]:
@@ -1105,6 +1107,13 @@ WEAK_MAX = 0.5
 STYLE_MAX = 1.5
 
 
+#: A street, not the town it is named after ("Memphis St.", "Augusta Road").
+_STREET_AFTER = re.compile(
+    r" (?:St|Street|Ave|Avenue|Rd|Road|Ln|Lane|Dr|Drive|Blvd|Boulevard|Pike|Hwy|Highway"
+    r"|Pkwy|Parkway|Terrace)\b"
+)
+
+
 def _is_local(text: str, start: int, end: int) -> bool:
     return bool(
         _LOCAL_AFTER.match(text, end, end + 40)
@@ -1130,9 +1139,11 @@ def _article_context(text: str) -> _Context:
     surnames: set[str] = set()
     towns_in: dict[str, set[tuple[str, str]]] = {}  # key -> states of its town readings
     shared_abbrevs: dict[str, tuple[Cand, ...]] = {}
+    street: dict[str, bool] = {}
     for start, end, surface in list(_scan(text, lower_words, surnames)):
         cands = _in_text(_lookup(surface), _clean(surface))
         key = _key(surface)
+        street[key] = street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
         if key in surnames and all(c.kind in {"city", "county_bare"} for c in cands):
             continue  # "Connie Yates ... Yates said": the person throughout the article
         if _is_local(text, start, end):
@@ -1214,6 +1225,8 @@ def _article_context(text: str) -> _Context:
                 pool, key=lambda c: (bool(qual and qual[1] and c.admin1 == qual[1]), c.weight)
             )
             ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
+            if not (qual and qual[1]):
+                ctx.dateline_key = _key(head)
             ctx.vote("#dateline", best.code, ctx.dateline[1], 3.0, 3.0)
     # A state abbreviation of several countries ("WA") is the state that at least two
     # other names of the article have town readings in, when the other states have none
@@ -1265,6 +1278,7 @@ def _article_context(text: str) -> _Context:
             ctx.vote("#cue", code, "", min(STYLE_MAX, v), 0.0)
     ctx.surnames = surnames
     ctx.towns = towns_in
+    ctx.streets = {k for k, v in street.items() if v}
     return ctx
 
 

