@@ -188,3 +188,53 @@ def test_the_database_in_the_input_folder_is_not_an_input(tmp_path, tiny_article
     with Workbench(tiny_articles / "corpus.duckdb") as w:
         r = w.ingest([tiny_articles], progress=False)
         assert (r.inputs, r.stored, r.rejected) == (3, 3, 0)
+
+
+def test_long_articles_ingest_and_the_cache_is_trimmed_after_each_batch(wb, tmp_path):
+    """900 KB articles, one per batch, under the default settings: every batch is followed
+    by the cache trim (``ingest.trim_cache``) and the limit is back after it."""
+    import json
+
+    import workbench.ingest as ingest_mod
+
+    before = wb.sql("SELECT current_setting('memory_limit') m").m[0]
+    path = tmp_path / "long.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(3):
+            words = " ".join(f"word{i}x{k}" for k in range(90_000))[:900_000]
+            fh.write(json.dumps({"text": words, "date": f"2022-03-0{i + 1}"}) + "\n")
+    limits = []
+    real = ingest_mod._restore_memory_limit
+
+    def spy(con, old):
+        limits.append(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        return real(con, old)
+
+    ingest_mod._restore_memory_limit = spy
+    try:
+        r = ingest_mod.ingest(wb.con, [path], format="jsonl", batch_size=1, progress=False)
+    finally:
+        ingest_mod._restore_memory_limit = real
+    assert (r.stored, r.rejected) == (3, 0)
+    lengths = wb.sql("SELECT length(text) n FROM articles ORDER BY date").n.tolist()
+    assert lengths == [900_000] * 3
+    assert limits.count("30.5 MiB") >= 3  # the trim ran after each of the three batches
+    assert wb.sql("SELECT current_setting('memory_limit') m").m[0] == before
+
+
+def test_tables_keep_small_row_groups_after_a_reopen(tmp_path):
+    """DuckDB keeps no row-group size in the file: every connection attaches it with
+    ``store.ROW_GROUP_SIZE``, so an append after a reopen does not merge row groups."""
+    from workbench import store
+
+    path = tmp_path / "rg.duckdb"
+    q = "SELECT max(count) AS n FROM pragma_storage_info('t') WHERE column_id = 0"
+    for _ in range(2):
+        with Workbench(path) as w:
+            w.con.execute("CREATE TABLE IF NOT EXISTS t (i BIGINT)")
+            for _ in range(3):
+                w.con.execute("INSERT INTO t SELECT range FROM range(7000)")
+            w.con.execute("CHECKPOINT")
+    with Workbench(path, read_only=True) as w:
+        assert w.sql("SELECT count(*) n FROM t").n[0] == 42_000
+        assert w.sql(q).n[0] == store.ROW_GROUP_SIZE

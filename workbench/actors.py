@@ -15,6 +15,7 @@ without spaCy, so the registry or these rules can change and be re-applied to st
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -156,8 +157,10 @@ def normalize(text: str, label: str) -> str:
     return _TRAILING_LINK.sub("", s) or s
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def fold(name: str) -> str:
-    """Case- and accent-insensitive key ("Zelenskyy" == "ZELENSKYY" == "Zelénskyy")."""
+    """Case- and accent-insensitive key ("Zelenskyy" == "ZELENSKYY" == "Zelénskyy"); cached:
+    resolve folds the same names tens of times per mention (a third of its time uncached)."""
     nfkd = unicodedata.normalize("NFKD", name)
     ascii_ = "".join(c for c in nfkd if not unicodedata.combining(c))
     return _WS.sub(" ", re.sub(r"[^\w\s]", "", ascii_.replace("-", " ")).lower()).strip()

@@ -43,30 +43,51 @@ import duckdb
 from . import store
 from .filters import Filter, as_filter
 
-#: (kind, SQL of (article_id, etype, key, mentions) rows) -- mirrors workbench.query's dims.
-_DIMS = {
+#: kind -> (SQL of (article_id, etype, key, mentions) rows without its WHERE/GROUP BY, the
+#: table or alias holding ``article_id``, its conditions) -- mirrors workbench.query's dims.
+_DIMS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "entity": (
         "SELECT m.article_id, e.type AS etype, m.entity_id AS key, count(*) AS mentions "
-        "FROM mentions m JOIN entities e ON e.entity_id = m.entity_id GROUP BY ALL"
+        "FROM mentions m JOIN entities e ON e.entity_id = m.entity_id",
+        "m",
+        (),
     ),
     "country": (
         "SELECT article_id, NULL AS etype, iso3 AS key, sum(mentions) AS mentions "
-        "FROM article_countries GROUP BY ALL"
+        "FROM article_countries",
+        "article_countries",
+        (),
     ),
     "region": (
-        "SELECT article_id, NULL AS etype, region AS key, count(*) AS mentions "
-        "FROM mentions WHERE region IS NOT NULL GROUP BY ALL"
+        "SELECT article_id, NULL AS etype, region AS key, count(*) AS mentions FROM mentions",
+        "mentions",
+        ("region IS NOT NULL",),
     ),
     "theme": (
         "SELECT article_id, NULL AS etype, theme_id AS key, sum(coalesce(hits, 1)) AS mentions "
-        "FROM article_themes GROUP BY ALL"
+        "FROM article_themes",
+        "article_themes",
+        (),
     ),
     "speaker": (
         "SELECT article_id, NULL AS etype, speaker_entity_id AS key, count(*) AS mentions "
-        "FROM quotes WHERE speaker_entity_id IS NOT NULL AND NOT coalesce(fragment, false) "
-        "GROUP BY ALL"
+        "FROM quotes",
+        "quotes",
+        ("speaker_entity_id IS NOT NULL", "NOT coalesce(fragment, false)"),
     ),
 }
+#: The changed articles of an incremental refresh (a temporary table of ``article_id``).
+_IDS = "_agg_ids"
+
+
+def _dim_sql(kind: str, *, only: bool = False) -> str:
+    """One kind's (article_id, etype, key, mentions) rows; ``only``: of the changed articles."""
+    sql, alias, conds = _DIMS[kind]
+    mine = f"{alias}.article_id IN (SELECT article_id FROM {_IDS})"  # noqa: S608 - fixed SQL
+    where = [*conds, *([mine] if only else [])]
+    return sql + (f" WHERE {' AND '.join(where)}" if where else "") + " GROUP BY ALL"
+
+
 _SOURCE_TABLES = ("articles", "sentences", "mentions", "entities", "article_countries",
                   "article_themes", "theme_hits", "article_tone", "quotes")  # fmt: skip
 _META_KEY = "aggregates_fingerprint"
@@ -119,8 +140,9 @@ _TONE_SUMS = (
 _KEY_COLS = "kind, etype, key, date, source, articles, mentions"
 
 
-def _pair_sql(kind_a: str, kind_b: str) -> str:
-    """Per-article pairs of one kind pair (both sides from ``agg_article_keys``)."""
+def _pair_sql(kind_a: str, kind_b: str, keys: str = "agg_article_keys") -> str:
+    """Per-article pairs of one kind pair (both sides from ``keys``: ``agg_article_keys``, or
+    the signed rows ``_agg_sk`` of an incremental refresh, whose pairs are counted +/-1)."""
     types = ", ".join(f"'{t}'" for t in PAIR_ETYPES)  # fixed constants, not user values
 
     def side(kind: str, x: str) -> str:
@@ -129,28 +151,63 @@ def _pair_sql(kind_a: str, kind_b: str) -> str:
 
     wa, wb = side(kind_a, "a"), side(kind_b, "b")
     same = " AND a.key < b.key" if kind_a == kind_b else ""
+    signed = keys != "agg_article_keys"
+    n = "sum(a.sgn)::BIGINT" if signed else "count(*)::BIGINT"
+    on = "b.aid = a.aid AND b.sgn = a.sgn" if signed else "b.aid = a.aid"
     return (
         "SELECT a.kind AS kind_a, a.etype AS etype_a, a.key AS key_a, b.kind AS kind_b, "  # noqa: S608
         "b.etype AS etype_b, b.key AS key_b, date_trunc('month', a.date)::DATE AS date, "
-        "a.source, count(*)::BIGINT AS articles "
-        f"FROM agg_article_keys a JOIN agg_article_keys b ON b.aid = a.aid "
+        f"a.source, {n} AS articles "
+        f"FROM {keys} a JOIN {keys} b ON {on} "
         f"WHERE {wa} AND {wb}{same} GROUP BY ALL"
     )
 
 
-def _refresh_sql() -> list[tuple[str, str]]:
-    """(table, CREATE statement) in build order; every statement is fixed SQL."""
+#: Step between the ``aid`` of neighbouring articles after a full build: an incremental
+#: refresh numbers articles added later between two neighbours inside that gap.
+AID_STEP = 1 << 16
+#: More changed articles than this share of the corpus: a full rebuild (cheaper than deltas).
+FULL_SHARE = 0.5
+#: Per article, a sum of row hashes over every column the ``agg_*`` tables are built from:
+#: an incremental refresh recomputes the articles whose digest changed (new, re-analysed,
+#: re-resolved or deleted ones), whichever stage changed them.
+DIGESTS = "agg_digests"
+_DIGEST_SQL = (
+    "SELECT article_id, sum(h)::HUGEINT AS digest FROM ("
+    "SELECT a.article_id, hash('a', a.date, a.source, a.n_words, t.tone, "
+    "t.article_id IS NOT NULL)::HUGEINT AS h "
+    "FROM articles a LEFT JOIN article_tone t ON t.article_id = a.article_id "
+    "UNION ALL SELECT m.article_id, hash('m', m.entity_id, e.type, m.country_iso3, m.region, "
+    "m.sentence_idx, m.start_char, m.end_char)::HUGEINT FROM mentions m "
+    "LEFT JOIN entities e ON e.entity_id = m.entity_id "
+    "WHERE m.entity_id IS NOT NULL OR m.country_iso3 IS NOT NULL OR m.region IS NOT NULL "
+    "UNION ALL SELECT article_id, hash('c', iso3, mentions)::HUGEINT FROM article_countries "
+    "UNION ALL SELECT article_id, hash('t', theme_id, hits)::HUGEINT FROM article_themes "
+    "UNION ALL SELECT article_id, hash('h', theme_id, sentence_idx, start_char, end_char)"
+    "::HUGEINT FROM theme_hits "
+    "UNION ALL SELECT article_id, hash('s', idx, start_char, end_char)::HUGEINT FROM sentences "
+    "UNION ALL SELECT article_id, hash('q', quote_idx, speaker_entity_id, fragment, speaker, "
+    "sentence_idx, start_char, end_char, cue, text)::HUGEINT FROM quotes"
+    ") GROUP BY article_id"
+)
+
+
+def _refresh_sql(arts: str = "agg_articles", *, only: bool = False) -> list[tuple[str, str]]:
+    """(table, SELECT) in build order; every statement is fixed SQL. ``only``: the per-article
+    tables' rows of the changed articles, numbered in ``arts`` (an incremental refresh)."""
     union = " UNION ALL ".join(
-        f"SELECT '{kind}' AS kind, d.* FROM ({sql}) d"  # noqa: S608 - fixed SQL
-        for kind, sql in _DIMS.items()
+        f"SELECT '{kind}' AS kind, d.* FROM ({_dim_sql(kind, only=only)}) d"  # noqa: S608 - fixed SQL
+        for kind in _DIMS
     )
     pairs = " UNION ALL ".join(_pair_sql(a, b) for a, b in PAIR_KINDS)
     return [
-        # one row per article, numbered in (date NULLS LAST, article_id) order: ``aid`` is
-        # the sort key of every evidence/articles/quotes listing, and an integer join key
+        # one row per article, numbered in (date NULLS LAST, article_id) order, AID_STEP
+        # apart: ``aid`` is the sort key of every evidence/articles/quotes listing, and an
+        # integer join key
         (
             "agg_articles",
-            "SELECT (row_number() OVER (ORDER BY a.date NULLS LAST, a.article_id))::INTEGER AS aid,"
+            "SELECT (row_number() OVER (ORDER BY a.date NULLS LAST, a.article_id) * "  # noqa: S608
+            f"{AID_STEP})::BIGINT AS aid,"
             " a.article_id, a.date, a.source, a.n_words, t.tone, t.article_id IS NOT NULL "
             "AS has_tone FROM articles a LEFT JOIN article_tone t ON t.article_id = a.article_id "
             "ORDER BY aid",
@@ -164,7 +221,7 @@ def _refresh_sql() -> list[tuple[str, str]]:
         (
             "agg_article_keys",
             f"SELECT d.kind, d.etype, d.key, a.aid, a.date, a.source, d.mentions::INTEGER AS mentions "  # noqa: S608
-            f"FROM ({union}) d JOIN agg_articles a ON a.article_id = d.article_id "
+            f"FROM ({union}) d JOIN {arts} a ON a.article_id = d.article_id "
             "ORDER BY d.kind, a.aid",
         ),
         (
@@ -197,7 +254,7 @@ def _refresh_sql() -> list[tuple[str, str]]:
         # evidence spans (ids and offsets only), each key's spans contiguous, in listing order
         (
             "agg_spans",
-            "SELECT s.kind, s.etype, s.key, a.aid, a.date, a.source, s.sentence_idx, "
+            "SELECT s.kind, s.etype, s.key, a.aid, a.date, a.source, s.sentence_idx, "  # noqa: S608
             "s.start_char, s.end_char FROM ("
             "SELECT 'entity' AS kind, e.type AS etype, m.entity_id AS key, m.article_id, "
             "m.sentence_idx, m.start_char, m.end_char FROM mentions m "
@@ -208,21 +265,21 @@ def _refresh_sql() -> list[tuple[str, str]]:
             "m.start_char, m.end_char FROM mentions m WHERE m.region IS NOT NULL "
             "UNION ALL SELECT 'theme', NULL, h.theme_id, h.article_id, h.sentence_idx, "
             "h.start_char, h.end_char FROM theme_hits h) s "
-            "JOIN agg_articles a ON a.article_id = s.article_id "
+            f"JOIN {arts} a ON a.article_id = s.article_id "
             "ORDER BY s.kind, s.key, a.aid, s.start_char",
         ),
         # sentence offsets (the text is ``articles.text[start:end]``, see extract.doc_rows)
         (
             "agg_sentences",
-            "SELECT a.aid, s.idx, s.start_char, s.end_char FROM sentences s "
-            "JOIN agg_articles a ON a.article_id = s.article_id ORDER BY a.aid, s.idx",
+            "SELECT a.aid, s.idx, s.start_char, s.end_char FROM sentences s "  # noqa: S608
+            f"JOIN {arts} a ON a.article_id = s.article_id ORDER BY a.aid, s.idx",
         ),
         (
             "agg_quotes",
-            "SELECT a.aid, a.date, a.source, q.quote_idx, q.speaker_entity_id, "
+            "SELECT a.aid, a.date, a.source, q.quote_idx, q.speaker_entity_id, "  # noqa: S608
             "lower(q.speaker) AS speaker_lc, q.sentence_idx, q.start_char, q.end_char, "
             "q.speaker, q.cue, q.text FROM quotes q "
-            "JOIN agg_articles a ON a.article_id = q.article_id ORDER BY a.aid, q.quote_idx",
+            f"JOIN {arts} a ON a.article_id = q.article_id ORDER BY a.aid, q.quote_idx",
         ),
     ]
 
@@ -244,23 +301,35 @@ def _upgrade_tables(con: duckdb.DuckDBPyConnection) -> tuple[str, ...] | None:
 
 
 def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
-    """Rebuild the ``agg_*`` tables from the base tables in one transaction: all of them, or
-    (unless ``full``) only the tables an older layout lacks when the rows are unchanged.
+    """Bring the ``agg_*`` tables up to date in one transaction: by delta for the articles
+    whose rows changed since the last build (``DIGESTS``), or rebuilt: all of them when
+    ``full``, when the layout is another one or most articles changed; only the tables an
+    older layout lacks when the rows are unchanged.
 
     Returns the row count of each table, ``seconds`` (all), ``table_seconds`` (the rebuilt
-    tables) and ``rebuilt``."""
+    or updated tables), ``rebuilt`` and ``changed`` (articles updated by delta; None after
+    a rebuild)."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {}
     secs: dict[str, float] = {}
     only = None if full else _upgrade_tables(con)
+    changed: int | None = None
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, sql in _refresh_sql():
-            if only is not None and table not in only:
-                continue
-            t1 = time.perf_counter()
-            con.execute(f"CREATE OR REPLACE TABLE {store.quote_ident(table)} AS {sql}")
-            secs[table] = round(time.perf_counter() - t1, 2)
+        if not full and only is None and _incremental_ok(con):
+            changed = _incremental(con, secs)
+        if changed is None:
+            secs.clear()
+            for table, sql in _refresh_sql():
+                if only is not None and table not in only:
+                    continue
+                t1 = time.perf_counter()
+                con.execute(f"CREATE OR REPLACE TABLE {store.quote_ident(table)} AS {sql}")
+                secs[table] = round(time.perf_counter() - t1, 2)
+            if only is None:
+                t1 = time.perf_counter()
+                con.execute(f"CREATE OR REPLACE TABLE {DIGESTS} AS {_DIGEST_SQL}")
+                secs[DIGESTS] = round(time.perf_counter() - t1, 2)
         store.set_meta(con, _META_KEY, fingerprint(con))
         con.execute("COMMIT")
     except BaseException:
@@ -270,8 +339,201 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
         out[table] = con.execute(f"SELECT count(*) FROM {store.quote_ident(table)}").fetchone()[0]  # noqa: S608
     out["seconds"] = time.perf_counter() - t0
     out["table_seconds"] = secs
-    out["rebuilt"] = list(secs)
+    out["rebuilt"] = [] if changed is not None else [t for t in secs if t != DIGESTS]
+    out["changed"] = changed
     return out
+
+
+def _incremental_ok(con: duckdb.DuckDBPyConnection) -> bool:
+    """An incremental refresh needs a complete build of this layout (with its digests)."""
+    stamp = store.get_meta(con, _META_KEY)
+    if stamp is None or stamp.partition(";")[0] != _VERSION:
+        return False
+    have = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = 'main'"
+        ).fetchall()
+    }
+    return {*TABLES, DIGESTS} <= have
+
+
+#: Signed article-tone sums over ``t`` rows carrying ``sgn`` (+1 added, -1 removed).
+_TONE_DELTA = (
+    "sum(t.sgn) FILTER (WHERE t.has_tone) AS tone_rows, "
+    "sum(t.sgn) FILTER (WHERE t.tone IS NOT NULL) AS tone_n, "
+    "sum(t.sgn * t.tone) AS tone_sum, sum(t.sgn * t.tone * t.tone) AS tone_sq, "
+    "sum(t.sgn) FILTER (WHERE t.tone < -0.05) AS tone_neg, "
+    "sum(t.sgn) FILTER (WHERE t.tone > 0.05) AS tone_pos"
+)
+_TONE_NAMES = ("tone_rows", "tone_n", "tone_sum", "tone_sq", "tone_neg", "tone_pos")
+_ART_COLS = "aid, article_id, date, source, n_words, tone, has_tone"
+
+
+def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int | None:
+    """Update the aggregates by delta for the articles whose digest changed (inside the
+    caller's transaction); the number of such articles, or None when a full rebuild is due
+    (too many changed, or no room left in an ``aid`` gap)."""
+    t1 = time.perf_counter()
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _agg_dig AS {_DIGEST_SQL}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT coalesce(n.article_id, o.article_id) "  # noqa: S608
+        f"AS article_id FROM _agg_dig n FULL JOIN {DIGESTS} o ON o.article_id = n.article_id "
+        "WHERE n.digest IS DISTINCT FROM o.digest"
+    )
+    secs["digests"] = round(time.perf_counter() - t1, 2)
+    (k,) = con.execute(f"SELECT count(*) FROM {_IDS}").fetchone()  # noqa: S608
+    (total,) = con.execute("SELECT count(*) FROM articles").fetchone()
+    if k > FULL_SHARE * max(total, 1):
+        return None
+    if k == 0:
+        return 0
+    t1 = time.perf_counter()
+    ids = f"(SELECT article_id FROM {_IDS})"  # noqa: S608 - fixed SQL
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _agg_old AS SELECT {_ART_COLS} FROM agg_articles "  # noqa: S608
+        f"WHERE article_id IN {ids}"
+    )
+    # New rows keep their aid when the date (the sort key with the id) is unchanged; the
+    # others are numbered inside the gap between their kept neighbours.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _agg_place AS "  # noqa: S608
+        "SELECT a.article_id, a.date, a.source, a.n_words, t.tone, "
+        "t.article_id IS NOT NULL AS has_tone, o.aid FROM articles a "
+        "LEFT JOIN article_tone t ON t.article_id = a.article_id "
+        "LEFT JOIN _agg_old o ON o.article_id = a.article_id AND o.date IS NOT DISTINCT FROM a.date "
+        f"WHERE a.article_id IN {ids}"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _agg_gaps AS WITH r AS ("  # noqa: S608
+        f"SELECT aid, date, article_id FROM agg_articles WHERE article_id NOT IN {ids} "
+        "UNION ALL SELECT aid, date, article_id FROM _agg_place), "
+        "w AS (SELECT aid, date, article_id, "
+        "max(aid) OVER (ORDER BY date NULLS LAST, article_id "
+        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS pred, "
+        "min(aid) OVER (ORDER BY date NULLS LAST, article_id "
+        "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS succ FROM r) "
+        "SELECT article_id, pred, succ, "
+        "row_number() OVER (PARTITION BY pred, succ ORDER BY date NULLS LAST, article_id) AS r, "
+        "count(*) OVER (PARTITION BY pred, succ) AS k FROM w WHERE aid IS NULL"
+    )
+    (room,) = con.execute(
+        "SELECT coalesce(bool_and(pred IS NULL OR succ IS NULL OR succ - pred > k), true) "
+        "FROM _agg_gaps"
+    ).fetchone()
+    if not room:
+        return None
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _agg_new AS SELECT coalesce(p.aid, CASE "  # noqa: S608
+        f"WHEN g.succ IS NULL THEN coalesce(g.pred, 0) + g.r * {AID_STEP} "
+        f"WHEN g.pred IS NULL THEN g.succ - (g.k + 1 - g.r) * {AID_STEP} "
+        "ELSE g.pred + (g.succ - g.pred) * g.r // (g.k + 1) END)::BIGINT AS aid, "
+        "p.article_id, p.date, p.source, p.n_words, p.tone, p.has_tone "
+        "FROM _agg_place p LEFT JOIN _agg_gaps g ON g.article_id = p.article_id"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _agg_sa AS SELECT -1 AS sgn, {_ART_COLS} FROM _agg_old "  # noqa: S608
+        f"UNION ALL SELECT 1, {_ART_COLS} FROM _agg_new"
+    )
+    sql = dict(_refresh_sql("_agg_new", only=True))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _agg_ak AS {sql['agg_article_keys']}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _agg_sk AS SELECT -1 AS sgn, k.* FROM agg_article_keys k "
+        "WHERE k.aid IN (SELECT aid FROM _agg_old) UNION ALL SELECT 1, * FROM _agg_ak"
+    )
+    secs["changed rows"] = round(time.perf_counter() - t1, 2)
+    tone_keys = (*_KEY_COLS.split(", ")[:5],)
+    sums = {
+        "agg_daily": (
+            ("date", "source"),
+            "SELECT t.date, t.source, sum(t.sgn) AS articles, sum(t.sgn * t.n_words) AS words, "  # noqa: S608
+            f"{_TONE_DELTA} FROM _agg_sa t GROUP BY ALL",
+        ),
+        "agg_keys": (
+            tone_keys,
+            "SELECT k.kind, k.etype, k.key, k.date, k.source, sum(k.sgn) AS articles, "  # noqa: S608
+            f"sum(k.sgn * k.mentions) AS mentions, {_TONE_DELTA} FROM _agg_sk k "
+            "JOIN _agg_sa t ON t.aid = k.aid AND t.sgn = k.sgn GROUP BY ALL",
+        ),
+    }
+    for grain, table in (("month", "agg_keys_m"), ("week", "agg_keys_w")):
+        sums[table] = (
+            tone_keys,
+            f"SELECT kind, etype, key, date_trunc('{grain}', date)::DATE AS date, source, "  # noqa: S608
+            "sum(articles) AS articles, sum(mentions) AS mentions, "
+            + ", ".join(f"sum({c}) AS {c}" for c in _TONE_NAMES)
+            + " FROM _agg_delta_agg_keys GROUP BY ALL",
+        )
+    pair_keys = ("kind_a", "etype_a", "key_a", "kind_b", "etype_b", "key_b", "date", "source")
+    sums["agg_pairs_m"] = (
+        pair_keys,
+        " UNION ALL ".join(_pair_sql(a, b, "_agg_sk") for a, b in PAIR_KINDS),
+    )
+    sums["agg_pairs"] = (
+        tuple(c for c in pair_keys if c != "date"),
+        "SELECT kind_a, etype_a, key_a, kind_b, etype_b, key_b, source, "
+        "sum(articles) AS articles FROM _agg_delta_agg_pairs_m GROUP BY ALL",
+    )
+    for table, (keys, delta) in sums.items():
+        t1 = time.perf_counter()
+        _add_delta(con, table, keys, delta)
+        secs[table] = round(time.perf_counter() - t1, 2)
+    # Per-article rows: the changed articles' old rows out, their new rows in.
+    t1 = time.perf_counter()
+    old = "(SELECT aid FROM _agg_old)"
+    for table in ("agg_article_keys", "agg_spans", "agg_sentences", "agg_quotes"):
+        con.execute(f"DELETE FROM {table} WHERE aid IN {old}")  # noqa: S608
+    con.execute(f"DELETE FROM agg_articles WHERE aid IN {old}")  # noqa: S608
+    con.execute(f"INSERT INTO agg_articles ({_ART_COLS}) SELECT {_ART_COLS} FROM _agg_new")  # noqa: S608
+    con.execute("INSERT INTO agg_article_keys SELECT * FROM _agg_ak")
+    for table in ("agg_spans", "agg_sentences", "agg_quotes"):
+        con.execute(f"INSERT INTO {table} {sql[table]}")  # noqa: S608
+    con.execute(f"DELETE FROM {DIGESTS} WHERE article_id IN {ids}")  # noqa: S608
+    con.execute(
+        f"INSERT INTO {DIGESTS} SELECT d.* FROM _agg_dig d WHERE d.article_id IN {ids}"  # noqa: S608
+    )
+    secs["per-article tables"] = round(time.perf_counter() - t1, 2)
+    for t in ("_agg_dig", _IDS, "_agg_old", "_agg_place", "_agg_gaps", "_agg_new", "_agg_sa",
+              "_agg_ak", "_agg_sk", *(f"_agg_delta_{t}" for t in sums)):  # fmt: skip
+        con.execute(f"DROP TABLE IF EXISTS {store.quote_ident(t)}")
+    return int(k)
+
+
+def _add_delta(
+    con: duckdb.DuckDBPyConnection, table: str, keys: tuple[str, ...], delta: str
+) -> None:
+    """Add the signed rows ``delta`` to the sums of ``table`` per ``keys`` (NULL keys match
+    NULL); a row whose article count falls to zero goes, as a full build would not have it.
+    The delta stays as ``_agg_delta_<table>`` for the roll-ups built from it."""
+    q = store.quote_ident
+    tmp = q(f"_agg_delta_{table}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {tmp} AS {delta}")
+    cols = [r[0] for r in con.execute(f"DESCRIBE {tmp}").fetchall()]  # noqa: S608
+    values = [c for c in cols if c not in keys]
+    on = " AND ".join(f"t.{q(k)} IS NOT DISTINCT FROM d.{q(k)}" for k in keys)
+    kl = ", ".join(q(k) for k in keys)
+    summed = ", ".join(f"sum({q(c)}) AS {q(c)}" for c in values)
+    plain = ", ".join(q(c) for c in cols)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _agg_merged AS SELECT {kl}, {summed} FROM ("  # noqa: S608
+        f"SELECT {plain} FROM {q(table)} t WHERE EXISTS (SELECT 1 FROM {tmp} d WHERE {on}) "
+        f"UNION ALL SELECT {plain} FROM {tmp}) GROUP BY ALL"
+    )
+    con.execute(f"DELETE FROM {q(table)} t WHERE EXISTS (SELECT 1 FROM {tmp} d WHERE {on})")  # noqa: S608
+    out = []
+    for c in cols:
+        if c in ("tone_sum", "tone_sq"):  # a sum over no tone is NULL, as in a full build
+            out.append(f"CASE WHEN coalesce(tone_n, 0) = 0 THEN NULL ELSE {q(c)} END")
+        elif c in keys:
+            out.append(q(c))
+        else:
+            out.append(f"coalesce({q(c)}, 0)")
+    con.execute(
+        f"INSERT INTO {q(table)} ({plain}) SELECT {', '.join(out)} FROM _agg_merged "  # noqa: S608
+        "WHERE articles <> 0"
+    )
+    con.execute("DROP TABLE _agg_merged")
 
 
 def is_fresh(con: duckdb.DuckDBPyConnection) -> bool:

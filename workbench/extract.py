@@ -129,7 +129,7 @@ def pending(
     ``articles`` for every chunk (quadratic at 10^6 articles) -- while the caller commits
     chunks through ``con`` between reads.
     """
-    cur = con.cursor()
+    cur = store.cursor(con)
     try:
         reader = cur.execute(
             "SELECT article_id, text FROM articles WHERE extracted_pipeline IS NULL"

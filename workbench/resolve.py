@@ -113,8 +113,10 @@ class _Mention:
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
 
 
+@functools.cache
 def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
-    """The other stage's resolver: article-level for places, cached word lookup for modifiers."""
+    """The other stage's resolver: article-level for places, cached word lookup for modifiers.
+    One per process, so the words' answers (~1.5 ms each to compute) outlive a resolve run."""
     from .countries import CountryResolver
 
     resolver = CountryResolver()

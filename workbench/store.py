@@ -13,6 +13,7 @@ The schema is the contract between stages; every stage writes only its own table
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -173,7 +174,7 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     and its header -- never from the words of DuckDB's message.
     """
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return _attach(str(path), read_only=read_only)
     except duckdb.IOException as exc:
         if _lock_held(str(path), read_only=read_only):
             m = re.search(r"held in (.*?) \(PID (\d+)\)", str(exc))  # only to name the holder
@@ -190,8 +191,55 @@ def connect(path: str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         raise errors.DatabaseDamaged(
             errors.db_damaged(str(path), str(exc), not_duckdb=not header)
         ) from None
-    except duckdb.ConnectionException:  # this process has it open with another configuration
+    except duckdb.BinderException:  # this process has it attached in the other mode
         raise errors.DatabaseInUse(errors.db_open_in_process(str(path), read_only)) from None
+
+
+#: Rows per row group of every table (DuckDB's default: 122,880). Each checkpoint rewrites
+#: the partly filled row group whole, so with the default an ingest's peak memory grows
+#: with the corpus until ~123k articles; 8,192 keeps it flat (bench/RESULTS.md, issue 20).
+ROW_GROUP_SIZE = 8192
+
+
+def _attach(path: str, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection with the file attached at ``ROW_GROUP_SIZE`` and made the default.
+
+    DuckDB keeps no row-group size in the file (1.5.5), so it is an option of each
+    ``ATTACH``. The in-memory instance is named after the file and the mode, so that
+    connections to one file in one process share it, as ``duckdb.connect(path)`` does; the
+    file is detached (and checkpointed) when the last of them closes.
+    """
+    full = os.path.abspath(path)
+    mode = "ro" if read_only else "rw"
+    con = duckdb.connect(f":memory:workbench-{mode}:{full}")
+    try:
+        options = f"ROW_GROUP_SIZE {int(ROW_GROUP_SIZE)}" + (", READ_ONLY" if read_only else "")
+        alias = quote_ident(_alias(full))
+        literal = "'" + full.replace("'", "''") + "'"
+        con.execute(f"ATTACH IF NOT EXISTS {literal} AS {alias} ({options})")
+        con.execute(f"USE {alias}")
+        # An in-memory instance would spill to ./.tmp; a file's own default is beside it.
+        con.execute("SET temp_directory = ?", [full + ".tmp"])
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to ``con``'s database (``con.cursor()`` starts in the instance's
+    in-memory catalog, not in the attached file)."""
+    cur = con.cursor()
+    (name,) = con.execute("SELECT current_database()").fetchone()
+    cur.execute(f"USE {quote_ident(name)}")
+    return cur
+
+
+def _alias(path: str) -> str:
+    """The catalog name ``duckdb.connect(path)`` would give: the file's stem, unless it is
+    one of the names the instance already holds."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return "workbench" if stem.lower() in {"", "memory", "system", "temp", "main"} else stem
 
 
 #: DuckDB's file magic, at this offset of the main header.

@@ -1,0 +1,134 @@
+"""An append that costs the append: ``analyze`` of 1% new articles into an N-article
+database vs the same articles into an empty one (issue 20, target ratio <= 3).
+
+1. **base**: an analysed database (``--base``, default: ``bench_throughput``'s 400 Reuters
+   TRAIN articles, ingested and analysed here when missing).
+2. **scaled**: ``bench_scale_queries.build_scale`` replicates it to ``--articles`` (new ids,
+   shifted dates; every per-article table), plus ``stage_done`` and the ``meta`` stamps (so
+   themes/tone/quotes see the copies as done, as in a real analysed corpus); then
+   ``analyze()`` (entities, stories, search index) and a full ``aggregates.refresh()``.
+3. **append**: the next ``--articles / 100`` distinct Reuters TRAIN articles (real text,
+   not in the base) are ingested and ``Workbench.analyze()`` runs every stage: extraction
+   (spaCy) of the new articles, resolve, themes, tone, quotes, stories, search index and
+   the aggregates -- timed, per stage from ``runs``.
+4. **empty**: the same new articles into a fresh file, the same calls, timed.
+
+    python bench/bench_append.py --articles 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import benchlib as bl
+from bench_scale_queries import build_scale
+from bench_throughput import cpu_seconds, fresh_db, run_workbench, write_sample
+
+
+def _replicate_stage_done(db: Path, base: Path) -> int:
+    """``stage_done`` rows for the copies ``a~k`` of every base article, and the base's
+    ``meta`` stamps (taxonomy, tone, registry: without them a stage redoes every article)."""
+    from workbench import store
+
+    con = store.connect(str(db))
+    lit = "'" + str(base).replace("'", "''") + "'"
+    con.execute(f"ATTACH {lit} AS base (READ_ONLY)")
+    con.execute(
+        "INSERT INTO stage_done SELECT d.stage, a.article_id, d.version, d.n, d.done_at "
+        "FROM base.stage_done d JOIN articles a ON split_part(a.article_id, '~', 1) = d.article_id"
+    )
+    con.execute(
+        "INSERT OR REPLACE INTO meta SELECT * FROM base.meta WHERE key NOT LIKE 'aggregates%'"
+        " AND key NOT LIKE 'search%' AND key NOT LIKE 'stories%'"
+    )
+    con.execute("DETACH base")
+    (n,) = con.execute("SELECT count(*) FROM stage_done").fetchone()
+    con.close()
+    return n
+
+
+def timed_analyze(db: Path, new: Path) -> dict[str, float]:
+    """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage."""
+    from workbench import Workbench
+
+    with Workbench(db) as wb:
+        (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        wb.ingest([new], format="jsonl", progress=False)
+        out = wb.analyze(progress=False)
+        wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+        stages = dict(
+            wb.con.execute(
+                "SELECT kind, round(sum(seconds), 2) FROM runs WHERE run_id > ? GROUP BY 1",
+                [last],
+            ).fetchall()
+        )
+        agg = out["aggregates"]
+        n = wb.sql("SELECT count(*) n FROM articles").n[0]
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "articles_after": int(n),
+        "stages_s": stages,
+        "aggregates_changed": agg.get("changed"),
+        "aggregates_table_s": agg.get("table_seconds"),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--articles", type=int, default=20_000)
+    ap.add_argument("--base", type=Path, default=None)
+    ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
+    args = ap.parse_args(argv)
+    bl.need(bl.REUTERS)
+    bl.WORK.mkdir(parents=True, exist_ok=True)
+    base = args.base
+    if base is None:
+        base = bl.WORK / "tp_workbench.duckdb"
+        if not base.exists():
+            run_workbench(write_sample(400), 1)
+    from workbench import Workbench, aggregates
+    from workbench.extract import pipeline
+
+    # A copy, analysed by this code (stage versions current), is what gets replicated.
+    copy = bl.WORK / "append_base.duckdb"
+    copy.write_bytes(base.read_bytes())
+    base = copy
+    with Workbench(base) as wb:
+        wb.analyze(progress=False)
+        n_base = int(wb.sql("SELECT count(*) n FROM articles").n[0])
+    m = max(1, round(args.articles * args.share))
+    lines = write_sample(n_base + m).read_text(encoding="utf-8").splitlines()[n_base:]
+    new = bl.WORK / f"append_{m}.jsonl"
+    new.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    bl.header(
+        "bench_append: analyze of an append vs the same articles into an empty database",
+        {"base": str(base), "articles": args.articles, "appended": len(lines)},
+    )
+    pipeline()  # the model load is in neither timing
+    scaled = fresh_db(f"append_scaled_{args.articles}.duckdb")
+    t0 = time.perf_counter()
+    counts = build_scale(base, scaled, args.articles)
+    counts["stage_done"] = _replicate_stage_done(scaled, base)
+    with Workbench(scaled) as wb:
+        # The rest of an analysed corpus: entities, stories, search index, aggregates.
+        wb.analyze(progress=False)
+        full = aggregates.refresh(wb.con, full=True)
+    print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
+          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+    empty = timed_analyze(fresh_db("append_empty.duckdb"), new)
+    print("empty:", json.dumps(empty), flush=True)
+    append = timed_analyze(scaled, new)
+    print("append:", json.dumps(append), flush=True)
+    bl.figure("append analyze wall / empty analyze wall", append["wall_s"] / empty["wall_s"], "",
+              "<= 3")  # fmt: skip
+    bl.figure("append analyze CPU / empty analyze CPU", append["cpu_s"] / empty["cpu_s"], "")
+    print(f"loadavg: {bl.loadavg()}")
+
+
+if __name__ == "__main__":
+    main()

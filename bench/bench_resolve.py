@@ -1,0 +1,48 @@
+"""CPU seconds of ``resolve`` over an analysed database, call after call in one process
+(issue 20: the first call loads the registry, gazetteer and resolver; later calls are what an
+``analyze`` after an append pays). ``--profile`` prints cProfile's top functions of the last.
+
+    python bench/bench_resolve.py DB [--calls 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import time
+from pathlib import Path
+
+import benchlib as bl
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("db", type=Path)
+    ap.add_argument("--calls", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args(argv)
+    from workbench import Workbench, resolve
+
+    with Workbench(args.db) as wb:
+        n = wb.sql("SELECT count(*) n FROM articles WHERE extracted_pipeline IS NOT NULL").n[0]
+        m = wb.sql("SELECT count(*) n FROM mentions").n[0]
+        bl.header("bench_resolve", {"db": str(args.db), "articles": int(n), "mentions": int(m)})
+        prof = cProfile.Profile() if args.profile else None
+        for i in range(args.calls):
+            last = prof is not None and i == args.calls - 1
+            t = time.process_time()
+            if last:
+                prof.enable()
+            r = resolve.resolve(wb.con, progress=False)
+            if last:
+                prof.disable()
+            bl.figure(f"resolve call {i + 1}", time.process_time() - t, "CPU-s")
+            print(f"  {r}")
+    if prof is not None:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    print(f"loadavg: {bl.loadavg()}")
+
+
+if __name__ == "__main__":
+    main()
