@@ -32,7 +32,11 @@ from .core import Workbench
 from .filters import DEDUP_UNITS, Filter
 from .store import in_list_params
 
-KINDS = ("actor", "person", "org", "country", "theme", "source", "speaker")
+KINDS = ("actor", "person", "org", "country", "theme", "source", "speaker", "place", "admin1")
+
+#: The Top-N slider's ceiling (the number of keys when fewer); past ``charts.MAX_BARS`` the
+#: chart pools the tail into one bar while ``panel.data`` keeps every row.
+MAX_TOP_N = 200
 
 # --------------------------------------------------------------------------- setup
 
@@ -164,7 +168,9 @@ def _with_urls(wb: Workbench, df: pd.DataFrame) -> pd.DataFrame:
 
 
 class Explorer:
-    """Slice the coverage of one kind of thing: ``actor``, ``country``, ``theme`` or ``source``.
+    """Slice the coverage of one kind of thing: ``actor`` (or ``person``/``org``/``speaker``),
+    ``country``, ``place`` (a town or state), ``admin1`` (a state or province), ``theme`` or
+    ``source``.
 
     Nothing picked: ranked bars of the top N under the filter (click a bar to read its
     sentences). Items picked: their coverage over time, as article counts or as a share of the
@@ -205,11 +211,15 @@ class Explorer:
             options=self._options("source", choices), rows=5, description="Outlets", style=style
         )
         self._choices = self._options(kind, choices)
-        self.search = w.Text(placeholder=f"type to search {kind}s", description="Find")
+        things = charts.plural(kind)
+        self.search = w.Text(placeholder=f"type to search {things}", description="Find")
         self.picker = w.SelectMultiple(
-            options=self._choices, rows=5, description=f"Pick {kind}s", style=style
+            options=self._choices, rows=5, description=f"Pick {things}", style=style
         )
-        self.top_n = w.IntSlider(value=n, min=3, max=50, description="Top N", style=style)
+        most = max(3, min(MAX_TOP_N, len(self._choices)))
+        self.top_n = w.IntSlider(
+            value=min(max(n, 3), most), min=3, max=most, description="Top N", style=style
+        )
         self.measure = w.ToggleButtons(
             options=[("Counts", "count"), ("Share", "share")],
             value="count",
@@ -304,7 +314,7 @@ class Explorer:
         sel = (change["new"] or {}).get(PICK) or {}
         value = sel.get("value") or {}
         points = value.get("vlPoint", {}).get("or", []) if isinstance(value, dict) else []
-        self.clicked = tuple(str(p["key"]) for p in points if "key" in p)
+        self.clicked = tuple(str(p["key"]) for p in points if p.get("key"))  # not the pooled bar
         self._show_evidence(self._current_filter())
 
     def _current_filter(self) -> Filter | None:
