@@ -228,7 +228,7 @@ class Explorer:
         )
         self.status = w.HTML()
         self.table = w.HTML()
-        self.chart = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point())
+        self.chart: alt.JupyterChart | None = None  # made by the first refresh (see _draw)
 
         self.search.observe(self._on_search, names="value")
         for widget in (
@@ -241,14 +241,13 @@ class Explorer:
             self.measure,
         ):
             widget.observe(self._on_change, names="value")
-        self.chart.observe(self._on_click, names="_vl_selections")
         self.widget = w.VBox(
             [
                 w.HBox([self.date_from, self.date_to, self.dedup]),
                 w.HBox([self.sources, w.VBox([self.search, self.picker])]),
                 w.HBox([self.top_n, self.measure]),
                 self.status,
-                self.chart,
+                w.Box(),  # the chart's place, filled by refresh()
                 self.table,
             ],
             layout=w.Layout(width="100%"),
@@ -339,7 +338,7 @@ class Explorer:
             self.data = self.wb.top(self.kind, self.top_n.value, f)
             bars = charts.bars(self.data, "share" if share else "articles")
             chart = bars.add_params(alt.selection_point(name=PICK, fields=["key"]))
-        self.chart.chart = chart
+        self._draw(chart)
         counted = html.escape(DEDUP_UNITS[f.dedup])
         unit = f"share of the filtered {counted}" if share else counted
         self.status.value = (
@@ -347,6 +346,21 @@ class Explorer:
             f"counted in {unit}</small>"
         )
         self._show_evidence(f)
+
+    _CHART_SLOT = 4  # index of the chart in ``self.widget.children``
+
+    def _draw(self, chart: alt.TopLevelMixin) -> None:
+        """Show ``chart``. The chart widget is created holding the first chart, so no front
+        end ever receives a stand-in spec to embed and then re-embed over while it draws."""
+        if self.chart is None:
+            self.chart = alt.JupyterChart(chart)
+            self.chart.observe(self._on_click, names="_vl_selections")
+            kids = list(self.widget.children)
+            kids[self._CHART_SLOT].close()
+            kids[self._CHART_SLOT] = self.chart
+            self.widget.children = tuple(kids)
+        else:
+            self.chart.chart = chart
 
     def _show_evidence(self, f: Filter | None) -> None:
         if f is None:
