@@ -71,6 +71,52 @@ def test_source_explorer_draws_the_bars_its_data_holds(outlets_wb):
     assert second not in set(ex.data["key"])
 
 
+def test_top_n_reaches_every_outlet_and_pools_the_tail(outlets_wb):
+    """The slider goes up to the number of outlets; past charts.MAX_BARS the tail is one
+    grey bar whose length is the tail's articles (each article has one outlet)."""
+    ex = panels.Explorer(outlets_wb, "source", n=10)
+    n = outlets_wb.summary()["n_sources"]
+    assert ex.top_n.max == n > charts.MAX_BARS
+    ex.top_n.value = n
+    assert len(ex.data) == n  # every row stays in panel.data
+    drawn = _drawn_bars(ex.chart.chart)
+    assert len(drawn) == charts.MAX_BARS
+    tail = ex.data["articles"].iloc[charts.MAX_BARS - 1 :]
+    other = f"{len(tail)} other sources"
+    head = ex.data.set_index("label")["articles"].iloc[: charts.MAX_BARS - 1]
+    scale = drawn[head.index[0]] / head.iloc[0]
+    assert drawn[other] == pytest.approx(tail.sum() * scale, rel=0.02)
+    for name, v in head.items():
+        assert drawn[name] == pytest.approx(v * scale, rel=0.02, abs=0.6), name
+    subtitle = ex.chart.spec["title"]["subtitle"]
+    assert f"top {charts.MAX_BARS - 1} of {n} sources, then the other {len(tail)} together" in (
+        subtitle
+    )
+    svg = charts.to_svg(ex.chart.chart)
+    assert svg.index(f"label: {other}") > svg.index(f"label: {head.index[-1]}")  # drawn last
+    ex.measure.value = "share"
+    pooled = ex.chart.chart.data.iloc[-1]
+    assert pooled["share"] == pytest.approx(ex.data["share"].iloc[charts.MAX_BARS - 1 :].sum())
+    # A click on the pooled bar reads no sentences of a key that does not exist.
+    ex.chart._vl_selections = {
+        panels.PICK: {"value": {"vlPoint": {"or": [{"key": ""}]}}, "store": []}
+    }
+    assert ex.clicked == ()
+
+
+def test_actor_bars_past_the_readable_count_say_what_they_leave_out(outlets_wb):
+    """Articles of different actors overlap, so their tail cannot be summed into one bar: the
+    chart draws the top MAX_BARS and its subtitle says so."""
+    ex = panels.Explorer(outlets_wb, "actor", n=charts.MAX_BARS + 20)
+    assert len(ex.data) == charts.MAX_BARS + 20
+    drawn = _drawn_bars(ex.chart.chart)
+    assert len(drawn) == charts.MAX_BARS
+    assert set(drawn) == set(ex.data["label"].iloc[: charts.MAX_BARS])
+    assert ex.chart.spec["title"]["subtitle"] == [
+        f"showing the top {charts.MAX_BARS} of {len(ex.data)} actors"
+    ]
+
+
 def test_top_n_keeps_keys_that_share_a_label(outlets_wb):
     df = outlets_wb.top("source", 10)
     df.loc[df.index[:2], "label"] = "Same Name"  # two outlets displayed alike

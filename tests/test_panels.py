@@ -181,7 +181,7 @@ def test_clicking_a_bar_shows_that_items_sentences(explorer):
     assert ex.focus == (ex.data.key[0],)
 
 
-@pytest.mark.parametrize("kind", ["country", "theme", "source"])
+@pytest.mark.parametrize("kind", ["country", "theme", "source", "place", "admin1"])
 def test_other_kinds(ru_ua_wb, kind):
     ex = panels.Explorer(ru_ua_wb, kind, n=5)
     want = ru_ua_wb.top(kind, n=5)  # 4 sources in this corpus, so not always 5
@@ -247,3 +247,25 @@ def test_overview_shows_the_corpus_numbers(ru_ua_wb):
     box = panels.overview(ru_ua_wb)
     s = ru_ua_wb.summary()
     assert f"{s['articles']:,}" in box.value and s["date_min"] in box.value
+
+
+@pytest.mark.parametrize("kind", ["place", "admin1"])
+def test_place_kinds_follow_the_filter_and_the_picker(outlets_wb, kind):
+    """Towns/states and first-level divisions on the Reuters articles: the ranking, the
+    coverage of picked places and their sentences are the query layer's."""
+    ex = panels.Explorer(outlets_wb, kind, n=6)
+    assert ex.top_n.max == min(panels.MAX_TOP_N, len(ex._choices)) > 10
+    pd.testing.assert_frame_equal(
+        ex.data.reset_index(drop=True), outlets_wb.top(kind, 6, ex.filter)
+    )
+    assert ex.data["label"].ne(ex.data["key"]).all()  # named, not "5128638" or "USA.NY"
+    top = ex.data["key"].iloc[0]
+    assert len(ex.evidence) > 0 and set(ex.evidence.key) == {top}
+    assert "Pick " + ("states/provinces" if kind == "admin1" else "places") == ex.picker.description
+    keys = tuple(ex.data["key"].iloc[:2])
+    ex.picker.value = keys
+    pd.testing.assert_frame_equal(
+        ex.data.reset_index(drop=True),
+        outlets_wb.coverage(kind, "month", False, ex.filter, values=keys),
+    )
+    assert set(ex.evidence.key) <= set(keys) and len(ex.evidence) > 0

@@ -181,3 +181,29 @@ def test_period_heatmap_draws_every_cell_of_at_most_25_themes(outlets_wb):
     assert sum(c["articles"] == 0 for c in cells) > 0  # zero cells present, drawn as 0
     title = spec["vconcat"][0]["encoding"]["y"]["title"]
     assert title == f"the {charts.HEATMAP_KEYS} largest of {n_themes} themes"
+
+
+def test_report_theme_heatmap_labels_whole_periods(outlets_wb):
+    """Point 13: the heat map's period labels were cut ("20-01-06"); each one drawn is a
+    whole period label of the data."""
+    import vl_convert as vlc
+
+    from workbench.formatting import period_label
+
+    th = outlets_wb.coverage("theme", "day", n=None)
+    svg = vlc.vegalite_to_svg(charts.period_heatmap(th).to_dict())
+    first_axis = re.search(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', svg, re.S)
+    drawn = [t for a, t in re.findall(r"<text ([^>]*)>([^<]*)</text>", first_axis.group(1))]
+    periods = {period_label(p, "day") for p in th["period"]}
+    assert drawn and set(drawn) <= periods
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", t) for t in drawn)
+
+
+def test_network_draws_one_node_per_name(outlets_wb):
+    """Point 13: three "Trump" nodes with overlapping labels; each drawn node has its own name."""
+    pairs = outlets_wb.cooccurrence("actor", n=60)
+    spec = charts.network(pairs).to_dict()
+    nodes = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    names = [r["label"] for r in nodes]
+    assert len(names) == len(set(pairs["key_a"]) | set(pairs["key_b"])) > 10
+    assert len(set(names)) == len(names)

@@ -37,6 +37,9 @@ HEATMAP_KEYS = 25
 #: Outlets drawn one by one before the rest are pooled as "other outlets".
 MAX_OUTLETS = 9
 OTHER_OUTLETS = "other outlets"
+#: Ranked bars drawn one by one (18 px each) before the rest are pooled into one last bar.
+MAX_BARS = 50
+OTHER_COLOR = "#9e9e9e"
 GEO_FILE = config.GEO_DIR / "countries-110m.json"
 THEME = "workbench"
 
@@ -270,6 +273,7 @@ def bars(
     title: str | None = None,
     width: int = 480,
     color: str | None = None,
+    max_bars: int = MAX_BARS,
     select: str | None = None,
     per_outlet: bool = False,
     name: str = "bars",
@@ -278,8 +282,12 @@ def bars(
 ) -> alt.Chart:
     """Ranked horizontal bars from ``top()`` (or any frame with ``label`` and ``value``).
 
+    Past ``max_bars`` rows the tail is one last grey bar, "N other …": its value is the
+    tail's sum where counts add up (mentions; articles or shares of outlets, each article
+    having one outlet); otherwise the tail is left out. Either way the subtitle says so.
+
     ``select``: the name of a click selection on ``key`` (shift-click to add), for an
-    explorer that shows the clicked keys' evidence.
+    explorer that shows the clicked keys' evidence (the pooled bar has none).
 
     ``per_outlet=True`` takes one row per (outlet, key) instead (``compare()``'s
     ``source``/``key``/``label``/``articles``; a ``type`` column adds a type menu) and
@@ -295,12 +303,14 @@ def bars(
     if value not in cols:
         cols.append(value)
     data = _unique_labels(df[cols])
+    kind = df.attrs.get("kind")
+    data, note = _pool_tail(data, value, kind, max(2, max_bars))
     tips = [_tip("label", "name", "N")]
     tips += [_tip("key", "id", "N")] if "key" in data else []
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
     if value not in ("articles", "mentions", "share"):
         tips.append(_tip(value))
-    kind = df.attrs.get("kind")
+    pooled = "pooled" in data
     chart = (
         alt.Chart(data)
         .mark_bar(color=color or PALETTE[0], cornerRadiusEnd=2)
@@ -310,15 +320,22 @@ def bars(
                 title=_value_title(value),
                 axis=alt.Axis(format=_axis_format(value), labelOverlap="greedy"),
             ),
-            y=alt.Y("label:N", sort="-x", title=None),
+            # A pooled tail stays last whatever its size; otherwise the longest bar on top.
+            y=alt.Y("label:N", sort=list(data["label"]) if pooled else "-x", title=None),
             tooltip=tips,
         )
         .properties(width=width, height=alt.Step(18))
     )
+    if pooled:
+        chart = chart.encode(
+            color=alt.condition(
+                "datum.pooled", alt.value(OTHER_COLOR), alt.value(color or PALETTE[0])
+            )
+        )
     if select:
         chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
-    default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
-    return chart.properties(title=_title(title, df, default))
+    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
+    return chart.properties(title=_title(title, df, default, note))
 
 
 def _outlet_bars(
@@ -393,11 +410,37 @@ def _outlet_bars(
         .add_params(*params)
         .properties(width=width, datasets={f"{name}_rows": _records(data)})
     )
-    default = f"Top {_plural(kind)} by {value}" if kind else f"Top by {value}"
+    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default, "per outlet: search, then slide"))
 
 
-def _plural(kind: str) -> str:
+def _pool_tail(
+    data: pd.DataFrame, value: str, kind: str | None, max_bars: int
+) -> tuple[pd.DataFrame, str | None]:
+    """(rows to draw, subtitle note): the first ``max_bars - 1`` rows by ``value`` and the
+    rest as one ``pooled`` row when the rest's counts can be summed, else the first
+    ``max_bars`` rows (see :func:`bars`)."""
+    if len(data) <= max_bars:
+        return data, None
+    data = data.sort_values(value, ascending=False, kind="stable")
+    what = plural(kind) if kind else "rows"
+    additive = value == "mentions" or (kind == "source" and value in ("articles", "share"))
+    if not additive:
+        return data.iloc[:max_bars], f"showing the top {max_bars} of {len(data)} {what}"
+    head, tail = data.iloc[: max_bars - 1], data.iloc[max_bars - 1 :]
+    rest = {c: tail[c].sum() for c in ("articles", "mentions", "share", value) if c in tail}
+    label = f"{len(tail)} other {what}"
+    while label in set(head["label"]):
+        label += " "
+    row = {**rest, "label": label, "pooled": True} | ({"key": ""} if "key" in data else {})
+    out = pd.concat([head.assign(pooled=False), pd.DataFrame([row])], ignore_index=True)
+    return out, f"top {len(head)} of {len(data)} {what}, then the other {len(tail)} together"
+
+
+def plural(kind: str) -> str:
+    """A kind's name in the plural, for titles and controls ("countries", "states/provinces")."""
+    if kind == "admin1":
+        return "states/provinces"
     return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
 
 
@@ -528,7 +571,7 @@ def period_heatmap(
     )
     base = alt.Chart(data)
     more = (
-        f"the {len(shown)} largest of {len(totals):,} {_plural(kind)}"
+        f"the {len(shown)} largest of {len(totals):,} {plural(kind)}"
         if len(totals) > len(shown)
         else None
     )
@@ -566,7 +609,7 @@ def period_heatmap(
         .properties(width=width, height=160)
     )
     return alt.vconcat(heat, lines).properties(
-        title=_title(title, df, f"{_plural(kind).title()} per {freq}", "click cells to compare")
+        title=_title(title, df, f"{plural(kind).title()} per {freq}", "click cells to compare")
     )
 
 
@@ -754,7 +797,7 @@ def network(
         title=_title(
             title,
             df,
-            f"Who appears with whom ({_plural(kind)})",
+            f"Who appears with whom ({plural(kind)})",
             "nodes: articles; edges: articles mentioning both",
         ),
     )

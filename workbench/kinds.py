@@ -290,7 +290,17 @@ AGG_KINDS = tuple(k.name for k in _REGISTRY if k.agg is not None)
 #: Places below the country (``mention_places``): a town or state, and a first-level division.
 PLACE_KINDS = ("place", "admin1")
 #: Kinds the notebook explorers offer in their pickers.
-EXPLORER_KINDS = ("actor", "person", "org", "country", "theme", "source", "speaker")
+EXPLORER_KINDS = (
+    "actor",
+    "person",
+    "org",
+    "country",
+    "theme",
+    "source",
+    "speaker",
+    "place",
+    "admin1",
+)
 #: Kinds whose spans ``agg_spans`` holds.
 SPAN_KINDS = tuple(k.name for k in _REGISTRY if k.agg_spans)
 

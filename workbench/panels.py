@@ -33,6 +33,10 @@ from .filters import DEDUP_UNITS, Filter
 from .kinds import EXPLORER_KINDS as KINDS
 from .store import in_list_params
 
+#: The Top-N slider's ceiling (the number of keys when fewer); past ``charts.MAX_BARS`` the
+#: chart pools the tail into one bar while ``panel.data`` keeps every row.
+MAX_TOP_N = 200
+
 # --------------------------------------------------------------------------- setup
 
 
@@ -163,7 +167,9 @@ def _with_urls(wb: Workbench, df: pd.DataFrame) -> pd.DataFrame:
 
 
 class Explorer:
-    """Slice the coverage of one kind of thing: ``actor``, ``country``, ``theme`` or ``source``.
+    """Slice the coverage of one kind of thing: ``actor`` (or ``person``/``org``/``speaker``),
+    ``country``, ``place`` (a town or state), ``admin1`` (a state or province), ``theme`` or
+    ``source``.
 
     Nothing picked: ranked bars of the top N under the filter (click a bar to read its
     sentences). Items picked: their coverage over time, as article counts or as a share of the
@@ -204,11 +210,15 @@ class Explorer:
             options=self._options("source", choices), rows=5, description="Outlets", style=style
         )
         self._choices = self._options(kind, choices)
-        self.search = w.Text(placeholder=f"type to search {kind}s", description="Find")
+        things = charts.plural(kind)
+        self.search = w.Text(placeholder=f"type to search {things}", description="Find")
         self.picker = w.SelectMultiple(
-            options=self._choices, rows=5, description=f"Pick {kind}s", style=style
+            options=self._choices, rows=5, description=f"Pick {things}", style=style
         )
-        self.top_n = w.IntSlider(value=n, min=3, max=50, description="Top N", style=style)
+        most = max(3, min(MAX_TOP_N, len(self._choices)))
+        self.top_n = w.IntSlider(
+            value=min(max(n, 3), most), min=3, max=most, description="Top N", style=style
+        )
         self.measure = w.ToggleButtons(
             options=[("Counts", "count"), ("Share", "share")],
             value="count",
@@ -217,7 +227,7 @@ class Explorer:
         )
         self.status = w.HTML()
         self.table = w.HTML()
-        self.chart = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": []})).mark_point())
+        self.chart: alt.JupyterChart | None = None  # made by the first refresh (see _draw)
 
         self.search.observe(self._on_search, names="value")
         for widget in (
@@ -230,14 +240,13 @@ class Explorer:
             self.measure,
         ):
             widget.observe(self._on_change, names="value")
-        self.chart.observe(self._on_click, names="_vl_selections")
         self.widget = w.VBox(
             [
                 w.HBox([self.date_from, self.date_to, self.dedup]),
                 w.HBox([self.sources, w.VBox([self.search, self.picker])]),
                 w.HBox([self.top_n, self.measure]),
                 self.status,
-                self.chart,
+                w.Box(),  # the chart's place, filled by refresh()
                 self.table,
             ],
             layout=w.Layout(width="100%"),
@@ -303,7 +312,7 @@ class Explorer:
         sel = (change["new"] or {}).get(PICK) or {}
         value = sel.get("value") or {}
         points = value.get("vlPoint", {}).get("or", []) if isinstance(value, dict) else []
-        self.clicked = tuple(str(p["key"]) for p in points if "key" in p)
+        self.clicked = tuple(str(p["key"]) for p in points if p.get("key"))  # not the pooled bar
         self._show_evidence(self._current_filter())
 
     def _current_filter(self) -> Filter | None:
@@ -327,7 +336,7 @@ class Explorer:
         else:
             self.data = self.wb.top(self.kind, self.top_n.value, f)
             chart = charts.bars(self.data, "share" if share else "articles", select=PICK)
-        self.chart.chart = chart
+        self._draw(chart)
         counted = html.escape(DEDUP_UNITS[f.dedup])
         unit = f"share of the filtered {counted}" if share else counted
         self.status.value = (
@@ -335,6 +344,21 @@ class Explorer:
             f"counted in {unit}</small>"
         )
         self._show_evidence(f)
+
+    _CHART_SLOT = 4  # index of the chart in ``self.widget.children``
+
+    def _draw(self, chart: alt.TopLevelMixin) -> None:
+        """Show ``chart``. The chart widget is created holding the first chart, so no front
+        end ever receives a stand-in spec to embed and then re-embed over while it draws."""
+        if self.chart is None:
+            self.chart = alt.JupyterChart(chart)
+            self.chart.observe(self._on_click, names="_vl_selections")
+            kids = list(self.widget.children)
+            kids[self._CHART_SLOT].close()
+            kids[self._CHART_SLOT] = self.chart
+            self.widget.children = tuple(kids)
+        else:
+            self.chart.chart = chart
 
     def _show_evidence(self, f: Filter | None) -> None:
         if f is None:
