@@ -237,3 +237,15 @@ PLACES = {"Ukraine", "Ukrainian", "Kyiv", "Jordan", "Israel", "United States", "
 )
 def test_strip_places_from_person_names(name: str, expected: str) -> None:
     assert actors.strip_places(name, PLACES.__contains__) == expected
+
+
+def test_merge_people_keeps_surnames_other_people_carry_apart() -> None:
+    # "Davies" and "Davis" are each the surname of someone else in the corpus: two names,
+    # not one misspelt; a spelling nobody else carries still joins ("Zelenskiy").
+    names = ["David Davis", "David Davies", "Evan Davis", "Quentin Davies"]
+    names += ["Volodymyr Zelenskyy", "Volodymyr Zelenskiy", "Olena Zelenska"]
+    counts = Counter({"David Davis": 20, "Volodymyr Zelenskyy": 5})
+    canon = actors.merge_people(names, counts)
+    assert canon["david davies"] == "David Davies"
+    assert canon["david davis"] == "David Davis"
+    assert canon["volodymyr zelenskiy"] == "Volodymyr Zelenskyy"
