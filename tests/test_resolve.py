@@ -548,3 +548,22 @@ def test_companies_tagged_person_become_organisations(tmp_path: Path) -> None:
     assert got["Dresdner Kleinwort Wasserstein"] == "org:dresdner-kleinwort-wasserstein"
     assert got["Bill Gates"] == got["Gates"] == "person:bill-gates"
     assert got["Elvis Presley"] == "person:elvis-presley"
+
+
+def test_generic_suffix_joins_only_within_one_country() -> None:
+    from workbench.resolve import _join_generic_suffix, _Mention
+
+    def m(aid: str, label: str, key: str, code: str | None = None) -> _Mention:
+        return _Mention(0, aid, 0, label, key, key, code, None)
+
+    ms = [
+        m("uk1", "ORG", "Labour Party"), m("uk1", "GPE", "Britain", "GBR"),
+        m("uk2", "ORG", "Labour"), m("uk2", "GPE", "London", "GBR"),
+        m("in1", "ORG", "Congress Party"), m("in1", "GPE", "India", "IND"),
+        m("us1", "ORG", "Congress"), m("us1", "GPE", "Washington", "USA"),
+        m("in2", "ORG", "Congress"), m("in2", "ORG", "Congress Party"),
+    ]  # fmt: skip
+    _join_generic_suffix(ms)
+    assert ms[2].key == "Labour Party"  # same country as the suffixed form's articles
+    assert ms[6].key == "Congress"  # the US Congress is not India's Congress Party
+    assert ms[8].key == "Congress Party"  # the article names the suffixed form

@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v8"
+QUOTES_VERSION = "quotes-v9"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -314,7 +314,12 @@ _ACRONYM_SAID = re.compile(
     rf"(?P<n>\b(?:the\s+)?(?P<head>[A-Z][A-Z&]{{1,9}}))(?:['’]s)?\s+{_NOMINAL_VERBS}\b"
 )
 #: A mention that is the subject or object of a speech verb ("..., the Bundesbank said").
-_SPEECH_AFTER = re.compile(rf"(?:['’]s)?\s*(?:,[^,\n]{{1,80}}?,?\s+)?{_NOMINAL_VERBS}\b")
+#: (an apposition between them says nothing of its own: "Natalie, who he says asked" is no
+#: speaker of "says")
+_SPEECH_AFTER = re.compile(
+    rf"(?:['’]s)?\s*(?:,(?![^,\n]*\b(?:he|she|they|it|we|I)\b)[^,\n]{{1,80}}?,?\s+)?"
+    rf"{_NOMINAL_VERBS}\b"
+)
 _SPEECH_BEFORE = re.compile(rf"\b{_NOMINAL_VERBS}\s+(?:the\s+|[\w-]+\s+){{0,4}}$")
 
 

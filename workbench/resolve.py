@@ -632,6 +632,62 @@ def _relink(results: list[_Mention], reg: Registry) -> None:
             m.key = m.norm
 
 
+#: Generic last words an organisation's name may carry or drop ("Labour" / "Labour Party").
+GENERIC_SUFFIXES = ("party",)
+
+
+def _join_generic_suffix(results: list[_Mention]) -> None:
+    """A bare organisation name joins its form with a generic suffix ("Labour" -> "Labour
+    Party") in an article that names the suffixed form, and elsewhere only when the
+    articles of both forms are mostly about the same country: the US "Congress" (articles
+    about the USA) stays apart from India's "Congress Party"."""
+    suffixed: dict[str, str] = {}
+    for m in results:
+        if m.label == "ORG":
+            toks = actors.fold(m.key).split()
+            if len(toks) >= 2 and toks[-1] in GENERIC_SUFFIXES:
+                suffixed.setdefault(" ".join(toks[:-1]), m.key)
+    if not suffixed:
+        return
+    home: dict[str, Counter[str]] = defaultdict(Counter)
+    has: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label in ("GPE", "LOC") and m.code and not m.code.startswith("REG:"):
+            home[m.article_id][m.code] += 1
+        elif m.label == "ORG":
+            has[m.article_id].add(actors.fold(m.key))
+
+    def country_of(articles: set[str]) -> str | None:
+        votes = Counter(home[a].most_common(1)[0][0] for a in articles if home[a])
+        if not votes:
+            return None
+        top, n = votes.most_common(1)[0]
+        return top if n * 2 > len(articles) else None
+
+    bare_articles: dict[str, set[str]] = defaultdict(set)
+    full_articles: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label != "ORG":
+            continue
+        k = actors.fold(m.key)
+        if k in suffixed:
+            bare_articles[k].add(m.article_id)
+        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
+            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
+    same_country = {
+        b
+        for b in bare_articles
+        if (c := country_of(bare_articles[b])) and c == country_of(full_articles[b])
+    }
+    for m in results:
+        if m.label != "ORG":
+            continue
+        b = actors.fold(m.key)
+        full = suffixed.get(b)
+        if full and (b in same_country or actors.fold(full) in has[m.article_id]):
+            m.key = full
+
+
 def _entities(
     results: list[_Mention],
     reg: Registry,
@@ -642,6 +698,7 @@ def _entities(
     """Corpus-level merge: entity id per mention and the entity rows."""
     _relabel(results, reg, is_place)
     _relink(results, reg)
+    _join_generic_suffix(results)
     # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
     acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
     person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
