@@ -121,7 +121,11 @@ def strip_person(surface: str) -> tuple[str, list[str]]:
             last_title = i
     prefix = words[: last_title + 1]
     name = words[last_title + 1 :]
-    while len(name) > 1 and (name[-1][:1].islower() or _word_key(name[-1]) in POSTNOMINALS):
+    while len(name) > 1 and (
+        name[-1][:1].islower()
+        or _word_key(name[-1]) in POSTNOMINALS
+        or not any(c.isalnum() for c in name[-1])  # "DJ Norman Cook - aka"
+    ):
         name.pop()
     # A leading lower-case or demonym-like word left alone before a name ("ex Putin").
     while len(name) > 1 and name[0][:1].islower() and name[0].lower() not in _PARTICLES:
@@ -234,7 +238,21 @@ _ORG_BEFORE = re.compile(
 )
 _ORG_AFTER = re.compile(
     r"^(?:,\s+which\b|\s+(?:said|says|has|had|is|was|will|would)\s+(?:it|its)\b"
-    r"|\s+(?:shares|plc|inc|ltd|corp|group)\b|\s+said\s+in\s+a\s+statement\b)",
+    r"|\s+(?:shares|plc|inc|ltd|corp|group)\b|\s+said\s+in\s+a\s+statement\b"
+    # a team or band: its members, fans or staff after it ("Everton manager David Moyes",
+    # "Franz Ferdinand frontman"), a fixture or score ("Brentford v", "Chelsea 2-1"),
+    # or a plural verb no single person takes ("United are", "Everton have won")
+    r"|\s+(?:fans|supporters|squad|players|team-mates|teammates|manager|boss"
+    r"|coach|striker|strikers|midfielder|defender|winger|goalkeeper|keeper|skipper|chairman"
+    r"|frontman|frontwoman|singer|guitarist|drummer|bassist|line-up|lineup)\b"
+    r"|\s+(?:v|vs)\.?\s+[A-Z]|\s+\d{1,2}-\d{1,2}\b"
+    r"|\s+(?:are|were|have\s+(?:been|won|lost|beaten|signed|drawn|played)))",
+    re.IGNORECASE,
+)
+_JOINED = re.compile(r"(?:\band|&|,)\s+$", re.IGNORECASE)
+#: Before a name: a win or defeat over it ("beat Everton", "lost to Chelsea").
+_ORG_BEFORE_TEAM = re.compile(
+    r"\b(?:beat|beating|defeated|thrashed|lost\s+to|drew\s+with|signed\s+for|fans\s+of)\s+$",
     re.IGNORECASE,
 )
 _PERSON_AFTER = re.compile(
@@ -257,7 +275,10 @@ def name_cues(article_text: str, start: int, end: int) -> tuple[int, int]:
     org = int(
         prev in ORG_HEAD_WORDS or bool(_ORG_BEFORE.search(article_text[max(0, start - 25) : start]))
     )
-    org += bool(_ORG_AFTER.match(after))
+    # "Smith and Jones are": a plural of two people, not one name
+    joined = bool(_JOINED.search(article_text[max(0, start - 6) : start]))
+    org += bool(_ORG_AFTER.match(after)) and not joined
+    org += bool(_ORG_BEFORE_TEAM.search(article_text[max(0, start - 25) : start]))
     m = re.match(r"['\u2019]s\s+([A-Za-z-]+)", after)
     if m and m.group(1).lower() in _ORG_POSSESSED:
         org += 1

@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import store
-from .actors import is_title
+from .actors import is_title, name_cues
 from .progress import progress_bar
 from .themes import delete_for, mark_done, pending_articles
 
@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v9"
+QUOTES_VERSION = "quotes-v10"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -254,8 +254,27 @@ _DOCUMENT = re.compile(
     r"^(?:(?:the|a|an|its|their|his|her|this|that)\s+)?(?:[\w'’.-]+\s+){0,3}"
     r"(?:statement|report|complaint|summary|letter|document|study|survey|filing|memo"
     r"|memorandum|communiqu[eé]|lawsuit|ruling|draft|resolution|declaration|notice|circular"
-    r"|prospectus|bulletin|editorial|decree|judgment|judgement|verdict)s?$",
+    r"|prospectus|bulletin|editorial|decree|judgment|judgement|verdict|message|post|tweet"
+    r"|video|caption|announcement|release|note|e-mail|email|article|advert|advertisement"
+    r"|website|blog|poster|leaflet|manifesto|petition|book|film|song|album)s?"
+    r"(?:\s+(?:accompanying|attached|posted|published|issued|released|sent|seen|quoted"
+    r"|on|in|from|of|to|by|with)\b.*)?$",
     re.IGNORECASE,
+)
+
+#: Role nouns a name may modify ("Franz Ferdinand frontman Alex Kapranos", "Everton
+#: winger"), besides the title words: jobs, positions in a team or band, professions.
+ROLE_NOUNS = frozenset(
+    """
+    frontman frontwoman singer vocalist guitarist drummer bassist keyboardist rapper
+    songwriter composer conductor musician pianist violinist band-mate bandmate actor
+    actress star co-star director producer presenter host anchor author writer novelist
+    poet playwright screenwriter comedian designer photographer artist dancer model
+    winger striker forward midfielder defender goalkeeper keeper full-back fullback
+    centre-back skipper captain coach manager boss chairman owner player team-mate
+    teammate substitute sprinter runner jockey trainer rider driver bowler batsman
+    spokesman spokeswoman spokesperson analyst economist editor columnist critic
+    """.split()
 )
 
 #: Head nouns of an unnamed speaker a later "he"/"she"/"they" may refer to ("said one
@@ -286,7 +305,8 @@ ORG_NOUNS = frozenset(
 _DETS = r"(?:the|a|an|one|another|two|three|several|some|other|many|most|its|their)"
 _NOMINAL_VERBS = (
     r"(?:said|says|say|told|tells|added|adds|stated|explained|noted|warned|argued|denied"
-    r"|denies|insisted|confirmed|announced|claimed|admitted|stressed|believes|believed)"
+    r"|denies|insisted|confirmed|announced|claimed|admitted|stressed|believes|believed"
+    r"|described|describes|revealed|reveals|commented|replied|recalled|joked|conceded)"
 )
 _NOMINAL_BEFORE = re.compile(
     rf"(?P<n>\b{_DETS}\s+(?:[\w'’.&-]+\s+){{0,4}}?(?P<head>[a-z][\w-]*))\s+{_NOMINAL_VERBS}\b",
@@ -322,6 +342,12 @@ _SPEECH_AFTER = re.compile(
 )
 _SPEECH_BEFORE = re.compile(rf"\b{_NOMINAL_VERBS}\s+(?:the\s+|[\w-]+\s+){{0,4}}$")
 
+
+_OF_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.IGNORECASE)
+#: A fixture tagged as one name ("Brentford v Manchester United").
+_FIXTURE = re.compile(r"\s(?:v|vs)\.?\s")
+#: A name inside a show title ("Later... With Jools Holland"): a capital "With" mid-sentence.
+_TITLE_WITH = re.compile(r"(?:[^.!?\s]|\.\.\.|…)\s+With\s+$")
 
 #: Roles a definite phrase uses for a person named elsewhere ("the President", "the Exxon
 #: chairman"): "the" + one of these is not an unnamed speaker, the named person is.
@@ -372,6 +398,27 @@ class Attributor:
         self.mentions = sorted(mentions, key=lambda m: m.start)
         self.m_starts = [m.start for m in self.mentions]
         self.gender = self._genders()
+        self.not_person = self._org_like()
+
+    def _org_like(self) -> set[str]:
+        """People by their tag that this text treats as a team, band, fixture or
+        competition ("Everton manager", "the Premiership", "Brentford v Manchester United",
+        "Later... With Jools Holland"): no "he"/"she" refers to them."""
+        cues: dict[str, list[int]] = {}
+        out: set[str] = set()
+        for m in self.mentions:
+            if not _is_person(m):
+                continue
+            key = m.entity_id or m.text
+            if _FIXTURE.search(m.text) or _TITLE_WITH.search(
+                self.text[max(0, m.start - 12) : m.start]
+            ):
+                out.add(key)
+            pc, oc = name_cues(self.text, m.start, m.end)
+            c = cues.setdefault(key, [0, 0])
+            c[0] += pc
+            c[1] += oc
+        return out | {k for k, (pc, oc) in cues.items() if oc > pc}
 
     def _genders(self) -> dict[str, str]:
         """Gender ("m"/"f") of each person (entity id, else surface) from this text: a
@@ -430,7 +477,10 @@ class Attributor:
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
         inside = self.mentions_in(s, e)
-        people = [m for m in inside if _is_person(m)]
+        # "The mayor of Mykolaiv", "the wife of X": a name after "of" is not the speaker
+        people = [
+            m for m in inside if _is_person(m) and not _OF_BEFORE.search(self.text[s : m.start])
+        ]
         # an organisation speaks only when it heads the phrase ("the IAEA said"), not in
         # "the Deputy Head of the Office of the President", and not as the modifier of a
         # role ("the French president", "Russia's foreign minister"); a nationality never
@@ -442,6 +492,8 @@ class Attributor:
             and not (m.entity_id or "").startswith(("group:", "disease:", "event:"))
             and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
             and not any(is_title(w) for w in _WORD.findall(self.text[m.end : e]))
+            # a place before a noun only modifies it ("the West Virginia Democrat")
+            and not (m.label == "GPE" and _WORD.search(self.text[m.end : e]))
         ]
         chosen = people[-1] if people else (others[-1] if others else None)
         if chosen is None and _DOCUMENT.match(phrase):
@@ -512,7 +564,7 @@ class Attributor:
         Marc Morin", "James Hardie chairwoman"), so not the sentence's subject."""
         nxt = self.text[m.end : m.end + 40]
         w = re.match(r"(?:['’]s)?[ \t]+(?:[\w-]+[ \t]+){0,2}?([\w-]+)", nxt)
-        return bool(w) and is_title(w.group(1))
+        return bool(w) and (is_title(w.group(1)) or w.group(1).lower() in ROLE_NOUNS)
 
     def _speaks(self, m: _Mention) -> bool:
         """Whether the mention is the speaker of a speech verb in its sentence."""
@@ -574,7 +626,11 @@ class Attributor:
                 return _kind(m.entity_id) == "org"
             if pronoun == "they":
                 return False
-            return _is_person(m) and self.gender_of(m) in (None, want)
+            return (
+                _is_person(m)
+                and (m.entity_id or m.text) not in self.not_person
+                and self.gender_of(m) in (None, want)
+            )
 
         si = bisect.bisect_right(self.sent_starts, pos) - 1
         hi = pos

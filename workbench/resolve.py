@@ -479,7 +479,11 @@ def _relabel(
             c[0] += m.pcue
             c[1] += m.ocue
             c[2] += 1
-    given = actors.given_names(full_people)
+    # a first word is a given name only through names that read as people: "Manchester"
+    # of "Manchester United" and "Manchester City" (both with team cues) is not one
+    given = actors.given_names(
+        k for k in full_people if cues[k][0] or not (cues[k][1] and 4 * cues[k][1] >= cues[k][2])
+    )
     first_words = {k.split()[0] for k, c in full_counts.items() if c >= 2}
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
