@@ -190,3 +190,45 @@ def test_pronouns_skip_modifiers_chains_and_take_unnamed_speakers():
         ("the sources", None),
         (None, None),  # "the summary said": a document names nobody; 8+ words keep it
     ]
+
+
+def test_pronouns_skip_teams_bands_titles_and_speaker_phrases_skip_owners():
+    text = (
+        "Franz Ferdinand frontman Alex Kapranos said the tour was over.\n\n"
+        '"We are going home for a long rest now," he said.\n\n'
+        "Robben scored twice. The Premiership leaders are top and Everton manager David Moyes"
+        " is happy.\n\n"
+        '"It was a very special night for all of us," he said.\n\n'
+        "Alison Howe, producer of Later... With Jools Holland, booked the group.\n\n"
+        '"They played like they were headlining the main stage," she said.\n\n'
+        '"We need money for the port and the roads," said the mayor of Mykolaiv.\n\n'
+        '"The vote on the bill will happen next week," said the West Virginia Democrat.\n\n'
+        '"We are ready to start the launch on schedule," The message accompanying the'
+        " pictures said."
+    )
+    people = _mentions(
+        text,
+        {
+            "Franz Ferdinand": "person:franz-ferdinand",
+            "Alex Kapranos": "person:kapranos",
+            "Robben": "person:robben",
+            "Premiership": "person:premiership",
+            "Everton": "person:everton",
+            "David Moyes": "person:moyes",
+            "Alison Howe": "person:howe",
+            "Jools Holland": "person:holland",
+            "Mykolaiv": "person:mykolaivna",
+        },
+    )
+    places = _mentions(text, {"West Virginia": "place:wv"}, label="GPE")
+    starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z\"])|\n\n", text)]
+    sents = [(s, i) for i, s in enumerate(sorted(set(starts)))]
+    got = [(q.speaker, q.entity_id) for q in quotes_in(text, sents, people + places)]
+    assert got == [
+        ("he", "person:kapranos"),  # the band modifies "frontman"
+        ("he", "person:moyes"),  # "the Premiership", "Everton manager": not people here
+        ("she", "person:howe"),  # not the name inside the show title
+        ("the mayor of Mykolaiv", None),  # a name after "of" does not speak
+        ("the West Virginia Democrat", None),  # a place before a noun only modifies it
+        (None, None),  # a document with a trailing clause names nobody
+    ]
