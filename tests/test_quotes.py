@@ -203,6 +203,7 @@ def test_pronouns_skip_teams_bands_titles_and_speaker_phrases_skip_owners():
         '"They played like they were headlining the main stage," she said.\n\n'
         '"We need money for the port and the roads," said the mayor of Mykolaiv.\n\n'
         '"The vote on the bill will happen next week," said the West Virginia Democrat.\n\n'
+        '"It was a fantastic game of football," said the Old Trafford boss.\n\n'
         '"We are ready to start the launch on schedule," The message accompanying the'
         " pictures said."
     )
@@ -221,6 +222,7 @@ def test_pronouns_skip_teams_bands_titles_and_speaker_phrases_skip_owners():
         },
     )
     places = _mentions(text, {"West Virginia": "place:wv"}, label="GPE")
+    places += _mentions(text, {"Old Trafford": "org:old-trafford"}, label="ORG")
     starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z\"])|\n\n", text)]
     sents = [(s, i) for i, s in enumerate(sorted(set(starts)))]
     got = [(q.speaker, q.entity_id) for q in quotes_in(text, sents, people + places)]
@@ -230,5 +232,6 @@ def test_pronouns_skip_teams_bands_titles_and_speaker_phrases_skip_owners():
         ("she", "person:howe"),  # not the name inside the show title
         ("the mayor of Mykolaiv", None),  # a name after "of" does not speak
         ("the West Virginia Democrat", None),  # a place before a noun only modifies it
+        ("the Old Trafford boss", None),  # an organisation before a role noun owns it
         (None, None),  # a document with a trailing clause names nobody
     ]

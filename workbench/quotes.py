@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v10"
+QUOTES_VERSION = "quotes-v11"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -491,7 +491,9 @@ class Attributor:
             and m.label in ("ORG", "GPE")
             and not (m.entity_id or "").startswith(("group:", "disease:", "event:"))
             and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
-            and not any(is_title(w) for w in _WORD.findall(self.text[m.end : e]))
+            and not any(
+                is_title(w) or w.lower() in ROLE_NOUNS for w in _WORD.findall(self.text[m.end : e])
+            )
             # a place before a noun only modifies it ("the West Virginia Democrat")
             and not (m.label == "GPE" and _WORD.search(self.text[m.end : e]))
         ]
