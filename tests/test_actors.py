@@ -237,3 +237,30 @@ PLACES = {"Ukraine", "Ukrainian", "Kyiv", "Jordan", "Israel", "United States", "
 )
 def test_strip_places_from_person_names(name: str, expected: str) -> None:
     assert actors.strip_places(name, PLACES.__contains__) == expected
+
+
+def test_merge_people_keeps_surnames_other_people_carry_apart() -> None:
+    # "Davies" and "Davis" are each the surname of someone else in the corpus: two names,
+    # not one misspelt; a spelling nobody else carries still joins ("Zelenskiy").
+    names = ["David Davis", "David Davies", "Evan Davis", "Quentin Davies"]
+    names += ["Volodymyr Zelenskyy", "Volodymyr Zelenskiy", "Olena Zelenska"]
+    counts = Counter({"David Davis": 20, "Volodymyr Zelenskyy": 5})
+    canon = actors.merge_people(names, counts)
+    assert canon["david davies"] == "David Davies"
+    assert canon["david davis"] == "David Davis"
+    assert canon["volodymyr zelenskiy"] == "Volodymyr Zelenskyy"
+
+
+def test_team_and_band_cues_and_punctuation_words_in_names():
+    def cues(text: str, name: str) -> tuple[int, int]:
+        s = text.index(name)
+        return actors.name_cues(text, s, s + len(name))
+
+    assert cues("Everton manager David Moyes was happy.", "Everton") == (0, 1)
+    assert cues("They beat Everton 2-1 on Saturday.", "Everton")[1] == 2  # "beat X", "X 2-1"
+    assert cues("Manchester United are top of the table.", "Manchester United") == (0, 1)
+    assert cues("Brentford v Manchester United was replayed.", "Brentford")[1] == 1
+    # two people joined by "and" take a plural verb; neither is a team
+    assert cues("Smith and Jones are friends.", "Jones") == (0, 0)
+    assert cues("Mr Smith said he was happy.", "Smith") == (2, 0)
+    assert actors.strip_person("DJ Norman Cook - aka")[0] == "DJ Norman Cook"

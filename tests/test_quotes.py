@@ -124,7 +124,7 @@ def test_pronouns_respect_gender_and_type():
     got = [(q.speaker, q.entity_id, q.fragment) for q in qs]
     assert got == [
         ("he", "person:smith", False),  # not the nearer Elizabeth Warren ("she")
-        ("it", None, False),  # kept, unlinked: the nearest organisation may not be it
+        ("it", "org:mod", False),  # the organisation that is the subject before it
         ("Elizabeth Warren", "person:warren", True),  # <= 3 words: a fragment
     ]
 
@@ -150,3 +150,88 @@ def test_line_wrapped_names_and_statements_are_not_cut_speakers():
     got = [(q.speaker, q.entity_id) for q in qs]
     assert got[:2] == [("John H.\nRollins", "p:rollins"), ("Anthony Blinken", "p:blinken")]
     assert all(q.speaker is None for q in qs[2:])  # "the statement" names nobody
+
+
+def test_pronouns_skip_modifiers_chains_and_take_unnamed_speakers():
+    text = (
+        "Traffic doubled, said Sandvine's chief technology officer Marc Morin.\n\n"
+        '"It is a clarion call for the whole industry," he said.\n\n'
+        "Acme chairwoman, Jane Roe, said the deal was fair.\n\n"
+        '"We are dealing with people who are terminally ill," she said.\n\n'
+        "For Rick Dean, the future is exciting. He has worked on Finding Nemo and Cars.\n\n"
+        '"The film world and the video world were two separate worlds," he said.\n\n'
+        "Prices will rise, an industry source said, citing Paul Gallant's data.\n\n"
+        '"There are no other markets left to promote at all," he said.\n\n'
+        "Investors will hesitate, the sources said.\n\n"
+        '"There is a distinct exchange rate risk here," they added.\n\n'
+        "The summary was published on Monday.\n\n"
+        '"An example of such a policy would be a new regime," the summary said.'
+    )
+    people = _mentions(
+        text,
+        {
+            "Sandvine": "person:sandvine",
+            "Marc Morin": "person:morin",
+            "Acme": "person:acme",
+            "Jane Roe": "person:roe",
+            "Rick Dean": "person:dean",
+            "Finding Nemo": "person:nemo",
+            "Paul Gallant": "person:gallant",
+        },
+    )
+    starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z\"])|\n\n", text)]
+    sents = [(s, i) for i, s in enumerate(sorted(set(starts)))]
+    got = [(q.speaker, q.entity_id) for q in quotes_in(text, sents, people)]
+    assert got == [
+        ("he", "person:morin"),  # not the possessive "Sandvine's" before his title
+        ("she", "person:roe"),  # not "Acme" before "chairwoman", and she is a chairwoman
+        ("he", "person:dean"),  # "He has worked on Finding Nemo": the chain goes on
+        ("an industry source", None),  # the unnamed speaker, not Paul Gallant
+        ("the sources", None),
+        (None, None),  # "the summary said": a document names nobody; 8+ words keep it
+    ]
+
+
+def test_pronouns_skip_teams_bands_titles_and_speaker_phrases_skip_owners():
+    text = (
+        "Franz Ferdinand frontman Alex Kapranos said the tour was over.\n\n"
+        '"We are going home for a long rest now," he said.\n\n'
+        "Robben scored twice. The Premiership leaders are top and Everton manager David Moyes"
+        " is happy.\n\n"
+        '"It was a very special night for all of us," he said.\n\n'
+        "Alison Howe, producer of Later... With Jools Holland, booked the group.\n\n"
+        '"They played like they were headlining the main stage," she said.\n\n'
+        '"We need money for the port and the roads," said the mayor of Mykolaiv.\n\n'
+        '"The vote on the bill will happen next week," said the West Virginia Democrat.\n\n'
+        '"It was a fantastic game of football," said the Old Trafford boss.\n\n'
+        '"We are ready to start the launch on schedule," The message accompanying the'
+        " pictures said."
+    )
+    people = _mentions(
+        text,
+        {
+            "Franz Ferdinand": "person:franz-ferdinand",
+            "Alex Kapranos": "person:kapranos",
+            "Robben": "person:robben",
+            "Premiership": "person:premiership",
+            "Everton": "person:everton",
+            "David Moyes": "person:moyes",
+            "Alison Howe": "person:howe",
+            "Jools Holland": "person:holland",
+            "Mykolaiv": "person:mykolaivna",
+        },
+    )
+    places = _mentions(text, {"West Virginia": "place:wv"}, label="GPE")
+    places += _mentions(text, {"Old Trafford": "org:old-trafford"}, label="ORG")
+    starts = [0] + [m.end() for m in re.finditer(r"(?<=[.!?])\s+(?=[A-Z\"])|\n\n", text)]
+    sents = [(s, i) for i, s in enumerate(sorted(set(starts)))]
+    got = [(q.speaker, q.entity_id) for q in quotes_in(text, sents, people + places)]
+    assert got == [
+        ("he", "person:kapranos"),  # the band modifies "frontman"
+        ("he", "person:moyes"),  # "the Premiership", "Everton manager": not people here
+        ("she", "person:howe"),  # not the name inside the show title
+        ("the mayor of Mykolaiv", None),  # a name after "of" does not speak
+        ("the West Virginia Democrat", None),  # a place before a noun only modifies it
+        ("the Old Trafford boss", None),  # an organisation before a role noun owns it
+        (None, None),  # a document with a trailing clause names nobody
+    ]

@@ -122,7 +122,11 @@ def strip_person(surface: str) -> tuple[str, list[str]]:
             last_title = i
     prefix = words[: last_title + 1]
     name = words[last_title + 1 :]
-    while len(name) > 1 and (name[-1][:1].islower() or _word_key(name[-1]) in POSTNOMINALS):
+    while len(name) > 1 and (
+        name[-1][:1].islower()
+        or _word_key(name[-1]) in POSTNOMINALS
+        or not any(c.isalnum() for c in name[-1])  # "DJ Norman Cook - aka"
+    ):
         name.pop()
     # A leading lower-case or demonym-like word left alone before a name ("ex Putin").
     while len(name) > 1 and name[0][:1].islower() and name[0].lower() not in _PARTICLES:
@@ -203,6 +207,97 @@ def suffix_words(article_text: str, end: int, *, window: int = 80) -> list[str]:
     """Words right after a span, up to the end of an apposition (", Russia's president,")."""
     chunk = article_text[end : end + window]
     return _TOKEN.findall(chunk.split("\n", 1)[0])
+
+
+#: Nouns that, right before a name, make it an organisation or a product ("network
+#: monitoring company Sandvine", "building products group James Hardie").
+ORG_HEAD_WORDS = frozenset(
+    """
+    company companies firm firms group groups bank banks maker makers manufacturer
+    retailer retailers carrier airline operator operators giant giants club clubs brand
+    network networks chain supplier producer broker brokerage insurer lender studio label
+    publisher developer chipmaker carmaker automaker conglomerate subsidiary rival rivals
+    console consoles service services site website format technology software product
+    products device devices handset handsets game games publishers developers studios
+    labels manufacturers suppliers producers brands watchdog agency
+    """.split()
+)
+#: Words after a possessive that only an organisation has ("Sega's shares").
+_ORG_POSSESSED = frozenset(
+    """
+    shares shareholders board profits profit sales revenue revenues website stock
+    headquarters products customers subscribers employees stores shops subsidiary
+    subsidiaries brand brands range console consoles network networks stake chairman
+    """.split()
+)
+_PERSON_TITLES = frozenset({"mr", "mrs", "ms", "miss", "sir", "lady", "lord", "dame", "dr"})
+_ORG_BEFORE = re.compile(
+    r"(?:\b(?:shares|stake|stakes|investment|holding|holdings|bid)\s+(?:in|of|for)"
+    r"|\b(?:developed|made|published|manufactured|produced)\s+by"
+    r"|\b(?:executive|officer|director|chairman|chairwoman|head|founder|boss|president"
+    r"|managing|analyst|economist|engineer|spokesman|spokeswoman|spokesperson)\s+(?:of|for|at)"
+    r"|\b(?:at|from|by|with|for|of|against|to)\s+the|\bthe)\s+$",
+    re.IGNORECASE,
+)
+_ORG_AFTER = re.compile(
+    r"^(?:,\s+which\b|\s+(?:said|says|has|had|is|was|will|would)\s+(?:it|its)\b"
+    r"|\s+(?:shares|plc|inc|ltd|corp|group)\b|\s+said\s+in\s+a\s+statement\b"
+    # a team or band: its members, fans or staff after it ("Everton manager David Moyes",
+    # "Franz Ferdinand frontman"), a fixture or score ("Brentford v", "Chelsea 2-1"),
+    # or a plural verb no single person takes ("United are", "Everton have won")
+    r"|\s+(?:fans|supporters|squad|players|team-mates|teammates|manager|boss"
+    r"|coach|striker|strikers|midfielder|defender|winger|goalkeeper|keeper|skipper|chairman"
+    r"|frontman|frontwoman|singer|guitarist|drummer|bassist|line-up|lineup)\b"
+    r"|\s+(?:v|vs)\.?\s+[A-Z]|\s+\d{1,2}-\d{1,2}\b"
+    r"|\s+(?:are|were|have\s+(?:been|won|lost|beaten|signed|drawn|played)))",
+    re.IGNORECASE,
+)
+_JOINED = re.compile(r"(?:\band|&|,)\s+$", re.IGNORECASE)
+#: Before a name: a win or defeat over it ("beat Everton", "lost to Chelsea").
+_ORG_BEFORE_TEAM = re.compile(
+    r"\b(?:beat|beating|defeated|thrashed|lost\s+to|drew\s+with|signed\s+for|fans\s+of)\s+$",
+    re.IGNORECASE,
+)
+_PERSON_AFTER = re.compile(
+    r"^(?:,\s+who\b|,\s+\d{1,2},|\s+(?:said|says|told|added)\s+(?:he|she)\b"
+    r"|\s+(?:himself|herself)\b)",
+    re.IGNORECASE,
+)
+
+
+def name_cues(article_text: str, start: int, end: int) -> tuple[int, int]:
+    """(person cues, organisation cues) around one name, from the words that only a
+    person or only an organisation takes: "Mr X", "chairman X", "X, who", "X, 46,",
+    "X said he" versus "company X", "shares in X", "the X", "X's shares", "X, which",
+    "X said its", "X said in a statement"."""
+    before = prefix_words(article_text, start, window=40)
+    after = article_text[end : end + 40]
+    prev = _word_key(before[-1]) if before else ""
+    person = int(prev in _PERSON_TITLES or (bool(prev) and is_title(prev)))
+    person += bool(_PERSON_AFTER.match(after))
+    org = int(
+        prev in ORG_HEAD_WORDS or bool(_ORG_BEFORE.search(article_text[max(0, start - 25) : start]))
+    )
+    # "Smith and Jones are": a plural of two people, not one name
+    joined = bool(_JOINED.search(article_text[max(0, start - 6) : start]))
+    org += bool(_ORG_AFTER.match(after)) and not joined
+    org += bool(_ORG_BEFORE_TEAM.search(article_text[max(0, start - 25) : start]))
+    m = re.match(r"['\u2019]s\s+([A-Za-z-]+)", after)
+    if m and m.group(1).lower() in _ORG_POSSESSED:
+        org += 1
+    return person, org
+
+
+def name_shape_is_org(name: str) -> bool:
+    """A one-word name no person has: a digit ("O2"), a lower-case part after a hyphen
+    ("Blu-ray"), or all capitals ("GPRS")."""
+    if " " in name.strip() or not name:
+        return False
+    return (
+        any(c.isdigit() for c in name)
+        or bool(re.search(r"-[a-z]", name))
+        or (len(name) >= 2 and name.isalpha() and name.isupper())
+    )
 
 
 @dataclass
@@ -498,7 +593,8 @@ def merge_people(
 
     Full names (two or more words) merge when rapidfuzz says they are the same string up
     to spelling ("Volodymyr Zelensky" / "Volodymyr Zelenskiy") *and* their first and last
-    words agree closely; a reversed name ("Trump Donald") joins the order the corpus uses
+    words agree closely, unless both surnames are also carried by other people of the
+    corpus ("David Davis" / "David Davies" beside "Evan Davis" and "Quentin Davies"); a reversed name ("Trump Donald") joins the order the corpus uses
     more. A bare surname (or surname + suffix, "Trump Jr.") joins the full name that
     carries at least ``dominant_share`` of the full-name mentions of that surname (or of a
     close spelling of it); otherwise it stays apart and, when ``ambiguous`` is given, is
@@ -529,7 +625,13 @@ def merge_people(
             canon[k] = rev
     full_keys = [k for k in full_keys if k not in canon]
     cmp = _comparable(full_keys, no_merge)
-    # Block by first letter of the last word to keep the comparison near-linear.
+    # Given names each surname is carried with: a surname the corpus also gives to other
+    # people is a name of its own, not a misspelling ("David Davies" beside "David Davis"
+    # when "Quentin Davies" and "Evan Davis" exist too).
+    firsts: dict[str, set[str]] = defaultdict(set)
+    for k in full_keys:
+        toks = cmp[k].split()
+        firsts[toks[-1]].add(toks[0])
     blocks: dict[str, list[str]] = defaultdict(list)
     for k in full_keys:
         if k in no_merge:
@@ -547,6 +649,11 @@ def merge_people(
                 and fuzz.ratio(otoks[0], toks[0]) >= 85
                 and fuzz.ratio(otoks[-1], toks[-1]) >= 80
                 and fuzz.ratio(co, ck) >= threshold
+                and not (
+                    otoks[-1] != toks[-1]
+                    and firsts[otoks[-1]] - {otoks[0]}
+                    and firsts[toks[-1]] - {toks[0]}
+                )
             ):
                 target = other
                 break

@@ -43,13 +43,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from . import stages, store
-from .actors import is_title
+from .actors import is_title, name_cues
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
 STAGE = "quotes"
-QUOTES_VERSION = "quotes-v7"
+QUOTES_VERSION = "quotes-v11"
 CHUNK = 500
 MIN_UNATTRIBUTED_WORDS = 8
 #: Quotations of at most this many words are fragments (scare quotes, single terms).
@@ -60,6 +60,12 @@ _TITLE_M, _TITLE_F = r"Mr|Sir|Lord|King|Prince", r"Mrs|Ms|Miss|Lady|Dame|Queen|P
 _GENDER_TITLE = re.compile(rf"\b(?:({_TITLE_M})|({_TITLE_F}))\.?\s+$")
 _GENDER_TITLE_IN = re.compile(rf"^(?:({_TITLE_M})|({_TITLE_F}))\.?\s+\S")
 _PRONOUN_WORD = re.compile(r"\b(he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
+#: A gendered role noun right before a name: "chairwoman, Meredith Hellicar".
+_ROLE_GENDER = re.compile(
+    r"\b(?:spokes|chair|business|congress|police|sales|council|anchor|ombuds|assembly)(wo)?man"
+    r",?\s+$",
+    re.IGNORECASE,
+)
 
 CUE_VERBS = (
     "said|says|say|told|tells|added|adds|continued|continues|stated|states|asked|asks|"
@@ -98,6 +104,7 @@ _SPK_STOP = re.compile(
 )
 _WORD = re.compile(r"\w+")
 _LEAD = re.compile(r"^\s*(?:the|a|an)\s+", re.IGNORECASE)
+_QUOTE_MARK = re.compile(r"[\"“”]")
 _SENT_BREAK = re.compile(r"[.!?][\"”’]?\s")
 OPEN_CURLY, CLOSE_CURLY = "“", "”"
 
@@ -236,11 +243,130 @@ def _clean_speaker(text: str, s: int, e: int) -> tuple[int, int]:
 
 #: A speaker phrase is never a prepositional phrase ("In a statement ..., Blinken said") nor
 #: the document itself ("the statement said": who issued it is named elsewhere).
-_NOT_SPEAKER = re.compile(
-    r"^(?:(?:in|on|at|according|after|before|from|with|by|for)\b"
-    r"|(?:(?:the|a|an|its|their|his|her)\s+)?statements?$)",
+_NOT_SPEAKER = re.compile(r"^(?:in|on|at|according|after|before|from|with|by|for)\b", re.IGNORECASE)
+#: A document as the speaker phrase: it speaks only through an issuer it names ("the World
+#: Bank report said" -> World Bank); "the statement said" alone names nobody.
+_DOCUMENT = re.compile(
+    r"^(?:(?:the|a|an|its|their|his|her|this|that)\s+)?(?:[\w'’.-]+\s+){0,3}"
+    r"(?:statement|report|complaint|summary|letter|document|study|survey|filing|memo"
+    r"|memorandum|communiqu[eé]|lawsuit|ruling|draft|resolution|declaration|notice|circular"
+    r"|prospectus|bulletin|editorial|decree|judgment|judgement|verdict|message|post|tweet"
+    r"|video|caption|announcement|release|note|e-mail|email|article|advert|advertisement"
+    r"|website|blog|poster|leaflet|manifesto|petition|book|film|song|album)s?"
+    r"(?:\s+(?:accompanying|attached|posted|published|issued|released|sent|seen|quoted"
+    r"|on|in|from|of|to|by|with)\b.*)?$",
     re.IGNORECASE,
 )
+
+#: Role nouns a name may modify ("Franz Ferdinand frontman Alex Kapranos", "Everton
+#: winger"), besides the title words: jobs, positions in a team or band, professions.
+ROLE_NOUNS = frozenset(
+    """
+    frontman frontwoman singer vocalist guitarist drummer bassist keyboardist rapper
+    songwriter composer conductor musician pianist violinist band-mate bandmate actor
+    actress star co-star director producer presenter host anchor author writer novelist
+    poet playwright screenwriter comedian designer photographer artist dancer model
+    winger striker forward midfielder defender goalkeeper keeper full-back fullback
+    centre-back skipper captain coach manager boss chairman owner player team-mate
+    teammate substitute sprinter runner jockey trainer rider driver bowler batsman
+    spokesman spokeswoman spokesperson analyst economist editor columnist critic
+    """.split()
+)
+
+#: Head nouns of an unnamed speaker a later "he"/"she"/"they" may refer to ("said one
+#: banker. '...,' he added"), and of an organisation an "it" may refer to.
+PERSON_NOUNS = frozenset(
+    """
+    source banker dealer trader diplomat spokesman spokeswoman spokesperson official aide
+    analyst economist minister executive director officer observer expert insider employee
+    worker witness resident lawyer attorney investor broker strategist delegate member
+    activist campaigner man woman engineer scientist researcher doctor teacher student
+    player fan customer consumer buyer seller owner manager president chairman chairwoman
+    chief secretary negotiator envoy ambassador leader governor mayor senator legislator
+    lawmaker politician commander general colonel officer soldier farmer producer exporter
+    importer participant organiser organizer consultant adviser advisor specialist
+    representative partner founder boss head judge prosecutor police policeman
+    """.split()
+)
+ORG_NOUNS = frozenset(
+    """
+    company firm group bank ministry agency government party union board commission council
+    committee court airline carrier club department office organisation organization
+    association institute fund authority regulator exchange network newspaper paper channel
+    broadcaster operator maker manufacturer producer retailer supplier utility body team
+    army military corporation conglomerate giant insurer lender bureau federation magazine
+    journal website site publication station charity watchdog
+    """.split()
+)
+_DETS = r"(?:the|a|an|one|another|two|three|several|some|other|many|most|its|their)"
+_NOMINAL_VERBS = (
+    r"(?:said|says|say|told|tells|added|adds|stated|explained|noted|warned|argued|denied"
+    r"|denies|insisted|confirmed|announced|claimed|admitted|stressed|believes|believed"
+    r"|described|describes|revealed|reveals|commented|replied|recalled|joked|conceded)"
+)
+_NOMINAL_BEFORE = re.compile(
+    rf"(?P<n>\b{_DETS}\s+(?:[\w'’.&-]+\s+){{0,4}}?(?P<head>[a-z][\w-]*))\s+{_NOMINAL_VERBS}\b",
+    re.IGNORECASE,
+)
+_NOMINAL_AFTER = re.compile(
+    rf"\b(?:{_NOMINAL_VERBS}|according to)\s+(?P<n>{_DETS}\s+(?:[\w'’.&-]+\s+){{0,4}}?"
+    r"(?P<head>[a-z][\w-]*))(?=\s*[,.;:]|\s+(?:on|in|at|who|of|from|for|after|with)\b)",
+    re.IGNORECASE,
+)
+_NOMINAL_BARE = re.compile(rf"(?P<n>\b(?P<head>[A-Za-z][a-z-]+s))\s+{_NOMINAL_VERBS}\b")
+#: A name spaCy did not tag, as the subject of a speech verb ("..., Attiya said.").
+_NAME_SAID = re.compile(
+    rf"(?:^|(?<=[,;]\s)|(?<=\.\s)|(?<=[\"”]\s)|(?<=\n)|(?<=\s\s))(?P<n>(?P<head>[A-Z][a-z'’-]+)"
+    rf"(?:\s+[A-Z][a-z'’-]+)?)\s+{_NOMINAL_VERBS}\b"
+)
+_NOT_NAME = frozenset(
+    """
+    the a an he she it they we i you this that these those there here his her its their
+    one some officials but and or so if when then also earlier later meanwhile however
+    """.split()
+)
+#: An organisation spaCy did not tag, by its acronym ("In a statement the RSPCA said").
+_ACRONYM_SAID = re.compile(
+    rf"(?P<n>\b(?:the\s+)?(?P<head>[A-Z][A-Z&]{{1,9}}))(?:['’]s)?\s+{_NOMINAL_VERBS}\b"
+)
+#: A mention that is the subject or object of a speech verb ("..., the Bundesbank said").
+#: (an apposition between them says nothing of its own: "Natalie, who he says asked" is no
+#: speaker of "says")
+_SPEECH_AFTER = re.compile(
+    rf"(?:['’]s)?\s*(?:,(?![^,\n]*\b(?:he|she|they|it|we|I)\b)[^,\n]{{1,80}}?,?\s+)?"
+    rf"{_NOMINAL_VERBS}\b"
+)
+_SPEECH_BEFORE = re.compile(rf"\b{_NOMINAL_VERBS}\s+(?:the\s+|[\w-]+\s+){{0,4}}$")
+
+
+_OF_BEFORE = re.compile(r"\bof\s+(?:the\s+)?$", re.IGNORECASE)
+#: A fixture tagged as one name ("Brentford v Manchester United").
+_FIXTURE = re.compile(r"\s(?:v|vs)\.?\s")
+#: A name inside a show title ("Later... With Jools Holland"): a capital "With" mid-sentence.
+_TITLE_WITH = re.compile(r"(?:[^.!?\s]|\.\.\.|…)\s+With\s+$")
+
+#: Roles a definite phrase uses for a person named elsewhere ("the President", "the Exxon
+#: chairman"): "the" + one of these is not an unnamed speaker, the named person is.
+NAMED_ROLES = frozenset(
+    """
+    president minister chairman chairwoman chief secretary leader governor mayor senator
+    ambassador envoy commander general colonel judge prosecutor head founder boss
+    negotiator manager director executive owner partner
+    """.split()
+)
+
+
+def _nominal_fits(head: str, pronoun: str) -> bool:
+    """Whether an unnamed speaker's head noun agrees with the pronoun in number, gender and
+    type: "one banker" -> he/she, "the sources" -> they, "the ministry" -> it."""
+    h = head.lower()
+    if pronoun == "it":
+        return h in ORG_NOUNS
+    if pronoun == "they":
+        return (h.endswith("s") and h[:-1] in PERSON_NOUNS) or h in ("people", "men", "women")
+    if h not in PERSON_NOUNS or (pronoun == "he" and h.endswith("woman")):
+        return False
+    return not (pronoun == "she" and h.endswith("man") and not h.endswith("woman"))
 
 
 def _plausible_speaker(phrase: str) -> bool:
@@ -268,13 +394,35 @@ class Attributor:
         self.mentions = sorted(mentions, key=lambda m: m.start)
         self.m_starts = [m.start for m in self.mentions]
         self.gender = self._genders()
+        self.not_person = self._org_like()
+
+    def _org_like(self) -> set[str]:
+        """People by their tag that this text treats as a team, band, fixture or
+        competition ("Everton manager", "the Premiership", "Brentford v Manchester United",
+        "Later... With Jools Holland"): no "he"/"she" refers to them."""
+        cues: dict[str, list[int]] = {}
+        out: set[str] = set()
+        for m in self.mentions:
+            if not _is_person(m):
+                continue
+            key = m.entity_id or m.text
+            if _FIXTURE.search(m.text) or _TITLE_WITH.search(
+                self.text[max(0, m.start - 12) : m.start]
+            ):
+                out.add(key)
+            pc, oc = name_cues(self.text, m.start, m.end)
+            c = cues.setdefault(key, [0, 0])
+            c[0] += pc
+            c[1] += oc
+        return out | {k for k, (pc, oc) in cues.items() if oc > pc}
 
     def _genders(self) -> dict[str, str]:
         """Gender ("m"/"f") of each person (entity id, else surface) from this text: a
         gendered title right before a mention, or a third-person pronoun later in the
         sentence that names the person with no other person between."""
         votes: dict[str, list[int]] = {}
-        people = [m for m in self.mentions if _is_person(m)]
+        spans = find_spans(self.text)
+        people = [m for m in self.mentions if _is_person(m) and self._outside(m.start, spans)]
         for i, m in enumerate(people):
             key = m.entity_id or m.text
             v = votes.setdefault(key, [0, 0])
@@ -283,11 +431,16 @@ class Attributor:
             ) or _GENDER_TITLE_IN.match(m.text)
             if t:
                 v[0 if t.group(1) else 1] += 2
+            r = _ROLE_GENDER.search(self.text[max(0, m.start - 16) : m.start])
+            if r:
+                v[1 if r.group(1) else 0] += 2
             k = bisect.bisect_right(self.sent_starts, m.start)
             end = self.sent_starts[k] if k < len(self.sent_starts) else len(self.text)
             if i + 1 < len(people):
                 end = min(end, people[i + 1].start)
-            p = _PRONOUN_WORD.search(self.text, m.end, min(end, m.end + 200))
+            end = min(end, m.end + 200)
+            mark = _QUOTE_MARK.search(self.text, m.end, end)
+            p = _PRONOUN_WORD.search(self.text, m.end, mark.start() if mark else end)
             if p:
                 v[0 if p.group(1).lower() in _MALE else 1] += 1
         return {k: ("m" if a > b else "f") for k, (a, b) in votes.items() if a != b}
@@ -320,7 +473,10 @@ class Attributor:
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
         inside = self.mentions_in(s, e)
-        people = [m for m in inside if _is_person(m)]
+        # "The mayor of Mykolaiv", "the wife of X": a name after "of" is not the speaker
+        people = [
+            m for m in inside if _is_person(m) and not _OF_BEFORE.search(self.text[s : m.start])
+        ]
         # an organisation speaks only when it heads the phrase ("the IAEA said"), not in
         # "the Deputy Head of the Office of the President", and not as the modifier of a
         # role ("the French president", "Russia's foreign minister"); a nationality never
@@ -331,9 +487,15 @@ class Attributor:
             and m.label in ("ORG", "GPE")
             and not (m.entity_id or "").startswith(("group:", "disease:", "event:"))
             and not _WORD.search(_LEAD.sub("", self.text[s : m.start]))
-            and not any(is_title(w) for w in _WORD.findall(self.text[m.end : e]))
+            and not any(
+                is_title(w) or w.lower() in ROLE_NOUNS for w in _WORD.findall(self.text[m.end : e])
+            )
+            # a place before a noun only modifies it ("the West Virginia Democrat")
+            and not (m.label == "GPE" and _WORD.search(self.text[m.end : e]))
         ]
         chosen = people[-1] if people else (others[-1] if others else None)
+        if chosen is None and _DOCUMENT.match(phrase):
+            return False
         q.cue, q.method = cue.lower(), method
         if chosen is not None:
             q.speaker, q.speaker_start, q.speaker_end = chosen.text, chosen.start, chosen.end
@@ -349,11 +511,16 @@ class Attributor:
             return False
         q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
         pron = phrase.lower()
-        if pron in ("he", "she"):
+        if pron in ("he", "she", "it", "they"):
             ante = self.antecedent(q.start, spans, pron)
-            if ante is not None:
+            if isinstance(ante, _Mention):
                 q.entity_id, q.method = ante.entity_id, "pronoun"
-            elif (
+            elif ante is not None:  # an unnamed speaker ("one banker") or an untagged name
+                q.speaker_start, q.speaker_end = ante
+                q.speaker, q.method = self.text[ante[0] : ante[1]], "pronoun"
+                if q.speaker[:1].isupper() and not _DET_START.match(q.speaker):
+                    q.entity_id = self.same_surname(q.speaker, q.start)
+            elif pron in ("he", "she") and (
                 prev is not None
                 and prev.entity_id
                 and self.near(prev.start, q.start)
@@ -387,31 +554,118 @@ class Attributor:
                     best = (dist, m.entity_id)
         return best[1] if best else None
 
+    def _outside(self, pos: int, spans: list[tuple[int, int]]) -> bool:
+        return not any(s - 1 <= pos < e + 1 for s, e in spans)
+
+    def _modifier(self, m: _Mention) -> bool:
+        """A mention that modifies the noun after it ("Sandvine's chief technology officer
+        Marc Morin", "James Hardie chairwoman"), so not the sentence's subject."""
+        nxt = self.text[m.end : m.end + 40]
+        w = re.match(r"(?:['’]s)?[ \t]+(?:[\w-]+[ \t]+){0,2}?([\w-]+)", nxt)
+        return bool(w) and (is_title(w.group(1)) or w.group(1).lower() in ROLE_NOUNS)
+
+    def _speaks(self, m: _Mention) -> bool:
+        """Whether the mention is the speaker of a speech verb in its sentence."""
+        if _SPEECH_AFTER.match(self.masked, m.end, m.end + 120):
+            return True
+        return bool(_SPEECH_BEFORE.search(self.masked, max(0, m.start - 60), m.start))
+
+    def _nominals(
+        self, lo: int, hi: int, spans: list[tuple[int, int]], pronoun: str
+    ) -> tuple[int, int] | None:
+        """The first unnamed speaker ("an industry source said", "said one banker") in
+        text[lo:hi], outside quotations and naming no person, that agrees with the pronoun."""
+        found: list[tuple[int, int]] = []
+        rxs = (_NOMINAL_BEFORE, _NOMINAL_AFTER)
+        rxs += (_NOMINAL_BARE,) if pronoun == "they" else ()
+        rxs += (_NAME_SAID,) if pronoun in ("he", "she") else ()
+        rxs += (_ACRONYM_SAID,) if pronoun == "it" else ()
+        for rx in rxs:
+            for m in rx.finditer(self.masked, lo, hi):
+                a, b = m.span("n")
+                if not self._outside(a, spans):
+                    continue
+                if rx is _NAME_SAID or rx is _ACRONYM_SAID:
+                    if m.group("head").lower() in _NOT_NAME or is_title(m.group("head")):
+                        continue
+                    if self.mentions_in(a, b) or any(
+                        x.start < b and a < x.end for x in self.mentions_in(a - 40, b + 40)
+                    ):
+                        continue
+                elif not _nominal_fits(m.group("head"), pronoun) or (
+                    m.group("n").lower().startswith("the ")
+                    and m.group("head").lower() in NAMED_ROLES
+                ):
+                    continue
+                if any(_is_person(x) for x in self.mentions_in(a, b)):
+                    continue
+                found.append((a, b))
+        return min(found) if found else None
+
     def antecedent(
         self, pos: int, spans: list[tuple[int, int]], pronoun: str = "he"
-    ) -> _Mention | None:
-        """The mention a pronoun before ``pos`` refers to: in the nearest sentence (outside
-        quotes, within three paragraphs) that names a compatible one - a PERSON of a
-        compatible gender for he/she, an ORG for it - the first such mention (the sentence's
-        subject: "Mr. Yashin spoke ... with the journalist Yuri Dud. '...,' he said")."""
+    ) -> _Mention | tuple[int, int] | None:
+        """What a pronoun before ``pos`` refers to. Sentences are read backwards (outside
+        quotes, within three paragraphs); the first that names a compatible mention - a
+        PERSON of a compatible gender for he/she, an organisation for it - gives its first
+        such mention (the subject: "Mr. Yashin spoke ... with the journalist Yuri Dud"),
+        or an unnamed speaker ("said one banker") named before it, skipping modifiers
+        ("Sandvine's chief ... Marc Morin") and preferring the speaker of a speech verb
+        ("..., the Bundesbank said"). A sentence whose subject is the same pronoun ("He
+        has worked on Finding Nemo", "Besides Baker's remarks ..., he said") only passes
+        the chain on. An unnamed speaker is returned as its span; "they"
+        refers only to such phrases ("the sources said")."""
         want = "f" if pronoun in _FEMALE else "m"
 
         def fits(m: _Mention) -> bool:
-            if m.entity_id is None or any(s - 1 <= m.start < e + 1 for s, e in spans):
+            if m.entity_id is None or not self._outside(m.start, spans):
                 return False
             if pronoun == "it":
                 return _kind(m.entity_id) == "org"
-            return _is_person(m) and self.gender_of(m) in (None, want)
+            if pronoun == "they":
+                return False
+            return (
+                _is_person(m)
+                and (m.entity_id or m.text) not in self.not_person
+                and self.gender_of(m) in (None, want)
+            )
 
-        k = bisect.bisect_left(self.m_starts, pos)
-        for m in reversed(self.mentions[:k]):
-            if not self.near(m.start, pos):
+        si = bisect.bisect_right(self.sent_starts, pos) - 1
+        hi = pos
+        while hi > 0:
+            lo = self.sent_starts[si] if si >= 0 else 0
+            if not self.near(hi, pos) and not self.near(lo, pos):
                 return None
-            if not fits(m):
-                continue
-            lo = self.sentence_start(m.start)
-            j = bisect.bisect_left(self.m_starts, lo)
-            return next((c for c in self.mentions[j:k] if fits(c) and c.start <= m.start), m)
+            cands = [m for m in self.mentions_in(lo, hi) if fits(m) and self.near(m.start, pos)]
+            nominal = self._nominals(lo, hi, spans, pronoun)
+            if nominal is not None and not self.near(nominal[0], pos):
+                nominal = None
+            if cands:
+                p = _PRONOUN_WORD.search(self.text, lo, cands[0].start)
+                same = pronoun in ("he", "she") and (
+                    (
+                        p is not None
+                        and p.group(1).lower() == pronoun
+                        and self._outside(p.start(), spans)
+                    )
+                    or any(
+                        self._outside(lo + x.start(), spans)
+                        for x in re.finditer(
+                            rf"[,\"”]\s*{pronoun}\s+(?:said|says|added)\s*\.",
+                            self.masked[lo:hi],
+                            re.I,
+                        )
+                    )
+                )
+                if not same:
+                    subj = [c for c in cands if not self._modifier(c)] or cands
+                    best = next((c for c in subj if self._speaks(c)), subj[0])
+                    return nominal if nominal and nominal[0] < best.start else best
+            elif nominal is not None:
+                return nominal
+            if lo <= 0:
+                return None
+            hi, si = lo, si - 1
         return None
 
     def attribute(self, spans: list[tuple[int, int]]) -> list[Quote]:

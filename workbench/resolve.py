@@ -111,6 +111,8 @@ class _Mention:
     end: int = 0
     place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
+    pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
+    ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
 
 
 @functools.cache
@@ -304,6 +306,9 @@ def _resolve_article(
             affil = a.iso3 if a else None
         m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
         m.end, m.place = e, place_of.get(i)
+        if rows[i][4] in ("PERSON", "ORG"):
+            m.pcue, m.ocue = actors.name_cues(text, s, e)
+            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
         out.append(m)
     return out
 
@@ -420,7 +425,13 @@ def _relabel(
       ones that equal it once country-level place words at the edges are dropped
       ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG);
     - a one-word PERSON that opens an organisation name of the corpus ("Yukos USA") and
-      ends no full person name is that organisation.
+      ends no full person name is that organisation;
+    - a PERSON name the corpus never gives a person cue ("Mr", a title, ", who") but gives
+      organisation cues ("shares in", "company X", ", which", "X said its"; for one word
+      also a shape no person has, "O2", "Blu-ray") is an organisation: one such cue for a
+      one-word name that ends no full name; for a longer name whose first word is not a
+      given name of the corpus ("Dresdner Kleinwort Wasserstein"), cues in a quarter of
+      its mentions.
     """
     place_votes: Counter[str] = Counter(
         actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
@@ -463,6 +474,19 @@ def _relabel(
         and " " in actors.fold(m.norm)
         and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
     )
+    cues: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for m in results:
+        if m.label in ("PERSON", "ORG"):
+            c = cues[actors.fold(m.norm)]
+            c[0] += m.pcue
+            c[1] += m.ocue
+            c[2] += 1
+    # a first word is a given name only through names that read as people: "Manchester"
+    # of "Manchester United" and "Manchester City" (both with team cues) is not one
+    given = actors.given_names(
+        k for k in full_people if cues[k][0] or not (cues[k][1] and 4 * cues[k][1] >= cues[k][2])
+    )
+    first_words = {k.split()[0] for k, c in full_counts.items() if c >= 2}
     label_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in results:
         if m.label in ("ORG", "NORP", "GPE", "LOC"):
@@ -494,6 +518,21 @@ def _relabel(
                 continue
         if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
             n = actors.fold(m.norm)
+            pc, oc, seen = cues[n]
+            one_word = " " not in m.norm.strip()
+            if not pc and (
+                (
+                    one_word
+                    and not surname_weight[n]
+                    and n not in first_words
+                    and (oc or actors.name_shape_is_org(m.norm))
+                )
+                or (not one_word and n.split()[0] not in given and oc and 4 * oc >= seen)
+            ):
+                # "Sega", "O2", "Manchester United": never with a title, "Mr" or ", who",
+                # but with "shares in", "company ...", "..., which", "... said its"
+                m.label, m.key = "ORG", m.norm
+                continue
             if org_heads[n] and " " not in n and not surname_weight[n]:
                 # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
                 # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
@@ -599,6 +638,62 @@ def _relink(results: list[_Mention], reg: Registry) -> None:
             m.key = m.norm
 
 
+#: Generic last words an organisation's name may carry or drop ("Labour" / "Labour Party").
+GENERIC_SUFFIXES = ("party",)
+
+
+def _join_generic_suffix(results: list[_Mention]) -> None:
+    """A bare organisation name joins its form with a generic suffix ("Labour" -> "Labour
+    Party") in an article that names the suffixed form, and elsewhere only when the
+    articles of both forms are mostly about the same country: the US "Congress" (articles
+    about the USA) stays apart from India's "Congress Party"."""
+    suffixed: dict[str, str] = {}
+    for m in results:
+        if m.label == "ORG":
+            toks = actors.fold(m.key).split()
+            if len(toks) >= 2 and toks[-1] in GENERIC_SUFFIXES:
+                suffixed.setdefault(" ".join(toks[:-1]), m.key)
+    if not suffixed:
+        return
+    home: dict[str, Counter[str]] = defaultdict(Counter)
+    has: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label in ("GPE", "LOC") and m.code and not m.code.startswith("REG:"):
+            home[m.article_id][m.code] += 1
+        elif m.label == "ORG":
+            has[m.article_id].add(actors.fold(m.key))
+
+    def country_of(articles: set[str]) -> str | None:
+        votes = Counter(home[a].most_common(1)[0][0] for a in articles if home[a])
+        if not votes:
+            return None
+        top, n = votes.most_common(1)[0]
+        return top if n * 2 > len(articles) else None
+
+    bare_articles: dict[str, set[str]] = defaultdict(set)
+    full_articles: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label != "ORG":
+            continue
+        k = actors.fold(m.key)
+        if k in suffixed:
+            bare_articles[k].add(m.article_id)
+        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
+            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
+    same_country = {
+        b
+        for b in bare_articles
+        if (c := country_of(bare_articles[b])) and c == country_of(full_articles[b])
+    }
+    for m in results:
+        if m.label != "ORG":
+            continue
+        b = actors.fold(m.key)
+        full = suffixed.get(b)
+        if full and (b in same_country or actors.fold(full) in has[m.article_id]):
+            m.key = full
+
+
 def _entities(
     results: list[_Mention],
     reg: Registry,
@@ -609,6 +704,7 @@ def _entities(
     """Corpus-level merge: entity id per mention and the entity rows."""
     _relabel(results, reg, is_place)
     _relink(results, reg)
+    _join_generic_suffix(results)
     # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
     acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
     person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
