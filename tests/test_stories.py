@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import RU_UA
 
 from workbench import Filter, Workbench, errors
-from workbench.stories import shingles, similarity, trim_boilerplate
+from workbench.stories import (
+    StoryOptions,
+    shingle_batch,
+    shingles,
+    signatures,
+    similarity,
+    trim_boilerplate,
+)
 
 GRINER_G = "Brittney Griner lawyers welcome prospect of Russia prisoner swap"
 GRINER_NYT = "U.S. Offer to Swap Russian Arms Dealer for Griner"
@@ -101,6 +109,37 @@ def test_boilerplate_lines_are_trimmed():
         "Read more: oil markets"
     )
     assert trim_boilerplate(text) == "Oil rose on Monday.\nPrices climbed further."
+
+
+def test_batch_signatures_are_datasketch_minhash_bit_for_bit():
+    """The batch-vectorised shingles and MinHash equal the one-text-at-a-time shingles and
+    datasketch's own affine32 MinHash, so stored signatures stay valid."""
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    from datasketch import MinHash
+
+    texts = [r["text"] for r in _rows()] + ["", "too short", "By Jane Doe"]
+    opts = StoryOptions()
+    sets = shingle_batch(texts, opts.shingle)
+    assert all(
+        np.array_equal(a, shingles(t, opts.shingle)) for a, t in zip(sets, texts, strict=True)
+    )
+    assert len(sets[0]) > 100 and len(sets[-1]) == 0
+    ref = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+    want = np.stack(
+        [
+            m.hashvalues
+            for m in MinHash.generator(
+                sets,
+                num_perm=opts.num_perm,
+                seed=opts.seed,
+                hashfunc=int,
+                permutations=ref.permutations,
+                scheme="affine32",
+            )
+        ]
+    )
+    assert np.array_equal(signatures(sets, opts), want)
 
 
 def test_trimmed_reheadlined_copy_joins_its_original(syn):

@@ -158,16 +158,39 @@ def words(text: str) -> list[str]:
 
 def shingles(text: str, k: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word k-grams (CRC-32 of each word, combined)."""
-    ws = words(text)
-    if len(ws) < k:
-        return np.zeros(0, dtype=np.uint32)
-    h = np.fromiter((zlib.crc32(w.encode()) for w in ws), dtype=np.uint64, count=len(ws))
-    n = len(ws) - k + 1
+    return shingle_batch([text], k)[0]
+
+
+def shingle_batch(texts: Sequence[str], k: int) -> list[np.ndarray]:
+    """:func:`shingles` of many texts at once: the words of the whole batch are hashed and
+    combined into k-grams in one pass of array operations, so the per-text cost is the
+    Python regex work of :func:`words` only."""
+    tokens = [words(t) for t in texts]
+    lens = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=len(tokens))
+    total = int(lens.sum())
+    flat = [w for ws in tokens for w in ws]
+    del tokens
+    if total < k:
+        return [np.zeros(0, dtype=np.uint32) for _ in texts]
+    codes, vocab = pd.factorize(np.array(flat, dtype=object))  # hash each distinct word once
+    del flat
+    crc = zlib.crc32
+    h = np.fromiter((crc(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))[codes]
+    n = total - k + 1
     acc = np.zeros(n, dtype=np.uint64)
     for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
         acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
     folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    return np.unique(folded.astype(np.uint32))
+    # k-gram i belongs to the text whose words hold positions i .. i+k-1
+    ends = np.cumsum(lens)
+    owner = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)[:n]
+    inside = np.arange(n) + k <= ends[owner.astype(np.int64)]
+    keyed = np.sort((owner[inside] << np.uint64(32)) | folded[inside])
+    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+    who = (keyed >> np.uint64(32)).astype(np.int64)
+    cuts = np.searchsorted(who, np.arange(len(texts) + 1))
+    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return [vals[cuts[i] : cuts[i + 1]] for i in range(len(texts))]
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -179,35 +202,57 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- sketches
-def _identity(x: Any) -> Any:
-    return x
+_PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+#: MurmurHash3's 32-bit finalizer, as datasketch's ``affine32`` scheme pre-mixes each input.
+_FMIX32 = (
+    np.uint32(16),
+    np.uint32(0x85EBCA6B),
+    np.uint32(13),
+    np.uint32(0xC2B2AE35),
+    np.uint32(16),
+)
 
 
-def _permutations(opts: StoryOptions) -> np.ndarray:
-    # Heavy (scipy): only when story signatures are computed.
-    from datasketch import MinHash
+def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's (a, b) permutation parameters for (num_perm, seed), as uint32."""
+    key = (opts.num_perm, opts.seed)
+    if key not in _PERM_CACHE:
+        # Heavy (scipy): only when story signatures are computed.
+        from datasketch import MinHash
 
-    return MinHash(num_perm=opts.num_perm, seed=opts.seed).permutations
+        m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+        a, b = m.permutations
+        _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
+    return _PERM_CACHE[key]
 
 
 def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
-    """MinHash signatures (rows of uint32) of shingle-hash sets, via datasketch."""
-    # Heavy (scipy): only when story signatures are computed.
-    from datasketch import MinHash
+    """MinHash signatures (rows of uint32) of shingle-hash sets.
 
-    out = np.empty((len(sets), opts.num_perm), dtype=np.uint32)
-    perm = _permutations(opts)
-    for i, m in enumerate(
-        MinHash.generator(
-            sets,
-            num_perm=opts.num_perm,
-            seed=opts.seed,
-            hashfunc=_identity,
-            permutations=perm,
-            scheme="affine32",
-        )
-    ):
-        out[i] = m.hashvalues
+    Bit for bit datasketch's ``affine32`` MinHash with the identity hash function (input
+    pre-mixed by the MurmurHash3 finalizer, then ``a * h + b`` wrapping in 32 bits), computed
+    for a whole batch at once: the permutations run over the batch's concatenated hashes and
+    a segmented minimum reduces them per set. An empty set signs as all-maximum, as in
+    datasketch.
+    """
+    a, b = _permutations(opts)
+    out = np.full((len(sets), opts.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    full = np.flatnonzero(lens)
+    if len(full) == 0:
+        return out
+    h = np.concatenate([sets[i] for i in full]).astype(np.uint32, copy=False)
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    starts = np.concatenate([[0], np.cumsum(lens[full])[:-1]])
+    cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
+    for p in range(opts.num_perm):  # one contiguous pass per permutation
+        cols[p] = np.minimum.reduceat(h * a[p] + b[p], starts)
+    out[full] = cols.T
     return out
 
 
@@ -276,8 +321,8 @@ class _Texts:
                 f"({store.in_list_params(chunk)})",
                 chunk,
             ).fetchall()
-            for aid, text in rows:
-                self.put(aid, shingles(text, self.k))
+            for (aid, _), s in zip(rows, shingle_batch([t for _, t in rows], self.k), strict=True):
+                self.put(aid, s)
         return {i: self.cache[i] for i in ids if i in self.cache}
 
 
@@ -375,7 +420,7 @@ def _index(
                     ids,
                 ).fetchall()
             )
-            sets = [shingles(text_of[i], opts.shingle) for i in ids]
+            sets = shingle_batch([text_of[i] for i in ids], opts.shingle)
             del text_of
             sigs = signatures(sets, opts)
             rows = []
