@@ -34,7 +34,14 @@ from benchlib import REPO, RU_UA, WORK, header, need
 
 from workbench import Filter, Workbench, config
 from workbench.filters import compose, filtered_articles_sql
-from workbench.stories import shingles, similarity
+from workbench.stories import (
+    StoryOptions,
+    bodies,
+    figures_agree,
+    shingles,
+    similarity,
+    titles_agree,
+)
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
@@ -325,21 +332,26 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
     """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
     (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
     containment >= c)."""
-    from workbench.stories import StoryOptions
-
-    rows = list(csv.DictReader(HANDCHECK.open(encoding="utf-8")))
+    rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
     text = {}
     for part in ("test", "tune"):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
-            q = "SELECT article_id, text FROM articles WHERE list_contains(?, article_id)"
-            text.update(dict(wb.sql(q, [ids]).itertuples(index=False)))
-    floor = StoryOptions().min_shingles
+            q = "SELECT article_id, title, text FROM articles WHERE list_contains(?, article_id)"
+            text.update({a: (h, t) for a, h, t in wb.sql(q, [ids]).itertuples(index=False)})
+    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
+    floor = opts.min_shingles
     sims = []
     for r in rows:
-        a, b = (shingles(text[r[k]], args.shingle) for k in ("article_a", "article_b"))
-        jac, con = similarity(a, b)
-        sims.append((r, jac, con if min(len(a), len(b)) >= floor else jac))
+        pair = [text[r[k]] for k in ("article_a", "article_b")]
+        a, b = bodies([t for _, t in pair], k=args.shingle, titles=[h for h, _ in pair])
+        jac, con = similarity(a.shingles, b.shingles)
+        short = min(len(a.shingles), len(b.shingles)) < floor
+        if not figures_agree(a.figures, b.figures, opts.figures) or (
+            short and not titles_agree(a.title, b.title, opts.short_titles)
+        ):
+            jac = con = 0.0  # the pipeline drops the pair
+        sims.append((r, jac, jac if short else con))
     for j in args.jaccard:
         for c in args.containment:
             out = {"shingle": args.shingle, "jaccard": j, "containment": c}
@@ -498,6 +510,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
     p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p.add_argument("--figures", type=float, default=StoryOptions().figures)
+    p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
+    p.add_argument("--labels", default=str(HANDCHECK))
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
