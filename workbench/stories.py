@@ -89,6 +89,9 @@ class StoryOptions:
       ("Qtly div 30 cts vs 30 cts prior / Pay April 30"), the text cannot tell one
       company's item from another's: the headlines must then share at least this share of
       their words (Jaccard; 0 turns the check off).
+    - ``max_candidates``: an article is verified against at most this many earlier LSH
+      candidates, those sharing the most bands with it (the likeliest matches): a story
+      reprinted by hundreds of outlets costs each copy a bounded number of exact checks.
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     """
 
@@ -99,6 +102,7 @@ class StoryOptions:
     figures: float = 0.8
     short_titles: float = 0.5
     min_shingles: int = 30
+    max_candidates: int = 10
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -113,7 +117,7 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
-        for name in ("min_shingles", "shingle", "num_perm", "batch"):
+        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
@@ -127,6 +131,7 @@ class StoryOptions:
         return (
             f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
             f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
+            f"-c{self.max_candidates}"
         )
 
 
@@ -448,18 +453,22 @@ def _verify(
     """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
     verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
     ids = list(new)
-    con.register("_wb_story_new", pd.DataFrame({"article_id": ids}))
+    con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
     try:
+        # each with what came before; the most shared bands (the likeliest matches) first
         cand = con.execute(
-            "SELECT DISTINCT n.article_id, o.article_id AS other_id, so.seq AS other_seq "
+            "SELECT n.article_id, o.article_id AS other_id "
             "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
             "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
-            "JOIN story_signatures so ON so.article_id = o.article_id"
+            "JOIN story_signatures so ON so.article_id = o.article_id AND so.seq < x.seq "
+            "GROUP BY n.article_id, o.article_id "
+            "QUALIFY row_number() OVER (PARTITION BY n.article_id "
+            "ORDER BY count(*) DESC, min(so.seq)) <= ?",
+            [opts.max_candidates],
         ).fetchall()
     finally:
         con.unregister("_wb_story_new")
-    cand = [(a, b) for a, b, sb in cand if sb < seq[a]]  # pair each with what came before
     others = texts.get_many(b for _, b in cand if b not in new)
     rows = []
     for a, b in cand:
@@ -611,17 +620,17 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
     ).fetchall()
     match = dict(best)
     story_of: dict[str, str] = {}
-    if match:
-        olds = [o for o in set(match.values())]
-        for start in range(0, len(olds), 5000):
-            chunk = olds[start : start + 5000]
+    if match and not full:  # the stories of earlier, already clustered matches
+        con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
+        try:
             story_of.update(
                 con.execute(
-                    "SELECT article_id, story_id FROM story_clusters WHERE article_id IN "  # noqa: S608
-                    f"({store.in_list_params(chunk)})",
-                    chunk,
+                    "SELECT c.article_id, c.story_id FROM story_clusters c "
+                    "JOIN _wb_story_olds o ON o.article_id = c.article_id"
                 ).fetchall()
             )
+        finally:
+            con.unregister("_wb_story_olds")
     rows = []
     for (aid,) in todo:
         other = match.get(aid)
