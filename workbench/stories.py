@@ -455,20 +455,24 @@ def _verify(
     ids = list(new)
     con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
     try:
-        # each with what came before; the most shared bands (the likeliest matches) first
+        # equi-joins only (a seq inequality in SQL is planned as a join of the batch with
+        # every signature); then each with what came before, most shared bands first
         cand = con.execute(
-            "SELECT n.article_id, o.article_id AS other_id "
+            "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
+            "any_value(x.seq) AS seq, any_value(so.seq) AS other_seq "
             "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
             "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
-            "JOIN story_signatures so ON so.article_id = o.article_id AND so.seq < x.seq "
-            "GROUP BY n.article_id, o.article_id "
-            "QUALIFY row_number() OVER (PARTITION BY n.article_id "
-            "ORDER BY count(*) DESC, min(so.seq)) <= ?",
-            [opts.max_candidates],
-        ).fetchall()
+            "JOIN story_signatures so ON so.article_id = o.article_id "
+            "GROUP BY n.article_id, o.article_id"
+        ).df()
     finally:
         con.unregister("_wb_story_new")
+    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
+        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
+    )
+    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
+    cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
     others = texts.get_many(b for _, b in cand if b not in new)
     rows = []
     for a, b in cand:
