@@ -19,6 +19,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import random
 import re
 import resource
@@ -34,7 +35,14 @@ from benchlib import REPO, RU_UA, WORK, header, need
 
 from workbench import Filter, Workbench, config
 from workbench.filters import compose, filtered_articles_sql
-from workbench.stories import shingles, similarity
+from workbench.stories import (
+    StoryOptions,
+    bodies,
+    figures_agree,
+    shingles,
+    similarity,
+    titles_agree,
+)
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
@@ -321,25 +329,70 @@ def cmd_candidates(args: argparse.Namespace) -> None:
     print(f"{len(out)} pairs written to {args.out}")
 
 
+def cmd_sample(args: argparse.Namespace) -> None:
+    """A fresh random sample of the real pairs the pipeline *merges* at the defaults (both
+    corpora pooled; pairs of earlier hand checks left out), for a precision check by hand:
+    each pair with its headlines, openings, endings and the words each text has that the
+    other lacks (where templated items differ: names, figures, days)."""
+    from workbench.stories import words
+
+    old = handchecked()
+    pool = []
+    for part in ("test", "tune"):
+        load_part(part, 10**9, random.Random(0))
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            pairs = wb.sql(
+                "SELECT p.article_id AS a, p.other_id AS b, p.jaccard, p.containment, "
+                "x.source AS sa, y.source AS sb, x.text AS ta, y.text AS tb, x.title AS ha, "
+                "y.title AS hb FROM story_pairs p JOIN articles x ON x.article_id = p.article_id "
+                "JOIN articles y ON y.article_id = p.other_id "
+                "WHERE p.jaccard >= ? OR p.containment >= ? ORDER BY p.article_id, p.other_id",
+                [args.jaccard, args.containment],
+            ).to_dict("records")
+        pool += [{"part": part, **r} for r in pairs if frozenset((r["a"], r["b"])) not in old]
+    rng = random.Random(args.seed)
+    picked = sorted(rng.sample(pool, min(args.n, len(pool))), key=lambda r: -r["jaccard"])
+    print(f"{len(pool)} merged real pairs not checked before; {len(picked)} sampled")
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for i, r in enumerate(picked):
+            wa, wb_ = set(words(r["ta"])), set(words(r["tb"]))
+            fh.write(
+                f"### {i} [{r['part']}] J={r['jaccard']:.3f} C={r['containment']:.3f} "
+                f"{r['a']} ({r['sa']}) | {r['b']} ({r['sb']})\n"
+                f"A: {r['ha']!r} ({len(r['ta'])} chars)\n   {r['ta'][:300]!r}\n"
+                f"   ...{r['ta'][-150:]!r}\n"
+                f"B: {r['hb']!r} ({len(r['tb'])} chars)\n   {r['tb'][:300]!r}\n"
+                f"   ...{r['tb'][-150:]!r}\n"
+                f"only A: {' '.join(sorted(wa - wb_)[:40])}\n"
+                f"only B: {' '.join(sorted(wb_ - wa)[:40])}\n\n"
+            )
+    print(f"written to {args.out}")
+
+
 def cmd_realpairs(args: argparse.Namespace) -> None:
     """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
     (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
     containment >= c)."""
-    from workbench.stories import StoryOptions
-
-    rows = list(csv.DictReader(HANDCHECK.open(encoding="utf-8")))
+    rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
     text = {}
     for part in ("test", "tune"):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
-            q = "SELECT article_id, text FROM articles WHERE list_contains(?, article_id)"
-            text.update(dict(wb.sql(q, [ids]).itertuples(index=False)))
-    floor = StoryOptions().min_shingles
+            q = "SELECT article_id, title, text FROM articles WHERE list_contains(?, article_id)"
+            text.update({a: (h, t) for a, h, t in wb.sql(q, [ids]).itertuples(index=False)})
+    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
+    floor = opts.min_shingles
     sims = []
     for r in rows:
-        a, b = (shingles(text[r[k]], args.shingle) for k in ("article_a", "article_b"))
-        jac, con = similarity(a, b)
-        sims.append((r, jac, con if min(len(a), len(b)) >= floor else jac))
+        pair = [text[r[k]] for k in ("article_a", "article_b")]
+        a, b = bodies([t for _, t in pair], k=args.shingle, titles=[h for h, _ in pair])
+        jac, con = similarity(a.shingles, b.shingles)
+        short = min(len(a.shingles), len(b.shingles)) < floor
+        if not figures_agree(a.figures, b.figures, opts.figures) or (
+            short and not titles_agree(a.title, b.title, opts.short_titles)
+        ):
+            jac = con = 0.0  # the pipeline drops the pair
+        sims.append((r, jac, jac if short else con))
     for j in args.jaccard:
         for c in args.containment:
             out = {"shingle": args.shingle, "jaccard": j, "containment": c}
@@ -431,6 +484,38 @@ class PeakRSS:
         return f"peak RSS {self.peak / 2**20:.0f} MB (at start {self.base / 2**20:.0f} MB)"
 
 
+def write_direct(db: Path, base: list[dict], n: int, rng: random.Random) -> None:
+    """The replicas written straight into ``articles`` (ingest is not what is measured, and
+    at 10^6 it would take most of an hour here): the same rows ``scale`` ingests."""
+    from workbench import store
+    from workbench.records import hash_text, normalise_text
+
+    with Workbench(db) as wb:
+        rows = []
+        for i in range(n):
+            r = base[i % len(base)]
+            text = r["text"] if i < len(base) else make_copy(r["text"], rng)[0]
+            rows.append(
+                {
+                    "article_id": f"{i:016x}",
+                    "date": r["date"],
+                    "title": f"r{i}",
+                    "source": f"{r['source']}-{i // len(base)}",
+                    "text": text,
+                    "origin": "synthetic",
+                    "format": "jsonl",
+                    "text_hash": hash_text(normalise_text(text)),
+                    "n_chars": len(text),
+                    "n_words": len(text.split()),
+                }
+            )
+            if len(rows) == 50_000 or i == n - 1:
+                frame = pd.DataFrame(rows)
+                frame["date"] = pd.to_datetime(frame["date"]).dt.date
+                store.insert_df(wb.con, "articles", frame)
+                rows = []
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     """Synthetic replicas: real Reuters/BBC/2022 articles and edited copies of them (each copy
     a new outlet and date) up to ``n``; then a 1% incremental add."""
@@ -438,9 +523,13 @@ def cmd_scale(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     base = load_part("tune", 10**9, rng) + load_part("test", 10**9, rng)
     WORK.mkdir(parents=True, exist_ok=True)
-    db = WORK / f"synd-scale-{args.n}.duckdb"
+    db = WORK / f"synd-scale-{args.n}{'-direct' if args.direct else ''}.duckdb"
     src, extra = WORK / f"synd-scale-{args.n}.jsonl", WORK / f"synd-scale-{args.n}-add.jsonl"
     n_add = args.n // 100
+    if args.direct and not db.exists():
+        t = time.perf_counter()
+        write_direct(db, base, args.n + n_add, rng)
+        print(f"generated and inserted (no ingest): {time.perf_counter() - t:.1f}s")
     if not db.exists():
         with src.open("w", encoding="utf-8") as fh, extra.open("w", encoding="utf-8") as fx:
             for i in range(args.n + n_add):
@@ -455,21 +544,28 @@ def cmd_scale(args: argparse.Namespace) -> None:
         print(f"ingest: {time.perf_counter() - t:.1f}s")
     with Workbench(db) as wb:
         extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
+        if args.direct:  # the 1% set aside, put back after the full run
+            wb.sql("CREATE TABLE IF NOT EXISTS _scale_add AS SELECT * FROM articles "
+                   "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
         n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         with PeakRSS() as mem:
-            out = wb.stories(rebuild=True, progress=False, batch=args.batch)
-        full = time.perf_counter() - t
+            out = wb.stories(rebuild=True, progress=args.progress, batch=args.batch)
+        full, full_cpu = time.perf_counter() - t, time.process_time() - c
         print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
-              f"{full:.1f}s, {mem}; process max RSS so far {peak_mb():.0f} MB")  # fmt: skip
-        wb.ingest([extra], progress=False, rescan=True)
-        t = time.perf_counter()
+              f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+        if args.direct:
+            wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
+        else:
+            wb.ingest([extra], progress=False, rescan=True)
+        t, c = time.perf_counter(), time.process_time()
         with PeakRSS() as mem:
             out = wb.stories(progress=False, batch=args.batch)
-        inc = time.perf_counter() - t
-        print(f"incremental: +{out['signed']} articles in {inc:.1f}s "
-              f"({inc / full:.1%} of the full run); {mem}")  # fmt: skip
+        inc, inc_cpu = time.perf_counter() - t, time.process_time() - c
+        print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
+              f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
+              f"{mem}")  # fmt: skip
         t = time.perf_counter()
         out = wb.stories(jaccard=0.85, progress=False)
         print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
@@ -494,17 +590,28 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--out", default=str(WORK / "synd-candidates.txt"))
     sub.add_parser("counts")
+    p = sub.add_parser("sample")
+    p.add_argument("--n", type=int, default=110)
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--jaccard", type=float, default=0.8)
+    p.add_argument("--containment", type=float, default=0.9)
+    p.add_argument("--out", default=str(WORK / "synd-sample.txt"))
     p = sub.add_parser("realpairs")
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
     p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p.add_argument("--figures", type=float, default=StoryOptions().figures)
+    p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
+    p.add_argument("--labels", default=str(HANDCHECK))
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--batch", type=int, default=5000)
+    p.add_argument("--direct", action="store_true", help="insert replicas without ingest")
+    p.add_argument("--progress", action="store_true")
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale, "realpairs": cmd_realpairs}[args.cmd](args)  # fmt: skip
+     "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

@@ -9,7 +9,15 @@ verified by exact Jaccard and containment of the shingle sets:
 - same story when Jaccard >= ``jaccard`` (default 0.8): a copy with a new headline, an added
   byline or dateline, light rewording;
 - or containment >= ``containment`` (default 0.9) of the shorter text's shingles in the
-  longer one: a copy with its last paragraphs dropped.
+  longer one: a copy with its last paragraphs dropped;
+- and in either case the *figures* agree (``figures``, default 0.8 of the numbers of the
+  text with fewer numbers occur in the other: a copy carries its original's numbers, the
+  same template issued on another day does not), and when the shorter body is too short
+  to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
+  headlines share at least ``short_titles`` (0.5) of their words.
+
+Shingles and MinHash signatures are computed a batch at a time with array operations (the
+MinHash is datasketch's ``affine32`` scheme, bit for bit).
 
 Everything persists in the database, so runs are incremental: ``story_signatures`` (the
 MinHash of every article, with its processing order ``seq``), ``story_bands`` (the LSH index:
@@ -41,11 +49,13 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import errors, store
 from .filters import as_filter, compose, filtered_articles_sql
@@ -53,6 +63,9 @@ from .progress import progress_bar
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
 NORMALISER_VERSION = "1"
+#: Version of the pair verifier's rules (figures, short-text headlines): part of the band
+#: stamp, so a change re-verifies from the stored signatures without re-signing.
+VERIFIER_VERSION = "2"
 META_KEY = "stories.params"
 #: The processing order of articles (earliest first).
 ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
@@ -70,6 +83,15 @@ class StoryOptions:
       about 1/2 (lower finds more trimmed copies, at more verification cost).
     - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
       lowered to it without re-reading text.
+    - ``figures``: a verified pair also needs at least this share of the numbers of the text
+      with fewer numbers to occur in the other (0 turns the check off).
+    - ``short_titles``: when the shorter body has fewer than ``min_shingles`` shingles
+      ("Qtly div 30 cts vs 30 cts prior / Pay April 30"), the text cannot tell one
+      company's item from another's: the headlines must then share at least this share of
+      their words (Jaccard; 0 turns the check off).
+    - ``max_candidates``: an article is verified against at most this many earlier LSH
+      candidates, those sharing the most bands with it (the likeliest matches): a story
+      reprinted by hundreds of outlets costs each copy a bounded number of exact checks.
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     """
 
@@ -77,7 +99,10 @@ class StoryOptions:
     containment: float = 0.9
     lsh_threshold: float = 0.3
     pair_floor: float = 0.5
+    figures: float = 0.8
+    short_titles: float = 0.5
     min_shingles: int = 30
+    max_candidates: int = 10
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -88,7 +113,11 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in (0, 1], got {v!r}")
-        for name in ("min_shingles", "shingle", "num_perm", "batch"):
+        for name in ("figures", "short_titles"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
+        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
@@ -99,7 +128,11 @@ class StoryOptions:
 
     @property
     def band_stamp(self) -> str:
-        return f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
+        return (
+            f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
+            f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
+            f"-c{self.max_candidates}"
+        )
 
 
 # ---------------------------------------------------------------------------- text
@@ -136,6 +169,7 @@ _DATELINE = re.compile(
     r"\((?:AP|Reuters|AFP|UPI|dpa|Xinhua|TASS|Bloomberg)\)\s*[-—–:]+\s*"
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FIGURE = re.compile(r"\d+(?:[.,/:-]\d+)*")
 
 
 def trim_boilerplate(text: str) -> str:
@@ -150,24 +184,115 @@ def trim_boilerplate(text: str) -> str:
     return "\n".join(kept)
 
 
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", trim_boilerplate(text)).casefold()
+
+
 def words(text: str) -> list[str]:
     """Normalised words of the trimmed body (NFKC, case-folded, punctuation dropped)."""
-    t = unicodedata.normalize("NFKC", trim_boilerplate(text)).casefold()
-    return _WORD.findall(t)
+    return _WORD.findall(_normal(text))
+
+
+class Body(NamedTuple):
+    """What verification compares: the shingle hashes, figures and headline words."""
+
+    shingles: np.ndarray
+    figures: np.ndarray
+    title: np.ndarray
 
 
 def shingles(text: str, k: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word k-grams (CRC-32 of each word, combined)."""
-    ws = words(text)
-    if len(ws) < k:
-        return np.zeros(0, dtype=np.uint32)
-    h = np.fromiter((zlib.crc32(w.encode()) for w in ws), dtype=np.uint64, count=len(ws))
-    n = len(ws) - k + 1
+    return shingle_batch([text], k)[0]
+
+
+def shingle_batch(texts: Sequence[str], k: int) -> list[np.ndarray]:
+    """:func:`shingles` of many texts at once."""
+    return [b.shingles for b in bodies(texts, k=k)]
+
+
+def _crc_sets(items: list[list[str]]) -> list[np.ndarray]:
+    return [
+        np.unique(np.fromiter((zlib.crc32(x.encode()) for x in xs), dtype=np.uint32))
+        if xs
+        else np.zeros(0, dtype=np.uint32)
+        for xs in items
+    ]
+
+
+def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
+    """Whether two headlines share at least ``share`` of their words (Jaccard); true when
+    either is missing."""
+    if len(a) == 0 or len(b) == 0:
+        return True
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter >= share * (len(a) + len(b) - inter)
+
+
+def bodies(
+    texts: Sequence[str],
+    *,
+    k: int,
+    titles: Sequence[str | None] | None = None,
+) -> list[Body]:
+    """Shingles, figures and headline words of many texts at once.
+
+    The words of the whole batch are hashed and combined into k-grams in one pass of array
+    operations, so the per-text cost is the Python regex work of :func:`words` only.
+    *Figures* are the distinct numbers of the trimmed body ("6-1/16", "275.00"); the
+    headline's distinct words are kept for bodies too short to tell apart by their text.
+    """
+    tokens, figs = [], []
+    for t in texts:
+        norm = _normal(t)
+        tokens.append(_WORD.findall(norm))
+        figs.append(_FIGURE.findall(norm))
+    figures = _crc_sets(figs)
+    heads = _crc_sets(
+        [
+            _WORD.findall(unicodedata.normalize("NFKC", h).casefold()) if isinstance(h, str) else []
+            for h in (titles if titles is not None else [None] * len(texts))
+        ]
+    )
+    lens = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=len(tokens))
+    total = int(lens.sum())
+    flat = [w for ws in tokens for w in ws]
+    del tokens
+    if total < k:
+        return [
+            Body(np.zeros(0, dtype=np.uint32), f, h) for f, h in zip(figures, heads, strict=True)
+        ]
+    enc = pc.dictionary_encode(pa.array(flat, type=pa.string()))  # hash each distinct word once
+    del flat
+    vocab, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy()
+    crc = zlib.crc32
+    h = np.fromiter((crc(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))[codes]
+    n = total - k + 1
     acc = np.zeros(n, dtype=np.uint64)
     for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
         acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
     folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    return np.unique(folded.astype(np.uint32))
+    # k-gram i belongs to the text whose words hold positions i .. i+k-1
+    ends = np.cumsum(lens)
+    owner = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)[:n]
+    inside = np.arange(n) + k <= ends[owner.astype(np.int64)]
+    keyed = np.sort((owner[inside] << np.uint64(32)) | folded[inside])
+    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+    who = (keyed >> np.uint64(32)).astype(np.int64)
+    cuts = np.searchsorted(who, np.arange(len(texts) + 1))
+    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return [Body(vals[cuts[i] : cuts[i + 1]], figures[i], heads[i]) for i in range(len(texts))]
+
+
+def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
+    """Whether at least ``share`` of the figures of the text with fewer occur in the other.
+
+    A copy carries its original's numbers; two issues of one template (the Fed's operation
+    on another day, a decree for another brigade) share their words and differ in them."""
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    if len(small) == 0:
+        return True
+    return len(np.intersect1d(small, big, assume_unique=True)) >= share * len(small)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -179,35 +304,57 @@ def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 # ---------------------------------------------------------------------------- sketches
-def _identity(x: Any) -> Any:
-    return x
+_PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+#: MurmurHash3's 32-bit finalizer, as datasketch's ``affine32`` scheme pre-mixes each input.
+_FMIX32 = (
+    np.uint32(16),
+    np.uint32(0x85EBCA6B),
+    np.uint32(13),
+    np.uint32(0xC2B2AE35),
+    np.uint32(16),
+)
 
 
-def _permutations(opts: StoryOptions) -> np.ndarray:
-    # Heavy (scipy): only when story signatures are computed.
-    from datasketch import MinHash
+def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's (a, b) permutation parameters for (num_perm, seed), as uint32."""
+    key = (opts.num_perm, opts.seed)
+    if key not in _PERM_CACHE:
+        # Heavy (scipy): only when story signatures are computed.
+        from datasketch import MinHash
 
-    return MinHash(num_perm=opts.num_perm, seed=opts.seed).permutations
+        m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+        a, b = m.permutations
+        _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
+    return _PERM_CACHE[key]
 
 
 def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
-    """MinHash signatures (rows of uint32) of shingle-hash sets, via datasketch."""
-    # Heavy (scipy): only when story signatures are computed.
-    from datasketch import MinHash
+    """MinHash signatures (rows of uint32) of shingle-hash sets.
 
-    out = np.empty((len(sets), opts.num_perm), dtype=np.uint32)
-    perm = _permutations(opts)
-    for i, m in enumerate(
-        MinHash.generator(
-            sets,
-            num_perm=opts.num_perm,
-            seed=opts.seed,
-            hashfunc=_identity,
-            permutations=perm,
-            scheme="affine32",
-        )
-    ):
-        out[i] = m.hashvalues
+    Bit for bit datasketch's ``affine32`` MinHash with the identity hash function (input
+    pre-mixed by the MurmurHash3 finalizer, then ``a * h + b`` wrapping in 32 bits), computed
+    for a whole batch at once: the permutations run over the batch's concatenated hashes and
+    a segmented minimum reduces them per set. An empty set signs as all-maximum, as in
+    datasketch.
+    """
+    a, b = _permutations(opts)
+    out = np.full((len(sets), opts.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    full = np.flatnonzero(lens)
+    if len(full) == 0:
+        return out
+    h = np.concatenate([sets[i] for i in full]).astype(np.uint32, copy=False)
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    starts = np.concatenate([[0], np.cumsum(lens[full])[:-1]])
+    cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
+    for p in range(opts.num_perm):  # one contiguous pass per permutation
+        cols[p] = np.minimum.reduceat(h * a[p] + b[p], starts)
+    out[full] = cols.T
     return out
 
 
@@ -254,31 +401,39 @@ def is_ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 class _Texts:
-    """Shingle sets of articles by id: computed from stored text, kept in a bounded cache."""
+    """Bodies (shingles, figures) of articles by id: computed from stored text, kept in a
+    bounded cache."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, k: int, size: int = 50_000) -> None:
-        self.con, self.k, self.size = con, k, size
-        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, opts: StoryOptions, size: int = 50_000
+    ) -> None:
+        self.con, self.opts, self.size = con, opts, size
+        self.cache: OrderedDict[str, Body] = OrderedDict()
 
-    def put(self, aid: str, s: np.ndarray) -> None:
+    def put(self, aid: str, s: Body) -> None:
         self.cache[aid] = s
         self.cache.move_to_end(aid)
         while len(self.cache) > self.size:
             self.cache.popitem(last=False)
 
-    def get_many(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
+    def get_many(self, ids: Iterable[str]) -> dict[str, Body]:
         ids = list(dict.fromkeys(ids))
         missing = [i for i in ids if i not in self.cache]
         for start in range(0, len(missing), 1000):
             chunk = missing[start : start + 1000]
             rows = self.con.execute(
-                f"SELECT article_id, text FROM articles WHERE article_id IN "  # noqa: S608
+                f"SELECT article_id, title, text FROM articles WHERE article_id IN "  # noqa: S608
                 f"({store.in_list_params(chunk)})",
                 chunk,
             ).fetchall()
-            for aid, text in rows:
-                self.put(aid, shingles(text, self.k))
+            for (aid, _, _), s in zip(rows, _bodies_of(rows, self.opts), strict=True):
+                self.put(aid, s)
         return {i: self.cache[i] for i in ids if i in self.cache}
+
+
+def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) -> list[Body]:
+    """Bodies of (article_id, title, text) rows."""
+    return bodies([r[2] for r in rows], k=opts.shingle, titles=[r[1] for r in rows])
 
 
 def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
@@ -291,25 +446,33 @@ def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
 def _verify(
     con: duckdb.DuckDBPyConnection,
     texts: _Texts,
-    new: dict[str, np.ndarray],
+    new: dict[str, Body],
     seq: dict[str, int],
     opts: StoryOptions,
 ) -> pd.DataFrame:
     """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
     verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
     ids = list(new)
-    con.register("_wb_story_new", pd.DataFrame({"article_id": ids}))
+    con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
     try:
+        # equi-joins only (a seq inequality in SQL is planned as a join of the batch with
+        # every signature); then each with what came before, most shared bands first
         cand = con.execute(
-            "SELECT DISTINCT n.article_id, o.article_id AS other_id, so.seq AS other_seq "
+            "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
+            "any_value(x.seq) AS seq, any_value(so.seq) AS other_seq "
             "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
             "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
-            "JOIN story_signatures so ON so.article_id = o.article_id"
-        ).fetchall()
+            "JOIN story_signatures so ON so.article_id = o.article_id "
+            "GROUP BY n.article_id, o.article_id"
+        ).df()
     finally:
         con.unregister("_wb_story_new")
-    cand = [(a, b) for a, b, sb in cand if sb < seq[a]]  # pair each with what came before
+    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
+        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
+    )
+    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
+    cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
     others = texts.get_many(b for _, b in cand if b not in new)
     rows = []
     for a, b in cand:
@@ -318,10 +481,16 @@ def _verify(
             sb = others.get(b)
         if sb is None:
             continue
-        jac, con_ = similarity(new[a], sb)
-        if min(len(new[a]), len(sb)) < opts.min_shingles:
-            con_ = jac  # containment of a handful of shingles says nothing
-        if max(jac, con_) >= opts.pair_floor:
+        na = new[a]
+        jac, con_ = similarity(na.shingles, sb.shingles)
+        short = min(len(na.shingles), len(sb.shingles)) < opts.min_shingles
+        if short:  # a handful of shingles: containment says nothing, the headline tells
+            con_ = jac
+            if not titles_agree(na.title, sb.title, opts.short_titles):
+                continue
+        if max(jac, con_) >= opts.pair_floor and figures_agree(
+            na.figures, sb.figures, opts.figures
+        ):
             rows.append((a, b, jac, con_))
     return pd.DataFrame(rows, columns=["article_id", "other_id", "jaccard", "containment"])
 
@@ -330,7 +499,7 @@ def _index(
     con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
 ) -> dict[str, int]:
     """Sign the articles without a signature, band and verify them (in batches)."""
-    texts = _Texts(con, opts.shingle)
+    texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
     if reband:  # bands/pairs from the stored signatures, in their processing order
         seqs = [
@@ -368,19 +537,20 @@ def _index(
     with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
         for start in range(0, len(todo), opts.batch):
             ids = todo[start : start + opts.batch]
-            text_of = dict(
-                con.execute(
-                    "SELECT article_id, text FROM articles WHERE article_id IN "  # noqa: S608
+            row_of = {
+                r[0]: r
+                for r in con.execute(
+                    "SELECT article_id, title, text FROM articles WHERE article_id IN "  # noqa: S608
                     f"({store.in_list_params(ids)})",
                     ids,
                 ).fetchall()
-            )
-            sets = [shingles(text_of[i], opts.shingle) for i in ids]
-            del text_of
-            sigs = signatures(sets, opts)
+            }
+            sets = _bodies_of([row_of[i] for i in ids], opts)
+            del row_of
+            sigs = signatures([b.shingles for b in sets], opts)
             rows = []
             for aid, s, sig in zip(ids, sets, sigs, strict=True):
-                rows.append((aid, next_seq, len(s), sig.tobytes()))
+                rows.append((aid, next_seq, len(s.shingles), sig.tobytes()))
                 next_seq += 1
             frame = pd.DataFrame(rows, columns=["article_id", "seq", "n_shingles", "minhash"])
             frame["stamp"] = opts.signature_stamp
@@ -407,7 +577,7 @@ def _band_and_pair(
     texts: _Texts,
     opts: StoryOptions,
     batch: list[tuple[str, int, bytes]],
-    shingled: dict[str, np.ndarray] | None,
+    shingled: dict[str, Body] | None,
 ) -> int:
     """Insert the band keys of (article_id, seq, minhash) rows, then their verified pairs."""
     ids = [r[0] for r in batch]
@@ -454,17 +624,17 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
     ).fetchall()
     match = dict(best)
     story_of: dict[str, str] = {}
-    if match:
-        olds = [o for o in set(match.values())]
-        for start in range(0, len(olds), 5000):
-            chunk = olds[start : start + 5000]
+    if match and not full:  # the stories of earlier, already clustered matches
+        con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
+        try:
             story_of.update(
                 con.execute(
-                    "SELECT article_id, story_id FROM story_clusters WHERE article_id IN "  # noqa: S608
-                    f"({store.in_list_params(chunk)})",
-                    chunk,
+                    "SELECT c.article_id, c.story_id FROM story_clusters c "
+                    "JOIN _wb_story_olds o ON o.article_id = c.article_id"
                 ).fetchall()
             )
+        finally:
+            con.unregister("_wb_story_olds")
     rows = []
     for (aid,) in todo:
         other = match.get(aid)
@@ -507,7 +677,7 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
             "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
             "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
         ).fetchall()
-        texts = _Texts(con, opts.shingle)
+        texts = _Texts(con, opts)
         sims = []
         need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
         sets = texts.get_many(need)
@@ -517,7 +687,9 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
             elif jac is not None:
                 sims.append((a, jac, cont))
             else:
-                jac, cont = similarity(sets.get(a, np.zeros(0)), sets.get(f, np.zeros(0)))
+                e = np.zeros(0, dtype=np.uint32)
+                none = Body(e, e, e)
+                jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
                 sims.append((a, jac, cont))
         con.register("_wb_sims", pd.DataFrame(sims, columns=["article_id", "sim", "cont"]))
         try:
