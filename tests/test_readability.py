@@ -207,3 +207,19 @@ def test_network_draws_one_node_per_name(outlets_wb):
     names = [r["label"] for r in nodes]
     assert len(names) == len(set(pairs["key_a"]) | set(pairs["key_b"])) > 10
     assert len(set(names)) == len(names)
+
+
+def test_theme_trend_draws_at_most_max_lines_and_says_so(outlets_wb):
+    """Point 13: the theme trend chart had ~45 lines; past charts.MAX_LINES it keeps the
+    largest keys (by their total) and its subtitle says how many it left out."""
+    trends = outlets_wb.coverage("theme", "day", n=None)
+    n_themes = trends["key"].nunique()
+    assert n_themes > charts.MAX_LINES
+    spec = charts.timeline(trends).to_dict()
+    (rows,) = spec["datasets"].values()
+    drawn = {r["key"] for r in rows}
+    totals = trends.groupby("key")["articles"].sum().sort_values(ascending=False, kind="stable")
+    assert drawn == set(totals.index[: charts.MAX_LINES])
+    assert f"the {charts.MAX_LINES} largest of {n_themes} themes" in " ".join(
+        spec["title"]["subtitle"]
+    )

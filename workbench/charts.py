@@ -39,6 +39,8 @@ MAX_OUTLETS = 9
 OTHER_OUTLETS = "other outlets"
 #: Ranked bars drawn one by one (18 px each) before the rest are pooled into one last bar.
 MAX_BARS = 50
+#: Most lines one timeline draws (beyond them colours cannot be told apart); facets have no cap.
+MAX_LINES = 10
 OTHER_COLOR = "#9e9e9e"
 GEO_FILE = config.GEO_DIR / "countries-110m.json"
 THEME = "workbench"
@@ -246,12 +248,19 @@ def timeline(
             .properties(width=width or 560, height=height or 240)
         )
         return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
+    n_keys = data["key"].nunique()
+    note = f"{unit} per {freq}"
+    if not facet and n_keys > MAX_LINES:
+        # More lines than colours can tell apart is a tangle: keep the largest, and say so.
+        keep = data.groupby("key")[value].sum().sort_values(ascending=False, kind="stable")
+        data = data[data["key"].isin(keep.index[:MAX_LINES])]
+        note += f"; the {MAX_LINES} largest of {n_keys} {plural(df.attrs.get('kind') or 'key')}"
+        n_keys = MAX_LINES
     base = alt.Chart(data).encode(
         x=x,
         y=alt.Y(f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))),
         tooltip=tips,
     )
-    n_keys = data["key"].nunique()
     if facet and n_keys > 1:
         lines = base.mark_line(point=alt.OverlayMarkDef(size=25), color=PALETTE[0])
         chart = lines.properties(width=width or 220, height=height or 110).facet(
@@ -262,7 +271,7 @@ def timeline(
         color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
         chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
         chart = chart.properties(width=width or 560, height=height or 300)
-    return chart.properties(title=_title(title, df, default, f"{unit} per {freq}"))
+    return chart.properties(title=_title(title, df, default, note))
 
 
 # ---------------------------------------------------------------------------- ranked bars
