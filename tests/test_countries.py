@@ -501,3 +501,30 @@ def test_learned_ranker_file_matches_the_features_and_is_opt_in(monkeypatch) -> 
         assert countries._ranker() is None
     finally:
         countries._ranker.cache_clear()
+
+
+def test_weak_cue_needles_never_skip_a_match():
+    """A cue's regex is skipped when none of its needles is in the text, so every text
+    one of its matches is found in must hold a needle: checked on the sample article and,
+    when ../shared is present, on every LGL and GeoVirus article."""
+    import xml.etree.ElementTree as ET
+
+    from conftest import SHARED
+
+    from workbench.countries import _WEAK_CUES
+
+    texts = [SEED.read_text(encoding="utf-8")]
+    gold = SHARED / "gold" / "geoparsing"
+    for name, tag in (("lgl.xml", "text"), ("GeoVirus.xml", "text")):
+        if (gold / name).exists():
+            texts += [
+                a.findtext(tag) or "" for a in ET.parse(gold / name).getroot().iter("article")
+            ]
+    matched = 0
+    for pattern, _group, needles in _WEAK_CUES:
+        for text in texts:
+            for m in pattern.finditer(text):
+                matched += 1
+                if needles:
+                    assert any(s in m.group() for s in needles), (pattern.pattern, m.group())
+    assert matched > 0

@@ -960,12 +960,10 @@ def _scan(
 
     def proper(k: int) -> bool:
         w = words[k][2]
-        return (
-            w[0].isupper()
-            and w.casefold() not in lower_words
-            and w.casefold().rstrip(".") not in _PLACE_PREFIX
-            and not w.isupper()
-        )
+        if not w[0].isupper():
+            return False
+        cf = w.casefold()
+        return cf not in lower_words and cf.rstrip(".") not in _PLACE_PREFIX and not w.isupper()
 
     while i < n:
         s0, e0, w0 = words[i]
@@ -1069,12 +1067,16 @@ _ADDRESS_TOWN = re.compile(
 _NA = ("USA", "CAN")  # North American house style
 _DOLLAR = ("USA", "CAN", "AUS", "NZL")
 _BRIT = ("GBR", "IRL", "AUS", "NZL", "ZAF", "CAN", "IND")  # British spelling and style
-_WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
-    (re.compile(r"\$\s?\d"), _DOLLAR),
-    (re.compile(r"\b\d{1,2}(?::\d\d)?\s?[ap]\.m\b"), _NA),
-    (re.compile(rf"\b{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]\d)"), _NA),
-    (re.compile(r"\(\d{3}\) ?\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2} \d{5}\b"), _NA),
-    (_ADDRESS_TOWN, _NA),
+#: Each cue also lists substrings one of which every match contains: a text holding none
+#: of them cannot match, so the regex is not run (an empty tuple: always run).
+_MONTH_WORDS = ("Jan", "Feb", "March", "April", "May", "June", "July", "Aug", "Sep", "Oct")
+_MONTH_WORDS += ("Nov", "Dec")
+_WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]], ...] = (
+    (re.compile(r"\$\s?\d"), _DOLLAR, ("$",)),
+    (re.compile(r"\b\d{1,2}(?::\d\d)?\s?[ap]\.m\b"), _NA, ("a.m", "p.m")),
+    (re.compile(rf"\b{_MONTH}\.? \d{{1,2}}(?:st|nd|rd|th)?\b(?![:.]\d)"), _NA, _MONTH_WORDS),
+    (re.compile(r"\(\d{3}\) ?\d{3}-\d{4}\b|\b\d{3}-\d{3}-\d{4}\b|\b[A-Z]{2} \d{5}\b"), _NA, ()),
+    (_ADDRESS_TOWN, _NA, ()),
     (
         re.compile(
             r"\b(?:[Ss]heriff|[Aa]ldermen|[Cc]ounty [Cc]ommission|"
@@ -1083,23 +1085,33 @@ _WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
             r"[Hh]igh [Ss]chool|[Mm]iddle [Ss]chool|GOP|Democrats?|Republicans?)\b"
         ),
         ("USA",),
+        ("heriff", "ldermen", "ounty ", "tate ", "Interstate", "olice ", "enter", "olor")
+        + ("eighbor", "avor", "efense", "heater", "electm", "igh ", "iddle ", "GOP")
+        + ("Democrat", "Republican"),
     ),
-    (re.compile(r"£\s?\d"), ("GBR",)),
+    (re.compile(r"£\s?\d"), ("GBR",), ("£",)),
     (
         re.compile(
             r"\b(?:Garda[ií]?|Taoiseach|D[aá]il|Oireachtas|TDs?|Fine Gael|Fianna F[aá]il)\b"
         ),
         ("IRL",),
+        ("Garda", "Taoiseach", "Dail", "Dáil", "Oireachtas", "TD", "Fine Gael", "Fianna F"),
     ),
-    (re.compile(r"\b(?:NHS|Tory|Tories|[Bb]orough [Cc]ouncil|[Cc]ounty [Cc]ouncil)\b"), ("GBR",)),
-    (re.compile(r"\b\d{1,2}(?:[.:]\d\d)?[ap]m\b"), _BRIT),
-    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b"), _BRIT),
+    (
+        re.compile(r"\b(?:NHS|Tory|Tories|[Bb]orough [Cc]ouncil|[Cc]ounty [Cc]ouncil)\b"),
+        ("GBR",),
+        ("NHS", "Tor", "ouncil"),
+    ),
+    (re.compile(r"\b\d{1,2}(?:[.:]\d\d)?[ap]m\b"), _BRIT, ()),
+    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)? {_MONTH}\b"), _BRIT, _MONTH_WORDS),
     (
         re.compile(
             r"\b(?:[Cc]ouncillors?|MPs?|[Cc]olour|[Nn]eighbour|[Ff]avour|"
             r"[Pp]rogramme|[Dd]efence|[Oo]rganis|[Tt]heatre|[Cc]entre)"
         ),
         _BRIT,
+        ("ouncillor", "MP", "olour", "eighbour", "avour", "rogramme", "efence", "rganis")
+        + ("heatre", "entre"),
     ),
 )
 WEAK_VOTE = 0.25
@@ -1263,13 +1275,16 @@ def _article_context(text: str) -> _Context:
         if len(owner) == 1:
             owners.setdefault(_key(m.group(2)), set()).update(owner)
     ctx.owner = {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
-    for m in _ADDRESS_TOWN.finditer(text):
+    addresses = list(_ADDRESS_TOWN.finditer(text))
+    for m in addresses:
         ctx.local_keys.add(_key(m.group(1)))
     # A cue names a house style shared by several countries; it votes for the one of them
     # the article's places favour (the first when none has evidence).
     style: Counter = Counter()
-    for pattern, group in _WEAK_CUES:
-        n = len(pattern.findall(text))
+    for pattern, group, needles in _WEAK_CUES:
+        if needles and not any(s in text for s in needles):
+            continue  # no match can exist
+        n = len(addresses) if pattern is _ADDRESS_TOWN else len(pattern.findall(text))
         if n:
             code = max(group, key=lambda c: (ctx.country.get(c, 0.0), c == group[0]))
             style[code] += min(WEAK_MAX, WEAK_VOTE * n)
