@@ -223,3 +223,17 @@ def test_theme_trend_draws_at_most_max_lines_and_says_so(outlets_wb):
     assert f"the {charts.MAX_LINES} largest of {n_themes} themes" in " ".join(
         spec["title"]["subtitle"]
     )
+
+
+def test_a_long_filter_subtitle_is_cut_to_the_chart(outlets_wb):
+    """A filter naming 15 outlets ran 1,100 px past a 480 px chart; the subtitle is cut at a
+    comma and ends with an ellipsis, while the frame keeps the whole description."""
+    from workbench.filters import Filter
+
+    outlets = list(outlets_wb.top("source", 15)["key"])
+    df = outlets_wb.top("country", 12, Filter(sources=outlets))
+    assert len(df.attrs["filter"]) > charts.SUBTITLE_CHARS
+    (line,) = charts.bars(df).to_dict()["title"]["subtitle"]
+    assert line.startswith("Filter: ") and line.endswith(" …")
+    assert len(line) <= len("Filter: ") + charts.SUBTITLE_CHARS + 1
+    assert df.attrs["filter"].startswith(line[len("Filter: ") : -2])

@@ -39,6 +39,8 @@ MAX_OUTLETS = 9
 OTHER_OUTLETS = "other outlets"
 #: Ranked bars drawn one by one (18 px each) before the rest are pooled into one last bar.
 MAX_BARS = 50
+#: Longest filter text a chart subtitle shows (about a 480 px chart's width).
+SUBTITLE_CHARS = 90
 #: Most lines one timeline draws (beyond them colours cannot be told apart); facets have no cap.
 MAX_LINES = 10
 OTHER_COLOR = "#9e9e9e"
@@ -117,6 +119,10 @@ def _subtitle(df: pd.DataFrame, extra: str | None = None) -> list[str]:
     parts = []
     f = df.attrs.get("filter")
     if f and f != "all articles":
+        # A filter naming many outlets would run far past the chart: cut it, the full text
+        # stays in df.attrs["filter"] and in the page's own filter line.
+        if len(f) > SUBTITLE_CHARS:
+            f = f[: SUBTITLE_CHARS - 1].rsplit(",", 1)[0].rstrip(" ,;") + " …"
         parts.append(f"Filter: {f}")
     if extra:
         parts.append(extra)
