@@ -88,3 +88,26 @@ def test_ru_ua_tone_in_range(ru_ua_wb):
     assert st.compound.between(-1, 1).all()
     art = ru_ua_wb.sql("SELECT tone FROM article_tone WHERE tone IS NOT NULL")
     assert art.tone.between(-1, 1).all() and len(art) > 50
+
+
+def test_positive_and_negative_counts_use_the_stage_cutoffs(ru_ua_wb):
+    """The query counts a unit positive/negative exactly where tone.py labels it (VADER's
+    >= 0.05 / <= -0.05), on the base tables and the pre-aggregates alike."""
+    from workbench import tone as tone_stage
+
+    con = ru_ua_wb.con
+    pos, neg = con.execute(
+        "SELECT count(*) FILTER (WHERE tone >= ?), count(*) FILTER (WHERE tone <= ?) "
+        "FROM article_tone",
+        [tone_stage.POSITIVE, tone_stage.NEGATIVE],
+    ).fetchone()
+    for engine in ("base", "aggregates"):
+        row = ru_ua_wb.tone("source", None, n=None, engine=engine)
+        assert (int(row["positive"].sum()), int(row["negative"].sum())) == (pos, neg), engine
+    st = ru_ua_wb.tone("date", "year", level="sentence", engine="base")
+    s_pos, s_neg = con.execute(
+        "SELECT count(*) FILTER (WHERE compound >= ?), count(*) FILTER (WHERE compound <= ?) "
+        "FROM sentence_tone s JOIN articles a USING (article_id) WHERE a.date IS NOT NULL",
+        [tone_stage.POSITIVE, tone_stage.NEGATIVE],
+    ).fetchone()
+    assert (int(st["positive"].sum()), int(st["negative"].sum())) == (s_pos, s_neg)

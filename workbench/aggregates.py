@@ -40,7 +40,7 @@ from typing import Any
 
 import duckdb
 
-from . import store
+from . import store, tone
 from .filters import Filter, as_filter
 
 #: kind -> (SQL of (article_id, etype, key, mentions) rows without its WHERE/GROUP BY, the
@@ -91,10 +91,11 @@ def _dim_sql(kind: str, *, only: bool = False) -> str:
 _SOURCE_TABLES = ("articles", "sentences", "mentions", "entities", "article_countries",
                   "article_themes", "theme_hits", "article_tone", "quotes")  # fmt: skip
 _META_KEY = "aggregates_fingerprint"
-_VERSION = "agg3"  # bump when the tables change: an older build is then stale
+_VERSION = "agg4"  # bump when the tables change: an older build is then stale
 #: Tables whose definition changed since an older ``_VERSION``: :func:`refresh` rebuilds only
 #: these when the stored stamp is that version's stamp of the CURRENT rows (nothing else
-#: changed), e.g. agg2 -> agg3: ``agg_quotes`` carries the displayed quote columns.
+#: changed), e.g. agg2 -> agg3: ``agg_quotes`` carries the displayed quote columns. agg4
+#: counts positive/negative tone as tone.py does (>= / <=), so every tone column is rebuilt.
 _UPGRADES: dict[str, tuple[str, ...]] = {"agg2": ("agg_quotes",)}
 
 #: Entity types whose pairs are pre-counted (actor x actor, actor x country).
@@ -129,8 +130,8 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
 _TONE_COLS = (
     "count(*) FILTER (WHERE t.has_tone) AS tone_rows, count(t.tone) AS tone_n, "
     "sum(t.tone) AS tone_sum, sum(t.tone * t.tone) AS tone_sq, "
-    "count(*) FILTER (WHERE t.tone < -0.05) AS tone_neg, "
-    "count(*) FILTER (WHERE t.tone > 0.05) AS tone_pos"
+    f"count(*) FILTER (WHERE t.tone <= {tone.NEGATIVE}) AS tone_neg, "
+    f"count(*) FILTER (WHERE t.tone >= {tone.POSITIVE}) AS tone_pos"
 )
 _TONE_SUMS = (
     "sum(tone_rows)::BIGINT AS tone_rows, sum(tone_n)::BIGINT AS tone_n, "
@@ -364,8 +365,8 @@ _TONE_DELTA = (
     "sum(t.sgn) FILTER (WHERE t.has_tone) AS tone_rows, "
     "sum(t.sgn) FILTER (WHERE t.tone IS NOT NULL) AS tone_n, "
     "sum(t.sgn * t.tone) AS tone_sum, sum(t.sgn * t.tone * t.tone) AS tone_sq, "
-    "sum(t.sgn) FILTER (WHERE t.tone < -0.05) AS tone_neg, "
-    "sum(t.sgn) FILTER (WHERE t.tone > 0.05) AS tone_pos"
+    f"sum(t.sgn) FILTER (WHERE t.tone <= {tone.NEGATIVE}) AS tone_neg, "
+    f"sum(t.sgn) FILTER (WHERE t.tone >= {tone.POSITIVE}) AS tone_pos"
 )
 _TONE_NAMES = ("tone_rows", "tone_n", "tone_sum", "tone_sq", "tone_neg", "tone_pos")
 _ART_COLS = "aid, article_id, date, source, n_words, tone, has_tone"

@@ -368,7 +368,8 @@ def tone(
     that mention the key; ``articles`` counts them. ``level="sentence"``: the mean compound
     score of the sentences that mention the key (actor/country mentions, theme hits), which
     is closer to how the key itself is discussed; ``sentences`` and ``articles`` count them.
-    ``negative``/``positive`` count units below -0.05 / above 0.05.
+    ``negative``/``positive`` count units at or below -0.05 / at or above 0.05 (VADER's
+    cut-offs, as ``tone.py`` labels them).
 
     ``by="date"`` gives one series per ``freq`` period; for other ``by`` values ``freq=None``
     (default for them is still ``"month"``; pass None) gives one row per key, else one row

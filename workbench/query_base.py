@@ -12,6 +12,7 @@ from collections.abc import Callable
 import duckdb
 
 from . import errors, search, stories
+from . import tone as tone_stage
 from .filters import Filter, compose, filtered_articles_sql
 from .kinds import (
     ENTITY_MATCH,
@@ -216,8 +217,8 @@ x AS (SELECT {period} AS period, d.key, t.tone
       WHERE d.key IN (SELECT key FROM keys) {dated})
 SELECT x.period, x.key, {label} AS label, count(*) AS articles,
        avg(x.tone) AS tone, stddev_samp(x.tone) AS tone_sd,
-       count(*) FILTER (WHERE x.tone < -0.05) AS negative,
-       count(*) FILTER (WHERE x.tone > 0.05) AS positive
+       count(*) FILTER (WHERE x.tone <= ?) AS negative,
+       count(*) FILTER (WHERE x.tone >= ?) AS positive
 FROM x {join}
 GROUP BY x.period, x.key, label
 ORDER BY x.period NULLS FIRST, articles DESC, x.key"""
@@ -232,8 +233,8 @@ x AS (SELECT {period} AS period, d.key, d.article_id, s.compound
 SELECT x.period, x.key, {label} AS label, count(*) AS sentences,
        count(DISTINCT x.article_id) AS articles,
        avg(x.compound) AS tone, stddev_samp(x.compound) AS tone_sd,
-       count(*) FILTER (WHERE x.compound < -0.05) AS negative,
-       count(*) FILTER (WHERE x.compound > 0.05) AS positive
+       count(*) FILTER (WHERE x.compound <= ?) AS negative,
+       count(*) FILTER (WHERE x.compound >= ?) AS positive
 FROM x {join}
 GROUP BY x.period, x.key, label
 ORDER BY x.period NULLS FIRST, sentences DESC, x.key"""
@@ -269,7 +270,8 @@ def tone(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
     q = compose(
         template, fa=fa, dim=dim, keys=keys, period=period, dated=dated, label=label, join=join
     )
-    return q, [*p_fa, *p_dim, *p_keys, *p_period]
+    # VADER's cut-offs, as tone.py scores them (the aggregates count them the same way).
+    return q, [*p_fa, *p_dim, *p_keys, *p_period, tone_stage.NEGATIVE, tone_stage.POSITIVE]
 
 
 # ---------------------------------------------------------------------------- quotes
