@@ -328,19 +328,34 @@ def actors_section(page: Page, data: ReportData, f: Filter) -> None:
     if act.empty:
         sec.empty = "No resolved actors yet: run `workbench analyze` on this database."
         return
+    ranked_with_evidence(page, sec, data, act, "actor", "Most covered actors")
+
+
+def ranked_with_evidence(
+    page: Page,
+    sec: Section,
+    data: ReportData,
+    frame: pd.DataFrame,
+    kind: str,
+    title: str,
+    *,
+    label: str = "{label}",
+) -> None:
+    """A per-outlet ranked bar chart of ``frame`` and, under it, the evidence of its top
+    keys (``label`` formats each key's heading from its ``key`` and ``label``)."""
     page.add_chart(
         sec,
-        charts.bars(
-            act, per_outlet=True, name="actor", max_top=TOP_CHART, width=620,
-            title="Most covered actors",
-        ),
-    )  # fmt: skip
-    tops = _top_items(act)
+        charts.bars(frame, per_outlet=True, name=kind, max_top=TOP_CHART, width=620, title=title),
+    )
+    tops = _top_items(frame)
     add_evidence(
         page,
         sec,
-        data.evidence("actor", tops["key"].tolist()),
-        [(r.key, r.label, int(r.articles)) for r in tops.itertuples()],
+        data.evidence(kind, tops["key"].tolist()),
+        [
+            (r.key, label.format(key=r.key, label=r.label), int(r.articles))
+            for r in tops.itertuples()
+        ],
     )
 
 
@@ -375,19 +390,8 @@ def countries_section(page: Page, data: ReportData) -> None:
         )
         if pm is not None:
             page.add_chart(sec, pm)
-    page.add_chart(
-        sec,
-        charts.bars(
-            cty, per_outlet=True, name="country", max_top=TOP_CHART, width=620,
-            title="Most covered countries",
-        ),
-    )  # fmt: skip
-    tops = _top_items(cty)
-    add_evidence(
-        page,
-        sec,
-        data.evidence("country", tops["key"].tolist()),
-        [(r.key, f"{r.label} ({r.key})", int(r.articles)) for r in tops.itertuples()],
+    ranked_with_evidence(
+        page, sec, data, cty, "country", "Most covered countries", label="{label} ({key})"
     )
 
 
