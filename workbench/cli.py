@@ -19,6 +19,7 @@ from . import config, distributed, errors, formatting
 from .core import Workbench
 from .filters import DEDUP_UNITS, Filter
 from .formatting import period_label
+from .kinds import KINDS
 from .load import ColumnChoice
 from .search import SearchFallbackWarning
 
@@ -618,7 +619,7 @@ def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs:
 def top_cmd(
     kind: Annotated[
         str,
-        typer.Argument(help="One of actor, person, org, country, region, theme, source, speaker."),
+        typer.Argument(help=f"One of {', '.join(KINDS)}."),
     ],
     n: Annotated[int, typer.Option("--n", help="How many.")] = 20,
     db: DbOpt = config.DEFAULT_DB,
