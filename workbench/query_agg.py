@@ -19,7 +19,7 @@ import duckdb
 
 from . import store
 from .aggregates import _KEY_COLS, PAIR_ETYPES, PAIR_KINDS
-from .filters import Filter, compose
+from .filters import Filter, compose, filter_sql
 from .kinds import (
     AGG_KINDS,
     KEYS_ALL,
@@ -39,17 +39,10 @@ from .plans import Plan
 
 
 def _where(f: Filter, alias: str) -> tuple[str, list[Any]]:
-    clauses, params = [], []
-    if f.date_from is not None:
-        clauses.append(f"{alias}.date >= ?")
-        params.append(f.date_from)
-    if f.date_to is not None:
-        clauses.append(f"{alias}.date <= ?")
-        params.append(f.date_to)
-    if f.sources:
-        clauses.append(f"{alias}.source IN ({store.in_list_params(f.sources)})")
-        params.extend(f.sources)
-    return " AND ".join(clauses) or "TRUE", params
+    """The filter over an ``agg_*`` alias. The pre-aggregates serve only date and outlet
+    filters (``aggregates.serves``), over which ``filter_sql`` reads just ``date`` and
+    ``source``: the same WHERE as on the base tables."""
+    return filter_sql(f, alias)
 
 
 _LO, _HI = "0001-01-01", "9999-12-31"
