@@ -130,6 +130,7 @@ def test_registry_edit_re_resolves_without_spacy(
     try:
         res = seed_r.resolve(registry=user)
         assert res.registry_hash != load_registry().hash
+        assert res.full and res.articles_resolved == 1  # a registry edit redoes every article
         people = _people(seed_r)
         assert people["Xi Jinping"] == "TWN"  # the user file overrides the shipped one
         assert "John Kirby" not in people
@@ -567,3 +568,148 @@ def test_generic_suffix_joins_only_within_one_country() -> None:
     assert ms[2].key == "Labour Party"  # same country as the suffixed form's articles
     assert ms[6].key == "Congress"  # the US Congress is not India's Congress Party
     assert ms[8].key == "Congress Party"  # the article names the suffixed form
+
+
+# ---------------------------------------------------------------- incremental resolution
+
+#: Every table (and meta value) resolve writes, as sorted rows.
+_RESOLVED = {
+    "mentions": "SELECT article_id, start_char, end_char, label, text, norm, entity_id,"
+    " country_iso3, region, self_mention, registry_hash FROM mentions",
+    "entities": "SELECT * FROM entities",
+    "article_countries": "SELECT * FROM article_countries",
+    "mention_places": "SELECT * FROM mention_places",
+    "meta": "SELECT key, value FROM meta WHERE key IN ('registry_hash', 'ambiguous_surnames')",
+}
+#: Appended to the people corpus: "Joe Manchin" makes "Joe" a given name of two people, so
+#: the old "Joe" of "Joe Biden met voters" leaves Joe Biden; more Clintons, Reagans, places.
+_APPENDED_ROWS = [
+    ("Hillary Clinton met donors in Chicago on Monday.", "Wire"),
+    ("Hillary Clinton said in Boston that she would run again.", "Wire"),
+    ("Kherson was shelled again, officials in Kyiv said.", "Wire"),
+    ("Reagan aides said on Friday the budget would pass.", "Wire"),
+]
+
+
+def _resolution(w: Workbench) -> dict[str, list[tuple]]:
+    return {k: w.con.execute(f"{q} ORDER BY ALL").fetchall() for k, q in _RESOLVED.items()}  # noqa: S608
+
+
+def _write_rows(path: Path, rows: list[tuple[str, str]], month: int) -> Path:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "date", "source"])
+        for i, (text, source) in enumerate(rows):
+            w.writerow([text, f"2020-{month + i // 28:02d}-{i % 28 + 1:02d}", source])
+    return path
+
+
+@pytest.fixture(scope="module")
+def appended(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The people corpus in two parts: ``inc`` has the first part resolved and the second
+    ingested and extracted, not yet resolved; ``scratch`` has both parts in one file,
+    resolved once from nothing."""
+    d = tmp_path_factory.mktemp("append")
+    old = _write_rows(d / "old.csv", _CORPUS_ROWS[:9], 3)
+    new = _write_rows(d / "new.csv", _CORPUS_ROWS[9:] + _APPENDED_ROWS, 5)
+    with Workbench(d / "inc.duckdb") as w:
+        w.ingest([old], progress=False)
+        w.extract(progress=False)
+        w.resolve(progress=False)
+        w.ingest([new], progress=False)
+        w.extract(progress=False)
+    with Workbench(d / "scratch.duckdb") as w:
+        w.ingest([old, new], progress=False)
+        w.extract(progress=False)
+        assert w.resolve(progress=False).full
+    return {"inc": d / "inc.duckdb", "scratch": d / "scratch.duckdb", "dir": d}
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_append_resolves_only_new_articles_and_equals_a_full_resolve(
+    appended: dict[str, Path],
+) -> None:
+    """The increment runs the per-article step on the new articles only, and every table it
+    leaves equals a from-scratch resolve of the same articles, including an old article
+    whose merge the new ones change."""
+    with Workbench(appended["scratch"]) as w:
+        want = _resolution(w)
+    db = _copy(appended["inc"], appended["dir"] / "inc_ok.duckdb")
+    with Workbench(db) as w:
+        joe = "Joe Biden met"
+        assert _entity_of(w, "Joe", joe) == "person:joe-biden"  # before: one Joe, Biden's
+        res = w.resolve(progress=False)
+        assert not res.full and res.articles_resolved == len(_CORPUS_ROWS[9:] + _APPENDED_ROWS)
+        assert _entity_of(w, "Joe", joe) == "person:joe"  # "Joe Manchin" came in
+        got = _resolution(w)
+        again = w.resolve(progress=False)
+        assert (again.articles_resolved, again.mentions_changed, again.entities_changed) == (
+            0,
+            0,
+            0,
+        )
+        assert _resolution(w) == got
+    for table in _RESOLVED:
+        assert got[table] == want[table], table
+
+
+def test_a_broken_increment_fails_the_equality(
+    appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check has teeth: an increment that writes only the new articles' rows (old
+    merges left as they were) differs from the from-scratch resolve."""
+    from workbench import resolve as rs
+
+    with Workbench(appended["scratch"]) as w:
+        want = _resolution(w)
+    db = _copy(appended["inc"], appended["dir"] / "inc_broken.duckdb")
+    with Workbench(db) as w:
+        new = set(w.sql("SELECT article_id FROM articles WHERE date >= '2020-05-01'").article_id)
+        real = rs._write_mentions
+
+        def only_new(con, results, entity_of, reg_hash):  # type: ignore[no-untyped-def]
+            keep = [i for i, m in enumerate(results) if m.article_id in new]
+            return real(con, [results[i] for i in keep], [entity_of[i] for i in keep], reg_hash)
+
+        monkeypatch.setattr(rs, "_write_mentions", only_new)
+        w.resolve(progress=False)
+        got = _resolution(w)
+        assert _entity_of(w, "Joe", "Joe Biden met") == "person:joe-biden"  # stale
+    assert got["mentions"] != want["mentions"]
+
+
+def test_changed_and_removed_articles_are_resolved_again(appended: dict[str, Path]) -> None:
+    """A changed headline re-runs its article only; an article reset for re-extraction
+    (its mentions deleted) leaves every table; each increment equals ``full=True``."""
+    db = _copy(appended["scratch"], appended["dir"] / "changed.duckdb")
+    with Workbench(db) as w:
+        aid = w.sql("SELECT article_id FROM articles WHERE text LIKE 'Ronald Reagan spoke%'")
+        aid = aid.article_id[0]
+        w.con.execute("UPDATE articles SET title = 'U.S. TRADE TALKS' WHERE article_id = ?", [aid])
+        res = w.resolve(progress=False)
+        assert not res.full and res.articles_resolved == 1
+        salient = w.sql(
+            "SELECT salient FROM article_countries WHERE article_id = ? AND iso3 = 'USA'", [aid]
+        )
+        assert salient.salient.tolist() == [True]  # the headline names the country
+        inc = _resolution(w)
+        assert w.resolve(progress=False, full=True).articles_resolved == len(
+            w.sql("SELECT article_id FROM articles")
+        )
+        assert _resolution(w) == inc
+        gone = w.sql("SELECT article_id FROM articles WHERE text LIKE 'Kherson%'").article_id[0]
+        w.con.execute("UPDATE articles SET extracted_pipeline = NULL WHERE article_id = ?", [gone])
+        w.con.execute("DELETE FROM mentions WHERE article_id = ?", [gone])
+        res = w.resolve(progress=False)
+        assert not res.full and res.articles_resolved == 0
+        inc = _resolution(w)
+        assert not [r for r in inc["article_countries"] if r[0] == gone]
+        assert not [r for r in inc["mention_places"] if r[0] == gone]
+        w.resolve(progress=False, full=True)
+        assert _resolution(w) == inc

@@ -378,11 +378,15 @@ def resolve(
         Path | None,
         typer.Option(help="User registry YAML (aliases, merges, splits, countries)."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(help="Resolve every article again (default: only new or changed ones)."),
+    ] = False,
 ) -> None:
     """Canonical actors and countries from the stored mentions (no spaCy): run it again
-    after editing the registry."""
+    after editing the registry (a registry edit resolves every article again)."""
     with Workbench(db) as wb:
-        console.print(str(wb.resolve(registry=registry)), highlight=False)
+        console.print(str(wb.resolve(registry=registry, full=full)), highlight=False)
 
 
 @app.command()

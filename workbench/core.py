@@ -312,16 +312,24 @@ class Workbench:
         )
 
     def resolve(
-        self, *, registry: str | os.PathLike[str] | Any = None, progress: bool = True
+        self,
+        *,
+        registry: str | os.PathLike[str] | Any = None,
+        progress: bool = True,
+        full: bool = False,
     ) -> Any:
         """Actors and countries from the stored mentions, without spaCy: fills
-        ``mentions.entity_id/country_iso3/region``, rebuilds ``entities`` and
-        ``article_countries``. ``registry`` is a user YAML path or a ``Registry``."""
+        ``mentions.entity_id/country_iso3/region``, ``entities`` and ``article_countries``.
+        ``registry`` is a user YAML path or a ``Registry``. Only new or changed articles go
+        through the per-article step; ``full=True`` (or a registry edit) redoes every one."""
 
         return self._recorded(
             "resolve",
-            lambda: resolve.resolve(self.con, registry=registry, progress=progress),
-            options={"registry": registry if isinstance(registry, str | os.PathLike) else None},
+            lambda: resolve.resolve(self.con, registry=registry, progress=progress, full=full),
+            options={
+                "registry": registry if isinstance(registry, str | os.PathLike) else None,
+                "full": full,
+            },
         )
 
     def entity_review(self, *, limit: int = 50) -> pd.DataFrame:

@@ -19,12 +19,15 @@ only the compact per-mention results are kept until the corpus-level merge.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
+import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -85,12 +88,19 @@ class ResolveResult:
     article_countries: int = 0
     registry_hash: str = ""
     seconds: float = 0.0
+    full: bool = True  # every article resolved again (first run, request, new rules)
+    articles_resolved: int = 0  # articles whose per-article step ran
+    mentions_changed: int = 0  # mention rows whose resolution was written
+    entities_changed: int = 0  # entity rows added, replaced or removed
 
     def __str__(self) -> str:
+        how = "all articles" if self.full else "incremental"
         return (
             f"resolve: {self.mentions:,} mentions -> {self.entities:,} entities "
             f"({self.people:,} people), {self.article_countries:,} article-country rows "
-            f"in {self.seconds:.1f}s (registry {self.registry_hash})"
+            f"in {self.seconds:.1f}s (registry {self.registry_hash}; {how}: "
+            f"{self.articles_resolved:,} articles resolved, {self.mentions_changed:,} mention "
+            f"and {self.entities_changed:,} entity rows changed)"
         )
 
 
@@ -113,6 +123,7 @@ class _Mention:
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
     pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
     ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
+    raw_label: str = ""  # the stored spaCy label (with article_id, start, end: the row's key)
 
 
 @functools.cache
@@ -191,32 +202,75 @@ def _articles(con: duckdb.DuckDBPyConnection, chunk: int):
         yield rows
 
 
+_Row = tuple[int, int, int, str, str]  # (rowid, start, end, surface, label)
+
+
 def _resolve_article(
     aid: str,
     text: str,
-    rows: list[tuple[int, int, int, str, str]],
+    rows: list[_Row],
     reg: Registry,
     resolver: Any,
     word: Callable[[str], str | None],
-    acronyms: dict[str, Counter[str]],
+    acronyms: list[tuple[str, str]],
 ) -> list[_Mention]:
-    """One article: clean, link people, resolve places, find person affiliations."""
+    """One article: clean, link people, resolve places, find person affiliations.
+    The acronyms the article defines ("International Criminal Court (ICC)") are appended
+    to ``acronyms`` as (acronym, full name) for the corpus-level merge."""
+    raw = [r[4] for r in rows]
+    rows, norms = _clean_names(text, rows, word)
+    codes = _country_codes(text, rows, norms, reg, resolver)
+    pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
+    keys = _link_keys(text, rows, norms, pidx, reg, acronyms)
+    labels = _person_like(rows, norms, keys, codes, pidx, reg)
+    alts = _lone_alts(text, rows, norms, keys, pidx, reg, resolver)
+    gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
+    found_places = places.places_article(
+        text,
+        [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
+        [codes[i] for i in gidx],
+    )
+    place_of = dict(zip(gidx, found_places, strict=True))
     out: list[_Mention] = []
+    for i, (rowid, s, e, surface, cleaned) in enumerate(rows):
+        affil, label = None, labels[i]
+        if label == "PERSON":
+            affil = _affiliation(text, s, e, surface, norms[i], word)
+        m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
+        m.end, m.place, m.raw_label = e, place_of.get(i), raw[i]
+        if cleaned in ("PERSON", "ORG"):
+            m.pcue, m.ocue = actors.name_cues(text, s, e)
+            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
+        out.append(m)
+    return out
+
+
+def _clean_names(
+    text: str, rows: list[_Row], word: Callable[[str], str | None]
+) -> tuple[list[_Row], list[str]]:
+    """Normalised names, and the rows with a one-word "person" that names a body relabelled.
+
+    "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
+    glued to a person name are not part of it. "Azov regiment", "Wagner group": a one-word
+    "person" followed by a unit or body noun is that body, not a person."""
     norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
-    # "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
-    # glued to a person name are not part of it.
     for i, r in enumerate(rows):
         if r[4] == "PERSON" and " " in norms[i]:
             norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
-    # "Azov regiment", "Wagner group": a one-word "person" followed by a unit or body noun
-    # is that body, not a person.
     rows = [
         (r[0], r[1], r[2], r[3], "ORG")
         if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
         else r
         for i, r in enumerate(rows)
     ]
-    # Places (and ORGs, for metonyms) through the article-level country resolver.
+    return rows, norms
+
+
+def _country_codes(
+    text: str, rows: list[_Row], norms: list[str], reg: Registry, resolver: Any
+) -> list[str | None]:
+    """Places (and ORGs, for metonyms) through the article-level country resolver; the
+    registry's places override it and its non-places clear it."""
     cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
     codes: list[str | None] = [None] * len(rows)
     if cidx:
@@ -231,21 +285,32 @@ def _resolve_article(
             codes[i] = override
         elif reg.is_place(n) is False:
             codes[i] = None  # the registry says "not a place"
-    # People: registry aliases first ("Zelinskyy"), then short forms -> full name.
-    pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
+    return codes
+
+
+def _link_keys(
+    text: str,
+    rows: list[_Row],
+    norms: list[str],
+    pidx: list[int],
+    reg: Registry,
+    acronyms: list[tuple[str, str]],
+) -> list[str]:
+    """The article-level linked name of each mention: people through registry aliases
+    ("Zelinskyy") and short forms -> full name; ORGs through the acronyms the article
+    defines ("International Criminal Court (ICC)") or spells out."""
     pnames = [reg.canonical(norms[i]) for i in pidx]
     linked = actors.link_people(pnames, [rows[i][1] for i in pidx])
     keys = list(norms)
     for i, name in zip(pidx, linked, strict=True):
         keys[i] = reg.canonical(name)
-    # ORGs: "International Criminal Court (ICC)" defines ICC for this article (and the corpus).
     local: dict[str, str] = {}
     for i, (_, _s, e, _surface, label) in enumerate(rows):
         if label == "ORG":
             acr = actors.paren_acronym(text, e)
             if acr and acr != norms[i] and actors.acronym_of(norms[i]).startswith(acr[:2].upper()):
                 local[acr] = norms[i]
-                acronyms[acr][norms[i]] += 1
+                acronyms.append((acr, norms[i]))
     orgs = [norms[i] for i, r in enumerate(rows) if r[4] == "ORG"]
     for i, r in enumerate(rows):
         if r[4] != "ORG":
@@ -258,8 +323,20 @@ def _resolve_article(
             if full:
                 keys[i] = full[0]
         keys[i] = reg.canonical(keys[i])
-    # A person's name tagged ORG/PRODUCT ("Lyng", "Volcker" after "Richard Lyng", "Paul
-    # Volcker") is that person when exactly one full name of the article ends with it.
+    return keys
+
+
+def _person_like(
+    rows: list[_Row],
+    norms: list[str],
+    keys: list[str],
+    codes: list[str | None],
+    pidx: list[int],
+    reg: Registry,
+) -> list[str]:
+    """Labels after the article's own evidence: a person's name tagged ORG/PRODUCT ("Lyng",
+    "Volcker" after "Richard Lyng", "Paul Volcker") is that person when exactly one full
+    name of the article ends with it (``keys`` and ``codes`` are updated in place)."""
     labels = [r[4] for r in rows]
     fulls = {actors.fold(keys[i]): keys[i] for i in pidx if " " in keys[i]}
     for i, r in enumerate(rows):
@@ -273,44 +350,81 @@ def _resolve_article(
         }
         if len(cands) == 1:
             labels[i], keys[i], codes[i] = "PERSON", cands.pop(), None
-    # One-word "people" not linked to a full name may be mis-tagged places ("Kherson");
-    # their place reading is kept and chosen at corpus level (see _relabel).
+    return labels
+
+
+def _lone_alts(
+    text: str,
+    rows: list[_Row],
+    norms: list[str],
+    keys: list[str],
+    pidx: list[int],
+    reg: Registry,
+    resolver: Any,
+) -> dict[int, str | None]:
+    """One-word "people" not linked to a full name may be mis-tagged places ("Kherson"):
+    their place reading, chosen or not at corpus level (see :func:`_relabel`)."""
     lone = [
         i
         for i in pidx
         if " " not in keys[i] and keys[i] == norms[i] and actors.fold(keys[i]) not in reg.aliases
     ]
-    alts: dict[int, str | None] = {}
-    if lone:
-        found = resolver.resolve_article(
-            text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
-        )
-        alts = dict(zip(lone, found, strict=True))
-    gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
-    found_places = places.places_article(
-        text,
-        [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
-        [codes[i] for i in gidx],
+    if not lone:
+        return {}
+    found = resolver.resolve_article(
+        text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
     )
-    place_of = dict(zip(gidx, found_places, strict=True))
-    for i, (rowid, s, e, surface, _label) in enumerate(rows):
-        affil, label = None, labels[i]
-        if label == "PERSON":
-            # Read modifiers from where the name starts, so words stripped off the span
-            # ("President of | Ukraine Volodymyr Zelenskyy") still count as its prefix.
-            at = surface.find(norms[i]) if norms[i] else -1
-            if at > 0:
-                a = actors.affiliation(text, s + at, e, surface[at:], word)
-            else:
-                a = actors.affiliation(text, s, e, surface, word)
-            affil = a.iso3 if a else None
-        m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
-        m.end, m.place = e, place_of.get(i)
-        if rows[i][4] in ("PERSON", "ORG"):
-            m.pcue, m.ocue = actors.name_cues(text, s, e)
-            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
-        out.append(m)
-    return out
+    return dict(zip(lone, found, strict=True))
+
+
+def _affiliation(
+    text: str, s: int, e: int, surface: str, norm: str, word: Callable[[str], str | None]
+) -> str | None:
+    """A person's country from the words around the name. Read from where the name starts,
+    so words stripped off the span ("President of | Ukraine Volodymyr Zelenskyy") still
+    count as its prefix."""
+    at = surface.find(norm) if norm else -1
+    if at > 0:
+        a = actors.affiliation(text, s + at, e, surface[at:], word)
+    else:
+        a = actors.affiliation(text, s, e, surface, word)
+    return a.iso3 if a else None
+
+
+#: Bump when the per-article step changes in a way the stamp's source hashes cannot see.
+RULES_VERSION = "1"
+#: ``meta`` key: the stamp (:func:`rules_stamp`) the kept per-article results were made under.
+CACHE_META = "resolve.cache_stamp"
+#: An article's digest: what its per-article results depend on besides the rules.
+_DIGEST_SQL = """
+    WITH m AS (SELECT article_id, count(*) AS n,
+                      sum(hash(start_char, end_char, label, text)) AS h
+               FROM mentions GROUP BY article_id)
+    SELECT a.article_id, hash(a.title, a.meta->>'$.dateline', a.source,
+                              coalesce(m.n, 0), coalesce(m.h, 0)) AS digest
+    FROM articles a LEFT JOIN m USING (article_id)
+    WHERE a.extracted_pipeline IS NOT NULL"""
+
+
+def rules_stamp(reg_hash: str) -> str:
+    """What every article's per-article results depend on: the registry, the code of this
+    stage and of the resolvers it calls, and their gazetteer data (the places index's name
+    hashes both resolvers' code and data). Any change resolves every article again."""
+    from . import countries
+
+    h = hashlib.sha256(f"{RULES_VERSION}|{reg_hash}|{places._cache_path().name}|".encode())
+    for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], countries):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class _Fresh:
+    """Per-article results computed in this run, and each article's kept fields:
+    (article_id, digest, dateline country, headline countries, acronym definitions)."""
+
+    results: list[_Mention]
+    articles: list[tuple[str, int, str | None, list[str], list[tuple[str, str]]]]
 
 
 def resolve(
@@ -318,54 +432,150 @@ def resolve(
     *,
     registry: Registry | str | os.PathLike[str] | None = None,
     progress: bool = True,
+    full: bool = False,
 ) -> ResolveResult:
-    """Rebuild actors, entities and article countries from stored mentions."""
+    """Actors, entities and article countries from the stored mentions, incrementally.
+
+    The per-article step (the costly part: the country resolver reads each article) runs
+    only for articles that are new or whose mentions, headline, dateline or outlet changed;
+    its results are kept (``resolve_cache``, ``resolve_articles``). The corpus-level merges
+    (labels by corpus votes, surname joins, fuzzy people merges, acronyms, entity ids) then
+    run over every article's kept results -- one new mention can change an old article's
+    merge -- and only rows whose values changed are written. ``full=True``, a registry edit
+    or a change of the rules' code resolves every article again; both give the same tables.
+    """
     t0 = time.perf_counter()
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
     resolver, word = _country_lookup()
+    stamp = rules_stamp(reg.hash)
+    full = full or store.get_meta(con, CACHE_META) != stamp
+    todo, gone = _pending_articles(con, full=full)
+    fresh = _resolve_pending(con, todo, reg, resolver, word, full=full, progress=progress)
+    kept = _cache_tables(fresh)  # before the corpus merge relabels the mentions
+    skip = [a for a, _ in todo] + gone
+    results, acr_defs = ([], []) if full else _load_cache(con, skip)
+    results = sorted(results + fresh.results, key=lambda m: (m.article_id, m.start))
     acronyms: dict[str, Counter[str]] = defaultdict(Counter)
-    results: list[_Mention] = []
-    datelines: dict[str, str] = {}
-    in_title: list[tuple[str, str]] = []
-    total = con.execute(
-        "SELECT count(*) FROM articles WHERE extracted_pipeline IS NOT NULL"
-    ).fetchone()[0]
-    with progress_bar(desc="resolve", unit="article", total=total, enable=progress) as bar:
-        for chunk in _articles(con, CHUNK):
-            lo, hi = chunk[0][0], chunk[-1][0]
-            ment = con.execute(
-                "SELECT article_id, rowid, start_char, end_char, text, label FROM mentions"
-                " WHERE article_id BETWEEN ? AND ? ORDER BY article_id, start_char",
-                [lo, hi],
-            ).fetchall()
-            by_article: dict[str, list[tuple[int, int, int, str, str]]] = defaultdict(list)
-            for aid, rowid, s, e, surface, label in ment:
-                by_article[aid].append((rowid, s, e, surface, label))
-            for aid, text, dateline, title, source in chunk:
-                for code in title_countries(title, word):
-                    in_title.append((aid, code))
-                rows = by_article.get(aid, [])
-                if rows:
-                    found = _resolve_article(aid, text, rows, reg, resolver, word, acronyms)
-                    _mark_self_mentions(found, source)
-                    results.extend(found)
-                place = _dateline_place(dateline)
-                if place:
-                    code = reg.place(place) or _dateline_code(resolver, place, text)
-                    if code and not code.startswith("REG:"):
-                        datelines[aid] = code
-            bar.update(len(chunk))
+    for acr, name in acr_defs + [d for a in fresh.articles for d in a[4]]:
+        acronyms[acr][name] += 1
     ambiguous: dict[str, Counter[str]] = {}
     entity_of, entities = _entities(
         results, reg, acronyms, functools.partial(_is_country, word), ambiguous
     )
-    res = ResolveResult(registry_hash=reg.hash, mentions=len(results))
-    _write(con, results, entity_of, entities, datelines, in_title, reg.hash, ambiguous)
+    res = ResolveResult(registry_hash=reg.hash, mentions=len(results), full=full)
+    res.articles_resolved = len(todo)
+    with store.transaction(con):
+        _write_cache(con, kept, skip, full=full)
+        res.mentions_changed, affected = _write_mentions(con, results, entity_of, reg.hash)
+        affected.update(skip)
+        res.entities_changed = _write_entities(con, entities, reg.hash)
+        _write_countries(con, results, affected, reg.hash, full=full)
+        store.set_meta(con, "registry_hash", reg.hash)
+        store.set_meta(
+            con,
+            AMBIGUOUS_META,
+            json.dumps({k: dict(v.most_common()) for k, v in ambiguous.items()}),
+        )
+        store.set_meta(con, CACHE_META, stamp)
     res.entities = len(entities)
     res.people = sum(1 for e in entities if e["type"] == "PERSON")
     res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _pending_articles(
+    con: duckdb.DuckDBPyConnection, *, full: bool
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """(article_id, digest) of the extracted articles to resolve (all of them when ``full``;
+    else those with no kept results or a changed digest), and the kept articles that are
+    no longer extracted."""
+    if full:
+        todo = con.execute(f"{_DIGEST_SQL} ORDER BY article_id").fetchall()  # noqa: S608
+        return todo, []
+    todo = con.execute(
+        f"SELECT d.article_id, d.digest FROM ({_DIGEST_SQL}) d"  # noqa: S608
+        " LEFT JOIN resolve_articles c USING (article_id)"
+        " WHERE c.digest IS DISTINCT FROM d.digest ORDER BY d.article_id"
+    ).fetchall()
+    gone = con.execute(
+        "SELECT article_id FROM resolve_articles WHERE article_id NOT IN"
+        " (SELECT article_id FROM articles WHERE extracted_pipeline IS NOT NULL)"
+    ).fetchall()
+    return todo, [g for (g,) in gone]
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, ids: list[str], *, every: bool):
+    """(articles, their mention rows by article) per chunk: all extracted articles
+    (keyset-paginated) when ``every``, else the articles ``ids`` (sorted)."""
+    if every:
+        for chunk in _articles(con, CHUNK):
+            yield (
+                chunk,
+                _mention_rows(con, "article_id BETWEEN ? AND ?", [chunk[0][0], chunk[-1][0]]),
+            )
+        return
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i : i + CHUNK]
+        chunk = con.execute(
+            "SELECT article_id, text, meta->>'$.dateline', title, source FROM articles"
+            " WHERE article_id = ANY(?::VARCHAR[]) ORDER BY article_id",
+            [part],
+        ).fetchall()
+        yield chunk, _mention_rows(con, "article_id = ANY(?::VARCHAR[])", [part])
+
+
+def _mention_rows(
+    con: duckdb.DuckDBPyConnection, where: str, params: list[Any]
+) -> dict[str, list[_Row]]:
+    sql = f"SELECT article_id, rowid, start_char, end_char, text, label FROM mentions WHERE {where}"  # noqa: S608
+    ment = con.execute(sql + " ORDER BY article_id, start_char", params).fetchall()
+    by_article: dict[str, list[_Row]] = defaultdict(list)
+    for aid, rowid, s, e, surface, label in ment:
+        by_article[aid].append((rowid, s, e, surface, label))
+    return by_article
+
+
+def _resolve_pending(
+    con: duckdb.DuckDBPyConnection,
+    todo: list[tuple[str, int]],
+    reg: Registry,
+    resolver: Any,
+    word: Callable[[str], str | None],
+    *,
+    full: bool,
+    progress: bool,
+) -> _Fresh:
+    """The per-article step over the articles ``todo``, chunk by chunk (texts are never
+    all in memory; the compact per-mention results are)."""
+    out = _Fresh([], [])
+    digest = dict(todo)
+    with progress_bar(desc="resolve", unit="article", total=len(todo), enable=progress) as bar:
+        for chunk, by_article in _chunks(con, list(digest), every=full):
+            for aid, text, dateline, title, source in chunk:
+                if aid not in digest:
+                    continue
+                acr: list[tuple[str, str]] = []
+                rows = by_article.get(aid, [])
+                if rows:
+                    found = _resolve_article(aid, text, rows, reg, resolver, word, acr)
+                    _mark_self_mentions(found, source)
+                    out.results.extend(found)
+                titles = sorted(title_countries(title, word))
+                out.articles.append(
+                    (aid, digest[aid], _dateline_iso3(reg, resolver, dateline, text), titles, acr)
+                )
+            bar.update(len(chunk))
+    return out
+
+
+def _dateline_iso3(reg: Registry, resolver: Any, dateline: str | None, text: str) -> str | None:
+    """The country the dateline names (a region never counts)."""
+    place = _dateline_place(dateline)
+    if not place:
+        return None
+    code = reg.place(place) or _dateline_code(resolver, place, text)
+    return code if code and not code.startswith("REG:") else None
 
 
 #: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
@@ -779,126 +989,249 @@ def _entity_country(name: str, label: str, ms: list[_Mention], reg: Registry) ->
     return votes.most_common(1)[0][0] if votes else None
 
 
-def _write(
+_PLACE_FIELDS = (
+    ("geonameid", pa.int64()),
+    ("name", pa.string()),
+    ("fclass", pa.string()),
+    ("iso3", pa.string()),
+    ("admin1", pa.string()),
+    ("admin1_name", pa.string()),
+    ("lat", pa.float64()),
+    ("lon", pa.float64()),
+    ("confidence", pa.float64()),
+)
+#: Kept per-mention fields (``resolve_cache``) besides the row key and the place.
+_KEPT = (
+    ("label", "label", pa.string()),
+    ("norm", "norm", pa.string()),
+    ("link_key", "key", pa.string()),
+    ("code", "code", pa.string()),
+    ("affil", "affil", pa.string()),
+    ("alt", "alt", pa.string()),
+    ("self_mention", "self_mention", pa.bool_()),
+    ("pcue", "pcue", pa.int32()),
+    ("ocue", "ocue", pa.int32()),
+)
+_ACRONYMS = pa.list_(pa.struct([("acronym", pa.string()), ("name", pa.string())]))
+
+
+def _cache_tables(fresh: _Fresh) -> tuple[pa.Table, pa.Table]:
+    """The per-article results of this run as rows of ``resolve_articles``/``resolve_cache``."""
+    arts = pa.table(
+        {
+            "article_id": pa.array([a[0] for a in fresh.articles], pa.string()),
+            "digest": pa.array([a[1] for a in fresh.articles], pa.uint64()),
+            "dateline_iso3": pa.array([a[2] for a in fresh.articles], pa.string()),
+            "title_iso3": pa.array([a[3] for a in fresh.articles], pa.list_(pa.string())),
+            "acronyms": pa.array(
+                [[{"acronym": x, "name": y} for x, y in a[4]] for a in fresh.articles], _ACRONYMS
+            ),
+        }
+    )
+    ms = fresh.results
+    cols: dict[str, pa.Array] = {
+        "article_id": pa.array([m.article_id for m in ms], pa.string()),
+        "start_char": pa.array([m.start for m in ms], pa.int32()),
+        "end_char": pa.array([m.end for m in ms], pa.int32()),
+        "raw_label": pa.array([m.raw_label for m in ms], pa.string()),
+    }
+    for col, attr, typ in _KEPT:
+        cols[col] = pa.array([getattr(m, attr) for m in ms], typ)
+    for f, typ in _PLACE_FIELDS:
+        cols[f"place_{f}"] = pa.array(
+            [getattr(m.place, f) if m.place is not None else None for m in ms], typ
+        )
+    return arts, pa.table(cols)
+
+
+def _load_cache(
+    con: duckdb.DuckDBPyConnection, skip: list[str]
+) -> tuple[list[_Mention], list[tuple[str, str]]]:
+    """The kept per-article results of every article but ``skip``, in article and offset
+    order (the order a full run makes them in), and their acronym definitions."""
+    con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
+    try:
+        t = con.execute(
+            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
+            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
+        ).to_arrow_table()
+        acr = con.execute(
+            "SELECT a.acronym, a.name FROM (SELECT unnest(acronyms) AS a FROM resolve_articles"
+            " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip))"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_skip")
+    col = {name: t.column(name).to_pylist() for name in t.column_names}
+    place_cols = [col[f"place_{f}"] for f, _ in _PLACE_FIELDS]
+    out: list[_Mention] = []
+    for i, (aid, s, e, raw) in enumerate(
+        zip(col["article_id"], col["start_char"], col["end_char"], col["raw_label"], strict=True)
+    ):
+        m = _Mention(-1, aid, s, col["label"][i], col["norm"][i], col["link_key"][i], None, None)
+        for c, attr, _t in _KEPT[3:]:
+            setattr(m, attr, col[c][i])
+        m.end, m.raw_label = e, raw
+        if place_cols[1][i] is not None:
+            m.place = places.Place(*(p[i] for p in place_cols))
+        out.append(m)
+    return out, [(a, n) for a, n in acr]
+
+
+def _write_cache(
+    con: duckdb.DuckDBPyConnection, kept: tuple[pa.Table, pa.Table], skip: list[str], *, full: bool
+) -> None:
+    """Replace the kept results of the articles resolved (or gone) in this run."""
+    for table in ("resolve_articles", "resolve_cache"):
+        if full:
+            con.execute(f"DELETE FROM {table}")  # noqa: S608
+        elif skip:
+            con.execute(
+                f"DELETE FROM {table} WHERE article_id = ANY(?::VARCHAR[])",  # noqa: S608
+                [skip],
+            )
+    store.insert_df(con, "resolve_articles", kept[0])
+    store.insert_df(con, "resolve_cache", kept[1])
+
+
+def _write_mentions(
     con: duckdb.DuckDBPyConnection,
     results: list[_Mention],
     entity_of: list[str | None],
-    entities: list[dict[str, Any]],
-    datelines: dict[str, str],
-    in_title: list[tuple[str, str]],
     reg_hash: str,
-    ambiguous: dict[str, Counter[str]] | None = None,
-) -> None:
-    """Everything in one transaction: a failed resolve leaves the previous results intact."""
-    iso = [m.code if m.code and not m.code.startswith("REG:") else None for m in results]
-    region = [m.code if m.code and m.code.startswith("REG:") else None for m in results]
+) -> tuple[int, set[str]]:
+    """Update the mention rows whose resolution changed; returns how many and their articles."""
     upd = pa.table(
         {
-            "rid": pa.array([m.rowid for m in results], pa.int64()),
+            "article_id": pa.array([m.article_id for m in results], pa.string()),
+            "start_char": pa.array([m.start for m in results], pa.int32()),
+            "end_char": pa.array([m.end for m in results], pa.int32()),
+            "raw_label": pa.array([m.raw_label for m in results], pa.string()),
             "norm": pa.array([m.norm for m in results], pa.string()),
             "entity_id": pa.array(entity_of, pa.string()),
-            "country_iso3": pa.array(iso, pa.string()),
-            "region": pa.array(region, pa.string()),
+            "country_iso3": pa.array(
+                [m.code if m.code and not m.code.startswith("REG:") else None for m in results],
+                pa.string(),
+            ),
+            "region": pa.array(
+                [m.code if m.code and m.code.startswith("REG:") else None for m in results],
+                pa.string(),
+            ),
             "self": pa.array([m.self_mention for m in results], pa.bool_()),
         }
     )
-    ents = pa.Table.from_pylist(
-        [{**e, "registry_hash": reg_hash} for e in entities],
-        schema=pa.schema(
-            [
-                ("entity_id", pa.string()),
-                ("name", pa.string()),
-                ("type", pa.string()),
-                ("aliases", pa.list_(pa.string())),
-                ("country_iso3", pa.string()),
-                ("n_mentions", pa.int32()),
-                ("n_articles", pa.int32()),
-                ("registry_hash", pa.string()),
-            ]
-        ),
-    )
-    dl = pa.table(
-        {
-            "article_id": pa.array(list(datelines), pa.string()),
-            "iso3": pa.array(list(datelines.values()), pa.string()),
-        }
-    )
-    titles = pa.table(
-        {
-            "article_id": pa.array([a for a, _ in in_title], pa.string()),
-            "iso3": pa.array([c for _, c in in_title], pa.string()),
-        }
-    )
-    pl = [m for m in results if m.place is not None and m.code == m.place.iso3]
-    place_rows = pa.table(
-        {
-            "article_id": pa.array([m.article_id for m in pl], pa.string()),
-            "start_char": pa.array([m.start for m in pl], pa.int32()),
-            "end_char": pa.array([m.end for m in pl], pa.int32()),
-            **{
-                f: pa.array([getattr(m.place, f) for m in pl], t)
-                for f, t in (
-                    ("geonameid", pa.int64()),
-                    ("name", pa.string()),
-                    ("fclass", pa.string()),
-                    ("iso3", pa.string()),
-                    ("admin1", pa.string()),
-                    ("admin1_name", pa.string()),
-                    ("lat", pa.float64()),
-                    ("lon", pa.float64()),
-                    ("confidence", pa.float64()),
-                )
-            },
-            "registry_hash": pa.array([reg_hash] * len(pl), pa.string()),
-        }
-    )
-    con.execute("BEGIN TRANSACTION")
+    con.register("_wb_resolved", upd)
     try:
-        con.register("_wb_resolved", upd)
+        changed = con.execute(
+            """SELECT m.rowid AS rid, r.* FROM mentions m JOIN _wb_resolved r
+                 ON m.article_id = r.article_id AND m.start_char = r.start_char
+                AND m.end_char = r.end_char AND m.label = r.raw_label
+               WHERE m.norm IS DISTINCT FROM r.norm OR m.entity_id IS DISTINCT FROM r.entity_id
+                  OR m.country_iso3 IS DISTINCT FROM r.country_iso3
+                  OR m.region IS DISTINCT FROM r.region
+                  OR m.self_mention IS DISTINCT FROM r.self
+                  OR m.registry_hash IS DISTINCT FROM ?""",
+            [reg_hash],
+        ).to_arrow_table()
+    finally:
+        con.unregister("_wb_resolved")
+    con.register("_wb_changed", changed)
+    try:
         con.execute(
-            "UPDATE mentions SET norm = r.norm, entity_id = r.entity_id,"
-            " country_iso3 = r.country_iso3, region = r.region, self_mention = r.self,"
-            " registry_hash = ?"
-            " FROM _wb_resolved r WHERE mentions.rowid = r.rid",
+            "UPDATE mentions SET norm = c.norm, entity_id = c.entity_id,"
+            " country_iso3 = c.country_iso3, region = c.region, self_mention = c.self,"
+            " registry_hash = ? FROM _wb_changed c WHERE mentions.rowid = c.rid",
             [reg_hash],
         )
-        con.unregister("_wb_resolved")
-        con.execute("DELETE FROM entities")
-        store.insert_df(con, "entities", ents)
-        con.execute("DELETE FROM article_countries")
-        con.register("_wb_datelines", dl)
+    finally:
+        con.unregister("_wb_changed")
+    return changed.num_rows, set(changed.column("article_id").to_pylist())
+
+
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("entity_id", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("aliases", pa.list_(pa.string())),
+        ("country_iso3", pa.string()),
+        ("n_mentions", pa.int32()),
+        ("n_articles", pa.int32()),
+        ("registry_hash", pa.string()),
+    ]
+)
+
+
+def _write_entities(
+    con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any]], reg_hash: str
+) -> int:
+    """Replace the entity rows that differ from the stored ones; returns how many changed
+    (new, changed or gone)."""
+    new = {e["entity_id"]: {**e, "registry_hash": reg_hash} for e in entities}
+    cols = ", ".join(_ENTITY_SCHEMA.names)
+    old = {
+        r["entity_id"]: r
+        for r in con.execute(f"SELECT {cols} FROM entities").to_arrow_table().to_pylist()  # noqa: S608
+    }
+    put = [row for eid, row in new.items() if old.get(eid) != row]
+    drop = [eid for eid in old if eid not in new or old[eid] != new[eid]]
+    if drop:
+        con.execute("DELETE FROM entities WHERE entity_id = ANY(?::VARCHAR[])", [drop])
+    store.insert_df(con, "entities", pa.Table.from_pylist(put, schema=_ENTITY_SCHEMA))
+    return len(put) + sum(1 for eid in old if eid not in new)
+
+
+def _write_countries(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    affected: set[str],
+    reg_hash: str,
+    *,
+    full: bool,
+) -> None:
+    """``article_countries`` and ``mention_places`` of the ``affected`` articles (all when
+    ``full``), from the updated mentions and the kept datelines and headlines."""
+    con.register("_wb_affected", pa.table({"article_id": pa.array(sorted(affected), pa.string())}))
+    where = "TRUE" if full else "article_id IN (SELECT article_id FROM _wb_affected)"
+    where_ac = "TRUE" if full else f"article_countries.{where}"
+    try:
+        for table in ("article_countries", "mention_places"):
+            con.execute(f"DELETE FROM {table} WHERE {where}")  # noqa: S608
         con.execute(
-            """INSERT INTO article_countries
+            f"""INSERT INTO article_countries
                (article_id, iso3, mentions, first_pos, via, in_dateline, registry_hash)
             WITH t AS (
                 SELECT article_id, country_iso3 AS iso3, count(*) AS mentions,
                        min(start_char) AS first_pos,
                        list(DISTINCT norm ORDER BY norm) AS via
-                FROM mentions WHERE country_iso3 IS NOT NULL GROUP BY ALL)
+                FROM mentions WHERE country_iso3 IS NOT NULL AND {where} GROUP BY ALL),
+            d AS (SELECT article_id, dateline_iso3 AS iso3 FROM resolve_articles
+                  WHERE dateline_iso3 IS NOT NULL AND {where})
             SELECT coalesce(t.article_id, d.article_id), coalesce(t.iso3, d.iso3),
                    coalesce(t.mentions, 0), t.first_pos, coalesce(t.via, []),
                    d.article_id IS NOT NULL, ?
-            FROM t FULL OUTER JOIN _wb_datelines d
-              ON t.article_id = d.article_id AND t.iso3 = d.iso3""",
+            FROM t FULL OUTER JOIN d ON t.article_id = d.article_id AND t.iso3 = d.iso3""",  # noqa: S608
             [reg_hash],
         )
-        con.unregister("_wb_datelines")
-        con.register("_wb_titles", titles)
+        con.execute(f"UPDATE article_countries SET salient = {SALIENT_SQL} WHERE {where}")  # noqa: S608
+        titled = f"list_contains(r.title_iso3, article_countries.iso3) AND {where_ac}"
         con.execute(
-            f"""UPDATE article_countries SET salient = {SALIENT_SQL}
-            OR EXISTS (SELECT 1 FROM _wb_titles t WHERE t.article_id = article_countries.article_id
-                       AND t.iso3 = article_countries.iso3)"""  # noqa: S608
+            "UPDATE article_countries SET salient = true FROM resolve_articles r"  # noqa: S608
+            " WHERE r.article_id = article_countries.article_id AND " + titled
         )
-        con.unregister("_wb_titles")
-        con.execute("DELETE FROM mention_places")
-        store.insert_df(con, "mention_places", place_rows)
-        store.set_meta(con, "registry_hash", reg_hash)
-        store.set_meta(
-            con,
-            AMBIGUOUS_META,
-            json.dumps({k: dict(v.most_common()) for k, v in (ambiguous or {}).items()}),
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    finally:
+        con.unregister("_wb_affected")
+    pl = [
+        m
+        for m in results
+        if m.place is not None and m.code == m.place.iso3 and (full or m.article_id in affected)
+    ]
+    place_rows = pa.table(
+        {
+            "article_id": pa.array([m.article_id for m in pl], pa.string()),
+            "start_char": pa.array([m.start for m in pl], pa.int32()),
+            "end_char": pa.array([m.end for m in pl], pa.int32()),
+            **{f: pa.array([getattr(m.place, f) for m in pl], t) for f, t in _PLACE_FIELDS},
+            "registry_hash": pa.array([reg_hash] * len(pl), pa.string()),
+        }
+    )
+    store.insert_df(con, "mention_places", place_rows)

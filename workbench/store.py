@@ -5,7 +5,7 @@ The schema is the contract between stages; every stage writes only its own table
 - ingest (load.py, load_web.py): articles, duplicates, rejects, runs, files, pages_html
 - extract (extract.py):       pipelines, sentences, mentions (raw spans)
 - resolve (resolve.py):       mentions.entity_id/country_iso3/region, entities, article_countries,
-                              mention_places
+                              mention_places, resolve_articles, resolve_cache
 - themes/tone/quotes:         themes, article_themes, theme_hits, sentence_tone, article_tone, quotes
 - stories (stories.py):       story_signatures, story_bands, story_pairs, story_clusters, stories
 """
@@ -22,7 +22,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: ``LIMIT ?`` bound when the caller asked for no limit (``n=None``): DuckDB's LIMIT takes
 #: a BIGINT, and one query text for both cases keeps the plans and the ``sql=True`` output alike.
@@ -153,6 +153,20 @@ MIGRATIONS: dict[int, list[str]] = {
             geonameid BIGINT, name VARCHAR NOT NULL, fclass VARCHAR NOT NULL,
             iso3 VARCHAR NOT NULL, admin1 VARCHAR, admin1_name VARCHAR,
             lat DOUBLE, lon DOUBLE, confidence DOUBLE, registry_hash VARCHAR)"""
+    ],
+    # Per-article resolution results kept for incremental resolve (resolve.py): an append
+    # runs the per-article step on the new articles only.
+    10: [
+        """CREATE TABLE IF NOT EXISTS resolve_articles (
+            article_id VARCHAR NOT NULL, digest UBIGINT NOT NULL, dateline_iso3 VARCHAR,
+            title_iso3 VARCHAR[], acronyms STRUCT(acronym VARCHAR, name VARCHAR)[])""",
+        """CREATE TABLE IF NOT EXISTS resolve_cache (
+            article_id VARCHAR NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
+            raw_label VARCHAR NOT NULL, label VARCHAR NOT NULL, norm VARCHAR, link_key VARCHAR,
+            code VARCHAR, affil VARCHAR, alt VARCHAR, self_mention BOOLEAN, pcue INTEGER,
+            ocue INTEGER, place_geonameid BIGINT, place_name VARCHAR, place_fclass VARCHAR,
+            place_iso3 VARCHAR, place_admin1 VARCHAR, place_admin1_name VARCHAR,
+            place_lat DOUBLE, place_lon DOUBLE, place_confidence DOUBLE)""",
     ],
 }
 
