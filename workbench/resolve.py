@@ -643,47 +643,53 @@ def _relabel(
       given name of the corpus ("Dresdner Kleinwort Wasserstein"), cues in a quarter of
       its mentions.
     """
-    place_votes: Counter[str] = Counter(
-        actors.fold(m.norm) for m in results if m.label in ("GPE", "LOC", "FAC")
-    )
-    lone_votes: Counter[str] = Counter(actors.fold(m.norm) for m in results if m.alt)
-    other_votes: Counter[str] = Counter(
-        actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
-    )
+    v = _corpus_votes(results)
+    for m in results:
+        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
+        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
+            m.label, m.code = typed, None
+    for m in results:
+        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
+            continue
+        k = actors.fold(m.key)
+        if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
+            continue
+        if m.label not in PLACE_LABELS:
+            _one_type(m, k, v, reg, is_place)
+
+
+@dataclass
+class _Votes:
+    """How the whole corpus uses each folded name: the evidence of :func:`_relabel`."""
+
+    place: Counter[str]  # tagged GPE/LOC/FAC
+    lone: Counter[str]  # lone one-word "people" with a place reading
+    other: Counter[str]  # keys tagged neither place nor person
+    place_code: dict[str, str]  # the commonest country of a place name
+    labels: dict[str, Counter[str]]  # ORG/NORP/GPE/LOC tags of each name
+    person: Counter[str]  # keys tagged PERSON
+    person_norms: Counter[str]  # names tagged PERSON
+    org_heads: Counter[str]  # first words of organisation names
+    cues: dict[str, list[int]]  # person cues, organisation cues, mentions
+    full_counts: Counter[str]  # full person names
+    surname_owners: dict[str, set[str]]
+    name_support: Counter[str]  # mentions of full names carrying the word
+    surname_weight: Counter[str]  # mentions of full names ending in it (and its spellings)
+    given: set[str]
+    first_words: set[str]  # first words of full names seen twice or more
+
+
+def _corpus_votes(results: list[_Mention]) -> _Votes:
+    """Count, before any relabelling, how the corpus tags and cues every name."""
+    places_ = [m for m in results if m.label in ("GPE", "LOC", "FAC")]
     place_code: dict[str, str] = {}
-    for k, c in Counter(
-        (actors.fold(m.norm), m.code) for m in results if m.label in ("GPE", "LOC", "FAC")
-    ).most_common():
+    for k, c in Counter((actors.fold(m.norm), m.code) for m in places_).most_common():
         if c:
             place_code.setdefault(k, c)
-    full_counts: Counter[str] = Counter(
-        actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
-    )
-    full_people = set(full_counts)
-    person_votes: Counter[str] = Counter(actors.fold(m.key) for m in results if m.label == "PERSON")
-    surname_owners: dict[str, set[str]] = defaultdict(set)
-    for k in full_people:
-        surname_owners[k.rsplit(" ", 1)[-1]].add(k)
-    name_support: Counter[str] = Counter()
-    surname_weight: Counter[str] = Counter()
-    for k, n in full_counts.items():
-        for w in set(k.split()):
-            name_support[w] += n
-        if actors.is_full_name(k):
-            surname_weight[actors.surname(k)] += n
-    person_norms: Counter[str] = Counter(
-        actors.fold(m.norm) for m in results if m.label == "PERSON"
-    )
-    _add_spelling_variants(surname_weight, {actors.fold(m.norm) for m in results})
-    # First words of organisation names; "Lechin and Victor Lopez" (two people tagged ORG)
-    # is none, "Harper and Row Publishers Inc" is one.
-    org_heads: Counter[str] = Counter(
-        actors.fold(m.norm).split(" ", 1)[0]
-        for m in results
-        if m.label == "ORG"
-        and " " in actors.fold(m.norm)
-        and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
-    )
+    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if m.label in ("ORG", "NORP", "GPE", "LOC"):
+            label_votes[actors.fold(m.norm)][m.label] += 1
     cues: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for m in results:
         if m.label in ("PERSON", "ORG"):
@@ -691,104 +697,154 @@ def _relabel(
             c[0] += m.pcue
             c[1] += m.ocue
             c[2] += 1
+    v = _Votes(
+        place=Counter(actors.fold(m.norm) for m in places_),
+        lone=Counter(actors.fold(m.norm) for m in results if m.alt),
+        other=Counter(
+            actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
+        ),
+        place_code=place_code,
+        labels=label_votes,
+        person=Counter(actors.fold(m.key) for m in results if m.label == "PERSON"),
+        person_norms=Counter(actors.fold(m.norm) for m in results if m.label == "PERSON"),
+        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
+        # "Harper and Row Publishers Inc" does.
+        org_heads=Counter(
+            actors.fold(m.norm).split(" ", 1)[0]
+            for m in results
+            if m.label == "ORG"
+            and " " in actors.fold(m.norm)
+            and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
+        ),
+        cues=cues,
+        full_counts=Counter(
+            actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
+        ),
+        surname_owners=defaultdict(set),
+        name_support=Counter(),
+        surname_weight=Counter(),
+        given=set(),
+        first_words=set(),
+    )
+    _full_name_votes(v, {actors.fold(m.norm) for m in results})
+    return v
+
+
+def _full_name_votes(v: _Votes, words: set[str]) -> None:
+    """The evidence the corpus's full person names give: surnames, given names, the words
+    they carry."""
+    for k in v.full_counts:
+        v.surname_owners[k.rsplit(" ", 1)[-1]].add(k)
+    for k, n in v.full_counts.items():
+        for w in set(k.split()):
+            v.name_support[w] += n
+        if actors.is_full_name(k):
+            v.surname_weight[actors.surname(k)] += n
+    _add_spelling_variants(v.surname_weight, words)
     # a first word is a given name only through names that read as people: "Manchester"
     # of "Manchester United" and "Manchester City" (both with team cues) is not one
-    given = actors.given_names(
-        k for k in full_people if cues[k][0] or not (cues[k][1] and 4 * cues[k][1] >= cues[k][2])
+    cues = v.cues
+    v.given = actors.given_names(
+        k for k in v.full_counts if cues[k][0] or not (cues[k][1] and 4 * cues[k][1] >= cues[k][2])
     )
-    first_words = {k.split()[0] for k, c in full_counts.items() if c >= 2}
-    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for m in results:
-        if m.label in ("ORG", "NORP", "GPE", "LOC"):
-            label_votes[actors.fold(m.norm)][m.label] += 1
-    for m in results:
-        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
-        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
-            m.label, m.code = typed, None
-    for m in results:
-        k = actors.fold(m.key)
-        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
-            continue
-        if m.label in ("GPE", "LOC", "NORP") and (
-            reg.is_place(m.norm) is False
-            or (
-                m.label != "NORP"
-                and not m.code
-                and person_norms[k] + surname_weight[k] > sum(label_votes[k].values())
-            )
-        ):
-            # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
-            m.code = None
-            if person_norms[k] + surname_weight[k]:
-                m.label, m.relink = "PERSON", True
-                continue
-        if m.label == "PERSON" and m.alt and place_votes[k]:
-            if place_votes[k] > lone_votes[k] or place_votes[k] > name_support[k]:
-                m.label, m.code = "GPE", m.alt
-                continue
-        if m.label == "PERSON" and not reg.types.get(actors.fold(reg.canonical(m.key))):
-            n = actors.fold(m.norm)
-            pc, oc, seen = cues[n]
-            one_word = " " not in m.norm.strip()
-            if not pc and (
-                (
-                    one_word
-                    and not surname_weight[n]
-                    and n not in first_words
-                    and (oc or actors.name_shape_is_org(m.norm))
-                )
-                or (not one_word and n.split()[0] not in given and oc and 4 * oc >= seen)
-            ):
-                # "Sega", "O2", "Manchester United": never with a title, "Mr" or ", who",
-                # but with "shares in", "company ...", "..., which", "... said its"
-                m.label, m.key = "ORG", m.norm
-                continue
-            if org_heads[n] and " " not in n and not surname_weight[n]:
-                # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
-                # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
-                m.label, m.key = "ORG", m.norm
-                continue
-            votes = label_votes.get(n)
-            if votes:
-                top, c = votes.most_common(1)[0]
-                if c > person_norms[n] + surname_weight[n]:
-                    # "Labour" tagged PERSON 85 times, ORG 413: the corpus's reading wins
-                    m.label, m.key = top, m.norm
-                    continue
-        if m.label not in PLACE_LABELS:
-            typed = reg.types.get(actors.fold(reg.canonical(m.key)))
-            if typed:
-                m.label = typed
-            elif m.label != "PERSON" and place_votes[k] > other_votes[k]:
-                # "Mariupol" tagged ORG (or PRODUCT) in some sentences, a place in more.
-                m.label, m.code = "GPE", m.code or place_code.get(k)
-            elif " " in k and (k in full_people or m.label == "PERSON"):
-                # One name, one type: the reading the corpus uses more often (PERSON on a
-                # tie; the short forms linked to a person count for it): "Volodymyr
-                # Zelenskyy" tagged ORG is the person, "Drexel Burnham" or "Courier Corp"
-                # tagged PERSON once is the company.
-                if actors.is_company(m.key) or other_votes[k] > person_votes[k]:
-                    if m.label == "PERSON":
-                        m.label = "ORG"
-                elif m.label != "PERSON":
-                    m.label = "PERSON"
-            elif (
-                m.label in _PERSON_LIKE
-                and " " not in k
-                and not actors.is_company(m.key)
-                and not (org_heads[k] and not surname_weight[k])
-                and max(person_votes[k], person_norms[k] + surname_weight[k]) > other_votes[k]
-                and (len(surname_owners.get(k, ())) == 1 or person_norms[k] + surname_weight[k])
-            ):
-                # "Ongpin" or "Trump" tagged ORG: the corpus reads the word as a person more
-                m.label, m.relink = "PERSON", True
-            elif m.label != "PERSON" and is_place is not None and " " in m.key:
-                name = actors.strip_places(m.key, is_place)
-                if name != m.key:
-                    canon = reg.canonical(name)
-                    known = reg.types.get(actors.fold(canon))
-                    if known == "PERSON" or (not known and actors.fold(name) in full_people):
-                        m.label, m.key = "PERSON", name
+    v.first_words = {k.split()[0] for k, c in v.full_counts.items() if c >= 2}
+
+
+def _place_reading(m: _Mention, k: str, v: _Votes, reg: Registry) -> bool:
+    """A place tag the corpus reads as a person, or a lone "person" it reads as a place;
+    True when the mention's label is decided."""
+    if m.label in ("GPE", "LOC", "NORP") and (
+        reg.is_place(m.norm) is False
+        or (
+            m.label != "NORP"
+            and not m.code
+            and v.person_norms[k] + v.surname_weight[k] > sum(v.labels[k].values())
+        )
+    ):
+        # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
+        m.code = None
+        if v.person_norms[k] + v.surname_weight[k]:
+            m.label, m.relink = "PERSON", True
+            return True
+    if m.label == "PERSON" and m.alt and v.place[k]:
+        if v.place[k] > v.lone[k] or v.place[k] > v.name_support[k]:
+            m.label, m.code = "GPE", m.alt
+            return True
+    return False
+
+
+def _person_reading(m: _Mention, v: _Votes, reg: Registry) -> bool:
+    """A PERSON tag the corpus reads as an organisation (or another tag); True when decided."""
+    if m.label != "PERSON" or reg.types.get(actors.fold(reg.canonical(m.key))):
+        return False
+    n = actors.fold(m.norm)
+    pc, oc, seen = v.cues[n]
+    one_word = " " not in m.norm.strip()
+    if not pc and (
+        (
+            one_word
+            and not v.surname_weight[n]
+            and n not in v.first_words
+            and (oc or actors.name_shape_is_org(m.norm))
+        )
+        or (not one_word and n.split()[0] not in v.given and oc and 4 * oc >= seen)
+    ):
+        # "Sega", "O2", "Manchester United": never with a title, "Mr" or ", who",
+        # but with "shares in", "company ...", "..., which", "... said its"
+        m.label, m.key = "ORG", m.norm
+        return True
+    if v.org_heads[n] and " " not in n and not v.surname_weight[n]:
+        # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
+        # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
+        m.label, m.key = "ORG", m.norm
+        return True
+    votes = v.labels.get(n)
+    if votes:
+        top, c = votes.most_common(1)[0]
+        if c > v.person_norms[n] + v.surname_weight[n]:
+            # "Labour" tagged PERSON 85 times, ORG 413: the corpus's reading wins
+            m.label, m.key = top, m.norm
+            return True
+    return False
+
+
+def _one_type(
+    m: _Mention, k: str, v: _Votes, reg: Registry, is_place: Callable[[str], bool] | None
+) -> None:
+    """One name, one type: the registry's, else the reading the corpus uses more often."""
+    typed = reg.types.get(actors.fold(reg.canonical(m.key)))
+    if typed:
+        m.label = typed
+    elif m.label != "PERSON" and v.place[k] > v.other[k]:
+        # "Mariupol" tagged ORG (or PRODUCT) in some sentences, a place in more.
+        m.label, m.code = "GPE", m.code or v.place_code.get(k)
+    elif " " in k and (k in v.full_counts or m.label == "PERSON"):
+        # One name, one type: the reading the corpus uses more often (PERSON on a
+        # tie; the short forms linked to a person count for it): "Volodymyr
+        # Zelenskyy" tagged ORG is the person, "Drexel Burnham" or "Courier Corp"
+        # tagged PERSON once is the company.
+        if actors.is_company(m.key) or v.other[k] > v.person[k]:
+            if m.label == "PERSON":
+                m.label = "ORG"
+        elif m.label != "PERSON":
+            m.label = "PERSON"
+    elif (
+        m.label in _PERSON_LIKE
+        and " " not in k
+        and not actors.is_company(m.key)
+        and not (v.org_heads[k] and not v.surname_weight[k])
+        and max(v.person[k], v.person_norms[k] + v.surname_weight[k]) > v.other[k]
+        and (len(v.surname_owners.get(k, ())) == 1 or v.person_norms[k] + v.surname_weight[k])
+    ):
+        # "Ongpin" or "Trump" tagged ORG: the corpus reads the word as a person more
+        m.label, m.relink = "PERSON", True
+    elif m.label != "PERSON" and is_place is not None and " " in m.key:
+        name = actors.strip_places(m.key, is_place)
+        if name != m.key:
+            canon = reg.canonical(name)
+            known = reg.types.get(actors.fold(canon))
+            if known == "PERSON" or (not known and actors.fold(name) in v.full_counts):
+                m.label, m.key = "PERSON", name
 
 
 def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> None:
@@ -941,6 +997,17 @@ def _entities(
         if not name or m.self_mention or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
             continue
         groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
+    return _entity_rows(results, names_of, groups, reg)
+
+
+def _entity_rows(
+    results: list[_Mention],
+    names_of: list[str],
+    groups: dict[tuple[str, str], list[int]],
+    reg: Registry,
+) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """One entity per (kind, folded name) group: a readable id unique in the corpus (in the
+    groups' order, the order of their first mention), display name, type, country, counts."""
     entity_of: list[str | None] = [None] * len(results)
     rows: list[dict[str, Any]] = []
     used: set[str] = set()
