@@ -410,12 +410,19 @@ def rules_stamp(reg_hash: str) -> str:
     """What every article's per-article results depend on: the registry, the code of this
     stage and of the resolvers it calls, and their gazetteer data (the places index's name
     hashes both resolvers' code and data). Any change resolves every article again."""
+    return hashlib.sha256(f"{RULES_VERSION}|{reg_hash}|{_code_hash()}".encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _code_hash() -> str:
+    """The rules' code and data as this process loaded them (read once: a file edited
+    while the process runs is not the code it runs)."""
     from . import countries
 
-    h = hashlib.sha256(f"{RULES_VERSION}|{reg_hash}|{places._cache_path().name}|".encode())
+    h = hashlib.sha256(places._cache_path().name.encode())
     for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], countries):
         h.update(Path(str(mod.__file__)).read_bytes())
-    return h.hexdigest()[:16]
+    return h.hexdigest()
 
 
 @dataclass
