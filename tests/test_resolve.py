@@ -713,3 +713,20 @@ def test_changed_and_removed_articles_are_resolved_again(appended: dict[str, Pat
         assert not [r for r in inc["mention_places"] if r[0] == gone]
         w.resolve(progress=False, full=True)
         assert _resolution(w) == inc
+
+
+def test_new_rules_resolve_every_article(
+    appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept per-article results made under other rules are never reused."""
+    from workbench import resolve as rs
+
+    db = _copy(appended["scratch"], appended["dir"] / "rules.duckdb")
+    with Workbench(db) as w:
+        assert not w.resolve(progress=False).full
+        before = _resolution(w)
+        monkeypatch.setattr(rs, "RULES_VERSION", rs.RULES_VERSION + "-next")
+        res = w.resolve(progress=False)
+        assert res.full and res.articles_resolved == len(w.sql("SELECT article_id FROM articles"))
+        assert _resolution(w) == before
+        assert not w.resolve(progress=False).full
