@@ -104,7 +104,7 @@ class ResolveResult:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mention:
     """Compact per-mention result kept until the corpus merge."""
 
@@ -1135,19 +1135,18 @@ def _load_cache(
         ).fetchall()
     finally:
         con.unregister("_wb_skip")
-    col = {name: t.column(name).to_pylist() for name in t.column_names}
-    place_cols = [col[f"place_{f}"] for f, _ in _PLACE_FIELDS]
-    out: list[_Mention] = []
-    for i, (aid, s, e, raw) in enumerate(
-        zip(col["article_id"], col["start_char"], col["end_char"], col["raw_label"], strict=True)
-    ):
-        m = _Mention(-1, aid, s, col["label"][i], col["norm"][i], col["link_key"][i], None, None)
-        for c, attr, _t in _KEPT[3:]:
-            setattr(m, attr, col[c][i])
-        m.end, m.raw_label = e, raw
-        if place_cols[1][i] is not None:
-            m.place = places.Place(*(p[i] for p in place_cols))
-        out.append(m)
+    names = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
+    more = ("self_mention", "end_char")
+    cues = ("pcue", "ocue", "raw_label")
+    cols = [t.column(n).to_pylist() for n in names + more + cues]
+    out = [
+        _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
+        for r in zip(*cols, strict=True)
+    ]
+    place_cols = [t.column(f"place_{f}").to_pylist() for f, _ in _PLACE_FIELDS]
+    for i, name in enumerate(place_cols[1]):
+        if name is not None:
+            out[i].place = places.Place(*(p[i] for p in place_cols))
     return out, [(a, n) for a, n in acr]
 
 
