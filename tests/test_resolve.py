@@ -646,6 +646,7 @@ def test_append_resolves_only_new_articles_and_equals_a_full_resolve(
         assert _entity_of(w, "Joe", joe) == "person:joe-biden"  # before: one Joe, Biden's
         res = w.resolve(progress=False)
         assert not res.full and res.articles_resolved == len(_CORPUS_ROWS[9:] + _APPENDED_ROWS)
+        assert res.old_articles_changed >= 1  # detected: the append moved an old merge
         assert _entity_of(w, "Joe", joe) == "person:joe"  # "Joe Manchin" came in
         got = _resolution(w)
         again = w.resolve(progress=False)

@@ -92,6 +92,9 @@ class ResolveResult:
     articles_resolved: int = 0  # articles whose per-article step ran
     mentions_changed: int = 0  # mention rows whose resolution was written
     entities_changed: int = 0  # entity rows added, replaced or removed
+    #: articles not resolved again whose rows changed: the corpus-level merges moved them
+    #: (an appended "Joe Manchin" takes the old "Joe" away from Joe Biden)
+    old_articles_changed: int = 0
 
     def __str__(self) -> str:
         how = "all articles" if self.full else "incremental"
@@ -100,7 +103,8 @@ class ResolveResult:
             f"({self.people:,} people), {self.article_countries:,} article-country rows "
             f"in {self.seconds:.1f}s (registry {self.registry_hash}; {how}: "
             f"{self.articles_resolved:,} articles resolved, {self.mentions_changed:,} mention "
-            f"and {self.entities_changed:,} entity rows changed)"
+            f"and {self.entities_changed:,} entity rows changed, "
+            f"{self.old_articles_changed:,} other articles moved by the corpus merges)"
         )
 
 
@@ -474,6 +478,7 @@ def resolve(
     with store.transaction(con):
         _write_cache(con, kept, skip, full=full)
         res.mentions_changed, affected = _write_mentions(con, results, entity_of, reg.hash)
+        res.old_articles_changed = 0 if full else len(affected.difference(skip))
         affected.update(skip)
         res.entities_changed = _write_entities(con, entities, reg.hash)
         _write_countries(con, results, affected, reg.hash, full=full)
