@@ -12,7 +12,14 @@ from conftest import need_shared, write_seed_article
 
 from workbench import Workbench, aggregates, charts, errors
 from workbench.countries import _article_context, _qualifier, resolve_country
-from workbench.places import admin1_point, place_at, place_of
+from workbench.places import (
+    admin1_point,
+    article_states,
+    article_states_of,
+    home_without,
+    place_at,
+    place_of,
+)
 
 #: LGL articles (document order) whose toponyms carry gold GeoNames points.
 _DOCS = range(0, 40)
@@ -101,6 +108,64 @@ def test_the_article_state_decides_among_namesakes(lgl: list[ET.Element]) -> Non
     at = text.index("Athens")
     athens = place_at(text, at, at + 6, "Athens", "USA", ctx)
     assert athens is not None and athens.admin1 == "GA"
+
+
+#: Two local papers of LGL that seldom name their own state: "Alexandria" and "Mansfield" in
+#: The Town Talk are in Louisiana, "Arlington" and "Mansfield" in the Star-Telegram in Texas.
+_OUTLETS = {"thetowntalk.com": "LA", "star-telegram.com": "TX"}
+
+
+def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
+    arts = [a for a in lgl if a.findtext("domain") in _OUTLETS]
+    homes: dict[str, dict] = {}
+    for a in arts:
+        h = homes.setdefault(a.findtext("domain") or "", {})
+        for k, v in article_states_of(a.findtext("text") or "").items():
+            h[k] = h.get(k, 0.0) + v
+    assert max(homes["thetowntalk.com"], key=homes["thetowntalk.com"].get) == ("USA", "LA")
+    seen = 0
+    for a in arts:
+        text, want = a.findtext("text") or "", _OUTLETS[a.findtext("domain") or ""]
+        ctx = _article_context(text)
+        home = home_without(homes[a.findtext("domain") or ""], article_states(ctx))
+        for t in a.iter("toponym"):
+            phrase = t.findtext("phrase") or ""
+            if phrase.casefold() not in {"alexandria", "arlington", "mansfield", "pineville"}:
+                continue
+            start = int(t.findtext("start"))
+            place = place_at(text, start, start + len(phrase), phrase, "USA", ctx, home=home)
+            assert place is not None and place.admin1 == want, (phrase, a.get("docid"))
+            seen += 1
+    assert seen >= 30
+
+
+@pytest.fixture(scope="module")
+def outlet_wb(lgl: list[ET.Element], tmp_path_factory: pytest.TempPathFactory):
+    import csv
+
+    d: Path = tmp_path_factory.mktemp("outlets")
+    with (d / "local.csv").open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["source", "date", "text"])
+        for a in lgl:
+            if a.findtext("domain") in _OUTLETS:
+                out.writerow([a.findtext("domain"), "2009-03-20", a.findtext("text")])
+    w = Workbench(d / "local.duckdb")
+    w.ingest([d / "local.csv"], text="text", date="date", source="source", progress=False)
+    w.extract(progress=False)
+    w.resolve(registry=None)
+    yield w
+    w.close()
+
+
+def test_resolve_reads_the_outlet_home(outlet_wb: Workbench) -> None:
+    rows = outlet_wb.sql(
+        "SELECT a.source, p.name, p.admin1 FROM mention_places p JOIN articles a"
+        " USING (article_id) WHERE p.fclass = 'P' AND p.iso3 = 'USA'"
+        " AND lower(p.name) IN ('alexandria', 'arlington', 'mansfield')"
+    )
+    assert len(rows) >= 10
+    assert (rows["admin1"] == rows["source"].map(_OUTLETS)).all(), rows
 
 
 @pytest.fixture(scope="module")

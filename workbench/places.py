@@ -38,7 +38,9 @@ FAR_KM = 150.0
 #: for its admin-1; the share of the other names that could lie in it (each name's vote
 #: split over its states); the same without splitting, relative to the best-covered state;
 #: the shares of the other names with a town near / far; the dateline's state; the most
-#: populous town of the name.
+#: populous town of the name; the share of the outlet's other articles' unambiguous places in
+#: its admin-1 (a local paper's home state, which its articles never name), and whether that
+#: is the outlet's top state.
 FEATURES = (
     "log_pop",
     "division",
@@ -49,12 +51,14 @@ FEATURES = (
     "far",
     "dateline_state",
     "most_populous",
+    "outlet_share",
+    "outlet_top",
 )
 #: Their weights in a conditional logit over a name's readings (score = weights . features,
 #: confidence = softmax), fitted on the EVEN-numbered LGL articles only (L2 1.0; refit:
 #: ``bench/eval_geoparsing.py --fit-places``); the odd LGL articles, GeoWebNews and
 #: GeoVirus are scored with them (bench/RESULTS.md).
-WEIGHTS = (2.07, 0.09, 2.55, 0.78, 2.27, 2.21, 1.37, 1.11, -0.72)
+WEIGHTS = (1.93, 0.14, 1.81, 0.87, 2.03, 1.81, 1.25, 0.55, -0.51, 5.19, 0.19)
 #: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
 HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 #: Bump when the index layout changes (the cache key also hashes this file and the data).
@@ -173,25 +177,46 @@ def readings(key: str, iso3: str) -> list[_Entry]:
     return entries
 
 
+#: A place reading with its score from the article alone (outlet features left out).
+Scored = tuple[_Entry, float]
+#: An outlet's home evidence: (ISO3, admin-1) -> summed :func:`article_states` of its articles.
+Home = dict[tuple[str, str], float]
+
+
 def place_of(
     surface: str,
     iso3: str | None,
     ctx: C._Context | None = None,
     qualifier: tuple[str, str] | None = None,
+    *,
+    home: Home | None = None,
 ) -> Place | None:
-    """The place inside ``iso3`` that ``surface`` names, read against the article's states."""
+    """The place inside ``iso3`` that ``surface`` names, read against the article's states
+    and (``home``) the states of its outlet's other articles."""
+    scored = candidates(surface, iso3, ctx, qualifier)
+    return pick(scored, home=home) if scored else None
+
+
+def candidates(
+    surface: str,
+    iso3: str | None,
+    ctx: C._Context | None = None,
+    qualifier: tuple[str, str] | None = None,
+) -> list[Scored]:
+    """The readings of ``surface`` inside ``iso3`` scored on the article alone; empty when
+    the name is no place below the country (the country itself, a region, unknown)."""
     if not iso3 or C.is_region(iso3) or not isinstance(surface, str):
-        return None
+        return []
     head, q = C._split_qualified(surface)
     qualifier = qualifier or q
     key = C._key(head)
     entries = readings(key, iso3)
     if not entries:
-        return None
+        return []
     cands = C._in_text(C._lookup(head), C._clean(head))
     mine = [c for c in cands if c.code == iso3]
     if mine and max(mine, key=lambda c: c.weight).kind in C.STRONG_KINDS:
-        return None  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
+        return []  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
     if qualifier is not None and qualifier[0] == iso3 and qualifier[1]:
         # "Paris, Tenn." is in Tennessee; "Greenwood, W. Va." a town we lack, not a namesake;
         # "Colorado, Delaware, Idaho" a list of states, no qualifier.
@@ -199,23 +224,90 @@ def place_of(
         if inside:
             entries = inside
         elif not any(e[2] == "A" for e in entries):
-            return None
+            return []
     feats = _features(key, iso3, entries, ctx)
-    scores = [sum(w * f for w, f in zip(WEIGHTS, fs, strict=True)) for fs in feats]
+    n = len(_OUTLET_FEATURES)
+    return [
+        (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
+        for e, fs in zip(entries, feats, strict=True)
+    ]
+
+
+_OUTLET_FEATURES = ("outlet_share", "outlet_top")
+
+
+def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, float]:
+    """(outlet_share, outlet_top) of a reading: its admin-1's share of the outlet's evidence
+    inside ``iso3`` (shrunk by one article's worth, so one article is no home), and whether it
+    is the outlet's best-supported admin-1 there with at least two articles' worth."""
+    if not home:
+        return 0.0, 0.0
+    mine = {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9}
+    if not mine:
+        return 0.0, 0.0
+    total = sum(mine.values())
+    v = mine.get(admin1, 0.0)
+    top = total >= 2.0 and v > 0 and v == max(mine.values())
+    return v / (total + 1.0), float(top)
+
+
+def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place:
+    """The best of ``scored`` readings, the outlet's ``home`` evidence added to each score;
+    confidence is its softmax share."""
+    wo = WEIGHTS[-len(_OUTLET_FEATURES) :]
+    scores = [
+        s + sum(w * f for w, f in zip(wo, outlet_features(e[3], e[4], home), strict=True))
+        for e, s in scored
+    ]
     top = max(scores)
     z = sum(math.exp(s - top) for s in scores)
-    best = entries[scores.index(top)]
+    best = scored[scores.index(top)][0]
     return Place(
         best[0],
         best[1],
         best[2],
-        iso3,
+        best[3],
         best[4],
-        admin1_name(iso3, best[4]),
+        admin1_name(best[3], best[4]),
         round(best[5], 5),
         round(best[6], 5),
         round(1.0 / z, 4),
     )
+
+
+def article_states(ctx: C._Context | None) -> Home:
+    """The article's evidence for an outlet's home: each distinct name with readings in
+    exactly one admin-1 of a country votes for it ("Pineville" and "Rapides Parish" for
+    Louisiana); the article's votes sum to one, so a long article counts as much as a short one."""
+    if ctx is None:
+        return {}
+    cache = ctx.memo.setdefault("places_home", {})
+    if "home" not in cache:
+        votes: dict[tuple[str, str], float] = defaultdict(float)
+        for k in sorted(set(ctx.possible) | set(ctx.towns)):
+            if k in ctx.streets:
+                continue
+            by_country: dict[str, set[str]] = defaultdict(set)
+            for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()):
+                by_country[c].add(a)
+            for c, adm in by_country.items():
+                if len(adm) == 1 and "" not in adm and not C.is_region(c):
+                    votes[(c, next(iter(adm)))] += 1.0
+        total = sum(votes.values())
+        cache["home"] = {a: v / total for a, v in votes.items()} if total else {}
+    return cache["home"]
+
+
+def article_states_of(text: str) -> Home:
+    """:func:`article_states` of an article's text."""
+    return article_states(C._article_context(text)) if isinstance(text, str) and text else {}
+
+
+def home_without(home: Home | None, own: Home) -> Home | None:
+    """An outlet's ``home`` evidence less one article's own (no article is its own prior)."""
+    if not home:
+        return None
+    return {a: v - own.get(a, 0.0) for a, v in home.items()}
 
 
 def _features(
@@ -333,37 +425,70 @@ _COUNTY_LIST = re.compile(
 
 
 def place_at(
-    text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
+    text: str,
+    start: int,
+    end: int,
+    surface: str,
+    iso3: str | None,
+    ctx: C._Context | None,
+    *,
+    home: Home | None = None,
 ) -> Place | None:
     """:func:`place_of` for the mention ``text[start:end]``, with the qualifier read after it;
     none for a county named in a list of counties (counties have no point here)."""
+    scored = candidates_at(text, start, end, surface, iso3, ctx)
+    return pick(scored, home=home) if scored else None
+
+
+def candidates_at(
+    text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
+) -> list[Scored]:
+    """:func:`candidates` for the mention ``text[start:end]`` (see :func:`place_at`)."""
     if _COUNTY_LIST.match(text, end, end + 200):
-        return None
+        return []
     qualifier = C._qualifier(text[end : end + 40], ctx) if 0 <= end <= len(text) else None
-    return place_of(surface, iso3, ctx, qualifier)
+    return candidates(surface, iso3, ctx, qualifier)
 
 
 def places_article(
     text: str,
     spans: Sequence[tuple[int, int, str, str]],
     codes: Sequence[str | None],
+    *,
+    home: Home | None = None,
 ) -> list[Place | None]:
     """:func:`place_at` for each ``(start, end, surface, label)`` span of one article, given
-    the country each resolved to; ORG/PERSON spans get none (metonyms name countries)."""
+    the country each resolved to; ORG/PERSON spans get none (metonyms name countries).
+    ``home``: the summed :func:`article_states` of the article's outlet (this article's own
+    share is taken out here)."""
+    scored = candidates_article(text, spans, codes)
+    if home:
+        text = text if isinstance(text, str) else ""
+        home = home_without(home, article_states(C._article_context(text) if text else None))
+    return [pick(s, home=home) if s else None for s in scored]
+
+
+def candidates_article(
+    text: str,
+    spans: Sequence[tuple[int, int, str, str]],
+    codes: Sequence[str | None],
+) -> list[list[Scored]]:
+    """:func:`candidates` for each span of one article (see :func:`places_article`), for a
+    caller that adds the outlet's evidence once the whole corpus is read."""
     text = text if isinstance(text, str) else ""
     ctx = C._article_context(text) if text else None
-    memo: dict[tuple, Place | None] = {}
-    out: list[Place | None] = []
+    memo: dict[tuple, list[Scored]] = {}
+    out: list[list[Scored]] = []
     for (start, end, surface, label), code in zip(spans, codes, strict=True):
         if label not in HOME_LABELS or not code:
-            out.append(None)
+            out.append([])
             continue
         if ctx is None or not isinstance(end, int) or not 0 <= end <= len(text):
-            out.append(place_of(surface, code, ctx))
+            out.append(candidates(surface, code, ctx))
             continue
         after = text[end : end + 200]
         mk = (surface, code, C._qualifier(after[:40], ctx), bool(_COUNTY_LIST.match(after)))
         if mk not in memo:
-            memo[mk] = place_at(text, start, end, surface, code, ctx)
+            memo[mk] = candidates_at(text, start, end, surface, code, ctx)
         out.append(memo[mk])
     return out

@@ -110,6 +110,7 @@ class _Mention:
     self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
     end: int = 0
     place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
+    place_cands: Any = None  # its scored readings when several: re-picked with the outlet's home
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
     pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
     ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
@@ -287,7 +288,7 @@ def _resolve_article(
         )
         alts = dict(zip(lone, found, strict=True))
     gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
-    found_places = places.places_article(
+    found_places = places.candidates_article(
         text,
         [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
         [codes[i] for i in gidx],
@@ -305,7 +306,9 @@ def _resolve_article(
                 a = actors.affiliation(text, s, e, surface, word)
             affil = a.iso3 if a else None
         m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
-        m.end, m.place = e, place_of.get(i)
+        scored = place_of.get(i)
+        m.end, m.place = e, places.pick(scored) if scored else None
+        m.place_cands = scored if scored and len(scored) > 1 else None
         if rows[i][4] in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
             m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
@@ -327,6 +330,8 @@ def resolve(
     results: list[_Mention] = []
     datelines: dict[str, str] = {}
     in_title: list[tuple[str, str]] = []
+    homes: dict[str, places.Home] = {}  # outlet -> the states its articles' places lie in
+    own: dict[str, tuple[str, places.Home]] = {}  # article -> (outlet, its own share)
     total = con.execute(
         "SELECT count(*) FROM articles WHERE extracted_pipeline IS NOT NULL"
     ).fetchone()[0]
@@ -349,12 +354,20 @@ def resolve(
                     found = _resolve_article(aid, text, rows, reg, resolver, word, acronyms)
                     _mark_self_mentions(found, source)
                     results.extend(found)
+                    if source:
+                        states = places.article_states_of(text)
+                        home = homes.setdefault(source, {})
+                        for a, v in states.items():
+                            home[a] = home.get(a, 0.0) + v
+                        if any(m.place_cands for m in found):
+                            own[aid] = (source, states)
                 place = _dateline_place(dateline)
                 if place:
                     code = reg.place(place) or _dateline_code(resolver, place, text)
                     if code and not code.startswith("REG:"):
                         datelines[aid] = code
             bar.update(len(chunk))
+    _place_by_outlet(results, homes, own)
     ambiguous: dict[str, Counter[str]] = {}
     entity_of, entities = _entities(
         results, reg, acronyms, functools.partial(_is_country, word), ambiguous
@@ -366,6 +379,22 @@ def resolve(
     res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _place_by_outlet(
+    results: list[_Mention],
+    homes: dict[str, places.Home],
+    own: dict[str, tuple[str, places.Home]],
+) -> None:
+    """Re-pick each ambiguous place with its outlet's home states, read from the outlet's
+    other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
+    for m in results:
+        if m.place_cands is None:
+            continue
+        if m.article_id in own:
+            source, states = own[m.article_id]
+            m.place = places.pick(m.place_cands, home=places.home_without(homes[source], states))
+        m.place_cands = None
 
 
 #: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
