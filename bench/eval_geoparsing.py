@@ -448,7 +448,7 @@ def gold_points_geovirus(path: Path) -> list[Gold]:
     return out
 
 
-def fit_places(l2: float = 1.0) -> int:
+def fit_places(l2: float = 0.3) -> int:
     """Refit ``workbench.places.WEIGHTS`` on the even LGL articles (conditional logit over a
     name's readings in the resolved country; a reading is right when it is the gold state
     of an ADM1 toponym or a town within 25 km of a town toponym's gold point)."""

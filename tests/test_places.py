@@ -110,19 +110,25 @@ def test_the_article_state_decides_among_namesakes(lgl: list[ET.Element]) -> Non
     assert athens is not None and athens.admin1 == "GA"
 
 
-#: Two local papers of LGL that seldom name their own state: "Alexandria" and "Mansfield" in
+#: Two local papers of LGL that seldom name their own state: "Alexandria" and "Pineville" in
 #: The Town Talk are in Louisiana, "Arlington" and "Mansfield" in the Star-Telegram in Texas.
 _OUTLETS = {"thetowntalk.com": "LA", "star-telegram.com": "TX"}
 
 
+def _outlet_articles(lgl: list[ET.Element]) -> list[ET.Element]:
+    """Their articles of the even (tuning) half; the odd half is scored in bench/RESULTS.md."""
+    return [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") in _OUTLETS]
+
+
 def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
-    arts = [a for a in lgl if a.findtext("domain") in _OUTLETS]
+    arts = _outlet_articles(lgl)
     homes: dict[str, dict] = {}
     for a in arts:
         h = homes.setdefault(a.findtext("domain") or "", {})
         for k, v in article_states_of(a.findtext("text") or "").items():
             h[k] = h.get(k, 0.0) + v
-    assert max(homes["thetowntalk.com"], key=homes["thetowntalk.com"].get) == ("USA", "LA")
+    us = {a: v for (c, a), v in homes["thetowntalk.com"].items() if c == "USA"}
+    assert max(us, key=us.__getitem__) == "LA"
     seen = 0
     for a in arts:
         text, want = a.findtext("text") or "", _OUTLETS[a.findtext("domain") or ""]
@@ -136,7 +142,43 @@ def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
             place = place_at(text, start, start + len(phrase), phrase, "USA", ctx, home=home)
             assert place is not None and place.admin1 == want, (phrase, a.get("docid"))
             seen += 1
-    assert seen >= 30
+    assert seen >= 15
+
+
+def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) -> None:
+    # The Atlanta Journal-Constitution's "DeKalb" is DeKalb County, Georgia (no Georgia town
+    # of that name), not the town of DeKalb, Illinois; its towns keep their places.
+    arts = [a for a in lgl if a.findtext("domain") == "ajc.com"]
+    home: dict = {}
+    for a in arts:
+        for k, v in article_states_of(a.findtext("text") or "").items():
+            home[k] = home.get(k, 0.0) + v
+    dekalb = towns = 0
+    for a in arts:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        mine = home_without(home, article_states(ctx))
+        for t in a.iter("toponym"):
+            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+            place = place_at(text, start, start + len(phrase), phrase, "USA", ctx, home=mine)
+            if phrase == "DeKalb":
+                assert place is None
+                dekalb += 1
+            elif phrase in {"Atlanta", "Decatur"} and place is not None:
+                assert place.admin1 == "GA"
+                towns += 1
+    assert dekalb >= 3 and towns >= 3
+
+
+def test_a_capital_metonym_is_still_its_city() -> None:
+    kyiv = place_of("Kyiv", "UKR")
+    assert kyiv is not None and kyiv.fclass == "P" and kyiv.name == "Kyiv"
+    assert place_of("Kiev", "UKR") == kyiv
+    dc = place_of("Washington, D.C.", "USA")
+    assert dc is not None and dc.admin1 == "DC"
+    # Buildings that stand for a country are no town of that name.
+    assert place_of("White House", "USA") is None
+    assert place_of("Westminster", "GBR") is None
 
 
 @pytest.fixture(scope="module")
@@ -147,9 +189,8 @@ def outlet_wb(lgl: list[ET.Element], tmp_path_factory: pytest.TempPathFactory):
     with (d / "local.csv").open("w", encoding="utf-8", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["source", "date", "text"])
-        for a in lgl:
-            if a.findtext("domain") in _OUTLETS:
-                out.writerow([a.findtext("domain"), "2009-03-20", a.findtext("text")])
+        for a in _outlet_articles(lgl):
+            out.writerow([a.findtext("domain"), "2009-03-20", a.findtext("text")])
     w = Workbench(d / "local.duckdb")
     w.ingest([d / "local.csv"], text="text", date="date", source="source", progress=False)
     w.extract(progress=False)
@@ -164,7 +205,7 @@ def test_resolve_reads_the_outlet_home(outlet_wb: Workbench) -> None:
         " USING (article_id) WHERE p.fclass = 'P' AND p.iso3 = 'USA'"
         " AND lower(p.name) IN ('alexandria', 'arlington', 'mansfield')"
     )
-    assert len(rows) >= 10
+    assert len(rows) >= 6
     assert (rows["admin1"] == rows["source"].map(_OUTLETS)).all(), rows
 
 

@@ -110,7 +110,7 @@ class _Mention:
     self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
     end: int = 0
     place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
-    place_cands: Any = None  # its scored readings when several: re-picked with the outlet's home
+    place_cands: Any = None  # its scored readings: picked again with the outlet's home
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
     pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
     ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
@@ -308,7 +308,7 @@ def _resolve_article(
         m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
         scored = place_of.get(i)
         m.end, m.place = e, places.pick(scored) if scored else None
-        m.place_cands = scored if scored and len(scored) > 1 else None
+        m.place_cands = scored or None
         if rows[i][4] in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
             m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
