@@ -250,11 +250,17 @@ _OUTLET_FEATURES = ("outlet_share", "outlet_top")
 
 def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, float]:
     """(outlet_share, outlet_top) of a reading: its admin-1's share of the outlet's evidence
-    inside ``iso3`` (shrunk by OUTLET_SHRINK articles, so one article is no home), and whether it
-    is the outlet's best-supported admin-1 there with at least two articles' worth."""
-    if not home:
-        return 0.0, 0.0
-    mine = {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9}
+    inside ``iso3`` (shrunk by OUTLET_SHRINK articles, so one article is no home), and whether
+    it is the outlet's best-supported admin-1 there with at least two articles' worth."""
+    return _outlet_features(admin1, _home_in(iso3, home))
+
+
+def _home_in(iso3: str, home: Home | None) -> dict[str, float]:
+    """The outlet's evidence inside one country: admin-1 -> votes."""
+    return {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9} if home else {}
+
+
+def _outlet_features(admin1: str, mine: dict[str, float]) -> tuple[float, float]:
     if not mine:
         return 0.0, 0.0
     total = sum(mine.values())
@@ -269,15 +275,16 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
     state that has no town of that name ("DeKalb" in an Atlanta paper): counties have no
     point here, and a namesake town in another state is wrong."""
     wo = WEIGHTS[-len(_OUTLET_FEATURES) :]
+    mine = _home_in(scored[0][0][3], home)  # a name's readings all lie in one country
     scores = [
-        s + sum(w * f for w, f in zip(wo, outlet_features(e[3], e[4], home), strict=True))
+        s + sum(w * f for w, f in zip(wo, _outlet_features(e[4], mine), strict=True)) if mine else s
         for e, s in scored
     ]
     top = max(scores)
     z = sum(math.exp(s - top) for s in scores)
     best = scored[scores.index(top)][0]
-    if home and best[2] == "P" and best[3] in _COUNTIES:
-        state = _home_state(best[3], home)
+    if mine and best[2] == "P" and best[3] in _COUNTIES:
+        state = _home_state(mine)
         if (
             state
             and state != best[4]
@@ -329,9 +336,8 @@ def _counties() -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
-def _home_state(iso3: str, home: Home) -> str | None:
-    """The outlet's home admin-1 inside ``iso3`` (two articles' worth, HOME_STATE_SHARE)."""
-    mine = {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9}
+def _home_state(mine: dict[str, float]) -> str | None:
+    """The outlet's home admin-1 in a country (two articles' worth, HOME_STATE_SHARE)."""
     total = sum(mine.values())
     if total < 2.0:
         return None

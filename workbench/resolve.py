@@ -388,12 +388,15 @@ def _place_by_outlet(
 ) -> None:
     """Re-pick each ambiguous place with its outlet's home states, read from the outlet's
     other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
-    for m in results:
+    aid, home = None, None
+    for m in results:  # in article order: each article's home is computed once
         if m.place_cands is None:
             continue
         if m.article_id in own:
-            source, states = own[m.article_id]
-            m.place = places.pick(m.place_cands, home=places.home_without(homes[source], states))
+            if m.article_id != aid:
+                source, states = own[m.article_id]
+                aid, home = m.article_id, places.home_without(homes[source], states)
+            m.place = places.pick(m.place_cands, home=home)
         m.place_cands = None
 
 
