@@ -412,14 +412,13 @@ def speed(rounds: int = 3) -> int:
             codes = [resolve_country(it.phrase, context=text, start=it.start) for it in art]
             t1 = time.perf_counter()
             ctx = _article_context(text)
-            # as the resolve stage: the article's home states summed into its outlet's, each
-            # place picked on the article alone, then again with the outlet's home evidence
+            # as the resolve stage: the article's home vote read (summed into its outlet's),
+            # each place's readings scored, then picked with the outlet's home evidence
             home = home_without(article_states(ctx), {})
             for it, code in zip(art, codes, strict=True):
                 end = it.start + len(it.phrase)
                 scored = candidates(it.phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
                 if scored:
-                    pick(scored)
                     pick(scored, home=home)
             tc += t1 - t0
             tp += time.perf_counter() - t1

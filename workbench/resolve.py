@@ -110,7 +110,7 @@ class _Mention:
     self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
     end: int = 0
     place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
-    place_cands: Any = None  # its scored readings: picked again with the outlet's home
+    place_cands: Any = None  # its scored readings, until picked with the outlet's home
     relink: bool = False  # relabelled PERSON at corpus level: link within its article again
     pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
     ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
@@ -307,8 +307,7 @@ def _resolve_article(
             affil = a.iso3 if a else None
         m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
         scored = place_of.get(i)
-        m.end, m.place = e, places.pick(scored) if scored else None
-        m.place_cands = scored or None
+        m.end, m.place_cands = e, scored or None  # picked once the outlet's home is known
         if rows[i][4] in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
             m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
@@ -386,17 +385,18 @@ def _place_by_outlet(
     homes: dict[str, places.Home],
     own: dict[str, tuple[str, places.Home]],
 ) -> None:
-    """Re-pick each ambiguous place with its outlet's home states, read from the outlet's
+    """Pick each mention's place with its outlet's home states, read from the outlet's
     other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
     aid, home = None, None
     for m in results:  # in article order: each article's home is computed once
         if m.place_cands is None:
             continue
-        if m.article_id in own:
-            if m.article_id != aid:
-                source, states = own[m.article_id]
-                aid, home = m.article_id, places.home_without(homes[source], states)
-            m.place = places.pick(m.place_cands, home=home)
+        if m.article_id != aid:
+            aid, home = m.article_id, None
+            if aid in own:
+                source, states = own[aid]
+                home = places.home_without(homes[source], states)
+        m.place = places.pick(m.place_cands, home=home)
         m.place_cands = None
 
 
