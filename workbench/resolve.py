@@ -128,6 +128,7 @@ class _Mention:
     pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
     ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
     raw_label: str = ""  # the stored spaCy label (with article_id, start, end: the row's key)
+    place_cands: Any = None  # its scored readings, until picked with the outlet's home
 
 
 @functools.cache
@@ -229,7 +230,7 @@ def _resolve_article(
     labels = _person_like(rows, norms, keys, codes, pidx, reg)
     alts = _lone_alts(text, rows, norms, keys, pidx, reg, resolver)
     gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
-    found_places = places.places_article(
+    found_places = places.candidates_article(
         text,
         [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
         [codes[i] for i in gidx],
@@ -241,7 +242,8 @@ def _resolve_article(
         if label == "PERSON":
             affil = _affiliation(text, s, e, surface, norms[i], word)
         m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
-        m.end, m.place, m.raw_label = e, place_of.get(i), raw[i]
+        m.end, m.raw_label = e, raw[i]
+        m.place_cands = place_of.get(i) or None  # picked once the outlet's home is known
         if cleaned in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
             m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
@@ -432,10 +434,15 @@ def _code_hash() -> str:
 @dataclass
 class _Fresh:
     """Per-article results computed in this run, and each article's kept fields:
-    (article_id, digest, dateline country, headline countries, acronym definitions)."""
+    (article_id, digest, dateline country, headline countries, acronym definitions,
+    outlet, the admin-1s its places lie in (None without outlet or mentions))."""
 
     results: list[_Mention]
-    articles: list[tuple[str, int, str | None, list[str], list[tuple[str, str]]]]
+    articles: list[tuple[str, int, str | None, list[str], list[tuple[str, str]], str | None, Any]]
+
+
+#: An article's outlet and its own admin-1 evidence, for the outlet's home (places.pick).
+_ArticleHome = tuple[str, str | None, "places.Home | None"]
 
 
 def resolve(
@@ -464,8 +471,11 @@ def resolve(
     fresh = _resolve_pending(con, todo, reg, resolver, word, full=full, progress=progress)
     kept = _cache_tables(fresh)  # before the corpus merge relabels the mentions
     skip = [a for a, _ in todo] + gone
-    results, acr_defs = ([], []) if full else _load_cache(con, skip)
+    results, acr_defs, kept_homes = ([], [], []) if full else _load_cache(con, skip)
     results = sorted(results + fresh.results, key=lambda m: (m.article_id, m.start))
+    _place_by_outlet(
+        results, *_outlet_homes(kept_homes + [(a[0], a[5], a[6]) for a in fresh.articles])
+    )
     acronyms: dict[str, Counter[str]] = defaultdict(Counter)
     for acr, name in acr_defs + [d for a in fresh.articles for d in a[4]]:
         acronyms[acr][name] += 1
@@ -569,14 +579,15 @@ def _resolve_pending(
                     continue
                 acr: list[tuple[str, str]] = []
                 rows = by_article.get(aid, [])
+                states = None
                 if rows:
                     found = _resolve_article(aid, text, rows, reg, resolver, word, acr)
                     _mark_self_mentions(found, source)
                     out.results.extend(found)
+                    states = places.article_states_of(text) if source else None
                 titles = sorted(title_countries(title, word))
-                out.articles.append(
-                    (aid, digest[aid], _dateline_iso3(reg, resolver, dateline, text), titles, acr)
-                )
+                dl = _dateline_iso3(reg, resolver, dateline, text)
+                out.articles.append((aid, digest[aid], dl, titles, acr, source, states))
             bar.update(len(chunk))
     return out
 
@@ -588,6 +599,43 @@ def _dateline_iso3(reg: Registry, resolver: Any, dateline: str | None, text: str
         return None
     code = reg.place(place) or _dateline_code(resolver, place, text)
     return code if code and not code.startswith("REG:") else None
+
+
+def _outlet_homes(
+    arts: list[_ArticleHome],
+) -> tuple[dict[str, places.Home], dict[str, tuple[str, places.Home]]]:
+    """Each outlet's home (the admin-1 evidence of all its articles, summed in article order,
+    as a full run meets them) and each article's own share."""
+    homes: dict[str, places.Home] = {}
+    own: dict[str, tuple[str, places.Home]] = {}
+    for aid, source, states in sorted(arts, key=lambda a: a[0]):
+        if not source or states is None:
+            continue
+        home = homes.setdefault(source, {})
+        for a, v in states.items():
+            home[a] = home.get(a, 0.0) + v
+        own[aid] = (source, states)
+    return homes, own
+
+
+def _place_by_outlet(
+    results: list[_Mention],
+    homes: dict[str, places.Home],
+    own: dict[str, tuple[str, places.Home]],
+) -> None:
+    """Pick each mention's place with its outlet's home states, read from the outlet's
+    other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
+    aid, home = None, None
+    for m in results:  # in article order: each article's home is computed once
+        if m.place_cands is None:
+            continue
+        if m.article_id != aid:
+            aid, home = m.article_id, None
+            if aid in own:
+                source, states = own[aid]
+                home = places.home_without(homes[source], states)
+        m.place = places.pick(m.place_cands, home=home)
+        m.place_cands = None
 
 
 #: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
@@ -1105,6 +1153,8 @@ def _cache_tables(fresh: _Fresh) -> tuple[pa.Table, pa.Table]:
             "acronyms": pa.array(
                 [[{"acronym": x, "name": y} for x, y in a[4]] for a in fresh.articles], _ACRONYMS
             ),
+            "source": pa.array([a[5] for a in fresh.articles], pa.string()),
+            "states": pa.array([_states_json(a[6]) for a in fresh.articles], pa.string()),
         }
     )
     ms = fresh.results
@@ -1116,18 +1166,33 @@ def _cache_tables(fresh: _Fresh) -> tuple[pa.Table, pa.Table]:
     }
     for col, attr, typ in _KEPT:
         cols[col] = pa.array([getattr(m, attr) for m in ms], typ)
-    for f, typ in _PLACE_FIELDS:
-        cols[f"place_{f}"] = pa.array(
-            [getattr(m.place, f) if m.place is not None else None for m in ms], typ
-        )
+    cols["place_cands"] = pa.array([_cands_json(m.place_cands) for m in ms], pa.string())
     return arts, pa.table(cols)
+
+
+def _cands_json(scored: Any) -> str | None:
+    """A mention's scored place readings, kept to be picked again with its outlet's home
+    (JSON keeps every float exactly, so a kept reading scores as a fresh one)."""
+    return json.dumps([[list(e), v] for e, v in scored]) if scored else None
+
+
+def _states_json(states: Any) -> str | None:
+    return None if states is None else json.dumps([[a, b, v] for (a, b), v in states.items()])
+
+
+def _kept_homes(rows: list[tuple[str, str | None, str | None]]) -> list[_ArticleHome]:
+    return [
+        (aid, source, None if js is None else {(a, b): v for a, b, v in json.loads(js)})
+        for aid, source, js in rows
+    ]
 
 
 def _load_cache(
     con: duckdb.DuckDBPyConnection, skip: list[str]
-) -> tuple[list[_Mention], list[tuple[str, str]]]:
+) -> tuple[list[_Mention], list[tuple[str, str]], list[_ArticleHome]]:
     """The kept per-article results of every article but ``skip``, in article and offset
-    order (the order a full run makes them in), and their acronym definitions."""
+    order (the order a full run makes them in), their acronym definitions, and each
+    article's outlet and admin-1 evidence."""
     con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
     try:
         t = con.execute(
@@ -1137,6 +1202,10 @@ def _load_cache(
         acr = con.execute(
             "SELECT a.acronym, a.name FROM (SELECT unnest(acronyms) AS a FROM resolve_articles"
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip))"
+        ).fetchall()
+        homes = con.execute(
+            "SELECT article_id, source, states FROM resolve_articles"
+            " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
         ).fetchall()
     finally:
         con.unregister("_wb_skip")
@@ -1148,11 +1217,10 @@ def _load_cache(
         _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
         for r in zip(*cols, strict=True)
     ]
-    place_cols = [t.column(f"place_{f}").to_pylist() for f, _ in _PLACE_FIELDS]
-    for i, name in enumerate(place_cols[1]):
-        if name is not None:
-            out[i].place = places.Place(*(p[i] for p in place_cols))
-    return out, [(a, n) for a, n in acr]
+    for m, js in zip(out, t.column("place_cands").to_pylist(), strict=True):
+        if js is not None:
+            m.place_cands = [(tuple(e), v) for e, v in json.loads(js)]
+    return out, [(a, n) for a, n in acr], _kept_homes(homes)
 
 
 def _write_cache(

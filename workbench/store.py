@@ -159,14 +159,13 @@ MIGRATIONS: dict[int, list[str]] = {
     10: [
         """CREATE TABLE IF NOT EXISTS resolve_articles (
             article_id VARCHAR NOT NULL, digest UBIGINT NOT NULL, dateline_iso3 VARCHAR,
-            title_iso3 VARCHAR[], acronyms STRUCT(acronym VARCHAR, name VARCHAR)[])""",
+            title_iso3 VARCHAR[], acronyms STRUCT(acronym VARCHAR, name VARCHAR)[],
+            source VARCHAR, states VARCHAR)""",
         """CREATE TABLE IF NOT EXISTS resolve_cache (
             article_id VARCHAR NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL,
             raw_label VARCHAR NOT NULL, label VARCHAR NOT NULL, norm VARCHAR, link_key VARCHAR,
             code VARCHAR, affil VARCHAR, alt VARCHAR, self_mention BOOLEAN, pcue INTEGER,
-            ocue INTEGER, place_geonameid BIGINT, place_name VARCHAR, place_fclass VARCHAR,
-            place_iso3 VARCHAR, place_admin1 VARCHAR, place_admin1_name VARCHAR,
-            place_lat DOUBLE, place_lon DOUBLE, place_confidence DOUBLE)""",
+            ocue INTEGER, place_cands VARCHAR)""",
     ],
 }
 
