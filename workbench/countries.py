@@ -129,7 +129,11 @@ W_COUNTY = 5.0  # US counties / parishes
 W_COUNTY_BARE = 4.0  # "Gwinnett" for Gwinnett County
 W_CAPITAL_BONUS = 1.5
 W_CITY_MIN = 3.0
-ALT_NAME_MIN_POP = 50_000  # alternate city names only for towns this big
+ALT_NAME_MIN_POP = 50_000  # alternate city names only for towns this big (places.py)
+#: The country index takes every cities1000 town's alternate names ("Auschwitz" for
+#: Oswiecim, "Kingston" for Kingston upon Thames); chosen on LGL + GeoVirus among 50k / 20k /
+#: 10k / 1k people (bench/RESULTS.md, issue 15, round three).
+INDEX_ALT_NAME_MIN_POP = 1_000
 ALT_NAME_PENALTY = 1.5
 
 # Context scoring.
@@ -207,7 +211,7 @@ def _data_key(name: str) -> str:
     k = _strip_accents(name).casefold()
     if k.startswith("the ") or not k[:1].isalnum() or any(q in k for q in "'’‘`"):
         return _key(name)  # "‘Afrīn" -> "afrin", as _key() reads the text
-    if "st" in k:
+    if "st" in k or "saint " in k:  # "Saint Albans" is indexed as _key() reads "St. Albans"
         k = k.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
     return k.rstrip(".").strip()
 
@@ -545,9 +549,15 @@ def _add_city_variants(g: _Gazetteer, city: dict, a3: str, a1: str, w: float) ->
         bare = _ARABIC_ARTICLE.sub("", city["name"])
         if bare != city["name"] and len(bare) > 3:
             g.add(bare, Cand(a3, a1, w - ARTICLE_PENALTY, "city"))
-    if (city["population"] or 0) >= ALT_NAME_MIN_POP:
+    if (city["population"] or 0) >= INDEX_ALT_NAME_MIN_POP:
         for alt in city.get("alternatenames") or ():
-            if alt.isascii() and len(alt) > 3 and alt[0].isupper() and not alt.isupper():
+            if (
+                alt.isascii()
+                and len(alt) > 3
+                and alt[0].isupper()
+                and not alt.isupper()
+                and alt.rsplit(" ", 1)[-1].casefold() not in _BUILDING  # "St. John's Church"
+            ):
                 g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
 
 
@@ -828,10 +838,11 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
 
 _AREA_KINDS = frozenset({"admin", "subdiv", "county", "place"})
 _SAINT = frozenset("st st. saint ste ste. sainte san santa sao são".split())
-#: A saint's name before one of these names a building, not a town ("St. John's Church").
+#: A saint's name before one of these names a building or a square, not a town ("St.
+#: John's Church", "St. Peter's Square").
 _BUILDING = frozenset(
     "church cathedral chapel basilica abbey parish priory school academy college hospital "
-    "infirmary hall".split()
+    "infirmary hall square".split()
 )
 #: Words that make a new place name of the name after them.
 _NAME_PREFIX = frozenset("st saint ste sainte san santa new fort ft port mount mt little".split())
@@ -1673,6 +1684,30 @@ def _looks_like_name(surface: str) -> bool:
     )
 
 
+#: After a qualifier: the next item of a list ("Colorado, Delaware and Idaho"), or the
+#: qualifier's own country ("Stroud, Ontario, Canada").
+_NEXT_ITEM = re.compile(r"\s*(?:,|and\b|&)\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?)")
+_TOWN_ONLY = frozenset({"city", "county_bare", "county", "subdiv"})
+
+
+def _town_we_lack(
+    cands: Sequence[Cand], qualifier: tuple[str, str] | None, after: str
+) -> str | None:
+    """A town's name qualified by a state in which the gazetteer has no town of that name
+    ("Stroud, Ontario": only other countries' Strouds are indexed) is a town of that state
+    the gazetteer lacks: the state's country. Not when the qualifier is an item of a list
+    of states, nor for a name with a country-level or state reading."""
+    if qualifier is None or not qualifier[1] or not cands:
+        return None
+    if any(c.code == qualifier[0] or c.kind not in _TOWN_ONLY for c in cands):
+        return None
+    m = _QUAL.match(after)
+    nxt = _NEXT_ITEM.match(after, m.end()) if m else None
+    if nxt and any(c.kind == "admin" for c in _lookup(nxt.group(1))):
+        return None  # "Guam, Louisiana and Nevada": a list, not a qualifier
+    return qualifier[0]
+
+
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
     """'Paris, Texas' -> ('Paris', ('USA', 'TX'))."""
     if "," in text:
@@ -1848,6 +1883,11 @@ def _resolve_stage(
         if acronym is not None:
             return acronym, None
         return (ctx.fallback(_key(surface)) if _looks_like_name(surface) else None), None
+    if isinstance(start, int) and start >= 0:
+        end = start + len(text)
+        lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
+        if lacked is not None:
+            return lacked, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
@@ -2117,6 +2157,18 @@ class CountryResolver:
             acronym = None
             if qualifier is None and label in self.HOME_LABELS and not _lookup_partial(head):
                 acronym = _acronym(ctx, head, text, start if isinstance(start, int) else None)
+            if (
+                qualifier is not None
+                and label in self.PLACE_LABELS
+                and isinstance(end, int)
+                and 0 <= end <= len(text)
+            ):
+                lacked = _town_we_lack(
+                    _in_text(_lookup_partial(head), _clean(head)), qualifier, text[end : end + 40]
+                )
+                if lacked is not None:
+                    out.append(lacked)
+                    continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
                 memo[mk] = acronym or self._one(ctx, head, qualifier, label)
