@@ -547,3 +547,14 @@ def test_a_town_qualified_by_a_state_it_has_no_reading_in_is_a_town_of_that_stat
     # A list of states is no qualifier; a country-level name keeps its country.
     listed = "Flights resumed to Guam, Louisiana and Nevada after the storm."
     assert resolve_country("Guam", context=listed, start=listed.index("Guam")) == "GUM"
+
+
+def test_a_towns_demonym_follows_the_town_the_article_names() -> None:
+    assert resolve_country("Londoner") == "GBR"
+    text = (
+        "LONDON, Ont. - City council met on Tuesday in London, Ontario. Every Londoner will "
+        "get a chance to weigh in, the Middlesex County clerk said."
+    )
+    assert resolve_country("Londoner", context=text, start=text.index("Londoner")) == "CAN"
+    spans = [(text.index("Londoner"), text.index("Londoner") + 8, "Londoner", "NORP")]
+    assert CountryResolver().resolve_article(text, spans) == ["CAN"]

@@ -1708,6 +1708,28 @@ def _town_we_lack(
     return qualifier[0]
 
 
+_TOWN_DEMONYM_ENDS = ("ers", "er")
+
+
+def _town_demonym(ctx: _Context, surface: str, cands: Sequence[Cand]) -> str | None:
+    """A town's demonym ("Londoner", "New Londoners") where the article names the town
+    itself: the town's country as this article reads it (London, Ontario's Londoners)."""
+    if any(c.kind != "demonym" for c in cands):
+        return None
+    clean = _clean(surface)
+    for end in _TOWN_DEMONYM_ENDS:
+        if not clean.endswith(end) or len(clean) <= len(end) + 2:
+            continue
+        stem = clean[: -len(end)]
+        key = _key(stem)
+        if key not in ctx.by_key and key not in ctx.towns:
+            continue
+        town = tuple(c for c in _in_text(_lookup(stem), stem) if c.kind not in STRONG_KINDS)
+        if town:
+            return _choose(town, ctx, key)
+    return None
+
+
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
     """'Paris, Texas' -> ('Paris', ('USA', 'TX'))."""
     if "," in text:
@@ -1876,6 +1898,9 @@ def _resolve_stage(
         answer, qualifier = _use_placed(ctx, surface, cands, placed)
         if answer is not None:
             return answer, None
+    demonym = _town_demonym(ctx, surface, cands) if qualifier is None else None
+    if demonym is not None:
+        return demonym, None
     if not cands:
         if qualifier is not None:
             return qualifier[0], None
@@ -2183,6 +2208,9 @@ class CountryResolver:
             cands = tuple(
                 c for c in _in_text(_lookup(head), _clean(head)) if c.kind in STRONG_KINDS
             )
+        demonym = _town_demonym(ctx, head, cands) if qualifier is None else None
+        if demonym is not None:
+            return demonym
         if not cands:
             if qualifier is not None:
                 return qualifier[0]
