@@ -74,6 +74,12 @@ per text and cached) each reading is also scored against the article's other pla
   is the state unless another name or the dateline speaks for the country; in the
   article's evidence such a name votes for the state when only the state's country is
   otherwise in evidence.
+* GeoNames' "Saint X" names match "St. X", and every cities1000 town's ASCII alternate
+  names are indexed ("Auschwitz" -> Oswiecim), below the main name;
+* a town's name qualified by a state in which the gazetteer has no town of that name
+  ("Stroud, Ontario") is a town of that state, unless the qualifier is an item of a list
+  of states;
+* a town's demonym ("Londoner") reads as the town does in an article that names the town.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
@@ -245,6 +251,9 @@ class _Gazetteer:
     admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
     admin_share: dict[tuple[str, str], float] = field(default_factory=dict)  # of town pop.
     code_only: frozenset[str] = frozenset()  # ISO alpha-3 codes no text writes as a name
+    #: "key|ISO3|admin1" of town readings that come only from a small town's alternate name:
+    #: readings, but no evidence of the states an article's names could lie in.
+    weak_alt: frozenset[str] = frozenset()
 
     def add(self, name: str, cand: Cand) -> None:
         if name.isupper() and len(name) <= 5:  # acronyms ("GCC", "MENA") match case-sensitively
@@ -523,6 +532,8 @@ def _add_cities(g: _Gazetteer, gc) -> None:
     best_capital = _capital_populations(gc, cities)
     pop_admin: Counter = Counter()
     pop_country: Counter = Counter()
+    main_names: set[str] = set()
+    weak: set[str] = set()
     for city in cities.values():
         a3 = g.alpha2.get(city["countrycode"])
         if not a3:
@@ -536,15 +547,20 @@ def _add_cities(g: _Gazetteer, gc) -> None:
             w += W_CAPITAL_BONUS
         a1 = city.get("admin1code") or ""
         g.add(city["name"], Cand(a3, a1, w, "city"))
-        _add_city_variants(g, city, a3, a1, max(W_CITY_MIN, math.log10(pop + 10)))
+        main_names.add(f"{_data_key(city['name'])}|{a3}|{a1}")
+        _add_city_variants(g, city, a3, a1, max(W_CITY_MIN, math.log10(pop + 10)), weak)
+    g.weak_alt = frozenset(weak - main_names)
     g.admin_share = {
         k: v / pop_country[k[0]] for k, v in pop_admin.items() if k[1] and pop_country[k[0]]
     }
 
 
-def _add_city_variants(g: _Gazetteer, city: dict, a3: str, a1: str, w: float) -> None:
-    """A town's name without the Arabic article ("Al Qāmishlī" -> "Qamishli") and, for a
-    sizeable town, its ASCII alternate names, each a little below the main name."""
+def _add_city_variants(
+    g: _Gazetteer, city: dict, a3: str, a1: str, w: float, weak: set[str]
+) -> None:
+    """A town's name without the Arabic article ("Al Qāmishlī" -> "Qamishli") and its ASCII
+    alternate names, each a little below the main name; those of a town under
+    ALT_NAME_MIN_POP are also noted in ``weak``."""
     if city["countrycode"] in _ARABIC_CC:
         bare = _ARABIC_ARTICLE.sub("", city["name"])
         if bare != city["name"] and len(bare) > 3:
@@ -559,6 +575,8 @@ def _add_city_variants(g: _Gazetteer, city: dict, a3: str, a1: str, w: float) ->
                 and alt.rsplit(" ", 1)[-1].casefold() not in _BUILDING  # "St. John's Church"
             ):
                 g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
+                if (city["population"] or 0) < ALT_NAME_MIN_POP:
+                    weak.add(f"{_data_key(alt)}|{a3}|{a1}")
 
 
 def _freeze(g: _Gazetteer) -> None:
@@ -1311,16 +1329,18 @@ def _note_mention(
     lower_words = p.lower_words
     if _is_local(text, start, end):
         ctx.local_keys.add(key)
+    weak = _gazetteer().weak_alt
+    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
     poss = {
         (c.code, c.admin1)
-        for c in cands
+        for c in located
         if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
     }
     if poss and not (" " not in surface and surface.casefold() in lower_words):
         ctx.possible.setdefault(key, set()).update(poss)
     if surface.casefold() not in lower_words:
         p.towns_in.setdefault(key, set()).update(
-            (c.code, c.admin1) for c in cands if c.kind == "city" and c.admin1
+            (c.code, c.admin1) for c in located if c.kind == "city" and c.admin1
         )
     if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
         p.shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
