@@ -26,7 +26,13 @@ configuration) is chosen by inner leave-one-set-out on the two other sets only, 
 them and scored on the held-out set, beside the rules and the name + prior baseline; then the
 model trained on all three sets (the one ``make model`` writes), scored on each (in-sample).
 
+``--ceiling``: per set, the re-ranking ceiling (right, or the gold country among the
+name's candidates) and, for each toponym whose gold country is no candidate, why
+(``CEILING_CLASSES``: region name, misspelling, demonym form, in offline data but not
+indexed, read by a part, unknown everywhere, known only elsewhere), with examples.
+
 Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15] [--cv]
+      [--ceiling]
 """
 
 from __future__ import annotations
@@ -217,6 +223,121 @@ def evaluate(name: str, items: list[Item], show: int) -> dict:
     for (ph, g, p), c in wrong.most_common(show):
         print(f"  {ph!r} {g} -> {p}: {c}")
     return {"set": name, "n": n, "acc": acc, "acc_bare": acc_bare, "majority": major_n / n}
+
+
+#: Why a toponym's gold country is among none of its candidates (``--ceiling``), in the
+#: order the classes are tested.
+CEILING_CLASSES = {
+    "region_gold": "a region/continent name (all readings REG:), gold a country",
+    "misspelling": "close to a country/state name of the gold country ('Britian')",
+    "demonym_form": "a demonym/adjective form of a name the gold country has ('Londoner')",
+    "country_name_gold_other": "a country-level name (country, code, demonym), gold another country",
+    "offline_has_it": "the name is in offline data for the gold country (cities500 names and "
+    "alternate names, ISO subdivisions, historic countries) but not in the index",
+    "part_of_longer": "unknown as a whole, read by a part ('Indian Orchard' -> India)",
+    "unknown": "no candidate and in no offline source (hamlet, park, river, mountain)",
+    "known_elsewhere": "a known name whose readings all lie in other countries",
+}
+_DEMONYM_ENDS = ("ers", "er", "ians", "ian", "ans", "an", "ese", "ish", "is", "i")
+
+
+def _offline_names() -> dict[str, set[str]]:
+    """Name key -> ISO3 codes over the offline data the index draws on only in part:
+    cities500 (every name and alternate name, any population), every ISO subdivision
+    name, pycountry's historic countries."""
+    import pycountry
+
+    from workbench.countries import _data_key
+
+    g = _gazetteer()
+    out: dict[str, set[str]] = {}
+    with (_geonames_dir() / "cities500.json").open(encoding="utf-8") as f:
+        for c in json.load(f).values():
+            a3 = g.alpha2.get(c["countrycode"])
+            for nm in {c["name"], *(c.get("alternatenames") or ())}:
+                if a3 and nm:
+                    out.setdefault(_data_key(nm), set()).add(a3)
+    for sd in pycountry.subdivisions:
+        a3 = g.alpha2.get(sd.country_code)
+        if a3:
+            out.setdefault(_data_key(re.sub(r"\s*\[.*?\]\s*", "", sd.name)), set()).add(a3)
+    for hc in pycountry.historic_countries:
+        out.setdefault(_data_key(hc.name), set())
+    return out
+
+
+def _ceiling_class(it: Item, answer: str | None, offline: dict, gold_keys: dict) -> str:
+    """The first class of CEILING_CLASSES a toponym without its gold candidate falls in."""
+    import difflib
+
+    from workbench.countries import STRONG_KINDS, _clean, _in_text, _key, _lookup_partial
+
+    whole = _in_text(_lookup(it.phrase), _clean(it.phrase))
+    cands = _in_text(_lookup_partial(it.phrase), _clean(it.phrase))
+    k = _key(it.phrase)
+    if cands and all(is_region(c.code) for c in cands):
+        return "region_gold"
+    if difflib.get_close_matches(k, gold_keys.get(it.gold, ()), n=1, cutoff=0.85):
+        return "misspelling"
+    for end in _DEMONYM_ENDS:
+        stem = k[: -len(end)] if k.endswith(end) and len(k) > len(end) + 2 else ""
+        if stem and any(
+            it.gold in {c.code for c in _lookup(v)} | offline.get(v, set())
+            for v in (stem, stem + "a", stem + "e", stem + "y")
+        ):
+            return "demonym_form"
+    if any(c.kind in STRONG_KINDS and not is_region(c.code) for c in whole):
+        return "country_name_gold_other"
+    stripped = re.sub(r"^(?:town|city|village) of |(?: township| county| province)$", "", k)
+    if it.gold in offline.get(k, set()) | offline.get(stripped, set()):
+        return "offline_has_it"
+    if not whole and cands:
+        return "part_of_longer"
+    if not cands:
+        return "unknown"
+    return "known_elsewhere"
+
+
+def ceiling(sets: dict[str, list[Item]], show: int) -> int:
+    """Per set: accuracy, the re-ranking ceiling (right, or the gold country among the
+    name's candidates: its readings and the rules' answer) and, for the toponyms whose gold
+    country is no candidate, why (CEILING_CLASSES), with examples."""
+    from workbench.countries import _clean, _in_text, _lookup_partial
+
+    offline = _offline_names()
+    gold_keys: dict[str, list[str]] = {}
+    for key, bucket in _gazetteer().index.items():
+        for c in bucket:
+            if c[3] in {"country", "admin", "demonym"}:
+                gold_keys.setdefault(c[0], []).append(key)
+    print("\nclasses:")
+    for c, what in CEILING_CLASSES.items():
+        print(f"  {c:<24} {what}")
+    for name, items in sets.items():
+        items = [it for it in items if it.gold != "REGION"]
+        right = rankable = 0
+        by_class: dict[str, list[str]] = {c: [] for c in CEILING_CLASSES}
+        for it in items:
+            answer = resolve_country(it.phrase, context=it.text, start=it.start)
+            cands = _in_text(_lookup_partial(it.phrase), _clean(it.phrase))
+            if answer == it.gold:
+                right += 1
+            elif it.gold in {c.code for c in cands} | {answer}:
+                rankable += 1
+            else:
+                cls = _ceiling_class(it, answer, offline, gold_keys)
+                by_class[cls].append(f"{it.phrase!r} gold {it.gold} -> {answer}")
+        n = len(items)
+        miss = n - right - rankable
+        print(
+            f"\n== {name}: n={n}  accuracy {right / n:.4f}  wrong but gold among candidates "
+            f"{rankable}  gold not a candidate {miss}  re-ranking ceiling "
+            f"{(right + rankable) / n:.4f}"
+        )
+        for cls, rows in by_class.items():
+            examples = "; ".join(f"{r} x{c}" for r, c in Counter(rows).most_common(show))
+            print(f"  {cls:<24} {len(rows):>3}  {examples}")
+    return 0
 
 
 def cross_validate() -> int:
@@ -502,6 +623,16 @@ def fit_places(l2: float = 0.3) -> int:
     return 0
 
 
+def _gold_sets(which: str, nearest: NearestCountry) -> dict[str, list[Item]]:
+    """The gold sets named by ``--set`` (one, or "all")."""
+    loaders = {
+        "lgl": ("LGL", lambda: load_lgl(GOLD_DIR / "lgl.xml")),
+        "gwn": ("GeoWebNews", lambda: load_gwn(GOLD_DIR, nearest)),
+        "geovirus": ("GeoVirus", lambda: load_geovirus(GOLD_DIR / "GeoVirus.xml", nearest)),
+    }
+    return {name: load() for k, (name, load) in loaders.items() if which in {k, "all"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
@@ -509,6 +640,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cv", action="store_true", help="leave-one-set-out ranker validation")
     ap.add_argument("--places", action="store_true", help="only the place-level (25 km) figures")
     ap.add_argument("--speed", action="store_true", help="spans/s over all gold spans")
+    ap.add_argument(
+        "--ceiling", action="store_true", help="why gold countries are not among the candidates"
+    )
     ap.add_argument(
         "--fit-places", action="store_true", help="refit places.WEIGHTS on the even LGL half"
     )
@@ -528,6 +662,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_places:
         return fit_places()
     nearest = NearestCountry()
+    if args.ceiling:
+        return ceiling(_gold_sets(args.set, nearest), args.show)
     if args.places or args.set == "all":
         if args.set in {"lgl", "all"}:
             lgl = GOLD_DIR / "lgl.xml"

@@ -528,3 +528,33 @@ def test_weak_cue_needles_never_skip_a_match():
                 if needles:
                     assert any(s in m.group() for s in needles), (pattern.pattern, m.group())
     assert matched > 0
+
+
+def test_saint_names_and_every_towns_alternate_names_are_indexed() -> None:
+    # GeoNames writes "Saint Albans"; text writes "St. Albans" (the West Virginia city).
+    text = "Mounds were built from St. Albans to Kanawha City, West Virginia, by the Adena."
+    assert resolve_country("St. Albans", context=text, start=text.index("St. Albans")) == "USA"
+    assert resolve_country("Auschwitz") == "POL"  # an alternate name of Oswiecim (34k people)
+    assert resolve_country("St. John's Church") is None  # an alternate name that is a building
+
+
+def test_a_town_qualified_by_a_state_it_has_no_reading_in_is_a_town_of_that_state() -> None:
+    text = "The truck was pulled over in Stroud, Ontario, Canada, on Tuesday."
+    assert resolve_country("Stroud") == "GBR"
+    assert resolve_country("Stroud", context=text, start=text.index("Stroud")) == "CAN"
+    spans = [(text.index("Stroud"), text.index("Stroud") + 6, "Stroud", "GPE")]
+    assert CountryResolver().resolve_article(text, spans) == ["CAN"]
+    # A list of states is no qualifier; a country-level name keeps its country.
+    listed = "Flights resumed to Guam, Louisiana and Nevada after the storm."
+    assert resolve_country("Guam", context=listed, start=listed.index("Guam")) == "GUM"
+
+
+def test_a_towns_demonym_follows_the_town_the_article_names() -> None:
+    assert resolve_country("Londoner") == "GBR"
+    text = (
+        "LONDON, Ont. - City council met on Tuesday in London, Ontario. Every Londoner will "
+        "get a chance to weigh in, the Middlesex County clerk said."
+    )
+    assert resolve_country("Londoner", context=text, start=text.index("Londoner")) == "CAN"
+    spans = [(text.index("Londoner"), text.index("Londoner") + 8, "Londoner", "NORP")]
+    assert CountryResolver().resolve_article(text, spans) == ["CAN"]

