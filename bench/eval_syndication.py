@@ -280,7 +280,12 @@ def cmd_pairs(args: argparse.Namespace) -> None:
     print(f"articles: {len(rows)} ({len(origin)} synthetic copies); hand labels: {len(labels)}")
     with Workbench(db) as wb:
         t = time.perf_counter()
-        wb.stories(progress=False, shingle=args.shingle, lsh_threshold=args.lsh)
+        wb.stories(
+            progress=False,
+            shingle=args.shingle,
+            lsh_threshold=args.lsh,
+            max_lag_days=args.max_lag_days,
+        )
         print(f"clustered in {time.perf_counter() - t:.1f}s (shingle {args.shingle})")
         grid = [(j, c) for j in args.jaccard for c in args.containment]
         for j, c in grid:
@@ -372,14 +377,19 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_realpairs(args: argparse.Namespace) -> None:
     """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
     (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
-    containment >= c)."""
+    containment >= c; and with ``--max-lag-days`` the two dates at most that many days
+    apart)."""
     rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
-    text = {}
+    text, day = {}, {}
     for part in ("test", "tune"):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
-            q = "SELECT article_id, title, text FROM articles WHERE list_contains(?, article_id)"
-            text.update({a: (h, t) for a, h, t in wb.sql(q, [ids]).itertuples(index=False)})
+            q = (
+                "SELECT article_id, title, text, date FROM articles "
+                "WHERE list_contains(?, article_id)"
+            )
+            for a, h, t, d in wb.sql(q, [ids]).itertuples(index=False):
+                text[a], day[a] = (h, t), (None if pd.isna(d) else pd.Timestamp(d))
     opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
     floor = opts.min_shingles
     sims = []
@@ -392,10 +402,15 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
             short and not titles_agree(a.title, b.title, opts.short_titles)
         ):
             jac = con = 0.0  # the pipeline drops the pair
+        da, db = day[r["article_a"]], day[r["article_b"]]
+        if args.max_lag_days and da is not None and db is not None:
+            if abs((da - db).days) > args.max_lag_days:
+                jac = con = 0.0  # outside the lag window
         sims.append((r, jac, jac if short else con))
     for j in args.jaccard:
         for c in args.containment:
-            out = {"shingle": args.shingle, "jaccard": j, "containment": c}
+            out = {"shingle": args.shingle, "jaccard": j, "containment": c,
+                   "max_lag_days": args.max_lag_days}  # fmt: skip
             for part in ("tune", "test"):
                 tp = fp = fn = 0
                 for r, jac, con in sims:
@@ -585,6 +600,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--lsh", type=float, default=0.3)
     p.add_argument("--examples", action="store_true")
+    p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
     p = sub.add_parser("candidates")
     p.add_argument("--sample", type=int, default=90)
     p.add_argument("--seed", type=int, default=17)
@@ -603,6 +619,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--figures", type=float, default=StoryOptions().figures)
     p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
     p.add_argument("--labels", default=str(HANDCHECK))
+    p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)

@@ -22,7 +22,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 #: ``LIMIT ?`` bound when the caller asked for no limit (``n=None``): DuckDB's LIMIT takes
 #: a BIGINT, and one query text for both cases keeps the plans and the ``sql=True`` output alike.
@@ -154,6 +154,9 @@ MIGRATIONS: dict[int, list[str]] = {
             iso3 VARCHAR NOT NULL, admin1 VARCHAR, admin1_name VARCHAR,
             lat DOUBLE, lon DOUBLE, confidence DOUBLE, registry_hash VARCHAR)"""
     ],
+    # Stories: each signature keeps the compact body its pairs are verified on (shingle
+    # hashes, figures, headline words), so verification never reads and re-shingles text.
+    10: ["ALTER TABLE story_signatures ADD COLUMN IF NOT EXISTS body BLOB"],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
