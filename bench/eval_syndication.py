@@ -47,6 +47,8 @@ from workbench.stories import (
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
 HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
+#: Later hand checks of merged real pairs (fresh samples, never tuned on when drawn).
+HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3))]
 
 NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
 CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
@@ -209,10 +211,10 @@ def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[
     return db, origin, rows, remap
 
 
-def handchecked() -> dict[frozenset[str], bool]:
-    if not HANDCHECK.exists():
+def handchecked(path: Path = HANDCHECK) -> dict[frozenset[str], bool]:
+    if not path.exists():
         return {}
-    with HANDCHECK.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         return {
             frozenset((r["article_a"], r["article_b"])): r["label"] == "same"
             for r in csv.DictReader(fh)
@@ -338,10 +340,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
     """A fresh random sample of the real pairs the pipeline *merges* at the defaults (both
     corpora pooled; pairs of earlier hand checks left out), for a precision check by hand:
     each pair with its headlines, openings, endings and the words each text has that the
-    other lacks (where templated items differ: names, figures, days)."""
+    other lacks (where templated items differ: names, figures, days). The pairs are those
+    the thresholds merge before the lag window, so the sample can be judged blind to it."""
     from workbench.stories import words
 
-    old = handchecked()
+    old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     pool = []
     for part in ("test", "tune"):
         load_part(part, 10**9, random.Random(0))
@@ -349,7 +352,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
             pairs = wb.sql(
                 "SELECT p.article_id AS a, p.other_id AS b, p.jaccard, p.containment, "
                 "x.source AS sa, y.source AS sb, x.text AS ta, y.text AS tb, x.title AS ha, "
-                "y.title AS hb FROM story_pairs p JOIN articles x ON x.article_id = p.article_id "
+                "y.title AS hb, x.date AS da, y.date AS db FROM story_pairs p "
+                "JOIN articles x ON x.article_id = p.article_id "
                 "JOIN articles y ON y.article_id = p.other_id "
                 "WHERE p.jaccard >= ? OR p.containment >= ? ORDER BY p.article_id, p.other_id",
                 [args.jaccard, args.containment],
@@ -364,9 +368,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
             fh.write(
                 f"### {i} [{r['part']}] J={r['jaccard']:.3f} C={r['containment']:.3f} "
                 f"{r['a']} ({r['sa']}) | {r['b']} ({r['sb']})\n"
-                f"A: {r['ha']!r} ({len(r['ta'])} chars)\n   {r['ta'][:300]!r}\n"
+                f"A: {r['ha']!r} ({len(r['ta'])} chars, {str(r['da'])[:10]})\n"
+                f"   {r['ta'][:300]!r}\n"
                 f"   ...{r['ta'][-150:]!r}\n"
-                f"B: {r['hb']!r} ({len(r['tb'])} chars)\n   {r['tb'][:300]!r}\n"
+                f"B: {r['hb']!r} ({len(r['tb'])} chars, {str(r['db'])[:10]})\n"
+                f"   {r['tb'][:300]!r}\n"
                 f"   ...{r['tb'][-150:]!r}\n"
                 f"only A: {' '.join(sorted(wa - wb_)[:40])}\n"
                 f"only B: {' '.join(sorted(wb_ - wa)[:40])}\n\n"
