@@ -479,8 +479,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of its ended children (the shingling workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 class PeakRSS:
-    """Peak resident memory of this process while the block runs (sampled every 0.1 s)."""
+    """Peak resident memory of this process and its children (the shingling workers) while
+    the block runs (sampled every 0.1 s)."""
 
     def __enter__(self) -> PeakRSS:
         import threading
@@ -494,8 +501,16 @@ class PeakRSS:
         return self
 
     def _run(self) -> None:
+        import psutil
+
         while not self.stop.wait(0.1):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            rss = self.proc.memory_info().rss
+            for kid in self.proc.children(recursive=True):
+                try:
+                    rss += kid.memory_info().rss
+                except psutil.Error:
+                    pass  # ended meanwhile
+            self.peak = max(self.peak, rss)
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
@@ -551,6 +566,8 @@ def cmd_scale(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         write_direct(db, base, args.n + n_add, rng)
         print(f"generated and inserted (no ingest): {time.perf_counter() - t:.1f}s")
+    if args.generate_only:
+        return
     if not db.exists():
         with src.open("w", encoding="utf-8") as fh, extra.open("w", encoding="utf-8") as fx:
             for i in range(args.n + n_add):
@@ -569,21 +586,24 @@ def cmd_scale(args: argparse.Namespace) -> None:
             wb.sql("CREATE TABLE IF NOT EXISTS _scale_add AS SELECT * FROM articles "
                    "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
+        wb.sql("DELETE FROM articles WHERE starts_with(title, 'zr')")  # an earlier add
         n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
-        t, c = time.perf_counter(), time.process_time()
+        t, c = time.perf_counter(), cpu_s()
         with PeakRSS() as mem:
-            out = wb.stories(rebuild=True, progress=args.progress, batch=args.batch)
-        full, full_cpu = time.perf_counter() - t, time.process_time() - c
+            out = wb.stories(
+                rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
+            )
+        full, full_cpu = time.perf_counter() - t, cpu_s() - c
         print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
               f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
         if args.direct:
             wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
         else:
             wb.ingest([extra], progress=False, rescan=True)
-        t, c = time.perf_counter(), time.process_time()
+        t, c = time.perf_counter(), cpu_s()
         with PeakRSS() as mem:
-            out = wb.stories(progress=False, batch=args.batch)
-        inc, inc_cpu = time.perf_counter() - t, time.process_time() - c
+            out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
+        inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
         print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
               f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
               f"{mem}")  # fmt: skip
@@ -632,6 +652,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch", type=int, default=5000)
     p.add_argument("--direct", action="store_true", help="insert replicas without ingest")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--generate-only", action="store_true", help="only write the replicas")
+    p.add_argument("--workers", type=int, default=1, help="shingling processes")
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip

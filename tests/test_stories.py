@@ -467,3 +467,18 @@ def test_batch_verification_counts_what_intersect1d_counts():
     ri = np.array([0, 1, 2, 3, 3, 2, 4, 2])
     want = [len(np.intersect1d(left[i], right[j])) for i, j in zip(li, ri, strict=True)]
     assert _overlaps(left, right, li, ri).tolist() == want and want[2] >= 150
+
+
+def test_shingling_in_worker_processes_changes_nothing(recurring):
+    """``workers=2`` shingles in two processes, a batch each, while this one stores: the
+    signatures, bodies and pairs are the same."""
+    con = recurring.con
+    q = (
+        "SELECT s.article_id, s.seq, s.minhash, s.body, p.other_id, p.jaccard FROM "
+        "story_signatures s LEFT JOIN story_pairs p USING (article_id) ORDER BY ALL"
+    )
+    before = con.execute(q).fetchall()
+    out = recurring.stories(rebuild=True, workers=2, batch=1, progress=False)
+    assert out["signed"] == 4 and con.execute(q).fetchall() == before
+    recurring.stories(rebuild=True, workers=1, batch=2000, progress=False)
+    assert con.execute(q).fetchall() == before

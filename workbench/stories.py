@@ -42,6 +42,7 @@ exact Jaccard with it.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import json
@@ -50,7 +51,7 @@ import time
 import unicodedata
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -100,6 +101,9 @@ class StoryOptions:
       issued word for word again after another meeting or on another day is another item,
       and only its date tells. 0 turns the window off; undated articles are not held to it.
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
+    - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
+      texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
+      work). Neither changes any result.
     """
 
     jaccard: float = 0.8
@@ -115,6 +119,7 @@ class StoryOptions:
     num_perm: int = 128
     seed: int = 1
     batch: int = 2000
+    workers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("jaccard", "containment", "lsh_threshold", "pair_floor"):
@@ -125,7 +130,7 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
-        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch"):
+        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch", "workers"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
@@ -646,18 +651,7 @@ def _index(
     ]
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
     with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
-        for start in range(0, len(todo), opts.batch):
-            ids = todo[start : start + opts.batch]
-            row_of = {
-                r[0]: r
-                for r in con.execute(
-                    "SELECT article_id, title, text FROM articles WHERE article_id IN "  # noqa: S608
-                    f"({store.in_list_params(ids)})",
-                    ids,
-                ).fetchall()
-            }
-            sets = _bodies_of([row_of[i] for i in ids], opts)
-            del row_of
+        for ids, sets in _new_bodies(con, todo, opts):
             sigs = signatures([b.shingles for b in sets], opts)
             rows = []
             for aid, s, sig in zip(ids, sets, sigs, strict=True):
@@ -678,6 +672,54 @@ def _index(
             stats["signed"] += len(ids)
             bar.update(len(ids))
     return stats
+
+
+def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, Any, Any]]:
+    """(article_id, title, text) of the articles, in the order of ``ids``."""
+    con.register("_wb_story_read", pd.DataFrame({"article_id": ids, "i": range(len(ids))}))
+    try:
+        return con.execute(
+            "SELECT a.article_id, a.title, a.text FROM _wb_story_read r "
+            "JOIN articles a ON a.article_id = r.article_id ORDER BY r.i"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_story_read")
+
+
+def _new_bodies(
+    con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
+) -> Iterator[tuple[list[str], list[Body]]]:
+    """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
+    texts are shingled in that many worker processes, a batch each, while the caller bands
+    and verifies the batch before: shingling (the regex work) is most of the cost, and a
+    2-core machine then runs it beside DuckDB's work."""
+    starts = range(0, len(todo), opts.batch)
+    if opts.workers <= 1:
+        for start in starts:
+            ids = todo[start : start + opts.batch]
+            yield ids, _bodies_of(_texts_of(con, ids), opts)
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
+    with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
+        pending: collections.deque[tuple[list[str], Any]] = collections.deque()
+        left = iter(starts)
+
+        def submit() -> None:
+            start = next(left, None)
+            if start is not None:
+                ids = todo[start : start + opts.batch]
+                pending.append((ids, pool.submit(_bodies_of, _texts_of(con, ids), opts)))
+
+        for _ in range(opts.workers):
+            submit()
+        while pending:
+            ids, future = pending.popleft()
+            done = future.result()
+            submit()  # the workers shingle on while the caller stores this batch
+            yield ids, done
 
 
 def _band_and_pair(
