@@ -280,6 +280,8 @@ def test_cli_stories_then_story_dedup(tmp_path):
     r = runner.invoke(app, ["stories", "--db", db])
     assert r.exit_code == 0, r.output
     assert "stories per outlet" in r.output and "Wire Daily" in r.output
+    r = runner.invoke(app, ["stories", "--max-lag-days", "0", "--db", db])
+    assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
     r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
     assert r.exit_code == 0 and "stories" in r.output, r.output
     assert "Wire Daily" not in r.output
