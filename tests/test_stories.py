@@ -480,7 +480,7 @@ def test_shingling_in_worker_processes_changes_nothing(recurring):
         "story_signatures s LEFT JOIN story_pairs p USING (article_id) ORDER BY ALL"
     )
     before = con.execute(q).fetchall()
-    out = recurring.stories(rebuild=True, workers=2, batch=1, progress=False)
+    out = recurring.stories(rebuild=True, workers=2, batch=1, progress=False)  # 4 batches
     assert out["signed"] == 4 and con.execute(q).fetchall() == before
     recurring.stories(rebuild=True, workers=1, batch=2000, progress=False)
     assert con.execute(q).fetchall() == before

@@ -692,9 +692,10 @@ def _new_bodies(
     """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
     texts are shingled in that many worker processes, a batch each, while the caller bands
     and verifies the batch before: shingling (the regex work) is most of the cost, and a
-    2-core machine then runs it beside DuckDB's work."""
+    2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
+    is shingled here: there is nothing to run beside, and starting processes costs more."""
     starts = range(0, len(todo), opts.batch)
-    if opts.workers <= 1:
+    if opts.workers <= 1 or len(todo) <= opts.batch:
         for start in starts:
             ids = todo[start : start + opts.batch]
             yield ids, _bodies_of(_texts_of(con, ids), opts)
