@@ -103,7 +103,8 @@ class StoryOptions:
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
       texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
-      work). Neither changes any result.
+      work; in a script, call from under ``if __name__ == "__main__":``, since the
+      workers import the main module). Neither changes any result.
     """
 
     jaccard: float = 0.8
@@ -702,6 +703,7 @@ def _new_bodies(
         return
     import concurrent.futures
     import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
     with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
@@ -718,7 +720,15 @@ def _new_bodies(
             submit()
         while pending:
             ids, future = pending.popleft()
-            done = future.result()
+            try:
+                done = future.result()
+            except BrokenProcessPool as exc:
+                raise errors.BadOption(
+                    f"stories: a shingling worker process (workers={opts.workers}) ended "
+                    "before its batch was done. Worker processes import the main script: in "
+                    'a script, call stories under `if __name__ == "__main__":`, or use '
+                    "workers=1"
+                ) from exc
             submit()  # the workers shingle on while the caller stores this batch
             yield ids, done
 
