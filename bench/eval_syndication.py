@@ -582,6 +582,13 @@ def cmd_scale(args: argparse.Namespace) -> None:
         print(f"ingest: {time.perf_counter() - t:.1f}s")
     with Workbench(db) as wb:
         extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
+        if args.partial:  # a stopped --generate-only: the rows it wrote, the last 1% added
+            have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+            if wb.sql("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = ?",
+                      ["_scale_add"]).n[0]:  # fmt: skip
+                have += wb.sql("SELECT count(*) AS n FROM _scale_add s WHERE NOT EXISTS "
+                               "(SELECT 1 FROM articles a WHERE a.article_id = s.article_id)").n[0]  # fmt: skip
+            extra_titles = [f"r{i}" for i in range(have - have // 100, have)]
         if args.direct:  # the 1% set aside, put back after the full run
             wb.sql("CREATE TABLE IF NOT EXISTS _scale_add AS SELECT * FROM articles "
                    "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
@@ -654,6 +661,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--generate-only", action="store_true", help="only write the replicas")
     p.add_argument("--workers", type=int, default=1, help="shingling processes")
+    p.add_argument("--partial", action="store_true",
+                   help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
