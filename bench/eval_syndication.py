@@ -47,6 +47,8 @@ from workbench.stories import (
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
 HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
+#: Later hand checks of merged real pairs (fresh samples, never tuned on when drawn).
+HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3))]
 
 NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
 CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
@@ -209,10 +211,10 @@ def build(part: str, limit: int, seed: int) -> tuple[Path, dict[str, str], list[
     return db, origin, rows, remap
 
 
-def handchecked() -> dict[frozenset[str], bool]:
-    if not HANDCHECK.exists():
+def handchecked(path: Path = HANDCHECK) -> dict[frozenset[str], bool]:
+    if not path.exists():
         return {}
-    with HANDCHECK.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8") as fh:
         return {
             frozenset((r["article_a"], r["article_b"])): r["label"] == "same"
             for r in csv.DictReader(fh)
@@ -280,7 +282,12 @@ def cmd_pairs(args: argparse.Namespace) -> None:
     print(f"articles: {len(rows)} ({len(origin)} synthetic copies); hand labels: {len(labels)}")
     with Workbench(db) as wb:
         t = time.perf_counter()
-        wb.stories(progress=False, shingle=args.shingle, lsh_threshold=args.lsh)
+        wb.stories(
+            progress=False,
+            shingle=args.shingle,
+            lsh_threshold=args.lsh,
+            max_lag_days=args.max_lag_days,
+        )
         print(f"clustered in {time.perf_counter() - t:.1f}s (shingle {args.shingle})")
         grid = [(j, c) for j in args.jaccard for c in args.containment]
         for j, c in grid:
@@ -333,10 +340,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
     """A fresh random sample of the real pairs the pipeline *merges* at the defaults (both
     corpora pooled; pairs of earlier hand checks left out), for a precision check by hand:
     each pair with its headlines, openings, endings and the words each text has that the
-    other lacks (where templated items differ: names, figures, days)."""
+    other lacks (where templated items differ: names, figures, days). The pairs are those
+    the thresholds merge before the lag window, so the sample can be judged blind to it."""
     from workbench.stories import words
 
-    old = handchecked()
+    old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     pool = []
     for part in ("test", "tune"):
         load_part(part, 10**9, random.Random(0))
@@ -344,7 +352,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
             pairs = wb.sql(
                 "SELECT p.article_id AS a, p.other_id AS b, p.jaccard, p.containment, "
                 "x.source AS sa, y.source AS sb, x.text AS ta, y.text AS tb, x.title AS ha, "
-                "y.title AS hb FROM story_pairs p JOIN articles x ON x.article_id = p.article_id "
+                "y.title AS hb, x.date AS da, y.date AS db FROM story_pairs p "
+                "JOIN articles x ON x.article_id = p.article_id "
                 "JOIN articles y ON y.article_id = p.other_id "
                 "WHERE p.jaccard >= ? OR p.containment >= ? ORDER BY p.article_id, p.other_id",
                 [args.jaccard, args.containment],
@@ -359,9 +368,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
             fh.write(
                 f"### {i} [{r['part']}] J={r['jaccard']:.3f} C={r['containment']:.3f} "
                 f"{r['a']} ({r['sa']}) | {r['b']} ({r['sb']})\n"
-                f"A: {r['ha']!r} ({len(r['ta'])} chars)\n   {r['ta'][:300]!r}\n"
+                f"A: {r['ha']!r} ({len(r['ta'])} chars, {str(r['da'])[:10]})\n"
+                f"   {r['ta'][:300]!r}\n"
                 f"   ...{r['ta'][-150:]!r}\n"
-                f"B: {r['hb']!r} ({len(r['tb'])} chars)\n   {r['tb'][:300]!r}\n"
+                f"B: {r['hb']!r} ({len(r['tb'])} chars, {str(r['db'])[:10]})\n"
+                f"   {r['tb'][:300]!r}\n"
                 f"   ...{r['tb'][-150:]!r}\n"
                 f"only A: {' '.join(sorted(wa - wb_)[:40])}\n"
                 f"only B: {' '.join(sorted(wb_ - wa)[:40])}\n\n"
@@ -372,14 +383,19 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_realpairs(args: argparse.Namespace) -> None:
     """Precision/recall on the hand-checked real pairs, similarity recomputed at ``--shingle``
     (the pipeline's rule: Jaccard >= j or, when the shorter has enough shingles,
-    containment >= c)."""
+    containment >= c; and with ``--max-lag-days`` the two dates at most that many days
+    apart)."""
     rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
-    text = {}
+    text, day = {}, {}
     for part in ("test", "tune"):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
-            q = "SELECT article_id, title, text FROM articles WHERE list_contains(?, article_id)"
-            text.update({a: (h, t) for a, h, t in wb.sql(q, [ids]).itertuples(index=False)})
+            q = (
+                "SELECT article_id, title, text, date FROM articles "
+                "WHERE list_contains(?, article_id)"
+            )
+            for a, h, t, d in wb.sql(q, [ids]).itertuples(index=False):
+                text[a], day[a] = (h, t), (None if pd.isna(d) else pd.Timestamp(d))
     opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
     floor = opts.min_shingles
     sims = []
@@ -392,10 +408,15 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
             short and not titles_agree(a.title, b.title, opts.short_titles)
         ):
             jac = con = 0.0  # the pipeline drops the pair
+        da, db = day[r["article_a"]], day[r["article_b"]]
+        if args.max_lag_days and da is not None and db is not None:
+            if abs((da - db).days) > args.max_lag_days:
+                jac = con = 0.0  # outside the lag window
         sims.append((r, jac, jac if short else con))
     for j in args.jaccard:
         for c in args.containment:
-            out = {"shingle": args.shingle, "jaccard": j, "containment": c}
+            out = {"shingle": args.shingle, "jaccard": j, "containment": c,
+                   "max_lag_days": args.max_lag_days}  # fmt: skip
             for part in ("tune", "test"):
                 tp = fp = fn = 0
                 for r, jac, con in sims:
@@ -458,8 +479,15 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process and of its ended children (the shingling workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 class PeakRSS:
-    """Peak resident memory of this process while the block runs (sampled every 0.1 s)."""
+    """Peak resident memory of this process and its children (the shingling workers) while
+    the block runs (sampled every 0.1 s)."""
 
     def __enter__(self) -> PeakRSS:
         import threading
@@ -473,8 +501,16 @@ class PeakRSS:
         return self
 
     def _run(self) -> None:
+        import psutil
+
         while not self.stop.wait(0.1):
-            self.peak = max(self.peak, self.proc.memory_info().rss)
+            rss = self.proc.memory_info().rss
+            for kid in self.proc.children(recursive=True):
+                try:
+                    rss += kid.memory_info().rss
+                except psutil.Error:
+                    pass  # ended meanwhile
+            self.peak = max(self.peak, rss)
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
@@ -530,6 +566,8 @@ def cmd_scale(args: argparse.Namespace) -> None:
         t = time.perf_counter()
         write_direct(db, base, args.n + n_add, rng)
         print(f"generated and inserted (no ingest): {time.perf_counter() - t:.1f}s")
+    if args.generate_only:
+        return
     if not db.exists():
         with src.open("w", encoding="utf-8") as fh, extra.open("w", encoding="utf-8") as fx:
             for i in range(args.n + n_add):
@@ -544,25 +582,35 @@ def cmd_scale(args: argparse.Namespace) -> None:
         print(f"ingest: {time.perf_counter() - t:.1f}s")
     with Workbench(db) as wb:
         extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
+        if args.partial:  # a stopped --generate-only: the rows it wrote, the last 1% added
+            have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+            if wb.sql("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = ?",
+                      ["_scale_add"]).n[0]:  # fmt: skip
+                have += wb.sql("SELECT count(*) AS n FROM _scale_add s WHERE NOT EXISTS "
+                               "(SELECT 1 FROM articles a WHERE a.article_id = s.article_id)").n[0]  # fmt: skip
+            extra_titles = [f"r{i}" for i in range(have - have // 100, have)]
         if args.direct:  # the 1% set aside, put back after the full run
             wb.sql("CREATE TABLE IF NOT EXISTS _scale_add AS SELECT * FROM articles "
                    "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
+        wb.sql("DELETE FROM articles WHERE starts_with(title, 'zr')")  # an earlier add
         n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
-        t, c = time.perf_counter(), time.process_time()
+        t, c = time.perf_counter(), cpu_s()
         with PeakRSS() as mem:
-            out = wb.stories(rebuild=True, progress=args.progress, batch=args.batch)
-        full, full_cpu = time.perf_counter() - t, time.process_time() - c
+            out = wb.stories(
+                rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
+            )
+        full, full_cpu = time.perf_counter() - t, cpu_s() - c
         print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
               f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
         if args.direct:
             wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
         else:
             wb.ingest([extra], progress=False, rescan=True)
-        t, c = time.perf_counter(), time.process_time()
+        t, c = time.perf_counter(), cpu_s()
         with PeakRSS() as mem:
-            out = wb.stories(progress=False, batch=args.batch)
-        inc, inc_cpu = time.perf_counter() - t, time.process_time() - c
+            out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
+        inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
         print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
               f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
               f"{mem}")  # fmt: skip
@@ -585,6 +633,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--lsh", type=float, default=0.3)
     p.add_argument("--examples", action="store_true")
+    p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
     p = sub.add_parser("candidates")
     p.add_argument("--sample", type=int, default=90)
     p.add_argument("--seed", type=int, default=17)
@@ -603,12 +652,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--figures", type=float, default=StoryOptions().figures)
     p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
     p.add_argument("--labels", default=str(HANDCHECK))
+    p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--batch", type=int, default=5000)
     p.add_argument("--direct", action="store_true", help="insert replicas without ingest")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--generate-only", action="store_true", help="only write the replicas")
+    p.add_argument("--workers", type=int, default=1, help="shingling processes")
+    p.add_argument("--partial", action="store_true",
+                   help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip

@@ -280,6 +280,8 @@ def test_cli_stories_then_story_dedup(tmp_path):
     r = runner.invoke(app, ["stories", "--db", db])
     assert r.exit_code == 0, r.output
     assert "stories per outlet" in r.output and "Wire Daily" in r.output
+    r = runner.invoke(app, ["stories", "--max-lag-days", "0", "--db", db])
+    assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
     r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
     assert r.exit_code == 0 and "stories" in r.output, r.output
     assert "Wire Daily" not in r.output
@@ -369,3 +371,116 @@ def test_index_of_an_older_release_is_reverified_not_resigned(templated):
     store.set_meta(con, META_KEY, json.dumps(raw))
     out = templated.stories(progress=False)
     assert out["signed"] == 6 and out["rebanded"] == 0
+
+
+BUBA = "BUNDESBANK LEAVES CREDIT POLICIES UNCHANGED"
+
+
+@pytest.fixture(scope="module")
+def recurring(tmp_path_factory: pytest.TempPathFactory):
+    """The Bundesbank's council note, word for word the same after three meetings (real
+    Reuters items of 5 Mar, 19 Mar and 2 Apr 1987), and a reseller's copy of the first
+    the next day."""
+    from conftest import REUTERS, config_limits
+
+    from workbench.load import Article, load_reuters
+
+    if not REUTERS.exists():
+        pytest.skip(f"needs {REUTERS} (the ../shared corpora are not present)")
+    rows = []
+    for f in ("reut2-001.sgm", "reut2-007.sgm", "reut2-012.sgm"):
+        a = next(
+            a
+            for a in load_reuters(REUTERS / f, config_limits())
+            if isinstance(a, Article) and (a.title or "").startswith(BUBA)
+        )
+        rows.append({"title": a.title, "text": a.text, "date": a.date.isoformat(),
+                     "source": "Reuters", "url": f"https://x.test/{a.date}"})  # fmt: skip
+    assert len({r["text"] for r in rows}) == 1  # one text, three meetings
+    copy = {**rows[0], "source": "Reseller", "date": "1987-03-06", "url": "https://x.test/copy"}
+    d = tmp_path_factory.mktemp("recurring")
+    w = Workbench(d / "r.duckdb")
+    w.ingest([_write(d / "r.jsonl", [*rows, copy])], progress=False)
+    w.stories(progress=False)
+    yield w
+    w.close()
+
+
+def test_a_note_repeated_after_another_meeting_is_another_story(recurring):
+    story = lambda key: _story_by_url(recurring, key)  # noqa: E731
+    meetings = ["1987-03-05", "1987-03-19", "1987-04-02"]
+    assert len({story(m) for m in meetings}) == 3  # 14 days apart: beyond the 7-day window
+    assert story("copy") == story("1987-03-05")  # the next day's copy joins the first
+    out = recurring.stories(max_lag_days=0, progress=False)  # no window: the text alone
+    assert out["signed"] == 0 and out["rebanded"] == 0 and out["reclustered"]
+    assert len({story(m) for m in [*meetings, "copy"]}) == 1
+    recurring.stories(max_lag_days=7, progress=False)
+    assert len({story(m) for m in meetings}) == 3
+    with pytest.raises(errors.BadOption, match="max_lag_days"):
+        StoryOptions(max_lag_days=-1)
+
+
+def test_pairs_are_verified_from_stored_bodies_not_text(recurring):
+    """Each signature keeps the compact body its pairs are verified on; an index without
+    bodies (an earlier release) gets them from the text once, with the same pairs."""
+    from workbench import store
+    from workbench.stories import META_KEY, bodies, unpack_body
+
+    con = recurring.con
+    rows = con.execute(
+        "SELECT a.title, a.text, s.body FROM story_signatures s JOIN articles a USING "
+        "(article_id) ORDER BY s.seq"
+    ).fetchall()
+    made = bodies([t for _, t, _ in rows], k=5, titles=[h for h, _, _ in rows])
+    for (_, _, raw), want in zip(rows, made, strict=True):
+        got = unpack_body(raw)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True))
+    pairs = "SELECT * FROM story_pairs ORDER BY article_id, other_id"
+    before = con.execute(pairs).fetchall()
+    assert len(before) == 6  # every two of the four texts
+    # stored bodies only: the texts could be anything now
+    con.execute("UPDATE articles SET text = 'gone'")
+    raw = json.loads(store.get_meta(con, META_KEY))
+    raw["bands"] += "-older"
+    store.set_meta(con, META_KEY, json.dumps(raw))
+    out = recurring.stories(progress=False)
+    assert out["signed"] == 0 and out["rebanded"] == 4
+    assert con.execute(pairs).fetchall() == before
+    # no stored bodies: read from the text (back again) and stored
+    con.execute("UPDATE articles SET text = ?", [rows[0][1]])
+    con.execute("UPDATE story_signatures SET body = NULL")
+    raw["bands"] += "-again"
+    store.set_meta(con, META_KEY, json.dumps(raw))
+    recurring.stories(progress=False)
+    assert con.execute(pairs).fetchall() == before
+    assert (
+        con.execute("SELECT count(*) FROM story_signatures WHERE body IS NULL").fetchone()[0] == 0
+    )
+
+
+def test_batch_verification_counts_what_intersect1d_counts():
+    from workbench.stories import _overlaps
+
+    rng = np.random.default_rng(7)
+    left = [np.unique(rng.integers(0, 2**32, n, dtype=np.uint32)) for n in (0, 5, 300, 40)]
+    right = [np.unique(np.concatenate([x[: len(x) // 2], rng.integers(0, 2**32, 30,
+             dtype=np.uint32)])) for x in left] + [np.zeros(0, dtype=np.uint32)]  # fmt: skip
+    li = np.array([0, 1, 2, 3, 2, 3, 1, 2])
+    ri = np.array([0, 1, 2, 3, 3, 2, 4, 2])
+    want = [len(np.intersect1d(left[i], right[j])) for i, j in zip(li, ri, strict=True)]
+    assert _overlaps(left, right, li, ri).tolist() == want and want[2] >= 150
+
+
+def test_shingling_in_worker_processes_changes_nothing(recurring):
+    """``workers=2`` shingles in two processes, a batch each, while this one stores: the
+    signatures, bodies and pairs are the same."""
+    con = recurring.con
+    q = (
+        "SELECT s.article_id, s.seq, s.minhash, s.body, p.other_id, p.jaccard FROM "
+        "story_signatures s LEFT JOIN story_pairs p USING (article_id) ORDER BY ALL"
+    )
+    before = con.execute(q).fetchall()
+    out = recurring.stories(rebuild=True, workers=2, batch=1, progress=False)  # 4 batches
+    assert out["signed"] == 4 and con.execute(q).fetchall() == before
+    recurring.stories(rebuild=True, workers=1, batch=2000, progress=False)
+    assert con.execute(q).fetchall() == before

@@ -542,12 +542,18 @@ def stories_cmd(
         float | None,
         typer.Option(help="Same story when the shorter text is contained >= this (0.9)."),
     ] = None,
+    max_lag_days: Annotated[
+        int | None,
+        typer.Option(help="A copy joins a story within this many days of its first (7; 0: off)."),
+    ] = None,
     rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
     limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
 ) -> None:
     """Group near-duplicate articles into stories (incremental), then who republished whom."""
     with Workbench(db) as wb:
-        out = wb.stories(jaccard=jaccard, containment=containment, rebuild=rebuild)
+        out = wb.stories(
+            jaccard=jaccard, containment=containment, max_lag_days=max_lag_days, rebuild=rebuild
+        )
         shown = {k: v for k, v in out.items() if k != "options"}
         console.print(str(shown), highlight=False)
         syn = wb.syndication()

@@ -22,7 +22,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 #: ``LIMIT ?`` bound when the caller asked for no limit (``n=None``): DuckDB's LIMIT takes
 #: a BIGINT, and one query text for both cases keeps the plans and the ``sql=True`` output alike.
@@ -167,6 +167,9 @@ MIGRATIONS: dict[int, list[str]] = {
             code VARCHAR, affil VARCHAR, alt VARCHAR, self_mention BOOLEAN, pcue INTEGER,
             ocue INTEGER, place_cands VARCHAR)""",
     ],
+    # Stories: each signature keeps the compact body its pairs are verified on (shingle
+    # hashes, figures, headline words), so verification never reads and re-shingles text.
+    11: ["ALTER TABLE story_signatures ADD COLUMN IF NOT EXISTS body BLOB"],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -20,18 +20,21 @@ Shingles and MinHash signatures are computed a batch at a time with array operat
 MinHash is datasketch's ``affine32`` scheme, bit for bit).
 
 Everything persists in the database, so runs are incremental: ``story_signatures`` (the
-MinHash of every article, with its processing order ``seq``), ``story_bands`` (the LSH index:
+MinHash of every article, with its processing order ``seq`` and the compact body its pairs
+are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
 compared against the stored index only. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
-``jaccard``/``containment`` (at or above the stored ``pair_floor``) re-clusters from the
+``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
+re-clusters from the
 stored pairs without reading any text.
 
 Clustering is greedy in processing order (date, then publication time, then id): an
 article joins the story of its best verified match among the articles processed before
-it, else starts a new story. Two existing stories are never merged, so an article that
+it, when both lie within ``max_lag_days`` (7) of each other and of the story's first
+article, else starts a new story. Two existing stories are never merged, so an article that
 contains two stories (a digest) joins one of them instead of chaining them together. The
 story's *first* article is its earliest (date, publication time, id); ``similarity`` is the
 exact Jaccard with it.
@@ -39,6 +42,7 @@ exact Jaccard with it.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import json
@@ -47,7 +51,7 @@ import time
 import unicodedata
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -92,7 +96,15 @@ class StoryOptions:
     - ``max_candidates``: an article is verified against at most this many earlier LSH
       candidates, those sharing the most bands with it (the likeliest matches): a story
       reprinted by hundreds of outlets costs each copy a bounded number of exact checks.
+    - ``max_lag_days``: an article joins a story only when its date lies within this many
+      days of the story's first article (and of the match it joins by); a note or table
+      issued word for word again after another meeting or on another day is another item,
+      and only its date tells. 0 turns the window off; undated articles are not held to it.
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
+    - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
+      texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
+      work; in a script, call from under ``if __name__ == "__main__":``, since the
+      workers import the main module). Neither changes any result.
     """
 
     jaccard: float = 0.8
@@ -103,10 +115,12 @@ class StoryOptions:
     short_titles: float = 0.5
     min_shingles: int = 30
     max_candidates: int = 10
+    max_lag_days: int = 7
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
     batch: int = 2000
+    workers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("jaccard", "containment", "lsh_threshold", "pair_floor"):
@@ -117,10 +131,15 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
-        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch"):
+        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch", "workers"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.max_lag_days, int) or self.max_lag_days < 0:
+            raise errors.BadOption(
+                "stories: max_lag_days must be a whole number of days >= 0 (0: no window), "
+                f"got {self.max_lag_days!r}"
+            )
 
     @property
     def signature_stamp(self) -> str:
@@ -199,6 +218,20 @@ class Body(NamedTuple):
     shingles: np.ndarray
     figures: np.ndarray
     title: np.ndarray
+
+
+def pack_body(b: Body) -> bytes:
+    """A body as bytes (little-endian uint32): the three lengths, then shingles, figures
+    and headline words; what ``story_signatures.body`` stores."""
+    head = np.array([len(b.shingles), len(b.figures), len(b.title)], dtype="<u4")
+    return np.concatenate([head, b.shingles, b.figures, b.title]).astype("<u4").tobytes()
+
+
+def unpack_body(raw: bytes) -> Body:
+    """:func:`pack_body` read back (views on the bytes, no copy)."""
+    a = np.frombuffer(raw, dtype="<u4")
+    n, f = 3 + int(a[0]), 3 + int(a[0]) + int(a[1])
+    return Body(a[3:n], a[n:f], a[f:])
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -401,8 +434,9 @@ def is_ready(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 class _Texts:
-    """Bodies (shingles, figures) of articles by id: computed from stored text, kept in a
-    bounded cache."""
+    """Bodies of signed articles by id, kept in a bounded cache: read from their stored
+    compact form, or (a database indexed before bodies were stored) computed from the text
+    once and stored."""
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, opts: StoryOptions, size: int = 50_000
@@ -418,17 +452,48 @@ class _Texts:
 
     def get_many(self, ids: Iterable[str]) -> dict[str, Body]:
         ids = list(dict.fromkeys(ids))
-        missing = [i for i in ids if i not in self.cache]
-        for start in range(0, len(missing), 1000):
-            chunk = missing[start : start + 1000]
-            rows = self.con.execute(
-                f"SELECT article_id, title, text FROM articles WHERE article_id IN "  # noqa: S608
-                f"({store.in_list_params(chunk)})",
-                chunk,
+        got = {i: self.cache[i] for i in ids if i in self.cache}
+        missing = [i for i in ids if i not in got]
+        if not missing:
+            return got
+        con = self.con
+        con.register("_wb_story_want", pd.DataFrame({"article_id": missing}))
+        try:
+            rows = con.execute(
+                "SELECT s.article_id, s.body FROM _wb_story_want w "
+                "JOIN story_signatures s ON s.article_id = w.article_id"
             ).fetchall()
-            for (aid, _, _), s in zip(rows, _bodies_of(rows, self.opts), strict=True):
-                self.put(aid, s)
-        return {i: self.cache[i] for i in ids if i in self.cache}
+            for aid, body in rows:
+                if body is not None:
+                    got[aid] = unpack_body(body)
+            old = []
+            if len(got) < len(ids):
+                old = con.execute(
+                    "SELECT a.article_id, a.title, a.text FROM _wb_story_want w "
+                    "JOIN story_signatures s ON s.article_id = w.article_id AND s.body IS NULL "
+                    "JOIN articles a ON a.article_id = w.article_id"
+                ).fetchall()
+        finally:
+            con.unregister("_wb_story_want")
+        for start in range(0, len(old), 1000):  # bodies the index lacks: from the text, once
+            chunk = old[start : start + 1000]
+            made = _bodies_of(chunk, self.opts)
+            fill = pd.DataFrame(
+                {"article_id": [r[0] for r in chunk], "body": [pack_body(b) for b in made]}
+            )
+            con.register("_wb_story_fill", fill)
+            try:
+                con.execute(
+                    "UPDATE story_signatures s SET body = f.body FROM _wb_story_fill f "
+                    "WHERE s.article_id = f.article_id"
+                )
+            finally:
+                con.unregister("_wb_story_fill")
+            got.update(zip(fill["article_id"], made, strict=True))
+        for i in missing:
+            if i in got:
+                self.put(i, got[i])
+        return got
 
 
 def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) -> list[Body]:
@@ -474,25 +539,82 @@ def _verify(
     cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
     cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
     others = texts.get_many(b for _, b in cand if b not in new)
-    rows = []
-    for a, b in cand:
-        sb = new.get(b)
-        if sb is None:
-            sb = others.get(b)
-        if sb is None:
-            continue
-        na = new[a]
-        jac, con_ = similarity(na.shingles, sb.shingles)
-        short = min(len(na.shingles), len(sb.shingles)) < opts.min_shingles
-        if short:  # a handful of shingles: containment says nothing, the headline tells
-            con_ = jac
-            if not titles_agree(na.title, sb.title, opts.short_titles):
-                continue
-        if max(jac, con_) >= opts.pair_floor and figures_agree(
-            na.figures, sb.figures, opts.figures
-        ):
-            rows.append((a, b, jac, con_))
-    return pd.DataFrame(rows, columns=["article_id", "other_id", "jaccard", "containment"])
+    others.update(new)
+    cand = [(a, b) for a, b in cand if b in others]
+    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
+    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+
+
+def _overlaps(
+    left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
+) -> np.ndarray:
+    """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
+    uint32 sets, for many pairs at once: every set on the left keyed by its index into one
+    sorted array, every right element of a pair looked up in it under its left's key."""
+    lens = np.fromiter((len(x) for x in left), dtype=np.int64, count=len(left))
+    if len(ri) == 0 or lens.sum() == 0:
+        return np.zeros(len(ri), dtype=np.int64)
+    keys = np.repeat(np.arange(len(left), dtype=np.uint64), lens) << np.uint64(32)
+    keys |= np.concatenate(left).astype(np.uint64)
+    picked = [right[j] for j in ri]
+    qlens = np.fromiter((len(x) for x in picked), dtype=np.int64, count=len(picked))
+    if qlens.sum() == 0:
+        return np.zeros(len(ri), dtype=np.int64)
+    owner = np.repeat(np.arange(len(ri)), qlens)
+    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | np.concatenate(picked).astype(np.uint64)
+    at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+    return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
+
+
+def _check(
+    new: dict[str, Body],
+    bodies_of: dict[str, Body],
+    cand: list[tuple[str, str]],
+    opts: StoryOptions,
+) -> pd.DataFrame:
+    """The candidate pairs (new article, earlier one) that pass the verifier's rules, with
+    their exact Jaccard and containment: every pair's set intersections in array passes."""
+    cols = ["article_id", "other_id", "jaccard", "containment"]
+    if not cand:
+        return pd.DataFrame([], columns=cols)
+    a_ids = list(dict.fromkeys(a for a, _ in cand))
+    a_pos = {a: i for i, a in enumerate(a_ids)}
+    b_ids = list(dict.fromkeys(b for _, b in cand))
+    b_pos = {b: i for i, b in enumerate(b_ids)}
+    li = np.fromiter((a_pos[a] for a, _ in cand), dtype=np.int64, count=len(cand))
+    ri = np.fromiter((b_pos[b] for _, b in cand), dtype=np.int64, count=len(cand))
+    left, right = [new[a] for a in a_ids], [bodies_of[b] for b in b_ids]
+
+    def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ls = [x[field] for x in left]
+        rs = [x[field] for x in right]
+        la = np.fromiter((len(x) for x in ls), dtype=np.int64, count=len(ls))[li]
+        lb = np.fromiter((len(x) for x in rs), dtype=np.int64, count=len(rs))[ri]
+        return la, lb, _overlaps(ls, rs, li, ri)
+
+    la, lb, inter = sizes(0)  # shingles
+    small = np.minimum(la, lb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jac = np.where(small > 0, inter / (la + lb - inter), 0.0)
+        cont = np.where(small > 0, inter / small, 0.0)
+    fa, fb, fi = sizes(1)  # figures: of the text with fewer, at least ``figures`` shared
+    ok = (np.minimum(fa, fb) == 0) | (fi >= opts.figures * np.minimum(fa, fb))
+    short = small < opts.min_shingles  # a handful of shingles: the headline tells
+    ta, tb, ti = sizes(2)
+    heads = (ta == 0) | (tb == 0) | (ti >= opts.short_titles * (ta + tb - ti))
+    ok &= ~short | heads
+    cont = np.where(short, jac, cont)
+    ok &= np.maximum(jac, cont) >= opts.pair_floor
+    keep = np.flatnonzero(ok)
+    return pd.DataFrame(
+        {
+            "article_id": [cand[i][0] for i in keep],
+            "other_id": [cand[i][1] for i in keep],
+            "jaccard": jac[keep],
+            "containment": cont[keep],
+        },
+        columns=cols,
+    )
 
 
 def _index(
@@ -514,13 +636,8 @@ def _index(
                     "WHERE seq BETWEEN ? AND ? ORDER BY seq",
                     [lo, hi],
                 ).fetchall()
-                con.execute("BEGIN TRANSACTION")
-                try:
+                with store.transaction(con):
                     stats["pairs"] += _band_and_pair(con, texts, opts, batch, None)
-                    con.execute("COMMIT")
-                except Exception:
-                    con.execute("ROLLBACK")
-                    raise
                 stats["rebanded"] += len(batch)
                 bar.update(len(batch))
     todo = [
@@ -535,41 +652,85 @@ def _index(
     ]
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
     with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
-        for start in range(0, len(todo), opts.batch):
-            ids = todo[start : start + opts.batch]
-            row_of = {
-                r[0]: r
-                for r in con.execute(
-                    "SELECT article_id, title, text FROM articles WHERE article_id IN "  # noqa: S608
-                    f"({store.in_list_params(ids)})",
-                    ids,
-                ).fetchall()
-            }
-            sets = _bodies_of([row_of[i] for i in ids], opts)
-            del row_of
+        for ids, sets in _new_bodies(con, todo, opts):
             sigs = signatures([b.shingles for b in sets], opts)
             rows = []
             for aid, s, sig in zip(ids, sets, sigs, strict=True):
-                rows.append((aid, next_seq, len(s.shingles), sig.tobytes()))
+                rows.append((aid, next_seq, len(s.shingles), sig.tobytes(), pack_body(s)))
                 next_seq += 1
-            frame = pd.DataFrame(rows, columns=["article_id", "seq", "n_shingles", "minhash"])
+            frame = pd.DataFrame(
+                rows, columns=["article_id", "seq", "n_shingles", "minhash", "body"]
+            )
             frame["stamp"] = opts.signature_stamp
             shingled = dict(zip(ids, sets, strict=True))
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with store.transaction(con):
                 store.insert_df(con, "story_signatures", frame)
                 stats["pairs"] += _band_and_pair(
                     con, texts, opts, [(r[0], r[1], r[3]) for r in rows], shingled
                 )
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
             for aid, s in shingled.items():
                 texts.put(aid, s)
             stats["signed"] += len(ids)
             bar.update(len(ids))
     return stats
+
+
+def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, Any, Any]]:
+    """(article_id, title, text) of the articles, in the order of ``ids``."""
+    con.register("_wb_story_read", pd.DataFrame({"article_id": ids, "i": range(len(ids))}))
+    try:
+        return con.execute(
+            "SELECT a.article_id, a.title, a.text FROM _wb_story_read r "
+            "JOIN articles a ON a.article_id = r.article_id ORDER BY r.i"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_story_read")
+
+
+def _new_bodies(
+    con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
+) -> Iterator[tuple[list[str], list[Body]]]:
+    """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
+    texts are shingled in that many worker processes, a batch each, while the caller bands
+    and verifies the batch before: shingling (the regex work) is most of the cost, and a
+    2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
+    is shingled here: there is nothing to run beside, and starting processes costs more."""
+    starts = range(0, len(todo), opts.batch)
+    if opts.workers <= 1 or len(todo) <= opts.batch:
+        for start in starts:
+            ids = todo[start : start + opts.batch]
+            yield ids, _bodies_of(_texts_of(con, ids), opts)
+        return
+    import concurrent.futures
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
+    with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
+        pending: collections.deque[tuple[list[str], Any]] = collections.deque()
+        left = iter(starts)
+
+        def submit() -> None:
+            start = next(left, None)
+            if start is not None:
+                ids = todo[start : start + opts.batch]
+                pending.append((ids, pool.submit(_bodies_of, _texts_of(con, ids), opts)))
+
+        for _ in range(opts.workers):
+            submit()
+        while pending:
+            ids, future = pending.popleft()
+            try:
+                done = future.result()
+            except BrokenProcessPool as exc:
+                raise errors.BadOption(
+                    f"stories: a shingling worker process (workers={opts.workers}) ended "
+                    "before its batch was done. Worker processes import the main script: in "
+                    'a script, call stories under `if __name__ == "__main__":`, or use '
+                    "workers=1"
+                ) from exc
+            submit()  # the workers shingle on while the caller stores this batch
+            yield ids, done
 
 
 def _band_and_pair(
@@ -606,41 +767,54 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
         con.execute("DELETE FROM story_clusters")
         con.execute("DELETE FROM stories")
     todo = con.execute(
-        "SELECT s.article_id FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM "
+        "SELECT s.article_id, a.date FROM story_signatures s "
+        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
         "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
     ).fetchall()
     if not todo:
         return {"clustered": 0}
-    # the best qualifying earlier match per article (ties: the earliest match)
+    lag = opts.max_lag_days
+    # the best qualifying earlier match per article within the lag window (ties: the
+    # earliest match)
     best = con.execute(
         "SELECT p.article_id, p.other_id FROM story_pairs p "
         "JOIN story_signatures so ON so.article_id = p.other_id "
-        "WHERE (p.jaccard >= ? OR p.containment >= ?) AND p.article_id IN (SELECT s.article_id "
+        "JOIN articles x ON x.article_id = p.article_id "
+        "JOIN articles y ON y.article_id = p.other_id "
+        "WHERE (p.jaccard >= ? OR p.containment >= ?) "
+        "AND (? = 0 OR x.date IS NULL OR y.date IS NULL OR abs(x.date - y.date) <= ?) "
+        "AND p.article_id IN (SELECT s.article_id "
         "FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM story_clusters c "
         "WHERE c.article_id = s.article_id)) "
         "QUALIFY row_number() OVER (PARTITION BY p.article_id "
         "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
-        [opts.jaccard, opts.containment],
+        [opts.jaccard, opts.containment, lag, lag],
     ).fetchall()
     match = dict(best)
     story_of: dict[str, str] = {}
+    start: dict[str, Any] = {}  # earliest date of each story
     if match and not full:  # the stories of earlier, already clustered matches
         con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
         try:
-            story_of.update(
-                con.execute(
-                    "SELECT c.article_id, c.story_id FROM story_clusters c "
-                    "JOIN _wb_story_olds o ON o.article_id = c.article_id"
-                ).fetchall()
-            )
+            for aid, sid, first in con.execute(
+                "SELECT c.article_id, c.story_id, s.first_date FROM story_clusters c "
+                "JOIN _wb_story_olds o ON o.article_id = c.article_id "
+                "LEFT JOIN stories s ON s.story_id = c.story_id"
+            ).fetchall():
+                story_of[aid], start[sid] = sid, first
         finally:
             con.unregister("_wb_story_olds")
     rows = []
-    for (aid,) in todo:
+    for aid, day in todo:
         other = match.get(aid)
         sid = story_of.get(other) if other is not None else None
+        first = start.get(sid) if sid is not None else None
+        if lag and day is not None and first is not None and abs((day - first).days) > lag:
+            sid = None  # the match's story began too long before: another issue
         if sid is None:
-            sid = aid
+            sid, start[aid] = aid, day
+        elif day is not None and (first is None or day < first):
+            start[sid] = day
         story_of[aid] = sid
         rows.append((sid, aid))
     frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
@@ -735,10 +909,11 @@ def find_stories(
     old = _stamp(con)
     sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
     band_changed = sig_changed or old.get("bands") != opts.band_stamp
-    thr_changed = band_changed or (old["jaccard"], old["containment"]) != (
-        opts.jaccard,
-        opts.containment,
-    )
+    thr_changed = band_changed or (
+        old["jaccard"],
+        old["containment"],
+        old.get("max_lag_days", 0),  # an index of an earlier release: no window
+    ) != (opts.jaccard, opts.containment, opts.max_lag_days)
     if min(opts.jaccard, opts.containment) < opts.pair_floor:
         raise errors.BadOption(
             f"stories: jaccard={opts.jaccard} / containment={opts.containment} lie below "
@@ -749,8 +924,7 @@ def find_stories(
     elif band_changed:
         _reset(con, signatures_too=False)
     stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con):
         stats.update(_cluster(con, opts, full=thr_changed))
         stamp = {
             "signature": opts.signature_stamp,
@@ -759,10 +933,6 @@ def find_stories(
             **dataclasses.asdict(opts),
         }
         store.set_meta(con, META_KEY, json.dumps(stamp, sort_keys=True))
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     n = con.execute("SELECT count(*), count(DISTINCT story_id) FROM story_clusters").fetchone()
     stats.update(
         {
