@@ -215,3 +215,26 @@ def test_cli_themes_tone_quotes(wb, tiny_articles):
     assert "We want peace" in res.output and "Putin" in res.output
     bad = runner.invoke(app, ["tag-themes", "--db", path, "--taxonomy", "/nonexistent.yaml"])
     assert bad.exit_code == 2 and "file not found" in bad.output
+
+
+def test_same_hits_in_the_extraction_vocab_as_in_a_blank_one(seed_wb, extract_nlp):
+    """The stage builds article Docs in extraction's vocabulary when it is loaded (no
+    lexeme made twice); matching must not depend on which vocabulary it is."""
+    import spacy
+
+    rows = seed_wb.sql(
+        "SELECT article_id, idx, tokens, lemmas, token_starts FROM sentences ORDER BY 1, 2"
+    )
+    sents = [
+        (int(r.idx), list(r.tokens), list(r.lemmas), [int(x) for x in r.token_starts])
+        for r in rows.itertuples()
+    ]
+    tax = load_taxonomy()
+    got = []
+    for vocab in (spacy.blank("en").vocab, extract_nlp.vocab):
+        assigned, hits, n = tag_sentences(Tagger(tax, vocab=vocab), sents)
+        got.append((assigned, [(h.theme_id, h.pattern, h.start_char, h.end_char) for h in hits]))
+    assert got[0] == got[1]
+    assert SEED_THEMES <= set(got[0][0])
+    stored = seed_wb.sql("SELECT theme_id, pattern, start_char, end_char FROM theme_hits")
+    assert sorted(got[0][1]) == sorted(stored.itertuples(index=False, name=None))

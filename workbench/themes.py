@@ -28,6 +28,7 @@ assigned themes only, and ``theme_hits`` the evidence of every assigned theme.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -42,12 +43,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import yaml
 
-from . import config, errors, stages, store, yamlsafe
+from . import config, errors, nlp, stages, store, yamlsafe
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
     # Heavy: spaCy, only when themes are tagged.
+    from spacy.language import Language
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
@@ -293,15 +295,7 @@ def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -
     for path in files:
         if not path.is_file():
             raise _bad(str(path), "file not found (check the path or WORKBENCH_THEMES)")
-        try:
-            data = yamlsafe.load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise _bad(str(path), f"invalid YAML: {exc}") from None
-        seen: set[str] = set()
-        for theme in parse_themes(data, path.name):
-            if theme.id in seen:
-                raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
-            seen.add(theme.id)
+        for theme in _file_themes(path):
             themes[theme.id] = theme
     if not themes:
         raise _bad(str(config.THEMES_DIR), "no themes found")
@@ -309,6 +303,35 @@ def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -
         if t.parent is not None and t.parent not in themes:
             raise _bad(f"{t.source}, theme {t.id!r}", f"parent {t.parent!r} is not a theme id")
     return Taxonomy(themes=themes, files=tuple(str(f) for f in files))
+
+
+#: Parsed themes per file name and content: each analyze() and every notebook call reads
+#: the taxonomy, and parsing the shipped YAML costs ~0.2 s every time (reading it, little).
+_FILE_THEMES: dict[tuple[str, bytes], tuple[Theme, ...]] = {}
+
+
+def _file_themes(path: Path) -> tuple[Theme, ...]:
+    """The themes of one taxonomy file, parsed once per content of the file."""
+    text = path.read_text(encoding="utf-8")
+    key = (path.name, hashlib.sha256(text.encode()).digest())
+    hit = _FILE_THEMES.get(key)
+    if hit is not None:
+        return hit
+    try:
+        data = yamlsafe.load(text)
+    except yaml.YAMLError as exc:
+        raise _bad(str(path), f"invalid YAML: {exc}") from None
+    seen: set[str] = set()
+    out = []
+    for theme in parse_themes(data, path.name):
+        if theme.id in seen:
+            raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
+        seen.add(theme.id)
+        out.append(theme)
+    if len(_FILE_THEMES) > 64:  # bounded: a notebook that edits a file many times
+        _FILE_THEMES.clear()
+    _FILE_THEMES[key] = tuple(out)
+    return _FILE_THEMES[key]
 
 
 # ---------------------------------------------------------------------------- matching
@@ -328,16 +351,20 @@ class Hit:
 
 
 class Tagger:
-    """Compiled matchers for one taxonomy over a blank English vocabulary (no weights)."""
+    """Compiled matchers for one taxonomy (no weights).
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    ``vocab``: the vocabulary the article Docs are built in; by default the one of a
+    spaCy pipeline of this language already loaded in this process (extraction's: every
+    stored word already has its lexeme there), else a blank English one. Lexical
+    attributes (LOWER, ORTH, IS_ALPHA, ...) are the language's own either way."""
+
+    def __init__(self, taxonomy: Taxonomy, *, vocab: Vocab | None = None) -> None:
         # Heavy (about a second): only when themes are tagged.
-        import spacy
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.taxonomy = taxonomy
-        self.blank = spacy.blank("en")
-        self.vocab: Vocab = self.blank.vocab
+        self.blank = _blank_english()
+        self.vocab: Vocab = vocab if vocab is not None else _default_vocab()
         self.lemma_m = PhraseMatcher(self.vocab, attr="LEMMA")
         self.lower_m = PhraseMatcher(self.vocab, attr="LOWER")
         self.orth_m = PhraseMatcher(self.vocab, attr="ORTH")
@@ -362,15 +389,29 @@ class Tagger:
                     self.lower_m.add(name, [pdoc])
 
     def _doc(self, words: list[str], lemmas: list[str], spaces: list[bool] | None = None) -> Doc:
+        """A Doc of ``words`` with ``lemmas`` (strings added to the vocabulary once each)."""
         # Heavy: spaCy, only when themes are tagged.
+        import numpy as np
+        from spacy.attrs import LEMMA
         from spacy.tokens import Doc
 
-        return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas)
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        if words:
+            add = self.vocab.strings.add
+            doc.from_array(LEMMA, np.fromiter(map(add, lemmas), np.uint64, len(lemmas)))
+        return doc
 
     def article_doc(
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[Doc, list[int], list[int], list[int]]:
         """One Doc for an article from stored (idx, tokens, lemmas, token_starts) rows."""
+        doc, _, _, sent_of, starts, ends = self._article(sentences)
+        return doc, sent_of, starts, ends
+
+    def _article(
+        self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
+    ) -> tuple[Doc, list[str], list[str], list[int], list[int], list[int]]:
+        """(Doc, words, lower-cased lemmas, sentence of each token, starts, ends)."""
         words: list[str] = []
         lemmas: list[str] = []
         starts: list[int] = []
@@ -384,18 +425,18 @@ class Tagger:
                 starts.append(int(off))
                 sent_of.append(int(idx))
         ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
-        spaces = [ends[i] < starts[i + 1] for i in range(len(words) - 1)] + [False] * bool(words)
-        return self._doc(words, lemmas, spaces), sent_of, starts, ends
+        spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
+        return self._doc(words, lemmas, spaces), words, lemmas, sent_of, starts, ends
 
-    def _token_patterns_possible(self, doc: Doc) -> bool:
+    def _token_patterns_possible(self, words: list[str], lemmas: list[str]) -> bool:
         """Cheap pre-check: could any Matcher pattern match (all its required words occur)?
         The spaCy Matcher is the slowest part of tagging; most articles can skip it."""
-        words = {t.orth_ for t in doc}
+        orth = set(words)
         seen = {
-            "ORTH": words,
-            "TEXT": words,
-            "LOWER": {w.lower() for w in words},
-            "LEMMA": {t.lemma_ for t in doc},
+            "ORTH": orth,
+            "TEXT": orth,
+            "LOWER": {w.lower() for w in orth},
+            "LEMMA": set(lemmas),
         }
         return any(all(vals & seen[attr] for attr, vals in req) for req in self.required)
 
@@ -403,12 +444,12 @@ class Tagger:
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[list[Hit], int]:
         """All hits of all themes in one article (longest span per theme), and its token count."""
-        doc, sent_of, starts, ends = self.article_doc(sentences)
-        if not len(doc):
+        doc, words, lemmas, sent_of, starts, ends = self._article(sentences)
+        if not words:
             return [], 0
         found: set[tuple[int, int, int]] = set()
         matchers = [self.lemma_m, self.lower_m, self.orth_m]
-        if len(self.token_m) and self._token_patterns_possible(doc):
+        if len(self.token_m) and self._token_patterns_possible(words, lemmas):
             matchers.append(self.token_m)
         for m in matchers:
             if not len(m):
@@ -416,10 +457,11 @@ class Tagger:
             for key, s, e in m(doc):
                 found.add((key, s, e))
         by_theme: dict[str, list[tuple[int, int, Pattern]]] = defaultdict(list)
+        keys = self.keys
         for key, s, e in found:
             if sent_of[s] != sent_of[e - 1]:
                 continue
-            theme_id, pat = self.keys[key]
+            theme_id, pat = keys[key]
             by_theme[theme_id].append((s, e, pat))
         hits: list[Hit] = []
         for theme_id, spans in by_theme.items():
@@ -448,7 +490,36 @@ class Tagger:
         inner = _contained(hits)
         hits = [h for h in hits if (h.tok_start, h.tok_end) not in inner]
         hits.sort(key=lambda h: (h.start_char, h.theme_id))
-        return hits, len(doc)
+        return hits, len(words)
+
+
+@functools.cache
+def _blank_english() -> Language:
+    """spaCy's blank English pipeline: its tokenizer splits the taxonomy's phrases."""
+    # Heavy: spaCy, only when themes are tagged.
+    import spacy
+
+    return spacy.blank("en")
+
+
+def _default_vocab() -> Vocab:
+    return nlp.loaded_vocab("en") or _blank_english().vocab
+
+
+#: Taggers by (taxonomy hash, vocabulary): compiling the matchers costs ~0.4 s a call.
+_TAGGERS: dict[tuple[str, int], Tagger] = {}
+
+
+def tagger_for(taxonomy: Taxonomy) -> Tagger:
+    """The compiled Tagger of ``taxonomy`` in the default vocabulary (made once per process)."""
+    vocab = _default_vocab()
+    key = (taxonomy.hash, id(vocab))
+    tagger = _TAGGERS.get(key)
+    if tagger is None:
+        if len(_TAGGERS) >= 4:
+            _TAGGERS.pop(next(iter(_TAGGERS)))
+        tagger = _TAGGERS[key] = Tagger(taxonomy, vocab=vocab)
+    return tagger
 
 
 def _contained(hits: Sequence[Hit]) -> set[tuple[int, int]]:
@@ -624,7 +695,6 @@ def tag_themes(
         taxonomy = remembered_taxonomy(con)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     h = tax.hash
-    tagger = Tagger(tax)
     previous = store.get_meta(con, "themes.taxonomy_hash")
     result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
 
@@ -641,7 +711,7 @@ def tag_themes(
     return stages.run(
         con,
         stages.Stage(STAGE, h, ("article_themes", "theme_hits"), chunk),
-        lambda ids: _chunk_rows(tagger, con, ids, h),
+        lambda ids: _chunk_rows(tagger_for(tax), con, ids, h),
         result=result,
         prepare=prepare,
         options={"taxonomy": list(tax.files) if isinstance(given, Taxonomy) else given},
