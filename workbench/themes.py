@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -40,7 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from . import config, errors, nlp, stages, store, yamlsafe
@@ -350,6 +353,39 @@ class Hit:
     tok_end: int
 
 
+@dataclass
+class ArticleTokens:
+    """An article's stored tokens as matched: empty words dropped, lemmas lower-cased (a
+    missing lemma is the word), the sentence, start and end of each token, and whether
+    whitespace follows it."""
+
+    words: list[str]
+    lemmas: list[str]
+    sent_of: list[int]
+    starts: list[int]
+    ends: list[int]
+    spaces: list[bool]
+
+    @classmethod
+    def of(cls, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]) -> ArticleTokens:
+        """From stored (idx, tokens, lemmas, token_starts) rows, in order."""
+        words: list[str] = []
+        lemmas: list[str] = []
+        starts: list[int] = []
+        sent_of: list[int] = []
+        for idx, toks, lems, offs in sentences:
+            for w, lem, off in zip(toks or [], lems or [], offs or [], strict=False):
+                if not w:
+                    continue
+                words.append(w)
+                lemmas.append((lem or w).lower())
+                starts.append(int(off))
+                sent_of.append(int(idx))
+        ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
+        spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
+        return cls(words, lemmas, sent_of, starts, ends, spaces)
+
+
 class Tagger:
     """Compiled matchers for one taxonomy (no weights).
 
@@ -391,7 +427,6 @@ class Tagger:
     def _doc(self, words: list[str], lemmas: list[str], spaces: list[bool] | None = None) -> Doc:
         """A Doc of ``words`` with ``lemmas`` (strings added to the vocabulary once each)."""
         # Heavy: spaCy, only when themes are tagged.
-        import numpy as np
         from spacy.attrs import LEMMA
         from spacy.tokens import Doc
 
@@ -405,28 +440,8 @@ class Tagger:
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[Doc, list[int], list[int], list[int]]:
         """One Doc for an article from stored (idx, tokens, lemmas, token_starts) rows."""
-        doc, _, _, sent_of, starts, ends = self._article(sentences)
-        return doc, sent_of, starts, ends
-
-    def _article(
-        self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
-    ) -> tuple[Doc, list[str], list[str], list[int], list[int], list[int]]:
-        """(Doc, words, lower-cased lemmas, sentence of each token, starts, ends)."""
-        words: list[str] = []
-        lemmas: list[str] = []
-        starts: list[int] = []
-        sent_of: list[int] = []
-        for idx, toks, lems, offs in sentences:
-            for w, lem, off in zip(toks or [], lems or [], offs or [], strict=False):
-                if not w:
-                    continue
-                words.append(w)
-                lemmas.append((lem or w).lower())
-                starts.append(int(off))
-                sent_of.append(int(idx))
-        ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
-        spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
-        return self._doc(words, lemmas, spaces), words, lemmas, sent_of, starts, ends
+        tok = ArticleTokens.of(sentences)
+        return self._doc(tok.words, tok.lemmas, tok.spaces), tok.sent_of, tok.starts, tok.ends
 
     def _token_patterns_possible(self, words: list[str], lemmas: list[str]) -> bool:
         """Cheap pre-check: could any Matcher pattern match (all its required words occur)?
@@ -444,9 +459,20 @@ class Tagger:
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[list[Hit], int]:
         """All hits of all themes in one article (longest span per theme), and its token count."""
-        doc, words, lemmas, sent_of, starts, ends = self._article(sentences)
+        return self.match_tokens(ArticleTokens.of(sentences))
+
+    def match_tokens(self, tok: ArticleTokens) -> tuple[list[Hit], int]:
+        """:meth:`match` of an article's tokens."""
+        words, lemmas, sent_of, starts, ends = (
+            tok.words,
+            tok.lemmas,
+            tok.sent_of,
+            tok.starts,
+            tok.ends,
+        )
         if not words:
             return [], 0
+        doc = self._doc(words, lemmas, tok.spaces)
         found: set[tuple[int, int, int]] = set()
         matchers = [self.lemma_m, self.lower_m, self.orth_m]
         if len(self.token_m) and self._token_patterns_possible(words, lemmas):
@@ -575,7 +601,14 @@ def tag_sentences(
     tagger: Tagger, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
 ) -> tuple[dict[str, tuple[float, int, int]], list[Hit], int]:
     """Assigned themes (score, hits, patterns), their evidence, and the token count."""
-    hits, n_tokens = tagger.match(sentences)
+    return tag_tokens(tagger, ArticleTokens.of(sentences))
+
+
+def tag_tokens(
+    tagger: Tagger, tokens: ArticleTokens
+) -> tuple[dict[str, tuple[float, int, int]], list[Hit], int]:
+    """:func:`tag_sentences` of an article's tokens."""
+    hits, n_tokens = tagger.match_tokens(tokens)
     scores = score_hits(hits, n_tokens)
     themes = tagger.taxonomy.themes
     assigned = {t: v for t, v in scores.items() if v[0] >= themes[t].min_score}
@@ -627,6 +660,61 @@ def _article_sentences(
         yield cur, buf
 
 
+def _article_tokens(
+    con: duckdb.DuckDBPyConnection, ids: list[str]
+) -> Iterator[tuple[str, ArticleTokens]]:
+    """(article_id, its tokens) for a chunk of ids, flattened column-wise (Arrow) rather
+    than sentence by sentence; rows whose three lists are not parallel (or NULL) go the
+    sentence-by-sentence way of :meth:`ArticleTokens.of`, which zips them."""
+    with stages.ids_view(con, "_wb_theme_ids", ids):
+        tab = con.execute(
+            "SELECT s.article_id, s.idx, s.tokens, s.lemmas, s.token_starts FROM sentences s"
+            " JOIN _wb_theme_ids i USING (article_id) ORDER BY s.article_id, s.idx"
+        ).to_arrow_table()
+    if not tab.num_rows:
+        return
+    toks, lems, offs = (
+        tab.column(c).combine_chunks() for c in ("tokens", "lemmas", "token_starts")
+    )
+    n = pc.list_value_length(toks)
+    if (
+        toks.null_count or lems.null_count or offs.null_count
+        or not pc.all(pc.equal(n, pc.list_value_length(lems))).as_py()
+        or not pc.all(pc.equal(n, pc.list_value_length(offs))).as_py()
+        or offs.flatten().null_count
+    ):  # fmt: skip
+        yield from ((aid, ArticleTokens.of(s)) for aid, s in _article_sentences(con, ids))
+        return
+    counts = n.to_numpy(zero_copy_only=False)
+    aids = tab.column("article_id").to_pylist()
+    first = [i for i in range(len(aids)) if i == 0 or aids[i] != aids[i - 1]]
+    article_of = np.repeat(np.repeat(np.arange(len(first)), np.diff([*first, len(aids)])), counts)
+    sent_of = np.repeat(tab.column("idx").to_numpy(), counts)
+    flat_w, flat_l, flat_o = toks.flatten(), lems.flatten(), offs.flatten()
+    keep = pc.fill_null(pc.not_equal(flat_w, ""), False)
+    if not pc.all(keep).as_py():  # empty (or NULL) words are not tokens
+        mask = keep.to_numpy(zero_copy_only=False)
+        flat_w, flat_l, flat_o = flat_w.filter(keep), flat_l.filter(keep), flat_o.filter(keep)
+        article_of, sent_of = article_of[mask], sent_of[mask]
+    words = flat_w.to_pylist()
+    lemmas = [(lem or w).lower() for w, lem in zip(words, flat_l.to_pylist(), strict=True)]
+    starts = flat_o.to_pylist()
+    ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
+    spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
+    sent_list = sent_of.tolist()
+    bounds = [0, *(np.flatnonzero(np.diff(article_of)) + 1).tolist(), len(words)]
+    for a, b in itertools.pairwise(bounds):
+        if a == b:
+            continue
+        spaces[b - 1] = False  # the last token of an article
+        yield (
+            aids[first[int(article_of[a])]],
+            ArticleTokens(
+                words[a:b], lemmas[a:b], sent_list[a:b], starts[a:b], ends[a:b], spaces[a:b]
+            ),
+        )
+
+
 _AT_COLS = ("article_id", "theme_id", "score", "hits", "n_patterns", "taxonomy_hash")
 _TH_COLS = (
     "article_id",
@@ -648,8 +736,8 @@ def _chunk_rows(
     th: dict[str, list] = {k: [] for k in _TH_COLS}
     n_by_id = dict.fromkeys(ids, 0)
     tagged = 0
-    for aid, sents in _article_sentences(con, ids):
-        assigned, hits, _ = tag_sentences(tagger, sents)
+    for aid, tokens in _article_tokens(con, ids):
+        assigned, hits, _ = tag_tokens(tagger, tokens)
         n_by_id[aid] = len(assigned)
         tagged += bool(assigned)
         for theme_id, (score, n_hits, n_pat) in sorted(assigned.items()):
