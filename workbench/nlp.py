@@ -4,6 +4,7 @@ POS-free lookup lemmatizer of the extraction pipeline."""
 from __future__ import annotations
 
 import functools
+import gc
 from importlib import metadata
 from typing import TYPE_CHECKING
 
@@ -40,14 +41,21 @@ def _load(name: str, exclude: tuple[str, ...]) -> Language:
 
     try:
         nlp = spacy.load(name, exclude=list(exclude))
-        _LOADED.append(nlp)
-        return nlp
     except OSError as exc:
         if "E050" in str(exc) or "Can't find model" in str(exc):
             raise errors.ModelNotInstalled(
                 errors.model_missing(name, config.MODEL_PIP_NAMES.get(name))
             ) from None
         raise
+    _LOADED.append(nlp)
+    # A loaded pipeline is a few hundred thousand long-lived Python objects that every
+    # full garbage collection walks again: the first resolve after loading two pipelines
+    # cost 18.4 CPU-s against 2.9 with them frozen (400 Reuters articles). Frozen objects
+    # are left out of later collections (they stay alive anyway: this cache holds them);
+    # the collect first frees what is already garbage.
+    gc.collect()
+    gc.freeze()
+    return nlp
 
 
 def loaded_vocab(lang: str) -> Vocab | None:
