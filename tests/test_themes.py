@@ -215,3 +215,74 @@ def test_cli_themes_tone_quotes(wb, tiny_articles):
     assert "We want peace" in res.output and "Putin" in res.output
     bad = runner.invoke(app, ["tag-themes", "--db", path, "--taxonomy", "/nonexistent.yaml"])
     assert bad.exit_code == 2 and "file not found" in bad.output
+
+
+def test_same_hits_in_the_extraction_vocab_as_in_a_blank_one(seed_wb, extract_nlp):
+    """The stage builds article Docs in extraction's vocabulary when it is loaded (no
+    lexeme made twice); matching must not depend on which vocabulary it is."""
+    import spacy
+
+    rows = seed_wb.sql(
+        "SELECT article_id, idx, tokens, lemmas, token_starts FROM sentences ORDER BY 1, 2"
+    )
+    sents = [
+        (int(r.idx), list(r.tokens), list(r.lemmas), [int(x) for x in r.token_starts])
+        for r in rows.itertuples()
+    ]
+    tax = load_taxonomy()
+    got = []
+    for vocab in (spacy.blank("en").vocab, extract_nlp.vocab):
+        assigned, hits, n = tag_sentences(Tagger(tax, vocab=vocab), sents)
+        got.append((assigned, [(h.theme_id, h.pattern, h.start_char, h.end_char) for h in hits]))
+    assert got[0] == got[1]
+    assert SEED_THEMES <= set(got[0][0])
+    stored = seed_wb.sql("SELECT theme_id, pattern, start_char, end_char FROM theme_hits")
+    assert sorted(got[0][1]) == sorted(stored.itertuples(index=False, name=None))
+
+
+def test_chunk_tokens_read_column_wise_equal_the_sentence_rows(wb, tiny_articles, monkeypatch):
+    """The stage flattens a chunk's token lists column-wise; every article must get the
+    tokens that its sentence rows give one by one, also with empty words, NULL lemmas
+    and lists of unequal length (those take the row-by-row way)."""
+    from workbench import themes
+    from workbench.themes import ArticleTokens, _article_sentences, _article_tokens
+
+    wb.ingest([tiny_articles], progress=False)
+    wb.extract(progress=False)
+    ids = [r[0] for r in wb.con.execute("SELECT article_id FROM articles ORDER BY 1").fetchall()]
+    row_by_row: list[int] = []
+
+    def counted(*a):
+        row_by_row.append(1)
+        return _article_sentences(*a)
+
+    monkeypatch.setattr(themes, "_article_sentences", counted)
+
+    def both() -> tuple[list, list]:
+        row_by_row.clear()
+        column_wise = [(a, vars(t)) for a, t in _article_tokens(wb.con, ids)]
+        row_wise = [(a, vars(ArticleTokens.of(s))) for a, s in _article_sentences(wb.con, ids)]
+        return column_wise, row_wise
+
+    col, row = both()
+    assert col == row and len(col) == len(ids) and not row_by_row
+    assert all(t["words"] and len(set(map(len, t.values()))) == 1 for _, t in col)
+    # an empty word and a NULL lemma in one sentence: still column-wise
+    before = col[0][1]
+    wb.con.execute(
+        "UPDATE sentences SET tokens = list_concat([''], tokens[2:]),"
+        " lemmas = list_concat(lemmas[1:1], [NULL], lemmas[3:]) WHERE idx = 0 AND article_id = ?",
+        [ids[0]],
+    )
+    col, row = both()
+    assert col == row and not row_by_row
+    after = col[0][1]
+    assert after["words"] == before["words"][1:]  # the empty word is not a token
+    assert after["lemmas"][0] == after["words"][0].lower()  # a NULL lemma is the word
+    # a lemma list one shorter than its tokens: zipped row by row
+    wb.con.execute(
+        "UPDATE sentences SET lemmas = lemmas[:len(lemmas) - 1] WHERE idx = 0 AND article_id = ?",
+        [ids[1]],
+    )
+    col, row = both()
+    assert col == row and row_by_row

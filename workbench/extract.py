@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import multiprocessing as mp
 import time
 from collections import deque
@@ -211,9 +212,12 @@ def doc_rows(
         ment["end_char"].append(ent.end_char)
         ment["text"].append(etext)
         ment["label"].append(label)
-        ment["norm"].append(normalize(etext, label))
+        ment["norm"].append(_normalize(etext, label))
     return words
 
+
+#: ``actors.normalize`` per (surface, label): the same names recur in article after article.
+_normalize = functools.lru_cache(maxsize=1 << 16)(normalize)
 
 _SENT_COLS = (
     "article_id",

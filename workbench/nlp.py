@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover
     # Heavy: spaCy, only when a pipeline is built.
     from spacy.language import Language
     from spacy.tokens import Doc
+    from spacy.vocab import Vocab
 
 #: The component name of :class:`LookupLemmatizer` in a pipeline.
 LOOKUP_LEMMATIZER = "lookup_lemmatizer"
@@ -28,19 +29,36 @@ def load_model(name: str | None = None, *, exclude: tuple[str, ...] = ()) -> Lan
     return _load(name or config.DEFAULT_MODEL, tuple(exclude))
 
 
+#: The pipelines ``_load`` made in this process, oldest first.
+_LOADED: list[Language] = []
+
+
 @functools.cache
 def _load(name: str, exclude: tuple[str, ...]) -> Language:
     # Heavy (about a second): only when a pipeline is built.
     import spacy
 
     try:
-        return spacy.load(name, exclude=list(exclude))
+        nlp = spacy.load(name, exclude=list(exclude))
     except OSError as exc:
         if "E050" in str(exc) or "Can't find model" in str(exc):
             raise errors.ModelNotInstalled(
                 errors.model_missing(name, config.MODEL_PIP_NAMES.get(name))
             ) from None
         raise
+    _LOADED.append(nlp)
+    return nlp
+
+
+def loaded_vocab(lang: str) -> Vocab | None:
+    """The vocabulary of a pipeline of ``lang`` this process has loaded, else None.
+
+    Why: Docs rebuilt from stored tokens (the themes stage) then find the lexeme of every
+    word that extraction saw, instead of computing its lexical attributes again."""
+    for nlp in _LOADED:
+        if nlp.lang == lang:
+            return nlp.vocab
+    return None
 
 
 def model_version(nlp: Language) -> str:

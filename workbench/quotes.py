@@ -393,6 +393,7 @@ class Attributor:
         self.sent_idx = [i for _, i in sentence_starts]
         self.mentions = sorted(mentions, key=lambda m: m.start)
         self.m_starts = [m.start for m in self.mentions]
+        self.spans = find_spans(text)  # read by the genders and by attribute()
         self.gender = self._genders()
         self.not_person = self._org_like()
 
@@ -421,7 +422,7 @@ class Attributor:
         gendered title right before a mention, or a third-person pronoun later in the
         sentence that names the person with no other person between."""
         votes: dict[str, list[int]] = {}
-        spans = find_spans(self.text)
+        spans = self.spans
         people = [m for m in self.mentions if _is_person(m) and self._outside(m.start, spans)]
         for i, m in enumerate(people):
             key = m.entity_id or m.text
@@ -738,7 +739,7 @@ def quotes_in(
 ) -> list[Quote]:
     """All quotations of one article with their attribution."""
     att = Attributor(text, sentence_starts, mentions)
-    return att.attribute(find_spans(text))
+    return att.attribute(list(att.spans))
 
 
 @dataclass

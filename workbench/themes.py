@@ -28,7 +28,9 @@ assigned themes only, and ``theme_hits`` the evidence of every assigned theme.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -39,15 +41,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
-from . import config, errors, stages, store, yamlsafe
+from . import config, errors, nlp, stages, store, yamlsafe
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
     # Heavy: spaCy, only when themes are tagged.
+    from spacy.language import Language
     from spacy.tokens import Doc
     from spacy.vocab import Vocab
 
@@ -293,15 +298,7 @@ def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -
     for path in files:
         if not path.is_file():
             raise _bad(str(path), "file not found (check the path or WORKBENCH_THEMES)")
-        try:
-            data = yamlsafe.load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise _bad(str(path), f"invalid YAML: {exc}") from None
-        seen: set[str] = set()
-        for theme in parse_themes(data, path.name):
-            if theme.id in seen:
-                raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
-            seen.add(theme.id)
+        for theme in _file_themes(path):
             themes[theme.id] = theme
     if not themes:
         raise _bad(str(config.THEMES_DIR), "no themes found")
@@ -309,6 +306,35 @@ def load_taxonomy(extra: str | os.PathLike[str] | Sequence[Any] | None = None) -
         if t.parent is not None and t.parent not in themes:
             raise _bad(f"{t.source}, theme {t.id!r}", f"parent {t.parent!r} is not a theme id")
     return Taxonomy(themes=themes, files=tuple(str(f) for f in files))
+
+
+#: Parsed themes per file name and content: each analyze() and every notebook call reads
+#: the taxonomy, and parsing the shipped YAML costs ~0.2 s every time (reading it, little).
+_FILE_THEMES: dict[tuple[str, bytes], tuple[Theme, ...]] = {}
+
+
+def _file_themes(path: Path) -> tuple[Theme, ...]:
+    """The themes of one taxonomy file, parsed once per content of the file."""
+    text = path.read_text(encoding="utf-8")
+    key = (path.name, hashlib.sha256(text.encode()).digest())
+    hit = _FILE_THEMES.get(key)
+    if hit is not None:
+        return hit
+    try:
+        data = yamlsafe.load(text)
+    except yaml.YAMLError as exc:
+        raise _bad(str(path), f"invalid YAML: {exc}") from None
+    seen: set[str] = set()
+    out = []
+    for theme in parse_themes(data, path.name):
+        if theme.id in seen:
+            raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
+        seen.add(theme.id)
+        out.append(theme)
+    if len(_FILE_THEMES) > 64:  # bounded: a notebook that edits a file many times
+        _FILE_THEMES.clear()
+    _FILE_THEMES[key] = tuple(out)
+    return _FILE_THEMES[key]
 
 
 # ---------------------------------------------------------------------------- matching
@@ -327,17 +353,54 @@ class Hit:
     tok_end: int
 
 
-class Tagger:
-    """Compiled matchers for one taxonomy over a blank English vocabulary (no weights)."""
+@dataclass
+class ArticleTokens:
+    """An article's stored tokens as matched: empty words dropped, lemmas lower-cased (a
+    missing lemma is the word), the sentence, start and end of each token, and whether
+    whitespace follows it."""
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    words: list[str]
+    lemmas: list[str]
+    sent_of: list[int]
+    starts: list[int]
+    ends: list[int]
+    spaces: list[bool]
+
+    @classmethod
+    def of(cls, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]) -> ArticleTokens:
+        """From stored (idx, tokens, lemmas, token_starts) rows, in order."""
+        words: list[str] = []
+        lemmas: list[str] = []
+        starts: list[int] = []
+        sent_of: list[int] = []
+        for idx, toks, lems, offs in sentences:
+            for w, lem, off in zip(toks or [], lems or [], offs or [], strict=False):
+                if not w:
+                    continue
+                words.append(w)
+                lemmas.append((lem or w).lower())
+                starts.append(int(off))
+                sent_of.append(int(idx))
+        ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
+        spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
+        return cls(words, lemmas, sent_of, starts, ends, spaces)
+
+
+class Tagger:
+    """Compiled matchers for one taxonomy (no weights).
+
+    ``vocab``: the vocabulary the article Docs are built in; by default the one of a
+    spaCy pipeline of this language already loaded in this process (extraction's: every
+    stored word already has its lexeme there), else a blank English one. Lexical
+    attributes (LOWER, ORTH, IS_ALPHA, ...) are the language's own either way."""
+
+    def __init__(self, taxonomy: Taxonomy, *, vocab: Vocab | None = None) -> None:
         # Heavy (about a second): only when themes are tagged.
-        import spacy
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.taxonomy = taxonomy
-        self.blank = spacy.blank("en")
-        self.vocab: Vocab = self.blank.vocab
+        self.blank = _blank_english()
+        self.vocab: Vocab = vocab if vocab is not None else _default_vocab()
         self.lemma_m = PhraseMatcher(self.vocab, attr="LEMMA")
         self.lower_m = PhraseMatcher(self.vocab, attr="LOWER")
         self.orth_m = PhraseMatcher(self.vocab, attr="ORTH")
@@ -362,40 +425,33 @@ class Tagger:
                     self.lower_m.add(name, [pdoc])
 
     def _doc(self, words: list[str], lemmas: list[str], spaces: list[bool] | None = None) -> Doc:
+        """A Doc of ``words`` with ``lemmas`` (strings added to the vocabulary once each)."""
         # Heavy: spaCy, only when themes are tagged.
+        from spacy.attrs import LEMMA
         from spacy.tokens import Doc
 
-        return Doc(self.vocab, words=words, spaces=spaces, lemmas=lemmas)
+        doc = Doc(self.vocab, words=words, spaces=spaces)
+        if words:
+            add = self.vocab.strings.add
+            doc.from_array(LEMMA, np.fromiter(map(add, lemmas), np.uint64, len(lemmas)))
+        return doc
 
     def article_doc(
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[Doc, list[int], list[int], list[int]]:
         """One Doc for an article from stored (idx, tokens, lemmas, token_starts) rows."""
-        words: list[str] = []
-        lemmas: list[str] = []
-        starts: list[int] = []
-        sent_of: list[int] = []
-        for idx, toks, lems, offs in sentences:
-            for w, lem, off in zip(toks or [], lems or [], offs or [], strict=False):
-                if not w:
-                    continue
-                words.append(w)
-                lemmas.append((lem or w).lower())
-                starts.append(int(off))
-                sent_of.append(int(idx))
-        ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
-        spaces = [ends[i] < starts[i + 1] for i in range(len(words) - 1)] + [False] * bool(words)
-        return self._doc(words, lemmas, spaces), sent_of, starts, ends
+        tok = ArticleTokens.of(sentences)
+        return self._doc(tok.words, tok.lemmas, tok.spaces), tok.sent_of, tok.starts, tok.ends
 
-    def _token_patterns_possible(self, doc: Doc) -> bool:
+    def _token_patterns_possible(self, words: list[str], lemmas: list[str]) -> bool:
         """Cheap pre-check: could any Matcher pattern match (all its required words occur)?
         The spaCy Matcher is the slowest part of tagging; most articles can skip it."""
-        words = {t.orth_ for t in doc}
+        orth = set(words)
         seen = {
-            "ORTH": words,
-            "TEXT": words,
-            "LOWER": {w.lower() for w in words},
-            "LEMMA": {t.lemma_ for t in doc},
+            "ORTH": orth,
+            "TEXT": orth,
+            "LOWER": {w.lower() for w in orth},
+            "LEMMA": set(lemmas),
         }
         return any(all(vals & seen[attr] for attr, vals in req) for req in self.required)
 
@@ -403,12 +459,23 @@ class Tagger:
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[list[Hit], int]:
         """All hits of all themes in one article (longest span per theme), and its token count."""
-        doc, sent_of, starts, ends = self.article_doc(sentences)
-        if not len(doc):
+        return self.match_tokens(ArticleTokens.of(sentences))
+
+    def match_tokens(self, tok: ArticleTokens) -> tuple[list[Hit], int]:
+        """:meth:`match` of an article's tokens."""
+        words, lemmas, sent_of, starts, ends = (
+            tok.words,
+            tok.lemmas,
+            tok.sent_of,
+            tok.starts,
+            tok.ends,
+        )
+        if not words:
             return [], 0
+        doc = self._doc(words, lemmas, tok.spaces)
         found: set[tuple[int, int, int]] = set()
         matchers = [self.lemma_m, self.lower_m, self.orth_m]
-        if len(self.token_m) and self._token_patterns_possible(doc):
+        if len(self.token_m) and self._token_patterns_possible(words, lemmas):
             matchers.append(self.token_m)
         for m in matchers:
             if not len(m):
@@ -416,10 +483,11 @@ class Tagger:
             for key, s, e in m(doc):
                 found.add((key, s, e))
         by_theme: dict[str, list[tuple[int, int, Pattern]]] = defaultdict(list)
+        keys = self.keys
         for key, s, e in found:
             if sent_of[s] != sent_of[e - 1]:
                 continue
-            theme_id, pat = self.keys[key]
+            theme_id, pat = keys[key]
             by_theme[theme_id].append((s, e, pat))
         hits: list[Hit] = []
         for theme_id, spans in by_theme.items():
@@ -448,7 +516,36 @@ class Tagger:
         inner = _contained(hits)
         hits = [h for h in hits if (h.tok_start, h.tok_end) not in inner]
         hits.sort(key=lambda h: (h.start_char, h.theme_id))
-        return hits, len(doc)
+        return hits, len(words)
+
+
+@functools.cache
+def _blank_english() -> Language:
+    """spaCy's blank English pipeline: its tokenizer splits the taxonomy's phrases."""
+    # Heavy: spaCy, only when themes are tagged.
+    import spacy
+
+    return spacy.blank("en")
+
+
+def _default_vocab() -> Vocab:
+    return nlp.loaded_vocab("en") or _blank_english().vocab
+
+
+#: Taggers by (taxonomy hash, vocabulary): compiling the matchers costs ~0.4 s a call.
+_TAGGERS: dict[tuple[str, int], Tagger] = {}
+
+
+def tagger_for(taxonomy: Taxonomy) -> Tagger:
+    """The compiled Tagger of ``taxonomy`` in the default vocabulary (made once per process)."""
+    vocab = _default_vocab()
+    key = (taxonomy.hash, id(vocab))
+    tagger = _TAGGERS.get(key)
+    if tagger is None:
+        if len(_TAGGERS) >= 4:
+            _TAGGERS.pop(next(iter(_TAGGERS)))
+        tagger = _TAGGERS[key] = Tagger(taxonomy, vocab=vocab)
+    return tagger
 
 
 def _contained(hits: Sequence[Hit]) -> set[tuple[int, int]]:
@@ -504,7 +601,14 @@ def tag_sentences(
     tagger: Tagger, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
 ) -> tuple[dict[str, tuple[float, int, int]], list[Hit], int]:
     """Assigned themes (score, hits, patterns), their evidence, and the token count."""
-    hits, n_tokens = tagger.match(sentences)
+    return tag_tokens(tagger, ArticleTokens.of(sentences))
+
+
+def tag_tokens(
+    tagger: Tagger, tokens: ArticleTokens
+) -> tuple[dict[str, tuple[float, int, int]], list[Hit], int]:
+    """:func:`tag_sentences` of an article's tokens."""
+    hits, n_tokens = tagger.match_tokens(tokens)
     scores = score_hits(hits, n_tokens)
     themes = tagger.taxonomy.themes
     assigned = {t: v for t, v in scores.items() if v[0] >= themes[t].min_score}
@@ -556,6 +660,61 @@ def _article_sentences(
         yield cur, buf
 
 
+def _article_tokens(
+    con: duckdb.DuckDBPyConnection, ids: list[str]
+) -> Iterator[tuple[str, ArticleTokens]]:
+    """(article_id, its tokens) for a chunk of ids, flattened column-wise (Arrow) rather
+    than sentence by sentence; rows whose three lists are not parallel (or NULL) go the
+    sentence-by-sentence way of :meth:`ArticleTokens.of`, which zips them."""
+    with stages.ids_view(con, "_wb_theme_ids", ids):
+        tab = con.execute(
+            "SELECT s.article_id, s.idx, s.tokens, s.lemmas, s.token_starts FROM sentences s"
+            " JOIN _wb_theme_ids i USING (article_id) ORDER BY s.article_id, s.idx"
+        ).to_arrow_table()
+    if not tab.num_rows:
+        return
+    toks, lems, offs = (
+        tab.column(c).combine_chunks() for c in ("tokens", "lemmas", "token_starts")
+    )
+    n = pc.list_value_length(toks)
+    if (
+        toks.null_count or lems.null_count or offs.null_count
+        or not pc.all(pc.equal(n, pc.list_value_length(lems))).as_py()
+        or not pc.all(pc.equal(n, pc.list_value_length(offs))).as_py()
+        or offs.flatten().null_count
+    ):  # fmt: skip
+        yield from ((aid, ArticleTokens.of(s)) for aid, s in _article_sentences(con, ids))
+        return
+    counts = n.to_numpy(zero_copy_only=False)
+    aids = tab.column("article_id").to_pylist()
+    first = [i for i in range(len(aids)) if i == 0 or aids[i] != aids[i - 1]]
+    article_of = np.repeat(np.repeat(np.arange(len(first)), np.diff([*first, len(aids)])), counts)
+    sent_of = np.repeat(tab.column("idx").to_numpy(), counts)
+    flat_w, flat_l, flat_o = toks.flatten(), lems.flatten(), offs.flatten()
+    keep = pc.fill_null(pc.not_equal(flat_w, ""), False)
+    if not pc.all(keep).as_py():  # empty (or NULL) words are not tokens
+        mask = keep.to_numpy(zero_copy_only=False)
+        flat_w, flat_l, flat_o = flat_w.filter(keep), flat_l.filter(keep), flat_o.filter(keep)
+        article_of, sent_of = article_of[mask], sent_of[mask]
+    words = flat_w.to_pylist()
+    lemmas = [(lem or w).lower() for w, lem in zip(words, flat_l.to_pylist(), strict=True)]
+    starts = flat_o.to_pylist()
+    ends = [s + len(w) for s, w in zip(starts, words, strict=True)]
+    spaces = [e < s for e, s in zip(ends, starts[1:], strict=False)] + [False] * bool(words)
+    sent_list = sent_of.tolist()
+    bounds = [0, *(np.flatnonzero(np.diff(article_of)) + 1).tolist(), len(words)]
+    for a, b in itertools.pairwise(bounds):
+        if a == b:
+            continue
+        spaces[b - 1] = False  # the last token of an article
+        yield (
+            aids[first[int(article_of[a])]],
+            ArticleTokens(
+                words[a:b], lemmas[a:b], sent_list[a:b], starts[a:b], ends[a:b], spaces[a:b]
+            ),
+        )
+
+
 _AT_COLS = ("article_id", "theme_id", "score", "hits", "n_patterns", "taxonomy_hash")
 _TH_COLS = (
     "article_id",
@@ -577,8 +736,8 @@ def _chunk_rows(
     th: dict[str, list] = {k: [] for k in _TH_COLS}
     n_by_id = dict.fromkeys(ids, 0)
     tagged = 0
-    for aid, sents in _article_sentences(con, ids):
-        assigned, hits, _ = tag_sentences(tagger, sents)
+    for aid, tokens in _article_tokens(con, ids):
+        assigned, hits, _ = tag_tokens(tagger, tokens)
         n_by_id[aid] = len(assigned)
         tagged += bool(assigned)
         for theme_id, (score, n_hits, n_pat) in sorted(assigned.items()):
@@ -624,7 +783,6 @@ def tag_themes(
         taxonomy = remembered_taxonomy(con)
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     h = tax.hash
-    tagger = Tagger(tax)
     previous = store.get_meta(con, "themes.taxonomy_hash")
     result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
 
@@ -641,7 +799,7 @@ def tag_themes(
     return stages.run(
         con,
         stages.Stage(STAGE, h, ("article_themes", "theme_hits"), chunk),
-        lambda ids: _chunk_rows(tagger, con, ids, h),
+        lambda ids: _chunk_rows(tagger_for(tax), con, ids, h),
         result=result,
         prepare=prepare,
         options={"taxonomy": list(tax.files) if isinstance(given, Taxonomy) else given},
