@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from workbench import Filter, Workbench, errors
+from workbench.places import admin1_point
 
 ACTOR_TYPES = ("PERSON", "ORG")
 
@@ -371,3 +372,37 @@ def test_every_method_shows_its_sql(seed_wb: Workbench):
 def test_bad_options_explain_themselves(seed_wb: Workbench, call, needle):
     with pytest.raises(errors.BadOption, match=needle):
         call(seed_wb)
+
+
+# ---------------------------------------------------------------------------- place_points
+def test_place_points_are_top_places_with_their_points(ru_ua_wb: Workbench):
+    """``place_points`` is ``top(place/admin1)`` plus each key's point; its attrs name the
+    SQL that produced the whole frame (re-running it gives the same keys)."""
+    raw = ru_ua_wb.sql(
+        "SELECT coalesce(CAST(geonameid AS VARCHAR), iso3 || '.' || admin1) AS place,"
+        " iso3 || '.' || admin1 AS admin1, iso3, lat, lon FROM mention_places"
+    )
+    assert len(raw) >= 10, "the 2022 sample resolves places below the country"
+    pts = ru_ua_wb.place_points("place", n=None)
+    top = ru_ua_wb.top("place", n=None)
+    pd.testing.assert_frame_equal(pts[list(top.columns)], top)
+    mean = raw.groupby("place")[["lat", "lon"]].mean()
+    for _, row in pts.iterrows():
+        assert row["lat"] == pytest.approx(mean.loc[row["key"], "lat"])
+        assert row["lon"] == pytest.approx(mean.loc[row["key"], "lon"])
+    q, params = ru_ua_wb.place_points("place", n=None, sql=True)
+    assert (q, params) == (pts.attrs["sql"], pts.attrs["params"])
+    pd.testing.assert_frame_equal(ru_ua_wb.sql(q, params), pts, check_dtype=False)
+    assert pts.attrs["engine"] == "base" and pts.attrs["filter"] == "all articles"
+
+    home = raw["iso3"].value_counts().index[0]
+    divs = ru_ua_wb.place_points("admin1", n=2, country=home.lower())
+    inside = ru_ua_wb.top("admin1", n=None, filter={"countries": (home,)})
+    inside = inside[inside["key"].str.startswith(home + ".")].head(2)
+    assert divs["key"].tolist() == inside["key"].tolist() and (divs["iso3"] == home).all()
+    for _, row in divs.iterrows():  # a division's own point, where the gazetteer has one
+        own = admin1_point(*row["key"].split(".", 1))
+        assert own is None or (row["lat"], row["lon"]) == pytest.approx(own)
+    assert divs.attrs["filter"] == f"countries: {home}"
+    with pytest.raises(errors.BadOption, match="kind"):
+        ru_ua_wb.place_points("country")

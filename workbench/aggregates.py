@@ -315,8 +315,7 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
     secs: dict[str, float] = {}
     only = None if full else _upgrade_tables(con)
     changed: int | None = None
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with store.transaction(con):
         if not full and only is None and _incremental_ok(con):
             changed = _incremental(con, secs)
         if changed is None:
@@ -332,10 +331,6 @@ def refresh(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, 
                 con.execute(f"CREATE OR REPLACE TABLE {DIGESTS} AS {_DIGEST_SQL}")
                 secs[DIGESTS] = round(time.perf_counter() - t1, 2)
         store.set_meta(con, _META_KEY, fingerprint(con))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     for table in TABLES:
         out[table] = con.execute(f"SELECT count(*) FROM {store.quote_ident(table)}").fetchone()[0]  # noqa: S608
     out["seconds"] = time.perf_counter() - t0

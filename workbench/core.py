@@ -22,7 +22,6 @@ from . import (
     kinds,
     load,
     load_web,
-    places,
     query,
     quotes,
     resolve,
@@ -468,45 +467,7 @@ class Workbench:
     articles = _query_method(query.articles)
     evidence = _query_method(query.evidence)
     kwic = _query_method(query.kwic)
-
-    def place_points(
-        self,
-        kind: str = "place",
-        n: int | None = 200,
-        filter: Any = None,
-        *,
-        country: str | None = None,
-    ) -> pd.DataFrame:
-        """``top("place" | "admin1")`` with each key's ``lat``/``lon`` and ``iso3`` (for
-        ``charts.place_map`` / ``charts.admin1_map``); ``country`` keeps one ISO3 only."""
-        if kind not in query.PLACE_KINDS:
-            raise errors.BadOption(
-                f"place_points(kind={kind!r}): use one of {', '.join(query.PLACE_KINDS)}"
-            )
-        f = query.as_filter(filter)
-        if country is not None:
-            f = f.replace(countries=(country.upper(),))
-        df = query.top(self.con, kind, None if country else n, f)
-        key = (
-            "coalesce(CAST(geonameid AS VARCHAR), iso3 || '.' || admin1)"
-            if kind == "place"
-            else "iso3 || '.' || admin1"
-        )
-        pts = self.sql(
-            f"SELECT {key} AS key, any_value(iso3) AS iso3, any_value(fclass) AS fclass,"  # noqa: S608
-            " avg(lat) AS lat, avg(lon) AS lon FROM mention_places GROUP BY 1"
-        )
-        out = df.merge(pts, on="key", how="left")
-        if kind == "admin1":  # a division's own point, not the mean of its mentioned towns
-            for i, k in enumerate(out["key"]):
-                pt = places.admin1_point(*k.split(".", 1))
-                if pt is not None:
-                    out.loc[i, ["lat", "lon"]] = pt
-        if country is not None:
-            out = out[out["iso3"] == country.upper()]
-            out = out.head(n) if n is not None else out
-        out.attrs.update(df.attrs)
-        return out.reset_index(drop=True)
+    place_points = _query_method(query.place_points)
 
     def index_search(self) -> bool:
         """(Re)build the full-text (BM25) index over article title+text; run after ingests

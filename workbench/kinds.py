@@ -73,6 +73,7 @@ _ENTITY_LABEL = ("LEFT JOIN entities {lab} ON {lab}.entity_id = {key}", "{lab}.n
 #: Keys of the place kinds (mention_places): a GeoNames id ("4180439"), or "USA.GA" for a
 #: division without one; admin1 keys are "USA.GA".
 _PLACE_KEY = "coalesce(CAST(p.geonameid AS VARCHAR), p.iso3 || '.' || p.admin1)"
+_ADMIN1_KEY = "p.iso3 || '.' || p.admin1"
 _PLACE_ON_MENTION = (
     "FROM mention_places p JOIN mentions m ON m.article_id = p.article_id "
     "AND m.start_char = p.start_char AND m.end_char = p.end_char "
@@ -266,19 +267,19 @@ _REGISTRY = (
     Kind(
         "admin1",
         "first-level divisions",
-        "SELECT p.article_id, p.iso3 || '.' || p.admin1 AS key, count(*) AS mentions"
+        f"SELECT p.article_id, {_ADMIN1_KEY} AS key, count(*) AS mentions"  # noqa: S608
         " FROM mention_places p WHERE coalesce(p.admin1, '') <> ''"
         " AND p.article_id IN (SELECT article_id FROM fa) GROUP BY 1, 2",
         (
-            "LEFT JOIN (SELECT p.iso3 || '.' || p.admin1 AS key,"
+            f"LEFT JOIN (SELECT {_ADMIN1_KEY} AS key,"  # noqa: S608
             " min(nullif(p.admin1_name, '')) AS name FROM mention_places p GROUP BY 1) {lab}"
             " ON {lab}.key = {key}",
             "{lab}.name",
         ),
         spans="SELECT p.article_id, m.sentence_idx, p.start_char, p.end_char, "
-        f"p.iso3 || '.' || p.admin1 AS key {_PLACE_ON_MENTION}"
+        f"{_ADMIN1_KEY} AS key {_PLACE_ON_MENTION}"
         "WHERE coalesce(p.admin1, '') <> '' "
-        "AND (p.iso3 || '.' || p.admin1 = ? OR lower(p.admin1_name) = ?)",
+        f"AND ({_ADMIN1_KEY} = ? OR lower(p.admin1_name) = ?)",
         span_args=("upper", "lower"),
     ),
 )
@@ -289,6 +290,8 @@ KINDS = tuple(REGISTRY)
 AGG_KINDS = tuple(k.name for k in _REGISTRY if k.agg is not None)
 #: Places below the country (``mention_places``): a town or state, and a first-level division.
 PLACE_KINDS = ("place", "admin1")
+#: The key of each place kind over ``mention_places p`` (the ``key`` its queries return).
+PLACE_KEYS = {"place": _PLACE_KEY, "admin1": _ADMIN1_KEY}
 #: Kinds the notebook explorers offer in their pickers.
 EXPLORER_KINDS = (
     "actor",

@@ -45,9 +45,19 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from . import aggregates, errors, query_agg, query_base, sources
+from . import aggregates, errors, places, query_agg, query_base, sources
 from .filters import DEDUP_UNITS, Filter, as_filter, compose
-from .kinds import AGG_KINDS, KINDS, NO_LIMIT, PLACE_KINDS, SqlResult, find_entities, finish, kind
+from .kinds import (
+    AGG_KINDS,
+    KINDS,
+    NO_LIMIT,
+    PLACE_KEYS,
+    PLACE_KINDS,
+    SqlResult,
+    find_entities,
+    finish,
+    kind,
+)
 from .plans import ENGINES, Plan
 from .store import in_list_params, quote_ident
 
@@ -104,6 +114,19 @@ def run(
     q, params = _EXECUTORS[used].BUILD[plan.query](con, plan)
     if sql:
         return q, params
+    return _execute(con, plan, used, q, params, post)
+
+
+def _execute(
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    used: str,
+    q: str,
+    params: list[Any],
+    post: _Post | None,
+) -> pd.DataFrame:
+    """Run the SQL built for ``plan`` on engine ``used``, finish the frame and stamp its
+    ``attrs`` (the one place that does, so every reader tells the same truth)."""
     df = finish(con.execute(q, params).df(), list(plan.labels))
     if post is not None:
         df = post(con, plan, df)
@@ -618,8 +641,62 @@ def pmi(articles: int, articles_a: int, articles_b: int, total: int) -> float:
 
 
 # ---------------------------------------------------------------------------- report reads
-# What a shareable report needs beyond the nine queries: the selection's size and
-# provenance (its header stamp), and the newest sentences behind its top keys.
+# What maps and a shareable report need beyond the nine queries: places with their map
+# points, the selection's size and provenance (its header stamp), and the newest sentences
+# behind its top keys.
+_POINTS_SQL = """WITH t AS ({top}),
+pts AS (SELECT {key} AS key, any_value(p.iso3) AS iso3, any_value(p.fclass) AS fclass,
+               avg(p.lat) AS lat, avg(p.lon) AS lon
+        FROM mention_places p GROUP BY 1)
+SELECT t.*, pts.iso3, pts.fclass, pts.lat, pts.lon
+FROM t LEFT JOIN pts ON pts.key = t.key
+WHERE ? IS NULL OR pts.iso3 = ?
+ORDER BY t.articles DESC, t.mentions DESC, t.key
+LIMIT ?"""
+
+
+def _division_points(con: duckdb.DuckDBPyConnection, plan: Plan, df: pd.DataFrame) -> pd.DataFrame:
+    """A division's own point (the gazetteer's), not the mean of its mentioned towns."""
+    if plan.kind == "admin1":
+        for i, k in enumerate(df["key"]):
+            pt = places.admin1_point(*k.split(".", 1))
+            if pt is not None:
+                df.loc[i, ["lat", "lon"]] = pt
+    return df
+
+
+def place_points(
+    con: duckdb.DuckDBPyConnection,
+    kind: str = "place",
+    n: int | None = 200,
+    filter: Filter | dict[str, Any] | None = None,
+    *,
+    country: str | None = None,
+    sql: bool = False,
+) -> pd.DataFrame | SqlResult:
+    """``top("place" | "admin1")`` with each key's ``iso3``, ``fclass``, ``lat`` and ``lon``
+    (for ``charts.place_map`` / ``charts.admin1_map``): a town's point is the mean of its
+    stored mentions' points, a division's the gazetteer's. ``country`` (ISO3) keeps the
+    places inside it, among the articles that mention it; ``n`` applies after that."""
+    _check("kind", kind, PLACE_KINDS)
+    _check_n(n)
+    f = as_filter(filter)
+    iso3 = country.upper() if country is not None else None
+    if iso3 is not None:
+        f = f.replace(countries=(iso3,))
+    plan = Plan(
+        "top", f, (kind,), {"n": None, "by": None},
+        {"kind": kind, "counts": "articles", "by": None}, ((kind, "label"),),
+    )  # fmt: skip
+    used = choose_engine(con, plan)
+    top_q, top_params = _EXECUTORS[used].BUILD["top"](con, plan)
+    q = compose(_POINTS_SQL, top=top_q, key=PLACE_KEYS[kind])
+    params = [*top_params, iso3, iso3, n if n is not None else NO_LIMIT]
+    if sql:
+        return q, params
+    return _execute(con, plan, used, q, params, _division_points)
+
+
 _SELECTION_SQL = """WITH fa AS ({fa})
 SELECT count(*) AS n, min(fa.date) AS date_min, max(fa.date) AS date_max,
        count(*) FILTER (WHERE fa.date IS NULL) AS undated,
