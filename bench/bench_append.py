@@ -31,7 +31,7 @@ from bench_throughput import cpu_seconds, fresh_db, run_workbench, write_sample
 def _replicate_stage_done(db: Path, base: Path) -> int:
     """``stage_done`` rows for the copies ``a~k`` of every base article, and the base's
     ``meta`` stamps (taxonomy, tone, registry: without them a stage redoes every article)."""
-    from workbench import store
+    from workbench.base import store
 
     con = store.connect(str(db))
     lit = "'" + str(base).replace("'", "''") + "'"
@@ -91,8 +91,9 @@ def main(argv: list[str] | None = None) -> None:
         base = bl.WORK / "tp_workbench.duckdb"
         if not base.exists():
             run_workbench(write_sample(400), 1)
-    from workbench import Workbench, aggregates
-    from workbench.extract import pipeline
+    from workbench import Workbench
+    from workbench.nlp.extract import pipeline
+    from workbench.query import aggregates
 
     # A copy, analysed by this code (stage versions current), is what gets replicated.
     copy = bl.WORK / "append_base.duckdb"

@@ -16,8 +16,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from workbench import Workbench, config
-from workbench.filters import Filter
+from workbench import Workbench
+from workbench.base import config
+from workbench.base.filters import Filter
 
 QUERIES = [
     "bank of japan",

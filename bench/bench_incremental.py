@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     bl.WORK.mkdir(parents=True, exist_ok=True)
     sample = write_sample(args.n)
     from workbench import Workbench
-    from workbench.extract import pipeline
+    from workbench.nlp.extract import pipeline
 
     pipeline()  # model load is not part of any stage timing
     bl.header(

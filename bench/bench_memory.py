@@ -26,7 +26,7 @@ import benchlib as bl
 
 def write_replicas(out: Path, copies: int) -> tuple[int, int]:
     """Write ``copies`` copies of Reuters TRAIN as JSONL; return (articles, bytes)."""
-    from workbench.load import Article, load
+    from workbench.ingest.load import Article, load
 
     if out.exists():
         n = sum(1 for _ in out.open(encoding="utf-8"))
@@ -62,7 +62,7 @@ def child(path: str, db: str, limit: str) -> None:
             os.remove(p)
     t0 = time.perf_counter()
     with Workbench(db) as wb:
-        from workbench.ingest import ingest
+        from workbench.ingest.writer import ingest
 
         # "default": ingest's own cap (WORKBENCH_INGEST_MEMORY); "none": DuckDB's default
         # (80% of RAM); else that value.
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         },
     )
     out: dict[str, float] = {}
-    from workbench import config
+    from workbench.base import config
 
     for limit in args.duckdb_memory_limit.split(","):
         shown = {

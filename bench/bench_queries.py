@@ -29,7 +29,8 @@ from typing import Any
 
 from benchlib import REUTERS_GLOB, RU_UA, WORK, header, need, pctl
 
-from workbench import Filter, Workbench, store
+from workbench import Filter, Workbench
+from workbench.base import store
 
 ANALYSIS_TABLES = (
     "sentences",
@@ -45,7 +46,7 @@ ANALYSIS_TABLES = (
 
 def build_sample(path: Path, rows: int) -> None:
     """Really analyse a sample: ``rows`` of each 2022 CSV + the seed (spaCy, all stages)."""
-    from workbench import config
+    from workbench.base import config
 
     wb = Workbench(path)
     try:

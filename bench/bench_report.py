@@ -23,7 +23,7 @@ from pathlib import Path
 from benchlib import RU_UA, WORK, figure, header, need
 
 from workbench import Workbench
-from workbench.report import SIZE_BUDGET_BYTES
+from workbench.present.report import SIZE_BUDGET_BYTES
 
 #: Tables replicated per article, with columns overridden in the copies (token arrays are
 #: dropped to save disk; the report never reads them).

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--full", action="store_true", help="resolve every article each call")
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args(argv)
-    from workbench import Workbench, resolve
+    from workbench import Workbench
+    from workbench.resolve import stage as resolve
 
     with Workbench(args.db) as wb:
         n = wb.sql("SELECT count(*) n FROM articles WHERE extracted_pipeline IS NOT NULL").n[0]

@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("db", type=Path)
     ap.add_argument("--articles", type=int, default=100_000)
     args = ap.parse_args(argv)
-    from workbench import Workbench, resolve, store
+    from workbench import Workbench
+    from workbench.base import store
+    from workbench.resolve import stage as resolve
 
     with Workbench(args.base) as wb:
         print(wb.resolve(progress=False))

@@ -63,7 +63,7 @@ def build_scale(base: Path, db: Path, articles: int) -> dict[str, int]:
     """Replicate ``base`` into ``db`` until it holds about ``articles`` articles."""
     import duckdb
 
-    from workbench import store
+    from workbench.base import store
 
     if db.exists():
         db.unlink()
@@ -126,7 +126,7 @@ def build_scale(base: Path, db: Path, articles: int) -> dict[str, int]:
 
 def queries(wb: Any, use: list[str]) -> dict[str, Any]:
     """Name -> zero-argument callable, for every query the notebooks issue."""
-    from workbench.filters import Filter
+    from workbench.base.filters import Filter
 
     # Keys for drill-downs, picked cheaply (entity stats / pre-aggregates), not timed.
     top_actor = wb.sql(
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     with Workbench(db) as wb:
         if not args.no_aggregates:
-            from workbench import aggregates
+            from workbench.query import aggregates
         if not args.no_aggregates and not aggregates.is_fresh(wb.con):
             t0 = time.perf_counter()
             out = aggregates.refresh(wb.con)

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import benchlib as bl
 
-from workbench import Workbench, store
+from workbench import Workbench
+from workbench.base import store
 
 TABLES = ("article_themes", "theme_hits", "sentence_tone", "article_tone", "quotes")
 

@@ -2,7 +2,7 @@
 
 One process, one sample of Reuters TRAIN (the first ``--n`` distinct articles in file order,
 written once as JSONL), the same texts, the same model and components as
-``workbench.extract.pipeline()`` (senter, ner, lookup lemmatizer), the same number of
+``workbench.nlp.extract.pipeline()`` (senter, ner, lookup lemmatizer), the same number of
 processes (``n_process`` = ``workers``):
 
 - **bare**: ``for doc in nlp.pipe(texts, batch_size=64, n_process=W): pass`` over the texts
@@ -45,7 +45,7 @@ import benchlib as bl
 
 def write_sample(n: int) -> Path:
     """The first ``n`` distinct Reuters TRAIN articles as JSONL (cached)."""
-    from workbench.load import Article, load
+    from workbench.ingest.load import Article, load
 
     out = bl.WORK / f"reuters_sample_{n}.jsonl"
     if out.exists():
@@ -143,7 +143,7 @@ def run_workbench(sample: Path, workers: int) -> dict:
 
 def previous_pipeline():
     """The extraction pipeline before issue 20: every component but the parser, senter on."""
-    from workbench.nlp import load_model
+    from workbench.nlp.pipeline import load_model
 
     nlp = load_model(exclude=("parser",))
     if "senter" in nlp.disabled:
@@ -163,9 +163,9 @@ def run_naive(nlp, sample: Path) -> tuple[float, dict]:
     """Per-document ``nlp(text)``; one INSERT per article, sentence and mention."""
     import duckdb
 
-    from workbench import store
-    from workbench.extract import MENTION_LABELS
-    from workbench.load import Article, load
+    from workbench.base import store
+    from workbench.ingest.load import Article, load
+    from workbench.nlp.extract import MENTION_LABELS
 
     db = fresh_db("tp_naive.duckdb")
     con = duckdb.connect(str(db))
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     sample = write_sample(args.n)
 
     from workbench import Workbench
-    from workbench.extract import pipeline
+    from workbench.nlp.extract import pipeline
 
     nlp = pipeline()  # the extraction pipeline, loaded (and cached) before any timing
     old = previous_pipeline()

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as ``python bench/x.py`` from anywhere
     sys.path.insert(0, str(REPO))
 
-from workbench import config  # noqa: E402
+from workbench.base import config  # noqa: E402
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 REUTERS_GLOB = str(REUTERS / "reut2-*.sgm")

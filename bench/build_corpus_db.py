@@ -3,7 +3,7 @@
 Why a separate builder: the theme evaluation needs only tokens and lemmas, so when the full
 extraction stage (``Workbench.extract``) is unavailable or too slow on a shared 2-core machine,
 this fills ``sentences`` in the same shape with the extraction pipeline less its NER (senter
-and the lookup lemmatizer of ``workbench.extract.pipeline()``): tokens, sentence boundaries
+and the lookup lemmatizer of ``workbench.nlp.extract.pipeline()``): tokens, sentence boundaries
 and lemmas are those of ``extract`` (NER sets none of them). ``--previous`` uses the lemma
 pipeline before issue 20 instead (tok2vec, tagger, attribute_ruler, rule lemmatizer,
 senter), for comparing the two on the same articles.
@@ -28,9 +28,10 @@ import time
 
 import pandas as pd
 
-from workbench import Workbench, store
-from workbench.extract import pipeline
-from workbench.nlp import load_model
+from workbench import Workbench
+from workbench.base import store
+from workbench.nlp.extract import pipeline
+from workbench.nlp.pipeline import load_model
 
 
 def lemma_pipeline(*, previous: bool = False):  # noqa: ANN201 - spacy Language
@@ -82,7 +83,7 @@ def lemma_sentences(wb: Workbench, batch: int = 200, *, previous: bool = False) 
 
 def relemmatize(wb: Workbench) -> int:
     """Replace every stored lemma by the lookup lemmatizer's lemma of its token."""
-    from workbench.nlp import LookupLemmatizer
+    from workbench.nlp.pipeline import LookupLemmatizer
 
     table = LookupLemmatizer("en").table
     rows = wb.sql("SELECT article_id, idx, tokens FROM sentences")

@@ -1,11 +1,11 @@
 """Learned ranking of a toponym's candidate countries: features, training, export.
 
 Each gold toponym whose readings were weighed against its article (``_resolve_stage``) gives
-one row per candidate country (features: ``workbench.countries.RANK_FEATURES``), labelled 1
+one row per candidate country (features: ``workbench.resolve.countries.RANK_FEATURES``), labelled 1
 when that country is the gold one.  A LightGBM binary model (hyperparameters fixed below, in
 advance, never tuned on a test fold) scores the rows; the top-scoring candidate is the
 answer.  The model is exported as plain trees (JSON) so that the product needs no LightGBM
-at run time: ``workbench.countries`` walks them.
+at run time: ``workbench.resolve.countries`` walks them.
 
 Run:  .venv/bin/python bench/country_ranker.py   (= ``make model``): trains on LGL +
 GeoWebNews + GeoVirus and writes data/gazetteer/country_ranker.json.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench import countries
+from workbench.resolve import countries
 
 SEED = 15
 PARAMS = {
@@ -221,7 +221,7 @@ def export(booster) -> dict:
 
     dump = booster.dump_model()
     return {
-        "what": "country ranker for workbench.countries (see bench/country_ranker.py)",
+        "what": "country ranker for workbench.resolve.countries (see bench/country_ranker.py)",
         "version": 1,
         "features": list(countries.RANK_FEATURES),
         "params": {**PARAMS, "rounds": ROUNDS},

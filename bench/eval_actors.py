@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import WORK, need  # noqa: E402
 
-from workbench import Filter, Workbench, config  # noqa: E402
-from workbench.actors import fold  # noqa: E402
+from workbench import Filter, Workbench  # noqa: E402
+from workbench.base import config  # noqa: E402
+from workbench.nlp.actors import fold  # noqa: E402
 
 SHARED = config.SHARED_DIR
 CORPORA = {
@@ -142,7 +143,7 @@ def main() -> None:
         print("\ntop-10 speakers (linked, no fragments):")
         for r in sp.itertuples():
             print(f"  {r.speaker:<40} {r.quotes:>5}")
-        from workbench.report_data import ReportData
+        from workbench.present.report_data import ReportData
 
         rs = ReportData(wb, Filter()).speakers()
         print("report speaker table:", list(zip(rs.speaker, rs.quotes, strict=True))[:10])

@@ -50,8 +50,14 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench import config
-from workbench.countries import _gazetteer, _geonames_dir, _lookup, is_region, resolve_country
+from workbench.base import config
+from workbench.resolve.countries import (
+    _gazetteer,
+    _geonames_dir,
+    _lookup,
+    is_region,
+    resolve_country,
+)
 
 GOLD_DIR = config.SHARED_DIR / "gold" / "geoparsing"
 WATER = re.compile(r"\b(?:Ocean|Sea|Gulf of)\b")
@@ -247,7 +253,7 @@ def _offline_names() -> dict[str, set[str]]:
     name, pycountry's historic countries."""
     import pycountry
 
-    from workbench.countries import _data_key
+    from workbench.resolve.countries import _data_key
 
     g = _gazetteer()
     out: dict[str, set[str]] = {}
@@ -270,7 +276,7 @@ def _ceiling_class(it: Item, answer: str | None, offline: dict, gold_keys: dict)
     """The first class of CEILING_CLASSES a toponym without its gold candidate falls in."""
     import difflib
 
-    from workbench.countries import STRONG_KINDS, _clean, _in_text, _key, _lookup_partial
+    from workbench.resolve.countries import STRONG_KINDS, _clean, _in_text, _key, _lookup_partial
 
     whole = _in_text(_lookup(it.phrase), _clean(it.phrase))
     cands = _in_text(_lookup_partial(it.phrase), _clean(it.phrase))
@@ -302,7 +308,7 @@ def ceiling(sets: dict[str, list[Item]], show: int) -> int:
     """Per set: accuracy, the re-ranking ceiling (right, or the gold country among the
     name's candidates: its readings and the rules' answer) and, for the toponyms whose gold
     country is no candidate, why (CEILING_CLASSES), with examples."""
-    from workbench.countries import _clean, _in_text, _lookup_partial
+    from workbench.resolve.countries import _clean, _in_text, _lookup_partial
 
     offline = _offline_names()
     gold_keys: dict[str, list[str]] = {}
@@ -396,8 +402,8 @@ Gold = tuple[str, int, str, float, float, str, str]
 def outlet_homes(gold: list[Gold]) -> dict[str, dict]:
     """Outlet -> the summed ``places.article_states`` of its articles (texts only, no gold),
     as the resolve stage sums them over a corpus; "" (no outlet known) gets none."""
-    from workbench.countries import _article_context
-    from workbench.places import article_states
+    from workbench.resolve.countries import _article_context
+    from workbench.resolve.places import article_states
 
     homes: dict[str, dict] = {}
     for text in dict.fromkeys((g[0], g[6]) for g in gold if g[6]):
@@ -411,12 +417,12 @@ def place_points(
     name: str, gold: list[Gold], nearest: NearestCountry, *, use_outlet: bool = True
 ) -> dict:
     """Places below the country: of the gold toponyms with coordinates that we resolve to a
-    place (a town or a state, see ``workbench/places.py``), the share of towns (our "P")
+    place (a town or a state, see ``workbench/resolve/places.py``), the share of towns (our "P")
     within 25 km of the gold point, and the share of states (our "A") that contain it (the
     same admin-1 as the town nearest the gold point: a state is an area, our point for it
     only the mean of its towns), plus the states' own 25 km share for comparison."""
-    from workbench.countries import _article_context
-    from workbench.places import article_states, home_without, place_at
+    from workbench.resolve.countries import _article_context
+    from workbench.resolve.places import article_states, home_without, place_at
 
     homes = outlet_homes(gold) if use_outlet else {}
     t0 = time.perf_counter()
@@ -510,8 +516,8 @@ def speed(rounds: int = 3) -> int:
     import os
     from itertools import groupby
 
-    from workbench.countries import _article_context, _qualifier
-    from workbench.places import _index, article_states, candidates, home_without, pick
+    from workbench.resolve.countries import _article_context, _qualifier
+    from workbench.resolve.places import _index, article_states, candidates, home_without, pick
 
     nearest = NearestCountry()
     items = (
@@ -569,13 +575,13 @@ def gold_points_geovirus(path: Path) -> list[Gold]:
 
 
 def fit_places(l2: float = 0.3) -> int:
-    """Refit ``workbench.places.WEIGHTS`` on the even LGL articles (conditional logit over a
+    """Refit ``workbench.resolve.places.WEIGHTS`` on the even LGL articles (conditional logit over a
     name's readings in the resolved country; a reading is right when it is the gold state
     of an ADM1 toponym or a town within 25 km of a town toponym's gold point)."""
     from scipy.optimize import minimize
 
-    from workbench import countries as C
-    from workbench import places as P
+    from workbench.resolve import countries as C
+    from workbench.resolve import places as P
 
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     gold = gold_points_lgl(GOLD_DIR / "lgl.xml", 0)

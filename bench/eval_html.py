@@ -2,7 +2,7 @@
 
     python bench/eval_html.py [--candidates]
 
-Scores ``workbench.load_web`` (the extraction ``workbench ingest`` runs on ``html``/``warc``
+Scores ``workbench.ingest.load_web`` (the extraction ``workbench ingest`` runs on ``html``/``warc``
 inputs) beside plain ``trafilatura.extract(html)`` with its defaults, on the same pages of
 ``../shared/corpora/article-extraction-dev`` (91 gzip HTML pages + ``ground-truth.json``).
 
@@ -42,7 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from workbench import config, load_web  # noqa: E402
+from workbench.base import config  # noqa: E402
+from workbench.ingest import load_web  # noqa: E402
 
 DATA = config.SHARED_DIR / "corpora" / "article-extraction-dev"
 _TOKEN = re.compile(r"\w+", re.UNICODE)

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import machine, need  # noqa: E402
 
-from workbench import config  # noqa: E402
-from workbench.extract import pipeline  # noqa: E402
-from workbench.nlp import model_version  # noqa: E402
+from workbench.base import config  # noqa: E402
+from workbench.nlp.extract import pipeline  # noqa: E402
+from workbench.nlp.pipeline import model_version  # noqa: E402
 
 MAP = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
 TYPES = ("PER", "ORG", "LOC")

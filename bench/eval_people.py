@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchlib import REUTERS, machine, need  # noqa: E402
 from reuters_entities import add_args, open_reuters  # noqa: E402
 
-from workbench.actors import slug  # noqa: E402
+from workbench.nlp.actors import slug  # noqa: E402
 
 
 def matches(name_slug: str, gold_slug: str) -> bool:
@@ -52,7 +52,7 @@ def main() -> None:
         "--dominant-share",
         type=float,
         default=None,
-        help="override workbench.actors.DOMINANT_SHARE (for tuning on half a)",
+        help="override workbench.nlp.actors.DOMINANT_SHARE (for tuning on half a)",
     )
     args = ap.parse_args()
     vocab = need(REUTERS / "all-people-strings.lc.txt").read_text().split()
@@ -60,9 +60,9 @@ def main() -> None:
     for s in vocab:
         by_last[s.split("-")[-1]].append(s)
     if args.dominant_share is not None:
-        import workbench.actors
+        import workbench.nlp.actors
 
-        workbench.actors.DOMINANT_SHARE = args.dominant_share
+        workbench.nlp.actors.DOMINANT_SHARE = args.dominant_share
     print("machine:", json.dumps(machine()))
     print("db:", args.db, "| people vocabulary:", len(vocab))
     wb = open_reuters(args)

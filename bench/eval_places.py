@@ -11,7 +11,7 @@ country slugs (``west-germany``, ``ussr``, ``uk``) mapped to ISO3 with the workb
 plus a few fixed names; historical states map as the resolver does (USSR -> RUS, West/East
 Germany -> DEU). Rows printed side by side: text mentions only; every row (text + dateline:
 Reuters puts the place of the story in the dateline, "SALVADOR, Feb 26"); the STORED
-``salient`` rows (the product's article country set, rule in ``workbench/resolve.py``); and
+``salient`` rows (the product's article country set, rule in ``workbench/resolve/stage.py``); and
 the earlier script-only rule (dateline, or mentioned twice, or within 200 characters).
 
 The salience rule was tuned on the TRAIN articles with an even NEWID and is reported on both
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchlib import machine  # noqa: E402
 from reuters_entities import add_args, open_reuters  # noqa: E402
 
-from workbench.countries import resolve_country  # noqa: E402
+from workbench.resolve.countries import resolve_country  # noqa: E402
 
 FIXED = {
     "guinea-bissau": "GNB",

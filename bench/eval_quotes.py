@@ -19,7 +19,8 @@ import platform
 import textwrap
 import time
 
-from workbench import Workbench, config
+from workbench import Workbench
+from workbench.base import config
 
 CORPUS = config.SHARED_DIR / "corpora" / "ru-ua-2022"
 PER_CORPUS = 5

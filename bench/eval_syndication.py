@@ -33,9 +33,8 @@ from typing import Any
 import pandas as pd
 from benchlib import REPO, RU_UA, WORK, header, need
 
-from workbench import Filter, Workbench, config
-from workbench.filters import compose, filtered_articles_sql
-from workbench.stories import (
+from workbench import Filter, Workbench
+from workbench.annotate.stories import (
     StoryOptions,
     bodies,
     figures_agree,
@@ -43,6 +42,8 @@ from workbench.stories import (
     similarity,
     titles_agree,
 )
+from workbench.base import config
+from workbench.base.filters import compose, filtered_articles_sql
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
@@ -157,7 +158,7 @@ def load_part(part: str, limit: int, rng: random.Random) -> list[dict[str, Any]]
 
 
 def _hash(text: str) -> str:
-    from workbench.load import hash_text, normalise_text
+    from workbench.ingest.load import hash_text, normalise_text
 
     return hash_text(normalise_text(text))
 
@@ -342,7 +343,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     each pair with its headlines, openings, endings and the words each text has that the
     other lacks (where templated items differ: names, figures, days). The pairs are those
     the thresholds merge before the lag window, so the sample can be judged blind to it."""
-    from workbench.stories import words
+    from workbench.annotate.stories import words
 
     old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     pool = []
@@ -523,8 +524,8 @@ class PeakRSS:
 def write_direct(db: Path, base: list[dict], n: int, rng: random.Random) -> None:
     """The replicas written straight into ``articles`` (ingest is not what is measured, and
     at 10^6 it would take most of an hour here): the same rows ``scale`` ingests."""
-    from workbench import store
-    from workbench.records import hash_text, normalise_text
+    from workbench.base import store
+    from workbench.ingest.records import hash_text, normalise_text
 
     with Workbench(db) as wb:
         rows = []

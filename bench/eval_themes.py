@@ -25,7 +25,7 @@ import time
 from collections import Counter
 
 from workbench import Workbench
-from workbench.themes import load_taxonomy, tag_themes
+from workbench.annotate.themes import load_taxonomy, tag_themes
 
 BBC_MAP: dict[str, str] = {
     # business

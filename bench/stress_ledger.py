@@ -42,8 +42,9 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from corpus_gen import make_corpus, make_deep_chain, remove_deep_chain  # noqa: E402
 
-from workbench import Workbench, config  # noqa: E402
-from workbench.load import origin_text  # noqa: E402
+from workbench import Workbench  # noqa: E402
+from workbench.base import config  # noqa: E402
+from workbench.ingest.load import origin_text  # noqa: E402
 
 WORKBENCH = str(Path(sys.executable).with_name("workbench"))
 

@@ -24,11 +24,13 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import chromium_driver  # noqa: E402  (the tests' DevTools driver)
 
-from workbench import Workbench, panels, report  # noqa: E402
+from workbench import Workbench  # noqa: E402
+from workbench.explore import panels  # noqa: E402
+from workbench.present import report  # noqa: E402
 
 
 def explorer_page(ex: panels.Explorer, title: str) -> str:
-    from workbench import versions
+    from workbench.base import versions
 
     stamp = {"workbench_version": versions.workbench_version(), "generated": "screenshot"}
     page = report.Page(title=title, lead=ex.filter.describe(), stamp=stamp)

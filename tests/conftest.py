@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import Workbench, config
+from workbench import Workbench
+from workbench.base import config
 
 SHARED = config.SHARED_DIR
 SEED = config.SAMPLE_DIR / "000_72473b0eed05bfc9.txt"
@@ -33,15 +34,15 @@ def need_shared(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def nlp():
     """The default spaCy pipeline, loaded once."""
-    from workbench.nlp import load_model
+    from workbench.nlp.pipeline import load_model
 
     return load_model()
 
 
 @pytest.fixture(scope="session")
 def extract_nlp():
-    """The extraction pipeline (``workbench.extract.pipeline()``), loaded once."""
-    from workbench.extract import pipeline
+    """The extraction pipeline (``workbench.nlp.extract.pipeline()``), loaded once."""
+    from workbench.nlp.extract import pipeline
 
     return pipeline()
 
@@ -186,7 +187,7 @@ def outlets_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import json
     import random
 
-    from workbench.load import Article, load_reuters
+    from workbench.ingest.load import Article, load_reuters
 
     path = need_shared("corpora", "reuters21578", "reut2-000.sgm")
     arts = [a for a in load_reuters(path, config_limits()) if isinstance(a, Article)][:240]
@@ -215,7 +216,7 @@ def outlets_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def config_limits():
-    from workbench.load import Limits
+    from workbench.ingest.load import Limits
 
     return Limits()
 

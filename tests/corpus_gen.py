@@ -30,7 +30,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from workbench import config
+from workbench.base import config
 
 WORDS = (
     "minister talks border ceasefire sanctions summit election protest energy gas oil trade "

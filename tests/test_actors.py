@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from workbench import actors
+from workbench.nlp import actors
 
 # A tiny modifier lookup for unit tests (the real one is the country resolver, tested in
 # test_resolve.py on real text).

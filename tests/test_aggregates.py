@@ -8,8 +8,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from workbench import aggregates, query, query_agg
-from workbench.filters import Filter
+from workbench.base.filters import Filter
+from workbench.query import aggregates, query_agg
+from workbench.query import api as query
 
 KINDS = ("actor", "person", "org", "country", "region", "theme", "source", "speaker")
 

@@ -14,7 +14,9 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from workbench import Workbench, charts, errors
+from workbench import Workbench
+from workbench.base import errors
+from workbench.present import charts
 
 
 def _units(spec: Any) -> list[dict[str, Any]]:

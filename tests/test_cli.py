@@ -6,7 +6,7 @@ import typer
 from conftest import SEED
 from typer.testing import CliRunner
 
-from workbench.cli import app
+from workbench.cli.main import app
 
 runner = CliRunner()
 

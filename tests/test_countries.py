@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import workbench
-from workbench import config
-from workbench.countries import (
+from workbench.base import config
+from workbench.resolve.countries import (
     REGIONS,
     CountryResolver,
     country_name,
@@ -294,7 +294,7 @@ def test_arabic_names_without_their_article_and_leading_marks() -> None:
 
 
 def test_index_cache_removes_stale_pickles(tmp_path) -> None:
-    from workbench import countries
+    from workbench.resolve import countries
 
     stale = tmp_path / "gazetteer-0123456789abcdef.pickle"
     other = tmp_path / "vega-bundle.js"
@@ -369,7 +369,7 @@ def test_caption_name_is_no_dateline_and_a_named_state_outweighs_a_hamlet_abroad
         assert resolve_country(name, context=text, start=text.index(name)) == "AUS"
     # a dateline of a bare county name with a dash still counts ("FALLS VILLAGE—")
     ct = "Board approves budget. FALLS VILLAGE—The Region 1 Board of Education met Monday."
-    from workbench.countries import _article_context
+    from workbench.resolve.countries import _article_context
 
     assert _article_context(ct).dateline[0] == "USA"
     assert _article_context(text).dateline is None
@@ -384,7 +384,7 @@ def test_a_surname_stays_a_person_throughout_the_article() -> None:
         "and the United States offered help."
     )
     assert resolve_country("Rome", context=text, start=text.index("Rome")) == "ITA"
-    from workbench.countries import _article_context
+    from workbench.resolve.countries import _article_context
 
     assert "yates" not in _article_context(text).by_key
 
@@ -480,7 +480,7 @@ def test_explain_lists_candidates_scores_and_features() -> None:
 def test_learned_ranker_file_matches_the_features_and_is_opt_in(monkeypatch) -> None:
     import json
 
-    from workbench import countries
+    from workbench.resolve import countries
 
     spec = json.loads(countries.RANKER_PATH.read_text(encoding="utf-8"))
     assert tuple(spec["features"]) == countries.RANK_FEATURES
@@ -511,7 +511,7 @@ def test_weak_cue_needles_never_skip_a_match():
 
     from conftest import SHARED
 
-    from workbench.countries import _WEAK_CUES
+    from workbench.resolve.countries import _WEAK_CUES
 
     texts = [SEED.read_text(encoding="utf-8")]
     gold = SHARED / "gold" / "geoparsing"

@@ -15,9 +15,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from workbench import Workbench, charts, countries, panels, report
-from workbench.cli import app
-from workbench.formatting import cell, period_label
+from workbench import Workbench
+from workbench.base.formatting import cell, period_label
+from workbench.cli.main import app
+from workbench.explore import panels
+from workbench.present import charts, report
+from workbench.resolve import countries
 
 runner = CliRunner()
 

@@ -14,8 +14,9 @@ import pytest
 from conftest import SEED
 from typer.testing import CliRunner
 
-from workbench import Workbench, distributed
-from workbench.cli import app
+from workbench import Workbench
+from workbench.cli.main import app
+from workbench.nlp import distributed
 
 pytest.importorskip("distributed")
 

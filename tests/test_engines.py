@@ -1,7 +1,7 @@
 """Every query plan gives the same frame and the same metadata on both engines.
 
 The base tables (``query_base``) and the pre-aggregates (``query_agg``) run each plan of
-``workbench.query`` (every query x kind x date/outlet filter the aggregates hold) on a real
+``workbench.query.api`` (every query x kind x date/outlet filter the aggregates hold) on a real
 DuckDB built from real spaCy output; only ``engine``, ``sql`` and ``params`` may differ."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import json
 import pandas as pd
 import pytest
 
-from workbench import errors, query
-from workbench.filters import Filter
-from workbench.kinds import AGG_KINDS, SPAN_KINDS
+from workbench.base import errors
+from workbench.base.filters import Filter
+from workbench.query import api as query
+from workbench.query.kinds import AGG_KINDS, SPAN_KINDS
 
 #: attrs that say how a frame was computed, not what it holds
 HOW = ("engine", "sql", "params")

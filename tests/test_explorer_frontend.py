@@ -20,7 +20,7 @@ import comm
 import pytest
 from chromium_driver import Chromium, find_chromium
 
-from workbench import panels
+from workbench.explore import panels
 
 pytestmark = pytest.mark.chromium
 

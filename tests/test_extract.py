@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import SEED, write_seed_article
 
-from workbench import Workbench, store
-from workbench.extract import extract
+from workbench import Workbench
+from workbench.base import store
+from workbench.nlp.extract import extract
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +82,8 @@ def test_database_of_the_previous_pipeline_keeps_its_rows(
 ) -> None:
     """Articles extracted by the tagger-based pipeline keep their rows and pipeline id; new
     articles get a new pipeline id; later stages read both (re-extraction stays optional)."""
-    import workbench.extract as x
-    from workbench.nlp import load_model
+    import workbench.nlp.extract as x
+    from workbench.nlp.pipeline import load_model
 
     previous = load_model(exclude=("parser",))
     if "senter" in previous.disabled:
@@ -194,7 +195,7 @@ def test_workers_two_gives_the_same_rows(tmp_path: Path, tiny_articles: Path) ->
 
 
 def test_bad_workers_is_a_clear_error(wb: Workbench) -> None:
-    from workbench import errors
+    from workbench.base import errors
 
     with pytest.raises(errors.BadOption, match="workers"):
         wb.extract(workers=0, progress=False)

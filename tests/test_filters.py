@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import write_seed_article
 
-from workbench import Filter, Workbench, errors
-from workbench.filters import as_filter, filter_sql, filtered_articles_sql
-from workbench.search import SearchFallbackWarning
+from workbench import Filter, Workbench
+from workbench.annotate.search import SearchFallbackWarning
+from workbench.base import errors
+from workbench.base.filters import as_filter, filter_sql, filtered_articles_sql
 
 EVIL = "x'); DROP TABLE articles; --"
 

@@ -128,7 +128,7 @@ def test_unchanged_files_are_not_parsed_again(wb, tiny_articles, monkeypatch):
     assert r1.skipped_files == 0
     assert wb.sql("SELECT count(*) n FROM files").n[0] == 4  # 3 articles + the reject
 
-    import workbench.ingest as ingest_mod
+    import workbench.ingest.writer as ingest_mod
 
     def parse_nothing(*args, **kwargs):
         raise AssertionError("an unchanged file was parsed again")
@@ -160,7 +160,7 @@ def test_just_written_files_are_not_recorded(wb, tiny_articles):
 def test_ingest_caps_duckdb_memory_and_restores_it(wb, tiny_articles):
     before = wb.sql("SELECT current_setting('memory_limit') m").m[0]
     seen = []
-    import workbench.ingest as ingest_mod
+    import workbench.ingest.writer as ingest_mod
 
     real = ingest_mod._write_batch
 
@@ -195,7 +195,7 @@ def test_long_articles_ingest_and_the_cache_is_trimmed_after_each_batch(wb, tmp_
     by the cache trim (``ingest.trim_cache``) and the limit is back after it."""
     import json
 
-    import workbench.ingest as ingest_mod
+    import workbench.ingest.writer as ingest_mod
 
     before = wb.sql("SELECT current_setting('memory_limit') m").m[0]
     path = tmp_path / "long.jsonl"
@@ -225,7 +225,7 @@ def test_long_articles_ingest_and_the_cache_is_trimmed_after_each_batch(wb, tmp_
 def test_tables_keep_small_row_groups_after_a_reopen(tmp_path):
     """DuckDB keeps no row-group size in the file: every connection attaches it with
     ``store.ROW_GROUP_SIZE``, so an append after a reopen does not merge row groups."""
-    from workbench import store
+    from workbench.base import store
 
     path = tmp_path / "rg.duckdb"
     q = "SELECT max(count) AS n FROM pragma_storage_info('t') WHERE column_id = 0"

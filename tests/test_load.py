@@ -6,7 +6,7 @@ import datetime as dt
 
 from conftest import SEED, write_seed_article
 
-from workbench.load import Article, Reject, decode_bytes, load, parse_date
+from workbench.ingest.load import Article, Reject, decode_bytes, load, parse_date
 
 
 def items(path, **kw):
@@ -62,7 +62,7 @@ def test_bad_text_files_are_rejected_with_reasons(tmp_path):
 
 
 def _load_limited(path):
-    from workbench.load import Limits
+    from workbench.ingest.load import Limits
 
     return list(load([path], limits=Limits(max_file_bytes=10_000)))
 

@@ -13,8 +13,8 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from workbench.load import Article, Limits, Reject, detect_format
-from workbench.load_web import Page, WebOptions, detect, extract_page, load_warc
+from workbench.ingest.load import Article, Limits, Reject, detect_format
+from workbench.ingest.load_web import Page, WebOptions, detect, extract_page, load_warc
 
 PARAS = {
     "port": [
@@ -318,7 +318,7 @@ def test_cli_warc_ingest_analyze_report(tmp_path: Path, crawl: Path, nlp) -> Non
     """The commands a user runs on a crawl; `nlp` shares the session's loaded model."""
     from typer.testing import CliRunner
 
-    from workbench.cli import app
+    from workbench.cli.main import app
 
     runner = CliRunner()
     db, out = tmp_path / "crawl.duckdb", tmp_path / "report.html"
@@ -359,7 +359,7 @@ def test_same_page_twice_is_a_linked_duplicate(wb, tmp_path: Path) -> None:
 
 
 def test_language_option_is_checked(wb, tmp_path: Path) -> None:
-    from workbench import errors
+    from workbench.base import errors
 
     with pytest.raises(errors.BadOption, match="not a language code"):
         wb.ingest([tmp_path], language="english", progress=False)

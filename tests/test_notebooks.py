@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from workbench import config
+from workbench.base import config
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("*.ipynb"))
 NAMES = [p.name for p in NOTEBOOKS]
@@ -88,7 +88,7 @@ def test_no_sql_or_logic_copied_between_notebooks():
 
 
 def test_notebooks_draw_through_the_chart_library():
-    """One chart library: the notebooks chart with ``workbench.charts`` (as the report and
+    """One chart library: the notebooks chart with ``workbench.present.charts`` (as the report and
     the explorers do), never with Altair directly."""
     for path in NOTEBOOKS:
         for cell in _read(path).cells:

@@ -13,8 +13,8 @@ import pytest
 from conftest import RU_UA, need_shared
 from typer.testing import CliRunner
 
-from workbench.cli import app
-from workbench.load import Article, Limits, Reject, load, parse_date
+from workbench.cli.main import app
+from workbench.ingest.load import Article, Limits, Reject, load, parse_date
 
 runner = CliRunner()
 

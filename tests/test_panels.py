@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from conftest import write_seed_article
 
-from workbench import Filter, Workbench, errors, panels
+from workbench import Filter, Workbench
+from workbench.base import errors
+from workbench.explore import panels
 
 
 @pytest.fixture(scope="module")

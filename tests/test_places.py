@@ -10,9 +10,12 @@ import pandas as pd
 import pytest
 from conftest import need_shared, write_seed_article
 
-from workbench import Workbench, aggregates, charts, errors
-from workbench.countries import _article_context, _qualifier, resolve_country
-from workbench.places import (
+from workbench import Workbench
+from workbench.base import errors
+from workbench.present import charts
+from workbench.query import aggregates
+from workbench.resolve.countries import _article_context, _qualifier, resolve_country
+from workbench.resolve.places import (
     admin1_point,
     article_states,
     article_states_of,

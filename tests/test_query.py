@@ -12,8 +12,9 @@ import re
 import pandas as pd
 import pytest
 
-from workbench import Filter, Workbench, errors
-from workbench.places import admin1_point
+from workbench import Filter, Workbench
+from workbench.base import errors
+from workbench.resolve.places import admin1_point
 
 ACTOR_TYPES = ("PERSON", "ORG")
 

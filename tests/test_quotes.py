@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from workbench.quotes import _Mention, find_spans, quotes_in
+from workbench.annotate.quotes import _Mention, find_spans, quotes_in
 
 
 def test_seed_kirby_quotes(seed_wb):

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from chromium_driver import Chromium, find_chromium
 
-from workbench import charts
-from workbench.charts import MAX_OUTLETS, OTHER_OUTLETS
+from workbench.present import charts
+from workbench.present.charts import MAX_OUTLETS, OTHER_OUTLETS
 
 
 def _svg(chart) -> str:
@@ -169,7 +169,7 @@ def test_network_labels_do_not_cover_each_other(outlets_wb):
 
 
 def test_period_heatmap_draws_every_cell_of_at_most_25_themes(outlets_wb):
-    from workbench import charts
+    from workbench.present import charts
 
     th = outlets_wb.coverage("theme", "day", n=None)
     n_themes = th["key"].nunique()
@@ -188,7 +188,7 @@ def test_report_theme_heatmap_labels_whole_periods(outlets_wb):
     whole period label of the data."""
     import vl_convert as vlc
 
-    from workbench.formatting import period_label
+    from workbench.base.formatting import period_label
 
     th = outlets_wb.coverage("theme", "day", n=None)
     svg = vlc.vegalite_to_svg(charts.period_heatmap(th).to_dict())
@@ -228,7 +228,7 @@ def test_theme_trend_draws_at_most_max_lines_and_says_so(outlets_wb):
 def test_a_long_filter_subtitle_is_cut_to_the_chart(outlets_wb):
     """A filter naming 15 outlets ran 1,100 px past a 480 px chart; the subtitle is cut at a
     comma and ends with an ellipsis, while the frame keeps the whole description."""
-    from workbench.filters import Filter
+    from workbench.base.filters import Filter
 
     outlets = list(outlets_wb.top("source", 15)["key"])
     df = outlets_wb.top("country", 12, Filter(sources=outlets))

@@ -20,8 +20,9 @@ import pytest
 from conftest import SEED
 from typer.testing import CliRunner
 
-from workbench import Workbench, errors
-from workbench.cli import app
+from workbench import Workbench
+from workbench.base import errors
+from workbench.cli.main import app
 
 HOLD = """
 import sys
@@ -86,7 +87,7 @@ def test_reader_while_a_writer_holds_is_told_what_to_do(db: Path) -> None:
 
 
 def test_notebooks_open_read_only_and_say_what_to_do_when_a_writer_holds(db: Path) -> None:
-    from workbench import panels
+    from workbench.explore import panels
 
     wb = panels.open_workbench(db)  # what every curated notebook calls first
     try:

@@ -18,10 +18,12 @@ import pytest
 from conftest import REUTERS, need_shared
 from typer.testing import CliRunner
 
-from workbench import Workbench, errors, search, themes
-from workbench.cli import app
-from workbench.filters import Filter, filtered_articles_sql
-from workbench.registry import load_registry
+from workbench import Workbench
+from workbench.annotate import search, themes
+from workbench.base import errors
+from workbench.base.filters import Filter, filtered_articles_sql
+from workbench.cli.main import app
+from workbench.resolve.registry import load_registry
 
 
 def one_line(text: str) -> str:
@@ -93,7 +95,7 @@ def test_existing_file_needs_force_an_earlier_report_does_not(seed_wb: Workbench
 
 
 def test_parquet_parts_never_go_to_the_database(small_db: Path) -> None:
-    from workbench import distributed
+    from workbench.nlp import distributed
 
     with Workbench(small_db) as w, pytest.raises(errors.OutputRefused, match="open database"):
         distributed.run(w.con, str(small_db))

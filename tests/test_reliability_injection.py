@@ -13,9 +13,10 @@ import pytest
 from conftest import SEED, STRESS
 from typer.testing import CliRunner
 
-from workbench import Workbench, errors, store
-from workbench.cli import app
-from workbench.filters import Filter
+from workbench import Workbench
+from workbench.base import errors, store
+from workbench.base.filters import Filter
+from workbench.cli.main import app
 
 PAYLOADS = [
     "x'); DROP TABLE articles; --",

@@ -17,9 +17,10 @@ from conftest import STRESS
 from corpus_gen import make_corpus
 from typer.testing import CliRunner
 
-from workbench import Workbench, config
-from workbench.cli import app
-from workbench.load import Article, Limits, Reject, load
+from workbench import Workbench
+from workbench.base import config
+from workbench.cli.main import app
+from workbench.ingest.load import Article, Limits, Reject, load
 
 SEEDS = [0, 1, 2] if STRESS else [0]
 CSV_ROWS = 100_000 if STRESS else 10_000

@@ -20,8 +20,8 @@ from corpus_gen import make_deep_chain, remove_deep_chain
 from typer.testing import CliRunner
 
 from workbench import Workbench
-from workbench.cli import app
-from workbench.load import origin_bytes
+from workbench.cli.main import app
+from workbench.ingest.load import origin_bytes
 
 runner = CliRunner()
 

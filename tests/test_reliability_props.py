@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench import Workbench
-from workbench.load import (
+from workbench.ingest.load import (
     Article,
     Limits,
     Reject,
@@ -443,8 +443,8 @@ def test_every_input_has_one_fate_after_any_runs_and_interrupts(
 
 
 def _ingest(wb: Workbench, path: Path, **kw):
-    from workbench.ingest import ingest
-    from workbench.load import Limits
+    from workbench.ingest.load import Limits
+    from workbench.ingest.writer import ingest
 
     limits = Limits(
         max_article_chars=kw.pop("max_article_chars", 10_000),

@@ -17,9 +17,10 @@ import pytest
 from chromium_driver import Chromium, find_chromium
 from typer.testing import CliRunner
 
-from workbench import Filter, Workbench, config
-from workbench.cli import app
-from workbench.report import (
+from workbench import Filter, Workbench
+from workbench.base import config
+from workbench.cli.main import app
+from workbench.present.report import (
     SIZE_BUDGET_BYTES,
     content_security_policy,
     csp_hash,
@@ -258,7 +259,7 @@ def test_filter_narrows_the_report_and_is_stamped(report_db: Path, tmp_path: Pat
 
 
 def test_unknown_template_says_what_exists(report_db: Path, tmp_path: Path) -> None:
-    from workbench import errors
+    from workbench.base import errors
 
     with (
         Workbench(report_db, read_only=True) as w,
@@ -398,7 +399,7 @@ def test_demo_writes_overview_report(
 
 # ---------------------------------------------------------------------- notebook reports
 def test_notebook_html_and_markdown_are_sanitised() -> None:
-    from workbench.report_notebook import markdown_html, sanitize_html
+    from workbench.present.report_notebook import markdown_html, sanitize_html
 
     dirty = (
         '<table><tr><td style="color:red" onclick="x()">1</td>'
@@ -430,7 +431,7 @@ def test_notebook_html_and_markdown_are_sanitised() -> None:
 
 
 def test_unknown_notebook_lists_the_available_ones(report_db: Path, tmp_path: Path) -> None:
-    from workbench import errors
+    from workbench.base import errors
 
     with Workbench(report_db, read_only=True) as w, pytest.raises(errors.BadOption, match="01-"):
         w.report(tmp_path / "x.html", notebook="no-such-notebook")
@@ -475,15 +476,15 @@ REPORT_MODULES = ("report.py", "report_data.py", "report_page.py", "report_html.
 
 def test_report_modules_hold_no_sql() -> None:
     """Every number of a report is asked of the query API, so it cannot drift from it."""
-    root = Path(config.__file__).parent
+    root = Path(config.__file__).parents[1] / "present"
     for name in REPORT_MODULES:
         src = (root / name).read_text(encoding="utf-8")
         assert not re.search(r"\bSELECT\b|\.execute\(\s*[\"'f]|\bwb\.sql\(", src), name
 
 
 def test_report_numbers_are_the_query_apis(report_db: Path) -> None:
-    from workbench import query
-    from workbench.report_data import ReportData
+    from workbench.present.report_data import ReportData
+    from workbench.query import api as query
 
     with Workbench(report_db, read_only=True) as w:
         data = ReportData(w, Filter())
@@ -515,7 +516,7 @@ def test_report_numbers_are_the_query_apis(report_db: Path) -> None:
 def test_articles_without_an_outlet_still_count(tmp_path: Path) -> None:
     """The report's per-outlet numbers add up to the query API's totals when some articles
     have no outlet: those are drawn as "(no source)", not dropped."""
-    from workbench.report_data import NO_SOURCE, ReportData
+    from workbench.present.report_data import NO_SOURCE, ReportData
 
     with Workbench(tmp_path / "m.duckdb") as w:
         w.ingest([_write_csv(tmp_path / "mixed.csv")], progress=False)

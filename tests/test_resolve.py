@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import SEED, write_seed_article
 
-from workbench import Workbench, errors, store
-from workbench.registry import load_registry
-from workbench.resolve import _dateline_place
+from workbench import Workbench
+from workbench.base import errors, store
+from workbench.resolve.registry import load_registry
+from workbench.resolve.stage import _dateline_place
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +108,14 @@ def test_resolve_again_gives_the_same_ids(seed_r: Workbench) -> None:
 def test_registry_edit_re_resolves_without_spacy(
     seed_r: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workbench.extract
-    import workbench.nlp
+    import workbench.nlp.extract
+    import workbench.nlp.pipeline
 
     def no_spacy(*a: object, **k: object) -> None:
         raise AssertionError("spaCy must not run during resolve")
 
-    monkeypatch.setattr(workbench.nlp, "load_model", no_spacy)
-    monkeypatch.setattr(workbench.extract, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.nlp.pipeline, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.nlp.extract, "load_model", no_spacy)
     sentences = seed_r.sql("SELECT * FROM sentences ORDER BY ALL")
     user = tmp_path / "user.yaml"
     user.write_text(
@@ -221,7 +222,7 @@ def test_dateline_place() -> None:
 def test_cli_resolve_reports_a_bad_registry(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from workbench.cli import app
+    from workbench.cli.main import app
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("countries:\n  Vladimir Putin: Russia\n", encoding="utf-8")
@@ -304,7 +305,7 @@ def test_ner_noise_on_real_spacy_output(noisy: Workbench, tmp_path: Path) -> Non
 
 
 def test_salient_countries_are_stored(seed_r: Workbench) -> None:
-    from workbench.resolve import SALIENT_LEAD, SALIENT_MENTIONS
+    from workbench.resolve.stage import SALIENT_LEAD, SALIENT_MENTIONS
 
     seed_r.resolve(progress=False)
     ac = seed_r.sql("SELECT * FROM article_countries")
@@ -339,7 +340,7 @@ def test_salient_headline_and_dateline(wb: Workbench, tmp_path: Path) -> None:
 
 
 def test_title_countries() -> None:
-    from workbench.resolve import _country_lookup, title_countries
+    from workbench.resolve.stage import _country_lookup, title_countries
 
     _, word = _country_lookup()
     assert title_countries("CHINA'S OIL OUTPUT RISES", word) == {"CHN"}
@@ -476,14 +477,14 @@ def test_a_one_word_person_that_opens_an_org_name_is_that_org(people_wb: Workben
 def test_entity_review_and_registry_pin_without_spacy(
     people_wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import workbench.extract
-    import workbench.nlp
+    import workbench.nlp.extract
+    import workbench.nlp.pipeline
 
     def no_spacy(*a: object, **k: object) -> None:
         raise AssertionError("spaCy must not run during resolve")
 
-    monkeypatch.setattr(workbench.nlp, "load_model", no_spacy)
-    monkeypatch.setattr(workbench.extract, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.nlp.pipeline, "load_model", no_spacy)
+    monkeypatch.setattr(workbench.nlp.extract, "load_model", no_spacy)
     w = people_wb
     review = w.entity_review()
     amb = review[review.kind == "ambiguous surname"].iloc[0]
@@ -552,7 +553,7 @@ def test_companies_tagged_person_become_organisations(tmp_path: Path) -> None:
 
 
 def test_generic_suffix_joins_only_within_one_country() -> None:
-    from workbench.resolve import _join_generic_suffix, _Mention
+    from workbench.resolve.stage import _join_generic_suffix, _Mention
 
     def m(aid: str, label: str, key: str, code: str | None = None) -> _Mention:
         return _Mention(0, aid, 0, label, key, key, code, None)
@@ -665,7 +666,7 @@ def test_a_broken_increment_fails_the_equality(
 ) -> None:
     """The check has teeth: an increment that writes only the new articles' rows (old
     merges left as they were) differs from the from-scratch resolve."""
-    from workbench import resolve as rs
+    from workbench.resolve import stage as rs
 
     with Workbench(appended["scratch"]) as w:
         want = _resolution(w)
@@ -720,7 +721,7 @@ def test_new_rules_resolve_every_article(
     appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Kept per-article results made under other rules are never reused."""
-    from workbench import resolve as rs
+    from workbench.resolve import stage as rs
 
     db = _copy(appended["scratch"], appended["dir"] / "rules.duckdb")
     with Workbench(db) as w:

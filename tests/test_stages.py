@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from workbench import stages, store, tone
+from workbench.annotate import stages, tone
+from workbench.base import store
 
 
 @pytest.fixture

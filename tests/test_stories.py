@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import RU_UA
 
-from workbench import Filter, Workbench, errors
-from workbench.stories import (
+from workbench import Filter, Workbench
+from workbench.annotate.stories import (
     StoryOptions,
     shingle_batch,
     shingles,
@@ -19,6 +19,7 @@ from workbench.stories import (
     similarity,
     trim_boilerplate,
 )
+from workbench.base import errors
 
 GRINER_G = "Brittney Griner lawyers welcome prospect of Russia prisoner swap"
 GRINER_NYT = "U.S. Offer to Swap Russian Arms Dealer for Griner"
@@ -204,7 +205,7 @@ def test_syndication_who_ran_whose_story(syn):
     m = syn_["matrix"].set_index(["original", "republisher"])
     assert m.loc[("Guardian", "Wire Daily"), "median_lag_days"] == 1
     assert m.loc[("NYT", "Wire Daily"), "median_lag_days"] == 2
-    from workbench import charts
+    from workbench.present import charts
 
     spec = charts.syndication_heatmap(syn_).to_dict()
     assert spec["layer"][0]["mark"]["type"] == "rect"
@@ -246,7 +247,7 @@ def test_story_dedup_before_stories_says_what_to_run(wb, tiny_articles):
 
 
 def test_explorer_stories_toggle_changes_the_numbers(syn):
-    from workbench.panels import Explorer
+    from workbench.explore.panels import Explorer
 
     ex = Explorer(syn, "source")
     assert ("Stories", "story") in ex.dedup.options
@@ -269,7 +270,7 @@ def test_cli_stories_then_story_dedup(tmp_path):
         pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
     from typer.testing import CliRunner
 
-    from workbench.cli import app
+    from workbench.cli.main import app
 
     rows = _rows()[:3]
     rows.append(_wire_copy(next(r for r in rows if r["title"].startswith(GRINER_G))))
@@ -306,7 +307,7 @@ def templated(tmp_path_factory: pytest.TempPathFactory):
     twice under two headlines."""
     from conftest import REUTERS, config_limits
 
-    from workbench.load import Article, load_reuters
+    from workbench.ingest.load import Article, load_reuters
 
     if not REUTERS.exists():
         pytest.skip(f"needs {REUTERS} (the ../shared corpora are not present)")
@@ -356,8 +357,8 @@ def test_template_issues_with_other_figures_stay_apart(templated):
 def test_index_of_an_older_release_is_reverified_not_resigned(templated):
     """A database whose stamp predates the verifier rules keeps its signatures (their
     format is unchanged) and has its bands and pairs rebuilt from them."""
-    from workbench import store
-    from workbench.stories import META_KEY
+    from workbench.annotate.stories import META_KEY
+    from workbench.base import store
 
     con = templated.con
     raw = json.loads(store.get_meta(con, META_KEY))
@@ -383,7 +384,7 @@ def recurring(tmp_path_factory: pytest.TempPathFactory):
     the next day."""
     from conftest import REUTERS, config_limits
 
-    from workbench.load import Article, load_reuters
+    from workbench.ingest.load import Article, load_reuters
 
     if not REUTERS.exists():
         pytest.skip(f"needs {REUTERS} (the ../shared corpora are not present)")
@@ -423,8 +424,8 @@ def test_a_note_repeated_after_another_meeting_is_another_story(recurring):
 def test_pairs_are_verified_from_stored_bodies_not_text(recurring):
     """Each signature keeps the compact body its pairs are verified on; an index without
     bodies (an earlier release) gets them from the text once, with the same pairs."""
-    from workbench import store
-    from workbench.stories import META_KEY, bodies, unpack_body
+    from workbench.annotate.stories import META_KEY, bodies, unpack_body
+    from workbench.base import store
 
     con = recurring.con
     rows = con.execute(
@@ -459,7 +460,7 @@ def test_pairs_are_verified_from_stored_bodies_not_text(recurring):
 
 
 def test_batch_verification_counts_what_intersect1d_counts():
-    from workbench.stories import _overlaps
+    from workbench.annotate.stories import _overlaps
 
     rng = np.random.default_rng(7)
     left = [np.unique(rng.integers(0, 2**32, n, dtype=np.uint32)) for n in (0, 5, 300, 40)]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench import errors, store
-from workbench.themes import Tagger, Taxonomy, load_taxonomy, parse_themes, tag_sentences
+from workbench.annotate.themes import Tagger, Taxonomy, load_taxonomy, parse_themes, tag_sentences
+from workbench.base import errors, store
 
 SEED_THEMES = {"armed_conflict", "war_crimes_justice", "sanctions", "diplomacy", "ceasefire_peace"}
 
@@ -87,12 +87,12 @@ def test_retag_after_taxonomy_edit_reuses_stored_sentences(wb, seed_dir, tmp_pat
     # Any attempt to load a trained pipeline (NER, tagger) now fails loudly.
     import spacy
 
-    import workbench.nlp
+    import workbench.nlp.pipeline
 
     def boom(*a, **k):
         raise AssertionError("re-tagging must not load a spaCy model")
 
-    monkeypatch.setattr(workbench.nlp, "load_model", boom)
+    monkeypatch.setattr(workbench.nlp.pipeline, "load_model", boom)
     monkeypatch.setattr(spacy, "load", boom)
 
     user = tmp_path / "mine.yaml"
@@ -195,7 +195,7 @@ def test_user_file_from_env(monkeypatch, tmp_path: Path):
 def test_cli_themes_tone_quotes(wb, tiny_articles):
     from typer.testing import CliRunner
 
-    from workbench.cli import app
+    from workbench.cli.main import app
 
     wb.ingest([tiny_articles], progress=False)
     wb.extract(progress=False)
@@ -244,8 +244,8 @@ def test_chunk_tokens_read_column_wise_equal_the_sentence_rows(wb, tiny_articles
     """The stage flattens a chunk's token lists column-wise; every article must get the
     tokens that its sentence rows give one by one, also with empty words, NULL lemmas
     and lists of unequal length (those take the row-by-row way)."""
-    from workbench import themes
-    from workbench.themes import ArticleTokens, _article_sentences, _article_tokens
+    from workbench.annotate import themes
+    from workbench.annotate.themes import ArticleTokens, _article_sentences, _article_tokens
 
     wb.ingest([tiny_articles], progress=False)
     wb.extract(progress=False)

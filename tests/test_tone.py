@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench.filters import Filter
-from workbench.tone import TONE_VERSION, sentence_scores
+from workbench.annotate.tone import TONE_VERSION, sentence_scores
+from workbench.base.filters import Filter
 
 
 def test_hand_picked_sentences_have_sensible_sign():
@@ -93,7 +93,7 @@ def test_ru_ua_tone_in_range(ru_ua_wb):
 def test_positive_and_negative_counts_use_the_stage_cutoffs(ru_ua_wb):
     """The query counts a unit positive/negative exactly where tone.py labels it (VADER's
     >= 0.05 / <= -0.05), on the base tables and the pre-aggregates alike."""
-    from workbench import tone as tone_stage
+    from workbench.annotate import tone as tone_stage
 
     con = ru_ua_wb.con
     pos, neg = con.execute(

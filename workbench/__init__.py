@@ -1,10 +1,10 @@
 """Coverage Workbench: who, where, what and how in a corpus of news articles."""
 
-from .core import Workbench
-from .countries import resolve_country as _resolve_country
-from .filters import Filter
-from .load import Article, Reject
-from .versions import workbench_version
+from .base.filters import Filter
+from .base.versions import workbench_version
+from .core.workbench import Workbench
+from .ingest.load import Article, Reject
+from .resolve.countries import resolve_country as _resolve_country
 
 __version__ = workbench_version()
 

@@ -1,0 +1,1 @@
+"""Stages after resolution, on one stage runner, and their readers."""

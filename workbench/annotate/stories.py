@@ -1,0 +1,1007 @@
+"""Stories: near-duplicate articles (wire copy, re-headlined or trimmed reprints) grouped.
+
+An article's *body* is cut of boilerplate lines (bylines, datelines, copyright, "Read more",
+"Reporting by ..."), normalised (case, punctuation, whitespace) and turned into word
+shingles. A datasketch MinHash of the shingles goes through LSH banding (datasketch's
+parameter choice for ``lsh_threshold``) to find candidate pairs, and each candidate is
+verified by exact Jaccard and containment of the shingle sets:
+
+- same story when Jaccard >= ``jaccard`` (default 0.8): a copy with a new headline, an added
+  byline or dateline, light rewording;
+- or containment >= ``containment`` (default 0.9) of the shorter text's shingles in the
+  longer one: a copy with its last paragraphs dropped;
+- and in either case the *figures* agree (``figures``, default 0.8 of the numbers of the
+  text with fewer numbers occur in the other: a copy carries its original's numbers, the
+  same template issued on another day does not), and when the shorter body is too short
+  to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
+  headlines share at least ``short_titles`` (0.5) of their words.
+
+Shingles and MinHash signatures are computed a batch at a time with array operations (the
+MinHash is datasketch's ``affine32`` scheme, bit for bit).
+
+Everything persists in the database, so runs are incremental: ``story_signatures`` (the
+MinHash of every article, with its processing order ``seq`` and the compact body its pairs
+are verified on, so no text is read twice), ``story_bands`` (the LSH index:
+one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
+containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
+compared against the stored index only. The parameters that shape signatures and bands are
+stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
+from the stored signatures (signatures only when the shingling changes). Changing
+``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
+re-clusters from the
+stored pairs without reading any text.
+
+Clustering is greedy in processing order (date, then publication time, then id): an
+article joins the story of its best verified match among the articles processed before
+it, when both lie within ``max_lag_days`` (7) of each other and of the story's first
+article, else starts a new story. Two existing stories are never merged, so an article that
+contains two stories (a digest) joins one of them instead of chaining them together. The
+story's *first* article is its earliest (date, publication time, id); ``similarity`` is the
+exact Jaccard with it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import re
+import time
+import unicodedata
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..base import errors, store
+from ..base.filters import as_filter, compose, filtered_articles_sql
+from ..base.progress import progress_bar
+
+#: Version of the normaliser and boilerplate rules: part of the signature stamp.
+NORMALISER_VERSION = "1"
+#: Version of the pair verifier's rules (figures, short-text headlines): part of the band
+#: stamp, so a change re-verifies from the stored signatures without re-signing.
+VERIFIER_VERSION = "2"
+META_KEY = "stories.params"
+#: The processing order of articles (earliest first).
+ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
+
+
+@dataclass(frozen=True)
+class StoryOptions:
+    """Thresholds and sketch parameters (documented defaults).
+
+    - ``jaccard``: same story when the exact Jaccard of the shingle sets is at least this.
+    - ``containment``: same story when at least this share of the shorter text's shingles
+      occur in the longer one (a trimmed copy), provided the shorter has at least
+      ``min_shingles`` shingles.
+    - ``lsh_threshold``: Jaccard at which LSH banding finds a candidate with probability
+      about 1/2 (lower finds more trimmed copies, at more verification cost).
+    - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
+      lowered to it without re-reading text.
+    - ``figures``: a verified pair also needs at least this share of the numbers of the text
+      with fewer numbers to occur in the other (0 turns the check off).
+    - ``short_titles``: when the shorter body has fewer than ``min_shingles`` shingles
+      ("Qtly div 30 cts vs 30 cts prior / Pay April 30"), the text cannot tell one
+      company's item from another's: the headlines must then share at least this share of
+      their words (Jaccard; 0 turns the check off).
+    - ``max_candidates``: an article is verified against at most this many earlier LSH
+      candidates, those sharing the most bands with it (the likeliest matches): a story
+      reprinted by hundreds of outlets costs each copy a bounded number of exact checks.
+    - ``max_lag_days``: an article joins a story only when its date lies within this many
+      days of the story's first article (and of the match it joins by); a note or table
+      issued word for word again after another meeting or on another day is another item,
+      and only its date tells. 0 turns the window off; undated articles are not held to it.
+    - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
+    - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
+      texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
+      work; in a script, call from under ``if __name__ == "__main__":``, since the
+      workers import the main module). Neither changes any result.
+    """
+
+    jaccard: float = 0.8
+    containment: float = 0.9
+    lsh_threshold: float = 0.3
+    pair_floor: float = 0.5
+    figures: float = 0.8
+    short_titles: float = 0.5
+    min_shingles: int = 30
+    max_candidates: int = 10
+    max_lag_days: int = 7
+    shingle: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    batch: int = 2000
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("jaccard", "containment", "lsh_threshold", "pair_floor"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 < float(v) <= 1.0:
+                raise errors.BadOption(f"stories: {name} must be a number in (0, 1], got {v!r}")
+        for name in ("figures", "short_titles"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
+                raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
+        for name in ("min_shingles", "max_candidates", "shingle", "num_perm", "batch", "workers"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.max_lag_days, int) or self.max_lag_days < 0:
+            raise errors.BadOption(
+                "stories: max_lag_days must be a whole number of days >= 0 (0: no window), "
+                f"got {self.max_lag_days!r}"
+            )
+
+    @property
+    def signature_stamp(self) -> str:
+        return f"n{NORMALISER_VERSION}-k{self.shingle}-p{self.num_perm}-s{self.seed}"
+
+    @property
+    def band_stamp(self) -> str:
+        return (
+            f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
+            f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
+            f"-c{self.max_candidates}"
+        )
+
+
+# ---------------------------------------------------------------------------- text
+_NAME = r"[A-Z][\w.'’-]+(?:[ \t]+[A-Z][\w.'’-]+){0,3}"
+#: Whole lines that are bylines, credits, copyright, "Read more" and the like. Case matters
+#: where the rule is about names ("By Jane Doe", not "by the end of the year" in a line of
+#: hard-wrapped text).
+_BOILERPLATE = re.compile(
+    "|".join(
+        [
+            rf"^[ \t]*(?:By|BY)[ \t]+{_NAME}(?:[ \t]*(?:,|and|&)[ \t]*{_NAME})*"
+            rf"(?:[ \t]*[,|–—-][ \t]*{_NAME})?[ \t]*$",
+            r"^[ \t]*\(?(?i:reporting|additional reporting|writing|editing|compiled|edited)"
+            r" by\b[^\n]{0,160}$",
+            r"^[ \t]*(?:Copyright|COPYRIGHT|\([cC]\)|©)[^\n]{0,160}$",
+            r"^[ \t]*(?:Read|READ|See|Click|Tap)[ \t]+(?i:more|also|here|the full)\b[^\n]{0,120}$",
+            r"^[ \t]*(?:Related|RELATED|More on this|Follow us|Sign up|Subscribe|Share this|"
+            r"Advertisement|ADVERTISEMENT)\b[^\n]{0,100}$",
+            r"^[ \t]*(?:Posted|Published|Updated|Last updated)(?: on| at)?:?[ \t]+[^\n]{0,40}\d"
+            r"[^\n]{0,40}$",
+            r"^[ \t]*\(?(?:AP|Reuters?|AFP|UPI|dpa|Xinhua|TASS)\)?[ \t]*$",
+        ]
+    ),
+)
+#: Short lines with these anywhere are notices, not text.
+_NOTICE = re.compile(
+    r"all rights reserved|may not be published, broadcast|contributed to this report|"
+    r"writers? contributed",
+    re.IGNORECASE,
+)
+#: A dateline opening the first paragraph: "WASHINGTON (AP) — ", "LONDON, March 3 (Reuters) -".
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z .,'/-]{1,60}?(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
+    r"\((?:AP|Reuters|AFP|UPI|dpa|Xinhua|TASS|Bloomberg)\)\s*[-—–:]+\s*"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FIGURE = re.compile(r"\d+(?:[.,/:-]\d+)*")
+
+
+def trim_boilerplate(text: str) -> str:
+    """The body without byline, dateline, copyright and "Read more" lines."""
+    text = text or ""
+    match = _BOILERPLATE.match
+    kept = [ln for ln in text.splitlines() if ln.strip() and not (len(ln) < 300 and match(ln))]
+    if any(w in text for w in ("eserved", "ESERVED", "ontributed", "ONTRIBUTED", "roadcast")):
+        kept = [ln for ln in kept if len(ln) > 200 or not _NOTICE.search(ln)]
+    if kept:
+        kept[0] = _DATELINE.sub("", kept[0], count=1)
+    return "\n".join(kept)
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", trim_boilerplate(text)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Normalised words of the trimmed body (NFKC, case-folded, punctuation dropped)."""
+    return _WORD.findall(_normal(text))
+
+
+class Body(NamedTuple):
+    """What verification compares: the shingle hashes, figures and headline words."""
+
+    shingles: np.ndarray
+    figures: np.ndarray
+    title: np.ndarray
+
+
+def pack_body(b: Body) -> bytes:
+    """A body as bytes (little-endian uint32): the three lengths, then shingles, figures
+    and headline words; what ``story_signatures.body`` stores."""
+    head = np.array([len(b.shingles), len(b.figures), len(b.title)], dtype="<u4")
+    return np.concatenate([head, b.shingles, b.figures, b.title]).astype("<u4").tobytes()
+
+
+def unpack_body(raw: bytes) -> Body:
+    """:func:`pack_body` read back (views on the bytes, no copy)."""
+    a = np.frombuffer(raw, dtype="<u4")
+    n, f = 3 + int(a[0]), 3 + int(a[0]) + int(a[1])
+    return Body(a[3:n], a[n:f], a[f:])
+
+
+def shingles(text: str, k: int) -> np.ndarray:
+    """Sorted unique 32-bit hashes of the word k-grams (CRC-32 of each word, combined)."""
+    return shingle_batch([text], k)[0]
+
+
+def shingle_batch(texts: Sequence[str], k: int) -> list[np.ndarray]:
+    """:func:`shingles` of many texts at once."""
+    return [b.shingles for b in bodies(texts, k=k)]
+
+
+def _crc_sets(items: list[list[str]]) -> list[np.ndarray]:
+    return [
+        np.unique(np.fromiter((zlib.crc32(x.encode()) for x in xs), dtype=np.uint32))
+        if xs
+        else np.zeros(0, dtype=np.uint32)
+        for xs in items
+    ]
+
+
+def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
+    """Whether two headlines share at least ``share`` of their words (Jaccard); true when
+    either is missing."""
+    if len(a) == 0 or len(b) == 0:
+        return True
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter >= share * (len(a) + len(b) - inter)
+
+
+def bodies(
+    texts: Sequence[str],
+    *,
+    k: int,
+    titles: Sequence[str | None] | None = None,
+) -> list[Body]:
+    """Shingles, figures and headline words of many texts at once.
+
+    The words of the whole batch are hashed and combined into k-grams in one pass of array
+    operations, so the per-text cost is the Python regex work of :func:`words` only.
+    *Figures* are the distinct numbers of the trimmed body ("6-1/16", "275.00"); the
+    headline's distinct words are kept for bodies too short to tell apart by their text.
+    """
+    tokens, figs = [], []
+    for t in texts:
+        norm = _normal(t)
+        tokens.append(_WORD.findall(norm))
+        figs.append(_FIGURE.findall(norm))
+    figures = _crc_sets(figs)
+    heads = _crc_sets(
+        [
+            _WORD.findall(unicodedata.normalize("NFKC", h).casefold()) if isinstance(h, str) else []
+            for h in (titles if titles is not None else [None] * len(texts))
+        ]
+    )
+    lens = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=len(tokens))
+    total = int(lens.sum())
+    flat = [w for ws in tokens for w in ws]
+    del tokens
+    if total < k:
+        return [
+            Body(np.zeros(0, dtype=np.uint32), f, h) for f, h in zip(figures, heads, strict=True)
+        ]
+    enc = pc.dictionary_encode(pa.array(flat, type=pa.string()))  # hash each distinct word once
+    del flat
+    vocab, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy()
+    crc = zlib.crc32
+    h = np.fromiter((crc(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))[codes]
+    n = total - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
+        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
+    folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    # k-gram i belongs to the text whose words hold positions i .. i+k-1
+    ends = np.cumsum(lens)
+    owner = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)[:n]
+    inside = np.arange(n) + k <= ends[owner.astype(np.int64)]
+    keyed = np.sort((owner[inside] << np.uint64(32)) | folded[inside])
+    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
+    who = (keyed >> np.uint64(32)).astype(np.int64)
+    cuts = np.searchsorted(who, np.arange(len(texts) + 1))
+    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return [Body(vals[cuts[i] : cuts[i + 1]], figures[i], heads[i]) for i in range(len(texts))]
+
+
+def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
+    """Whether at least ``share`` of the figures of the text with fewer occur in the other.
+
+    A copy carries its original's numbers; two issues of one template (the Fed's operation
+    on another day, a decree for another brigade) share their words and differ in them."""
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    if len(small) == 0:
+        return True
+    return len(np.intersect1d(small, big, assume_unique=True)) >= share * len(small)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller set in the larger) of two sorted hash sets."""
+    if len(a) == 0 or len(b) == 0:
+        return 0.0, 0.0
+    inter = len(np.intersect1d(a, b, assume_unique=True))
+    return inter / (len(a) + len(b) - inter), inter / min(len(a), len(b))
+
+
+# ---------------------------------------------------------------------------- sketches
+_PERM_CACHE: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+#: MurmurHash3's 32-bit finalizer, as datasketch's ``affine32`` scheme pre-mixes each input.
+_FMIX32 = (
+    np.uint32(16),
+    np.uint32(0x85EBCA6B),
+    np.uint32(13),
+    np.uint32(0xC2B2AE35),
+    np.uint32(16),
+)
+
+
+def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's (a, b) permutation parameters for (num_perm, seed), as uint32."""
+    key = (opts.num_perm, opts.seed)
+    if key not in _PERM_CACHE:
+        # Heavy (scipy): only when story signatures are computed.
+        from datasketch import MinHash
+
+        m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+        a, b = m.permutations
+        _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
+    return _PERM_CACHE[key]
+
+
+def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
+    """MinHash signatures (rows of uint32) of shingle-hash sets.
+
+    Bit for bit datasketch's ``affine32`` MinHash with the identity hash function (input
+    pre-mixed by the MurmurHash3 finalizer, then ``a * h + b`` wrapping in 32 bits), computed
+    for a whole batch at once: the permutations run over the batch's concatenated hashes and
+    a segmented minimum reduces them per set. An empty set signs as all-maximum, as in
+    datasketch.
+    """
+    a, b = _permutations(opts)
+    out = np.full((len(sets), opts.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    full = np.flatnonzero(lens)
+    if len(full) == 0:
+        return out
+    h = np.concatenate([sets[i] for i in full]).astype(np.uint32, copy=False)
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    starts = np.concatenate([[0], np.cumsum(lens[full])[:-1]])
+    cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
+    for p in range(opts.num_perm):  # one contiguous pass per permutation
+        cols[p] = np.minimum.reduceat(h * a[p] + b[p], starts)
+    out[full] = cols.T
+    return out
+
+
+_BANDS_CACHE: dict[tuple[float, int], tuple[int, int]] = {}
+
+
+def band_params(opts: StoryOptions) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH picks for the threshold."""
+    key = (opts.lsh_threshold, opts.num_perm)
+    if key not in _BANDS_CACHE:
+        # Heavy (scipy): only when stories are grouped.
+        from datasketch import MinHashLSH
+
+        lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
+        _BANDS_CACHE[key] = (lsh.b, lsh.r)
+    return _BANDS_CACHE[key]
+
+
+def band_keys(sigs: np.ndarray, opts: StoryOptions) -> np.ndarray:
+    """One 63-bit key per (article, band): the band's hash values combined."""
+    b, r = band_params(opts)
+    out = np.zeros((len(sigs), b), dtype=np.uint64)
+    s = sigs.astype(np.uint64)
+    for i in range(b):
+        acc = np.full(len(sigs), np.uint64(i + 1), dtype=np.uint64)
+        for j in range(r):
+            acc = acc * np.uint64(0x9E3779B97F4A7C15) + s[:, i * r + j]
+        out[:, i] = acc >> np.uint64(1)  # fits BIGINT
+    return out
+
+
+# ---------------------------------------------------------------------------- storage
+def _stamp(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    raw = store.get_meta(con, META_KEY)
+    return json.loads(raw) if raw else None
+
+
+def is_ready(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether story clusters have been computed for this database."""
+    try:
+        return _stamp(con) is not None
+    except duckdb.Error:
+        return False
+
+
+class _Texts:
+    """Bodies of signed articles by id, kept in a bounded cache: read from their stored
+    compact form, or (a database indexed before bodies were stored) computed from the text
+    once and stored."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, opts: StoryOptions, size: int = 50_000
+    ) -> None:
+        self.con, self.opts, self.size = con, opts, size
+        self.cache: OrderedDict[str, Body] = OrderedDict()
+
+    def put(self, aid: str, s: Body) -> None:
+        self.cache[aid] = s
+        self.cache.move_to_end(aid)
+        while len(self.cache) > self.size:
+            self.cache.popitem(last=False)
+
+    def get_many(self, ids: Iterable[str]) -> dict[str, Body]:
+        ids = list(dict.fromkeys(ids))
+        got = {i: self.cache[i] for i in ids if i in self.cache}
+        missing = [i for i in ids if i not in got]
+        if not missing:
+            return got
+        con = self.con
+        con.register("_wb_story_want", pd.DataFrame({"article_id": missing}))
+        try:
+            rows = con.execute(
+                "SELECT s.article_id, s.body FROM _wb_story_want w "
+                "JOIN story_signatures s ON s.article_id = w.article_id"
+            ).fetchall()
+            for aid, body in rows:
+                if body is not None:
+                    got[aid] = unpack_body(body)
+            old = []
+            if len(got) < len(ids):
+                old = con.execute(
+                    "SELECT a.article_id, a.title, a.text FROM _wb_story_want w "
+                    "JOIN story_signatures s ON s.article_id = w.article_id AND s.body IS NULL "
+                    "JOIN articles a ON a.article_id = w.article_id"
+                ).fetchall()
+        finally:
+            con.unregister("_wb_story_want")
+        for start in range(0, len(old), 1000):  # bodies the index lacks: from the text, once
+            chunk = old[start : start + 1000]
+            made = _bodies_of(chunk, self.opts)
+            fill = pd.DataFrame(
+                {"article_id": [r[0] for r in chunk], "body": [pack_body(b) for b in made]}
+            )
+            con.register("_wb_story_fill", fill)
+            try:
+                con.execute(
+                    "UPDATE story_signatures s SET body = f.body FROM _wb_story_fill f "
+                    "WHERE s.article_id = f.article_id"
+                )
+            finally:
+                con.unregister("_wb_story_fill")
+            got.update(zip(fill["article_id"], made, strict=True))
+        for i in missing:
+            if i in got:
+                self.put(i, got[i])
+        return got
+
+
+def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) -> list[Body]:
+    """Bodies of (article_id, title, text) rows."""
+    return bodies([r[2] for r in rows], k=opts.shingle, titles=[r[1] for r in rows])
+
+
+def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
+    for t in ("story_bands", "story_pairs", "story_clusters", "stories"):
+        con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
+    if signatures_too:
+        con.execute("DELETE FROM story_signatures")
+
+
+def _verify(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    new: dict[str, Body],
+    seq: dict[str, int],
+    opts: StoryOptions,
+) -> pd.DataFrame:
+    """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
+    verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
+    ids = list(new)
+    con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
+    try:
+        # equi-joins only (a seq inequality in SQL is planned as a join of the batch with
+        # every signature); then each with what came before, most shared bands first
+        cand = con.execute(
+            "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
+            "any_value(x.seq) AS seq, any_value(so.seq) AS other_seq "
+            "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
+            "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
+            "AND o.article_id <> n.article_id "
+            "JOIN story_signatures so ON so.article_id = o.article_id "
+            "GROUP BY n.article_id, o.article_id"
+        ).df()
+    finally:
+        con.unregister("_wb_story_new")
+    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
+        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
+    )
+    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
+    cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
+    others = texts.get_many(b for _, b in cand if b not in new)
+    others.update(new)
+    cand = [(a, b) for a, b in cand if b in others]
+    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
+    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+
+
+def _overlaps(
+    left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
+) -> np.ndarray:
+    """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
+    uint32 sets, for many pairs at once: every set on the left keyed by its index into one
+    sorted array, every right element of a pair looked up in it under its left's key."""
+    lens = np.fromiter((len(x) for x in left), dtype=np.int64, count=len(left))
+    if len(ri) == 0 or lens.sum() == 0:
+        return np.zeros(len(ri), dtype=np.int64)
+    keys = np.repeat(np.arange(len(left), dtype=np.uint64), lens) << np.uint64(32)
+    keys |= np.concatenate(left).astype(np.uint64)
+    picked = [right[j] for j in ri]
+    qlens = np.fromiter((len(x) for x in picked), dtype=np.int64, count=len(picked))
+    if qlens.sum() == 0:
+        return np.zeros(len(ri), dtype=np.int64)
+    owner = np.repeat(np.arange(len(ri)), qlens)
+    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | np.concatenate(picked).astype(np.uint64)
+    at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+    return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
+
+
+def _check(
+    new: dict[str, Body],
+    bodies_of: dict[str, Body],
+    cand: list[tuple[str, str]],
+    opts: StoryOptions,
+) -> pd.DataFrame:
+    """The candidate pairs (new article, earlier one) that pass the verifier's rules, with
+    their exact Jaccard and containment: every pair's set intersections in array passes."""
+    cols = ["article_id", "other_id", "jaccard", "containment"]
+    if not cand:
+        return pd.DataFrame([], columns=cols)
+    a_ids = list(dict.fromkeys(a for a, _ in cand))
+    a_pos = {a: i for i, a in enumerate(a_ids)}
+    b_ids = list(dict.fromkeys(b for _, b in cand))
+    b_pos = {b: i for i, b in enumerate(b_ids)}
+    li = np.fromiter((a_pos[a] for a, _ in cand), dtype=np.int64, count=len(cand))
+    ri = np.fromiter((b_pos[b] for _, b in cand), dtype=np.int64, count=len(cand))
+    left, right = [new[a] for a in a_ids], [bodies_of[b] for b in b_ids]
+
+    def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ls = [x[field] for x in left]
+        rs = [x[field] for x in right]
+        la = np.fromiter((len(x) for x in ls), dtype=np.int64, count=len(ls))[li]
+        lb = np.fromiter((len(x) for x in rs), dtype=np.int64, count=len(rs))[ri]
+        return la, lb, _overlaps(ls, rs, li, ri)
+
+    la, lb, inter = sizes(0)  # shingles
+    small = np.minimum(la, lb)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        jac = np.where(small > 0, inter / (la + lb - inter), 0.0)
+        cont = np.where(small > 0, inter / small, 0.0)
+    fa, fb, fi = sizes(1)  # figures: of the text with fewer, at least ``figures`` shared
+    ok = (np.minimum(fa, fb) == 0) | (fi >= opts.figures * np.minimum(fa, fb))
+    short = small < opts.min_shingles  # a handful of shingles: the headline tells
+    ta, tb, ti = sizes(2)
+    heads = (ta == 0) | (tb == 0) | (ti >= opts.short_titles * (ta + tb - ti))
+    ok &= ~short | heads
+    cont = np.where(short, jac, cont)
+    ok &= np.maximum(jac, cont) >= opts.pair_floor
+    keep = np.flatnonzero(ok)
+    return pd.DataFrame(
+        {
+            "article_id": [cand[i][0] for i in keep],
+            "other_id": [cand[i][1] for i in keep],
+            "jaccard": jac[keep],
+            "containment": cont[keep],
+        },
+        columns=cols,
+    )
+
+
+def _index(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
+) -> dict[str, int]:
+    """Sign the articles without a signature, band and verify them (in batches)."""
+    texts = _Texts(con, opts)
+    stats = {"signed": 0, "rebanded": 0, "pairs": 0}
+    if reband:  # bands/pairs from the stored signatures, in their processing order
+        seqs = [
+            r[0] for r in con.execute("SELECT seq FROM story_signatures ORDER BY seq").fetchall()
+        ]
+        with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
+                          enable=progress) as bar:  # fmt: skip
+            for start in range(0, len(seqs), opts.batch):
+                lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
+                batch = con.execute(
+                    "SELECT article_id, seq, minhash FROM story_signatures "
+                    "WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                    [lo, hi],
+                ).fetchall()
+                with store.transaction(con):
+                    stats["pairs"] += _band_and_pair(con, texts, opts, batch, None)
+                stats["rebanded"] += len(batch)
+                bar.update(len(batch))
+    todo = [
+        r[0]
+        for r in con.execute(
+            compose(
+                "SELECT a.article_id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM "
+                "story_signatures s WHERE s.article_id = a.article_id) ORDER BY {order}",
+                order=ORDER_SQL,
+            )
+        ).fetchall()
+    ]
+    next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
+    with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
+        for ids, sets in _new_bodies(con, todo, opts):
+            sigs = signatures([b.shingles for b in sets], opts)
+            rows = []
+            for aid, s, sig in zip(ids, sets, sigs, strict=True):
+                rows.append((aid, next_seq, len(s.shingles), sig.tobytes(), pack_body(s)))
+                next_seq += 1
+            frame = pd.DataFrame(
+                rows, columns=["article_id", "seq", "n_shingles", "minhash", "body"]
+            )
+            frame["stamp"] = opts.signature_stamp
+            shingled = dict(zip(ids, sets, strict=True))
+            with store.transaction(con):
+                store.insert_df(con, "story_signatures", frame)
+                stats["pairs"] += _band_and_pair(
+                    con, texts, opts, [(r[0], r[1], r[3]) for r in rows], shingled
+                )
+            for aid, s in shingled.items():
+                texts.put(aid, s)
+            stats["signed"] += len(ids)
+            bar.update(len(ids))
+    return stats
+
+
+def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, Any, Any]]:
+    """(article_id, title, text) of the articles, in the order of ``ids``."""
+    con.register("_wb_story_read", pd.DataFrame({"article_id": ids, "i": range(len(ids))}))
+    try:
+        return con.execute(
+            "SELECT a.article_id, a.title, a.text FROM _wb_story_read r "
+            "JOIN articles a ON a.article_id = r.article_id ORDER BY r.i"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_story_read")
+
+
+def _new_bodies(
+    con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
+) -> Iterator[tuple[list[str], list[Body]]]:
+    """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
+    texts are shingled in that many worker processes, a batch each, while the caller bands
+    and verifies the batch before: shingling (the regex work) is most of the cost, and a
+    2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
+    is shingled here: there is nothing to run beside, and starting processes costs more."""
+    starts = range(0, len(todo), opts.batch)
+    if opts.workers <= 1 or len(todo) <= opts.batch:
+        for start in starts:
+            ids = todo[start : start + opts.batch]
+            yield ids, _bodies_of(_texts_of(con, ids), opts)
+        return
+    import concurrent.futures
+    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
+    with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
+        pending: collections.deque[tuple[list[str], Any]] = collections.deque()
+        left = iter(starts)
+
+        def submit() -> None:
+            start = next(left, None)
+            if start is not None:
+                ids = todo[start : start + opts.batch]
+                pending.append((ids, pool.submit(_bodies_of, _texts_of(con, ids), opts)))
+
+        for _ in range(opts.workers):
+            submit()
+        while pending:
+            ids, future = pending.popleft()
+            try:
+                done = future.result()
+            except BrokenProcessPool as exc:
+                raise errors.BadOption(
+                    f"stories: a shingling worker process (workers={opts.workers}) ended "
+                    "before its batch was done. Worker processes import the main script: in "
+                    'a script, call stories under `if __name__ == "__main__":`, or use '
+                    "workers=1"
+                ) from exc
+            submit()  # the workers shingle on while the caller stores this batch
+            yield ids, done
+
+
+def _band_and_pair(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    batch: list[tuple[str, int, bytes]],
+    shingled: dict[str, Body] | None,
+) -> int:
+    """Insert the band keys of (article_id, seq, minhash) rows, then their verified pairs."""
+    ids = [r[0] for r in batch]
+    sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in batch])
+    keys = band_keys(sigs, opts)
+    b = keys.shape[1]
+    frame = pd.DataFrame(
+        {
+            "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
+            "key": keys.reshape(-1).astype(np.int64),
+            "article_id": np.repeat(np.array(ids, dtype=object), b),
+        }
+    )
+    store.insert_df(con, "story_bands", frame)
+    if shingled is None:
+        shingled = texts.get_many(ids)
+    seq = {r[0]: r[1] for r in batch}
+    pairs = _verify(con, texts, shingled, seq, opts)
+    store.insert_df(con, "story_pairs", pairs)
+    return len(pairs)
+
+
+def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) -> dict[str, int]:
+    """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order."""
+    if full:
+        con.execute("DELETE FROM story_clusters")
+        con.execute("DELETE FROM stories")
+    todo = con.execute(
+        "SELECT s.article_id, a.date FROM story_signatures s "
+        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
+        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
+    ).fetchall()
+    if not todo:
+        return {"clustered": 0}
+    lag = opts.max_lag_days
+    # the best qualifying earlier match per article within the lag window (ties: the
+    # earliest match)
+    best = con.execute(
+        "SELECT p.article_id, p.other_id FROM story_pairs p "
+        "JOIN story_signatures so ON so.article_id = p.other_id "
+        "JOIN articles x ON x.article_id = p.article_id "
+        "JOIN articles y ON y.article_id = p.other_id "
+        "WHERE (p.jaccard >= ? OR p.containment >= ?) "
+        "AND (? = 0 OR x.date IS NULL OR y.date IS NULL OR abs(x.date - y.date) <= ?) "
+        "AND p.article_id IN (SELECT s.article_id "
+        "FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM story_clusters c "
+        "WHERE c.article_id = s.article_id)) "
+        "QUALIFY row_number() OVER (PARTITION BY p.article_id "
+        "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
+        [opts.jaccard, opts.containment, lag, lag],
+    ).fetchall()
+    match = dict(best)
+    story_of: dict[str, str] = {}
+    start: dict[str, Any] = {}  # earliest date of each story
+    if match and not full:  # the stories of earlier, already clustered matches
+        con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
+        try:
+            for aid, sid, first in con.execute(
+                "SELECT c.article_id, c.story_id, s.first_date FROM story_clusters c "
+                "JOIN _wb_story_olds o ON o.article_id = c.article_id "
+                "LEFT JOIN stories s ON s.story_id = c.story_id"
+            ).fetchall():
+                story_of[aid], start[sid] = sid, first
+        finally:
+            con.unregister("_wb_story_olds")
+    rows = []
+    for aid, day in todo:
+        other = match.get(aid)
+        sid = story_of.get(other) if other is not None else None
+        first = start.get(sid) if sid is not None else None
+        if lag and day is not None and first is not None and abs((day - first).days) > lag:
+            sid = None  # the match's story began too long before: another issue
+        if sid is None:
+            sid, start[aid] = aid, day
+        elif day is not None and (first is None or day < first):
+            start[sid] = day
+        story_of[aid] = sid
+        rows.append((sid, aid))
+    frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
+    store.insert_df(con, "story_clusters", frame)
+    touched = sorted({sid for sid, _ in rows})
+    _finish_stories(con, opts, touched)
+    return {"clustered": len(rows)}
+
+
+def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str]) -> None:
+    """First article, similarity to it, and the per-story summary of the touched stories."""
+    con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
+    try:
+        con.execute(
+            compose(
+                "UPDATE story_clusters c SET is_first = (f.article_id = c.article_id) FROM ("
+                "SELECT c2.story_id, c2.article_id FROM story_clusters c2 "
+                "JOIN articles a ON a.article_id = c2.article_id "
+                "WHERE c2.story_id IN (SELECT story_id FROM _wb_touched) "
+                "QUALIFY row_number() OVER (PARTITION BY c2.story_id ORDER BY {order}) = 1"
+                ") f WHERE f.story_id = c.story_id",
+                order=ORDER_SQL,
+            )
+        )
+        # only rows new to their story or whose story's first article changed; the stored
+        # pair gives the similarity when the two were compared, else the texts do
+        multi = con.execute(
+            "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
+            "coalesce(p.containment, q.containment) FROM story_clusters c "
+            "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
+            "LEFT JOIN stories s ON s.story_id = c.story_id "
+            "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
+            "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
+            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
+            "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
+        ).fetchall()
+        texts = _Texts(con, opts)
+        sims = []
+        need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
+        sets = texts.get_many(need)
+        for a, f, jac, cont in multi:
+            if a == f:
+                sims.append((a, 1.0, 1.0))
+            elif jac is not None:
+                sims.append((a, jac, cont))
+            else:
+                e = np.zeros(0, dtype=np.uint32)
+                none = Body(e, e, e)
+                jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
+                sims.append((a, jac, cont))
+        con.register("_wb_sims", pd.DataFrame(sims, columns=["article_id", "sim", "cont"]))
+        try:
+            con.execute(
+                "UPDATE story_clusters c SET similarity = s.sim, containment = s.cont "
+                "FROM _wb_sims s WHERE s.article_id = c.article_id"
+            )
+        finally:
+            con.unregister("_wb_sims")
+        con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
+        con.execute(
+            "INSERT INTO stories SELECT c.story_id, "
+            "any_value(c.article_id) FILTER (WHERE c.is_first), "
+            "any_value(a.date) FILTER (WHERE c.is_first), "
+            "any_value(a.source) FILTER (WHERE c.is_first), "
+            "count(*), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source) "
+            "FILTER (WHERE a.source IS NOT NULL) "
+            "FROM story_clusters c JOIN articles a ON a.article_id = c.article_id "
+            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) GROUP BY c.story_id"
+        )
+    finally:
+        con.unregister("_wb_touched")
+
+
+def find_stories(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    options: StoryOptions | None = None,
+    rebuild: bool = False,
+    progress: bool = True,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Cluster the stored articles into stories, incrementally (see the module docstring).
+
+    ``options`` or keyword overrides (``jaccard=0.85``) set the thresholds. Returns counts
+    and what was redone: ``signed`` (new signatures), ``rebanded`` (signatures re-indexed
+    because the LSH parameters changed), ``pairs`` and ``clustered``.
+    """
+    opts = options or StoryOptions()
+    if overrides:
+        opts = dataclasses.replace(opts, **overrides)
+    t0 = time.perf_counter()
+    old = _stamp(con)
+    sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
+    band_changed = sig_changed or old.get("bands") != opts.band_stamp
+    thr_changed = band_changed or (
+        old["jaccard"],
+        old["containment"],
+        old.get("max_lag_days", 0),  # an index of an earlier release: no window
+    ) != (opts.jaccard, opts.containment, opts.max_lag_days)
+    if min(opts.jaccard, opts.containment) < opts.pair_floor:
+        raise errors.BadOption(
+            f"stories: jaccard={opts.jaccard} / containment={opts.containment} lie below "
+            f"pair_floor={opts.pair_floor}, the lowest similarity kept; lower pair_floor too"
+        )
+    if sig_changed:
+        _reset(con, signatures_too=True)
+    elif band_changed:
+        _reset(con, signatures_too=False)
+    stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
+    with store.transaction(con):
+        stats.update(_cluster(con, opts, full=thr_changed))
+        stamp = {
+            "signature": opts.signature_stamp,
+            "bands": opts.band_stamp,
+            "bands_rows": list(band_params(opts)),
+            **dataclasses.asdict(opts),
+        }
+        store.set_meta(con, META_KEY, json.dumps(stamp, sort_keys=True))
+    n = con.execute("SELECT count(*), count(DISTINCT story_id) FROM story_clusters").fetchone()
+    stats.update(
+        {
+            "articles": n[0],
+            "stories": n[1],
+            "reclustered": bool(thr_changed),
+            "seconds": round(time.perf_counter() - t0, 3),
+            "options": dataclasses.asdict(opts),
+            "params_hash": hashlib.sha1(opts.band_stamp.encode()).hexdigest()[:12],
+        }
+    )
+    return stats
+
+
+def stored_options(con: duckdb.DuckDBPyConnection) -> StoryOptions | None:
+    """The options the stored clusters were built with (None before the first run)."""
+    stamp = _stamp(con)
+    if stamp is None:
+        return None
+    names = {f.name for f in dataclasses.fields(StoryOptions)}
+    return StoryOptions(**{k: v for k, v in stamp.items() if k in names})
+
+
+# ---------------------------------------------------------------------------- analysis
+_SYND_OUTLETS_SQL = """WITH fa AS ({fa}),
+c AS (SELECT fa.article_id, fa.source, fa.date, sc.story_id, sc.is_first
+      FROM fa JOIN story_clusters sc ON sc.article_id = fa.article_id),
+sz AS (SELECT story_id, count(*) AS n FROM story_clusters GROUP BY 1)
+SELECT c.source,
+       count(*) AS articles,
+       count(DISTINCT c.story_id) AS stories,
+       count(*) FILTER (WHERE c.is_first AND sz.n > 1) AS originated,
+       count(*) FILTER (WHERE NOT c.is_first) AS copies,
+       count(*) FILTER (WHERE NOT c.is_first) / count(*) AS copy_share
+FROM c JOIN sz ON sz.story_id = c.story_id
+WHERE c.source IS NOT NULL
+GROUP BY c.source
+ORDER BY articles DESC, c.source"""
+
+_SYND_MATRIX_SQL = """WITH fa AS ({fa}),
+c AS (SELECT fa.article_id, fa.source, fa.date, sc.story_id, sc.is_first
+      FROM fa JOIN story_clusters sc ON sc.article_id = fa.article_id),
+f AS (SELECT sc.story_id, a.source, a.date FROM story_clusters sc
+      JOIN articles a ON a.article_id = sc.article_id WHERE sc.is_first)
+SELECT f.source AS original, c.source AS republisher,
+       count(DISTINCT c.story_id) AS stories, count(*) AS copies,
+       median(c.date - f.date) AS median_lag_days
+FROM c JOIN f ON f.story_id = c.story_id
+WHERE NOT c.is_first AND c.source IS NOT NULL AND f.source IS NOT NULL
+GROUP BY 1, 2
+ORDER BY stories DESC, original, republisher"""
+
+
+def syndication(con: duckdb.DuckDBPyConnection, filter: Any = None) -> dict[str, pd.DataFrame]:
+    """Who republished whom, over the filtered articles (the story's first article may lie
+    outside the filter: it is where the story was first seen in the whole corpus).
+
+    ``outlets``: per outlet ``articles``, ``stories`` (distinct), ``originated`` (stories it
+    ran first that others copied), ``copies`` (articles that repeat an earlier article's
+    story) and ``copy_share``. ``matrix``: per (``original``, ``republisher``) outlet pair,
+    the stories the republisher ran after the original first did, copies, and the median lag
+    in days.
+    """
+    if not is_ready(con):
+        raise errors.BadOption(errors.stories_missing())
+    f = as_filter(filter).replace(dedup="none")
+    fa, params = filtered_articles_sql(f, columns="a.article_id, a.date, a.source")
+    outlets = con.execute(compose(_SYND_OUTLETS_SQL, fa=fa), params).df()
+    matrix = con.execute(compose(_SYND_MATRIX_SQL, fa=fa), params).df()
+    for df in (outlets, matrix):
+        df.attrs.update({"counts": "articles", "unit": "articles", "filter": f.describe()})
+    return {"outlets": outlets, "matrix": matrix}

@@ -1,0 +1,1 @@
+"""What every layer shares: the store, settings, errors, filters, the run ledger."""

@@ -1,0 +1,5 @@
+"""The `workbench` shell command, on typer."""
+
+from .main import app
+
+__all__ = ["app"]

@@ -1,0 +1,1 @@
+"""The `Workbench` object: one DuckDB file, verb-named methods."""

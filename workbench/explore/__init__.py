@@ -1,0 +1,1 @@
+"""Ipywidgets explorers for the notebooks, which drive a `Workbench`."""

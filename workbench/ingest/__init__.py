@@ -1,0 +1,1 @@
+"""Inputs into the store: every file becomes articles or rejects."""

@@ -1,0 +1,1 @@
+"""SpaCy extraction, local or on a Dask cluster."""

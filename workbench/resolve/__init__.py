@@ -1,0 +1,1 @@
+"""Mentions to canonical actors, countries and places."""

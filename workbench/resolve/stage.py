@@ -1,0 +1,1385 @@
+"""Resolution stage: canonical actors and countries from STORED mentions (no spaCy).
+
+Why a separate stage: spaCy is the slow part; the registry, the gazetteer and the rules
+change often. ``resolve()`` re-reads ``mentions`` and ``articles`` and rebuilds:
+
+- ``mentions.norm/entity_id/country_iso3/region/registry_hash`` (country_iso3 and region
+  are set for place-like mentions: GPE, LOC, NORP, FAC and metonym ORGs such as "the
+  Kremlin"; a person's affiliation lives on its entity, never on ``article_countries``);
+- ``entities``: one row per canonical actor/place, with a stable readable id
+  (``person:vladimir-putin``), aliases, affiliated country and counts;
+- ``article_countries``: per article and ISO3 country, the mentions resolving to it, the
+  first offset, the surface forms ("via"), and whether the dateline names it. Region codes
+  (``REG:...``, e.g. "the West") never count as countries.
+
+Articles are processed in keyset-paginated chunks, so article texts are never all in memory;
+only the compact per-mention results are kept until the corpus-level merge.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from ..base import store
+from ..base.progress import progress_bar
+from ..nlp import actors
+from . import places
+from .registry import Registry, load_registry
+
+if TYPE_CHECKING:  # pragma: no cover
+    import os
+
+    import duckdb
+
+#: Labels whose mentions are resolved to countries/regions.
+PLACE_LABELS = frozenset({"GPE", "LOC", "NORP", "FAC"})
+#: ORG mentions also go to the country resolver (metonyms: Kremlin, White House, Pentagon).
+COUNTRY_LABELS = PLACE_LABELS | {"ORG"}
+#: Entity kinds: the id prefix and the group mentions are merged within.
+_KIND = {
+    "PERSON": "person",
+    "ORG": "org",
+    "GPE": "place",
+    "LOC": "place",
+    "FAC": "place",
+    "NORP": "group",
+}
+CHUNK = 500
+#: ``meta`` key of the bare surnames left apart as ambiguous (JSON: surname -> candidates).
+AMBIGUOUS_META = "ambiguous_surnames"
+#: Salience (``article_countries.salient``): the dateline or the headline names the country,
+#: or the text mentions it at least SALIENT_MENTIONS times, or first within the opening
+#: SALIENT_LEAD characters. Tuned on half of Reuters-21578 TRAIN, checked on the other half
+#: (bench/eval_places.py, bench/RESULTS.md).
+SALIENT_MENTIONS = 3
+SALIENT_LEAD = 100
+SALIENT_SQL = (
+    f"(coalesce(in_dateline, false) OR mentions >= {SALIENT_MENTIONS}"
+    f" OR coalesce(first_pos < {SALIENT_LEAD}, false))"
+)
+_BODY_NEXT = re.compile(
+    r"\s+(?:regiment|battalion|brigade|militia|movement|group|party|steelworks"
+    r"|plant|sea|river|forces|army|unit|foundation|institute)\b",
+    re.IGNORECASE,
+)
+#: spaCy labels that are never actors (the registry's ``nonactors`` types add to them).
+NONACTOR_LABELS = frozenset({"EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE"})
+#: Labels under which en_core_web_sm often files a person's name ("Lyng" tagged ORG).
+_PERSON_LIKE = frozenset({"ORG", "PRODUCT", "WORK_OF_ART"})
+
+
+@dataclass
+class ResolveResult:
+    """What one ``resolve()`` call produced."""
+
+    mentions: int = 0
+    entities: int = 0
+    people: int = 0
+    article_countries: int = 0
+    registry_hash: str = ""
+    seconds: float = 0.0
+    full: bool = True  # every article resolved again (first run, request, new rules)
+    articles_resolved: int = 0  # articles whose per-article step ran
+    mentions_changed: int = 0  # mention rows whose resolution was written
+    entities_changed: int = 0  # entity rows added, replaced or removed
+    #: articles not resolved again whose rows changed: the corpus-level merges moved them
+    #: (an appended "Joe Manchin" takes the old "Joe" away from Joe Biden)
+    old_articles_changed: int = 0
+
+    def __str__(self) -> str:
+        how = "all articles" if self.full else "incremental"
+        return (
+            f"resolve: {self.mentions:,} mentions -> {self.entities:,} entities "
+            f"({self.people:,} people), {self.article_countries:,} article-country rows "
+            f"in {self.seconds:.1f}s (registry {self.registry_hash}; {how}: "
+            f"{self.articles_resolved:,} articles resolved, {self.mentions_changed:,} mention "
+            f"and {self.entities_changed:,} entity rows changed, "
+            f"{self.old_articles_changed:,} other articles moved by the corpus merges)"
+        )
+
+
+@dataclass(slots=True)
+class _Mention:
+    """Compact per-mention result kept until the corpus merge."""
+
+    rowid: int
+    article_id: str
+    start: int
+    label: str
+    norm: str
+    key: str  # article-level linked name (people) or cleaned surface
+    code: str | None  # ISO3 or REG:... from the resolver/registry
+    affil: str | None  # person affiliation evidence (ISO3)
+    alt: str | None = None  # place code of a lone one-word "person" ("Kherson" mis-tagged)
+    self_mention: bool = False  # names the article's own outlet ("Vox" in a Vox article)
+    end: int = 0
+    place: Any = None  # places.Place below the country, for GPE/LOC/FAC mentions
+    relink: bool = False  # relabelled PERSON at corpus level: link within its article again
+    pcue: int = 0  # words around it only a person takes ("Mr", "chairman", ", who")
+    ocue: int = 0  # words around it only an organisation takes ("shares in", "company")
+    raw_label: str = ""  # the stored spaCy label (with article_id, start, end: the row's key)
+    place_cands: Any = None  # its scored readings, until picked with the outlet's home
+
+
+@functools.cache
+def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
+    """The other stage's resolver: article-level for places, cached word lookup for modifiers.
+    One per process, so the words' answers (~1.5 ms each to compute) outlive a resolve run."""
+    from .countries import CountryResolver
+
+    resolver = CountryResolver()
+
+    @functools.lru_cache(maxsize=50_000)
+    def word(w: str) -> str | None:
+        # Resolved as an ORG span: country-level names only ("Chinese", "Kremlin", "U.S."),
+        # never a town that shares the word ("Council", Idaho).
+        return resolver.resolve_article(w, [(0, len(w), w, "ORG")])[0]
+
+    return resolver, word
+
+
+def _is_country(word: Callable[[str], str | None], text: str) -> bool:
+    code = word(text)
+    return bool(code) and not str(code).startswith("REG:")
+
+
+_TITLE_TOKEN = re.compile(r"[A-Za-z][\w.&'\u2019-]*")
+
+
+def title_countries(title: str | None, word: Callable[[str], str | None]) -> set[str]:
+    """Countries a headline names ("CHINA'S OIL OUTPUT RISES", "U.K. MONEY MARKET"): capitalised
+    words and word pairs/triples that the country-level lookup resolves (names, demonyms,
+    metonyms such as "White House"; never a town: the title has no context)."""
+    if not title:
+        return set()
+    toks = [_POSSESSIVE_END.sub("", t) for t in _TITLE_TOKEN.findall(title)]
+    toks = [t if re.search(r"\.\w", t) else t.rstrip(".") for t in toks]
+    out: set[str] = set()
+    i = 0
+    while i < len(toks):
+        for n in (3, 2, 1):
+            part = toks[i : i + n]
+            if len(part) == n and all(t[:1].isupper() for t in part):
+                code = word(" ".join(part))
+                if code and not code.startswith("REG:"):
+                    out.add(code)
+                    i += n
+                    break
+        else:
+            i += 1
+    return out
+
+
+_POSSESSIVE_END = re.compile(r"['\u2019][sS]$")
+
+
+def _dateline_place(dateline: str | None) -> str | None:
+    """ "SALVADOR, Feb 26" -> "SALVADOR"; "NEW YORK, March 3 -" -> "NEW YORK"."""
+    if not dateline:
+        return None
+    head = dateline.split(",", 1)[0].strip(" -\u2013")
+    return head if head and any(c.isalpha() for c in head) else None
+
+
+def _articles(con: duckdb.DuckDBPyConnection, chunk: int):
+    """(article_id, text, dateline, title, source) of extracted articles, keyset-paginated."""
+    last = ""
+    while True:
+        rows = con.execute(
+            "SELECT article_id, text, meta->>'$.dateline', title, source FROM articles"
+            " WHERE extracted_pipeline IS NOT NULL AND article_id > ?"
+            " ORDER BY article_id LIMIT ?",
+            [last, chunk],
+        ).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield rows
+
+
+_Row = tuple[int, int, int, str, str]  # (rowid, start, end, surface, label)
+
+
+def _resolve_article(
+    aid: str,
+    text: str,
+    rows: list[_Row],
+    reg: Registry,
+    resolver: Any,
+    word: Callable[[str], str | None],
+    acronyms: list[tuple[str, str]],
+) -> list[_Mention]:
+    """One article: clean, link people, resolve places, find person affiliations.
+    The acronyms the article defines ("International Criminal Court (ICC)") are appended
+    to ``acronyms`` as (acronym, full name) for the corpus-level merge."""
+    raw = [r[4] for r in rows]
+    rows, norms = _clean_names(text, rows, word)
+    codes = _country_codes(text, rows, norms, reg, resolver)
+    pidx = [i for i, r in enumerate(rows) if r[4] == "PERSON"]
+    keys = _link_keys(text, rows, norms, pidx, reg, acronyms)
+    labels = _person_like(rows, norms, keys, codes, pidx, reg)
+    alts = _lone_alts(text, rows, norms, keys, pidx, reg, resolver)
+    gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
+    found_places = places.candidates_article(
+        text,
+        [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
+        [codes[i] for i in gidx],
+    )
+    place_of = dict(zip(gidx, found_places, strict=True))
+    out: list[_Mention] = []
+    for i, (rowid, s, e, surface, cleaned) in enumerate(rows):
+        affil, label = None, labels[i]
+        if label == "PERSON":
+            affil = _affiliation(text, s, e, surface, norms[i], word)
+        m = _Mention(rowid, aid, s, label, norms[i], keys[i], codes[i], affil, alts.get(i))
+        m.end, m.raw_label = e, raw[i]
+        m.place_cands = place_of.get(i) or None  # picked once the outlet's home is known
+        if cleaned in ("PERSON", "ORG"):
+            m.pcue, m.ocue = actors.name_cues(text, s, e)
+            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
+        out.append(m)
+    return out
+
+
+def _clean_names(
+    text: str, rows: list[_Row], word: Callable[[str], str | None]
+) -> tuple[list[_Row], list[str]]:
+    """Normalised names, and the rows with a one-word "person" that names a body relabelled.
+
+    "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
+    glued to a person name are not part of it. "Azov regiment", "Wagner group": a one-word
+    "person" followed by a unit or body noun is that body, not a person."""
+    norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
+    for i, r in enumerate(rows):
+        if r[4] == "PERSON" and " " in norms[i]:
+            norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
+    rows = [
+        (r[0], r[1], r[2], r[3], "ORG")
+        if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
+        else r
+        for i, r in enumerate(rows)
+    ]
+    return rows, norms
+
+
+def _country_codes(
+    text: str, rows: list[_Row], norms: list[str], reg: Registry, resolver: Any
+) -> list[str | None]:
+    """Places (and ORGs, for metonyms) through the article-level country resolver; the
+    registry's places override it and its non-places clear it."""
+    cidx = [i for i, r in enumerate(rows) if r[4] in COUNTRY_LABELS]
+    codes: list[str | None] = [None] * len(rows)
+    if cidx:
+        found = resolver.resolve_article(
+            text, [(rows[i][1], rows[i][2], rows[i][3], rows[i][4]) for i in cidx]
+        )
+        for i, code in zip(cidx, found, strict=True):
+            codes[i] = code
+    for i, n in enumerate(norms):
+        override = reg.place(n) if rows[i][4] in COUNTRY_LABELS else None
+        if override:
+            codes[i] = override
+        elif reg.is_place(n) is False:
+            codes[i] = None  # the registry says "not a place"
+    return codes
+
+
+def _link_keys(
+    text: str,
+    rows: list[_Row],
+    norms: list[str],
+    pidx: list[int],
+    reg: Registry,
+    acronyms: list[tuple[str, str]],
+) -> list[str]:
+    """The article-level linked name of each mention: people through registry aliases
+    ("Zelinskyy") and short forms -> full name; ORGs through the acronyms the article
+    defines ("International Criminal Court (ICC)") or spells out."""
+    pnames = [reg.canonical(norms[i]) for i in pidx]
+    linked = actors.link_people(pnames, [rows[i][1] for i in pidx])
+    keys = list(norms)
+    for i, name in zip(pidx, linked, strict=True):
+        keys[i] = reg.canonical(name)
+    local: dict[str, str] = {}
+    for i, (_, _s, e, _surface, label) in enumerate(rows):
+        if label == "ORG":
+            acr = actors.paren_acronym(text, e)
+            if acr and acr != norms[i] and actors.acronym_of(norms[i]).startswith(acr[:2].upper()):
+                local[acr] = norms[i]
+                acronyms.append((acr, norms[i]))
+    orgs = [norms[i] for i, r in enumerate(rows) if r[4] == "ORG"]
+    for i, r in enumerate(rows):
+        if r[4] != "ORG":
+            continue
+        n = norms[i]
+        if n in local:
+            keys[i] = local[n]
+        elif n.isupper() and len(n) <= 8:
+            full = [o for o in orgs if o != n and actors.acronym_of(o) == n]
+            if full:
+                keys[i] = full[0]
+        keys[i] = reg.canonical(keys[i])
+    return keys
+
+
+def _person_like(
+    rows: list[_Row],
+    norms: list[str],
+    keys: list[str],
+    codes: list[str | None],
+    pidx: list[int],
+    reg: Registry,
+) -> list[str]:
+    """Labels after the article's own evidence: a person's name tagged ORG/PRODUCT ("Lyng",
+    "Volcker" after "Richard Lyng", "Paul Volcker") is that person when exactly one full
+    name of the article ends with it (``keys`` and ``codes`` are updated in place)."""
+    labels = [r[4] for r in rows]
+    fulls = {actors.fold(keys[i]): keys[i] for i in pidx if " " in keys[i]}
+    for i, r in enumerate(rows):
+        if r[4] not in _PERSON_LIKE or reg.types.get(actors.fold(reg.canonical(norms[i]))):
+            continue
+        toks = actors.fold(norms[i]).split()
+        cands = {
+            f
+            for fk, f in fulls.items()
+            if toks and (fk.split() == toks or fk.split()[-len(toks) :] == toks)
+        }
+        if len(cands) == 1:
+            labels[i], keys[i], codes[i] = "PERSON", cands.pop(), None
+    return labels
+
+
+def _lone_alts(
+    text: str,
+    rows: list[_Row],
+    norms: list[str],
+    keys: list[str],
+    pidx: list[int],
+    reg: Registry,
+    resolver: Any,
+) -> dict[int, str | None]:
+    """One-word "people" not linked to a full name may be mis-tagged places ("Kherson"):
+    their place reading, chosen or not at corpus level (see :func:`_relabel`)."""
+    lone = [
+        i
+        for i in pidx
+        if " " not in keys[i] and keys[i] == norms[i] and actors.fold(keys[i]) not in reg.aliases
+    ]
+    if not lone:
+        return {}
+    found = resolver.resolve_article(
+        text, [(rows[i][1], rows[i][2], rows[i][3], "GPE") for i in lone]
+    )
+    return dict(zip(lone, found, strict=True))
+
+
+def _affiliation(
+    text: str, s: int, e: int, surface: str, norm: str, word: Callable[[str], str | None]
+) -> str | None:
+    """A person's country from the words around the name. Read from where the name starts,
+    so words stripped off the span ("President of | Ukraine Volodymyr Zelenskyy") still
+    count as its prefix."""
+    at = surface.find(norm) if norm else -1
+    if at > 0:
+        a = actors.affiliation(text, s + at, e, surface[at:], word)
+    else:
+        a = actors.affiliation(text, s, e, surface, word)
+    return a.iso3 if a else None
+
+
+#: Bump when the per-article step changes in a way the stamp's source hashes cannot see.
+RULES_VERSION = "1"
+#: ``meta`` key: the stamp (:func:`rules_stamp`) the kept per-article results were made under.
+CACHE_META = "resolve.cache_stamp"
+#: An article's digest: what its per-article results depend on besides the rules.
+_DIGEST_SQL = """
+    WITH m AS (SELECT article_id, count(*) AS n,
+                      sum(hash(start_char, end_char, label, text)) AS h
+               FROM mentions GROUP BY article_id)
+    SELECT a.article_id, hash(a.title, a.meta->>'$.dateline', a.source,
+                              coalesce(m.n, 0), coalesce(m.h, 0)) AS digest
+    FROM articles a LEFT JOIN m USING (article_id)
+    WHERE a.extracted_pipeline IS NOT NULL"""
+
+
+def rules_stamp(reg_hash: str) -> str:
+    """What every article's per-article results depend on: the registry, the code of this
+    stage and of the resolvers it calls, and their gazetteer data (the places index's name
+    hashes both resolvers' code and data). Any change resolves every article again."""
+    return hashlib.sha256(f"{RULES_VERSION}|{reg_hash}|{_code_hash()}".encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _code_hash() -> str:
+    """The rules' code and data as this process loaded them (read once: a file edited
+    while the process runs is not the code it runs)."""
+    from . import countries
+
+    h = hashlib.sha256(places._cache_path().name.encode())
+    for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], countries):
+        h.update(Path(str(mod.__file__)).read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class _Fresh:
+    """Per-article results computed in this run, and each article's kept fields:
+    (article_id, digest, dateline country, headline countries, acronym definitions,
+    outlet, the admin-1s its places lie in (None without outlet or mentions))."""
+
+    results: list[_Mention]
+    articles: list[tuple[str, int, str | None, list[str], list[tuple[str, str]], str | None, Any]]
+
+
+#: An article's outlet and its own admin-1 evidence, for the outlet's home (places.pick).
+_ArticleHome = tuple[str, str | None, "places.Home | None"]
+
+
+def resolve(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    registry: Registry | str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    full: bool = False,
+) -> ResolveResult:
+    """Actors, entities and article countries from the stored mentions, incrementally.
+
+    The per-article step (the costly part: the country resolver reads each article) runs
+    only for articles that are new or whose mentions, headline, dateline or outlet changed;
+    its results are kept (``resolve_cache``, ``resolve_articles``). The corpus-level merges
+    (labels by corpus votes, surname joins, fuzzy people merges, acronyms, entity ids) then
+    run over every article's kept results -- one new mention can change an old article's
+    merge -- and only rows whose values changed are written. ``full=True``, a registry edit
+    or a change of the rules' code resolves every article again; both give the same tables.
+    """
+    t0 = time.perf_counter()
+    reg = registry if isinstance(registry, Registry) else load_registry(registry)
+    resolver, word = _country_lookup()
+    stamp = rules_stamp(reg.hash)
+    full = full or store.get_meta(con, CACHE_META) != stamp
+    todo, gone = _pending_articles(con, full=full)
+    fresh = _resolve_pending(con, todo, reg, resolver, word, full=full, progress=progress)
+    kept = _cache_tables(fresh)  # before the corpus merge relabels the mentions
+    skip = [a for a, _ in todo] + gone
+    results, acr_defs, kept_homes = ([], [], []) if full else _load_cache(con, skip)
+    results = sorted(results + fresh.results, key=lambda m: (m.article_id, m.start))
+    _place_by_outlet(
+        results, *_outlet_homes(kept_homes + [(a[0], a[5], a[6]) for a in fresh.articles])
+    )
+    acronyms: dict[str, Counter[str]] = defaultdict(Counter)
+    for acr, name in acr_defs + [d for a in fresh.articles for d in a[4]]:
+        acronyms[acr][name] += 1
+    ambiguous: dict[str, Counter[str]] = {}
+    entity_of, entities = _entities(
+        results, reg, acronyms, functools.partial(_is_country, word), ambiguous
+    )
+    res = ResolveResult(registry_hash=reg.hash, mentions=len(results), full=full)
+    res.articles_resolved = len(todo)
+    with store.transaction(con):
+        _write_cache(con, kept, skip, full=full)
+        res.mentions_changed, affected = _write_mentions(con, results, entity_of, reg.hash)
+        res.old_articles_changed = 0 if full else len(affected.difference(skip))
+        affected.update(skip)
+        res.entities_changed = _write_entities(con, entities, reg.hash)
+        _write_countries(con, results, affected, reg.hash, full=full)
+        store.set_meta(con, "registry_hash", reg.hash)
+        store.set_meta(
+            con,
+            AMBIGUOUS_META,
+            json.dumps({k: dict(v.most_common()) for k, v in ambiguous.items()}),
+        )
+        store.set_meta(con, CACHE_META, stamp)
+    res.entities = len(entities)
+    res.people = sum(1 for e in entities if e["type"] == "PERSON")
+    res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _pending_articles(
+    con: duckdb.DuckDBPyConnection, *, full: bool
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """(article_id, digest) of the extracted articles to resolve (all of them when ``full``;
+    else those with no kept results or a changed digest), and the kept articles that are
+    no longer extracted."""
+    if full:
+        todo = con.execute(f"{_DIGEST_SQL} ORDER BY article_id").fetchall()  # noqa: S608
+        return todo, []
+    todo = con.execute(
+        f"SELECT d.article_id, d.digest FROM ({_DIGEST_SQL}) d"  # noqa: S608
+        " LEFT JOIN resolve_articles c USING (article_id)"
+        " WHERE c.digest IS DISTINCT FROM d.digest ORDER BY d.article_id"
+    ).fetchall()
+    gone = con.execute(
+        "SELECT article_id FROM resolve_articles WHERE article_id NOT IN"
+        " (SELECT article_id FROM articles WHERE extracted_pipeline IS NOT NULL)"
+    ).fetchall()
+    return todo, [g for (g,) in gone]
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, ids: list[str], *, every: bool):
+    """(articles, their mention rows by article) per chunk: all extracted articles
+    (keyset-paginated) when ``every``, else the articles ``ids`` (sorted)."""
+    if every:
+        for chunk in _articles(con, CHUNK):
+            yield (
+                chunk,
+                _mention_rows(con, "article_id BETWEEN ? AND ?", [chunk[0][0], chunk[-1][0]]),
+            )
+        return
+    for i in range(0, len(ids), CHUNK):
+        part = ids[i : i + CHUNK]
+        chunk = con.execute(
+            "SELECT article_id, text, meta->>'$.dateline', title, source FROM articles"
+            " WHERE article_id = ANY(?::VARCHAR[]) ORDER BY article_id",
+            [part],
+        ).fetchall()
+        yield chunk, _mention_rows(con, "article_id = ANY(?::VARCHAR[])", [part])
+
+
+def _mention_rows(
+    con: duckdb.DuckDBPyConnection, where: str, params: list[Any]
+) -> dict[str, list[_Row]]:
+    sql = f"SELECT article_id, rowid, start_char, end_char, text, label FROM mentions WHERE {where}"  # noqa: S608
+    ment = con.execute(sql + " ORDER BY article_id, start_char", params).fetchall()
+    by_article: dict[str, list[_Row]] = defaultdict(list)
+    for aid, rowid, s, e, surface, label in ment:
+        by_article[aid].append((rowid, s, e, surface, label))
+    return by_article
+
+
+def _resolve_pending(
+    con: duckdb.DuckDBPyConnection,
+    todo: list[tuple[str, int]],
+    reg: Registry,
+    resolver: Any,
+    word: Callable[[str], str | None],
+    *,
+    full: bool,
+    progress: bool,
+) -> _Fresh:
+    """The per-article step over the articles ``todo``, chunk by chunk (texts are never
+    all in memory; the compact per-mention results are)."""
+    out = _Fresh([], [])
+    digest = dict(todo)
+    with progress_bar(desc="resolve", unit="article", total=len(todo), enable=progress) as bar:
+        for chunk, by_article in _chunks(con, list(digest), every=full):
+            for aid, text, dateline, title, source in chunk:
+                if aid not in digest:
+                    continue
+                acr: list[tuple[str, str]] = []
+                rows = by_article.get(aid, [])
+                states = None
+                if rows:
+                    found = _resolve_article(aid, text, rows, reg, resolver, word, acr)
+                    _mark_self_mentions(found, source)
+                    out.results.extend(found)
+                    states = places.article_states_of(text) if source else None
+                titles = sorted(title_countries(title, word))
+                dl = _dateline_iso3(reg, resolver, dateline, text)
+                out.articles.append((aid, digest[aid], dl, titles, acr, source, states))
+            bar.update(len(chunk))
+    return out
+
+
+def _dateline_iso3(reg: Registry, resolver: Any, dateline: str | None, text: str) -> str | None:
+    """The country the dateline names (a region never counts)."""
+    place = _dateline_place(dateline)
+    if not place:
+        return None
+    code = reg.place(place) or _dateline_code(resolver, place, text)
+    return code if code and not code.startswith("REG:") else None
+
+
+def _outlet_homes(
+    arts: list[_ArticleHome],
+) -> tuple[dict[str, places.Home], dict[str, tuple[str, places.Home]]]:
+    """Each outlet's home (the admin-1 evidence of all its articles, summed in article order,
+    as a full run meets them) and each article's own share."""
+    homes: dict[str, places.Home] = {}
+    own: dict[str, tuple[str, places.Home]] = {}
+    for aid, source, states in sorted(arts, key=lambda a: a[0]):
+        if not source or states is None:
+            continue
+        home = homes.setdefault(source, {})
+        for a, v in states.items():
+            home[a] = home.get(a, 0.0) + v
+        own[aid] = (source, states)
+    return homes, own
+
+
+def _place_by_outlet(
+    results: list[_Mention],
+    homes: dict[str, places.Home],
+    own: dict[str, tuple[str, places.Home]],
+) -> None:
+    """Pick each mention's place with its outlet's home states, read from the outlet's
+    other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
+    aid, home = None, None
+    for m in results:  # in article order: each article's home is computed once
+        if m.place_cands is None:
+            continue
+        if m.article_id != aid:
+            aid, home = m.article_id, None
+            if aid in own:
+                source, states = own[aid]
+                home = places.home_without(homes[source], states)
+        m.place = places.pick(m.place_cands, home=home)
+        m.place_cands = None
+
+
+#: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
+_OUTLET_WORDS = frozenset({"news", "com", "the", "online", "daily", "network", "media", "net"})
+
+
+def outlet_names(source: str | None) -> set[str]:
+    """Folded names an outlet goes by: "breitbart-news" -> {"breitbart news", "breitbart"};
+    "Vox" -> {"vox"}; "vox.com" -> {"vox com", "vox"}."""
+    if not source:
+        return set()
+    key = actors.fold(re.sub(r"[._]", " ", source))
+    out = {key} if len(key) >= 3 else set()
+    core = " ".join(w for w in key.split() if w not in _OUTLET_WORDS)
+    if len(core) >= 3:
+        out.add(core)
+    return out
+
+
+def _mark_self_mentions(found: list[_Mention], source: str | None) -> None:
+    """Mentions of the article's own outlet (by its ``source``) are self-mentions."""
+    names = outlet_names(source)
+    if not names:
+        return
+    for m in found:
+        if m.label in ("ORG", "PERSON", "GPE", "WORK_OF_ART", "PRODUCT", "NORP"):
+            if actors.fold(m.norm) in names or actors.fold(m.key) in names:
+                m.self_mention = True
+
+
+def _dateline_code(resolver: Any, place: str, text: str) -> str | None:
+    """Country of a dateline place ("SALVADOR" -> BRA), decided with the article's places."""
+    probe = place.title() if place.isupper() else place
+    found = resolver.resolve_article(probe + ", " + text, [(0, len(probe), probe, "GPE")])
+    return found[0] if found else None
+
+
+_CONJUNCTION = re.compile(r"\s(?:and|&)\s", re.IGNORECASE)
+
+
+def _relabel(
+    results: list[_Mention], reg: Registry, is_place: Callable[[str], bool] | None = None
+) -> None:
+    """Corpus-level label fixes, decided by how the whole corpus uses a name.
+
+    - a lone one-word PERSON that the corpus tags as a place, more often than as a lone
+      person or more often than full person names carry the word, becomes that place, with
+      its resolved country ("Kherson", "Donbass"; but "Kirby" of "John Kirby" stays a
+      person, and one stray "Recapturing Kherson" does not make "Kherson" a name);
+    - other non-person mentions of a name the corpus tags as a place more often
+      ("Mariupol" tagged ORG) become that place;
+    - ORG/PERSON mentions whose name the registry types take that type; a full name tagged
+      both PERSON and ORG takes the type the corpus uses more often, PERSON on a tie
+      ("Volodymyr Zelenskyy" tagged ORG is the person; "Drexel Burnham" tagged PERSON
+      once, or any name ending in a company suffix, is the company); a one-word ORG is a
+      person when tagged so more often and one full name carries it as surname; so do
+      ones that equal it once country-level place words at the edges are dropped
+      ("President of | Ukraine Volodymyr Zelenskyy" tagged ORG);
+    - a one-word PERSON that opens an organisation name of the corpus ("Yukos USA") and
+      ends no full person name is that organisation;
+    - a PERSON name the corpus never gives a person cue ("Mr", a title, ", who") but gives
+      organisation cues ("shares in", "company X", ", which", "X said its"; for one word
+      also a shape no person has, "O2", "Blu-ray") is an organisation: one such cue for a
+      one-word name that ends no full name; for a longer name whose first word is not a
+      given name of the corpus ("Dresdner Kleinwort Wasserstein"), cues in a quarter of
+      its mentions.
+    """
+    v = _corpus_votes(results)
+    for m in results:
+        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
+        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
+            m.label, m.code = typed, None
+    for m in results:
+        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
+            continue
+        k = actors.fold(m.key)
+        if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
+            continue
+        if m.label not in PLACE_LABELS:
+            _one_type(m, k, v, reg, is_place)
+
+
+@dataclass
+class _Votes:
+    """How the whole corpus uses each folded name: the evidence of :func:`_relabel`."""
+
+    place: Counter[str]  # tagged GPE/LOC/FAC
+    lone: Counter[str]  # lone one-word "people" with a place reading
+    other: Counter[str]  # keys tagged neither place nor person
+    place_code: dict[str, str]  # the commonest country of a place name
+    labels: dict[str, Counter[str]]  # ORG/NORP/GPE/LOC tags of each name
+    person: Counter[str]  # keys tagged PERSON
+    person_norms: Counter[str]  # names tagged PERSON
+    org_heads: Counter[str]  # first words of organisation names
+    cues: dict[str, list[int]]  # person cues, organisation cues, mentions
+    full_counts: Counter[str]  # full person names
+    surname_owners: dict[str, set[str]]
+    name_support: Counter[str]  # mentions of full names carrying the word
+    surname_weight: Counter[str]  # mentions of full names ending in it (and its spellings)
+    given: set[str]
+    first_words: set[str]  # first words of full names seen twice or more
+
+
+def _corpus_votes(results: list[_Mention]) -> _Votes:
+    """Count, before any relabelling, how the corpus tags and cues every name."""
+    places_ = [m for m in results if m.label in ("GPE", "LOC", "FAC")]
+    place_code: dict[str, str] = {}
+    for k, c in Counter((actors.fold(m.norm), m.code) for m in places_).most_common():
+        if c:
+            place_code.setdefault(k, c)
+    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if m.label in ("ORG", "NORP", "GPE", "LOC"):
+            label_votes[actors.fold(m.norm)][m.label] += 1
+    cues: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for m in results:
+        if m.label in ("PERSON", "ORG"):
+            c = cues[actors.fold(m.norm)]
+            c[0] += m.pcue
+            c[1] += m.ocue
+            c[2] += 1
+    v = _Votes(
+        place=Counter(actors.fold(m.norm) for m in places_),
+        lone=Counter(actors.fold(m.norm) for m in results if m.alt),
+        other=Counter(
+            actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
+        ),
+        place_code=place_code,
+        labels=label_votes,
+        person=Counter(actors.fold(m.key) for m in results if m.label == "PERSON"),
+        person_norms=Counter(actors.fold(m.norm) for m in results if m.label == "PERSON"),
+        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
+        # "Harper and Row Publishers Inc" does.
+        org_heads=Counter(
+            actors.fold(m.norm).split(" ", 1)[0]
+            for m in results
+            if m.label == "ORG"
+            and " " in actors.fold(m.norm)
+            and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
+        ),
+        cues=cues,
+        full_counts=Counter(
+            actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
+        ),
+        surname_owners=defaultdict(set),
+        name_support=Counter(),
+        surname_weight=Counter(),
+        given=set(),
+        first_words=set(),
+    )
+    _full_name_votes(v, {actors.fold(m.norm) for m in results})
+    return v
+
+
+def _full_name_votes(v: _Votes, words: set[str]) -> None:
+    """The evidence the corpus's full person names give: surnames, given names, the words
+    they carry."""
+    for k in v.full_counts:
+        v.surname_owners[k.rsplit(" ", 1)[-1]].add(k)
+    for k, n in v.full_counts.items():
+        for w in set(k.split()):
+            v.name_support[w] += n
+        if actors.is_full_name(k):
+            v.surname_weight[actors.surname(k)] += n
+    _add_spelling_variants(v.surname_weight, words)
+    # a first word is a given name only through names that read as people: "Manchester"
+    # of "Manchester United" and "Manchester City" (both with team cues) is not one
+    cues = v.cues
+    v.given = actors.given_names(
+        k for k in v.full_counts if cues[k][0] or not (cues[k][1] and 4 * cues[k][1] >= cues[k][2])
+    )
+    v.first_words = {k.split()[0] for k, c in v.full_counts.items() if c >= 2}
+
+
+def _place_reading(m: _Mention, k: str, v: _Votes, reg: Registry) -> bool:
+    """A place tag the corpus reads as a person, or a lone "person" it reads as a place;
+    True when the mention's label is decided."""
+    if m.label in ("GPE", "LOC", "NORP") and (
+        reg.is_place(m.norm) is False
+        or (
+            m.label != "NORP"
+            and not m.code
+            and v.person_norms[k] + v.surname_weight[k] > sum(v.labels[k].values())
+        )
+    ):
+        # "Biden" tagged GPE, no country behind it, a person in the rest of the corpus
+        m.code = None
+        if v.person_norms[k] + v.surname_weight[k]:
+            m.label, m.relink = "PERSON", True
+            return True
+    if m.label == "PERSON" and m.alt and v.place[k]:
+        if v.place[k] > v.lone[k] or v.place[k] > v.name_support[k]:
+            m.label, m.code = "GPE", m.alt
+            return True
+    return False
+
+
+def _person_reading(m: _Mention, v: _Votes, reg: Registry) -> bool:
+    """A PERSON tag the corpus reads as an organisation (or another tag); True when decided."""
+    if m.label != "PERSON" or reg.types.get(actors.fold(reg.canonical(m.key))):
+        return False
+    n = actors.fold(m.norm)
+    pc, oc, seen = v.cues[n]
+    one_word = " " not in m.norm.strip()
+    if not pc and (
+        (
+            one_word
+            and not v.surname_weight[n]
+            and n not in v.first_words
+            and (oc or actors.name_shape_is_org(m.norm))
+        )
+        or (not one_word and n.split()[0] not in v.given and oc and 4 * oc >= seen)
+    ):
+        # "Sega", "O2", "Manchester United": never with a title, "Mr" or ", who",
+        # but with "shares in", "company ...", "..., which", "... said its"
+        m.label, m.key = "ORG", m.norm
+        return True
+    if v.org_heads[n] and " " not in n and not v.surname_weight[n]:
+        # "Yukos" tagged PERSON 128 times: no full name of the corpus ends in it,
+        # and it opens organisation names ("Yukos USA", "Baikal Finance Group")
+        m.label, m.key = "ORG", m.norm
+        return True
+    votes = v.labels.get(n)
+    if votes:
+        top, c = votes.most_common(1)[0]
+        if c > v.person_norms[n] + v.surname_weight[n]:
+            # "Labour" tagged PERSON 85 times, ORG 413: the corpus's reading wins
+            m.label, m.key = top, m.norm
+            return True
+    return False
+
+
+def _one_type(
+    m: _Mention, k: str, v: _Votes, reg: Registry, is_place: Callable[[str], bool] | None
+) -> None:
+    """One name, one type: the registry's, else the reading the corpus uses more often."""
+    typed = reg.types.get(actors.fold(reg.canonical(m.key)))
+    if typed:
+        m.label = typed
+    elif m.label != "PERSON" and v.place[k] > v.other[k]:
+        # "Mariupol" tagged ORG (or PRODUCT) in some sentences, a place in more.
+        m.label, m.code = "GPE", m.code or v.place_code.get(k)
+    elif " " in k and (k in v.full_counts or m.label == "PERSON"):
+        # One name, one type: the reading the corpus uses more often (PERSON on a
+        # tie; the short forms linked to a person count for it): "Volodymyr
+        # Zelenskyy" tagged ORG is the person, "Drexel Burnham" or "Courier Corp"
+        # tagged PERSON once is the company.
+        if actors.is_company(m.key) or v.other[k] > v.person[k]:
+            if m.label == "PERSON":
+                m.label = "ORG"
+        elif m.label != "PERSON":
+            m.label = "PERSON"
+    elif (
+        m.label in _PERSON_LIKE
+        and " " not in k
+        and not actors.is_company(m.key)
+        and not (v.org_heads[k] and not v.surname_weight[k])
+        and max(v.person[k], v.person_norms[k] + v.surname_weight[k]) > v.other[k]
+        and (len(v.surname_owners.get(k, ())) == 1 or v.person_norms[k] + v.surname_weight[k])
+    ):
+        # "Ongpin" or "Trump" tagged ORG: the corpus reads the word as a person more
+        m.label, m.relink = "PERSON", True
+    elif m.label != "PERSON" and is_place is not None and " " in m.key:
+        name = actors.strip_places(m.key, is_place)
+        if name != m.key:
+            canon = reg.canonical(name)
+            known = reg.types.get(actors.fold(canon))
+            if known == "PERSON" or (not known and actors.fold(name) in v.full_counts):
+                m.label, m.key = "PERSON", name
+
+
+def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> None:
+    """A one-word name spelt like a corpus surname ("Zelenskiy" / "Zelenskyy") gets that
+    surname's weight as person evidence (same rule as :func:`actors.merge_people`)."""
+    from rapidfuzz import fuzz, process
+
+    by_initial: dict[str, list[str]] = defaultdict(list)
+    for sn in surname_weight:
+        if " " not in sn and len(sn) >= 5:
+            by_initial[sn[:1]].append(sn)
+    base = dict(surname_weight)
+    for w in words:
+        if " " in w or len(w) < 5 or not by_initial.get(w[:1]):
+            continue
+        for sn, _score, _i in process.extract(
+            w, by_initial[w[:1]], scorer=fuzz.ratio, score_cutoff=actors.SURNAME_RATIO, limit=None
+        ):
+            if sn != w:
+                surname_weight[w] += base[sn]
+
+
+def _relink(results: list[_Mention], reg: Registry) -> None:
+    """Within each article, after the corpus-level relabelling:
+
+    - a word relabelled PERSON ("Trump" tagged ORG or GPE) links to the article's one full
+      name with that surname, as :func:`actors.link_people` does for PERSON mentions;
+    - a given name alone ("Joe" linked to "Joe Biden") is not that person when the corpus
+      uses the word as the first name of people with different surnames.
+    """
+    full = {actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()}
+    given = actors.given_names(full)
+    by_article: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for m in results:
+        if m.label == "PERSON":
+            k = actors.fold(m.key)
+            if actors.is_full_name(k):
+                by_article[m.article_id][actors.surname(k)].add(m.key)
+    for m in results:
+        if m.label != "PERSON":
+            continue
+        n = actors.fold(m.norm)
+        if m.relink and " " not in n:
+            owners = by_article[m.article_id].get(n, set())
+            if len({actors.fold(o) for o in owners}) == 1:
+                m.key = max(owners, key=len)
+            continue
+        k = actors.fold(m.key)
+        if (
+            n in given
+            and " " not in n
+            and k != n
+            and k.split()[0] == n
+            and actors.surname(k) != n
+            and actors.fold(reg.canonical(m.norm)) == n
+        ):
+            m.key = m.norm
+
+
+#: Generic last words an organisation's name may carry or drop ("Labour" / "Labour Party").
+GENERIC_SUFFIXES = ("party",)
+
+
+def _join_generic_suffix(results: list[_Mention]) -> None:
+    """A bare organisation name joins its form with a generic suffix ("Labour" -> "Labour
+    Party") in an article that names the suffixed form, and elsewhere only when the
+    articles of both forms are mostly about the same country: the US "Congress" (articles
+    about the USA) stays apart from India's "Congress Party"."""
+    suffixed: dict[str, str] = {}
+    for m in results:
+        if m.label == "ORG":
+            toks = actors.fold(m.key).split()
+            if len(toks) >= 2 and toks[-1] in GENERIC_SUFFIXES:
+                suffixed.setdefault(" ".join(toks[:-1]), m.key)
+    if not suffixed:
+        return
+    home: dict[str, Counter[str]] = defaultdict(Counter)
+    has: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label in ("GPE", "LOC") and m.code and not m.code.startswith("REG:"):
+            home[m.article_id][m.code] += 1
+        elif m.label == "ORG":
+            has[m.article_id].add(actors.fold(m.key))
+
+    def country_of(articles: set[str]) -> str | None:
+        votes = Counter(home[a].most_common(1)[0][0] for a in articles if home[a])
+        if not votes:
+            return None
+        top, n = votes.most_common(1)[0]
+        return top if n * 2 > len(articles) else None
+
+    bare_articles: dict[str, set[str]] = defaultdict(set)
+    full_articles: dict[str, set[str]] = defaultdict(set)
+    for m in results:
+        if m.label != "ORG":
+            continue
+        k = actors.fold(m.key)
+        if k in suffixed:
+            bare_articles[k].add(m.article_id)
+        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
+            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
+    same_country = {
+        b
+        for b in bare_articles
+        if (c := country_of(bare_articles[b])) and c == country_of(full_articles[b])
+    }
+    for m in results:
+        if m.label != "ORG":
+            continue
+        b = actors.fold(m.key)
+        full = suffixed.get(b)
+        if full and (b in same_country or actors.fold(full) in has[m.article_id]):
+            m.key = full
+
+
+def _entities(
+    results: list[_Mention],
+    reg: Registry,
+    acronyms: dict[str, Counter[str]],
+    is_place: Callable[[str], bool] | None = None,
+    ambiguous: dict[str, Counter[str]] | None = None,
+) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """Corpus-level merge: entity id per mention and the entity rows."""
+    _relabel(results, reg, is_place)
+    _relink(results, reg)
+    _join_generic_suffix(results)
+    # Corpus-wide acronyms: an acronym defined with exactly one full name maps to it.
+    acr_full = {a: c.most_common(1)[0][0] for a, c in acronyms.items() if len(c) == 1}
+    person_counts: Counter[str] = Counter(m.key for m in results if m.label == "PERSON")
+    people = list(person_counts) + reg.people()
+    person_canon = actors.merge_people(
+        people,
+        person_counts,
+        no_merge=frozenset(reg.no_merge),
+        pins=reg.pins,
+        ambiguous=ambiguous,
+    )
+
+    def canonical(m: _Mention) -> str:
+        if m.label == "PERSON":
+            return reg.canonical(person_canon.get(actors.fold(m.key), m.key))
+        if m.label == "ORG":
+            return reg.canonical(acr_full.get(m.key, m.key))
+        return m.key
+
+    names_of = [canonical(m) for m in results]
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, m in enumerate(results):
+        name = names_of[i]
+        if not name or m.self_mention or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
+            continue
+        groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
+    return _entity_rows(results, names_of, groups, reg)
+
+
+def _entity_rows(
+    results: list[_Mention],
+    names_of: list[str],
+    groups: dict[tuple[str, str], list[int]],
+    reg: Registry,
+) -> tuple[list[str | None], list[dict[str, Any]]]:
+    """One entity per (kind, folded name) group: a readable id unique in the corpus (in the
+    groups' order, the order of their first mention), display name, type, country, counts."""
+    entity_of: list[str | None] = [None] * len(results)
+    rows: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for (kind, _key), idxs in groups.items():
+        ms = [results[i] for i in idxs]
+        name = _display(Counter(names_of[i] for i in idxs))
+        eid = f"{kind}:{actors.slug(name)}"
+        n = 2
+        while eid in used:  # distinct folded keys with the same slug
+            eid = f"{kind}:{actors.slug(name)}-{n}"
+            n += 1
+        used.add(eid)
+        label = Counter(m.label for m in ms).most_common(1)[0][0]
+        country = _entity_country(name, label, ms, reg)
+        aliases = [a for a, _ in Counter(m.norm for m in ms).most_common() if a != name]
+        for i in idxs:
+            entity_of[i] = eid
+        rows.append(
+            {
+                "entity_id": eid,
+                "name": name,
+                "type": label,
+                "aliases": aliases,
+                "country_iso3": country,
+                "n_mentions": len(ms),
+                "n_articles": len({m.article_id for m in ms}),
+            }
+        )
+    return entity_of, rows
+
+
+def _display(names: Counter[str]) -> str:
+    """Most frequent form; ties go to the longer (fuller) one."""
+    return max(names.items(), key=lambda kv: (kv[1], len(kv[0]), kv[0]))[0]
+
+
+def _entity_country(name: str, label: str, ms: list[_Mention], reg: Registry) -> str | None:
+    """Registry override, else majority evidence (affiliations for people, codes otherwise)."""
+    override = reg.country(name)
+    if override:
+        return override
+    if label == "PERSON":
+        votes = Counter(m.affil for m in ms if m.affil)
+    else:
+        votes = Counter(m.code for m in ms if m.code and not m.code.startswith("REG:"))
+    return votes.most_common(1)[0][0] if votes else None
+
+
+_PLACE_FIELDS = (
+    ("geonameid", pa.int64()),
+    ("name", pa.string()),
+    ("fclass", pa.string()),
+    ("iso3", pa.string()),
+    ("admin1", pa.string()),
+    ("admin1_name", pa.string()),
+    ("lat", pa.float64()),
+    ("lon", pa.float64()),
+    ("confidence", pa.float64()),
+)
+#: Kept per-mention fields (``resolve_cache``) besides the row key and the place.
+_KEPT = (
+    ("label", "label", pa.string()),
+    ("norm", "norm", pa.string()),
+    ("link_key", "key", pa.string()),
+    ("code", "code", pa.string()),
+    ("affil", "affil", pa.string()),
+    ("alt", "alt", pa.string()),
+    ("self_mention", "self_mention", pa.bool_()),
+    ("pcue", "pcue", pa.int32()),
+    ("ocue", "ocue", pa.int32()),
+)
+_ACRONYMS = pa.list_(pa.struct([("acronym", pa.string()), ("name", pa.string())]))
+
+
+def _cache_tables(fresh: _Fresh) -> tuple[pa.Table, pa.Table]:
+    """The per-article results of this run as rows of ``resolve_articles``/``resolve_cache``."""
+    arts = pa.table(
+        {
+            "article_id": pa.array([a[0] for a in fresh.articles], pa.string()),
+            "digest": pa.array([a[1] for a in fresh.articles], pa.uint64()),
+            "dateline_iso3": pa.array([a[2] for a in fresh.articles], pa.string()),
+            "title_iso3": pa.array([a[3] for a in fresh.articles], pa.list_(pa.string())),
+            "acronyms": pa.array(
+                [[{"acronym": x, "name": y} for x, y in a[4]] for a in fresh.articles], _ACRONYMS
+            ),
+            "source": pa.array([a[5] for a in fresh.articles], pa.string()),
+            "states": pa.array([_states_json(a[6]) for a in fresh.articles], pa.string()),
+        }
+    )
+    ms = fresh.results
+    cols: dict[str, pa.Array] = {
+        "article_id": pa.array([m.article_id for m in ms], pa.string()),
+        "start_char": pa.array([m.start for m in ms], pa.int32()),
+        "end_char": pa.array([m.end for m in ms], pa.int32()),
+        "raw_label": pa.array([m.raw_label for m in ms], pa.string()),
+    }
+    for col, attr, typ in _KEPT:
+        cols[col] = pa.array([getattr(m, attr) for m in ms], typ)
+    cols["place_cands"] = pa.array([_cands_json(m.place_cands) for m in ms], pa.string())
+    return arts, pa.table(cols)
+
+
+def _cands_json(scored: Any) -> str | None:
+    """A mention's scored place readings, kept to be picked again with its outlet's home
+    (JSON keeps every float exactly, so a kept reading scores as a fresh one)."""
+    return json.dumps([[list(e), v] for e, v in scored]) if scored else None
+
+
+def _states_json(states: Any) -> str | None:
+    return None if states is None else json.dumps([[a, b, v] for (a, b), v in states.items()])
+
+
+def _kept_homes(rows: list[tuple[str, str | None, str | None]]) -> list[_ArticleHome]:
+    return [
+        (aid, source, None if js is None else {(a, b): v for a, b, v in json.loads(js)})
+        for aid, source, js in rows
+    ]
+
+
+def _load_cache(
+    con: duckdb.DuckDBPyConnection, skip: list[str]
+) -> tuple[list[_Mention], list[tuple[str, str]], list[_ArticleHome]]:
+    """The kept per-article results of every article but ``skip``, in article and offset
+    order (the order a full run makes them in), their acronym definitions, and each
+    article's outlet and admin-1 evidence."""
+    con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
+    try:
+        t = con.execute(
+            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
+            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
+        ).to_arrow_table()
+        acr = con.execute(
+            "SELECT a.acronym, a.name FROM (SELECT unnest(acronyms) AS a FROM resolve_articles"
+            " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip))"
+        ).fetchall()
+        homes = con.execute(
+            "SELECT article_id, source, states FROM resolve_articles"
+            " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_skip")
+    names = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
+    more = ("self_mention", "end_char")
+    cues = ("pcue", "ocue", "raw_label")
+    cols = [t.column(n).to_pylist() for n in names + more + cues]
+    out = [
+        _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
+        for r in zip(*cols, strict=True)
+    ]
+    for m, js in zip(out, t.column("place_cands").to_pylist(), strict=True):
+        if js is not None:
+            m.place_cands = [(tuple(e), v) for e, v in json.loads(js)]
+    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+
+
+def _write_cache(
+    con: duckdb.DuckDBPyConnection, kept: tuple[pa.Table, pa.Table], skip: list[str], *, full: bool
+) -> None:
+    """Replace the kept results of the articles resolved (or gone) in this run."""
+    for table in ("resolve_articles", "resolve_cache"):
+        if full:
+            con.execute(f"DELETE FROM {table}")  # noqa: S608
+        elif skip:
+            con.execute(
+                f"DELETE FROM {table} WHERE article_id = ANY(?::VARCHAR[])",  # noqa: S608
+                [skip],
+            )
+    store.insert_df(con, "resolve_articles", kept[0])
+    store.insert_df(con, "resolve_cache", kept[1])
+
+
+def _write_mentions(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    entity_of: list[str | None],
+    reg_hash: str,
+) -> tuple[int, set[str]]:
+    """Update the mention rows whose resolution changed; returns how many and their articles."""
+    upd = pa.table(
+        {
+            "article_id": pa.array([m.article_id for m in results], pa.string()),
+            "start_char": pa.array([m.start for m in results], pa.int32()),
+            "end_char": pa.array([m.end for m in results], pa.int32()),
+            "raw_label": pa.array([m.raw_label for m in results], pa.string()),
+            "norm": pa.array([m.norm for m in results], pa.string()),
+            "entity_id": pa.array(entity_of, pa.string()),
+            "country_iso3": pa.array(
+                [m.code if m.code and not m.code.startswith("REG:") else None for m in results],
+                pa.string(),
+            ),
+            "region": pa.array(
+                [m.code if m.code and m.code.startswith("REG:") else None for m in results],
+                pa.string(),
+            ),
+            "self": pa.array([m.self_mention for m in results], pa.bool_()),
+        }
+    )
+    con.register("_wb_resolved", upd)
+    try:
+        changed = con.execute(
+            """SELECT m.rowid AS rid, r.* FROM mentions m JOIN _wb_resolved r
+                 ON m.article_id = r.article_id AND m.start_char = r.start_char
+                AND m.end_char = r.end_char AND m.label = r.raw_label
+               WHERE m.norm IS DISTINCT FROM r.norm OR m.entity_id IS DISTINCT FROM r.entity_id
+                  OR m.country_iso3 IS DISTINCT FROM r.country_iso3
+                  OR m.region IS DISTINCT FROM r.region
+                  OR m.self_mention IS DISTINCT FROM r.self
+                  OR m.registry_hash IS DISTINCT FROM ?""",
+            [reg_hash],
+        ).to_arrow_table()
+    finally:
+        con.unregister("_wb_resolved")
+    con.register("_wb_changed", changed)
+    try:
+        con.execute(
+            "UPDATE mentions SET norm = c.norm, entity_id = c.entity_id,"
+            " country_iso3 = c.country_iso3, region = c.region, self_mention = c.self,"
+            " registry_hash = ? FROM _wb_changed c WHERE mentions.rowid = c.rid",
+            [reg_hash],
+        )
+    finally:
+        con.unregister("_wb_changed")
+    return changed.num_rows, set(changed.column("article_id").to_pylist())
+
+
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("entity_id", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("aliases", pa.list_(pa.string())),
+        ("country_iso3", pa.string()),
+        ("n_mentions", pa.int32()),
+        ("n_articles", pa.int32()),
+        ("registry_hash", pa.string()),
+    ]
+)
+
+
+def _write_entities(
+    con: duckdb.DuckDBPyConnection, entities: list[dict[str, Any]], reg_hash: str
+) -> int:
+    """Replace the entity rows that differ from the stored ones; returns how many changed
+    (new, changed or gone)."""
+    new = {e["entity_id"]: {**e, "registry_hash": reg_hash} for e in entities}
+    cols = ", ".join(_ENTITY_SCHEMA.names)
+    old = {
+        r["entity_id"]: r
+        for r in con.execute(f"SELECT {cols} FROM entities").to_arrow_table().to_pylist()  # noqa: S608
+    }
+    put = [row for eid, row in new.items() if old.get(eid) != row]
+    drop = [eid for eid in old if eid not in new or old[eid] != new[eid]]
+    if drop:
+        con.execute("DELETE FROM entities WHERE entity_id = ANY(?::VARCHAR[])", [drop])
+    store.insert_df(con, "entities", pa.Table.from_pylist(put, schema=_ENTITY_SCHEMA))
+    return len(put) + sum(1 for eid in old if eid not in new)
+
+
+def _write_countries(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    affected: set[str],
+    reg_hash: str,
+    *,
+    full: bool,
+) -> None:
+    """``article_countries`` and ``mention_places`` of the ``affected`` articles (all when
+    ``full``), from the updated mentions and the kept datelines and headlines."""
+    con.register("_wb_affected", pa.table({"article_id": pa.array(sorted(affected), pa.string())}))
+    where = "TRUE" if full else "article_id IN (SELECT article_id FROM _wb_affected)"
+    where_ac = "TRUE" if full else f"article_countries.{where}"
+    try:
+        for table in ("article_countries", "mention_places"):
+            con.execute(f"DELETE FROM {table} WHERE {where}")  # noqa: S608
+        con.execute(
+            f"""INSERT INTO article_countries
+               (article_id, iso3, mentions, first_pos, via, in_dateline, registry_hash)
+            WITH t AS (
+                SELECT article_id, country_iso3 AS iso3, count(*) AS mentions,
+                       min(start_char) AS first_pos,
+                       list(DISTINCT norm ORDER BY norm) AS via
+                FROM mentions WHERE country_iso3 IS NOT NULL AND {where} GROUP BY ALL),
+            d AS (SELECT article_id, dateline_iso3 AS iso3 FROM resolve_articles
+                  WHERE dateline_iso3 IS NOT NULL AND {where})
+            SELECT coalesce(t.article_id, d.article_id), coalesce(t.iso3, d.iso3),
+                   coalesce(t.mentions, 0), t.first_pos, coalesce(t.via, []),
+                   d.article_id IS NOT NULL, ?
+            FROM t FULL OUTER JOIN d ON t.article_id = d.article_id AND t.iso3 = d.iso3""",  # noqa: S608
+            [reg_hash],
+        )
+        con.execute(f"UPDATE article_countries SET salient = {SALIENT_SQL} WHERE {where}")  # noqa: S608
+        titled = f"list_contains(r.title_iso3, article_countries.iso3) AND {where_ac}"
+        con.execute(
+            "UPDATE article_countries SET salient = true FROM resolve_articles r"  # noqa: S608
+            " WHERE r.article_id = article_countries.article_id AND " + titled
+        )
+    finally:
+        con.unregister("_wb_affected")
+    pl = [
+        m
+        for m in results
+        if m.place is not None and m.code == m.place.iso3 and (full or m.article_id in affected)
+    ]
+    place_rows = pa.table(
+        {
+            "article_id": pa.array([m.article_id for m in pl], pa.string()),
+            "start_char": pa.array([m.start for m in pl], pa.int32()),
+            "end_char": pa.array([m.end for m in pl], pa.int32()),
+            **{f: pa.array([getattr(m.place, f) for m in pl], t) for f, t in _PLACE_FIELDS},
+            "registry_hash": pa.array([reg_hash] * len(pl), pa.string()),
+        }
+    )
+    store.insert_df(con, "mention_places", place_rows)
