@@ -131,6 +131,7 @@ def _execute(
     """Run the SQL built for ``plan`` on engine ``used``, finish the frame and stamp its
     ``attrs`` (the one place that does, so every reader tells the same truth)."""
     df = finish(con.execute(q, params).df(), list(plan.labels))
+    df.attrs["engine"] = used  # a post step may count on the same engine
     if post is not None:
         df = post(con, plan, df)
     df.attrs.update(plan.meta)
@@ -583,7 +584,8 @@ def _kwic_post(con: duckdb.DuckDBPyConnection, plan: Plan, df: pd.DataFrame) -> 
         df = _occurrences(plan, df)
     n = plan["n"]
     if n is not None and len(df) >= n:
-        total, arts = con.execute(*query_base.kwic_totals(con, plan)).fetchone()
+        engine = query_agg if plan["ids"] and df.attrs.get("engine") == "aggregates" else query_base
+        total, arts = con.execute(*engine.kwic_totals(con, plan)).fetchone()
     else:
         total, arts = len(df), df["article_id"].nunique()
     df.attrs.update({"total": int(total), "total_articles": int(arts)})

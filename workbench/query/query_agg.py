@@ -568,6 +568,18 @@ def kwic(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
     return _spans(con, "actor", list(p["ids"]), p.filter, p["n"], _KWIC_COLS, [w, w, w])
 
 
+_KWIC_COUNT = """SELECT count(*), count(DISTINCT s.aid) FROM agg_spans s WHERE {where}"""
+
+
+def kwic_totals(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
+    """All the entity's occurrences and their articles, counted on ``agg_spans`` (on the
+    base tables this count scans every mention: seconds at 10^6 articles)."""
+    ws, ps = _where(p.filter, "s")
+    ids = list(p["ids"]) or [""]
+    where = f"s.kind = ? AND s.key IN ({store.in_list_params(ids)}) AND {ws}"
+    return _KWIC_COUNT.format(where=where), [kind("actor").agg, *ids, *ps]
+
+
 #: quote columns as ``query.quotes`` returns them, all from ``agg_quotes x`` (no lookup)
 _QUOTE_COLS = """ar.article_id, x.date, x.source, x.quote_idx, x.sentence_idx, x.start_char,
        x.end_char, x.speaker, x.speaker_entity_id, e.name AS speaker_name, x.cue, x.text"""
