@@ -22,6 +22,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 #: Words that are titles or roles, never part of a person's name (lower case, no dots).
 TITLE_WORDS = frozenset(
     """
@@ -601,8 +603,6 @@ def merge_people(
     recorded there with its candidates. Names in ``no_merge`` (registry splits) stay
     apart; ``pins`` (folded surname -> canonical name) decide a surname outright.
     """
-    from rapidfuzz import fuzz
-
     counts = counts or Counter()
     pins = pins or {}
     share = DOMINANT_SHARE if dominant_share is None else dominant_share

@@ -24,6 +24,8 @@ from typing import Any
 
 import altair as alt
 import pandas as pd
+import vl_convert as vlc
+from altair.utils._importers import vl_version_for_vl_convert
 
 from ..base import config, errors, formatting
 from ..resolve import countries
@@ -722,7 +724,7 @@ def network(
     """Co-occurrence network from ``cooccurrence(kind)``: nodes sized by articles, edges by
     ``weight`` (``articles``, ``lift`` or ``pmi``); layout by networkx (spring, fixed seed
     so the picture is reproducible), drawn in Altair."""
-    import networkx as nx
+    import networkx as nx  # ~0.3 s to import, and only this chart needs it
 
     df = _frame(df, ["key_a", "key_b", "label_a", "label_b", weight], "network")
     g = nx.Graph()
@@ -1001,14 +1003,7 @@ def _geo_ids() -> frozenset[str]:
 
 
 def _numeric(iso3: str) -> str | None:
-    try:
-        from ..resolve.countries import iso3_to_numeric
-    except ImportError:  # pragma: no cover - resolve/countries.py ships with the package
-        import pycountry
-
-        c = pycountry.countries.get(alpha_3=iso3)
-        return c.numeric if c else None
-    return iso3_to_numeric(iso3)
+    return countries.iso3_to_numeric(iso3)
 
 
 def choropleth(
@@ -1230,9 +1225,6 @@ def country_label(iso3: str) -> str:
 # ---------------------------------------------------------------------------- rendering
 def to_svg(chart: alt.TopLevelMixin) -> str:
     """Render offline to an SVG string (vl-convert; external URLs are not allowed)."""
-    import vl_convert as vlc
-    from altair.utils._importers import vl_version_for_vl_convert
-
     return vlc.vegalite_to_svg(
         chart.to_dict(), vl_version=vl_version_for_vl_convert(), allowed_base_urls=[]
     )
@@ -1240,9 +1232,6 @@ def to_svg(chart: alt.TopLevelMixin) -> str:
 
 def to_png(chart: alt.TopLevelMixin, scale: float = 1.0) -> bytes:
     """Render offline to PNG bytes (vl-convert; external URLs are not allowed)."""
-    import vl_convert as vlc
-    from altair.utils._importers import vl_version_for_vl_convert
-
     return vlc.vegalite_to_png(
         chart.to_dict(), vl_version=vl_version_for_vl_convert(), scale=scale, allowed_base_urls=[]
     )

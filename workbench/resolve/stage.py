@@ -31,11 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from rapidfuzz import fuzz, process
 
 from ..base import store
 from ..base.progress import progress_bar
 from ..nlp import actors
-from . import places
+from . import countries, places
+from .countries import CountryResolver
 from .registry import Registry, load_registry
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,8 +139,6 @@ class _Mention:
 def _country_lookup() -> tuple[Any, Callable[[str], str | None]]:
     """The other stage's resolver: article-level for places, cached word lookup for modifiers.
     One per process, so the words' answers (~1.5 ms each to compute) outlive a resolve run."""
-    from .countries import CountryResolver
-
     resolver = CountryResolver()
 
     @functools.lru_cache(maxsize=50_000)
@@ -425,8 +425,6 @@ def rules_stamp(reg_hash: str) -> str:
 def _code_hash() -> str:
     """The rules' code and data as this process loaded them (read once: a file edited
     while the process runs is not the code it runs)."""
-    from . import countries
-
     h = hashlib.sha256(places._cache_path().name.encode())
     for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], countries):
         h.update(Path(str(mod.__file__)).read_bytes())
@@ -912,8 +910,6 @@ def _one_type(
 def _add_spelling_variants(surname_weight: Counter[str], words: set[str]) -> None:
     """A one-word name spelt like a corpus surname ("Zelenskiy" / "Zelenskyy") gets that
     surname's weight as person evidence (same rule as :func:`actors.merge_people`)."""
-    from rapidfuzz import fuzz, process
-
     by_initial: dict[str, list[str]] = defaultdict(list)
     for sn in surname_weight:
         if " " not in sn and len(sn) >= 5:
