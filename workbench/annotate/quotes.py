@@ -474,6 +474,33 @@ class Attributor:
         """Set the quote's speaker from the phrase text[s:e]; False if it is not a speaker."""
         s, e = _clean_speaker(self.text, s, e)
         phrase = self.text[s:e]
+        chosen = self._phrase_mention(s, e)
+        if chosen is None and _DOCUMENT.match(phrase):
+            return False
+        q.cue, q.method = cue.lower(), method
+        if chosen is not None:
+            q.speaker, q.speaker_start, q.speaker_end = chosen.text, chosen.start, chosen.end
+            q.entity_id = chosen.entity_id or self.same_surname(chosen.text, q.start)
+            return True
+        words = list(_WORD.finditer(phrase))
+        last = words[-1].group(0).lower() if words else ""
+        if last in PRONOUNS:  # "It is not without reason that they say" -> "they"
+            s, e = s + words[-1].start(), s + words[-1].end()
+            phrase = self.text[s:e]
+        elif not _DET_START.match(phrase) and len(words) > 6:
+            q.cue = q.method = None
+            return False
+        q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
+        pron = phrase.lower()
+        if pron in ("he", "she", "it", "they"):
+            self._link_pronoun(q, pron, spans, prev)
+        elif phrase[:1].isupper() and not _DET_START.match(phrase):
+            q.entity_id = self.same_surname(phrase, q.start)
+        return True
+
+    def _phrase_mention(self, s: int, e: int) -> _Mention | None:
+        """The mention in text[s:e] that speaks: its last person, else its last heading
+        organisation or place; None when the phrase names neither."""
         inside = self.mentions_in(s, e)
         # "The mayor of Mykolaiv", "the wife of X": a name after "of" is not the speaker
         people = [
@@ -495,44 +522,27 @@ class Attributor:
             # a place before a noun only modifies it ("the West Virginia Democrat")
             and not (m.label == "GPE" and _WORD.search(self.text[m.end : e]))
         ]
-        chosen = people[-1] if people else (others[-1] if others else None)
-        if chosen is None and _DOCUMENT.match(phrase):
-            return False
-        q.cue, q.method = cue.lower(), method
-        if chosen is not None:
-            q.speaker, q.speaker_start, q.speaker_end = chosen.text, chosen.start, chosen.end
-            q.entity_id = chosen.entity_id or self.same_surname(chosen.text, q.start)
-            return True
-        words = list(_WORD.finditer(phrase))
-        last = words[-1].group(0).lower() if words else ""
-        if last in PRONOUNS:  # "It is not without reason that they say" -> "they"
-            s, e = s + words[-1].start(), s + words[-1].end()
-            phrase = self.text[s:e]
-        elif not _DET_START.match(phrase) and len(words) > 6:
-            q.cue = q.method = None
-            return False
-        q.speaker, q.speaker_start, q.speaker_end = phrase, s, e
-        pron = phrase.lower()
-        if pron in ("he", "she", "it", "they"):
-            ante = self.antecedent(q.start, spans, pron)
-            if isinstance(ante, _Mention):
-                q.entity_id, q.method = ante.entity_id, "pronoun"
-            elif ante is not None:  # an unnamed speaker ("one banker") or an untagged name
-                q.speaker_start, q.speaker_end = ante
-                q.speaker, q.method = self.text[ante[0] : ante[1]], "pronoun"
-                if q.speaker[:1].isupper() and not _DET_START.match(q.speaker):
-                    q.entity_id = self.same_surname(q.speaker, q.start)
-            elif pron in ("he", "she") and (
-                prev is not None
-                and prev.entity_id
-                and self.near(prev.start, q.start)
-                and _kind(prev.entity_id) not in _NOT_PERSON
-                and self.gender.get(prev.entity_id) in (None, "f" if pron == "she" else "m")
-            ):
-                q.entity_id, q.method = prev.entity_id, "pronoun"
-        elif phrase[:1].isupper() and not _DET_START.match(phrase):
-            q.entity_id = self.same_surname(phrase, q.start)
-        return True
+        return people[-1] if people else (others[-1] if others else None)
+
+    def _link_pronoun(self, q: Quote, pron: str, spans: list, prev: Quote | None) -> None:
+        """A pronoun speaker takes its antecedent's entity (or span, for an unnamed
+        speaker); a he/she without one takes the previous nearby quote's person."""
+        ante = self.antecedent(q.start, spans, pron)
+        if isinstance(ante, _Mention):
+            q.entity_id, q.method = ante.entity_id, "pronoun"
+        elif ante is not None:  # an unnamed speaker ("one banker") or an untagged name
+            q.speaker_start, q.speaker_end = ante
+            q.speaker, q.method = self.text[ante[0] : ante[1]], "pronoun"
+            if q.speaker[:1].isupper() and not _DET_START.match(q.speaker):
+                q.entity_id = self.same_surname(q.speaker, q.start)
+        elif pron in ("he", "she") and (
+            prev is not None
+            and prev.entity_id
+            and self.near(prev.start, q.start)
+            and _kind(prev.entity_id) not in _NOT_PERSON
+            and self.gender.get(prev.entity_id) in (None, "f" if pron == "she" else "m")
+        ):
+            q.entity_id, q.method = prev.entity_id, "pronoun"
 
     def near(self, a: int, b: int, paragraphs: int = 3) -> bool:
         """Whether position ``a`` lies within ``paragraphs`` paragraphs before ``b``."""
@@ -617,49 +627,22 @@ class Attributor:
         has worked on Finding Nemo", "Besides Baker's remarks ..., he said") only passes
         the chain on. An unnamed speaker is returned as its span; "they"
         refers only to such phrases ("the sources said")."""
-        want = "f" if pronoun in _FEMALE else "m"
-
-        def fits(m: _Mention) -> bool:
-            if m.entity_id is None or not self._outside(m.start, spans):
-                return False
-            if pronoun == "it":
-                return _kind(m.entity_id) == "org"
-            if pronoun == "they":
-                return False
-            return (
-                _is_person(m)
-                and (m.entity_id or m.text) not in self.not_person
-                and self.gender_of(m) in (None, want)
-            )
-
         si = bisect.bisect_right(self.sent_starts, pos) - 1
         hi = pos
         while hi > 0:
             lo = self.sent_starts[si] if si >= 0 else 0
             if not self.near(hi, pos) and not self.near(lo, pos):
                 return None
-            cands = [m for m in self.mentions_in(lo, hi) if fits(m) and self.near(m.start, pos)]
+            cands = [
+                m
+                for m in self.mentions_in(lo, hi)
+                if self._fits(m, spans, pronoun) and self.near(m.start, pos)
+            ]
             nominal = self._nominals(lo, hi, spans, pronoun)
             if nominal is not None and not self.near(nominal[0], pos):
                 nominal = None
             if cands:
-                p = _PRONOUN_WORD.search(self.text, lo, cands[0].start)
-                same = pronoun in ("he", "she") and (
-                    (
-                        p is not None
-                        and p.group(1).lower() == pronoun
-                        and self._outside(p.start(), spans)
-                    )
-                    or any(
-                        self._outside(lo + x.start(), spans)
-                        for x in re.finditer(
-                            rf"[,\"”]\s*{pronoun}\s+(?:said|says|added)\s*\.",
-                            self.masked[lo:hi],
-                            re.I,
-                        )
-                    )
-                )
-                if not same:
+                if not self._same_pronoun(lo, hi, cands[0].start, spans, pronoun):
                     subj = [c for c in cands if not self._modifier(c)] or cands
                     best = next((c for c in subj if self._speaks(c)), subj[0])
                     return nominal if nominal and nominal[0] < best.start else best
@@ -670,69 +653,128 @@ class Attributor:
             hi, si = lo, si - 1
         return None
 
+    def _fits(self, m: _Mention, spans: list[tuple[int, int]], pronoun: str) -> bool:
+        """Whether a named mention outside quotes can be what the pronoun refers to: an
+        organisation for "it", a person of a compatible gender for he/she, none for "they"."""
+        if m.entity_id is None or not self._outside(m.start, spans):
+            return False
+        if pronoun == "it":
+            return _kind(m.entity_id) == "org"
+        if pronoun == "they":
+            return False
+        want = "f" if pronoun in _FEMALE else "m"
+        return (
+            _is_person(m)
+            and (m.entity_id or m.text) not in self.not_person
+            and self.gender_of(m) in (None, want)
+        )
+
+    def _same_pronoun(
+        self, lo: int, hi: int, first: int, spans: list[tuple[int, int]], pronoun: str
+    ) -> bool:
+        """Whether the sentence text[lo:hi] has the same he/she as its subject (before its
+        first candidate at ``first``, or as ", he said."): it only passes the chain on."""
+        p = _PRONOUN_WORD.search(self.text, lo, first)
+        return pronoun in ("he", "she") and (
+            (p is not None and p.group(1).lower() == pronoun and self._outside(p.start(), spans))
+            or any(
+                self._outside(lo + x.start(), spans)
+                for x in re.finditer(
+                    rf"[,\"”]\s*{pronoun}\s+(?:said|says|added)\s*\.",
+                    self.masked[lo:hi],
+                    re.I,
+                )
+            )
+        )
+
     def attribute(self, spans: list[tuple[int, int]]) -> list[Quote]:
-        text, masked = self.text, self.masked
+        """The article's quotes with their speakers, tried in order: an attribution after
+        the quote, one before it, or the previous quote's speaker (a continuation); an
+        unattributed quote shorter than MIN_UNATTRIBUTED_WORDS words is dropped."""
+        text = self.text
         quotes: list[Quote] = []
         for s, e in spans:
             q = Quote(start=s, end=e, text=text[s:e].strip(), sentence_idx=self.sentence_of(s))
             prev = quotes[-1] if quotes else None
-            close = e + 1
-            stop = min(_para_end(masked, close), close + 200)
-            post = masked[close:stop]
-            content = text[s:e].rstrip()
-            tail_ok = bool(content) and (
-                content[-1] in ",?!—–-…" or post.startswith(",") or content[-1].isalnum()
+            done = (
+                self._attribute_after(q, s, e, spans, prev)
+                or self._attribute_before(q, s, spans, prev)
+                or (prev is not None and self._continuation(q, prev, s))
             )
-            done = False
-            if tail_ok:
-                m = _AFTER_VERB.match(post)
-                if m:
-                    spk = _SPK_STOP.sub("", m.group("spk"))
-                    if _plausible_speaker(spk):
-                        a = close + m.start("spk")
-                        done = self.link(
-                            q, a, a + len(spk), m.group("verb"), "after-verb", spans, prev
-                        )
-                for rx in (_AFTER_SPK, _AFTER_APPOS):
-                    if done:
-                        break
-                    m = rx.match(post)
-                    if m and _plausible_speaker(m.group("spk")):
-                        a, b = close + m.start("spk"), close + m.end("spk")
-                        done = self.link(q, a, b, m.group("verb"), "after-speaker", spans, prev)
-            if not done:
-                m = _DASH.match(post)
-                if m and _plausible_speaker(m.group("spk")):
-                    a = close + m.start("spk")
-                    done = self.link(q, a, close + m.end("spk"), "—", "dash", spans, prev)
-            if not done:
-                lo = max(_para_start(masked, s), self.sentence_start(max(s - 2, 0)))
-                pre = masked[lo : s - 1]
-                m = _BEFORE.search(pre)
-                while m and _NOT_SPEAKER.match(m.group("spk")):
-                    # "In a statement posted on Twitter, Blinken said": the next candidate
-                    m = _BEFORE.search(pre, m.start("spk") + 1)
-                if m and _plausible_speaker(m.group("spk")):
-                    a, b = lo + m.start("spk"), lo + m.end("spk")
-                    done = self.link(q, a, b, m.group("verb"), "before", spans, prev)
-            if not done and quotes:
-                prev = quotes[-1]
-                same_para = _para_start(text, prev.start) == _para_start(text, s)
-                gap = masked[prev.end + 1 : s - 1].strip()
-                # same sentence, or the gap is just the previous quote's attribution sentence
-                one_sentence = not _SENT_BREAK.search(gap[:-1])
-                if prev.method and (same_para or not gap) and one_sentence and len(gap) < 300:
-                    q.speaker, q.speaker_start, q.speaker_end = (
-                        prev.speaker,
-                        prev.speaker_start,
-                        prev.speaker_end,
-                    )
-                    q.entity_id, q.cue, q.method = prev.entity_id, prev.cue, "continuation"
-                    done = True
             if not done and len(_WORD.findall(q.text)) < MIN_UNATTRIBUTED_WORDS:
                 continue
             quotes.append(q)
         return quotes
+
+    def _attribute_after(
+        self, q: Quote, s: int, e: int, spans: list[tuple[int, int]], prev: Quote | None
+    ) -> bool:
+        """A speaker right after the quote, in its paragraph: "..., said X" or "..., X
+        said" (only when the quote ends open: a comma, ?, !, a dash or a word), else a dash
+        ("... - X")."""
+        text, masked = self.text, self.masked
+        close = e + 1
+        stop = min(_para_end(masked, close), close + 200)
+        post = masked[close:stop]
+        content = text[s:e].rstrip()
+        tail_ok = bool(content) and (
+            content[-1] in ",?!—–-…" or post.startswith(",") or content[-1].isalnum()
+        )
+        done = False
+        if tail_ok:
+            m = _AFTER_VERB.match(post)
+            if m:
+                spk = _SPK_STOP.sub("", m.group("spk"))
+                if _plausible_speaker(spk):
+                    a = close + m.start("spk")
+                    done = self.link(q, a, a + len(spk), m.group("verb"), "after-verb", spans, prev)
+            for rx in (_AFTER_SPK, _AFTER_APPOS):
+                if done:
+                    break
+                m = rx.match(post)
+                if m and _plausible_speaker(m.group("spk")):
+                    a, b = close + m.start("spk"), close + m.end("spk")
+                    done = self.link(q, a, b, m.group("verb"), "after-speaker", spans, prev)
+        if not done:
+            m = _DASH.match(post)
+            if m and _plausible_speaker(m.group("spk")):
+                a = close + m.start("spk")
+                done = self.link(q, a, close + m.end("spk"), "—", "dash", spans, prev)
+        return done
+
+    def _attribute_before(
+        self, q: Quote, s: int, spans: list[tuple[int, int]], prev: Quote | None
+    ) -> bool:
+        """A speaker before the quote in its sentence and paragraph ("X said: ...")."""
+        masked = self.masked
+        lo = max(_para_start(masked, s), self.sentence_start(max(s - 2, 0)))
+        pre = masked[lo : s - 1]
+        m = _BEFORE.search(pre)
+        while m and _NOT_SPEAKER.match(m.group("spk")):
+            # "In a statement posted on Twitter, Blinken said": the next candidate
+            m = _BEFORE.search(pre, m.start("spk") + 1)
+        if m and _plausible_speaker(m.group("spk")):
+            a, b = lo + m.start("spk"), lo + m.end("spk")
+            return self.link(q, a, b, m.group("verb"), "before", spans, prev)
+        return False
+
+    def _continuation(self, q: Quote, prev: Quote, s: int) -> bool:
+        """The previous attributed quote's speaker, when this quote follows it in the same
+        sentence (or its attribution sentence) and paragraph."""
+        text, masked = self.text, self.masked
+        same_para = _para_start(text, prev.start) == _para_start(text, s)
+        gap = masked[prev.end + 1 : s - 1].strip()
+        # same sentence, or the gap is just the previous quote's attribution sentence
+        one_sentence = not _SENT_BREAK.search(gap[:-1])
+        if prev.method and (same_para or not gap) and one_sentence and len(gap) < 300:
+            q.speaker, q.speaker_start, q.speaker_end = (
+                prev.speaker,
+                prev.speaker_start,
+                prev.speaker_end,
+            )
+            q.entity_id, q.cue, q.method = prev.entity_id, prev.cue, "continuation"
+            return True
+        return False
 
 
 def quotes_in(

@@ -52,12 +52,36 @@ def _context(con: duckdb.DuckDBPyConnection, entity_id: str | None) -> str | Non
     return " ".join(row[0].split())[:200] if row else None
 
 
+#: One entity as the review reads it: (entity_id, name, type, n_articles).
+_Entity = tuple[str, str, str, int]
+
+
 def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.DataFrame:
     """Likely splits and merges, most articles first (columns: :data:`COLUMNS`)."""
     ents = con.execute("SELECT entity_id, name, type, aliases, n_articles FROM entities").fetchall()
-    by_fold: dict[str, list[tuple[str, str, str, int]]] = {}
+    by_fold: dict[str, list[_Entity]] = {}
     for eid, name, typ, _aliases, n in ents:
         by_fold.setdefault(actors.fold(name), []).append((eid, name, typ, n or 0))
+    rows = [
+        *_ambiguous_rows(con, by_fold),
+        *_conflict_rows(con, by_fold),
+        *_overmerge_rows(con, ents),
+    ]
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    if df.empty:
+        return df
+    return (
+        df.sort_values(["articles", "kind"], ascending=[False, True])
+        .head(limit)
+        .reset_index(drop=True)
+    )
+
+
+def _ambiguous_rows(
+    con: duckdb.DuckDBPyConnection, by_fold: dict[str, list[_Entity]]
+) -> list[dict[str, Any]]:
+    """Bare surnames resolve() left apart (stored under AMBIGUOUS_META), with their
+    candidates; the suggestion pins the most mentioned candidate."""
     rows: list[dict[str, Any]] = []
     amb = json.loads(store.get_meta(con, AMBIGUOUS_META) or "{}")
     for bare, cands in amb.items():
@@ -76,6 +100,15 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
                 "suggestion": {"pin": {bare: top}} if top else None,
             }
         )
+    return rows
+
+
+def _conflict_rows(
+    con: duckdb.DuckDBPyConnection, by_fold: dict[str, list[_Entity]]
+) -> list[dict[str, Any]]:
+    """Names filed both as a person and as an org/place; the suggestion keeps the reading
+    with more articles."""
+    rows: list[dict[str, Any]] = []
     for _key, group in by_fold.items():
         kinds = {e[2] for e in group}
         if "PERSON" in kinds and len(kinds) > 1:
@@ -83,14 +116,6 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
             for e in group:
                 if e[2] not in _CONFLICT_TYPES:
                     continue
-                if person[3] >= e[3]:  # the person reading is the corpus's usual one
-                    fix: dict[str, Any] = (
-                        {"places": {e[1]: None}}
-                        if e[0].startswith("place:")
-                        else {"actors": [{"name": person[1], "type": "PERSON"}]}
-                    )
-                else:
-                    fix = {"actors": [{"name": e[1], "type": e[2]}]}
                 rows.append(
                     {
                         "kind": "label conflict",
@@ -99,9 +124,27 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
                         "articles": person[3] + e[3],
                         "evidence": f"tagged PERSON in {person[3]} articles, {e[2]} in {e[3]}",
                         "context": _context(con, e[0]),
-                        "suggestion": fix,
+                        "suggestion": _conflict_fix(person, e),
                     }
                 )
+    return rows
+
+
+def _conflict_fix(person: _Entity, e: _Entity) -> dict[str, Any]:
+    """Registry entry that settles one label conflict in favour of the commoner reading."""
+    if person[3] >= e[3]:  # the person reading is the corpus's usual one
+        return (
+            {"places": {e[1]: None}}
+            if e[0].startswith("place:")
+            else {"actors": [{"name": person[1], "type": "PERSON"}]}
+        )
+    return {"actors": [{"name": e[1], "type": e[2]}]}
+
+
+def _overmerge_rows(con: duckdb.DuckDBPyConnection, ents: list[Any]) -> list[dict[str, Any]]:
+    """People whose aliases carry another surname (or a suffix the name lacks); the
+    suggestion splits those aliases off."""
+    rows: list[dict[str, Any]] = []
     for eid, name, typ, aliases, n in ents:
         if typ != "PERSON" or " " not in name:
             continue
@@ -124,14 +167,7 @@ def entity_review(con: duckdb.DuckDBPyConnection, *, limit: int = 50) -> pd.Data
                     "suggestion": {"split": odd},
                 }
             )
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    if df.empty:
-        return df
-    return (
-        df.sort_values(["articles", "kind"], ascending=[False, True])
-        .head(limit)
-        .reset_index(drop=True)
-    )
+    return rows
 
 
 def accept(suggestions: Any, path: str | os.PathLike[str] | None = None) -> Path:

@@ -773,6 +773,21 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
     ).fetchall()
     if not todo:
         return {"clustered": 0}
+    match = _best_matches(con, opts)
+    story_of: dict[str, str] = {}
+    start: dict[str, Any] = {}  # earliest date of each story
+    if match and not full:  # the stories of earlier, already clustered matches
+        _earlier_stories(con, match, story_of, start)
+    rows = _assign(todo, match, story_of, start, lag=opts.max_lag_days)
+    frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
+    store.insert_df(con, "story_clusters", frame)
+    touched = sorted({sid for sid, _ in rows})
+    _finish_stories(con, opts, touched)
+    return {"clustered": len(rows)}
+
+
+def _best_matches(con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> dict[str, str]:
+    """Each unclustered article's best qualifying earlier match within the lag window."""
     lag = opts.max_lag_days
     # the best qualifying earlier match per article within the lag window (ties: the
     # earliest match)
@@ -790,20 +805,39 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
         "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
         [opts.jaccard, opts.containment, lag, lag],
     ).fetchall()
-    match = dict(best)
-    story_of: dict[str, str] = {}
-    start: dict[str, Any] = {}  # earliest date of each story
-    if match and not full:  # the stories of earlier, already clustered matches
-        con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
-        try:
-            for aid, sid, first in con.execute(
-                "SELECT c.article_id, c.story_id, s.first_date FROM story_clusters c "
-                "JOIN _wb_story_olds o ON o.article_id = c.article_id "
-                "LEFT JOIN stories s ON s.story_id = c.story_id"
-            ).fetchall():
-                story_of[aid], start[sid] = sid, first
-        finally:
-            con.unregister("_wb_story_olds")
+    return dict(best)
+
+
+def _earlier_stories(
+    con: duckdb.DuckDBPyConnection,
+    match: dict[str, str],
+    story_of: dict[str, str],
+    start: dict[str, Any],
+) -> None:
+    """Fill ``story_of``/``start`` with the stored stories (and first dates) of matches
+    that were clustered by an earlier run."""
+    con.register("_wb_story_olds", pd.DataFrame({"article_id": list(set(match.values()))}))
+    try:
+        for aid, sid, first in con.execute(
+            "SELECT c.article_id, c.story_id, s.first_date FROM story_clusters c "
+            "JOIN _wb_story_olds o ON o.article_id = c.article_id "
+            "LEFT JOIN stories s ON s.story_id = c.story_id"
+        ).fetchall():
+            story_of[aid], start[sid] = sid, first
+    finally:
+        con.unregister("_wb_story_olds")
+
+
+def _assign(
+    todo: list[Any],
+    match: dict[str, str],
+    story_of: dict[str, str],
+    start: dict[str, Any],
+    *,
+    lag: int,
+) -> list[tuple[str, str]]:
+    """(story_id, article_id) per article in ``seq`` order: its match's story, unless that
+    story began more than ``lag`` days before it; else a new story of its own."""
     rows = []
     for aid, day in todo:
         other = match.get(aid)
@@ -817,11 +851,7 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
             start[sid] = day
         story_of[aid] = sid
         rows.append((sid, aid))
-    frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
-    store.insert_df(con, "story_clusters", frame)
-    touched = sorted({sid for sid, _ in rows})
-    _finish_stories(con, opts, touched)
-    return {"clustered": len(rows)}
+    return rows
 
 
 def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str]) -> None:
@@ -839,40 +869,7 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
                 order=ORDER_SQL,
             )
         )
-        # only rows new to their story or whose story's first article changed; the stored
-        # pair gives the similarity when the two were compared, else the texts do
-        multi = con.execute(
-            "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
-            "coalesce(p.containment, q.containment) FROM story_clusters c "
-            "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
-            "LEFT JOIN stories s ON s.story_id = c.story_id "
-            "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
-            "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
-            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
-            "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
-        ).fetchall()
-        texts = _Texts(con, opts)
-        sims = []
-        need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
-        sets = texts.get_many(need)
-        for a, f, jac, cont in multi:
-            if a == f:
-                sims.append((a, 1.0, 1.0))
-            elif jac is not None:
-                sims.append((a, jac, cont))
-            else:
-                e = np.zeros(0, dtype=np.uint32)
-                none = Body(e, e, e)
-                jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
-                sims.append((a, jac, cont))
-        con.register("_wb_sims", pd.DataFrame(sims, columns=["article_id", "sim", "cont"]))
-        try:
-            con.execute(
-                "UPDATE story_clusters c SET similarity = s.sim, containment = s.cont "
-                "FROM _wb_sims s WHERE s.article_id = c.article_id"
-            )
-        finally:
-            con.unregister("_wb_sims")
+        _store_similarities(con, _first_similarities(con, opts))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
         con.execute(
             "INSERT INTO stories SELECT c.story_id, "
@@ -886,6 +883,52 @@ def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched:
         )
     finally:
         con.unregister("_wb_touched")
+
+
+def _first_similarities(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions
+) -> list[tuple[str, Any, Any]]:
+    """(article_id, jaccard, containment) to its story's first article, for the touched
+    stories' rows that need it (registered ``_wb_touched``)."""
+    # only rows new to their story or whose story's first article changed; the stored
+    # pair gives the similarity when the two were compared, else the texts do
+    multi = con.execute(
+        "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
+        "coalesce(p.containment, q.containment) FROM story_clusters c "
+        "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
+        "LEFT JOIN stories s ON s.story_id = c.story_id "
+        "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
+        "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
+        "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
+        "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
+    ).fetchall()
+    texts = _Texts(con, opts)
+    sims = []
+    need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
+    sets = texts.get_many(need)
+    for a, f, jac, cont in multi:
+        if a == f:
+            sims.append((a, 1.0, 1.0))
+        elif jac is not None:
+            sims.append((a, jac, cont))
+        else:
+            e = np.zeros(0, dtype=np.uint32)
+            none = Body(e, e, e)
+            jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
+            sims.append((a, jac, cont))
+    return sims
+
+
+def _store_similarities(con: duckdb.DuckDBPyConnection, sims: list[tuple[str, Any, Any]]) -> None:
+    """Write the similarities of :func:`_first_similarities` onto ``story_clusters``."""
+    con.register("_wb_sims", pd.DataFrame(sims, columns=["article_id", "sim", "cont"]))
+    try:
+        con.execute(
+            "UPDATE story_clusters c SET similarity = s.sim, containment = s.cont "
+            "FROM _wb_sims s WHERE s.article_id = c.article_id"
+        )
+    finally:
+        con.unregister("_wb_sims")
 
 
 def find_stories(

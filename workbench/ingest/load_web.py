@@ -185,10 +185,60 @@ def outlet_from_url(url: str | None) -> str | None:
     return host.removeprefix("www.") or None
 
 
+#: Bytes of a page read to tell whether it is HTML at all ...
+_SNIFF_BYTES = 65536
+#: ... and the first bytes in which a NUL byte marks it as binary.
+_BINARY_SNIFF_BYTES = 8192
+
+
 def extract_page(
     page: Page, limits: Limits, options: WebOptions, source_name: str | None = None
 ) -> Item:
     """One page to an Article, or a Reject saying what was wrong with it."""
+    fmt, origin, data = page.fmt, page.origin, page.data
+    reject = _raw_reject(page, limits)
+    if reject is not None:
+        return reject
+    try:
+        doc = extract_text(data, url=page.url)
+    except Exception as exc:  # noqa: BLE001 - lxml/htmldate raise many types on odd pages
+        return Reject(
+            origin, "extract_error", f"{type(exc).__name__}: {exc}"[:500], preview(data), fmt
+        )
+    text = paragraphs(doc.text or "", doc.title) if doc is not None else ""
+    reject = _text_reject(text, page, options)
+    if reject is not None:
+        return reject
+    language = _language(text)
+    if options.languages and language not in options.languages:
+        return _language_reject(language, text, page, options)
+    url = doc.url or page.url
+    date_value, note = _page_date(doc, page, options)
+    item = make_article(
+        text=text,
+        date_value=date_value,
+        origin=origin,
+        fmt=fmt,
+        limits=limits,
+        head=text,
+        title=doc.title,
+        source=source_name or doc.sitename or outlet_from_url(url),
+        url=url,
+        decode_note=note,
+        meta=_page_meta(doc, page, url=url, language=language),
+    )
+    if not isinstance(item, Article):
+        return item
+    return WebArticle(
+        **{f: getattr(item, f) for f in Article.__dataclass_fields__},
+        html_gz=gzip.compress(data, 6, mtime=0) if options.keep_html else None,
+        content_type=page.content_type,
+    )
+
+
+def _raw_reject(page: Page, limits: Limits) -> Reject | None:
+    """Refuse a page before extraction: too large, or not HTML at all (binary, or no HTML
+    tag in its first bytes), so trafilatura never sees it."""
     fmt, origin, data = page.fmt, page.origin, page.data
     if len(data) > limits.max_file_bytes:
         return Reject(
@@ -198,8 +248,8 @@ def extract_page(
             preview(data),
             fmt,
         )
-    sample = data[:65536]
-    if b"\x00" in sample[:8192] or not _HTML_TAG.search(sample.decode("latin-1")):
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample[:_BINARY_SNIFF_BYTES] or not _HTML_TAG.search(sample.decode("latin-1")):
         what = f"content type {page.content_type}, " if page.content_type else ""
         return Reject(
             origin,
@@ -208,48 +258,58 @@ def extract_page(
             preview(data),
             fmt,
         )
-    try:
-        doc = extract_text(data, url=page.url)
-    except Exception as exc:  # noqa: BLE001 - lxml/htmldate raise many types on odd pages
-        return Reject(
-            origin, "extract_error", f"{type(exc).__name__}: {exc}"[:500], preview(data), fmt
-        )
-    text = paragraphs(doc.text or "", doc.title) if doc is not None else ""
+    return None
+
+
+def _text_reject(text: str, page: Page, options: WebOptions) -> Reject | None:
+    """Refuse an extracted page without main text, or with less than ``min_chars``."""
     if not text:
         return Reject(
-            origin,
+            page.origin,
             "no_main_text",
             "trafilatura found no main text (a section front, a gallery, or a page that "
             "builds its text with JavaScript)",
-            preview(data),
-            fmt,
+            preview(page.data),
+            page.fmt,
         )
     if len(text) < options.min_chars:
         return Reject(
-            origin,
+            page.origin,
             "too_short",
             f"main text of {len(text):,} characters < min_chars {options.min_chars:,}",
             preview(text),
-            fmt,
+            page.fmt,
         )
-    language = _language(text)
-    if options.languages and language not in options.languages:
-        return Reject(
-            origin,
-            "language",
-            f"main text detected as {language!r} (py3langid), not among "
-            f"{', '.join(options.languages)}; pass --language {language} (or --language any) "
-            "to keep it",
-            preview(text),
-            fmt,
-        )
-    url = doc.url or page.url
+    return None
+
+
+def _language_reject(language: str, text: str, page: Page, options: WebOptions) -> Reject:
+    """The reject for main text in a language the run does not keep, with the flag to pass."""
+    return Reject(
+        page.origin,
+        "language",
+        f"main text detected as {language!r} (py3langid), not among "
+        f"{', '.join(options.languages)}; pass --language {language} (or --language any) "
+        "to keep it",
+        preview(text),
+        page.fmt,
+    )
+
+
+def _page_date(doc: Any, page: Page, options: WebOptions) -> tuple[Any, str | None]:
+    """The page's own date; without one, the crawl's fallback date (when allowed) and a
+    note saying where that date came from."""
     date_value: Any = doc.date
     note = None
     if not date_value and options.date_fallback and page.fallback_date:
         date_value, what = page.fallback_date
         note = f"the page states no date; date is the {what}"
-    meta = {
+    return date_value, note
+
+
+def _page_meta(doc: Any, page: Page, *, url: str | None, language: str) -> dict[str, Any]:
+    """The page's metadata (loader's, then trafilatura's), empty values left out."""
+    return {
         k: v
         for k, v in {
             **page.meta,
@@ -264,26 +324,6 @@ def extract_page(
         }.items()
         if v
     }
-    item = make_article(
-        text=text,
-        date_value=date_value,
-        origin=origin,
-        fmt=fmt,
-        limits=limits,
-        head=text,
-        title=doc.title,
-        source=source_name or doc.sitename or outlet_from_url(url),
-        url=url,
-        decode_note=note,
-        meta=meta,
-    )
-    if not isinstance(item, Article):
-        return item
-    return WebArticle(
-        **{f: getattr(item, f) for f in Article.__dataclass_fields__},
-        html_gz=gzip.compress(data, 6, mtime=0) if options.keep_html else None,
-        content_type=page.content_type,
-    )
 
 
 # --------------------------------------------------------------------------- pool

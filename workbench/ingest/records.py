@@ -222,12 +222,7 @@ def parse_date(
     its date is the UTC date; one without a zone is kept as written.
     """
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None and value.utcoffset() is not None:
-            try:
-                value = value.astimezone(dt.UTC)
-            except OverflowError:
-                raise ValueError(f"timestamp {value!s:.40} is out of range in UTC") from None
-        return value.date(), value.replace(tzinfo=None)
+        return _from_datetime(value)
     if isinstance(value, dt.date):
         return value, None
     s = str(value).strip()
@@ -244,20 +239,41 @@ def parse_date(
         return _numeric_date(m, s, dayfirst)
     m = _REUTERS_DATE.match(s)
     if m:
-        mon = _MONTHS.get(m.group(2).lower())
-        if mon is None:
-            raise ValueError(f"unknown month in {s!r}")
-        d = dt.date(int(m.group(3)), mon, int(m.group(1)))
-        if m.group(4):
-            return d, dt.datetime(
-                d.year, d.month, d.day, int(m.group(4)), int(m.group(5)), int(m.group(6))
-            )
-        return d, None
+        return _reuters_date(m, s)
     if re.fullmatch(r"\d{4}/\d{1,2}/\d{1,2}", s):
         y, mo, d = (int(x) for x in s.split("/"))
         return dt.date(y, mo, d), None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
         return dt.date.fromisoformat(s), None
+    return _iso_or_other(s)
+
+
+def _from_datetime(value: dt.datetime) -> tuple[dt.date, dt.datetime | None]:
+    """A datetime value (Parquet/Arrow, pandas): a zoned one in UTC, a naive one as is."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError(f"timestamp {value!s:.40} is out of range in UTC") from None
+    return value.date(), value.replace(tzinfo=None)
+
+
+def _reuters_date(m: re.Match[str], s: str) -> tuple[dt.date, dt.datetime | None]:
+    """Reuters ``26-FEB-1987 15:01:01.79`` (fractions of a second dropped)."""
+    mon = _MONTHS.get(m.group(2).lower())
+    if mon is None:
+        raise ValueError(f"unknown month in {s!r}")
+    d = dt.date(int(m.group(3)), mon, int(m.group(1)))
+    if m.group(4):
+        return d, dt.datetime(
+            d.year, d.month, d.day, int(m.group(4)), int(m.group(5)), int(m.group(6))
+        )
+    return d, None
+
+
+def _iso_or_other(s: str) -> tuple[dt.date, dt.datetime | None]:
+    """An ISO timestamp (`` UTC`` read as +00:00), else RFC 2822 or a spelled-out month;
+    the last resort of :func:`parse_date`, so its error lists what is accepted."""
     try:
         ts = dt.datetime.fromisoformat(s.replace(" UTC", "+00:00"))
     except ValueError:
@@ -359,27 +375,10 @@ def make_article(
             preview(text),
             fmt,
         )
-    date = published = None
-    if date_value is None or (isinstance(date_value, str) and not date_value.strip()):
-        if not limits.allow_undated:
-            return Reject(
-                origin,
-                "no_date",
-                "no date given (pass allow_undated=True to keep undated articles)",
-                preview(head or text),
-                fmt,
-            )
-    else:
-        try:
-            date, published = parse_date(
-                date_value, formats=limits.date_formats, dayfirst=limits.dayfirst
-            )
-        except ValueError as exc:
-            return Reject(origin, "bad_date", str(exc), preview(head or text), fmt)
-        problem = check_date(date, limits)
-        if problem:
-            reason, detail = problem.split(": ", 1)
-            return Reject(origin, reason, detail, preview(head or text), fmt)
+    dated = _article_date(date_value, limits, origin=origin, fmt=fmt, shown=head or text)
+    if isinstance(dated, Reject):
+        return dated
+    date, published = dated
     title = _clean_opt(title)
     source = _clean_opt(source)
     norm = normalise_text(text)
@@ -398,6 +397,34 @@ def make_article(
         decode_note=decode_note,
         meta=_clean_meta(meta or {}),
     )
+
+
+def _article_date(
+    date_value: Any, limits: Limits, *, origin: str, fmt: str, shown: str
+) -> tuple[dt.date | None, dt.datetime | None] | Reject:
+    """(date, published) of a record, (None, None) when undated is allowed, or the Reject
+    (no_date, bad_date, future_date) showing ``shown``."""
+    if date_value is None or (isinstance(date_value, str) and not date_value.strip()):
+        if not limits.allow_undated:
+            return Reject(
+                origin,
+                "no_date",
+                "no date given (pass allow_undated=True to keep undated articles)",
+                preview(shown),
+                fmt,
+            )
+        return None, None
+    try:
+        date, published = parse_date(
+            date_value, formats=limits.date_formats, dayfirst=limits.dayfirst
+        )
+    except ValueError as exc:
+        return Reject(origin, "bad_date", str(exc), preview(shown), fmt)
+    problem = check_date(date, limits)
+    if problem:
+        reason, detail = problem.split(": ", 1)
+        return Reject(origin, reason, detail, preview(shown), fmt)
+    return date, published
 
 
 def _clean_opt(value: Any) -> str | None:

@@ -581,6 +581,14 @@ def given_names(full_keys: Iterable[str]) -> set[str]:
     return {w for w, ss in lasts.items() if len(ss) >= 2}
 
 
+#: Full names merge as spellings of one another only when their first words are at least
+#: this similar (rapidfuzz ratio) ...
+FIRST_NAME_RATIO = 85
+#: ... and their last words at least this similar; the whole name must also reach the
+#: ``threshold`` of :func:`merge_people`.
+LAST_NAME_RATIO = 80
+
+
 def merge_people(
     names: Iterable[str],
     counts: Counter[str] | None = None,
@@ -604,8 +612,30 @@ def merge_people(
     apart; ``pins`` (folded surname -> canonical name) decide a surname outright.
     """
     counts = counts or Counter()
-    pins = pins or {}
     share = DOMINANT_SHARE if dominant_share is None else dominant_share
+    by_key, weight = _weigh_names(names, counts)
+    keys = sorted(by_key, key=lambda k: (-weight[k], k))
+    full_keys = [k for k in keys if is_full_name(k)]
+    canon = _reversed_names(full_keys, by_key, weight, no_merge=no_merge)
+    full_keys = [k for k in full_keys if k not in canon]
+    _merge_full_names(full_keys, canon, no_merge=no_merge, threshold=threshold)
+    _follow_chains(canon)
+    _attach_surnames(
+        keys,
+        canon,
+        by_key,
+        weight,
+        no_merge=no_merge,
+        pins=pins or {},
+        share=share,
+        ambiguous=ambiguous,
+    )
+    return {k: by_key[v] for k, v in canon.items()}
+
+
+def _weigh_names(names: Iterable[str], counts: Counter[str]) -> tuple[dict[str, str], Counter[str]]:
+    """Fold every name to its key; a key's weight is the mentions of all its surfaces, and
+    its surface is the most mentioned one."""
     by_key: dict[str, str] = {}
     weight: Counter[str] = Counter()
     for n in names:
@@ -615,15 +645,36 @@ def merge_people(
         weight[k] += counts[n]
         if k not in by_key or counts[n] > counts[by_key[k]]:
             by_key[k] = n
-    keys = sorted(by_key, key=lambda k: (-weight[k], k))
+    return by_key, weight
+
+
+def _reversed_names(
+    full_keys: Sequence[str],
+    by_key: dict[str, str],
+    weight: Counter[str],
+    *,
+    no_merge: frozenset[str],
+) -> dict[str, str]:
+    """A two-word name whose reversal the corpus uses more ("trump donald") points at that
+    order; the pointer may be followed later (:func:`_follow_chains`)."""
     canon: dict[str, str] = {}
-    full_keys = [k for k in keys if is_full_name(k)]
     for k in full_keys:
         toks = k.split()
         rev = " ".join(reversed(toks))
         if len(toks) == 2 and rev in by_key and weight[rev] > weight[k] and k not in no_merge:
             canon[k] = rev
-    full_keys = [k for k in full_keys if k not in canon]
+    return canon
+
+
+def _merge_full_names(
+    full_keys: Sequence[str],
+    canon: dict[str, str],
+    *,
+    no_merge: frozenset[str],
+    threshold: float,
+) -> None:
+    """Full names, most mentioned first, join the first earlier name (same surname initial)
+    that is a spelling of them; the rest are canonical themselves. Fills ``canon``."""
     cmp = _comparable(full_keys, no_merge)
     # Given names each surname is carried with: a surname the corpus also gives to other
     # people is a name of its own, not a misspelling ("David Davies" beside "David Davis"
@@ -641,20 +692,7 @@ def merge_people(
         toks = ck.split()
         target = None
         for other in blocks[toks[-1][:1]]:
-            co = cmp[other]
-            otoks = co.split()
-            if co == ck or (
-                len(otoks) == len(toks)
-                and _same_initials(otoks[1:-1], toks[1:-1])
-                and fuzz.ratio(otoks[0], toks[0]) >= 85
-                and fuzz.ratio(otoks[-1], toks[-1]) >= 80
-                and fuzz.ratio(co, ck) >= threshold
-                and not (
-                    otoks[-1] != toks[-1]
-                    and firsts[otoks[-1]] - {otoks[0]}
-                    and firsts[toks[-1]] - {toks[0]}
-                )
-            ):
+            if _spelling_match(cmp[other], ck, firsts, threshold=threshold):
                 target = other
                 break
         if target is None:
@@ -662,9 +700,49 @@ def merge_people(
             canon[k] = k
         else:
             canon[k] = canon[target]
-    for k in list(canon):  # reversed names point at a key that may have merged on
+
+
+def _spelling_match(co: str, ck: str, firsts: dict[str, set[str]], *, threshold: float) -> bool:
+    """Two comparable full names are one person spelt two ways: same words count, same
+    middle initials, close first and last words and whole name, and not two surnames that
+    other people of the corpus carry too."""
+    otoks = co.split()
+    toks = ck.split()
+    return co == ck or (
+        len(otoks) == len(toks)
+        and _same_initials(otoks[1:-1], toks[1:-1])
+        and fuzz.ratio(otoks[0], toks[0]) >= FIRST_NAME_RATIO
+        and fuzz.ratio(otoks[-1], toks[-1]) >= LAST_NAME_RATIO
+        and fuzz.ratio(co, ck) >= threshold
+        and not (
+            otoks[-1] != toks[-1]
+            and firsts[otoks[-1]] - {otoks[0]}
+            and firsts[toks[-1]] - {toks[0]}
+        )
+    )
+
+
+def _follow_chains(canon: dict[str, str]) -> None:
+    """Reversed names point at a key that may have merged on: follow to the end."""
+    for k in list(canon):
         while canon[k] != canon.get(canon[k], canon[k]):
             canon[k] = canon[canon[k]]
+
+
+def _attach_surnames(
+    keys: Sequence[str],
+    canon: dict[str, str],
+    by_key: dict[str, str],
+    weight: Counter[str],
+    *,
+    no_merge: frozenset[str],
+    pins: dict[str, str],
+    share: float,
+    ambiguous: dict[str, Counter[str]] | None,
+) -> None:
+    """Every key not yet in ``canon`` (bare surnames and the like) joins a pinned name or
+    the dominant owner of its surname, or stays itself (recorded in ``ambiguous`` when
+    several owners compete). Fills ``canon``; a pinned name's surface joins ``by_key``."""
     owners: dict[str, Counter[str]] = defaultdict(Counter)
     for k in canon:
         if is_full_name(k):
@@ -685,11 +763,7 @@ def merge_people(
             canon[k] = canon.get(target, target)
             by_key.setdefault(canon[k], pinned)
             continue
-        votes = Counter(owners.get(surname(k), Counter()))
-        if not votes and len(k) >= 5 and " " not in k and k not in given:
-            for sn in by_initial.get(k[:1], ()):
-                if " " not in sn and fuzz.ratio(sn, k) >= SURNAME_RATIO:
-                    votes.update(owners[sn])
+        votes = _surname_votes(k, owners, by_initial, given)
         if not votes:
             continue
         total = sum(votes.values())
@@ -698,7 +772,22 @@ def merge_people(
             canon[k] = top
         elif ambiguous is not None:
             ambiguous[by_key[k]] = Counter({by_key[o]: c for o, c in votes.items()})
-    return {k: by_key[v] for k, v in canon.items()}
+
+
+def _surname_votes(
+    k: str,
+    owners: dict[str, Counter[str]],
+    by_initial: dict[str, list[str]],
+    given: set[str],
+) -> Counter[str]:
+    """Full-name mentions per canonical name carrying surname ``k``; when none does, those
+    of close spellings of it (5+ letters, one word, not a given name of the corpus)."""
+    votes = Counter(owners.get(surname(k), Counter()))
+    if not votes and len(k) >= 5 and " " not in k and k not in given:
+        for sn in by_initial.get(k[:1], ()):
+            if " " not in sn and fuzz.ratio(sn, k) >= SURNAME_RATIO:
+                votes.update(owners[sn])
+    return votes
 
 
 def _same_initials(a: Sequence[str], b: Sequence[str]) -> bool:

@@ -158,20 +158,50 @@ def doc_rows(
     Whitespace-only tokens are dropped; sentence offsets are those of their first and last
     non-space tokens, absolute in ``articles.text`` (the doc is the whole article text).
     """
+    groups, words = _sentence_tokens(doc)
+    starts = _append_sentences(sent, groups, article_id=article_id, text=doc.text)
+    _append_mentions(ment, doc, starts, article_id=article_id)
+    return words
+
+
+#: One sentence's non-space tokens: (texts, lemmas, start offsets).
+_SentenceTokens = tuple[list[str], list[str], list[int]]
+
+
+def _sentence_tokens(doc: Doc) -> tuple[list[_SentenceTokens], int]:
+    """The doc's sentences as token lists, and its word count (non-space tokens)."""
     # A blank line always starts a sentence (the senter sometimes runs across paragraphs;
     # single newlines are hard wraps in Reuters and stay inside sentences).
     toks = [(t.text, t.lemma_, t.idx, t.is_sent_start, t.is_space) for t in doc]
-    text = doc.text
-    starts: list[int] = []
-    n_sent = 0
+    groups: list[_SentenceTokens] = []
     cur_t: list[str] = []
     cur_l: list[str] = []
     cur_s: list[int] = []
+    words = 0
+    brk = False
+    for orth, lemma, idx, is_start, is_space in toks:
+        if is_space:
+            brk = brk or orth.count("\n") >= 2
+            continue
+        if (is_start or brk) and cur_t:
+            groups.append((cur_t, cur_l, cur_s))
+            cur_t, cur_l, cur_s = [], [], []
+        brk = False
+        words += 1
+        cur_t.append(orth)
+        cur_l.append(lemma)
+        cur_s.append(idx)
+    if cur_t:
+        groups.append((cur_t, cur_l, cur_s))
+    return groups, words
 
-    def flush() -> None:
-        nonlocal n_sent
-        if not cur_t:
-            return
+
+def _append_sentences(
+    sent: dict[str, list], groups: list[_SentenceTokens], *, article_id: str, text: str
+) -> list[int]:
+    """Append the sentence rows; returns their start offsets (to place mentions)."""
+    starts: list[int] = []
+    for n_sent, (cur_t, cur_l, cur_s) in enumerate(groups):
         s0 = cur_s[0]
         s1 = cur_s[-1] + len(cur_t[-1])
         sent["article_id"].append(article_id)
@@ -183,23 +213,13 @@ def doc_rows(
         sent["lemmas"].append(cur_l)
         sent["token_starts"].append(cur_s)
         starts.append(s0)
-        n_sent += 1
+    return starts
 
-    words = 0
-    brk = False
-    for orth, lemma, idx, is_start, is_space in toks:
-        if is_space:
-            brk = brk or orth.count("\n") >= 2
-            continue
-        if (is_start or brk) and cur_t:
-            flush()
-            cur_t, cur_l, cur_s = [], [], []
-        brk = False
-        words += 1
-        cur_t.append(orth)
-        cur_l.append(lemma)
-        cur_s.append(idx)
-    flush()
+
+def _append_mentions(
+    ment: dict[str, list], doc: Doc, starts: list[int], *, article_id: str
+) -> None:
+    """Append the mention rows of the doc's actor-like entities, each with its sentence."""
     for ent in doc.ents:
         label = ent.label_
         if label not in MENTION_LABELS:
@@ -213,7 +233,6 @@ def doc_rows(
         ment["text"].append(etext)
         ment["label"].append(label)
         ment["norm"].append(_normalize(etext, label))
-    return words
 
 
 #: ``actors.normalize`` per (surface, label): the same names recur in article after article.

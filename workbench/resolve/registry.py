@@ -191,6 +191,8 @@ def _names(value: Any, path: str, where: str) -> list[str]:
 
 
 def _apply(reg: Registry, data: Any, path: str) -> None:
+    """Add one registry file's sections to ``reg``, section by section in a fixed order (a
+    later section overrides an earlier one); the first bad entry raises RegistryError."""
     _need(isinstance(data, dict), path, "top level", "expected a mapping of sections")
     unknown = set(data) - _KEYS
     _need(
@@ -199,7 +201,21 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
         "top level",
         f"unknown section(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}",
     )
-    for i, actor in enumerate(data.get("actors") or []):
+    _apply_actors(reg, data.get("actors") or [], path)
+    _apply_merge(reg, data.get("merge") or {}, path)
+    for name in _names(data.get("split") or [], path, "split"):
+        reg.no_merge.add(fold(name))
+    for name in _names(data.get("suppress") or [], path, "suppress"):
+        reg.suppress.add(fold(name))
+    _apply_places(reg, data, path)
+    _apply_pins(reg, data.get("pin") or {}, path)
+    _apply_nonactors(reg, data.get("nonactors") or {}, path)
+
+
+def _apply_actors(reg: Registry, entries: Any, path: str) -> None:
+    """``actors``: a name with its aliases, type and country; ``type: null`` files the
+    name and its aliases as not actors."""
+    for i, actor in enumerate(entries):
         where = f"actors[{i}]"
         _need(
             isinstance(actor, dict) and isinstance(actor.get("name"), str),
@@ -220,16 +236,19 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
             reg.aliases[fold(alias)] = name
         if actor.get("country") is not None:
             reg.countries[key] = _code(actor["country"], path, f"{where}.country")
-    merge = data.get("merge") or {}
+
+
+def _apply_merge(reg: Registry, merge: Any, path: str) -> None:
+    """``merge``: canonical name -> variants, all pointing at the canonical name."""
     _need(isinstance(merge, dict), path, "merge", "expected 'canonical: [variants]'")
     for name, variants in merge.items():
         reg.aliases[fold(str(name))] = str(name)
         for v in _names(variants, path, f"merge.{name}"):
             reg.aliases[fold(v)] = str(name)
-    for name in _names(data.get("split") or [], path, "split"):
-        reg.no_merge.add(fold(name))
-    for name in _names(data.get("suppress") or [], path, "suppress"):
-        reg.suppress.add(fold(name))
+
+
+def _apply_places(reg: Registry, data: dict[str, Any], path: str) -> None:
+    """``countries`` and ``places``: name -> code; a place mapped to null is not a place."""
     for section, target in (("countries", reg.countries), ("places", reg.places)):
         mapping = data.get(section) or {}
         _need(isinstance(mapping, dict), path, section, "expected 'name: CODE' pairs")
@@ -239,7 +258,10 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
                 reg.places.pop(fold(str(name)), None)
                 continue
             target[fold(str(name))] = _code(code, path, f"{section}.{name}")
-    pins = data.get("pin") or {}
+
+
+def _apply_pins(reg: Registry, pins: Any, path: str) -> None:
+    """``pin``: a bare surname -> the one full name it always means."""
     _need(isinstance(pins, dict), path, "pin", "expected 'Surname: Full Name' pairs")
     for sn, person in pins.items():
         _need(
@@ -249,7 +271,10 @@ def _apply(reg: Registry, data: Any, path: str) -> None:
             f"{person!r} is not a full name (a surname is pinned to one full name)",
         )
         reg.pins[fold(str(sn))] = person.strip()
-    typed = data.get("nonactors") or {}
+
+
+def _apply_nonactors(reg: Registry, typed: Any, path: str) -> None:
+    """``nonactors``: TYPE -> names filed under that (upper-case) non-actor type."""
     _need(isinstance(typed, dict), path, "nonactors", "expected 'TYPE: [names]' lists")
     for kind, names in typed.items():
         _need(
