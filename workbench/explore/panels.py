@@ -26,6 +26,7 @@ from typing import Any
 import altair as alt
 import ipywidgets as w
 import pandas as pd
+import vl_convert as vlc
 
 from ..annotate import stories
 from ..base import config, errors
@@ -55,9 +56,6 @@ def _offline_js() -> str:
 
     Bundling takes seconds, so it is done once per altair/vl-convert version.
     """
-    # Heavy (a bundled JavaScript engine): only for the offline bundle.
-    import vl_convert as vlc
-
     path = _cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"
     if path.exists():
         return path.read_text(encoding="utf-8")
