@@ -57,7 +57,7 @@ def _read_csv(p: Path) -> list[dict[str, Any]]:
 
 
 def _read_yaml(p: Path) -> list[dict[str, Any]]:
-    # Only when a sources file is read.
+    # About 40 ms (PyYAML): only when a sources file is read.
     import yaml
 
     data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}

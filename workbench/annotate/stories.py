@@ -352,7 +352,7 @@ def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's (a, b) permutation parameters for (num_perm, seed), as uint32."""
     key = (opts.num_perm, opts.seed)
     if key not in _PERM_CACHE:
-        # Heavy (scipy): only when story signatures are computed.
+        # Heavy (scipy; about 2 s): only when story signatures are computed.
         from datasketch import MinHash
 
         m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
@@ -398,7 +398,7 @@ def band_params(opts: StoryOptions) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for the threshold."""
     key = (opts.lsh_threshold, opts.num_perm)
     if key not in _BANDS_CACHE:
-        # Heavy (scipy): only when stories are grouped.
+        # Heavy (scipy; about 2 s): only when stories are grouped.
         from datasketch import MinHashLSH
 
         lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
@@ -701,6 +701,7 @@ def _new_bodies(
             ids = todo[start : start + opts.batch]
             yield ids, _bodies_of(_texts_of(con, ids), opts)
         return
+    # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
     import concurrent.futures
     import multiprocessing
     from concurrent.futures.process import BrokenProcessPool

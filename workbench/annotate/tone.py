@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from ..base import store
 from . import stages
@@ -56,9 +57,6 @@ def analyzer() -> Any:
     """One shared VADER analyzer (loading its lexicon takes ~0.1 s)."""
     global _ANALYZER
     if _ANALYZER is None:
-        # Loads the VADER lexicon: only when tone is scored.
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
         _ANALYZER = SentimentIntensityAnalyzer()
     return _ANALYZER
 

@@ -303,7 +303,7 @@ def _lock_held(path: str, *, read_only: bool) -> bool:
 def _holder(pid: int, program: str) -> str:
     """``PID 123: workbench ingest ...`` -- which process holds the lock, for the message."""
     try:
-        # Only to name the process that holds the lock.
+        # About 20 ms, and only to name the process that holds the lock.
         import psutil
 
         cmd = " ".join(psutil.Process(pid).cmdline()) or program

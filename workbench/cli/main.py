@@ -21,6 +21,7 @@ from ..base.filters import DEDUP_UNITS, Filter
 from ..base.formatting import period_label
 from ..core.workbench import Workbench
 from ..ingest.load import ColumnChoice
+from ..ingest.writer import IngestResult
 from ..nlp import distributed
 from ..query.kinds import KINDS
 
@@ -127,59 +128,67 @@ def print_summary(s: dict[str, Any]) -> None:
         console.print(f"  taxonomy: shipped + {files} (remembered)", highlight=False, markup=False)
 
 
+# ingest's options with a longer help, one alias each so its signature is a line per option
+_InputFormatOpt = Annotated[
+    str,
+    typer.Option(
+        help="One of auto, seed, csv, jsonl, json, parquet, reuters, labelled, html, warc."
+    ),
+]
+_SourceNameOpt = Annotated[
+    str | None, typer.Option(help="Outlet name for every article of these inputs.")
+]
+_MaxFileBytesOpt = Annotated[
+    int, typer.Option(help="Reject single-article files larger than this.")
+]
+_MaxArticleCharsOpt = Annotated[int, typer.Option(help="Reject articles longer than this.")]
+_RescanOpt = Annotated[bool, typer.Option(help="Re-read files unchanged since an earlier ingest.")]
+_MinCharsOpt = Annotated[int, typer.Option(help="html/warc: reject main text shorter than this.")]
+_LanguageOpt = Annotated[
+    str, typer.Option(help="html/warc: language code(s) to keep, comma-separated, or 'any'.")
+]
+_DateFallbackOpt = Annotated[
+    bool, typer.Option(help="html/warc: date undated pages by WARC-Date / file time.")
+]
+_KeepHtmlOpt = Annotated[
+    bool, typer.Option(help="html/warc: keep the raw page (compressed) in pages_html.")
+]
+_DateFormatOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="strptime pattern for dates, e.g. '%d.%m.%Y' (repeatable)."),
+]
+_DayfirstOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dayfirst/--monthfirst",
+        help="Read numeric dates like 9/6/17 day first (9 June) or month first (US).",
+    ),
+]
+
+
 @app.command()
 @friendly
 def ingest(
     paths: Annotated[list[str], typer.Argument(help="Files, folders or globs to load.")],
     db: DbOpt = config.DEFAULT_DB,
-    format: Annotated[
-        str,
-        typer.Option(
-            help="One of auto, seed, csv, jsonl, json, parquet, reuters, labelled, html, warc."
-        ),
-    ] = "auto",
+    format: _InputFormatOpt = "auto",
     text: Annotated[str | None, typer.Option(help="Column holding the article text.")] = None,
     date: Annotated[str | None, typer.Option(help="Column holding the date.")] = None,
     title: Annotated[str | None, typer.Option(help="Column holding the title.")] = None,
     source: Annotated[str | None, typer.Option(help="Column holding the source/outlet.")] = None,
     url: Annotated[str | None, typer.Option(help="Column holding the URL.")] = None,
-    source_name: Annotated[
-        str | None, typer.Option(help="Outlet name for every article of these inputs.")
-    ] = None,
+    source_name: _SourceNameOpt = None,
     allow_undated: Annotated[bool, typer.Option(help="Keep articles without a date.")] = False,
-    max_file_bytes: Annotated[
-        int, typer.Option(help="Reject single-article files larger than this.")
-    ] = config.MAX_FILE_BYTES,
-    max_article_chars: Annotated[
-        int, typer.Option(help="Reject articles longer than this.")
-    ] = config.MAX_ARTICLE_CHARS,
-    rescan: Annotated[
-        bool, typer.Option(help="Re-read files unchanged since an earlier ingest.")
-    ] = False,
+    max_file_bytes: _MaxFileBytesOpt = config.MAX_FILE_BYTES,
+    max_article_chars: _MaxArticleCharsOpt = config.MAX_ARTICLE_CHARS,
+    rescan: _RescanOpt = False,
     workers: Annotated[int, typer.Option(help="html/warc: extraction processes.")] = 1,
-    min_chars: Annotated[
-        int, typer.Option(help="html/warc: reject main text shorter than this.")
-    ] = 200,
-    language: Annotated[
-        str, typer.Option(help="html/warc: language code(s) to keep, comma-separated, or 'any'.")
-    ] = "en",
-    date_fallback: Annotated[
-        bool, typer.Option(help="html/warc: date undated pages by WARC-Date / file time.")
-    ] = False,
-    keep_html: Annotated[
-        bool, typer.Option(help="html/warc: keep the raw page (compressed) in pages_html.")
-    ] = False,
-    date_format: Annotated[
-        list[str] | None,
-        typer.Option(help="strptime pattern for dates, e.g. '%d.%m.%Y' (repeatable)."),
-    ] = None,
-    dayfirst: Annotated[
-        bool | None,
-        typer.Option(
-            "--dayfirst/--monthfirst",
-            help="Read numeric dates like 9/6/17 day first (9 June) or month first (US).",
-        ),
-    ] = None,
+    min_chars: _MinCharsOpt = 200,
+    language: _LanguageOpt = "en",
+    date_fallback: _DateFallbackOpt = False,
+    keep_html: _KeepHtmlOpt = False,
+    date_format: _DateFormatOpt = None,
+    dayfirst: _DayfirstOpt = None,
 ) -> None:
     """Load articles into the database; bad inputs are recorded as rejects with a reason."""
     with Workbench(db) as wb:
@@ -204,21 +213,27 @@ def ingest(
             date_format=tuple(date_format or ()),
             dayfirst=dayfirst,
         )
-        console.print(str(result), highlight=False)
-        for reason, detail in wb.con.execute(  # WARC records counted, not one row each
-            "SELECT reason, detail FROM rejects WHERE run_id = ? AND origin LIKE '%#records=%' "
-            "ORDER BY 1",
-            [result.run_id],
-        ).fetchall():
-            console.print(f"  {reason}: {detail}", highlight=False)
-        print_columns_used(result.columns_used)
-        if result.source_fields:
-            console.print(
-                f"source metadata from the input: {', '.join(result.source_fields)} "
-                "(see `workbench sources`)",
-                highlight=False,
-                soft_wrap=True,
-            )
+        _print_ingest_result(wb, result)
+
+
+def _print_ingest_result(wb: Workbench, result: IngestResult) -> None:
+    """The ingest summary, the WARC records counted per reason, the columns used and the
+    source metadata found in the input."""
+    console.print(str(result), highlight=False)
+    for reason, detail in wb.con.execute(  # WARC records counted, not one row each
+        "SELECT reason, detail FROM rejects WHERE run_id = ? AND origin LIKE '%#records=%' "
+        "ORDER BY 1",
+        [result.run_id],
+    ).fetchall():
+        console.print(f"  {reason}: {detail}", highlight=False)
+    print_columns_used(result.columns_used)
+    if result.source_fields:
+        console.print(
+            f"source metadata from the input: {', '.join(result.source_fields)} "
+            "(see `workbench sources`)",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def print_columns_used(used: list[dict[str, Any]]) -> None:

@@ -156,29 +156,9 @@ class Workbench:
             raise errors.BadOption(errors.unknown_option("format", format, ", ".join(load.FORMATS)))
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        limits = Limits(
-            max_file_bytes=max_file_bytes,
-            max_article_chars=max_article_chars,
-            allow_undated=allow_undated,
-            date_formats=(date_format,) if isinstance(date_format, str) else tuple(date_format),
-            dayfirst=dayfirst,
-        )
+        limits = _limits(max_file_bytes, max_article_chars, allow_undated, date_format, dayfirst)
         columns = {"text": text, "date": date, "title": title, "source": source, "url": url}
-        langs = [language] if isinstance(language, str) else list(language)
-        langs = [x.strip().lower() for s in langs for x in s.split(",") if x.strip()]
-        bad = [x for x in langs if x != "any" and not (x.isalpha() and len(x) in (2, 3))]
-        if bad:
-            raise errors.BadOption(
-                f"language {', '.join(bad)!r} is not a language code: give ISO 639-1 codes "
-                "such as en or en,de, or 'any' to keep every language"
-            )
-        web = load_web.WebOptions(
-            min_chars=min_chars,
-            languages=() if "any" in langs else tuple(sorted(set(langs))),
-            date_fallback=date_fallback,
-            keep_html=keep_html,
-            workers=max(1, workers),
-        )
+        web = _web_options(min_chars, language, date_fallback, keep_html, workers)
         result = ingest.ingest(
             self.con,
             list(paths),
@@ -560,3 +540,46 @@ class Workbench:
         date/outlet-filtered rankings and timelines stay fast on large corpora."""
 
         return self._recorded("aggregates", lambda: aggregates.refresh(self.con))
+
+
+def _limits(
+    max_file_bytes: int,
+    max_article_chars: int,
+    allow_undated: bool,
+    date_format: str | Sequence[str],
+    dayfirst: bool | None,
+) -> Limits:
+    """The per-input limits and date reading of :meth:`Workbench.ingest`."""
+    return Limits(
+        max_file_bytes=max_file_bytes,
+        max_article_chars=max_article_chars,
+        allow_undated=allow_undated,
+        date_formats=(date_format,) if isinstance(date_format, str) else tuple(date_format),
+        dayfirst=dayfirst,
+    )
+
+
+def _web_options(
+    min_chars: int,
+    language: str | Sequence[str],
+    date_fallback: bool,
+    keep_html: bool,
+    workers: int,
+) -> load_web.WebOptions:
+    """The html/warc options of :meth:`Workbench.ingest`; ``language`` (codes, each maybe
+    comma-separated, or ``any``) is checked here so a typo fails before any file is read."""
+    langs = [language] if isinstance(language, str) else list(language)
+    langs = [x.strip().lower() for s in langs for x in s.split(",") if x.strip()]
+    bad = [x for x in langs if x != "any" and not (x.isalpha() and len(x) in (2, 3))]
+    if bad:
+        raise errors.BadOption(
+            f"language {', '.join(bad)!r} is not a language code: give ISO 639-1 codes "
+            "such as en or en,de, or 'any' to keep every language"
+        )
+    return load_web.WebOptions(
+        min_chars=min_chars,
+        languages=() if "any" in langs else tuple(sorted(set(langs))),
+        date_fallback=date_fallback,
+        keep_html=keep_html,
+        workers=max(1, workers),
+    )

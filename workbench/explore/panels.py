@@ -26,6 +26,7 @@ from typing import Any
 import altair as alt
 import ipywidgets as w
 import pandas as pd
+import vl_convert as vlc
 
 from ..annotate import stories
 from ..base import config, errors
@@ -55,9 +56,6 @@ def _offline_js() -> str:
 
     Bundling takes seconds, so it is done once per altair/vl-convert version.
     """
-    # Heavy (a bundled JavaScript engine): only for the offline bundle.
-    import vl_convert as vlc
-
     path = _cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"
     if path.exists():
         return path.read_text(encoding="utf-8")
@@ -202,6 +200,13 @@ class Explorer:
         self.clicked: tuple[str, ...] = ()
         self._muted = False
 
+        self._make_controls(n=n, choices=choices)
+        self._connect()
+        self.refresh()
+
+    def _make_controls(self, *, n: int, choices: int) -> None:
+        """The filter, picker and measure widgets, their options read from the database
+        (``choices`` keys listed, the Top-N slider starting at ``n``)."""
         lo, hi = self._date_bounds()
         style = {"description_width": "initial"}
         self.date_from = w.DatePicker(description="From", value=lo, style=style)
@@ -211,8 +216,8 @@ class Explorer:
         self.sources = w.SelectMultiple(
             options=self._options("source", choices), rows=5, description="Outlets", style=style
         )
-        self._choices = self._options(kind, choices)
-        things = charts.plural(kind)
+        self._choices = self._options(self.kind, choices)
+        things = charts.plural(self.kind)
         self.search = w.Text(placeholder=f"type to search {things}", description="Find")
         self.picker = w.SelectMultiple(
             options=self._choices, rows=5, description=f"Pick {things}", style=style
@@ -231,6 +236,8 @@ class Explorer:
         self.table = w.HTML()
         self.chart: alt.JupyterChart | None = None  # made by the first refresh (see _draw)
 
+    def _connect(self) -> None:
+        """Observe the controls (any change redraws) and lay them out in ``self.widget``."""
         self.search.observe(self._on_search, names="value")
         for widget in (
             self.date_from,
@@ -253,7 +260,6 @@ class Explorer:
             ],
             layout=w.Layout(width="100%"),
         )
-        self.refresh()
 
     # ------------------------------------------------------------------ options
     def _date_bounds(self) -> tuple[dt.date | None, dt.date | None]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import pandas as pd
+import vl_convert
 from markupsafe import Markup, escape
 
 from ..annotate import stories
@@ -106,9 +107,6 @@ def content_security_policy(scripts: Sequence[str]) -> str:
 
 
 def _bundle_cache_path() -> Path:
-    # Heavy (a bundled JavaScript engine): only when a report is written.
-    import vl_convert
-
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     tag = f"{vl_convert.get_vega_version()}-{vl_convert.get_vegalite_versions()[-1]}"
     tag += f"-{vl_convert.get_vega_embed_version()}"
@@ -122,9 +120,6 @@ def vega_bundle() -> str:
     Building takes seconds, so it is cached under ``~/.cache/coverage-workbench``; the cache
     is keyed by the bundled versions and checked against a hash stored next to it.
     """
-    # Heavy (a bundled JavaScript engine): only when a report is written.
-    import vl_convert
-
     path = _bundle_cache_path()
     sums = path.with_suffix(".sha256")
     if path.exists() and sums.exists():
@@ -142,9 +137,6 @@ def vega_bundle() -> str:
 
 
 def vega_versions() -> str:
-    # Heavy (a bundled JavaScript engine): only when a report is written.
-    import vl_convert
-
     return (
         f"{vl_convert.get_vega_version()}, Vega-Lite {vl_convert.get_vegalite_versions()[-1]}, "
         f"vega-embed {vl_convert.get_vega_embed_version()}"
@@ -170,7 +162,7 @@ STAMP_LABELS = [
 
 def render_page(page: Page) -> str:
     """The complete HTML document for a page (autoescaped template + hashed scripts)."""
-    # Only when a page is rendered.
+    # Not a direct dependency (altair brings it): imported where a page is rendered.
     import jinja2
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

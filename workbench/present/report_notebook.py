@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import nh3
 from markupsafe import Markup
 
 from ..base import config, errors
@@ -30,7 +31,7 @@ from .report_data import ReportData
 from .report_page import Block, Page, Section, safe_url
 
 if TYPE_CHECKING:
-    # Heavy (jsonschema): only notebook reports read notebooks.
+    # Heavy (jsonschema; nbformat and nbclient about 0.5 s): only notebook reports read them.
     import nbformat
 
     from ..core.workbench import Workbench
@@ -69,9 +70,6 @@ def _no_css_urls(tag: str, attr: str, value: str) -> str | None:
 
 def sanitize_html(html: str) -> Markup:
     """Allow-listed HTML: no scripts, handlers, forms, frames or non-http(s) links."""
-    # Only notebook reports sanitise HTML.
-    import nh3
-
     clean = nh3.clean(
         html,
         tags=_TAGS,
@@ -92,7 +90,7 @@ def sanitize_html(html: str) -> Markup:
 
 def markdown_html(text: str) -> Markup:
     """CommonMark with raw HTML off; link targets pass ``safe_url`` or lose their href."""
-    # Only notebook reports render Markdown.
+    # About 90 ms (markdown-it-py): only notebook reports render Markdown.
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -145,7 +143,7 @@ def _kernel_env(db: Path) -> Iterator[str]:
 
 def execute_notebook(path: Path, db: Path, timeout: int) -> nbformat.NotebookNode:
     """Run the notebook top to bottom in a fresh kernel against ``db`` (widget state kept)."""
-    # Heavy (jsonschema): only notebook reports read notebooks.
+    # Heavy (jsonschema; nbformat and nbclient about 0.5 s): only notebook reports read them.
     import nbformat
     from nbclient import NotebookClient
 

@@ -197,11 +197,17 @@ _DIGEST_SQL = (
 def _refresh_sql(arts: str = "agg_articles", *, only: bool = False) -> list[tuple[str, str]]:
     """(table, SELECT) in build order; every statement is fixed SQL. ``only``: the per-article
     tables' rows of the changed articles, numbered in ``arts`` (an incremental refresh)."""
-    union = " UNION ALL ".join(
-        f"SELECT '{kind}' AS kind, d.* FROM ({_dim_sql(kind, only=only)}) d"  # noqa: S608 - fixed SQL
-        for kind in _DIMS
-    )
-    pairs = " UNION ALL ".join(_pair_sql(a, b) for a, b in PAIR_KINDS)
+    return [
+        *_article_tables_sql(),
+        *_key_tables_sql(arts, only=only),
+        *_pair_tables_sql(),
+        *_listing_tables_sql(arts),
+    ]
+
+
+def _article_tables_sql() -> list[tuple[str, str]]:
+    """``agg_articles`` and ``agg_daily`` of a full build (an incremental refresh numbers its
+    changed articles in :func:`_place_changed` and adds ``agg_daily`` by delta instead)."""
     return [
         # one row per article, numbered in (date NULLS LAST, article_id) order, AID_STEP
         # apart: ``aid`` is the sort key of every evidence/articles/quotes listing, and an
@@ -219,6 +225,17 @@ def _refresh_sql(arts: str = "agg_articles", *, only: bool = False) -> list[tupl
             "SELECT t.date, t.source, count(*) AS articles, sum(t.n_words)::BIGINT AS words, "  # noqa: S608
             f"{_TONE_COLS} FROM agg_articles t GROUP BY ALL ORDER BY date, source",
         ),
+    ]
+
+
+def _key_tables_sql(arts: str, *, only: bool) -> list[tuple[str, str]]:
+    """``agg_article_keys`` (read from the articles numbered in ``arts``) and the per-day,
+    -week and -month key sums built from it."""
+    union = " UNION ALL ".join(
+        f"SELECT '{kind}' AS kind, d.* FROM ({_dim_sql(kind, only=only)}) d"  # noqa: S608 - fixed SQL
+        for kind in _DIMS
+    )
+    return [
         # one row per (article, key): distinct keys of an article, with its occurrences
         (
             "agg_article_keys",
@@ -245,6 +262,13 @@ def _refresh_sql(arts: str = "agg_articles", *, only: bool = False) -> list[tupl
             "sum(articles)::BIGINT AS articles, sum(mentions)::BIGINT AS mentions, "
             f"{_TONE_SUMS} FROM agg_keys GROUP BY ALL ORDER BY kind, date, key",
         ),
+    ]
+
+
+def _pair_tables_sql() -> list[tuple[str, str]]:
+    """The monthly pair roll-ups of ``PAIR_KINDS`` and their all-time sums."""
+    pairs = " UNION ALL ".join(_pair_sql(a, b) for a, b in PAIR_KINDS)
+    return [
         # articles shared by two keys, per month and outlet (partial months: agg_article_keys)
         ("agg_pairs_m", f"SELECT * FROM ({pairs}) ORDER BY kind_a, kind_b, date, key_a, key_b"),  # noqa: S608
         (
@@ -253,6 +277,13 @@ def _refresh_sql(arts: str = "agg_articles", *, only: bool = False) -> list[tupl
             "sum(articles)::BIGINT AS articles FROM agg_pairs_m GROUP BY ALL "
             "ORDER BY kind_a, kind_b, key_a, key_b",
         ),
+    ]
+
+
+def _listing_tables_sql(arts: str) -> list[tuple[str, str]]:
+    """The narrow per-article listing tables (spans, sentences, quotes) of the articles
+    numbered in ``arts``, each in the order its listing reads it."""
+    return [
         # evidence spans (ids and offsets only), each key's spans contiguous, in listing order
         (
             "agg_spans",
@@ -373,12 +404,7 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
     caller's transaction); the number of such articles, or None when a full rebuild is due
     (too many changed, or no room left in an ``aid`` gap)."""
     t1 = time.perf_counter()
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _agg_dig AS {_DIGEST_SQL}")
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT coalesce(n.article_id, o.article_id) "  # noqa: S608
-        f"AS article_id FROM _agg_dig n FULL JOIN {DIGESTS} o ON o.article_id = n.article_id "
-        "WHERE n.digest IS DISTINCT FROM o.digest"
-    )
+    _find_changed(con)
     secs["digests"] = round(time.perf_counter() - t1, 2)
     (k,) = con.execute(f"SELECT count(*) FROM {_IDS}").fetchone()  # noqa: S608
     (total,) = con.execute("SELECT count(*) FROM articles").fetchone()
@@ -388,6 +414,36 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
         return 0
     t1 = time.perf_counter()
     ids = f"(SELECT article_id FROM {_IDS})"  # noqa: S608 - fixed SQL
+    if not _place_changed(con, ids):
+        return None
+    sql = _signed_rows(con)
+    secs["changed rows"] = round(time.perf_counter() - t1, 2)
+    sums = _delta_sums()
+    for table, (keys, delta) in sums.items():
+        t1 = time.perf_counter()
+        _add_delta(con, table, keys, delta)
+        secs[table] = round(time.perf_counter() - t1, 2)
+    t1 = time.perf_counter()
+    _replace_article_rows(con, ids, sql)
+    secs["per-article tables"] = round(time.perf_counter() - t1, 2)
+    _drop_temps(con, sums)
+    return int(k)
+
+
+def _find_changed(con: duckdb.DuckDBPyConnection) -> None:
+    """``_agg_dig`` (the current digests) and ``_IDS`` (the articles whose digest differs
+    from the stored one: changed, added or removed)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _agg_dig AS {_DIGEST_SQL}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_IDS} AS SELECT coalesce(n.article_id, o.article_id) "  # noqa: S608
+        f"AS article_id FROM _agg_dig n FULL JOIN {DIGESTS} o ON o.article_id = n.article_id "
+        "WHERE n.digest IS DISTINCT FROM o.digest"
+    )
+
+
+def _place_changed(con: duckdb.DuckDBPyConnection, ids: str) -> bool:
+    """``_agg_old`` (the changed articles' stored rows) and ``_agg_new`` (their new rows,
+    numbered); False when an ``aid`` gap has no room left for its new articles."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _agg_old AS SELECT {_ART_COLS} FROM agg_articles "  # noqa: S608
         f"WHERE article_id IN {ids}"
@@ -420,7 +476,7 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
         "FROM _agg_gaps"
     ).fetchone()
     if not room:
-        return None
+        return False
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _agg_new AS SELECT coalesce(p.aid, CASE "  # noqa: S608
         f"WHEN g.succ IS NULL THEN coalesce(g.pred, 0) + g.r * {AID_STEP} "
@@ -429,6 +485,12 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
         "p.article_id, p.date, p.source, p.n_words, p.tone, p.has_tone "
         "FROM _agg_place p LEFT JOIN _agg_gaps g ON g.article_id = p.article_id"
     )
+    return True
+
+
+def _signed_rows(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """``_agg_sa``/``_agg_sk``: the changed articles' old rows (``sgn`` -1) and new ones
+    (+1), so one GROUP BY gives each sum's delta; the per-article SQL of the new rows."""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _agg_sa AS SELECT -1 AS sgn, {_ART_COLS} FROM _agg_old "  # noqa: S608
         f"UNION ALL SELECT 1, {_ART_COLS} FROM _agg_new"
@@ -439,7 +501,12 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
         "CREATE OR REPLACE TEMP TABLE _agg_sk AS SELECT -1 AS sgn, k.* FROM agg_article_keys k "
         "WHERE k.aid IN (SELECT aid FROM _agg_old) UNION ALL SELECT 1, * FROM _agg_ak"
     )
-    secs["changed rows"] = round(time.perf_counter() - t1, 2)
+    return sql
+
+
+def _delta_sums() -> dict[str, tuple[tuple[str, ...], str]]:
+    """table -> (its key columns, the SELECT of its signed delta), in update order (the
+    week/month and all-time sums read the deltas of the tables before them)."""
     tone_keys = (*_KEY_COLS.split(", ")[:5],)
     sums = {
         "agg_daily": (
@@ -472,12 +539,11 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
         "SELECT kind_a, etype_a, key_a, kind_b, etype_b, key_b, source, "
         "sum(articles) AS articles FROM _agg_delta_agg_pairs_m GROUP BY ALL",
     )
-    for table, (keys, delta) in sums.items():
-        t1 = time.perf_counter()
-        _add_delta(con, table, keys, delta)
-        secs[table] = round(time.perf_counter() - t1, 2)
-    # Per-article rows: the changed articles' old rows out, their new rows in.
-    t1 = time.perf_counter()
+    return sums
+
+
+def _replace_article_rows(con: duckdb.DuckDBPyConnection, ids: str, sql: dict[str, str]) -> None:
+    """Per-article rows: the changed articles' old rows out, their new rows in."""
     old = "(SELECT aid FROM _agg_old)"
     for table in ("agg_article_keys", "agg_spans", "agg_sentences", "agg_quotes"):
         con.execute(f"DELETE FROM {table} WHERE aid IN {old}")  # noqa: S608
@@ -490,11 +556,13 @@ def _incremental(con: duckdb.DuckDBPyConnection, secs: dict[str, float]) -> int 
     con.execute(
         f"INSERT INTO {DIGESTS} SELECT d.* FROM _agg_dig d WHERE d.article_id IN {ids}"  # noqa: S608
     )
-    secs["per-article tables"] = round(time.perf_counter() - t1, 2)
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection, sums: dict[str, Any]) -> None:
+    """Drop the temporary tables of an incremental refresh."""
     for t in ("_agg_dig", _IDS, "_agg_old", "_agg_place", "_agg_gaps", "_agg_new", "_agg_sa",
               "_agg_ak", "_agg_sk", *(f"_agg_delta_{t}" for t in sums)):  # fmt: skip
         con.execute(f"DROP TABLE IF EXISTS {store.quote_ident(t)}")
-    return int(k)
 
 
 def _add_delta(
