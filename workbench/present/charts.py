@@ -232,39 +232,93 @@ def timeline(
     data["period"] = pd.to_datetime(data["period"])
     freq = df.attrs.get("freq", "month")
     x = alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq)))
+    tips = _timeline_tips(df, data, freq)
+    unit = "share of the period's articles" if value == "share" else value
+    default = f"Coverage per {freq}"
+    if stack:
+        chart = _stacked_timeline(
+            data, value, x=x, tips=tips, freq=freq, width=width, height=height
+        )
+        return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
+    data, note, n_keys = _cap_lines(data, value, df.attrs.get("kind"), facet=facet)
+    note = f"{unit} per {freq}" + note
+    chart = _line_timeline(
+        data, value, x=x, tips=tips, n_keys=n_keys, facet=facet, columns=columns,
+        width=width, height=height,
+    )  # fmt: skip
+    return chart.properties(title=_title(title, df, default, note))
+
+
+def _timeline_tips(df: pd.DataFrame, data: pd.DataFrame, freq: str) -> list[alt.Tooltip]:
+    """Tooltips for a timeline: the period at its grain, the key's name, and each count the
+    frame carries."""
     tips = [
         alt.Tooltip("period:T", title=freq, format=_time_format(freq)),
         _tip("label", df.attrs.get("kind") or "key", "N"),
     ]
     tips += [_tip(c) for c in ("articles", "mentions", "total_articles", "share") if c in data]
-    unit = "share of the period's articles" if value == "share" else value
-    default = f"Coverage per {freq}"
-    if stack:
-        pick = _legend_pick("pick_timeline")
-        chart = (
-            alt.Chart(data)
-            .mark_bar()
-            .encode(
-                x=x,
-                y=alt.Y(f"sum({value}):Q", title=f"{_value_title(value).lower()} per {freq}"),
-                color=alt.Color(
-                    "label:N", sort=list(dict.fromkeys(data["label"])), title="click to pick"
-                ),
-                opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-                tooltip=tips,
-            )
-            .add_params(pick)
-            .properties(width=width or 560, height=height or 240)
+    return tips
+
+
+def _stacked_timeline(
+    data: pd.DataFrame,
+    value: str,
+    *,
+    x: alt.X,
+    tips: list[alt.Tooltip],
+    freq: str,
+    width: int | None,
+    height: int | None,
+) -> alt.Chart:
+    """``timeline(stack=True)``: stacked bars per period, the legend a click-to-pick control
+    (parts of one whole read better stacked than as crossing lines)."""
+    pick = _legend_pick("pick_timeline")
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y(f"sum({value}):Q", title=f"{_value_title(value).lower()} per {freq}"),
+            color=alt.Color(
+                "label:N", sort=list(dict.fromkeys(data["label"])), title="click to pick"
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=tips,
         )
-        return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
+        .add_params(pick)
+        .properties(width=width or 560, height=height or 240)
+    )
+
+
+def _cap_lines(
+    data: pd.DataFrame, value: str, kind: str | None, *, facet: bool
+) -> tuple[pd.DataFrame, str, int]:
+    """(rows, note to append, keys drawn): one chart of more than :data:`MAX_LINES` lines is
+    a tangle colours cannot tell apart, so only the largest are kept, and the note says so
+    (facets have no cap)."""
     n_keys = data["key"].nunique()
-    note = f"{unit} per {freq}"
-    if not facet and n_keys > MAX_LINES:
-        # More lines than colours can tell apart is a tangle: keep the largest, and say so.
-        keep = data.groupby("key")[value].sum().sort_values(ascending=False, kind="stable")
-        data = data[data["key"].isin(keep.index[:MAX_LINES])]
-        note += f"; the {MAX_LINES} largest of {n_keys} {plural(df.attrs.get('kind') or 'key')}"
-        n_keys = MAX_LINES
+    if facet or n_keys <= MAX_LINES:
+        return data, "", n_keys
+    keep = data.groupby("key")[value].sum().sort_values(ascending=False, kind="stable")
+    data = data[data["key"].isin(keep.index[:MAX_LINES])]
+    note = f"; the {MAX_LINES} largest of {n_keys} {plural(kind or 'key')}"
+    return data, note, MAX_LINES
+
+
+def _line_timeline(
+    data: pd.DataFrame,
+    value: str,
+    *,
+    x: alt.X,
+    tips: list[alt.Tooltip],
+    n_keys: int,
+    facet: bool,
+    columns: int,
+    width: int | None,
+    height: int | None,
+) -> alt.Chart | alt.FacetChart:
+    """Lines of a timeline: small multiples on a shared y scale when ``facet`` and there is
+    more than one key, else one chart (coloured by key when there are several)."""
     base = alt.Chart(data).encode(
         x=x,
         y=alt.Y(f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))),
@@ -272,15 +326,13 @@ def timeline(
     )
     if facet and n_keys > 1:
         lines = base.mark_line(point=alt.OverlayMarkDef(size=25), color=PALETTE[0])
-        chart = lines.properties(width=width or 220, height=height or 110).facet(
+        return lines.properties(width=width or 220, height=height or 110).facet(
             facet=alt.Facet("label:N", title=None, sort=alt.SortField("label")),
             columns=columns,
         )
-    else:
-        color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
-        chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
-        chart = chart.properties(width=width or 560, height=height or 300)
-    return chart.properties(title=_title(title, df, default, note))
+    color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
+    return chart.properties(width=width or 560, height=height or 300)
 
 
 # ---------------------------------------------------------------------------- ranked bars
@@ -323,11 +375,27 @@ def bars(
     data = _unique_labels(df[cols])
     kind = df.attrs.get("kind")
     data, note = _pool_tail(data, value, kind, max(2, max_bars))
+    chart = _ranked_bars(data, value, width=width, color=color)
+    if select:
+        chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
+    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
+    return chart.properties(title=_title(title, df, default, note))
+
+
+def _bar_tips(data: pd.DataFrame, value: str) -> list[alt.Tooltip]:
+    """Tooltips for ranked bars: name, id, each count the rows carry, and ``value`` when it
+    is none of them (a score such as PMI)."""
     tips = [_tip("label", "name", "N")]
     tips += [_tip("key", "id", "N")] if "key" in data else []
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
     if value not in ("articles", "mentions", "share"):
         tips.append(_tip(value))
+    return tips
+
+
+def _ranked_bars(data: pd.DataFrame, value: str, *, width: int, color: str | None) -> alt.Chart:
+    """The bars of :func:`bars`, longest on top; a pooled tail row stays last and grey
+    whatever its size (it is many keys, not one)."""
     pooled = "pooled" in data
     chart = (
         alt.Chart(data)
@@ -340,7 +408,7 @@ def bars(
             ),
             # A pooled tail stays last whatever its size; otherwise the longest bar on top.
             y=alt.Y("label:N", sort=list(data["label"]) if pooled else "-x", title=None),
-            tooltip=tips,
+            tooltip=_bar_tips(data, value),
         )
         .properties(width=width, height=alt.Step(18))
     )
@@ -350,10 +418,7 @@ def bars(
                 "datum.pooled", alt.value(OTHER_COLOR), alt.value(color or PALETTE[0])
             )
         )
-    if select:
-        chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
-    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
-    return chart.properties(title=_title(title, df, default, note))
+    return chart
 
 
 def _outlet_bars(
@@ -371,33 +436,8 @@ def _outlet_bars(
     df = _frame(df, ["source", "label", value], "bars(per_outlet=True)", MAX_INPUT_ROWS)
     cols = [c for c in ("source", "key", "type", "label", value) if c in df.columns]
     data = _unique_labels(df[cols])
-    n_outlets = data["source"].nunique()
-    # A search box over every outlet: a dropdown of 10^2-10^3 outlets cannot be read.
-    src = alt.param(
-        name=f"{name}_source",
-        value="",
-        bind=alt.binding(
-            input="search",
-            name=f"outlet ({n_outlets:,}; empty = all) ",
-            placeholder="type to search outlets",
-        ),
-    )
-    shown = alt.param(
-        name=f"{name}_top",
-        value=min(top, max_top),
-        bind=alt.binding_range(min=3, max=max_top, step=1, name="show top "),
-    )
-    params: list[Any] = [src, shown]
-    cond = f"(!{name}_source || indexof(lower(datum.source), lower(trim({name}_source))) >= 0)"
     types = list(dict.fromkeys(data["type"])) if "type" in data else []
-    if len(types) > 1:
-        typ = alt.param(
-            name=f"{name}_type",
-            value="all",
-            bind=alt.binding_select(options=["all", *types], name="type "),
-        )
-        params.insert(0, typ)
-        cond += f" && ({name}_type == 'all' || datum.type == {name}_type)"
+    params, cond = _outlet_controls(data, types, name=name, top=top, max_top=max_top)
     groupby = ["label", "type"] if types else ["label"]
     kind = df.attrs.get("kind")
     tips = [_tip("label", "name", "N")]
@@ -430,6 +470,40 @@ def _outlet_bars(
     )
     default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default, "per outlet: search, then slide"))
+
+
+def _outlet_controls(
+    data: pd.DataFrame, types: list[Any], *, name: str, top: int, max_top: int
+) -> tuple[list[Any], str]:
+    """(params, row filter) of the per-outlet bars: an outlet search box, a top-N slider and,
+    when rows have more than one type, a type menu; the filter applies them to each row."""
+    n_outlets = data["source"].nunique()
+    # A search box over every outlet: a dropdown of 10^2-10^3 outlets cannot be read.
+    src = alt.param(
+        name=f"{name}_source",
+        value="",
+        bind=alt.binding(
+            input="search",
+            name=f"outlet ({n_outlets:,}; empty = all) ",
+            placeholder="type to search outlets",
+        ),
+    )
+    shown = alt.param(
+        name=f"{name}_top",
+        value=min(top, max_top),
+        bind=alt.binding_range(min=3, max=max_top, step=1, name="show top "),
+    )
+    params: list[Any] = [src, shown]
+    cond = f"(!{name}_source || indexof(lower(datum.source), lower(trim({name}_source))) >= 0)"
+    if len(types) > 1:
+        typ = alt.param(
+            name=f"{name}_type",
+            value="all",
+            bind=alt.binding_select(options=["all", *types], name="type "),
+        )
+        params.insert(0, typ)
+        cond += f" && ({name}_type == 'all' || datum.type == {name}_type)"
+    return params, cond
 
 
 def _pool_tail(
