@@ -46,6 +46,15 @@ MAX_BARS = 50
 SUBTITLE_CHARS = 90
 #: Most lines one timeline draws (beyond them colours cannot be told apart); facets have no cap.
 MAX_LINES = 10
+#: Most cells a heat map writes its numbers in (past it the text is a smear).
+MAX_LABELLED_CELLS = 400
+#: Half-width of the network's x and y domains (spring layouts fall in [-1, 1]; the rest
+#: is margin; :func:`_placed_labels` assumes it when it converts to pixels).
+NETWORK_DOMAIN = 1.15
+#: Keys without a polygon a map's subtitle names before "and N more".
+OFF_MAP_NAMED = 6
+#: Spread (largest / smallest value) from which a map colours on a log scale.
+LOG_SCALE_SPREAD = 20
 OTHER_COLOR = "#9e9e9e"
 GEO_FILE = config.GEO_DIR / "countries-110m.json"
 THEME = "workbench"
@@ -232,39 +241,93 @@ def timeline(
     data["period"] = pd.to_datetime(data["period"])
     freq = df.attrs.get("freq", "month")
     x = alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq)))
+    tips = _timeline_tips(df, data, freq)
+    unit = "share of the period's articles" if value == "share" else value
+    default = f"Coverage per {freq}"
+    if stack:
+        chart = _stacked_timeline(
+            data, value, x=x, tips=tips, freq=freq, width=width, height=height
+        )
+        return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
+    data, note, n_keys = _cap_lines(data, value, df.attrs.get("kind"), facet=facet)
+    note = f"{unit} per {freq}" + note
+    chart = _line_timeline(
+        data, value, x=x, tips=tips, n_keys=n_keys, facet=facet, columns=columns,
+        width=width, height=height,
+    )  # fmt: skip
+    return chart.properties(title=_title(title, df, default, note))
+
+
+def _timeline_tips(df: pd.DataFrame, data: pd.DataFrame, freq: str) -> list[alt.Tooltip]:
+    """Tooltips for a timeline: the period at its grain, the key's name, and each count the
+    frame carries."""
     tips = [
         alt.Tooltip("period:T", title=freq, format=_time_format(freq)),
         _tip("label", df.attrs.get("kind") or "key", "N"),
     ]
     tips += [_tip(c) for c in ("articles", "mentions", "total_articles", "share") if c in data]
-    unit = "share of the period's articles" if value == "share" else value
-    default = f"Coverage per {freq}"
-    if stack:
-        pick = _legend_pick("pick_timeline")
-        chart = (
-            alt.Chart(data)
-            .mark_bar()
-            .encode(
-                x=x,
-                y=alt.Y(f"sum({value}):Q", title=f"{_value_title(value).lower()} per {freq}"),
-                color=alt.Color(
-                    "label:N", sort=list(dict.fromkeys(data["label"])), title="click to pick"
-                ),
-                opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
-                tooltip=tips,
-            )
-            .add_params(pick)
-            .properties(width=width or 560, height=height or 240)
+    return tips
+
+
+def _stacked_timeline(
+    data: pd.DataFrame,
+    value: str,
+    *,
+    x: alt.X,
+    tips: list[alt.Tooltip],
+    freq: str,
+    width: int | None,
+    height: int | None,
+) -> alt.Chart:
+    """``timeline(stack=True)``: stacked bars per period, the legend a click-to-pick control
+    (parts of one whole read better stacked than as crossing lines)."""
+    pick = _legend_pick("pick_timeline")
+    return (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y(f"sum({value}):Q", title=f"{_value_title(value).lower()} per {freq}"),
+            color=alt.Color(
+                "label:N", sort=list(dict.fromkeys(data["label"])), title="click to pick"
+            ),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
+            tooltip=tips,
         )
-        return chart.properties(title=_title(title, df, default, f"{unit} per {freq}, stacked"))
+        .add_params(pick)
+        .properties(width=width or 560, height=height or 240)
+    )
+
+
+def _cap_lines(
+    data: pd.DataFrame, value: str, kind: str | None, *, facet: bool
+) -> tuple[pd.DataFrame, str, int]:
+    """(rows, note to append, keys drawn): one chart of more than :data:`MAX_LINES` lines is
+    a tangle colours cannot tell apart, so only the largest are kept, and the note says so
+    (facets have no cap)."""
     n_keys = data["key"].nunique()
-    note = f"{unit} per {freq}"
-    if not facet and n_keys > MAX_LINES:
-        # More lines than colours can tell apart is a tangle: keep the largest, and say so.
-        keep = data.groupby("key")[value].sum().sort_values(ascending=False, kind="stable")
-        data = data[data["key"].isin(keep.index[:MAX_LINES])]
-        note += f"; the {MAX_LINES} largest of {n_keys} {plural(df.attrs.get('kind') or 'key')}"
-        n_keys = MAX_LINES
+    if facet or n_keys <= MAX_LINES:
+        return data, "", n_keys
+    keep = data.groupby("key")[value].sum().sort_values(ascending=False, kind="stable")
+    data = data[data["key"].isin(keep.index[:MAX_LINES])]
+    note = f"; the {MAX_LINES} largest of {n_keys} {plural(kind or 'key')}"
+    return data, note, MAX_LINES
+
+
+def _line_timeline(
+    data: pd.DataFrame,
+    value: str,
+    *,
+    x: alt.X,
+    tips: list[alt.Tooltip],
+    n_keys: int,
+    facet: bool,
+    columns: int,
+    width: int | None,
+    height: int | None,
+) -> alt.Chart | alt.FacetChart:
+    """Lines of a timeline: small multiples on a shared y scale when ``facet`` and there is
+    more than one key, else one chart (coloured by key when there are several)."""
     base = alt.Chart(data).encode(
         x=x,
         y=alt.Y(f"{value}:Q", title=_value_title(value), axis=alt.Axis(format=_axis_format(value))),
@@ -272,15 +335,13 @@ def timeline(
     )
     if facet and n_keys > 1:
         lines = base.mark_line(point=alt.OverlayMarkDef(size=25), color=PALETTE[0])
-        chart = lines.properties(width=width or 220, height=height or 110).facet(
+        return lines.properties(width=width or 220, height=height or 110).facet(
             facet=alt.Facet("label:N", title=None, sort=alt.SortField("label")),
             columns=columns,
         )
-    else:
-        color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
-        chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
-        chart = chart.properties(width=width or 560, height=height or 300)
-    return chart.properties(title=_title(title, df, default, note))
+    color = alt.Color("label:N", title=None, sort=None) if n_keys > 1 else alt.value(PALETTE[0])
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=25)).encode(color=color)
+    return chart.properties(width=width or 560, height=height or 300)
 
 
 # ---------------------------------------------------------------------------- ranked bars
@@ -323,11 +384,27 @@ def bars(
     data = _unique_labels(df[cols])
     kind = df.attrs.get("kind")
     data, note = _pool_tail(data, value, kind, max(2, max_bars))
+    chart = _ranked_bars(data, value, width=width, color=color)
+    if select:
+        chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
+    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
+    return chart.properties(title=_title(title, df, default, note))
+
+
+def _bar_tips(data: pd.DataFrame, value: str) -> list[alt.Tooltip]:
+    """Tooltips for ranked bars: name, id, each count the rows carry, and ``value`` when it
+    is none of them (a score such as PMI)."""
     tips = [_tip("label", "name", "N")]
     tips += [_tip("key", "id", "N")] if "key" in data else []
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
     if value not in ("articles", "mentions", "share"):
         tips.append(_tip(value))
+    return tips
+
+
+def _ranked_bars(data: pd.DataFrame, value: str, *, width: int, color: str | None) -> alt.Chart:
+    """The bars of :func:`bars`, longest on top; a pooled tail row stays last and grey
+    whatever its size (it is many keys, not one)."""
     pooled = "pooled" in data
     chart = (
         alt.Chart(data)
@@ -340,7 +417,7 @@ def bars(
             ),
             # A pooled tail stays last whatever its size; otherwise the longest bar on top.
             y=alt.Y("label:N", sort=list(data["label"]) if pooled else "-x", title=None),
-            tooltip=tips,
+            tooltip=_bar_tips(data, value),
         )
         .properties(width=width, height=alt.Step(18))
     )
@@ -350,10 +427,7 @@ def bars(
                 "datum.pooled", alt.value(OTHER_COLOR), alt.value(color or PALETTE[0])
             )
         )
-    if select:
-        chart = chart.add_params(alt.selection_point(name=select, fields=["key"]))
-    default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
-    return chart.properties(title=_title(title, df, default, note))
+    return chart
 
 
 def _outlet_bars(
@@ -371,33 +445,8 @@ def _outlet_bars(
     df = _frame(df, ["source", "label", value], "bars(per_outlet=True)", MAX_INPUT_ROWS)
     cols = [c for c in ("source", "key", "type", "label", value) if c in df.columns]
     data = _unique_labels(df[cols])
-    n_outlets = data["source"].nunique()
-    # A search box over every outlet: a dropdown of 10^2-10^3 outlets cannot be read.
-    src = alt.param(
-        name=f"{name}_source",
-        value="",
-        bind=alt.binding(
-            input="search",
-            name=f"outlet ({n_outlets:,}; empty = all) ",
-            placeholder="type to search outlets",
-        ),
-    )
-    shown = alt.param(
-        name=f"{name}_top",
-        value=min(top, max_top),
-        bind=alt.binding_range(min=3, max=max_top, step=1, name="show top "),
-    )
-    params: list[Any] = [src, shown]
-    cond = f"(!{name}_source || indexof(lower(datum.source), lower(trim({name}_source))) >= 0)"
     types = list(dict.fromkeys(data["type"])) if "type" in data else []
-    if len(types) > 1:
-        typ = alt.param(
-            name=f"{name}_type",
-            value="all",
-            bind=alt.binding_select(options=["all", *types], name="type "),
-        )
-        params.insert(0, typ)
-        cond += f" && ({name}_type == 'all' || datum.type == {name}_type)"
+    params, cond = _outlet_controls(data, types, name=name, top=top, max_top=max_top)
     groupby = ["label", "type"] if types else ["label"]
     kind = df.attrs.get("kind")
     tips = [_tip("label", "name", "N")]
@@ -430,6 +479,40 @@ def _outlet_bars(
     )
     default = f"Top {plural(kind)} by {value}" if kind else f"Top by {value}"
     return chart.properties(title=_title(title, df, default, "per outlet: search, then slide"))
+
+
+def _outlet_controls(
+    data: pd.DataFrame, types: list[Any], *, name: str, top: int, max_top: int
+) -> tuple[list[Any], str]:
+    """(params, row filter) of the per-outlet bars: an outlet search box, a top-N slider and,
+    when rows have more than one type, a type menu; the filter applies them to each row."""
+    n_outlets = data["source"].nunique()
+    # A search box over every outlet: a dropdown of 10^2-10^3 outlets cannot be read.
+    src = alt.param(
+        name=f"{name}_source",
+        value="",
+        bind=alt.binding(
+            input="search",
+            name=f"outlet ({n_outlets:,}; empty = all) ",
+            placeholder="type to search outlets",
+        ),
+    )
+    shown = alt.param(
+        name=f"{name}_top",
+        value=min(top, max_top),
+        bind=alt.binding_range(min=3, max=max_top, step=1, name="show top "),
+    )
+    params: list[Any] = [src, shown]
+    cond = f"(!{name}_source || indexof(lower(datum.source), lower(trim({name}_source))) >= 0)"
+    if len(types) > 1:
+        typ = alt.param(
+            name=f"{name}_type",
+            value="all",
+            bind=alt.binding_select(options=["all", *types], name="type "),
+        )
+        params.insert(0, typ)
+        cond += f" && ({name}_type == 'all' || datum.type == {name}_type)"
+    return params, cond
 
 
 def _pool_tail(
@@ -492,23 +575,45 @@ def heatmap(
     ``value``: ``articles`` (default), ``lift``, ``pmi`` or ``npmi`` (diverging around 0).
     """
     df = _frame(df, ["label_a", "label_b", value], "heatmap")
-    cols = [
-        c
-        for c in (
-            "key_a",
-            "label_a",
-            "key_b",
-            "label_b",
-            "articles",
-            "articles_a",
-            "articles_b",
-            "lift",
-            "pmi",
-            "npmi",
-        )
-        if c in df.columns
-    ]
+    cols = [c for c in _HEATMAP_COLUMNS if c in df.columns]
     data = _full_grid(df[cols]) if value == "articles" else df[cols]
+    base = alt.Chart(data).encode(
+        x=alt.X("label_b:N", title=None, sort="-y", axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("label_a:N", title=None, sort="-x"),
+        tooltip=_heatmap_tips(data),
+    )
+    rect = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", title=_value_title(value), scale=_heatmap_scale(data, value))
+    )
+    layers = [rect]
+    if text and len(data) <= MAX_LABELLED_CELLS:
+        layers.append(_cell_labels(base, data, value))
+    a, b = df.attrs.get("kind_a", "row"), df.attrs.get("kind_b", "column")
+    chart = alt.layer(*layers).properties(
+        title=_title(
+            title, df, f"{a.title()} × {b}", f"cells: {_value_title(value).lower()} (article-level)"
+        )
+    )
+    return chart
+
+
+#: Columns of a co-occurrence frame a heat map embeds (those the frame has).
+_HEATMAP_COLUMNS = (
+    "key_a",
+    "label_a",
+    "key_b",
+    "label_b",
+    "articles",
+    "articles_a",
+    "articles_b",
+    "lift",
+    "pmi",
+    "npmi",
+)
+
+
+def _heatmap_tips(data: pd.DataFrame) -> list[alt.Tooltip]:
+    """Tooltips for a co-occurrence cell: row, column and each measure the rows carry."""
     tips = [_tip("label_a", "row", "N"), _tip("label_b", "column", "N")]
     tips += [
         _tip(c, t)
@@ -522,39 +627,29 @@ def heatmap(
         )
         if c in data
     ]
+    return tips
+
+
+def _heatmap_scale(data: pd.DataFrame, value: str) -> alt.Scale:
+    """PMI/NPMI diverge around 0 (red-blue, symmetric so 0 is the midpoint); counts and lift
+    run one way (blues)."""
     if value in ("pmi", "npmi"):
         lim = float(data[value].abs().max() or 1.0)
-        scale = alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True)
-    else:
-        scale = alt.Scale(scheme="blues")
-    base = alt.Chart(data).encode(
-        x=alt.X("label_b:N", title=None, sort="-y", axis=alt.Axis(labelAngle=-40)),
-        y=alt.Y("label_a:N", title=None, sort="-x"),
-        tooltip=tips,
+        return alt.Scale(scheme="redblue", domain=[-lim, lim], reverse=True)
+    return alt.Scale(scheme="blues")
+
+
+def _cell_labels(base: alt.Chart, data: pd.DataFrame, value: str) -> alt.Chart:
+    """Each cell's number, white on dark cells so it stays readable."""
+    fmt = ",.0f" if value == "articles" else ".2f"
+    return base.mark_text(fontSize=10).encode(
+        text=alt.Text(f"{value}:Q", format=fmt),
+        color=alt.condition(
+            f"abs(datum[{json.dumps(value)}]) > {_dark_at(data[value])}",
+            alt.value("white"),
+            alt.value("#222222"),
+        ),
     )
-    rect = base.mark_rect().encode(
-        color=alt.Color(f"{value}:Q", title=_value_title(value), scale=scale)
-    )
-    layers = [rect]
-    if text and len(data) <= 400:
-        fmt = ",.0f" if value == "articles" else ".2f"
-        layers.append(
-            base.mark_text(fontSize=10).encode(
-                text=alt.Text(f"{value}:Q", format=fmt),
-                color=alt.condition(
-                    f"abs(datum[{json.dumps(value)}]) > {_dark_at(data[value])}",
-                    alt.value("white"),
-                    alt.value("#222222"),
-                ),
-            )
-        )
-    a, b = df.attrs.get("kind_a", "row"), df.attrs.get("kind_b", "column")
-    chart = alt.layer(*layers).properties(
-        title=_title(
-            title, df, f"{a.title()} × {b}", f"cells: {_value_title(value).lower()} (article-level)"
-        )
-    )
-    return chart
 
 
 def period_heatmap(
@@ -572,26 +667,13 @@ def period_heatmap(
     df = _frame(df, ["period", "key", "label", "articles"], "period_heatmap", MAX_INPUT_ROWS)
     freq = df.attrs.get("freq", "month")
     kind = df.attrs.get("kind") or "key"
-    data = _unique_labels(df[["period", "key", "label", "articles"]])
-    totals = data.groupby("label")["articles"].sum().sort_values(ascending=False, kind="stable")
-    shown = list(totals.index[:keys])
-    data = data[data["label"].isin(shown)]
-    grid = pd.MultiIndex.from_product(
-        [sorted(set(data["period"])), shown], names=["period", "label"]
-    )
-    data = (
-        data.groupby(["period", "label"])["articles"].sum().reindex(grid, fill_value=0)
-    ).reset_index()
-    data["when"] = [formatting.period_label(v, freq) for v in data["period"]]
-    data["period"] = pd.to_datetime(data["period"])
+    data, shown, n_total = _period_grid(df, keys=keys, freq=freq)
     pick = alt.selection_point(
         fields=["label"], name="pick_heatmap", value=[{"label": t} for t in shown[:trend]]
     )
     base = alt.Chart(data)
     more = (
-        f"the {len(shown)} largest of {len(totals):,} {plural(kind)}"
-        if len(totals) > len(shown)
-        else None
+        f"the {len(shown)} largest of {n_total:,} {plural(kind)}" if n_total > len(shown) else None
     )
     name = alt.Tooltip("label:N", title=kind)
     heat = (
@@ -611,7 +693,35 @@ def period_heatmap(
         .add_params(pick)
         .properties(width=width)
     )
-    lines = (
+    lines = _picked_trend(base, pick, name=name, freq=freq, width=width)
+    return alt.vconcat(heat, lines).properties(
+        title=_title(title, df, f"{plural(kind).title()} per {freq}", "click cells to compare")
+    )
+
+
+def _period_grid(df: pd.DataFrame, *, keys: int, freq: str) -> tuple[pd.DataFrame, list[str], int]:
+    """(cells, labels shown largest first, keys in the frame): the ``keys`` largest keys over
+    every period, a period without the key as 0 (a blank cell would read as "no data")."""
+    data = _unique_labels(df[["period", "key", "label", "articles"]])
+    totals = data.groupby("label")["articles"].sum().sort_values(ascending=False, kind="stable")
+    shown = list(totals.index[:keys])
+    data = data[data["label"].isin(shown)]
+    grid = pd.MultiIndex.from_product(
+        [sorted(set(data["period"])), shown], names=["period", "label"]
+    )
+    data = (
+        data.groupby(["period", "label"])["articles"].sum().reindex(grid, fill_value=0)
+    ).reset_index()
+    data["when"] = [formatting.period_label(v, freq) for v in data["period"]]
+    data["period"] = pd.to_datetime(data["period"])
+    return data, shown, len(totals)
+
+
+def _picked_trend(
+    base: alt.Chart, pick: Any, *, name: alt.Tooltip, freq: str, width: int
+) -> alt.Chart:
+    """The lines under a period heat map: the trend of the keys picked in it."""
+    return (
         base.transform_filter(pick)
         .mark_line(point=True)
         .encode(
@@ -625,9 +735,6 @@ def period_heatmap(
             tooltip=[name, alt.Tooltip("when:O", title=freq), _tip("articles")],
         )
         .properties(width=width, height=160)
-    )
-    return alt.vconcat(heat, lines).properties(
-        title=_title(title, df, f"{plural(kind).title()} per {freq}", "click cells to compare")
     )
 
 
@@ -724,9 +831,56 @@ def network(
     """Co-occurrence network from ``cooccurrence(kind)``: nodes sized by articles, edges by
     ``weight`` (``articles``, ``lift`` or ``pmi``); layout by networkx (spring, fixed seed
     so the picture is reproducible), drawn in Altair."""
+    df = _frame(df, ["key_a", "key_b", "label_a", "label_b", weight], "network")
+    node_df, edge_df = _network_layout(df, weight, seed=seed)
+    xs = alt.Scale(domain=[-NETWORK_DOMAIN, NETWORK_DOMAIN], nice=False)
+    ys = alt.Scale(domain=[-NETWORK_DOMAIN, NETWORK_DOMAIN], nice=False)
+    x, y = alt.X("x:Q", axis=None, scale=xs), alt.Y("y:Q", axis=None, scale=ys)
+    node_tips = [
+        _tip("label", "name", "N"),
+        _tip("key", "id", "N"),
+        _tip("articles"),
+        _tip("degree", "links"),
+    ]
+    pts = (
+        alt.Chart(node_df)
+        .mark_circle(color=PALETTE[0], opacity=0.9, stroke="white", strokeWidth=1)
+        .encode(
+            x=x,
+            y=y,
+            size=alt.Size(
+                "articles:Q", title="node: articles", scale=alt.Scale(range=[40, 900], zero=False)
+            ),
+            tooltip=node_tips,
+        )
+    )
+    layers: list[alt.Chart] = [_network_edges(edge_df, weight, x=x, y=y), pts]
+    if labels:
+        layers.append(
+            alt.Chart(_placed_labels(node_df, size))
+            .mark_text(dy=-12, fontSize=10, color="#222222")
+            .encode(x=x, y=y, text="label:N", tooltip=node_tips)
+        )
+    kind = df.attrs.get("kind_a", "actor")
+    return alt.layer(*layers).properties(
+        width=size,
+        height=size,
+        title=_title(
+            title,
+            df,
+            f"Who appears with whom ({plural(kind)})",
+            "nodes: articles; edges: articles mentioning both",
+        ),
+    )
+
+
+def _network_layout(
+    df: pd.DataFrame, weight: str, *, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(nodes, edges) with their positions from a seeded spring layout, so the same frame
+    always draws the same picture."""
     import networkx as nx  # ~0.3 s to import, and only this chart needs it
 
-    df = _frame(df, ["key_a", "key_b", "label_a", "label_b", weight], "network")
     g = nx.Graph()
     nodes: dict[str, dict[str, Any]] = {}
     for r in df.itertuples(index=False):
@@ -754,22 +908,23 @@ def network(
     edge_df["y"] = [float(pos[k][1]) for k in edge_df["key_a"]]
     edge_df["x2"] = [float(pos[k][0]) for k in edge_df["key_b"]]
     edge_df["y2"] = [float(pos[k][1]) for k in edge_df["key_b"]]
-    edge_df = edge_df.drop(columns=["key_a", "key_b"])
-    nox = None
-    xs = alt.Scale(domain=[-1.15, 1.15], nice=False)
-    ys = alt.Scale(domain=[-1.15, 1.15], nice=False)
+    return node_df, edge_df.drop(columns=["key_a", "key_b"])
+
+
+def _network_edges(edge_df: pd.DataFrame, weight: str, *, x: alt.X, y: alt.Y) -> alt.Chart:
+    """The network's edges: one rule per pair, its width the pair's ``weight``."""
     edge_tips = [_tip("label_a", "from", "N"), _tip("label_b", "to", "N")]
     edge_tips += [
         _tip(c, t)
         for c, t in (("articles", "articles with both"), ("lift", "lift"), ("pmi", "PMI (bits)"))
         if c in edge_df
     ]
-    edges = (
+    return (
         alt.Chart(edge_df)
         .mark_rule(color="#9aa5b1", opacity=0.7)
         .encode(
-            x=alt.X("x:Q", axis=nox, scale=xs),
-            y=alt.Y("y:Q", axis=nox, scale=ys),
+            x=x,
+            y=y,
             x2="x2:Q",
             y2="y2:Q",
             strokeWidth=alt.StrokeWidth(
@@ -777,47 +932,6 @@ def network(
             ),
             tooltip=edge_tips,
         )
-    )
-    node_tips = [
-        _tip("label", "name", "N"),
-        _tip("key", "id", "N"),
-        _tip("articles"),
-        _tip("degree", "links"),
-    ]
-    pts = (
-        alt.Chart(node_df)
-        .mark_circle(color=PALETTE[0], opacity=0.9, stroke="white", strokeWidth=1)
-        .encode(
-            x=alt.X("x:Q", axis=nox, scale=xs),
-            y=alt.Y("y:Q", axis=nox, scale=ys),
-            size=alt.Size(
-                "articles:Q", title="node: articles", scale=alt.Scale(range=[40, 900], zero=False)
-            ),
-            tooltip=node_tips,
-        )
-    )
-    layers: list[alt.Chart] = [edges, pts]
-    if labels:
-        layers.append(
-            alt.Chart(_placed_labels(node_df, size))
-            .mark_text(dy=-12, fontSize=10, color="#222222")
-            .encode(
-                x=alt.X("x:Q", axis=nox, scale=xs),
-                y=alt.Y("y:Q", axis=nox, scale=ys),
-                text="label:N",
-                tooltip=node_tips,
-            )
-        )
-    kind = df.attrs.get("kind_a", "actor")
-    return alt.layer(*layers).properties(
-        width=size,
-        height=size,
-        title=_title(
-            title,
-            df,
-            f"Who appears with whom ({plural(kind)})",
-            "nodes: articles; edges: articles mentioning both",
-        ),
     )
 
 
@@ -920,50 +1034,11 @@ def tone_timeline(
     df = _frame(df, ["period", "label", "tone"], "tone_timeline")
     if df["period"].isna().all():
         raise errors.BadOption("tone_timeline needs periods: call tone(..., freq='month')")
-    cols = [
-        c
-        for c in (
-            "period",
-            "label",
-            "tone",
-            "tone_sd",
-            "articles",
-            "sentences",
-            "negative",
-            "positive",
-        )
-        if c in df.columns
-    ]
+    cols = [c for c in _TONE_COLUMNS if c in df.columns]
     data = df[cols].dropna(subset=["period"]).copy()
     data["period"] = pd.to_datetime(data["period"])
     unit = "sentences" if "sentences" in data else "articles"
-    freq = df.attrs.get("freq")
-    tips = [
-        alt.Tooltip("period:T", title=freq or "period", format=_time_format(freq)),
-        _tip("label", "key", "N"),
-        _tip("tone", "mean tone"),
-    ]
-    tips += [
-        _tip(c) for c in ("tone_sd", "articles", "sentences", "negative", "positive") if c in data
-    ]
-    n_keys = data["label"].nunique()
-    line = (
-        alt.Chart(data)
-        .mark_line(point=alt.OverlayMarkDef(size=30))
-        .encode(
-            x=alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq))),
-            y=alt.Y("tone:Q", title="Mean tone (VADER compound)", scale=alt.Scale(zero=False)),
-            tooltip=tips,
-        )
-    )
-    if n_keys > 1:  # click the legend to isolate series
-        pick = _legend_pick("pick_tone")
-        line = line.encode(
-            color=alt.Color("label:N", title="click to pick", sort=None),
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
-        ).add_params(pick)
-    else:
-        line = line.encode(color=alt.value(PALETTE[0]))
+    line = _tone_lines(data, df.attrs.get("freq"))
     zero = (
         alt.Chart(pd.DataFrame({"tone": [0.0], "note": ["neutral (0)"]}))
         .mark_rule(color="#999999", strokeDash=[4, 3])
@@ -974,6 +1049,48 @@ def tone_timeline(
         height=height,
         title=_title(title, df, "Tone over time", f"mean per period; unit: {unit}"),
     )
+
+
+#: Columns of a ``tone()`` frame a tone timeline embeds (those the frame has).
+_TONE_COLUMNS = (
+    "period",
+    "label",
+    "tone",
+    "tone_sd",
+    "articles",
+    "sentences",
+    "negative",
+    "positive",
+)
+
+
+def _tone_lines(data: pd.DataFrame, freq: str | None) -> alt.Chart:
+    """One tone line per key, each point's tooltip saying what its mean rests on; several
+    keys get a click-to-pick legend to isolate one."""
+    tips = [
+        alt.Tooltip("period:T", title=freq or "period", format=_time_format(freq)),
+        _tip("label", "key", "N"),
+        _tip("tone", "mean tone"),
+    ]
+    tips += [
+        _tip(c) for c in ("tone_sd", "articles", "sentences", "negative", "positive") if c in data
+    ]
+    line = (
+        alt.Chart(data)
+        .mark_line(point=alt.OverlayMarkDef(size=30))
+        .encode(
+            x=alt.X("period:T", title=None, axis=alt.Axis(format=_time_format(freq))),
+            y=alt.Y("tone:Q", title="Mean tone (VADER compound)", scale=alt.Scale(zero=False)),
+            tooltip=tips,
+        )
+    )
+    if data["label"].nunique() > 1:  # click the legend to isolate series
+        pick = _legend_pick("pick_tone")
+        return line.encode(
+            color=alt.Color("label:N", title="click to pick", sort=None),
+            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.1)),
+        ).add_params(pick)
+    return line.encode(color=alt.value(PALETTE[0]))
 
 
 # ---------------------------------------------------------------------------- map
@@ -1030,34 +1147,51 @@ def choropleth(
     if "label" not in data:
         data["label"] = data["key"]
     data["id"] = [_numeric(k) for k in data["key"]]
-    ids = _geo_ids()
-    drawn = data["id"].isin(ids)
-    missing = data.loc[~drawn]
+    drawn = data["id"].isin(_geo_ids())
+    note = _off_map_note(data.loc[~drawn], value)
     data = data.loc[drawn]
-    note = None
-    if len(missing):
-        names = ", ".join(
-            f"{r.label} ({getattr(r, value):,.0f})" if value in _COUNTS else str(r.label)
-            for r in missing.head(6).itertuples()
-        )
-        more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
-        note = f"not on the map: {names}{more}"
     geo = _world_geo()
-    # Coverage is heavy-tailed (one country holds a third of it): on a linear scale it is
-    # one dark country and pale others, so a spread over 20x is coloured on a log scale.
-    vals = pd.to_numeric(data[value], errors="coerce").dropna()
-    heavy = bool(len(vals) > 2 and vals.min() > 0 and vals.max() / vals.min() >= 20)
-    fields = [c for c in data.columns if c != "id"]
-    tips = [_tip("label", "country", "N"), _tip("key", "ISO3", "N")]
-    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
-    if value not in ("articles", "mentions", "share"):
-        tips.append(_tip(value))
     background = (
         alt.Chart(geo)
         .mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.4)
         .encode(tooltip=[alt.Tooltip("properties.name:N", title="country (no data)")])
     )
-    fg = (
+    return (
+        alt.layer(background, _country_fill(geo, data, value))
+        .project(type=projection)
+        .properties(
+            width=width,
+            height=height,
+            title=_title(title, df, f"Where coverage goes ({_value_title(value).lower()})", note),
+        )
+    )
+
+
+def _off_map_note(missing: pd.DataFrame, value: str) -> str | None:
+    """The subtitle naming the keys that have no polygon at this scale (None: all drawn),
+    so they are not silently dropped."""
+    if not len(missing):
+        return None
+    names = ", ".join(
+        f"{r.label} ({getattr(r, value):,.0f})" if value in _COUNTS else str(r.label)
+        for r in missing.head(OFF_MAP_NAMED).itertuples()
+    )
+    more = f" and {len(missing) - OFF_MAP_NAMED} more" if len(missing) > OFF_MAP_NAMED else ""
+    return f"not on the map: {names}{more}"
+
+
+def _country_fill(geo: alt.InlineData, data: pd.DataFrame, value: str) -> alt.Chart:
+    """The countries with data, coloured by ``value``, looked up by numeric id."""
+    # Coverage is heavy-tailed (one country holds a third of it): on a linear scale it is
+    # one dark country and pale others, so a spread over 20x is coloured on a log scale.
+    vals = pd.to_numeric(data[value], errors="coerce").dropna()
+    heavy = bool(len(vals) > 2 and vals.min() > 0 and vals.max() / vals.min() >= LOG_SCALE_SPREAD)
+    fields = [c for c in data.columns if c != "id"]
+    tips = [_tip("label", "country", "N"), _tip("key", "ISO3", "N")]
+    tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
+    if value not in ("articles", "mentions", "share"):
+        tips.append(_tip(value))
+    return (
         alt.Chart(geo)
         .transform_lookup(
             lookup="id",
@@ -1075,15 +1209,6 @@ def choropleth(
                 legend=alt.Legend(format=_axis_format(value)),
             ),
             tooltip=tips,
-        )
-    )
-    return (
-        alt.layer(background, fg)
-        .project(type=projection)
-        .properties(
-            width=width,
-            height=height,
-            title=_title(title, df, f"Where coverage goes ({_value_title(value).lower()})", note),
         )
     )
 
@@ -1181,13 +1306,30 @@ def admin1_map(
         .transform_filter(keep)
         .mark_geoshape(fill="#f2f2f2", stroke="#999999", strokeWidth=0.6)
     )
+    return (
+        alt.layer(outline, _division_marks(data, value))
+        .project(type="albersUsa" if country.upper() == "USA" else "mercator")
+        .properties(
+            width=width,
+            height=height,
+            title=_title(
+                title,
+                df,
+                f"Coverage by division of {country_label(country)} ({_value_title(value).lower()})",
+            ),
+        )
+    )
+
+
+def _division_marks(data: pd.DataFrame, value: str) -> alt.Chart:
+    """One circle per division at its mean point, coloured and sized by ``value``."""
     cols = list(dict.fromkeys(
         [c for c in ("key", "label", "lat", "lon", "articles", "mentions", "share") if c in data]
         + [value]
     ))  # fmt: skip
     tips = [_tip("label", "division", "N"), _tip("key", "code", "N")]
     tips += [_tip(c) for c in ("articles", "mentions", "share") if c in data]
-    marks = (
+    return (
         alt.Chart(alt.InlineData(values=data[cols].to_dict("records")))
         .mark_circle(opacity=0.85, stroke="#555555", strokeWidth=0.5)
         .encode(
@@ -1201,19 +1343,6 @@ def admin1_map(
             ),
             size=alt.Size(f"{value}:Q", scale=alt.Scale(range=[40, 1200]), legend=None),
             tooltip=tips,
-        )
-    )
-    return (
-        alt.layer(outline, marks)
-        .project(type="albersUsa" if country.upper() == "USA" else "mercator")
-        .properties(
-            width=width,
-            height=height,
-            title=_title(
-                title,
-                df,
-                f"Coverage by division of {country_label(country)} ({_value_title(value).lower()})",
-            ),
         )
     )
 
