@@ -55,3 +55,42 @@ def test_bad_format_is_a_clear_error(tmp_path):
     assert r.exit_code != 0
     assert "unknown format" in r.output
     assert "Traceback" not in r.output
+
+
+#: Every query verb of the shell beside the Workbench call it must equal.
+QUERY_VERBS = {
+    "top": (["actor", "--n", "5"], lambda wb, f: wb.top("actor", 5, f)),
+    "cooccurrence": (
+        ["actor", "country", "--n", "5"],
+        lambda wb, f: wb.cooccurrence("actor", "country", f, 5),
+    ),
+    "compare": (["--by", "country", "--n", "3"], lambda wb, f: wb.compare(None, "country", f, 3)),
+    "articles": (["--n", "7"], lambda wb, f: wb.articles(f, 7)),
+    "evidence": (["country", "RUS", "--n", "4"], lambda wb, f: wb.evidence("country", "RUS", f, 4)),
+}
+
+
+def test_query_verbs_share_the_filter_options(ru_ua_wb):
+    """One set of filter options (--source, --from, …) on every query verb, and each verb
+    prints what the Workbench method returns for the same Filter."""
+    import io
+
+    import pandas as pd
+
+    from workbench import Filter
+
+    source = ru_ua_wb.top("source", 1)["key"][0]
+    f = Filter(sources=(source,), date_from="2022-02-01")
+    opts = ["--db", str(ru_ua_wb.path), "--source", source, "--from", "2022-02-01"]
+    wants = {verb: call(ru_ua_wb, f) for verb, (_args, call) in QUERY_VERBS.items()}
+    ru_ua_wb.close()  # the CLI opens the file itself
+    for verb, (args, _call) in QUERY_VERBS.items():
+        r = runner.invoke(app, [verb, *args, *opts, "--format", "csv"])
+        assert r.exit_code == 0, (verb, r.output)
+        want = wants[verb]
+        got = pd.read_csv(io.StringIO(r.output))
+        assert len(want) > 0, verb
+        assert (len(got), list(got.columns)) == (len(want), list(want.columns)), verb
+    r = runner.invoke(app, ["evidence", "country", "RUS", "--n", "2", *opts, "--sql"])
+    assert r.exit_code == 0, r.output
+    assert "params:" in r.output and source in r.output

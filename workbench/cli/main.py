@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import warnings
 from collections.abc import Callable
@@ -626,6 +627,41 @@ def _filter(
     )
 
 
+#: The shared query options, in the order --help lists them: (parameter, annotation, default).
+_FILTER_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("date_from", FromOpt, None),
+    ("date_to", ToOpt, None),
+    ("source", SourceOpt, None),
+    ("actor", ActorOpt, None),
+    ("country", CountryOpt, None),
+    ("theme", ThemeOpt, None),
+    ("text", TextOpt, None),
+    ("dedup", DedupOpt, "none"),
+    ("show_sql", ShowSqlOpt, False),
+)
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a query command the shared filter options (--from … --dedup, --sql): the
+    command declares keyword parameters ``f`` (the :class:`Filter`) and ``show_sql``, and
+    typer sees the options in their place, so every query verb filters the same way."""
+    sig = inspect.signature(fn, eval_str=True)  # typer reads __signature__ as given
+    own = [p for p in sig.parameters.values() if p.name not in ("f", "show_sql")]
+    extra = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+        for name, ann, default in _FILTER_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        opts = {name: kwargs.pop(name, default) for name, _a, default in _FILTER_OPTIONS}
+        show_sql = opts.pop("show_sql")
+        return fn(*args, f=_filter(**opts), show_sql=show_sql, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=[*own, *extra])  # type: ignore[attr-defined]
+    return wrapper
+
+
 def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs: Any) -> Any:
     """Call a query method; search fallbacks become a one-line notice, --sql prints the SQL."""
     with warnings.catch_warnings(record=True) as caught:
@@ -642,6 +678,7 @@ def _run_query(wb: Workbench, method: str, show_sql: bool, *args: Any, **kwargs:
 
 @app.command("top")
 @friendly
+@filter_options
 def top_cmd(
     kind: Annotated[
         str,
@@ -649,19 +686,12 @@ def top_cmd(
     ],
     n: Annotated[int, typer.Option("--n", help="How many.")] = 20,
     db: DbOpt = config.DEFAULT_DB,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
-    source: SourceOpt = None,
-    actor: ActorOpt = None,
-    country: CountryOpt = None,
-    theme: ThemeOpt = None,
-    text: TextOpt = None,
-    dedup: DedupOpt = "none",
-    show_sql: ShowSqlOpt = False,
     out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
 ) -> None:
     """The most covered actors/countries/themes/sources (articles, mentions, share)."""
-    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "top", show_sql, kind, n, f)
     if out_format == "table":
@@ -677,6 +707,7 @@ def top_cmd(
 
 @app.command("coverage")
 @friendly
+@filter_options
 def coverage_cmd(
     by: Annotated[str, typer.Option("--by", help="actor, country, theme, source, …")] = "actor",
     freq: Annotated[
@@ -687,20 +718,13 @@ def coverage_cmd(
     ] = False,
     n: Annotated[int, typer.Option("--n", help="How many keys.")] = 8,
     db: DbOpt = config.DEFAULT_DB,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
-    source: SourceOpt = None,
-    actor: ActorOpt = None,
-    country: CountryOpt = None,
-    theme: ThemeOpt = None,
-    text: TextOpt = None,
-    dedup: DedupOpt = "none",
-    show_sql: ShowSqlOpt = False,
     limit: Annotated[int, typer.Option(help="Periods to print.")] = 60,
     out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
 ) -> None:
     """Articles per period for the top keys (one column per key; --normalize for shares)."""
-    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "coverage", show_sql, by, freq, normalize, f, n)
     if out_format != "table":
@@ -723,24 +747,18 @@ def coverage_cmd(
 
 @app.command("kwic")
 @friendly
+@filter_options
 def kwic_cmd(
     term: Annotated[str, typer.Argument(help="A word/phrase, or an entity name or id.")],
     window: Annotated[int, typer.Option(help="Characters of context either side.")] = 50,
     n: Annotated[int, typer.Option("--n", help="Lines to print.")] = 40,
     db: DbOpt = config.DEFAULT_DB,
-    date_from: FromOpt = None,
-    date_to: ToOpt = None,
-    source: SourceOpt = None,
-    actor: ActorOpt = None,
-    country: CountryOpt = None,
-    theme: ThemeOpt = None,
-    text: TextOpt = None,
-    dedup: DedupOpt = "none",
-    show_sql: ShowSqlOpt = False,
+    *,
+    f: Filter,
+    show_sql: bool,
 ) -> None:
     """Keyword in context: each occurrence with its article, date and character offsets.
     Entity names match all resolved mentions of the entity ("Putin" finds "Vladimir Putin")."""
-    f = _filter(date_from, date_to, source, actor, country, theme, text, dedup)
     with Workbench(db, read_only=True) as wb:
         df = _run_query(wb, "kwic", show_sql, term, window, f, n)
     if df.empty:
@@ -767,6 +785,92 @@ def kwic_cmd(
     for r, w in zip(df.itertuples(index=False), where, strict=True):
         table.add_row(str(r.date)[:10], w, r.left[-side:], r.keyword, r.right[:side])
     console.print(table)
+
+
+@app.command("cooccurrence")
+@friendly
+@filter_options
+def cooccurrence_cmd(
+    kind_a: Annotated[str, typer.Argument(help=f"One of {', '.join(KINDS)}.")] = "actor",
+    kind_b: Annotated[
+        str | None, typer.Argument(help="The other kind (default: the same as kind_a).")
+    ] = None,
+    n: Annotated[int, typer.Option("--n", help="Pairs to print.")] = 30,
+    min_articles: Annotated[int, typer.Option(help="Pairs in at least this many articles.")] = 1,
+    sort: Annotated[str, typer.Option(help="articles, lift or pmi.")] = "articles",
+    db: DbOpt = config.DEFAULT_DB,
+    out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
+) -> None:
+    """Pairs of keys named in the same articles (counts, lift, PMI)."""
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(
+            wb, "cooccurrence", show_sql, kind_a, kind_b, f, n, min_articles=min_articles, sort=sort
+        )
+    title = f"{kind_a} x {kind_b or kind_a} by {sort} — {f.describe()} ({DEDUP_UNITS[f.dedup]})"
+    print_df(df, title=title, max_rows=n, fmt=out_format)
+
+
+@app.command("compare")
+@friendly
+@filter_options
+def compare_cmd(
+    outlets: Annotated[
+        list[str] | None, typer.Argument(help="Outlets to compare (default: all).")
+    ] = None,
+    by: Annotated[str, typer.Option("--by", help="actor, country, theme, …")] = "actor",
+    n: Annotated[int, typer.Option("--n", help="Keys per outlet.")] = 15,
+    db: DbOpt = config.DEFAULT_DB,
+    out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
+) -> None:
+    """Each outlet's top keys and the share of its own articles that mention them."""
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "compare", show_sql, outlets or None, by, f, n)
+    print_df(df, title=f"{by} by outlet — {f.describe()}", max_rows=200, fmt=out_format)
+
+
+@app.command("articles")
+@friendly
+@filter_options
+def articles_cmd(
+    n: Annotated[int, typer.Option("--n", help="Articles to print.")] = 30,
+    order: Annotated[str, typer.Option(help="date, -date or relevance (with --text).")] = "date",
+    db: DbOpt = config.DEFAULT_DB,
+    out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
+) -> None:
+    """The articles the filter selects: id, date, outlet, title (and BM25 score with --text)."""
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "articles", show_sql, f, n, order=order)
+    print_df(df, title=f"articles — {f.describe()}", max_rows=n, fmt=out_format)
+
+
+@app.command("evidence")
+@friendly
+@filter_options
+def evidence_cmd(
+    kind: Annotated[str, typer.Argument(help=f"One of {', '.join(KINDS)}.")],
+    value: Annotated[str, typer.Argument(help="The key, name or label to show evidence for.")],
+    n: Annotated[int, typer.Option("--n", help="Sentences to print.")] = 20,
+    db: DbOpt = config.DEFAULT_DB,
+    out_format: FormatOpt = "table",
+    *,
+    f: Filter,
+    show_sql: bool,
+) -> None:
+    """The sentences behind a count: each mention of the key with its article and offsets."""
+    with Workbench(db, read_only=True) as wb:
+        df = _run_query(wb, "evidence", show_sql, kind, value, f, n)
+    print_df(
+        df, title=f"evidence for {kind} {value!r} — {f.describe()}", max_rows=n, fmt=out_format
+    )
 
 
 # ---------------------------------------------------------------- reports (issue 5)
