@@ -15,7 +15,7 @@ import duckdb
 
 from . import errors
 
-#: Every report page carries this in its first bytes (report_html.TEMPLATE).
+#: Every report page carries this in its first bytes (present/templates/report.html.j2).
 REPORT_MARK = b'<meta name="generator" content="coverage-workbench'
 _HEAD_BYTES = 4096
 
