@@ -26,6 +26,9 @@ import numpy as np
 
 from workbench.resolve import countries
 
+#: The modules of country resolution whose source keys the cached features.
+_COUNTRY_MODULES = ("countries", "context", "gazetteer", "weights")
+
 SEED = 15
 PARAMS = {
     "objective": "binary",
@@ -96,7 +99,11 @@ def extract_all(gold_sets: dict[str, list]) -> dict[str, list[Mention]]:
     here = Path(__file__).parent
     src = b"".join(
         p.read_bytes()
-        for p in (Path(countries.__file__), here / "country_ranker.py", here / "eval_geoparsing.py")
+        for p in (
+            *(Path(countries.__file__).with_name(f"{m}.py") for m in _COUNTRY_MODULES),
+            here / "country_ranker.py",
+            here / "eval_geoparsing.py",
+        )
     )
     tag = hashlib.sha1(src).hexdigest()[:12]
     try:

@@ -36,7 +36,7 @@ from rapidfuzz import fuzz, process
 from ..base import store
 from ..base.progress import progress_bar
 from ..nlp import actors
-from . import countries, places
+from . import context, countries, gazetteer, places, weights
 from .countries import CountryResolver
 from .registry import Registry, load_registry
 
@@ -426,7 +426,8 @@ def _code_hash() -> str:
     """The rules' code and data as this process loaded them (read once: a file edited
     while the process runs is not the code it runs)."""
     h = hashlib.sha256(places._cache_path().name.encode())
-    for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], countries):
+    country_modules = (countries, context, gazetteer, weights)  # places: in the cache name
+    for mod in (sys.modules[__name__], actors, sys.modules[Registry.__module__], *country_modules):
         h.update(Path(str(mod.__file__)).read_bytes())
     return h.hexdigest()
 
