@@ -575,7 +575,7 @@ def kwic_totals(con: duckdb.DuckDBPyConnection, p: Plan) -> SqlResult:
     """All the entity's occurrences and their articles, counted on ``agg_spans`` (on the
     base tables this count scans every mention: seconds at 10^6 articles)."""
     ws, ps = _where(p.filter, "s")
-    ids = list(p["ids"]) or [""]
+    ids = list(p["ids"])  # only called for an entity kwic, which has ids
     where = f"s.kind = ? AND s.key IN ({store.in_list_params(ids)}) AND {ws}"
     return _KWIC_COUNT.format(where=where), [kind("actor").agg, *ids, *ps]
 
