@@ -84,8 +84,9 @@ def rebuilt(w: Workbench) -> dict[str, list]:
     return snapshot(w)
 
 
-def test_an_append_equals_a_rebuild(held_out: Workbench) -> None:
+def test_an_append_equals_a_rebuild(held_out: Workbench, monkeypatch) -> None:
     w = held_out
+    monkeypatch.setattr(search, "CHUNK", 45)  # several transactions
     n_before = w.con.execute("SELECT num_docs FROM fts_main_articles.stats").fetchone()[0]
     w.con.execute("INSERT INTO articles SELECT * FROM held")
     assert w.index_search()
@@ -141,3 +142,26 @@ def test_an_index_of_another_layout_is_rebuilt(held_out: Workbench) -> None:
     got = snapshot(w)
     assert store.get_meta(con, "fts_articles_layout") == search._layout()
     assert_same(got, rebuilt(w))
+
+
+def test_an_interrupted_update_resumes_exactly(held_out: Workbench, monkeypatch) -> None:
+    w = held_out
+    monkeypatch.setattr(search, "CHUNK", 45)
+    add, calls = search._add_chunk, []
+
+    def stopped_in_the_second_chunk(*args: object) -> None:
+        calls.append(args)
+        add(*args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(search, "_add_chunk", stopped_in_the_second_chunk)
+    w.con.execute("INSERT INTO articles SELECT * FROM held")
+    with pytest.raises(KeyboardInterrupt):
+        search.index_search(w.con)
+    with pytest.warns(search.SearchFallbackWarning, match="predates"):
+        assert not search.fts_ready(w.con)  # substring search answers meanwhile
+    monkeypatch.setattr(search, "_add_chunk", add)
+    assert w.index_search()
+    assert search.fts_ready(w.con)
+    assert_same(snapshot(w), rebuilt(w))

@@ -136,9 +136,7 @@ def index_search(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> bool:
     if full or not index_exists(con) or store.get_meta(con, _LAYOUT_KEY) != _layout():
         _rebuild(con)
     elif store.get_meta(con, _DIGEST_KEY) != _digests(con):
-        with store.transaction(con):
-            _update(con)
-            _stamp(con)
+        _update(con)
     _warned.discard("stale")
     return True
 
@@ -162,33 +160,57 @@ def _stamp(con: duckdb.DuckDBPyConnection) -> None:
     store.set_meta(con, _META_KEY, _fingerprint(con))
 
 
+#: Articles indexed per transaction: bounds the memory of a large append (a chunk's postings
+#: are held in a temporary table), and an interrupted update resumes from the last chunk.
+CHUNK = 20_000
+
 _GONE_SQL = """CREATE OR REPLACE TEMP TABLE fts_gone_ AS
 SELECT d.docid FROM {s}.docs d
 WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = d.name AND {digest} = d.digest)"""
 _NEW_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_ AS
-SELECT (SELECT coalesce(max(docid), -1) FROM {s}.docs) + row_number() OVER (ORDER BY a.rowid)
-       AS docid, a.article_id AS name, {digest} AS digest, a.title, a.text
+SELECT row_number() OVER (ORDER BY a.rowid) - 1 AS seq, a.article_id AS name, {digest} AS digest
 FROM articles a ANTI JOIN {s}.docs d ON d.name = a.article_id AND d.digest = {digest}"""
-#: The extension's ``union_fields_query`` and ``stemmed_stopped`` over the new rows only.
+#: The extension's ``union_fields_query`` and ``stemmed_stopped`` over one chunk of new rows.
 _NEW_TERMS_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_terms_ AS
-WITH tokenized AS (
+WITH n AS (
+    SELECT ? + n.seq AS docid, a.title, a.text FROM fts_new_ n
+    JOIN articles a ON a.article_id = n.name WHERE n.seq >= ? AND n.seq < ?),
+tokenized AS (
     SELECT unnest({s}.tokenize(n.title)) AS w, n.docid,
-           (SELECT fieldid FROM {s}.fields WHERE field = 'title') AS fieldid FROM fts_new_ n
+           (SELECT fieldid FROM {s}.fields WHERE field = 'title') AS fieldid FROM n
     UNION ALL
     SELECT unnest({s}.tokenize(n.text)) AS w, n.docid,
-           (SELECT fieldid FROM {s}.fields WHERE field = 'text') AS fieldid FROM fts_new_ n)
+           (SELECT fieldid FROM {s}.fields WHERE field = 'text') AS fieldid FROM n)
 SELECT stem(t.w, ?) AS term, t.docid, t.fieldid FROM tokenized t
 WHERE t.w NOT NULL AND len(t.w) > 0 AND t.w NOT IN (SELECT sw FROM {s}.stopwords)"""
 
 
 def _update(con: duckdb.DuckDBPyConnection) -> None:
-    """Remove the documents whose article is gone or changed, add the new ones, and keep
-    ``dict.df`` and ``stats`` what a rebuild would compute (ids may differ; scores do not)."""
+    """Remove the documents whose article is gone or changed, then add the new ones chunk
+    by chunk; each step keeps ``dict.df`` and ``stats`` what a rebuild would compute (ids
+    may differ, scores do not)."""
     s = INDEX_SCHEMA
-    con.execute(_GONE_SQL.format(s=s, digest=_DIGEST))
     con.execute(_NEW_SQL.format(s=s, digest=_DIGEST))
-    _remove_gone(con)
-    con.execute(_NEW_TERMS_SQL.format(s=s), [_STEMMER])
+    with store.transaction(con):
+        con.execute(_GONE_SQL.format(s=s, digest=_DIGEST))
+        _remove_gone(con)
+        _restat(con)
+    (k,) = con.execute("SELECT count(*) FROM fts_new_").fetchone()
+    (first,) = con.execute(f"SELECT coalesce(max(docid), -1) + 1 FROM {s}.docs").fetchone()  # noqa: S608
+    for lo in range(0, k, CHUNK):
+        with store.transaction(con):
+            _add_chunk(con, first, lo, lo + CHUNK)
+            _restat(con)
+    with store.transaction(con):
+        _stamp(con)
+    for t in ("fts_gone_", "fts_new_", "fts_new_terms_"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _add_chunk(con: duckdb.DuckDBPyConnection, first: int, lo: int, hi: int) -> None:
+    """Index the new articles ``lo <= seq < hi`` as documents ``first + seq``."""
+    s = INDEX_SCHEMA
+    con.execute(_NEW_TERMS_SQL.format(s=s), [first, lo, hi, _STEMMER])
     con.execute(
         f"INSERT INTO {s}.dict (termid, term, df) "  # noqa: S608
         f"SELECT (SELECT coalesce(max(termid), -1) FROM {s}.dict) + row_number() OVER "
@@ -205,16 +227,21 @@ def _update(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         f"INSERT INTO {s}.docs (docid, name, len, digest) "  # noqa: S608
-        "SELECT n.docid, n.name, (SELECT count(*) FROM fts_new_terms_ t WHERE t.docid = n.docid), "
-        "n.digest FROM fts_new_ n"
+        "SELECT ? + n.seq, n.name, coalesce(c.len, 0), n.digest FROM fts_new_ n "
+        "LEFT JOIN (SELECT docid, count(*) AS len FROM fts_new_terms_ GROUP BY docid) c "
+        "ON c.docid = ? + n.seq WHERE n.seq >= ? AND n.seq < ?",
+        [first, first, lo, hi],
     )
+
+
+def _restat(con: duckdb.DuckDBPyConnection) -> None:
+    """``stats`` as the extension computes it (one pass over ``docs``)."""
+    s = INDEX_SCHEMA
     con.execute(f"DELETE FROM {s}.stats")  # noqa: S608
     con.execute(
         f"INSERT INTO {s}.stats SELECT COUNT(docs.docid) AS num_docs, "  # noqa: S608
         f"SUM(docs.len) / COUNT(docs.len) AS avgdl FROM {s}.docs AS docs"
     )
-    for t in ("fts_gone_", "fts_new_", "fts_new_terms_"):
-        con.execute(f"DROP TABLE {t}")
 
 
 def _remove_gone(con: duckdb.DuckDBPyConnection) -> None:
@@ -233,10 +260,7 @@ def _remove_gone(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(f"DELETE FROM {s}.dict WHERE df <= 0")  # noqa: S608
     con.execute(f"DELETE FROM {s}.terms t WHERE {within}", [lo, hi])  # noqa: S608
-    con.execute(
-        f"DELETE FROM {s}.docs t WHERE {within}",  # noqa: S608
-        [lo, hi],
-    )
+    con.execute(f"DELETE FROM {s}.docs t WHERE {within}", [lo, hi])  # noqa: S608
 
 
 def bm25_query(con: duckdb.DuckDBPyConnection, text: str) -> str | None:
