@@ -187,14 +187,16 @@ CHUNK = 20_000
 _GONE_SQL = """CREATE OR REPLACE TEMP TABLE fts_gone_ AS
 SELECT d.docid FROM {s}.docs d
 WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = d.name AND {digest} = d.digest)"""
+#: The next chunk of articles without a document of their digest; ``rid`` (the row id, valid
+#: inside this transaction) lets the text be read for these rows alone.
 _NEW_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_ AS
-SELECT row_number() OVER (ORDER BY a.rowid) - 1 AS seq, a.article_id AS name, {digest} AS digest
-FROM articles a ANTI JOIN {s}.docs d ON d.name = a.article_id AND d.digest = {digest}"""
+SELECT (SELECT coalesce(max(docid), -1) + 1 FROM {s}.docs) + row_number() OVER (ORDER BY a.rowid)
+       - 1 AS docid, a.rowid AS rid, a.article_id AS name, {digest} AS digest
+FROM articles a ANTI JOIN {s}.docs d ON d.name = a.article_id AND d.digest = {digest}
+ORDER BY a.rowid LIMIT ?"""
 #: The extension's ``union_fields_query`` and ``stemmed_stopped`` over one chunk of new rows.
 _NEW_TERMS_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_terms_ AS
-WITH n AS (
-    SELECT ? + n.seq AS docid, a.title, a.text FROM fts_new_ n
-    JOIN articles a ON a.article_id = n.name WHERE n.seq >= ? AND n.seq < ?),
+WITH n AS (SELECT n.docid, a.title, a.text FROM fts_new_ n JOIN articles a ON a.rowid = n.rid),
 tokenized AS (
     SELECT unnest({s}.tokenize(n.title)) AS w, n.docid,
            (SELECT fieldid FROM {s}.fields WHERE field = 'title') AS fieldid FROM n
@@ -210,27 +212,28 @@ def _update(con: duckdb.DuckDBPyConnection) -> None:
     by chunk; each step keeps ``dict.df`` and ``stats`` what a rebuild would compute (ids
     may differ, scores do not)."""
     s = INDEX_SCHEMA
-    con.execute(_NEW_SQL.format(s=s, digest=_DIGEST))
     with store.transaction(con):
         con.execute(_GONE_SQL.format(s=s, digest=_DIGEST))
         _remove_gone(con)
         _restat(con)
-    (k,) = con.execute("SELECT count(*) FROM fts_new_").fetchone()
-    (first,) = con.execute(f"SELECT coalesce(max(docid), -1) + 1 FROM {s}.docs").fetchone()  # noqa: S608
-    for lo in range(0, k, CHUNK):
+    k = CHUNK
+    while k == CHUNK:
         with store.transaction(con):
-            _add_chunk(con, first, lo, lo + CHUNK)
-            _restat(con)
+            con.execute(_NEW_SQL.format(s=s, digest=_DIGEST), [CHUNK])
+            (k,) = con.execute("SELECT count(*) FROM fts_new_").fetchone()
+            if k:
+                _add_chunk(con)
+                _restat(con)
     with store.transaction(con):
         _stamp(con)
     for t in ("fts_gone_", "fts_new_", "fts_new_terms_"):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def _add_chunk(con: duckdb.DuckDBPyConnection, first: int, lo: int, hi: int) -> None:
-    """Index the new articles ``lo <= seq < hi`` as documents ``first + seq``."""
+def _add_chunk(con: duckdb.DuckDBPyConnection) -> None:
+    """Index the articles of ``fts_new_`` as its documents."""
     s = INDEX_SCHEMA
-    con.execute(_NEW_TERMS_SQL.format(s=s), [first, lo, hi, _STEMMER])
+    con.execute(_NEW_TERMS_SQL.format(s=s), [_STEMMER])
     con.execute(
         f"INSERT INTO {s}.dict (termid, term, df) "  # noqa: S608
         f"SELECT (SELECT coalesce(max(termid), -1) FROM {s}.dict) + row_number() OVER "
@@ -247,10 +250,9 @@ def _add_chunk(con: duckdb.DuckDBPyConnection, first: int, lo: int, hi: int) -> 
     )
     con.execute(
         f"INSERT INTO {s}.docs (docid, name, len, digest) "  # noqa: S608
-        "SELECT ? + n.seq, n.name, coalesce(c.len, 0), n.digest FROM fts_new_ n "
+        "SELECT n.docid, n.name, coalesce(c.len, 0), n.digest FROM fts_new_ n "
         "LEFT JOIN (SELECT docid, count(*) AS len FROM fts_new_terms_ GROUP BY docid) c "
-        "ON c.docid = ? + n.seq WHERE n.seq >= ? AND n.seq < ?",
-        [first, first, lo, hi],
+        "USING (docid)"
     )
 
 
