@@ -558,3 +558,43 @@ def test_a_towns_demonym_follows_the_town_the_article_names() -> None:
     assert resolve_country("Londoner", context=text, start=text.index("Londoner")) == "CAN"
     spans = [(text.index("Londoner"), text.index("Londoner") + 8, "Londoner", "NORP")]
     assert CountryResolver().resolve_article(text, spans) == ["CAN"]
+
+
+def test_republic_of_congo_is_congo_brazzaville_and_its_short_name_follows() -> None:
+    text = (
+        "Nine people have died from Ebola in the Republic of Congo this month, near the "
+        "Gabon border. The government of Congo has announced a quarantine. Zaire/Congo has "
+        "seen the most outbreaks."
+    )
+    assert resolve_country("Republic of Congo") == "COG"
+    assert resolve_country("Congo", context=text, start=text.index("Congo has")) == "COG"
+
+
+def test_a_countrys_possessive_and_a_city_named_after_it_are_no_local_cues() -> None:
+    text = (
+        "Western Australian authorities say a toxin killed the birds near Esperance. Birds "
+        "Australia, the group dedicated to the study of Australia's native birds, said so."
+    )
+    assert resolve_country("Australia", context=text, start=text.index("Australia's")) == "AUS"
+    text = (
+        "Cases were reported in Texas, California and Missouri. Mexican officials closed "
+        "schools in Mexico City, and the outbreak in Mexico is deteriorating."
+    )
+    assert resolve_country("Mexico", context=text, start=text.index("Mexico is")) == "MEX"
+
+
+def test_a_name_used_as_a_local_unit_is_the_unit_of_the_articles_country() -> None:
+    text = (
+        "Carbon monoxide killed three people in a caravan park in Cornwall in South West "
+        "England. Devon and Cornwall police were alerted, and Cornwall Fire and Rescue "
+        "Service attended."
+    )
+    start = text.index("Cornwall Fire")
+    assert resolve_country("Cornwall", context=text, start=start) == "GBR"
+    text = (
+        "The American Legion will lead the parade on Memorial Day. In 2006, Dublin City "
+        "Council committed $250,000 to the project, the Dublin Mayor said."
+    )
+    start = text.index("Dublin Mayor")
+    assert resolve_country("Dublin") == "IRL"
+    assert resolve_country("Dublin", context=text, start=start) == "USA"

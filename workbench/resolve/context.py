@@ -417,6 +417,9 @@ _STREET_AFTER = re.compile(
 )
 
 
+_POSSESSIVE = ("'s", "’s")
+
+
 def _is_local(text: str, start: int, end: int) -> bool:
     return bool(
         _LOCAL_AFTER.match(text, end, end + 40)
@@ -498,8 +501,8 @@ def _note_mention(
     """A name's local cue, the states it could lie in, its town states, a shared state
     abbreviation ("WA"), and the initials a multiword name defines ("SA", "NJ")."""
     lower_words = p.lower_words
-    if _is_local(text, start, end):
-        ctx.local_keys.add(key)
+    if _is_local(text, start, end) and not surface.endswith(_POSSESSIVE):
+        ctx.local_keys.add(key)  # not "Australia's native birds": the country's
     weak = _gazetteer().weak_alt
     located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
     poss = {
@@ -625,7 +628,13 @@ def _read_local_and_owners(ctx: _Context, text: str) -> None:
     """Local-municipality cues ("City of Dublin") and a country's possessive before a name
     ("the USA's West Coast", "Britain's Lake District")."""
     for m in _LOCAL_SCAN.finditer(text):
-        ctx.local_keys.add(_key(m.group(1) or m.group(2)))
+        name = m.group(1) or m.group(2)
+        if name.endswith(_POSSESSIVE):
+            continue  # "Australia's native birds": the country's
+        cue = _LOCAL_AFTER.match(text, m.end()) if m.group(1) else None
+        if cue and _lookup(text[m.start(1) : cue.end()]):
+            continue  # "Mexico City", "Kansas City": a name of its own, no cue for "Mexico"
+        ctx.local_keys.add(_key(name))
     owners: dict[str, set[str]] = {}
     for m in _OWNER.finditer(text):
         if m.group(2).isupper():

@@ -369,7 +369,7 @@ def _score_readings(
         dateline = ctx.dateline
     total = sum(country.values()) + 1.0
     cands, local = _readings_to_score(cands, ctx, key, qualifier, admin)
-    home = country.most_common(1)[0][0] if local and country else None
+    home = _local_home(cands, country) if local else None
     best_code, best_score = None, -math.inf
     scores: dict[str, float] = {}
     top = max(c.weight for c in cands)
@@ -397,6 +397,14 @@ def _score_readings(
     return best_code, scores
 
 
+def _local_home(cands: Sequence[Cand], country: Counter) -> str | None:
+    """The country of a name used as a local unit ("Dublin City Council"): of the countries
+    that have such a unit, the one the article's other evidence favours, if any."""
+    votes: dict[str, float] = {c.code: country.get(c.code, 0.0) for c in cands}
+    best = max(votes, key=votes.__getitem__, default=None)
+    return best if best is not None and votes[best] > 0.0 else None
+
+
 def _plus_fixed_bonus(
     s: float, c: Cand, dateline: tuple[str, str] | None, qualifier: tuple[str, str] | None
 ) -> float:
@@ -411,6 +419,11 @@ def _plus_fixed_bonus(
         if qualifier[1] and qualifier[1] == c.admin1:
             s += A_QUALIFIER
     return s
+
+
+#: Readings a name used as a local unit can have: towns, counties, states, and the curated
+#: provinces and counties ("Cornwall Fire and Rescue Service" is the county's).
+_LOCAL_KINDS = _TOWN_KINDS | {"place"}
 
 
 def _readings_to_score(
@@ -428,18 +441,26 @@ def _readings_to_score(
         and not any(c.kind in {"demonym", "region"} for c in cands)
     )
     if local:
-        towns = [c for c in cands if c.kind in _TOWN_KINDS]
+        towns = [c for c in cands if c.kind in _LOCAL_KINDS]
         return towns or cands, True
     if qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
         # A country-level name ("China", "Lebanon") means the country unless the text marks
         # it as a town ("Lebanon woman", "Lebanon, Pa.") or names the state of a sizeable
-        # town of that name ("Palestine" in an article about East Texas); states compete.
+        # town of that name ("Palestine" in an article about East Texas) while no other
+        # name speaks for the country ("Mexican", "Mexico City"); states compete.
+        spoken = ctx is not None and any(
+            ctx.support(c.code, key) > 0 for c in cands if c.kind in STRONG_KINDS
+        )
         cands = [
             c
             for c in cands
             if c.kind in STRONG_KINDS
             or c.kind == "admin"
-            or (c.weight >= SMALL_CITY and admin.get((c.code, c.admin1), 0.0) >= TOWN_STATE_VOTES)
+            or (
+                not spoken
+                and c.weight >= SMALL_CITY
+                and admin.get((c.code, c.admin1), 0.0) >= TOWN_STATE_VOTES
+            )
         ]
     return cands, False
 
