@@ -598,3 +598,13 @@ def test_a_name_used_as_a_local_unit_is_the_unit_of_the_articles_country() -> No
     start = text.index("Dublin Mayor")
     assert resolve_country("Dublin") == "IRL"
     assert resolve_country("Dublin", context=text, start=start) == "USA"
+
+
+def test_a_town_joined_to_a_county_is_the_town_where_both_lie() -> None:
+    text = (
+        "Within the next week, all residents of Paris and Henry County will receive a letter "
+        "from the Paris-Henry County Rescue Squad asking for a donation."
+    )
+    assert resolve_country("Paris", context=text, start=text.index("Paris")) == "USA"
+    text = "Road work is expected this week in Athens-Clarke County: West Broad Street is closed."
+    assert resolve_country("Athens", context=text, start=text.index("Athens")) == "USA"

@@ -457,6 +457,8 @@ def _article_context(text: str) -> _Context:
         _read_mention(ctx, p, text, start, end, surface)
     _read_dateline(ctx, text)
     _read_shared_abbrevs(ctx, p)
+    if "County" in text or "Parish" in text:
+        _read_town_county_pairs(ctx, text)
     _second_pass(ctx, p)
     _read_local_and_owners(ctx, text)
     addresses = list(_ADDRESS_TOWN.finditer(text))
@@ -607,6 +609,29 @@ def _read_shared_abbrevs(ctx: _Context, p: _Pass1) -> None:
             code, admin1 = next(iter(towns))
             ctx.vote(key, code, admin1, V_NAME, V_ADMIN_STATE)
             ctx.states[key] = code
+
+
+#: A consolidated town and county: "Athens-Clarke County", "Paris-Henry County Rescue Squad".
+_TOWN_COUNTY = re.compile(
+    r"\b([A-Z][\w'’]+(?: [A-Z][\w'’]+)?)-([A-Z][\w'’]+(?: [A-Z][\w'’]+)?) (County|Parish)\b"
+)
+
+
+def _read_town_county_pairs(ctx: _Context, text: str) -> None:
+    """A town joined to a county ("Athens-Clarke County") is the town of the country (and
+    state) where a town of that name and a county of that name lie together: one sense of
+    the town's name throughout the article, like a qualifier."""
+    for m in _TOWN_COUNTY.finditer(text):
+        county = {(c.code, c.admin1) for c in _lookup(f"{m.group(2)} {m.group(3)}")}
+        towns = {(c.code, c.admin1) for c in _lookup(m.group(1)) if c.kind == "city"}
+        both = {a for a in towns & county if a[1]}
+        if len({a[0] for a in both}) != 1:
+            continue
+        key = _key(m.group(1))
+        code = next(iter(both))[0]
+        ctx.states[key] = code
+        admin1 = next(iter(both))[1] if len(both) == 1 else ""
+        ctx.vote(key, code, admin1, V_QUALIFIED, V_QUALIFIED)
 
 
 def _second_pass(ctx: _Context, p: _Pass1) -> None:
