@@ -608,3 +608,15 @@ def test_a_town_joined_to_a_county_is_the_town_where_both_lie() -> None:
     assert resolve_country("Paris", context=text, start=text.index("Paris")) == "USA"
     text = "Road work is expected this week in Athens-Clarke County: West Broad Street is closed."
     assert resolve_country("Athens", context=text, start=text.index("Athens")) == "USA"
+
+
+def test_a_country_named_in_the_names_sentence_supports_its_reading() -> None:
+    def bra_score(text: str) -> float:
+        start = text.index("Santa Catarina")
+        ex = resolve_country("Santa Catarina", context=text, start=start, explain=True)
+        assert ex["answer"] == "BRA"
+        return next(c["rule_score"] for c in ex["candidates"] if c["code"] == "BRA")
+
+    same = "Cases rose in Texas. Of Brazil's cases, four are in Santa Catarina."
+    apart = "Cases rose in Texas and Brazil. Of the cases, four are in Santa Catarina."
+    assert bra_score(same) > bra_score(apart)

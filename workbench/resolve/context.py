@@ -7,6 +7,7 @@ readings against.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import Counter
@@ -69,6 +70,8 @@ class _Context:
     towns: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> town states
     streets: set[str] = field(default_factory=set)  # names seen only as streets ("Augusta St.")
     dateline_key: str = ""  # the dateline's name when its state is only that name's prior
+    cosentence: dict[str, set[str]] = field(default_factory=dict)  # key -> countries named
+    # in a sentence with it ("four in Santa Catarina" after "Of Brazil's cases")
     memo: dict = field(
         default_factory=dict
     )  # per-article caches of later stages (resolve/places.py)
@@ -438,6 +441,7 @@ class _Pass1:
     towns_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> states
     shared_abbrevs: dict[str, tuple[Cand, ...]] = field(default_factory=dict)
     street: dict[str, bool] = field(default_factory=dict)
+    mentions: list[tuple[int, str, str]] = field(default_factory=list)  # start, key, country
 
 
 @functools.lru_cache(maxsize=64)
@@ -466,9 +470,34 @@ def _article_context(text: str) -> _Context:
         ctx.local_keys.add(_key(m.group(1)))
     _style_votes(ctx, text, len(addresses))
     ctx.surnames = p.surnames
+    ctx.cosentence = _cosentence(text, p.mentions)
     ctx.towns = p.towns_in
     ctx.streets = {k for k, v in p.street.items() if v}
     return ctx
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|\n")
+
+
+def _cosentence(text: str, mentions: list[tuple[int, str, str]]) -> dict[str, set[str]]:
+    """Each name's countries named by another name in one of its sentences."""
+    if not any(m[2] for m in mentions):
+        return {}
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    by_sentence: dict[int, list[tuple[str, str]]] = {}
+    for start, key, code in mentions:
+        by_sentence.setdefault(bisect.bisect_right(ends, start), []).append((key, code))
+    out: dict[str, set[str]] = {}
+    for names in by_sentence.values():
+        for key, _ in names:
+            near = {
+                c
+                for k, c in names
+                if c and not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+            }
+            if near:
+                out.setdefault(key, set()).update(near)
+    return out
 
 
 def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, surface: str) -> None:
@@ -478,6 +507,8 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
     if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
         return  # "Connie Yates ... Yates said": the person throughout the article
+    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
+    p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
     _note_mention(ctx, p, text, start, end, surface, key, cands)
     qual = _bare_qualifier(text[end : end + 40])
     if qual:

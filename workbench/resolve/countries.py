@@ -389,6 +389,8 @@ def _score_readings(
             )
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
             s += A_POSSIBLE
+        if ctx is not None and c.kind not in STRONG_KINDS and c.code in ctx.cosentence.get(key, ()):
+            s += A_SENTENCE
         s = _plus_fixed_bonus(s, c, dateline, qualifier)
         if s > scores.get(c.code, -math.inf):
             scores[c.code] = s
@@ -420,6 +422,10 @@ def _plus_fixed_bonus(
             s += A_QUALIFIER
     return s
 
+
+#: A reading whose country another name of one of the name's sentences names: "four in
+#: Santa Catarina" in a sentence that begins "Of Brazil's H1N1 cases".
+A_SENTENCE = 1.5
 
 #: Readings a name used as a local unit can have: towns, counties, states, and the curated
 #: provinces and counties ("Cornwall Fire and Rescue Service" is the county's).
