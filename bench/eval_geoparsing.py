@@ -31,8 +31,12 @@ name's candidates) and, for each toponym whose gold country is no candidate, why
 (``CEILING_CLASSES``: region name, misspelling, demonym form, in offline data but not
 indexed, read by a part, unknown everywhere, known only elsewhere), with examples.
 
+``--misses``: every wrong answer whose gold country is among the name's candidates (the
+rules' re-ranking errors) with what decided it and the text around it; LGL and GeoVirus
+only unless ``--set gwn`` asks for the held-out set by name.
+
 Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15] [--cv]
-      [--ceiling]
+      [--ceiling] [--misses]
 """
 
 from __future__ import annotations
@@ -684,7 +688,7 @@ def _gold_sets(which: str, nearest: NearestCountry) -> dict[str, list[Item]]:
     return {name: load() for k, (name, load) in loaders.items() if which in {k, "all"}}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
     ap.add_argument("--show", type=int, default=15)
@@ -702,7 +706,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--fit-places", action="store_true", help="refit places.WEIGHTS on the even LGL half"
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if not GOLD_DIR.exists():
         print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
         return 2
