@@ -620,3 +620,12 @@ def test_a_country_named_in_the_names_sentence_supports_its_reading() -> None:
     same = "Cases rose in Texas. Of Brazil's cases, four are in Santa Catarina."
     apart = "Cases rose in Texas and Brazil. Of the cases, four are in Santa Catarina."
     assert bra_score(same) > bra_score(apart)
+
+
+def test_a_pipeline_and_an_ocean_are_no_mentions_of_a_country() -> None:
+    # "Nord" is a region of Burkina Faso, France and Haiti; "Indian" is India's demonym.
+    assert resolve_country("Nord") == "BFA"
+    text = "Gas flows through the Nord Stream 1 pipeline fell, and a yacht left the Indian Ocean."
+    for name in ("Nord Stream 1", "Indian Ocean", "Irish Sea", "Norte Chico"):
+        assert resolve_country(name) is None, name
+    assert resolve_country("Nord Stream 1", context=text, start=text.index("Nord")) is None
