@@ -629,3 +629,16 @@ def test_a_pipeline_and_an_ocean_are_no_mentions_of_a_country() -> None:
     for name in ("Nord Stream 1", "Indian Ocean", "Irish Sea", "Norte Chico"):
         assert resolve_country(name) is None, name
     assert resolve_country("Nord Stream 1", context=text, start=text.index("Nord")) is None
+
+
+def test_a_state_listed_among_states_of_one_country_is_that_countrys() -> None:
+    text = (
+        "Cases were reported in New Jersey, New York, Ohio and Texas, most of them in "
+        "Newark, Trenton and Princeton, New Jersey. The FDA in Washington warned consumers "
+        "in the United States. Illnesses in Canada occurred in British Columbia, Alberta, "
+        "Manitoba, Ontario and New Brunswick."
+    )
+    start = text.index("New Brunswick")
+    assert resolve_country("New Brunswick", context=text, start=start) == "CAN"
+    spans = [(start, start + 13, "New Brunswick", "GPE")]
+    assert CountryResolver().resolve_article(text, spans) == ["CAN"]

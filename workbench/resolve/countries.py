@@ -527,6 +527,42 @@ def _town_demonym(ctx: _Context, surface: str, cands: Sequence[Cand]) -> str | N
     return None
 
 
+_ITEM = r"[A-Z][\w.'’]*(?: (?:[A-Z][\w.'’]*|de|do|da|of))*"
+_PREV_ITEM = re.compile(rf"({_ITEM})(?:,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)$")
+_NEXT_ITEM_OF_LIST = re.compile(
+    rf"(?:,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)({_ITEM})"
+)
+_STATE_KINDS = frozenset({"admin", "subdiv"})
+
+
+def _listed_state(cands: Sequence[Cand], text: str, start: int, end: int) -> str | None:
+    """A name with a state reading listed between states of one country ("British
+    Columbia, Alberta, Manitoba, Ontario and New Brunswick") is that country's state,
+    not a town elsewhere; a neighbour that is a country-level name makes no such list."""
+    own = {c.code for c in cands if c.kind in _STATE_KINDS}
+    if not own or len({c.code for c in cands}) < 2:
+        return None
+    neighbours = []
+    prev = _PREV_ITEM.search(text, max(0, start - 60), start)
+    if prev:
+        neighbours.append(prev.group(1))
+    nxt = _NEXT_ITEM_OF_LIST.match(text, end, end + 60)
+    if nxt:
+        neighbours.append(nxt.group(1))
+    codes: set[str] = set()
+    for phrase in neighbours:
+        readings = _lookup(phrase)
+        if any(c.kind in STRONG_KINDS for c in readings):
+            return None
+        states = {c.code for c in readings if c.kind in _STATE_KINDS}
+        if len(states) != 1:
+            return None
+        codes |= states
+    if len(codes) == 1 and codes <= own:
+        return codes.pop()
+    return None
+
+
 def _split_qualified(text: str) -> tuple[str, tuple[str, str] | None]:
     """'Paris, Texas' -> ('Paris', ('USA', 'TX'))."""
     if "," in text:
@@ -710,6 +746,10 @@ def _resolve_stage(
         lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
         if lacked is not None:
             return lacked, None
+        if qualifier is None:
+            listed = _listed_state(cands, context, start, end)
+            if listed is not None:
+                return listed, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
@@ -939,6 +979,19 @@ def _q(qualifier: tuple[str, str] | None) -> str | None:
     return qualifier[0] if qualifier is not None else None
 
 
+def _span_fact(
+    head: str, qualifier: tuple[str, str] | None, text: str, start: int, end: int
+) -> str | None:
+    """A span's answer from its place in the text: a town of the qualifying state the
+    gazetteer lacks, or a state listed among states of one country."""
+    cands = _in_text(_lookup_partial(head), _clean(head))
+    if qualifier is not None:
+        return _town_we_lack(cands, qualifier, text[end : end + 40])
+    if isinstance(start, int) and 0 <= start <= end:
+        return _listed_state(cands, text, start, end)
+    return None
+
+
 class CountryResolver:
     """Resolves all place-like spans of an article at once, with article-level context.
 
@@ -979,17 +1032,10 @@ class CountryResolver:
             acronym = None
             if qualifier is None and label in self.HOME_LABELS and not _lookup_partial(head):
                 acronym = _acronym(ctx, head, text, start if isinstance(start, int) else None)
-            if (
-                qualifier is not None
-                and label in self.PLACE_LABELS
-                and isinstance(end, int)
-                and 0 <= end <= len(text)
-            ):
-                lacked = _town_we_lack(
-                    _in_text(_lookup_partial(head), _clean(head)), qualifier, text[end : end + 40]
-                )
-                if lacked is not None:
-                    out.append(lacked)
+            if label in self.PLACE_LABELS and isinstance(end, int) and 0 <= end <= len(text):
+                fact = _span_fact(head, qualifier, text, start, end)
+                if fact is not None:
+                    out.append(fact)
                     continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
