@@ -389,7 +389,7 @@ def _score_readings(
             )
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
             s += A_POSSIBLE
-        if ctx is not None and c.kind not in STRONG_KINDS and c.code in ctx.cosentence.get(key, ()):
+        if ctx is not None and c.kind in _AREA_KINDS and c.code in ctx.cosentence.get(key, ()):
             s += A_SENTENCE
         s = _plus_fixed_bonus(s, c, dateline, qualifier)
         if s > scores.get(c.code, -math.inf):
@@ -423,9 +423,11 @@ def _plus_fixed_bonus(
     return s
 
 
-#: A reading whose country another name of one of the name's sentences names: "four in
-#: Santa Catarina" in a sentence that begins "Of Brazil's H1N1 cases".
+#: A state's or province's reading whose country another name of one of the name's
+#: sentences names: "four in Santa Catarina" in a sentence that begins "Of Brazil's H1N1
+#: cases" (a town is not: "the US transportation secretary is in Berlin").
 A_SENTENCE = 1.5
+_AREA_KINDS = frozenset({"admin", "subdiv", "place"})
 
 #: Readings a name used as a local unit can have: towns, counties, states, and the curated
 #: provinces and counties ("Cornwall Fire and Rescue Service" is the county's).
