@@ -79,7 +79,16 @@ per text and cached) each reading is also scored against the article's other pla
 * a town's name qualified by a state in which the gazetteer has no town of that name
   ("Stroud, Ontario") is a town of that state, unless the qualifier is an item of a list
   of states;
-* a town's demonym ("Londoner") reads as the town does in an article that names the town.
+* a town's demonym ("Londoner") reads as the town does in an article that names the town;
+* a name used as a local unit ("Dublin City Council", "Cornwall Fire and Rescue Service")
+  is the unit of the country the article's other evidence favours among those that have
+  one; "Australia's native" and "Mexico City" are no such cue;
+* a town joined to a county ("Athens-Clarke County") is the town where both lie; a state
+  listed between states of one country ("Alberta, Manitoba, Ontario and New Brunswick") is
+  that country's; a country named in the name's sentence supports its state or province
+  reading ("Of Brazil's cases, four in Santa Catarina");
+* a foreign compass word inside a longer name ("Nord Stream") is no region, and a demonym
+  before Ocean or Sea names the water ("Indian Ocean").
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
