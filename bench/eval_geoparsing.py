@@ -31,8 +31,12 @@ name's candidates) and, for each toponym whose gold country is no candidate, why
 (``CEILING_CLASSES``: region name, misspelling, demonym form, in offline data but not
 indexed, read by a part, unknown everywhere, known only elsewhere), with examples.
 
+``--misses``: every wrong answer whose gold country is among the name's candidates (the
+rules' re-ranking errors) with what decided it and the text around it; LGL and GeoVirus
+only unless ``--set gwn`` asks for the held-out set by name.
+
 Run:  .venv/bin/python bench/eval_geoparsing.py [--set lgl|gwn|geovirus] [--show 15] [--cv]
-      [--ceiling]
+      [--ceiling] [--misses]
 """
 
 from __future__ import annotations
@@ -346,6 +350,51 @@ def ceiling(sets: dict[str, list[Item]], show: int) -> int:
     return 0
 
 
+def misses(sets: dict[str, list[Item]], width: int = 160) -> int:
+    """Every wrong answer whose gold country is among the name's candidates (the rules'
+    re-ranking errors), with what decided it, each candidate's rule score and prior, the
+    article's strongest country votes and the text around the name: the material to read
+    for a rule (read only the sets a rule is tuned on; keep a held-out set unread)."""
+    from workbench.resolve.countries import _article_context, _clean, _in_text, _lookup_partial
+
+    for name, items in sets.items():
+        rows = 0
+        print(f"\n== {name}: wrong answers whose gold country is a candidate")
+        for it in items:
+            if it.gold == "REGION":
+                continue
+            ex = resolve_country(it.phrase, context=it.text, start=it.start, explain=True)
+            cands = _in_text(_lookup_partial(it.phrase), _clean(it.phrase))
+            if ex["answer"] == it.gold or it.gold not in {c.code for c in cands}:
+                continue
+            rows += 1
+            ctx = _article_context(it.text)
+            prior = {}
+            for c in cands:
+                if c.weight > prior.get(c.code, (-99.0, ""))[0]:
+                    prior[c.code] = (c.weight, c.kind)
+            scored = ", ".join(
+                f"{code}:{kind}/{w:.1f}"
+                + (f"/{ex_s:.2f}" if (ex_s := _rule_score(ex, code)) is not None else "")
+                for code, (w, kind) in sorted(prior.items(), key=lambda kv: -kv[1][0])[:6]
+            )
+            votes = ", ".join(f"{c}={v:.1f}" for c, v in ctx.country.most_common(4))
+            lo, hi = max(0, it.start - width), it.start + len(it.phrase) + width
+            snippet = " ".join(it.text[lo:hi].split())
+            print(
+                f"\n[{rows}] doc {it.doc} @{it.start} {it.phrase!r} gold {it.gold} -> "
+                f"{ex['answer']} (by {ex['decided_by']})\n    candidates (code:kind/prior"
+                f"/rule score): {scored}\n    article votes: {votes}; dateline "
+                f"{ctx.dateline}\n    ...{snippet}..."
+            )
+        print(f"\n{name}: {rows} such misses")
+    return 0
+
+
+def _rule_score(ex: dict, code: str) -> float | None:
+    return next((c["rule_score"] for c in ex["candidates"] if c["code"] == code), None)
+
+
 def cross_validate() -> int:
     """Leave-one-set-out: nothing of a fold's test set is used to train or choose."""
     sys.path.insert(0, str(Path(__file__).parent))
@@ -639,7 +688,7 @@ def _gold_sets(which: str, nearest: NearestCountry) -> dict[str, list[Item]]:
     return {name: load() for k, (name, load) in loaders.items() if which in {k, "all"}}
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", choices=["lgl", "gwn", "geovirus", "all"], default="all")
     ap.add_argument("--show", type=int, default=15)
@@ -650,9 +699,18 @@ def main(argv: list[str] | None = None) -> int:
         "--ceiling", action="store_true", help="why gold countries are not among the candidates"
     )
     ap.add_argument(
+        "--misses",
+        action="store_true",
+        help="print the wrong answers whose gold is a candidate (LGL + GeoVirus unless --set)",
+    )
+    ap.add_argument(
         "--fit-places", action="store_true", help="refit places.WEIGHTS on the even LGL half"
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     if not GOLD_DIR.exists():
         print(f"needs {GOLD_DIR} (the ../shared gold sets are not present)", file=sys.stderr)
         return 2
@@ -670,6 +728,10 @@ def main(argv: list[str] | None = None) -> int:
     nearest = NearestCountry()
     if args.ceiling:
         return ceiling(_gold_sets(args.set, nearest), args.show)
+    if args.misses:
+        # GeoWebNews is the held-out set: its misses are printed only when asked by name.
+        which = ["lgl", "geovirus"] if args.set == "all" else [args.set]
+        return misses({k: v for w in which for k, v in _gold_sets(w, nearest).items()})
     if args.places or args.set == "all":
         if args.set in {"lgl", "all"}:
             lgl = GOLD_DIR / "lgl.xml"

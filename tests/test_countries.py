@@ -558,3 +558,87 @@ def test_a_towns_demonym_follows_the_town_the_article_names() -> None:
     assert resolve_country("Londoner", context=text, start=text.index("Londoner")) == "CAN"
     spans = [(text.index("Londoner"), text.index("Londoner") + 8, "Londoner", "NORP")]
     assert CountryResolver().resolve_article(text, spans) == ["CAN"]
+
+
+def test_republic_of_congo_is_congo_brazzaville_and_its_short_name_follows() -> None:
+    text = (
+        "Nine people have died from Ebola in the Republic of Congo this month, near the "
+        "Gabon border. The government of Congo has announced a quarantine. Zaire/Congo has "
+        "seen the most outbreaks."
+    )
+    assert resolve_country("Republic of Congo") == "COG"
+    assert resolve_country("Congo", context=text, start=text.index("Congo has")) == "COG"
+
+
+def test_a_countrys_possessive_and_a_city_named_after_it_are_no_local_cues() -> None:
+    text = (
+        "Western Australian authorities say a toxin killed the birds near Esperance. Birds "
+        "Australia, the group dedicated to the study of Australia's native birds, said so."
+    )
+    assert resolve_country("Australia", context=text, start=text.index("Australia's")) == "AUS"
+    text = (
+        "Cases were reported in Texas, California and Missouri. Mexican officials closed "
+        "schools in Mexico City, and the outbreak in Mexico is deteriorating."
+    )
+    assert resolve_country("Mexico", context=text, start=text.index("Mexico is")) == "MEX"
+
+
+def test_a_name_used_as_a_local_unit_is_the_unit_of_the_articles_country() -> None:
+    text = (
+        "Carbon monoxide killed three people in a caravan park in Cornwall in South West "
+        "England. Devon and Cornwall police were alerted, and Cornwall Fire and Rescue "
+        "Service attended."
+    )
+    start = text.index("Cornwall Fire")
+    assert resolve_country("Cornwall", context=text, start=start) == "GBR"
+    text = (
+        "The American Legion will lead the parade on Memorial Day. In 2006, Dublin City "
+        "Council committed $250,000 to the project, the Dublin Mayor said."
+    )
+    start = text.index("Dublin Mayor")
+    assert resolve_country("Dublin") == "IRL"
+    assert resolve_country("Dublin", context=text, start=start) == "USA"
+
+
+def test_a_town_joined_to_a_county_is_the_town_where_both_lie() -> None:
+    text = (
+        "Within the next week, all residents of Paris and Henry County will receive a letter "
+        "from the Paris-Henry County Rescue Squad asking for a donation."
+    )
+    assert resolve_country("Paris", context=text, start=text.index("Paris")) == "USA"
+    text = "Road work is expected this week in Athens-Clarke County: West Broad Street is closed."
+    assert resolve_country("Athens", context=text, start=text.index("Athens")) == "USA"
+
+
+def test_a_country_named_in_the_names_sentence_supports_its_reading() -> None:
+    def bra_score(text: str) -> float:
+        start = text.index("Santa Catarina")
+        ex = resolve_country("Santa Catarina", context=text, start=start, explain=True)
+        assert ex["answer"] == "BRA"
+        return next(c["rule_score"] for c in ex["candidates"] if c["code"] == "BRA")
+
+    same = "Cases rose in Texas. Of Brazil's cases, four are in Santa Catarina."
+    apart = "Cases rose in Texas and Brazil. Of the cases, four are in Santa Catarina."
+    assert bra_score(same) > bra_score(apart)
+
+
+def test_a_pipeline_and_an_ocean_are_no_mentions_of_a_country() -> None:
+    # "Nord" is a region of Burkina Faso, France and Haiti; "Indian" is India's demonym.
+    assert resolve_country("Nord") == "BFA"
+    text = "Gas flows through the Nord Stream 1 pipeline fell, and a yacht left the Indian Ocean."
+    for name in ("Nord Stream 1", "Indian Ocean", "Irish Sea", "Norte Chico"):
+        assert resolve_country(name) is None, name
+    assert resolve_country("Nord Stream 1", context=text, start=text.index("Nord")) is None
+
+
+def test_a_state_listed_among_states_of_one_country_is_that_countrys() -> None:
+    text = (
+        "Cases were reported in New Jersey, New York, Ohio and Texas, most of them in "
+        "Newark, Trenton and Princeton, New Jersey. The FDA in Washington warned consumers "
+        "in the United States. Illnesses in Canada occurred in British Columbia, Alberta, "
+        "Manitoba, Ontario and New Brunswick."
+    )
+    start = text.index("New Brunswick")
+    assert resolve_country("New Brunswick", context=text, start=start) == "CAN"
+    spans = [(start, start + 13, "New Brunswick", "GPE")]
+    assert CountryResolver().resolve_article(text, spans) == ["CAN"]

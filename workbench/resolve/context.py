@@ -7,6 +7,7 @@ readings against.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections import Counter
@@ -69,6 +70,8 @@ class _Context:
     towns: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> town states
     streets: set[str] = field(default_factory=set)  # names seen only as streets ("Augusta St.")
     dateline_key: str = ""  # the dateline's name when its state is only that name's prior
+    cosentence: dict[str, set[str]] = field(default_factory=dict)  # key -> countries named
+    # in a sentence with it ("four in Santa Catarina" after "Of Brazil's cases")
     memo: dict = field(
         default_factory=dict
     )  # per-article caches of later stages (resolve/places.py)
@@ -417,6 +420,9 @@ _STREET_AFTER = re.compile(
 )
 
 
+_POSSESSIVE = ("'s", "’s")
+
+
 def _is_local(text: str, start: int, end: int) -> bool:
     return bool(
         _LOCAL_AFTER.match(text, end, end + 40)
@@ -435,6 +441,7 @@ class _Pass1:
     towns_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # key -> states
     shared_abbrevs: dict[str, tuple[Cand, ...]] = field(default_factory=dict)
     street: dict[str, bool] = field(default_factory=dict)
+    mentions: list[tuple[int, str, str]] = field(default_factory=list)  # start, key, country
 
 
 @functools.lru_cache(maxsize=64)
@@ -454,6 +461,8 @@ def _article_context(text: str) -> _Context:
         _read_mention(ctx, p, text, start, end, surface)
     _read_dateline(ctx, text)
     _read_shared_abbrevs(ctx, p)
+    if "County" in text or "Parish" in text:
+        _read_town_county_pairs(ctx, text)
     _second_pass(ctx, p)
     _read_local_and_owners(ctx, text)
     addresses = list(_ADDRESS_TOWN.finditer(text))
@@ -461,9 +470,34 @@ def _article_context(text: str) -> _Context:
         ctx.local_keys.add(_key(m.group(1)))
     _style_votes(ctx, text, len(addresses))
     ctx.surnames = p.surnames
+    ctx.cosentence = _cosentence(text, p.mentions)
     ctx.towns = p.towns_in
     ctx.streets = {k for k, v in p.street.items() if v}
     return ctx
+
+
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|\n")
+
+
+def _cosentence(text: str, mentions: list[tuple[int, str, str]]) -> dict[str, set[str]]:
+    """Each name's countries named by another name in one of its sentences."""
+    if not any(m[2] for m in mentions):
+        return {}
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    by_sentence: dict[int, list[tuple[str, str]]] = {}
+    for start, key, code in mentions:
+        by_sentence.setdefault(bisect.bisect_right(ends, start), []).append((key, code))
+    out: dict[str, set[str]] = {}
+    for names in by_sentence.values():
+        for key, _ in names:
+            near = {
+                c
+                for k, c in names
+                if c and not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+            }
+            if near:
+                out.setdefault(key, set()).update(near)
+    return out
 
 
 def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, surface: str) -> None:
@@ -473,6 +507,8 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
     if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
         return  # "Connie Yates ... Yates said": the person throughout the article
+    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
+    p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
     _note_mention(ctx, p, text, start, end, surface, key, cands)
     qual = _bare_qualifier(text[end : end + 40])
     if qual:
@@ -498,8 +534,8 @@ def _note_mention(
     """A name's local cue, the states it could lie in, its town states, a shared state
     abbreviation ("WA"), and the initials a multiword name defines ("SA", "NJ")."""
     lower_words = p.lower_words
-    if _is_local(text, start, end):
-        ctx.local_keys.add(key)
+    if _is_local(text, start, end) and not surface.endswith(_POSSESSIVE):
+        ctx.local_keys.add(key)  # not "Australia's native birds": the country's
     weak = _gazetteer().weak_alt
     located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
     poss = {
@@ -606,6 +642,29 @@ def _read_shared_abbrevs(ctx: _Context, p: _Pass1) -> None:
             ctx.states[key] = code
 
 
+#: A consolidated town and county: "Athens-Clarke County", "Paris-Henry County Rescue Squad".
+_TOWN_COUNTY = re.compile(
+    r"\b([A-Z][\w'’]+(?: [A-Z][\w'’]+)?)-([A-Z][\w'’]+(?: [A-Z][\w'’]+)?) (County|Parish)\b"
+)
+
+
+def _read_town_county_pairs(ctx: _Context, text: str) -> None:
+    """A town joined to a county ("Athens-Clarke County") is the town of the country (and
+    state) where a town of that name and a county of that name lie together: one sense of
+    the town's name throughout the article, like a qualifier."""
+    for m in _TOWN_COUNTY.finditer(text):
+        county = {(c.code, c.admin1) for c in _lookup(f"{m.group(2)} {m.group(3)}")}
+        towns = {(c.code, c.admin1) for c in _lookup(m.group(1)) if c.kind == "city"}
+        both = {a for a in towns & county if a[1]}
+        if len({a[0] for a in both}) != 1:
+            continue
+        key = _key(m.group(1))
+        code = next(iter(both))[0]
+        ctx.states[key] = code
+        admin1 = next(iter(both))[1] if len(both) == 1 else ""
+        ctx.vote(key, code, admin1, V_QUALIFIED, V_QUALIFIED)
+
+
 def _second_pass(ctx: _Context, p: _Pass1) -> None:
     """Country-or-state names, then smaller towns, vote for countries pass 1 saw."""
     seen = {code for code, v in ctx.country.items() if v >= SEEN_MIN}
@@ -625,7 +684,13 @@ def _read_local_and_owners(ctx: _Context, text: str) -> None:
     """Local-municipality cues ("City of Dublin") and a country's possessive before a name
     ("the USA's West Coast", "Britain's Lake District")."""
     for m in _LOCAL_SCAN.finditer(text):
-        ctx.local_keys.add(_key(m.group(1) or m.group(2)))
+        name = m.group(1) or m.group(2)
+        if name.endswith(_POSSESSIVE):
+            continue  # "Australia's native birds": the country's
+        cue = _LOCAL_AFTER.match(text, m.end()) if m.group(1) else None
+        if cue and _lookup(text[m.start(1) : cue.end()]):
+            continue  # "Mexico City", "Kansas City": a name of its own, no cue for "Mexico"
+        ctx.local_keys.add(_key(name))
     owners: dict[str, set[str]] = {}
     for m in _OWNER.finditer(text):
         if m.group(2).isupper():

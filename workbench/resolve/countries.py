@@ -79,7 +79,16 @@ per text and cached) each reading is also scored against the article's other pla
 * a town's name qualified by a state in which the gazetteer has no town of that name
   ("Stroud, Ontario") is a town of that state, unless the qualifier is an item of a list
   of states;
-* a town's demonym ("Londoner") reads as the town does in an article that names the town.
+* a town's demonym ("Londoner") reads as the town does in an article that names the town;
+* a name used as a local unit ("Dublin City Council", "Cornwall Fire and Rescue Service")
+  is the unit of the country the article's other evidence favours among those that have
+  one; "Australia's native" and "Mexico City" are no such cue;
+* a town joined to a county ("Athens-Clarke County") is the town where both lie; a state
+  listed between states of one country ("Alberta, Manitoba, Ontario and New Brunswick") is
+  that country's; a country named in the name's sentence supports its state or province
+  reading ("Of Brazil's cases, four in Santa Catarina");
+* a foreign compass word inside a longer name ("Nord Stream") is no region, and a demonym
+  before Ocean or Sea names the water ("Indian Ocean").
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
@@ -369,7 +378,7 @@ def _score_readings(
         dateline = ctx.dateline
     total = sum(country.values()) + 1.0
     cands, local = _readings_to_score(cands, ctx, key, qualifier, admin)
-    home = country.most_common(1)[0][0] if local and country else None
+    home = _local_home(cands, country) if local else None
     best_code, best_score = None, -math.inf
     scores: dict[str, float] = {}
     top = max(c.weight for c in cands)
@@ -389,12 +398,22 @@ def _score_readings(
             )
         elif c.admin1 and ctx is not None and ctx.possible_admin(key, (c.code, c.admin1)):
             s += A_POSSIBLE
+        if ctx is not None and c.kind in _AREA_KINDS and c.code in ctx.cosentence.get(key, ()):
+            s += A_SENTENCE
         s = _plus_fixed_bonus(s, c, dateline, qualifier)
         if s > scores.get(c.code, -math.inf):
             scores[c.code] = s
         if s > best_score:
             best_code, best_score = c.code, s
     return best_code, scores
+
+
+def _local_home(cands: Sequence[Cand], country: Counter) -> str | None:
+    """The country of a name used as a local unit ("Dublin City Council"): of the countries
+    that have such a unit, the one the article's other evidence favours, if any."""
+    votes: dict[str, float] = {c.code: country.get(c.code, 0.0) for c in cands}
+    best = max(votes, key=votes.__getitem__, default=None)
+    return best if best is not None and votes[best] > 0.0 else None
 
 
 def _plus_fixed_bonus(
@@ -413,6 +432,17 @@ def _plus_fixed_bonus(
     return s
 
 
+#: A state's or province's reading whose country another name of one of the name's
+#: sentences names: "four in Santa Catarina" in a sentence that begins "Of Brazil's H1N1
+#: cases" (a town is not: "the US transportation secretary is in Berlin").
+A_SENTENCE = 1.5
+_AREA_KINDS = frozenset({"admin", "subdiv", "place"})
+
+#: Readings a name used as a local unit can have: towns, counties, states, and the curated
+#: provinces and counties ("Cornwall Fire and Rescue Service" is the county's).
+_LOCAL_KINDS = _TOWN_KINDS | {"place"}
+
+
 def _readings_to_score(
     cands: Sequence[Cand],
     ctx: _Context | None,
@@ -428,18 +458,26 @@ def _readings_to_score(
         and not any(c.kind in {"demonym", "region"} for c in cands)
     )
     if local:
-        towns = [c for c in cands if c.kind in _TOWN_KINDS]
+        towns = [c for c in cands if c.kind in _LOCAL_KINDS]
         return towns or cands, True
     if qualifier is None and any(c.kind in STRONG_KINDS for c in cands):
         # A country-level name ("China", "Lebanon") means the country unless the text marks
         # it as a town ("Lebanon woman", "Lebanon, Pa.") or names the state of a sizeable
-        # town of that name ("Palestine" in an article about East Texas); states compete.
+        # town of that name ("Palestine" in an article about East Texas) while no other
+        # name speaks for the country ("Mexican", "Mexico City"); states compete.
+        spoken = ctx is not None and any(
+            ctx.support(c.code, key) > 0 for c in cands if c.kind in STRONG_KINDS
+        )
         cands = [
             c
             for c in cands
             if c.kind in STRONG_KINDS
             or c.kind == "admin"
-            or (c.weight >= SMALL_CITY and admin.get((c.code, c.admin1), 0.0) >= TOWN_STATE_VOTES)
+            or (
+                not spoken
+                and c.weight >= SMALL_CITY
+                and admin.get((c.code, c.admin1), 0.0) >= TOWN_STATE_VOTES
+            )
         ]
     return cands, False
 
@@ -497,6 +535,42 @@ def _town_demonym(ctx: _Context, surface: str, cands: Sequence[Cand]) -> str | N
         town = tuple(c for c in _in_text(_lookup(stem), stem) if c.kind not in STRONG_KINDS)
         if town:
             return _choose(town, ctx, key)
+    return None
+
+
+_ITEM = r"[A-Z][\w.'’]*(?: (?:[A-Z][\w.'’]*|de|do|da|of))*"
+_PREV_ITEM = re.compile(rf"({_ITEM})(?:,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)$")
+_NEXT_ITEM_OF_LIST = re.compile(
+    rf"(?:,[ \t]*(?:and[ \t]+|or[ \t]+)?|[ \t]+(?:and|or)[ \t]+)({_ITEM})"
+)
+_STATE_KINDS = frozenset({"admin", "subdiv"})
+
+
+def _listed_state(cands: Sequence[Cand], text: str, start: int, end: int) -> str | None:
+    """A name with a state reading listed between states of one country ("British
+    Columbia, Alberta, Manitoba, Ontario and New Brunswick") is that country's state,
+    not a town elsewhere; a neighbour that is a country-level name makes no such list."""
+    own = {c.code for c in cands if c.kind in _STATE_KINDS}
+    if not own or len({c.code for c in cands}) < 2:
+        return None
+    neighbours = []
+    prev = _PREV_ITEM.search(text, max(0, start - 60), start)
+    if prev:
+        neighbours.append(prev.group(1))
+    nxt = _NEXT_ITEM_OF_LIST.match(text, end, end + 60)
+    if nxt:
+        neighbours.append(nxt.group(1))
+    codes: set[str] = set()
+    for phrase in neighbours:
+        readings = _lookup(phrase)
+        if any(c.kind in STRONG_KINDS for c in readings):
+            return None
+        states = {c.code for c in readings if c.kind in _STATE_KINDS}
+        if len(states) != 1:
+            return None
+        codes |= states
+    if len(codes) == 1 and codes <= own:
+        return codes.pop()
     return None
 
 
@@ -683,6 +757,10 @@ def _resolve_stage(
         lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
         if lacked is not None:
             return lacked, None
+        if qualifier is None:
+            listed = _listed_state(cands, context, start, end)
+            if listed is not None:
+                return listed, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
@@ -912,6 +990,19 @@ def _q(qualifier: tuple[str, str] | None) -> str | None:
     return qualifier[0] if qualifier is not None else None
 
 
+def _span_fact(
+    head: str, qualifier: tuple[str, str] | None, text: str, start: int, end: int
+) -> str | None:
+    """A span's answer from its place in the text: a town of the qualifying state the
+    gazetteer lacks, or a state listed among states of one country."""
+    cands = _in_text(_lookup_partial(head), _clean(head))
+    if qualifier is not None:
+        return _town_we_lack(cands, qualifier, text[end : end + 40])
+    if isinstance(start, int) and 0 <= start <= end:
+        return _listed_state(cands, text, start, end)
+    return None
+
+
 class CountryResolver:
     """Resolves all place-like spans of an article at once, with article-level context.
 
@@ -952,17 +1043,10 @@ class CountryResolver:
             acronym = None
             if qualifier is None and label in self.HOME_LABELS and not _lookup_partial(head):
                 acronym = _acronym(ctx, head, text, start if isinstance(start, int) else None)
-            if (
-                qualifier is not None
-                and label in self.PLACE_LABELS
-                and isinstance(end, int)
-                and 0 <= end <= len(text)
-            ):
-                lacked = _town_we_lack(
-                    _in_text(_lookup_partial(head), _clean(head)), qualifier, text[end : end + 40]
-                )
-                if lacked is not None:
-                    out.append(lacked)
+            if label in self.PLACE_LABELS and isinstance(end, int) and 0 <= end <= len(text):
+                fact = _span_fact(head, qualifier, text, start, end)
+                if fact is not None:
+                    out.append(fact)
                     continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:

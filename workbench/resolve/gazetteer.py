@@ -653,11 +653,12 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
             sub = words[i : i + size]
             if not sub[0][:1].isupper() or not sub[-1][:1].isupper():
                 continue
-            if i > 0 and words[i - 1].casefold().rstrip(".") in _NAME_PREFIX:
-                continue  # "St. Paris", "New London", "Lake Hartwell": another place
+            before = words[i - 1].casefold().rstrip(".") if i > 0 else ""
+            if before in _NAME_PREFIX or before in _FOREIGN_COMPASS:
+                continue  # "St. Paris", "New London", "Norte Chico": another place
             phrase = " ".join(sub)
-            if _key(phrase) in _GENERIC:
-                continue
+            if _key(phrase) in _GENERIC or (size == 1 and sub[0].casefold() in _FOREIGN_COMPASS):
+                continue  # "Nord Stream" is a pipeline, not Burkina Faso's Nord region
             if (
                 sub[0].casefold() in _SAINT
                 and i + size < n
@@ -666,9 +667,13 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
                 continue  # "St. John's Church" in Washington is no mention of Antigua
             # A part stands for the whole only if it is a country-level name, a state or
             # province, or a sizeable city ("University of California", "Moscow-based").
+            readings = _lookup(phrase)
+            if i + size < n and words[i + size].casefold() in _WATER:
+                if any(c.kind == "demonym" for c in readings):
+                    return ()  # "Indian Ocean", "Irish Sea": the water, not the country
             hit = tuple(
                 c
-                for c in _lookup(phrase)
+                for c in readings
                 if c.kind != "region" and (c.kind != "city" or c.weight >= PARTIAL_CITY_MIN)
             )
             if hit:
@@ -683,6 +688,11 @@ def _lookup_partial(surface: str) -> tuple[Cand, ...]:
 
 
 _AREA_KINDS = frozenset({"admin", "subdiv", "county", "place"})
+#: Compass words of other languages: on their own inside a longer name ("Nord Stream",
+#: "Norte Chico") they are no region of that name.
+_FOREIGN_COMPASS = frozenset("nord sud süd est ouest norte sur oeste ost".split())
+#: A demonym before one of these names the water, not the country ("Indian Ocean").
+_WATER = frozenset("ocean sea gulf strait straits".split())
 _SAINT = frozenset("st st. saint ste ste. sainte san santa sao são".split())
 #: A saint's name before one of these names a building or a square, not a town ("St.
 #: John's Church", "St. Peter's Square").
