@@ -457,6 +457,26 @@ class Tagger:
         }
         return any(all(vals & seen[attr] for attr, vals in req) for req in self.required)
 
+    def _token_pattern_sentences(self, tok: ArticleTokens) -> list[tuple[int, int]]:
+        """Token ranges of the sentences in which some Matcher pattern could match.
+
+        Why: a hit never crosses a sentence (``match_tokens`` drops those), so running the
+        Matcher on these sentences alone finds every hit it keeps, at a fraction of the
+        cost of the whole article (its predicates are called per token and pattern)."""
+        if not self._token_patterns_possible(tok.words, tok.lemmas):
+            return []
+        out = []
+        sent_of, n = tok.sent_of, len(tok.words)
+        a = 0
+        while a < n:
+            b = a + 1
+            while b < n and sent_of[b] == sent_of[a]:
+                b += 1
+            if self._token_patterns_possible(tok.words[a:b], tok.lemmas[a:b]):
+                out.append((a, b))
+            a = b
+        return out
+
     def match(
         self, sentences: Sequence[tuple[int, list[str], list[str], list[int]]]
     ) -> tuple[list[Hit], int]:
@@ -476,14 +496,15 @@ class Tagger:
             return [], 0
         doc = self._doc(words, lemmas, tok.spaces)
         found: set[tuple[int, int, int]] = set()
-        matchers = [self.lemma_m, self.lower_m, self.orth_m]
-        if len(self.token_m) and self._token_patterns_possible(words, lemmas):
-            matchers.append(self.token_m)
-        for m in matchers:
+        for m in (self.lemma_m, self.lower_m, self.orth_m):
             if not len(m):
                 continue
             for key, s, e in m(doc):
                 found.add((key, s, e))
+        if len(self.token_m):
+            for a, b in self._token_pattern_sentences(tok):
+                for key, s, e in self.token_m(doc[a:b]):  # offsets within the span
+                    found.add((key, a + s, a + e))
         by_theme: dict[str, list[tuple[int, int, Pattern]]] = defaultdict(list)
         keys = self.keys
         for key, s, e in found:
