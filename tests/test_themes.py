@@ -315,3 +315,26 @@ def test_token_patterns_match_inside_sentences_at_article_offsets(extract_nlp):
     whole = tagger.token_m(tagger._doc(tok.words, tok.lemmas, tok.spaces))
     inside = [(s, e) for _, s, e in whole if tok.sent_of[s] == tok.sent_of[e - 1]]
     assert len(whole) == 3 and sorted(inside) == sorted((h.tok_start, h.tok_end) for h in hits)
+
+
+def test_phrase_words_are_kept_on_disk_per_taxonomy(tmp_path, monkeypatch):
+    """The taxonomy's phrases split once by blank English, then read from the cache file:
+    the same words; another taxonomy gets its own file (which replaces the old one)."""
+    import spacy
+
+    from workbench.annotate import themes
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    tax = load_taxonomy([])
+    words = themes._phrase_words(tax)
+    (cached,) = tmp_path.glob("theme-phrases-*.pickle")
+    blank = spacy.blank("en")
+    assert words == {k: [t.text for t in blank.make_doc(k)] for k in words}
+    assert "peace talks" in words or len(words) > 1000
+    assert themes._phrase_words(tax) == words and list(tmp_path.glob("theme-*")) == [cached]
+    other = Taxonomy(
+        {t.id: t for t in parse_themes({"themes": [{"id": "w", "terms": ["war crimes"]}]}, "t")}
+    )
+    assert themes._phrase_words(other) == {"war crimes": ["war", "crimes"]}
+    (new,) = tmp_path.glob("theme-phrases-*.pickle")
+    assert new != cached
