@@ -9,6 +9,9 @@ processes (``n_process`` = ``workers``):
   already in memory (spaCy's ceiling: no I/O, no rows, no database);
 - **bare, previous pipeline**: the same over the pipeline before issue 20 (tok2vec, tagger,
   senter, attribute_ruler, rule lemmatizer, ner; parser excluded), for the speed-up;
+- both bare runs again at the batch size ``extract`` uses (``extract.NLP_BATCH``, 16) when it
+  is not 64: the targets stay against batch 64, and these lines show how much of a ratio is
+  the batch size rather than the pipeline;
 - **workbench**: ``Workbench.ingest(jsonl)`` + ``extract(workers=W)`` + the rest of
   ``analyze()`` (resolve, themes, tone, quotes, search index, aggregates) into a fresh DuckDB
   file; ingest+extract and ingest+analyze are both reported against bare;
@@ -151,10 +154,20 @@ def previous_pipeline():
     return nlp
 
 
-def run_bare(nlp, texts: list[str], workers: int) -> float:
+#: The batch size of the bare ``nlp.pipe`` figures (spaCy's usual; the targets are against it).
+BARE_BATCH = 64
+SIDE_NAMES = {
+    "prev": "bare previous pipeline",
+    "bare": "bare",
+    "prev_wb": "bare previous pipeline",
+    "bare_wb": "bare",
+}
+
+
+def run_bare(nlp, texts: list[str], workers: int, *, batch_size: int = BARE_BATCH) -> float:
     t0 = time.perf_counter()
     kw = {"n_process": workers} if workers > 1 else {}
-    for _doc in nlp.pipe(texts, batch_size=64, **kw):
+    for _doc in nlp.pipe(texts, batch_size=batch_size, **kw):
         pass
     return time.perf_counter() - t0
 
@@ -217,6 +230,27 @@ def same_output(old, new, texts: list[str]) -> tuple[int, int, int]:
     return tokens, ents, sents
 
 
+def _batch_figures(words: int, cpu_of: dict, wbt: list[dict], batch: int, med) -> None:
+    """The bare figures again at the batch size ``extract`` uses (``NLP_BATCH``): what part
+    of a ratio above is the batch size, and what is the pipeline."""
+    print(f"bare nlp.pipe at the workbench's batch size ({batch}):")
+    bl.figure("  bare nlp.pipe", words / med(cpu_of["bare_wb"]), "words/CPU-s")
+    bl.figure("  bare nlp.pipe, previous pipeline", words / med(cpu_of["prev_wb"]), "words/CPU-s")
+    bl.figure(
+        "  extraction speed-up new / previous, both at this batch (CPU)",
+        med(cpu_of["prev_wb"]) / med(cpu_of["bare_wb"]),
+        "",
+    )
+    bl.figure(
+        f"  speed-up new at {batch} / previous at {BARE_BATCH} (CPU)",
+        med(cpu_of["prev"]) / med(cpu_of["bare_wb"]),
+        "",
+    )
+    for key, label in (("ingest_extract", "ingest+extract"), ("analyze", "ingest+analyze")):
+        cpu = med([x[f"cpu_{key}"] for x in wbt])
+        bl.figure(f"  ratio {label} / bare at this batch (CPU)", med(cpu_of["bare_wb"]) / cpu, "")
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="articles (Reuters TRAIN sample)")
@@ -232,7 +266,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     sample = write_sample(args.n)
 
     from workbench import Workbench
-    from workbench.nlp.extract import pipeline
+    from workbench.nlp.extract import NLP_BATCH, pipeline
 
     nlp = pipeline()  # the extraction pipeline, loaded (and cached) before any timing
     old = previous_pipeline()
@@ -259,27 +293,23 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"previous vs new pipeline over {len(texts):,} texts ({tokens:,} tokens):")
         bl.figure("  documents whose entities differ", ents, "", "0")
         bl.figure("  documents whose sentence starts differ", sents, "", "0")
-    bare: list[float] = []
-    cpu_bare: list[float] = []
-    prev: list[float] = []
-    cpu_prev: list[float] = []
+    sides = {"prev": old, "bare": nlp}
+    if NLP_BATCH != BARE_BATCH:
+        sides |= {"prev_wb": old, "bare_wb": nlp}
+    wall: dict[str, list[float]] = {k: [] for k in sides}
+    cpu_of: dict[str, list[float]] = {k: [] for k in sides}
     wbt: list[dict] = []
     for r in range(args.rounds):
-        c0 = cpu_seconds()
-        prev.append(run_bare(old, texts, args.workers))
-        cpu_prev.append(cpu_seconds() - c0)
-        print(
-            f"round {r + 1}: bare previous pipeline {prev[-1]:.1f}s, {cpu_prev[-1]:.1f} CPU-s"
-            f" (load {bl.loadavg()})",
-            flush=True,
-        )
-        c0 = cpu_seconds()
-        bare.append(run_bare(nlp, texts, args.workers))
-        cpu_bare.append(cpu_seconds() - c0)
-        print(
-            f"round {r + 1}: bare {bare[-1]:.1f}s, {cpu_bare[-1]:.1f} CPU-s (load {bl.loadavg()})",
-            flush=True,
-        )
+        for key, pipe in sides.items():
+            bs = NLP_BATCH if key.endswith("_wb") else BARE_BATCH
+            c0 = cpu_seconds()
+            wall[key].append(run_bare(pipe, texts, args.workers, batch_size=bs))
+            cpu_of[key].append(cpu_seconds() - c0)
+            print(
+                f"round {r + 1}: {SIDE_NAMES[key]} (batch {bs}) {wall[key][-1]:.1f}s,"
+                f" {cpu_of[key][-1]:.1f} CPU-s (load {bl.loadavg()})",
+                flush=True,
+            )
         w = run_workbench(sample, args.workers)
         wbt.append(w)
         print(
@@ -294,6 +324,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             + ", ".join(f"{k} {v:.2f}" for k, v in w["stage_cpu"].items()),
             flush=True,
         )
+    bare, cpu_bare, prev, cpu_prev = wall["bare"], cpu_of["bare"], wall["prev"], cpu_of["prev"]
 
     def med(v: list[float]) -> float:
         return statistics.median(v)
@@ -332,6 +363,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             med([x["stage_cpu"][name] for x in wbt]),
             "s",
         )
+    if "bare_wb" in cpu_of:
+        _batch_figures(words, cpu_of, wbt, NLP_BATCH, med)
     w_total = min(x["ingest_extract"] for x in wbt)
     if not args.no_naive:
         c0 = cpu_seconds()

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from workbench.annotate.themes import Tagger, Taxonomy, load_taxonomy, parse_themes, tag_sentences
+from workbench.annotate.themes import (
+    ArticleTokens,
+    Tagger,
+    Taxonomy,
+    load_taxonomy,
+    parse_themes,
+    tag_sentences,
+)
 from workbench.base import errors, store
+from workbench.nlp.extract import _sentence_tokens
 
 SEED_THEMES = {"armed_conflict", "war_crimes_justice", "sanctions", "diplomacy", "ceasefire_peace"}
 
@@ -286,3 +294,47 @@ def test_chunk_tokens_read_column_wise_equal_the_sentence_rows(wb, tiny_articles
     )
     col, row = both()
     assert col == row and row_by_row
+
+
+def test_token_patterns_match_inside_sentences_at_article_offsets(extract_nlp):
+    """The Matcher runs on the sentences that could hold a hit: a hit in a later sentence
+    keeps its article offsets, and words that are adjacent only across a sentence break
+    (a blank line) do not match, as when the whole article was matched."""
+    pat = [{"LOWER": "phone"}, {"LOWER": "call"}]
+    tax = Taxonomy(
+        {t.id: t for t in parse_themes({"themes": [{"id": "p", "patterns": [pat]}]}, "t")}
+    )
+    tagger = Tagger(tax)
+    text = "Give me your phone\n\nCall centres closed. Later a phone call came. Phone call two."
+    groups, _ = _sentence_tokens(extract_nlp(text))  # the sentences as extract stores them
+    sents = [(i, toks, lems, starts) for i, (toks, lems, starts) in enumerate(groups)]
+    _, hits, _ = tag_sentences(tagger, sents)
+    got = sorted((h.sentence_idx, text[h.start_char : h.end_char]) for h in hits)
+    assert got == [(2, "phone call"), (3, "Phone call")]
+    tok = ArticleTokens.of(sents)
+    whole = tagger.token_m(tagger._doc(tok.words, tok.lemmas, tok.spaces))
+    inside = [(s, e) for _, s, e in whole if tok.sent_of[s] == tok.sent_of[e - 1]]
+    assert len(whole) == 3 and sorted(inside) == sorted((h.tok_start, h.tok_end) for h in hits)
+
+
+def test_phrase_words_are_kept_on_disk_per_taxonomy(tmp_path, monkeypatch):
+    """The taxonomy's phrases split once by blank English, then read from the cache file:
+    the same words; another taxonomy gets its own file (which replaces the old one)."""
+    import spacy
+
+    from workbench.annotate import themes
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    tax = load_taxonomy([])
+    words = themes._phrase_words(tax)
+    (cached,) = tmp_path.glob("theme-phrases-*.pickle")
+    blank = spacy.blank("en")
+    assert words == {k: [t.text for t in blank.make_doc(k)] for k in words}
+    assert "peace talks" in words or len(words) > 1000
+    assert themes._phrase_words(tax) == words and list(tmp_path.glob("theme-*")) == [cached]
+    other = Taxonomy(
+        {t.id: t for t in parse_themes({"themes": [{"id": "w", "terms": ["war crimes"]}]}, "t")}
+    )
+    assert themes._phrase_words(other) == {"war crimes": ["war", "crimes"]}
+    (new,) = tmp_path.glob("theme-phrases-*.pickle")
+    assert new != cached

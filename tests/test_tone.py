@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import BBC
 
 from workbench.annotate.tone import TONE_VERSION, sentence_scores
 from workbench.base.filters import Filter
@@ -111,3 +112,39 @@ def test_positive_and_negative_counts_use_the_stage_cutoffs(ru_ua_wb):
         [tone_stage.POSITIVE, tone_stage.NEGATIVE],
     ).fetchone()
     assert (int(st["positive"].sum()), int(st["negative"].sum())) == (s_pos, s_neg)
+
+
+#: Sentences that reach every rule of VADER's scoring (negation at each distance, "never so",
+#: "without doubt", "kind of", "but", "least", "no", ALL CAPS, idioms, boosters, emojis).
+_RULE_SENTENCES = (
+    "VADER is VERY SMART, uber handsome, and FRIGGIN FUNNY!!!",
+    "The plot was good, but the characters are uncompelling and the dialog is not great.",
+    "At least it isn't a horrible book.",
+    "The book was only kind of good.",
+    "Today only kinda sux! But I'll get by, lol",
+    "Catch utf-8 emoji such as 💘 and 💋 and 😁",
+    "It was never so bad, without doubt never this good, and no one was happy.",
+    "He was not at all pleased; she was least happy, very least sad, nor angry or no good.",
+    "That was the bomb, a bad ass cut the mustard moment, sort of great?? Really???",
+    "   leading and trailing spaces are stripped. ",
+    "",
+)
+
+
+def test_the_fast_analyzer_scores_exactly_as_upstream_vader():
+    """The shipped analyzer (one lower-cased word list per sentence, no emoji copy for text
+    without emojis) against upstream ``SentimentIntensityAnalyzer`` on rule-covering
+    sentences and, when the shared corpora are there, every line of 150 BBC articles."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from workbench.annotate.tone import analyzer
+
+    texts = list(_RULE_SENTENCES)
+    if BBC.exists():
+        for path in sorted(BBC.glob("*/*.txt"))[::15]:
+            texts += path.read_text(encoding="latin-1").splitlines()
+    upstream, fast = SentimentIntensityAnalyzer(), analyzer()
+    assert type(fast) is not SentimentIntensityAnalyzer
+    differ = [t for t in texts if fast.polarity_scores(t) != upstream.polarity_scores(t)]
+    assert differ == []
+    assert len(texts) > (1_000 if BBC.exists() else 10)

@@ -50,7 +50,7 @@ import pyarrow.parquet as pq
 from ..base import config, errors, store
 from ..base.outputs import check_output
 from ..base.progress import progress_bar
-from .extract import extract_rows, pending, pipeline, pipeline_id
+from .extract import NLP_BATCH, extract_rows, pending, pipeline, pipeline_id
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
@@ -112,7 +112,7 @@ def extract_partition(
     *,
     model: str | None,
     pid: int | None,
-    batch_size: int = 64,
+    batch_size: int = NLP_BATCH,
 ) -> dict[str, Any]:
     """Worker task: extract one partition and write its three Parquet parts; return counts.
 
@@ -307,7 +307,7 @@ def run(
     workers: int = 2,
     model: str | None = None,
     partition_size: int = config.EXTRACT_BATCH * 4,
-    batch_size: int = 64,
+    batch_size: int = NLP_BATCH,
     limit: int | None = None,
     load: bool = True,
     progress: bool = True,
