@@ -148,6 +148,35 @@ def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     assert seen >= 15
 
 
+def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element]) -> None:
+    # The Palladium-Item (Richmond, Indiana) writes "Winchester" for Winchester, Indiana;
+    # the article alone reads it as the English city, its outlet's other articles are about
+    # the USA. Even (tuning) half only.
+    arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == "pal-item.com"]
+    home: dict = {}
+    for a in arts:
+        for k, v in article_states_of(a.findtext("text") or "").items():
+            home[k] = home.get(k, 0.0) + v
+    seen = 0
+    for a in arts:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        mine = home_without(home, article_states(ctx))
+        for t in a.iter("toponym"):
+            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+            if phrase != "Winchester":
+                continue
+            code = resolve_country(phrase, context=text, start=start)
+            alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
+            place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+            assert code == "GBR" and alone is not None and alone.iso3 == "GBR"
+            assert place is not None and (place.iso3, place.admin1) == ("USA", "IN")
+            seen += 1
+    assert seen >= 3
+    # a country name is never overruled: "Mexico" stays the country (no place below it)
+    assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
+
+
 def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) -> None:
     # The Atlanta Journal-Constitution's "DeKalb" is DeKalb County, Georgia (no Georgia town
     # of that name), not the town of DeKalb, Illinois; its towns keep their places.

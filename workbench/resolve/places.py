@@ -241,10 +241,32 @@ def candidates(
             return []
     feats = _features(key, iso3, entries, ctx)
     n = len(_OUTLET_FEATURES)
-    return [
+    scored = [
         (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
         for e, fs in zip(entries, feats, strict=True)
     ]
+    if kind in _TOWN_KINDS and qualifier is None and (ctx is None or not ctx.support(iso3, key)):
+        scored += _elsewhere(key, iso3)
+    return scored
+
+
+#: Kinds of a country reading that only say "a town of that name lies there": the outlet's
+#: home country may overrule them ("Dublin" in an Ohio paper), never a country name, a
+#: state or a demonym.
+_TOWN_KINDS = frozenset({"city"})
+
+
+def _elsewhere(key: str, iso3: str) -> list[Scored]:
+    """The town readings of ``key`` outside ``iso3``, scored on population alone (the
+    article's evidence was read for ``iso3``): the outlet's home country may pick one."""
+    towns = [e for e in _index().get(key, ()) if e[2] == "P" and e[3] != iso3]
+    if not towns:
+        return []
+    top: dict[str, float] = {}
+    for e in towns:
+        top[e[3]] = max(top.get(e[3], 0.0), e[7])
+    w_pop, w_top = WEIGHTS[FEATURES.index("log_pop")], WEIGHTS[FEATURES.index("most_populous")]
+    return [(e, w_pop * e[7] + w_top * (e[7] == top[e[3]])) for e in towns]
 
 
 _OUTLET_FEATURES = ("outlet_share", "outlet_top")
@@ -259,7 +281,29 @@ def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, f
 
 def _home_in(iso3: str, home: Home | None) -> dict[str, float]:
     """The outlet's evidence inside one country: admin-1 -> votes."""
-    return {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9} if home else {}
+    if not home:
+        return {}
+    return {a: v for (c, a), v in home.items() if c == iso3 and a != COUNTRY and v > 1e-9}
+
+
+#: The admin-1 slot of an article's vote for its home country (``_Context.home``).
+COUNTRY = "*"
+#: The outlet's home country overrules a town-only country reading when at least this many
+#: of its other articles have it as their home, and this share of them (shrunk by
+#: OUTLET_SHRINK): chosen on the even LGL articles.
+HOME_COUNTRY_MIN = 2.0
+HOME_COUNTRY_SHARE = 0.5
+
+
+def home_country(home: Home | None) -> str | None:
+    """The outlet's home country: most of its other articles' home countries."""
+    votes = {c: v for (c, a), v in (home or {}).items() if a == COUNTRY and v > 1e-9}
+    if not votes:
+        return None
+    top = max(sorted(votes), key=votes.__getitem__)
+    v = votes[top]
+    ok = v >= HOME_COUNTRY_MIN and v / (sum(votes.values()) + OUTLET_SHRINK) >= HOME_COUNTRY_SHARE
+    return top if ok else None
 
 
 def _outlet_features(admin1: str, mine: dict[str, float]) -> tuple[float, float]:
@@ -276,6 +320,7 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
     confidence is its softmax share. None when the name is a county of the outlet's home
     state that has no town of that name ("DeKalb" in an Atlanta paper): counties have no
     point here, and a namesake town in another state is wrong."""
+    scored = _in_country(scored, home)
     wo = WEIGHTS[-len(_OUTLET_FEATURES) :]
     mine = _home_in(scored[0][0][3], home)  # a name's readings all lie in one country
     scores = [
@@ -305,6 +350,21 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
         round(best[6], 5),
         round(1.0 / z, 4),
     )
+
+
+def _in_country(scored: Sequence[Scored], home: Home | None) -> Sequence[Scored]:
+    """The readings in the resolved country (the first reading's), or in the outlet's home
+    country when the resolved one is a town-only reading and the home country has a town
+    of that name (:func:`candidates` adds those after the resolved country's)."""
+    iso3 = scored[0][0][3]
+    if scored[-1][0][3] == iso3:
+        return scored
+    there = home_country(home)
+    if there is not None and there != iso3:
+        alt = [r for r in scored if r[0][3] == there]
+        if alt:
+            return alt
+    return [r for r in scored if r[0][3] == iso3]
 
 
 #: Countries whose second-level divisions (counties) the index knows by name.
@@ -366,6 +426,9 @@ def article_states(ctx: C._Context | None) -> Home:
                     votes[(c, next(iter(adm)))] += 1.0
         top = max(votes.values(), default=0.0)
         cache["home"] = {a: 1.0 for a, v in votes.items() if v == top} if top else {}
+        country = ctx.home()
+        if country is not None:
+            cache["home"][(country, COUNTRY)] = 1.0
     return cache["home"]
 
 

@@ -636,6 +636,8 @@ def _place_by_outlet(
                 source, states = own[aid]
                 home = places.home_without(homes[source], states)
         m.place = places.pick(m.place_cands, home=home)
+        if m.place is not None:
+            m.code = m.place.iso3  # the outlet's home country may overrule a town reading
         m.place_cands = None
 
 
