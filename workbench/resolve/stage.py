@@ -231,11 +231,17 @@ def _resolve_article(
     keys = _link_keys(text, rows, norms, pidx, reg, acronyms)
     labels = _person_like(rows, norms, keys, codes, pidx, reg)
     alts = _lone_alts(text, rows, norms, keys, pidx, reg, resolver)
-    gidx = [i for i in range(len(rows)) if labels[i] in places.HOME_LABELS and codes[i]]
+    # a lone one-word "person" with a place reading gets its place's readings too: the
+    # corpus merge may read it as that place ("Kyiv" tagged PERSON, see _place_reading)
+    gidx = [
+        i
+        for i in range(len(rows))
+        if (labels[i] in places.HOME_LABELS and codes[i]) or (not codes[i] and alts.get(i))
+    ]
     found_places = places.candidates_article(
         text,
-        [(rows[i][1], rows[i][2], rows[i][3], labels[i]) for i in gidx],
-        [codes[i] for i in gidx],
+        [(*rows[i][1:4], labels[i] if codes[i] else "GPE") for i in gidx],
+        [codes[i] or alts[i] for i in gidx],
     )
     place_of = dict(zip(gidx, found_places, strict=True))
     out: list[_Mention] = []
@@ -636,6 +642,8 @@ def _place_by_outlet(
                 source, states = own[aid]
                 home = places.home_without(homes[source], states)
         m.place = places.pick(m.place_cands, home=home)
+        if m.place is not None and m.code:
+            m.code = m.place.iso3  # the outlet's home country may overrule a town reading
         m.place_cands = None
 
 
