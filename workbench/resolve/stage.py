@@ -705,18 +705,33 @@ def _relabel(
       its mentions.
     """
     v = _corpus_votes(results)
+    # The decision reads the mention's own name fields and the corpus votes only, so it is
+    # made once per distinct (label, key, norm, code, alt) and copied to its repeats.
+    decided: dict[tuple[Any, ...], tuple[str, str | None, str, bool]] = {}
     for m in results:
-        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
-        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
-            m.label, m.code = typed, None
-    for m in results:
-        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
-            continue
-        k = actors.fold(m.key)
-        if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
-            continue
-        if m.label not in PLACE_LABELS:
-            _one_type(m, k, v, reg, is_place)
+        sig = (m.label, m.key, m.norm, m.code, m.alt)
+        out = decided.get(sig)
+        if out is None:
+            _relabel_one(m, v, reg, is_place)
+            out = decided[sig] = (m.label, m.code, m.key, m.relink)
+        else:
+            m.label, m.code, m.key, m.relink = out
+
+
+def _relabel_one(
+    m: _Mention, v: _Votes, reg: Registry, is_place: Callable[[str], bool] | None
+) -> None:
+    """One mention's corpus-level label (see :func:`_relabel`)."""
+    typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
+    if typed:  # "COVID-19" tagged ORG: a disease, never an actor
+        m.label, m.code = typed, None
+    if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
+        return
+    k = actors.fold(m.key)
+    if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
+        return
+    if m.label not in PLACE_LABELS:
+        _one_type(m, k, v, reg, is_place)
 
 
 @dataclass
@@ -1049,13 +1064,28 @@ def _entities(
             return reg.canonical(acr_full.get(m.key, m.key))
         return m.key
 
-    names_of = [canonical(m) for m in results]
+    # Both read a mention's name fields only: computed once per distinct value.
+    canon: dict[tuple[str, str], str] = {}
+    group_of: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+    names_of: list[str] = []
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, m in enumerate(results):
-        name = names_of[i]
-        if not name or m.self_mention or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
+        name = canon.get((m.label, m.key))
+        if name is None:
+            name = canon[(m.label, m.key)] = canonical(m)
+        names_of.append(name)
+        if m.self_mention:
             continue
-        groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
+        sig = (m.label, name, m.norm)
+        if sig not in group_of:
+            group_of[sig] = (
+                None
+                if not name or reg.is_suppressed(name) or reg.is_suppressed(m.norm)
+                else (_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)
+            )
+        g = group_of[sig]
+        if g is not None:
+            groups[g].append(i)
     return _entity_rows(results, names_of, groups, reg)
 
 
@@ -1211,7 +1241,7 @@ def _load_cache(
     names = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
     more = ("self_mention", "end_char")
     cues = ("pcue", "ocue", "raw_label")
-    cols = [t.column(n).to_pylist() for n in names + more + cues]
+    cols = [_shared_pylist(t.column(n)) for n in names + more + cues]
     out = [
         _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
         for r in zip(*cols, strict=True)
@@ -1220,6 +1250,18 @@ def _load_cache(
         if js is not None:
             m.place_cands = [(tuple(e), v) for e, v in json.loads(js)]
     return out, [(a, n) for a, n in acr], _kept_homes(homes)
+
+
+def _shared_pylist(col: pa.ChunkedArray) -> list[Any]:
+    """A column's values with one Python object per distinct string: names, labels and
+    article ids repeat across mentions, and one ``str`` per mention was most of the kept
+    results' memory."""
+    if not pa.types.is_string(col.type):
+        return col.to_pylist()
+    enc = col.combine_chunks().dictionary_encode()
+    values = [*enc.dictionary.to_pylist(), None]
+    idx = enc.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False).tolist()
+    return [values[i] for i in idx]
 
 
 def _write_cache(
