@@ -96,21 +96,147 @@ def index_exists(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row[0])
 
 
-def index_search(con: duckdb.DuckDBPyConnection) -> bool:
-    """(Re)build the BM25 index over ``articles`` title+text. Needs a writable database.
+#: How ``PRAGMA create_fts_index`` is called, and what the incremental update repeats: a
+#: change here (or of DuckDB, whose ``stem``/tokenizer may change) means a full rebuild.
+_STEMMER = "porter"
+_PRAGMA = (
+    "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
+    f"stemmer = '{_STEMMER}', stopwords = 'english', lower = 1, strip_accents = 1, "
+    "overwrite = 1)"
+)
+_LAYOUT_KEY = "fts_articles_layout"
+_DIGEST_KEY = "fts_articles_digests"
+#: An article's indexed content: a new digest means re-index (title or text changed).
+_DIGEST = "hash(a.article_id, a.text_hash, a.title)"
 
+
+def _layout() -> str:
+    return f"2|duckdb {duckdb.__version__}|{_PRAGMA}"
+
+
+def _digests(con: duckdb.DuckDBPyConnection) -> str:
+    """One scan of ``articles``: changes when any article is added, removed or re-titled."""
+    n, h = con.execute(
+        f"SELECT count(*), coalesce(bit_xor({_DIGEST}), 0) FROM articles a"  # noqa: S608
+    ).fetchone()
+    return f"{n}:{h}"
+
+
+def index_search(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> bool:
+    """Bring the BM25 index over ``articles`` title+text up to date. Needs a writable database.
+
+    Only new, changed and removed articles are (re)indexed: the fts extension's own tables
+    (``docs``, ``terms``, ``dict``, ``stats``) are updated as its ``create_fts_index`` would
+    have built them, so ``match_bm25`` answers exactly as after a rebuild. A full rebuild runs
+    with ``full=True``, when no index exists, or when the layout (options, DuckDB) changed.
     Returns False (with a notice) when the extension cannot be loaded.
     """
     if not load_fts(con):
         return False
-    con.execute(
-        "PRAGMA create_fts_index('articles', 'article_id', 'title', 'text', "
-        "stemmer = 'porter', stopwords = 'english', lower = 1, strip_accents = 1, "
-        "overwrite = 1)"
-    )
-    store.set_meta(con, _META_KEY, _fingerprint(con))
+    if full or not index_exists(con) or store.get_meta(con, _LAYOUT_KEY) != _layout():
+        _rebuild(con)
+    elif store.get_meta(con, _DIGEST_KEY) != _digests(con):
+        with store.transaction(con):
+            _update(con)
+            _stamp(con)
     _warned.discard("stale")
     return True
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
+    """The extension's own from-scratch build, plus each document's digest."""
+    store.set_meta(con, _LAYOUT_KEY, "")
+    con.execute(_PRAGMA)
+    with store.transaction(con):
+        con.execute(f"ALTER TABLE {INDEX_SCHEMA}.docs ADD COLUMN digest UBIGINT")
+        con.execute(
+            f"UPDATE {INDEX_SCHEMA}.docs d SET digest = {_DIGEST} "  # noqa: S608
+            "FROM articles a WHERE a.article_id = d.name"
+        )
+        store.set_meta(con, _LAYOUT_KEY, _layout())
+        _stamp(con)
+
+
+def _stamp(con: duckdb.DuckDBPyConnection) -> None:
+    store.set_meta(con, _DIGEST_KEY, _digests(con))
+    store.set_meta(con, _META_KEY, _fingerprint(con))
+
+
+_GONE_SQL = """CREATE OR REPLACE TEMP TABLE fts_gone_ AS
+SELECT d.docid FROM {s}.docs d
+WHERE NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = d.name AND {digest} = d.digest)"""
+_NEW_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_ AS
+SELECT (SELECT coalesce(max(docid), -1) FROM {s}.docs) + row_number() OVER (ORDER BY a.rowid)
+       AS docid, a.article_id AS name, {digest} AS digest, a.title, a.text
+FROM articles a ANTI JOIN {s}.docs d ON d.name = a.article_id AND d.digest = {digest}"""
+#: The extension's ``union_fields_query`` and ``stemmed_stopped`` over the new rows only.
+_NEW_TERMS_SQL = """CREATE OR REPLACE TEMP TABLE fts_new_terms_ AS
+WITH tokenized AS (
+    SELECT unnest({s}.tokenize(n.title)) AS w, n.docid,
+           (SELECT fieldid FROM {s}.fields WHERE field = 'title') AS fieldid FROM fts_new_ n
+    UNION ALL
+    SELECT unnest({s}.tokenize(n.text)) AS w, n.docid,
+           (SELECT fieldid FROM {s}.fields WHERE field = 'text') AS fieldid FROM fts_new_ n)
+SELECT stem(t.w, ?) AS term, t.docid, t.fieldid FROM tokenized t
+WHERE t.w NOT NULL AND len(t.w) > 0 AND t.w NOT IN (SELECT sw FROM {s}.stopwords)"""
+
+
+def _update(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the documents whose article is gone or changed, add the new ones, and keep
+    ``dict.df`` and ``stats`` what a rebuild would compute (ids may differ; scores do not)."""
+    s = INDEX_SCHEMA
+    con.execute(_GONE_SQL.format(s=s, digest=_DIGEST))
+    con.execute(_NEW_SQL.format(s=s, digest=_DIGEST))
+    _remove_gone(con)
+    con.execute(_NEW_TERMS_SQL.format(s=s), [_STEMMER])
+    con.execute(
+        f"INSERT INTO {s}.dict (termid, term, df) "  # noqa: S608
+        f"SELECT (SELECT coalesce(max(termid), -1) FROM {s}.dict) + row_number() OVER "
+        "(ORDER BY t.term), t.term, 0 "
+        f"FROM (SELECT DISTINCT term FROM fts_new_terms_) t ANTI JOIN {s}.dict d USING (term)"
+    )
+    con.execute(
+        f"INSERT INTO {s}.terms (docid, fieldid, termid) "  # noqa: S608
+        f"SELECT t.docid, t.fieldid, d.termid FROM fts_new_terms_ t JOIN {s}.dict d USING (term)"
+    )
+    con.execute(
+        f"UPDATE {s}.dict d SET df = d.df + x.n FROM (SELECT term, count(DISTINCT docid) AS n "  # noqa: S608
+        "FROM fts_new_terms_ GROUP BY term) x WHERE d.term = x.term"
+    )
+    con.execute(
+        f"INSERT INTO {s}.docs (docid, name, len, digest) "  # noqa: S608
+        "SELECT n.docid, n.name, (SELECT count(*) FROM fts_new_terms_ t WHERE t.docid = n.docid), "
+        "n.digest FROM fts_new_ n"
+    )
+    con.execute(f"DELETE FROM {s}.stats")  # noqa: S608
+    con.execute(
+        f"INSERT INTO {s}.stats SELECT COUNT(docs.docid) AS num_docs, "  # noqa: S608
+        f"SUM(docs.len) / COUNT(docs.len) AS avgdl FROM {s}.docs AS docs"
+    )
+    for t in ("fts_gone_", "fts_new_", "fts_new_terms_"):
+        con.execute(f"DROP TABLE {t}")
+
+
+def _remove_gone(con: duckdb.DuckDBPyConnection) -> None:
+    """Take the gone documents' postings out of ``terms``/``dict``/``docs``. The docid range
+    bounds the scans (row-group zone maps), so a few removals need not read every posting."""
+    s = INDEX_SCHEMA
+    lo, hi = con.execute("SELECT min(docid), max(docid) FROM fts_gone_").fetchone()
+    if lo is None:
+        return
+    within = "t.docid BETWEEN ? AND ? AND t.docid IN (SELECT docid FROM fts_gone_)"
+    con.execute(
+        f"UPDATE {s}.dict d SET df = d.df - x.n FROM (SELECT t.termid, "  # noqa: S608
+        f"count(DISTINCT t.docid) AS n FROM {s}.terms t WHERE {within} GROUP BY t.termid) x "
+        "WHERE d.termid = x.termid",
+        [lo, hi],
+    )
+    con.execute(f"DELETE FROM {s}.dict WHERE df <= 0")  # noqa: S608
+    con.execute(f"DELETE FROM {s}.terms t WHERE {within}", [lo, hi])  # noqa: S608
+    con.execute(
+        f"DELETE FROM {s}.docs t WHERE {within}",  # noqa: S608
+        [lo, hi],
+    )
 
 
 def bm25_query(con: duckdb.DuckDBPyConnection, text: str) -> str | None:

@@ -435,16 +435,20 @@ class Workbench:
     kwic = _query_method(query.kwic)
     place_points = _query_method(query.place_points)
 
-    def index_search(self) -> bool:
-        """(Re)build the full-text (BM25) index over article title+text; run after ingests
-        (``analyze()`` does). Returns False with a notice if the fts extension is missing."""
+    def index_search(self, *, full: bool = False) -> bool:
+        """Bring the full-text (BM25) index over article title+text up to date; run after
+        ingests (``analyze()`` does). Only new, changed and removed articles are (re)indexed;
+        ``full=True`` rebuilds it whole. Returns False with a notice if the fts extension is
+        missing."""
 
         if self.read_only:
             raise errors.BadOption(
                 f"{self.path} is open read-only; the search index can only be built on a "
                 "writable Workbench (queries fall back to substring search meanwhile)"
             )
-        return self._recorded("search_index", lambda: search.index_search(self.con))
+        return self._recorded(
+            "search_index", lambda: search.index_search(self.con, full=full), options={"full": full}
+        )
 
     # ------------------------------------------------------------------ stories (issue 17)
     def find_stories(
