@@ -756,54 +756,79 @@ class _Votes:
 
 
 def _corpus_votes(results: list[_Mention]) -> _Votes:
-    """Count, before any relabelling, how the corpus tags and cues every name."""
-    places_ = [m for m in results if m.label in ("GPE", "LOC", "FAC")]
-    place_code: dict[str, str] = {}
-    for k, c in Counter((actors.fold(m.norm), m.code) for m in places_).most_common():
-        if c:
-            place_code.setdefault(k, c)
-    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for m in results:
-        if m.label in ("ORG", "NORP", "GPE", "LOC"):
-            label_votes[actors.fold(m.norm)][m.label] += 1
-    cues: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for m in results:
-        if m.label in ("PERSON", "ORG"):
-            c = cues[actors.fold(m.norm)]
-            c[0] += m.pcue
-            c[1] += m.ocue
-            c[2] += 1
+    """Count, before any relabelling, how the corpus tags and cues every name. Counted per
+    distinct (label, key, norm, code, place reading) in first-mention order, so every count
+    and every tie order equals a count over the mentions one by one."""
     v = _Votes(
-        place=Counter(actors.fold(m.norm) for m in places_),
-        lone=Counter(actors.fold(m.norm) for m in results if m.alt),
-        other=Counter(
-            actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
-        ),
-        place_code=place_code,
-        labels=label_votes,
-        person=Counter(actors.fold(m.key) for m in results if m.label == "PERSON"),
-        person_norms=Counter(actors.fold(m.norm) for m in results if m.label == "PERSON"),
-        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
-        # "Harper and Row Publishers Inc" does.
-        org_heads=Counter(
-            actors.fold(m.norm).split(" ", 1)[0]
-            for m in results
-            if m.label == "ORG"
-            and " " in actors.fold(m.norm)
-            and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
-        ),
-        cues=cues,
-        full_counts=Counter(
-            actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
-        ),
+        place=Counter(),
+        lone=Counter(),
+        other=Counter(),
+        place_code={},
+        labels=defaultdict(Counter),
+        person=Counter(),
+        person_norms=Counter(),
+        org_heads=Counter(),
+        cues=defaultdict(lambda: [0, 0, 0]),
+        full_counts=Counter(),
         surname_owners=defaultdict(set),
         name_support=Counter(),
         surname_weight=Counter(),
         given=set(),
         first_words=set(),
     )
-    _full_name_votes(v, {actors.fold(m.norm) for m in results})
+    place_codes: Counter[tuple[str, str | None]] = Counter()
+    words: set[str] = set()
+    for (label, key, norm, code, alt), (n, pc, oc) in _vote_signatures(results).items():
+        fn, fk = actors.fold(norm), actors.fold(key)
+        words.add(fn)
+        if label in ("GPE", "LOC", "FAC"):
+            place_codes[(fn, code)] += n
+            v.place[fn] += n
+        if label in ("ORG", "NORP", "GPE", "LOC"):
+            v.labels[fn][label] += n
+        if label in ("PERSON", "ORG"):
+            c = v.cues[fn]
+            c[0], c[1], c[2] = c[0] + pc, c[1] + oc, c[2] + n
+        if alt:
+            v.lone[fn] += n
+        if label not in PLACE_LABELS | {"PERSON"}:
+            v.other[fk] += n
+        if label == "PERSON":
+            v.person[fk] += n
+            v.person_norms[fn] += n
+            if " " in key.strip():
+                v.full_counts[fk] += n
+        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
+        # "Harper and Row Publishers Inc" does.
+        if (
+            label == "ORG"
+            and " " in fn
+            and (actors.is_company(norm) or not _CONJUNCTION.search(norm))
+        ):
+            v.org_heads[fn.split(" ", 1)[0]] += n
+    for (k, code), _n in place_codes.most_common():
+        if code:
+            v.place_code.setdefault(k, code)
+    _full_name_votes(v, words)
     return v
+
+
+def _vote_signatures(
+    results: list[_Mention],
+) -> dict[tuple[str, str, str, str | None, bool], list[int]]:
+    """(label, key, norm, code, has a place reading) -> [mentions, person cues, organisation
+    cues], in the order of each signature's first mention."""
+    sigs: dict[tuple[str, str, str, str | None, bool], list[int]] = {}
+    for m in results:
+        sig = (m.label, m.key, m.norm, m.code, bool(m.alt))
+        c = sigs.get(sig)
+        if c is None:
+            sigs[sig] = [1, m.pcue, m.ocue]
+        else:
+            c[0] += 1
+            c[1] += m.pcue
+            c[2] += m.ocue
+    return sigs
 
 
 def _full_name_votes(v: _Votes, words: set[str]) -> None:
@@ -995,13 +1020,23 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
                 suffixed.setdefault(" ".join(toks[:-1]), m.key)
     if not suffixed:
         return
-    home: dict[str, Counter[str]] = defaultdict(Counter)
-    has: dict[str, set[str]] = defaultdict(set)
+    full_keys = {actors.fold(f) for f in suffixed.values()}
+    has: set[tuple[str, str]] = set()  # (article, suffixed form it names)
+    bare_articles: dict[str, set[str]] = defaultdict(set)
+    full_articles: dict[str, set[str]] = defaultdict(set)
     for m in results:
-        if m.label in ("GPE", "LOC") and m.code and not m.code.startswith("REG:"):
-            home[m.article_id][m.code] += 1
-        elif m.label == "ORG":
-            has[m.article_id].add(actors.fold(m.key))
+        if m.label != "ORG":
+            continue
+        k = actors.fold(m.key)
+        if k in full_keys:
+            has.add((m.article_id, k))
+        if k in suffixed:
+            bare_articles[k].add(m.article_id)
+        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
+            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
+    home = _article_countries_of(
+        results, set().union(*bare_articles.values(), *full_articles.values())
+    )
 
     def country_of(articles: set[str]) -> str | None:
         votes = Counter(home[a].most_common(1)[0][0] for a in articles if home[a])
@@ -1010,16 +1045,6 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
         top, n = votes.most_common(1)[0]
         return top if n * 2 > len(articles) else None
 
-    bare_articles: dict[str, set[str]] = defaultdict(set)
-    full_articles: dict[str, set[str]] = defaultdict(set)
-    for m in results:
-        if m.label != "ORG":
-            continue
-        k = actors.fold(m.key)
-        if k in suffixed:
-            bare_articles[k].add(m.article_id)
-        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
-            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
     same_country = {
         b
         for b in bare_articles
@@ -1030,8 +1055,22 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
             continue
         b = actors.fold(m.key)
         full = suffixed.get(b)
-        if full and (b in same_country or actors.fold(full) in has[m.article_id]):
+        if full and (b in same_country or (m.article_id, actors.fold(full)) in has):
             m.key = full
+
+
+def _article_countries_of(results: list[_Mention], articles: set[str]) -> dict[str, Counter[str]]:
+    """The place mentions' countries of each of ``articles``, in mention order."""
+    home: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if (
+            m.label in ("GPE", "LOC")
+            and m.code
+            and not m.code.startswith("REG:")
+            and m.article_id in articles
+        ):
+            home[m.article_id][m.code] += 1
+    return home
 
 
 def _entities(
