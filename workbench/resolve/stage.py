@@ -806,9 +806,9 @@ def _corpus_votes(results: list[_Mention]) -> _Votes:
             and (actors.is_company(norm) or not _CONJUNCTION.search(norm))
         ):
             v.org_heads[fn.split(" ", 1)[0]] += n
-    for (k, code), _n in place_codes.most_common():
-        if code:
-            v.place_code.setdefault(k, code)
+    for k, c in place_codes.most_common():
+        if c:
+            v.place_code.setdefault(k, c)  # type: ignore[call-overload]
     _full_name_votes(v, words)
     return v
 
