@@ -1255,6 +1255,15 @@ def _kept_homes(rows: list[tuple[str, str | None, str | None]]) -> list[_Article
     ]
 
 
+#: The kept per-mention columns, in :class:`_Mention`'s order after the row id, with the
+#: place and relink flag (not kept) between ``end_char`` and the cues.
+_LOAD = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
+_LOAD_TAIL = ("self_mention", "end_char")
+_LOAD_CUES = ("pcue", "ocue", "raw_label")
+#: Kept rows read per Arrow batch: the Arrow copy of the kept results stays this small.
+LOAD_BATCH = 200_000
+
+
 def _load_cache(
     con: duckdb.DuckDBPyConnection, skip: list[str]
 ) -> tuple[list[_Mention], list[tuple[str, str]], list[_ArticleHome]]:
@@ -1262,11 +1271,9 @@ def _load_cache(
     order (the order a full run makes them in), their acronym definitions, and each
     article's outlet and admin-1 evidence."""
     con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
+    out: list[_Mention] = []
+    pool: dict[str, str] = {}
     try:
-        t = con.execute(
-            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
-            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
-        ).to_arrow_table()
         acr = con.execute(
             "SELECT a.acronym, a.name FROM (SELECT unnest(acronyms) AS a FROM resolve_articles"
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip))"
@@ -1275,30 +1282,38 @@ def _load_cache(
             "SELECT article_id, source, states FROM resolve_articles"
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
         ).fetchall()
+        reader = con.execute(
+            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
+            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
+        ).to_arrow_reader(LOAD_BATCH)
+        for batch in reader:
+            out.extend(_kept_mentions(batch, pool))
     finally:
         con.unregister("_wb_skip")
-    names = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
-    more = ("self_mention", "end_char")
-    cues = ("pcue", "ocue", "raw_label")
-    cols = [_shared_pylist(t.column(n)) for n in names + more + cues]
+    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+
+
+def _kept_mentions(batch: pa.RecordBatch, pool: dict[str, str]) -> list[_Mention]:
+    """One batch of kept rows as mentions, their strings shared through ``pool``."""
+    cols = [_shared_pylist(batch.column(n), pool) for n in _LOAD + _LOAD_TAIL + _LOAD_CUES]
     out = [
         _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
         for r in zip(*cols, strict=True)
     ]
-    for m, js in zip(out, t.column("place_cands").to_pylist(), strict=True):
+    for m, js in zip(out, batch.column("place_cands").to_pylist(), strict=True):
         if js is not None:
             m.place_cands = [(tuple(e), v) for e, v in json.loads(js)]
-    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+    return out
 
 
-def _shared_pylist(col: pa.ChunkedArray) -> list[Any]:
-    """A column's values with one Python object per distinct string: names, labels and
-    article ids repeat across mentions, and one ``str`` per mention was most of the kept
-    results' memory."""
+def _shared_pylist(col: pa.Array, pool: dict[str, str]) -> list[Any]:
+    """A column's values with one Python object per distinct string (kept in ``pool``
+    across batches): names, labels and article ids repeat across mentions, and one
+    ``str`` per mention was most of the kept results' memory."""
     if not pa.types.is_string(col.type):
         return col.to_pylist()
-    enc = col.combine_chunks().dictionary_encode()
-    values = [*enc.dictionary.to_pylist(), None]
+    enc = col.dictionary_encode()
+    values = [*(pool.setdefault(v, v) for v in enc.dictionary.to_pylist()), None]
     idx = enc.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False).tolist()
     return [values[i] for i in idx]
 
