@@ -1334,14 +1334,9 @@ def _write_cache(
     store.insert_df(con, "resolve_cache", kept[1])
 
 
-def _write_mentions(
-    con: duckdb.DuckDBPyConnection,
-    results: list[_Mention],
-    entity_of: list[str | None],
-    reg_hash: str,
-) -> tuple[int, set[str]]:
-    """Update the mention rows whose resolution changed; returns how many and their articles."""
-    upd = pa.table(
+def _resolved_rows(results: list[_Mention], entity_of: list[str | None]) -> pa.Table:
+    """The resolution columns of ``results``, keyed like their ``mentions`` rows."""
+    return pa.table(
         {
             "article_id": pa.array([m.article_id for m in results], pa.string()),
             "start_char": pa.array([m.start for m in results], pa.int32()),
@@ -1360,8 +1355,30 @@ def _write_mentions(
             "self": pa.array([m.self_mention for m in results], pa.bool_()),
         }
     )
-    con.register("_wb_resolved", upd)
+
+
+def _write_mentions(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    entity_of: list[str | None],
+    reg_hash: str,
+) -> tuple[int, set[str]]:
+    """Update the mention rows whose resolution changed; returns how many and their articles.
+    The resolved rows go to DuckDB in batches (a temporary table, which may spill), so no
+    Arrow copy of every mention is held at once."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _wb_resolved (article_id VARCHAR, start_char INTEGER,"
+        " end_char INTEGER, raw_label VARCHAR, norm VARCHAR, entity_id VARCHAR,"
+        " country_iso3 VARCHAR, region VARCHAR, self BOOLEAN)"
+    )
     try:
+        for i in range(0, len(results), LOAD_BATCH):
+            part = _resolved_rows(results[i : i + LOAD_BATCH], entity_of[i : i + LOAD_BATCH])
+            con.register("_wb_part", part)
+            try:
+                con.execute("INSERT INTO _wb_resolved SELECT * FROM _wb_part")
+            finally:
+                con.unregister("_wb_part")
         changed = con.execute(
             """SELECT m.rowid AS rid, r.* FROM mentions m JOIN _wb_resolved r
                  ON m.article_id = r.article_id AND m.start_char = r.start_char
@@ -1374,7 +1391,7 @@ def _write_mentions(
             [reg_hash],
         ).to_arrow_table()
     finally:
-        con.unregister("_wb_resolved")
+        con.execute("DROP TABLE IF EXISTS _wb_resolved")
     con.register("_wb_changed", changed)
     try:
         con.execute(
