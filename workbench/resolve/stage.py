@@ -976,9 +976,15 @@ def _relink(results: list[_Mention], reg: Registry) -> None:
     """
     full = {actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()}
     given = actors.given_names(full)
+    # the full names by surname of the articles with a relabelled one-word person only
+    relinked = {
+        m.article_id
+        for m in results
+        if m.relink and m.label == "PERSON" and " " not in actors.fold(m.norm)
+    }
     by_article: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for m in results:
-        if m.label == "PERSON":
+        if m.label == "PERSON" and m.article_id in relinked:
             k = actors.fold(m.key)
             if actors.is_full_name(k):
                 by_article[m.article_id][actors.surname(k)].add(m.key)
