@@ -22,15 +22,25 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import benchlib as bl
+from bench_resolve_scale import replicate_kept
 from bench_scale_queries import build_scale
-from bench_throughput import cpu_seconds, fresh_db, run_workbench, write_sample
+from bench_throughput import (
+    LATER_STAGES,
+    _timed,
+    cpu_seconds,
+    fresh_db,
+    run_workbench,
+    write_sample,
+)
 
 
 def _replicate_stage_done(db: Path, base: Path) -> int:
-    """``stage_done`` rows for the copies ``a~k`` of every base article, and the base's
-    ``meta`` stamps (taxonomy, tone, registry: without them a stage redoes every article)."""
+    """``stage_done`` rows for the copies ``a~k`` of every base article, resolve's kept
+    per-article results of each copy, and the base's ``meta`` stamps (taxonomy, tone,
+    registry: without them a stage redoes every article)."""
     from workbench.base import store
 
     con = store.connect(str(db))
@@ -40,6 +50,9 @@ def _replicate_stage_done(db: Path, base: Path) -> int:
         "INSERT INTO stage_done SELECT d.stage, a.article_id, d.version, d.n, d.done_at "
         "FROM base.stage_done d JOIN articles a ON split_part(a.article_id, '~', 1) = d.article_id"
     )
+    (n_base,) = con.execute("SELECT count(*) FROM base.articles").fetchone()
+    (n_all,) = con.execute("SELECT count(*) FROM articles").fetchone()
+    replicate_kept(con, n_all // n_base)
     con.execute(
         "INSERT OR REPLACE INTO meta SELECT * FROM base.meta WHERE key NOT LIKE 'aggregates%'"
         " AND key NOT LIKE 'search%' AND key NOT LIKE 'stories%'"
@@ -50,11 +63,17 @@ def _replicate_stage_done(db: Path, base: Path) -> int:
     return n
 
 
-def timed_analyze(db: Path, new: Path) -> dict[str, float]:
-    """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage."""
+def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
+    """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage (wall
+    from ``runs``, CPU around each stage's method)."""
     from workbench import Workbench
 
+    stage_cpu: dict[str, float] = {}
     with Workbench(db) as wb:
+        if memory:
+            wb.con.execute("SET memory_limit = ?", [memory])
+        for name in ("ingest", "extract", *LATER_STAGES):
+            setattr(wb, name, _timed(getattr(wb, name), stage_cpu, name))
         (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
         t0, c0 = time.perf_counter(), cpu_seconds()
         wb.ingest([new], format="jsonl", progress=False)
@@ -73,6 +92,7 @@ def timed_analyze(db: Path, new: Path) -> dict[str, float]:
         "cpu_s": round(cpu, 2),
         "articles_after": int(n),
         "stages_s": stages,
+        "stages_cpu_s": {k: round(v, 2) for k, v in stage_cpu.items()},
         "aggregates_changed": agg.get("changed"),
         "aggregates_table_s": agg.get("table_seconds"),
     }
@@ -83,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--articles", type=int, default=20_000)
     ap.add_argument("--base", type=Path, default=None)
     ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
+    ap.add_argument("--memory", default="", help="DuckDB memory_limit of the timed runs (6GB)")
     args = ap.parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
@@ -121,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         full = aggregates.refresh(wb.con, full=True)
     print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
           f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
-    empty = timed_analyze(fresh_db("append_empty.duckdb"), new)
+    empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory)
     print("empty:", json.dumps(empty), flush=True)
-    append = timed_analyze(scaled, new)
+    append = timed_analyze(scaled, new, args.memory)
     print("append:", json.dumps(append), flush=True)
     bl.figure("append analyze wall / empty analyze wall", append["wall_s"] / empty["wall_s"], "",
               "<= 3")  # fmt: skip

@@ -741,3 +741,48 @@ def test_new_rules_resolve_every_article(
         assert res.full and res.articles_resolved == len(w.sql("SELECT article_id FROM articles"))
         assert _resolution(w) == before
         assert not w.resolve(progress=False).full
+
+
+def test_an_appended_namesake_moves_an_old_bare_surname(tmp_path: Path) -> None:
+    """New articles about another Trump make the old article's bare "Mr. Trump" ambiguous:
+    it leaves Donald Trump's entity (an old entity loses a mention, a new one appears), and
+    the increment equals a from-scratch resolve of the same articles."""
+    old = _write_rows(
+        tmp_path / "old.csv",
+        [
+            ("Donald Trump arrived in Ohio on Monday.", "Wire"),
+            ("Mr. Trump said on Monday that he would visit Florida.", "Wire"),
+        ],
+        3,
+    )
+    new = _write_rows(
+        tmp_path / "new.csv",
+        [
+            ("Melania Trump spoke in New York on Friday.", "Wire"),
+            ("Melania Trump visited a school in Texas.", "Wire"),
+            ("Melania Trump said she would travel to Paris.", "Wire"),
+        ],
+        5,
+    )
+    with Workbench(tmp_path / "scratch.duckdb") as w:
+        w.ingest([old, new], progress=False)
+        w.extract(progress=False)
+        w.resolve(progress=False)
+        want = _resolution(w)
+    with Workbench(tmp_path / "inc.duckdb") as w:
+        w.ingest([old], progress=False)
+        w.extract(progress=False)
+        w.resolve(progress=False)
+        assert _entity_of(w, "Trump", "Mr. Trump") == "person:donald-trump"
+        w.ingest([new], progress=False)
+        w.extract(progress=False)
+        res = w.resolve(progress=False)
+        assert not res.full and res.articles_resolved == 3 and res.old_articles_changed == 1
+        assert _entity_of(w, "Trump", "Mr. Trump") == "person:trump"
+        (n,) = w.con.execute(
+            "SELECT n_mentions FROM entities WHERE entity_id = 'person:donald-trump'"
+        ).fetchone()
+        assert n == 1
+        got = _resolution(w)
+    for table in _RESOLVED:
+        assert got[table] == want[table], table

@@ -713,18 +713,33 @@ def _relabel(
       its mentions.
     """
     v = _corpus_votes(results)
+    # The decision reads the mention's own name fields and the corpus votes only, so it is
+    # made once per distinct (label, key, norm, code, alt) and copied to its repeats.
+    decided: dict[tuple[Any, ...], tuple[str, str | None, str, bool]] = {}
     for m in results:
-        typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
-        if typed:  # "COVID-19" tagged ORG: a disease, never an actor
-            m.label, m.code = typed, None
-    for m in results:
-        if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
-            continue
-        k = actors.fold(m.key)
-        if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
-            continue
-        if m.label not in PLACE_LABELS:
-            _one_type(m, k, v, reg, is_place)
+        sig = (m.label, m.key, m.norm, m.code, m.alt)
+        out = decided.get(sig)
+        if out is None:
+            _relabel_one(m, v, reg, is_place)
+            out = decided[sig] = (m.label, m.code, m.key, m.relink)
+        else:
+            m.label, m.code, m.key, m.relink = out
+
+
+def _relabel_one(
+    m: _Mention, v: _Votes, reg: Registry, is_place: Callable[[str], bool] | None
+) -> None:
+    """One mention's corpus-level label (see :func:`_relabel`)."""
+    typed = reg.nonactor(m.key) or reg.nonactor(m.norm)
+    if typed:  # "COVID-19" tagged ORG: a disease, never an actor
+        m.label, m.code = typed, None
+    if m.label in NONACTOR_LABELS or m.label in reg.nonactors.values():
+        return
+    k = actors.fold(m.key)
+    if _place_reading(m, k, v, reg) or _person_reading(m, v, reg):
+        return
+    if m.label not in PLACE_LABELS:
+        _one_type(m, k, v, reg, is_place)
 
 
 @dataclass
@@ -749,54 +764,79 @@ class _Votes:
 
 
 def _corpus_votes(results: list[_Mention]) -> _Votes:
-    """Count, before any relabelling, how the corpus tags and cues every name."""
-    places_ = [m for m in results if m.label in ("GPE", "LOC", "FAC")]
-    place_code: dict[str, str] = {}
-    for k, c in Counter((actors.fold(m.norm), m.code) for m in places_).most_common():
-        if c:
-            place_code.setdefault(k, c)
-    label_votes: dict[str, Counter[str]] = defaultdict(Counter)
-    for m in results:
-        if m.label in ("ORG", "NORP", "GPE", "LOC"):
-            label_votes[actors.fold(m.norm)][m.label] += 1
-    cues: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for m in results:
-        if m.label in ("PERSON", "ORG"):
-            c = cues[actors.fold(m.norm)]
-            c[0] += m.pcue
-            c[1] += m.ocue
-            c[2] += 1
+    """Count, before any relabelling, how the corpus tags and cues every name. Counted per
+    distinct (label, key, norm, code, place reading) in first-mention order, so every count
+    and every tie order equals a count over the mentions one by one."""
     v = _Votes(
-        place=Counter(actors.fold(m.norm) for m in places_),
-        lone=Counter(actors.fold(m.norm) for m in results if m.alt),
-        other=Counter(
-            actors.fold(m.key) for m in results if m.label not in PLACE_LABELS | {"PERSON"}
-        ),
-        place_code=place_code,
-        labels=label_votes,
-        person=Counter(actors.fold(m.key) for m in results if m.label == "PERSON"),
-        person_norms=Counter(actors.fold(m.norm) for m in results if m.label == "PERSON"),
-        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
-        # "Harper and Row Publishers Inc" does.
-        org_heads=Counter(
-            actors.fold(m.norm).split(" ", 1)[0]
-            for m in results
-            if m.label == "ORG"
-            and " " in actors.fold(m.norm)
-            and (actors.is_company(m.norm) or not _CONJUNCTION.search(m.norm))
-        ),
-        cues=cues,
-        full_counts=Counter(
-            actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()
-        ),
+        place=Counter(),
+        lone=Counter(),
+        other=Counter(),
+        place_code={},
+        labels=defaultdict(Counter),
+        person=Counter(),
+        person_norms=Counter(),
+        org_heads=Counter(),
+        cues=defaultdict(lambda: [0, 0, 0]),
+        full_counts=Counter(),
         surname_owners=defaultdict(set),
         name_support=Counter(),
         surname_weight=Counter(),
         given=set(),
         first_words=set(),
     )
-    _full_name_votes(v, {actors.fold(m.norm) for m in results})
+    place_codes: Counter[tuple[str, str | None]] = Counter()
+    words: set[str] = set()
+    for (label, key, norm, code, alt), (n, pc, oc) in _vote_signatures(results).items():
+        fn, fk = actors.fold(norm), actors.fold(key)
+        words.add(fn)
+        if label in ("GPE", "LOC", "FAC"):
+            place_codes[(fn, code)] += n
+            v.place[fn] += n
+        if label in ("ORG", "NORP", "GPE", "LOC"):
+            v.labels[fn][label] += n
+        if label in ("PERSON", "ORG"):
+            c = v.cues[fn]
+            c[0], c[1], c[2] = c[0] + pc, c[1] + oc, c[2] + n
+        if alt:
+            v.lone[fn] += n
+        if label not in PLACE_LABELS | {"PERSON"}:
+            v.other[fk] += n
+        if label == "PERSON":
+            v.person[fk] += n
+            v.person_norms[fn] += n
+            if " " in key.strip():
+                v.full_counts[fk] += n
+        # "Lechin and Victor Lopez" (two people tagged ORG) opens no organisation name,
+        # "Harper and Row Publishers Inc" does.
+        if (
+            label == "ORG"
+            and " " in fn
+            and (actors.is_company(norm) or not _CONJUNCTION.search(norm))
+        ):
+            v.org_heads[fn.split(" ", 1)[0]] += n
+    for k, c in place_codes.most_common():
+        if c:
+            v.place_code.setdefault(k, c)  # type: ignore[call-overload]
+    _full_name_votes(v, words)
     return v
+
+
+def _vote_signatures(
+    results: list[_Mention],
+) -> dict[tuple[str, str, str, str | None, bool], list[int]]:
+    """(label, key, norm, code, has a place reading) -> [mentions, person cues, organisation
+    cues], in the order of each signature's first mention."""
+    sigs: dict[tuple[str, str, str, str | None, bool], list[int]] = {}
+    for m in results:
+        sig = (m.label, m.key, m.norm, m.code, bool(m.alt))
+        c = sigs.get(sig)
+        if c is None:
+            sigs[sig] = [1, m.pcue, m.ocue]
+        else:
+            c[0] += 1
+            c[1] += m.pcue
+            c[2] += m.ocue
+    return sigs
 
 
 def _full_name_votes(v: _Votes, words: set[str]) -> None:
@@ -944,9 +984,15 @@ def _relink(results: list[_Mention], reg: Registry) -> None:
     """
     full = {actors.fold(m.key) for m in results if m.label == "PERSON" and " " in m.key.strip()}
     given = actors.given_names(full)
+    # the full names by surname of the articles with a relabelled one-word person only
+    relinked = {
+        m.article_id
+        for m in results
+        if m.relink and m.label == "PERSON" and " " not in actors.fold(m.norm)
+    }
     by_article: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for m in results:
-        if m.label == "PERSON":
+        if m.label == "PERSON" and m.article_id in relinked:
             k = actors.fold(m.key)
             if actors.is_full_name(k):
                 by_article[m.article_id][actors.surname(k)].add(m.key)
@@ -988,13 +1034,23 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
                 suffixed.setdefault(" ".join(toks[:-1]), m.key)
     if not suffixed:
         return
-    home: dict[str, Counter[str]] = defaultdict(Counter)
-    has: dict[str, set[str]] = defaultdict(set)
+    full_keys = {actors.fold(f) for f in suffixed.values()}
+    has: set[tuple[str, str]] = set()  # (article, suffixed form it names)
+    bare_articles: dict[str, set[str]] = defaultdict(set)
+    full_articles: dict[str, set[str]] = defaultdict(set)
     for m in results:
-        if m.label in ("GPE", "LOC") and m.code and not m.code.startswith("REG:"):
-            home[m.article_id][m.code] += 1
-        elif m.label == "ORG":
-            has[m.article_id].add(actors.fold(m.key))
+        if m.label != "ORG":
+            continue
+        k = actors.fold(m.key)
+        if k in full_keys:
+            has.add((m.article_id, k))
+        if k in suffixed:
+            bare_articles[k].add(m.article_id)
+        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
+            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
+    home = _article_countries_of(
+        results, set().union(*bare_articles.values(), *full_articles.values())
+    )
 
     def country_of(articles: set[str]) -> str | None:
         votes = Counter(home[a].most_common(1)[0][0] for a in articles if home[a])
@@ -1003,16 +1059,6 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
         top, n = votes.most_common(1)[0]
         return top if n * 2 > len(articles) else None
 
-    bare_articles: dict[str, set[str]] = defaultdict(set)
-    full_articles: dict[str, set[str]] = defaultdict(set)
-    for m in results:
-        if m.label != "ORG":
-            continue
-        k = actors.fold(m.key)
-        if k in suffixed:
-            bare_articles[k].add(m.article_id)
-        elif k.rsplit(" ", 1)[0] in suffixed and k.rsplit(" ", 1)[-1] in GENERIC_SUFFIXES:
-            full_articles[k.rsplit(" ", 1)[0]].add(m.article_id)
     same_country = {
         b
         for b in bare_articles
@@ -1023,8 +1069,22 @@ def _join_generic_suffix(results: list[_Mention]) -> None:
             continue
         b = actors.fold(m.key)
         full = suffixed.get(b)
-        if full and (b in same_country or actors.fold(full) in has[m.article_id]):
+        if full and (b in same_country or (m.article_id, actors.fold(full)) in has):
             m.key = full
+
+
+def _article_countries_of(results: list[_Mention], articles: set[str]) -> dict[str, Counter[str]]:
+    """The place mentions' countries of each of ``articles``, in mention order."""
+    home: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in results:
+        if (
+            m.label in ("GPE", "LOC")
+            and m.code
+            and not m.code.startswith("REG:")
+            and m.article_id in articles
+        ):
+            home[m.article_id][m.code] += 1
+    return home
 
 
 def _entities(
@@ -1057,13 +1117,28 @@ def _entities(
             return reg.canonical(acr_full.get(m.key, m.key))
         return m.key
 
-    names_of = [canonical(m) for m in results]
+    # Both read a mention's name fields only: computed once per distinct value.
+    canon: dict[tuple[str, str], str] = {}
+    group_of: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+    names_of: list[str] = []
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     for i, m in enumerate(results):
-        name = names_of[i]
-        if not name or m.self_mention or reg.is_suppressed(name) or reg.is_suppressed(m.norm):
+        name = canon.get((m.label, m.key))
+        if name is None:
+            name = canon[(m.label, m.key)] = canonical(m)
+        names_of.append(name)
+        if m.self_mention:
             continue
-        groups[(_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)].append(i)
+        sig = (m.label, name, m.norm)
+        if sig not in group_of:
+            group_of[sig] = (
+                None
+                if not name or reg.is_suppressed(name) or reg.is_suppressed(m.norm)
+                else (_KIND.get(m.label, m.label.lower()), actors.fold(name) or name)
+            )
+        g = group_of[sig]
+        if g is not None:
+            groups[g].append(i)
     return _entity_rows(results, names_of, groups, reg)
 
 
@@ -1194,6 +1269,15 @@ def _kept_homes(rows: list[tuple[str, str | None, str | None]]) -> list[_Article
     ]
 
 
+#: The kept per-mention columns, in :class:`_Mention`'s order after the row id, with the
+#: place and relink flag (not kept) between ``end_char`` and the cues.
+_LOAD = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
+_LOAD_TAIL = ("self_mention", "end_char")
+_LOAD_CUES = ("pcue", "ocue", "raw_label")
+#: Kept rows read per Arrow batch: the Arrow copy of the kept results stays this small.
+LOAD_BATCH = 200_000
+
+
 def _load_cache(
     con: duckdb.DuckDBPyConnection, skip: list[str]
 ) -> tuple[list[_Mention], list[tuple[str, str]], list[_ArticleHome]]:
@@ -1201,11 +1285,9 @@ def _load_cache(
     order (the order a full run makes them in), their acronym definitions, and each
     article's outlet and admin-1 evidence."""
     con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
+    out: list[_Mention] = []
+    pool: dict[str, str] = {}
     try:
-        t = con.execute(
-            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
-            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
-        ).to_arrow_table()
         acr = con.execute(
             "SELECT a.acronym, a.name FROM (SELECT unnest(acronyms) AS a FROM resolve_articles"
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip))"
@@ -1214,20 +1296,40 @@ def _load_cache(
             "SELECT article_id, source, states FROM resolve_articles"
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
         ).fetchall()
+        reader = con.execute(
+            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
+            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
+        ).to_arrow_reader(LOAD_BATCH)
+        for batch in reader:
+            out.extend(_kept_mentions(batch, pool))
     finally:
         con.unregister("_wb_skip")
-    names = ("article_id", "start_char", "label", "norm", "link_key", "code", "affil", "alt")
-    more = ("self_mention", "end_char")
-    cues = ("pcue", "ocue", "raw_label")
-    cols = [t.column(n).to_pylist() for n in names + more + cues]
+    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+
+
+def _kept_mentions(batch: pa.RecordBatch, pool: dict[str, str]) -> list[_Mention]:
+    """One batch of kept rows as mentions, their strings shared through ``pool``."""
+    cols = [_shared_pylist(batch.column(n), pool) for n in _LOAD + _LOAD_TAIL + _LOAD_CUES]
     out = [
         _Mention(-1, *r[:8], *r[8:10], None, False, *r[10:])  # type: ignore[misc]
         for r in zip(*cols, strict=True)
     ]
-    for m, js in zip(out, t.column("place_cands").to_pylist(), strict=True):
+    for m, js in zip(out, batch.column("place_cands").to_pylist(), strict=True):
         if js is not None:
             m.place_cands = [(tuple(e), v) for e, v in json.loads(js)]
-    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+    return out
+
+
+def _shared_pylist(col: pa.Array, pool: dict[str, str]) -> list[Any]:
+    """A column's values with one Python object per distinct string (kept in ``pool``
+    across batches): names, labels and article ids repeat across mentions, and one
+    ``str`` per mention was most of the kept results' memory."""
+    if not pa.types.is_string(col.type):
+        return col.to_pylist()
+    enc = col.dictionary_encode()
+    values = [*(pool.setdefault(v, v) for v in enc.dictionary.to_pylist()), None]
+    idx = enc.indices.fill_null(len(values) - 1).to_numpy(zero_copy_only=False).tolist()
+    return [values[i] for i in idx]
 
 
 def _write_cache(
@@ -1246,14 +1348,9 @@ def _write_cache(
     store.insert_df(con, "resolve_cache", kept[1])
 
 
-def _write_mentions(
-    con: duckdb.DuckDBPyConnection,
-    results: list[_Mention],
-    entity_of: list[str | None],
-    reg_hash: str,
-) -> tuple[int, set[str]]:
-    """Update the mention rows whose resolution changed; returns how many and their articles."""
-    upd = pa.table(
+def _resolved_rows(results: list[_Mention], entity_of: list[str | None]) -> pa.Table:
+    """The resolution columns of ``results``, keyed like their ``mentions`` rows."""
+    return pa.table(
         {
             "article_id": pa.array([m.article_id for m in results], pa.string()),
             "start_char": pa.array([m.start for m in results], pa.int32()),
@@ -1272,8 +1369,30 @@ def _write_mentions(
             "self": pa.array([m.self_mention for m in results], pa.bool_()),
         }
     )
-    con.register("_wb_resolved", upd)
+
+
+def _write_mentions(
+    con: duckdb.DuckDBPyConnection,
+    results: list[_Mention],
+    entity_of: list[str | None],
+    reg_hash: str,
+) -> tuple[int, set[str]]:
+    """Update the mention rows whose resolution changed; returns how many and their articles.
+    The resolved rows go to DuckDB in batches (a temporary table, which may spill), so no
+    Arrow copy of every mention is held at once."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _wb_resolved (article_id VARCHAR, start_char INTEGER,"
+        " end_char INTEGER, raw_label VARCHAR, norm VARCHAR, entity_id VARCHAR,"
+        " country_iso3 VARCHAR, region VARCHAR, self BOOLEAN)"
+    )
     try:
+        for i in range(0, len(results), LOAD_BATCH):
+            part = _resolved_rows(results[i : i + LOAD_BATCH], entity_of[i : i + LOAD_BATCH])
+            con.register("_wb_part", part)
+            try:
+                con.execute("INSERT INTO _wb_resolved SELECT * FROM _wb_part")
+            finally:
+                con.unregister("_wb_part")
         changed = con.execute(
             """SELECT m.rowid AS rid, r.* FROM mentions m JOIN _wb_resolved r
                  ON m.article_id = r.article_id AND m.start_char = r.start_char
@@ -1286,7 +1405,7 @@ def _write_mentions(
             [reg_hash],
         ).to_arrow_table()
     finally:
-        con.unregister("_wb_resolved")
+        con.execute("DROP TABLE IF EXISTS _wb_resolved")
     con.register("_wb_changed", changed)
     try:
         con.execute(
