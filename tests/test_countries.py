@@ -642,3 +642,14 @@ def test_a_state_listed_among_states_of_one_country_is_that_countrys() -> None:
     assert resolve_country("New Brunswick", context=text, start=start) == "CAN"
     spans = [(start, start + 13, "New Brunswick", "GPE")]
     assert CountryResolver().resolve_article(text, spans) == ["CAN"]
+
+
+def test_a_small_states_parish_does_not_outweigh_a_big_city_of_its_name() -> None:
+    # Seychelles' "Saint Louis" and Antigua's "Saint Paul" parishes share a key with the US
+    # cities; a subdivision weighs like its share of its country's people.
+    for city in ("St. Louis", "St. Paul", "Saint Louis"):
+        assert resolve_country(city) == "USA", city
+    text = "ST. LOUIS, March 3 - Monsanto Co said it would sell its unit."
+    assert resolve_country("ST. LOUIS", context=text, start=0) == "USA"
+    assert resolve_country("Kherson") == "UKR"
+    assert resolve_country("Bavaria") == "DEU"

@@ -242,7 +242,7 @@ def _build_gazetteer() -> _Gazetteer:
     _add_curated_admin1(g, _read_yaml(gaz_dir / "admin1.yaml"))
     _add_admin_demonyms(g)
     _add_curated_places(g, _read_yaml(gaz_dir / "places.yaml"))
-    _add_subdivisions(g)
+    _add_subdivisions(g, gc)
     _add_cities(g, gc)
     _freeze(g)
     return g
@@ -373,15 +373,22 @@ def _add_curated_places(g: _Gazetteer, places: dict) -> None:
                 g.add(nm, cand)
 
 
-def _add_subdivisions(g: _Gazetteer) -> None:
-    """Other ISO subdivisions (weaker: many are generic or local-language names)."""
+def _add_subdivisions(g: _Gazetteer, gc) -> None:
+    """Other ISO subdivisions (weaker: many are generic or local-language names). Each weighs
+    like a town of ten times its share of its country's people (a division holds several
+    towns; at most ``W_SUBDIV``), so a parish of a small island state ("Saint Louis",
+    Seychelles) does not outweigh St. Louis, Mo."""
+    people = {c["iso"]: c.get("population") or 0 for c in gc.get_countries().values()}
+    per_country = Counter(sd.country_code for sd in pycountry.subdivisions)
     for sd in pycountry.subdivisions:
         a3 = g.alpha2.get(sd.country_code)
         if not a3 or a3 in {"USA"}:
             continue
         name = re.sub(r"\s*\[.*?\]\s*", "", sd.name).split(",")[0].strip()
         if name and name.casefold() not in _GENERIC and len(name) > 3:
-            g.add(name, Cand(a3, "", W_SUBDIV, "subdiv"))
+            share = people.get(sd.country_code, 0) / per_country[sd.country_code]
+            w = min(W_SUBDIV, max(W_CITY_MIN, math.log10(10 * share + 10)))
+            g.add(name, Cand(a3, "", w, "subdiv"))
 
 
 def _capital_populations(gc, cities: dict) -> dict[tuple[str, str], int]:
