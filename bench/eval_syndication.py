@@ -521,15 +521,31 @@ class PeakRSS:
         return f"peak RSS {self.peak / 2**20:.0f} MB (at start {self.base / 2**20:.0f} MB)"
 
 
-def write_direct(db: Path, base: list[dict], n: int, rng: random.Random) -> None:
+def write_direct(
+    db: Path, base: list[dict], n: int, rng: random.Random, *, copy_from: Path | None = None
+) -> None:
     """The replicas written straight into ``articles`` (ingest is not what is measured, and
-    at 10^6 it would take most of an hour here): the same rows ``scale`` ingests."""
+    at 10^6 it would take most of an hour here): the same rows ``scale`` ingests. With
+    ``copy_from`` (a smaller replica database), its articles are copied first and only the
+    rest are written."""
     from workbench.base import store
     from workbench.ingest.records import hash_text, normalise_text
 
     with Workbench(db) as wb:
+        have = 0
+        if copy_from is not None:
+            cols = ", ".join(store.quote_ident(c) for c in wb.sql(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'articles' "
+                "AND database_name = current_database()")["column_name"])  # fmt: skip
+            path = str(copy_from).replace("'", "''")
+            wb.con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")  # a path, not a value
+            wb.con.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM src.articles "  # noqa: S608
+                           "WHERE article_id < ?", [f"{n:016x}"])  # fmt: skip
+            wb.con.execute("DETACH src")
+            have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+            print(f"copied {have} articles from {copy_from}")
         rows = []
-        for i in range(n):
+        for i in range(have, n):
             r = base[i % len(base)]
             text = r["text"] if i < len(base) else make_copy(r["text"], rng)[0]
             rows.append(
@@ -560,12 +576,13 @@ def cmd_scale(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     base = load_part("tune", 10**9, rng) + load_part("test", 10**9, rng)
     WORK.mkdir(parents=True, exist_ok=True)
-    db = WORK / f"synd-scale-{args.n}{'-direct' if args.direct else ''}.duckdb"
+    db = Path(args.db) if args.db else WORK / f"synd-scale-{args.n}{'-direct' * args.direct}.duckdb"
     src, extra = WORK / f"synd-scale-{args.n}.jsonl", WORK / f"synd-scale-{args.n}-add.jsonl"
     n_add = args.n // 100
     if args.direct and not db.exists():
         t = time.perf_counter()
-        write_direct(db, base, args.n + n_add, rng)
+        copy_from = Path(args.copy_from) if args.copy_from else None
+        write_direct(db, base, args.n + n_add, rng, copy_from=copy_from)
         print(f"generated and inserted (no ingest): {time.perf_counter() - t:.1f}s")
     if args.generate_only:
         return
@@ -662,6 +679,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--generate-only", action="store_true", help="only write the replicas")
     p.add_argument("--workers", type=int, default=1, help="shingling processes")
+    p.add_argument("--db", help="the replica database (default: by --n, in the work folder)")
+    p.add_argument("--copy-from", help="with --direct: copy a smaller replica's articles first")
     p.add_argument("--partial", action="store_true",
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)

@@ -368,10 +368,19 @@ def test_index_of_an_older_release_is_reverified_not_resigned(templated):
     out = templated.stories(progress=False)
     assert out["signed"] == 0 and out["rebanded"] == 6 and out["reclustered"]
     assert con.execute("SELECT article_id, minhash FROM story_signatures").fetchall() == sigs
-    raw["signature"] = "n0-k5-p128-s1"  # another normaliser: signatures are rebuilt
+    # the previous release's normaliser (CRC-32 word hashes): signatures are rebuilt
+    raw["signature"] = "n1-k5-p128-s1"
     store.set_meta(con, META_KEY, json.dumps(raw))
+    stories = con.execute("SELECT article_id, story_id FROM story_clusters ORDER BY 1").fetchall()
+    con.execute("UPDATE story_signatures SET minhash = ?", [bytes(4 * 128)])
     out = templated.stories(progress=False)
-    assert out["signed"] == 6 and out["rebanded"] == 0
+    assert out["signed"] == 6 and out["rebanded"] == 0 and out["reclustered"]
+    assert sorted(con.execute("SELECT article_id, minhash FROM story_signatures").fetchall()) == (
+        sorted(sigs)
+    )
+    assert con.execute("SELECT article_id, story_id FROM story_clusters ORDER BY 1").fetchall() == (
+        stories
+    )
 
 
 BUBA = "BUNDESBANK LEAVES CREDIT POLICIES UNCHANGED"

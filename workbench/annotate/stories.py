@@ -49,7 +49,6 @@ import json
 import re
 import time
 import unicodedata
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,15 +57,13 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..base import errors, store
 from ..base.filters import as_filter, compose, filtered_articles_sql
 from ..base.progress import progress_bar
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
-NORMALISER_VERSION = "1"
+NORMALISER_VERSION = "2"
 #: Version of the pair verifier's rules (figures, short-text headlines): part of the band
 #: stamp, so a change re-verifies from the stored signatures without re-signing.
 VERIFIER_VERSION = "2"
@@ -244,15 +241,6 @@ def shingle_batch(texts: Sequence[str], k: int) -> list[np.ndarray]:
     return [b.shingles for b in bodies(texts, k=k)]
 
 
-def _crc_sets(items: list[list[str]]) -> list[np.ndarray]:
-    return [
-        np.unique(np.fromiter((zlib.crc32(x.encode()) for x in xs), dtype=np.uint32))
-        if xs
-        else np.zeros(0, dtype=np.uint32)
-        for xs in items
-    ]
-
-
 def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
     """Whether two headlines share at least ``share`` of their words (Jaccard); true when
     either is missing."""
@@ -260,6 +248,87 @@ def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
         return True
     inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter >= share * (len(a) + len(b) - inter)
+
+
+#: Character classes by code point (built once, from Python's own ``\w`` and ``\d``):
+#: bit 1 word character, bit 2 decimal digit, bit 4 a figure's separator (``.,/:-``).
+_CLASSES: np.ndarray | None = None
+_WORD_BIT, _DIGIT_BIT, _SEP_BIT = np.uint8(1), np.uint8(2), np.uint8(4)
+#: The word hash: a polynomial over code points modulo 2^64, then a 64-bit mixer.
+_BASE = np.uint64(0x100000001B3)
+
+
+def _classes() -> np.ndarray:
+    global _CLASSES
+    if _CLASSES is None:
+        every = "".join(map(chr, range(0x110000)))
+        table = np.zeros(0x110000, dtype=np.uint8)
+        for pattern, bit in ((_WORD, _WORD_BIT), (re.compile(r"\d+"), _DIGIT_BIT)):
+            for m in pattern.finditer(every):
+                table[m.start() : m.end()] |= bit
+        table[[ord(c) for c in ".,/:-"]] |= _SEP_BIT
+        _CLASSES = table
+    return _CLASSES
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (a bijection of uint64): spreads the polynomial's bits."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _runs(cp: np.ndarray, inside: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hash and the text of every maximal run of ``inside`` code points, in order."""
+    edge = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    lens = ends - starts
+    first = np.cumsum(lens) - lens  # where each run begins among the inside code points
+    offset = np.arange(int(lens.sum())) - np.repeat(first, lens)
+    powers = np.ones(int(lens.max()), dtype=np.uint64)  # BASE^i, wrapping in 64 bits
+    powers[1:] = np.cumprod(np.full(len(powers) - 1, _BASE, dtype=np.uint64))
+    terms = cp[np.flatnonzero(inside)].astype(np.uint64) * powers[offset]
+    h = np.add.reduceat(terms, first)  # sum of cp * BASE^offset, wrapping in 64 bits
+    return _mix(h + lens.astype(np.uint64)), owner[starts]
+
+
+def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of the texts (NFKC, case-folded) joined by NULs, and each one's text."""
+    nfkc = unicodedata.normalize  # text by text: one odd character slows the whole string
+    big = "\x00".join([nfkc("NFKC", t) for t in texts]).casefold()
+    cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return cp, np.cumsum(cp == 0)
+
+
+def _sets(h: np.ndarray, owner: np.ndarray, n: int) -> list[np.ndarray]:
+    """Sorted unique uint32 hashes (64-bit ones folded) per text ``0 .. n-1``."""
+    folded = (h ^ (h >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    keyed = np.sort((owner.astype(np.uint64) << np.uint64(32)) | folded)
+    fresh = np.ones(len(keyed), dtype=bool)  # np.unique is slower than this
+    fresh[1:] = keyed[1:] != keyed[:-1]
+    keyed = keyed[fresh]
+    cuts = np.searchsorted((keyed >> np.uint64(32)).astype(np.int64), np.arange(n + 1))
+    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return [vals[cuts[i] : cuts[i + 1]] for i in range(n)]
+
+
+def _kgrams(h: np.ndarray, owner: np.ndarray, n_texts: int, k: int) -> list[np.ndarray]:
+    """Sorted unique hashes of the word k-grams of each text, from its words' hashes."""
+    if len(h) < k:
+        return [np.zeros(0, dtype=np.uint32) for _ in range(n_texts)]
+    n = len(h) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial combination, wrapping in 64 bits
+        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
+    inside = owner[:n] == owner[k - 1 :]  # k-gram i lies within one text
+    return _sets(_mix(acc[inside]), owner[:n][inside], n_texts)
+
+
+#: Characters per pass of :func:`bodies`: arrays of a few MB are reused by the allocator,
+#: larger ones are fresh memory every time (page faults cost more than the work here).
+_CHUNK_CHARS = 1_000_000
 
 
 def bodies(
@@ -270,51 +339,45 @@ def bodies(
 ) -> list[Body]:
     """Shingles, figures and headline words of many texts at once.
 
-    The words of the whole batch are hashed and combined into k-grams in one pass of array
-    operations, so the per-text cost is the Python regex work of :func:`words` only.
+    Only the boilerplate trimming runs per text. The trimmed texts are normalised and
+    tokenised as arrays of code points (Python's ``\\w`` and ``\\d`` by a lookup table),
+    about a million characters a pass; each word or figure is hashed by a polynomial over
+    its code points, and the words' hashes are combined into k-grams in array passes.
     *Figures* are the distinct numbers of the trimmed body ("6-1/16", "275.00"); the
     headline's distinct words are kept for bodies too short to tell apart by their text.
     """
-    tokens, figs = [], []
-    for t in texts:
-        norm = _normal(t)
-        tokens.append(_WORD.findall(norm))
-        figs.append(_FIGURE.findall(norm))
-    figures = _crc_sets(figs)
-    heads = _crc_sets(
-        [
-            _WORD.findall(unicodedata.normalize("NFKC", h).casefold()) if isinstance(h, str) else []
-            for h in (titles if titles is not None else [None] * len(texts))
-        ]
-    )
-    lens = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=len(tokens))
-    total = int(lens.sum())
-    flat = [w for ws in tokens for w in ws]
-    del tokens
-    if total < k:
-        return [
-            Body(np.zeros(0, dtype=np.uint32), f, h) for f, h in zip(figures, heads, strict=True)
-        ]
-    enc = pc.dictionary_encode(pa.array(flat, type=pa.string()))  # hash each distinct word once
-    del flat
-    vocab, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy()
-    crc = zlib.crc32
-    h = np.fromiter((crc(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))[codes]
-    n = total - k + 1
-    acc = np.zeros(n, dtype=np.uint64)
-    for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
-        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
-    folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    # k-gram i belongs to the text whose words hold positions i .. i+k-1
-    ends = np.cumsum(lens)
-    owner = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)[:n]
-    inside = np.arange(n) + k <= ends[owner.astype(np.int64)]
-    keyed = np.sort((owner[inside] << np.uint64(32)) | folded[inside])
-    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
-    who = (keyed >> np.uint64(32)).astype(np.int64)
-    cuts = np.searchsorted(who, np.arange(len(texts) + 1))
-    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    return [Body(vals[cuts[i] : cuts[i + 1]], figures[i], heads[i]) for i in range(len(texts))]
+    trimmed = [trim_boilerplate(t) for t in texts]
+    heads = [h if isinstance(h, str) else "" for h in titles] if titles is not None else None
+    out: list[Body] = []
+    start = 0
+    while start < len(trimmed):
+        end, size = start, 0
+        while end < len(trimmed) and (end == start or size + len(trimmed[end]) <= _CHUNK_CHARS):
+            size += len(trimmed[end])
+            end += 1
+        out += _bodies_pass(trimmed[start:end], k, None if heads is None else heads[start:end])
+        start = end
+    return out
+
+
+def _bodies_pass(trimmed: list[str], k: int, titles: list[str] | None) -> list[Body]:
+    """:func:`bodies` of trimmed texts, in one pass of array operations."""
+    n = len(trimmed)
+    table = _classes()
+    cp, owner = _code_points(trimmed)
+    cls = table[cp]
+    hw, ow = _runs(cp, (cls & _WORD_BIT) > 0, owner)
+    grams = _kgrams(hw, ow, n, k)
+    digit = (cls & _DIGIT_BIT) > 0
+    joins = np.zeros_like(digit)  # a separator between two digits belongs to the figure
+    joins[1:-1] = ((cls[1:-1] & _SEP_BIT) > 0) & digit[:-2] & digit[2:]
+    figures = _sets(*_runs(cp, digit | joins, owner), n)
+    if titles is None:
+        heads = [np.zeros(0, dtype=np.uint32) for _ in range(n)]
+    else:
+        tcp, towner = _code_points(titles)
+        heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner), n)
+    return [Body(grams[i], figures[i], heads[i]) for i in range(n)]
 
 
 def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
@@ -361,6 +424,10 @@ def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
     return _PERM_CACHE[key]
 
 
+#: Hash values per chunk of :func:`signatures` (fits a core's cache with its temporaries).
+_SIGN_CHUNK = 131_072
+
+
 def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     """MinHash signatures (rows of uint32) of shingle-hash sets.
 
@@ -383,10 +450,16 @@ def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     h = h ^ (h >> s2)
     h = h * m2
     h = h ^ (h >> s3)
-    starts = np.concatenate([[0], np.cumsum(lens[full])[:-1]])
+    ends = np.cumsum(lens[full])
+    starts = ends - lens[full]
     cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
-    for p in range(opts.num_perm):  # one contiguous pass per permutation
-        cols[p] = np.minimum.reduceat(h * a[p] + b[p], starts)
+    lo = 0
+    while lo < len(full):  # sets a cache-sized chunk at a time, every permutation over it
+        hi = max(lo + 1, int(np.searchsorted(ends, starts[lo] + _SIGN_CHUNK, side="right")))
+        part, at = h[starts[lo] : ends[hi - 1]], starts[lo:hi] - starts[lo]
+        for p in range(opts.num_perm):
+            cols[p, lo:hi] = np.minimum.reduceat(part * a[p] + b[p], at)
+        lo = hi
     out[full] = cols.T
     return out
 
