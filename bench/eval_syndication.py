@@ -40,6 +40,7 @@ from workbench.annotate.stories import (
     figures_agree,
     shingles,
     similarity,
+    tables_agree,
     titles_agree,
 )
 from workbench.base import config
@@ -397,7 +398,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
             )
             for a, h, t, d in wb.sql(q, [ids]).itertuples(index=False):
                 text[a], day[a] = (h, t), (None if pd.isna(d) else pd.Timestamp(d))
-    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
+    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles, tables=args.tables)
     floor = opts.min_shingles
     sims = []
     for r in rows:
@@ -405,8 +406,10 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
         a, b = bodies([t for _, t in pair], k=args.shingle, titles=[h for h, _ in pair])
         jac, con = similarity(a.shingles, b.shingles)
         short = min(len(a.shingles), len(b.shingles)) < floor
-        if not figures_agree(a.figures, b.figures, opts.figures) or (
-            short and not titles_agree(a.title, b.title, opts.short_titles)
+        if (
+            not figures_agree(a.figures, b.figures, opts.figures)
+            or (short and not titles_agree(a.title, b.title, opts.short_titles))
+            or (opts.tables and not tables_agree(a.terms, b.terms))
         ):
             jac = con = 0.0  # the pipeline drops the pair
         da, db = day[r["article_a"]], day[r["article_b"]]
@@ -670,6 +673,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--figures", type=float, default=StoryOptions().figures)
     p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
     p.add_argument("--labels", default=str(HANDCHECK))
+    p.add_argument("--tables", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)

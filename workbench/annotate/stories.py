@@ -66,7 +66,7 @@ from ..base.progress import progress_bar
 NORMALISER_VERSION = "2"
 #: Version of the pair verifier's rules (figures, short-text headlines): part of the band
 #: stamp, so a change re-verifies from the stored signatures without re-signing.
-VERIFIER_VERSION = "2"
+VERIFIER_VERSION = "3"
 META_KEY = "stories.params"
 #: The processing order of articles (earliest first).
 ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
@@ -97,6 +97,10 @@ class StoryOptions:
       days of the story's first article (and of the match it joins by); a note or table
       issued word for word again after another meeting or on another day is another item,
       and only its date tells. 0 turns the window off; undated articles are not held to it.
+    - ``tables``: two *tables* (texts mostly figures, :data:`TABLE_FIGURES`) are one story
+      only when every term (word or figure) of the one with fewer occurs in the other: the
+      same rates at another hour ("1030" / "1200") or for another session ("OPENING" /
+      "CLOSING") are another item (False turns the check off).
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
       texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
@@ -113,6 +117,7 @@ class StoryOptions:
     min_shingles: int = 30
     max_candidates: int = 10
     max_lag_days: int = 7
+    tables: bool = True
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -132,6 +137,8 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.tables, bool):
+            raise errors.BadOption(f"stories: tables must be True or False, got {self.tables!r}")
         if not isinstance(self.max_lag_days, int) or self.max_lag_days < 0:
             raise errors.BadOption(
                 "stories: max_lag_days must be a whole number of days >= 0 (0: no window), "
@@ -147,7 +154,7 @@ class StoryOptions:
         return (
             f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
             f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
-            f"-c{self.max_candidates}"
+            f"-c{self.max_candidates}-b{int(self.tables)}"
         )
 
 
@@ -210,25 +217,28 @@ def words(text: str) -> list[str]:
 
 
 class Body(NamedTuple):
-    """What verification compares: the shingle hashes, figures and headline words."""
+    """What verification compares: the shingle hashes, figures and headline words, and for
+    a table (see :data:`TABLE_FIGURES`) its terms: its distinct words and figures."""
 
     shingles: np.ndarray
     figures: np.ndarray
     title: np.ndarray
+    terms: np.ndarray = np.zeros(0, dtype=np.uint32)
 
 
 def pack_body(b: Body) -> bytes:
-    """A body as bytes (little-endian uint32): the three lengths, then shingles, figures
-    and headline words; what ``story_signatures.body`` stores."""
-    head = np.array([len(b.shingles), len(b.figures), len(b.title)], dtype="<u4")
-    return np.concatenate([head, b.shingles, b.figures, b.title]).astype("<u4").tobytes()
+    """A body as bytes (little-endian uint32): the four lengths, then shingles, figures,
+    headline words and terms; what ``story_signatures.body`` stores."""
+    head = np.array([len(b.shingles), len(b.figures), len(b.title), len(b.terms)], dtype="<u4")
+    parts = [head, b.shingles, b.figures, b.title, b.terms]
+    return np.concatenate(parts).astype("<u4").tobytes()
 
 
 def unpack_body(raw: bytes) -> Body:
     """:func:`pack_body` read back (views on the bytes, no copy)."""
     a = np.frombuffer(raw, dtype="<u4")
-    n, f = 3 + int(a[0]), 3 + int(a[0]) + int(a[1])
-    return Body(a[3:n], a[n:f], a[f:])
+    cuts = np.cumsum([4, *(int(x) for x in a[:4])])
+    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(4)))
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -278,12 +288,15 @@ def _mix(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def _runs(cp: np.ndarray, inside: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The hash and the text of every maximal run of ``inside`` code points, in order."""
+def _runs(
+    cp: np.ndarray, inside: np.ndarray, owner: np.ndarray, count: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hash and the text of every maximal run of ``inside`` code points, in order, and
+    how many of its code points are ``count`` ones (zeros without ``count``)."""
     edge = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
     starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
     if len(starts) == 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0, np.int64)
     lens = ends - starts
     first = np.cumsum(lens) - lens  # where each run begins among the inside code points
     offset = np.arange(int(lens.sum())) - np.repeat(first, lens)
@@ -291,7 +304,11 @@ def _runs(cp: np.ndarray, inside: np.ndarray, owner: np.ndarray) -> tuple[np.nda
     powers[1:] = np.cumprod(np.full(len(powers) - 1, _BASE, dtype=np.uint64))
     terms = cp[np.flatnonzero(inside)].astype(np.uint64) * powers[offset]
     h = np.add.reduceat(terms, first)  # sum of cp * BASE^offset, wrapping in 64 bits
-    return _mix(h + lens.astype(np.uint64)), owner[starts]
+    counted = np.zeros(len(starts), dtype=np.int64)
+    if count is not None:
+        before = np.concatenate(([0], np.cumsum(count, dtype=np.int64)))
+        counted = before[ends] - before[starts]
+    return _mix(h + lens.astype(np.uint64)), owner[starts], counted
 
 
 def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -326,6 +343,13 @@ def _kgrams(h: np.ndarray, owner: np.ndarray, n_texts: int, k: int) -> list[np.n
     return _sets(_mix(acc[inside]), owner[:n][inside], n_texts)
 
 
+#: A text is a *table* (rates, prices, counts: "N.Y. EURODEPOSITS 1030 - APR 7 / One month
+#: 6-3/8 6-1/4 ...") when its distinct figures make up at least this share of its distinct
+#: terms (words without digits, and figures). The same table issued at another hour or for
+#: another session differs from it in a term or two only ("1030" / "1200", "OPENING" /
+#: "CLOSING"), so two tables are one story only when every term of the one with fewer
+#: occurs in the other (a copy of a table repeats it, or adds lines to it).
+TABLE_FIGURES = 0.15
 #: Characters per pass of :func:`bodies`: arrays of a few MB are reused by the allocator,
 #: larger ones are fresh memory every time (page faults cost more than the work here).
 _CHUNK_CHARS = 1_000_000
@@ -366,18 +390,39 @@ def _bodies_pass(trimmed: list[str], k: int, titles: list[str] | None) -> list[B
     table = _classes()
     cp, owner = _code_points(trimmed)
     cls = table[cp]
-    hw, ow = _runs(cp, (cls & _WORD_BIT) > 0, owner)
-    grams = _kgrams(hw, ow, n, k)
     digit = (cls & _DIGIT_BIT) > 0
+    words_ = _runs(cp, (cls & _WORD_BIT) > 0, owner, digit)
+    grams = _kgrams(words_[0], words_[1], n, k)
     joins = np.zeros_like(digit)  # a separator between two digits belongs to the figure
     joins[1:-1] = ((cls[1:-1] & _SEP_BIT) > 0) & digit[:-2] & digit[2:]
-    figures = _sets(*_runs(cp, digit | joins, owner), n)
+    hf, of, _ = _runs(cp, digit | joins, owner)
+    figures = _sets(hf, of, n)
+    terms = _table_terms(words_, (hf, of), figures)
     if titles is None:
         heads = [np.zeros(0, dtype=np.uint32) for _ in range(n)]
     else:
         tcp, towner = _code_points(titles)
-        heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner), n)
-    return [Body(grams[i], figures[i], heads[i]) for i in range(n)]
+        heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner)[:2], n)
+    return [Body(grams[i], figures[i], heads[i], terms[i]) for i in range(n)]
+
+
+def _table_terms(
+    words_: tuple[np.ndarray, np.ndarray, np.ndarray],
+    figs: tuple[np.ndarray, np.ndarray],
+    figures: list[np.ndarray],
+) -> list[np.ndarray]:
+    """The terms of each text that is a table (:data:`TABLE_FIGURES`), else nothing: its
+    words without digits (hashes, texts, digit counts ``words_``) and its figures."""
+    n = len(figures)
+    hw, ow, digits = words_
+    plain = digits == 0
+    h = np.concatenate([hw[plain], figs[0] ^ np.uint64(0x9E3779B97F4A7C15)])
+    terms = _sets(h, np.concatenate([ow[plain], figs[1]]), n)
+    empty = np.zeros(0, dtype=np.uint32)
+    return [
+        t if len(f) and len(f) >= TABLE_FIGURES * len(t) else empty
+        for f, t in zip(figures, terms, strict=True)
+    ]
 
 
 def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
@@ -389,6 +434,15 @@ def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
     if len(small) == 0:
         return True
     return len(np.intersect1d(small, big, assume_unique=True)) >= share * len(small)
+
+
+def tables_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether every term of the table with fewer terms occurs in the other; true unless
+    both texts are tables (their ``Body.terms`` non-empty)."""
+    if len(a) == 0 or len(b) == 0:
+        return True
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    return len(np.intersect1d(small, big, assume_unique=True)) == len(small)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -618,23 +672,32 @@ def _verify(
     return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
 
 
+def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sets as one array: (values, start of each set, length of each set)."""
+    lens = np.fromiter((len(x) for x in sets), dtype=np.int64, count=len(sets))
+    vals = np.concatenate(sets).astype(np.uint64) if len(sets) else np.zeros(0, np.uint64)
+    return vals, np.cumsum(lens) - lens, lens
+
+
 def _overlaps(
     left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
 ) -> np.ndarray:
     """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
     uint32 sets, for many pairs at once: every set on the left keyed by its index into one
-    sorted array, every right element of a pair looked up in it under its left's key."""
-    lens = np.fromiter((len(x) for x in left), dtype=np.int64, count=len(left))
-    if len(ri) == 0 or lens.sum() == 0:
+    sorted array, every right element of a pair looked up in it under its left's key (no
+    Python work per pair)."""
+    lvals, _, llens = _flat(left)
+    if len(ri) == 0 or len(lvals) == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    keys = np.repeat(np.arange(len(left), dtype=np.uint64), lens) << np.uint64(32)
-    keys |= np.concatenate(left).astype(np.uint64)
-    picked = [right[j] for j in ri]
-    qlens = np.fromiter((len(x) for x in picked), dtype=np.int64, count=len(picked))
-    if qlens.sum() == 0:
+    keys = (np.repeat(np.arange(len(left), dtype=np.uint64), llens) << np.uint64(32)) | lvals
+    rvals, rstarts, rlens = _flat(right)
+    qlens = rlens[ri]
+    total = int(qlens.sum())
+    if total == 0:
         return np.zeros(len(ri), dtype=np.int64)
     owner = np.repeat(np.arange(len(ri)), qlens)
-    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | np.concatenate(picked).astype(np.uint64)
+    pos = np.repeat(rstarts[ri] - (np.cumsum(qlens) - qlens), qlens) + np.arange(total)
+    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | rvals[pos]
     at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
     return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
 
@@ -676,6 +739,9 @@ def _check(
     ta, tb, ti = sizes(2)
     heads = (ta == 0) | (tb == 0) | (ti >= opts.short_titles * (ta + tb - ti))
     ok &= ~short | heads
+    if opts.tables:  # two tables: every term of the one with fewer in the other
+        xa, xb, xi = sizes(3)
+        ok &= (xa == 0) | (xb == 0) | (xi >= np.minimum(xa, xb))
     cont = np.where(short, jac, cont)
     ok &= np.maximum(jac, cont) >= opts.pair_floor
     keep = np.flatnonzero(ok)
@@ -987,7 +1053,7 @@ def _first_similarities(
             sims.append((a, jac, cont))
         else:
             e = np.zeros(0, dtype=np.uint32)
-            none = Body(e, e, e)
+            none = Body(e, e, e, e)
             jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
             sims.append((a, jac, cont))
     return sims
