@@ -601,7 +601,10 @@ def cmd_scale(args: argparse.Namespace) -> None:
         with Workbench(db) as wb:
             wb.ingest([src], progress=False)
         print(f"ingest: {time.perf_counter() - t:.1f}s")
+    if not re.fullmatch(r"\d+(?:\.\d+)?\s*[KMGT]i?B", args.memory_limit):
+        raise SystemExit(f"--memory-limit {args.memory_limit!r}: give a size such as 3GB")
     with Workbench(db) as wb:
+        wb.con.execute(f"SET memory_limit = '{args.memory_limit}'")  # checked just above
         extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
         if args.partial:  # a stopped --generate-only: the rows it wrote, the last 1% added
             have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
@@ -616,6 +619,12 @@ def cmd_scale(args: argparse.Namespace) -> None:
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
         wb.sql("DELETE FROM articles WHERE starts_with(title, 'zr')")  # an earlier add
         n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+        t = time.perf_counter()
+        from workbench.annotate.stories import _reset
+
+        _reset(wb.con, signatures_too=True)  # a full run starts from no index at all
+        wb.con.execute("CHECKPOINT")
+        print(f"emptied the story tables of an earlier run: {time.perf_counter() - t:.1f}s")
         t, c = time.perf_counter(), cpu_s()
         with PeakRSS() as mem:
             out = wb.stories(
@@ -683,6 +692,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--generate-only", action="store_true", help="only write the replicas")
     p.add_argument("--workers", type=int, default=1, help="shingling processes")
+    p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory_limit")
     p.add_argument("--db", help="the replica database (default: by --n, in the work folder)")
     p.add_argument("--copy-from", help="with --direct: copy a smaller replica's articles first")
     p.add_argument("--partial", action="store_true",
