@@ -48,9 +48,10 @@ from workbench.base.filters import compose, filtered_articles_sql
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
+PARTS = ("test", "tune")
 HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
 #: Later hand checks of merged real pairs (fresh samples, never tuned on when drawn).
-HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3))]
+HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3, 4))]
 
 NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
 CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
@@ -348,7 +349,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     pool = []
-    for part in ("test", "tune"):
+    for part in args.parts:
         load_part(part, 10**9, random.Random(0))
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             pairs = wb.sql(
@@ -389,7 +390,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
     apart)."""
     rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
     text, day = {}, {}
-    for part in ("test", "tune"):
+    for part in sorted({r["part"] for r in rows}):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
             q = (
@@ -421,7 +422,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
         for c in args.containment:
             out = {"shingle": args.shingle, "jaccard": j, "containment": c,
                    "max_lag_days": args.max_lag_days}  # fmt: skip
-            for part in ("tune", "test"):
+            for part in sorted({r["part"] for r in rows}):
                 tp = fp = fn = 0
                 for r, jac, con in sims:
                     if r["part"] != part:
@@ -675,6 +676,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jaccard", type=float, default=0.8)
     p.add_argument("--containment", type=float, default=0.9)
     p.add_argument("--out", default=str(WORK / "synd-sample.txt"))
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=["test", "tune"])
     p = sub.add_parser("realpairs")
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
