@@ -14,10 +14,14 @@ verified by exact Jaccard and containment of the shingle sets:
   text with fewer numbers occur in the other: a copy carries its original's numbers, the
   same template issued on another day does not), and when the shorter body is too short
   to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
-  headlines share at least ``short_titles`` (0.5) of their words.
+  headlines share at least ``short_titles`` (0.5) of their words;
+- and when both texts are *tables* (mostly figures: rates, prices, counts), every term
+  (word or figure) of the one with fewer occurs in the other (``tables``): the same rates
+  at another hour or for another session differ in that term only.
 
-Shingles and MinHash signatures are computed a batch at a time with array operations (the
-MinHash is datasketch's ``affine32`` scheme, bit for bit).
+Shingles and MinHash signatures are computed a batch at a time with array operations over
+code points (the MinHash is datasketch's ``affine32`` scheme, bit for bit); only the
+boilerplate trimming runs text by text.
 
 Everything persists in the database, so runs are incremental: ``story_signatures`` (the
 MinHash of every article, with its processing order ``seq`` and the compact body its pairs
