@@ -573,6 +573,30 @@ def write_direct(
                 rows = []
 
 
+def cmd_shingle(args: argparse.Namespace) -> None:
+    """CPU seconds to shingle and sign ``n`` real texts (Reuters and BBC, seeded sample),
+    the best of ``repeat`` runs: the per-article fixed cost of a full run."""
+    from workbench.annotate.stories import bodies, signatures
+
+    header("syndication shingle", {"n": args.n, "repeat": args.repeat})
+    rows = load_part("tune", 10**9, random.Random(args.seed))[: args.n]
+    texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
+    opts = StoryOptions()
+    signatures([b.shingles for b in bodies(texts[:10], k=5)], opts)  # tables, permutations
+    best = {"bodies": float("inf"), "signatures": float("inf")}
+    for _ in range(args.repeat):
+        c = time.process_time()
+        made = bodies(texts, k=opts.shingle, titles=titles)
+        best["bodies"] = min(best["bodies"], time.process_time() - c)
+        c = time.process_time()
+        signatures([b.shingles for b in made], opts)
+        best["signatures"] = min(best["signatures"], time.process_time() - c)
+    chars = sum(len(t) for t in texts)
+    print(f"{len(texts)} texts, {chars / len(texts):.0f} chars each: bodies "
+          f"{best['bodies']:.3f}s, signatures {best['signatures']:.3f}s CPU (best of "
+          f"{args.repeat}); load {os.getloadavg()}")  # fmt: skip
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     """Synthetic replicas: real Reuters/BBC/2022 articles and edited copies of them (each copy
     a new outlet and date) up to ``n``; then a 1% incremental add."""
@@ -686,6 +710,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--labels", default=str(HANDCHECK))
     p.add_argument("--tables", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
+    p = sub.add_parser("shingle")
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--seed", type=int, default=17)
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
@@ -701,7 +729,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
+     "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 
