@@ -643,36 +643,42 @@ def cmd_scale(args: argparse.Namespace) -> None:
                    "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
         wb.sql("DELETE FROM articles WHERE starts_with(title, 'zr')")  # an earlier add
-        n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
-        t = time.perf_counter()
-        from workbench.annotate.stories import _reset
+        _time_runs(wb, args, extra)
 
-        _reset(wb.con, signatures_too=True)  # a full run starts from no index at all
-        wb.con.execute("CHECKPOINT")
-        print(f"emptied the story tables of an earlier run: {time.perf_counter() - t:.1f}s")
-        t, c = time.perf_counter(), cpu_s()
-        with PeakRSS() as mem:
-            out = wb.stories(
-                rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
-            )
-        full, full_cpu = time.perf_counter() - t, cpu_s() - c
-        print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
-              f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
-        if args.direct:
-            wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
-        else:
-            wb.ingest([extra], progress=False, rescan=True)
-        t, c = time.perf_counter(), cpu_s()
-        with PeakRSS() as mem:
-            out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
-        inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
-        print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
-              f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
-              f"{mem}")  # fmt: skip
-        t = time.perf_counter()
-        out = wb.stories(jaccard=0.85, progress=False)
-        print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
-        wb.stories(jaccard=0.8, progress=False)
+
+def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
+    """The timed full run from no index, the 1% add (``extra`` when ingested) put back
+    and added, then a threshold change."""
+    n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+    t = time.perf_counter()
+    from workbench.annotate.stories import _reset
+
+    _reset(wb.con, signatures_too=True)  # a full run starts from no index at all
+    wb.con.execute("CHECKPOINT")
+    print(f"emptied the story tables of an earlier run: {time.perf_counter() - t:.1f}s")
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(
+            rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
+        )
+    full, full_cpu = time.perf_counter() - t, cpu_s() - c
+    print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
+          f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+    if args.direct:
+        wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
+    else:
+        wb.ingest([extra], progress=False, rescan=True)
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
+    inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
+    print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
+          f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
+          f"{mem}")  # fmt: skip
+    t = time.perf_counter()
+    out = wb.stories(jaccard=0.85, progress=False)
+    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
+    wb.stories(jaccard=0.8, progress=False)
 
 
 def main(argv: list[str] | None = None) -> None:
