@@ -645,19 +645,21 @@ def _verify(
     new: dict[str, Body],
     seq: dict[str, int],
     opts: StoryOptions,
+    keys: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
-    verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
-    ids = list(new)
-    con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
+    """Candidate pairs of the batch ``new`` (already in story_bands; its band ``keys``)
+    with earlier articles, verified exactly; pairs at or above ``pair_floor`` (Jaccard or
+    containment)."""
+    keys = keys.assign(seq=keys["article_id"].map(seq))
+    con.register("_wb_story_new", keys)
     try:
-        # equi-joins only (a seq inequality in SQL is planned as a join of the batch with
-        # every signature); then each with what came before, most shared bands first
+        # the batch's keys from here, so story_bands is scanned once; equi-joins only (a
+        # seq inequality in SQL is planned as a join of the batch with every signature);
+        # then each with what came before, most shared bands first
         cand = con.execute(
             "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
-            "any_value(x.seq) AS seq, any_value(so.seq) AS other_seq "
-            "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
-            "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
+            "any_value(n.seq) AS seq, any_value(so.seq) AS other_seq "
+            "FROM _wb_story_new n JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
             "JOIN story_signatures so ON so.article_id = o.article_id "
             "GROUP BY n.article_id, o.article_id"
@@ -900,7 +902,7 @@ def _band_and_pair(
     if shingled is None:
         shingled = texts.get_many(ids)
     seq = {r[0]: r[1] for r in batch}
-    pairs = _verify(con, texts, shingled, seq, opts)
+    pairs = _verify(con, texts, shingled, seq, opts, frame)
     store.insert_df(con, "story_pairs", pairs)
     return len(pairs)
 
