@@ -40,6 +40,7 @@ from workbench.annotate.stories import (
     figures_agree,
     shingles,
     similarity,
+    tables_agree,
     titles_agree,
 )
 from workbench.base import config
@@ -47,9 +48,10 @@ from workbench.base.filters import compose, filtered_articles_sql
 
 REUTERS = config.SHARED_DIR / "corpora" / "reuters21578"
 BBC = config.SHARED_DIR / "corpora" / "bbc-news"
+PARTS = ("test", "tune")
 HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
 #: Later hand checks of merged real pairs (fresh samples, never tuned on when drawn).
-HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3))]
+HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3, 4))]
 
 NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
 CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
@@ -347,7 +349,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
     old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     pool = []
-    for part in ("test", "tune"):
+    for part in args.parts:
         load_part(part, 10**9, random.Random(0))
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             pairs = wb.sql(
@@ -388,7 +390,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
     apart)."""
     rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
     text, day = {}, {}
-    for part in ("test", "tune"):
+    for part in sorted({r["part"] for r in rows}):
         with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
             ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
             q = (
@@ -397,7 +399,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
             )
             for a, h, t, d in wb.sql(q, [ids]).itertuples(index=False):
                 text[a], day[a] = (h, t), (None if pd.isna(d) else pd.Timestamp(d))
-    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles)
+    opts = StoryOptions(figures=args.figures, short_titles=args.short_titles, tables=args.tables)
     floor = opts.min_shingles
     sims = []
     for r in rows:
@@ -405,8 +407,10 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
         a, b = bodies([t for _, t in pair], k=args.shingle, titles=[h for h, _ in pair])
         jac, con = similarity(a.shingles, b.shingles)
         short = min(len(a.shingles), len(b.shingles)) < floor
-        if not figures_agree(a.figures, b.figures, opts.figures) or (
-            short and not titles_agree(a.title, b.title, opts.short_titles)
+        if (
+            not figures_agree(a.figures, b.figures, opts.figures)
+            or (short and not titles_agree(a.title, b.title, opts.short_titles))
+            or (opts.tables and not tables_agree(a.terms, b.terms))
         ):
             jac = con = 0.0  # the pipeline drops the pair
         da, db = day[r["article_a"]], day[r["article_b"]]
@@ -418,7 +422,7 @@ def cmd_realpairs(args: argparse.Namespace) -> None:
         for c in args.containment:
             out = {"shingle": args.shingle, "jaccard": j, "containment": c,
                    "max_lag_days": args.max_lag_days}  # fmt: skip
-            for part in ("tune", "test"):
+            for part in sorted({r["part"] for r in rows}):
                 tp = fp = fn = 0
                 for r, jac, con in sims:
                     if r["part"] != part:
@@ -521,15 +525,31 @@ class PeakRSS:
         return f"peak RSS {self.peak / 2**20:.0f} MB (at start {self.base / 2**20:.0f} MB)"
 
 
-def write_direct(db: Path, base: list[dict], n: int, rng: random.Random) -> None:
+def write_direct(
+    db: Path, base: list[dict], n: int, rng: random.Random, *, copy_from: Path | None = None
+) -> None:
     """The replicas written straight into ``articles`` (ingest is not what is measured, and
-    at 10^6 it would take most of an hour here): the same rows ``scale`` ingests."""
+    at 10^6 it would take most of an hour here): the same rows ``scale`` ingests. With
+    ``copy_from`` (a smaller replica database), its articles are copied first and only the
+    rest are written."""
     from workbench.base import store
     from workbench.ingest.records import hash_text, normalise_text
 
     with Workbench(db) as wb:
+        have = 0
+        if copy_from is not None:
+            cols = ", ".join(store.quote_ident(c) for c in wb.sql(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'articles' "
+                "AND database_name = current_database()")["column_name"])  # fmt: skip
+            path = str(copy_from).replace("'", "''")
+            wb.con.execute(f"ATTACH '{path}' AS src (READ_ONLY)")  # a path, not a value
+            wb.con.execute(f"INSERT INTO articles ({cols}) SELECT {cols} FROM src.articles "  # noqa: S608
+                           "WHERE article_id < ?", [f"{n:016x}"])  # fmt: skip
+            wb.con.execute("DETACH src")
+            have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+            print(f"copied {have} articles from {copy_from}")
         rows = []
-        for i in range(n):
+        for i in range(have, n):
             r = base[i % len(base)]
             text = r["text"] if i < len(base) else make_copy(r["text"], rng)[0]
             rows.append(
@@ -553,6 +573,30 @@ def write_direct(db: Path, base: list[dict], n: int, rng: random.Random) -> None
                 rows = []
 
 
+def cmd_shingle(args: argparse.Namespace) -> None:
+    """CPU seconds to shingle and sign ``n`` real texts (Reuters and BBC, seeded sample),
+    the best of ``repeat`` runs: the per-article fixed cost of a full run."""
+    from workbench.annotate.stories import bodies, signatures
+
+    header("syndication shingle", {"n": args.n, "repeat": args.repeat})
+    rows = load_part("tune", 10**9, random.Random(args.seed))[: args.n]
+    texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
+    opts = StoryOptions()
+    signatures([b.shingles for b in bodies(texts[:10], k=5)], opts)  # tables, permutations
+    best = {"bodies": float("inf"), "signatures": float("inf")}
+    for _ in range(args.repeat):
+        c = time.process_time()
+        made = bodies(texts, k=opts.shingle, titles=titles)
+        best["bodies"] = min(best["bodies"], time.process_time() - c)
+        c = time.process_time()
+        signatures([b.shingles for b in made], opts)
+        best["signatures"] = min(best["signatures"], time.process_time() - c)
+    chars = sum(len(t) for t in texts)
+    print(f"{len(texts)} texts, {chars / len(texts):.0f} chars each: bodies "
+          f"{best['bodies']:.3f}s, signatures {best['signatures']:.3f}s CPU (best of "
+          f"{args.repeat}); load {os.getloadavg()}")  # fmt: skip
+
+
 def cmd_scale(args: argparse.Namespace) -> None:
     """Synthetic replicas: real Reuters/BBC/2022 articles and edited copies of them (each copy
     a new outlet and date) up to ``n``; then a 1% incremental add."""
@@ -560,12 +604,13 @@ def cmd_scale(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
     base = load_part("tune", 10**9, rng) + load_part("test", 10**9, rng)
     WORK.mkdir(parents=True, exist_ok=True)
-    db = WORK / f"synd-scale-{args.n}{'-direct' if args.direct else ''}.duckdb"
+    db = Path(args.db) if args.db else WORK / f"synd-scale-{args.n}{'-direct' * args.direct}.duckdb"
     src, extra = WORK / f"synd-scale-{args.n}.jsonl", WORK / f"synd-scale-{args.n}-add.jsonl"
     n_add = args.n // 100
     if args.direct and not db.exists():
         t = time.perf_counter()
-        write_direct(db, base, args.n + n_add, rng)
+        copy_from = Path(args.copy_from) if args.copy_from else None
+        write_direct(db, base, args.n + n_add, rng, copy_from=copy_from)
         print(f"generated and inserted (no ingest): {time.perf_counter() - t:.1f}s")
     if args.generate_only:
         return
@@ -581,7 +626,10 @@ def cmd_scale(args: argparse.Namespace) -> None:
         with Workbench(db) as wb:
             wb.ingest([src], progress=False)
         print(f"ingest: {time.perf_counter() - t:.1f}s")
+    if not re.fullmatch(r"\d+(?:\.\d+)?\s*[KMGT]i?B", args.memory_limit):
+        raise SystemExit(f"--memory-limit {args.memory_limit!r}: give a size such as 3GB")
     with Workbench(db) as wb:
+        wb.con.execute(f"SET memory_limit = '{args.memory_limit}'")  # checked just above
         extra_titles = [f"r{i}" for i in range(args.n, args.n + n_add)]
         if args.partial:  # a stopped --generate-only: the rows it wrote, the last 1% added
             have = wb.sql("SELECT count(*) AS n FROM articles").n[0]
@@ -595,30 +643,42 @@ def cmd_scale(args: argparse.Namespace) -> None:
                    "WHERE list_contains(?, title)", [extra_titles])  # fmt: skip
         wb.sql("DELETE FROM articles WHERE list_contains(?, title)", [extra_titles])
         wb.sql("DELETE FROM articles WHERE starts_with(title, 'zr')")  # an earlier add
-        n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
-        t, c = time.perf_counter(), cpu_s()
-        with PeakRSS() as mem:
-            out = wb.stories(
-                rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
-            )
-        full, full_cpu = time.perf_counter() - t, cpu_s() - c
-        print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
-              f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
-        if args.direct:
-            wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
-        else:
-            wb.ingest([extra], progress=False, rescan=True)
-        t, c = time.perf_counter(), cpu_s()
-        with PeakRSS() as mem:
-            out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
-        inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
-        print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
-              f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
-              f"{mem}")  # fmt: skip
-        t = time.perf_counter()
-        out = wb.stories(jaccard=0.85, progress=False)
-        print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
-        wb.stories(jaccard=0.8, progress=False)
+        _time_runs(wb, args, extra)
+
+
+def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
+    """The timed full run from no index, the 1% add (``extra`` when ingested) put back
+    and added, then a threshold change."""
+    n = wb.sql("SELECT count(*) AS n FROM articles").n[0]
+    t = time.perf_counter()
+    from workbench.annotate.stories import _reset
+
+    _reset(wb.con, signatures_too=True)  # a full run starts from no index at all
+    wb.con.execute("CHECKPOINT")
+    print(f"emptied the story tables of an earlier run: {time.perf_counter() - t:.1f}s")
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(
+            rebuild=True, progress=args.progress, batch=args.batch, workers=args.workers
+        )
+    full, full_cpu = time.perf_counter() - t, cpu_s() - c
+    print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
+          f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+    if args.direct:
+        wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
+    else:
+        wb.ingest([extra], progress=False, rescan=True)
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
+    inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
+    print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
+          f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
+          f"{mem}")  # fmt: skip
+    t = time.perf_counter()
+    out = wb.stories(jaccard=0.85, progress=False)
+    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
+    wb.stories(jaccard=0.8, progress=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -646,6 +706,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--jaccard", type=float, default=0.8)
     p.add_argument("--containment", type=float, default=0.9)
     p.add_argument("--out", default=str(WORK / "synd-sample.txt"))
+    p.add_argument("--parts", nargs="+", choices=PARTS, default=["test", "tune"])
     p = sub.add_parser("realpairs")
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
@@ -653,7 +714,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--figures", type=float, default=StoryOptions().figures)
     p.add_argument("--short-titles", type=float, default=StoryOptions().short_titles)
     p.add_argument("--labels", default=str(HANDCHECK))
+    p.add_argument("--tables", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
+    p = sub.add_parser("shingle")
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--seed", type=int, default=17)
     p = sub.add_parser("scale")
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--seed", type=int, default=17)
@@ -662,11 +728,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--progress", action="store_true")
     p.add_argument("--generate-only", action="store_true", help="only write the replicas")
     p.add_argument("--workers", type=int, default=1, help="shingling processes")
+    p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory_limit")
+    p.add_argument("--db", help="the replica database (default: by --n, in the work folder)")
+    p.add_argument("--copy-from", help="with --direct: copy a smaller replica's articles first")
     p.add_argument("--partial", action="store_true",
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
+     "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

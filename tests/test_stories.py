@@ -347,10 +347,10 @@ def test_template_issues_with_other_figures_stay_apart(templated):
     assert not same("goulds", "russ")  # one-line dividend notes of two companies
     assert same("thompson_sets", "thompson_declares")  # one note sent twice, re-headlined
     # without the checks the texts alone merge them (re-verified from stored signatures)
-    out = templated.stories(figures=0.0, short_titles=0.0, progress=False)
+    out = templated.stories(figures=0.0, short_titles=0.0, tables=False, progress=False)
     assert out["signed"] == 0 and out["rebanded"] == 6
     assert same("fed_0311", "fed_0317") and same("goulds", "russ")
-    templated.stories(figures=0.8, short_titles=0.5, progress=False)  # (stored ones persist)
+    templated.stories(figures=0.8, short_titles=0.5, tables=True, progress=False)
     assert not same("fed_0311", "fed_0317") and not same("goulds", "russ")
 
 
@@ -368,10 +368,19 @@ def test_index_of_an_older_release_is_reverified_not_resigned(templated):
     out = templated.stories(progress=False)
     assert out["signed"] == 0 and out["rebanded"] == 6 and out["reclustered"]
     assert con.execute("SELECT article_id, minhash FROM story_signatures").fetchall() == sigs
-    raw["signature"] = "n0-k5-p128-s1"  # another normaliser: signatures are rebuilt
+    # the previous release's normaliser (CRC-32 word hashes): signatures are rebuilt
+    raw["signature"] = "n1-k5-p128-s1"
     store.set_meta(con, META_KEY, json.dumps(raw))
+    stories = con.execute("SELECT article_id, story_id FROM story_clusters ORDER BY 1").fetchall()
+    con.execute("UPDATE story_signatures SET minhash = ?", [bytes(4 * 128)])
     out = templated.stories(progress=False)
-    assert out["signed"] == 6 and out["rebanded"] == 0
+    assert out["signed"] == 6 and out["rebanded"] == 0 and out["reclustered"]
+    assert sorted(con.execute("SELECT article_id, minhash FROM story_signatures").fetchall()) == (
+        sorted(sigs)
+    )
+    assert con.execute("SELECT article_id, story_id FROM story_clusters ORDER BY 1").fetchall() == (
+        stories
+    )
 
 
 BUBA = "BUNDESBANK LEAVES CREDIT POLICIES UNCHANGED"
@@ -485,3 +494,51 @@ def test_shingling_in_worker_processes_changes_nothing(recurring):
     assert out["signed"] == 4 and con.execute(q).fetchall() == before
     recurring.stories(rebuild=True, workers=1, batch=2000, progress=False)
     assert con.execute(q).fetchall() == before
+
+
+TABLES = {  # real Reuters-21578 tables of 7 Apr 1987 (reut2-013/014.sgm), by their first line
+    "euro_1030": "N.Y. EURODEPOSITS 1030 - APR 7",
+    "euro_1200": "N.Y. EURODEPOSITS 1200 - APR 7",
+    "jo_open": "JOHANNESBURG EXCHS OPENING - APRIL 7",
+    "jo_close": "JOHANNESBURG EXCHS CLOSING - APRIL 7",
+}
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory):
+    """The same rates at two hours and at two sessions of one day, and a reseller's copy of
+    the opening table with a line of its own added."""
+    from conftest import REUTERS, config_limits
+
+    from workbench.ingest.load import Article, load_reuters
+
+    if not REUTERS.exists():
+        pytest.skip(f"needs {REUTERS} (the ../shared corpora are not present)")
+    arts = [a for f in ("reut2-013.sgm", "reut2-014.sgm")
+            for a in load_reuters(REUTERS / f, config_limits()) if isinstance(a, Article)]  # fmt: skip
+    rows = []
+    for key, head in TABLES.items():
+        a = next(a for a in arts if a.text.lstrip().startswith(head))
+        rows.append({"title": a.title, "text": a.text, "date": a.date.isoformat(),
+                     "source": "Reuters", "url": f"https://x.test/{key}"})  # fmt: skip
+    copy = {**rows[2], "source": "Reseller", "url": "https://x.test/jo_copy"}
+    copy["text"] = rows[2]["text"].rstrip() + "\nRates are indicative, from dealers."
+    d = tmp_path_factory.mktemp("tables")
+    w = Workbench(d / "t.duckdb")
+    w.ingest([_write(d / "t.jsonl", [*rows, copy])], progress=False)
+    w.stories(progress=False)
+    yield w
+    w.close()
+
+
+def test_a_table_of_another_hour_or_session_is_another_story(tables):
+    story = lambda key: _story_by_url(tables, key)  # noqa: E731
+    assert story("euro_1030") != story("euro_1200")  # same rates, another hour
+    assert story("jo_open") != story("jo_close")  # same rates, another session
+    assert story("jo_copy") == story("jo_open")  # a copy with a line added joins
+    # the texts alone merge them: it is the table rule that tells them apart
+    out = tables.stories(tables=False, progress=False)
+    assert out["signed"] == 0 and out["rebanded"] == 5
+    assert story("euro_1030") == story("euro_1200") and story("jo_open") == story("jo_close")
+    tables.stories(tables=True, progress=False)
+    assert story("jo_open") != story("jo_close") and story("jo_copy") == story("jo_open")

@@ -14,10 +14,14 @@ verified by exact Jaccard and containment of the shingle sets:
   text with fewer numbers occur in the other: a copy carries its original's numbers, the
   same template issued on another day does not), and when the shorter body is too short
   to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
-  headlines share at least ``short_titles`` (0.5) of their words.
+  headlines share at least ``short_titles`` (0.5) of their words;
+- and when both texts are *tables* (mostly figures: rates, prices, counts), every term
+  (word or figure) of the one with fewer occurs in the other (``tables``): the same rates
+  at another hour or for another session differ in that term only.
 
-Shingles and MinHash signatures are computed a batch at a time with array operations (the
-MinHash is datasketch's ``affine32`` scheme, bit for bit).
+Shingles and MinHash signatures are computed a batch at a time with array operations over
+code points (the MinHash is datasketch's ``affine32`` scheme, bit for bit); only the
+boilerplate trimming runs text by text.
 
 Everything persists in the database, so runs are incremental: ``story_signatures`` (the
 MinHash of every article, with its processing order ``seq`` and the compact body its pairs
@@ -49,7 +53,6 @@ import json
 import re
 import time
 import unicodedata
-import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -58,18 +61,16 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..base import errors, store
 from ..base.filters import as_filter, compose, filtered_articles_sql
 from ..base.progress import progress_bar
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
-NORMALISER_VERSION = "1"
+NORMALISER_VERSION = "2"
 #: Version of the pair verifier's rules (figures, short-text headlines): part of the band
 #: stamp, so a change re-verifies from the stored signatures without re-signing.
-VERIFIER_VERSION = "2"
+VERIFIER_VERSION = "3"
 META_KEY = "stories.params"
 #: The processing order of articles (earliest first).
 ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
@@ -100,6 +101,10 @@ class StoryOptions:
       days of the story's first article (and of the match it joins by); a note or table
       issued word for word again after another meeting or on another day is another item,
       and only its date tells. 0 turns the window off; undated articles are not held to it.
+    - ``tables``: two *tables* (texts mostly figures, :data:`TABLE_FIGURES`) are one story
+      only when every term (word or figure) of the one with fewer occurs in the other: the
+      same rates at another hour ("1030" / "1200") or for another session ("OPENING" /
+      "CLOSING") are another item (False turns the check off).
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
       texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
@@ -116,6 +121,7 @@ class StoryOptions:
     min_shingles: int = 30
     max_candidates: int = 10
     max_lag_days: int = 7
+    tables: bool = True
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -135,6 +141,8 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.tables, bool):
+            raise errors.BadOption(f"stories: tables must be True or False, got {self.tables!r}")
         if not isinstance(self.max_lag_days, int) or self.max_lag_days < 0:
             raise errors.BadOption(
                 "stories: max_lag_days must be a whole number of days >= 0 (0: no window), "
@@ -150,7 +158,7 @@ class StoryOptions:
         return (
             f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
             f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
-            f"-c{self.max_candidates}"
+            f"-c{self.max_candidates}-b{int(self.tables)}"
         )
 
 
@@ -213,25 +221,28 @@ def words(text: str) -> list[str]:
 
 
 class Body(NamedTuple):
-    """What verification compares: the shingle hashes, figures and headline words."""
+    """What verification compares: the shingle hashes, figures and headline words, and for
+    a table (see :data:`TABLE_FIGURES`) its terms: its distinct words and figures."""
 
     shingles: np.ndarray
     figures: np.ndarray
     title: np.ndarray
+    terms: np.ndarray = np.zeros(0, dtype=np.uint32)
 
 
 def pack_body(b: Body) -> bytes:
-    """A body as bytes (little-endian uint32): the three lengths, then shingles, figures
-    and headline words; what ``story_signatures.body`` stores."""
-    head = np.array([len(b.shingles), len(b.figures), len(b.title)], dtype="<u4")
-    return np.concatenate([head, b.shingles, b.figures, b.title]).astype("<u4").tobytes()
+    """A body as bytes (little-endian uint32): the four lengths, then shingles, figures,
+    headline words and terms; what ``story_signatures.body`` stores."""
+    head = np.array([len(b.shingles), len(b.figures), len(b.title), len(b.terms)], dtype="<u4")
+    parts = [head, b.shingles, b.figures, b.title, b.terms]
+    return np.concatenate(parts).astype("<u4").tobytes()
 
 
 def unpack_body(raw: bytes) -> Body:
     """:func:`pack_body` read back (views on the bytes, no copy)."""
     a = np.frombuffer(raw, dtype="<u4")
-    n, f = 3 + int(a[0]), 3 + int(a[0]) + int(a[1])
-    return Body(a[3:n], a[n:f], a[f:])
+    cuts = np.cumsum([4, *(int(x) for x in a[:4])])
+    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(4)))
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -244,15 +255,6 @@ def shingle_batch(texts: Sequence[str], k: int) -> list[np.ndarray]:
     return [b.shingles for b in bodies(texts, k=k)]
 
 
-def _crc_sets(items: list[list[str]]) -> list[np.ndarray]:
-    return [
-        np.unique(np.fromiter((zlib.crc32(x.encode()) for x in xs), dtype=np.uint32))
-        if xs
-        else np.zeros(0, dtype=np.uint32)
-        for xs in items
-    ]
-
-
 def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
     """Whether two headlines share at least ``share`` of their words (Jaccard); true when
     either is missing."""
@@ -260,6 +262,101 @@ def titles_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
         return True
     inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter >= share * (len(a) + len(b) - inter)
+
+
+#: Character classes by code point (built once, from Python's own ``\w`` and ``\d``):
+#: bit 1 word character, bit 2 decimal digit, bit 4 a figure's separator (``.,/:-``).
+_CLASSES: np.ndarray | None = None
+_WORD_BIT, _DIGIT_BIT, _SEP_BIT = np.uint8(1), np.uint8(2), np.uint8(4)
+#: The word hash: a polynomial over code points modulo 2^64, then a 64-bit mixer.
+_BASE = np.uint64(0x100000001B3)
+
+
+def _classes() -> np.ndarray:
+    global _CLASSES
+    if _CLASSES is None:
+        every = "".join(map(chr, range(0x110000)))
+        table = np.zeros(0x110000, dtype=np.uint8)
+        for pattern, bit in ((_WORD, _WORD_BIT), (re.compile(r"\d+"), _DIGIT_BIT)):
+            for m in pattern.finditer(every):
+                table[m.start() : m.end()] |= bit
+        table[[ord(c) for c in ".,/:-"]] |= _SEP_BIT
+        _CLASSES = table
+    return _CLASSES
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer (a bijection of uint64): spreads the polynomial's bits."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _runs(
+    cp: np.ndarray, inside: np.ndarray, owner: np.ndarray, count: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hash and the text of every maximal run of ``inside`` code points, in order, and
+    how many of its code points are ``count`` ones (zeros without ``count``)."""
+    edge = np.diff(np.concatenate(([False], inside, [False])).astype(np.int8))
+    starts, ends = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+    if len(starts) == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64), np.zeros(0, np.int64)
+    lens = ends - starts
+    first = np.cumsum(lens) - lens  # where each run begins among the inside code points
+    offset = np.arange(int(lens.sum())) - np.repeat(first, lens)
+    powers = np.ones(int(lens.max()), dtype=np.uint64)  # BASE^i, wrapping in 64 bits
+    powers[1:] = np.cumprod(np.full(len(powers) - 1, _BASE, dtype=np.uint64))
+    terms = cp[np.flatnonzero(inside)].astype(np.uint64) * powers[offset]
+    h = np.add.reduceat(terms, first)  # sum of cp * BASE^offset, wrapping in 64 bits
+    counted = np.zeros(len(starts), dtype=np.int64)
+    if count is not None:
+        before = np.concatenate(([0], np.cumsum(count, dtype=np.int64)))
+        counted = before[ends] - before[starts]
+    return _mix(h + lens.astype(np.uint64)), owner[starts], counted
+
+
+def _code_points(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Code points of the texts (NFKC, case-folded) joined by NULs, and each one's text."""
+    nfkc = unicodedata.normalize  # text by text: one odd character slows the whole string
+    big = "\x00".join([nfkc("NFKC", t) for t in texts]).casefold()
+    cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return cp, np.cumsum(cp == 0)
+
+
+def _sets(h: np.ndarray, owner: np.ndarray, n: int) -> list[np.ndarray]:
+    """Sorted unique uint32 hashes (64-bit ones folded) per text ``0 .. n-1``."""
+    folded = (h ^ (h >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    keyed = np.sort((owner.astype(np.uint64) << np.uint64(32)) | folded)
+    fresh = np.ones(len(keyed), dtype=bool)  # np.unique is slower than this
+    fresh[1:] = keyed[1:] != keyed[:-1]
+    keyed = keyed[fresh]
+    cuts = np.searchsorted((keyed >> np.uint64(32)).astype(np.int64), np.arange(n + 1))
+    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return [vals[cuts[i] : cuts[i + 1]] for i in range(n)]
+
+
+def _kgrams(h: np.ndarray, owner: np.ndarray, n_texts: int, k: int) -> list[np.ndarray]:
+    """Sorted unique hashes of the word k-grams of each text, from its words' hashes."""
+    if len(h) < k:
+        return [np.zeros(0, dtype=np.uint32) for _ in range(n_texts)]
+    n = len(h) - k + 1
+    acc = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial combination, wrapping in 64 bits
+        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
+    inside = owner[:n] == owner[k - 1 :]  # k-gram i lies within one text
+    return _sets(_mix(acc[inside]), owner[:n][inside], n_texts)
+
+
+#: A text is a *table* (rates, prices, counts: "N.Y. EURODEPOSITS 1030 - APR 7 / One month
+#: 6-3/8 6-1/4 ...") when its distinct figures make up at least this share of its distinct
+#: terms (words without digits, and figures). The same table issued at another hour or for
+#: another session differs from it in a term or two only ("1030" / "1200", "OPENING" /
+#: "CLOSING"), so two tables are one story only when every term of the one with fewer
+#: occurs in the other (a copy of a table repeats it, or adds lines to it).
+TABLE_FIGURES = 0.15
+#: Characters per pass of :func:`bodies`: arrays of a few MB are reused by the allocator,
+#: larger ones are fresh memory every time (page faults cost more than the work here).
+_CHUNK_CHARS = 1_000_000
 
 
 def bodies(
@@ -270,51 +367,66 @@ def bodies(
 ) -> list[Body]:
     """Shingles, figures and headline words of many texts at once.
 
-    The words of the whole batch are hashed and combined into k-grams in one pass of array
-    operations, so the per-text cost is the Python regex work of :func:`words` only.
+    Only the boilerplate trimming runs per text. The trimmed texts are normalised and
+    tokenised as arrays of code points (Python's ``\\w`` and ``\\d`` by a lookup table),
+    about a million characters a pass; each word or figure is hashed by a polynomial over
+    its code points, and the words' hashes are combined into k-grams in array passes.
     *Figures* are the distinct numbers of the trimmed body ("6-1/16", "275.00"); the
     headline's distinct words are kept for bodies too short to tell apart by their text.
     """
-    tokens, figs = [], []
-    for t in texts:
-        norm = _normal(t)
-        tokens.append(_WORD.findall(norm))
-        figs.append(_FIGURE.findall(norm))
-    figures = _crc_sets(figs)
-    heads = _crc_sets(
-        [
-            _WORD.findall(unicodedata.normalize("NFKC", h).casefold()) if isinstance(h, str) else []
-            for h in (titles if titles is not None else [None] * len(texts))
-        ]
-    )
-    lens = np.fromiter((len(ws) for ws in tokens), dtype=np.int64, count=len(tokens))
-    total = int(lens.sum())
-    flat = [w for ws in tokens for w in ws]
-    del tokens
-    if total < k:
-        return [
-            Body(np.zeros(0, dtype=np.uint32), f, h) for f, h in zip(figures, heads, strict=True)
-        ]
-    enc = pc.dictionary_encode(pa.array(flat, type=pa.string()))  # hash each distinct word once
-    del flat
-    vocab, codes = enc.dictionary.to_pylist(), enc.indices.to_numpy()
-    crc = zlib.crc32
-    h = np.fromiter((crc(w.encode()) for w in vocab), dtype=np.uint64, count=len(vocab))[codes]
-    n = total - k + 1
-    acc = np.zeros(n, dtype=np.uint64)
-    for j in range(k):  # polynomial combination, wrapping in 64 bits, then folded to 32
-        acc = acc * np.uint64(0x100000001B3) + h[j : j + n] + np.uint64(j + 1)
-    folded = (acc ^ (acc >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
-    # k-gram i belongs to the text whose words hold positions i .. i+k-1
-    ends = np.cumsum(lens)
-    owner = np.repeat(np.arange(len(texts), dtype=np.uint64), lens)[:n]
-    inside = np.arange(n) + k <= ends[owner.astype(np.int64)]
-    keyed = np.sort((owner[inside] << np.uint64(32)) | folded[inside])
-    keyed = keyed[np.concatenate(([True], keyed[1:] != keyed[:-1]))]
-    who = (keyed >> np.uint64(32)).astype(np.int64)
-    cuts = np.searchsorted(who, np.arange(len(texts) + 1))
-    vals = (keyed & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-    return [Body(vals[cuts[i] : cuts[i + 1]], figures[i], heads[i]) for i in range(len(texts))]
+    trimmed = [trim_boilerplate(t) for t in texts]
+    heads = [h if isinstance(h, str) else "" for h in titles] if titles is not None else None
+    out: list[Body] = []
+    start = 0
+    while start < len(trimmed):
+        end, size = start, 0
+        while end < len(trimmed) and (end == start or size + len(trimmed[end]) <= _CHUNK_CHARS):
+            size += len(trimmed[end])
+            end += 1
+        out += _bodies_pass(trimmed[start:end], k, None if heads is None else heads[start:end])
+        start = end
+    return out
+
+
+def _bodies_pass(trimmed: list[str], k: int, titles: list[str] | None) -> list[Body]:
+    """:func:`bodies` of trimmed texts, in one pass of array operations."""
+    n = len(trimmed)
+    table = _classes()
+    cp, owner = _code_points(trimmed)
+    cls = table[cp]
+    digit = (cls & _DIGIT_BIT) > 0
+    words_ = _runs(cp, (cls & _WORD_BIT) > 0, owner, digit)
+    grams = _kgrams(words_[0], words_[1], n, k)
+    joins = np.zeros_like(digit)  # a separator between two digits belongs to the figure
+    joins[1:-1] = ((cls[1:-1] & _SEP_BIT) > 0) & digit[:-2] & digit[2:]
+    hf, of, _ = _runs(cp, digit | joins, owner)
+    figures = _sets(hf, of, n)
+    terms = _table_terms(words_, (hf, of), figures)
+    if titles is None:
+        heads = [np.zeros(0, dtype=np.uint32) for _ in range(n)]
+    else:
+        tcp, towner = _code_points(titles)
+        heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner)[:2], n)
+    return [Body(grams[i], figures[i], heads[i], terms[i]) for i in range(n)]
+
+
+def _table_terms(
+    words_: tuple[np.ndarray, np.ndarray, np.ndarray],
+    figs: tuple[np.ndarray, np.ndarray],
+    figures: list[np.ndarray],
+) -> list[np.ndarray]:
+    """The terms of each text that is a table (:data:`TABLE_FIGURES`), else nothing: its
+    words without digits (hashes, texts, digit counts ``words_``) and its figures."""
+    n = len(figures)
+    hw, ow, digits = words_
+    plain = digits == 0
+    h = np.concatenate([hw[plain], figs[0] ^ np.uint64(0x9E3779B97F4A7C15)])
+    terms = _sets(h, np.concatenate([ow[plain], figs[1]]), n)
+    empty = np.zeros(0, dtype=np.uint32)
+    return [
+        t if len(f) and len(f) >= TABLE_FIGURES * len(t) else empty
+        for f, t in zip(figures, terms, strict=True)
+    ]
 
 
 def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
@@ -326,6 +438,15 @@ def figures_agree(a: np.ndarray, b: np.ndarray, share: float) -> bool:
     if len(small) == 0:
         return True
     return len(np.intersect1d(small, big, assume_unique=True)) >= share * len(small)
+
+
+def tables_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether every term of the table with fewer terms occurs in the other; true unless
+    both texts are tables (their ``Body.terms`` non-empty)."""
+    if len(a) == 0 or len(b) == 0:
+        return True
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    return len(np.intersect1d(small, big, assume_unique=True)) == len(small)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -361,6 +482,10 @@ def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
     return _PERM_CACHE[key]
 
 
+#: Hash values per chunk of :func:`signatures` (fits a core's cache with its temporaries).
+_SIGN_CHUNK = 131_072
+
+
 def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     """MinHash signatures (rows of uint32) of shingle-hash sets.
 
@@ -383,10 +508,16 @@ def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     h = h ^ (h >> s2)
     h = h * m2
     h = h ^ (h >> s3)
-    starts = np.concatenate([[0], np.cumsum(lens[full])[:-1]])
+    ends = np.cumsum(lens[full])
+    starts = ends - lens[full]
     cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
-    for p in range(opts.num_perm):  # one contiguous pass per permutation
-        cols[p] = np.minimum.reduceat(h * a[p] + b[p], starts)
+    lo = 0
+    while lo < len(full):  # sets a cache-sized chunk at a time, every permutation over it
+        hi = max(lo + 1, int(np.searchsorted(ends, starts[lo] + _SIGN_CHUNK, side="right")))
+        part, at = h[starts[lo] : ends[hi - 1]], starts[lo:hi] - starts[lo]
+        for p in range(opts.num_perm):
+            cols[p, lo:hi] = np.minimum.reduceat(part * a[p] + b[p], at)
+        lo = hi
     out[full] = cols.T
     return out
 
@@ -514,19 +645,21 @@ def _verify(
     new: dict[str, Body],
     seq: dict[str, int],
     opts: StoryOptions,
+    keys: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Candidate pairs of the batch ``new`` (already in story_bands) with earlier articles,
-    verified exactly; pairs at or above ``pair_floor`` (Jaccard or containment)."""
-    ids = list(new)
-    con.register("_wb_story_new", pd.DataFrame({"article_id": ids, "seq": [seq[i] for i in ids]}))
+    """Candidate pairs of the batch ``new`` (already in story_bands; its band ``keys``)
+    with earlier articles, verified exactly; pairs at or above ``pair_floor`` (Jaccard or
+    containment)."""
+    keys = keys.assign(seq=keys["article_id"].map(seq))
+    con.register("_wb_story_new", keys)
     try:
-        # equi-joins only (a seq inequality in SQL is planned as a join of the batch with
-        # every signature); then each with what came before, most shared bands first
+        # the batch's keys from here, so story_bands is scanned once; equi-joins only (a
+        # seq inequality in SQL is planned as a join of the batch with every signature);
+        # then each with what came before, most shared bands first
         cand = con.execute(
             "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
-            "any_value(x.seq) AS seq, any_value(so.seq) AS other_seq "
-            "FROM story_bands n JOIN _wb_story_new x ON x.article_id = n.article_id "
-            "JOIN story_bands o ON o.band = n.band AND o.key = n.key "
+            "any_value(n.seq) AS seq, any_value(so.seq) AS other_seq "
+            "FROM _wb_story_new n JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
             "JOIN story_signatures so ON so.article_id = o.article_id "
             "GROUP BY n.article_id, o.article_id"
@@ -545,23 +678,32 @@ def _verify(
     return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
 
 
+def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sets as one array: (values, start of each set, length of each set)."""
+    lens = np.fromiter((len(x) for x in sets), dtype=np.int64, count=len(sets))
+    vals = np.concatenate(sets).astype(np.uint64) if len(sets) else np.zeros(0, np.uint64)
+    return vals, np.cumsum(lens) - lens, lens
+
+
 def _overlaps(
     left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
 ) -> np.ndarray:
     """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
     uint32 sets, for many pairs at once: every set on the left keyed by its index into one
-    sorted array, every right element of a pair looked up in it under its left's key."""
-    lens = np.fromiter((len(x) for x in left), dtype=np.int64, count=len(left))
-    if len(ri) == 0 or lens.sum() == 0:
+    sorted array, every right element of a pair looked up in it under its left's key (no
+    Python work per pair)."""
+    lvals, _, llens = _flat(left)
+    if len(ri) == 0 or len(lvals) == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    keys = np.repeat(np.arange(len(left), dtype=np.uint64), lens) << np.uint64(32)
-    keys |= np.concatenate(left).astype(np.uint64)
-    picked = [right[j] for j in ri]
-    qlens = np.fromiter((len(x) for x in picked), dtype=np.int64, count=len(picked))
-    if qlens.sum() == 0:
+    keys = (np.repeat(np.arange(len(left), dtype=np.uint64), llens) << np.uint64(32)) | lvals
+    rvals, rstarts, rlens = _flat(right)
+    qlens = rlens[ri]
+    total = int(qlens.sum())
+    if total == 0:
         return np.zeros(len(ri), dtype=np.int64)
     owner = np.repeat(np.arange(len(ri)), qlens)
-    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | np.concatenate(picked).astype(np.uint64)
+    pos = np.repeat(rstarts[ri] - (np.cumsum(qlens) - qlens), qlens) + np.arange(total)
+    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | rvals[pos]
     at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
     return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
 
@@ -603,6 +745,9 @@ def _check(
     ta, tb, ti = sizes(2)
     heads = (ta == 0) | (tb == 0) | (ti >= opts.short_titles * (ta + tb - ti))
     ok &= ~short | heads
+    if opts.tables:  # two tables: every term of the one with fewer in the other
+        xa, xb, xi = sizes(3)
+        ok &= (xa == 0) | (xb == 0) | (xi >= np.minimum(xa, xb))
     cont = np.where(short, jac, cont)
     ok &= np.maximum(jac, cont) >= opts.pair_floor
     keep = np.flatnonzero(ok)
@@ -757,7 +902,7 @@ def _band_and_pair(
     if shingled is None:
         shingled = texts.get_many(ids)
     seq = {r[0]: r[1] for r in batch}
-    pairs = _verify(con, texts, shingled, seq, opts)
+    pairs = _verify(con, texts, shingled, seq, opts, frame)
     store.insert_df(con, "story_pairs", pairs)
     return len(pairs)
 
@@ -914,7 +1059,7 @@ def _first_similarities(
             sims.append((a, jac, cont))
         else:
             e = np.zeros(0, dtype=np.uint32)
-            none = Body(e, e, e)
+            none = Body(e, e, e, e)
             jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
             sims.append((a, jac, cont))
     return sims
