@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from conftest import RU_UA
 
 from workbench import Filter, Workbench
+from workbench.annotate import stories
 from workbench.annotate.stories import (
     StoryOptions,
     shingle_batch,
@@ -542,3 +544,29 @@ def test_a_table_of_another_hour_or_session_is_another_story(tables):
     assert story("euro_1030") == story("euro_1200") and story("jo_open") == story("jo_close")
     tables.stories(tables=True, progress=False)
     assert story("jo_open") != story("jo_close") and story("jo_copy") == story("jo_open")
+
+
+def test_datasketch_parameters_come_from_the_disk_cache_in_a_later_process(
+    tmp_path, monkeypatch
+) -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path))
+    opts = stories.StoryOptions()
+    monkeypatch.setattr(stories, "_PERM_CACHE", {})
+    monkeypatch.setattr(stories, "_BANDS_CACHE", {})
+    a, b = stories._permutations(opts)
+    bands = stories.band_params(opts)
+    m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+    assert (a == m.permutations[0].astype("uint32")).all()
+    assert (b == m.permutations[1].astype("uint32")).all()
+    lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
+    assert bands == (lsh.b, lsh.r)
+    assert sorted(p.name.split("-")[0] for p in tmp_path.glob("*.pickle")) == ["lsh", "minhash"]
+    # A later process: nothing in memory, and datasketch cannot be imported.
+    monkeypatch.setattr(stories, "_PERM_CACHE", {})
+    monkeypatch.setattr(stories, "_BANDS_CACHE", {})
+    monkeypatch.setitem(sys.modules, "datasketch", None)
+    a2, b2 = stories._permutations(opts)
+    assert (a2 == a).all() and (b2 == b).all()
+    assert stories.band_params(opts) == bands

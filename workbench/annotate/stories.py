@@ -56,6 +56,8 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
@@ -63,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from ..base import errors, store
+from ..base.cache import cache_dir, cached_pickle
 from ..base.filters import as_filter, compose, filtered_articles_sql
 from ..base.progress import progress_bar
 
@@ -473,13 +476,22 @@ def _permutations(opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
     """datasketch's (a, b) permutation parameters for (num_perm, seed), as uint32."""
     key = (opts.num_perm, opts.seed)
     if key not in _PERM_CACHE:
-        # Heavy (scipy; about 2 s): only when story signatures are computed.
-        from datasketch import MinHash
 
-        m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
-        a, b = m.permutations
-        _PERM_CACHE[key] = (a.astype(np.uint32), b.astype(np.uint32))
+        def build() -> tuple[np.ndarray, np.ndarray]:
+            from datasketch import MinHash  # heavy (scipy, ~0.7-2 s): only on a cache miss
+
+            m = MinHash(num_perm=opts.num_perm, seed=opts.seed, scheme="affine32")
+            a, b = m.permutations
+            return a.astype(np.uint32), b.astype(np.uint32)
+
+        _PERM_CACHE[key] = cached_pickle(_datasketch_path("minhash-perms", key), build)
     return _PERM_CACHE[key]
+
+
+def _datasketch_path(prefix: str, key: tuple) -> Path:
+    """Cache file of a value datasketch derives from ``key`` (its version is in the key)."""
+    tag = hashlib.sha256(repr((version("datasketch"), key)).encode()).hexdigest()[:16]
+    return cache_dir() / f"{prefix}-{tag}.pickle"
 
 
 #: Hash values per chunk of :func:`signatures` (fits a core's cache with its temporaries).
@@ -529,11 +541,14 @@ def band_params(opts: StoryOptions) -> tuple[int, int]:
     """(bands, rows) that datasketch's MinHashLSH picks for the threshold."""
     key = (opts.lsh_threshold, opts.num_perm)
     if key not in _BANDS_CACHE:
-        # Heavy (scipy; about 2 s): only when stories are grouped.
-        from datasketch import MinHashLSH
 
-        lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
-        _BANDS_CACHE[key] = (lsh.b, lsh.r)
+        def build() -> tuple[int, int]:
+            from datasketch import MinHashLSH  # heavy (scipy): only on a cache miss
+
+            lsh = MinHashLSH(threshold=opts.lsh_threshold, num_perm=opts.num_perm)
+            return lsh.b, lsh.r
+
+        _BANDS_CACHE[key] = cached_pickle(_datasketch_path("lsh-bands", key), build)
     return _BANDS_CACHE[key]
 
 

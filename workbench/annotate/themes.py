@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 import yaml
 
 from ..base import config, errors, store, yamlsafe
+from ..base.cache import cache_dir, cached_pickle
 from ..nlp import pipeline as nlp
 from . import stages
 
@@ -559,20 +560,14 @@ def _phrase_words(taxonomy: Taxonomy) -> dict[str, list[str]]:
     and no tokenizer run over ~1,200 phrases (~0.4 s of its first ``tag_themes``)."""
     import spacy
 
-    from ..resolve.gazetteer import cached_pickle  # its imports only when themes are tagged
-
     keys = sorted(
         {p.key for t in taxonomy.themes.values() for p in t.patterns if p.kind != "pattern"}
     )
     tag = hashlib.sha256(json.dumps([taxonomy.hash, spacy.__version__, keys]).encode())
-    path = _cache_dir() / f"theme-phrases-{tag.hexdigest()[:16]}.pickle"
+    path = cache_dir() / f"theme-phrases-{tag.hexdigest()[:16]}.pickle"
     return cached_pickle(
         path, lambda: {k: [t.text for t in _blank_english().make_doc(k)] for k in keys}
     )
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("WORKBENCH_CACHE", Path.home() / ".cache" / "coverage-workbench"))
 
 
 def _default_vocab() -> Vocab:

