@@ -90,12 +90,15 @@ def rebuilt(w: Workbench) -> dict[str, list]:
     return snap
 
 
-def test_an_append_equals_a_rebuild(held_out: Workbench, monkeypatch) -> None:
+def test_an_append_equals_a_rebuild(held_out: Workbench, monkeypatch, capsys) -> None:
     w = held_out
     monkeypatch.setattr(search, "CHUNK", 25)  # several transactions
     n_before = w.con.execute("SELECT num_docs FROM fts_main_articles.stats").fetchone()[0]
     w.con.execute("INSERT INTO articles SELECT * FROM held")
-    assert w.index_search()
+    (n_held,) = w.con.execute("SELECT count(*) FROM held").fetchone()
+    capsys.readouterr()
+    assert w.index_search()  # progress shown by default: the articles indexed
+    assert f"search index: {n_held}" in capsys.readouterr().err.replace("\r", "\n")
     assert w.con.execute("SELECT num_docs FROM fts_main_articles.stats").fetchone()[0] > n_before
     assert search.fts_ready(w.con)
     got = snapshot(w)

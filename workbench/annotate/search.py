@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from ..base import store
+from ..base.progress import progress_bar
 
 INDEX_SCHEMA = "fts_main_articles"
 _META_KEY = "fts_articles_indexed"
@@ -122,21 +123,24 @@ def _digests(con: duckdb.DuckDBPyConnection) -> str:
     return f"{n}:{h}"
 
 
-def index_search(con: duckdb.DuckDBPyConnection, *, full: bool = False) -> bool:
+def index_search(
+    con: duckdb.DuckDBPyConnection, *, full: bool = False, progress: bool = False
+) -> bool:
     """Bring the BM25 index over ``articles`` title+text up to date. Needs a writable database.
 
     Only new, changed and removed articles are (re)indexed: the fts extension's own tables
     (``docs``, ``terms``, ``dict``, ``stats``) are updated as its ``create_fts_index`` would
     have built them, so ``match_bm25`` answers exactly as after a rebuild. A full rebuild runs
     with ``full=True``, when no index exists, or when the layout (options, DuckDB) changed.
-    Returns False (with a notice) when the extension cannot be loaded.
+    Returns False (with a notice) when the extension cannot be loaded. ``progress`` shows a
+    bar of the articles indexed (a first build of 10^5 articles takes about a minute).
     """
     if not load_fts(con):
         return False
     if full or not _current(con):
-        _rebuild(con)
+        _rebuild(con, progress=progress)
     elif store.get_meta(con, _DIGEST_KEY) != _digests(con):
-        _update(con)
+        _update(con, progress=progress)
     _warned.discard("stale")
     return True
 
@@ -154,7 +158,7 @@ def _current(con: duckdb.DuckDBPyConnection) -> bool:
     return n == 1
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
+def _rebuild(con: duckdb.DuckDBPyConnection, *, progress: bool = False) -> None:
     """A new index: the extension's ``create_fts_index`` lays out the schema (its tables,
     stopwords and macros) over an empty stand-in for ``articles``, and :func:`_update` adds
     every article, chunk by chunk, as it adds an append (the extension's own build of the
@@ -172,7 +176,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection) -> None:
     with store.transaction(con):
         con.execute(f"ALTER TABLE {INDEX_SCHEMA}.docs ADD COLUMN digest UBIGINT")
         store.set_meta(con, _LAYOUT_KEY, _layout())
-    _update(con)
+    _update(con, progress=progress)
 
 
 def _stamp(con: duckdb.DuckDBPyConnection) -> None:
@@ -207,7 +211,7 @@ SELECT stem(t.w, ?) AS term, t.docid, t.fieldid FROM tokenized t
 WHERE t.w NOT NULL AND len(t.w) > 0 AND t.w NOT IN (SELECT sw FROM {s}.stopwords)"""
 
 
-def _update(con: duckdb.DuckDBPyConnection) -> None:
+def _update(con: duckdb.DuckDBPyConnection, *, progress: bool = False) -> None:
     """Remove the documents whose article is gone or changed, then add the new ones chunk
     by chunk; each step keeps ``dict.df`` and ``stats`` what a rebuild would compute (ids
     may differ, scores do not)."""
@@ -217,13 +221,15 @@ def _update(con: duckdb.DuckDBPyConnection) -> None:
         _remove_gone(con)
         _restat(con)
     k = CHUNK
-    while k == CHUNK:
-        with store.transaction(con):
-            con.execute(_NEW_SQL.format(s=s, digest=_DIGEST), [CHUNK])
-            (k,) = con.execute("SELECT count(*) FROM fts_new_").fetchone()
-            if k:
-                _add_chunk(con)
-                _restat(con)
+    with progress_bar(desc="search index", unit="article", enable=progress) as bar:
+        while k == CHUNK:
+            with store.transaction(con):
+                con.execute(_NEW_SQL.format(s=s, digest=_DIGEST), [CHUNK])
+                (k,) = con.execute("SELECT count(*) FROM fts_new_").fetchone()
+                if k:
+                    _add_chunk(con)
+                    _restat(con)
+            bar.update(k)
     with store.transaction(con):
         _stamp(con)
     for t in ("fts_gone_", "fts_new_", "fts_new_terms_"):

@@ -244,7 +244,7 @@ class Workbench:
             out["tone"] = self.score_tone(progress=progress)
             out["quotes"] = self.find_quotes(progress=progress)
             out["stories"] = self.find_stories(progress=progress)
-            out["search_index"] = self.index_search()
+            out["search_index"] = self.index_search(progress=progress)
             out["aggregates"] = self.refresh_aggregates()
             return {k: str(v) for k, v in out.items()}
 
@@ -435,7 +435,7 @@ class Workbench:
     kwic = _query_method(query.kwic)
     place_points = _query_method(query.place_points)
 
-    def index_search(self, *, full: bool = False) -> bool:
+    def index_search(self, *, full: bool = False, progress: bool = True) -> bool:
         """Bring the full-text (BM25) index over article title+text up to date; run after
         ingests (``analyze()`` does). Only new, changed and removed articles are (re)indexed;
         ``full=True`` rebuilds it whole. Returns False with a notice if the fts extension is
@@ -447,7 +447,9 @@ class Workbench:
                 "writable Workbench (queries fall back to substring search meanwhile)"
             )
         return self._recorded(
-            "search_index", lambda: search.index_search(self.con, full=full), options={"full": full}
+            "search_index",
+            lambda: search.index_search(self.con, full=full, progress=progress),
+            options={"full": full},
         )
 
     # ------------------------------------------------------------------ stories (issue 17)
