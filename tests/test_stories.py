@@ -285,6 +285,10 @@ def test_cli_stories_then_story_dedup(tmp_path):
     assert "stories per outlet" in r.output and "Wire Daily" in r.output
     r = runner.invoke(app, ["stories", "--max-lag-days", "0", "--db", db])
     assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
+    r = runner.invoke(app, ["stories", "--no-tables", "--db", db])
+    assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
+    with Workbench(db) as wb:
+        assert stories.stored_options(wb.con).tables is False
     r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
     assert r.exit_code == 0 and "stories" in r.output, r.output
     assert "Wire Daily" not in r.output

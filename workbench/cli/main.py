@@ -563,13 +563,25 @@ def stories_cmd(
         int | None,
         typer.Option(help="A copy joins a story within this many days of its first (7; 0: off)."),
     ] = None,
+    tables: Annotated[
+        bool | None,
+        typer.Option(
+            "--tables/--no-tables",
+            help="Two tables (texts mostly figures) are one story only when every term of the "
+            "shorter occurs in the other (default on).",
+        ),
+    ] = None,
     rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
     limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
 ) -> None:
     """Group near-duplicate articles into stories (incremental), then who republished whom."""
     with Workbench(db) as wb:
         out = wb.stories(
-            jaccard=jaccard, containment=containment, max_lag_days=max_lag_days, rebuild=rebuild
+            jaccard=jaccard,
+            containment=containment,
+            max_lag_days=max_lag_days,
+            tables=tables,
+            rebuild=rebuild,
         )
         shown = {k: v for k, v in out.items() if k != "options"}
         console.print(str(shown), highlight=False)
