@@ -124,13 +124,21 @@ def _outlet_articles(lgl: list[ET.Element]) -> list[ET.Element]:
     return [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") in _OUTLETS]
 
 
+def _summed_home(arts: list[ET.Element]) -> dict:
+    """The articles' ``article_states`` summed, as the resolve stage sums an outlet's."""
+    home: dict = {}
+    for a in arts:
+        for k, v in article_states_of(a.findtext("text") or "").items():
+            home[k] = home.get(k, 0.0) + v
+    return home
+
+
 def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     arts = _outlet_articles(lgl)
-    homes: dict[str, dict] = {}
-    for a in arts:
-        h = homes.setdefault(a.findtext("domain") or "", {})
-        for k, v in article_states_of(a.findtext("text") or "").items():
-            h[k] = h.get(k, 0.0) + v
+    homes = {
+        d: _summed_home([a for a in arts if a.findtext("domain") == d])
+        for d in dict.fromkeys(a.findtext("domain") or "" for a in arts)
+    }
     us = {a: v for (c, a), v in homes["thetowntalk.com"].items() if c == "USA"}
     assert max(us, key=us.__getitem__) == "LA"
     seen = 0
@@ -154,10 +162,7 @@ def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element])
     # the article alone reads it as the English city, its outlet's other articles are about
     # the USA. Even (tuning) half only.
     arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == "pal-item.com"]
-    home: dict = {}
-    for a in arts:
-        for k, v in article_states_of(a.findtext("text") or "").items():
-            home[k] = home.get(k, 0.0) + v
+    home = _summed_home(arts)
     seen = 0
     for a in arts:
         text = a.findtext("text") or ""
@@ -182,10 +187,7 @@ def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) 
     # The Atlanta Journal-Constitution's "DeKalb" is DeKalb County, Georgia (no Georgia town
     # of that name), not the town of DeKalb, Illinois; its towns keep their places.
     arts = [a for a in lgl if a.findtext("domain") == "ajc.com"]
-    home: dict = {}
-    for a in arts:
-        for k, v in article_states_of(a.findtext("text") or "").items():
-            home[k] = home.get(k, 0.0) + v
+    home = _summed_home(arts)
     dekalb = towns = 0
     for a in arts:
         text = a.findtext("text") or ""
