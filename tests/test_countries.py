@@ -653,3 +653,21 @@ def test_a_small_states_parish_does_not_outweigh_a_big_city_of_its_name() -> Non
     assert resolve_country("ST. LOUIS", context=text, start=0) == "USA"
     assert resolve_country("Kherson") == "UKR"
     assert resolve_country("Bavaria") == "DEU"
+
+
+def test_a_lone_words_reading_is_the_full_paths_and_skips_the_context_when_none(
+    monkeypatch,
+) -> None:
+    from workbench.resolve import countries
+
+    r = CountryResolver()
+    words = ["Chinese", "Kremlin", "U.S.", "White House", "Council", "OIL", "RISES"]
+    words += ["Paris, Texas", "Londoner", "Georgia", "St. Louis", "Nord Stream 1", "Indian"]
+    full = {w: r.resolve_article(w, [(0, len(w), w, "ORG")])[0] for w in words}
+    assert {w: r.resolve_word(w) for w in words} == full
+    assert full["Chinese"] == "CHN" and full["Council"] is None
+    # a word with no country-level reading is answered without an article context
+    monkeypatch.setattr(countries, "_article_context", lambda text: 1 / 0)
+    assert r.resolve_word("Council") is None and r.resolve_word("RISES") is None
+    with pytest.raises(ZeroDivisionError):
+        r.resolve_word("Chinese")

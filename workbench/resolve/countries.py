@@ -1054,6 +1054,18 @@ class CountryResolver:
             out.append(memo[mk])
         return out
 
+    def resolve_word(self, word: str) -> str | None:
+        """A lone word or phrase read as an ORG span: country-level names only ("Chinese",
+        "Kremlin", "U.S."), never a town ("Council", Idaho). A word with no country-level
+        reading and no qualifier is None without building an article context (most headline
+        words), which is what the full path answers for it."""
+        head, qualifier = _split_qualified(word)
+        if qualifier is None and not any(
+            c.kind in STRONG_KINDS for c in _in_text(_lookup(head), _clean(head))
+        ):
+            return None
+        return self.resolve_article(word, [(0, len(word), word, "ORG")])[0]
+
     @staticmethod
     def _one(ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
