@@ -294,7 +294,7 @@ def test_arabic_names_without_their_article_and_leading_marks() -> None:
 
 
 def test_index_cache_removes_stale_pickles(tmp_path) -> None:
-    from workbench.resolve import countries
+    from workbench.base.cache import cached_pickle
 
     stale = tmp_path / "gazetteer-0123456789abcdef.pickle"
     other = tmp_path / "vega-bundle.js"
@@ -309,12 +309,12 @@ def test_index_cache_removes_stale_pickles(tmp_path) -> None:
         builds.append(1)
         return {"built": len(builds)}
 
-    assert countries.cached_pickle(current, build) == {"built": 1}
+    assert cached_pickle(current, build) == {"built": 1}
     assert not stale.exists()
     assert current.exists() and other.exists() and odd.exists() and places.exists()
-    assert countries.cached_pickle(current, build) == {"built": 1} and len(builds) == 1
+    assert cached_pickle(current, build) == {"built": 1} and len(builds) == 1
     fresh = tmp_path / "missing" / "gazetteer-fedcba9876543210.pickle"
-    assert countries.cached_pickle(fresh, build) == {"built": 2} and fresh.exists()
+    assert cached_pickle(fresh, build) == {"built": 2} and fresh.exists()
 
 
 def test_acronyms_the_article_defines_or_qualifies() -> None:

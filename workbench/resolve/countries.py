@@ -157,7 +157,6 @@ from .gazetteer import _cache_path as _cache_path
 from .gazetteer import _data_key as _data_key
 from .gazetteer import _Gazetteer as _Gazetteer
 from .gazetteer import _geonames_dir as _geonames_dir
-from .gazetteer import cached_pickle as cached_pickle
 from .weights import (
     A_ADMIN,
     A_COUNTRY,

