@@ -681,6 +681,66 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     wb.stories(jaccard=0.8, progress=False)
 
 
+# ---------------------------------------------------------------------------- hand check 5
+HANDCHECK5 = REPO / "bench" / "syndication_handcheck5.csv"
+HANDCHECK5_POOL = REPO / "bench" / "syndication_handcheck5_pool.json"
+
+
+def cmd_handcheck_draw(args: argparse.Namespace) -> None:
+    """The unmerged close real pairs (``synd_handcheck.pool``) of both parts, a seeded
+    sample by band written blind for labelling, its pool counts to ``--pool-out``, the
+    sample with its scores to ``--out`` (label column empty)."""
+    import synd_handcheck as hc
+
+    old = {pair for path in HANDCHECKS for pair in handchecked(path)}
+    rows, merged = [], {}
+    for part in PARTS:
+        load_part(part, 10**9, random.Random(0))
+        got, merged[part] = hc.pool(WORK / f"synd-src-{part}.duckdb", part, old)
+        rows += got
+    counts: dict[str, int] = defaultdict(int)
+    for r in rows:
+        counts[r["band"]] += 1
+    picked = hc.draw(rows, args.per_band, args.seed)
+    print(f"{len(rows)} unmerged close pairs {dict(sorted(counts.items()))}; "
+          f"merged pairs {merged}; {len(picked)} drawn")  # fmt: skip
+    Path(args.pool_out).write_text(json.dumps({
+        "seed": args.seed, "per_band": args.per_band, "lag_days": hc.LAG_DAYS,
+        "max_df": hc.MAX_DF, "merged_pairs": merged, "pool": dict(sorted(counts.items())),
+    }, indent=1) + "\n", encoding="utf-8")  # fmt: skip
+    arts = {}
+    for part in PARTS:
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            ids = [x for r in picked if r["part"] == part for x in (r["article_a"], r["article_b"])]
+            q = "SELECT * FROM articles WHERE list_contains(?, article_id)"
+            arts.update({x["article_id"]: x for x in wb.sql(q, [ids]).to_dict("records")})
+    cols = ["n", "part", "band", "article_a", "source_a", "article_b", "source_b", "jaccard",
+            "containment", "min_shingles", "label", "note"]  # fmt: skip
+    with open(args.out, "w", encoding="utf-8", newline="") as fh, \
+            open(args.blind, "w", encoding="utf-8") as bl:  # fmt: skip
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for i, r in enumerate(picked):
+            w.writerow({"n": i, **{k: r[k] for k in cols[1:-2]}, "label": "", "note": ""})
+            bl.write(hc.blind_entry(i, r, arts[r["article_a"]], arts[r["article_b"]]))
+    print(f"written to {args.out} (scores) and {args.blind} (blind diffs)")
+
+
+def cmd_handcheck_score(args: argparse.Namespace) -> None:
+    """Recall on real pairs from the hand-check files alone (no database needed)."""
+    import synd_handcheck as hc
+
+    info = hc.load_pool_counts(Path(args.pool))
+    out = hc.estimate(
+        hc.read_labels(Path(args.labels)),
+        info["pool"],
+        sum(info["merged_pairs"].values()),
+        hc.read_labels(Path(args.precision)),
+        reps=args.reps,
+    )
+    print(json.dumps(out, indent=1))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -716,6 +776,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--labels", default=str(HANDCHECK))
     p.add_argument("--tables", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
+    p = sub.add_parser("handcheck-draw")
+    p.add_argument("--per-band", type=int, default=26)
+    p.add_argument("--seed", type=int, default=2055)
+    p.add_argument("--out", default=str(WORK / "synd-handcheck5-scores.csv"))
+    p.add_argument("--blind", default=str(WORK / "synd-handcheck5-blind.txt"))
+    p.add_argument("--pool-out", default=str(HANDCHECK5_POOL))
+    p = sub.add_parser("handcheck-score")
+    p.add_argument("--labels", default=str(HANDCHECK5))
+    p.add_argument("--pool", default=str(HANDCHECK5_POOL))
+    p.add_argument("--precision", default=str(HANDCHECKS[-1]))
+    p.add_argument("--reps", type=int, default=10_000)
     p = sub.add_parser("shingle")
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=5)
@@ -735,7 +806,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample}[args.cmd](args)  # fmt: skip
+     "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
+     "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

@@ -1,0 +1,235 @@
+"""Hand check 5 of issue 17: real pairs the stories do NOT merge, for a recall estimate.
+
+Lists 1-4 checked pairs the pipeline merges (precision). Recall on real data needs the
+pairs it leaves apart: here every pair of articles of one part that share word 5-grams
+(an exact inverted index over the stored shingle sets, so independent of the LSH bands and
+of ``max_candidates``), close (Jaccard >= 0.3 or containment >= 0.5), dated within 7 days
+of each other (or undated), not in one story at the defaults and on none of lists 1-4.
+They are banded by similarity, a seeded sample is drawn per band and written blind (no
+scores, shuffled) as a sentence diff, labelled by hand, and scored by :func:`estimate`:
+
+    recall = M * P / (M * P + sum_b N_b * s_b / n_b)
+
+with M the pairs of articles the stories merge, P the precision of list 4, N_b the
+unmerged pool of band b and s_b of its n_b sampled pairs judged the same story.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from pathlib import Path
+from typing import Any
+
+#: Similarity bands, by s = max(Jaccard, containment of the shorter shingle set).
+BANDS = [(0.3, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)]
+#: Shingles held by more articles than this are left out of the index (boilerplate
+#: phrases: "the company said it"); the similarity itself is exact.
+MAX_DF = 200
+LAG_DAYS = 7
+
+
+def band_of(s: float) -> str:
+    for lo, hi in BANDS:
+        if lo <= s < hi:
+            return f"{lo:.1f}-{min(hi, 1.0):.1f}"
+    return "below"
+
+
+# ---------------------------------------------------------------------------- the pool
+def _bodies(con: Any) -> tuple[list[str], list[Any]]:
+    from workbench.annotate.stories import unpack_body
+
+    rows = con.execute(
+        "SELECT article_id, body FROM story_signatures ORDER BY article_id"
+    ).fetchall()
+    return [a for a, _ in rows], [unpack_body(b) for _, b in rows]
+
+
+def _shared_counts(sets: Sequence[Any]) -> Any:
+    """Upper triangle of |A ∩ B| over shingles held by at most MAX_DF articles (scipy)."""
+    import numpy as np
+    from scipy import sparse
+
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    cols = np.concatenate([np.asarray(s, dtype=np.int64) for s in sets])
+    _, cols = np.unique(cols, return_inverse=True)
+    x = sparse.csr_matrix((np.ones(len(rows), np.int32), (rows, cols)))
+    x.data[:] = 1
+    df = np.asarray(x.sum(axis=0)).ravel()
+    x = x[:, np.flatnonzero(df <= MAX_DF)]
+    return sparse.triu(x @ x.T, k=1).tocoo()
+
+
+def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, Any]], int]:
+    """The unmerged close pairs of one source database (see the module docstring), and
+    the number of pairs of articles its stories merge."""
+    import duckdb
+
+    from workbench.annotate.stories import similarity
+
+    con = duckdb.connect(str(db), read_only=True)
+    ids, bodies = _bodies(con)
+    meta = {
+        a: (s, d, sid)
+        for a, s, d, sid in con.execute(
+            "SELECT a.article_id, a.source, a.date, c.story_id FROM articles a "
+            "JOIN story_clusters c USING (article_id)"
+        ).fetchall()
+    }
+    sizes = con.execute("SELECT count(*) FROM story_clusters GROUP BY story_id").fetchall()
+    con.close()
+    merged = sum(n * (n - 1) // 2 for (n,) in sizes)
+    co = _shared_counts([b.shingles for b in bodies])
+    out = []
+    for i, j in zip(co.row, co.col, strict=True):
+        a, b = ids[i], ids[j]
+        (sa, da, ka), (sb, db_, kb) = meta[a], meta[b]
+        if ka == kb or frozenset((a, b)) in old:
+            continue
+        if da is not None and db_ is not None and abs((da - db_).days) > LAG_DAYS:
+            continue
+        jac, con_ = similarity(bodies[i].shingles, bodies[j].shingles)
+        s = max(jac, con_)
+        if jac < 0.3 and con_ < 0.5:
+            continue
+        short = min(len(bodies[i].shingles), len(bodies[j].shingles))
+        out.append({"part": part, "article_a": a, "source_a": sa, "article_b": b,
+                    "source_b": sb, "jaccard": round(jac, 3), "containment": round(con_, 3),
+                    "min_shingles": short, "band": band_of(s)})  # fmt: skip
+    return out, merged
+
+
+def draw(rows: list[dict[str, Any]], per_band: int, seed: int) -> list[dict[str, Any]]:
+    """A seeded sample of ``per_band`` pairs of each band (all of a smaller band), shuffled
+    so that the order tells nothing of the band."""
+    rng = random.Random(seed)
+    picked = []
+    for band in sorted({r["band"] for r in rows}):
+        inb = sorted(
+            (r for r in rows if r["band"] == band),
+            key=lambda r: (r["part"], r["article_a"], r["article_b"]),
+        )
+        picked += rng.sample(inb, min(per_band, len(inb)))
+    rng.shuffle(picked)
+    return picked
+
+
+# ---------------------------------------------------------------------------- blind diff
+_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT.split(text or "") if s.strip()]
+
+
+def sentence_diff(ta: str, tb: str, *, width: int = 700) -> str:
+    """The sentences the two texts share (counted) and those only one has, in order."""
+    sa, sb = sentences(ta), sentences(tb)
+    sm = SequenceMatcher(a=sa, b=sb, autojunk=False)
+    same = sum(size for _, _, size in sm.get_matching_blocks())
+    lines = [f"  {same} sentences in common; A has {len(sa)}, B has {len(sb)}"]
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        for mark, chunk in (("-A", sa[i1:i2]), ("+B", sb[j1:j2])):
+            if chunk:
+                txt = " | ".join(chunk)
+                lines.append(f"  {mark} {txt[:width]}{' ...' if len(txt) > width else ''}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- scoring
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of k successes in n."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    mid = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def read_labels(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        if r["label"] not in ("same", "different"):
+            raise ValueError(f"{path}: pair {r['n']} has label {r['label']!r}, not same/different")
+    return rows
+
+
+def _recall(merged: float, prec: float, fn: float) -> float:
+    tp = merged * prec
+    return tp / (tp + fn) if tp + fn else float("nan")
+
+
+def estimate(
+    sample: list[dict[str, str]],
+    pool_counts: dict[str, int],
+    merged: int,
+    precision_labels: list[dict[str, str]],
+    *,
+    reps: int = 10_000,
+    seed: int = 17,
+) -> dict[str, Any]:
+    """Recall of the merged real pairs over merged + unmerged true pairs, the unmerged
+    weighted back to the pool by band; a stratified bootstrap (bands and list 4 resampled)
+    and a conservative bound (Wilson lower precision, Wilson upper same-share per band)."""
+    by_band: dict[str, list[bool]] = {}
+    for r in sample:
+        by_band.setdefault(r["band"], []).append(r["label"] == "same")
+    prec_hits = [r["label"] == "same" for r in precision_labels]
+    prec = sum(prec_hits) / len(prec_hits)
+    bands = {}
+    fn = fn_hi = 0.0
+    for band, n_pool in sorted(pool_counts.items()):
+        got = by_band.get(band, [])
+        k, n = sum(got), len(got)
+        lo, hi = wilson(k, n)
+        fn += n_pool * k / n if n else 0.0
+        fn_hi += n_pool * hi
+        bands[band] = {"pool": n_pool, "sampled": n, "same": k, "wilson": [lo, hi],
+                       "est_true_unmerged": round(n_pool * k / n, 1) if n else None}  # fmt: skip
+    rng = random.Random(seed)
+    boot = []
+    for _ in range(reps):
+        f = sum(
+            pool_counts[b] * sum(rng.choices(v, k=len(v))) / len(v) for b, v in by_band.items() if v
+        )
+        p = sum(rng.choices(prec_hits, k=len(prec_hits))) / len(prec_hits)
+        boot.append(_recall(merged, p, f))
+    boot.sort()
+    p_lo = wilson(sum(prec_hits), len(prec_hits))[0]
+    return {
+        "merged_pairs": merged,
+        "precision": round(prec, 4),
+        "precision_wilson": [round(x, 4) for x in wilson(sum(prec_hits), len(prec_hits))],
+        "est_true_unmerged": round(fn, 1),
+        "recall": round(_recall(merged, prec, fn), 4),
+        "recall_bootstrap_95": [
+            round(boot[int(0.025 * reps)], 4),
+            round(boot[int(0.975 * reps)], 4),
+        ],
+        "recall_conservative": round(_recall(merged, p_lo, fn_hi), 4),
+        "bands": bands,
+    }
+
+
+def load_pool_counts(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def blind_entry(n: int, r: dict[str, Any], a: dict[str, Any], b: dict[str, Any]) -> str:
+    """One pair for labelling: outlets, dates, headlines, lengths and the sentence diff,
+    without its similarity or band."""
+    head = [f"### {n} [{r['part']}] {r['article_a']} | {r['article_b']}"]
+    for mark, x in (("A", a), ("B", b)):
+        day = str(x["date"])[:10] if x["date"] is not None else "undated"
+        head.append(f"{mark}: {x['source']} {day} {len(x['text'])} chars: {x['title']!r}")
+    return "\n".join([*head, sentence_diff(a["text"], b["text"]), "", ""])
