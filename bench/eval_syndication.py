@@ -692,21 +692,29 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
     sample with its scores to ``--out`` (label column empty)."""
     import synd_handcheck as hc
 
-    old = {pair for path in HANDCHECKS for pair in handchecked(path)}
+    old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
     rows, merged = [], {}
     for part in PARTS:
         load_part(part, 10**9, random.Random(0))
-        got, merged[part] = hc.pool(WORK / f"synd-src-{part}.duckdb", part, old)
+        got, merged[part] = hc.pool(WORK / f"synd-src-{part}.duckdb", part, set(old))
         rows += got
     counts: dict[str, int] = defaultdict(int)
-    for r in rows:
-        counts[r["band"]] += 1
+    known: dict[str, dict[str, int]] = defaultdict(lambda: {"same": 0, "different": 0})
+    for r in rows:  # pairs of lists 1-4 in the pool count with their labels
+        if r["old"]:
+            known[r["band"]][
+                "same" if old[frozenset((r["article_a"], r["article_b"]))] else "different"
+            ] += 1
+        else:
+            counts[r["band"]] += 1
+    rows = [r for r in rows if not r["old"]]
     picked = hc.draw(rows, args.per_band, args.seed)
     print(f"{len(rows)} unmerged close pairs {dict(sorted(counts.items()))}; "
           f"merged pairs {merged}; {len(picked)} drawn")  # fmt: skip
     Path(args.pool_out).write_text(json.dumps({
         "seed": args.seed, "per_band": args.per_band, "lag_days": hc.LAG_DAYS,
         "max_df": hc.MAX_DF, "merged_pairs": merged, "pool": dict(sorted(counts.items())),
+        "known_unmerged": dict(sorted(known.items())),
     }, indent=1) + "\n", encoding="utf-8")  # fmt: skip
     arts = {}
     for part in PARTS:
@@ -715,13 +723,15 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
             q = "SELECT * FROM articles WHERE list_contains(?, article_id)"
             arts.update({x["article_id"]: x for x in wb.sql(q, [ids]).to_dict("records")})
     cols = ["n", "part", "band", "article_a", "source_a", "article_b", "source_b", "jaccard",
-            "containment", "min_shingles", "label", "note"]  # fmt: skip
+            "containment", "min_shingles", "label", "class", "note"]  # fmt: skip
     with open(args.out, "w", encoding="utf-8", newline="") as fh, \
             open(args.blind, "w", encoding="utf-8") as bl:  # fmt: skip
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         for i, r in enumerate(picked):
-            w.writerow({"n": i, **{k: r[k] for k in cols[1:-2]}, "label": "", "note": ""})
+            w.writerow(
+                {"n": i, **{k: r[k] for k in cols[1:-3]}, "label": "", "class": "", "note": ""}
+            )
             bl.write(hc.blind_entry(i, r, arts[r["article_a"]], arts[r["article_b"]]))
     print(f"written to {args.out} (scores) and {args.blind} (blind diffs)")
 
@@ -731,14 +741,72 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
     import synd_handcheck as hc
 
     info = hc.load_pool_counts(Path(args.pool))
+    sample = hc.read_labels(Path(args.labels))
+    for r in sample:  # a stricter reading of "same story": these classes count as apart
+        if r["class"] in args.different_classes:
+            r["label"] = "different"
     out = hc.estimate(
-        hc.read_labels(Path(args.labels)),
+        sample,
         info["pool"],
         sum(info["merged_pairs"].values()),
         hc.read_labels(Path(args.precision)),
+        known=info["known_unmerged"],
         reps=args.reps,
     )
     print(json.dumps(out, indent=1))
+
+
+def _why(r: dict, pair: list, day: dict, stored: set, opts: StoryOptions) -> str:
+    """The first thing that keeps one real pair apart at the defaults."""
+    a, b = bodies([t for _, t in pair], k=opts.shingle, titles=[h for h, _ in pair])
+    jac, con = similarity(a.shingles, b.shingles)
+    short = min(len(a.shingles), len(b.shingles)) < opts.min_shingles
+    if not (jac >= opts.jaccard or (con >= opts.containment and not short)):
+        return "short: containment not used" if short and con >= opts.containment else "below"
+    if not figures_agree(a.figures, b.figures, opts.figures):
+        return "figures rule"
+    if short and not titles_agree(a.title, b.title, opts.short_titles):
+        return "short-titles rule"
+    if opts.tables and not tables_agree(a.terms, b.terms):
+        return "table rule"
+    da, db = day[r["article_a"]], day[r["article_b"]]
+    if da is not None and db is not None and abs((da - db).days) > opts.max_lag_days:
+        return "lag window"
+    key = (r["article_a"], r["article_b"])
+    return "clustering (pair verified)" if key in stored or key[::-1] in stored else "LSH missed"
+
+
+def cmd_handcheck_why(args: argparse.Namespace) -> None:
+    """For each pair of a hand list: its label, class and what keeps it apart at the
+    defaults (with ``--write``, into the list's ``apart_by`` column, after labelling)."""
+    rows = list(csv.DictReader(open(args.labels, encoding="utf-8")))
+    text, day, stored = {}, {}, set()
+    for part in sorted({r["part"] for r in rows}):
+        with Workbench(WORK / f"synd-src-{part}.duckdb", read_only=True) as wb:
+            ids = [x for r in rows if r["part"] == part for x in (r["article_a"], r["article_b"])]
+            q = "SELECT article_id, title, text, date FROM articles WHERE list_contains(?, article_id)"
+            for a, h, t, d in wb.sql(q, [ids]).itertuples(index=False):
+                text[a], day[a] = (h, t), (None if pd.isna(d) else pd.Timestamp(d))
+            stored |= set(
+                wb.sql("SELECT article_id, other_id FROM story_pairs").itertuples(
+                    index=False, name=None
+                )
+            )
+    opts = StoryOptions()
+    tally: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        why = _why(r, [text[r["article_a"]], text[r["article_b"]]], day, stored, opts)
+        tally[(r["label"], why)] += 1
+        r["apart_by"] = why
+        if args.verbose:
+            print(f"{r['n']:>4} {r['band']} {r['label']:<9} {why:<28} {r.get('class', '')}")
+    for (label, why), n in sorted(tally.items()):
+        print(f"{label:<9} {why:<28} {n}")
+    if args.write:
+        with open(args.labels, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -787,6 +855,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--pool", default=str(HANDCHECK5_POOL))
     p.add_argument("--precision", default=str(HANDCHECKS[-1]))
     p.add_argument("--reps", type=int, default=10_000)
+    p.add_argument("--different-classes", nargs="*", default=[])
+    p = sub.add_parser("handcheck-why")
+    p.add_argument("--labels", default=str(HANDCHECK5))
+    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--write", action="store_true")
     p = sub.add_parser("shingle")
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=5)
@@ -807,7 +880,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
-     "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score}[args.cmd](args)  # fmt: skip
+     "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score,
+     "handcheck-why": cmd_handcheck_why}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

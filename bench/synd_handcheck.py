@@ -67,8 +67,9 @@ def _shared_counts(sets: Sequence[Any]) -> Any:
 
 
 def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, Any]], int]:
-    """The unmerged close pairs of one source database (see the module docstring), and
-    the number of pairs of articles its stories merge."""
+    """The unmerged close pairs of one source database (see the module docstring), those
+    of earlier lists (``old``) marked ``old``, and the number of pairs of articles its
+    stories merge."""
     import duckdb
 
     from workbench.annotate.stories import similarity
@@ -90,7 +91,7 @@ def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, 
     for i, j in zip(co.row, co.col, strict=True):
         a, b = ids[i], ids[j]
         (sa, da, ka), (sb, db_, kb) = meta[a], meta[b]
-        if ka == kb or frozenset((a, b)) in old:
+        if ka == kb:
             continue
         if da is not None and db_ is not None and abs((da - db_).days) > LAG_DAYS:
             continue
@@ -101,7 +102,8 @@ def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, 
         short = min(len(bodies[i].shingles), len(bodies[j].shingles))
         out.append({"part": part, "article_a": a, "source_a": sa, "article_b": b,
                     "source_b": sb, "jaccard": round(jac, 3), "containment": round(con_, 3),
-                    "min_shingles": short, "band": band_of(s)})  # fmt: skip
+                    "min_shingles": short, "band": band_of(s),
+                    "old": frozenset((a, b)) in old})  # fmt: skip
     return out, merged
 
 
@@ -175,31 +177,35 @@ def estimate(
     merged: int,
     precision_labels: list[dict[str, str]],
     *,
+    known: dict[str, dict[str, int]] | None = None,
     reps: int = 10_000,
     seed: int = 17,
 ) -> dict[str, Any]:
     """Recall of the merged real pairs over merged + unmerged true pairs, the unmerged
-    weighted back to the pool by band; a stratified bootstrap (bands and list 4 resampled)
-    and a conservative bound (Wilson lower precision, Wilson upper same-share per band)."""
+    weighted back to the pool by band, plus ``known`` (pool pairs of earlier lists, counted
+    with their labels); a stratified bootstrap (bands and list 4 resampled) and a
+    conservative bound (Wilson lower precision, Wilson upper same-share per band)."""
+    known_fn = sum(k["same"] for k in (known or {}).values())
     by_band: dict[str, list[bool]] = {}
     for r in sample:
         by_band.setdefault(r["band"], []).append(r["label"] == "same")
     prec_hits = [r["label"] == "same" for r in precision_labels]
     prec = sum(prec_hits) / len(prec_hits)
     bands = {}
-    fn = fn_hi = 0.0
+    fn = fn_hi = float(known_fn)
     for band, n_pool in sorted(pool_counts.items()):
         got = by_band.get(band, [])
         k, n = sum(got), len(got)
         lo, hi = wilson(k, n)
         fn += n_pool * k / n if n else 0.0
         fn_hi += n_pool * hi
-        bands[band] = {"pool": n_pool, "sampled": n, "same": k, "wilson": [lo, hi],
+        bands[band] = {"pool": n_pool, "sampled": n, "same": k,
+                       "wilson": [round(lo, 4), round(hi, 4)],
                        "est_true_unmerged": round(n_pool * k / n, 1) if n else None}  # fmt: skip
     rng = random.Random(seed)
     boot = []
     for _ in range(reps):
-        f = sum(
+        f = known_fn + sum(
             pool_counts[b] * sum(rng.choices(v, k=len(v))) / len(v) for b, v in by_band.items() if v
         )
         p = sum(rng.choices(prec_hits, k=len(prec_hits))) / len(prec_hits)
@@ -210,6 +216,7 @@ def estimate(
         "merged_pairs": merged,
         "precision": round(prec, 4),
         "precision_wilson": [round(x, 4) for x in wilson(sum(prec_hits), len(prec_hits))],
+        "known_true_unmerged": known_fn,
         "est_true_unmerged": round(fn, 1),
         "recall": round(_recall(merged, prec, fn), 4),
         "recall_bootstrap_95": [
@@ -218,7 +225,23 @@ def estimate(
         ],
         "recall_conservative": round(_recall(merged, p_lo, fn_hi), 4),
         "bands": bands,
+        "missed_by_class": missed(sample, pool_counts, "class"),
+        "missed_by_apart_by": missed(sample, pool_counts, "apart_by"),
     }
+
+
+def missed(sample: list[dict[str, str]], pool_counts: dict[str, int], key: str) -> dict:
+    """The sampled true pairs by ``key``: [count in the sample, weighted to the pool]."""
+    n_band: dict[str, int] = {}
+    for r in sample:
+        n_band[r["band"]] = n_band.get(r["band"], 0) + 1
+    out: dict[str, list[float]] = {}
+    for r in sample:
+        if r["label"] == "same" and r.get(key):
+            got = out.setdefault(r[key], [0, 0.0])
+            got[0] += 1
+            got[1] += pool_counts[r["band"]] / n_band[r["band"]]
+    return {k: [c, round(w, 1)] for k, (c, w) in sorted(out.items(), key=lambda x: -x[1][1])}
 
 
 def load_pool_counts(path: Path) -> dict[str, Any]:
