@@ -4,6 +4,8 @@
     python bench/eval_syndication.py candidates   # real candidate pairs to check by hand
     python bench/eval_syndication.py counts       # articles / unique texts / stories, rankings
     python bench/eval_syndication.py scale --n 100000
+    python bench/eval_syndication.py handcheck-draw   # hand check 5: unmerged real pairs
+    python bench/eval_syndication.py handcheck-score  # its real-data recall (files only)
 
 The labelled set: real articles plus one copy of every other one with realistic copy edits
 (new headline, byline/dateline/copyright/"Read more" lines added, last paragraphs dropped or
@@ -809,6 +811,26 @@ def cmd_handcheck_why(args: argparse.Namespace) -> None:
             w.writerows(rows)
 
 
+def _handcheck_parsers(sub: Any) -> None:
+    """The hand-check 5 commands' options."""
+    p = sub.add_parser("handcheck-draw")
+    p.add_argument("--per-band", type=int, default=26)
+    p.add_argument("--seed", type=int, default=2055)
+    p.add_argument("--out", default=str(WORK / "synd-handcheck5-scores.csv"))
+    p.add_argument("--blind", default=str(WORK / "synd-handcheck5-blind.txt"))
+    p.add_argument("--pool-out", default=str(HANDCHECK5_POOL))
+    p = sub.add_parser("handcheck-score")
+    p.add_argument("--labels", default=str(HANDCHECK5))
+    p.add_argument("--pool", default=str(HANDCHECK5_POOL))
+    p.add_argument("--precision", default=str(HANDCHECKS[-1]))
+    p.add_argument("--reps", type=int, default=10_000)
+    p.add_argument("--different-classes", nargs="*", default=[])
+    p = sub.add_parser("handcheck-why")
+    p.add_argument("--labels", default=str(HANDCHECK5))
+    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--write", action="store_true")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -844,22 +866,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--labels", default=str(HANDCHECK))
     p.add_argument("--tables", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--max-lag-days", type=int, default=StoryOptions().max_lag_days)
-    p = sub.add_parser("handcheck-draw")
-    p.add_argument("--per-band", type=int, default=26)
-    p.add_argument("--seed", type=int, default=2055)
-    p.add_argument("--out", default=str(WORK / "synd-handcheck5-scores.csv"))
-    p.add_argument("--blind", default=str(WORK / "synd-handcheck5-blind.txt"))
-    p.add_argument("--pool-out", default=str(HANDCHECK5_POOL))
-    p = sub.add_parser("handcheck-score")
-    p.add_argument("--labels", default=str(HANDCHECK5))
-    p.add_argument("--pool", default=str(HANDCHECK5_POOL))
-    p.add_argument("--precision", default=str(HANDCHECKS[-1]))
-    p.add_argument("--reps", type=int, default=10_000)
-    p.add_argument("--different-classes", nargs="*", default=[])
-    p = sub.add_parser("handcheck-why")
-    p.add_argument("--labels", default=str(HANDCHECK5))
-    p.add_argument("--verbose", action="store_true")
-    p.add_argument("--write", action="store_true")
+    _handcheck_parsers(sub)
     p = sub.add_parser("shingle")
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=5)
