@@ -21,6 +21,7 @@ from workbench.resolve.places import (
     article_states,
     article_states_of,
     home_without,
+    outlet_features,
     outlet_town,
     place_at,
     place_of,
@@ -235,6 +236,20 @@ def test_the_outlet_name_names_its_town(lgl: list[ET.Element]) -> None:
     assert _even_outlet_places(lgl, "gainesvilleregister.com", "Lindsay", town=False) == {
         ("USA", "OK")
     }
+
+
+def test_a_wire_has_no_home_state(lgl: list[ET.Element]) -> None:
+    # All even LGL articles summed as one "outlet" (a wire carries every region's news): its
+    # top US state holds a small share and is no home; a local paper's top state is.
+    wire = _summed_home([a for i, a in enumerate(lgl) if i % 2 == 0])
+    us = {a: v for (c, a), v in wire.items() if c == "USA" and a != "*"}
+    top = max(us, key=us.__getitem__)
+    assert us[top] < 0.25 * sum(us.values())
+    assert outlet_features("USA", top, wire)[1] == 0.0
+    local = _summed_home(
+        [a for a in _outlet_articles(lgl) if a.findtext("domain") == "star-telegram.com"]
+    )
+    assert outlet_features("USA", "TX", local)[1] == 1.0
 
 
 def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) -> None:
