@@ -6,7 +6,8 @@ is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
 scores best from its population, the article's other places (their states, the towns near
 it) and the outlet's home state (where its other articles' places lie: a local paper never
-names its own state). A name whose country reading only says "a town of that name lies
+names its own state; the town its name names, "gainesvilleregister.com", tips the balance
+among the states its articles support). A name whose country reading only says "a town of that name lies
 there" takes the town of the outlet's home country instead when nearly all the outlet's
 other articles are about that country ("Winchester" in an Indiana paper). Counties and
 country-level names yield no place (the country row says it); a capital that stands for its
