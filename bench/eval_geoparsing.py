@@ -471,7 +471,13 @@ def place_points(
     same admin-1 as the town nearest the gold point: a state is an area, our point for it
     only the mean of its towns), plus the states' own 25 km share for comparison."""
     from workbench.resolve.countries import _article_context
-    from workbench.resolve.places import article_states, home_without, place_at
+    from workbench.resolve.places import (
+        article_states,
+        home_without,
+        outlet_town,
+        place_at,
+        with_outlet_town,
+    )
 
     homes = outlet_homes(gold) if use_outlet else {}
     t0 = time.perf_counter()
@@ -484,6 +490,7 @@ def place_points(
         t1 = time.perf_counter()
         ctx = _article_context(text)  # the article's context, as resolve_country left it
         home = home_without(homes.get(outlet), article_states(ctx))
+        home = with_outlet_town(home, outlet_town(outlet))
         place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=home)
         t_place += time.perf_counter() - t1
         if place is None:
@@ -653,6 +660,7 @@ def fit_places(l2: float = 0.3) -> int:
             ok = [e[2] == "P" and _km(lat, lon, e[5], e[6]) <= 25 for e in ents]
         if len(ents) >= 2 and any(ok):
             home = P.home_without(homes.get(outlet), P.article_states(ctx))
+            home = P.with_outlet_town(home, P.outlet_town(outlet))
             feats = [
                 (*f, *P.outlet_features(e[3], e[4], home))
                 for e, f in zip(ents, P._features(key, code, ents, ctx), strict=True)

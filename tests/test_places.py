@@ -21,8 +21,11 @@ from workbench.resolve.places import (
     article_states,
     article_states_of,
     home_without,
+    outlet_features,
+    outlet_town,
     place_at,
     place_of,
+    with_outlet_town,
 )
 
 #: LGL articles (document order) whose toponyms carry gold GeoNames points.
@@ -181,6 +184,72 @@ def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element])
     assert seen >= 3
     # a country name is never overruled: "Mexico" stays the country (no place below it)
     assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
+
+
+def _even_outlet_places(lgl: list[ET.Element], domain: str, name: str, *, town: bool) -> set:
+    """(ISO3, admin-1) of ``name``'s places in the even-half articles of one outlet, each read
+    with the outlet's other articles as its home (and the outlet's own name, ``town``)."""
+    arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == domain]
+    home = _summed_home(arts)
+    out = set()
+    for a in arts:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        mine = home_without(home, article_states(ctx))
+        mine = with_outlet_town(mine, outlet_town(domain)) if town else mine
+        for t in a.iter("toponym"):
+            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+            if phrase == name:
+                code = resolve_country(phrase, context=text, start=start)
+                p = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+                out.add(p and (p.iso3, p.admin1))
+    return out
+
+
+def test_a_name_with_namesakes_abroad_casts_a_small_home_vote(lgl: list[ET.Element]) -> None:
+    # The Springfield, Mo. News-Leader: the other article of its even half names
+    # "Springfield" and towns with one namesake state abroad each; at a full vote each,
+    # those foreign states outvoted Missouri and "Rogersville" went to Alabama.
+    assert _even_outlet_places(lgl, "news-leader.com", "Rogersville", town=False) == {("USA", "MO")}
+    # the article's vote is still its best-supported state (and its home country)
+    home = article_states_of("Fires near Pineville and in Rapides Parish, police said.")
+    assert home == {("USA", "LA"): 1.0, ("USA", "*"): 1.0}
+
+
+def test_the_outlet_name_names_its_town(lgl: list[ET.Element]) -> None:
+    assert ("USA", "TX") in outlet_town("gainesvilleregister.com")
+    assert ("USA", "NE") in outlet_town("norfolkdailynews.com")
+    assert ("USA", "MO") in outlet_town("Springfield News-Leader")
+    assert ("USA", "NV") in outlet_town("Las Vegas Sun")
+    for source in ("en.wikinews.org", "reuters", "echopress.com", "", None):
+        assert outlet_town(source) == frozenset()  # no town, or a hamlet (Echo, Oregon)
+    # the town's vote follows the outlet's evidence: Gainesville lies in Texas, not Oklahoma
+    home = with_outlet_town({("USA", "OK"): 2.0, ("USA", "TX"): 1.0}, outlet_town("gainesville"))
+    assert home == {("USA", "OK"): 2.0, ("USA", "TX"): 2.0}
+    assert with_outlet_town({("USA", "OK"): 2.0}, outlet_town("gainesville")) == {
+        ("USA", "OK"): 2.0
+    }
+    # The Gainesville (Texas) Daily Register: "Lindsay" is Lindsay, Texas, once the paper's
+    # name is read; its other even articles alone lean to Oklahoma.
+    lgl_lindsay = _even_outlet_places(lgl, "gainesvilleregister.com", "Lindsay", town=True)
+    assert lgl_lindsay == {("USA", "TX")}
+    assert _even_outlet_places(lgl, "gainesvilleregister.com", "Lindsay", town=False) == {
+        ("USA", "OK")
+    }
+
+
+def test_a_wire_has_no_home_state(lgl: list[ET.Element]) -> None:
+    # All even LGL articles summed as one "outlet" (a wire carries every region's news): its
+    # top US state holds a small share and is no home; a local paper's top state is.
+    wire = _summed_home([a for i, a in enumerate(lgl) if i % 2 == 0])
+    us = {a: v for (c, a), v in wire.items() if c == "USA" and a != "*"}
+    top = max(us, key=us.__getitem__)
+    assert us[top] < 0.25 * sum(us.values())
+    assert outlet_features("USA", top, wire)[1] == 0.0
+    local = _summed_home(
+        [a for a in _outlet_articles(lgl) if a.findtext("domain") == "star-telegram.com"]
+    )
+    assert outlet_features("USA", "TX", local)[1] == 1.0
 
 
 def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) -> None:

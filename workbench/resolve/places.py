@@ -6,7 +6,8 @@ is, from GeoNames ``cities500`` (towns of 500+ people) and the gazetteer's admin
 inside the state a qualifier names ("Athens, Ga."), else the reading a small fitted model
 scores best from its population, the article's other places (their states, the towns near
 it) and the outlet's home state (where its other articles' places lie: a local paper never
-names its own state). A name whose country reading only says "a town of that name lies
+names its own state; the town its name names, "gainesvilleregister.com", tips the balance
+among the states its articles support). A name whose country reading only says "a town of that name lies
 there" takes the town of the outlet's home country instead when nearly all the outlet's
 other articles are about that country ("Winchester" in an Indiana paper). Counties and
 country-level names yield no place (the country row says it); a capital that stands for its
@@ -329,7 +330,8 @@ _OUTLET_FEATURES = ("outlet_share", "outlet_top")
 def outlet_features(iso3: str, admin1: str, home: Home | None) -> tuple[float, float]:
     """(outlet_share, outlet_top) of a reading: its admin-1's share of the outlet's evidence
     inside ``iso3`` (shrunk by OUTLET_SHRINK articles, so one article is no home), and whether
-    it is the outlet's best-supported admin-1 there with at least two articles' worth."""
+    it is the outlet's best-supported admin-1 there with at least two articles' worth and
+    OUTLET_TOP_SHARE of them."""
     return _outlet_features(admin1, _home_in(iso3, home))
 
 
@@ -362,12 +364,19 @@ def home_country(home: Home | None) -> str | None:
     return top if ok else None
 
 
+#: The outlet's top admin-1 counts as its home state only with at least this share of its
+#: evidence in the country: a wire service's top state is no home (Reuters-21578: New York,
+#: 15% of its US state votes, made "Boston" the New York hamlet). Even LGL articles, towns
+#: within 25 km: 0.9224 at 0 and at 0.25, 0.9156 at 0.4.
+OUTLET_TOP_SHARE = 0.25
+
+
 def _outlet_features(admin1: str, mine: dict[str, float]) -> tuple[float, float]:
     if not mine:
         return 0.0, 0.0
     total = sum(mine.values())
     v = mine.get(admin1, 0.0)
-    top = total >= 2.0 and v > 0 and v == max(mine.values())
+    top = total >= 2.0 and v > 0 and v == max(mine.values()) and v >= OUTLET_TOP_SHARE * total
     return v / (total + OUTLET_SHRINK), float(top)
 
 
@@ -463,9 +472,10 @@ def article_states(ctx: C._Context | None) -> Home:
     """The article's vote for its outlet's home: the (country, admin-1) pairs (ties: each)
     that most of the article's distinct unambiguous names lie in, a name being unambiguous in
     a country when its readings there all lie in one admin-1 ("Pineville" and "Rapides
-    Parish": Louisiana). One vote per article, so a long article counts as much as a short
-    one (even LGL articles, towns within 25 km: 0.9013 with each name's share, 0.9094 with
-    this vote, 0.9046 with a vote per country; bench/RESULTS.md)."""
+    Parish": Louisiana), and counting for the share of its (country, admin-1) readings
+    there, so a US name with one namesake state abroad votes for that state by 1/n, not 1
+    (even LGL articles, towns within 25 km: 0.9127 -> 0.9196). One vote per article, so a
+    long article counts as much as a short one (bench/RESULTS.md)."""
     if ctx is None:
         return {}
     cache = ctx.memo.setdefault("places_home", {})
@@ -474,12 +484,15 @@ def article_states(ctx: C._Context | None) -> Home:
         for k in sorted(set(ctx.possible) | set(ctx.towns)):
             if k in ctx.streets:
                 continue
+            pairs = ctx.possible.get(k, set()) | ctx.towns.get(k, set())
             by_country: dict[str, set[str]] = defaultdict(set)
-            for c, a in ctx.possible.get(k, set()) | ctx.towns.get(k, set()):
+            for c, a in pairs:
                 by_country[c].add(a)
             for c, adm in by_country.items():
                 if len(adm) == 1 and "" not in adm and not C.is_region(c):
-                    votes[(c, next(iter(adm)))] += 1.0
+                    # the name's share of readings there: "Springfield" (Missouri and
+                    # 30 other states' towns) casts no vote for its one Australian state
+                    votes[(c, next(iter(adm)))] += 1.0 / len(pairs)
         top = max(votes.values(), default=0.0)
         cache["home"] = {a: 1.0 for a, v in votes.items() if v == top} if top else {}
         country = ctx.home()
@@ -498,6 +511,71 @@ def home_without(home: Home | None, own: Home) -> Home | None:
     if not home:
         return None
     return {a: v - own.get(a, 0.0) for a, v in home.items()}
+
+
+#: A town an outlet is named after ("norfolkdailynews.com", "Springfield News-Leader") has a
+#: paper of its own: at least this log10 population (10,000 people), so that a word of the
+#: outlet's name that happens to be a hamlet ("Echo Press") names no home.
+OUTLET_TOWN_MIN_POP = 4.0
+#: How many articles' worth of home evidence the outlet's town adds, split over the
+#: admin-1s holding a town of that name in proportion to the outlet's own evidence for them
+#: (even LGL articles, towns within 25 km: 0.9196 without, 0.9224 at 1, 0.9223 at 2 or 4).
+OUTLET_TOWN_VOTES = 1.0
+_DOMAIN_LABELS = frozenset({"www", "com", "co", "org", "net", "ac", "gov", "news"})
+
+
+def outlet_town(source: str | None) -> frozenset[tuple[str, str]]:
+    """(ISO3, admin-1) of the towns an outlet's name names: a run of its words that is a town
+    ("Las Vegas Sun"), or the longest town name (5+ letters) a word starts with
+    ("theparisnews.com", "columbustelegram.com"); empty when it names none."""
+    return _outlet_town(source.strip().lower()) if isinstance(source, str) else frozenset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _outlet_town(source: str) -> frozenset[tuple[str, str]]:
+    if " " not in source and "." in source:  # a domain: its labels but the TLD's
+        source = " ".join(w for w in source.split(".") if w not in _DOMAIN_LABELS)
+    words = [w for w in re.split(r"[^a-z]+", source) if w]
+    towns = _big_towns()
+    for n in (3, 2, 1):  # the longest run of whole words first
+        for i in range(len(words) - n + 1):
+            hit = towns.get("".join(words[i : i + n]))
+            if hit and (n > 1 or len(words) > 1):
+                return hit
+    for w in words:
+        w = w.removeprefix("the")
+        for j in range(len(w), 4, -1):
+            if w[:j] in towns:
+                return towns[w[:j]]
+    return frozenset()
+
+
+@functools.cache
+def _big_towns() -> dict[str, frozenset[tuple[str, str]]]:
+    """Town name, spaces dropped -> (ISO3, admin-1) of its towns of OUTLET_TOWN_MIN_POP+."""
+    out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for k, es in _index().items():
+        for e in es:
+            if e[2] == "P" and e[7] >= OUTLET_TOWN_MIN_POP and e[4] and C._data_key(e[1]) == k:
+                out[k.replace(" ", "")].add((e[3], e[4]))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def with_outlet_town(home: Home | None, town: frozenset[tuple[str, str]]) -> Home | None:
+    """``home`` plus the outlet's town: OUTLET_TOWN_VOTES split over the admin-1s that hold a
+    town of the outlet's name, by the outlet's evidence for each ("gainesvilleregister.com"
+    with votes for Oklahoma and Texas: Texas, where a Gainesville lies); nothing when the
+    evidence names none of them."""
+    if not home or not town:
+        return home
+    ev = {a: home.get(a, 0.0) for a in town if home.get(a, 0.0) > 1e-9}
+    total = sum(ev.values())
+    if not total:
+        return home
+    out = dict(home)
+    for a, v in ev.items():
+        out[a] = out.get(a, 0.0) + OUTLET_TOWN_VOTES * v / total
+    return out
 
 
 def _features(

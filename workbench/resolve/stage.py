@@ -635,6 +635,7 @@ def _place_by_outlet(
             if aid in own:
                 source, states = own[aid]
                 home = places.home_without(homes[source], states)
+                home = places.with_outlet_town(home, places.outlet_town(source))
         m.place = places.pick(m.place_cands, home=home)
         if m.place is not None and m.code:
             m.code = m.place.iso3  # the outlet's home country may overrule a town reading
