@@ -695,11 +695,12 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
     import synd_handcheck as hc
 
     old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
+    held = hc.pair_ids(args.exclude)  # later lists: left out of the pool, labels unread
     rows, merged = [], {}
     for part in PARTS:
         load_part(part, 10**9, random.Random(0))
         got, merged[part] = hc.pool(WORK / f"synd-src-{part}.duckdb", part, set(old))
-        rows += got
+        rows += [r for r in got if frozenset((r["article_a"], r["article_b"])) not in held]
     counts: dict[str, int] = defaultdict(int)
     known: dict[str, dict[str, int]] = defaultdict(lambda: {"same": 0, "different": 0})
     for r in rows:  # pairs of lists 1-4 in the pool count with their labels
@@ -715,6 +716,7 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
           f"merged pairs {merged}; {len(picked)} drawn")  # fmt: skip
     Path(args.pool_out).write_text(json.dumps({
         "seed": args.seed, "per_band": args.per_band, "lag_days": hc.LAG_DAYS,
+        "excluded_lists": [Path(x).name for x in args.exclude],
         "max_df": hc.MAX_DF, "merged_pairs": merged, "pool": dict(sorted(counts.items())),
         "known_unmerged": dict(sorted(known.items())),
     }, indent=1) + "\n", encoding="utf-8")  # fmt: skip
@@ -819,6 +821,8 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--out", default=str(WORK / "synd-handcheck5-scores.csv"))
     p.add_argument("--blind", default=str(WORK / "synd-handcheck5-blind.txt"))
     p.add_argument("--pool-out", default=str(HANDCHECK5_POOL))
+    p.add_argument("--exclude", nargs="*", default=[],
+                   help="later hand lists whose pairs leave the pool (only their ids read)")  # fmt: skip
     p = sub.add_parser("handcheck-score")
     p.add_argument("--labels", default=str(HANDCHECK5))
     p.add_argument("--pool", default=str(HANDCHECK5_POOL))

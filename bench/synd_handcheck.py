@@ -107,6 +107,15 @@ def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, 
     return out, merged
 
 
+def pair_ids(paths: Sequence[str]) -> set[frozenset[str]]:
+    """The article pairs of hand lists, from their id columns only (labels not read)."""
+    out: set[frozenset[str]] = set()
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            out |= {frozenset((r["article_a"], r["article_b"])) for r in csv.DictReader(fh)}
+    return out
+
+
 def draw(rows: list[dict[str, Any]], per_band: int, seed: int) -> list[dict[str, Any]]:
     """A seeded sample of ``per_band`` pairs of each band (all of a smaller band), shuffled
     so that the order tells nothing of the band."""
