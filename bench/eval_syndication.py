@@ -749,6 +749,17 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
     for r in sample:  # a stricter reading of "same story": these classes count as apart
         if r["class"] in args.different_classes:
             r["label"] = "different"
+    if args.after:  # the stories of a changed pipeline (source databases in that folder)
+        pairs = {
+            w: set().union(*(hc.story_pairs_of(Path(d) / f"synd-src-{p}.duckdb") for p in PARTS))
+            for w, d in (("before", WORK), ("after", args.after))
+        }
+        known = sum(k["same"] for k in info["known_unmerged"].values())
+        out = hc.estimate_after(sample, info["pool"], pairs["before"], pairs["after"],
+                                hc.read_labels(Path(args.precision)), known_same=known,
+                                reps=args.reps)  # fmt: skip
+        print(json.dumps(out, indent=1))
+        return
     out = hc.estimate(
         sample,
         info["pool"],
@@ -829,6 +840,8 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--precision", default=str(HANDCHECKS[-1]))
     p.add_argument("--reps", type=int, default=10_000)
     p.add_argument("--different-classes", nargs="*", default=[])
+    p.add_argument("--after", help="folder of source databases clustered by a changed "
+                   "pipeline: recall/precision of its stories on this list (totals only)")  # fmt: skip
     p = sub.add_parser("handcheck-why")
     p.add_argument("--labels", default=str(HANDCHECK5))
     p.add_argument("--verbose", action="store_true")
