@@ -302,7 +302,8 @@ def cmd_pairs(args: argparse.Namespace) -> None:
                 s = {k: v for k, v in s.items() if not k.endswith("_examples")}
             print(json.dumps({"jaccard": j, "containment": c, **s}, default=str))
         if args.misses:
-            wb.stories(jaccard=0.8, containment=0.9, progress=False)
+            wb.stories(jaccard=StoryOptions().jaccard, containment=StoryOptions().containment,
+                       progress=False)  # fmt: skip
             s = score(wb, origin, labels)
             for a, b in s["fn_examples"]:
                 ta, tb = (wb.sql("SELECT title, text FROM articles WHERE article_id = ?", [x])
@@ -855,8 +856,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--part", choices=["tune", "test"], default="test")
     p.add_argument("--limit", type=int, default=4000)
     p.add_argument("--seed", type=int, default=17)
-    p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
-    p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p.add_argument("--jaccard", type=float, nargs="+", default=[StoryOptions().jaccard])
+    p.add_argument("--containment", type=float, nargs="+", default=[StoryOptions().containment])
     p.add_argument("--misses", action="store_true")
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--lsh", type=float, default=0.3)
