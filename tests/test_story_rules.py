@@ -50,11 +50,9 @@ def wire(tmp_path_factory: pytest.TempPathFactory):
         )
         rows[key] = {"title": a.title, "text": a.text, "date": a.date.isoformat(),
                      "source": "Reuters", "url": f"https://x.test/{key}"}  # fmt: skip
-    others = [
-        a.text
-        for a in arts["reut2-013.sgm"]
-        if len(a.text) > 600 and "IEA" not in a.text
-    ][:14]
+    others = [a.text for a in arts["reut2-013.sgm"] if len(a.text) > 600 and "IEA" not in a.text][
+        :14
+    ]
     rows["digest"] = {"title": "WORLD NEWS HIGHLIGHTS", "date": "1987-04-06",
                       "text": "\n".join([rows["iea_take"]["text"], *others]),
                       "source": "Digest", "url": "https://x.test/digest"}  # fmt: skip
