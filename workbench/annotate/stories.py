@@ -183,6 +183,7 @@ class StoryOptions:
             f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
             f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
             f"-c{self.max_candidates}-b{int(self.tables)}-r{self.min_ratio}-l{int(self.lead)}"
+            f"{story_rules.LEAD_BANDS}x{story_rules.LEAD_ROWS}c{story_rules.LEAD_CANDIDATES}"
             f"-y{self.table_titles}-e{int(self.reissue)}{self.reissue_containment}"
         )
 

@@ -34,6 +34,9 @@ LEAD_SHINGLES = 40
 LEAD_BANDS, LEAD_ROWS = 8, 4
 #: Band numbers of the lead bands in ``story_bands`` (the text's own bands are below).
 LEAD_BAND0 = 1000
+#: Earlier candidates by lead bands verified per article, beside ``max_candidates`` by its
+#: own bands (a first take has one full story; a template's many issues open alike too).
+LEAD_CANDIDATES = 3
 #: Headline words that mark a wire re-issue (a correction or a repeat of an item).
 REISSUE_CUES = ("corrected", "correction", "corrects", "rpt", "refile", "refiled", "repeat")
 
@@ -77,30 +80,40 @@ def lead_band_frame(
 
 def pick_candidates(cand: pd.DataFrame, max_candidates: int) -> pd.DataFrame:
     """Of each article's earlier candidates (``shared``: its own bands in common, ``lead``:
-    lead bands in common), the ``max_candidates`` sharing the most bands, and as many
-    again sharing the most lead bands: a first take shares few of its full story's bands."""
+    lead bands in common), the ``max_candidates`` sharing the most bands, and the
+    :data:`LEAD_CANDIDATES` sharing the most lead bands: a first take shares few of its full
+    story's own bands."""
     order = ["article_id", "shared", "other_seq"]
     own = cand[cand["shared"] > 0].sort_values(order, ascending=[True, False, True])
     own = own.groupby("article_id", sort=False).head(max_candidates)
     lead = cand[cand["lead"] > 0].sort_values(
         ["article_id", "lead", "other_seq"], ascending=[True, False, True]
     )
-    lead = lead.groupby("article_id", sort=False).head(max_candidates)
+    lead = lead.groupby("article_id", sort=False).head(LEAD_CANDIDATES)
     both = pd.concat([own, lead], ignore_index=True)
     return both.drop_duplicates(["article_id", "other_id"]).sort_values(["article_id", "other_seq"])
 
 
 def cue_masks(titles: list[np.ndarray], cue_hashes: np.ndarray) -> np.ndarray:
-    """A bit mask per headline of the re-issue cue words it holds (bit i: ``cue_hashes[i]``)."""
-    out = np.zeros(len(titles), dtype=np.int64)
-    for i, t in enumerate(titles):
-        hit = np.flatnonzero(np.isin(cue_hashes, t, assume_unique=False))
-        out[i] = int(np.bitwise_or.reduce(1 << hit)) if len(hit) else 0
-    return out
+    """A bit mask per headline of the re-issue cue words it holds (bit i: ``cue_hashes[i]``),
+    for all headlines in one pass."""
+    lens = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    if lens.sum() == 0:
+        return np.zeros(len(titles), dtype=np.int64)
+    flat = np.concatenate(titles)
+    owner = np.repeat(np.arange(len(titles)), lens)
+    at = np.minimum(np.searchsorted(cue_hashes, flat), len(cue_hashes) - 1)
+    hit = cue_hashes[at] == flat  # a headline's words are unique: the sum is the OR
+    bits = np.left_shift(1, at[hit]).astype(np.float64)
+    return np.bincount(owner[hit], weights=bits, minlength=len(titles)).astype(np.int64)
+
+
+#: Set bits of every cue mask (at most len(REISSUE_CUES) bits).
+_POP = np.array([bin(i).count("1") for i in range(1 << len(REISSUE_CUES))], dtype=np.int64)
 
 
 def _popcount(x: np.ndarray) -> np.ndarray:
-    return np.array([bin(int(v)).count("1") for v in x], dtype=np.int64)
+    return _POP[x]
 
 
 def reissue_pairs(
