@@ -772,6 +772,16 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=1))
 
 
+def cmd_candidate_misses(args: argparse.Namespace) -> None:
+    """Verifier-accepted real pairs that candidate generation never proposed (no labels)."""
+    import synd_handcheck as hc
+
+    held = hc.pair_ids(args.exclude)
+    for part in PARTS:
+        out = hc.candidate_misses(WORK / f"synd-src-{part}.duckdb", held)
+        print(json.dumps({"part": part, **out}))
+
+
 def _why(r: dict, pair: list, day: dict, stored: set, opts: StoryOptions) -> str:
     """The first thing that keeps one real pair apart at the defaults."""
     a, b = bodies([t for _, t in pair], k=opts.shingle, titles=[h for h, _ in pair])
@@ -843,6 +853,8 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--different-classes", nargs="*", default=[])
     p.add_argument("--after", help="folder of source databases clustered by a changed "
                    "pipeline: recall/precision of its stories on this list (totals only)")  # fmt: skip
+    p = sub.add_parser("candidate-misses")
+    p.add_argument("--exclude", nargs="*", default=[str(HANDCHECK5)])
     p = sub.add_parser("handcheck-why")
     p.add_argument("--labels", default=str(HANDCHECK5))
     p.add_argument("--verbose", action="store_true")
@@ -906,7 +918,8 @@ def main(argv: list[str] | None = None) -> None:
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
      "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score,
-     "handcheck-why": cmd_handcheck_why}[args.cmd](args)  # fmt: skip
+     "handcheck-why": cmd_handcheck_why,
+     "candidate-misses": cmd_candidate_misses}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

@@ -341,3 +341,39 @@ def estimate_after(
         "precision": round(precision, 4),
         "precision_bootstrap_95": [round(pre[ci[0]], 4), round(pre[ci[1]], 4)],
     }
+
+
+def candidate_misses(db: Path, held: set[frozenset[str]]) -> dict[str, int]:
+    """Label-free check of candidate generation: of the pairs the stored options' verifier
+    accepts among all pairs sharing a shingle (the exact index of :func:`pool`) within the
+    lag window, how many were proposed and stored (pairs in ``held`` left out)."""
+    import duckdb
+    import numpy as np
+
+    from workbench.annotate import stories
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT s.article_id, s.body, a.date FROM story_signatures s "
+        "JOIN articles a USING (article_id) ORDER BY s.article_id"
+    ).fetchall()
+    opts = stories.stored_options(con)
+    stored = {
+        frozenset(p) for p in con.execute("SELECT article_id, other_id FROM story_pairs").fetchall()
+    }
+    con.close()
+    ids, day = [r[0] for r in rows], [r[2] for r in rows]
+    bod = [stories.unpack_body(r[1]) for r in rows]
+    co = _shared_counts([b.shingles for b in bod])
+    near = [
+        k
+        for k, (i, j) in enumerate(zip(co.row, co.col, strict=True))
+        if day[i] is None or day[j] is None or abs((day[i] - day[j]).days) <= opts.max_lag_days
+    ]
+    li, ri = co.row[near].astype(np.int64), co.col[near].astype(np.int64)
+    jac, cont, ok, again = stories._rules(bod, bod, li, ri, opts)
+    acc = ok & ((jac >= opts.jaccard) | (cont >= opts.containment) | again)
+    pairs = [frozenset((ids[li[k]], ids[ri[k]])) for k in np.flatnonzero(acc)]
+    pairs = [p for p in pairs if p not in held]
+    found = sum(p in stored for p in pairs)
+    return {"accepted": len(pairs), "proposed": found, "never_proposed": len(pairs) - found}
