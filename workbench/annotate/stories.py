@@ -8,16 +8,24 @@ verified by exact Jaccard and containment of the shingle sets:
 
 - same story when Jaccard >= ``jaccard`` (default 0.8): a copy with a new headline, an added
   byline or dateline, light rewording;
-- or containment >= ``containment`` (default 0.9) of the shorter text's shingles in the
-  longer one: a copy with its last paragraphs dropped;
-- and in either case the *figures* agree (``figures``, default 0.8 of the numbers of the
+- or containment >= ``containment`` (default 0.8) of the shorter text's shingles in the
+  longer one: a copy with its last paragraphs dropped, a first take (only when the shorter
+  has at least ``min_ratio`` of the longer's shingles: an item is no copy of a digest);
+- or one headline carries a wire re-issue cue ("CORRECTED -", "RPT -") and the pair is a
+  re-issue by :mod:`.story_rules` (``reissue``), whatever its figures;
+- and in the first two cases the *figures* agree (``figures``, default 0.8 of the numbers of the
   text with fewer numbers occur in the other: a copy carries its original's numbers, the
   same template issued on another day does not), and when the shorter body is too short
   to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
   headlines share at least ``short_titles`` (0.5) of their words;
 - and when both texts are *tables* (mostly figures: rates, prices, counts), every term
   (word or figure) of the one with fewer occurs in the other (``tables``): the same rates
-  at another hour or for another session differ in that term only.
+  at another hour or for another session differ in that term only (unless both are
+  titled and their headlines agree by ``table_titles``: one company's table re-issued).
+
+Candidates come from the text's own LSH bands and from the bands of a small MinHash of its
+opening (``lead``, :mod:`.story_rules`): a first take shares its full story's opening but
+few of its bands.
 
 Shingles and MinHash signatures are computed a batch at a time with array operations over
 code points (the MinHash is datasketch's ``affine32`` scheme, bit for bit); only the
