@@ -302,7 +302,8 @@ def cmd_pairs(args: argparse.Namespace) -> None:
                 s = {k: v for k, v in s.items() if not k.endswith("_examples")}
             print(json.dumps({"jaccard": j, "containment": c, **s}, default=str))
         if args.misses:
-            wb.stories(jaccard=0.8, containment=0.9, progress=False)
+            wb.stories(jaccard=StoryOptions().jaccard, containment=StoryOptions().containment,
+                       progress=False)  # fmt: skip
             s = score(wb, origin, labels)
             for a, b in s["fn_examples"]:
                 ta, tb = (wb.sql("SELECT title, text FROM articles WHERE article_id = ?", [x])
@@ -695,11 +696,12 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
     import synd_handcheck as hc
 
     old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
+    held = hc.pair_ids(args.exclude)  # later lists: left out of the pool, labels unread
     rows, merged = [], {}
     for part in PARTS:
         load_part(part, 10**9, random.Random(0))
         got, merged[part] = hc.pool(WORK / f"synd-src-{part}.duckdb", part, set(old))
-        rows += got
+        rows += [r for r in got if frozenset((r["article_a"], r["article_b"])) not in held]
     counts: dict[str, int] = defaultdict(int)
     known: dict[str, dict[str, int]] = defaultdict(lambda: {"same": 0, "different": 0})
     for r in rows:  # pairs of lists 1-4 in the pool count with their labels
@@ -715,6 +717,7 @@ def cmd_handcheck_draw(args: argparse.Namespace) -> None:
           f"merged pairs {merged}; {len(picked)} drawn")  # fmt: skip
     Path(args.pool_out).write_text(json.dumps({
         "seed": args.seed, "per_band": args.per_band, "lag_days": hc.LAG_DAYS,
+        "excluded_lists": [Path(x).name for x in args.exclude],
         "max_df": hc.MAX_DF, "merged_pairs": merged, "pool": dict(sorted(counts.items())),
         "known_unmerged": dict(sorted(known.items())),
     }, indent=1) + "\n", encoding="utf-8")  # fmt: skip
@@ -747,6 +750,17 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
     for r in sample:  # a stricter reading of "same story": these classes count as apart
         if r["class"] in args.different_classes:
             r["label"] = "different"
+    if args.after:  # the stories of a changed pipeline (source databases in that folder)
+        pairs = {
+            w: set().union(*(hc.story_pairs_of(Path(d) / f"synd-src-{p}.duckdb") for p in PARTS))
+            for w, d in (("before", WORK), ("after", args.after))
+        }
+        known = sum(k["same"] for k in info["known_unmerged"].values())
+        out = hc.estimate_after(sample, info["pool"], pairs["before"], pairs["after"],
+                                hc.read_labels(Path(args.precision)), known_same=known,
+                                reps=args.reps)  # fmt: skip
+        print(json.dumps(out, indent=1))
+        return
     out = hc.estimate(
         sample,
         info["pool"],
@@ -756,6 +770,16 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
         reps=args.reps,
     )
     print(json.dumps(out, indent=1))
+
+
+def cmd_candidate_misses(args: argparse.Namespace) -> None:
+    """Verifier-accepted real pairs that candidate generation never proposed (no labels)."""
+    import synd_handcheck as hc
+
+    held = hc.pair_ids(args.exclude)
+    for part in PARTS:
+        out = hc.candidate_misses(WORK / f"synd-src-{part}.duckdb", held)
+        print(json.dumps({"part": part, **out}))
 
 
 def _why(r: dict, pair: list, day: dict, stored: set, opts: StoryOptions) -> str:
@@ -819,12 +843,18 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--out", default=str(WORK / "synd-handcheck5-scores.csv"))
     p.add_argument("--blind", default=str(WORK / "synd-handcheck5-blind.txt"))
     p.add_argument("--pool-out", default=str(HANDCHECK5_POOL))
+    p.add_argument("--exclude", nargs="*", default=[],
+                   help="later hand lists whose pairs leave the pool (only their ids read)")  # fmt: skip
     p = sub.add_parser("handcheck-score")
     p.add_argument("--labels", default=str(HANDCHECK5))
     p.add_argument("--pool", default=str(HANDCHECK5_POOL))
     p.add_argument("--precision", default=str(HANDCHECKS[-1]))
     p.add_argument("--reps", type=int, default=10_000)
     p.add_argument("--different-classes", nargs="*", default=[])
+    p.add_argument("--after", help="folder of source databases clustered by a changed "
+                   "pipeline: recall/precision of its stories on this list (totals only)")  # fmt: skip
+    p = sub.add_parser("candidate-misses")
+    p.add_argument("--exclude", nargs="*", default=[str(HANDCHECK5)])
     p = sub.add_parser("handcheck-why")
     p.add_argument("--labels", default=str(HANDCHECK5))
     p.add_argument("--verbose", action="store_true")
@@ -838,8 +868,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--part", choices=["tune", "test"], default="test")
     p.add_argument("--limit", type=int, default=4000)
     p.add_argument("--seed", type=int, default=17)
-    p.add_argument("--jaccard", type=float, nargs="+", default=[0.8])
-    p.add_argument("--containment", type=float, nargs="+", default=[0.9])
+    p.add_argument("--jaccard", type=float, nargs="+", default=[StoryOptions().jaccard])
+    p.add_argument("--containment", type=float, nargs="+", default=[StoryOptions().containment])
     p.add_argument("--misses", action="store_true")
     p.add_argument("--shingle", type=int, default=5)
     p.add_argument("--lsh", type=float, default=0.3)
@@ -888,7 +918,8 @@ def main(argv: list[str] | None = None) -> None:
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
      "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score,
-     "handcheck-why": cmd_handcheck_why}[args.cmd](args)  # fmt: skip
+     "handcheck-why": cmd_handcheck_why,
+     "candidate-misses": cmd_candidate_misses}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 
 

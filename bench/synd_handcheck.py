@@ -107,6 +107,15 @@ def pool(db: Path, part: str, old: set[frozenset[str]]) -> tuple[list[dict[str, 
     return out, merged
 
 
+def pair_ids(paths: Sequence[str]) -> set[frozenset[str]]:
+    """The article pairs of hand lists, from their id columns only (labels not read)."""
+    out: set[frozenset[str]] = set()
+    for path in paths:
+        with open(path, encoding="utf-8") as fh:
+            out |= {frozenset((r["article_a"], r["article_b"])) for r in csv.DictReader(fh)}
+    return out
+
+
 def draw(rows: list[dict[str, Any]], per_band: int, seed: int) -> list[dict[str, Any]]:
     """A seeded sample of ``per_band`` pairs of each band (all of a smaller band), shuffled
     so that the order tells nothing of the band."""
@@ -256,3 +265,115 @@ def blind_entry(n: int, r: dict[str, Any], a: dict[str, Any], b: dict[str, Any])
         day = str(x["date"])[:10] if x["date"] is not None else "undated"
         head.append(f"{mark}: {x['source']} {day} {len(x['text'])} chars: {x['title']!r}")
     return "\n".join([*head, sentence_diff(a["text"], b["text"]), "", ""])
+
+
+# ---------------------------------------------------------------------------- after a change
+def story_pairs_of(db: Path) -> set[frozenset[str]]:
+    """Every pair of articles in one story of a source database."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT list(article_id ORDER BY article_id) FROM story_clusters GROUP BY story_id "
+        "HAVING count(*) > 1"
+    ).fetchall()
+    con.close()
+    return {frozenset((a, b)) for (ids,) in rows for i, a in enumerate(ids) for b in ids[i + 1 :]}
+
+
+def estimate_after(
+    sample: list[dict[str, str]],
+    pool_counts: dict[str, int],
+    before: set[frozenset[str]],
+    after: set[frozenset[str]],
+    precision_labels: list[dict[str, str]],
+    *,
+    known_same: int,
+    reps: int = 10_000,
+    seed: int = 17,
+) -> dict[str, Any]:
+    """Recall and precision (totals only) of the pairs a changed pipeline merges (``after``)
+    on the pool drawn at the old defaults (``before``): true = P * kept + the pool's same
+    pairs now merged (band-weighted); missed = its same pairs still apart + ``known_same``
+    (earlier lists' pool pairs, taken as still apart: recall's lower bound); false =
+    (1 - P) * kept + its different pairs now merged. New merges off the list are counted."""
+    kept = len(before & after)
+    pool_ids = {frozenset((r["article_a"], r["article_b"])) for r in sample}
+    by_band: dict[str, list[tuple[bool, bool]]] = {}
+    for r in sample:
+        pair = frozenset((r["article_a"], r["article_b"]))
+        by_band.setdefault(r["band"], []).append((r["label"] == "same", pair in after))
+    prec_hits = [r["label"] == "same" for r in precision_labels]
+
+    def figures(bands: dict[str, list[tuple[bool, bool]]], p: float) -> tuple[float, float]:
+        tp, fn, fp = kept * p, float(known_same), kept * (1 - p)
+        for b, v in bands.items():
+            w = pool_counts[b] / len(v)
+            tp += w * sum(s and m for s, m in v)
+            fn += w * sum(s and not m for s, m in v)
+            fp += w * sum(m and not s for s, m in v)
+        return tp / (tp + fn), tp / (tp + fp)
+
+    p0 = sum(prec_hits) / len(prec_hits)
+    recall, precision = figures(by_band, p0)
+    rng = random.Random(seed)
+    boot = sorted(
+        figures(
+            {b: rng.choices(v, k=len(v)) for b, v in by_band.items()},
+            sum(rng.choices(prec_hits, k=len(prec_hits))) / len(prec_hits),
+        )
+        for _ in range(reps)
+    )
+    rec = sorted(x[0] for x in boot)
+    pre = sorted(x[1] for x in boot)
+    ci = (int(0.025 * reps), int(0.975 * reps))
+    return {
+        "merged_before": len(before),
+        "merged_after": len(after),
+        "kept": kept,
+        "lost": len(before - after),
+        "new_not_on_list": len(after - before - pool_ids),
+        "sample_same_now_merged": sum(s and m for v in by_band.values() for s, m in v),
+        "sample_same": sum(s for v in by_band.values() for s, _ in v),
+        "sample_different_now_merged": sum(m and not s for v in by_band.values() for s, m in v),
+        "recall": round(recall, 4),
+        "recall_bootstrap_95": [round(rec[ci[0]], 4), round(rec[ci[1]], 4)],
+        "precision": round(precision, 4),
+        "precision_bootstrap_95": [round(pre[ci[0]], 4), round(pre[ci[1]], 4)],
+    }
+
+
+def candidate_misses(db: Path, held: set[frozenset[str]]) -> dict[str, int]:
+    """Label-free check of candidate generation: of the pairs the stored options' verifier
+    accepts among all pairs sharing a shingle (the exact index of :func:`pool`) within the
+    lag window, how many were proposed and stored (pairs in ``held`` left out)."""
+    import duckdb
+    import numpy as np
+
+    from workbench.annotate import stories
+
+    con = duckdb.connect(str(db), read_only=True)
+    rows = con.execute(
+        "SELECT s.article_id, s.body, a.date FROM story_signatures s "
+        "JOIN articles a USING (article_id) ORDER BY s.article_id"
+    ).fetchall()
+    opts = stories.stored_options(con)
+    stored = {
+        frozenset(p) for p in con.execute("SELECT article_id, other_id FROM story_pairs").fetchall()
+    }
+    con.close()
+    ids, day = [r[0] for r in rows], [r[2] for r in rows]
+    bod = [stories.unpack_body(r[1]) for r in rows]
+    co = _shared_counts([b.shingles for b in bod])
+    near = [
+        k
+        for k, (i, j) in enumerate(zip(co.row, co.col, strict=True))
+        if day[i] is None or day[j] is None or abs((day[i] - day[j]).days) <= opts.max_lag_days
+    ]
+    li, ri = co.row[near].astype(np.int64), co.col[near].astype(np.int64)
+    jac, cont, ok, again = stories._rules(bod, bod, li, ri, opts)
+    acc = ok & ((jac >= opts.jaccard) | (cont >= opts.containment) | again)
+    pairs = [frozenset((ids[li[k]], ids[ri[k]])) for k in np.flatnonzero(acc)]
+    pairs = [p for p in pairs if p not in held]
+    found = sum(p in stored for p in pairs)
+    return {"accepted": len(pairs), "proposed": found, "never_proposed": len(pairs) - found}

@@ -73,3 +73,38 @@ def test_wilson_interval_matches_its_formula_at_the_edges():
     assert hi == 1.0 and lo == pytest.approx(0.9542, abs=1e-4)
     lo, hi = hc.wilson(13, 26)
     assert lo + hi == pytest.approx(1.0)
+
+
+LIST6 = BENCH / "syndication_handcheck6.csv"
+POOL6 = BENCH / "syndication_handcheck6_pool.json"
+
+
+def test_list_6_is_a_fresh_stratified_sample_off_lists_1_to_5():
+    rows = hc.read_labels(LIST6)
+    info = hc.load_pool_counts(POOL6)
+    earlier = hc.pair_ids([str(p) for p in LISTS])
+    assert len(rows) >= 80 and info["excluded_lists"] == ["syndication_handcheck5.csv"]
+    for r in rows:
+        assert frozenset((r["article_a"], r["article_b"])) not in earlier, r["n"]
+        assert r["band"] == hc.band_of(max(float(r["jaccard"]), float(r["containment"])))
+        assert r["class"] and r["note"].strip(), r["n"]
+    for band, n_pool in info["pool"].items():
+        assert sum(r["band"] == band for r in rows) == min(info["per_band"], n_pool), band
+
+
+def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
+    """``estimate_after`` with the same merged pairs before and after gives ``estimate``'s
+    recall (the known pool pairs counted as missed in both)."""
+    rows, info = hc.read_labels(LIST6), hc.load_pool_counts(POOL6)
+    merged = sum(info["merged_pairs"].values())
+    before = {frozenset((f"m{i}", f"n{i}")) for i in range(merged)}
+    prec = hc.read_labels(LISTS[-2])
+    known = sum(k["same"] for k in info["known_unmerged"].values())
+    got = hc.estimate_after(rows, info["pool"], before, set(before), prec, known_same=known,
+                            reps=200)  # fmt: skip
+    want = hc.estimate(rows, info["pool"], merged, prec, known=info["known_unmerged"], reps=200)
+    assert got["recall"] == pytest.approx(want["recall"], abs=1e-4)
+    assert got["lost"] == 0 and got["sample_same_now_merged"] == 0
+    now = set(before) | {frozenset((r["article_a"], r["article_b"])) for r in rows}
+    all_in = hc.estimate_after(rows, info["pool"], before, now, prec, known_same=known, reps=200)
+    assert all_in["recall"] > got["recall"] and all_in["precision"] < 1.0

@@ -8,16 +8,24 @@ verified by exact Jaccard and containment of the shingle sets:
 
 - same story when Jaccard >= ``jaccard`` (default 0.8): a copy with a new headline, an added
   byline or dateline, light rewording;
-- or containment >= ``containment`` (default 0.9) of the shorter text's shingles in the
-  longer one: a copy with its last paragraphs dropped;
-- and in either case the *figures* agree (``figures``, default 0.8 of the numbers of the
+- or containment >= ``containment`` (default 0.8) of the shorter text's shingles in the
+  longer one: a copy with its last paragraphs dropped, a first take (only when the shorter
+  has at least ``min_ratio`` of the longer's shingles: an item is no copy of a digest);
+- or one headline carries a wire re-issue cue ("CORRECTED -", "RPT -") and the pair is a
+  re-issue by :mod:`.story_rules` (``reissue``), whatever its figures;
+- and in the first two cases the *figures* agree (``figures``, default 0.8 of the numbers of the
   text with fewer numbers occur in the other: a copy carries its original's numbers, the
   same template issued on another day does not), and when the shorter body is too short
   to tell items apart (under ``min_shingles`` shingles: one-line dividend notes) the
   headlines share at least ``short_titles`` (0.5) of their words;
 - and when both texts are *tables* (mostly figures: rates, prices, counts), every term
   (word or figure) of the one with fewer occurs in the other (``tables``): the same rates
-  at another hour or for another session differ in that term only.
+  at another hour or for another session differ in that term only (unless both are
+  titled and their headlines agree by ``table_titles``: one company's table re-issued).
+
+Candidates come from the text's own LSH bands and from the bands of a small MinHash of its
+opening (``lead``, :mod:`.story_rules`): a first take shares its full story's opening but
+few of its bands.
 
 Shingles and MinHash signatures are computed a batch at a time with array operations over
 code points (the MinHash is datasketch's ``affine32`` scheme, bit for bit); only the
@@ -68,12 +76,13 @@ from ..base import errors, store
 from ..base.cache import cache_dir, cached_pickle
 from ..base.filters import as_filter, compose, filtered_articles_sql
 from ..base.progress import progress_bar
+from . import story_rules
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
-NORMALISER_VERSION = "2"
+NORMALISER_VERSION = "3"
 #: Version of the pair verifier's rules (figures, short-text headlines): part of the band
 #: stamp, so a change re-verifies from the stored signatures without re-signing.
-VERIFIER_VERSION = "3"
+VERIFIER_VERSION = "4"
 META_KEY = "stories.params"
 #: The processing order of articles (earliest first).
 ORDER_SQL = "a.date NULLS LAST, a.published NULLS LAST, a.article_id"
@@ -85,8 +94,20 @@ class StoryOptions:
 
     - ``jaccard``: same story when the exact Jaccard of the shingle sets is at least this.
     - ``containment``: same story when at least this share of the shorter text's shingles
-      occur in the longer one (a trimmed copy), provided the shorter has at least
-      ``min_shingles`` shingles.
+      occur in the longer one (a trimmed copy, a first take), provided the shorter has at
+      least ``min_shingles`` shingles and at least ``min_ratio`` of the longer's.
+    - ``min_ratio``: containment counts only when the shorter text has at least this share
+      of the longer one's shingles: an item is not a copy of the digest that carries it.
+    - ``lead``: a trimmed copy keeps its original's opening, so texts whose first
+      shingles agree are candidates whatever their lengths (:mod:`.story_rules`; False:
+      Jaccard-tuned bands only).
+    - ``table_titles``: two tables whose headlines (both present) share at least this
+      share of their words are not held to the ``tables`` rule (one company's earnings
+      table and its corrected issue); 0 turns the waiver off.
+    - ``reissue``: a wire re-issue ("CORRECTED -", "RPT -", "REFILE-" in one headline, the
+      headlines otherwise agreeing by ``short_titles``) is one story with its original when
+      at least ``reissue_containment`` of the shorter text occurs in the longer, whatever
+      its figures (:mod:`.story_rules`).
     - ``lsh_threshold``: Jaccard at which LSH banding finds a candidate with probability
       about 1/2 (lower finds more trimmed copies, at more verification cost).
     - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
@@ -116,7 +137,7 @@ class StoryOptions:
     """
 
     jaccard: float = 0.8
-    containment: float = 0.9
+    containment: float = 0.8
     lsh_threshold: float = 0.3
     pair_floor: float = 0.5
     figures: float = 0.8
@@ -125,6 +146,11 @@ class StoryOptions:
     max_candidates: int = 10
     max_lag_days: int = 7
     tables: bool = True
+    min_ratio: float = 0.1
+    lead: bool = True
+    table_titles: float = 0.8
+    reissue: bool = True
+    reissue_containment: float = 0.6
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -136,7 +162,7 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 < float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in (0, 1], got {v!r}")
-        for name in ("figures", "short_titles"):
+        for name in ("figures", "short_titles", "min_ratio", "table_titles", "reissue_containment"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or not 0.0 <= float(v) <= 1.0:
                 raise errors.BadOption(f"stories: {name} must be a number in [0, 1], got {v!r}")
@@ -144,8 +170,11 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
-        if not isinstance(self.tables, bool):
-            raise errors.BadOption(f"stories: tables must be True or False, got {self.tables!r}")
+        for name in ("tables", "lead", "reissue"):
+            if not isinstance(getattr(self, name), bool):
+                raise errors.BadOption(
+                    f"stories: {name} must be True or False, got {getattr(self, name)!r}"
+                )
         if not isinstance(self.max_lag_days, int) or self.max_lag_days < 0:
             raise errors.BadOption(
                 "stories: max_lag_days must be a whole number of days >= 0 (0: no window), "
@@ -161,7 +190,9 @@ class StoryOptions:
         return (
             f"{self.signature_stamp}-t{self.lsh_threshold}-f{self.pair_floor}"
             f"-v{VERIFIER_VERSION}-g{self.figures}-h{self.short_titles}-m{self.min_shingles}"
-            f"-c{self.max_candidates}-b{int(self.tables)}"
+            f"-c{self.max_candidates}-b{int(self.tables)}-r{self.min_ratio}-l{int(self.lead)}"
+            f"{story_rules.LEAD_BANDS}x{story_rules.LEAD_ROWS}c{story_rules.LEAD_CANDIDATES}"
+            f"-y{self.table_titles}-e{int(self.reissue)}{self.reissue_containment}"
         )
 
 
@@ -231,21 +262,23 @@ class Body(NamedTuple):
     figures: np.ndarray
     title: np.ndarray
     terms: np.ndarray = np.zeros(0, dtype=np.uint32)
+    lead: np.ndarray = np.zeros(0, dtype=np.uint32)
 
 
 def pack_body(b: Body) -> bytes:
-    """A body as bytes (little-endian uint32): the four lengths, then shingles, figures,
-    headline words and terms; what ``story_signatures.body`` stores."""
-    head = np.array([len(b.shingles), len(b.figures), len(b.title), len(b.terms)], dtype="<u4")
-    parts = [head, b.shingles, b.figures, b.title, b.terms]
+    """A body as bytes (little-endian uint32): the five lengths, then shingles, figures,
+    headline words, terms and lead shingles; what ``story_signatures.body`` stores."""
+    head = np.array([len(x) for x in b], dtype="<u4")
+    parts = [head, *b]
     return np.concatenate(parts).astype("<u4").tobytes()
 
 
 def unpack_body(raw: bytes) -> Body:
     """:func:`pack_body` read back (views on the bytes, no copy)."""
     a = np.frombuffer(raw, dtype="<u4")
-    cuts = np.cumsum([4, *(int(x) for x in a[:4])])
-    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(4)))
+    n = len(Body._fields)
+    cuts = np.cumsum([n, *(int(x) for x in a[:n])])
+    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(n)))
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -410,7 +443,8 @@ def _bodies_pass(trimmed: list[str], k: int, titles: list[str] | None) -> list[B
     else:
         tcp, towner = _code_points(titles)
         heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner)[:2], n)
-    return [Body(grams[i], figures[i], heads[i], terms[i]) for i in range(n)]
+    lead = _kgrams(*story_rules.lead_words(words_[0], words_[1], k), n, k)
+    return [Body(grams[i], figures[i], heads[i], terms[i], lead[i]) for i in range(n)]
 
 
 def _table_terms(
@@ -498,17 +532,21 @@ def _datasketch_path(prefix: str, key: tuple) -> Path:
 _SIGN_CHUNK = 131_072
 
 
-def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
+def signatures(
+    sets: Sequence[np.ndarray], opts: StoryOptions, *, perms: int | None = None
+) -> np.ndarray:
     """MinHash signatures (rows of uint32) of shingle-hash sets.
 
     Bit for bit datasketch's ``affine32`` MinHash with the identity hash function (input
     pre-mixed by the MurmurHash3 finalizer, then ``a * h + b`` wrapping in 32 bits), computed
     for a whole batch at once: the permutations run over the batch's concatenated hashes and
     a segmented minimum reduces them per set. An empty set signs as all-maximum, as in
-    datasketch.
+    datasketch. ``perms``: only the first that many permutations (a smaller sketch).
     """
     a, b = _permutations(opts)
-    out = np.full((len(sets), opts.num_perm), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    if perms is not None:
+        a, b = a[:perms], b[:perms]
+    out = np.full((len(sets), len(a)), np.uint32(0xFFFFFFFF), dtype=np.uint32)
     lens = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
     full = np.flatnonzero(lens)
     if len(full) == 0:
@@ -522,12 +560,12 @@ def signatures(sets: Sequence[np.ndarray], opts: StoryOptions) -> np.ndarray:
     h = h ^ (h >> s3)
     ends = np.cumsum(lens[full])
     starts = ends - lens[full]
-    cols = np.empty((opts.num_perm, len(full)), dtype=np.uint32)
+    cols = np.empty((len(a), len(full)), dtype=np.uint32)
     lo = 0
     while lo < len(full):  # sets a cache-sized chunk at a time, every permutation over it
         hi = max(lo + 1, int(np.searchsorted(ends, starts[lo] + _SIGN_CHUNK, side="right")))
         part, at = h[starts[lo] : ends[hi - 1]], starts[lo:hi] - starts[lo]
-        for p in range(opts.num_perm):
+        for p in range(len(a)):
             cols[p, lo:hi] = np.minimum.reduceat(part * a[p] + b[p], at)
         lo = hi
     out[full] = cols.T
@@ -672,19 +710,19 @@ def _verify(
         # seq inequality in SQL is planned as a join of the batch with every signature);
         # then each with what came before, most shared bands first
         cand = con.execute(
-            "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
+            "SELECT n.article_id, o.article_id AS other_id, "
+            "count(*) FILTER (WHERE n.band < ?) AS shared, "
+            "count(*) FILTER (WHERE n.band >= ?) AS lead, "
             "any_value(n.seq) AS seq, any_value(so.seq) AS other_seq "
             "FROM _wb_story_new n JOIN story_bands o ON o.band = n.band AND o.key = n.key "
             "AND o.article_id <> n.article_id "
             "JOIN story_signatures so ON so.article_id = o.article_id "
-            "GROUP BY n.article_id, o.article_id"
+            "GROUP BY n.article_id, o.article_id",
+            [story_rules.LEAD_BAND0, story_rules.LEAD_BAND0],
         ).df()
     finally:
         con.unregister("_wb_story_new")
-    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
-        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
-    )
-    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
+    cand = story_rules.pick_candidates(cand[cand["other_seq"] < cand["seq"]], opts.max_candidates)
     cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
     others = texts.get_many(b for _, b in cand if b not in new)
     others.update(new)
@@ -731,7 +769,7 @@ def _check(
 ) -> pd.DataFrame:
     """The candidate pairs (new article, earlier one) that pass the verifier's rules, with
     their exact Jaccard and containment: every pair's set intersections in array passes."""
-    cols = ["article_id", "other_id", "jaccard", "containment"]
+    cols = ["article_id", "other_id", "jaccard", "containment", "reissue"]
     if not cand:
         return pd.DataFrame([], columns=cols)
     a_ids = list(dict.fromkeys(a for a, _ in cand))
@@ -740,7 +778,27 @@ def _check(
     b_pos = {b: i for i, b in enumerate(b_ids)}
     li = np.fromiter((a_pos[a] for a, _ in cand), dtype=np.int64, count=len(cand))
     ri = np.fromiter((b_pos[b] for _, b in cand), dtype=np.int64, count=len(cand))
-    left, right = [new[a] for a in a_ids], [bodies_of[b] for b in b_ids]
+    jac, cont, ok, again = _rules(
+        [new[a] for a in a_ids], [bodies_of[b] for b in b_ids], li, ri, opts
+    )
+    keep = np.flatnonzero(ok)
+    return pd.DataFrame(
+        {
+            "article_id": [cand[i][0] for i in keep],
+            "other_id": [cand[i][1] for i in keep],
+            "jaccard": jac[keep],
+            "containment": cont[keep],
+            "reissue": again[keep],
+        },
+        columns=cols,
+    )
+
+
+def _rules(
+    left: list[Body], right: list[Body], li: np.ndarray, ri: np.ndarray, opts: StoryOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(Jaccard, containment as stored, kept, re-issue) of the pairs ``left[li[p]]``,
+    ``right[ri[p]]`` under the verifier's rules (see the module docstring)."""
 
     def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ls = [x[field] for x in left]
@@ -750,7 +808,7 @@ def _check(
         return la, lb, _overlaps(ls, rs, li, ri)
 
     la, lb, inter = sizes(0)  # shingles
-    small = np.minimum(la, lb)
+    small, large = np.minimum(la, lb), np.maximum(la, lb)
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = np.where(small > 0, inter / (la + lb - inter), 0.0)
         cont = np.where(small > 0, inter / small, 0.0)
@@ -762,19 +820,37 @@ def _check(
     ok &= ~short | heads
     if opts.tables:  # two tables: every term of the one with fewer in the other
         xa, xb, xi = sizes(3)
-        ok &= (xa == 0) | (xb == 0) | (xi >= np.minimum(xa, xb))
-    cont = np.where(short, jac, cont)
-    ok &= np.maximum(jac, cont) >= opts.pair_floor
-    keep = np.flatnonzero(ok)
-    return pd.DataFrame(
-        {
-            "article_id": [cand[i][0] for i in keep],
-            "other_id": [cand[i][1] for i in keep],
-            "jaccard": jac[keep],
-            "containment": cont[keep],
-        },
-        columns=cols,
-    )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            titled = np.where((ta > 0) & (tb > 0), ti / (ta + tb - ti), 0.0)
+        ok &= (
+            (xa == 0)
+            | (xb == 0)
+            | (xi >= np.minimum(xa, xb))
+            | story_rules.tables_waived(titled, opts)
+        )
+    again = np.zeros(len(li), dtype=bool)
+    if opts.reissue:  # a wire re-issue: its figures may differ
+        cues = _reissue_cues(opts)
+        masks = (
+            story_rules.cue_masks([x.title for x in left], cues)[li],
+            story_rules.cue_masks([x.title for x in right], cues)[ri],
+        )
+        again = story_rules.reissue_pairs((ta, tb, ti), masks, cont, opts)
+        again &= (~short | heads) & (small >= opts.min_ratio * large)
+    cont = np.where(story_rules.containment_counts(small, large, opts), cont, jac)
+    ok = (ok & (np.maximum(jac, cont) >= opts.pair_floor)) | again
+    return jac, cont, ok, again
+
+
+_CUES: dict[int, np.ndarray] = {}
+
+
+def _reissue_cues(opts: StoryOptions) -> np.ndarray:
+    """The headline-word hashes of the re-issue cues (:data:`story_rules.REISSUE_CUES`)."""
+    if opts.shingle not in _CUES:
+        words_ = " ".join(story_rules.REISSUE_CUES)
+        _CUES[opts.shingle] = bodies([""], k=opts.shingle, titles=[words_])[0].title
+    return _CUES[opts.shingle]
 
 
 def _index(
@@ -913,9 +989,19 @@ def _band_and_pair(
             "article_id": np.repeat(np.array(ids, dtype=object), b),
         }
     )
-    store.insert_df(con, "story_bands", frame)
     if shingled is None:
         shingled = texts.get_many(ids)
+    if opts.lead:  # containment candidates: the lead's bands beside the text's own
+        lead = [shingled[i].lead if i in shingled else np.zeros(0, np.uint32) for i in ids]
+        n_sh = np.fromiter((len(shingled[i].shingles) if i in shingled else 0 for i in ids),
+                           dtype=np.int64, count=len(ids))  # fmt: skip
+        perms = story_rules.LEAD_BANDS * story_rules.LEAD_ROWS
+        leads = signatures(lead, opts, perms=perms)
+        frame = pd.concat(
+            [frame, story_rules.lead_band_frame(ids, leads, n_sh, opts.min_shingles)],
+            ignore_index=True,
+        )
+    store.insert_df(con, "story_bands", frame)
     seq = {r[0]: r[1] for r in batch}
     pairs = _verify(con, texts, shingled, seq, opts, frame)
     store.insert_df(con, "story_pairs", pairs)
@@ -957,7 +1043,7 @@ def _best_matches(con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> dict[st
         "JOIN story_signatures so ON so.article_id = p.other_id "
         "JOIN articles x ON x.article_id = p.article_id "
         "JOIN articles y ON y.article_id = p.other_id "
-        "WHERE (p.jaccard >= ? OR p.containment >= ?) "
+        "WHERE (p.jaccard >= ? OR p.containment >= ? OR p.reissue) "
         "AND (? = 0 OR x.date IS NULL OR y.date IS NULL OR abs(x.date - y.date) <= ?) "
         "AND p.article_id IN (SELECT s.article_id "
         "FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM story_clusters c "
@@ -1074,7 +1160,7 @@ def _first_similarities(
             sims.append((a, jac, cont))
         else:
             e = np.zeros(0, dtype=np.uint32)
-            none = Body(e, e, e, e)
+            none = Body(e, e, e, e, e)
             jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
             sims.append((a, jac, cont))
     return sims

@@ -22,7 +22,7 @@ import duckdb
 
 from . import errors
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 #: ``LIMIT ?`` bound when the caller asked for no limit (``n=None``): DuckDB's LIMIT takes
 #: a BIGINT, and one query text for both cases keeps the plans and the ``sql=True`` output alike.
@@ -170,6 +170,9 @@ MIGRATIONS: dict[int, list[str]] = {
     # Stories: each signature keeps the compact body its pairs are verified on (shingle
     # hashes, figures, headline words), so verification never reads and re-shingles text.
     11: ["ALTER TABLE story_signatures ADD COLUMN IF NOT EXISTS body BLOB"],
+    # Stories: a verified pair that is a wire re-issue of the other (annotate/story_rules.py)
+    # is one story whatever its similarity.
+    12: ["ALTER TABLE story_pairs ADD COLUMN IF NOT EXISTS reissue BOOLEAN"],
 }
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -557,7 +557,7 @@ def stories_cmd(
     ] = None,
     containment: Annotated[
         float | None,
-        typer.Option(help="Same story when the shorter text is contained >= this (0.9)."),
+        typer.Option(help="Same story when the shorter text is contained >= this (0.8)."),
     ] = None,
     max_lag_days: Annotated[
         int | None,

@@ -464,7 +464,7 @@ class Workbench:
     ) -> dict[str, Any]:
         """Group near-duplicate articles (wire copy, re-headlined or trimmed reprints) into
         stories, incrementally; ``Filter(dedup="story")`` then counts stories. Thresholds
-        default to the stored ones (first run: Jaccard 0.8, containment 0.9, see
+        default to the stored ones (first run: Jaccard 0.8, containment 0.8, see
         ``workbench.annotate.stories.StoryOptions``); changing them re-clusters from stored pairs."""
 
         if self.read_only:

@@ -1,0 +1,161 @@
+"""Stories: containment candidates and the re-issue rule (used by :mod:`.stories`).
+
+Jaccard-tuned LSH bands find a trimmed copy or a first take only by chance: a first take a
+third the length of its full story has Jaccard 0.1-0.3 with it, however much of it the
+full story contains. Such a copy keeps its original's *opening*, so every text with enough
+shingles also gets a small MinHash of its first :data:`LEAD_SHINGLES` shingles (its
+*lead*), banded under band numbers from :data:`LEAD_BAND0` in the same ``story_bands``
+table. Two texts that open alike are candidates whatever their lengths; a digest that
+carries an item in its middle does not open like it, and the size-ratio guard
+(``min_ratio``) keeps containment from counting when the shorter text is a sliver of the
+longer (an item inside a digest or a transcript).
+
+Wire services re-issue an item to correct a figure or a name under a headline cue
+(Reuters "CORRECTED -", "RPT -", "REFILE-"; AP "CORRECTS", "Correction:"; AFP
+"CORRECTION", "REPEAT"): a convention of wire copy generally, not of one agency. A
+re-issue changes figures, so the figures and table rules that keep template notes apart
+would keep it from its original; when one headline carries such a cue, the headlines
+without it agree and enough of the shorter text occurs in the longer, the pair is one
+story (``reissue``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Shingles of a text's opening that make its lead (about the first 44 words at k=5).
+LEAD_SHINGLES = 40
+#: Lead MinHash: the first LEAD_BANDS * LEAD_ROWS permutations of the text's MinHash
+#: scheme, in LEAD_BANDS bands of LEAD_ROWS rows (a lead Jaccard of 0.7 is a candidate with
+#: probability 0.89, 0.9 with 0.999).
+LEAD_BANDS, LEAD_ROWS = 8, 4
+#: Band numbers of the lead bands in ``story_bands`` (the text's own bands are below).
+LEAD_BAND0 = 1000
+#: Earlier candidates by lead bands verified per article, beside ``max_candidates`` by its
+#: own bands (a first take has one full story; a template's many issues open alike too).
+LEAD_CANDIDATES = 3
+#: Headline words that mark a wire re-issue (a correction or a repeat of an item).
+REISSUE_CUES = ("corrected", "correction", "corrects", "rpt", "refile", "refiled", "repeat")
+
+
+def lead_words(word_hash: np.ndarray, owner: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes and owners of each text's first ``LEAD_SHINGLES + k - 1`` words (the
+    words of its first LEAD_SHINGLES k-grams), from all words in text order."""
+    if len(owner) == 0:
+        return word_hash, owner
+    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    rank = np.arange(len(owner)) - np.repeat(starts, np.diff(np.append(starts, len(owner))))
+    keep = rank < LEAD_SHINGLES + k - 1
+    return word_hash[keep], owner[keep]
+
+
+def lead_band_frame(
+    ids: list[str], sigs: np.ndarray, n_shingles: np.ndarray, min_shingles: int
+) -> pd.DataFrame:
+    """``story_bands`` rows of the lead MinHashes ``sigs`` (one row of uint32 per id) of the
+    texts with at least ``min_shingles`` shingles (a shorter one is no trimmed copy the
+    containment rule would take, and empty leads would all collide)."""
+    keep = np.flatnonzero(n_shingles >= min_shingles)
+    s = sigs[keep].astype(np.uint64)
+    cols = []
+    for i in range(LEAD_BANDS):
+        acc = np.full(len(keep), np.uint64(LEAD_BAND0 + i + 1), dtype=np.uint64)
+        for j in range(LEAD_ROWS):
+            acc = acc * np.uint64(0x9E3779B97F4A7C15) + s[:, i * LEAD_ROWS + j]
+        cols.append(acc >> np.uint64(1))  # fits BIGINT
+    keys = np.stack(cols, axis=1) if cols else np.zeros((0, 0), dtype=np.uint64)
+    return pd.DataFrame(
+        {
+            "band": np.tile(
+                np.arange(LEAD_BAND0, LEAD_BAND0 + LEAD_BANDS, dtype=np.int16), len(keep)
+            ),  # fmt: skip
+            "key": keys.reshape(-1).astype(np.int64),
+            "article_id": np.repeat(np.array(ids, dtype=object)[keep], LEAD_BANDS),
+        }
+    )
+
+
+def pick_candidates(cand: pd.DataFrame, max_candidates: int) -> pd.DataFrame:
+    """Of each article's earlier candidates (``shared``: its own bands in common, ``lead``:
+    lead bands in common), the ``max_candidates`` sharing the most bands, and the
+    :data:`LEAD_CANDIDATES` sharing the most lead bands: a first take shares few of its full
+    story's own bands."""
+    order = ["article_id", "shared", "other_seq"]
+    own = cand[cand["shared"] > 0].sort_values(order, ascending=[True, False, True])
+    own = own.groupby("article_id", sort=False).head(max_candidates)
+    lead = cand[cand["lead"] > 0].sort_values(
+        ["article_id", "lead", "other_seq"], ascending=[True, False, True]
+    )
+    lead = lead.groupby("article_id", sort=False).head(LEAD_CANDIDATES)
+    both = pd.concat([own, lead], ignore_index=True)
+    return both.drop_duplicates(["article_id", "other_id"]).sort_values(["article_id", "other_seq"])
+
+
+def cue_masks(titles: list[np.ndarray], cue_hashes: np.ndarray) -> np.ndarray:
+    """A bit mask per headline of the re-issue cue words it holds (bit i: ``cue_hashes[i]``),
+    for all headlines in one pass."""
+    lens = np.fromiter((len(t) for t in titles), dtype=np.int64, count=len(titles))
+    if lens.sum() == 0:
+        return np.zeros(len(titles), dtype=np.int64)
+    flat = np.concatenate(titles)
+    owner = np.repeat(np.arange(len(titles)), lens)
+    at = np.minimum(np.searchsorted(cue_hashes, flat), len(cue_hashes) - 1)
+    hit = cue_hashes[at] == flat  # a headline's words are unique: the sum is the OR
+    bits = np.left_shift(1, at[hit]).astype(np.float64)
+    return np.bincount(owner[hit], weights=bits, minlength=len(titles)).astype(np.int64)
+
+
+#: Set bits of every cue mask (at most len(REISSUE_CUES) bits).
+_POP = np.array([bin(i).count("1") for i in range(1 << len(REISSUE_CUES))], dtype=np.int64)
+
+
+def _popcount(x: np.ndarray) -> np.ndarray:
+    return _POP[x]
+
+
+def reissue_pairs(
+    titles: tuple[np.ndarray, np.ndarray, np.ndarray],
+    masks: tuple[np.ndarray, np.ndarray],
+    cont: np.ndarray,
+    opts: Any,
+) -> np.ndarray:
+    """Which pairs are a wire re-issue and its original: a cue in either headline, the
+    headlines without their cue words sharing at least ``short_titles`` of their words, and
+    containment of at least ``reissue_containment``.
+
+    ``titles``: headline word counts of both sides and their overlap; ``masks``: the cue
+    masks (:func:`cue_masks`) of both sides."""
+    ta, tb, ti = titles
+    ma, mb = masks
+    ca, cb, cboth = _popcount(ma), _popcount(mb), _popcount(ma & mb)
+    inter = ti - cboth
+    union = (ta - ca) + (tb - cb) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agree = np.where(union > 0, inter / union, 0.0)
+    cued = (ma | mb) > 0
+    return (
+        cued
+        & (ta > 0)
+        & (tb > 0)
+        & (agree >= opts.short_titles)
+        & (cont >= opts.reissue_containment)
+    )
+
+
+def containment_counts(small: np.ndarray, large: np.ndarray, opts: Any) -> np.ndarray:
+    """Whether containment may count for each pair: the shorter has at least
+    ``min_shingles`` shingles and at least ``min_ratio`` of the longer's."""
+    return (small >= opts.min_shingles) & (small >= opts.min_ratio * large)
+
+
+def tables_waived(titled_agree: np.ndarray, opts: Any) -> np.ndarray:
+    """Pairs the table rule does not hold apart: two titled tables whose headlines share at
+    least ``table_titles`` of their words are one company's or one report's table (an
+    earnings note and its corrected or expanded issue); untitled tables (rates, prices
+    issued hour by hour) keep the rule."""
+    if opts.table_titles <= 0:
+        return np.zeros(len(titled_agree), dtype=bool)
+    return titled_agree >= opts.table_titles
