@@ -481,11 +481,20 @@ def _readings_to_score(
     return cands, False
 
 
+#: An ocean lies in no country: no home-country guess for "the Arctic Ocean" or "the
+#: North Atlantic".
+_OCEAN = re.compile(
+    r"\bOceans?\b|^(?:[Tt]he )?(?:(?:North|South|Mid|Central|Western|Eastern)[- ])?"
+    r"(?:Atlantic|Pacific)$"
+)
+
+
 def _looks_like_name(surface: str) -> bool:
-    """Capitalised and not a bare acronym or number: worth a home-country guess."""
+    """Capitalised, not a bare acronym or number, and no ocean: worth a home-country guess."""
     clean = _clean(surface)
     return (
         bool(clean)
+        and not _OCEAN.search(clean)
         and clean[0].isupper()
         and (any(ch.islower() for ch in clean) or " " in clean)  # "ST. PARIS", not "AP"
     )
@@ -816,6 +825,12 @@ RANK_FEATURES = (
     "mentions",
     "towns_same_admin",
     "towns_same_country",
+    "prior_rank",
+    "local_home",
+    "same_sentence",
+    "states_vote",
+    "competes",
+    "support_share",
 )
 
 
@@ -839,6 +854,10 @@ class _RankInputs:
     lower_word: float
     mentions: float
     other_towns: list[set[tuple[str, str]]]
+    prior_rank: dict[str, int]
+    local_home: str | None
+    competing: set[str]
+    support: dict[str, int]
 
 
 def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
@@ -859,6 +878,9 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
     if text and cf:
         lower_word = float(re.search(r"\b" + re.escape(cf) + r"\b", text) is not None)
         mentions = float(low.count(cf))
+    competing, local = _readings_to_score(
+        cands, ctx, key, _real_qualifier(cands, qualifier), ctx.admin - own_a
+    )
     inputs = _RankInputs(
         ctx=ctx,
         key=key,
@@ -880,6 +902,10 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
             for k, adm in ctx.towns.items()
             if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
         ],
+        prior_rank={c: sum(prior[o] > prior[c] for o in prior) for c in prior},
+        local_home=_local_home(competing, country) if local else None,
+        competing={c.code for c in competing},
+        support={c: ctx.support(c, key) for c in by_code},
     )
     return [(code, _feature_vector(inputs, code, rs, len(by_code))) for code, rs in by_code.items()]
 
@@ -911,7 +937,7 @@ def _feature_vector(f: _RankInputs, code: str, rs: list[Cand], n_codes: int) -> 
         float(n_codes),
         f.country.get(code, 0.0) / f.total,
         f.country.get(code, 0.0),
-        float(ctx.support(code, key)),
+        float(f.support[code]),
         float(f.home == code),
         av,
         float(any(ctx.possible_admin(key, (code, a)) for a in adm)),
@@ -928,6 +954,12 @@ def _feature_vector(f: _RankInputs, code: str, rs: list[Cand], n_codes: int) -> 
         f.mentions,
         float(sum(any(x in towns for x in ((code, a) for a in adm)) for towns in f.other_towns)),
         float(sum(any(t[0] == code for t in towns) for towns in f.other_towns)),
+        float(f.prior_rank[code]),
+        float(f.local_home == code),
+        float(code in ctx.cosentence.get(key, ())),
+        float(ctx.states.get(key) == code),
+        float(code in f.competing),
+        f.support[code] / (sum(f.support.values()) + 1.0),
     ]
 
 
@@ -936,7 +968,7 @@ RANKER_PATH = config.DATA_DIR / "gazetteer" / "country_ranker.json"
 
 @functools.lru_cache(maxsize=1)
 def _ranker() -> tuple | None:
-    """The learned ranker (trees as nested tuples, and its overrule margin), or None.
+    """The learned ranker (a function of a feature vector, and its overrule margin), or None.
 
     Off unless ``WORKBENCH_COUNTRY_RANKER=1``: trained on two gold sets it does not beat the
     rules on the third (bench/RESULTS.md, issue 15), so the rules decide by default.
@@ -946,7 +978,22 @@ def _ranker() -> tuple | None:
     spec = json.loads(RANKER_PATH.read_text(encoding="utf-8"))
     if tuple(spec["features"]) != RANK_FEATURES:
         return None  # trained on other features: the rules decide until `make model`
-    return tuple(_tree(t) for t in spec["trees"]), float(spec.get("delta", 0.0))
+    if spec.get("kind") == "linear":
+        return functools.partial(_linear_score, tuple(spec["coef"]), spec["intercept"]), float(
+            spec.get("delta", 0.0)
+        )
+    trees = tuple(_tree(t) for t in spec["trees"])
+    return functools.partial(_tree_score, trees), float(spec.get("delta", 0.0))
+
+
+def _linear_score(coef: Sequence[float], intercept: float, x: Sequence[float]) -> float:
+    """A logistic model's logit: each feature (0 when not applicable) and, after them, one
+    "not applicable" indicator per feature (bench/country_ranker.py ``export_linear``)."""
+    n = len(x)
+    s = intercept
+    for i, v in enumerate(x):
+        s += coef[n + i] if v == NA else coef[i] * v
+    return s
 
 
 def _tree(node: dict | float) -> tuple | float:
@@ -972,8 +1019,8 @@ def _rank(answer: str | None, stage: tuple) -> tuple[str | None, dict[str, float
     rows = _rank_features(stage)
     if len(rows) < 2:
         return None
-    trees, delta = model
-    scores = {code: _tree_score(trees, x) for code, x in rows}
+    score, delta = model
+    scores = {code: score(x) for code, x in rows}
     return _overrule(answer, scores, delta), scores
 
 
