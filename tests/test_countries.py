@@ -704,3 +704,18 @@ def test_ordinary_words_lists_the_planet_and_oceans_are_no_places() -> None:
     ]
     assert CountryResolver().resolve_article(sea, spans) == [None, None]
     assert resolve_country("Atlantic City") == "USA"
+
+
+def test_a_small_town_that_is_also_an_ordinary_word_is_the_word() -> None:
+    """ "Homeland" (a town of 7,000 in California) in a speech that also writes "homeland"
+    is the word, in both resolution paths; a small town with no lower-case twin stays."""
+    speech = (
+        "We are fighting for the Homeland. Every Ukrainian defends our homeland, Kyiv and "
+        "Kharkiv, against Russia."
+    )
+    start = speech.index("Homeland")
+    assert resolve_country("Homeland", context=speech, start=start) is None
+    spans = [(start, start + len("Homeland"), "Homeland", "LOC")]
+    assert CountryResolver().resolve_article(speech, spans) == [None]
+    plain = "The fire reached Homeland and Perris in Riverside County, California."
+    assert resolve_country("Homeland", context=plain, start=plain.index("Homeland")) == "USA"

@@ -769,9 +769,23 @@ def _resolve_stage(
             listed = _listed_state(cands, context, start, end)
             if listed is not None:
                 return listed, None
+    if qualifier is None and _ordinary_word_town(cands, surface, context):
+        return None, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
+
+
+def _ordinary_word_town(cands: Sequence[Cand], surface: str, text: str) -> bool:
+    """One word whose only readings are small towns, and that the text also writes in lower
+    case: the word, not a town ("fighting for the Homeland" ... "our homeland"; "Mobile
+    clinics" ... "mobile teams")."""
+    word = _clean(surface)
+    return (
+        " " not in word
+        and all(c.kind == "city" and c.weight < SMALL_CITY for c in cands)
+        and re.search(r"\b" + re.escape(word.casefold()) + r"\b", text) is not None
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1096,7 +1110,7 @@ class CountryResolver:
                     continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
-                memo[mk] = acronym or self._one(ctx, head, qualifier, label)
+                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text)
             out.append(memo[mk])
         return out
 
@@ -1113,7 +1127,9 @@ class CountryResolver:
         return self.resolve_article(word, [(0, len(word), word, "ORG")])[0]
 
     @staticmethod
-    def _one(ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str) -> str | None:
+    def _one(
+        ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str, text: str
+    ) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
         else:
@@ -1128,5 +1144,7 @@ class CountryResolver:
                 return qualifier[0]
             if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
                 return ctx.fallback(_key(head))
+            return None
+        if qualifier is None and _ordinary_word_town(cands, head, text):
             return None
         return _choose(cands, ctx, _key(head), qualifier)
