@@ -89,11 +89,15 @@ per text and cached) each reading is also scored against the article's other pla
   reading ("Of Brazil's cases, four in Santa Catarina");
 * a foreign compass word inside a longer name ("Nord Stream") is no region, and a demonym
   before Ocean or Sea names the water ("Indian Ocean").
+* a word that is also written in lower case in the text is no small town or bare county
+  ("Power" is no vote for Power County, Idaho; "the Homeland" is no Homeland, Calif.);
+  ", New York" inside a list of cities is no state qualifier; "Earth" is the world; an
+  ocean gets no home-country guess.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
 rules' score of each and the features a learned ranker reads (``RANK_FEATURES``).  That
-ranker (``bench/country_ranker.py``, ``make model``, trees in
+ranker (``bench/country_ranker.py``, ``make model``, trees or linear weights in
 ``data/gazetteer/country_ranker.json``) is off by default (``WORKBENCH_COUNTRY_RANKER=1``
 turns it on): validated leave-one-set-out it does not beat these rules.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
 
