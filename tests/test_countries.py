@@ -671,3 +671,51 @@ def test_a_lone_words_reading_is_the_full_paths_and_skips_the_context_when_none(
     assert r.resolve_word("Council") is None and r.resolve_word("RISES") is None
     with pytest.raises(ZeroDivisionError):
         r.resolve_word("Chinese")
+
+
+def test_ordinary_words_lists_the_planet_and_oceans_are_no_places() -> None:
+    """A bare county name that the text also writes in lower case ("Power", Idaho's Power
+    County) casts no vote; ", New York" inside a list of cities is no state of "Brussels";
+    "Earth" is the world; an ocean gets no home-country guess."""
+    from workbench.resolve.context import _article_context
+
+    kremlin = (
+        "Power supplies to Europe were discussed. Power engineers from Hungary and Russia met. "
+        "We are very happy to welcome the Prime Minister of Hungary, Mr Orban, here in Moscow. "
+        "The power grid and the nuclear power plant in Paks were on the agenda; the United "
+        "States was not."
+    )
+    assert resolve_country("Moscow", context=kremlin, start=kremlin.index("Moscow")) == "RUS"
+    speech = (
+        "We are ready to look for the key to the end of the war in all possible formats: "
+        "Paris, Berlin, Minsk. Istanbul, Geneva, Brussels, New York, Beijing - I don't care "
+        "where in the world to negotiate peace in Ukraine."
+    )
+    usa = {a: v for a, v in _article_context(speech).admin.items() if a[0] == "USA"}
+    assert usa == {("USA", "NY"): 2.0}  # "New York" itself; not "Brussels, New York"
+    qualified = "Stroud, Ontario, Canada, and Bradford lie north of Toronto."
+    assert _article_context(qualified).qualifiers[len("Stroud")] == ("CAN", "08")
+    space = "The agencies will cooperate on remote sensing of the Earth and on Earth's climate."
+    assert resolve_country("Earth", context=space, start=space.index("Earth")) == "REG:WORLD"
+    sea = "Russian ships patrol the Arctic Ocean and the North Atlantic, far from Moscow."
+    spans = [
+        (sea.index(n), sea.index(n) + len(n), n, "LOC")
+        for n in ("the Arctic Ocean", "the North Atlantic")
+    ]
+    assert CountryResolver().resolve_article(sea, spans) == [None, None]
+    assert resolve_country("Atlantic City") == "USA"
+
+
+def test_a_small_town_that_is_also_an_ordinary_word_is_the_word() -> None:
+    """ "Homeland" (a town of 7,000 in California) in a speech that also writes "homeland"
+    is the word, in both resolution paths; a small town with no lower-case twin stays."""
+    speech = (
+        "We are fighting for the Homeland. Every Ukrainian defends our homeland, Kyiv and "
+        "Kharkiv, against Russia."
+    )
+    start = speech.index("Homeland")
+    assert resolve_country("Homeland", context=speech, start=start) is None
+    spans = [(start, start + len("Homeland"), "Homeland", "LOC")]
+    assert CountryResolver().resolve_article(speech, spans) == [None]
+    plain = "The fire reached Homeland and Perris in Riverside County, California."
+    assert resolve_country("Homeland", context=plain, start=plain.index("Homeland")) == "USA"

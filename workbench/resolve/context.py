@@ -191,6 +191,23 @@ def _best_qualifier(strong: Sequence[Cand], code: str | None) -> tuple[str, str]
     return best.code, best.admin1 if best.kind == "admin" else ""
 
 
+#: After a qualifier's phrase: the next item of a list, and that item's words.
+_LIST_NEXT = re.compile(r"\s*(?:,|and\b|&)\s*([A-Z][\w.'’]*(?:\s[A-Z][\w.'’]*)?)")
+
+
+def _list_item_after(cands: Sequence[Cand], qual: tuple[str, str], after: str) -> bool:
+    """ "Geneva, Brussels, New York, Beijing": ", New York" is the next item of a list, not
+    the state of "Brussels", when no reading of the name lies in that state and another
+    item follows that is not the state's own country ("Stroud, Ontario, Canada")."""
+    if not qual[1] or any(c.code == qual[0] and c.admin1 == qual[1] for c in cands):
+        return False
+    m = _QUAL.match(after)
+    nxt = _LIST_NEXT.match(after, m.end()) if m else None
+    if nxt is None:
+        return False
+    return not any(c.code == qual[0] and c.kind in {"country", "abbrev"} for c in _lookup(nxt[1]))
+
+
 def _bare_qualifier(after: str) -> tuple[str, str] | None:
     """``countries._qualifier`` without an article: the heaviest reading of the qualifier."""
     found = _qualifier_readings(after)
@@ -511,6 +528,8 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
     _note_mention(ctx, p, text, start, end, surface, key, cands)
     qual = _bare_qualifier(text[end : end + 40])
+    if qual and _list_item_after(cands, qual, text[end : end + 80]):
+        qual = None
     if qual:
         ctx.qualifiers[end] = qual
         qual_cands = [c for c in cands if c.code == qual[0]]
@@ -568,11 +587,11 @@ def _vote_dominant(
     if best is None or best.kind == "region":
         return
     if (
-        best.kind in {"city", "subdiv"}
+        best.kind in {"city", "subdiv", "county_bare"}
         and " " not in surface
         and surface.casefold() in p.lower_words
     ):
-        return  # "Mobile", "Reading": also an ordinary word in this text
+        return  # "Mobile", "Reading", "Power" (County): also an ordinary word in this text
     admin1 = _dominant_admin(cands, best)
     if best.kind == "country" and any(c.kind == "admin" and c.code != best.code for c in cands):
         p.split.append((key, best, cands))  # "Georgia": the country or a US state

@@ -89,11 +89,15 @@ per text and cached) each reading is also scored against the article's other pla
   reading ("Of Brazil's cases, four in Santa Catarina");
 * a foreign compass word inside a longer name ("Nord Stream") is no region, and a demonym
   before Ocean or Sea names the water ("Indian Ocean").
+* a word that is also written in lower case in the text is no small town or bare county
+  ("Power" is no vote for Power County, Idaho; "the Homeland" is no Homeland, Calif.);
+  ", New York" inside a list of cities is no state qualifier; "Earth" is the world; an
+  ocean gets no home-country guess.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
 rules' score of each and the features a learned ranker reads (``RANK_FEATURES``).  That
-ranker (``bench/country_ranker.py``, ``make model``, trees in
+ranker (``bench/country_ranker.py``, ``make model``, trees or linear weights in
 ``data/gazetteer/country_ranker.json``) is off by default (``WORKBENCH_COUNTRY_RANKER=1``
 turns it on): validated leave-one-set-out it does not beat these rules.  Measured on LGL, GeoWebNews and GeoVirus: ``bench/eval_geoparsing.py``.
 
@@ -481,11 +485,20 @@ def _readings_to_score(
     return cands, False
 
 
+#: An ocean lies in no country: no home-country guess for "the Arctic Ocean" or "the
+#: North Atlantic".
+_OCEAN = re.compile(
+    r"\bOceans?\b|^(?:[Tt]he )?(?:(?:North|South|Mid|Central|Western|Eastern)[- ])?"
+    r"(?:Atlantic|Pacific)$"
+)
+
+
 def _looks_like_name(surface: str) -> bool:
-    """Capitalised and not a bare acronym or number: worth a home-country guess."""
+    """Capitalised, not a bare acronym or number, and no ocean: worth a home-country guess."""
     clean = _clean(surface)
     return (
         bool(clean)
+        and not _OCEAN.search(clean)
         and clean[0].isupper()
         and (any(ch.islower() for ch in clean) or " " in clean)  # "ST. PARIS", not "AP"
     )
@@ -760,9 +773,23 @@ def _resolve_stage(
             listed = _listed_state(cands, context, start, end)
             if listed is not None:
                 return listed, None
+    if qualifier is None and _ordinary_word_town(cands, surface, context):
+        return None, None
     key = _key(surface)
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
+
+
+def _ordinary_word_town(cands: Sequence[Cand], surface: str, text: str) -> bool:
+    """One word whose only readings are small towns, and that the text also writes in lower
+    case: the word, not a town ("fighting for the Homeland" ... "our homeland"; "Mobile
+    clinics" ... "mobile teams")."""
+    word = _clean(surface)
+    return (
+        " " not in word
+        and all(c.kind == "city" and c.weight < SMALL_CITY for c in cands)
+        and re.search(r"\b" + re.escape(word.casefold()) + r"\b", text) is not None
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -816,6 +843,12 @@ RANK_FEATURES = (
     "mentions",
     "towns_same_admin",
     "towns_same_country",
+    "prior_rank",
+    "local_home",
+    "same_sentence",
+    "states_vote",
+    "competes",
+    "support_share",
 )
 
 
@@ -839,6 +872,10 @@ class _RankInputs:
     lower_word: float
     mentions: float
     other_towns: list[set[tuple[str, str]]]
+    prior_rank: dict[str, int]
+    local_home: str | None
+    competing: set[str]
+    support: dict[str, int]
 
 
 def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
@@ -859,6 +896,9 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
     if text and cf:
         lower_word = float(re.search(r"\b" + re.escape(cf) + r"\b", text) is not None)
         mentions = float(low.count(cf))
+    competing, local = _readings_to_score(
+        cands, ctx, key, _real_qualifier(cands, qualifier), ctx.admin - own_a
+    )
     inputs = _RankInputs(
         ctx=ctx,
         key=key,
@@ -880,6 +920,10 @@ def _rank_features(stage: tuple) -> list[tuple[str, list[float]]]:
             for k, adm in ctx.towns.items()
             if not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
         ],
+        prior_rank={c: sum(prior[o] > prior[c] for o in prior) for c in prior},
+        local_home=_local_home(competing, country) if local else None,
+        competing={c.code for c in competing},
+        support={c: ctx.support(c, key) for c in by_code},
     )
     return [(code, _feature_vector(inputs, code, rs, len(by_code))) for code, rs in by_code.items()]
 
@@ -911,7 +955,7 @@ def _feature_vector(f: _RankInputs, code: str, rs: list[Cand], n_codes: int) -> 
         float(n_codes),
         f.country.get(code, 0.0) / f.total,
         f.country.get(code, 0.0),
-        float(ctx.support(code, key)),
+        float(f.support[code]),
         float(f.home == code),
         av,
         float(any(ctx.possible_admin(key, (code, a)) for a in adm)),
@@ -928,6 +972,12 @@ def _feature_vector(f: _RankInputs, code: str, rs: list[Cand], n_codes: int) -> 
         f.mentions,
         float(sum(any(x in towns for x in ((code, a) for a in adm)) for towns in f.other_towns)),
         float(sum(any(t[0] == code for t in towns) for towns in f.other_towns)),
+        float(f.prior_rank[code]),
+        float(f.local_home == code),
+        float(code in ctx.cosentence.get(key, ())),
+        float(ctx.states.get(key) == code),
+        float(code in f.competing),
+        f.support[code] / (sum(f.support.values()) + 1.0),
     ]
 
 
@@ -936,7 +986,7 @@ RANKER_PATH = config.DATA_DIR / "gazetteer" / "country_ranker.json"
 
 @functools.lru_cache(maxsize=1)
 def _ranker() -> tuple | None:
-    """The learned ranker (trees as nested tuples, and its overrule margin), or None.
+    """The learned ranker (a function of a feature vector, and its overrule margin), or None.
 
     Off unless ``WORKBENCH_COUNTRY_RANKER=1``: trained on two gold sets it does not beat the
     rules on the third (bench/RESULTS.md, issue 15), so the rules decide by default.
@@ -946,7 +996,22 @@ def _ranker() -> tuple | None:
     spec = json.loads(RANKER_PATH.read_text(encoding="utf-8"))
     if tuple(spec["features"]) != RANK_FEATURES:
         return None  # trained on other features: the rules decide until `make model`
-    return tuple(_tree(t) for t in spec["trees"]), float(spec.get("delta", 0.0))
+    if spec.get("kind") == "linear":
+        return functools.partial(_linear_score, tuple(spec["coef"]), spec["intercept"]), float(
+            spec.get("delta", 0.0)
+        )
+    trees = tuple(_tree(t) for t in spec["trees"])
+    return functools.partial(_tree_score, trees), float(spec.get("delta", 0.0))
+
+
+def _linear_score(coef: Sequence[float], intercept: float, x: Sequence[float]) -> float:
+    """A logistic model's logit: each feature (0 when not applicable) and, after them, one
+    "not applicable" indicator per feature (bench/country_ranker.py ``export_linear``)."""
+    n = len(x)
+    s = intercept
+    for i, v in enumerate(x):
+        s += coef[n + i] if v == NA else coef[i] * v
+    return s
 
 
 def _tree(node: dict | float) -> tuple | float:
@@ -972,8 +1037,8 @@ def _rank(answer: str | None, stage: tuple) -> tuple[str | None, dict[str, float
     rows = _rank_features(stage)
     if len(rows) < 2:
         return None
-    trees, delta = model
-    scores = {code: _tree_score(trees, x) for code, x in rows}
+    score, delta = model
+    scores = {code: score(x) for code, x in rows}
     return _overrule(answer, scores, delta), scores
 
 
@@ -1049,7 +1114,7 @@ class CountryResolver:
                     continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
-                memo[mk] = acronym or self._one(ctx, head, qualifier, label)
+                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text)
             out.append(memo[mk])
         return out
 
@@ -1066,7 +1131,9 @@ class CountryResolver:
         return self.resolve_article(word, [(0, len(word), word, "ORG")])[0]
 
     @staticmethod
-    def _one(ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str) -> str | None:
+    def _one(
+        ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str, text: str
+    ) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
         else:
@@ -1081,5 +1148,7 @@ class CountryResolver:
                 return qualifier[0]
             if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
                 return ctx.fallback(_key(head))
+            return None
+        if qualifier is None and _ordinary_word_town(cands, head, text):
             return None
         return _choose(cands, ctx, _key(head), qualifier)
