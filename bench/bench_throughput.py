@@ -1,33 +1,34 @@
 """Throughput: end-to-end ingest + analyze vs spaCy's own ``nlp.pipe`` ceiling (issues 6, 20).
 
-One process, one sample of Reuters TRAIN (the first ``--n`` distinct articles in file order,
-written once as JSONL), the same texts, the same model and components as
-``workbench.nlp.extract.pipeline()`` (senter, ner, lookup lemmatizer), the same number of
-processes (``n_process`` = ``workers``):
+One sample of Reuters TRAIN (the first ``--n`` distinct articles in file order, written once
+as JSONL), the same texts, the same model and components as ``workbench.nlp.extract.pipeline()``
+(senter, ner, lookup lemmatizer), the same number of processes (``n_process`` = ``workers``).
+Three sides, **each timed in a fresh Python process** (this script with ``--side``), as a new
+``workbench analyze`` runs:
 
-- **bare**: ``for doc in nlp.pipe(texts, batch_size=64, n_process=W): pass`` over the texts
-  already in memory (spaCy's ceiling: no I/O, no rows, no database);
-- **bare, previous pipeline**: the same over the pipeline before issue 20 (tok2vec, tagger,
-  senter, attribute_ruler, rule lemmatizer, ner; parser excluded), for the speed-up;
-- both bare runs again at the batch size ``extract`` uses (``extract.NLP_BATCH``, 16) when it
-  is not 64: the targets stay against batch 64, and these lines show how much of a ratio is
-  the batch size rather than the pipeline;
-- **workbench**: ``Workbench.ingest(jsonl)`` + ``extract(workers=W)`` + the rest of
-  ``analyze()`` (resolve, themes, tone, quotes, search index, aggregates) into a fresh DuckDB
-  file; ingest+extract and ingest+analyze are both reported against bare;
-- **naive**: a per-document ``nlp(text)`` loop, one ``INSERT`` per article, sentence and
-  mention (what a first script usually does), into a fresh DuckDB file.
+- **bare**: ``for doc in nlp.pipe(texts, batch_size=B, n_process=W): pass`` over the texts,
+  already in memory, as stored (spaCy's ceiling: no I/O, no rows, no database);
+- **prev**: the same over the pipeline before issue 20 (tok2vec, tagger, senter,
+  attribute_ruler, rule lemmatizer, ner; parser excluded), for the extraction speed-up;
+- **analyze**: ``Workbench.ingest(jsonl)`` + ``analyze()`` (extract, resolve, themes, tone,
+  quotes, stories, search index, aggregates) into a fresh DuckDB file.
 
-The variants alternate (``--rounds``, best of each kept) so background load hits all.
-Words are whitespace-split words of the article texts (``articles.n_words``), the same
-count for all. CPU seconds (this process + reaped workers) hardly move with outside load,
-wall time does: the speed-up and the ratios are given in both (CPU: the median of the
-rounds; with 2 rounds their mean). The CPU seconds of each stage inside ``analyze()`` are
-printed too, and the ratio without ``resolve``. Targets: extraction speed-up
+Each side loads its spaCy pipeline before its clock starts; everything else a fresh process
+pays (indexes, taxonomy, lexicons, imports) is on the clock of ``analyze``. B is the batch size
+``extract`` uses (``extract.NLP_BATCH``) unless ``--batch`` says otherwise, so both sides parse
+alike. The sides are interleaved (prev, bare, analyze; then analyze, bare, prev; ...), so
+every round's bare ran next to the sides it is compared with, and each ratio is computed
+**within a round**: the figure is the median of the per-round ratios, printed with their range
+(outside load moves all sides of a round alike, and moves rounds apart). The measure is CPU
+seconds of the side's process and its reaped children (user + system; DuckDB's threads
+included); wall seconds are printed per round for reference only. ``--warm`` also times a
+second ingest + analyze in the same process (what the first-call costs are). Words are
+whitespace-split words of the texts (``articles.n_words``). Targets: extraction speed-up
 (words/CPU-s, new / previous) >= 1.7; ingest+extract / bare >= 0.90; ingest+analyze / bare
->= 0.85; workbench / naive >= 2.0.
+>= 0.85; workbench / naive >= 2.0 (``naive``: a per-document ``nlp(text)`` loop with one
+``INSERT`` per row, in this process, wall).
 
-    .venv/bin/python bench/bench_throughput.py [--n 2000] [--workers 2] [--rounds 2] [--same-output]
+    .venv/bin/python bench/bench_throughput.py [--n 400] [--workers 1] [--rounds 3] [--no-naive]
 
 ``--same-output`` first checks that the previous and the new pipeline find the same entities
 and sentence starts on every text (the dropped components feed neither).
@@ -40,6 +41,8 @@ import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -154,14 +157,8 @@ def previous_pipeline():
     return nlp
 
 
-#: The batch size of the bare ``nlp.pipe`` figures (spaCy's usual; the targets are against it).
+#: spaCy's usual batch size (``--same-output``; ``--batch 64`` times bare at it).
 BARE_BATCH = 64
-SIDE_NAMES = {
-    "prev": "bare previous pipeline",
-    "bare": "bare",
-    "prev_wb": "bare previous pipeline",
-    "bare_wb": "bare",
-}
 
 
 def run_bare(nlp, texts: list[str], workers: int, *, batch_size: int = BARE_BATCH) -> float:
@@ -230,32 +227,184 @@ def same_output(old, new, texts: list[str]) -> tuple[int, int, int]:
     return tokens, ents, sents
 
 
-def _batch_figures(words: int, cpu_of: dict, wbt: list[dict], batch: int, med) -> None:
-    """The bare figures again at the batch size ``extract`` uses (``NLP_BATCH``): what part
-    of a ratio above is the batch size, and what is the pipeline."""
-    print(f"bare nlp.pipe at the workbench's batch size ({batch}):")
-    bl.figure("  bare nlp.pipe", words / med(cpu_of["bare_wb"]), "words/CPU-s")
-    bl.figure("  bare nlp.pipe, previous pipeline", words / med(cpu_of["prev_wb"]), "words/CPU-s")
+#: The sides of one round, each timed in its own fresh process.
+SIDES = ("prev", "bare", "analyze")
+
+
+def _side_order(r: int) -> tuple[str, ...]:
+    """prev, bare, analyze in odd rounds, reversed in even ones (ABC CBA ...): bare always
+    runs next to each side it is compared with, and no side always runs first."""
+    return SIDES if r % 2 == 0 else SIDES[::-1]
+
+
+def _child_bare(texts: list[str], workers: int, batch: int, previous: bool) -> dict:
+    """One bare ``nlp.pipe`` over the texts, the pipeline loaded before the clock starts."""
+    from workbench.nlp.extract import pipeline
+
+    nlp = previous_pipeline() if previous else pipeline()
+    c0 = cpu_seconds()
+    wall = run_bare(nlp, texts, workers, batch_size=batch)
+    return {"cpu": cpu_seconds() - c0, "wall": wall}
+
+
+def _child_analyze(sample: Path, workers: int, warm: bool) -> dict:
+    """Ingest + every stage of ``analyze()`` into a fresh file, as a new ``workbench`` process
+    does it: the spaCy pipeline is loaded before the clock starts (bare loads it outside its
+    clock too); every other first-call cost (indexes, taxonomy, lexicons, imports) is timed."""
+    from workbench.nlp.extract import pipeline
+
+    pipeline()
+    w = run_workbench(sample, workers)
+    out = {"cpu": w["cpu_analyze"], "wall": w["analyze"], "stage_cpu": w["stage_cpu"]}
+    out |= {"cpu_ingest_extract": w["cpu_ingest_extract"], "counts": w["counts"]}
+    if warm:  # the same again in this process: what the first-call costs were
+        out["cpu_warm"] = run_workbench(sample, workers)["cpu_analyze"]
+    return out
+
+
+def child(argv: list[str]) -> None:
+    """``--side SIDE``: time one side in this (fresh) process and print it as JSON."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices=SIDES, required=True)
+    ap.add_argument("--texts", type=Path, required=True)
+    ap.add_argument("--sample", type=Path, required=True)
+    ap.add_argument("--workers", type=int, required=True)
+    ap.add_argument("--batch", type=int, required=True)
+    ap.add_argument("--warm", action="store_true")
+    a = ap.parse_args(argv)
+    if a.side == "analyze":
+        out = _child_analyze(a.sample, a.workers, a.warm)
+    else:
+        texts = json.loads(a.texts.read_text(encoding="utf-8"))
+        out = _child_bare(texts, a.workers, a.batch, a.side == "prev")
+    print("RESULT " + json.dumps(out | {"load": bl.loadavg()}), flush=True)
+
+
+def run_side(side: str, paths: tuple[Path, Path], args: argparse.Namespace, batch: int) -> dict:
+    """One side in a fresh interpreter (this script, ``--side``); its JSON result."""
+    cmd = [sys.executable, __file__, "--side", side, "--texts", str(paths[0])]
+    cmd += ["--sample", str(paths[1]), "--workers", str(args.workers), "--batch", str(batch)]
+    cmd += ["--warm"] if args.warm and side == "analyze" else []
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise SystemExit(f"bench side {side!r} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT ") :])
+
+
+def _spread(label: str, values: list[float], target: str = "") -> float:
+    """The median of per-round values, printed with their range."""
+    m = statistics.median(values)
+    lo, hi = min(values), max(values)
+    bl.figure(f"{label} (median of {len(values)} rounds; range {lo:.3f}-{hi:.3f})", m, "", target)
+    return m
+
+
+def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
+    """Per-round ratios (sides of the same round ran back to back) and their medians."""
+    med = statistics.median
+    cpu = {s: [r[s]["cpu"] for r in rounds] for s in SIDES}
+    bl.figure("bare nlp.pipe (median CPU)", words / med(cpu["bare"]), "words/CPU-s")
     bl.figure(
-        "  extraction speed-up new / previous, both at this batch (CPU)",
-        med(cpu_of["prev_wb"]) / med(cpu_of["bare_wb"]),
-        "",
+        "bare nlp.pipe, previous pipeline (median CPU)", words / med(cpu["prev"]), "words/CPU-s"
     )
-    bl.figure(
-        f"  speed-up new at {batch} / previous at {BARE_BATCH} (CPU)",
-        med(cpu_of["prev"]) / med(cpu_of["bare_wb"]),
-        "",
+    bl.figure("workbench ingest+analyze (median CPU)", words / med(cpu["analyze"]), "words/CPU-s")
+    out = {
+        "speedup_cpu": _spread(
+            "extraction speed-up new / previous, per round (CPU)",
+            [p / b for p, b in zip(cpu["prev"], cpu["bare"], strict=True)],
+            ">= 1.7",
+        ),
+        "ratio_analyze_cpu": _spread(
+            "ratio ingest+analyze (every stage) / bare, per round (CPU)",
+            [b / a for b, a in zip(cpu["bare"], cpu["analyze"], strict=True)],
+            ">= 0.85",
+        ),
+    }
+    ie = [r["analyze"]["cpu_ingest_extract"] for r in rounds]
+    out["ratio_ingest_extract_cpu"] = _spread(
+        "ratio ingest+extract / bare, per round (CPU)",
+        [b / x for b, x in zip(cpu["bare"], ie, strict=True)],
+        ">= 0.90",
     )
-    for key, label in (("ingest_extract", "ingest+extract"), ("analyze", "ingest+analyze")):
-        cpu = med([x[f"cpu_{key}"] for x in wbt])
-        bl.figure(f"  ratio {label} / bare at this batch (CPU)", med(cpu_of["bare_wb"]) / cpu, "")
+    less = [r["analyze"]["cpu"] - r["analyze"]["stage_cpu"]["resolve"] for r in rounds]
+    out["ratio_analyze_less_resolve_cpu"] = _spread(
+        "ratio ingest+analyze less resolve / bare, per round (CPU)",
+        [b / x for b, x in zip(cpu["bare"], less, strict=True)],
+    )
+    if all("cpu_warm" in r["analyze"] for r in rounds):
+        out["ratio_analyze_warm_cpu"] = _spread(
+            "ratio ingest+analyze, second run in the process / bare, per round (CPU)",
+            [r["bare"]["cpu"] / r["analyze"]["cpu_warm"] for r in rounds],
+        )
+    for name in LATER_STAGES:
+        v = [r["analyze"]["stage_cpu"][name] for r in rounds]
+        bl.figure(
+            f"  CPU-s of {name} in analyze() (median; range {min(v):.2f}-{max(v):.2f})", med(v), "s"
+        )
+    return out
+
+
+def _print_round(r: int, side: str, res: dict, batch: int) -> None:
+    what = {"prev": f"bare previous pipeline (batch {batch})", "bare": f"bare (batch {batch})"}
+    line = f"round {r + 1}: {what.get(side, 'workbench ingest+analyze')}"
+    line += f" {res['wall']:.1f}s, {res['cpu']:.2f} CPU-s (load {res['load']})"
+    if side == "analyze":
+        line += f"; ingest+extract {res['cpu_ingest_extract']:.2f} CPU-s; later stages: "
+        line += ", ".join(f"{k} {v:.2f}" for k, v in res["stage_cpu"].items() if k in LATER_STAGES)
+        line += f"; second run {res['cpu_warm']:.2f} CPU-s" if "cpu_warm" in res else ""
+    print(line, flush=True)
+
+
+def _setup(args: argparse.Namespace) -> tuple[Path, Path, int, list[str]]:
+    """The sample, and its texts exactly as extract sees them (as stored), written once."""
+    from workbench import Workbench
+
+    sample = write_sample(args.n)
+    probe = fresh_db("tp_probe.duckdb")
+    with Workbench(probe) as wb:
+        wb.ingest([sample], format="jsonl", progress=False)
+        df = wb.sql("SELECT text, n_words FROM articles")  # extract's order: as stored
+    texts = df["text"].tolist()
+    texts_path = bl.WORK / f"tp_texts_{args.n}.json"
+    texts_path.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    return sample, texts_path, int(df["n_words"].sum()), texts
+
+
+def _others(args: argparse.Namespace, sample: Path, texts: list[str], words: int) -> dict:
+    """``--same-output`` and the naive loop, in this process."""
+    from workbench.nlp.extract import pipeline
+
+    out: dict[str, float] = {}
+    if not (args.same_output or not args.no_naive):
+        return out
+    nlp = pipeline()
+    if args.same_output:
+        tokens, ents, sents = same_output(previous_pipeline(), nlp, texts)
+        print(f"previous vs new pipeline over {len(texts):,} texts ({tokens:,} tokens):")
+        bl.figure("  documents whose entities differ", ents, "", "0")
+        bl.figure("  documents whose sentence starts differ", sents, "", "0")
+    if not args.no_naive:
+        w_cpu = cpu_seconds()
+        w_t = run_workbench(sample, args.workers)["ingest_extract"]
+        w_cpu = cpu_seconds() - w_cpu
+        n_t, n_counts = run_naive(nlp, sample)
+        print(
+            f"naive: {n_t:.1f}s {n_counts}; workbench ingest+extract {w_t:.1f}s ({w_cpu:.1f} CPU-s)"
+        )
+        bl.figure("naive nlp(text) + row inserts", words / n_t, "words/s")
+        bl.figure("ratio workbench ingest+extract / naive (wall)", n_t / w_t, "", ">= 2.0")
+        out |= {"naive_wps": words / n_t, "ratio_naive": n_t / w_t}
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="articles (Reuters TRAIN sample)")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--rounds", type=int, default=2, help="alternating bare/workbench rounds")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 3 for a figure)")
+    ap.add_argument("--batch", type=int, default=0, help="bare batch size (0: extract's own)")
+    ap.add_argument("--warm", action="store_true", help="also a second analyze per process")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     ap.add_argument(
         "--same-output", action="store_true", help="also compare entities and sentence starts"
@@ -263,121 +412,36 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
-    sample = write_sample(args.n)
+    from workbench.nlp.extract import NLP_BATCH
 
-    from workbench import Workbench
-    from workbench.nlp.extract import NLP_BATCH, pipeline
-
-    nlp = pipeline()  # the extraction pipeline, loaded (and cached) before any timing
-    old = previous_pipeline()
-    # The texts exactly as extract sees them: as stored.
-    probe = fresh_db("tp_probe.duckdb")
-    with Workbench(probe) as wb:
-        wb.ingest([sample], format="jsonl", progress=False)
-        df = wb.sql("SELECT text, n_words FROM articles")
-    texts = df["text"].tolist()
-    words = int(df["n_words"].sum())
+    batch = args.batch or NLP_BATCH
+    sample, texts_path, words, texts = _setup(args)
     bl.header(
-        "bench_throughput: ingest+analyze vs nlp.pipe (new and previous pipeline) vs naive",
+        "bench_throughput: ingest+analyze vs bare nlp.pipe, interleaved fresh processes",
         {
             "sample": f"{len(texts):,} Reuters TRAIN articles ({words:,} words), {sample}",
-            "model": nlp.meta["name"] + "-" + nlp.meta["version"],
-            "components": nlp.pipe_names,
-            "previous components": old.pipe_names,
             "workers (n_process)": args.workers,
             "rounds": args.rounds,
+            "bare batch size": batch,
+            "workbench batch size": NLP_BATCH,
         },
     )
-    if args.same_output:
-        tokens, ents, sents = same_output(old, nlp, texts)
-        print(f"previous vs new pipeline over {len(texts):,} texts ({tokens:,} tokens):")
-        bl.figure("  documents whose entities differ", ents, "", "0")
-        bl.figure("  documents whose sentence starts differ", sents, "", "0")
-    sides = {"prev": old, "bare": nlp}
-    if NLP_BATCH != BARE_BATCH:
-        sides |= {"prev_wb": old, "bare_wb": nlp}
-    wall: dict[str, list[float]] = {k: [] for k in sides}
-    cpu_of: dict[str, list[float]] = {k: [] for k in sides}
-    wbt: list[dict] = []
+    if args.rounds < 3:
+        print(f"warning: {args.rounds} round(s): a smoke run, not a figure (use --rounds 3+)")
+    rounds: list[dict[str, dict]] = []
     for r in range(args.rounds):
-        for key, pipe in sides.items():
-            bs = NLP_BATCH if key.endswith("_wb") else BARE_BATCH
-            c0 = cpu_seconds()
-            wall[key].append(run_bare(pipe, texts, args.workers, batch_size=bs))
-            cpu_of[key].append(cpu_seconds() - c0)
-            print(
-                f"round {r + 1}: {SIDE_NAMES[key]} (batch {bs}) {wall[key][-1]:.1f}s,"
-                f" {cpu_of[key][-1]:.1f} CPU-s (load {bl.loadavg()})",
-                flush=True,
-            )
-        w = run_workbench(sample, args.workers)
-        wbt.append(w)
-        print(
-            f"round {r + 1}: workbench ingest {w['ingest']:.1f}s + extract {w['extract']:.1f}s"
-            f" + rest of analyze {w['rest']:.1f}s = {w['analyze']:.1f}s;"
-            f" CPU ingest+extract {w['cpu_ingest_extract']:.1f}s, analyze"
-            f" {w['cpu_analyze']:.1f}s {w['counts']} (load {bl.loadavg()})",
-            flush=True,
-        )
-        print(
-            f"round {r + 1}: CPU-s of the later stages inside analyze(): "
-            + ", ".join(f"{k} {v:.2f}" for k, v in w["stage_cpu"].items()),
-            flush=True,
-        )
-    bare, cpu_bare, prev, cpu_prev = wall["bare"], cpu_of["bare"], wall["prev"], cpu_of["prev"]
-
-    def med(v: list[float]) -> float:
-        return statistics.median(v)
-
-    b = min(bare)
-    out = {"bare_wps": words / b, "bare_wpcpu": words / med(cpu_bare)}
-    bl.figure("bare nlp.pipe", words / b, "words/s")
-    bl.figure("bare nlp.pipe", words / med(cpu_bare), "words/CPU-s")
-    bl.figure("bare nlp.pipe, previous pipeline", words / min(prev), "words/s")
-    bl.figure("bare nlp.pipe, previous pipeline", words / med(cpu_prev), "words/CPU-s")
-    out["speedup_cpu"] = med(cpu_prev) / med(cpu_bare)
-    bl.figure("extraction speed-up new / previous (CPU time)", out["speedup_cpu"], "", ">= 1.7")
-    bl.figure("extraction speed-up new / previous (wall, best)", min(prev) / b, "")
-    for key, label, target in (
-        ("ingest_extract", "ingest+extract", ">= 0.90"),
-        ("analyze", "ingest+analyze (every stage)", ">= 0.85"),
-    ):
-        best = min(x[key] for x in wbt)
-        cpu = med([x[f"cpu_{key}"] for x in wbt])
-        bl.figure(f"workbench {label}", words / best, "words/s")
-        bl.figure(f"workbench {label}", words / cpu, "words/CPU-s")
-        bl.figure(f"ratio {label} / bare (wall, best of rounds)", b / best, "", target)
-        bl.figure(f"ratio {label} / bare (CPU time, median)", med(cpu_bare) / cpu, "", target)
-        out[f"ratio_{key}"] = b / best
-        out[f"ratio_{key}_cpu"] = med(cpu_bare) / cpu
-    # resolve is the corpus-level stage (actors, countries); the ratio without it shows
-    # what the per-article stages cost on their own.
-    cpu = med([x["cpu_analyze_less_resolve"] for x in wbt])
-    bl.figure(
-        "ratio ingest+analyze less resolve / bare (CPU time, median)", med(cpu_bare) / cpu, ""
-    )
-    out["ratio_analyze_less_resolve_cpu"] = med(cpu_bare) / cpu
-    for name in LATER_STAGES:
-        bl.figure(
-            f"  CPU-s of {name} in analyze() (median)",
-            med([x["stage_cpu"][name] for x in wbt]),
-            "s",
-        )
-    if "bare_wb" in cpu_of:
-        _batch_figures(words, cpu_of, wbt, NLP_BATCH, med)
-    w_total = min(x["ingest_extract"] for x in wbt)
-    if not args.no_naive:
-        c0 = cpu_seconds()
-        n_t, n_counts = run_naive(nlp, sample)
-        n_cpu = cpu_seconds() - c0
-        print(f"naive: {n_t:.1f}s, {n_cpu:.1f} CPU-s {n_counts} (load {bl.loadavg()})", flush=True)
-        bl.figure("naive nlp(text) + row inserts", words / n_t, "words/s")
-        bl.figure("ratio workbench / naive", n_t / w_total, "", ">= 2.0")
-        out["naive_wps"] = words / n_t
-        out["ratio_naive"] = n_t / w_total
+        rounds.append({})
+        for side in _side_order(r):
+            rounds[-1][side] = run_side(side, (texts_path, sample), args, batch)
+            _print_round(r, side, rounds[-1][side], batch)
+    out = _report(words, rounds)
+    out |= _others(args, sample, texts, words)
     print(f"loadavg after: {bl.loadavg()}")
     return out
 
 
 if __name__ == "__main__":
-    main()
+    if "--side" in sys.argv[1:]:
+        child(sys.argv[1:])
+    else:
+        main()

@@ -317,6 +317,29 @@ def test_token_patterns_match_inside_sentences_at_article_offsets(extract_nlp):
     assert len(whole) == 3 and sorted(inside) == sorted((h.tok_start, h.tok_end) for h in hits)
 
 
+def test_a_parsed_taxonomy_file_is_kept_on_disk_per_content(tmp_path, monkeypatch):
+    """A new process loads a file's parsed themes from the cache instead of parsing the YAML;
+    an edited file is parsed again."""
+    from workbench.annotate import themes
+
+    cache, user = tmp_path / "cache", tmp_path / "mine.yaml"
+    monkeypatch.setenv("WORKBENCH_CACHE", str(cache))
+    user.write_text("themes:\n  - id: drought\n    terms: [drought, dry spell]\n")
+    monkeypatch.setattr(themes, "_FILE_THEMES", {})
+    first = load_taxonomy([user])
+    assert len(list(cache.glob("theme-file-*.pickle"))) >= 2  # shipped files and mine
+    monkeypatch.setattr(themes, "_FILE_THEMES", {})  # as in a new process
+    parse = themes._parse_file
+    monkeypatch.setattr(themes, "_parse_file", lambda *a: pytest.fail("parsed again"))
+    again = load_taxonomy([user])
+    assert again.themes == first.themes and again.hash == first.hash
+    user.write_text("themes:\n  - id: drought\n    terms: [drought, water shortage]\n")
+    monkeypatch.setattr(themes, "_parse_file", parse)
+    edited = load_taxonomy([user])
+    assert edited.hash != first.hash
+    assert [p.key for p in edited.themes["drought"].patterns][-1] == "water shortage"
+
+
 def test_phrase_words_are_kept_on_disk_per_taxonomy(tmp_path, monkeypatch):
     """The taxonomy's phrases split once by blank English, then read from the cache file:
     the same words; another taxonomy gets its own file (which replaces the old one)."""
@@ -331,7 +354,8 @@ def test_phrase_words_are_kept_on_disk_per_taxonomy(tmp_path, monkeypatch):
     blank = spacy.blank("en")
     assert words == {k: [t.text for t in blank.make_doc(k)] for k in words}
     assert "peace talks" in words or len(words) > 1000
-    assert themes._phrase_words(tax) == words and list(tmp_path.glob("theme-*")) == [cached]
+    assert themes._phrase_words(tax) == words
+    assert list(tmp_path.glob("theme-phrases-*")) == [cached]
     other = Taxonomy(
         {t.id: t for t in parse_themes({"themes": [{"id": "w", "terms": ["war crimes"]}]}, "t")}
     )

@@ -317,12 +317,31 @@ _FILE_THEMES: dict[tuple[str, bytes], tuple[Theme, ...]] = {}
 
 
 def _file_themes(path: Path) -> tuple[Theme, ...]:
-    """The themes of one taxonomy file, parsed once per content of the file."""
+    """The themes of one taxonomy file, parsed once per content of the file: in this
+    process, and on disk (``$WORKBENCH_CACHE``, keyed by the file's name and text and by
+    this module's code), so a new process loads them in ~2 ms instead of parsing ~0.2 s."""
     text = path.read_text(encoding="utf-8")
     key = (path.name, hashlib.sha256(text.encode()).digest())
     hit = _FILE_THEMES.get(key)
     if hit is not None:
         return hit
+    tag = hashlib.sha256(key[0].encode() + b"\0" + key[1] + _parser_hash()).hexdigest()
+    name = hashlib.sha256(path.name.encode()).hexdigest()[:8]
+    cache = cache_dir() / f"theme-file-{name}-{tag[:16]}.pickle"
+    themes = cached_pickle(cache, lambda: _parse_file(path, text))
+    if len(_FILE_THEMES) > 64:  # bounded: a notebook that edits a file many times
+        _FILE_THEMES.clear()
+    _FILE_THEMES[key] = themes
+    return themes
+
+
+@functools.cache
+def _parser_hash() -> bytes:
+    """This module's code: a change to the parsing rules parses every file again."""
+    return hashlib.sha256(Path(__file__).read_bytes()).digest()
+
+
+def _parse_file(path: Path, text: str) -> tuple[Theme, ...]:
     try:
         data = yamlsafe.load(text)
     except yaml.YAMLError as exc:
@@ -334,10 +353,7 @@ def _file_themes(path: Path) -> tuple[Theme, ...]:
             raise _bad(path.name, f"theme id {theme.id!r} appears twice in this file")
         seen.add(theme.id)
         out.append(theme)
-    if len(_FILE_THEMES) > 64:  # bounded: a notebook that edits a file many times
-        _FILE_THEMES.clear()
-    _FILE_THEMES[key] = tuple(out)
-    return _FILE_THEMES[key]
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------- matching

@@ -11,8 +11,12 @@ from typing import Any
 def progress_bar(
     *, desc: str, unit: str, total: int | None = None, enable: bool = True
 ) -> Iterator[Any]:
-    # tqdm.auto probes for Jupyter widgets (about 0.2 s): only when a bar is shown.
-    from tqdm.auto import tqdm
+    # tqdm.auto probes for Jupyter widgets and imports asyncio (about 0.2 s): only when a bar
+    # is shown; a hidden bar is the plain one (the same methods, nothing drawn).
+    if enable:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
 
     bar = tqdm(
         desc=desc, unit=unit, total=total, disable=not enable, dynamic_ncols=True, mininterval=0.5

