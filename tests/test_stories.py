@@ -574,3 +574,29 @@ def test_datasketch_parameters_come_from_the_disk_cache_in_a_later_process(
     a2, b2 = stories._permutations(opts)
     assert (a2 == a).all() and (b2 == b).all()
     assert stories.band_params(opts) == bands
+
+
+def test_band_index_in_memory_gives_the_stored_index_s_pairs(tmp_path):
+    """A run of many batches finds candidates in memory (:class:`stories.BandIndex`), one
+    batch by a query of story_bands: the same signatures, pairs and stories, from no index
+    and from a stored one loaded for an incremental add, in one process or in two."""
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    rows = _rows()
+    rows += [_wire_copy(rows[0]), _reworded(rows[9]), _wire_copy(rows[1]), _reworded(rows[8])]
+    q = (
+        "SELECT s.article_id, s.seq, s.minhash, s.body, p.other_id, p.jaccard, p.containment, "
+        "c.story_id, c.similarity FROM story_signatures s LEFT JOIN story_pairs p USING "
+        "(article_id) LEFT JOIN story_clusters c USING (article_id) ORDER BY ALL"
+    )
+    got = []
+    for batch, workers in ((2000, 1), (3, 1), (2, 2)):
+        w = Workbench(tmp_path / f"b{batch}.duckdb")
+        w.ingest([_write(tmp_path / "first.jsonl", rows[:12])], progress=False)
+        w.stories(progress=False, batch=batch, workers=workers)
+        w.ingest([_write(tmp_path / "late.jsonl", rows[12:])], progress=False)
+        w.stories(progress=False, batch=batch, workers=workers)  # on the stored index
+        got.append(w.con.execute(q).fetchall())
+        w.close()
+    assert got[0] == got[1] == got[2]
+    assert sum(r[4] is not None for r in got[0]) >= 4  # the copies' pairs are there

@@ -565,6 +565,85 @@ def band_keys(sigs: np.ndarray, opts: StoryOptions) -> np.ndarray:
     return out
 
 
+class BandIndex:
+    """The LSH index (``story_bands``) in memory as integers, for a run of many batches.
+
+    Per band: the keys in sorted order, with the position of each one's article (positions
+    follow the processing order ``seq``). A batch's candidates are then binary searches of
+    its keys; a query of story_bands scans the whole table once per batch, a cost that
+    grows with the index (10^6 articles: 37 M rows read 100 times)."""
+
+    def __init__(self, bands: int) -> None:
+        self.keys = [np.zeros(0, dtype=np.int64) for _ in range(bands)]
+        self.pos = [np.zeros(0, dtype=np.int32) for _ in range(bands)]
+        self.ids: list[str] = []
+
+    @classmethod
+    def of_stored(cls, con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> BandIndex:
+        """The stored index of the signed articles (one scan of story_bands)."""
+        b = band_params(opts)[0]
+        out = cls(b)
+        sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq").fetchnumpy()
+        out.ids = [str(x) for x in sig["article_id"]]
+        rows = con.execute(
+            "SELECT o.band, o.key, s.seq FROM story_bands o "
+            "JOIN story_signatures s ON s.article_id = o.article_id ORDER BY o.band, o.key, s.seq"
+        ).fetchnumpy()
+        pos = np.searchsorted(np.asarray(sig["seq"], dtype=np.int64), rows["seq"])
+        cuts = np.searchsorted(np.asarray(rows["band"], dtype=np.int64), np.arange(b + 1))
+        for i in range(b):
+            out.keys[i] = np.asarray(rows["key"][cuts[i] : cuts[i + 1]], dtype=np.int64)
+            out.pos[i] = pos[cuts[i] : cuts[i + 1]].astype(np.int32)
+        return out
+
+    def add(self, ids: Sequence[str], keys: np.ndarray) -> int:
+        """Index a batch (in processing order, after every article indexed so far; ``keys``
+        one row of band keys per article); returns the position of its first article."""
+        first = len(self.ids)
+        pos = np.arange(first, first + len(ids), dtype=np.int32)
+        self.ids.extend(ids)
+        for i in range(len(self.keys)):
+            order = np.argsort(keys[:, i], kind="stable")
+            k = keys[order, i]
+            at = np.searchsorted(self.keys[i], k, side="right")
+            self.keys[i] = np.insert(self.keys[i], at, k)
+            self.pos[i] = np.insert(self.pos[i], at, pos[order])
+        return first
+
+    def shared(self, first: int, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row in the batch, earlier article's position, bands shared) of every pair of an
+        article of the batch added at ``first`` and an article indexed before it."""
+        n, m = len(keys), len(self.ids)
+        codes = []
+        for i in range(len(self.keys)):
+            lo = np.searchsorted(self.keys[i], keys[:, i], side="left")
+            c = np.searchsorted(self.keys[i], keys[:, i], side="right") - lo
+            row = np.repeat(np.arange(n, dtype=np.int64), c)
+            other = self.pos[i][np.repeat(lo - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))]
+            before = other < first + row
+            codes.append(row[before] * m + other[before])
+        code = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *codes]))
+        starts = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))[: len(code)]
+        uniq = code[starts]
+        return uniq // m, uniq % m, np.diff(np.append(starts, len(code)))
+
+    def candidates(self, first: int, keys: np.ndarray, opts: StoryOptions) -> list[tuple[str, str]]:
+        """What :func:`_candidates_sql` gives for the batch added at ``first``, from memory:
+        per article the ``max_candidates`` earlier ones sharing the most bands (ties: the
+        earliest), by article id."""
+        row, other, shared = self.shared(first, keys)
+        order = np.lexsort((other, -shared, row))
+        row, other = row[order], other[order]
+        rank = np.arange(len(row)) - np.searchsorted(row, row)
+        keep = rank < opts.max_candidates
+        row, other = row[keep], other[keep]
+        ids = self.ids
+        cand = pd.DataFrame({"article_id": [ids[first + r] for r in row.tolist()],
+                             "other_id": [ids[o] for o in other.tolist()]})  # fmt: skip
+        cand = cand.sort_values("article_id", kind="stable")
+        return list(zip(cand["article_id"], cand["other_id"], strict=True))
+
+
 # ---------------------------------------------------------------------------- storage
 def _stamp(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     raw = store.get_meta(con, META_KEY)
@@ -647,6 +726,15 @@ def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) 
     return bodies([r[2] for r in rows], k=opts.shingle, titles=[r[1] for r in rows])
 
 
+def _signed_bodies(
+    rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions
+) -> tuple[list[Body], np.ndarray]:
+    """Bodies of (article_id, title, text) rows and their MinHash signatures: the work
+    done per text, what a shingling worker returns."""
+    made = _bodies_of(rows, opts)
+    return made, signatures([b.shingles for b in made], opts)
+
+
 def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
     for t in ("story_bands", "story_pairs", "story_clusters", "stories"):
         con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
@@ -655,22 +743,40 @@ def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
 
 
 def _verify(
-    con: duckdb.DuckDBPyConnection,
     texts: _Texts,
     new: dict[str, Body],
-    seq: dict[str, int],
+    cand: list[tuple[str, str]],
     opts: StoryOptions,
-    keys: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Candidate pairs of the batch ``new`` (already in story_bands; its band ``keys``)
-    with earlier articles, verified exactly; pairs at or above ``pair_floor`` (Jaccard or
-    containment)."""
+    """The candidate pairs (article of the batch ``new``, earlier article) verified exactly;
+    pairs at or above ``pair_floor`` (Jaccard or containment)."""
+    others = texts.get_many(b for _, b in cand if b not in new)
+    others.update(new)
+    cand = [(a, b) for a, b in cand if b in others]
+    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
+    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+
+
+def _top_candidates(cand: pd.DataFrame, opts: StoryOptions) -> list[tuple[str, str]]:
+    """(article_id, other_id) of the ``max_candidates`` earlier articles sharing the most
+    bands with each article (ties: the earliest), by article id."""
+    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
+        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
+    )
+    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
+    return list(zip(cand["article_id"], cand["other_id"], strict=True))
+
+
+def _candidates_sql(
+    con: duckdb.DuckDBPyConnection, keys: pd.DataFrame, seq: dict[str, int], opts: StoryOptions
+) -> list[tuple[str, str]]:
+    """:func:`_top_candidates` of the batch (its band ``keys``, already in story_bands) from
+    the stored index: one scan of story_bands (a single batch, an incremental add)."""
     keys = keys.assign(seq=keys["article_id"].map(seq))
     con.register("_wb_story_new", keys)
     try:
         # the batch's keys from here, so story_bands is scanned once; equi-joins only (a
-        # seq inequality in SQL is planned as a join of the batch with every signature);
-        # then each with what came before, most shared bands first
+        # seq inequality in SQL is planned as a join of the batch with every signature)
         cand = con.execute(
             "SELECT n.article_id, o.article_id AS other_id, count(*) AS shared, "
             "any_value(n.seq) AS seq, any_value(so.seq) AS other_seq "
@@ -681,16 +787,7 @@ def _verify(
         ).df()
     finally:
         con.unregister("_wb_story_new")
-    cand = cand[cand["other_seq"] < cand["seq"]].sort_values(
-        ["article_id", "shared", "other_seq"], ascending=[True, False, True]
-    )
-    cand = cand.groupby("article_id", sort=False).head(opts.max_candidates)
-    cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
-    others = texts.get_many(b for _, b in cand if b not in new)
-    others.update(new)
-    cand = [(a, b) for a, b in cand if b in others]
-    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
-    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+    return _top_candidates(cand, opts)
 
 
 def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -777,29 +874,45 @@ def _check(
     )
 
 
+def _reband(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    seqs: list[int],
+    bands: BandIndex | None,
+    stats: dict[str, int],
+    *,
+    progress: bool,
+) -> None:
+    """Bands and pairs of the stored signatures ``seqs``, in their processing order."""
+    with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
+                      enable=progress) as bar:  # fmt: skip
+        for start in range(0, len(seqs), opts.batch):
+            lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
+            rows = con.execute(
+                "SELECT article_id, seq, minhash FROM story_signatures "
+                "WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                [lo, hi],
+            ).fetchall()
+            sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in rows])
+            batch = ([r[0] for r in rows], [r[1] for r in rows], sigs)
+            with store.transaction(con):
+                stats["pairs"] += _band_and_pair(con, texts, opts, batch, None, bands)
+            stats["rebanded"] += len(rows)
+            bar.update(len(rows))
+
+
 def _index(
     con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
 ) -> dict[str, int]:
     """Sign the articles without a signature, band and verify them (in batches)."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
+    seqs = []
     if reband:  # bands/pairs from the stored signatures, in their processing order
         seqs = [
             r[0] for r in con.execute("SELECT seq FROM story_signatures ORDER BY seq").fetchall()
         ]
-        with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
-                          enable=progress) as bar:  # fmt: skip
-            for start in range(0, len(seqs), opts.batch):
-                lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
-                batch = con.execute(
-                    "SELECT article_id, seq, minhash FROM story_signatures "
-                    "WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                    [lo, hi],
-                ).fetchall()
-                with store.transaction(con):
-                    stats["pairs"] += _band_and_pair(con, texts, opts, batch, None)
-                stats["rebanded"] += len(batch)
-                bar.update(len(batch))
     todo = [
         r[0]
         for r in con.execute(
@@ -810,23 +923,27 @@ def _index(
             )
         ).fetchall()
     ]
+    many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
+    bands = None  # one batch: one query of story_bands
+    if many:  # the index in memory (after a re-band reset: empty)
+        bands = BandIndex(band_params(opts)[0]) if reband else BandIndex.of_stored(con, opts)
+    if reband:
+        _reband(con, texts, opts, seqs, bands, stats, progress=progress)
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
     with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
-        for ids, sets in _new_bodies(con, todo, opts):
-            sigs = signatures([b.shingles for b in sets], opts)
-            rows = []
-            for aid, s, sig in zip(ids, sets, sigs, strict=True):
-                rows.append((aid, next_seq, len(s.shingles), sig.tobytes(), pack_body(s)))
-                next_seq += 1
-            frame = pd.DataFrame(
-                rows, columns=["article_id", "seq", "n_shingles", "minhash", "body"]
-            )
+        for ids, sets, sigs in _new_bodies(con, todo, opts):
+            seq = list(range(next_seq, next_seq + len(ids)))
+            next_seq += len(ids)
+            frame = pd.DataFrame({"article_id": ids, "seq": seq,
+                                  "n_shingles": [len(s.shingles) for s in sets],
+                                  "minhash": [sig.tobytes() for sig in sigs],
+                                  "body": [pack_body(s) for s in sets]})  # fmt: skip
             frame["stamp"] = opts.signature_stamp
             shingled = dict(zip(ids, sets, strict=True))
             with store.transaction(con):
                 store.insert_df(con, "story_signatures", frame)
                 stats["pairs"] += _band_and_pair(
-                    con, texts, opts, [(r[0], r[1], r[3]) for r in rows], shingled
+                    con, texts, opts, (ids, seq, sigs), shingled, bands
                 )
             for aid, s in shingled.items():
                 texts.put(aid, s)
@@ -849,8 +966,8 @@ def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str,
 
 def _new_bodies(
     con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
-) -> Iterator[tuple[list[str], list[Body]]]:
-    """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
+) -> Iterator[tuple[list[str], list[Body], np.ndarray]]:
+    """(ids, bodies, signatures) of the articles to sign, a batch at a time. With ``workers`` > 1 the
     texts are shingled in that many worker processes, a batch each, while the caller bands
     and verifies the batch before: shingling (the regex work) is most of the cost, and a
     2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
@@ -859,7 +976,7 @@ def _new_bodies(
     if opts.workers <= 1 or len(todo) <= opts.batch:
         for start in starts:
             ids = todo[start : start + opts.batch]
-            yield ids, _bodies_of(_texts_of(con, ids), opts)
+            yield ids, *_signed_bodies(_texts_of(con, ids), opts)
         return
     # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
     import concurrent.futures
@@ -875,7 +992,7 @@ def _new_bodies(
             start = next(left, None)
             if start is not None:
                 ids = todo[start : start + opts.batch]
-                pending.append((ids, pool.submit(_bodies_of, _texts_of(con, ids), opts)))
+                pending.append((ids, pool.submit(_signed_bodies, _texts_of(con, ids), opts)))
 
         for _ in range(opts.workers):
             submit()
@@ -891,33 +1008,37 @@ def _new_bodies(
                     "workers=1"
                 ) from exc
             submit()  # the workers shingle on while the caller stores this batch
-            yield ids, done
+            yield ids, *done
 
 
 def _band_and_pair(
     con: duckdb.DuckDBPyConnection,
     texts: _Texts,
     opts: StoryOptions,
-    batch: list[tuple[str, int, bytes]],
+    batch: tuple[list[str], list[int], np.ndarray],
     shingled: dict[str, Body] | None,
+    bands: BandIndex | None,
 ) -> int:
-    """Insert the band keys of (article_id, seq, minhash) rows, then their verified pairs."""
-    ids = [r[0] for r in batch]
-    sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in batch])
-    keys = band_keys(sigs, opts)
+    """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
+    candidates from ``bands`` when given (kept up to date), else from story_bands."""
+    ids, seqs, sigs = batch
+    keys = band_keys(sigs, opts).astype(np.int64)
     b = keys.shape[1]
     frame = pd.DataFrame(
         {
             "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
-            "key": keys.reshape(-1).astype(np.int64),
+            "key": keys.reshape(-1),
             "article_id": np.repeat(np.array(ids, dtype=object), b),
         }
     )
     store.insert_df(con, "story_bands", frame)
     if shingled is None:
         shingled = texts.get_many(ids)
-    seq = {r[0]: r[1] for r in batch}
-    pairs = _verify(con, texts, shingled, seq, opts, frame)
+    if bands is None:
+        cand = _candidates_sql(con, frame, dict(zip(ids, seqs, strict=True)), opts)
+    else:
+        cand = bands.candidates(bands.add(ids, keys), keys, opts)
+    pairs = _verify(texts, shingled, cand, opts)
     store.insert_df(con, "story_pairs", pairs)
     return len(pairs)
 
