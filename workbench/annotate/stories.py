@@ -47,6 +47,7 @@ exact Jaccard with it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -645,6 +646,20 @@ class BandIndex:
 
 
 # ---------------------------------------------------------------------------- storage
+#: CPU seconds of this process (DuckDB's threads included) per phase of the current run of
+#: :func:`find_stories`, returned in its ``cpu_s``: what a profile of a large run reads.
+_PHASES: collections.Counter[str] = collections.Counter()
+
+
+@contextlib.contextmanager
+def _timed(phase: str) -> Iterator[None]:
+    start = time.process_time()
+    try:
+        yield
+    finally:
+        _PHASES[phase] += time.process_time() - start
+
+
 def _stamp(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     raw = store.get_meta(con, META_KEY)
     return json.loads(raw) if raw else None
@@ -750,11 +765,13 @@ def _verify(
 ) -> pd.DataFrame:
     """The candidate pairs (article of the batch ``new``, earlier article) verified exactly;
     pairs at or above ``pair_floor`` (Jaccard or containment)."""
-    others = texts.get_many(b for _, b in cand if b not in new)
+    with _timed("bodies read"):
+        others = texts.get_many(b for _, b in cand if b not in new)
     others.update(new)
     cand = [(a, b) for a, b in cand if b in others]
-    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
-    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+    with _timed("verify"):
+        parts = [_check(new, others, cand[i : i + 5000], opts) for i in range(0, len(cand), 5000)]
+        return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
 
 
 def _top_candidates(cand: pd.DataFrame, opts: StoryOptions) -> list[tuple[str, str]]:
@@ -941,7 +958,8 @@ def _index(
             frame["stamp"] = opts.signature_stamp
             shingled = dict(zip(ids, sets, strict=True))
             with store.transaction(con):
-                store.insert_df(con, "story_signatures", frame)
+                with _timed("signature write"):
+                    store.insert_df(con, "story_signatures", frame)
                 stats["pairs"] += _band_and_pair(
                     con, texts, opts, (ids, seq, sigs), shingled, bands
                 )
@@ -976,7 +994,11 @@ def _new_bodies(
     if opts.workers <= 1 or len(todo) <= opts.batch:
         for start in starts:
             ids = todo[start : start + opts.batch]
-            yield ids, *_signed_bodies(_texts_of(con, ids), opts)
+            with _timed("text read"):
+                rows = _texts_of(con, ids)
+            with _timed("trim, shingle, sign"):
+                made, sigs = _signed_bodies(rows, opts)
+            yield ids, made, sigs
         return
     # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
     import concurrent.futures
@@ -992,14 +1014,17 @@ def _new_bodies(
             start = next(left, None)
             if start is not None:
                 ids = todo[start : start + opts.batch]
-                pending.append((ids, pool.submit(_signed_bodies, _texts_of(con, ids), opts)))
+                with _timed("text read"):
+                    rows = _texts_of(con, ids)
+                pending.append((ids, pool.submit(_signed_bodies, rows, opts)))
 
         for _ in range(opts.workers):
             submit()
         while pending:
             ids, future = pending.popleft()
             try:
-                done = future.result()
+                with _timed("waiting for the workers"):
+                    done = future.result()
             except BrokenProcessPool as exc:
                 raise errors.BadOption(
                     f"stories: a shingling worker process (workers={opts.workers}) ended "
@@ -1031,15 +1056,19 @@ def _band_and_pair(
             "article_id": np.repeat(np.array(ids, dtype=object), b),
         }
     )
-    store.insert_df(con, "story_bands", frame)
+    with _timed("band write"):
+        store.insert_df(con, "story_bands", frame)
     if shingled is None:
-        shingled = texts.get_many(ids)
-    if bands is None:
-        cand = _candidates_sql(con, frame, dict(zip(ids, seqs, strict=True)), opts)
-    else:
-        cand = bands.candidates(bands.add(ids, keys), keys, opts)
+        with _timed("bodies read"):
+            shingled = texts.get_many(ids)
+    with _timed("candidates"):
+        if bands is None:
+            cand = _candidates_sql(con, frame, dict(zip(ids, seqs, strict=True)), opts)
+        else:
+            cand = bands.candidates(bands.add(ids, keys), keys, opts)
     pairs = _verify(texts, shingled, cand, opts)
-    store.insert_df(con, "story_pairs", pairs)
+    with _timed("pair write"):
+        store.insert_df(con, "story_pairs", pairs)
     return len(pairs)
 
 
@@ -1231,6 +1260,7 @@ def find_stories(
     if overrides:
         opts = dataclasses.replace(opts, **overrides)
     t0 = time.perf_counter()
+    _PHASES.clear()
     old = _stamp(con)
     sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
     band_changed = sig_changed or old.get("bands") != opts.band_stamp
@@ -1249,7 +1279,7 @@ def find_stories(
     elif band_changed:
         _reset(con, signatures_too=False)
     stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
-    with store.transaction(con):
+    with store.transaction(con), _timed("cluster"):
         stats.update(_cluster(con, opts, full=thr_changed))
         stamp = {
             "signature": opts.signature_stamp,
@@ -1265,6 +1295,7 @@ def find_stories(
             "stories": n[1],
             "reclustered": bool(thr_changed),
             "seconds": round(time.perf_counter() - t0, 3),
+            "cpu_s": {k: round(v, 3) for k, v in _PHASES.items()},
             "options": dataclasses.asdict(opts),
             "params_hash": hashlib.sha1(opts.band_stamp.encode()).hexdigest()[:12],
         }
