@@ -809,23 +809,31 @@ def _candidates_sql(
 
 def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sets as one array: (values, start of each set, length of each set)."""
-    lens = np.fromiter((len(x) for x in sets), dtype=np.int64, count=len(sets))
+    lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     vals = np.concatenate(sets).astype(np.uint64) if len(sets) else np.zeros(0, np.uint64)
     return vals, np.cumsum(lens) - lens, lens
+
+
+_Flat = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _overlaps(
     left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
 ) -> np.ndarray:
     """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
-    uint32 sets, for many pairs at once: every set on the left keyed by its index into one
-    sorted array, every right element of a pair looked up in it under its left's key (no
-    Python work per pair)."""
-    lvals, _, llens = _flat(left)
+    uint32 sets (see :func:`_overlaps_flat`)."""
+    return _overlaps_flat(_flat(left), _flat(right), li, ri)
+
+
+def _overlaps_flat(left: _Flat, right: _Flat, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """:func:`_overlaps` of sets given as :func:`_flat` arrays, for many pairs at once: every
+    set on the left keyed by its index into one sorted array, every right element of a pair
+    looked up in it under its left's key (no Python work per pair or per set)."""
+    lvals, _, llens = left
     if len(ri) == 0 or len(lvals) == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    keys = (np.repeat(np.arange(len(left), dtype=np.uint64), llens) << np.uint64(32)) | lvals
-    rvals, rstarts, rlens = _flat(right)
+    keys = (np.repeat(np.arange(len(llens), dtype=np.uint64), llens) << np.uint64(32)) | lvals
+    rvals, rstarts, rlens = right
     qlens = rlens[ri]
     total = int(qlens.sum())
     if total == 0:
@@ -848,20 +856,14 @@ def _check(
     cols = ["article_id", "other_id", "jaccard", "containment"]
     if not cand:
         return pd.DataFrame([], columns=cols)
-    a_ids = list(dict.fromkeys(a for a, _ in cand))
-    a_pos = {a: i for i, a in enumerate(a_ids)}
-    b_ids = list(dict.fromkeys(b for _, b in cand))
-    b_pos = {b: i for i, b in enumerate(b_ids)}
-    li = np.fromiter((a_pos[a] for a, _ in cand), dtype=np.int64, count=len(cand))
-    ri = np.fromiter((b_pos[b] for _, b in cand), dtype=np.int64, count=len(cand))
-    left, right = [new[a] for a in a_ids], [bodies_of[b] for b in b_ids]
+    li, a_ids = pd.factorize(np.array([a for a, _ in cand], dtype=object))
+    ri, b_ids = pd.factorize(np.array([b for _, b in cand], dtype=object))
+    left = list(zip(*(new[a] for a in a_ids), strict=True))  # per field: the sets
+    right = list(zip(*(bodies_of[b] for b in b_ids), strict=True))
 
     def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ls = [x[field] for x in left]
-        rs = [x[field] for x in right]
-        la = np.fromiter((len(x) for x in ls), dtype=np.int64, count=len(ls))[li]
-        lb = np.fromiter((len(x) for x in rs), dtype=np.int64, count=len(rs))[ri]
-        return la, lb, _overlaps(ls, rs, li, ri)
+        lf, rf = _flat(left[field]), _flat(right[field])
+        return lf[2][li], rf[2][ri], _overlaps_flat(lf, rf, li, ri)
 
     la, lb, inter = sizes(0)  # shingles
     small = np.minimum(la, lb)
@@ -882,8 +884,8 @@ def _check(
     keep = np.flatnonzero(ok)
     return pd.DataFrame(
         {
-            "article_id": [cand[i][0] for i in keep],
-            "other_id": [cand[i][1] for i in keep],
+            "article_id": a_ids[li[keep]],
+            "other_id": b_ids[ri[keep]],
             "jaccard": jac[keep],
             "containment": cont[keep],
         },
