@@ -840,11 +840,12 @@ def _overlaps_flat(left: _Flat, right: _Flat, li: np.ndarray, ri: np.ndarray) ->
     total = int(qlens.sum())
     if total == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    owner = np.repeat(np.arange(len(ri)), qlens)
-    pos = np.repeat(rstarts[ri] - (np.cumsum(qlens) - qlens), qlens) + np.arange(total)
-    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | rvals[pos]
+    first = np.cumsum(qlens) - qlens  # where each pair's queries begin
+    q = np.repeat(rstarts[ri] - first, qlens) + np.arange(total)  # positions in rvals
+    q = rvals[q] | np.repeat(li.astype(np.uint64) << np.uint64(32), qlens)
     at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-    return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
+    hits = np.concatenate(([0], np.cumsum(keys[at] == q, dtype=np.int64)))
+    return hits[first + qlens] - hits[first]
 
 
 def _check(
