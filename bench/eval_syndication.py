@@ -667,6 +667,7 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     full, full_cpu = time.perf_counter() - t, cpu_s() - c
     print(f"full: {n} articles, {out['stories']} stories, {out['pairs']} pairs, "
           f"{full:.1f}s wall, {full_cpu:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     if args.direct:
         wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
     else:
@@ -678,6 +679,7 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
           f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
           f"{mem}")  # fmt: skip
+    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     t = time.perf_counter()
     out = wb.stories(jaccard=0.85, progress=False)
     print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")

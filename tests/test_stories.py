@@ -285,10 +285,11 @@ def test_cli_stories_then_story_dedup(tmp_path):
     assert "stories per outlet" in r.output and "Wire Daily" in r.output
     r = runner.invoke(app, ["stories", "--max-lag-days", "0", "--db", db])
     assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
-    r = runner.invoke(app, ["stories", "--no-tables", "--db", db])
+    r = runner.invoke(app, ["stories", "--no-tables", "--workers", "2", "--db", db])
     assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
     with Workbench(db) as wb:
         assert stories.stored_options(wb.con).tables is False
+        assert stories.stored_options(wb.con).workers == 2
     r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
     assert r.exit_code == 0 and "stories" in r.output, r.output
     assert "Wire Daily" not in r.output
@@ -574,3 +575,34 @@ def test_datasketch_parameters_come_from_the_disk_cache_in_a_later_process(
     a2, b2 = stories._permutations(opts)
     assert (a2 == a).all() and (b2 == b).all()
     assert stories.band_params(opts) == bands
+
+
+def test_band_index_in_memory_gives_the_stored_index_s_pairs(tmp_path):
+    """A run of many batches finds candidates in memory (:class:`stories.BandIndex`), one
+    batch by a query of story_bands: the same signatures, pairs and stories, from no index
+    and from a stored one loaded for an incremental add (two processes: see
+    ``test_shingling_in_worker_processes_changes_nothing``)."""
+    import shutil
+
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    rows = _rows()
+    rows += [_wire_copy(rows[0]), _reworded(rows[9]), _wire_copy(rows[1]), _reworded(rows[8])]
+    q = (
+        "SELECT s.article_id, s.seq, s.minhash, s.body, p.other_id, p.jaccard, p.containment, "
+        "c.story_id, c.similarity FROM story_signatures s LEFT JOIN story_pairs p USING "
+        "(article_id) LEFT JOIN story_clusters c USING (article_id) ORDER BY ALL"
+    )
+    with Workbench(tmp_path / "b2000.duckdb") as w:
+        w.ingest([_write(tmp_path / "first.jsonl", rows[:12])], progress=False)
+    shutil.copy(tmp_path / "b2000.duckdb", tmp_path / "b3.duckdb")
+    got = []
+    for batch in (2000, 3):
+        with Workbench(tmp_path / f"b{batch}.duckdb") as w:
+            w.stories(progress=False, batch=batch)
+            w.ingest([_write(tmp_path / "late.jsonl", rows[12:])], progress=False)
+            out = w.stories(progress=False, batch=batch)  # on the stored index
+            assert out["signed"] == 8 and out["cpu_s"]["candidates"] >= 0
+            got.append(w.con.execute(q).fetchall())
+    assert got[0] == got[1]
+    assert sum(r[4] is not None for r in got[0]) >= 4  # the copies' pairs are there

@@ -36,7 +36,9 @@ MinHash of every article, with its processing order ``seq`` and the compact body
 are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
-compared against the stored index only. The parameters that shape signatures and bands are
+compared against the stored index only; a run of many batches also holds that index in
+memory as integers (:class:`BandIndex`), so a batch's candidates are binary searches, not a
+scan of story_bands. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
 ``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
@@ -55,6 +57,7 @@ exact Jaccard with it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -603,7 +606,122 @@ def band_keys(sigs: np.ndarray, opts: StoryOptions) -> np.ndarray:
     return out
 
 
+class BandIndex:
+    """The LSH index (``story_bands``) in memory as integers, for a run of many batches.
+
+    Per band (the text's own bands and the lead bands from :data:`story_rules.LEAD_BAND0`):
+    the keys in sorted order, with the position of each one's article (positions follow the
+    processing order ``seq``). A batch's candidates are then binary searches of its keys; a
+    query of story_bands scans the whole table once per batch, a cost that grows with the
+    index (10^6 articles: 37 M rows read 100 times)."""
+
+    def __init__(self, bands: int) -> None:
+        self.keys: dict[int, np.ndarray] = {i: np.zeros(0, dtype=np.int64) for i in range(bands)}
+        self.pos: dict[int, np.ndarray] = {i: np.zeros(0, dtype=np.int32) for i in range(bands)}
+        self.ids: list[str] = []
+
+    @classmethod
+    def of_stored(cls, con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> BandIndex:
+        """The stored index of the signed articles (one scan of story_bands)."""
+        out = cls(band_params(opts)[0])
+        sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq").fetchnumpy()
+        out.ids = [str(x) for x in sig["article_id"]]
+        rows = con.execute(
+            "SELECT o.band, o.key, s.seq FROM story_bands o "
+            "JOIN story_signatures s ON s.article_id = o.article_id ORDER BY o.band, o.key, s.seq"
+        ).fetchnumpy()
+        pos = np.searchsorted(np.asarray(sig["seq"], dtype=np.int64), rows["seq"])
+        band = np.asarray(rows["band"], dtype=np.int64)
+        for i, lo, hi in _runs(band):
+            out.keys[i] = np.asarray(rows["key"][lo:hi], dtype=np.int64)
+            out.pos[i] = pos[lo:hi].astype(np.int32)
+        return out
+
+    def add(self, ids: Sequence[str], frame: pd.DataFrame) -> int:
+        """Index a batch (in processing order, after every article indexed so far; ``frame``
+        its story_bands rows); returns the position of its first article."""
+        first = len(self.ids)
+        self.ids.extend(ids)
+        for i, key, pos in self._by_band(first, ids, frame):
+            order = np.argsort(key, kind="stable")
+            k = key[order]
+            old = self.keys.get(i, np.zeros(0, dtype=np.int64))
+            at = np.searchsorted(old, k, side="right")
+            self.keys[i] = np.insert(old, at, k)
+            self.pos[i] = np.insert(self.pos.get(i, np.zeros(0, np.int32)), at, pos[order])
+        return first
+
+    @staticmethod
+    def _by_band(
+        first: int, ids: Sequence[str], frame: pd.DataFrame
+    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """(band, keys, article positions) of a batch's story_bands rows, band by band."""
+        at = {a: first + n for n, a in enumerate(ids)}
+        pos = frame["article_id"].map(at).to_numpy(dtype=np.int32)
+        band = frame["band"].to_numpy(dtype=np.int64)
+        key = frame["key"].to_numpy(dtype=np.int64)
+        order = np.argsort(band, kind="stable")
+        band, key, pos = band[order], key[order], pos[order]
+        for i, lo, hi in _runs(band):
+            yield i, key[lo:hi], pos[lo:hi]
+
+    def shared(self, first: int, ids: Sequence[str], frame: pd.DataFrame) -> pd.DataFrame:
+        """(seq, other_seq as positions, shared own bands, shared lead bands) of every pair of
+        an article of the batch added at ``first`` and an article indexed before it."""
+        m = len(self.ids)
+        codes: dict[bool, list[np.ndarray]] = {False: [], True: []}
+        for i, key, pos in self._by_band(first, ids, frame):
+            keys = self.keys.get(i, np.zeros(0, dtype=np.int64))
+            lo = np.searchsorted(keys, key, side="left")
+            c = np.searchsorted(keys, key, side="right") - lo
+            row = np.repeat(pos.astype(np.int64), c)
+            other = self.pos[i][np.repeat(lo - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))]
+            before = other < row
+            codes[i >= story_rules.LEAD_BAND0].append(row[before] * m + other[before])
+        counts = []
+        for lead in (False, True):
+            code, n = np.unique(
+                np.concatenate([np.zeros(0, np.int64), *codes[lead]]), return_counts=True
+            )
+            counts.append(pd.Series(n, index=code, name="lead" if lead else "shared"))
+        both = pd.concat(counts, axis=1).fillna(0).astype(np.int64)
+        code = both.index.to_numpy(dtype=np.int64)
+        return both.reset_index(drop=True).assign(seq=code // m, other_seq=code % m)
+
+    def candidates(
+        self, first: int, ids: Sequence[str], frame: pd.DataFrame, opts: StoryOptions
+    ) -> list[tuple[str, str]]:
+        """What :func:`_candidates_sql` gives for the batch added at ``first``, from memory."""
+        cand = self.shared(first, ids, frame)
+        names = np.array(self.ids, dtype=object)
+        cand["article_id"] = names[cand["seq"].to_numpy()]
+        cand["other_id"] = names[cand["other_seq"].to_numpy()]
+        return _top_candidates(cand, opts)
+
+
+def _runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
+    """(value, start, end) of each run of equal values of a sorted array."""
+    starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))[: len(values)]
+    ends = np.append(starts[1:], len(values))
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield int(values[lo]), lo, hi
+
+
 # ---------------------------------------------------------------------------- storage
+#: CPU seconds of this process (DuckDB's threads included) per phase of the current run of
+#: :func:`find_stories`, returned in its ``cpu_s``: what a profile of a large run reads.
+_PHASES: collections.Counter[str] = collections.Counter()
+
+
+@contextlib.contextmanager
+def _timed(phase: str) -> Iterator[None]:
+    start = time.process_time()
+    try:
+        yield
+    finally:
+        _PHASES[phase] += time.process_time() - start
+
+
 def _stamp(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     raw = store.get_meta(con, META_KEY)
     return json.loads(raw) if raw else None
@@ -685,6 +803,15 @@ def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) 
     return bodies([r[2] for r in rows], k=opts.shingle, titles=[r[1] for r in rows])
 
 
+def _signed_bodies(
+    rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions
+) -> tuple[list[Body], np.ndarray]:
+    """Bodies of (article_id, title, text) rows and their MinHash signatures: the work
+    done per text, what a shingling worker returns."""
+    made = _bodies_of(rows, opts)
+    return made, signatures([b.shingles for b in made], opts)
+
+
 def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
     for t in ("story_bands", "story_pairs", "story_clusters", "stories"):
         con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
@@ -693,22 +820,39 @@ def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
 
 
 def _verify(
-    con: duckdb.DuckDBPyConnection,
     texts: _Texts,
     new: dict[str, Body],
-    seq: dict[str, int],
+    cand: list[tuple[str, str]],
     opts: StoryOptions,
-    keys: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Candidate pairs of the batch ``new`` (already in story_bands; its band ``keys``)
-    with earlier articles, verified exactly; pairs at or above ``pair_floor`` (Jaccard or
-    containment)."""
+    """The candidate pairs (article of the batch ``new``, earlier article) verified exactly;
+    pairs at or above ``pair_floor`` (Jaccard or containment)."""
+    with _timed("bodies read"):
+        others = texts.get_many(b for _, b in cand if b not in new)
+    others.update(new)
+    cand = [(a, b) for a, b in cand if b in others]
+    with _timed("verify"):
+        parts = [_check(new, others, cand[i : i + 5000], opts) for i in range(0, len(cand), 5000)]
+        return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+
+
+def _top_candidates(cand: pd.DataFrame, opts: StoryOptions) -> list[tuple[str, str]]:
+    """(article_id, other_id) of each article's candidates among the earlier articles it
+    shares bands with (:func:`story_rules.pick_candidates`), by article id."""
+    cand = story_rules.pick_candidates(cand[cand["other_seq"] < cand["seq"]], opts.max_candidates)
+    return list(zip(cand["article_id"], cand["other_id"], strict=True))
+
+
+def _candidates_sql(
+    con: duckdb.DuckDBPyConnection, keys: pd.DataFrame, seq: dict[str, int], opts: StoryOptions
+) -> list[tuple[str, str]]:
+    """:func:`_top_candidates` of the batch (its band ``keys``, already in story_bands) from
+    the stored index: one scan of story_bands (a single batch, an incremental add)."""
     keys = keys.assign(seq=keys["article_id"].map(seq))
     con.register("_wb_story_new", keys)
     try:
         # the batch's keys from here, so story_bands is scanned once; equi-joins only (a
-        # seq inequality in SQL is planned as a join of the batch with every signature);
-        # then each with what came before, most shared bands first
+        # seq inequality in SQL is planned as a join of the batch with every signature)
         cand = con.execute(
             "SELECT n.article_id, o.article_id AS other_id, "
             "count(*) FILTER (WHERE n.band < ?) AS shared, "
@@ -722,43 +866,46 @@ def _verify(
         ).df()
     finally:
         con.unregister("_wb_story_new")
-    cand = story_rules.pick_candidates(cand[cand["other_seq"] < cand["seq"]], opts.max_candidates)
-    cand = list(zip(cand["article_id"], cand["other_id"], strict=True))
-    others = texts.get_many(b for _, b in cand if b not in new)
-    others.update(new)
-    cand = [(a, b) for a, b in cand if b in others]
-    parts = [_check(new, others, cand[i : i + 20_000], opts) for i in range(0, len(cand), 20_000)]
-    return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+    return _top_candidates(cand, opts)
 
 
 def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sets as one array: (values, start of each set, length of each set)."""
-    lens = np.fromiter((len(x) for x in sets), dtype=np.int64, count=len(sets))
+    lens = np.fromiter(map(len, sets), dtype=np.int64, count=len(sets))
     vals = np.concatenate(sets).astype(np.uint64) if len(sets) else np.zeros(0, np.uint64)
     return vals, np.cumsum(lens) - lens, lens
+
+
+_Flat = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _overlaps(
     left: Sequence[np.ndarray], right: Sequence[np.ndarray], li: np.ndarray, ri: np.ndarray
 ) -> np.ndarray:
     """``len(intersect(left[li[p]], right[ri[p]]))`` for every pair ``p`` of sorted unique
-    uint32 sets, for many pairs at once: every set on the left keyed by its index into one
-    sorted array, every right element of a pair looked up in it under its left's key (no
-    Python work per pair)."""
-    lvals, _, llens = _flat(left)
+    uint32 sets (see :func:`_overlaps_flat`)."""
+    return _overlaps_flat(_flat(left), _flat(right), li, ri)
+
+
+def _overlaps_flat(left: _Flat, right: _Flat, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """:func:`_overlaps` of sets given as :func:`_flat` arrays, for many pairs at once: every
+    set on the left keyed by its index into one sorted array, every right element of a pair
+    looked up in it under its left's key (no Python work per pair or per set)."""
+    lvals, _, llens = left
     if len(ri) == 0 or len(lvals) == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    keys = (np.repeat(np.arange(len(left), dtype=np.uint64), llens) << np.uint64(32)) | lvals
-    rvals, rstarts, rlens = _flat(right)
+    keys = (np.repeat(np.arange(len(llens), dtype=np.uint64), llens) << np.uint64(32)) | lvals
+    rvals, rstarts, rlens = right
     qlens = rlens[ri]
     total = int(qlens.sum())
     if total == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    owner = np.repeat(np.arange(len(ri)), qlens)
-    pos = np.repeat(rstarts[ri] - (np.cumsum(qlens) - qlens), qlens) + np.arange(total)
-    q = (li.astype(np.uint64)[owner] << np.uint64(32)) | rvals[pos]
+    first = np.cumsum(qlens) - qlens  # where each pair's queries begin
+    q = np.repeat(rstarts[ri] - first, qlens) + np.arange(total)  # positions in rvals
+    q = rvals[q] | np.repeat(li.astype(np.uint64) << np.uint64(32), qlens)
     at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-    return np.bincount(owner, weights=keys[at] == q, minlength=len(ri)).astype(np.int64)
+    hits = np.concatenate(([0], np.cumsum(keys[at] == q, dtype=np.int64)))
+    return hits[first + qlens] - hits[first]
 
 
 def _check(
@@ -772,20 +919,16 @@ def _check(
     cols = ["article_id", "other_id", "jaccard", "containment", "reissue"]
     if not cand:
         return pd.DataFrame([], columns=cols)
-    a_ids = list(dict.fromkeys(a for a, _ in cand))
-    a_pos = {a: i for i, a in enumerate(a_ids)}
-    b_ids = list(dict.fromkeys(b for _, b in cand))
-    b_pos = {b: i for i, b in enumerate(b_ids)}
-    li = np.fromiter((a_pos[a] for a, _ in cand), dtype=np.int64, count=len(cand))
-    ri = np.fromiter((b_pos[b] for _, b in cand), dtype=np.int64, count=len(cand))
+    li, a_ids = pd.factorize(np.array([a for a, _ in cand], dtype=object))
+    ri, b_ids = pd.factorize(np.array([b for _, b in cand], dtype=object))
     jac, cont, ok, again = _rules(
         [new[a] for a in a_ids], [bodies_of[b] for b in b_ids], li, ri, opts
     )
     keep = np.flatnonzero(ok)
     return pd.DataFrame(
         {
-            "article_id": [cand[i][0] for i in keep],
-            "other_id": [cand[i][1] for i in keep],
+            "article_id": a_ids[li[keep]],
+            "other_id": b_ids[ri[keep]],
             "jaccard": jac[keep],
             "containment": cont[keep],
             "reissue": again[keep],
@@ -801,11 +944,8 @@ def _rules(
     ``right[ri[p]]`` under the verifier's rules (see the module docstring)."""
 
     def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ls = [x[field] for x in left]
-        rs = [x[field] for x in right]
-        la = np.fromiter((len(x) for x in ls), dtype=np.int64, count=len(ls))[li]
-        lb = np.fromiter((len(x) for x in rs), dtype=np.int64, count=len(rs))[ri]
-        return la, lb, _overlaps(ls, rs, li, ri)
+        lf, rf = _flat([x[field] for x in left]), _flat([x[field] for x in right])
+        return lf[2][li], rf[2][ri], _overlaps_flat(lf, rf, li, ri)
 
     la, lb, inter = sizes(0)  # shingles
     small, large = np.minimum(la, lb), np.maximum(la, lb)
@@ -853,29 +993,45 @@ def _reissue_cues(opts: StoryOptions) -> np.ndarray:
     return _CUES[opts.shingle]
 
 
+def _reband(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    seqs: list[int],
+    bands: BandIndex | None,
+    stats: dict[str, int],
+    *,
+    progress: bool,
+) -> None:
+    """Bands and pairs of the stored signatures ``seqs``, in their processing order."""
+    with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
+                      enable=progress) as bar:  # fmt: skip
+        for start in range(0, len(seqs), opts.batch):
+            lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
+            rows = con.execute(
+                "SELECT article_id, seq, minhash FROM story_signatures "
+                "WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                [lo, hi],
+            ).fetchall()
+            sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in rows])
+            batch = ([r[0] for r in rows], [r[1] for r in rows], sigs)
+            with store.transaction(con):
+                stats["pairs"] += _band_and_pair(con, texts, opts, batch, None, bands)
+            stats["rebanded"] += len(rows)
+            bar.update(len(rows))
+
+
 def _index(
     con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
 ) -> dict[str, int]:
     """Sign the articles without a signature, band and verify them (in batches)."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
+    seqs = []
     if reband:  # bands/pairs from the stored signatures, in their processing order
         seqs = [
             r[0] for r in con.execute("SELECT seq FROM story_signatures ORDER BY seq").fetchall()
         ]
-        with progress_bar(desc="stories (re-band)", unit="article", total=len(seqs),
-                          enable=progress) as bar:  # fmt: skip
-            for start in range(0, len(seqs), opts.batch):
-                lo, hi = seqs[start], seqs[min(start + opts.batch, len(seqs)) - 1]
-                batch = con.execute(
-                    "SELECT article_id, seq, minhash FROM story_signatures "
-                    "WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                    [lo, hi],
-                ).fetchall()
-                with store.transaction(con):
-                    stats["pairs"] += _band_and_pair(con, texts, opts, batch, None)
-                stats["rebanded"] += len(batch)
-                bar.update(len(batch))
     todo = [
         r[0]
         for r in con.execute(
@@ -886,23 +1042,28 @@ def _index(
             )
         ).fetchall()
     ]
+    many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
+    bands = None  # one batch: one query of story_bands
+    if many:  # the index in memory (after a re-band reset: empty)
+        bands = BandIndex(band_params(opts)[0]) if reband else BandIndex.of_stored(con, opts)
+    if reband:
+        _reband(con, texts, opts, seqs, bands, stats, progress=progress)
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
     with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
-        for ids, sets in _new_bodies(con, todo, opts):
-            sigs = signatures([b.shingles for b in sets], opts)
-            rows = []
-            for aid, s, sig in zip(ids, sets, sigs, strict=True):
-                rows.append((aid, next_seq, len(s.shingles), sig.tobytes(), pack_body(s)))
-                next_seq += 1
-            frame = pd.DataFrame(
-                rows, columns=["article_id", "seq", "n_shingles", "minhash", "body"]
-            )
+        for ids, sets, sigs in _new_bodies(con, todo, opts):
+            seq = list(range(next_seq, next_seq + len(ids)))
+            next_seq += len(ids)
+            frame = pd.DataFrame({"article_id": ids, "seq": seq,
+                                  "n_shingles": [len(s.shingles) for s in sets],
+                                  "minhash": [sig.tobytes() for sig in sigs],
+                                  "body": [pack_body(s) for s in sets]})  # fmt: skip
             frame["stamp"] = opts.signature_stamp
             shingled = dict(zip(ids, sets, strict=True))
             with store.transaction(con):
-                store.insert_df(con, "story_signatures", frame)
+                with _timed("signature write"):
+                    store.insert_df(con, "story_signatures", frame)
                 stats["pairs"] += _band_and_pair(
-                    con, texts, opts, [(r[0], r[1], r[3]) for r in rows], shingled
+                    con, texts, opts, (ids, seq, sigs), shingled, bands
                 )
             for aid, s in shingled.items():
                 texts.put(aid, s)
@@ -925,8 +1086,8 @@ def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str,
 
 def _new_bodies(
     con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
-) -> Iterator[tuple[list[str], list[Body]]]:
-    """(ids, bodies) of the articles to sign, a batch at a time. With ``workers`` > 1 the
+) -> Iterator[tuple[list[str], list[Body], np.ndarray]]:
+    """(ids, bodies, signatures) of the articles to sign, a batch at a time. With ``workers`` > 1 the
     texts are shingled in that many worker processes, a batch each, while the caller bands
     and verifies the batch before: shingling (the regex work) is most of the cost, and a
     2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
@@ -935,7 +1096,11 @@ def _new_bodies(
     if opts.workers <= 1 or len(todo) <= opts.batch:
         for start in starts:
             ids = todo[start : start + opts.batch]
-            yield ids, _bodies_of(_texts_of(con, ids), opts)
+            with _timed("text read"):
+                rows = _texts_of(con, ids)
+            with _timed("trim, shingle, sign"):
+                made, sigs = _signed_bodies(rows, opts)
+            yield ids, made, sigs
         return
     # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
     import concurrent.futures
@@ -951,14 +1116,17 @@ def _new_bodies(
             start = next(left, None)
             if start is not None:
                 ids = todo[start : start + opts.batch]
-                pending.append((ids, pool.submit(_bodies_of, _texts_of(con, ids), opts)))
+                with _timed("text read"):
+                    rows = _texts_of(con, ids)
+                pending.append((ids, pool.submit(_signed_bodies, rows, opts)))
 
         for _ in range(opts.workers):
             submit()
         while pending:
             ids, future = pending.popleft()
             try:
-                done = future.result()
+                with _timed("waiting for the workers"):
+                    done = future.result()
             except BrokenProcessPool as exc:
                 raise errors.BadOption(
                     f"stories: a shingling worker process (workers={opts.workers}) ended "
@@ -967,30 +1135,32 @@ def _new_bodies(
                     "workers=1"
                 ) from exc
             submit()  # the workers shingle on while the caller stores this batch
-            yield ids, done
+            yield ids, *done
 
 
 def _band_and_pair(
     con: duckdb.DuckDBPyConnection,
     texts: _Texts,
     opts: StoryOptions,
-    batch: list[tuple[str, int, bytes]],
+    batch: tuple[list[str], list[int], np.ndarray],
     shingled: dict[str, Body] | None,
+    bands: BandIndex | None,
 ) -> int:
-    """Insert the band keys of (article_id, seq, minhash) rows, then their verified pairs."""
-    ids = [r[0] for r in batch]
-    sigs = np.stack([np.frombuffer(r[2], dtype=np.uint32) for r in batch])
-    keys = band_keys(sigs, opts)
+    """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
+    candidates from ``bands`` when given (kept up to date), else from story_bands."""
+    ids, seqs, sigs = batch
+    keys = band_keys(sigs, opts).astype(np.int64)
     b = keys.shape[1]
     frame = pd.DataFrame(
         {
             "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
-            "key": keys.reshape(-1).astype(np.int64),
+            "key": keys.reshape(-1),
             "article_id": np.repeat(np.array(ids, dtype=object), b),
         }
     )
     if shingled is None:
-        shingled = texts.get_many(ids)
+        with _timed("bodies read"):
+            shingled = texts.get_many(ids)
     if opts.lead:  # containment candidates: the lead's bands beside the text's own
         lead = [shingled[i].lead if i in shingled else np.zeros(0, np.uint32) for i in ids]
         n_sh = np.fromiter((len(shingled[i].shingles) if i in shingled else 0 for i in ids),
@@ -1001,10 +1171,16 @@ def _band_and_pair(
             [frame, story_rules.lead_band_frame(ids, leads, n_sh, opts.min_shingles)],
             ignore_index=True,
         )
-    store.insert_df(con, "story_bands", frame)
-    seq = {r[0]: r[1] for r in batch}
-    pairs = _verify(con, texts, shingled, seq, opts, frame)
-    store.insert_df(con, "story_pairs", pairs)
+    with _timed("band write"):
+        store.insert_df(con, "story_bands", frame)
+    with _timed("candidates"):
+        if bands is None:
+            cand = _candidates_sql(con, frame, dict(zip(ids, seqs, strict=True)), opts)
+        else:
+            cand = bands.candidates(bands.add(ids, frame), ids, frame, opts)
+    pairs = _verify(texts, shingled, cand, opts)
+    with _timed("pair write"):
+        store.insert_df(con, "story_pairs", pairs)
     return len(pairs)
 
 
@@ -1196,6 +1372,7 @@ def find_stories(
     if overrides:
         opts = dataclasses.replace(opts, **overrides)
     t0 = time.perf_counter()
+    _PHASES.clear()
     old = _stamp(con)
     sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
     band_changed = sig_changed or old.get("bands") != opts.band_stamp
@@ -1214,7 +1391,7 @@ def find_stories(
     elif band_changed:
         _reset(con, signatures_too=False)
     stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
-    with store.transaction(con):
+    with store.transaction(con), _timed("cluster"):
         stats.update(_cluster(con, opts, full=thr_changed))
         stamp = {
             "signature": opts.signature_stamp,
@@ -1230,6 +1407,7 @@ def find_stories(
             "stories": n[1],
             "reclustered": bool(thr_changed),
             "seconds": round(time.perf_counter() - t0, 3),
+            "cpu_s": {k: round(v, 3) for k, v in _PHASES.items()},
             "options": dataclasses.asdict(opts),
             "params_hash": hashlib.sha1(opts.band_stamp.encode()).hexdigest()[:12],
         }

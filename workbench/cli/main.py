@@ -572,6 +572,10 @@ def stories_cmd(
         ),
     ] = None,
     rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Processes that trim, shingle and sign the texts (1; 2 on 2 cores)."),
+    ] = None,
     limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
 ) -> None:
     """Group near-duplicate articles into stories (incremental), then who republished whom."""
@@ -582,6 +586,7 @@ def stories_cmd(
             max_lag_days=max_lag_days,
             tables=tables,
             rebuild=rebuild,
+            workers=workers,
         )
         shown = {k: v for k, v in out.items() if k != "options"}
         console.print(str(shown), highlight=False)
