@@ -632,7 +632,7 @@ class BandIndex:
         ).fetchnumpy()
         pos = np.searchsorted(np.asarray(sig["seq"], dtype=np.int64), rows["seq"])
         band = np.asarray(rows["band"], dtype=np.int64)
-        for i, lo, hi in _runs(band):
+        for i, lo, hi in _band_runs(band):
             out.keys[i] = np.asarray(rows["key"][lo:hi], dtype=np.int64)
             out.pos[i] = pos[lo:hi].astype(np.int32)
         return out
@@ -662,7 +662,7 @@ class BandIndex:
         key = frame["key"].to_numpy(dtype=np.int64)
         order = np.argsort(band, kind="stable")
         band, key, pos = band[order], key[order], pos[order]
-        for i, lo, hi in _runs(band):
+        for i, lo, hi in _band_runs(band):
             yield i, key[lo:hi], pos[lo:hi]
 
     def shared(self, first: int, ids: Sequence[str], frame: pd.DataFrame) -> pd.DataFrame:
@@ -699,8 +699,10 @@ class BandIndex:
         return _top_candidates(cand, opts)
 
 
-def _runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
+def _band_runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
     """(value, start, end) of each run of equal values of a sorted array."""
+    if len(values) == 0:
+        return
     starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))[: len(values)]
     ends = np.append(starts[1:], len(values))
     for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
