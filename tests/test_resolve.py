@@ -726,6 +726,42 @@ def test_changed_and_removed_articles_are_resolved_again(appended: dict[str, Pat
         assert _resolution(w) == inc
 
 
+def test_nothing_new_runs_no_merge_until_a_resolved_row_changes(
+    appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no article new, changed or gone, resolve leaves the tables as they are without
+    running the corpus merge, and reports what a merge reports; a resolved row changed
+    behind its back (its entity id cleared) makes it merge again, which restores the row."""
+    from workbench.resolve import stage as rs
+
+    db = _copy(appended["scratch"], appended["dir"] / "same.duckdb")
+    with Workbench(db) as w:
+        want = _resolution(w)
+        merged = w.resolve(progress=False, full=True)
+        assert _resolution(w) == want
+        calls: list[int] = []
+        real = rs._entities
+
+        def counted(*a, **k):  # type: ignore[no-untyped-def]
+            calls.append(1)
+            return real(*a, **k)
+
+        monkeypatch.setattr(rs, "_entities", counted)
+        res = w.resolve(progress=False)
+        assert calls == [] and not res.full and res.articles_resolved == 0
+        counts = ("mentions", "entities", "people", "article_countries")
+        assert [getattr(res, c) for c in counts] == [getattr(merged, c) for c in counts]
+        assert _resolution(w) == want
+        w.con.execute(
+            "UPDATE mentions SET entity_id = NULL WHERE rowid ="
+            " (SELECT min(rowid) FROM mentions WHERE entity_id IS NOT NULL)"
+        )
+        assert _resolution(w) != want
+        res = w.resolve(progress=False)
+        assert calls == [1] and res.mentions_changed == 1
+        assert _resolution(w) == want
+
+
 def test_new_rules_resolve_every_article(
     appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
