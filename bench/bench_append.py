@@ -14,6 +14,8 @@ database vs the same articles into an empty one (issue 20, target ratio <= 3).
 4. **empty**: the same new articles into a fresh file, the same calls, timed.
 
     python bench/bench_append.py --articles 20000
+    python bench/bench_append.py --articles 1000000 --phase build   # long: build once,
+    python bench/bench_append.py --articles 1000000 --phase timed   # time the append later
 """
 
 from __future__ import annotations
@@ -132,6 +134,39 @@ def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
     }
 
 
+def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
+    """The ``--articles`` file replicated from ``base`` and analysed (built unless
+    ``--phase timed``); None after ``--phase build``."""
+    from workbench import Workbench
+    from workbench.query import aggregates
+
+    if args.phase == "timed":
+        scaled = bl.WORK / f"append_scaled_{args.articles}.duckdb"
+        if not scaled.exists():
+            raise SystemExit(f"{scaled} is missing: run --phase build first")
+        if args.warm:
+            t0 = time.perf_counter()
+            with Workbench(scaled) as wb:
+                if args.memory:
+                    wb.con.execute("SET memory_limit = ?", [args.memory])
+                wb.analyze(progress=False)
+            print(f"untimed analyze of the scaled file: {time.perf_counter() - t0:.0f} s")
+        return scaled
+    scaled = fresh_db(f"append_scaled_{args.articles}.duckdb")
+    t0 = time.perf_counter()
+    counts = build_scale(base, scaled, args.articles)
+    counts["stage_done"] = _replicate_stage_done(scaled, base)
+    with Workbench(scaled) as wb:
+        if args.memory:
+            wb.con.execute("SET memory_limit = ?", [args.memory])
+        # The rest of an analysed corpus: entities, stories, search index, aggregates.
+        wb.analyze(progress=False)
+        full = aggregates.refresh(wb.con, full=True)
+    print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
+          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+    return None if args.phase == "build" else scaled
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=20_000)
@@ -160,7 +195,6 @@ def main(argv: list[str] | None = None) -> None:
             run_workbench(write_sample(400), 1)
     from workbench import Workbench
     from workbench.nlp.extract import pipeline
-    from workbench.query import aggregates
 
     # A copy, analysed by this code (stage versions current), is what gets replicated.
     copy = bl.WORK / "append_base.duckdb"
@@ -178,32 +212,9 @@ def main(argv: list[str] | None = None) -> None:
         {"base": str(base), "articles": args.articles, "appended": len(lines)},
     )
     pipeline()  # the model load is in neither timing
-    if args.phase == "timed":
-        scaled = bl.WORK / f"append_scaled_{args.articles}.duckdb"
-        if not scaled.exists():
-            raise SystemExit(f"{scaled} is missing: run --phase build first")
-        if args.warm:
-            t0 = time.perf_counter()
-            with Workbench(scaled) as wb:
-                if args.memory:
-                    wb.con.execute("SET memory_limit = ?", [args.memory])
-                wb.analyze(progress=False)
-            print(f"untimed analyze of the scaled file: {time.perf_counter() - t0:.0f} s")
-    else:
-        scaled = fresh_db(f"append_scaled_{args.articles}.duckdb")
-        t0 = time.perf_counter()
-        counts = build_scale(base, scaled, args.articles)
-        counts["stage_done"] = _replicate_stage_done(scaled, base)
-        with Workbench(scaled) as wb:
-            if args.memory:
-                wb.con.execute("SET memory_limit = ?", [args.memory])
-            # The rest of an analysed corpus: entities, stories, search index, aggregates.
-            wb.analyze(progress=False)
-            full = aggregates.refresh(wb.con, full=True)
-        print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
-              f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
-        if args.phase == "build":
-            return
+    scaled = _scaled_file(args, base)
+    if scaled is None:
+        return
     empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory)
     print("empty:", json.dumps(empty), flush=True)
     append = timed_analyze(scaled, new, args.memory)
