@@ -14,6 +14,8 @@ database vs the same articles into an empty one (issue 20, target ratio <= 3).
 4. **empty**: the same new articles into a fresh file, the same calls, timed.
 
     python bench/bench_append.py --articles 20000
+    python bench/bench_append.py --articles 1000000 --phase build   # long: build once,
+    python bench/bench_append.py --articles 1000000 --phase timed   # time the append later
 """
 
 from __future__ import annotations
@@ -63,17 +65,50 @@ def _replicate_stage_done(db: Path, base: Path) -> int:
     return n
 
 
+def _reset_peak_rss() -> None:
+    """Start this process's peak-RSS counter (VmHWM) afresh (Linux; a no-op elsewhere)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS since the last reset, in MB (0 where unknown)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _peaked(fn, peaks: dict[str, float], name: str):
+    """``fn`` with its own peak RSS recorded in ``peaks[name]`` (this process only)."""
+
+    def call(*a, **k):
+        _reset_peak_rss()
+        try:
+            return fn(*a, **k)
+        finally:
+            peaks[name] = max(peaks.get(name, 0.0), round(_peak_rss_mb()))
+
+    return call
+
+
 def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
     """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage (wall
     from ``runs``, CPU around each stage's method)."""
     from workbench import Workbench
 
     stage_cpu: dict[str, float] = {}
+    peaks: dict[str, float] = {}
     with Workbench(db) as wb:
         if memory:
             wb.con.execute("SET memory_limit = ?", [memory])
         for name in ("ingest", "extract", *LATER_STAGES):
-            setattr(wb, name, _timed(getattr(wb, name), stage_cpu, name))
+            setattr(wb, name, _peaked(_timed(getattr(wb, name), stage_cpu, name), peaks, name))
         (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
         t0, c0 = time.perf_counter(), cpu_seconds()
         wb.ingest([new], format="jsonl", progress=False)
@@ -93,9 +128,43 @@ def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
         "articles_after": int(n),
         "stages_s": stages,
         "stages_cpu_s": {k: round(v, 2) for k, v in stage_cpu.items()},
+        "stages_peak_rss_mb": peaks,
         "aggregates_changed": agg.get("changed"),
         "aggregates_table_s": agg.get("table_seconds"),
     }
+
+
+def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
+    """The ``--articles`` file replicated from ``base`` and analysed (built unless
+    ``--phase timed``); None after ``--phase build``."""
+    from workbench import Workbench
+    from workbench.query import aggregates
+
+    if args.phase == "timed":
+        scaled = bl.WORK / f"append_scaled_{args.articles}.duckdb"
+        if not scaled.exists():
+            raise SystemExit(f"{scaled} is missing: run --phase build first")
+        if args.warm:
+            t0 = time.perf_counter()
+            with Workbench(scaled) as wb:
+                if args.memory:
+                    wb.con.execute("SET memory_limit = ?", [args.memory])
+                wb.analyze(progress=False)
+            print(f"untimed analyze of the scaled file: {time.perf_counter() - t0:.0f} s")
+        return scaled
+    scaled = fresh_db(f"append_scaled_{args.articles}.duckdb")
+    t0 = time.perf_counter()
+    counts = build_scale(base, scaled, args.articles)
+    counts["stage_done"] = _replicate_stage_done(scaled, base)
+    with Workbench(scaled) as wb:
+        if args.memory:
+            wb.con.execute("SET memory_limit = ?", [args.memory])
+        # The rest of an analysed corpus: entities, stories, search index, aggregates.
+        wb.analyze(progress=False)
+        full = aggregates.refresh(wb.con, full=True)
+    print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
+          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+    return None if args.phase == "build" else scaled
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -104,6 +173,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--base", type=Path, default=None)
     ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
     ap.add_argument("--memory", default="", help="DuckDB memory_limit of the timed runs (6GB)")
+    ap.add_argument(
+        "--phase",
+        choices=("all", "build", "timed"),
+        default="all",
+        help="build: only the scaled database; timed: reuse the one built",
+    )
+    ap.add_argument(
+        "--warm",
+        action="store_true",
+        help="with --phase timed: one untimed analyze of the scaled file first (state that "
+        "code other than the build's keeps)",
+    )
     args = ap.parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
@@ -114,7 +195,6 @@ def main(argv: list[str] | None = None) -> None:
             run_workbench(write_sample(400), 1)
     from workbench import Workbench
     from workbench.nlp.extract import pipeline
-    from workbench.query import aggregates
 
     # A copy, analysed by this code (stage versions current), is what gets replicated.
     copy = bl.WORK / "append_base.duckdb"
@@ -132,16 +212,9 @@ def main(argv: list[str] | None = None) -> None:
         {"base": str(base), "articles": args.articles, "appended": len(lines)},
     )
     pipeline()  # the model load is in neither timing
-    scaled = fresh_db(f"append_scaled_{args.articles}.duckdb")
-    t0 = time.perf_counter()
-    counts = build_scale(base, scaled, args.articles)
-    counts["stage_done"] = _replicate_stage_done(scaled, base)
-    with Workbench(scaled) as wb:
-        # The rest of an analysed corpus: entities, stories, search index, aggregates.
-        wb.analyze(progress=False)
-        full = aggregates.refresh(wb.con, full=True)
-    print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
-          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+    scaled = _scaled_file(args, base)
+    if scaled is None:
+        return
     empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory)
     print("empty:", json.dumps(empty), flush=True)
     append = timed_analyze(scaled, new, args.memory)

@@ -414,6 +414,44 @@ _DIGEST_SQL = """
     WHERE a.extracted_pipeline IS NOT NULL"""
 
 
+#: ``meta`` key: a digest of what the last resolve wrote (:data:`_TABLES_DIGEST_SQL`).
+TABLES_META = "resolve.tables_digest"
+#: The resolved tables as the corpus merge leaves them. With the same rules, no article to
+#: resolve, none gone and this digest unchanged, the merge's inputs (the kept results) and
+#: outputs are those of the last run: it would write every row again as it is.
+_TABLES_DIGEST_SQL = """
+    SELECT concat_ws('|',
+        (SELECT count(*) || ':' || coalesce(sum(hash(article_id, start_char, end_char, label,
+                norm, entity_id, country_iso3, region, self_mention, registry_hash)), 0)
+         FROM mentions),
+        (SELECT count(*) || ':' || coalesce(sum(hash(e)), 0) FROM entities e),
+        (SELECT count(*) || ':' || coalesce(sum(hash(c)), 0) FROM article_countries c),
+        (SELECT count(*) || ':' || coalesce(sum(hash(p)), 0) FROM mention_places p),
+        (SELECT count(*) FROM resolve_cache), (SELECT count(*) FROM resolve_articles))"""
+
+
+def _tables_digest(con: duckdb.DuckDBPyConnection) -> str:
+    (digest,) = con.execute(_TABLES_DIGEST_SQL).fetchone()
+    return str(digest)
+
+
+def _unchanged(con: duckdb.DuckDBPyConnection, reg_hash: str, t0: float) -> ResolveResult | None:
+    """The result of a resolve with nothing to do (no article to resolve, none gone, the
+    tables as the last run left them: the merge would rewrite each row as it is), or None
+    when something changed since."""
+    if store.get_meta(con, TABLES_META) != _tables_digest(con):
+        return None
+    (n_kept,) = con.execute("SELECT count(*) FROM resolve_cache").fetchone()
+    n_ent, n_people = con.execute(
+        "SELECT count(*), count(*) FILTER (type = 'PERSON') FROM entities"
+    ).fetchone()
+    (n_ac,) = con.execute("SELECT count(*) FROM article_countries").fetchone()
+    res = ResolveResult(mentions=n_kept, entities=n_ent, people=n_people, article_countries=n_ac)
+    res.registry_hash, res.full = reg_hash, False
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
 def rules_stamp(reg_hash: str) -> str:
     """What every article's per-article results depend on: the registry, the code of this
     stage and of the resolvers it calls, and their gazetteer data (the places index's name
@@ -460,8 +498,9 @@ def resolve(
     its results are kept (``resolve_cache``, ``resolve_articles``). The corpus-level merges
     (labels by corpus votes, surname joins, fuzzy people merges, acronyms, entity ids) then
     run over every article's kept results -- one new mention can change an old article's
-    merge -- and only rows whose values changed are written. ``full=True``, a registry edit
-    or a change of the rules' code resolves every article again; both give the same tables.
+    merge -- and only rows whose values changed are written (:func:`_unchanged`: nothing at
+    all). ``full=True``, a registry edit or a change of the rules' code resolves every
+    article again; both give the same tables.
     """
     t0 = time.perf_counter()
     reg = registry if isinstance(registry, Registry) else load_registry(registry)
@@ -469,6 +508,8 @@ def resolve(
     stamp = rules_stamp(reg.hash)
     full = full or store.get_meta(con, CACHE_META) != stamp
     todo, gone = _pending_articles(con, full=full)
+    if not (full or todo or gone) and (same := _unchanged(con, reg.hash, t0)) is not None:
+        return same
     fresh = _resolve_pending(con, todo, reg, resolver, word, full=full, progress=progress)
     kept = _cache_tables(fresh)  # before the corpus merge relabels the mentions
     skip = [a for a, _ in todo] + gone
@@ -494,12 +535,10 @@ def resolve(
         res.entities_changed = _write_entities(con, entities, reg.hash)
         _write_countries(con, results, affected, reg.hash, full=full)
         store.set_meta(con, "registry_hash", reg.hash)
-        store.set_meta(
-            con,
-            AMBIGUOUS_META,
-            json.dumps({k: dict(v.most_common()) for k, v in ambiguous.items()}),
-        )
+        amb = {k: dict(v.most_common()) for k, v in ambiguous.items()}
+        store.set_meta(con, AMBIGUOUS_META, json.dumps(amb))
         store.set_meta(con, CACHE_META, stamp)
+        store.set_meta(con, TABLES_META, _tables_digest(con))
     res.entities = len(entities)
     res.people = sum(1 for e in entities if e["type"] == "PERSON")
     res.article_countries = con.execute("SELECT count(*) FROM article_countries").fetchone()[0]
