@@ -6,6 +6,7 @@ without the corpora still passes.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -229,3 +230,18 @@ def outlets_wb(tmp_path_factory: pytest.TempPathFactory, outlets_export: Path):
     w.analyze(progress=False)
     yield w
     w.close()
+
+
+def write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
+    """``rows`` as a JSON Lines file at ``path``."""
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def story_of_url(wb, key: str) -> str:
+    """The story id of the article whose url is ``https://x.test/{key}``."""
+    return wb.sql(
+        "SELECT c.story_id FROM story_clusters c JOIN articles a USING (article_id) "
+        "WHERE a.url = ?",
+        [f"https://x.test/{key}"],
+    ).iloc[0, 0]

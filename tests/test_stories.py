@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RU_UA
+from conftest import RU_UA, story_of_url, write_jsonl
 
 from workbench import Filter, Workbench
 from workbench.annotate import stories
@@ -73,11 +72,6 @@ def _reworded(row: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
 def syn(tmp_path_factory: pytest.TempPathFactory):
     if not RU_UA.exists():
@@ -88,7 +82,7 @@ def syn(tmp_path_factory: pytest.TempPathFactory):
     n_lavrov = next(r for r in rows if r["title"].startswith(LAVROV_NYT))
     rows += [_wire_copy(g_griner), _reworded(n_lavrov)]
     w = Workbench(d / "s.duckdb")
-    w.ingest([_write(d / "wire.jsonl", rows)], source_name="x", progress=False)
+    w.ingest([write_jsonl(d / "wire.jsonl", rows)], source_name="x", progress=False)
     w.analyze(progress=False)
     yield w
     w.close()
@@ -224,7 +218,7 @@ def test_incremental_add_and_threshold_change(syn, tmp_path):
         "date": str(g.date)[:10],
         "source": "Late Reprints",
     }
-    syn.ingest([_write(tmp_path / "late.jsonl", [copy])], progress=False)
+    syn.ingest([write_jsonl(tmp_path / "late.jsonl", [copy])], progress=False)
     out = syn.stories(progress=False)
     assert out["signed"] == 1 and not out["reclustered"]  # only the new article was read
     new = _id(syn, "Late Reprints", "Moscow eyes")
@@ -278,7 +272,7 @@ def test_cli_stories_then_story_dedup(tmp_path):
     rows.append(_wire_copy(next(r for r in rows if r["title"].startswith(GRINER_G))))
     db = str(tmp_path / "c.duckdb")
     runner = CliRunner()
-    r = runner.invoke(app, ["ingest", str(_write(tmp_path / "w.jsonl", rows)), "--db", db])
+    r = runner.invoke(app, ["ingest", str(write_jsonl(tmp_path / "w.jsonl", rows)), "--db", db])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["stories", "--db", db])
     assert r.exit_code == 0, r.output
@@ -334,22 +328,14 @@ def templated(tmp_path_factory: pytest.TempPathFactory):
                      "source": source, "url": f"https://x.test/{key}"})  # fmt: skip
     d = tmp_path_factory.mktemp("templated")
     w = Workbench(d / "t.duckdb")
-    w.ingest([_write(d / "t.jsonl", rows)], progress=False)
+    w.ingest([write_jsonl(d / "t.jsonl", rows)], progress=False)
     w.stories(progress=False)
     yield w
     w.close()
 
 
-def _story_by_url(wb: Workbench, key: str) -> str:
-    return wb.sql(
-        "SELECT c.story_id FROM story_clusters c JOIN articles a USING (article_id) "
-        "WHERE a.url = ?",
-        [f"https://x.test/{key}"],
-    ).iloc[0, 0]
-
-
 def test_template_issues_with_other_figures_stay_apart(templated):
-    same = lambda a, b: _story_by_url(templated, a) == _story_by_url(templated, b)  # noqa: E731
+    same = lambda a, b: story_of_url(templated, a) == story_of_url(templated, b)  # noqa: E731
     assert not same("fed_0311", "fed_0317")  # one rate differs: another day's operation
     assert not same("goulds", "russ")  # one-line dividend notes of two companies
     assert same("thompson_sets", "thompson_declares")  # one note sent twice, re-headlined
@@ -417,14 +403,14 @@ def recurring(tmp_path_factory: pytest.TempPathFactory):
     copy = {**rows[0], "source": "Reseller", "date": "1987-03-06", "url": "https://x.test/copy"}
     d = tmp_path_factory.mktemp("recurring")
     w = Workbench(d / "r.duckdb")
-    w.ingest([_write(d / "r.jsonl", [*rows, copy])], progress=False)
+    w.ingest([write_jsonl(d / "r.jsonl", [*rows, copy])], progress=False)
     w.stories(progress=False)
     yield w
     w.close()
 
 
 def test_a_note_repeated_after_another_meeting_is_another_story(recurring):
-    story = lambda key: _story_by_url(recurring, key)  # noqa: E731
+    story = lambda key: story_of_url(recurring, key)  # noqa: E731
     meetings = ["1987-03-05", "1987-03-19", "1987-04-02"]
     assert len({story(m) for m in meetings}) == 3  # 14 days apart: beyond the 7-day window
     assert story("copy") == story("1987-03-05")  # the next day's copy joins the first
@@ -532,14 +518,14 @@ def tables(tmp_path_factory: pytest.TempPathFactory):
     copy["text"] = rows[2]["text"].rstrip() + "\nRates are indicative, from dealers."
     d = tmp_path_factory.mktemp("tables")
     w = Workbench(d / "t.duckdb")
-    w.ingest([_write(d / "t.jsonl", [*rows, copy])], progress=False)
+    w.ingest([write_jsonl(d / "t.jsonl", [*rows, copy])], progress=False)
     w.stories(progress=False)
     yield w
     w.close()
 
 
 def test_a_table_of_another_hour_or_session_is_another_story(tables):
-    story = lambda key: _story_by_url(tables, key)  # noqa: E731
+    story = lambda key: story_of_url(tables, key)  # noqa: E731
     assert story("euro_1030") != story("euro_1200")  # same rates, another hour
     assert story("jo_open") != story("jo_close")  # same rates, another session
     assert story("jo_copy") == story("jo_open")  # a copy with a line added joins
@@ -594,13 +580,13 @@ def test_band_index_in_memory_gives_the_stored_index_s_pairs(tmp_path):
         "(article_id) LEFT JOIN story_clusters c USING (article_id) ORDER BY ALL"
     )
     with Workbench(tmp_path / "b2000.duckdb") as w:
-        w.ingest([_write(tmp_path / "first.jsonl", rows[:12])], progress=False)
+        w.ingest([write_jsonl(tmp_path / "first.jsonl", rows[:12])], progress=False)
     shutil.copy(tmp_path / "b2000.duckdb", tmp_path / "b3.duckdb")
     got = []
     for batch in (2000, 3):
         with Workbench(tmp_path / f"b{batch}.duckdb") as w:
             w.stories(progress=False, batch=batch)
-            w.ingest([_write(tmp_path / "late.jsonl", rows[12:])], progress=False)
+            w.ingest([write_jsonl(tmp_path / "late.jsonl", rows[12:])], progress=False)
             out = w.stories(progress=False, batch=batch)  # on the stored index
             assert out["signed"] == 8 and out["cpu_s"]["candidates"] >= 0
             got.append(w.con.execute(q).fetchall())

@@ -3,11 +3,9 @@ an item inside a digest does not, and a wire correction joins the item it correc
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import story_of_url, write_jsonl
 
 from workbench import Workbench
 from workbench.annotate import story_rules
@@ -19,11 +17,6 @@ PICKS = {  # key: (file, headline start, date)
     "elder_fix": ("reut2-011.sgm", "CORRECTED-ELDER-BEERMAN", None),
     "elder": ("reut2-011.sgm", "ELDER-BEERMAN STORES CORP <ELDR> 4TH QTR", None),
 }
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -58,18 +51,10 @@ def wire(tmp_path_factory: pytest.TempPathFactory):
                       "source": "Digest", "url": "https://x.test/digest"}  # fmt: skip
     d = tmp_path_factory.mktemp("wire")
     w = Workbench(d / "w.duckdb")
-    w.ingest([_write(d / "w.jsonl", list(rows.values()))], progress=False)
+    w.ingest([write_jsonl(d / "w.jsonl", list(rows.values()))], progress=False)
     w.stories(progress=False)
     yield w
     w.close()
-
-
-def _story(wb: Workbench, key: str) -> str:
-    return wb.sql(
-        "SELECT c.story_id FROM story_clusters c JOIN articles a USING (article_id) "
-        "WHERE a.url = ?",
-        [f"https://x.test/{key}"],
-    ).iloc[0, 0]
 
 
 def _bands_shared(wb: Workbench, a: str, b: str) -> tuple[int, int]:
@@ -90,37 +75,40 @@ def _bands_shared(wb: Workbench, a: str, b: str) -> tuple[int, int]:
 
 
 def test_a_first_take_joins_its_full_story_through_the_lead_bands(wire):
-    assert _story(wire, "iea_take") == _story(wire, "iea_full")
+    assert story_of_url(wire, "iea_take") == story_of_url(wire, "iea_full")
     own, lead = _bands_shared(wire, "iea_take", "iea_full")
     assert lead >= 1  # the two open alike
     # at Jaccard ~0.15 the text's own bands alone would rarely propose the pair
     out = wire.stories(lead=False, progress=False)
     assert out["signed"] == 0 and out["rebanded"] == out["articles"] == 5
     if own == 0:
-        assert _story(wire, "iea_take") != _story(wire, "iea_full")
+        assert story_of_url(wire, "iea_take") != story_of_url(wire, "iea_full")
     wire.stories(lead=True, progress=False)
-    assert _story(wire, "iea_take") == _story(wire, "iea_full")
+    assert story_of_url(wire, "iea_take") == story_of_url(wire, "iea_full")
 
 
 def test_an_item_inside_a_digest_is_not_its_copy(wire):
     """The digest opens with the short take and contains all of it, but the take is under
     a tenth of it: the size-ratio guard keeps containment from counting."""
     assert _bands_shared(wire, "iea_take", "digest")[1] >= 1  # a candidate by its lead
-    assert _story(wire, "digest") not in {_story(wire, "iea_take"), _story(wire, "iea_full")}
+    assert story_of_url(wire, "digest") not in {
+        story_of_url(wire, "iea_take"),
+        story_of_url(wire, "iea_full"),
+    }
     wire.stories(min_ratio=0.0, progress=False)
-    assert _story(wire, "digest") == _story(wire, "iea_take")
+    assert story_of_url(wire, "digest") == story_of_url(wire, "iea_take")
     wire.stories(min_ratio=0.1, progress=False)
-    assert _story(wire, "digest") != _story(wire, "iea_take")
+    assert story_of_url(wire, "digest") != story_of_url(wire, "iea_take")
 
 
 def test_a_wire_correction_joins_the_item_it_corrects(wire):
     """ "CORRECTED-" re-issue of an earnings note with two figures and the note changed:
     the figures and table rules alone keep it apart."""
-    assert _story(wire, "elder_fix") == _story(wire, "elder")
+    assert story_of_url(wire, "elder_fix") == story_of_url(wire, "elder")
     wire.stories(reissue=False, progress=False)
-    assert _story(wire, "elder_fix") != _story(wire, "elder")
+    assert story_of_url(wire, "elder_fix") != story_of_url(wire, "elder")
     wire.stories(reissue=True, progress=False)
-    assert _story(wire, "elder_fix") == _story(wire, "elder")
+    assert story_of_url(wire, "elder_fix") == story_of_url(wire, "elder")
 
 
 def test_reissue_cues_are_headline_words_only():
