@@ -561,7 +561,13 @@ def _outlet_town(source: str) -> frozenset[tuple[str, str]]:
 
 @functools.cache
 def _big_towns() -> dict[str, frozenset[tuple[str, str]]]:
-    """Town name, spaces dropped -> (ISO3, admin-1) of its towns of OUTLET_TOWN_MIN_POP+."""
+    """Town name, spaces dropped -> (ISO3, admin-1) of its towns of OUTLET_TOWN_MIN_POP+; a
+    full read of the index (~1.5 CPU-s), so kept on disk."""
+    path = _cache_path().with_name(_cache_path().name.replace("places-", "bigtowns-"))
+    return cached_pickle(path, _build_big_towns)
+
+
+def _build_big_towns() -> dict[str, frozenset[tuple[str, str]]]:
     out: dict[str, set[tuple[str, str]]] = defaultdict(set)
     for k, es in _index().items():
         for e in es:
