@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -136,6 +137,20 @@ def _summed_home(arts: list[ET.Element]) -> dict:
     return home
 
 
+def _outlet_toponyms(arts: list[ET.Element], *, town: str | None = None) -> Iterator[tuple]:
+    """(text, context, home, phrase, start) of every gold toponym of one outlet's articles,
+    each article read with the outlet's other articles as its home (as the resolve stage
+    does), plus the outlet's own name as a town when ``town`` is its domain."""
+    home = _summed_home(arts)
+    for a in arts:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        mine = home_without(home, article_states(ctx))
+        mine = with_outlet_town(mine, outlet_town(town)) if town else mine
+        for t in a.iter("toponym"):
+            yield text, ctx, mine, t.findtext("phrase") or "", int(t.findtext("start"))
+
+
 def test_the_outlet_home_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     arts = _outlet_articles(lgl)
     homes = {
@@ -165,22 +180,16 @@ def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element])
     # the article alone reads it as the English city, its outlet's other articles are about
     # the USA. Even (tuning) half only.
     arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == "pal-item.com"]
-    home = _summed_home(arts)
     seen = 0
-    for a in arts:
-        text = a.findtext("text") or ""
-        ctx = _article_context(text)
-        mine = home_without(home, article_states(ctx))
-        for t in a.iter("toponym"):
-            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
-            if phrase != "Winchester":
-                continue
-            code = resolve_country(phrase, context=text, start=start)
-            alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
-            place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
-            assert code == "GBR" and alone is not None and alone.iso3 == "GBR"
-            assert place is not None and (place.iso3, place.admin1) == ("USA", "IN")
-            seen += 1
+    for text, ctx, mine, phrase, start in _outlet_toponyms(arts):
+        if phrase != "Winchester":
+            continue
+        code = resolve_country(phrase, context=text, start=start)
+        alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
+        place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+        assert code == "GBR" and alone is not None and alone.iso3 == "GBR"
+        assert place is not None and (place.iso3, place.admin1) == ("USA", "IN")
+        seen += 1
     assert seen >= 3
     # a country name is never overruled: "Mexico" stays the country (no place below it)
     assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
@@ -190,19 +199,12 @@ def _even_outlet_places(lgl: list[ET.Element], domain: str, name: str, *, town: 
     """(ISO3, admin-1) of ``name``'s places in the even-half articles of one outlet, each read
     with the outlet's other articles as its home (and the outlet's own name, ``town``)."""
     arts = [a for i, a in enumerate(lgl) if i % 2 == 0 and a.findtext("domain") == domain]
-    home = _summed_home(arts)
     out = set()
-    for a in arts:
-        text = a.findtext("text") or ""
-        ctx = _article_context(text)
-        mine = home_without(home, article_states(ctx))
-        mine = with_outlet_town(mine, outlet_town(domain)) if town else mine
-        for t in a.iter("toponym"):
-            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
-            if phrase == name:
-                code = resolve_country(phrase, context=text, start=start)
-                p = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
-                out.add(p and (p.iso3, p.admin1))
+    for text, ctx, mine, phrase, start in _outlet_toponyms(arts, town=domain if town else None):
+        if phrase == name:
+            code = resolve_country(phrase, context=text, start=start)
+            p = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+            out.add(p and (p.iso3, p.admin1))
     return out
 
 
@@ -256,21 +258,15 @@ def test_a_county_of_the_outlet_home_is_no_namesake_town(lgl: list[ET.Element]) 
     # The Atlanta Journal-Constitution's "DeKalb" is DeKalb County, Georgia (no Georgia town
     # of that name), not the town of DeKalb, Illinois; its towns keep their places.
     arts = [a for a in lgl if a.findtext("domain") == "ajc.com"]
-    home = _summed_home(arts)
     dekalb = towns = 0
-    for a in arts:
-        text = a.findtext("text") or ""
-        ctx = _article_context(text)
-        mine = home_without(home, article_states(ctx))
-        for t in a.iter("toponym"):
-            phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
-            place = place_at(text, start, start + len(phrase), phrase, "USA", ctx, home=mine)
-            if phrase == "DeKalb":
-                assert place is None
-                dekalb += 1
-            elif phrase in {"Atlanta", "Decatur"} and place is not None:
-                assert place.admin1 == "GA"
-                towns += 1
+    for text, ctx, mine, phrase, start in _outlet_toponyms(arts):
+        place = place_at(text, start, start + len(phrase), phrase, "USA", ctx, home=mine)
+        if phrase == "DeKalb":
+            assert place is None
+            dekalb += 1
+        elif phrase in {"Atlanta", "Decatur"} and place is not None:
+            assert place.admin1 == "GA"
+            towns += 1
     assert dekalb >= 3 and towns >= 3
 
 
