@@ -245,3 +245,11 @@ def story_of_url(wb, key: str) -> str:
         "WHERE a.url = ?",
         [f"https://x.test/{key}"],
     ).iloc[0, 0]
+
+
+def storied_wb(folder: Path, rows: list[dict[str, str]]) -> Workbench:
+    """A Workbench in ``folder`` with ``rows`` ingested and its stories found."""
+    w = Workbench(folder / "w.duckdb")
+    w.ingest([write_jsonl(folder / "w.jsonl", rows)], progress=False)
+    w.stories(progress=False)
+    return w

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RU_UA, story_of_url, write_jsonl
+from conftest import RU_UA, storied_wb, story_of_url, write_jsonl
 
 from workbench import Filter, Workbench
 from workbench.annotate import stories
@@ -326,10 +326,7 @@ def templated(tmp_path_factory: pytest.TempPathFactory):
         source = "Reuters" if key != "thompson_declares" else "Reuters via a reseller"
         rows.append({"title": a.title, "text": a.text, "date": a.date.isoformat(),
                      "source": source, "url": f"https://x.test/{key}"})  # fmt: skip
-    d = tmp_path_factory.mktemp("templated")
-    w = Workbench(d / "t.duckdb")
-    w.ingest([write_jsonl(d / "t.jsonl", rows)], progress=False)
-    w.stories(progress=False)
+    w = storied_wb(tmp_path_factory.mktemp("templated"), rows)
     yield w
     w.close()
 
@@ -401,10 +398,7 @@ def recurring(tmp_path_factory: pytest.TempPathFactory):
                      "source": "Reuters", "url": f"https://x.test/{a.date}"})  # fmt: skip
     assert len({r["text"] for r in rows}) == 1  # one text, three meetings
     copy = {**rows[0], "source": "Reseller", "date": "1987-03-06", "url": "https://x.test/copy"}
-    d = tmp_path_factory.mktemp("recurring")
-    w = Workbench(d / "r.duckdb")
-    w.ingest([write_jsonl(d / "r.jsonl", [*rows, copy])], progress=False)
-    w.stories(progress=False)
+    w = storied_wb(tmp_path_factory.mktemp("recurring"), [*rows, copy])
     yield w
     w.close()
 
@@ -516,10 +510,7 @@ def tables(tmp_path_factory: pytest.TempPathFactory):
                      "source": "Reuters", "url": f"https://x.test/{key}"})  # fmt: skip
     copy = {**rows[2], "source": "Reseller", "url": "https://x.test/jo_copy"}
     copy["text"] = rows[2]["text"].rstrip() + "\nRates are indicative, from dealers."
-    d = tmp_path_factory.mktemp("tables")
-    w = Workbench(d / "t.duckdb")
-    w.ingest([write_jsonl(d / "t.jsonl", [*rows, copy])], progress=False)
-    w.stories(progress=False)
+    w = storied_wb(tmp_path_factory.mktemp("tables"), [*rows, copy])
     yield w
     w.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import story_of_url, write_jsonl
+from conftest import storied_wb, story_of_url
 
 from workbench import Workbench
 from workbench.annotate import story_rules
@@ -49,10 +49,7 @@ def wire(tmp_path_factory: pytest.TempPathFactory):
     rows["digest"] = {"title": "WORLD NEWS HIGHLIGHTS", "date": "1987-04-06",
                       "text": "\n".join([rows["iea_take"]["text"], *others]),
                       "source": "Digest", "url": "https://x.test/digest"}  # fmt: skip
-    d = tmp_path_factory.mktemp("wire")
-    w = Workbench(d / "w.duckdb")
-    w.ingest([write_jsonl(d / "w.jsonl", list(rows.values()))], progress=False)
-    w.stories(progress=False)
+    w = storied_wb(tmp_path_factory.mktemp("wire"), list(rows.values()))
     yield w
     w.close()
 
