@@ -42,13 +42,25 @@ def band_of(s: float) -> str:
 
 
 # ---------------------------------------------------------------------------- the pool
-def _bodies(con: Any) -> tuple[list[str], list[Any]]:
-    from workbench.annotate.stories import unpack_body
+def unpack_any(raw: bytes) -> Any:
+    """A stored body of either layout: signature version n3 (five lengths, the lead last)
+    or n2 (four, no lead), as the round-5 pool's databases hold."""
+    import numpy as np
 
+    from workbench.annotate.stories import Body, unpack_body
+
+    a = np.frombuffer(raw, dtype="<u4")
+    if len(a) >= 5 and 5 + int(a[:5].sum()) == len(a):
+        return unpack_body(raw)
+    cuts = np.cumsum([4, *(int(x) for x in a[:4])])
+    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(4)))
+
+
+def _bodies(con: Any) -> tuple[list[str], list[Any]]:
     rows = con.execute(
         "SELECT article_id, body FROM story_signatures ORDER BY article_id"
     ).fetchall()
-    return [a for a, _ in rows], [unpack_body(b) for _, b in rows]
+    return [a for a, _ in rows], [unpack_any(b) for _, b in rows]
 
 
 def _shared_counts(sets: Sequence[Any]) -> Any:

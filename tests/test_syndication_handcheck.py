@@ -92,6 +92,29 @@ def test_list_6_is_a_fresh_stratified_sample_off_lists_1_to_5():
         assert sum(r["band"] == band for r in rows) == min(info["per_band"], n_pool), band
 
 
+LIST7 = BENCH / "syndication_handcheck7.csv"
+POOL7 = BENCH / "syndication_handcheck7_pool.json"
+
+
+def test_list_7_is_a_fresh_stratified_sample_off_lists_1_to_6():
+    rows = hc.read_labels(LIST7)
+    info = hc.load_pool_counts(POOL7)
+    earlier = hc.pair_ids([str(p) for p in [*LISTS, LIST6]])
+    assert len(rows) >= 80
+    assert info["excluded_lists"] == ["syndication_handcheck5.csv", "syndication_handcheck6.csv"]
+    for r in rows:
+        assert frozenset((r["article_a"], r["article_b"])) not in earlier, r["n"]
+        assert r["band"] == hc.band_of(max(float(r["jaccard"]), float(r["containment"])))
+        assert r["class"] and r["note"].strip(), r["n"]
+    for band, n_pool in info["pool"].items():
+        assert sum(r["band"] == band for r in rows) == min(info["per_band"], n_pool), band
+    pool6 = hc.load_pool_counts(POOL6)["pool"]  # list 7's pool is list 6's less list 6
+    drawn6 = {b: sum(r["band"] == b for r in hc.read_labels(LIST6)) for b in pool6}
+    assert {b: n for b, n in info["pool"].items()} == {
+        b: pool6[b] - drawn6[b] for b in pool6 if pool6[b] - drawn6[b]
+    }
+
+
 def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
     """``estimate_after`` with the same merged pairs before and after gives ``estimate``'s
     recall (the known pool pairs counted as missed in both)."""
