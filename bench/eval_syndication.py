@@ -6,6 +6,7 @@
     python bench/eval_syndication.py scale --n 100000
     python bench/eval_syndication.py handcheck-draw   # hand check 5: unmerged real pairs
     python bench/eval_syndication.py handcheck-score  # its real-data recall (files only)
+    python bench/eval_syndication.py labelled-set     # synthetic test + list 5, P and R
 
 The labelled set: real articles plus one copy of every other one with realistic copy edits
 (new headline, byline/dateline/copyright/"Read more" lines added, last paragraphs dropped or
@@ -774,6 +775,79 @@ def cmd_handcheck_score(args: argparse.Namespace) -> None:
     print(json.dumps(out, indent=1))
 
 
+HANDCHECK5_MERGED = REPO / "bench" / "syndication_handcheck5_merged.csv"
+
+
+def _merged_at_draw(path: Path) -> set[frozenset[str]]:
+    """The pairs of articles in one story when list 5's pool was drawn (round 5's defaults)."""
+    with path.open(encoding="utf-8") as fh:
+        return {frozenset((r["article_a"], r["article_b"])) for r in csv.DictReader(fh)}
+
+
+def _real_part(args: argparse.Namespace) -> tuple[dict, dict, Any]:
+    """List 5 at the stories of ``--after`` (weighted to its pool; totals and replicates) and
+    lists 4 + 5 unweighted (the hand-checked pairs as they stand)."""
+    import synd_handcheck as hc
+
+    info = hc.load_pool_counts(HANDCHECK5_POOL)
+    sample, prec = hc.read_labels(HANDCHECK5), hc.read_labels(HANDCHECKS[-1])
+    after = set().union(
+        *(hc.story_pairs_of(Path(args.after) / f"synd-src-{p}.duckdb") for p in PARTS)
+    )
+    before = _merged_at_draw(HANDCHECK5_MERGED)
+    known = sum(k["same"] for k in info["known_unmerged"].values())
+    totals = hc.after_totals(sample, info["pool"], before, after, prec, known_same=known,
+                             reps=args.reps)  # fmt: skip
+    weighted = hc.estimate_after(sample, info["pool"], before, after, prec, known_same=known,
+                                 reps=args.reps)  # fmt: skip
+    tp = fn = fp = 0
+    for r in [*sample, *prec]:
+        same, merged = r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after
+        tp, fn, fp = tp + (same and merged), fn + (same and not merged), fp + (merged and not same)
+    p_lo, p_hi = hc.wilson(tp, tp + fp)
+    r_lo, r_hi = hc.wilson(tp, tp + fn)
+    unweighted = {"true": tp, "missed": fn, "false": fp, "precision": round(tp / (tp + fp), 4),
+                  "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
+                  "recall": round(tp / (tp + fn), 4),
+                  "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
+    return weighted, unweighted, totals
+
+
+def cmd_labelled_set(args: argparse.Namespace) -> None:
+    """The Done-when's labelled set at the default options: the synthetic copy-edit pairs of
+    ``--part`` (never tuned on) and the held-out hand-checked real pairs (list 5, weighted to
+    its pool and unweighted with list 4), P and R of each part and of both together."""
+    import synd_handcheck as hc
+
+    header("syndication labelled set", {"part": args.part, "after": args.after})
+    db, origin, _, remap = build(args.part, args.limit, args.seed)
+    labels = {frozenset(remap.get(a) or a for a in p): s for p, s in handchecked().items()}
+    with Workbench(db) as wb:
+        wb.stories(progress=False)
+        syn = score(wb, origin, labels)
+    tp, fn, fp = syn["tp"], syn["fn"], syn["fp"]
+    p_lo, p_hi = hc.wilson(tp, tp + fp)
+    r_lo, r_hi = hc.wilson(tp, tp + fn)
+    synthetic = {"true": tp, "missed": fn, "false": fp, "precision": syn["precision"],
+                 "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
+                 "recall": syn["recall"], "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
+    weighted, unweighted, totals = _real_part(args)
+    out = {
+        f"synthetic ({args.part})": synthetic,
+        "real, list 5 weighted to its pool": weighted,
+        "real, lists 4 + 5 unweighted": unweighted,
+        "combined (synthetic + list 5 weighted)": hc.combined((tp, fn, fp), totals),
+        "combined (synthetic + lists 4-5 unweighted)": hc.combined(
+            (tp, fn, fp),
+            (
+                (unweighted["true"], unweighted["missed"], unweighted["false"]),
+                [(unweighted["true"], unweighted["missed"], unweighted["false"])] * args.reps,
+            ),
+        ),
+    }
+    print(json.dumps(out, indent=1))
+
+
 def cmd_candidate_misses(args: argparse.Namespace) -> None:
     """Verifier-accepted real pairs that candidate generation never proposed (no labels)."""
     import synd_handcheck as hc
@@ -855,6 +929,13 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--different-classes", nargs="*", default=[])
     p.add_argument("--after", help="folder of source databases clustered by a changed "
                    "pipeline: recall/precision of its stories on this list (totals only)")  # fmt: skip
+    p = sub.add_parser("labelled-set")
+    p.add_argument("--part", choices=["tune", "test"], default="test")
+    p.add_argument("--limit", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=17)
+    p.add_argument("--reps", type=int, default=10_000)
+    p.add_argument("--after", default=str(WORK),
+                   help="folder of the source databases clustered at the defaults")  # fmt: skip
     p = sub.add_parser("candidate-misses")
     p.add_argument("--exclude", nargs="*", default=[str(HANDCHECK5)])
     p = sub.add_parser("handcheck-why")
@@ -920,7 +1001,7 @@ def main(argv: list[str] | None = None) -> None:
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
      "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score,
-     "handcheck-why": cmd_handcheck_why,
+     "handcheck-why": cmd_handcheck_why, "labelled-set": cmd_labelled_set,
      "candidate-misses": cmd_candidate_misses}[args.cmd](args)  # fmt: skip
     sys.stdout.flush()
 

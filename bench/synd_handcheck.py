@@ -293,6 +293,61 @@ def story_pairs_of(db: Path) -> set[frozenset[str]]:
     return {frozenset((a, b)) for (ids,) in rows for i, a in enumerate(ids) for b in ids[i + 1 :]}
 
 
+def after_totals(
+    sample: list[dict[str, str]],
+    pool_counts: dict[str, int],
+    before: set[frozenset[str]],
+    after: set[frozenset[str]],
+    precision_labels: list[dict[str, str]],
+    *,
+    known_same: int,
+    reps: int = 10_000,
+    seed: int = 17,
+) -> tuple[tuple[float, float, float], list[tuple[float, float, float]]]:
+    """(true, missed, false) pairs, weighted to the pool, of the pairs a changed pipeline
+    merges (``after``) on the pool drawn at the old defaults (``before``), and the same for
+    each stratified bootstrap replicate (bands and the precision list resampled): true =
+    P * kept + the pool's same pairs now merged (band-weighted); missed = its same pairs
+    still apart + ``known_same`` (earlier lists' pool pairs, taken as still apart: recall's
+    lower bound); false = (1 - P) * kept + its different pairs now merged."""
+    kept = len(before & after)
+    by_band: dict[str, list[tuple[bool, bool]]] = {}
+    for r in sample:
+        pair = frozenset((r["article_a"], r["article_b"]))
+        by_band.setdefault(r["band"], []).append((r["label"] == "same", pair in after))
+    prec_hits = [r["label"] == "same" for r in precision_labels]
+
+    def totals(bands: dict[str, list[tuple[bool, bool]]], p: float) -> tuple[float, float, float]:
+        tp, fn, fp = kept * p, float(known_same), kept * (1 - p)
+        for b, v in bands.items():
+            w = pool_counts[b] / len(v)
+            tp += w * sum(s and m for s, m in v)
+            fn += w * sum(s and not m for s, m in v)
+            fp += w * sum(m and not s for s, m in v)
+        return tp, fn, fp
+
+    rng = random.Random(seed)
+    boot = [
+        totals(
+            {b: rng.choices(v, k=len(v)) for b, v in by_band.items()},
+            sum(rng.choices(prec_hits, k=len(prec_hits))) / len(prec_hits),
+        )
+        for _ in range(reps)
+    ]
+    return totals(by_band, sum(prec_hits) / len(prec_hits)), boot
+
+
+def _pr(t: tuple[float, float, float]) -> tuple[float, float]:
+    """(precision, recall) of (true, missed, false) totals."""
+    tp, fn, fp = t
+    return tp / (tp + fp) if tp + fp else float("nan"), tp / (tp + fn) if tp + fn else float("nan")
+
+
+def percentile_ci(values: list[float]) -> list[float]:
+    v = sorted(values)
+    return [round(v[int(0.025 * len(v))], 4), round(v[int(0.975 * len(v))], 4)]
+
+
 def estimate_after(
     sample: list[dict[str, str]],
     pool_counts: dict[str, int],
@@ -304,55 +359,56 @@ def estimate_after(
     reps: int = 10_000,
     seed: int = 17,
 ) -> dict[str, Any]:
-    """Recall and precision (totals only) of the pairs a changed pipeline merges (``after``)
-    on the pool drawn at the old defaults (``before``): true = P * kept + the pool's same
-    pairs now merged (band-weighted); missed = its same pairs still apart + ``known_same``
-    (earlier lists' pool pairs, taken as still apart: recall's lower bound); false =
-    (1 - P) * kept + its different pairs now merged. New merges off the list are counted."""
-    kept = len(before & after)
+    """Recall and precision (totals only) of :func:`after_totals`, with the counts of merged
+    pairs kept, lost and new off the list."""
+    point, boot = after_totals(sample, pool_counts, before, after, precision_labels,
+                               known_same=known_same, reps=reps, seed=seed)  # fmt: skip
     pool_ids = {frozenset((r["article_a"], r["article_b"])) for r in sample}
-    by_band: dict[str, list[tuple[bool, bool]]] = {}
-    for r in sample:
-        pair = frozenset((r["article_a"], r["article_b"]))
-        by_band.setdefault(r["band"], []).append((r["label"] == "same", pair in after))
-    prec_hits = [r["label"] == "same" for r in precision_labels]
-
-    def figures(bands: dict[str, list[tuple[bool, bool]]], p: float) -> tuple[float, float]:
-        tp, fn, fp = kept * p, float(known_same), kept * (1 - p)
-        for b, v in bands.items():
-            w = pool_counts[b] / len(v)
-            tp += w * sum(s and m for s, m in v)
-            fn += w * sum(s and not m for s, m in v)
-            fp += w * sum(m and not s for s, m in v)
-        return tp / (tp + fn), tp / (tp + fp)
-
-    p0 = sum(prec_hits) / len(prec_hits)
-    recall, precision = figures(by_band, p0)
-    rng = random.Random(seed)
-    boot = sorted(
-        figures(
-            {b: rng.choices(v, k=len(v)) for b, v in by_band.items()},
-            sum(rng.choices(prec_hits, k=len(prec_hits))) / len(prec_hits),
-        )
-        for _ in range(reps)
-    )
-    rec = sorted(x[0] for x in boot)
-    pre = sorted(x[1] for x in boot)
-    ci = (int(0.025 * reps), int(0.975 * reps))
+    merged = [(r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after)
+              for r in sample]  # fmt: skip
+    precision, recall = _pr(point)
     return {
         "merged_before": len(before),
         "merged_after": len(after),
-        "kept": kept,
+        "kept": len(before & after),
         "lost": len(before - after),
         "new_not_on_list": len(after - before - pool_ids),
-        "sample_same_now_merged": sum(s and m for v in by_band.values() for s, m in v),
-        "sample_same": sum(s for v in by_band.values() for s, _ in v),
-        "sample_different_now_merged": sum(m and not s for v in by_band.values() for s, m in v),
+        "sample_same_now_merged": sum(s and m for s, m in merged),
+        "sample_same": sum(s for s, _ in merged),
+        "sample_different_now_merged": sum(m and not s for s, m in merged),
         "recall": round(recall, 4),
-        "recall_bootstrap_95": [round(rec[ci[0]], 4), round(rec[ci[1]], 4)],
+        "recall_bootstrap_95": percentile_ci([_pr(t)[1] for t in boot]),
         "precision": round(precision, 4),
-        "precision_bootstrap_95": [round(pre[ci[0]], 4), round(pre[ci[1]], 4)],
+        "precision_bootstrap_95": percentile_ci([_pr(t)[0] for t in boot]),
+        "totals": [round(x, 1) for x in point],
     }
+
+
+def combined(
+    synthetic: tuple[int, int, int],
+    real: tuple[tuple[float, float, float], list[tuple[float, float, float]]],
+    *,
+    seed: int = 17,
+) -> dict[str, Any]:
+    """Precision and recall of the synthetic pairs (true, missed, false counts) and the
+    real pairs (:func:`after_totals`) pooled, with a bootstrap interval: the synthetic
+    counts drawn multinomially beside each real replicate."""
+    import numpy as np
+
+    point = tuple(a + b for a, b in zip(synthetic, real[0], strict=True))
+    n = sum(synthetic)
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n, np.asarray(synthetic) / n, size=len(real[1]))
+    boot = [
+        tuple(d + r for d, r in zip(dr, rr, strict=True))
+        for dr, rr in zip(draws, real[1], strict=True)
+    ]
+    p, r = _pr(point)
+    return {
+        "true": round(point[0], 1), "missed": round(point[1], 1), "false": round(point[2], 1),
+        "precision": round(p, 4), "precision_bootstrap_95": percentile_ci([_pr(t)[0] for t in boot]),
+        "recall": round(r, 4), "recall_bootstrap_95": percentile_ci([_pr(t)[1] for t in boot]),
+    }  # fmt: skip
 
 
 def candidate_misses(db: Path, held: set[frozenset[str]]) -> dict[str, int]:

@@ -284,6 +284,13 @@ def test_cli_stories_then_story_dedup(tmp_path):
     with Workbench(db) as wb:
         assert stories.stored_options(wb.con).tables is False
         assert stories.stored_options(wb.con).workers == 2
+    r = runner.invoke(app, ["stories", "--no-learned", "--no-reissue", "--min-ratio", "0.2",
+                            "--no-lead", "--reissue-containment", "0.7", "--db", db])  # fmt: skip
+    assert r.exit_code == 0 and "'reclustered': True" in r.output, r.output
+    with Workbench(db) as wb:
+        got = stories.stored_options(wb.con)
+        assert (got.learned, got.reissue, got.lead) == (False, False, False)
+        assert (got.min_ratio, got.reissue_containment, got.tables) == (0.2, 0.7, False)
     r = runner.invoke(app, ["top", "source", "--dedup", "story", "--db", db])
     assert r.exit_code == 0 and "stories" in r.output, r.output
     assert "Wire Daily" not in r.output

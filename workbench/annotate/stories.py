@@ -65,7 +65,7 @@ import re
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -111,6 +111,10 @@ class StoryOptions:
       headlines otherwise agreeing by ``short_titles``) is one story with its original when
       at least ``reissue_containment`` of the shorter text occurs in the longer, whatever
       its figures (:mod:`.story_rules`).
+    - ``learned``: in the grey zone (Jaccard 0.3-0.8 or containment 0.5-0.9) a pair the
+      rules leave apart is one story when the learned verifier (a logistic model on pair
+      features, ``data/stories/verifier.json``, trained on hand-checked real pairs) gives
+      it at least the model's threshold (:mod:`.story_rules`; stored like a re-issue).
     - ``lsh_threshold``: Jaccard at which LSH banding finds a candidate with probability
       about 1/2 (lower finds more trimmed copies, at more verification cost).
     - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
@@ -154,6 +158,7 @@ class StoryOptions:
     table_titles: float = 0.8
     reissue: bool = True
     reissue_containment: float = 0.6
+    learned: bool = True
     shingle: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -173,7 +178,7 @@ class StoryOptions:
             v = getattr(self, name)
             if not isinstance(v, int) or v < 1:
                 raise errors.BadOption(f"stories: {name} must be a positive integer, got {v!r}")
-        for name in ("tables", "lead", "reissue"):
+        for name in ("tables", "lead", "reissue", "learned"):
             if not isinstance(getattr(self, name), bool):
                 raise errors.BadOption(
                     f"stories: {name} must be True or False, got {getattr(self, name)!r}"
@@ -196,6 +201,7 @@ class StoryOptions:
             f"-c{self.max_candidates}-b{int(self.tables)}-r{self.min_ratio}-l{int(self.lead)}"
             f"{story_rules.LEAD_BANDS}x{story_rules.LEAD_ROWS}c{story_rules.LEAD_CANDIDATES}"
             f"-y{self.table_titles}-e{int(self.reissue)}{self.reissue_containment}"
+            + (f"-w{story_rules.verifier()['stamp']}" if self.learned else "")
         )
 
 
@@ -939,16 +945,25 @@ def _check(
     )
 
 
+def _pair_sizes(
+    left: list[Body], right: list[Body], li: np.ndarray, ri: np.ndarray
+) -> Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For a :class:`Body` field, its set sizes on both sides of every pair and their overlap."""
+
+    def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        lf, rf = _flat([x[field] for x in left]), _flat([x[field] for x in right])
+        return lf[2][li], rf[2][ri], _overlaps_flat(lf, rf, li, ri)
+
+    return sizes
+
+
 def _rules(
     left: list[Body], right: list[Body], li: np.ndarray, ri: np.ndarray, opts: StoryOptions
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(Jaccard, containment as stored, kept, re-issue) of the pairs ``left[li[p]]``,
     ``right[ri[p]]`` under the verifier's rules (see the module docstring)."""
 
-    def sizes(field: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        lf, rf = _flat([x[field] for x in left]), _flat([x[field] for x in right])
-        return lf[2][li], rf[2][ri], _overlaps_flat(lf, rf, li, ri)
-
+    sizes = _pair_sizes(left, right, li, ri)
     la, lb, inter = sizes(0)  # shingles
     small, large = np.minimum(la, lb), np.maximum(la, lb)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -979,9 +994,28 @@ def _rules(
         )
         again = story_rules.reissue_pairs((ta, tb, ti), masks, cont, opts)
         again &= (~short | heads) & (small >= opts.min_ratio * large)
+    raw = cont
     cont = np.where(story_rules.containment_counts(small, large, opts), cont, jac)
     ok = (ok & (np.maximum(jac, cont) >= opts.pair_floor)) | again
+    if opts.learned:
+        left_ = ok & ((jac >= opts.jaccard) | (cont >= opts.containment) | again)
+        grey = np.flatnonzero(~left_ & story_rules.grey_zone(jac, raw))
+        hit = grey[_learned(left, right, li[grey], ri[grey], opts)]
+        again[hit] = ok[hit] = True
     return jac, cont, ok, again
+
+
+def _learned(
+    left: list[Body], right: list[Body], li: np.ndarray, ri: np.ndarray, opts: StoryOptions
+) -> np.ndarray:
+    """Which of the grey-zone pairs the learned verifier takes (:mod:`.story_rules`)."""
+    if len(li) == 0:
+        return np.zeros(0, dtype=bool)
+    cues = _reissue_cues(opts)
+    ma = story_rules.cue_masks([x.title for x in left], cues)[li]
+    mb = story_rules.cue_masks([x.title for x in right], cues)[ri]
+    x = story_rules.pair_features(_pair_sizes(left, right, li, ri), (ma | mb) > 0)
+    return story_rules.verifier_accepts(x)
 
 
 _CUES: dict[int, np.ndarray] = {}

@@ -21,10 +21,15 @@ story (``reissue``).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from ..base import config
 
 #: Shingles of a text's opening that make its lead (about the first 44 words at k=5).
 LEAD_SHINGLES = 40
@@ -159,3 +164,73 @@ def tables_waived(titled_agree: np.ndarray, opts: Any) -> np.ndarray:
     if opts.table_titles <= 0:
         return np.zeros(len(titled_agree), dtype=bool)
     return titled_agree >= opts.table_titles
+
+
+#: Names of the pair features of :func:`pair_features`, in column order.
+FEATURES = (
+    "jaccard", "containment", "cover_longer", "size_ratio", "log_shorter",
+    "figure_share", "no_figures", "title_jaccard", "no_title", "both_tables",
+    "term_share", "lead_share", "cue",
+)  # fmt: skip
+
+
+def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
+    """The features of each pair the learned verifier reads (one row per pair, columns
+    :data:`FEATURES`), from ``sizes(field)``: both sides' set sizes of a body field and their
+    overlap (shingles, figures, headline words, table terms, lead shingles), and ``cued``: a
+    re-issue cue in either headline."""
+
+    def share(a: np.ndarray, b: np.ndarray, i: np.ndarray, *, union: bool = False) -> np.ndarray:
+        den = (a + b - i) if union else np.minimum(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, i / np.maximum(den, 1), 0.0)
+
+    la, lb, inter = sizes(0)
+    small, large = np.minimum(la, lb), np.maximum(la, lb)
+    fa, fb, fi = sizes(1)
+    ta, tb, ti = sizes(2)
+    xa, xb, xi = sizes(3)
+    pa, pb, pi = sizes(4)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover = np.where(large > 0, inter / np.maximum(large, 1), 0.0)
+        ratio = np.where(large > 0, small / np.maximum(large, 1), 0.0)
+    no_fig = np.minimum(fa, fb) == 0
+    cols = [
+        share(la, lb, inter, union=True), share(la, lb, inter), cover, ratio,
+        np.log1p(small), np.where(no_fig, 1.0, share(fa, fb, fi)), no_fig,
+        share(ta, tb, ti, union=True), (ta == 0) | (tb == 0), (xa > 0) & (xb > 0),
+        np.where((xa > 0) & (xb > 0), share(xa, xb, xi), 1.0), share(pa, pb, pi), cued,
+    ]  # fmt: skip
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
+
+
+def grey_zone(jac: np.ndarray, cont: np.ndarray) -> np.ndarray:
+    """Pairs in the grey zone the learned verifier decides: Jaccard 0.3-0.8 or containment
+    0.5-0.9 (below both, a pair shares too little; above, the thresholds decide)."""
+    return ((jac >= 0.3) & (jac < 0.8)) | ((cont >= 0.5) & (cont < 0.9))
+
+
+#: The learned verifier's coefficients (written by ``bench/synd_verifier.py fit``).
+VERIFIER_PATH = config.DATA_DIR / "stories" / "verifier.json"
+
+
+@functools.cache
+def verifier() -> dict[str, Any]:
+    """The learned verifier (features, coefficients, intercept, threshold) and a stamp of
+    its file, so that a new model re-verifies the stored pairs."""
+    raw = VERIFIER_PATH.read_bytes()
+    model = json.loads(raw)
+    if list(model["features"]) != list(FEATURES):
+        raise ValueError(
+            f"{VERIFIER_PATH}: features {model['features']} are not {list(FEATURES)}; "
+            "refit it with bench/synd_verifier.py fit"
+        )
+    return {**model, "stamp": hashlib.sha256(raw).hexdigest()[:8]}
+
+
+def verifier_accepts(x: np.ndarray) -> np.ndarray:
+    """Whether the learned verifier's probability of "one story" reaches its threshold for
+    each row of pair features (:func:`pair_features`)."""
+    m = verifier()
+    z = x @ np.asarray(m["coef"], dtype=np.float64) + float(m["intercept"])
+    return 1.0 / (1.0 + np.exp(-z)) >= float(m["threshold"])

@@ -548,6 +548,42 @@ def _print_quotes(wb: Workbench, actor: str | None, limit: int, out_format: str)
     print_df(df[cols].head(limit), max_rows=limit, fmt=out_format)
 
 
+# The story options beside the thresholds (``workbench.annotate.stories.StoryOptions``).
+MinRatioOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Containment counts only when the shorter text has this share of the longer's "
+        "shingles (0.1)."
+    ),
+]
+ReissueOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--reissue/--no-reissue",
+        help="A wire re-issue (CORRECTED-, RPT-, REFILE- headline) joins its original whatever "
+        "its figures (default on).",
+    ),
+]
+ReissueContOpt = Annotated[
+    float | None, typer.Option(help="Share of the shorter text a re-issue must share (0.6).")
+]
+LeadOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--lead/--no-lead",
+        help="Texts that open alike are candidates whatever their lengths (default on).",
+    ),
+]
+LearnedOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--learned/--no-learned",
+        help="The learned verifier decides grey-zone pairs (Jaccard 0.3-0.8 or containment "
+        "0.5-0.9) that the rules leave apart (default on).",
+    ),
+]
+
+
 @app.command("stories")
 @friendly
 def stories_cmd(
@@ -571,6 +607,11 @@ def stories_cmd(
             "shorter occurs in the other (default on).",
         ),
     ] = None,
+    min_ratio: MinRatioOpt = None,
+    reissue: ReissueOpt = None,
+    reissue_containment: ReissueContOpt = None,
+    lead: LeadOpt = None,
+    learned: LearnedOpt = None,
     rebuild: Annotated[bool, typer.Option(help="Recompute signatures from the text.")] = False,
     workers: Annotated[
         int | None,
@@ -578,13 +619,20 @@ def stories_cmd(
     ] = None,
     limit: Annotated[int, typer.Option(help="Outlets to print.")] = 20,
 ) -> None:
-    """Group near-duplicate articles into stories (incremental), then who republished whom."""
+    """Group near-duplicate articles into stories (incremental), then who republished whom.
+    Options left out keep the values the database was clustered with (first run: the
+    documented defaults)."""
     with Workbench(db) as wb:
         out = wb.stories(
             jaccard=jaccard,
             containment=containment,
             max_lag_days=max_lag_days,
             tables=tables,
+            min_ratio=min_ratio,
+            reissue=reissue,
+            reissue_containment=reissue_containment,
+            lead=lead,
+            learned=learned,
             rebuild=rebuild,
             workers=workers,
         )
