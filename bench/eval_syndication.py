@@ -55,6 +55,9 @@ PARTS = ("test", "tune")
 HANDCHECK = REPO / "bench" / "syndication_handcheck.csv"
 #: Later hand checks of merged real pairs (fresh samples, never tuned on when drawn).
 HANDCHECKS = [HANDCHECK, *(REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (2, 3, 4))]
+#: Hand checks of unmerged pool pairs: list 5 held out (recall, ``labelled-set``), lists 6-7
+#: tuning material (rules, the learned verifier).
+POOL_CHECKS = [REPO / "bench" / f"syndication_handcheck{i}.csv" for i in (5, 6, 7)]
 
 NAMES = ["Maria Lopez", "John Smith", "Anna Kowalski", "David Chen", "Sarah O'Neill", "Tom Berg"]
 CITIES = ["WASHINGTON", "LONDON", "MOSCOW", "KYIV", "NEW YORK", "BRUSSELS", "TOKYO", "PARIS"]
@@ -351,7 +354,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     the thresholds merge before the lag window, so the sample can be judged blind to it."""
     from workbench.annotate.stories import words
 
-    old = {pair: same for path in HANDCHECKS for pair, same in handchecked(path).items()}
+    old = {p: s for path in [*HANDCHECKS, *POOL_CHECKS] for p, s in handchecked(path).items()}
     pool = []
     for part in args.parts:
         load_part(part, 10**9, random.Random(0))
@@ -800,17 +803,26 @@ def _real_part(args: argparse.Namespace) -> tuple[dict, dict, Any]:
                              reps=args.reps)  # fmt: skip
     weighted = hc.estimate_after(sample, info["pool"], before, after, prec, known_same=known,
                                  reps=args.reps)  # fmt: skip
-    tp = fn = fp = 0
-    for r in [*sample, *prec]:
-        same, merged = r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after
-        tp, fn, fp = tp + (same and merged), fn + (same and not merged), fp + (merged and not same)
+    hits = [(r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after)
+            for r in [*sample, *prec]]  # fmt: skip
+
+    def counts(v: list[tuple[bool, bool]]) -> tuple[int, int, int]:
+        return (
+            sum(s and m for s, m in v),
+            sum(s and not m for s, m in v),
+            sum(m and not s for s, m in v),
+        )
+
+    tp, fn, fp = counts(hits)
+    rng = random.Random(17)
+    boot = [counts(rng.choices(hits, k=len(hits))) for _ in range(args.reps)]
     p_lo, p_hi = hc.wilson(tp, tp + fp)
     r_lo, r_hi = hc.wilson(tp, tp + fn)
     unweighted = {"true": tp, "missed": fn, "false": fp, "precision": round(tp / (tp + fp), 4),
                   "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
                   "recall": round(tp / (tp + fn), 4),
                   "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
-    return weighted, unweighted, totals
+    return weighted, {**unweighted, "replicates": boot}, totals
 
 
 def cmd_labelled_set(args: argparse.Namespace) -> None:
@@ -832,6 +844,7 @@ def cmd_labelled_set(args: argparse.Namespace) -> None:
                  "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
                  "recall": syn["recall"], "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
     weighted, unweighted, totals = _real_part(args)
+    boot = unweighted.pop("replicates")
     out = {
         f"synthetic ({args.part})": synthetic,
         "real, list 5 weighted to its pool": weighted,
@@ -841,7 +854,7 @@ def cmd_labelled_set(args: argparse.Namespace) -> None:
             (tp, fn, fp),
             (
                 (unweighted["true"], unweighted["missed"], unweighted["false"]),
-                [(unweighted["true"], unweighted["missed"], unweighted["false"])] * args.reps,
+                boot,
             ),
         ),
     }

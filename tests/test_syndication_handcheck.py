@@ -131,3 +131,20 @@ def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
     now = set(before) | {frozenset((r["article_a"], r["article_b"])) for r in rows}
     all_in = hc.estimate_after(rows, info["pool"], before, now, prec, known_same=known, reps=200)
     assert all_in["recall"] > got["recall"] and all_in["precision"] < 1.0
+
+
+def test_the_combined_labelled_set_pools_the_counts_of_both_parts():
+    """``combined`` adds the synthetic counts to the real totals; its interval holds it."""
+    rows, info = hc.read_labels(LIST6), hc.load_pool_counts(POOL6)
+    merged = sum(info["merged_pairs"].values())
+    before = {frozenset((f"m{i}", f"n{i}")) for i in range(merged)}
+    now = set(before) | {frozenset((r["article_a"], r["article_b"])) for r in rows[:40]}
+    real = hc.after_totals(rows, info["pool"], before, now, hc.read_labels(LISTS[-2]),
+                           known_same=0, reps=300)  # fmt: skip
+    got = hc.combined((1000, 10, 2), real)
+    tp, fn, fp = (a + b for a, b in zip((1000, 10, 2), real[0], strict=True))
+    assert got["precision"] == pytest.approx(tp / (tp + fp), abs=1e-4)
+    assert got["recall"] == pytest.approx(tp / (tp + fn), abs=1e-4)
+    for key in ("precision", "recall"):
+        lo, hi = got[f"{key}_bootstrap_95"]
+        assert lo <= got[key] <= hi
