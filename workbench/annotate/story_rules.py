@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..base import config
+from ..base import config, errors
 
 #: Shingles of a text's opening that make its lead (about the first 44 words at k=5).
 LEAD_SHINGLES = 40
@@ -218,10 +218,16 @@ VERIFIER_PATH = config.DATA_DIR / "stories" / "verifier.json"
 def verifier() -> dict[str, Any]:
     """The learned verifier (features, coefficients, intercept, threshold) and a stamp of
     its file, so that a new model re-verifies the stored pairs."""
+    if not VERIFIER_PATH.exists():
+        raise errors.BadOption(
+            f"stories: the learned verifier's model {VERIFIER_PATH} is missing; restore it from "
+            "the repository (data/stories/verifier.json) or pass learned=False "
+            "(workbench stories --no-learned)"
+        )
     raw = VERIFIER_PATH.read_bytes()
     model = json.loads(raw)
     if list(model["features"]) != list(FEATURES):
-        raise ValueError(
+        raise errors.BadOption(
             f"{VERIFIER_PATH}: features {model['features']} are not {list(FEATURES)}; "
             "refit it with bench/synd_verifier.py fit"
         )
