@@ -97,7 +97,23 @@ def _peaked(fn, peaks: dict[str, float], name: str):
     return call
 
 
-def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
+def _logged(fn, name: str):
+    """``fn`` printing its wall and CPU seconds and the process's RSS high-water mark when
+    it ends (the build's stages run for minutes to hours at 10^6: show where it is)."""
+
+    def call(*a, **k):
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        print(f"  {time.strftime('%H:%M:%S')} {name} ...", flush=True)
+        out = fn(*a, **k)
+        print(f"  {time.strftime('%H:%M:%S')} {name}: {time.perf_counter() - t0:.0f} s wall, "
+              f"{cpu_seconds() - c0:.0f} s CPU, peak RSS {_peak_rss_mb():.0f} MB, "
+              f"load {bl.loadavg()}", flush=True)  # fmt: skip
+        return out
+
+    return call
+
+
+def timed_analyze(db: Path, new: Path, memory: str = "", workers: int = 1) -> dict[str, Any]:
     """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage (wall
     from ``runs``, CPU around each stage's method)."""
     from workbench import Workbench
@@ -112,7 +128,7 @@ def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
         (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
         t0, c0 = time.perf_counter(), cpu_seconds()
         wb.ingest([new], format="jsonl", progress=False)
-        out = wb.analyze(progress=False)
+        out = wb.analyze(workers=workers, progress=False)
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         stages = dict(
             wb.con.execute(
@@ -138,7 +154,6 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     """The ``--articles`` file replicated from ``base`` and analysed (built unless
     ``--phase timed``); None after ``--phase build``."""
     from workbench import Workbench
-    from workbench.query import aggregates
 
     if args.phase == "timed":
         scaled = bl.WORK / f"append_scaled_{args.articles}.duckdb"
@@ -156,14 +171,16 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     t0 = time.perf_counter()
     counts = build_scale(base, scaled, args.articles)
     counts["stage_done"] = _replicate_stage_done(scaled, base)
+    print(f"  {time.strftime('%H:%M:%S')} replicated: {counts}", flush=True)
     with Workbench(scaled) as wb:
         if args.memory:
             wb.con.execute("SET memory_limit = ?", [args.memory])
         # The rest of an analysed corpus: entities, stories, search index, aggregates.
-        wb.analyze(progress=False)
-        full = aggregates.refresh(wb.con, full=True)
+        for name in ("extract", *LATER_STAGES):
+            setattr(wb, name, _logged(getattr(wb, name), name))
+        out = wb.analyze(progress=False)  # a fresh file: its aggregates refresh is a full build
     print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
-          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+          f"(aggregates build {out['aggregates'].get('seconds')} s)", flush=True)  # fmt: skip
     return None if args.phase == "build" else scaled
 
 
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--base", type=Path, default=None)
     ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
     ap.add_argument("--memory", default="", help="DuckDB memory_limit of the timed runs (6GB)")
+    ap.add_argument("--workers", type=int, default=1, help="analyze(workers=) of the timed runs")
     ap.add_argument(
         "--phase",
         choices=("all", "build", "timed"),
@@ -215,9 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     scaled = _scaled_file(args, base)
     if scaled is None:
         return
-    empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory)
+    empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory, args.workers)
     print("empty:", json.dumps(empty), flush=True)
-    append = timed_analyze(scaled, new, args.memory)
+    append = timed_analyze(scaled, new, args.memory, args.workers)
     print("append:", json.dumps(append), flush=True)
     bl.figure("append analyze wall / empty analyze wall", append["wall_s"] / empty["wall_s"], "",
               "<= 3")  # fmt: skip

@@ -665,20 +665,66 @@ def _place_by_outlet(
 ) -> None:
     """Pick each mention's place with its outlet's home states, read from the outlet's
     other articles ("Alexandria" in a Louisiana paper that never names Louisiana)."""
-    aid, home = None, None
-    for m in results:  # in article order: each article's home is computed once
+    views = _HomeViews(homes, own)
+    for m in results:
         if m.place_cands is None:
             continue
-        if m.article_id != aid:
-            aid, home = m.article_id, None
-            if aid in own:
-                source, states = own[aid]
-                home = places.home_without(homes[source], states)
-                home = places.with_outlet_town(home, places.outlet_town(source))
-        m.place = places.pick(m.place_cands, home=home)
+        m.place = places.pick(m.place_cands, home=views.home(m.article_id, m.place_cands))
         if m.place is not None and m.code:
             m.code = m.place.iso3  # the outlet's home country may overrule a town reading
         m.place_cands = None
+
+
+class _HomeViews:
+    """The outlet home each pick reads, without copying the whole home per article.
+
+    ``places.pick`` reads, of an article's home (its outlet's evidence less its own, plus
+    the outlet's town), the country votes (``COUNTRY`` slots) and the admin-1s of the
+    countries its readings lie in; ``with_outlet_town`` reads the town's admin-1s. So each
+    pick gets exactly those keys, with the values and in the order of the full home
+    (:func:`places.home_without`, then :func:`places.with_outlet_town`): the same pick. A
+    wire service's home spans the corpus; a full copy per article was O(articles x home).
+    ``tests/test_resolve.py`` checks the views pick as the full home does."""
+
+    def __init__(
+        self, homes: dict[str, places.Home], own: dict[str, tuple[str, places.Home]]
+    ) -> None:
+        self.own = own
+        self.outlets: dict[str, tuple[places.Home, dict[str, places.Home], Any]] = {}
+        for source, home in homes.items():
+            by_country: dict[str, places.Home] = defaultdict(dict)
+            votes: places.Home = {}
+            for k, v in home.items():
+                by_country[k[0]][k] = v
+                if k[1] == places.COUNTRY:
+                    votes[k] = v
+            self.outlets[source] = (votes, by_country, places.outlet_town(source))
+        self._article: str | None = None
+        self._memo: dict[frozenset[str], places.Home | None] = {}
+
+    def home(self, aid: str, cands: Any) -> places.Home | None:
+        """The home a pick of ``cands`` in article ``aid`` reads (None: no outlet home)."""
+        if aid != self._article:
+            self._article, self._memo = aid, {}
+        if aid not in self.own:
+            return None
+        countries = frozenset(e[3] for e, _s in cands)
+        if countries not in self._memo:
+            self._memo[countries] = self._view(aid, countries)
+        return self._memo[countries]
+
+    def _view(self, aid: str, countries: frozenset[str]) -> places.Home | None:
+        source, states = self.own[aid]
+        votes, by_country, town = self.outlets[source]
+        if not by_country:
+            return None  # home_without of an empty home
+        view = dict(votes)
+        for c in countries | {c for c, _a in town}:
+            view.update(by_country.get(c, {}))
+        for a, v in states.items():
+            if a in view:
+                view[a] = view[a] - v
+        return places.with_outlet_town(view, town)
 
 
 #: Words an outlet's name may carry or drop ("Breitbart News" is "Breitbart").
