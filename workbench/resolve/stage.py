@@ -35,6 +35,7 @@ from rapidfuzz import fuzz, process
 
 from ..base import store
 from ..base.progress import progress_bar
+from ..ingest.writer import trim_cache
 from ..nlp import actors
 from . import context, countries, gazetteer, places, weights
 from .countries import CountryResolver
@@ -480,8 +481,10 @@ class _Fresh:
     articles: list[tuple[str, int, str | None, list[str], list[tuple[str, str]], str | None, Any]]
 
 
-#: An article's outlet and its own admin-1 evidence, for the outlet's home (places.pick).
-_ArticleHome = tuple[str, str | None, "places.Home | None"]
+#: An article's outlet and its own admin-1 evidence, for the outlet's home (places.pick):
+#: kept articles' as their stored JSON (parsed when summed: one dict per article was ~1 KB
+#: each), this run's as computed.
+_ArticleHome = tuple[str, str | None, "places.Home | str | None"]
 
 
 def resolve(
@@ -513,11 +516,11 @@ def resolve(
     fresh = _resolve_pending(con, todo, reg, resolver, word, full=full, progress=progress)
     kept = _cache_tables(fresh)  # before the corpus merge relabels the mentions
     skip = [a for a, _ in todo] + gone
+    trim_cache(con)  # the blocks read so far stay on disk while the merge holds the mentions
     results, acr_defs, kept_homes = ([], [], []) if full else _load_cache(con, skip)
+    trim_cache(con)
     results = sorted(results + fresh.results, key=lambda m: (m.article_id, m.start))
-    _place_by_outlet(
-        results, *_outlet_homes(kept_homes + [(a[0], a[5], a[6]) for a in fresh.articles])
-    )
+    _place_by_outlet(results, *_homes_of(kept_homes, fresh, results))
     acronyms: dict[str, Counter[str]] = defaultdict(Counter)
     for acr, name in acr_defs + [d for a in fresh.articles for d in a[4]]:
         acronyms[acr][name] += 1
@@ -642,20 +645,35 @@ def _dateline_iso3(reg: Registry, resolver: Any, dateline: str | None, text: str
 
 
 def _outlet_homes(
-    arts: list[_ArticleHome],
+    arts: list[_ArticleHome], wanted: set[str] | None = None
 ) -> tuple[dict[str, places.Home], dict[str, tuple[str, places.Home]]]:
     """Each outlet's home (the admin-1 evidence of all its articles, summed in article order,
-    as a full run meets them) and each article's own share."""
+    as a full run meets them) and each article's own share (only the articles ``wanted``,
+    those with a place to pick, when given)."""
     homes: dict[str, places.Home] = {}
     own: dict[str, tuple[str, places.Home]] = {}
-    for aid, source, states in sorted(arts, key=lambda a: a[0]):
-        if not source or states is None:
+    for aid, source, kept in sorted(arts, key=lambda a: a[0]):
+        if not source or kept is None:
             continue
+        states = _parse_states(kept) if isinstance(kept, str) else kept
         home = homes.setdefault(source, {})
         for a, v in states.items():
             home[a] = home.get(a, 0.0) + v
-        own[aid] = (source, states)
+        if wanted is None or aid in wanted:
+            own[aid] = (source, states)
     return homes, own
+
+
+def _homes_of(
+    kept: list[_ArticleHome], fresh: _Fresh, results: list[_Mention]
+) -> tuple[dict[str, places.Home], dict[str, tuple[str, places.Home]]]:
+    """:func:`_outlet_homes` of the kept and this run's articles, each article's own share
+    only where it has a place to pick; ``kept`` is emptied (its strings are not held on)."""
+    kept += [(a[0], a[5], a[6]) for a in fresh.articles]
+    placed = {m.article_id for m in results if m.place_cands is not None}
+    out = _outlet_homes(kept, placed)
+    kept.clear()
+    return out
 
 
 def _place_by_outlet(
@@ -1342,11 +1360,8 @@ def _states_json(states: Any) -> str | None:
     return None if states is None else json.dumps([[a, b, v] for (a, b), v in states.items()])
 
 
-def _kept_homes(rows: list[tuple[str, str | None, str | None]]) -> list[_ArticleHome]:
-    return [
-        (aid, source, None if js is None else {(a, b): v for a, b, v in json.loads(js)})
-        for aid, source, js in rows
-    ]
+def _parse_states(js: str) -> places.Home:
+    return {(a, b): v for a, b, v in json.loads(js)}
 
 
 #: The kept per-mention columns, in :class:`_Mention`'s order after the row id, with the
@@ -1384,7 +1399,7 @@ def _load_cache(
             out.extend(_kept_mentions(batch, pool))
     finally:
         con.unregister("_wb_skip")
-    return out, [(a, n) for a, n in acr], _kept_homes(homes)
+    return out, [(a, n) for a, n in acr], homes
 
 
 def _kept_mentions(batch: pa.RecordBatch, pool: dict[str, str]) -> list[_Mention]:
