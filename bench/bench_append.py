@@ -65,6 +65,40 @@ def _replicate_stage_done(db: Path, base: Path) -> int:
     return n
 
 
+def _replicate_story_signatures(db: Path, base: Path) -> int:
+    """Each copy's story signature and body: its base article's (the same text gives the
+    same signature), numbered in the order ``find_stories`` signs articles in. The stories
+    stamp is stored with its band part cleared, so the next ``find_stories`` re-bands and
+    verifies every stored signature in that order (``stories._reband``), as a run that
+    signed them would have, but shingles no text: at 10^6 shingling the 2,500 copies of
+    each text was the build's longest step. Returns the signatures written."""
+    from workbench.annotate import stories
+    from workbench.base import store
+    from workbench.base.filters import compose
+
+    con = store.connect(str(db))
+    lit = "'" + str(base).replace("'", "''") + "'"
+    con.execute(f"ATTACH {lit} AS base (READ_ONLY)")
+    sql = compose(
+        "INSERT INTO story_signatures (article_id, seq, n_shingles, minhash, stamp, body) "
+        "SELECT a.article_id, row_number() OVER (ORDER BY {order}), s.n_shingles, s.minhash, "
+        "s.stamp, s.body FROM articles a "
+        "JOIN base.story_signatures s ON split_part(a.article_id, '~', 1) = s.article_id",
+        order=stories.ORDER_SQL,
+    )
+    con.execute(sql)
+    (stamp,) = con.execute(
+        "SELECT value FROM base.meta WHERE key = ?", [stories.META_KEY]
+    ).fetchone()
+    con.execute("DETACH base")
+    stamp = json.loads(stamp)
+    stamp["bands"] = "re-band: signatures replicated"
+    store.set_meta(con, stories.META_KEY, json.dumps(stamp, sort_keys=True))
+    (n,) = con.execute("SELECT count(*) FROM story_signatures").fetchone()
+    con.close()
+    return n
+
+
 def _reset_peak_rss() -> None:
     """Start this process's peak-RSS counter (VmHWM) afresh (Linux; a no-op elsewhere)."""
     try:
@@ -171,6 +205,8 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     t0 = time.perf_counter()
     counts = build_scale(base, scaled, args.articles)
     counts["stage_done"] = _replicate_stage_done(scaled, base)
+    if args.story_signatures:
+        counts["story_signatures"] = _replicate_story_signatures(scaled, base)
     print(f"  {time.strftime('%H:%M:%S')} replicated: {counts}", flush=True)
     with Workbench(scaled) as wb:
         if args.memory:
@@ -191,6 +227,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
     ap.add_argument("--memory", default="", help="DuckDB memory_limit of the timed runs (6GB)")
     ap.add_argument("--workers", type=int, default=1, help="analyze(workers=) of the timed runs")
+    ap.add_argument(
+        "--story-signatures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build: replicate the base's story signatures instead of shingling every copy",
+    )
     ap.add_argument(
         "--phase",
         choices=("all", "build", "timed"),
