@@ -1376,9 +1376,9 @@ LOAD_BATCH = 200_000
 def _load_cache(
     con: duckdb.DuckDBPyConnection, skip: list[str]
 ) -> tuple[list[_Mention], list[tuple[str, str]], list[_ArticleHome]]:
-    """The kept per-article results of every article but ``skip``, in article and offset
-    order (the order a full run makes them in), their acronym definitions, and each
-    article's outlet and admin-1 evidence."""
+    """The kept per-article results of every article but ``skip``, in storage order (the
+    caller sorts them with this run's; a sort in DuckDB held a sorted copy of every kept
+    row), their acronym definitions, and each article's outlet and admin-1 evidence."""
     con.register("_wb_skip", pa.table({"article_id": pa.array(skip, pa.string())}))
     out: list[_Mention] = []
     pool: dict[str, str] = {}
@@ -1392,8 +1392,7 @@ def _load_cache(
             " WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
         ).fetchall()
         reader = con.execute(
-            "SELECT * FROM resolve_cache WHERE article_id NOT IN"
-            " (SELECT article_id FROM _wb_skip) ORDER BY article_id, start_char"
+            "SELECT * FROM resolve_cache WHERE article_id NOT IN (SELECT article_id FROM _wb_skip)"
         ).to_arrow_reader(LOAD_BATCH)
         for batch in reader:
             out.extend(_kept_mentions(batch, pool))
