@@ -220,7 +220,7 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     return None if args.phase == "build" else scaled
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=20_000)
     ap.add_argument("--base", type=Path, default=None)
@@ -245,7 +245,11 @@ def main(argv: list[str] | None = None) -> None:
         help="with --phase timed: one untimed analyze of the scaled file first (state that "
         "code other than the build's keeps)",
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
     base = args.base
