@@ -65,6 +65,40 @@ def _replicate_stage_done(db: Path, base: Path) -> int:
     return n
 
 
+def _replicate_story_signatures(db: Path, base: Path) -> int:
+    """Each copy's story signature and body: its base article's (the same text gives the
+    same signature), numbered in the order ``find_stories`` signs articles in. The stories
+    stamp is stored with its band part cleared, so the next ``find_stories`` re-bands and
+    verifies every stored signature in that order (``stories._reband``), as a run that
+    signed them would have, but shingles no text: at 10^6 shingling the 2,500 copies of
+    each text was the build's longest step. Returns the signatures written."""
+    from workbench.annotate import stories
+    from workbench.base import store
+    from workbench.base.filters import compose
+
+    con = store.connect(str(db))
+    lit = "'" + str(base).replace("'", "''") + "'"
+    con.execute(f"ATTACH {lit} AS base (READ_ONLY)")
+    sql = compose(
+        "INSERT INTO story_signatures (article_id, seq, n_shingles, minhash, stamp, body) "
+        "SELECT a.article_id, row_number() OVER (ORDER BY {order}), s.n_shingles, s.minhash, "
+        "s.stamp, s.body FROM articles a "
+        "JOIN base.story_signatures s ON split_part(a.article_id, '~', 1) = s.article_id",
+        order=stories.ORDER_SQL,
+    )
+    con.execute(sql)
+    (stamp,) = con.execute(
+        "SELECT value FROM base.meta WHERE key = ?", [stories.META_KEY]
+    ).fetchone()
+    con.execute("DETACH base")
+    stamp = json.loads(stamp)
+    stamp["bands"] = "re-band: signatures replicated"
+    store.set_meta(con, stories.META_KEY, json.dumps(stamp, sort_keys=True))
+    (n,) = con.execute("SELECT count(*) FROM story_signatures").fetchone()
+    con.close()
+    return n
+
+
 def _reset_peak_rss() -> None:
     """Start this process's peak-RSS counter (VmHWM) afresh (Linux; a no-op elsewhere)."""
     try:
@@ -97,7 +131,23 @@ def _peaked(fn, peaks: dict[str, float], name: str):
     return call
 
 
-def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
+def _logged(fn, name: str):
+    """``fn`` printing its wall and CPU seconds and the process's RSS high-water mark when
+    it ends (the build's stages run for minutes to hours at 10^6: show where it is)."""
+
+    def call(*a, **k):
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        print(f"  {time.strftime('%H:%M:%S')} {name} ...", flush=True)
+        out = fn(*a, **k)
+        print(f"  {time.strftime('%H:%M:%S')} {name}: {time.perf_counter() - t0:.0f} s wall, "
+              f"{cpu_seconds() - c0:.0f} s CPU, peak RSS {_peak_rss_mb():.0f} MB, "
+              f"load {bl.loadavg()}", flush=True)  # fmt: skip
+        return out
+
+    return call
+
+
+def timed_analyze(db: Path, new: Path, memory: str = "", workers: int = 1) -> dict[str, Any]:
     """Wall and CPU seconds of ingest + analyze of ``new`` into ``db``, and per stage (wall
     from ``runs``, CPU around each stage's method)."""
     from workbench import Workbench
@@ -112,7 +162,7 @@ def timed_analyze(db: Path, new: Path, memory: str = "") -> dict[str, Any]:
         (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
         t0, c0 = time.perf_counter(), cpu_seconds()
         wb.ingest([new], format="jsonl", progress=False)
-        out = wb.analyze(progress=False)
+        out = wb.analyze(workers=workers, progress=False)
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         stages = dict(
             wb.con.execute(
@@ -138,7 +188,6 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     """The ``--articles`` file replicated from ``base`` and analysed (built unless
     ``--phase timed``); None after ``--phase build``."""
     from workbench import Workbench
-    from workbench.query import aggregates
 
     if args.phase == "timed":
         scaled = bl.WORK / f"append_scaled_{args.articles}.duckdb"
@@ -156,23 +205,34 @@ def _scaled_file(args: argparse.Namespace, base: Path) -> Path | None:
     t0 = time.perf_counter()
     counts = build_scale(base, scaled, args.articles)
     counts["stage_done"] = _replicate_stage_done(scaled, base)
+    if args.story_signatures:
+        counts["story_signatures"] = _replicate_story_signatures(scaled, base)
+    print(f"  {time.strftime('%H:%M:%S')} replicated: {counts}", flush=True)
     with Workbench(scaled) as wb:
         if args.memory:
             wb.con.execute("SET memory_limit = ?", [args.memory])
         # The rest of an analysed corpus: entities, stories, search index, aggregates.
-        wb.analyze(progress=False)
-        full = aggregates.refresh(wb.con, full=True)
+        for name in ("extract", *LATER_STAGES):
+            setattr(wb, name, _logged(getattr(wb, name), name))
+        out = wb.analyze(progress=False)  # a fresh file: its aggregates refresh is a full build
     print(f"scaled database: {counts}, built in {time.perf_counter() - t0:.0f} s "
-          f"(full aggregates build {full['seconds']:.1f} s)", flush=True)  # fmt: skip
+          f"(aggregates build {out['aggregates'].get('seconds')} s)", flush=True)  # fmt: skip
     return None if args.phase == "build" else scaled
 
 
-def main(argv: list[str] | None = None) -> None:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--articles", type=int, default=20_000)
     ap.add_argument("--base", type=Path, default=None)
     ap.add_argument("--share", type=float, default=0.01, help="appended share of --articles")
     ap.add_argument("--memory", default="", help="DuckDB memory_limit of the timed runs (6GB)")
+    ap.add_argument("--workers", type=int, default=1, help="analyze(workers=) of the timed runs")
+    ap.add_argument(
+        "--story-signatures",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build: replicate the base's story signatures instead of shingling every copy",
+    )
     ap.add_argument(
         "--phase",
         choices=("all", "build", "timed"),
@@ -185,7 +245,11 @@ def main(argv: list[str] | None = None) -> None:
         help="with --phase timed: one untimed analyze of the scaled file first (state that "
         "code other than the build's keeps)",
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
     bl.need(bl.REUTERS)
     bl.WORK.mkdir(parents=True, exist_ok=True)
     base = args.base
@@ -215,9 +279,9 @@ def main(argv: list[str] | None = None) -> None:
     scaled = _scaled_file(args, base)
     if scaled is None:
         return
-    empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory)
+    empty = timed_analyze(fresh_db("append_empty.duckdb"), new, args.memory, args.workers)
     print("empty:", json.dumps(empty), flush=True)
-    append = timed_analyze(scaled, new, args.memory)
+    append = timed_analyze(scaled, new, args.memory, args.workers)
     print("append:", json.dumps(append), flush=True)
     bl.figure("append analyze wall / empty analyze wall", append["wall_s"] / empty["wall_s"], "",
               "<= 3")  # fmt: skip

@@ -908,3 +908,43 @@ def test_reuters_append_removal_and_re_extraction_equal_a_fresh_resolve(
     assert got["mention_places"] and got["article_countries"]
     for table in _RESOLVED:
         assert got[table] == want[table], table
+
+
+def test_home_views_pick_as_the_whole_outlet_home() -> None:
+    """Each place pick gets only its slice of the outlet's home (``_HomeViews``): on real LGL
+    articles of many outlets, every toponym's pick equals the pick with the whole home
+    (less the article's own states, plus the outlet's town), and the home does decide some."""
+    import xml.etree.ElementTree as ET
+
+    from conftest import need_shared
+
+    from workbench.resolve import places
+    from workbench.resolve.countries import _article_context, _qualifier, resolve_country
+    from workbench.resolve.stage import _HomeViews, _outlet_homes
+
+    arts = list(ET.parse(need_shared("gold", "geoparsing", "lgl.xml")).getroot().iter("article"))
+    arts = arts[:160]
+    kept = [(a.get("docid") or str(i), a.findtext("domain"), a) for i, a in enumerate(arts)]
+    states = {aid: places.article_states_of(a.findtext("text") or "") for aid, _d, a in kept}
+    homes, own = _outlet_homes([(aid, d, states[aid]) for aid, d, _a in kept])
+    views = _HomeViews(homes, own)
+    picked = decided = 0
+    for aid, domain, a in kept:
+        text = a.findtext("text") or ""
+        ctx = _article_context(text)
+        whole = None
+        if aid in own:
+            whole = places.home_without(homes[domain], states[aid])
+            whole = places.with_outlet_town(whole, places.outlet_town(domain))
+        for t in a.iter("toponym"):
+            phrase, start = t.findtext("phrase") or "", int(t.findtext("start") or 0)
+            code = resolve_country(phrase, context=text, start=start)
+            end = start + len(phrase)
+            cands = places.candidates(phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+            if not cands:
+                continue
+            want = places.pick(cands, home=whole)
+            assert places.pick(cands, home=views.home(aid, cands)) == want, (aid, phrase)
+            picked += 1
+            decided += want != places.pick(cands, home=None)
+    assert picked >= 300 and decided >= 5, (picked, decided)
