@@ -30,6 +30,10 @@ whitespace-split words of the texts (``articles.n_words``). Targets: extraction 
 
     .venv/bin/python bench/bench_throughput.py [--n 400] [--workers 1] [--rounds 3] [--no-naive]
 
+``--paired`` adds, per round, one more fresh process that runs both pipelines alternately on
+slices of ``2 * B`` texts and sums each one's CPU: the speed-up with the minute-to-minute drift
+of these shared cores mostly cancelled (each slice's two sides run seconds apart).
+
 ``--same-output`` first checks that the previous and the new pipeline find the same entities
 and sentence starts on every text (the dropped components feed neither).
 """
@@ -229,6 +233,8 @@ def same_output(old, new, texts: list[str]) -> tuple[int, int, int]:
 
 #: The sides of one round, each timed in its own fresh process.
 SIDES = ("prev", "bare", "analyze")
+#: ``--paired``: one more process per round that times both pipelines slice by slice.
+PAIR = "pair"
 
 
 def _side_order(r: int) -> tuple[str, ...]:
@@ -245,6 +251,31 @@ def _child_bare(texts: list[str], workers: int, batch: int, previous: bool) -> d
     c0 = cpu_seconds()
     wall = run_bare(nlp, texts, workers, batch_size=batch)
     return {"cpu": cpu_seconds() - c0, "wall": wall}
+
+
+def _child_pair(texts: list[str], batch: int) -> dict:
+    """Both pipelines in one process, alternating on slices of ``2 * batch`` texts (previous
+    first on even slices, the new one first on odd ones), CPU summed per pipeline.
+
+    Why: on these shared cores the CPU cost of the same work drifts by ~15 % between
+    minutes; sides timed seconds apart on the same slice see the same drift, so their ratio
+    keeps little of it. The first slice warms both (lemma cache, first batch) and is not
+    counted."""
+    from workbench.nlp.extract import pipeline
+
+    nlps = {"prev": previous_pipeline(), "bare": pipeline()}
+    step = 2 * batch
+    for nlp in nlps.values():
+        run_bare(nlp, texts[:step], 1, batch_size=batch)
+    cpu = dict.fromkeys(nlps, 0.0)
+    t0 = time.perf_counter()
+    for i, lo in enumerate(range(step, len(texts), step)):
+        for side in ("prev", "bare") if i % 2 == 0 else ("bare", "prev"):
+            c0 = cpu_seconds()
+            run_bare(nlps[side], texts[lo : lo + step], 1, batch_size=batch)
+            cpu[side] += cpu_seconds() - c0
+    out = {"cpu_prev": cpu["prev"], "cpu_bare": cpu["bare"], "cpu": sum(cpu.values())}
+    return out | {"wall": time.perf_counter() - t0}
 
 
 def _child_analyze(sample: Path, workers: int, warm: bool) -> dict:
@@ -265,7 +296,7 @@ def _child_analyze(sample: Path, workers: int, warm: bool) -> dict:
 def child(argv: list[str]) -> None:
     """``--side SIDE``: time one side in this (fresh) process and print it as JSON."""
     ap = argparse.ArgumentParser()
-    ap.add_argument("--side", choices=SIDES, required=True)
+    ap.add_argument("--side", choices=(*SIDES, PAIR), required=True)
     ap.add_argument("--texts", type=Path, required=True)
     ap.add_argument("--sample", type=Path, required=True)
     ap.add_argument("--workers", type=int, required=True)
@@ -276,7 +307,10 @@ def child(argv: list[str]) -> None:
         out = _child_analyze(a.sample, a.workers, a.warm)
     else:
         texts = json.loads(a.texts.read_text(encoding="utf-8"))
-        out = _child_bare(texts, a.workers, a.batch, a.side == "prev")
+        if a.side == PAIR:
+            out = _child_pair(texts, a.batch)
+        else:
+            out = _child_bare(texts, a.workers, a.batch, a.side == "prev")
     print("RESULT " + json.dumps(out | {"load": bl.loadavg()}), flush=True)
 
 
@@ -332,6 +366,12 @@ def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
         "ratio ingest+analyze less resolve / bare, per round (CPU)",
         [b / x for b, x in zip(cpu["bare"], less, strict=True)],
     )
+    if all(PAIR in r for r in rounds):
+        out["speedup_paired_cpu"] = _spread(
+            "extraction speed-up new / previous, paired slice by slice in one process (CPU)",
+            [r[PAIR]["cpu_prev"] / r[PAIR]["cpu_bare"] for r in rounds],
+            ">= 1.7",
+        )
     if all("cpu_warm" in r["analyze"] for r in rounds):
         out["ratio_analyze_warm_cpu"] = _spread(
             "ratio ingest+analyze, second run in the process / bare, per round (CPU)",
@@ -347,12 +387,16 @@ def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
 
 def _print_round(r: int, side: str, res: dict, batch: int) -> None:
     what = {"prev": f"bare previous pipeline (batch {batch})", "bare": f"bare (batch {batch})"}
+    what[PAIR] = f"paired slices (batch {batch})"
     line = f"round {r + 1}: {what.get(side, 'workbench ingest+analyze')}"
     line += f" {res['wall']:.1f}s, {res['cpu']:.2f} CPU-s (load {res['load']})"
     if side == "analyze":
         line += f"; ingest+extract {res['cpu_ingest_extract']:.2f} CPU-s; later stages: "
         line += ", ".join(f"{k} {v:.2f}" for k, v in res["stage_cpu"].items() if k in LATER_STAGES)
         line += f"; second run {res['cpu_warm']:.2f} CPU-s" if "cpu_warm" in res else ""
+    if side == PAIR:
+        line += f": previous {res['cpu_prev']:.2f}, new {res['cpu_bare']:.2f} CPU-s"
+        line += f" (ratio {res['cpu_prev'] / res['cpu_bare']:.3f})"
     print(line, flush=True)
 
 
@@ -407,6 +451,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--warm", action="store_true", help="also a second analyze per process")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     ap.add_argument(
+        "--paired",
+        action="store_true",
+        help="also time both pipelines slice by slice in one process per round",
+    )
+    ap.add_argument(
         "--same-output", action="store_true", help="also compare entities and sentence starts"
     )
     args = ap.parse_args(argv)
@@ -424,6 +473,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "rounds": args.rounds,
             "bare batch size": batch,
             "workbench batch size": NLP_BATCH,
+            "paired speed-up": "yes" if args.paired else "no",
         },
     )
     if args.rounds < 3:
@@ -431,7 +481,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     rounds: list[dict[str, dict]] = []
     for r in range(args.rounds):
         rounds.append({})
-        for side in _side_order(r):
+        for side in _side_order(r) + ((PAIR,) if args.paired else ()):
             rounds[-1][side] = run_side(side, (texts_path, sample), args, batch)
             _print_round(r, side, rounds[-1][side], batch)
     out = _report(words, rounds)

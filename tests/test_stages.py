@@ -32,6 +32,30 @@ def test_transaction_commits_whole_or_not_at_all(wb):
     assert store.get_meta(con, "t.after") == "1"
 
 
+def _threads(con) -> int:
+    return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+def test_small_work_runs_on_one_duckdb_thread_and_the_setting_comes_back(wb):
+    con = wb.con
+    con.execute("SET threads = 2")
+    with store.threads_for(con, 10):
+        assert _threads(con) == 1
+    assert _threads(con) == 2
+    with store.threads_for(con, store.SMALL_WORK_ROWS + 1):
+        assert _threads(con) == 2  # a large corpus keeps DuckDB's threads
+    with pytest.raises(ZeroDivisionError), store.threads_for(con, 10):
+        _ = 1 / 0
+    assert _threads(con) == 2
+
+
+def test_analyze_of_a_small_corpus_leaves_the_thread_setting_as_it_was(extracted):
+    extracted.con.execute("SET threads = 2")
+    extracted.analyze(progress=False)
+    assert _threads(extracted.con) == 2
+    assert extracted.sql("SELECT count(*) AS n FROM article_tone")["n"][0] == 3
+
+
 def test_a_failed_chunk_keeps_the_committed_ones_and_the_next_run_resumes(extracted):
     con = extracted.con
     store.set_meta(con, "tone.version", tone.TONE_VERSION)  # else score_tone starts afresh

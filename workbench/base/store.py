@@ -386,6 +386,29 @@ def transaction(
         raise
 
 
+#: Up to this many stored sentences, the stages after extraction run on one DuckDB thread.
+#: Why: below two row groups (``ROW_GROUP_SIZE``) no table scan of those stages can be split
+#: between threads, yet a second thread costs CPU on every statement: at 400 articles the
+#: search index and the aggregates took ~40 % less CPU on one thread (bench/RESULTS.md,
+#: issue 20). Larger corpora keep DuckDB's own thread count.
+SMALL_WORK_ROWS = 2 * ROW_GROUP_SIZE
+
+
+@contextlib.contextmanager
+def threads_for(con: duckdb.DuckDBPyConnection, rows: int) -> Iterator[None]:
+    """One DuckDB thread inside the block when ``rows`` (the size of the work) is at most
+    ``SMALL_WORK_ROWS``; the setting (of the whole database instance) is restored after."""
+    if rows > SMALL_WORK_ROWS:
+        yield
+        return
+    (old,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute("SET threads = ?", [int(old)])
+
+
 def rollback_open(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back a transaction left open by an error or an interrupt (none open is fine:
     DuckDB may already have aborted it)."""

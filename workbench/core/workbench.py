@@ -239,13 +239,15 @@ class Workbench:
 
         def every_stage() -> dict[str, Any]:
             out["extract"] = self.extract(workers=workers, progress=progress)
-            out["resolve"] = self.resolve(progress=progress)
-            out["themes"] = self.tag_themes(progress=progress)
-            out["tone"] = self.score_tone(progress=progress)
-            out["quotes"] = self.find_quotes(progress=progress)
-            out["stories"] = self.find_stories(progress=progress)
-            out["search_index"] = self.index_search(progress=progress)
-            out["aggregates"] = self.refresh_aggregates()
+            (rows,) = self.con.execute("SELECT count(*) FROM sentences").fetchone()
+            with store.threads_for(self.con, rows):  # a small corpus: one DuckDB thread
+                out["resolve"] = self.resolve(progress=progress)
+                out["themes"] = self.tag_themes(progress=progress)
+                out["tone"] = self.score_tone(progress=progress)
+                out["quotes"] = self.find_quotes(progress=progress)
+                out["stories"] = self.find_stories(progress=progress)
+                out["search_index"] = self.index_search(progress=progress)
+                out["aggregates"] = self.refresh_aggregates()
             return {k: str(v) for k, v in out.items()}
 
         self._recorded("analyze", every_stage, options={"workers": workers})
