@@ -195,6 +195,32 @@ def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element])
     assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
 
 
+def test_the_outlet_top_state_abroad_overrules_a_town_reading(lgl: list[ET.Element]) -> None:
+    # The Richmond and Twickenham Times: "Richmond Council", "Upper Richmond Road West" are
+    # Richmond, London; the country step reads two bare mentions as Richmond, Virginia (no
+    # home country in those articles), the outlet's other articles lie in England. Even half.
+    arts = [
+        a
+        for i, a in enumerate(lgl)
+        if i % 2 == 0 and a.findtext("domain") == "richmondandtwickenhamtimes.co.uk"
+    ]
+    seen = 0
+    for text, ctx, mine, phrase, start in _outlet_toponyms(arts):
+        code = resolve_country(phrase, context=text, start=start)
+        if phrase != "Richmond" or code != "USA":
+            continue
+        alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
+        place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+        assert alone is not None and alone.admin1 == "VA"
+        assert place is not None and (place.iso3, place.admin1) == ("GBR", "ENG")
+        seen += 1
+    assert seen >= 2
+    # a wire's evidence spread over countries is no home abroad: the USA reading stays
+    wire = {("GBR", "ENG"): 3.0, ("USA", "CA"): 2.0, ("USA", "TX"): 2.0, ("FRA", "11"): 1.0}
+    assert place_of("Richmond", "USA", home=wire).iso3 == "USA"
+    assert place_of("Richmond", "USA", home={("GBR", "ENG"): 3.0}).iso3 == "GBR"
+
+
 def _even_outlet_places(lgl: list[ET.Element], domain: str, name: str, *, town: bool) -> set:
     """(ISO3, admin-1) of ``name``'s places in the even-half articles of one outlet, each read
     with the outlet's other articles as its home (and the outlet's own name, ``town``)."""

@@ -427,18 +427,36 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
 
 
 def _in_country(scored: Sequence[Scored], home: Home | None) -> Sequence[Scored]:
-    """The readings in the resolved country (the first reading's), or in the outlet's home
-    country when the resolved one is a town-only reading and the home country has a town
-    of that name (:func:`candidates` adds those after the resolved country's)."""
+    """The readings in one country: the first reading's (the resolved one), unless the town
+    readings of other countries follow (:func:`candidates`) and the outlet's home says
+    otherwise: its home country when that has a town of the name
+    ("Dublin" in an Ohio paper), else the first country with a reading in the outlet's top
+    admin-1 ("Richmond" in richmondandtwickenhamtimes.co.uk: London's, not Virginia's)."""
     iso3 = scored[0][0][3]
     if scored[-1][0][3] == iso3:
         return scored
     there = home_country(home)
-    if there is not None and there != iso3:
-        alt = [r for r in scored if r[0][3] == there]
-        if alt:
-            return alt
-    return [r for r in scored if r[0][3] == iso3]
+    if there is None or not any(r[0][3] == there for r in scored):
+        there = next((e[3] for e, _s in scored if _is_outlet_top(e, home)), iso3)
+    return [r for r in scored if r[0][3] == there]
+
+
+#: The country of an outlet's top admin-1 is its home for :func:`_in_country` with at least
+#: this share of the outlet's admin-1 evidence (chosen on the even LGL articles: 0.8 / 0.5).
+OUTLET_COUNTRY_SHARE = 0.5
+
+
+def _is_outlet_top(e: _Entry, home: Home | None) -> bool:
+    """Whether a reading lies in the outlet's top admin-1 of its country (outlet_top), that
+    country holding OUTLET_COUNTRY_SHARE of the outlet's admin-1 evidence: a local paper's
+    home, not a wire's (Reuters-21578's English evidence is no home for "Boston")."""
+    if not home:
+        return False
+    mine = _home_in(e[3], home)
+    if not mine or _outlet_features(e[4], mine)[1] <= 0:
+        return False
+    total = sum(v for (_c, a), v in home.items() if a != COUNTRY and v > 1e-9)
+    return sum(mine.values()) >= OUTLET_COUNTRY_SHARE * total
 
 
 #: Countries whose second-level divisions (counties) the index knows by name.
