@@ -108,6 +108,32 @@ def test_county_lists_and_streets_are_not_towns(lgl: list[ET.Element]) -> None:
     assert {"augusta", "memphis"} <= ctx.streets
 
 
+def test_counties_named_in_a_sentence_about_counties_are_not_towns(
+    lgl: list[ET.Element],
+) -> None:
+    # The Lebanon (Indiana) Reporter: "neighboring counties and their rates include: Hamilton,
+    # 6 percent; Hendricks, 7.3 percent; Marion, 8.7 percent; ... and Clinton, 10.5 percent."
+    art = next(
+        a
+        for i, a in enumerate(lgl)
+        if i % 2 == 0 and "neighboring counties and their rates" in (a.findtext("text") or "")
+    )
+    text = art.findtext("text") or ""
+    ctx = _article_context(text)
+    seen = set()
+    for t in art.iter("toponym"):
+        phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+        place = place_at(text, start, start + len(phrase), phrase, "USA", ctx)
+        if phrase in {"Hamilton", "Hendricks", "Marion", "Clinton"}:
+            assert place is None, phrase
+            seen.add(phrase)
+    assert len(seen) == 4
+    # a town in a sentence without the word keeps its place
+    text = "Marion police said the driver was taken to a hospital in Indianapolis."
+    marion = place_at(text, 0, 6, "Marion", "USA", _article_context(text))
+    assert marion is not None and marion.fclass == "P"
+
+
 def test_the_article_state_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     # LGL article 50: "Athens-Clarke police", "Clarke County", "Augusta": Athens, Georgia,
     # not the Athens near Augusta, Michigan.

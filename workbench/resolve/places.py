@@ -741,11 +741,37 @@ def place_at(
     return pick(scored, home=home) if scored else None
 
 
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_COUNTIES_WORD = re.compile(r"\b(?:counties|parishes)\b", re.IGNORECASE)
+
+
+def _county_in_sentence(text: str, start: int, end: int, iso3: str | None) -> bool:
+    """A county's name in a sentence about counties ("neighboring counties and their rates
+    include: Hamilton, 6 percent; Hendricks, 7.3 percent; Marion, ..."): Hamilton County,
+    not a town called Hamilton; counties have no point here (US counties only)."""
+    if iso3 not in _COUNTIES or not 0 <= start <= end <= len(text):
+        return False
+    head = C._split_qualified(text[start:end])[0]
+    if C._data_key(head) not in _county_keys():
+        return False
+    a = max(
+        text.rfind(". ", max(0, start - 400), start), text.rfind("\n", max(0, start - 400), start)
+    )
+    m = _SENTENCE_END.search(text, end, end + 400)
+    return bool(_COUNTIES_WORD.search(text, a + 1, m.start() if m else end + 400))
+
+
+@functools.cache
+def _county_keys() -> frozenset[str]:
+    """Name keys of US counties and parishes, any state."""
+    return frozenset(k for _s, k in _counties())
+
+
 def candidates_at(
     text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
 ) -> list[Scored]:
     """:func:`candidates` for the mention ``text[start:end]`` (see :func:`place_at`)."""
-    if _COUNTY_LIST.match(text, end, end + 200):
+    if _COUNTY_LIST.match(text, end, end + 200) or _county_in_sentence(text, start, end, iso3):
         return []
     qualifier = C._qualifier(text[end : end + 40], ctx) if 0 <= end <= len(text) else None
     return candidates(surface, iso3, ctx, qualifier)
@@ -788,7 +814,8 @@ def candidates_article(
             out.append(candidates(surface, code, ctx))
             continue
         after = text[end : end + 200]
-        mk = (surface, code, C._qualifier(after[:40], ctx), bool(_COUNTY_LIST.match(after)))
+        county = bool(_COUNTY_LIST.match(after)) or _county_in_sentence(text, start, end, code)
+        mk = (surface, code, C._qualifier(after[:40], ctx), county)
         if mk not in memo:
             memo[mk] = candidates_at(text, start, end, surface, code, ctx)
         out.append(memo[mk])
