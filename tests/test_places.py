@@ -247,6 +247,30 @@ def test_the_outlet_top_state_abroad_overrules_a_town_reading(lgl: list[ET.Eleme
     assert place_of("Richmond", "USA", home={("GBR", "ENG"): 3.0}).iso3 == "GBR"
 
 
+def test_a_far_larger_namesake_abroad_wins_without_state_evidence() -> None:
+    # The Guardian, 2022: "hit by an electric scooter in Nice, French police said" in a
+    # live blog that also names Delaware. The country step reads "Nice" as Nice,
+    # California (a town of 2,700); nothing names a Californian place, the article names
+    # France: the city of 340,000 is the place.
+    import csv
+
+    path = need_shared("corpora", "ru-ua-2022", "Guardians_Russia_Ukraine.csv")
+    with open(path, encoding="utf-8", newline="") as fh:
+        text = next(
+            r["articles"] for r in csv.DictReader(fh) if "scooter in Nice, French" in r["articles"]
+        )
+    at = text.index("scooter in Nice") + len("scooter in ")
+    code = resolve_country("Nice", context=text, start=at)
+    ctx = _article_context(text)
+    place = place_at(text, at, at + 4, "Nice", code, ctx)
+    assert code == "USA"
+    assert place is not None and (place.iso3, place.fclass) == ("FRA", "P")
+    # the outlet's home country still keeps its own town
+    home = {("USA", "*"): 9.0, ("USA", "CA"): 9.0}
+    local = place_at(text, at, at + 4, "Nice", code, ctx, home=home)
+    assert local is not None and (local.iso3, local.admin1) == ("USA", "CA")
+
+
 def _even_outlet_places(lgl: list[ET.Element], domain: str, name: str, *, town: bool) -> set:
     """(ISO3, admin-1) of ``name``'s places in the even-half articles of one outlet, each read
     with the outlet's other articles as its home (and the outlet's own name, ``town``)."""

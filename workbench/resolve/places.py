@@ -309,15 +309,51 @@ def candidates(
         (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
         for e, fs in zip(entries, feats, strict=True)
     ]
-    if kind in _TOWN_KINDS and qualifier is None and (ctx is None or not ctx.support(iso3, key)):
-        scored += _elsewhere(key, iso3)
+    if kind in _NAMESAKE_KINDS and qualifier is None:
+        unsupported = kind in _TOWN_KINDS and (ctx is None or not ctx.support(iso3, key))
+        evidence = any(f[_SUPPORT] > 0 or f[_NEAR] > 0 or f[_DATELINE] > 0 for f in feats)
+        far = _elsewhere(key, iso3) if unsupported or not evidence else []
+        big = [] if evidence or ctx is None else _far_larger(far, entries)
+        if big and not ctx.support(big[0][0][3], key):
+            big = []  # the article names nothing of the larger one's country either
+        if big:
+            return [*big, *scored, *(r for r in far if r[0][3] != big[0][0][3])]
+        if unsupported:
+            scored += far
     return scored
+
+
+#: A namesake abroad ten times larger (log10 population) than every town of the name in the
+#: resolved country, and a city (10^5 people), is the place when the article names none of
+#: the resolved readings' states (no state evidence, no other name nearby, no dateline) and
+#: names the larger one's country: "hit by a scooter in Nice, French police said" is Nice,
+#: France, not Nice, California.
+NAMESAKE_GAP = 1.0
+NAMESAKE_MIN_POP = 5.0
+_SUPPORT, _NEAR, _DATELINE = (
+    FEATURES.index(f) for f in ("state_support", "near", "dateline_state")
+)
+
+
+def _far_larger(far: list[Scored], entries: list[_Entry]) -> list[Scored]:
+    """The readings, in its country, of a far larger namesake abroad (NAMESAKE_GAP), or none.
+    Placed first, they make that country the name's reading, which the outlet's home
+    country still overrules (:func:`_in_country`)."""
+    if not far:
+        return []
+    here = max((e[7] for e in entries if e[2] == "P"), default=0.0)
+    best = max(far, key=lambda r: r[0][7])[0]
+    if best[7] < NAMESAKE_MIN_POP or best[7] - here < NAMESAKE_GAP:
+        return []
+    return [r for r in far if r[0][3] == best[3]]
 
 
 #: Kinds of a country reading that only say "a town of that name lies there": the outlet's
 #: home country may overrule them ("Dublin" in an Ohio paper), never a country name, a
 #: state or a demonym.
 _TOWN_KINDS = frozenset({"city"})
+#: Kinds whose reading a far larger namesake abroad may overrule (:func:`_far_larger`).
+_NAMESAKE_KINDS = _TOWN_KINDS | {"county_bare"}
 
 
 def _elsewhere(key: str, iso3: str) -> list[Scored]:
@@ -427,10 +463,10 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
 
 
 def _in_country(scored: Sequence[Scored], home: Home | None) -> Sequence[Scored]:
-    """The readings in one country: the first reading's (the resolved one), unless the town
-    readings of other countries follow (:func:`candidates`) and the outlet's home says
-    otherwise: its home country when that has a town of the name
-    ("Dublin" in an Ohio paper), else the first country with a reading in the outlet's top
+    """The readings in one country: the first reading's (the resolved country, or a far
+    larger namesake's, :func:`_far_larger`), unless the town readings of other countries
+    follow (:func:`candidates`) and the outlet's home says otherwise: its home country when
+    that has a town of the name ("Dublin" in an Ohio paper), else the first country with a reading in the outlet's top
     admin-1 ("Richmond" in richmondandtwickenhamtimes.co.uk: London's, not Virginia's)."""
     iso3 = scored[0][0][3]
     if scored[-1][0][3] == iso3:
