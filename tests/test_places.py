@@ -128,6 +128,11 @@ def test_counties_named_in_a_sentence_about_counties_are_not_towns(
             assert place is None, phrase
             seen.add(phrase)
     assert len(seen) == 4
+    # a state named in such a sentence is still the state (Reuters-21578: "All counties in
+    # Iowa will be affected"; Iowa is also a county in Iowa and Wisconsin)
+    text = "All counties in Iowa will be affected, as will counties in Illinois."
+    iowa = place_at(text, 16, 20, "Iowa", "USA", _article_context(text))
+    assert iowa is not None and (iowa.fclass, iowa.admin1) == ("A", "IA")
     # a town in a sentence without the word keeps its place
     text = "Marion police said the driver was taken to a hospital in Indianapolis."
     marion = place_at(text, 0, 6, "Marion", "USA", _article_context(text))

@@ -787,9 +787,9 @@ def _county_in_sentence(text: str, start: int, end: int, iso3: str | None) -> bo
     not a town called Hamilton; counties have no point here (US counties only)."""
     if iso3 not in _COUNTIES or not 0 <= start <= end <= len(text):
         return False
-    head = C._split_qualified(text[start:end])[0]
-    if C._data_key(head) not in _county_keys():
-        return False
+    key = C._data_key(C._split_qualified(text[start:end])[0])
+    if key not in _county_keys() or any(e[2] == "A" for e in readings(key, iso3)):
+        return False  # a state is no county ("All counties in Iowa"; Iowa County, Wis.)
     a = max(
         text.rfind(". ", max(0, start - 400), start), text.rfind("\n", max(0, start - 400), start)
     )
