@@ -581,8 +581,14 @@ def speed(rounds: int = 3) -> int:
     import os
     from itertools import groupby
 
-    from workbench.resolve.countries import _article_context, _qualifier
-    from workbench.resolve.places import _index, article_states, candidates, home_without, pick
+    from workbench.resolve.countries import _article_context
+    from workbench.resolve.places import (
+        _index,
+        article_states,
+        candidates_at,
+        home_without,
+        pick,
+    )
 
     nearest = NearestCountry()
     items = (
@@ -605,11 +611,12 @@ def speed(rounds: int = 3) -> int:
             t1 = time.perf_counter()
             ctx = _article_context(text)
             # as the resolve stage: the article's home vote read (summed into its outlet's),
-            # each place's readings scored, then picked with the outlet's home evidence
+            # each place's readings scored (with the text after it: qualifier, county
+            # list), then picked with the outlet's home evidence
             home = home_without(article_states(ctx), {})
             for it, code in zip(art, codes, strict=True):
                 end = it.start + len(it.phrase)
-                scored = candidates(it.phrase, code, ctx, _qualifier(text[end : end + 40], ctx))
+                scored = candidates_at(text, it.start, end, it.phrase, code, ctx)
                 if scored:
                     pick(scored, home=home)
             tc += t1 - t0

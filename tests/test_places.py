@@ -108,6 +108,37 @@ def test_county_lists_and_streets_are_not_towns(lgl: list[ET.Element]) -> None:
     assert {"augusta", "memphis"} <= ctx.streets
 
 
+def test_counties_named_in_a_sentence_about_counties_are_not_towns(
+    lgl: list[ET.Element],
+) -> None:
+    # The Lebanon (Indiana) Reporter: "neighboring counties and their rates include: Hamilton,
+    # 6 percent; Hendricks, 7.3 percent; Marion, 8.7 percent; ... and Clinton, 10.5 percent."
+    art = next(
+        a
+        for i, a in enumerate(lgl)
+        if i % 2 == 0 and "neighboring counties and their rates" in (a.findtext("text") or "")
+    )
+    text = art.findtext("text") or ""
+    ctx = _article_context(text)
+    seen = set()
+    for t in art.iter("toponym"):
+        phrase, start = t.findtext("phrase") or "", int(t.findtext("start"))
+        place = place_at(text, start, start + len(phrase), phrase, "USA", ctx)
+        if phrase in {"Hamilton", "Hendricks", "Marion", "Clinton"}:
+            assert place is None, phrase
+            seen.add(phrase)
+    assert len(seen) == 4
+    # a state named in such a sentence is still the state (Reuters-21578: "All counties in
+    # Iowa will be affected"; Iowa is also a county in Iowa and Wisconsin)
+    text = "All counties in Iowa will be affected, as will counties in Illinois."
+    iowa = place_at(text, 16, 20, "Iowa", "USA", _article_context(text))
+    assert iowa is not None and (iowa.fclass, iowa.admin1) == ("A", "IA")
+    # a town in a sentence without the word keeps its place
+    text = "Marion police said the driver was taken to a hospital in Indianapolis."
+    marion = place_at(text, 0, 6, "Marion", "USA", _article_context(text))
+    assert marion is not None and marion.fclass == "P"
+
+
 def test_the_article_state_decides_among_namesakes(lgl: list[ET.Element]) -> None:
     # LGL article 50: "Athens-Clarke police", "Clarke County", "Augusta": Athens, Georgia,
     # not the Athens near Augusta, Michigan.
@@ -193,6 +224,56 @@ def test_the_outlet_home_country_overrules_a_town_reading(lgl: list[ET.Element])
     assert seen >= 3
     # a country name is never overruled: "Mexico" stays the country (no place below it)
     assert place_of("Mexico", "MEX", home={("USA", "*"): 9.0}) is None
+
+
+def test_the_outlet_top_state_abroad_overrules_a_town_reading(lgl: list[ET.Element]) -> None:
+    # The Richmond and Twickenham Times: "Richmond Council", "Upper Richmond Road West" are
+    # Richmond, London; the country step reads two bare mentions as Richmond, Virginia (no
+    # home country in those articles), the outlet's other articles lie in England. Even half.
+    arts = [
+        a
+        for i, a in enumerate(lgl)
+        if i % 2 == 0 and a.findtext("domain") == "richmondandtwickenhamtimes.co.uk"
+    ]
+    seen = 0
+    for text, ctx, mine, phrase, start in _outlet_toponyms(arts):
+        code = resolve_country(phrase, context=text, start=start)
+        if phrase != "Richmond" or code != "USA":
+            continue
+        alone = place_at(text, start, start + len(phrase), phrase, code, ctx)
+        place = place_at(text, start, start + len(phrase), phrase, code, ctx, home=mine)
+        assert alone is not None and alone.admin1 == "VA"
+        assert place is not None and (place.iso3, place.admin1) == ("GBR", "ENG")
+        seen += 1
+    assert seen >= 2
+    # a wire's evidence spread over countries is no home abroad: the USA reading stays
+    wire = {("GBR", "ENG"): 3.0, ("USA", "CA"): 2.0, ("USA", "TX"): 2.0, ("FRA", "11"): 1.0}
+    assert place_of("Richmond", "USA", home=wire).iso3 == "USA"
+    assert place_of("Richmond", "USA", home={("GBR", "ENG"): 3.0}).iso3 == "GBR"
+
+
+def test_a_far_larger_namesake_abroad_wins_without_state_evidence() -> None:
+    # The Guardian, 2022: "hit by an electric scooter in Nice, French police said" in a
+    # live blog that also names Delaware. The country step reads "Nice" as Nice,
+    # California (a town of 2,700); nothing names a Californian place, the article names
+    # France: the city of 340,000 is the place.
+    import csv
+
+    path = need_shared("corpora", "ru-ua-2022", "Guardians_Russia_Ukraine.csv")
+    with open(path, encoding="utf-8", newline="") as fh:
+        text = next(
+            r["articles"] for r in csv.DictReader(fh) if "scooter in Nice, French" in r["articles"]
+        )
+    at = text.index("scooter in Nice") + len("scooter in ")
+    code = resolve_country("Nice", context=text, start=at)
+    ctx = _article_context(text)
+    place = place_at(text, at, at + 4, "Nice", code, ctx)
+    assert code == "USA"
+    assert place is not None and (place.iso3, place.fclass) == ("FRA", "P")
+    # the outlet's home country still keeps its own town
+    home = {("USA", "*"): 9.0, ("USA", "CA"): 9.0}
+    local = place_at(text, at, at + 4, "Nice", code, ctx, home=home)
+    assert local is not None and (local.iso3, local.admin1) == ("USA", "CA")
 
 
 def _even_outlet_places(lgl: list[ET.Element], domain: str, name: str, *, town: bool) -> set:

@@ -309,15 +309,51 @@ def candidates(
         (e, sum(w * f for w, f in zip(WEIGHTS[:-n], fs, strict=True)))
         for e, fs in zip(entries, feats, strict=True)
     ]
-    if kind in _TOWN_KINDS and qualifier is None and (ctx is None or not ctx.support(iso3, key)):
-        scored += _elsewhere(key, iso3)
+    if kind in _NAMESAKE_KINDS and qualifier is None:
+        unsupported = kind in _TOWN_KINDS and (ctx is None or not ctx.support(iso3, key))
+        evidence = any(f[_SUPPORT] > 0 or f[_NEAR] > 0 or f[_DATELINE] > 0 for f in feats)
+        far = _elsewhere(key, iso3) if unsupported or not evidence else []
+        big = [] if evidence or ctx is None else _far_larger(far, entries)
+        if big and not ctx.support(big[0][0][3], key):
+            big = []  # the article names nothing of the larger one's country either
+        if big:
+            return [*big, *scored, *(r for r in far if r[0][3] != big[0][0][3])]
+        if unsupported:
+            scored += far
     return scored
+
+
+#: A namesake abroad ten times larger (log10 population) than every town of the name in the
+#: resolved country, and a city (10^5 people), is the place when the article names none of
+#: the resolved readings' states (no state evidence, no other name nearby, no dateline) and
+#: names the larger one's country: "hit by a scooter in Nice, French police said" is Nice,
+#: France, not Nice, California.
+NAMESAKE_GAP = 1.0
+NAMESAKE_MIN_POP = 5.0
+_SUPPORT, _NEAR, _DATELINE = (
+    FEATURES.index(f) for f in ("state_support", "near", "dateline_state")
+)
+
+
+def _far_larger(far: list[Scored], entries: list[_Entry]) -> list[Scored]:
+    """The readings, in its country, of a far larger namesake abroad (NAMESAKE_GAP), or none.
+    Placed first, they make that country the name's reading, which the outlet's home
+    country still overrules (:func:`_in_country`)."""
+    if not far:
+        return []
+    here = max((e[7] for e in entries if e[2] == "P"), default=0.0)
+    best = max(far, key=lambda r: r[0][7])[0]
+    if best[7] < NAMESAKE_MIN_POP or best[7] - here < NAMESAKE_GAP:
+        return []
+    return [r for r in far if r[0][3] == best[3]]
 
 
 #: Kinds of a country reading that only say "a town of that name lies there": the outlet's
 #: home country may overrule them ("Dublin" in an Ohio paper), never a country name, a
 #: state or a demonym.
 _TOWN_KINDS = frozenset({"city"})
+#: Kinds whose reading a far larger namesake abroad may overrule (:func:`_far_larger`).
+_NAMESAKE_KINDS = _TOWN_KINDS | {"county_bare"}
 
 
 def _elsewhere(key: str, iso3: str) -> list[Scored]:
@@ -427,18 +463,36 @@ def pick(scored: Sequence[Scored], *, home: Home | None = None) -> Place | None:
 
 
 def _in_country(scored: Sequence[Scored], home: Home | None) -> Sequence[Scored]:
-    """The readings in the resolved country (the first reading's), or in the outlet's home
-    country when the resolved one is a town-only reading and the home country has a town
-    of that name (:func:`candidates` adds those after the resolved country's)."""
+    """The readings in one country: the first reading's (the resolved country, or a far
+    larger namesake's, :func:`_far_larger`), unless the town readings of other countries
+    follow (:func:`candidates`) and the outlet's home says otherwise: its home country when
+    that has a town of the name ("Dublin" in an Ohio paper), else the first country with a reading in the outlet's top
+    admin-1 ("Richmond" in richmondandtwickenhamtimes.co.uk: London's, not Virginia's)."""
     iso3 = scored[0][0][3]
     if scored[-1][0][3] == iso3:
         return scored
     there = home_country(home)
-    if there is not None and there != iso3:
-        alt = [r for r in scored if r[0][3] == there]
-        if alt:
-            return alt
-    return [r for r in scored if r[0][3] == iso3]
+    if there is None or not any(r[0][3] == there for r in scored):
+        there = next((e[3] for e, _s in scored if _is_outlet_top(e, home)), iso3)
+    return [r for r in scored if r[0][3] == there]
+
+
+#: The country of an outlet's top admin-1 is its home for :func:`_in_country` with at least
+#: this share of the outlet's admin-1 evidence (chosen on the even LGL articles: 0.8 / 0.5).
+OUTLET_COUNTRY_SHARE = 0.5
+
+
+def _is_outlet_top(e: _Entry, home: Home | None) -> bool:
+    """Whether a reading lies in the outlet's top admin-1 of its country (outlet_top), that
+    country holding OUTLET_COUNTRY_SHARE of the outlet's admin-1 evidence: a local paper's
+    home, not a wire's (Reuters-21578's English evidence is no home for "Boston")."""
+    if not home:
+        return False
+    mine = _home_in(e[3], home)
+    if not mine or _outlet_features(e[4], mine)[1] <= 0:
+        return False
+    total = sum(v for (_c, a), v in home.items() if a != COUNTRY and v > 1e-9)
+    return sum(mine.values()) >= OUTLET_COUNTRY_SHARE * total
 
 
 #: Countries whose second-level divisions (counties) the index knows by name.
@@ -723,11 +777,37 @@ def place_at(
     return pick(scored, home=home) if scored else None
 
 
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_COUNTIES_WORD = re.compile(r"\b(?:counties|parishes)\b", re.IGNORECASE)
+
+
+def _county_in_sentence(text: str, start: int, end: int, iso3: str | None) -> bool:
+    """A county's name in a sentence about counties ("neighboring counties and their rates
+    include: Hamilton, 6 percent; Hendricks, 7.3 percent; Marion, ..."): Hamilton County,
+    not a town called Hamilton; counties have no point here (US counties only)."""
+    if iso3 not in _COUNTIES or not 0 <= start <= end <= len(text):
+        return False
+    key = C._data_key(C._split_qualified(text[start:end])[0])
+    if key not in _county_keys() or any(e[2] == "A" for e in readings(key, iso3)):
+        return False  # a state is no county ("All counties in Iowa"; Iowa County, Wis.)
+    a = max(
+        text.rfind(". ", max(0, start - 400), start), text.rfind("\n", max(0, start - 400), start)
+    )
+    m = _SENTENCE_END.search(text, end, end + 400)
+    return bool(_COUNTIES_WORD.search(text, a + 1, m.start() if m else end + 400))
+
+
+@functools.cache
+def _county_keys() -> frozenset[str]:
+    """Name keys of US counties and parishes, any state."""
+    return frozenset(k for _s, k in _counties())
+
+
 def candidates_at(
     text: str, start: int, end: int, surface: str, iso3: str | None, ctx: C._Context | None
 ) -> list[Scored]:
     """:func:`candidates` for the mention ``text[start:end]`` (see :func:`place_at`)."""
-    if _COUNTY_LIST.match(text, end, end + 200):
+    if _COUNTY_LIST.match(text, end, end + 200) or _county_in_sentence(text, start, end, iso3):
         return []
     qualifier = C._qualifier(text[end : end + 40], ctx) if 0 <= end <= len(text) else None
     return candidates(surface, iso3, ctx, qualifier)
@@ -770,7 +850,8 @@ def candidates_article(
             out.append(candidates(surface, code, ctx))
             continue
         after = text[end : end + 200]
-        mk = (surface, code, C._qualifier(after[:40], ctx), bool(_COUNTY_LIST.match(after)))
+        county = bool(_COUNTY_LIST.match(after)) or _county_in_sentence(text, start, end, code)
+        mk = (surface, code, C._qualifier(after[:40], ctx), county)
         if mk not in memo:
             memo[mk] = candidates_at(text, start, end, surface, code, ctx)
         out.append(memo[mk])
