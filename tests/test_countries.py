@@ -719,3 +719,42 @@ def test_a_small_town_that_is_also_an_ordinary_word_is_the_word() -> None:
     assert CountryResolver().resolve_article(speech, spans) == [None]
     plain = "The fire reached Homeland and Perris in Riverside County, California."
     assert resolve_country("Homeland", context=plain, start=plain.index("Homeland")) == "USA"
+
+
+def test_a_place_name_that_begins_a_companys_name_is_no_mention_of_the_place() -> None:
+    """Reuters-21578 TRAIN: "Piedmont" (Piedmont Aviation Inc) is not Italy's Piedmont and
+    "Midland" (Midland Bank Plc) no Canadian town, in the text path and in the span path
+    (a one-word ORG tag elsewhere counts too); with its state named ("Midland, Texas") or
+    as a state or big city ("Arizona Public Service Co") the name keeps its place."""
+    usair = (
+        "USAir Group Inc said Piedmont Aviation\nInc has agreed to be acquired for 69 dlrs "
+        "per share.\n    The company, in a newspaper advertisement, said it has\nstarted a "
+        "tender offer for all Piedmont shares at that price,\nand the Piedmont board, with "
+        "two directors absent, has\nunanimously approved the bid."
+    )
+    at = usair.index("Piedmont shares")
+    assert resolve_country("Piedmont", context=usair, start=at) is None
+    assert resolve_country("Piedmont") == "ITA"
+    midland = (
+        "MIDLAND RIGHTS ISSUE STILL EXPECTED SAY ANALYSTS LONDON, March\n4 - Midland Bank "
+        "Plc's <MDBL.L> 1986 results suggest its shares\nshow further recovery potential, "
+        "although a rights issue is\nstill expected in the next few months, banking analysts "
+        "said.\nMidland Chairman Sir Donald Barron would not comment on the\nrights question "
+        "at a news conference."
+    )
+    at = midland.index("Midland Chairman")
+    spans = [(at, at + 7, "Midland", "GPE"), (0, 7, "MIDLAND", "ORG")]
+    assert CountryResolver().resolve_article(midland, spans)[0] is None
+    # the ORG tag alone (no company word in the text) is enough in the span path
+    plain = "Midland reported a profit of 434 mln stg, dealers in London said. Midland rose."
+    spans = [(0, 7, "Midland", "ORG"), (plain.rindex("Midland"), len(plain) - 6, "Midland", "GPE")]
+    assert CountryResolver().resolve_article(plain, spans)[1] is None
+    texas = (
+        "It sold the properties to Parker and Parsley Petroleum Co, Midland, Texas. "
+        "Midland Bank Plc was not involved."
+    )
+    at = texas.index("Midland, Texas")
+    assert resolve_country("Midland", context=texas, start=at) == "USA"
+    power = "Arizona Public Service Co said Arizona regulators approved the rate."
+    at = power.index("Arizona regulators")
+    assert resolve_country("Arizona", context=power, start=at) == "USA"

@@ -126,6 +126,7 @@ from dataclasses import dataclass
 import pycountry
 
 from ..base import config
+from ..nlp.actors import is_company
 from .context import _DATELINE as _DATELINE
 from .context import (
     _IN_PLACE,
@@ -764,7 +765,9 @@ def _resolve_stage(
         acronym = _acronym(ctx, surface, context, start)
         if acronym is not None:
             return acronym, None
-        return (ctx.fallback(_key(surface)) if _looks_like_name(surface) else None), None
+        key = _key(surface)
+        named = _looks_like_name(surface) and key not in ctx.org_names
+        return (ctx.fallback(key) if named else None), None
     if isinstance(start, int) and start >= 0:
         end = start + len(text)
         lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
@@ -777,8 +780,39 @@ def _resolve_stage(
     if qualifier is None and _ordinary_word_town(cands, surface, context):
         return None, None
     key = _key(surface)
+    if qualifier is None:
+        cands = _org_readings(cands, ctx, key)
+        if not cands:
+            return None, None
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
+
+
+def _org_readings(
+    cands: Sequence[Cand], ctx: _Context, key: str, orgs: frozenset[str] | set[str] = frozenset()
+) -> Sequence[Cand]:
+    """A name the article uses as an organisation's ("Piedmont" of "Piedmont Aviation Inc",
+    or tagged ORG elsewhere) names no place unless other evidence speaks for a reading: a
+    region or province stays when another name or the dateline names its country, a town
+    when they name its state. Country-level names, states and cities of ~300k+ ("Arizona
+    Public Service Co", "Phoenix") are not touched: a company so named lies there."""
+    used = ctx.org_names | orgs
+    if (
+        key not in used
+        or key in ctx.local_keys
+        or any(
+            c.kind in STRONG_KINDS
+            or c.kind == "admin"
+            or (c.kind == "city" and c.weight >= BIG_CITY)
+            for c in cands
+        )
+    ):
+        return cands
+    return [
+        c
+        for c in cands
+        if ctx.org_evidence(c.code, "" if c.kind in _AREA_KINDS else c.admin1, key, used)
+    ]
 
 
 def _ordinary_word_town(cands: Sequence[Cand], surface: str, text: str) -> bool:
@@ -1068,6 +1102,21 @@ def _span_fact(
     return None
 
 
+def _org_spans(spans: Sequence[tuple[int, int, str, str]]) -> frozenset[str]:
+    """Names the NER tags as an organisation: a one-word ORG ("Dome", "Midland"), and the
+    leading words of a company's name ("Rexnord" of "Rexnord Inc")."""
+    out: set[str] = set()
+    for _, _, surface, label in spans:
+        if label != "ORG" or not isinstance(surface, str):
+            continue
+        words = _clean(surface).split()
+        if len(words) == 1:
+            out.add(_key(words[0]))
+        elif is_company(" ".join(words)):
+            out.update(_key(" ".join(words[:k])) for k in range(1, len(words)))
+    return frozenset(out)
+
+
 class CountryResolver:
     """Resolves all place-like spans of an article at once, with article-level context.
 
@@ -1088,6 +1137,7 @@ class CountryResolver:
     ) -> list[str | None]:
         text = text if isinstance(text, str) else ""
         ctx = _article_context(text)
+        orgs = _org_spans(spans)
         memo: dict[tuple, str | None] = {}  # the same name in the same article: one answer
         out: list[str | None] = []
         for start, end, surface, label in spans:
@@ -1115,7 +1165,7 @@ class CountryResolver:
                     continue
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
             if mk not in memo:
-                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text)
+                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text, orgs)
             out.append(memo[mk])
         return out
 
@@ -1133,7 +1183,12 @@ class CountryResolver:
 
     @staticmethod
     def _one(
-        ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str, text: str
+        ctx: _Context,
+        head: str,
+        qualifier: tuple[str, str] | None,
+        label: str,
+        text: str,
+        orgs: frozenset[str] = frozenset(),
     ) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
@@ -1144,12 +1199,21 @@ class CountryResolver:
         demonym = _town_demonym(ctx, head, cands) if qualifier is None else None
         if demonym is not None:
             return demonym
+        key = _key(head)
         if not cands:
             if qualifier is not None:
                 return qualifier[0]
-            if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
-                return ctx.fallback(_key(head))
+            if (
+                label in CountryResolver.HOME_LABELS
+                and _looks_like_name(head)
+                and key not in ctx.org_names | orgs
+            ):
+                return ctx.fallback(key)
             return None
         if qualifier is None and _ordinary_word_town(cands, head, text):
             return None
-        return _choose(cands, ctx, _key(head), qualifier)
+        if qualifier is None:
+            cands = _org_readings(cands, ctx, key, orgs)
+            if not cands:
+                return None
+        return _choose(cands, ctx, key, qualifier)
