@@ -758,3 +758,18 @@ def test_a_place_name_that_begins_a_companys_name_is_no_mention_of_the_place() -
     power = "Arizona Public Service Co said Arizona regulators approved the rate."
     at = power.index("Arizona regulators")
     assert resolve_country("Arizona", context=power, start=at) == "USA"
+
+
+def test_a_dateline_names_its_place_whatever_companies_bear_its_name() -> None:
+    """Reuters-21578 TRAIN: the dateline "NORFOLK, Va." of a Norfolk Southern Corp story
+    is the city, as the resolve stage probes it (the place, a comma, the text)."""
+    story = (
+        "Norfolk Southern Corp said it\ncompleted the purchase of 112 mln tons of "
+        "recoverable coal\nreserves in Pike County, Ky., from Rouge Steel."
+    )
+    probe = "Norfolk, " + story
+    spans = [(0, len("Norfolk"), "Norfolk", "GPE")]
+    assert CountryResolver().resolve_article(probe, spans) == ["USA"]
+    assert resolve_country("Norfolk", context=probe, start=0) == "USA"
+    later = probe.index("Norfolk", 3)
+    assert resolve_country("Norfolk", context=probe, start=later) is None

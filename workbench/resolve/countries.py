@@ -387,8 +387,11 @@ def _score_readings(
     best_code, best_score = None, -math.inf
     scores: dict[str, float] = {}
     top = max(c.weight for c in cands)
+    big = max((c.weight for c in cands if c.kind == "city"), default=0.0)
     for c in cands:
-        s = c.weight + A_COUNTRY * country.get(c.code, 0.0) / total
+        s = c.weight
+        if not _far_namesake(c, big, ctx, key, admin, dateline, qualifier):
+            s += A_COUNTRY * country.get(c.code, 0.0) / total
         if home == c.code:
             s += A_LOCAL
         if c.admin1 and admin.get((c.code, c.admin1)) and (c.weight >= HAMLET or top < BIG_CITY):
@@ -411,6 +414,35 @@ def _score_readings(
         if s > best_score:
             best_code, best_score = c.code, s
     return best_code, scores
+
+
+#: A town at least this much smaller (log10 of people: 10x) than a city of the same name.
+NAMESAKE_GAP = 1.0
+
+
+def _far_namesake(
+    c: Cand,
+    big: float,
+    ctx: _Context | None,
+    key: str,
+    admin: Counter,
+    dateline: tuple[str, str] | None,
+    qualifier: tuple[str, str] | None,
+) -> bool:
+    """A small town that shares the name of a far larger city ("Geneva", N.Y. beside
+    Geneva), outside the article's home country and in a state the article gives no sign
+    of: the article's evidence for its country does not make it the place meant ("US-Russia
+    talks in Geneva" in a Kremlin release; "Alexandria" in a Virginia paper stays)."""
+    return (
+        ctx is not None
+        and c.kind == "city"
+        and big - c.weight >= NAMESAKE_GAP
+        and not admin.get((c.code, c.admin1))
+        and not ctx.possible_admin(key, (c.code, c.admin1))
+        and not (dateline and dateline[0] == c.code)
+        and not (qualifier and qualifier[0] == c.code)
+        and ctx.home(key) != c.code
+    )
 
 
 def _local_home(cands: Sequence[Cand], country: Counter) -> str | None:
@@ -766,7 +798,9 @@ def _resolve_stage(
         if acronym is not None:
             return acronym, None
         key = _key(surface)
-        named = _looks_like_name(surface) and key not in ctx.org_names
+        named = _looks_like_name(surface) and (
+            key not in ctx.org_names or _leads(context, start, (start or 0) + len(text))
+        )
         return (ctx.fallback(key) if named else None), None
     if isinstance(start, int) and start >= 0:
         end = start + len(text)
@@ -780,7 +814,7 @@ def _resolve_stage(
     if qualifier is None and _ordinary_word_town(cands, surface, context):
         return None, None
     key = _key(surface)
-    if qualifier is None:
+    if qualifier is None and not _leads(context, start, (start or 0) + len(text)):
         cands = _org_readings(cands, ctx, key)
         if not cands:
             return None, None
@@ -788,14 +822,25 @@ def _resolve_stage(
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
 
 
+def _leads(text: str, start: object, end: object) -> bool:
+    """The name opens the text before a comma, as a dateline does ("NORFOLK, Va., March
+    5 -"): a place, whatever companies are named after it."""
+    return start == 0 and isinstance(end, int) and text[end : end + 1] == ","
+
+
 def _org_readings(
-    cands: Sequence[Cand], ctx: _Context, key: str, orgs: frozenset[str] | set[str] = frozenset()
+    cands: Sequence[Cand],
+    ctx: _Context,
+    key: str,
+    orgs: frozenset[str] | set[str] | None = frozenset(),
 ) -> Sequence[Cand]:
     """A name the article uses as an organisation's ("Piedmont" of "Piedmont Aviation Inc",
     or tagged ORG elsewhere) names no place unless other evidence speaks for a reading: a
     region or province stays when another name or the dateline names its country, a town
     when they name its state. Country-level names, states and cities of ~300k+ ("Arizona
     Public Service Co", "Phoenix") are not touched: a company so named lies there."""
+    if orgs is None:
+        return cands
     used = ctx.org_names | orgs
     if (
         key not in used
@@ -1163,9 +1208,13 @@ class CountryResolver:
                 if fact is not None:
                     out.append(fact)
                     continue
+            lead = _leads(text, start, end)
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
+            mk += (lead,)
             if mk not in memo:
-                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text, orgs)
+                memo[mk] = acronym or self._one(
+                    ctx, head, qualifier, label, text, None if lead else orgs
+                )
             out.append(memo[mk])
         return out
 
@@ -1188,7 +1237,7 @@ class CountryResolver:
         qualifier: tuple[str, str] | None,
         label: str,
         text: str,
-        orgs: frozenset[str] = frozenset(),
+        orgs: frozenset[str] | None = frozenset(),
     ) -> str | None:
         if label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
@@ -1206,7 +1255,7 @@ class CountryResolver:
             if (
                 label in CountryResolver.HOME_LABELS
                 and _looks_like_name(head)
-                and key not in ctx.org_names | orgs
+                and (orgs is None or key not in ctx.org_names | orgs)
             ):
                 return ctx.fallback(key)
             return None
