@@ -745,9 +745,12 @@ def test_a_place_name_that_begins_a_companys_name_is_no_mention_of_the_place() -
     at = midland.index("Midland Chairman")
     spans = [(at, at + 7, "Midland", "GPE"), (0, 7, "MIDLAND", "ORG")]
     assert CountryResolver().resolve_article(midland, spans)[0] is None
-    # the ORG tag alone (no company word in the text) is enough in the span path
+    # a company's name tagged ORG counts in the span path; a one-word ORG tag does not
     plain = "Midland reported a profit of 434 mln stg, dealers in London said. Midland rose."
-    spans = [(0, 7, "Midland", "ORG"), (plain.rindex("Midland"), len(plain) - 6, "Midland", "GPE")]
+    at = plain.rindex("Midland")
+    spans = [(0, 7, "Midland", "ORG"), (at, at + 7, "Midland", "GPE")]
+    assert CountryResolver().resolve_article(plain, spans)[1] == "CAN"
+    spans[0] = (0, 7, "Midland Bank Plc", "ORG")
     assert CountryResolver().resolve_article(plain, spans)[1] is None
     texas = (
         "It sold the properties to Parker and Parsley Petroleum Co, Midland, Texas. "
@@ -773,3 +776,30 @@ def test_a_dateline_names_its_place_whatever_companies_bear_its_name() -> None:
     assert resolve_country("Norfolk", context=probe, start=0) == "USA"
     later = probe.index("Norfolk", 3)
     assert resolve_country("Norfolk", context=probe, start=later) is None
+
+
+def test_a_groups_name_is_not_read_through_a_town_one_of_its_words_names() -> None:
+    """ru-ua-2022 (Zelenskyy's office): "Roman Mashovets", tagged NORP, is a deputy head of
+    the Office, not a Romanian (through the town of Roman); "Romanian" stays Romania's."""
+    text = (
+        "Deputy Head of the Office of the President Roman Mashovets reported on the "
+        "situation at the front. Romanian partners joined the call."
+    )
+    at = text.index("Roman Mashovets")
+    spans = [
+        (at, at + len("Roman Mashovets"), "Roman Mashovets", "NORP"),
+        (text.index("Romanian"), text.index("Romanian") + 8, "Romanian", "NORP"),
+    ]
+    assert CountryResolver().resolve_article(text, spans) == [None, "ROU"]
+
+
+def test_a_big_citys_exonym_is_only_a_little_below_its_main_name() -> None:
+    """Zelenskyy's releases: "Frankfurt" (Frankfurt am Main, 650k) and "Odessa" (Odesa,
+    1M) outrank the towns that bear the name as their own (Odessa, Texas: 114k);
+    "Zion" (an alternate name of Jerusalem) does not become a Jerusalem exonym."""
+    assert resolve_country("Frankfurt") == "DEU"
+    assert resolve_country("Odessa") == "UKR"
+    text = "Ukraine's delegation flew to Frankfurt, then met investors in Germany."
+    assert resolve_country("Frankfurt", context=text, start=text.index("Frankfurt")) == "DEU"
+    utah = "Zion National Park in Utah drew visitors from St. George and Springdale."
+    assert resolve_country("Zion National Park", context=utah, start=0) == "USA"

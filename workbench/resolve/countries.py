@@ -387,11 +387,8 @@ def _score_readings(
     best_code, best_score = None, -math.inf
     scores: dict[str, float] = {}
     top = max(c.weight for c in cands)
-    big = max((c.weight for c in cands if c.kind == "city"), default=0.0)
     for c in cands:
-        s = c.weight
-        if not _far_namesake(c, big, ctx, key, admin, dateline, qualifier):
-            s += A_COUNTRY * country.get(c.code, 0.0) / total
+        s = c.weight + A_COUNTRY * country.get(c.code, 0.0) / total
         if home == c.code:
             s += A_LOCAL
         if c.admin1 and admin.get((c.code, c.admin1)) and (c.weight >= HAMLET or top < BIG_CITY):
@@ -414,35 +411,6 @@ def _score_readings(
         if s > best_score:
             best_code, best_score = c.code, s
     return best_code, scores
-
-
-#: A town at least this much smaller (log10 of people: 10x) than a city of the same name.
-NAMESAKE_GAP = 1.0
-
-
-def _far_namesake(
-    c: Cand,
-    big: float,
-    ctx: _Context | None,
-    key: str,
-    admin: Counter,
-    dateline: tuple[str, str] | None,
-    qualifier: tuple[str, str] | None,
-) -> bool:
-    """A small town that shares the name of a far larger city ("Geneva", N.Y. beside
-    Geneva), outside the article's home country and in a state the article gives no sign
-    of: the article's evidence for its country does not make it the place meant ("US-Russia
-    talks in Geneva" in a Kremlin release; "Alexandria" in a Virginia paper stays)."""
-    return (
-        ctx is not None
-        and c.kind == "city"
-        and big - c.weight >= NAMESAKE_GAP
-        and not admin.get((c.code, c.admin1))
-        and not ctx.possible_admin(key, (c.code, c.admin1))
-        and not (dateline and dateline[0] == c.code)
-        and not (qualifier and qualifier[0] == c.code)
-        and ctx.home(key) != c.code
-    )
 
 
 def _local_home(cands: Sequence[Cand], country: Counter) -> str | None:
@@ -1148,16 +1116,15 @@ def _span_fact(
 
 
 def _org_spans(spans: Sequence[tuple[int, int, str, str]]) -> frozenset[str]:
-    """Names the NER tags as an organisation: a one-word ORG ("Dome", "Midland"), and the
-    leading words of a company's name ("Rexnord" of "Rexnord Inc")."""
+    """The leading words of a company's name the NER tags ORG ("Rexnord" of "Rexnord
+    Inc."). A one-word ORG tag alone is no sign: the tagger gives it to places too
+    ("Chornobyl" once among eleven GPE tags)."""
     out: set[str] = set()
     for _, _, surface, label in spans:
         if label != "ORG" or not isinstance(surface, str):
             continue
         words = _clean(surface).split()
-        if len(words) == 1:
-            out.add(_key(words[0]))
-        elif is_company(" ".join(words)):
+        if len(words) > 1 and is_company(" ".join(words)):
             out.update(_key(" ".join(words[:k])) for k in range(1, len(words)))
     return frozenset(out)
 
@@ -1239,7 +1206,15 @@ class CountryResolver:
         text: str,
         orgs: frozenset[str] | None = frozenset(),
     ) -> str | None:
-        if label in CountryResolver.PLACE_LABELS:
+        if label == "NORP" and not _lookup(head):
+            # A group's name is read through its demonym or country, not through a town
+            # that one of its words names ("Roman Mashovets" tagged NORP is no Romanian).
+            cands = tuple(
+                c
+                for c in _in_text(_lookup_partial(head), _clean(head))
+                if c.kind not in _TOWN_KINDS
+            )
+        elif label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
         else:
             cands = tuple(
