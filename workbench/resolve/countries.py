@@ -93,6 +93,13 @@ per text and cached) each reading is also scored against the article's other pla
   ("Power" is no vote for Power County, Idaho; "the Homeland" is no Homeland, Calif.);
   ", New York" inside a list of cities is no state qualifier; "Earth" is the world; an
   ocean gets no home-country guess.
+* a place name that begins a company's name ("Piedmont Aviation Inc", "Midland Bank Plc",
+  or a company name the NER tags ORG) is no mention of the place unless another name or
+  the dateline names the region's country or the town's state (states, country-level
+  names and cities of ~300k+ keep their readings; a name opening the text before a comma,
+  as a dateline, stays a place); a group's name (NORP) is not read through a town one of
+  its words names ("Roman Mashovets"); a big city's exonym ("Frankfurt", "Odessa") is
+  only a little below its main name.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
