@@ -719,3 +719,87 @@ def test_a_small_town_that_is_also_an_ordinary_word_is_the_word() -> None:
     assert CountryResolver().resolve_article(speech, spans) == [None]
     plain = "The fire reached Homeland and Perris in Riverside County, California."
     assert resolve_country("Homeland", context=plain, start=plain.index("Homeland")) == "USA"
+
+
+def test_a_place_name_that_begins_a_companys_name_is_no_mention_of_the_place() -> None:
+    """Reuters-21578 TRAIN: "Piedmont" (Piedmont Aviation Inc) is not Italy's Piedmont and
+    "Midland" (Midland Bank Plc) no Canadian town, in the text path and in the span path
+    (a one-word ORG tag elsewhere counts too); with its state named ("Midland, Texas") or
+    as a state or big city ("Arizona Public Service Co") the name keeps its place."""
+    usair = (
+        "USAir Group Inc said Piedmont Aviation\nInc has agreed to be acquired for 69 dlrs "
+        "per share.\n    The company, in a newspaper advertisement, said it has\nstarted a "
+        "tender offer for all Piedmont shares at that price,\nand the Piedmont board, with "
+        "two directors absent, has\nunanimously approved the bid."
+    )
+    at = usair.index("Piedmont shares")
+    assert resolve_country("Piedmont", context=usair, start=at) is None
+    assert resolve_country("Piedmont") == "ITA"
+    midland = (
+        "MIDLAND RIGHTS ISSUE STILL EXPECTED SAY ANALYSTS LONDON, March\n4 - Midland Bank "
+        "Plc's <MDBL.L> 1986 results suggest its shares\nshow further recovery potential, "
+        "although a rights issue is\nstill expected in the next few months, banking analysts "
+        "said.\nMidland Chairman Sir Donald Barron would not comment on the\nrights question "
+        "at a news conference."
+    )
+    at = midland.index("Midland Chairman")
+    spans = [(at, at + 7, "Midland", "GPE"), (0, 7, "MIDLAND", "ORG")]
+    assert CountryResolver().resolve_article(midland, spans)[0] is None
+    # a company's name tagged ORG counts in the span path; a one-word ORG tag does not
+    plain = "Midland reported a profit of 434 mln stg, dealers in London said. Midland rose."
+    at = plain.rindex("Midland")
+    spans = [(0, 7, "Midland", "ORG"), (at, at + 7, "Midland", "GPE")]
+    assert CountryResolver().resolve_article(plain, spans)[1] == "CAN"
+    spans[0] = (0, 7, "Midland Bank Plc", "ORG")
+    assert CountryResolver().resolve_article(plain, spans)[1] is None
+    texas = (
+        "It sold the properties to Parker and Parsley Petroleum Co, Midland, Texas. "
+        "Midland Bank Plc was not involved."
+    )
+    at = texas.index("Midland, Texas")
+    assert resolve_country("Midland", context=texas, start=at) == "USA"
+    power = "Arizona Public Service Co said Arizona regulators approved the rate."
+    at = power.index("Arizona regulators")
+    assert resolve_country("Arizona", context=power, start=at) == "USA"
+
+
+def test_a_dateline_names_its_place_whatever_companies_bear_its_name() -> None:
+    """Reuters-21578 TRAIN: the dateline "NORFOLK, Va." of a Norfolk Southern Corp story
+    is the city, as the resolve stage probes it (the place, a comma, the text)."""
+    story = (
+        "Norfolk Southern Corp said it\ncompleted the purchase of 112 mln tons of "
+        "recoverable coal\nreserves in Pike County, Ky., from Rouge Steel."
+    )
+    probe = "Norfolk, " + story
+    spans = [(0, len("Norfolk"), "Norfolk", "GPE")]
+    assert CountryResolver().resolve_article(probe, spans) == ["USA"]
+    assert resolve_country("Norfolk", context=probe, start=0) == "USA"
+    later = probe.index("Norfolk", 3)
+    assert resolve_country("Norfolk", context=probe, start=later) is None
+
+
+def test_a_groups_name_is_not_read_through_a_town_one_of_its_words_names() -> None:
+    """ru-ua-2022 (Zelenskyy's office): "Roman Mashovets", tagged NORP, is a deputy head of
+    the Office, not a Romanian (through the town of Roman); "Romanian" stays Romania's."""
+    text = (
+        "Deputy Head of the Office of the President Roman Mashovets reported on the "
+        "situation at the front. Romanian partners joined the call."
+    )
+    at = text.index("Roman Mashovets")
+    spans = [
+        (at, at + len("Roman Mashovets"), "Roman Mashovets", "NORP"),
+        (text.index("Romanian"), text.index("Romanian") + 8, "Romanian", "NORP"),
+    ]
+    assert CountryResolver().resolve_article(text, spans) == [None, "ROU"]
+
+
+def test_a_big_citys_exonym_is_only_a_little_below_its_main_name() -> None:
+    """Zelenskyy's releases: "Frankfurt" (Frankfurt am Main, 650k) and "Odessa" (Odesa,
+    1M) outrank the towns that bear the name as their own (Odessa, Texas: 114k);
+    "Zion" (an alternate name of Jerusalem) does not become a Jerusalem exonym."""
+    assert resolve_country("Frankfurt") == "DEU"
+    assert resolve_country("Odessa") == "UKR"
+    text = "Ukraine's delegation flew to Frankfurt, then met investors in Germany."
+    assert resolve_country("Frankfurt", context=text, start=text.index("Frankfurt")) == "DEU"
+    utah = "Zion National Park in Utah drew visitors from St. George and Springdale."
+    assert resolve_country("Zion National Park", context=utah, start=0) == "USA"

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..nlp.actors import COMPANY_WORDS
 from .gazetteer import (
     _COMPASS,
     _CONNECT,
@@ -72,6 +73,9 @@ class _Context:
     dateline_key: str = ""  # the dateline's name when its state is only that name's prior
     cosentence: dict[str, set[str]] = field(default_factory=dict)  # key -> countries named
     # in a sentence with it ("four in Santa Catarina" after "Of Brazil's cases")
+    org_names: frozenset[str] = (
+        frozenset()
+    )  # names that begin a company's ("Piedmont Aviation Inc")
     memo: dict = field(
         default_factory=dict
     )  # per-article caches of later stages (resolve/places.py)
@@ -115,6 +119,20 @@ class _Context:
             if home is not None and self.admin_votes(home, key) < 2.0:
                 home = None
         return home
+
+    def org_evidence(
+        self, code: str, admin1: str, key: str, orgs: frozenset[str] | set[str]
+    ) -> bool:
+        """Another name, or the dateline, speaks for ``code`` (and for its state
+        ``admin1`` when given): not ``key``, not a house-style cue, not a name the article
+        uses as an organisation's."""
+        return any(
+            (a.get((code, admin1), 0.0) if admin1 else c.get(code, 0.0)) > 0.0
+            for k, (c, a) in self.by_key.items()
+            if k != "#cue"
+            and k not in orgs
+            and not (k == key or k.startswith(key + " ") or key.startswith(k + " "))
+        )
 
     def admin_votes(self, code: str, key: str = "") -> float:
         """The strongest state / province evidence for a country, other than ``key``'s."""
@@ -447,6 +465,42 @@ def _is_local(text: str, start: int, end: int) -> bool:
     )
 
 
+#: A company's name: capitalised words or initials ("S.G."), joined by spaces, "and" or
+#: "&", ending in a company word ("Piedmont Aviation Inc", "Midland Bank Plc", "S.G.
+#: Warburg and Co Ltd", "Piedmont Airlines"), at most three words before the last (a local
+#: body named after its town, "Springfield Performing Arts Development Corp", is longer);
+#: a full stop after a word ends it, and "of" before or after makes it part of a longer
+#: name ("the Paris Group of Six", "Cablevision Industries of California Inc").
+#: "International" is left out: "Vancouver International Airport" is a place's.
+_COMPANY_END = (COMPANY_WORDS - {"international"}) | {"airlines", "airways"}
+_ORG_WORD = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&\-]*)"
+_ORG_RUN = re.compile(
+    rf"(?<![\w.])(?<!\bof ){_ORG_WORD}(?:(?:\s{{1,3}}(?:and|&)\s{{1,3}}|\s{{1,3}}){_ORG_WORD}){{0,2}}"
+    r"(?:\s{1,3}(?:and|&))?\s{1,3}(?=[A-Z])(?i:"
+    + "|".join(sorted(_COMPANY_END, key=len, reverse=True))
+    + r")\b(?!\s+of\b)"
+)
+
+
+def _org_names(text: str) -> tuple[frozenset[str], frozenset[int]]:
+    """Keys of the names that begin a company's name in the text ("Piedmont" of "Piedmont
+    Aviation Inc"), and where those company names start: there the name is no evidence of
+    the place it is named after."""
+    out: set[str] = set()
+    starts: set[int] = set()
+    for m in _ORG_RUN.finditer(text):
+        words = [w for w in m.group().split() if w not in ("and", "&")]
+        at = m.start()
+        if words[0] in ("The", "THE"):
+            at = text.index(words[1], at + len(words[0]))
+            words = words[1:]
+        starts.add(at)
+        first = 1 if len(words) > 2 and words[0].endswith(".") else 0  # "S.G. Warburg"
+        for i in range(first + 1):
+            out.update(_key(" ".join(words[i:k])) for k in range(i + 1, len(words)))
+    return frozenset(out), frozenset(starts)
+
+
 @dataclass
 class _Pass1:
     """Working state of the first pass over an article's names."""
@@ -459,6 +513,7 @@ class _Pass1:
     shared_abbrevs: dict[str, tuple[Cand, ...]] = field(default_factory=dict)
     street: dict[str, bool] = field(default_factory=dict)
     mentions: list[tuple[int, str, str]] = field(default_factory=list)  # start, key, country
+    org_starts: frozenset[int] = frozenset()  # where a company's name begins
 
 
 @functools.lru_cache(maxsize=64)
@@ -474,6 +529,7 @@ def _article_context(text: str) -> _Context:
     if not text:
         return ctx
     p = _Pass1(frozenset(re.findall(r"\b[a-z]+\b", text)))
+    ctx.org_names, p.org_starts = _org_names(text)
     for start, end, surface in list(_scan(text, p.lower_words, p.surnames)):
         _read_mention(ctx, p, text, start, end, surface)
     _read_dateline(ctx, text)
@@ -524,6 +580,8 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
     if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
         return  # "Connie Yates ... Yates said": the person throughout the article
+    if start in p.org_starts and not any(c.kind in STRONG_KINDS for c in cands):
+        return  # "Piedmont Aviation Inc": a company, no vote for Italy's Piedmont
     countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
     p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
     _note_mention(ctx, p, text, start, end, surface, key, cands)

@@ -93,6 +93,13 @@ per text and cached) each reading is also scored against the article's other pla
   ("Power" is no vote for Power County, Idaho; "the Homeland" is no Homeland, Calif.);
   ", New York" inside a list of cities is no state qualifier; "Earth" is the world; an
   ocean gets no home-country guess.
+* a place name that begins a company's name ("Piedmont Aviation Inc", "Midland Bank Plc",
+  or a company name the NER tags ORG) is no mention of the place unless another name or
+  the dateline names the region's country or the town's state (states, country-level
+  names and cities of ~300k+ keep their readings; a name opening the text before a comma,
+  as a dateline, stays a place); a group's name (NORP) is not read through a town one of
+  its words names ("Roman Mashovets"); a big city's exonym ("Frankfurt", "Odessa") is
+  only a little below its main name.
 
 So "Georgia" is the US state in an article that mentions Atlanta and the country in one that
 mentions Tbilisi.  ``resolve_country(..., explain=True)`` shows the candidate countries, the
@@ -126,6 +133,7 @@ from dataclasses import dataclass
 import pycountry
 
 from ..base import config
+from ..nlp.actors import is_company
 from .context import _DATELINE as _DATELINE
 from .context import (
     _IN_PLACE,
@@ -764,7 +772,11 @@ def _resolve_stage(
         acronym = _acronym(ctx, surface, context, start)
         if acronym is not None:
             return acronym, None
-        return (ctx.fallback(_key(surface)) if _looks_like_name(surface) else None), None
+        key = _key(surface)
+        named = _looks_like_name(surface) and (
+            key not in ctx.org_names or _leads(context, start, (start or 0) + len(text))
+        )
+        return (ctx.fallback(key) if named else None), None
     if isinstance(start, int) and start >= 0:
         end = start + len(text)
         lacked = _town_we_lack(cands, qualifier, context[end : end + 40])
@@ -777,8 +789,50 @@ def _resolve_stage(
     if qualifier is None and _ordinary_word_town(cands, surface, context):
         return None, None
     key = _key(surface)
+    if qualifier is None and not _leads(context, start, (start or 0) + len(text)):
+        cands = _org_readings(cands, ctx, key)
+        if not cands:
+            return None, None
     decided = _rule_scores(cands, ctx, key, qualifier)
     return decided[0], (cands, ctx, key, qualifier, decided + (surface,), context, start)
+
+
+def _leads(text: str, start: object, end: object) -> bool:
+    """The name opens the text before a comma, as a dateline does ("NORFOLK, Va., March
+    5 -"): a place, whatever companies are named after it."""
+    return start == 0 and isinstance(end, int) and text[end : end + 1] == ","
+
+
+def _org_readings(
+    cands: Sequence[Cand],
+    ctx: _Context,
+    key: str,
+    orgs: frozenset[str] | set[str] | None = frozenset(),
+) -> Sequence[Cand]:
+    """A name the article uses as an organisation's ("Piedmont" of "Piedmont Aviation Inc",
+    or tagged ORG elsewhere) names no place unless other evidence speaks for a reading: a
+    region or province stays when another name or the dateline names its country, a town
+    when they name its state. Country-level names, states and cities of ~300k+ ("Arizona
+    Public Service Co", "Phoenix") are not touched: a company so named lies there."""
+    if orgs is None:
+        return cands
+    used = ctx.org_names | orgs
+    if (
+        key not in used
+        or key in ctx.local_keys
+        or any(
+            c.kind in STRONG_KINDS
+            or c.kind == "admin"
+            or (c.kind == "city" and c.weight >= BIG_CITY)
+            for c in cands
+        )
+    ):
+        return cands
+    return [
+        c
+        for c in cands
+        if ctx.org_evidence(c.code, "" if c.kind in _AREA_KINDS else c.admin1, key, used)
+    ]
 
 
 def _ordinary_word_town(cands: Sequence[Cand], surface: str, text: str) -> bool:
@@ -1068,6 +1122,20 @@ def _span_fact(
     return None
 
 
+def _org_spans(spans: Sequence[tuple[int, int, str, str]]) -> frozenset[str]:
+    """The leading words of a company's name the NER tags ORG ("Rexnord" of "Rexnord
+    Inc."). A one-word ORG tag alone is no sign: the tagger gives it to places too
+    ("Chornobyl" once among eleven GPE tags)."""
+    out: set[str] = set()
+    for _, _, surface, label in spans:
+        if label != "ORG" or not isinstance(surface, str):
+            continue
+        words = _clean(surface).split()
+        if len(words) > 1 and is_company(" ".join(words)):
+            out.update(_key(" ".join(words[:k])) for k in range(1, len(words)))
+    return frozenset(out)
+
+
 class CountryResolver:
     """Resolves all place-like spans of an article at once, with article-level context.
 
@@ -1088,6 +1156,7 @@ class CountryResolver:
     ) -> list[str | None]:
         text = text if isinstance(text, str) else ""
         ctx = _article_context(text)
+        orgs = _org_spans(spans)
         memo: dict[tuple, str | None] = {}  # the same name in the same article: one answer
         out: list[str | None] = []
         for start, end, surface, label in spans:
@@ -1113,9 +1182,13 @@ class CountryResolver:
                 if fact is not None:
                     out.append(fact)
                     continue
+            lead = _leads(text, start, end)
             mk = (head, label in self.PLACE_LABELS, label in self.HOME_LABELS, qualifier, acronym)
+            mk += (lead,)
             if mk not in memo:
-                memo[mk] = acronym or self._one(ctx, head, qualifier, label, text)
+                memo[mk] = acronym or self._one(
+                    ctx, head, qualifier, label, text, None if lead else orgs
+                )
             out.append(memo[mk])
         return out
 
@@ -1133,9 +1206,22 @@ class CountryResolver:
 
     @staticmethod
     def _one(
-        ctx: _Context, head: str, qualifier: tuple[str, str] | None, label: str, text: str
+        ctx: _Context,
+        head: str,
+        qualifier: tuple[str, str] | None,
+        label: str,
+        text: str,
+        orgs: frozenset[str] | None = frozenset(),
     ) -> str | None:
-        if label in CountryResolver.PLACE_LABELS:
+        if label == "NORP" and not _lookup(head):
+            # A group's name is read through its demonym or country, not through a town
+            # that one of its words names ("Roman Mashovets" tagged NORP is no Romanian).
+            cands = tuple(
+                c
+                for c in _in_text(_lookup_partial(head), _clean(head))
+                if c.kind not in _TOWN_KINDS
+            )
+        elif label in CountryResolver.PLACE_LABELS:
             cands = _in_text(_lookup_partial(head), _clean(head))
         else:
             cands = tuple(
@@ -1144,12 +1230,21 @@ class CountryResolver:
         demonym = _town_demonym(ctx, head, cands) if qualifier is None else None
         if demonym is not None:
             return demonym
+        key = _key(head)
         if not cands:
             if qualifier is not None:
                 return qualifier[0]
-            if label in CountryResolver.HOME_LABELS and _looks_like_name(head):
-                return ctx.fallback(_key(head))
+            if (
+                label in CountryResolver.HOME_LABELS
+                and _looks_like_name(head)
+                and (orgs is None or key not in ctx.org_names | orgs)
+            ):
+                return ctx.fallback(key)
             return None
         if qualifier is None and _ordinary_word_town(cands, head, text):
             return None
-        return _choose(cands, ctx, _key(head), qualifier)
+        if qualifier is None:
+            cands = _org_readings(cands, ctx, key, orgs)
+            if not cands:
+                return None
+        return _choose(cands, ctx, key, qualifier)

@@ -415,6 +415,22 @@ def _add_cities(g: _Gazetteer, gc) -> None:
     }
 
 
+#: A city of ~300k+ people is known abroad by its exonyms ("Frankfurt" for Frankfurt am
+#: Main, "Odessa" for Odesa, "Kiev"): such an alternate name, when it begins with the main
+#: name's letter, is only a little below the main name, so a small namesake that bears the
+#: name as its own ("Odessa", Texas) does not outrank it ("Zion" for Jerusalem stays low).
+BIG_CITY_POP = 300_000
+BIG_CITY_ALT_PENALTY = 0.5
+
+
+def _alt_penalty(city: dict, alt: str) -> float:
+    if (city["population"] or 0) >= BIG_CITY_POP and _data_key(alt)[:1] == _data_key(city["name"])[
+        :1
+    ]:
+        return BIG_CITY_ALT_PENALTY
+    return ALT_NAME_PENALTY
+
+
 def _add_city_variants(
     g: _Gazetteer, city: dict, a3: str, a1: str, w: float, weak: set[str]
 ) -> None:
@@ -434,7 +450,7 @@ def _add_city_variants(
                 and not alt.isupper()
                 and alt.rsplit(" ", 1)[-1].casefold() not in _BUILDING  # "St. John's Church"
             ):
-                g.add(alt, Cand(a3, a1, w - ALT_NAME_PENALTY, "city"))
+                g.add(alt, Cand(a3, a1, w - _alt_penalty(city, alt), "city"))
                 if (city["population"] or 0) < ALT_NAME_MIN_POP:
                     weak.add(f"{_data_key(alt)}|{a3}|{a1}")
 
