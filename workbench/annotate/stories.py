@@ -74,6 +74,7 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..base import errors, store
 from ..base.cache import cache_dir, cached_pickle
@@ -1203,14 +1204,14 @@ def _band_and_pair(
     with _timed("candidates"):
         if bands is None:  # one batch: the stored rows of its keys, read before it is stored
             bands = BandIndex.of_stored(con, frame)
-    with _timed("band write"):
-        store.insert_df(con, "story_bands", frame)
+    with _timed("band write"):  # Arrow strings: DuckDB reads them without a Python call each
+        store.insert_df(con, "story_bands", pa.Table.from_pandas(frame, preserve_index=False))
     with _timed("candidates"):
         rows = _band_rows(ids, frame, b)
         cand = bands.candidates(bands.add(ids, rows), rows, opts)
     pairs = _verify(texts, shingled, cand, opts)
     with _timed("pair write"):
-        store.insert_df(con, "story_pairs", pairs)
+        store.insert_df(con, "story_pairs", pa.Table.from_pandas(pairs, preserve_index=False))
     return len(pairs)
 
 
