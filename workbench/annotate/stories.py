@@ -888,9 +888,16 @@ def _verify(
         others = texts.get_many(b for _, b in cand if b not in new)
     others.update(new)
     cand = [(a, b) for a, b in cand if b in others]
-    with _timed("verify"):
-        parts = [_check(new, others, cand[i : i + 5000], opts) for i in range(0, len(cand), 5000)]
+    with _timed("verify"):  # small chunks: their arrays are reused, not fresh pages each time
+        parts = [
+            _check(new, others, cand[i : i + _CHUNK], opts) for i in range(0, len(cand), _CHUNK)
+        ]
         return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+
+
+#: Candidate pairs verified at a time (at 10^6 articles 2,000 pairs a chunk cost 25% less
+#: CPU than 5,000).
+_CHUNK = 2000
 
 
 def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
