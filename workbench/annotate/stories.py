@@ -633,27 +633,20 @@ class BandIndex:
         sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq")
         sig = sig.to_arrow_table()
         out.names = sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
-        sql = (
-            "SELECT o.band, o.key, s.seq FROM story_bands o "
-            "JOIN story_signatures s ON s.article_id = o.article_id"
-        )
-        if want is not None:
+        sql = _INDEX_SQL
+        if want is not None:  # the batch's distinct keys first: a small join build side
             con.register("_wb_story_want", want[["band", "key"]])
-            sql += (
-                " WHERE EXISTS (SELECT 1 FROM _wb_story_want w "
-                "WHERE w.band = o.band AND w.key = o.key)"
-            )
+            sql = _INDEX_OF_KEYS_SQL
         try:
             rows = con.execute(sql).to_arrow_table()
         finally:
             if want is not None:
                 con.unregister("_wb_story_want")
-        seq = sig.column("seq").to_numpy().astype(np.int64)
-        pos = np.searchsorted(seq, rows.column("seq").to_numpy()).astype(np.int32)
-        band = rows.column("band").to_numpy().astype(np.int64)
+        pos = rows.column("pos").to_numpy().astype(np.int32)
+        band = rows.column("band").to_numpy()
         key = rows.column("key").to_numpy().astype(np.int64)
-        order = np.argsort(band, kind="stable")
-        band, key, pos = band[order], key[order], pos[order]
+        order = np.argsort(band, kind="stable")  # SMALLINT: a radix sort
+        band, key, pos = band[order].astype(np.int64), key[order], pos[order]
         for i, lo, hi in _band_runs(band):
             order = np.argsort(key[lo:hi])
             out.runs[i] = [(key[lo:hi][order], pos[lo:hi][order])]
@@ -705,6 +698,21 @@ class BandIndex:
         ``first``: by article, then processing order."""
         row, other = _pick(self.hits(first, rows), len(self.names), opts)
         return list(zip(self.names[row + first], self.names[other], strict=True))
+
+
+#: story_bands rows with their article's position in processing order (of :class:`BandIndex`).
+_INDEX_SQL = (
+    "SELECT o.band, o.key, s.pos FROM story_bands o JOIN (SELECT article_id, "
+    "row_number() OVER (ORDER BY seq) - 1 AS pos FROM story_signatures) s "
+    "ON s.article_id = o.article_id"
+)
+#: The same, of the (band, key)s of ``_wb_story_want`` only.
+_INDEX_OF_KEYS_SQL = (
+    "SELECT o.band, o.key, s.pos FROM (SELECT DISTINCT band, key FROM _wb_story_want) w "
+    "JOIN story_bands o ON o.band = w.band AND o.key = w.key JOIN (SELECT article_id, "
+    "row_number() OVER (ORDER BY seq) - 1 AS pos FROM story_signatures) s "
+    "ON s.article_id = o.article_id"
+)
 
 
 #: A batch's story_bands rows as arrays: (band, key, position of the article in the batch).
