@@ -36,9 +36,9 @@ MinHash of every article, with its processing order ``seq`` and the compact body
 are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
-compared against the stored index only; a run of many batches also holds that index in
-memory as integers (:class:`BandIndex`), so a batch's candidates are binary searches, not a
-scan of story_bands. The parameters that shape signatures and bands are
+compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
+batch's candidates are binary searches: a run of many batches reads story_bands once, a single
+batch only the stored rows of its own keys. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
 ``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
