@@ -590,3 +590,59 @@ def test_band_index_in_memory_gives_the_stored_index_s_pairs(tmp_path):
             got.append(w.con.execute(q).fetchall())
     assert got[0] == got[1]
     assert sum(r[4] is not None for r in got[0]) >= 4  # the copies' pairs are there
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory: pytest.TempPathFactory):
+    """Two real Guardian articles and fourteen edited copies of each (a paragraph dropped,
+    words changed): each later copy has many earlier candidates sharing more or fewer
+    bands."""
+    if not RU_UA.exists():
+        pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
+    rows = []
+    for base in _rows()[:2]:
+        paras = [p for p in base["text"].split("\n") if p.strip()]
+        for i in range(15):
+            kept = [p for j, p in enumerate(paras) if i == 0 or j != i % len(paras)]
+            text = "\n\n".join(kept).replace("said", "stated", i % 4)
+            day = pd.Timestamp(base["date"]) + pd.Timedelta(days=i % 3)
+            rows.append({**base, "text": text, "date": day.strftime("%Y-%m-%d"),
+                         "source": f"Outlet {i}", "title": f"{base['title']} ({i})"})  # fmt: skip
+    w = storied_wb(tmp_path_factory.mktemp("copies"), rows)
+    yield w
+    w.close()
+
+
+def test_candidates_picked_in_numpy_are_pick_candidates_s(copies):
+    """:class:`stories.BandIndex` counts and picks candidates in numpy; the rule it follows
+    is :func:`story_rules.pick_candidates` (most bands in common, ties to the earliest, and
+    the lead bands' own picks): the same picks from the stored index of real texts."""
+    from workbench.annotate import story_rules
+
+    con = copies.con
+    bands = stories.BandIndex.of_stored(con)
+    got = con.execute(
+        "SELECT b.band, b.key, s.seq FROM story_bands b JOIN story_signatures s USING (article_id)"
+    ).fetchnumpy()
+    seq = np.sort(con.execute("SELECT seq FROM story_signatures").fetchnumpy()["seq"])
+    rows = (
+        np.asarray(got["band"], dtype=np.int64),
+        np.asarray(got["key"], dtype=np.int64),
+        np.searchsorted(seq, got["seq"]).astype(np.int64),
+    )
+    code = bands.hits(0, rows)  # every article against the articles before it
+    m = len(bands.names)
+    cand = pd.DataFrame({"seq": code >> 1, "lead": code & 1}).value_counts().unstack(fill_value=0)
+    cand = cand.reindex(columns=[0, 1], fill_value=0).reset_index()
+    cand = pd.DataFrame({"seq": cand["seq"] // m, "other_seq": cand["seq"] % m,
+                         "shared": cand[0], "lead": cand[1]})  # fmt: skip
+    cand["article_id"] = bands.names[cand["seq"]]
+    cand["other_id"] = bands.names[cand["other_seq"]]
+    sizes = []
+    for top in (1, 3, 10):
+        want = story_rules.pick_candidates(cand, top)
+        row, other = stories._pick(code, m, stories.StoryOptions(max_candidates=top))
+        picked = sorted(zip(want["seq"], want["other_seq"], strict=True))
+        assert list(zip(row, other, strict=True)) == picked
+        sizes.append(len(picked))
+    assert sizes[0] < sizes[1] < sizes[2] < len(cand)  # the picking bites

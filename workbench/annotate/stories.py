@@ -36,9 +36,9 @@ MinHash of every article, with its processing order ``seq`` and the compact body
 are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
-compared against the stored index only; a run of many batches also holds that index in
-memory as integers (:class:`BandIndex`), so a batch's candidates are binary searches, not a
-scan of story_bands. The parameters that shape signatures and bands are
+compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
+batch's candidates are binary searches: a run of many batches reads story_bands once, a single
+batch only the stored rows of its own keys. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
 ``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
@@ -74,6 +74,7 @@ from typing import Any, NamedTuple
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..base import errors, store
 from ..base.cache import cache_dir, cached_pickle
@@ -616,93 +617,155 @@ class BandIndex:
     """The LSH index (``story_bands``) in memory as integers, for a run of many batches.
 
     Per band (the text's own bands and the lead bands from :data:`story_rules.LEAD_BAND0`):
-    the keys in sorted order, with the position of each one's article (positions follow the
-    processing order ``seq``). A batch's candidates are then binary searches of its keys; a
-    query of story_bands scans the whole table once per batch, a cost that grows with the
-    index (10^6 articles: 37 M rows read 100 times)."""
+    a few sorted runs of keys, each key with the position of its article (positions follow
+    the processing order ``seq``). A batch is a new run, merged with the runs before it
+    while they are no larger (a binary counter: each key is merged about log2(batches)
+    times, not copied once per batch). A batch's candidates are binary searches of its
+    keys in every run; a query of story_bands scans the whole table once per batch, a cost
+    that grows with the index (10^6 articles: 37 M rows read 100 times)."""
 
-    def __init__(self, bands: int) -> None:
-        self.keys: dict[int, np.ndarray] = {i: np.zeros(0, dtype=np.int64) for i in range(bands)}
-        self.pos: dict[int, np.ndarray] = {i: np.zeros(0, dtype=np.int32) for i in range(bands)}
-        self.ids: list[str] = []
+    def __init__(self) -> None:
+        self.runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        self.names = np.zeros(0, dtype=object)
 
     @classmethod
-    def of_stored(cls, con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> BandIndex:
-        """The stored index of the signed articles (one scan of story_bands)."""
-        out = cls(band_params(opts)[0])
-        sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq").fetchnumpy()
-        out.ids = [str(x) for x in sig["article_id"]]
-        rows = con.execute(
-            "SELECT o.band, o.key, s.seq FROM story_bands o "
-            "JOIN story_signatures s ON s.article_id = o.article_id ORDER BY o.band, o.key, s.seq"
-        ).fetchnumpy()
-        pos = np.searchsorted(np.asarray(sig["seq"], dtype=np.int64), rows["seq"])
-        band = np.asarray(rows["band"], dtype=np.int64)
+    def of_stored(
+        cls, con: duckdb.DuckDBPyConnection, want: pd.DataFrame | None = None
+    ) -> BandIndex:
+        """The stored index of the signed articles: one scan of story_bands into arrays, each
+        band sorted here. With ``want`` (the story_bands rows of a batch not stored yet), only
+        the rows of its (band, key)s: all that batch's candidates need."""
+        out = cls()
+        sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq")
+        sig = sig.to_arrow_table()
+        out.names = sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
+        sql = _INDEX_SQL
+        if want is not None:  # the batch's distinct keys first: a small join build side
+            con.register("_wb_story_want", want[["band", "key"]])
+            sql = _INDEX_OF_KEYS_SQL
+        try:
+            rows = con.execute(sql).to_arrow_table()
+        finally:
+            if want is not None:
+                con.unregister("_wb_story_want")
+        pos = rows.column("pos").to_numpy().astype(np.int32)
+        band = rows.column("band").to_numpy()
+        key = rows.column("key").to_numpy().astype(np.int64)
+        order = np.argsort(band, kind="stable")  # SMALLINT: a radix sort
+        band, key, pos = band[order].astype(np.int64), key[order], pos[order]
         for i, lo, hi in _band_runs(band):
-            out.keys[i] = np.asarray(rows["key"][lo:hi], dtype=np.int64)
-            out.pos[i] = pos[lo:hi].astype(np.int32)
+            order = np.argsort(key[lo:hi])
+            out.runs[i] = [(key[lo:hi][order], pos[lo:hi][order])]
         return out
 
-    def add(self, ids: Sequence[str], frame: pd.DataFrame) -> int:
-        """Index a batch (in processing order, after every article indexed so far; ``frame``
-        its story_bands rows); returns the position of its first article."""
-        first = len(self.ids)
-        self.ids.extend(ids)
-        for i, key, pos in self._by_band(first, ids, frame):
+    def add(self, ids: Sequence[str], rows: _BandRows) -> int:
+        """Index a batch (in processing order, after every article indexed so far; ``rows``
+        its story_bands rows, positions counted from the batch's first article); returns
+        the position of its first article."""
+        first = len(self.names)
+        self.names = np.concatenate([self.names, np.array(ids, dtype=object)])
+        for i, key, pos in _by_band(rows):
             order = np.argsort(key, kind="stable")
-            k = key[order]
-            old = self.keys.get(i, np.zeros(0, dtype=np.int64))
-            at = np.searchsorted(old, k, side="right")
-            self.keys[i] = np.insert(old, at, k)
-            self.pos[i] = np.insert(self.pos.get(i, np.zeros(0, np.int32)), at, pos[order])
+            runs = self.runs.setdefault(i, [])
+            runs.append((key[order], (pos[order] + first).astype(np.int32)))
+            while len(runs) > 1 and len(runs[-2][0]) <= len(runs[-1][0]):
+                (ka, pa), (kb, pb) = runs.pop(-2), runs.pop()
+                k = np.concatenate([ka, kb])
+                order = np.argsort(k, kind="stable")  # two sorted runs: a linear merge
+                runs.append((k[order], np.concatenate([pa, pb])[order]))
         return first
 
-    @staticmethod
-    def _by_band(
-        first: int, ids: Sequence[str], frame: pd.DataFrame
-    ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """(band, keys, article positions) of a batch's story_bands rows, band by band."""
-        at = {a: first + n for n, a in enumerate(ids)}
-        pos = frame["article_id"].map(at).to_numpy(dtype=np.int32)
-        band = frame["band"].to_numpy(dtype=np.int64)
-        key = frame["key"].to_numpy(dtype=np.int64)
-        order = np.argsort(band, kind="stable")
-        band, key, pos = band[order], key[order], pos[order]
-        for i, lo, hi in _band_runs(band):
-            yield i, key[lo:hi], pos[lo:hi]
+    def hits(self, first: int, rows: _BandRows) -> np.ndarray:
+        """Every (article of the batch added at ``first``, earlier article, band) match
+        as one sorted code ``((row * m + other) * 2 + is_lead)`` (``row`` from the batch's
+        first article, ``other`` an index position, ``m`` the index size)."""
+        m = len(self.names)
+        codes = [np.zeros(0, dtype=np.int64)]
+        for i, key, pos in _by_band(rows):
+            lead = int(i >= story_rules.LEAD_BAND0)
+            order = np.argsort(key)  # sorted queries: cache-friendly binary searches
+            key, pos = key[order], pos[order] + first
+            for keys, where in self.runs.get(i, []):
+                lo = np.searchsorted(keys, key, side="left")
+                c = np.searchsorted(keys, key, side="right") - lo
+                total = int(c.sum())
+                if total == 0:
+                    continue
+                row = np.repeat(pos, c)
+                other = where[np.repeat(lo - (np.cumsum(c) - c), c) + np.arange(total)]
+                before = other < row
+                codes.append(((row[before] - first) * m + other[before]) * 2 + lead)
+        code = np.concatenate(codes)
+        code.sort()
+        return code
 
-    def shared(self, first: int, ids: Sequence[str], frame: pd.DataFrame) -> pd.DataFrame:
-        """(seq, other_seq as positions, shared own bands, shared lead bands) of every pair of
-        an article of the batch added at ``first`` and an article indexed before it."""
-        m = len(self.ids)
-        codes: dict[bool, list[np.ndarray]] = {False: [], True: []}
-        for i, key, pos in self._by_band(first, ids, frame):
-            keys = self.keys.get(i, np.zeros(0, dtype=np.int64))
-            lo = np.searchsorted(keys, key, side="left")
-            c = np.searchsorted(keys, key, side="right") - lo
-            row = np.repeat(pos.astype(np.int64), c)
-            other = self.pos[i][np.repeat(lo - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))]
-            before = other < row
-            codes[i >= story_rules.LEAD_BAND0].append(row[before] * m + other[before])
-        counts = []
-        for lead in (False, True):
-            code, n = np.unique(
-                np.concatenate([np.zeros(0, np.int64), *codes[lead]]), return_counts=True
-            )
-            counts.append(pd.Series(n, index=code, name="lead" if lead else "shared"))
-        both = pd.concat(counts, axis=1).fillna(0).astype(np.int64)
-        code = both.index.to_numpy(dtype=np.int64)
-        return both.reset_index(drop=True).assign(seq=code // m, other_seq=code % m)
+    def candidates(self, first: int, rows: _BandRows, opts: StoryOptions) -> list[tuple[str, str]]:
+        """(article_id, earlier article_id) of the candidates of the batch added at
+        ``first``: by article, then processing order."""
+        row, other = _pick(self.hits(first, rows), len(self.names), opts)
+        return list(zip(self.names[row + first], self.names[other], strict=True))
 
-    def candidates(
-        self, first: int, ids: Sequence[str], frame: pd.DataFrame, opts: StoryOptions
-    ) -> list[tuple[str, str]]:
-        """What :func:`_candidates_sql` gives for the batch added at ``first``, from memory."""
-        cand = self.shared(first, ids, frame)
-        names = np.array(self.ids, dtype=object)
-        cand["article_id"] = names[cand["seq"].to_numpy()]
-        cand["other_id"] = names[cand["other_seq"].to_numpy()]
-        return _top_candidates(cand, opts)
+
+#: story_bands rows with their article's position in processing order (of :class:`BandIndex`).
+_INDEX_SQL = (
+    "SELECT o.band, o.key, s.pos FROM story_bands o JOIN (SELECT article_id, "
+    "row_number() OVER (ORDER BY seq) - 1 AS pos FROM story_signatures) s "
+    "ON s.article_id = o.article_id"
+)
+#: The same, of the (band, key)s of ``_wb_story_want`` only.
+_INDEX_OF_KEYS_SQL = (
+    "SELECT o.band, o.key, s.pos FROM (SELECT DISTINCT band, key FROM _wb_story_want) w "
+    "JOIN story_bands o ON o.band = w.band AND o.key = w.key JOIN (SELECT article_id, "
+    "row_number() OVER (ORDER BY seq) - 1 AS pos FROM story_signatures) s "
+    "ON s.article_id = o.article_id"
+)
+
+
+#: A batch's story_bands rows as arrays: (band, key, position of the article in the batch).
+_BandRows = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _by_band(rows: _BandRows) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(band, keys, positions) of a batch's story_bands rows, band by band."""
+    band, key, pos = rows
+    order = np.argsort(band, kind="stable")
+    band, key, pos = band[order], key[order], pos[order]
+    for i, lo, hi in _band_runs(band):
+        yield i, key[lo:hi], pos[lo:hi]
+
+
+def _pick(code: np.ndarray, m: int, opts: StoryOptions) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`story_rules.pick_candidates` on the sorted codes of :meth:`BandIndex.hits`:
+    (row, other) of each row's picked candidates, by row and then other."""
+    if len(code) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    head = np.flatnonzero(np.concatenate(([True], code[1:] != code[:-1])))
+    count = np.diff(np.append(head, len(code)))  # bands in common
+    pair, lead = code[head] >> 1, (code[head] & 1).astype(bool)
+    pair = np.unique(
+        np.concatenate(
+            [
+                _top(pair[~lead], count[~lead], m, opts.max_candidates),
+                _top(pair[lead], count[lead], m, story_rules.LEAD_CANDIDATES),
+            ]
+        )
+    )
+    return pair // m, pair % m
+
+
+def _top(pair: np.ndarray, count: np.ndarray, m: int, k: int) -> np.ndarray:
+    """The ``k`` pairs (``row * m + other``) of each row with the highest ``count``, ties to
+    the earliest other: one sort of a code ordered by row, count descending, then other."""
+    if len(pair) == 0:
+        return pair
+    span = int(count.max()) + 1
+    code = (pair // m * span + (span - 1 - count)) * m + pair % m
+    code.sort()
+    row = code // (span * m)
+    head = np.flatnonzero(np.concatenate(([True], row[1:] != row[:-1])))
+    rank = np.arange(len(row)) - np.repeat(head, np.diff(np.append(head, len(row))))
+    code = code[rank < k]
+    return code // (span * m) * m + code % m
 
 
 def _band_runs(values: np.ndarray) -> Iterator[tuple[int, int, int]]:
@@ -839,42 +902,16 @@ def _verify(
         others = texts.get_many(b for _, b in cand if b not in new)
     others.update(new)
     cand = [(a, b) for a, b in cand if b in others]
-    with _timed("verify"):
-        parts = [_check(new, others, cand[i : i + 5000], opts) for i in range(0, len(cand), 5000)]
+    with _timed("verify"):  # small chunks: their arrays are reused, not fresh pages each time
+        parts = [
+            _check(new, others, cand[i : i + _CHUNK], opts) for i in range(0, len(cand), _CHUNK)
+        ]
         return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
 
 
-def _top_candidates(cand: pd.DataFrame, opts: StoryOptions) -> list[tuple[str, str]]:
-    """(article_id, other_id) of each article's candidates among the earlier articles it
-    shares bands with (:func:`story_rules.pick_candidates`), by article id."""
-    cand = story_rules.pick_candidates(cand[cand["other_seq"] < cand["seq"]], opts.max_candidates)
-    return list(zip(cand["article_id"], cand["other_id"], strict=True))
-
-
-def _candidates_sql(
-    con: duckdb.DuckDBPyConnection, keys: pd.DataFrame, seq: dict[str, int], opts: StoryOptions
-) -> list[tuple[str, str]]:
-    """:func:`_top_candidates` of the batch (its band ``keys``, already in story_bands) from
-    the stored index: one scan of story_bands (a single batch, an incremental add)."""
-    keys = keys.assign(seq=keys["article_id"].map(seq))
-    con.register("_wb_story_new", keys)
-    try:
-        # the batch's keys from here, so story_bands is scanned once; equi-joins only (a
-        # seq inequality in SQL is planned as a join of the batch with every signature)
-        cand = con.execute(
-            "SELECT n.article_id, o.article_id AS other_id, "
-            "count(*) FILTER (WHERE n.band < ?) AS shared, "
-            "count(*) FILTER (WHERE n.band >= ?) AS lead, "
-            "any_value(n.seq) AS seq, any_value(so.seq) AS other_seq "
-            "FROM _wb_story_new n JOIN story_bands o ON o.band = n.band AND o.key = n.key "
-            "AND o.article_id <> n.article_id "
-            "JOIN story_signatures so ON so.article_id = o.article_id "
-            "GROUP BY n.article_id, o.article_id",
-            [story_rules.LEAD_BAND0, story_rules.LEAD_BAND0],
-        ).df()
-    finally:
-        con.unregister("_wb_story_new")
-    return _top_candidates(cand, opts)
+#: Candidate pairs verified at a time (at 10^6 articles 2,000 pairs a chunk cost 25% less
+#: CPU than 5,000).
+_CHUNK = 2000
 
 
 def _flat(sets: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -896,24 +933,29 @@ def _overlaps(
 
 
 def _overlaps_flat(left: _Flat, right: _Flat, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    """:func:`_overlaps` of sets given as :func:`_flat` arrays, for many pairs at once: every
-    set on the left keyed by its index into one sorted array, every right element of a pair
-    looked up in it under its left's key (no Python work per pair or per set)."""
-    lvals, _, llens = left
-    if len(ri) == 0 or len(lvals) == 0:
+    """:func:`_overlaps` of sets given as :func:`_flat` arrays, for many pairs at once: the
+    sets as rows of two sparse 0/1 matrices, the rows of each pair multiplied elementwise
+    (scipy merges two sorted rows in C, no Python work per pair or per set); a pair's
+    overlap is the number of entries left in its row."""
+    from scipy import sparse  # a dependency of datasketch; only here
+
+    if len(ri) == 0:
         return np.zeros(len(ri), dtype=np.int64)
-    keys = (np.repeat(np.arange(len(llens), dtype=np.uint64), llens) << np.uint64(32)) | lvals
-    rvals, rstarts, rlens = right
-    qlens = rlens[ri]
-    total = int(qlens.sum())
-    if total == 0:
-        return np.zeros(len(ri), dtype=np.int64)
-    first = np.cumsum(qlens) - qlens  # where each pair's queries begin
-    q = np.repeat(rstarts[ri] - first, qlens) + np.arange(total)  # positions in rvals
-    q = rvals[q] | np.repeat(li.astype(np.uint64) << np.uint64(32), qlens)
-    at = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
-    hits = np.concatenate(([0], np.cumsum(keys[at] == q, dtype=np.int64)))
-    return hits[first + qlens] - hits[first]
+    rows = []
+    for vals, starts, lens in (left, right):
+        m = sparse.csr_array(
+            (
+                np.ones(len(vals), dtype=np.int8),
+                vals.astype(np.int64),
+                np.append(starts, len(vals)),
+            ),
+            shape=(len(lens), 1 << 32),
+        )
+        m.has_canonical_format = True  # each set is sorted and unique
+        rows.append(m)
+    a, b = rows[0][li], rows[1][ri]
+    a.has_canonical_format = b.has_canonical_format = True
+    return np.diff(a.multiply(b).indptr).astype(np.int64)
 
 
 def _check(
@@ -1081,7 +1123,7 @@ def _index(
     many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
     bands = None  # one batch: one query of story_bands
     if many:  # the index in memory (after a re-band reset: empty)
-        bands = BandIndex(band_params(opts)[0]) if reband else BandIndex.of_stored(con, opts)
+        bands = BandIndex() if reband else BandIndex.of_stored(con)
     if reband:
         _reband(con, texts, opts, seqs, bands, stats, progress=progress)
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
@@ -1183,8 +1225,9 @@ def _band_and_pair(
     bands: BandIndex | None,
 ) -> int:
     """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
-    candidates from ``bands`` when given (kept up to date), else from story_bands."""
-    ids, seqs, sigs = batch
+    candidates from ``bands`` when given (kept up to date), else from the stored rows of
+    the batch's keys."""
+    ids, _, sigs = batch
     keys = band_keys(sigs, opts).astype(np.int64)
     b = keys.shape[1]
     frame = pd.DataFrame(
@@ -1207,17 +1250,30 @@ def _band_and_pair(
             [frame, story_rules.lead_band_frame(ids, leads, n_sh, opts.min_shingles)],
             ignore_index=True,
         )
-    with _timed("band write"):
-        store.insert_df(con, "story_bands", frame)
     with _timed("candidates"):
-        if bands is None:
-            cand = _candidates_sql(con, frame, dict(zip(ids, seqs, strict=True)), opts)
-        else:
-            cand = bands.candidates(bands.add(ids, frame), ids, frame, opts)
+        if bands is None:  # one batch: the stored rows of its keys, read before it is stored
+            bands = BandIndex.of_stored(con, frame)
+    with _timed("band write"):  # Arrow strings: DuckDB reads them without a Python call each
+        store.insert_df(con, "story_bands", pa.Table.from_pandas(frame, preserve_index=False))
+    with _timed("candidates"):
+        rows = _band_rows(ids, frame, b)
+        cand = bands.candidates(bands.add(ids, rows), rows, opts)
     pairs = _verify(texts, shingled, cand, opts)
     with _timed("pair write"):
-        store.insert_df(con, "story_pairs", pairs)
+        store.insert_df(con, "story_pairs", pa.Table.from_pandas(pairs, preserve_index=False))
     return len(pairs)
+
+
+def _band_rows(ids: list[str], frame: pd.DataFrame, own: int) -> _BandRows:
+    """A batch's story_bands ``frame`` (``own`` bands per article first, article by
+    article, then the lead bands) as arrays with each row's position in the batch."""
+    pos = np.repeat(np.arange(len(ids), dtype=np.int64), own)
+    lead = pd.Index(ids).get_indexer(frame["article_id"].iloc[len(pos) :])
+    return (
+        frame["band"].to_numpy(dtype=np.int64),
+        frame["key"].to_numpy(dtype=np.int64),
+        np.concatenate([pos, lead.astype(np.int64)]),
+    )
 
 
 def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) -> dict[str, int]:
