@@ -234,7 +234,7 @@ def _bare_qualifier(after: str) -> tuple[str, str] | None:
 
 #: Words of a scan: a hyphen separates words ("Athens-Clarke County" -> Athens, Clarke
 #: County), and the whole hyphenated form is still tried first ("Winston-Salem").
-_SCAN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F](?:[\w'’]|\.(?=[A-Za-z]))*\.?")
+_SCAN_WORD = re.compile(r"[A-Za-z\u00C0-\u024F][\w'’]*+(?:\.(?=[A-Za-z])[\w'’]*+)*+\.?")
 #: Capitalised words that may precede a place name inside one capitalised run without
 #: making it a surname ("Northeast Georgia", "Greater Manchester", "Downtown Dublin").
 _PLACE_PREFIX = _COMPASS | frozenset(
@@ -516,6 +516,9 @@ class _Pass1:
     org_starts: frozenset[int] = frozenset()  # where a company's name begins
 
 
+_LOWER_WORD = re.compile(r"\b[a-z]+\b")
+
+
 @functools.lru_cache(maxsize=64)
 def _article_context(text: str) -> _Context:
     """Votes from every recognised place in the article, computed once per text.
@@ -528,7 +531,7 @@ def _article_context(text: str) -> _Context:
     ctx = _Context()
     if not text:
         return ctx
-    p = _Pass1(frozenset(re.findall(r"\b[a-z]+\b", text)))
+    p = _Pass1(frozenset(_LOWER_WORD.findall(text)))
     ctx.org_names, p.org_starts = _org_names(text)
     for start, end, surface in list(_scan(text, p.lower_words, p.surnames)):
         _read_mention(ctx, p, text, start, end, surface)

@@ -77,8 +77,10 @@ def _strip_accents(s: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=200_000)
 def _clean(surface: str) -> str:
-    """Trim quotes, a leading "the", a possessive and extra spaces; keep case and dots."""
+    """Trim quotes, a leading "the", a possessive and extra spaces; keep case and dots
+    (memoised: an article's names recur, and every lookup cleans its surface)."""
     s = _WS.sub(" ", surface.translate(_QUOTES)).strip()
     s = _EDGE.sub("", s)
     s = _POSS.sub("", s)
