@@ -29,6 +29,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -230,12 +231,14 @@ def handchecked(path: Path = HANDCHECK) -> dict[frozenset[str], bool]:
         }
 
 
-def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bool]) -> dict:
-    """Pair precision/recall of the stored stories: two articles belong together when they
-    descend from one original, or from two originals judged the same story by hand."""
-    arts = wb.sql("SELECT article_id, title FROM articles")
-    by_title = dict(zip(arts.title, arts.article_id, strict=True))
-    orig = {aid: aid for aid in arts.article_id}
+def gold_roots(
+    id_titles: Iterable[tuple[str, str]], origin: dict[str, str], labels: dict[frozenset[str], bool]
+) -> dict[str, str]:
+    """Each article's gold story key: the original it descends from (``origin`` maps a copy's
+    title to its original's id), with originals judged the same story by hand joined."""
+    pairs = list(id_titles)
+    by_title = {title: aid for aid, title in pairs}
+    orig = {aid: aid for aid, _ in pairs}
     for title, o in origin.items():
         if title in by_title:
             orig[by_title[title]] = o
@@ -250,9 +253,17 @@ def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bo
         a, b = tuple(pair)
         if same and a in orig and b in orig:
             parent[find(a)] = find(b)
+    return {aid: find(o) for aid, o in orig.items()}
+
+
+def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bool]) -> dict:
+    """Pair precision/recall of the stored stories: two articles belong together when they
+    descend from one original, or from two originals judged the same story by hand."""
+    arts = wb.sql("SELECT article_id, title FROM articles")
+    root = gold_roots(zip(arts.article_id, arts.title, strict=True), origin, labels)
     gold: dict[str, set[str]] = defaultdict(set)
     for aid in arts.article_id:
-        gold[find(orig[aid])].add(aid)
+        gold[root[aid]].add(aid)
     story = dict(wb.sql("SELECT article_id, story_id FROM story_clusters").itertuples(index=False))
     pred: dict[str, set[str]] = defaultdict(set)
     for aid, sid in story.items():
@@ -261,7 +272,7 @@ def score(wb: Workbench, origin: dict[str, str], labels: dict[frozenset[str], bo
     fps, fns = [], []
     for members in pred.values():
         for a, b in combinations(sorted(members), 2):
-            if find(orig[a]) == find(orig[b]):
+            if root[a] == root[b]:
                 tp += 1
             else:
                 fp += 1

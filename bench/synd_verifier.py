@@ -103,22 +103,7 @@ def synthetic_table(
     db, origin, _, remap = ev.build("tune", limit, seed)
     arts = _articles(db)
     labels = {frozenset(remap.get(a) or a for a in p): s for p, s in ev.handchecked().items()}
-    by_title = {v[0]: k for k, v in arts.items()}
-    orig = {a: a for a in arts}
-    for title, o in origin.items():
-        if title in by_title:
-            orig[by_title[title]] = o
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
-    for pair, same in labels.items():
-        a, b = tuple(pair)
-        if same and a in orig and b in orig:
-            parent[find(a)] = find(b)
+    root = ev.gold_roots(((k, v[0]) for k, v in arts.items()), origin, labels)
     ids = sorted(arts)
     bod = stories.bodies([arts[a][1] for a in ids], k=opts.shingle)
     co = hc._shared_counts([b.shingles for b in bod])
@@ -128,7 +113,7 @@ def synthetic_table(
         if n >= 0.3 * small:  # a cheap floor; the table keeps the grey zone
             pairs.append((ids[i], ids[j]))
     t = pair_table(arts, pairs, opts)
-    t["label"] = [find(orig[a]) == find(orig[b]) for a, b in pairs]
+    t["label"] = [root[a] == root[b] for a, b in pairs]
     t["source"] = "synthetic tune"
     return t
 
