@@ -666,3 +666,15 @@ def test_verifying_in_worker_processes_changes_no_pair(copies):
     across = {(seqs[a] - 1) // 7 != (seqs[b] - 1) // 7 for a, b, *_ in before}
     assert len(before) > 100 and across == {True, False}  # pairs within and across batches
     copies.stories(rebuild=True, progress=False)
+
+
+def test_texts_read_by_rowid_and_by_id_when_rows_moved(copies):
+    """A batch's texts are read by the rowids listed with the ids; rowids that no longer
+    point at those ids (rows moved) fall back to the id join: the same rows either way."""
+    con = copies.con
+    got = con.execute("SELECT article_id, rowid, text FROM articles ORDER BY article_id").fetchall()
+    ids, rowids = [r[0] for r in got[:9]], np.array([r[1] for r in got[:9]], dtype=np.int64)
+    want = [(r[0], r[2]) for r in got[:9]]
+    assert [(a, t) for a, _, t in stories._texts_of(con, ids, rowids)] == want
+    moved = stories._texts_of(con, ids, rowids[::-1].copy())
+    assert [(a, t) for a, _, t in moved] == want and len({t for _, t in want}) == 9
