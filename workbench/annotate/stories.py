@@ -892,22 +892,48 @@ def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
 
 class _Job(NamedTuple):
     """A batch's candidate pairs ready to verify: the distinct new and earlier articles
-    (ids and bodies) and each pair's positions in them."""
+    (ids, and bodies as :func:`_pack_many` arrays: a worker receives a few arrays, not
+    thousands of small ones) and each pair's positions in them."""
 
     a_ids: np.ndarray
     b_ids: np.ndarray
     li: np.ndarray
     ri: np.ndarray
-    left: list[Body]
-    right: list[Body]
+    left: list[Body] | tuple[np.ndarray, ...]
+    right: list[Body] | tuple[np.ndarray, ...]
+
+
+def _pack_many(items: list[Body]) -> tuple[np.ndarray, ...]:
+    """Bodies as one uint32 array per field (the values :func:`pack_body` stores) and one
+    array of every field's length per body."""
+    n = len(Body._fields)
+    lens = np.array([[len(x) for x in b] for b in items], dtype=np.int64).reshape(-1, n)
+    vals = [
+        np.concatenate([np.zeros(0, np.uint32), *(b[f] for b in items)]).astype(np.uint32)
+        for f in range(n)
+    ]
+    return (lens, *vals)
+
+
+def _unpack_many(packed: tuple[np.ndarray, ...]) -> list[Body]:
+    """:func:`_pack_many` read back (views on its arrays)."""
+    lens, *vals = packed
+    if len(lens) == 0:
+        return []
+    cuts = np.cumsum(lens, axis=0)[:-1]
+    fields = [np.split(v, cuts[:, f]) for f, v in enumerate(vals)]
+    return [Body(*x) for x in zip(*fields, strict=True)]
 
 
 _PAIR_COLUMNS = ["article_id", "other_id", "jaccard", "containment", "reissue"]
 
 
-def _verify_job(texts: _Texts, new: dict[str, Body], cand: list[tuple[str, str]]) -> _Job:
+def _verify_job(
+    texts: _Texts, new: dict[str, Body], cand: list[tuple[str, str]], *, packed: bool = False
+) -> _Job:
     """The bodies of the candidate pairs (article of the batch ``new``, earlier article),
-    read here (the database is this process's), so that verification needs nothing else."""
+    read here (the database is this process's), so that verification needs nothing else;
+    ``packed`` for a worker process."""
     with _timed("bodies read"):
         others = texts.get_many(b for _, b in cand if b not in new)
     others.update(new)
@@ -916,7 +942,8 @@ def _verify_job(texts: _Texts, new: dict[str, Body], cand: list[tuple[str, str]]
     ri, b_ids = pd.factorize(np.array([b for _, b in cand], dtype=object))
     return _Job(
         np.asarray(a_ids, dtype=object), np.asarray(b_ids, dtype=object), li, ri,
-        [new[a] for a in a_ids], [others[b] for b in b_ids],
+        *[_pack_many(x) if packed else x
+          for x in ([new[a] for a in a_ids], [others[b] for b in b_ids])],
     )  # fmt: skip
 
 
@@ -926,10 +953,11 @@ def _verified(
     """(kept pair positions, their Jaccard, containment, re-issue flag) under the
     verifier's rules, in chunks; what a worker process runs for a batch."""
     out: list[list[np.ndarray]] = [[], [], [], []]
+    a_bodies, b_bodies = (x if isinstance(x, list) else _unpack_many(x) for x in job[4:])
     for s in range(0, len(job.li), _CHUNK):  # small chunks: their arrays are reused
         lc, lu = pd.factorize(job.li[s : s + _CHUNK])
         rc, ru = pd.factorize(job.ri[s : s + _CHUNK])
-        left, right = [job.left[i] for i in lu], [job.right[i] for i in ru]
+        left, right = [a_bodies[i] for i in lu], [b_bodies[i] for i in ru]
         jac, cont, ok, again = _rules(left, right, lc, rc, opts)
         keep = np.flatnonzero(ok)
         for part, x in zip(out, (keep + s, jac[keep], cont[keep], again[keep]), strict=True):
@@ -1234,7 +1262,7 @@ def _pipelined(
             with _timed("signature write"):
                 store.insert_df(con, "story_signatures", sig)
             _write_bands(con, frame)
-            job = _verify_job(texts, shingled, cand)
+            job = _verify_job(texts, shingled, cand, packed=True)
             held = held._replace(job=job, future=pool.submit(_verified, job, opts))
         if held is not None:
             _finish(con, texts, held, counts)
