@@ -139,8 +139,8 @@ class StoryOptions:
       "CLOSING") are another item (False turns the check off).
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
-      texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
-      work; in a script, call from under ``if __name__ == "__main__":``, since the
+      texts and verify each batch's candidates (1: in this process; 2 on a 2-core machine
+      runs them beside DuckDB's work and the next batch's candidates; in a script, call from under ``if __name__ == "__main__":``, since the
       workers import the main module). Neither changes any result.
     """
 
