@@ -646,3 +646,35 @@ def test_candidates_picked_in_numpy_are_pick_candidates_s(copies):
         assert list(zip(row, other, strict=True)) == picked
         sizes.append(len(picked))
     assert sizes[0] < sizes[1] < sizes[2] < len(cand)  # the picking bites
+
+
+def test_verifying_in_worker_processes_changes_no_pair(copies):
+    """With ``workers=2`` each batch is verified in a worker process while this one computes
+    the next batch's candidates: the same pairs, scores and stories as one process gives,
+    for real texts whose copies fall in other batches than their originals."""
+    con = copies.con
+    q = (
+        "SELECT p.article_id, p.other_id, p.jaccard, p.containment, p.reissue, c.story_id, "
+        "c.is_first FROM story_pairs p JOIN story_clusters c USING (article_id) ORDER BY ALL"
+    )
+    one = copies.stories(rebuild=True, workers=1, batch=7, progress=False)
+    before = con.execute(q).fetchall()
+    two = copies.stories(rebuild=True, workers=2, batch=7, progress=False)  # 5 batches
+    assert "waiting for the verifier" in two["cpu_s"] and "verify" not in two["cpu_s"]
+    assert con.execute(q).fetchall() == before and two["pairs"] == one["pairs"]
+    seqs = dict(con.execute("SELECT article_id, seq FROM story_signatures").fetchall())
+    across = {(seqs[a] - 1) // 7 != (seqs[b] - 1) // 7 for a, b, *_ in before}
+    assert len(before) > 100 and across == {True, False}  # pairs within and across batches
+    copies.stories(rebuild=True, progress=False)
+
+
+def test_texts_read_by_rowid_and_by_id_when_rows_moved(copies):
+    """A batch's texts are read by the rowids listed with the ids; rowids that no longer
+    point at those ids (rows moved) fall back to the id join: the same rows either way."""
+    con = copies.con
+    got = con.execute("SELECT article_id, rowid, text FROM articles ORDER BY article_id").fetchall()
+    ids, rowids = [r[0] for r in got[:9]], np.array([r[1] for r in got[:9]], dtype=np.int64)
+    want = [(r[0], r[2]) for r in got[:9]]
+    assert [(a, t) for a, _, t in stories._texts_of(con, ids, rowids)] == want
+    moved = stories._texts_of(con, ids, rowids[::-1].copy())
+    assert [(a, t) for a, _, t in moved] == want and len({t for _, t in want}) == 9

@@ -139,8 +139,8 @@ class StoryOptions:
       "CLOSING") are another item (False turns the check off).
     - ``shingle``: words per shingle; ``num_perm``: MinHash permutations; ``seed``.
     - ``batch``: articles signed per transaction; ``workers``: processes that shingle the
-      texts (1: in this process; 2 on a 2-core machine runs the shingling beside DuckDB's
-      work; in a script, call from under ``if __name__ == "__main__":``, since the
+      texts and verify each batch's candidates (1: in this process; 2 on a 2-core machine
+      runs them beside DuckDB's work and the next batch's candidates; in a script, call from under ``if __name__ == "__main__":``, since the
       workers import the main module). Neither changes any result.
     """
 
@@ -890,6 +890,99 @@ def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
         con.execute("DELETE FROM story_signatures")
 
 
+class _Job(NamedTuple):
+    """A batch's candidate pairs ready to verify: the distinct new and earlier articles
+    (ids, and bodies as :func:`_pack_many` arrays: a worker receives a few arrays, not
+    thousands of small ones) and each pair's positions in them."""
+
+    a_ids: np.ndarray
+    b_ids: np.ndarray
+    li: np.ndarray
+    ri: np.ndarray
+    left: list[Body] | tuple[np.ndarray, ...]
+    right: list[Body] | tuple[np.ndarray, ...]
+
+
+def _pack_many(items: list[Body]) -> tuple[np.ndarray, ...]:
+    """Bodies as one uint32 array per field (the values :func:`pack_body` stores) and one
+    array of every field's length per body."""
+    n = len(Body._fields)
+    lens = np.array([[len(x) for x in b] for b in items], dtype=np.int64).reshape(-1, n)
+    vals = [
+        np.concatenate([np.zeros(0, np.uint32), *(b[f] for b in items)]).astype(np.uint32)
+        for f in range(n)
+    ]
+    return (lens, *vals)
+
+
+def _unpack_many(packed: tuple[np.ndarray, ...]) -> list[Body]:
+    """:func:`_pack_many` read back (views on its arrays)."""
+    lens, *vals = packed
+    if len(lens) == 0:
+        return []
+    cuts = np.cumsum(lens, axis=0)[:-1]
+    fields = [np.split(v, cuts[:, f]) for f, v in enumerate(vals)]
+    return [Body(*x) for x in zip(*fields, strict=True)]
+
+
+_PAIR_COLUMNS = ["article_id", "other_id", "jaccard", "containment", "reissue"]
+
+
+def _verify_job(
+    texts: _Texts, new: dict[str, Body], cand: list[tuple[str, str]], *, packed: bool = False
+) -> _Job:
+    """The bodies of the candidate pairs (article of the batch ``new``, earlier article),
+    read here (the database is this process's), so that verification needs nothing else;
+    ``packed`` for a worker process."""
+    with _timed("bodies read"):
+        others = texts.get_many(b for _, b in cand if b not in new)
+    others.update(new)
+    cand = [(a, b) for a, b in cand if b in others]
+    li, a_ids = pd.factorize(np.array([a for a, _ in cand], dtype=object))
+    ri, b_ids = pd.factorize(np.array([b for _, b in cand], dtype=object))
+    return _Job(
+        np.asarray(a_ids, dtype=object), np.asarray(b_ids, dtype=object), li, ri,
+        *[_pack_many(x) if packed else x
+          for x in ([new[a] for a in a_ids], [others[b] for b in b_ids])],
+    )  # fmt: skip
+
+
+def _verified(
+    job: _Job, opts: StoryOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(kept pair positions, their Jaccard, containment, re-issue flag) under the
+    verifier's rules, in chunks; what a worker process runs for a batch."""
+    out: list[list[np.ndarray]] = [[], [], [], []]
+    a_bodies, b_bodies = (x if isinstance(x, list) else _unpack_many(x) for x in job[4:])
+    for s in range(0, len(job.li), _CHUNK):  # small chunks: their arrays are reused
+        lc, lu = pd.factorize(job.li[s : s + _CHUNK])
+        rc, ru = pd.factorize(job.ri[s : s + _CHUNK])
+        left, right = [a_bodies[i] for i in lu], [b_bodies[i] for i in ru]
+        jac, cont, ok, again = _rules(left, right, lc, rc, opts)
+        keep = np.flatnonzero(ok)
+        for part, x in zip(out, (keep + s, jac[keep], cont[keep], again[keep]), strict=True):
+            part.append(x)
+    empty = (np.int64, np.float64, np.float64, bool)
+    return tuple(  # type: ignore[return-value]
+        np.concatenate(x) if x else np.zeros(0, dtype=t) for x, t in zip(out, empty, strict=True)
+    )
+
+
+def _pair_frame(job: _Job, done: tuple[np.ndarray, ...]) -> pd.DataFrame:
+    """The story_pairs rows of a verified :class:`_Job`."""
+    keep, jac, cont, again = done
+    return pd.DataFrame(
+        {
+            "article_id": job.a_ids[job.li[keep]],
+            "other_id": job.b_ids[job.ri[keep]],
+            "jaccard": jac,
+            "containment": cont,
+            "reissue": again,
+        },
+        columns=_PAIR_COLUMNS,
+    )
+
+
 def _verify(
     texts: _Texts,
     new: dict[str, Body],
@@ -898,15 +991,9 @@ def _verify(
 ) -> pd.DataFrame:
     """The candidate pairs (article of the batch ``new``, earlier article) verified exactly;
     pairs at or above ``pair_floor`` (Jaccard or containment)."""
-    with _timed("bodies read"):
-        others = texts.get_many(b for _, b in cand if b not in new)
-    others.update(new)
-    cand = [(a, b) for a, b in cand if b in others]
-    with _timed("verify"):  # small chunks: their arrays are reused, not fresh pages each time
-        parts = [
-            _check(new, others, cand[i : i + _CHUNK], opts) for i in range(0, len(cand), _CHUNK)
-        ]
-        return pd.concat(parts, ignore_index=True) if parts else _check(new, others, [], opts)
+    job = _verify_job(texts, new, cand)
+    with _timed("verify"):
+        return _pair_frame(job, _verified(job, opts))
 
 
 #: Candidate pairs verified at a time (at 10^6 articles 2,000 pairs a chunk cost 25% less
@@ -956,35 +1043,6 @@ def _overlaps_flat(left: _Flat, right: _Flat, li: np.ndarray, ri: np.ndarray) ->
     a, b = rows[0][li], rows[1][ri]
     a.has_canonical_format = b.has_canonical_format = True
     return np.diff(a.multiply(b).indptr).astype(np.int64)
-
-
-def _check(
-    new: dict[str, Body],
-    bodies_of: dict[str, Body],
-    cand: list[tuple[str, str]],
-    opts: StoryOptions,
-) -> pd.DataFrame:
-    """The candidate pairs (new article, earlier one) that pass the verifier's rules, with
-    their exact Jaccard and containment: every pair's set intersections in array passes."""
-    cols = ["article_id", "other_id", "jaccard", "containment", "reissue"]
-    if not cand:
-        return pd.DataFrame([], columns=cols)
-    li, a_ids = pd.factorize(np.array([a for a, _ in cand], dtype=object))
-    ri, b_ids = pd.factorize(np.array([b for _, b in cand], dtype=object))
-    jac, cont, ok, again = _rules(
-        [new[a] for a in a_ids], [bodies_of[b] for b in b_ids], li, ri, opts
-    )
-    keep = np.flatnonzero(ok)
-    return pd.DataFrame(
-        {
-            "article_id": a_ids[li[keep]],
-            "other_id": b_ids[ri[keep]],
-            "jaccard": jac[keep],
-            "containment": cont[keep],
-            "reissue": again[keep],
-        },
-        columns=cols,
-    )
 
 
 def _pair_sizes(
@@ -1110,16 +1168,14 @@ def _index(
         seqs = [
             r[0] for r in con.execute("SELECT seq FROM story_signatures ORDER BY seq").fetchall()
         ]
-    todo = [
-        r[0]
-        for r in con.execute(
-            compose(
-                "SELECT a.article_id FROM articles a WHERE NOT EXISTS (SELECT 1 FROM "
-                "story_signatures s WHERE s.article_id = a.article_id) ORDER BY {order}",
-                order=ORDER_SQL,
-            )
-        ).fetchall()
-    ]
+    got = con.execute(
+        compose(
+            "SELECT a.article_id, a.rowid FROM articles a WHERE NOT EXISTS (SELECT 1 FROM "
+            "story_signatures s WHERE s.article_id = a.article_id) ORDER BY {order}",
+            order=ORDER_SQL,
+        )
+    ).fetchall()
+    todo, rowids = [r[0] for r in got], np.array([r[1] for r in got], dtype=np.int64)
     many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
     bands = None  # one batch: one query of story_bands
     if many:  # the index in memory (after a re-band reset: empty)
@@ -1127,31 +1183,155 @@ def _index(
     if reband:
         _reband(con, texts, opts, seqs, bands, stats, progress=progress)
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
-    with progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar:
-        for ids, sets, sigs in _new_bodies(con, todo, opts):
-            seq = list(range(next_seq, next_seq + len(ids)))
-            next_seq += len(ids)
-            frame = pd.DataFrame({"article_id": ids, "seq": seq,
-                                  "n_shingles": [len(s.shingles) for s in sets],
-                                  "minhash": [sig.tobytes() for sig in sigs],
-                                  "body": [pack_body(s) for s in sets]})  # fmt: skip
-            frame["stamp"] = opts.signature_stamp
-            shingled = dict(zip(ids, sets, strict=True))
+    with (
+        progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar,
+        _worker_pool(opts, len(todo)) as pool,
+    ):
+        batches = _signed_batches(_new_bodies(con, (todo, rowids), opts, pool), next_seq, opts)
+        if pool is not None and bands is not None:
+            _pipelined(con, texts, opts, batches, (bands, pool), (stats, bar))
+            return stats
+        for sig, batch, shingled in batches:
             with store.transaction(con):
                 with _timed("signature write"):
-                    store.insert_df(con, "story_signatures", frame)
-                stats["pairs"] += _band_and_pair(
-                    con, texts, opts, (ids, seq, sigs), shingled, bands
-                )
-            for aid, s in shingled.items():
-                texts.put(aid, s)
-            stats["signed"] += len(ids)
-            bar.update(len(ids))
+                    store.insert_df(con, "story_signatures", sig)
+                stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands)
+            _stored(texts, shingled, stats, bar)
     return stats
 
 
-def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str, Any, Any]]:
-    """(article_id, title, text) of the articles, in the order of ``ids``."""
+_Batch = tuple[pd.DataFrame, tuple[list[str], list[int], np.ndarray], dict[str, "Body"]]
+
+
+def _signed_batches(
+    made: Iterator[tuple[list[str], list[Body], np.ndarray]], next_seq: int, opts: StoryOptions
+) -> Iterator[_Batch]:
+    """Each signed batch as (its story_signatures rows, (ids, seqs, signatures), bodies)."""
+    for ids, sets, sigs in made:
+        seq = list(range(next_seq, next_seq + len(ids)))
+        next_seq += len(ids)
+        frame = pd.DataFrame({"article_id": ids, "seq": seq,
+                              "n_shingles": [len(s.shingles) for s in sets],
+                              "minhash": [sig.tobytes() for sig in sigs],
+                              "body": [pack_body(s) for s in sets]})  # fmt: skip
+        frame["stamp"] = opts.signature_stamp
+        yield frame, (ids, seq, sigs), dict(zip(ids, sets, strict=True))
+
+
+def _stored(texts: _Texts, shingled: dict[str, Body], stats: dict[str, int], bar: Any) -> None:
+    """A batch committed: its bodies cached for the next batches' verification."""
+    for aid, s in shingled.items():
+        texts.put(aid, s)
+    stats["signed"] += len(shingled)
+    bar.update(len(shingled))
+
+
+class _Held(NamedTuple):
+    """A batch whose transaction is open while a worker verifies its candidates."""
+
+    tx: contextlib.ExitStack
+    shingled: dict[str, Body]
+    job: _Job
+    future: Any
+
+
+def _pipelined(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    batches: Iterator[_Batch],
+    index: tuple[BandIndex, Any],
+    counts: tuple[dict[str, int], Any],
+) -> None:
+    """Batches stored with verification beside: batch k's candidates are verified in a
+    worker process while this one computes batch k+1's (they need only the in-memory
+    index); then batch k's pairs are written and its transaction (signatures, bands,
+    pairs, as in the serial loop) committed, before batch k+1's is opened."""
+    bands, pool = index
+    held: _Held | None = None
+    try:
+        for sig, batch, shingled in batches:
+            frame, own = _band_frame(texts, opts, batch, shingled)
+            cand = _candidates(bands, batch[0], frame, own, opts)
+            if held is not None:
+                _finish(con, texts, held, counts)
+                held = None
+            tx = contextlib.ExitStack()
+            tx.enter_context(store.transaction(con))
+            held = _Held(tx, shingled, _Job(*[np.zeros(0)] * 4, [], []), None)
+            with _timed("signature write"):
+                store.insert_df(con, "story_signatures", sig)
+            _write_bands(con, frame)
+            job = _verify_job(texts, shingled, cand, packed=True)
+            held = held._replace(job=job, future=pool.submit(_verified, job, opts))
+        if held is not None:
+            _finish(con, texts, held, counts)
+            held = None
+    except BaseException as exc:
+        if held is not None:  # roll the open batch back
+            held.tx.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection, texts: _Texts, held: _Held, counts: tuple[dict[str, int], Any]
+) -> None:
+    """Write a held batch's verified pairs and commit its transaction."""
+    with _timed("waiting for the verifier"):
+        done = _result(held.future, "verifying")
+    pairs = _pair_frame(held.job, done)
+    _write_pairs(con, pairs)
+    held.tx.close()  # COMMIT
+    counts[0]["pairs"] += len(pairs)
+    _stored(texts, held.shingled, *counts)
+
+
+def _result(future: Any, what: str) -> Any:
+    """A worker's result; a worker that ended early said as an option error."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise errors.BadOption(
+            f"stories: a worker process ended before it was done {what} a batch. Worker "
+            "processes import the main script: in a script, call stories under "
+            '`if __name__ == "__main__":`, or use workers=1'
+        ) from exc
+
+
+@contextlib.contextmanager
+def _worker_pool(opts: StoryOptions, n: int) -> Iterator[Any]:
+    """``opts.workers`` processes for more than one batch, else None: a single batch (an
+    incremental add) is done here, as starting processes costs more."""
+    if opts.workers <= 1 or n <= opts.batch:
+        yield None
+        return
+    # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
+    with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
+        yield pool
+
+
+def _texts_of(
+    con: duckdb.DuckDBPyConnection, ids: list[str], rowids: np.ndarray
+) -> list[tuple[str, Any, Any]]:
+    """(article_id, title, text) of the articles, in the order of ``ids``: fetched by their
+    ``rowids`` (read with the ids, this run; half the CPU of a join on the id), by id if
+    a row has moved since."""
+    con.register("_wb_story_read", pd.DataFrame({"rid": rowids, "i": range(len(ids))}))
+    try:
+        rows = con.execute(
+            "SELECT a.article_id, a.title, a.text FROM _wb_story_read r "
+            "JOIN articles a ON a.rowid = r.rid ORDER BY r.i"
+        ).fetchall()
+    finally:
+        con.unregister("_wb_story_read")
+    if [r[0] for r in rows] == ids:
+        return rows
     con.register("_wb_story_read", pd.DataFrame({"article_id": ids, "i": range(len(ids))}))
     try:
         return con.execute(
@@ -1163,57 +1343,98 @@ def _texts_of(con: duckdb.DuckDBPyConnection, ids: list[str]) -> list[tuple[str,
 
 
 def _new_bodies(
-    con: duckdb.DuckDBPyConnection, todo: list[str], opts: StoryOptions
+    con: duckdb.DuckDBPyConnection,
+    todo: tuple[list[str], np.ndarray],
+    opts: StoryOptions,
+    pool: Any = None,
 ) -> Iterator[tuple[list[str], list[Body], np.ndarray]]:
-    """(ids, bodies, signatures) of the articles to sign, a batch at a time. With ``workers`` > 1 the
-    texts are shingled in that many worker processes, a batch each, while the caller bands
-    and verifies the batch before: shingling (the regex work) is most of the cost, and a
-    2-core machine then runs it beside DuckDB's work. A single batch (an incremental add)
-    is shingled here: there is nothing to run beside, and starting processes costs more."""
+    """(ids, bodies, signatures) of the articles to sign, a batch at a time. With a worker
+    ``pool`` the texts are shingled there, a batch per worker, while the caller bands and
+    verifies the batch before: shingling (the regex work) is most of the cost, and a
+    2-core machine then runs it beside DuckDB's work. ``todo``: the ids and their rowids."""
+    todo, rowids = todo
     starts = range(0, len(todo), opts.batch)
-    if opts.workers <= 1 or len(todo) <= opts.batch:
+    if pool is None:
         for start in starts:
             ids = todo[start : start + opts.batch]
             with _timed("text read"):
-                rows = _texts_of(con, ids)
+                rows = _texts_of(con, ids, rowids[start : start + opts.batch])
             with _timed("trim, shingle, sign"):
                 made, sigs = _signed_bodies(rows, opts)
             yield ids, made, sigs
         return
-    # Only the multi-process path (about 45 ms: concurrent.futures and multiprocessing).
-    import concurrent.futures
-    import multiprocessing
-    from concurrent.futures.process import BrokenProcessPool
+    pending: collections.deque[tuple[list[str], Any]] = collections.deque()
+    left = iter(starts)
 
-    ctx = multiprocessing.get_context("spawn")  # the parent holds DuckDB threads: no fork
-    with concurrent.futures.ProcessPoolExecutor(opts.workers, mp_context=ctx) as pool:
-        pending: collections.deque[tuple[list[str], Any]] = collections.deque()
-        left = iter(starts)
+    def submit() -> None:
+        start = next(left, None)
+        if start is not None:
+            ids = todo[start : start + opts.batch]
+            with _timed("text read"):
+                rows = _texts_of(con, ids, rowids[start : start + opts.batch])
+            pending.append((ids, pool.submit(_signed_bodies, rows, opts)))
 
-        def submit() -> None:
-            start = next(left, None)
-            if start is not None:
-                ids = todo[start : start + opts.batch]
-                with _timed("text read"):
-                    rows = _texts_of(con, ids)
-                pending.append((ids, pool.submit(_signed_bodies, rows, opts)))
+    for _ in range(opts.workers):
+        submit()
+    while pending:
+        ids, future = pending.popleft()
+        with _timed("waiting for the workers"):
+            done = _result(future, "shingling")
+        submit()  # the workers shingle on while the caller stores this batch
+        yield ids, *done
 
-        for _ in range(opts.workers):
-            submit()
-        while pending:
-            ids, future = pending.popleft()
-            try:
-                with _timed("waiting for the workers"):
-                    done = future.result()
-            except BrokenProcessPool as exc:
-                raise errors.BadOption(
-                    f"stories: a shingling worker process (workers={opts.workers}) ended "
-                    "before its batch was done. Worker processes import the main script: in "
-                    'a script, call stories under `if __name__ == "__main__":`, or use '
-                    "workers=1"
-                ) from exc
-            submit()  # the workers shingle on while the caller stores this batch
-            yield ids, *done
+
+def _band_frame(
+    texts: _Texts,
+    opts: StoryOptions,
+    batch: tuple[list[str], list[int], np.ndarray],
+    shingled: dict[str, Body] | None,
+) -> tuple[pd.DataFrame, int]:
+    """The story_bands rows of a batch (ids, seqs, signatures): its own bands, article by
+    article, then (``lead``) its lead bands; and the number of own bands per article."""
+    ids, _, sigs = batch
+    keys = band_keys(sigs, opts).astype(np.int64)
+    b = keys.shape[1]
+    frame = pd.DataFrame(
+        {
+            "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
+            "key": keys.reshape(-1),
+            "article_id": np.repeat(np.array(ids, dtype=object), b),
+        }
+    )
+    if opts.lead:  # containment candidates: the lead's bands beside the text's own
+        if shingled is None:
+            with _timed("bodies read"):
+                shingled = texts.get_many(ids)
+        lead = [shingled[i].lead if i in shingled else np.zeros(0, np.uint32) for i in ids]
+        n_sh = np.fromiter((len(shingled[i].shingles) if i in shingled else 0 for i in ids),
+                           dtype=np.int64, count=len(ids))  # fmt: skip
+        perms = story_rules.LEAD_BANDS * story_rules.LEAD_ROWS
+        leads = signatures(lead, opts, perms=perms)
+        frame = pd.concat(
+            [frame, story_rules.lead_band_frame(ids, leads, n_sh, opts.min_shingles)],
+            ignore_index=True,
+        )
+    return frame, b
+
+
+def _candidates(
+    bands: BandIndex, ids: list[str], frame: pd.DataFrame, own: int, opts: StoryOptions
+) -> list[tuple[str, str]]:
+    """A batch's candidate pairs; its band rows added to ``bands``."""
+    with _timed("candidates"):
+        rows = _band_rows(ids, frame, own)
+        return bands.candidates(bands.add(ids, rows), rows, opts)
+
+
+def _write_bands(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    with _timed("band write"):  # Arrow strings: DuckDB reads them without a Python call each
+        store.insert_df(con, "story_bands", pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _write_pairs(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> None:
+    with _timed("pair write"):
+        store.insert_df(con, "story_pairs", pa.Table.from_pandas(pairs, preserve_index=False))
 
 
 def _band_and_pair(
@@ -1227,40 +1448,17 @@ def _band_and_pair(
     """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
     candidates from ``bands`` when given (kept up to date), else from the stored rows of
     the batch's keys."""
-    ids, _, sigs = batch
-    keys = band_keys(sigs, opts).astype(np.int64)
-    b = keys.shape[1]
-    frame = pd.DataFrame(
-        {
-            "band": np.tile(np.arange(b, dtype=np.int16), len(ids)),
-            "key": keys.reshape(-1),
-            "article_id": np.repeat(np.array(ids, dtype=object), b),
-        }
-    )
+    ids = batch[0]
     if shingled is None:
         with _timed("bodies read"):
             shingled = texts.get_many(ids)
-    if opts.lead:  # containment candidates: the lead's bands beside the text's own
-        lead = [shingled[i].lead if i in shingled else np.zeros(0, np.uint32) for i in ids]
-        n_sh = np.fromiter((len(shingled[i].shingles) if i in shingled else 0 for i in ids),
-                           dtype=np.int64, count=len(ids))  # fmt: skip
-        perms = story_rules.LEAD_BANDS * story_rules.LEAD_ROWS
-        leads = signatures(lead, opts, perms=perms)
-        frame = pd.concat(
-            [frame, story_rules.lead_band_frame(ids, leads, n_sh, opts.min_shingles)],
-            ignore_index=True,
-        )
+    frame, own = _band_frame(texts, opts, batch, shingled)
     with _timed("candidates"):
         if bands is None:  # one batch: the stored rows of its keys, read before it is stored
             bands = BandIndex.of_stored(con, frame)
-    with _timed("band write"):  # Arrow strings: DuckDB reads them without a Python call each
-        store.insert_df(con, "story_bands", pa.Table.from_pandas(frame, preserve_index=False))
-    with _timed("candidates"):
-        rows = _band_rows(ids, frame, b)
-        cand = bands.candidates(bands.add(ids, rows), rows, opts)
-    pairs = _verify(texts, shingled, cand, opts)
-    with _timed("pair write"):
-        store.insert_df(con, "story_pairs", pa.Table.from_pandas(pairs, preserve_index=False))
+    _write_bands(con, frame)
+    pairs = _verify(texts, shingled, _candidates(bands, ids, frame, own, opts), opts)
+    _write_pairs(con, pairs)
     return len(pairs)
 
 
