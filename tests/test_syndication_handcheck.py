@@ -79,17 +79,23 @@ LIST6 = BENCH / "syndication_handcheck6.csv"
 POOL6 = BENCH / "syndication_handcheck6_pool.json"
 
 
-def test_list_6_is_a_fresh_stratified_sample_off_lists_1_to_5():
-    rows = hc.read_labels(LIST6)
-    info = hc.load_pool_counts(POOL6)
-    earlier = hc.pair_ids([str(p) for p in LISTS])
-    assert len(rows) >= 80 and info["excluded_lists"] == ["syndication_handcheck5.csv"]
+def _assert_fresh_stratified(rows: list[dict], info: dict, earlier: set) -> None:
+    """No pair from an earlier list, each in its band, labelled with a class and a note,
+    and per band as many as the draw asked for (or the whole band)."""
     for r in rows:
         assert frozenset((r["article_a"], r["article_b"])) not in earlier, r["n"]
         assert r["band"] == hc.band_of(max(float(r["jaccard"]), float(r["containment"])))
         assert r["class"] and r["note"].strip(), r["n"]
     for band, n_pool in info["pool"].items():
         assert sum(r["band"] == band for r in rows) == min(info["per_band"], n_pool), band
+
+
+def test_list_6_is_a_fresh_stratified_sample_off_lists_1_to_5():
+    rows = hc.read_labels(LIST6)
+    info = hc.load_pool_counts(POOL6)
+    earlier = hc.pair_ids([str(p) for p in LISTS])
+    assert len(rows) >= 80 and info["excluded_lists"] == ["syndication_handcheck5.csv"]
+    _assert_fresh_stratified(rows, info, earlier)
 
 
 LIST7 = BENCH / "syndication_handcheck7.csv"
@@ -102,12 +108,7 @@ def test_list_7_is_a_fresh_stratified_sample_off_lists_1_to_6():
     earlier = hc.pair_ids([str(p) for p in [*LISTS, LIST6]])
     assert len(rows) >= 80
     assert info["excluded_lists"] == ["syndication_handcheck5.csv", "syndication_handcheck6.csv"]
-    for r in rows:
-        assert frozenset((r["article_a"], r["article_b"])) not in earlier, r["n"]
-        assert r["band"] == hc.band_of(max(float(r["jaccard"]), float(r["containment"])))
-        assert r["class"] and r["note"].strip(), r["n"]
-    for band, n_pool in info["pool"].items():
-        assert sum(r["band"] == band for r in rows) == min(info["per_band"], n_pool), band
+    _assert_fresh_stratified(rows, info, earlier)
     pool6 = hc.load_pool_counts(POOL6)["pool"]  # list 7's pool is list 6's less list 6
     drawn6 = {b: sum(r["band"] == b for r in hc.read_labels(LIST6)) for b in pool6}
     assert {b: n for b, n in info["pool"].items()} == {
