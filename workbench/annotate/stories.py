@@ -1114,8 +1114,31 @@ def _learned(
     cues = _reissue_cues(opts)
     ma = story_rules.cue_masks([x.title for x in left], cues)[li]
     mb = story_rules.cue_masks([x.title for x in right], cues)[ri]
-    x = story_rules.pair_features(_pair_sizes(left, right, li, ri), (ma | mb) > 0)
-    return story_rules.verifier_accepts(x)
+    sizes = _pair_sizes(left, right, li, ri)
+    x = story_rules.pair_features(sizes, (ma | mb) > 0)
+    return story_rules.verifier_accepts(x) & ~_series(left, right, li, ri, sizes(2))
+
+
+_NUMBERS: dict[int, np.ndarray] = {}
+
+
+def _series(
+    left: list[Body],
+    right: list[Body],
+    li: np.ndarray,
+    ri: np.ndarray,
+    titles: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Which pairs' headlines differ only in numbers (:func:`story_rules.series_pairs`)."""
+    if 0 not in _NUMBERS:
+        words_ = " ".join(story_rules.number_words())
+        _NUMBERS[0] = bodies([""], k=1, titles=[words_])[0].title
+    nums = _NUMBERS[0]
+    lt = [x.title[np.isin(x.title, nums, assume_unique=True)] for x in left]
+    rt = [x.title[np.isin(x.title, nums, assume_unique=True)] for x in right]
+    na = np.fromiter(map(len, lt), dtype=np.int64, count=len(lt))[li]
+    nb = np.fromiter(map(len, rt), dtype=np.int64, count=len(rt))[ri]
+    return story_rules.series_pairs(titles, (na, nb, _overlaps(lt, rt, li, ri)))
 
 
 _CUES: dict[int, np.ndarray] = {}

@@ -170,7 +170,7 @@ def tables_waived(titled_agree: np.ndarray, opts: Any) -> np.ndarray:
 FEATURES = (
     "jaccard", "containment", "cover_longer", "size_ratio", "log_shorter",
     "figure_share", "no_figures", "title_jaccard", "no_title", "both_tables",
-    "term_share", "lead_share", "cue",
+    "term_share", "lead_share", "cue", "figures_missing", "figures_shared",
 )  # fmt: skip
 
 
@@ -178,7 +178,10 @@ def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
     """The features of each pair the learned verifier reads (one row per pair, columns
     :data:`FEATURES`), from ``sizes(field)``: both sides' set sizes of a body field and their
     overlap (shingles, figures, headline words, table terms, lead shingles), and ``cued``: a
-    re-issue cue in either headline."""
+    re-issue cue in either headline. Besides the share of the figures, their counts: a
+    rewrite that drops one of forty figures is not a template note with one of its two
+    figures changed (``figures_missing``, ``figures_shared``: log1p of the figures of the
+    text with fewer absent from, and present in, the other)."""
 
     def share(a: np.ndarray, b: np.ndarray, i: np.ndarray, *, union: bool = False) -> np.ndarray:
         den = (a + b - i) if union else np.minimum(a, b)
@@ -200,8 +203,35 @@ def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
         np.log1p(small), np.where(no_fig, 1.0, share(fa, fb, fi)), no_fig,
         share(ta, tb, ti, union=True), (ta == 0) | (tb == 0), (xa > 0) & (xb > 0),
         np.where((xa > 0) & (xb > 0), share(xa, xb, xi), 1.0), share(pa, pb, pi), cued,
+        np.log1p(np.minimum(fa, fb) - fi), np.log1p(fi),
     ]  # fmt: skip
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
+
+
+#: Headline words that are numbers: every digit string of up to NUMBER_DIGITS digits
+#: (leading zeros too: "12:01" is "12" and "01"), hashed as headline words are.
+NUMBER_DIGITS = 4
+
+
+def number_words() -> list[str]:
+    """The number words :func:`series_pairs` knows (hashed by the caller's tokenizer)."""
+    return [f"{i:0{n}d}" for n in range(1, NUMBER_DIGITS + 1) for i in range(10**n)]
+
+
+def series_pairs(
+    titles: tuple[np.ndarray, np.ndarray, np.ndarray],
+    numbers: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Pairs whose headlines (both present) differ only in numbers, on both sides: two
+    issues of one series ("what we know on day 163" / "day 164", a futures table at "12:40"
+    / "12:50", "to sell 13.2 billion" / "12.8 billion"), not one story in two versions.
+
+    ``titles``: headline word counts of both sides and their overlap; ``numbers``: the
+    same of their number words (:func:`number_words`)."""
+    ta, tb, ti = titles
+    na, nb, ni = numbers
+    words = ti - ni  # shared words that are not numbers
+    return (ta > 0) & (tb > 0) & (ta - na == words) & (tb - nb == words) & (na > ni) & (nb > ni)
 
 
 def grey_zone(jac: np.ndarray, cont: np.ndarray) -> np.ndarray:
