@@ -3,13 +3,15 @@ an item inside a digest does not, and a wire correction joins the item it correc
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import storied_wb, story_of_url
 
 from workbench import Workbench
 from workbench.annotate import story_rules
-from workbench.annotate.stories import StoryOptions, bodies
+from workbench.annotate.stories import StoryOptions, _pair_sizes, _series, bodies
 
 PICKS = {  # key: (file, headline start, date)
     "iea_take": ("reut2-013.sgm", "IEA SEES ONE PCT GROWTH IN 1987 OECD OIL DEMAND", "1987-04-06"),
@@ -178,3 +180,52 @@ def test_the_learned_verifier_reads_its_model_file():
     z = x @ np.asarray(m["coef"]) + m["intercept"]
     want = 1 / (1 + np.exp(-z)) >= m["threshold"]
     assert (story_rules.verifier_accepts(x) == want).all()
+
+
+def test_series_headlines_differ_only_in_numbers():
+    heads = [
+        ("Russia-Ukraine war: what we know on day 163 of the invasion",
+         "Russia-Ukraine war: what we know on day 164 of the invasion", True),
+        ("MIDWEST GRAIN FUTURES 12:40   EDT", "MIDWEST GRAIN FUTURES 12:50   EDT", True),
+        ("U.S. TO SELL 13.2 BILLION DLRS IN BILLS", "U.S. TO SELL 12.8 BILLION DLRS IN BILLS", True),
+        ("PEGASUS GOLD INC <PGULF> 4TH QTR NET", "CORRECTED - PEGASUS GOLD INC<PGULF> 4TH QTR NET",
+         False),
+        ("FED ADDS RESERVES", "FED ADDS RESERVES", False),
+        ("DEATH TOLL RISES TO 40", "DEATH TOLL IN FLOODS RISES TO 52", False),
+        ("Day 163", "", False),
+    ]  # fmt: skip
+    b = bodies([""] * 2 * len(heads), k=5, titles=[h for a, c, _ in heads for h in (a, c)])
+    n = np.arange(0, 2 * len(heads), 2)
+    got = _series(b, b, n, n + 1, _pair_sizes(b, b, n, n + 1)(2))
+    assert got.tolist() == [w for _, _, w in heads]
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory: pytest.TempPathFactory):
+    """The Guardian's "what we know on day 163" and "day 164" (carried-over paragraphs:
+    Jaccard 0.54, containment 0.79): two issues of a series, not one story."""
+    import csv
+
+    from conftest import need_shared
+
+    path = need_shared("corpora", "ru-ua-2022", "Guardians_Russia_Ukraine.csv")
+    with open(path, encoding="utf-8", newline="") as fh:
+        got = [r for r in csv.DictReader(fh) if re.search(r"what we know on day 16[34]\b",
+                                                          r["headlines"])]  # fmt: skip
+    rows = [{"title": r["headlines"], "text": r["articles"], "date": r["published"],
+             "source": "Guardian", "url": f"https://x.test/day{r['headlines'].split()[-4]}"}
+            for r in got]  # fmt: skip
+    assert len(rows) == 2
+    w = storied_wb(tmp_path_factory.mktemp("days"), rows)
+    yield w
+    w.close()
+
+
+def test_two_issues_of_a_series_stay_apart(days):
+    assert story_of_url(days, "day163") != story_of_url(days, "day164")
+    t = days.sql("SELECT text, title FROM articles ORDER BY title")
+    b = bodies(t["text"].tolist(), k=5, titles=t["title"].tolist())
+    x = story_rules.pair_features(
+        _pair_sizes(b, b, np.array([0]), np.array([1])), np.array([False])
+    )
+    assert story_rules.verifier_accepts(x).tolist() == [True]  # the model alone would take it
