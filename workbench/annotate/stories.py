@@ -115,7 +115,9 @@ class StoryOptions:
     - ``learned``: in the grey zone (Jaccard 0.3-0.8 or containment 0.5-0.9) a pair the
       rules leave apart is one story when the learned verifier (a logistic model on pair
       features, ``data/stories/verifier.json``, trained on hand-checked real pairs) gives
-      it at least the model's threshold (:mod:`.story_rules`; stored like a re-issue).
+      it at least the model's threshold, unless the two headlines differ only in numbers
+      (two issues of a series: "day 163" / "day 164"; :mod:`.story_rules`; stored like a
+      re-issue).
     - ``lsh_threshold``: Jaccard at which LSH banding finds a candidate with probability
       about 1/2 (lower finds more trimmed copies, at more verification cost).
     - ``pair_floor``: verified pairs are kept down to this similarity, so thresholds can be
