@@ -116,6 +116,22 @@ def test_list_7_is_a_fresh_stratified_sample_off_lists_1_to_6():
     }
 
 
+LIST8 = BENCH / "syndication_handcheck8.csv"
+POOL8 = BENCH / "syndication_handcheck8_pool.json"
+
+
+def test_list_8_is_a_fresh_stratified_sample_off_lists_1_to_7():
+    rows = hc.read_labels(LIST8)
+    info = hc.load_pool_counts(POOL8)
+    earlier = hc.pair_ids([str(p) for p in [*LISTS, LIST6, LIST7]])
+    assert len(rows) >= 80
+    assert info["excluded_lists"] == [f"syndication_handcheck{i}.csv" for i in (5, 6, 7)]
+    _assert_fresh_stratified(rows, info, earlier)
+    pool7 = hc.load_pool_counts(POOL7)["pool"]  # list 8's pool is list 7's less list 7
+    drawn7 = {b: sum(r["band"] == b for r in hc.read_labels(LIST7)) for b in pool7}
+    assert info["pool"] == {b: pool7[b] - drawn7[b] for b in pool7 if pool7[b] - drawn7[b]}
+
+
 def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
     """``estimate_after`` with the same merged pairs before and after gives ``estimate``'s
     recall (the known pool pairs counted as missed in both)."""
