@@ -1124,6 +1124,24 @@ def _learned(
 _NUMBERS: dict[int, np.ndarray] = {}
 
 
+def _number_titles(titles: list[np.ndarray]) -> list[np.ndarray]:
+    """The number words (:func:`story_rules.number_words`) of each headline, all headlines
+    in one lookup."""
+    if 0 not in _NUMBERS:
+        words_ = " ".join(story_rules.number_words())
+        _NUMBERS[0] = bodies([""], k=1, titles=[words_])[0].title  # sorted, unique
+    nums = _NUMBERS[0]
+    lens = np.fromiter(map(len, titles), dtype=np.int64, count=len(titles))
+    if lens.sum() == 0:
+        return [np.zeros(0, dtype=np.uint32) for _ in titles]
+    flat = np.concatenate(titles)
+    at = np.minimum(np.searchsorted(nums, flat), len(nums) - 1)
+    hit = nums[at] == flat
+    owner = np.repeat(np.arange(len(titles)), lens)
+    counts = np.bincount(owner[hit], minlength=len(titles))
+    return np.split(flat[hit], np.cumsum(counts)[:-1])
+
+
 def _series(
     left: list[Body],
     right: list[Body],
@@ -1131,16 +1149,15 @@ def _series(
     ri: np.ndarray,
     titles: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Which pairs' headlines differ only in numbers (:func:`story_rules.series_pairs`)."""
-    if 0 not in _NUMBERS:
-        words_ = " ".join(story_rules.number_words())
-        _NUMBERS[0] = bodies([""], k=1, titles=[words_])[0].title
-    nums = _NUMBERS[0]
-    lt = [x.title[np.isin(x.title, nums, assume_unique=True)] for x in left]
-    rt = [x.title[np.isin(x.title, nums, assume_unique=True)] for x in right]
-    na = np.fromiter(map(len, lt), dtype=np.int64, count=len(lt))[li]
-    nb = np.fromiter(map(len, rt), dtype=np.int64, count=len(rt))[ri]
-    return story_rules.series_pairs(titles, (na, nb, _overlaps(lt, rt, li, ri)))
+    """Which pairs' headlines differ only in numbers (:func:`story_rules.series_pairs`);
+    only the headlines of ``li`` and ``ri`` are read."""
+    lu, lp = np.unique(li, return_inverse=True)
+    ru, rp = np.unique(ri, return_inverse=True)
+    lt = _number_titles([left[i].title for i in lu])
+    rt = _number_titles([right[i].title for i in ru])
+    na = np.fromiter(map(len, lt), dtype=np.int64, count=len(lt))[lp]
+    nb = np.fromiter(map(len, rt), dtype=np.int64, count=len(rt))[rp]
+    return story_rules.series_pairs(titles, (na, nb, _overlaps(lt, rt, lp, rp)))
 
 
 _CUES: dict[int, np.ndarray] = {}
