@@ -798,24 +798,33 @@ def _merged_at_draw(path: Path) -> set[frozenset[str]]:
         return {frozenset((r["article_a"], r["article_b"])) for r in csv.DictReader(fh)}
 
 
-def _real_part(args: argparse.Namespace) -> tuple[dict, dict, Any]:
-    """List 5 at the stories of ``--after`` (weighted to its pool; totals and replicates) and
-    lists 4 + 5 unweighted (the hand-checked pairs as they stand)."""
+HELD_OUT = {
+    5: (HANDCHECK5, HANDCHECK5_POOL),
+    9: tuple(REPO / "bench" / f"syndication_handcheck9{x}" for x in (".csv", "_pool.json")),
+}
+
+
+def _weighted_part(args: argparse.Namespace, n: int, after: set) -> tuple[dict, Any]:
+    """Held-out list ``n`` at the stories of ``--after``, weighted to its pool (drawn at
+    round 5's merged pairs): the estimate and its totals with replicates."""
     import synd_handcheck as hc
 
-    info = hc.load_pool_counts(HANDCHECK5_POOL)
-    sample, prec = hc.read_labels(HANDCHECK5), hc.read_labels(HANDCHECKS[-1])
-    after = set().union(
-        *(hc.story_pairs_of(Path(args.after) / f"synd-src-{p}.duckdb") for p in PARTS)
-    )
+    labels, pool = HELD_OUT[n]
+    info = hc.load_pool_counts(pool)
+    sample, prec = hc.read_labels(labels), hc.read_labels(HANDCHECKS[-1])
     before = _merged_at_draw(HANDCHECK5_MERGED)
     known = sum(k["same"] for k in info["known_unmerged"].values())
-    totals = hc.after_totals(sample, info["pool"], before, after, prec, known_same=known,
-                             reps=args.reps)  # fmt: skip
-    weighted = hc.estimate_after(sample, info["pool"], before, after, prec, known_same=known,
-                                 reps=args.reps)  # fmt: skip
+    kw = {"known_same": known, "reps": args.reps}
+    totals = hc.after_totals(sample, info["pool"], before, after, prec, **kw)
+    return hc.estimate_after(sample, info["pool"], before, after, prec, **kw), totals
+
+
+def _unweighted_part(args: argparse.Namespace, after: set) -> dict:
+    """Lists 4 + 5 unweighted: the hand-checked pairs as they stand, with replicates."""
+    import synd_handcheck as hc
+
     hits = [(r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after)
-            for r in [*sample, *prec]]  # fmt: skip
+            for r in [*hc.read_labels(HANDCHECK5), *hc.read_labels(HANDCHECKS[-1])]]  # fmt: skip
 
     def counts(v: list[tuple[bool, bool]]) -> tuple[int, int, int]:
         return (
@@ -829,17 +838,17 @@ def _real_part(args: argparse.Namespace) -> tuple[dict, dict, Any]:
     boot = [counts(rng.choices(hits, k=len(hits))) for _ in range(args.reps)]
     p_lo, p_hi = hc.wilson(tp, tp + fp)
     r_lo, r_hi = hc.wilson(tp, tp + fn)
-    unweighted = {"true": tp, "missed": fn, "false": fp, "precision": round(tp / (tp + fp), 4),
-                  "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
-                  "recall": round(tp / (tp + fn), 4),
-                  "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
-    return weighted, {**unweighted, "replicates": boot}, totals
+    return {"true": tp, "missed": fn, "false": fp, "precision": round(tp / (tp + fp), 4),
+            "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
+            "recall": round(tp / (tp + fn), 4),
+            "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)], "replicates": boot}  # fmt: skip
 
 
 def cmd_labelled_set(args: argparse.Namespace) -> None:
     """The Done-when's labelled set at the default options: the synthetic copy-edit pairs of
-    ``--part`` (never tuned on) and the held-out hand-checked real pairs (list 5, weighted to
-    its pool and unweighted with list 4), P and R of each part and of both together."""
+    ``--part`` (never tuned on) and the held-out hand-checked real pairs (lists ``--lists``,
+    each weighted to its pool; list 5 unweighted with list 4), P and R of each part and of
+    the synthetic part with each real part."""
     import synd_handcheck as hc
 
     header("syndication labelled set", {"part": args.part, "after": args.after})
@@ -851,24 +860,23 @@ def cmd_labelled_set(args: argparse.Namespace) -> None:
     tp, fn, fp = syn["tp"], syn["fn"], syn["fp"]
     p_lo, p_hi = hc.wilson(tp, tp + fp)
     r_lo, r_hi = hc.wilson(tp, tp + fn)
-    synthetic = {"true": tp, "missed": fn, "false": fp, "precision": syn["precision"],
-                 "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
-                 "recall": syn["recall"], "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}  # fmt: skip
-    weighted, unweighted, totals = _real_part(args)
+    out: dict[str, Any] = {f"synthetic ({args.part})": {
+        "true": tp, "missed": fn, "false": fp, "precision": syn["precision"],
+        "precision_wilson_95": [round(p_lo, 4), round(p_hi, 4)],
+        "recall": syn["recall"], "recall_wilson_95": [round(r_lo, 4), round(r_hi, 4)]}}  # fmt: skip
+    after = set().union(
+        *(hc.story_pairs_of(Path(args.after) / f"synd-src-{p}.duckdb") for p in PARTS)
+    )
+    for n in args.lists:
+        weighted, totals = _weighted_part(args, n, after)
+        out[f"real, list {n} weighted to its pool"] = weighted
+        out[f"combined (synthetic + list {n} weighted)"] = hc.combined((tp, fn, fp), totals)
+    unweighted = _unweighted_part(args, after)
     boot = unweighted.pop("replicates")
-    out = {
-        f"synthetic ({args.part})": synthetic,
-        "real, list 5 weighted to its pool": weighted,
-        "real, lists 4 + 5 unweighted": unweighted,
-        "combined (synthetic + list 5 weighted)": hc.combined((tp, fn, fp), totals),
-        "combined (synthetic + lists 4-5 unweighted)": hc.combined(
-            (tp, fn, fp),
-            (
-                (unweighted["true"], unweighted["missed"], unweighted["false"]),
-                boot,
-            ),
-        ),
-    }
+    out["real, lists 4 + 5 unweighted"] = unweighted
+    out["combined (synthetic + lists 4-5 unweighted)"] = hc.combined(
+        (tp, fn, fp), ((unweighted["true"], unweighted["missed"], unweighted["false"]), boot)
+    )
     print(json.dumps(out, indent=1))
 
 
@@ -958,6 +966,8 @@ def _handcheck_parsers(sub: Any) -> None:
     p.add_argument("--limit", type=int, default=4000)
     p.add_argument("--seed", type=int, default=17)
     p.add_argument("--reps", type=int, default=10_000)
+    p.add_argument("--lists", type=int, nargs="+", choices=sorted(HELD_OUT), default=[5, 9],
+                   help="held-out hand lists, each weighted to its pool")  # fmt: skip
     p.add_argument("--after", default=str(WORK),
                    help="folder of the source databases clustered at the defaults")  # fmt: skip
     p = sub.add_parser("candidate-misses")

@@ -132,6 +132,22 @@ def test_list_8_is_a_fresh_stratified_sample_off_lists_1_to_7():
     assert info["pool"] == {b: pool7[b] - drawn7[b] for b in pool7 if pool7[b] - drawn7[b]}
 
 
+LIST9 = BENCH / "syndication_handcheck9.csv"
+POOL9 = BENCH / "syndication_handcheck9_pool.json"
+
+
+def test_list_9_is_a_fresh_stratified_sample_off_lists_1_to_8():
+    rows = hc.read_labels(LIST9)
+    info = hc.load_pool_counts(POOL9)
+    earlier = hc.pair_ids([str(p) for p in [*LISTS, LIST6, LIST7, LIST8]])
+    assert len(rows) >= 80
+    assert info["excluded_lists"] == [f"syndication_handcheck{i}.csv" for i in (5, 6, 7, 8)]
+    _assert_fresh_stratified(rows, info, earlier)
+    pool8 = hc.load_pool_counts(POOL8)["pool"]  # list 9's pool is list 8's less list 8
+    drawn8 = {b: sum(r["band"] == b for r in hc.read_labels(LIST8)) for b in pool8}
+    assert info["pool"] == {b: pool8[b] - drawn8[b] for b in pool8 if pool8[b] - drawn8[b]}
+
+
 def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
     """``estimate_after`` with the same merged pairs before and after gives ``estimate``'s
     recall (the known pool pairs counted as missed in both)."""
