@@ -43,17 +43,18 @@ def band_of(s: float) -> str:
 
 # ---------------------------------------------------------------------------- the pool
 def unpack_any(raw: bytes) -> Any:
-    """A stored body of either layout: signature version n3 (five lengths, the lead last)
-    or n2 (four, no lead), as the round-5 pool's databases hold."""
+    """A stored body of any layout: signature version n4 (six lengths, the opening last),
+    n3 (five, no opening) or n2 (four, no lead), as the round-5 pool's databases hold."""
     import numpy as np
 
     from workbench.annotate.stories import Body, unpack_body
 
     a = np.frombuffer(raw, dtype="<u4")
-    if len(a) >= 5 and 5 + int(a[:5].sum()) == len(a):
+    if len(a) >= 6 and 6 + int(a[:6].sum()) == len(a):
         return unpack_body(raw)
-    cuts = np.cumsum([4, *(int(x) for x in a[:4])])
-    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(4)))
+    n = 5 if len(a) >= 5 and 5 + int(a[:5].sum()) == len(a) else 4
+    cuts = np.cumsum([n, *(int(x) for x in a[:n])])
+    return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(n)))
 
 
 def _bodies(con: Any) -> tuple[list[str], list[Any]]:

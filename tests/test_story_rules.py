@@ -10,7 +10,7 @@ import pytest
 from conftest import storied_wb, story_of_url
 
 from workbench import Workbench
-from workbench.annotate import story_rules
+from workbench.annotate import stories, story_rules
 from workbench.annotate.stories import StoryOptions, _pair_sizes, _series, bodies
 
 PICKS = {  # key: (file, headline start, date)
@@ -168,6 +168,29 @@ def test_the_learned_verifier_joins_a_rewrite_and_keeps_a_template_apart(grey):
         assert story_of_url(grey, "doyon") != story_of_url(grey, "doyon_rewrite")
     finally:
         grey.stories(learned=True, progress=False)
+
+
+def test_the_opening_is_the_word_set_of_the_first_words(grey):
+    """A body's opening holds the words of its first OPENING_WORDS words, whatever follows."""
+    rows = grey.sql("SELECT text FROM articles ORDER BY article_id").to_dict("records")
+    full = stories.bodies([r["text"] for r in rows], k=5)
+    head = [" ".join(stories.words(r["text"])[: story_rules.OPENING_WORDS]) for r in rows]
+    cut = stories.bodies(head, k=5)
+    for f, c, h in zip(full, cut, head, strict=True):
+        assert 0 < len(f.opening) <= story_rules.OPENING_WORDS
+        assert f.opening.tolist() == c.opening.tolist()
+        assert len(f.opening) == len(set(h.split()))
+
+
+def test_a_rewrite_keeps_its_opening_words_and_a_template_of_another_company_does_not(grey):
+    got = grey.sql("SELECT url, title, text FROM articles").to_dict("records")
+    by = {r["url"].rsplit("/", 1)[1]: r for r in got}
+    keys = ["doyon", "doyon_rewrite", "grumman", "lockheed"]
+    b = stories.bodies([by[k]["text"] for k in keys], k=5, titles=[by[k]["title"] for k in keys])
+    sizes = stories._pair_sizes(b, b, np.array([0, 2]), np.array([1, 3]))
+    x = story_rules.pair_features(sizes, np.zeros(2, dtype=bool))
+    opening = x[:, story_rules.FEATURES.index("opening_jaccard")]
+    assert opening[0] > opening[1]  # the Doyon rewrite's lede vs two companies' notes
 
 
 def test_the_learned_verifier_reads_its_model_file():

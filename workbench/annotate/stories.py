@@ -83,7 +83,7 @@ from ..base.progress import progress_bar
 from . import story_rules
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
-NORMALISER_VERSION = "3"
+NORMALISER_VERSION = "4"
 #: Version of the pair verifier's rules (figures, short-text headlines): part of the band
 #: stamp, so a change re-verifies from the stored signatures without re-signing.
 VERIFIER_VERSION = "4"
@@ -275,11 +275,13 @@ class Body(NamedTuple):
     title: np.ndarray
     terms: np.ndarray = np.zeros(0, dtype=np.uint32)
     lead: np.ndarray = np.zeros(0, dtype=np.uint32)
+    opening: np.ndarray = np.zeros(0, dtype=np.uint32)
 
 
 def pack_body(b: Body) -> bytes:
-    """A body as bytes (little-endian uint32): the five lengths, then shingles, figures,
-    headline words, terms and lead shingles; what ``story_signatures.body`` stores."""
+    """A body as bytes (little-endian uint32): the six lengths, then shingles, figures,
+    headline words, terms, lead shingles and opening words; what ``story_signatures.body``
+    stores."""
     head = np.array([len(x) for x in b], dtype="<u4")
     parts = [head, *b]
     return np.concatenate(parts).astype("<u4").tobytes()
@@ -456,7 +458,8 @@ def _bodies_pass(trimmed: list[str], k: int, titles: list[str] | None) -> list[B
         tcp, towner = _code_points(titles)
         heads = _sets(*_runs(tcp, (table[tcp] & _WORD_BIT) > 0, towner)[:2], n)
     lead = _kgrams(*story_rules.lead_words(words_[0], words_[1], k), n, k)
-    return [Body(grams[i], figures[i], heads[i], terms[i], lead[i]) for i in range(n)]
+    opening = _sets(*story_rules.opening_words(words_[0], words_[1]), n)
+    return [Body(grams[i], figures[i], heads[i], terms[i], lead[i], opening[i]) for i in range(n)]
 
 
 def _table_terms(
@@ -1668,7 +1671,7 @@ def _first_similarities(
             sims.append((a, jac, cont))
         else:
             e = np.zeros(0, dtype=np.uint32)
-            none = Body(e, e, e, e, e)
+            none = Body(e, e, e, e, e, e)
             jac, cont = similarity(sets.get(a, none).shingles, sets.get(f, none).shingles)
             sims.append((a, jac, cont))
     return sims

@@ -49,11 +49,26 @@ REISSUE_CUES = ("corrected", "correction", "corrects", "rpt", "refile", "refiled
 def lead_words(word_hash: np.ndarray, owner: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """The hashes and owners of each text's first ``LEAD_SHINGLES + k - 1`` words (the
     words of its first LEAD_SHINGLES k-grams), from all words in text order."""
+    return _first_words(word_hash, owner, LEAD_SHINGLES + k - 1)
+
+
+#: Words of a text's opening whose set the learned verifier compares (about its first
+#: sentence): a rewrite keeps its lede's words, another company's template note opens
+#: with another name.
+OPENING_WORDS = 20
+
+
+def opening_words(word_hash: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hashes and owners of each text's first :data:`OPENING_WORDS` words."""
+    return _first_words(word_hash, owner, OPENING_WORDS)
+
+
+def _first_words(word_hash: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     if len(owner) == 0:
         return word_hash, owner
     starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
     rank = np.arange(len(owner)) - np.repeat(starts, np.diff(np.append(starts, len(owner))))
-    keep = rank < LEAD_SHINGLES + k - 1
+    keep = rank < n
     return word_hash[keep], owner[keep]
 
 
@@ -171,6 +186,7 @@ FEATURES = (
     "jaccard", "containment", "cover_longer", "size_ratio", "log_shorter",
     "figure_share", "no_figures", "title_jaccard", "no_title", "both_tables",
     "term_share", "lead_share", "cue", "figures_missing", "figures_shared",
+    "opening_jaccard",
 )  # fmt: skip
 
 
@@ -181,7 +197,9 @@ def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
     re-issue cue in either headline. Besides the share of the figures, their counts: a
     rewrite that drops one of forty figures is not a template note with one of its two
     figures changed (``figures_missing``, ``figures_shared``: log1p of the figures of the
-    text with fewer absent from, and present in, the other)."""
+    text with fewer absent from, and present in, the other). ``opening_jaccard``: of the
+    word sets of both openings (:data:`OPENING_WORDS`), which a rewrite keeps and a
+    template note of another company or day does not."""
 
     def share(a: np.ndarray, b: np.ndarray, i: np.ndarray, *, union: bool = False) -> np.ndarray:
         den = (a + b - i) if union else np.minimum(a, b)
@@ -194,6 +212,7 @@ def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
     ta, tb, ti = sizes(2)
     xa, xb, xi = sizes(3)
     pa, pb, pi = sizes(4)
+    oa, ob, oi = sizes(5)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(large > 0, inter / np.maximum(large, 1), 0.0)
         ratio = np.where(large > 0, small / np.maximum(large, 1), 0.0)
@@ -203,7 +222,7 @@ def pair_features(sizes: Any, cued: np.ndarray) -> np.ndarray:
         np.log1p(small), np.where(no_fig, 1.0, share(fa, fb, fi)), no_fig,
         share(ta, tb, ti, union=True), (ta == 0) | (tb == 0), (xa > 0) & (xb > 0),
         np.where((xa > 0) & (xb > 0), share(xa, xb, xi), 1.0), share(pa, pb, pi), cued,
-        np.log1p(np.minimum(fa, fb) - fi), np.log1p(fi),
+        np.log1p(np.minimum(fa, fb) - fi), np.log1p(fi), share(oa, ob, oi, union=True),
     ]  # fmt: skip
     return np.column_stack([np.asarray(c, dtype=np.float64) for c in cols])
 
