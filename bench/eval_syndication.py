@@ -819,6 +819,28 @@ def _weighted_part(args: argparse.Namespace, n: int, after: set) -> tuple[dict, 
     return hc.estimate_after(sample, info["pool"], before, after, prec, **kw), totals
 
 
+def _whole_pool_part(args: argparse.Namespace, after: set) -> tuple[dict, Any]:
+    """Round 5's whole pool: lists 5-8 (each a stratified draw from what the lists before
+    it left, so together every pair they hold) counted as labelled, and list 9 weighted to
+    the rest. Lists 6-8 train the learned verifier, so this is in-sample in part."""
+    import synd_handcheck as hc
+
+    labels, pool = HELD_OUT[9]
+    info = hc.load_pool_counts(pool)
+    known = sum(k["same"] for k in hc.load_pool_counts(HANDCHECK5_POOL)["known_unmerged"].values())
+    exact = [r for n in (5, 6, 7, 8)
+             for r in hc.read_labels(REPO / "bench" / f"syndication_handcheck{n}.csv")]  # fmt: skip
+    totals = hc.after_totals(hc.read_labels(labels), info["pool"],
+                             _merged_at_draw(HANDCHECK5_MERGED), after,
+                             hc.read_labels(HANDCHECKS[-1]), known_same=known,
+                             reps=args.reps, exact=exact)  # fmt: skip
+    p, r = hc._pr(totals[0])
+    return {"totals": [round(x, 1) for x in totals[0]], "precision": round(p, 4),
+            "precision_bootstrap_95": hc.percentile_ci([hc._pr(t)[0] for t in totals[1]]),
+            "recall": round(r, 4),
+            "recall_bootstrap_95": hc.percentile_ci([hc._pr(t)[1] for t in totals[1]])}, totals  # fmt: skip
+
+
 def _unweighted_part(args: argparse.Namespace, after: set) -> dict:
     """Lists 4 + 5 unweighted: the hand-checked pairs as they stand, with replicates."""
     import synd_handcheck as hc
@@ -871,6 +893,10 @@ def cmd_labelled_set(args: argparse.Namespace) -> None:
         weighted, totals = _weighted_part(args, n, after)
         out[f"real, list {n} weighted to its pool"] = weighted
         out[f"combined (synthetic + list {n} weighted)"] = hc.combined((tp, fn, fp), totals)
+    if 9 in args.lists:
+        whole, totals = _whole_pool_part(args, after)
+        out["real, round 5's whole pool (lists 5-8 as labelled + list 9 weighted)"] = whole
+        out["combined (synthetic + the whole pool)"] = hc.combined((tp, fn, fp), totals)
     unweighted = _unweighted_part(args, after)
     boot = unweighted.pop("replicates")
     out["real, lists 4 + 5 unweighted"] = unweighted

@@ -304,13 +304,18 @@ def after_totals(
     known_same: int,
     reps: int = 10_000,
     seed: int = 17,
+    exact: Sequence[dict[str, str]] = (),
 ) -> tuple[tuple[float, float, float], list[tuple[float, float, float]]]:
     """(true, missed, false) pairs, weighted to the pool, of the pairs a changed pipeline
     merges (``after``) on the pool drawn at the old defaults (``before``), and the same for
     each stratified bootstrap replicate (bands and the precision list resampled): true =
     P * kept + the pool's same pairs now merged (band-weighted); missed = its same pairs
     still apart + ``known_same`` (earlier lists' pool pairs, taken as still apart: recall's
-    lower bound); false = (1 - P) * kept + its different pairs now merged."""
+    lower bound); false = (1 - P) * kept + its different pairs now merged. ``exact``:
+    labelled pairs outside ``pool_counts`` that are the rest of the pool, counted once
+    each (not resampled)."""
+    hits = [(r["label"] == "same", frozenset((r["article_a"], r["article_b"])) in after)
+            for r in exact]  # fmt: skip
     kept = len(before & after)
     by_band: dict[str, list[tuple[bool, bool]]] = {}
     for r in sample:
@@ -320,6 +325,9 @@ def after_totals(
 
     def totals(bands: dict[str, list[tuple[bool, bool]]], p: float) -> tuple[float, float, float]:
         tp, fn, fp = kept * p, float(known_same), kept * (1 - p)
+        tp += sum(s and m for s, m in hits)
+        fn += sum(s and not m for s, m in hits)
+        fp += sum(m and not s for s, m in hits)
         for b, v in bands.items():
             w = pool_counts[b] / len(v)
             tp += w * sum(s and m for s, m in v)

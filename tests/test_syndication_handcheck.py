@@ -148,6 +148,26 @@ def test_list_9_is_a_fresh_stratified_sample_off_lists_1_to_8():
     assert info["pool"] == {b: pool8[b] - drawn8[b] for b in pool8 if pool8[b] - drawn8[b]}
 
 
+def test_lists_5_to_8_and_list_9s_pool_are_round_5s_whole_pool():
+    """So `labelled-set` may count lists 5-8 as they are and weight list 9 to the rest."""
+    from collections import Counter
+
+    drawn = Counter(r["band"] for p in (LISTS[-1], LIST6, LIST7, LIST8) for r in hc.read_labels(p))
+    rest = hc.load_pool_counts(POOL9)["pool"]
+    whole = hc.load_pool_counts(POOL)["pool"]
+    assert {b: drawn[b] + rest.get(b, 0) for b in whole} == whole
+
+
+def test_exact_pairs_count_once_beside_the_weighted_sample():
+    row = {"article_a": "a", "article_b": "b", "band": "0.3-0.6", "label": "same"}
+    other = {"article_a": "c", "article_b": "d", "band": "0.3-0.6", "label": "different"}
+    after = {frozenset(("a", "b")), frozenset(("c", "d"))}
+    base, _ = hc.after_totals([row], {"0.3-0.6": 10}, set(), after, [row], known_same=0, reps=1)
+    got, _ = hc.after_totals([row], {"0.3-0.6": 10}, set(), after, [row], known_same=0, reps=1,
+                             exact=[other, {**row, "article_b": "e"}])  # fmt: skip
+    assert base == (10.0, 0.0, 0.0) and got == (10.0, 1.0, 1.0)
+
+
 def test_recall_after_a_change_that_merges_nothing_new_is_the_recall_before():
     """``estimate_after`` with the same merged pairs before and after gives ``estimate``'s
     recall (the known pool pairs counted as missed in both)."""
