@@ -34,6 +34,13 @@ whitespace-split words of the texts (``articles.n_words``). Targets: extraction 
 slices of ``2 * B`` texts and sums each one's CPU: the speed-up with the minute-to-minute drift
 of these shared cores mostly cancelled (each slice's two sides run seconds apart).
 
+``--before TREE`` (a ``git archive`` of the code before a change) times that tree's analyze
+side too, in the same rounds, next to this tree's (before it in odd rounds, after it in even
+ones), and prints its ratio and the after / before CPU per round: a change is measured against
+the same minutes' bare. ``--no-prev`` leaves the previous pipeline out (the ratio alone). The
+wall words/s of bare and analyze and their per-round ratio are printed beside the CPU figures
+(with ``--workers`` > 1 they are what the two parallel sides give on the same cores).
+
 ``--same-output`` first checks that the previous and the new pipeline find the same entities
 and sentence starts on every text (the dropped components feed neither).
 """
@@ -426,6 +433,10 @@ def _report_before(rounds: list[dict[str, dict]]) -> None:
     _spread(
         "ratio ingest+analyze BEFORE / bare, per round (CPU)",
         [r["bare"]["cpu"] / r[BEFORE]["cpu"] for r in rounds],
+    )
+    _spread(
+        "ratio ingest+analyze BEFORE / bare, per round (wall words/s)",
+        [r["bare"]["wall"] / r[BEFORE]["wall"] for r in rounds],
     )
     _spread(
         "analyze CPU after / before, per round",
