@@ -34,6 +34,13 @@ whitespace-split words of the texts (``articles.n_words``). Targets: extraction 
 slices of ``2 * B`` texts and sums each one's CPU: the speed-up with the minute-to-minute drift
 of these shared cores mostly cancelled (each slice's two sides run seconds apart).
 
+``--before TREE`` (a ``git archive`` of the code before a change) times that tree's analyze
+side too, in the same rounds, next to this tree's (before it in odd rounds, after it in even
+ones), and prints its ratio and the after / before CPU per round: a change is measured against
+the same minutes' bare. ``--no-prev`` leaves the previous pipeline out (the ratio alone). The
+wall words/s of bare and analyze and their per-round ratio are printed beside the CPU figures
+(with ``--workers`` > 1 they are what the two parallel sides give on the same cores).
+
 ``--same-output`` first checks that the previous and the new pipeline find the same entities
 and sentence starts on every text (the dropped components feed neither).
 """
@@ -117,35 +124,42 @@ def _timed(fn, cpu: dict[str, float], name: str):
 def run_workbench(sample: Path, workers: int) -> dict:
     """Wall and CPU seconds of ingest, extract and the rest of ``analyze`` into a fresh file,
     and the CPU seconds of each later stage inside that ``analyze()`` (its methods wrapped
-    on the instance: ``analyze`` calls them through ``self``)."""
+    on the instance: ``analyze`` calls them through ``self``). ``analyze`` runs extraction
+    itself, as ``workbench analyze`` does (what it computes along extraction is timed there)."""
     from workbench import Workbench
 
     db = fresh_db("tp_workbench.duckdb")
-    t = [time.perf_counter()]
-    c = [cpu_seconds()]
+    t0, c0 = time.perf_counter(), cpu_seconds()
     stage_cpu: dict[str, float] = {}
+    stage_wall: dict[str, float] = {}
     with Workbench(db) as wb:
         for name in LATER_STAGES:
             setattr(wb, name, _timed(getattr(wb, name), stage_cpu, name))
+        extract_ = wb.extract
+
+        def timed_extract(**kw):
+            w0 = time.perf_counter()
+            try:
+                return _timed(extract_, stage_cpu, "extract")(**kw)
+            finally:
+                stage_wall["extract"] = time.perf_counter() - w0
+
+        wb.extract = timed_extract
         wb.ingest([sample], format="jsonl", progress=False)
-        t.append(time.perf_counter())
-        c.append(cpu_seconds())
-        res = wb.extract(workers=workers, progress=False)
-        t.append(time.perf_counter())
-        c.append(cpu_seconds())
-        wb.analyze(workers=workers, progress=False)  # extraction done: every later stage
-        t.append(time.perf_counter())
-        c.append(cpu_seconds())
+        t1, c1 = time.perf_counter(), cpu_seconds()
+        out = wb.analyze(workers=workers, progress=False)
+        t2, c2 = time.perf_counter(), cpu_seconds()
+        res = out["extract"]
         counts = {"articles": res.articles, "sentences": res.sentences, "mentions": res.mentions}
     return {
-        "ingest": t[1] - t[0],
-        "extract": t[2] - t[1],
-        "rest": t[3] - t[2],
-        "ingest_extract": t[2] - t[0],
-        "analyze": t[3] - t[0],
-        "cpu_ingest_extract": c[2] - c[0],
-        "cpu_analyze": c[3] - c[0],
-        "cpu_analyze_less_resolve": c[3] - c[0] - stage_cpu.get("resolve", 0.0),
+        "ingest": t1 - t0,
+        "extract": stage_wall["extract"],
+        "rest": t2 - t1 - stage_wall["extract"],
+        "ingest_extract": t1 - t0 + stage_wall["extract"],
+        "analyze": t2 - t0,
+        "cpu_ingest_extract": c1 - c0 + stage_cpu["extract"],
+        "cpu_analyze": c2 - c0,
+        "cpu_analyze_less_resolve": c2 - c0 - stage_cpu.get("resolve", 0.0),
         "stage_cpu": stage_cpu,
         "counts": counts,
     }
@@ -235,12 +249,26 @@ def same_output(old, new, texts: list[str]) -> tuple[int, int, int]:
 SIDES = ("prev", "bare", "analyze")
 #: ``--paired``: one more process per round that times both pipelines slice by slice.
 PAIR = "pair"
+#: ``--before TREE``: the analyze side once more per round, with another tree's code.
+BEFORE = "before"
 
 
-def _side_order(r: int) -> tuple[str, ...]:
+def _side_order(r: int, *, prev: bool = True) -> tuple[str, ...]:
     """prev, bare, analyze in odd rounds, reversed in even ones (ABC CBA ...): bare always
-    runs next to each side it is compared with, and no side always runs first."""
-    return SIDES if r % 2 == 0 else SIDES[::-1]
+    runs next to each side it is compared with, and no side always runs first. Without
+    ``prev`` (``--no-prev``: the ratio alone) bare and analyze alternate the same way."""
+    sides = SIDES if prev else tuple(s for s in SIDES if s != "prev")
+    return sides if r % 2 == 0 else sides[::-1]
+
+
+def _round_sides(r: int, args: argparse.Namespace) -> tuple[str, ...]:
+    """The sides of round ``r``: ``_side_order``, with ``before`` beside ``analyze`` (before
+    it in even rounds, after it in odd ones), then ``pair``."""
+    sides = list(_side_order(r, prev=not args.no_prev))
+    if args.before:
+        i = sides.index("analyze")
+        sides.insert(i if r % 2 == 0 else i + 1, BEFORE)
+    return (*sides, *((PAIR,) if args.paired else ()))
 
 
 def _child_bare(texts: list[str], workers: int, batch: int, previous: bool) -> dict:
@@ -315,11 +343,17 @@ def child(argv: list[str]) -> None:
 
 
 def run_side(side: str, paths: tuple[Path, Path], args: argparse.Namespace, batch: int) -> dict:
-    """One side in a fresh interpreter (this script, ``--side``); its JSON result."""
-    cmd = [sys.executable, __file__, "--side", side, "--texts", str(paths[0])]
+    """One side in a fresh interpreter (this script, ``--side``); its JSON result. ``before``
+    is the analyze side of the tree ``--before`` names, run from there with its own code."""
+    script, env, cwd = __file__, None, None
+    if side == BEFORE:
+        tree = args.before.resolve()
+        script, cwd, side = str(tree / "bench" / "bench_throughput.py"), tree, "analyze"
+        env = os.environ | {"PYTHONPATH": str(tree)}
+    cmd = [sys.executable, script, "--side", side, "--texts", str(paths[0])]
     cmd += ["--sample", str(paths[1]), "--workers", str(args.workers), "--batch", str(batch)]
     cmd += ["--warm"] if args.warm and side == "analyze" else []
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not lines:
         raise SystemExit(f"bench side {side!r} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -337,24 +371,31 @@ def _spread(label: str, values: list[float], target: str = "") -> float:
 def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
     """Per-round ratios (sides of the same round ran back to back) and their medians."""
     med = statistics.median
-    cpu = {s: [r[s]["cpu"] for r in rounds] for s in SIDES}
-    bl.figure("bare nlp.pipe (median CPU)", words / med(cpu["bare"]), "words/CPU-s")
-    bl.figure(
-        "bare nlp.pipe, previous pipeline (median CPU)", words / med(cpu["prev"]), "words/CPU-s"
-    )
-    bl.figure("workbench ingest+analyze (median CPU)", words / med(cpu["analyze"]), "words/CPU-s")
-    out = {
-        "speedup_cpu": _spread(
+    sides = [s for s in SIDES if all(s in r for r in rounds)]
+    cpu = {s: [r[s]["cpu"] for r in rounds] for s in sides}
+    wall = {s: [r[s]["wall"] for r in rounds] for s in sides}
+    for side, label in (("bare", "bare nlp.pipe"), ("analyze", "workbench ingest+analyze")):
+        bl.figure(f"{label} (median CPU)", words / med(cpu[side]), "words/CPU-s")
+        bl.figure(f"{label} (median wall)", words / med(wall[side]), "words/s")
+    out = {}
+    if "prev" in sides:
+        bl.figure(
+            "bare nlp.pipe, previous pipeline (median CPU)", words / med(cpu["prev"]), "words/CPU-s"
+        )
+        out["speedup_cpu"] = _spread(
             "extraction speed-up new / previous, per round (CPU)",
             [p / b for p, b in zip(cpu["prev"], cpu["bare"], strict=True)],
             ">= 1.7",
-        ),
-        "ratio_analyze_cpu": _spread(
-            "ratio ingest+analyze (every stage) / bare, per round (CPU)",
-            [b / a for b, a in zip(cpu["bare"], cpu["analyze"], strict=True)],
-            ">= 0.85",
-        ),
-    }
+        )
+    out["ratio_analyze_cpu"] = _spread(
+        "ratio ingest+analyze (every stage) / bare, per round (CPU)",
+        [b / a for b, a in zip(cpu["bare"], cpu["analyze"], strict=True)],
+        ">= 0.85",
+    )
+    out["ratio_analyze_wall"] = _spread(
+        "ratio ingest+analyze (every stage) / bare, per round (wall words/s)",
+        [b / a for b, a in zip(wall["bare"], wall["analyze"], strict=True)],
+    )
     ie = [r["analyze"]["cpu_ingest_extract"] for r in rounds]
     out["ratio_ingest_extract_cpu"] = _spread(
         "ratio ingest+extract / bare, per round (CPU)",
@@ -366,6 +407,8 @@ def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
         "ratio ingest+analyze less resolve / bare, per round (CPU)",
         [b / x for b, x in zip(cpu["bare"], less, strict=True)],
     )
+    if all(BEFORE in r for r in rounds):
+        _report_before(rounds)
     if all(PAIR in r for r in rounds):
         out["speedup_paired_cpu"] = _spread(
             "extraction speed-up new / previous, paired slice by slice in one process (CPU)",
@@ -385,12 +428,36 @@ def _report(words: int, rounds: list[dict[str, dict]]) -> dict[str, float]:
     return out
 
 
+def _report_before(rounds: list[dict[str, dict]]) -> None:
+    """The ratio with the ``--before`` tree's analyze, and each stage's CPU there."""
+    _spread(
+        "ratio ingest+analyze BEFORE / bare, per round (CPU)",
+        [r["bare"]["cpu"] / r[BEFORE]["cpu"] for r in rounds],
+    )
+    _spread(
+        "ratio ingest+analyze BEFORE / bare, per round (wall words/s)",
+        [r["bare"]["wall"] / r[BEFORE]["wall"] for r in rounds],
+    )
+    _spread(
+        "analyze CPU after / before, per round",
+        [r["analyze"]["cpu"] / r[BEFORE]["cpu"] for r in rounds],
+    )
+    for key in ("cpu_ingest_extract", *LATER_STAGES):
+        v = [r[BEFORE]["stage_cpu"][key] if key in LATER_STAGES else r[BEFORE][key] for r in rounds]
+        bl.figure(
+            f"  BEFORE: CPU-s of {key} (median; range {min(v):.2f}-{max(v):.2f})",
+            statistics.median(v),
+            "s",
+        )
+
+
 def _print_round(r: int, side: str, res: dict, batch: int) -> None:
     what = {"prev": f"bare previous pipeline (batch {batch})", "bare": f"bare (batch {batch})"}
     what[PAIR] = f"paired slices (batch {batch})"
+    what[BEFORE] = "BEFORE tree: workbench ingest+analyze"
     line = f"round {r + 1}: {what.get(side, 'workbench ingest+analyze')}"
     line += f" {res['wall']:.1f}s, {res['cpu']:.2f} CPU-s (load {res['load']})"
-    if side == "analyze":
+    if side in ("analyze", BEFORE):
         line += f"; ingest+extract {res['cpu_ingest_extract']:.2f} CPU-s; later stages: "
         line += ", ".join(f"{k} {v:.2f}" for k, v in res["stage_cpu"].items() if k in LATER_STAGES)
         line += f"; second run {res['cpu_warm']:.2f} CPU-s" if "cpu_warm" in res else ""
@@ -451,6 +518,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--warm", action="store_true", help="also a second analyze per process")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     ap.add_argument(
+        "--before",
+        type=Path,
+        help="a tree of the code before a change (git archive): its analyze side too, per round",
+    )
+    ap.add_argument(
+        "--no-prev",
+        action="store_true",
+        help="skip the previous pipeline (no extraction speed-up; the analyze ratio only)",
+    )
+    ap.add_argument(
         "--paired",
         action="store_true",
         help="also time both pipelines slice by slice in one process per round",
@@ -481,7 +558,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     rounds: list[dict[str, dict]] = []
     for r in range(args.rounds):
         rounds.append({})
-        for side in _side_order(r) + ((PAIR,) if args.paired else ()):
+        for side in _round_sides(r, args):
             rounds[-1][side] = run_side(side, (texts_path, sample), args, batch)
             _print_round(r, side, rounds[-1][side], batch)
     out = _report(words, rounds)

@@ -103,3 +103,53 @@ def test_every_annotation_stage_replaces_its_rows_when_run_again(extracted):
     assert extracted.find_quotes(progress=False).articles == 3
     assert store.table_counts(extracted.con, tables) == before
     assert before["quotes"] >= 1 and before["sentence_tone"] >= 3
+
+
+_ALONG_TABLES = {
+    "article_themes": "*",
+    "theme_hits": "*",
+    "sentence_tone": "*",
+    "article_tone": "*",
+    "stage_done": "stage, article_id, version, n",
+}
+_ALONG_WHERE = {"stage_done": " WHERE stage IN ('themes', 'tone')"}
+
+
+def _stage_rows(w) -> dict[str, list]:
+    return {
+        t: w.con.execute(
+            f"SELECT {cols} FROM {t}{_ALONG_WHERE.get(t, '')} ORDER BY ALL"  # noqa: S608
+        ).fetchall()
+        for t, cols in _ALONG_TABLES.items()
+    }
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_themes_and_tone_computed_along_extraction_equal_the_stages_rows(
+    tmp_path, seed_dir, tiny_articles, workers, monkeypatch
+):
+    from workbench import Workbench
+    from workbench.annotate import themes
+
+    with Workbench(tmp_path / "stages.duckdb") as w:
+        w.ingest([seed_dir, tiny_articles], progress=False)
+        w.extract(progress=False)  # no along: each stage reads the stored sentences
+        themed, toned = w.tag_themes(progress=False), w.score_tone(progress=False)
+        want = _stage_rows(w)
+    with Workbench(tmp_path / "along.duckdb") as w:
+        w.ingest([seed_dir, tiny_articles], progress=False)
+        for mod in (themes, tone):  # analyze leaves the stages nothing to read back
+            monkeypatch.setattr(mod, "_chunk_rows", lambda *a: pytest.fail("read back"))
+        out = w.analyze(workers=workers, progress=False)
+        got = _stage_rows(w)
+        runs_ = dict(w.con.execute("SELECT kind, counts FROM runs").fetchall())
+    assert len(want["theme_hits"]) > 0 and len(want["sentence_tone"]) > 10
+    assert got == want
+    # the stages report (and record) what was done along, as if they had done it
+    assert (
+        (out["themes"].articles, out["themes"].hits)
+        == (themed.articles, themed.hits)
+        == (4, len(want["theme_hits"]))
+    )
+    assert (out["tone"].articles, out["tone"].sentences) == (toned.articles, toned.sentences)
+    assert json.loads(runs_["tone"])["sentences"] == toned.sentences

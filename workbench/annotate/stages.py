@@ -68,7 +68,8 @@ def run(
     options: dict[str, Any] | None = None,
     progress: bool = True,
 ) -> Any:
-    """Run ``stage`` over its pending articles and return ``result`` with its counts filled.
+    """Run ``stage`` over its pending articles and return ``result`` with its counts filled
+    (counts already in it, those of an :class:`Along` run during extraction, are kept).
 
     ``result`` is the stage's result dataclass: ``articles`` and ``seconds`` are set here,
     the ``tally`` of each chunk is added to it, and it is what the ``runs`` row records
@@ -113,6 +114,45 @@ def _replace(
         for table, rows in out.rows.items():
             store.insert_df(con, table, rows)
         mark_done(con, stage.name, stage.version, ids, out.done)
+
+
+@dataclass
+class Along:
+    """A stage's compute step run inside extraction, on each chunk's new sentence rows while
+    they are still in memory (``analyze`` passes these to ``extract``).
+
+    Why: the stage would otherwise read the same rows back from DuckDB afterwards, and with
+    ``workers`` > 1 the step runs in the extraction workers, beside spaCy, instead of alone
+    in the parent. ``compute`` maps the chunk's sentences (Arrow, extraction's schema; each
+    article's rows together, in ``idx`` order) to the stage's :class:`Chunk` for the
+    articles that have sentences, in their order there; it must pickle (a module-level
+    function or a ``functools.partial`` of one) to reach a worker. ``write`` stores it in
+    the extraction's transaction as the stage runner would, so an article is extracted and
+    done by this stage together or not at all; the stage itself then finds nothing pending
+    for those articles. ``result`` keeps the counts the stage reports (and records) after.
+    """
+
+    stage: Stage
+    compute: Callable[[pa.Table], Chunk]
+    result: Any
+
+    def write(self, con: duckdb.DuckDBPyConnection, sentences: pa.Table, out: Chunk) -> None:
+        """Delete, insert, mark done (the caller holds the transaction); count once committed."""
+        ids = article_ids_of(sentences)
+        delete_for(con, self.stage.tables, ids)
+        for table, rows in out.rows.items():
+            store.insert_df(con, table, rows)
+        mark_done(con, self.stage.name, self.stage.version, ids, out.done)
+
+    def committed(self, sentences: pa.Table, out: Chunk) -> None:
+        self.result.articles += len(article_ids_of(sentences))
+        for k, v in out.tally.items():
+            setattr(self.result, k, getattr(self.result, k) + v)
+
+
+def article_ids_of(sentences: pa.Table) -> list[str]:
+    """The distinct article ids of sentence rows, in their order there."""
+    return list(dict.fromkeys(sentences.column("article_id").to_pylist()))
 
 
 def forget(con: duckdb.DuckDBPyConnection, stage: str) -> None:

@@ -36,7 +36,7 @@ import math
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -729,8 +729,18 @@ def _article_tokens(
             "SELECT s.article_id, s.idx, s.tokens, s.lemmas, s.token_starts FROM sentences s"
             " JOIN _wb_theme_ids i USING (article_id) ORDER BY s.article_id, s.idx"
         ).to_arrow_table()
-    if not tab.num_rows:
+    flat = _tokens_of_table(tab)
+    if flat is None:
+        yield from ((aid, ArticleTokens.of(s)) for aid, s in _article_sentences(con, ids))
         return
+    yield from flat
+
+
+def _tokens_of_table(tab: pa.Table) -> Iterator[tuple[str, ArticleTokens]] | None:
+    """(article_id, its tokens) of sentence rows (each article's rows together, in ``idx``
+    order), column-wise; None when some row's three lists are not parallel (or NULL)."""
+    if not tab.num_rows:
+        return iter(())
     toks, lems, offs = (
         tab.column(c).combine_chunks() for c in ("tokens", "lemmas", "token_starts")
     )
@@ -741,8 +751,15 @@ def _article_tokens(
         or not pc.all(pc.equal(n, pc.list_value_length(offs))).as_py()
         or offs.flatten().null_count
     ):  # fmt: skip
-        yield from ((aid, ArticleTokens.of(s)) for aid, s in _article_sentences(con, ids))
-        return
+        return None
+    return _flat_tokens(tab, n, (toks, lems, offs))
+
+
+def _flat_tokens(
+    tab: pa.Table, n: pa.Array, lists: tuple[pa.Array, pa.Array, pa.Array]
+) -> Iterator[tuple[str, ArticleTokens]]:
+    """:func:`_tokens_of_table` once the lists are known to be parallel."""
+    toks, lems, offs = lists
     counts = n.to_numpy(zero_copy_only=False)
     aids = tab.column("article_id").to_pylist()
     first = [i for i in range(len(aids)) if i == 0 or aids[i] != aids[i - 1]]
@@ -790,11 +807,18 @@ def _chunk_rows(
     tagger: Tagger, con: duckdb.DuckDBPyConnection, ids: list[str], h: str
 ) -> stages.Chunk:
     """The compute step: ``article_themes`` and ``theme_hits`` rows of a chunk of articles."""
+    return _rows_of(tagger, _article_tokens(con, ids), ids, h)
+
+
+def _rows_of(
+    tagger: Tagger, articles: Iterable[tuple[str, ArticleTokens]], ids: list[str], h: str
+) -> stages.Chunk:
+    """The stage's rows of ``articles`` (article_id, tokens); ``ids``: the chunk's articles."""
     at: dict[str, list] = {k: [] for k in _AT_COLS}
     th: dict[str, list] = {k: [] for k in _TH_COLS}
     n_by_id = dict.fromkeys(ids, 0)
     tagged = 0
-    for aid, tokens in _article_tokens(con, ids):
+    for aid, tokens in articles:
         assigned, hits, _ = tag_tokens(tagger, tokens)
         n_by_id[aid] = len(assigned)
         tagged += bool(assigned)
@@ -819,17 +843,66 @@ def _chunk_rows(
     )
 
 
+def _along_rows(tax: Taxonomy, h: str, sentences: pa.Table) -> stages.Chunk:
+    """The stage's rows of new sentence rows in memory (``stages.Along``): the same tokens
+    the stage reads back from ``sentences``, without the read."""
+    tab = sentences.select(["article_id", "idx", "tokens", "lemmas", "token_starts"])
+    ids = stages.article_ids_of(tab)
+    flat = _tokens_of_table(tab)
+    if flat is None:
+        by_id: dict[str, list] = {i: [] for i in ids}
+        for aid, *row in zip(*(c.to_pylist() for c in tab.columns), strict=True):
+            by_id[aid].append(tuple(row))
+        flat = ((aid, ArticleTokens.of(rows)) for aid, rows in by_id.items())
+    return _rows_of(tagger_for(tax), flat, ids, h)
+
+
+def _prepared(con: duckdb.DuckDBPyConnection, tax: Taxonomy, *, retag: bool) -> Callable[[], None]:
+    """The stage's ``prepare``: a new taxonomy (``retag``) replaces ``themes`` and clears
+    its tags."""
+    h = tax.hash
+
+    def prepare() -> None:
+        if retag:
+            for t in ("themes", "article_themes", "theme_hits"):
+                con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
+            stages.forget(con, STAGE)
+            store.insert_df(con, "themes", tax.frame())
+            store.set_meta(con, "themes.taxonomy_hash", h)
+            store.set_meta(con, "themes.files", json.dumps(list(tax.files)))
+        store.set_meta(con, META_EXTRA, json.dumps(user_files(tax)))
+
+    return prepare
+
+
+def along(con: duckdb.DuckDBPyConnection, *, chunk: int = CHUNK) -> stages.Along:
+    """The stage as ``tag_themes(taxonomy=None)`` would run it, computed during extraction
+    (``stages.Along``): its ``prepare`` runs now, and ``tag_themes`` then continues its
+    counts. The tagger is compiled here, so forked extraction workers inherit it."""
+    tax = load_taxonomy(remembered_taxonomy(con))
+    h = tax.hash
+    previous = store.get_meta(con, "themes.taxonomy_hash")
+    result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
+    with store.transaction(con):
+        _prepared(con, tax, retag=previous != h)()
+    tagger_for(tax)
+    stage = stages.Stage(STAGE, h, ("article_themes", "theme_hits"), chunk)
+    return stages.Along(stage, functools.partial(_along_rows, tax, h), result)
+
+
 def tag_themes(
     con: duckdb.DuckDBPyConnection,
     *,
     taxonomy: str | os.PathLike[str] | Sequence[Any] | Taxonomy | None = None,
     progress: bool = True,
     chunk: int = CHUNK,
+    counted: ThemeResult | None = None,
 ) -> ThemeResult:
     """Tag articles from stored sentences: only new ones, or all when the taxonomy changed.
 
     ``taxonomy=None`` uses the user files this database was last tagged with
-    (``remembered_taxonomy``), ``[]`` the shipped taxonomy only.
+    (``remembered_taxonomy``), ``[]`` the shipped taxonomy only. ``counted``: the result of
+    an :func:`along` of the same taxonomy, whose counts this run continues.
 
     A taxonomy change first replaces ``themes`` and clears ``article_themes`` and
     ``theme_hits`` in one transaction (the new hash goes on every row and in
@@ -842,18 +915,11 @@ def tag_themes(
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
     h = tax.hash
     previous = store.get_meta(con, "themes.taxonomy_hash")
-    result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
-
-    def prepare() -> None:
-        if result.retagged_all:
-            for t in ("themes", "article_themes", "theme_hits"):
-                con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
-            stages.forget(con, STAGE)
-            store.insert_df(con, "themes", tax.frame())
-            store.set_meta(con, "themes.taxonomy_hash", h)
-            store.set_meta(con, "themes.files", json.dumps(list(tax.files)))
-        store.set_meta(con, META_EXTRA, json.dumps(user_files(tax)))
-
+    if isinstance(counted, ThemeResult) and counted.taxonomy_hash == h:
+        result = counted  # tagged along during extraction (``along``)
+    else:
+        result = ThemeResult(taxonomy_hash=h, themes=len(tax), retagged_all=previous != h)
+    prepare = _prepared(con, tax, retag=previous != h)
     return stages.run(
         con,
         stages.Stage(STAGE, h, ("article_themes", "theme_hits"), chunk),

@@ -140,23 +140,40 @@ def sentence_scores(text: str) -> dict[str, float]:
 
 
 def score_tone(
-    con: duckdb.DuckDBPyConnection, *, progress: bool = True, chunk: int = CHUNK
+    con: duckdb.DuckDBPyConnection,
+    *,
+    progress: bool = True,
+    chunk: int = CHUNK,
+    counted: ToneResult | None = None,
 ) -> ToneResult:
-    """Score sentences of the articles not yet scored (all of them when the method changed)."""
-
-    def prepare() -> None:
-        if store.get_meta(con, "tone.version") != TONE_VERSION:
-            stages.forget(con, STAGE)
-            store.set_meta(con, "tone.version", TONE_VERSION)
-
+    """Score sentences of the articles not yet scored (all of them when the method changed).
+    ``counted``: the result of an :func:`along`, whose counts this run continues."""
     return stages.run(
         con,
         stages.Stage(STAGE, TONE_VERSION, ("sentence_tone", "article_tone"), chunk),
         lambda ids: _chunk_rows(con, ids),
-        result=ToneResult(),
-        prepare=prepare,
+        result=counted if isinstance(counted, ToneResult) else ToneResult(),
+        prepare=lambda: _prepare(con),
         progress=progress,
     )
+
+
+def _prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """A changed method scores every article again."""
+    if store.get_meta(con, "tone.version") != TONE_VERSION:
+        stages.forget(con, STAGE)
+        store.set_meta(con, "tone.version", TONE_VERSION)
+
+
+def along(con: duckdb.DuckDBPyConnection, *, chunk: int = CHUNK) -> stages.Along:
+    """The stage computed during extraction (``stages.Along``): its ``prepare`` runs now,
+    and ``score_tone`` then continues its counts. VADER is loaded here, so forked
+    extraction workers inherit it."""
+    with store.transaction(con):
+        _prepare(con)
+    analyzer()
+    stage = stages.Stage(STAGE, TONE_VERSION, ("sentence_tone", "article_tone"), chunk)
+    return stages.Along(stage, _along_rows, ToneResult())
 
 
 _SENTENCE_COLS = ("compound", "pos", "neg", "neu")
@@ -169,6 +186,17 @@ def _chunk_rows(con: duckdb.DuckDBPyConnection, ids: list[str]) -> stages.Chunk:
             "SELECT s.article_id, s.idx, s.text FROM sentences s"
             " JOIN _wb_tone_ids USING (article_id) ORDER BY s.article_id, s.idx"
         ).fetchall()
+    return _rows_of(rows, ids)
+
+
+def _along_rows(sentences: pa.Table) -> stages.Chunk:
+    """The stage's rows of new sentence rows in memory (``stages.Along``)."""
+    cols = (sentences.column(c).to_pylist() for c in ("article_id", "idx", "text"))
+    return _rows_of(list(zip(*cols, strict=True)), stages.article_ids_of(sentences))
+
+
+def _rows_of(rows: list[tuple[str, int, str | None]], ids: list[str]) -> stages.Chunk:
+    """``sentence_tone`` and ``article_tone`` rows of (article_id, idx, text) rows."""
     sia = analyzer()
     st: dict[str, list] = {k: [] for k in ("article_id", "sentence_idx", *_SENTENCE_COLS)}
     per_article: dict[str, list[float]] = {a: [] for a in ids}

@@ -25,6 +25,18 @@ from ..query import api as query
 from ..resolve import stage as resolve
 
 
+def _along_extraction(con: duckdb.DuckDBPyConnection) -> dict[str, stages.Along]:
+    """The stages ``analyze`` computes during extraction, on each chunk's new sentences in
+    memory (``stages.Along``): themes (the remembered taxonomy) and tone. None when there
+    is nothing to extract (then no tagger is compiled for nothing)."""
+    (todo,) = con.execute(
+        "SELECT count(*) FROM articles WHERE extracted_pipeline IS NULL"
+    ).fetchone()
+    if not todo:
+        return {}
+    return {a.stage.name: a for a in (themes.along(con), tone.along(con))}
+
+
 def _query_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     """A ``Workbench`` method running the query function ``fn`` on the workbench's
     connection, with ``fn``'s own signature (less ``con``) and docstring."""
@@ -59,6 +71,8 @@ class Workbench:
         self.path = Path(path) if path is not None else config.DEFAULT_DB
         self.read_only = read_only
         self.model_name = model or config.DEFAULT_MODEL
+        #: stages computed during this ``analyze()``'s extraction, by name (``_along_extraction``)
+        self._along: dict[str, stages.Along] = {}
         self._con: duckdb.DuckDBPyConnection | None = None
 
     # ------------------------------------------------------------------ connection
@@ -238,20 +252,29 @@ class Workbench:
         out: dict[str, Any] = {}
 
         def every_stage() -> dict[str, Any]:
-            out["extract"] = self.extract(workers=workers, progress=progress)
-            (rows,) = self.con.execute("SELECT count(*) FROM sentences").fetchone()
-            with store.threads_for(self.con, rows):  # a small corpus: one DuckDB thread
-                out["resolve"] = self.resolve(progress=progress)
-                out["themes"] = self.tag_themes(progress=progress)
-                out["tone"] = self.score_tone(progress=progress)
-                out["quotes"] = self.find_quotes(progress=progress)
-                out["stories"] = self.find_stories(progress=progress)
-                out["search_index"] = self.index_search(progress=progress)
-                out["aggregates"] = self.refresh_aggregates()
+            self._along = _along_extraction(self.con)
+            try:
+                out["extract"] = self.extract(workers=workers, progress=progress)
+                (rows,) = self.con.execute("SELECT count(*) FROM sentences").fetchone()
+                with store.threads_for(self.con, rows):  # a small corpus: one DuckDB thread
+                    out["resolve"] = self.resolve(progress=progress)
+                    out["themes"] = self.tag_themes(progress=progress)
+                    out["tone"] = self.score_tone(progress=progress)
+                    out["quotes"] = self.find_quotes(progress=progress)
+                    out["stories"] = self.find_stories(progress=progress)
+                    out["search_index"] = self.index_search(progress=progress)
+                    out["aggregates"] = self.refresh_aggregates()
+            finally:
+                self._along = {}
             return {k: str(v) for k, v in out.items()}
 
         self._recorded("analyze", every_stage, options={"workers": workers})
         return out
+
+    def _counted(self, stage: str) -> Any:
+        """The counts of ``stage`` computed along the extraction of this ``analyze()``."""
+        a = self._along.pop(stage, None)
+        return a.result if a is not None else None
 
     def _recorded(self, kind: str, fn: Any, *, options: dict[str, Any] | None = None) -> Any:
         """Run one stage as a row of ``runs`` (status, counts, time; see ``workbench.base.runs``)."""
@@ -273,7 +296,12 @@ class Workbench:
         return self._recorded(
             "extract",
             lambda: extract.extract(
-                self.con, model=self.model_name, workers=workers, progress=progress, limit=limit
+                self.con,
+                model=self.model_name,
+                workers=workers,
+                progress=progress,
+                limit=limit,
+                along=tuple(self._along.values()),
             ),
             options={"model": self.model_name, "workers": workers, "limit": limit},
         )
@@ -399,13 +427,14 @@ class Workbench:
         was last tagged with, ``[]`` returns to the shipped taxonomy. The evidence of each tag
         (``theme_hits``, see ``workbench.annotate.themes``) is read with ``evidence("theme", id)``."""
 
-        return themes.tag_themes(self.con, taxonomy=taxonomy, progress=progress)
+        counted = self._counted(themes.STAGE) if taxonomy is None else None
+        return themes.tag_themes(self.con, taxonomy=taxonomy, progress=progress, counted=counted)
 
     def score_tone(self, *, progress: bool = True) -> Any:
         """VADER tone of every stored sentence and the article mean (``workbench.annotate.tone``);
         read it with :meth:`tone`."""
 
-        return tone.score_tone(self.con, progress=progress)
+        return tone.score_tone(self.con, progress=progress, counted=self._counted(tone.STAGE))
 
     def find_quotes(self, *, progress: bool = True) -> Any:
         """Direct quotations with speakers linked to actors (``workbench.annotate.quotes``); read them

@@ -20,12 +20,13 @@ Why this shape:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import functools
 import multiprocessing as mp
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -283,17 +284,46 @@ _MENT_SCHEMA = pa.schema(
 )
 
 
+#: One chunk's later-stage rows computed along (``stages.Along``): per part of the chunk (a
+#: pool task, or the whole chunk), its sentences and each along's ``Chunk``.
+_AlongParts = list[tuple[pa.Table, list[Any]]]
+
+
 def _write_tables(
-    con: duckdb.DuckDBPyConnection, pid: int, ids: list[str], s_tab: pa.Table, m_tab: pa.Table
+    con: duckdb.DuckDBPyConnection,
+    pid: int,
+    ids: list[str],
+    s_tab: pa.Table,
+    m_tab: pa.Table,
+    along: tuple[Sequence[Any], _AlongParts] = ((), []),
 ) -> None:
-    """One transaction per chunk: rows + the articles' ``extracted_pipeline`` marker."""
-    with store.transaction(con):
+    """One transaction per chunk: rows + the articles' ``extracted_pipeline`` marker, and the
+    rows of the stages computed along (each written as its stage runner would)."""
+    stages_along, parts = along
+
+    def committed() -> None:
+        for sents, outs in parts:
+            if sents.num_rows:
+                for a, out in zip(stages_along, outs, strict=True):
+                    a.committed(sents, out)
+
+    shield = runs.deferred if stages_along else contextlib.nullcontext
+    with store.transaction(con, committed=committed, shield=shield):
         store.insert_df(con, "sentences", s_tab)
         store.insert_df(con, "mentions", m_tab)
         con.execute(
             "UPDATE articles SET extracted_pipeline = ? WHERE article_id = ANY(?::VARCHAR[])",
             [pid, ids],
         )
+        for sents, outs in parts:
+            if sents.num_rows:
+                for a, out in zip(stages_along, outs, strict=True):
+                    a.write(con, sents, out)
+
+
+def along_rows(computes: Sequence[Any], s_tab: pa.Table) -> list[Any]:
+    """Each along-computed stage's rows of one part's sentences (empty: nothing to do)."""
+    return [c(s_tab) for c in computes] if s_tab.num_rows else [None] * len(computes)
 
 
 def _clear_orphans(con: duckdb.DuckDBPyConnection) -> None:
@@ -316,13 +346,16 @@ def extract(
     chunk_size: int = config.EXTRACT_BATCH,
     progress: bool = True,
     limit: int | None = None,
+    along: Sequence[Any] = (),
 ) -> ExtractResult:
     """Run spaCy over the articles whose ``extracted_pipeline`` is NULL and store the rows.
 
     ``workers`` > 1 runs that many worker processes, each parsing whole tasks of
     ``POOL_TASK`` articles; ``batch_size`` documents go through ``nlp.pipe`` at a time;
     ``chunk_size`` articles are committed per transaction;
-    ``limit`` stops after that many articles (for samples).
+    ``limit`` stops after that many articles (for samples);
+    ``along``: later stages (``annotate.stages.Along``) computed on each chunk's sentences
+    while they are in memory (in the workers when ``workers`` > 1), stored in its transaction.
     """
     if workers < 1:
         raise errors.BadOption(f"workers must be >= 1 (got {workers})")
@@ -341,9 +374,11 @@ def extract(
     pid = pipeline_id(con, nlp)
     result.pipeline_id = pid
 
-    def write(ids: list[str], s_tab: pa.Table, m_tab: pa.Table, words: int) -> None:
+    def write(
+        ids: list[str], s_tab: pa.Table, m_tab: pa.Table, words: int, parts: _AlongParts
+    ) -> None:
         runs.check()  # a ctrl-C some library swallowed stops before the next commit
-        _write_tables(con, pid, ids, s_tab, m_tab)
+        _write_tables(con, pid, ids, s_tab, m_tab, (along, parts))
         result.articles += len(ids)
         result.sentences += s_tab.num_rows
         result.mentions += m_tab.num_rows
@@ -352,9 +387,12 @@ def extract(
 
     with progress_bar(desc="extract", unit="article", total=total, enable=progress) as bar:
         if workers > 1:
-            _extract_pool(con, model, pid, workers, batch_size, chunk_size, limit, write)
+            computes = [a.compute for a in along]
+            _extract_pool(
+                con, (model, computes), pid, workers, batch_size, chunk_size, limit, write
+            )
         else:
-            _extract_serial(nlp, con, pid, batch_size, chunk_size, limit, write)
+            _extract_serial(nlp, con, pid, batch_size, chunk_size, limit, (write, along))
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -366,9 +404,17 @@ def _extract_serial(
     batch_size: int,
     chunk_size: int,
     limit: int | None,
-    write: Any,
+    sink: tuple[Any, Sequence[Any]],
 ) -> None:
-    """One process: a single ``nlp.pipe`` over the streamed texts, one write per chunk."""
+    """One process: a single ``nlp.pipe`` over the streamed texts, one write per chunk (with
+    the rows of the stages computed along)."""
+    write, along = sink
+    computes = [a.compute for a in along]
+
+    def flush(ids: list[str], sent: dict[str, list], ment: dict[str, list], words: int) -> None:
+        s_tab, m_tab = _tables(pid, sent, ment)
+        parts = [(s_tab, along_rows(computes, s_tab))] if along else []
+        write(ids, s_tab, m_tab, words, parts)
 
     def source() -> Iterator[tuple[str, str]]:
         for ids, texts in pending(con, chunk_size, limit):
@@ -380,29 +426,34 @@ def _extract_serial(
         words += doc_rows(doc, aid, pid, sent, ment)
         ids.append(aid)
         if len(ids) >= chunk_size:
-            write(ids, *_tables(pid, sent, ment), words)
+            flush(ids, sent, ment, words)
             ids, sent, ment, words = [], _empty(_SENT_COLS), _empty(_MENT_COLS), 0
     if ids:
-        write(ids, *_tables(pid, sent, ment), words)
+        flush(ids, sent, ment, words)
 
 
 #: the pipeline inside a pool worker (inherited from the parent by fork, else loaded once)
 _WORKER_NLP: Language | None = None
+#: the compute steps of the stages run along, inside a pool worker
+_WORKER_ALONG: Sequence[Any] = ()
 
 
-def _worker_init(model: str | None) -> None:
-    global _WORKER_NLP
+def _worker_init(model: str | None, computes: Sequence[Any] = ()) -> None:
+    global _WORKER_NLP, _WORKER_ALONG
     _WORKER_NLP = pipeline(model)
+    _WORKER_ALONG = computes
 
 
-def _worker_task(args: tuple[list[str], list[str], int, int]) -> tuple[pa.Table, ...]:
+def _worker_task(args: tuple[list[str], list[str], int, int]) -> tuple[Any, ...]:
+    """One task's (sentences, mentions, articles) tables and its along-computed rows."""
     ids, texts, pid, batch_size = args
-    return extract_rows(_WORKER_NLP, ids, texts, pid, batch_size=batch_size)
+    tables = extract_rows(_WORKER_NLP, ids, texts, pid, batch_size=batch_size)
+    return (*tables, along_rows(_WORKER_ALONG, tables[0]) if _WORKER_ALONG else None)
 
 
 def _extract_pool(
     con: duckdb.DuckDBPyConnection,
-    model: str | None,
+    setup: tuple[str | None, Sequence[Any]],
     pid: int,
     workers: int,
     batch_size: int,
@@ -414,24 +465,26 @@ def _extract_pool(
     only reads texts and writes tables. No spaCy Doc crosses a process boundary (that
     pickling is most of ``nlp.pipe(n_process=...)``'s overhead), and at most
     ``2 x workers`` tasks are in flight, so memory stays bounded. Results are written in
-    submission order, ``chunk_size`` articles per transaction."""
+    submission order, ``chunk_size`` articles per transaction. ``setup``: the model and the
+    compute steps of the stages run along (in the workers, on each task's sentences)."""
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     task = max(1, min(POOL_TASK, chunk_size))
     inflight: deque = deque()
-    done: list[tuple[pa.Table, ...]] = []
+    done: list[tuple[Any, ...]] = []
 
-    def collect(tables: tuple[pa.Table, ...], final: bool = False) -> None:
+    def collect(tables: tuple[Any, ...], final: bool = False) -> None:
         if tables:
             done.append(tables)
         n = sum(t[2].num_rows for t in done)
         if done and (n >= chunk_size or final):
             s_tab, m_tab, a_tab = (pa.concat_tables(t[i] for t in done) for i in range(3))
+            parts = [(t[0], t[3]) for t in done if t[3] is not None]
             done.clear()
             ids = a_tab.column("article_id").to_pylist()
-            write(ids, s_tab, m_tab, sum(a_tab.column("words").to_pylist()))
+            write(ids, s_tab, m_tab, sum(a_tab.column("words").to_pylist()), parts)
 
-    with ctx.Pool(workers, initializer=_worker_init, initargs=(model,)) as pool:
+    with ctx.Pool(workers, initializer=_worker_init, initargs=setup) as pool:
         for ids, texts in pending(con, task, limit):
             inflight.append(pool.apply_async(_worker_task, ((ids, texts, pid, batch_size),)))
             if len(inflight) >= 2 * workers:
