@@ -173,7 +173,7 @@ def _geonames_dir() -> Path:
 
 
 #: Bump when the index layout or the build rules change (the cache key also hashes the data).
-_INDEX_VERSION = 5
+_INDEX_VERSION = 6
 
 
 def _cache_path() -> Path:
