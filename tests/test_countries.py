@@ -588,6 +588,25 @@ def test_fast_scans_find_the_same_matches_as_the_plain_regexes():
     assert found > 0
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t\n'\"’‘`“”–—()[]{}<>*#,;:!?.-sSthTHEeab\u017f\u00e9", max_size=14))
+def test_clean_returns_a_clean_surface_unchanged(surface: str) -> None:
+    """``_clean``'s shortcut (no step would change the surface) gives what its five steps
+    give, on strings made of the characters those steps look at."""
+    import re
+
+    from workbench.resolve import gazetteer as G
+
+    s = G._WS.sub(" ", surface.translate(G._QUOTES)).strip()
+    s = G._THE.sub("", G._POSS.sub("", G._EDGE.sub("", s)))
+    assert G._clean.__wrapped__(surface) == G._EDGE.sub("", s)
+    text = 'Paris, Ky. (AP) - He left.\nThen "Why?" she asked. (It was 3 p.m.) Done'
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|\n", text)]
+    from workbench.resolve import context as C
+
+    assert [m.end() for m in C._SENTENCE_END_FAST.finditer(text)] == ends and len(ends) == 4
+
+
 def test_saint_names_and_every_towns_alternate_names_are_indexed() -> None:
     # GeoNames writes "Saint Albans"; text writes "St. Albans" (the West Virginia city).
     text = "Mounds were built from St. Albans to Kanawha City, West Virginia, by the Adena."

@@ -105,7 +105,9 @@ class DiskTable(Mapping[str, Any]):
     def get(self, key: str, default: Any = None) -> Any:
         value = self._memo.get(key, _UNREAD)
         if value is _UNREAD and self._crcs is not None and not _has_crc(self._crcs, key):
-            return default
+            value = _MISSING
+            if len(self._memo) < 1_000_000:
+                self._memo[key] = value
         if value is _UNREAD:
             row = self._query("SELECT v FROM t WHERE k = ?", (key,))
             value = pickle.loads(row[0]) if row else _MISSING
