@@ -281,7 +281,13 @@ def _scan(
     small town's name is skipped when such a proper name follows it ("Jordan Hubmen",
     "Erie Otters": a team or a person, not evidence of a place).
     """
-    words = [(m.start(), m.end(), m.group()) for m in _SCAN_WORD.finditer(text)]
+    # Only capitalised words and connectors: a run never holds another word, and the text
+    # between two kept words then holds letters, which ends a run as that word did.
+    words = [
+        (m.start(), m.end(), w)
+        for m in _SCAN_WORD.finditer(text)
+        if (w := m.group())[0].isupper() or w in _CONNECT
+    ]
     i, n = 0, len(words)
     name_end = -2  # end offset of the last capitalised word read as part of a proper name
 
@@ -680,16 +686,14 @@ def _cosentence(text: str, mentions: list[tuple[int, str, str]]) -> dict[str, se
 
 def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, surface: str) -> None:
     """What one scanned name tells about the article, and its first-pass vote."""
-    cands = _in_text(_lookup(surface), _clean(surface))
-    key = _key(surface)
+    cands, key, facts = _name_facts(surface)
     p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
-    if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
+    if key in p.surnames and facts.town_only:
         return  # "Connie Yates ... Yates said": the person throughout the article
-    if start in p.org_starts and not any(c.kind in STRONG_KINDS for c in cands):
+    if start in p.org_starts and not facts.strong:
         return  # "Piedmont Aviation Inc": a company, no vote for Italy's Piedmont
-    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
-    p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
-    _note_mention(ctx, p, text, start, end, surface, key, cands)
+    p.mentions.append((start, key, facts.country))
+    _note_mention(ctx, p, text, start, end, surface, key, cands, facts)
     qual = _bare_qualifier(text[end : end + 40])
     if qual and _list_item_after(cands, qual, text[end : end + 80]):
         qual = None
@@ -703,6 +707,50 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     _vote_dominant(ctx, p, surface, key, cands)
 
 
+@dataclass(frozen=True)
+class _NameFacts:
+    """What a scanned name's readings say whatever the article (one per surface)."""
+
+    town_only: bool  # every reading a city or a bare county
+    strong: bool  # a country-level reading
+    country: str  # the one country among its country / code readings, else ""
+    possible: frozenset[tuple[str, str]]  # the states it could lie in
+    towns: frozenset[tuple[str, str]]  # the states of its town readings
+    shared: bool  # a state abbreviation of several countries ("WA")
+    initials: tuple[str, frozenset[str]] | None  # "South Africa" -> ("SA", {"ZAF"})
+
+
+@functools.lru_cache(maxsize=200_000)
+def _name_facts(surface: str) -> tuple[tuple[Cand, ...], str, _NameFacts]:
+    """A scanned name's readings, key and :class:`_NameFacts`, memoised: names recur within
+    an article and across a corpus."""
+    cands = _in_text(_lookup(surface), _clean(surface))
+    key = _key(surface)
+    weak = _gazetteer().weak_alt
+    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
+    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
+    initials = None
+    if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
+        codes = frozenset(c.code for c in cands if c.kind in _INITIAL_KINDS)
+        caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
+        if codes and len(caps) >= 2:
+            initials = (caps, codes)
+    facts = _NameFacts(
+        town_only=all(c.kind in {"city", "county_bare"} for c in cands),
+        strong=any(c.kind in STRONG_KINDS for c in cands),
+        country=next(iter(countries)) if len(countries) == 1 else "",
+        possible=frozenset(
+            (c.code, c.admin1)
+            for c in located
+            if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
+        ),
+        towns=frozenset((c.code, c.admin1) for c in located if c.kind == "city" and c.admin1),
+        shared=len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands),
+        initials=initials,
+    )
+    return cands, key, facts
+
+
 def _note_mention(
     ctx: _Context,
     p: _Pass1,
@@ -712,33 +760,21 @@ def _note_mention(
     surface: str,
     key: str,
     cands: tuple[Cand, ...],
+    facts: _NameFacts,
 ) -> None:
     """A name's local cue, the states it could lie in, its town states, a shared state
     abbreviation ("WA"), and the initials a multiword name defines ("SA", "NJ")."""
     lower_words = p.lower_words
     if _is_local(text, start, end) and not surface.endswith(_POSSESSIVE):
         ctx.local_keys.add(key)  # not "Australia's native birds": the country's
-    weak = _gazetteer().weak_alt
-    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
-    poss = {
-        (c.code, c.admin1)
-        for c in located
-        if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
-    }
-    if poss and not (" " not in surface and surface.casefold() in lower_words):
-        ctx.possible.setdefault(key, set()).update(poss)
+    if facts.possible and not (" " not in surface and surface.casefold() in lower_words):
+        ctx.possible.setdefault(key, set()).update(facts.possible)
     if surface.casefold() not in lower_words:
-        p.towns_in.setdefault(key, set()).update(
-            (c.code, c.admin1) for c in located if c.kind == "city" and c.admin1
-        )
-    if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
+        p.towns_in.setdefault(key, set()).update(facts.towns)
+    if facts.shared:
         p.shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
-    if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
-        codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
-        if codes:
-            caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
-            if len(caps) >= 2:
-                ctx.initials.setdefault(caps, set()).update(codes)
+    if facts.initials is not None:
+        ctx.initials.setdefault(facts.initials[0], set()).update(facts.initials[1])
 
 
 def _vote_dominant(

@@ -249,9 +249,16 @@ def _resolve_article(
         m.place_cands = place_of.get(i) or None  # picked once the outlet's home is known
         if cleaned in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
-            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
+            m.pcue += _title_prefix(surface)
         out.append(m)
     return out
+
+
+@functools.lru_cache(maxsize=50_000)
+def _title_prefix(surface: str) -> bool:
+    """The name carries a title word before it ("President Biden"): one answer per surface,
+    which recurs across an article and a corpus."""
+    return any(actors.is_title(w) for w in actors.strip_person(surface)[1])
 
 
 def _clean_names(
