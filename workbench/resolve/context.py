@@ -518,10 +518,15 @@ def _matches_near(
         p = max(p, q)
 
 
-def _cue_count(i: int, text: str) -> int:
-    """``len(_WEAK_CUES[i][0].findall(text))``, read only near the cue's anchors."""
+def _cue_count(i: int, text: str, found: dict[int, list[int]] | None = None) -> int:
+    """``len(_WEAK_CUES[i][0].findall(text))``, read only near the cue's anchors (0 at once
+    when the text holds none: then it holds none of the cue's needles either). ``found``
+    keeps the anchor starts of this text between cues."""
     anchors, before = _CUE_ANCHORS[i] or ((), 0)
-    at = _anchor_starts(text, anchors)
+    found = {} if found is None else found
+    at = found.get(id(anchors))
+    if at is None:
+        at = found[id(anchors)] = _anchor_starts(text, anchors)
     return sum(1 for _ in _matches_near(_WEAK_CUES[i][0], text, at, before)) if at else 0
 
 
@@ -922,10 +927,9 @@ def _style_votes(ctx: _Context, text: str, n_addresses: int) -> None:
     """A cue names a house style shared by several countries; it votes for the one of them
     the article's places favour (the first when none has evidence)."""
     style: Counter = Counter()
-    for i, (pattern, group, needles) in enumerate(_WEAK_CUES):
-        if needles and not any(s in text for s in needles):
-            continue  # no match can exist
-        n = n_addresses if pattern is _ADDRESS_TOWN else _cue_count(i, text)
+    found: dict[int, list[int]] = {}  # anchor starts by anchor set (two cues share months)
+    for i, (pattern, group, _needles) in enumerate(_WEAK_CUES):
+        n = n_addresses if pattern is _ADDRESS_TOWN else _cue_count(i, text, found)
         if n:
             code = max(group, key=lambda c: (ctx.country.get(c, 0.0), c == group[0]))
             style[code] += min(WEAK_MAX, WEAK_VOTE * n)
