@@ -269,10 +269,10 @@ def _clean_names(
     "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
     glued to a person name are not part of it. "Azov regiment", "Wagner group": a one-word
     "person" followed by a unit or body noun is that body, not a person."""
-    norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
+    norms = [_normalized(surface, label) for _, _, _, surface, label in rows]
     for i, r in enumerate(rows):
         if r[4] == "PERSON" and " " in norms[i]:
-            norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
+            norms[i] = _no_place_words(norms[i], word)
     rows = [
         (r[0], r[1], r[2], r[3], "ORG")
         if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
@@ -280,6 +280,18 @@ def _clean_names(
         for i, r in enumerate(rows)
     ]
     return rows, norms
+
+
+@functools.lru_cache(maxsize=100_000)
+def _normalized(surface: str, label: str) -> str:
+    """``actors.normalize``, memoised: a corpus names the same people and bodies again."""
+    return actors.normalize(surface, label)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _no_place_words(norm: str, word: Callable[[str], str | None]) -> str:
+    """``actors.strip_places`` with the country-level word lookup, memoised per name."""
+    return actors.strip_places(norm, functools.partial(_is_country, word))
 
 
 def _country_codes(
