@@ -725,7 +725,7 @@ class _NameFacts:
     initials: tuple[str, frozenset[str]] | None  # "South Africa" -> ("SA", {"ZAF"})
 
 
-@functools.lru_cache(maxsize=200_000)
+@functools.lru_cache(maxsize=50_000)
 def _name_facts(surface: str) -> tuple[tuple[Cand, ...], str, _NameFacts]:
     """A scanned name's readings, key and :class:`_NameFacts`, memoised: names recur within
     an article and across a corpus."""

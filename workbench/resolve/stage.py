@@ -282,13 +282,13 @@ def _clean_names(
     return rows, norms
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=50_000)
 def _normalized(surface: str, label: str) -> str:
     """``actors.normalize``, memoised: a corpus names the same people and bodies again."""
     return actors.normalize(surface, label)
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=50_000)
 def _no_place_words(norm: str, word: Callable[[str], str | None]) -> str:
     """``actors.strip_places`` with the country-level word lookup, memoised per name."""
     return actors.strip_places(norm, functools.partial(_is_country, word))
