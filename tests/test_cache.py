@@ -29,6 +29,35 @@ def test_a_table_reads_what_was_written_key_by_key(tmp_path) -> None:
     assert dict(table) == rows
 
 
+def test_a_key_the_table_lacks_costs_no_read_and_old_tables_still_read(tmp_path) -> None:
+    import sqlite3
+
+    rows = _rows()
+    table = store_table(tmp_path / "x-0123456789abcdef.index.sqlite", rows)
+    assert table._crcs is not None and len(table._crcs) == 3
+
+    def no_read(*_a):
+        raise AssertionError("a key the table lacks was read from SQLite")
+
+    fresh = DiskTable(table._path)
+    fresh._query = no_read  # type: ignore[method-assign]
+    assert fresh.get("nowhere") is None and "nowhere" not in fresh and "Paris" not in fresh
+    with pytest.raises(AssertionError):
+        fresh.get("paris")  # a key it holds is read
+    # a table written before the CRCs were kept (no table h) reads every key
+    old = tmp_path / "y-0123456789abcdef.index.sqlite"
+    con = sqlite3.connect(old)
+    con.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)")
+    con.execute("CREATE TABLE n (v INTEGER)")
+    con.execute("INSERT INTO n VALUES (1)")
+    con.execute("INSERT INTO t VALUES (?, ?)", ("paris", pickle.dumps(rows["paris"])))
+    con.commit()
+    con.close()
+    legacy = DiskTable(old)
+    assert legacy._crcs is None and legacy.get("paris") == rows["paris"]
+    assert legacy.get("nowhere") is None
+
+
 def test_a_table_pickles_as_its_path_and_a_lost_file_rebuilds(tmp_path) -> None:
     path = tmp_path / "places-0123456789abcdef.pickle"
     table_path = tmp_path / "places-0123456789abcdef.index.sqlite"

@@ -530,6 +530,83 @@ def test_weak_cue_needles_never_skip_a_match():
     assert matched > 0
 
 
+def test_fast_scans_find_the_same_matches_as_the_plain_regexes():
+    """The cue counts read near their anchors, the two-branch local scan and the regexes
+    whose boundary test moved after the first letter give what the plain regexes give: on
+    the sample article, on edge cases and, when ../shared is present, on every LGL and
+    GeoVirus article."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from conftest import SHARED
+
+    from workbench.resolve import context as C
+
+    texts = [SEED.read_text(encoding="utf-8")]
+    texts += [
+        "Call (555) 123-4567 or 111-222-333-4444, NJ 07001; AB 12345x. 7:30 a.m. 10.30pm 9am",
+        "On March 21st, 21 March, May 5. 3rd Sept the Borough Council and County Council met.",
+        "Town of Lebanon police, the Township of Wall, City of Dublin, Mexico City police",
+        "S.G. Warburg and Co Ltd, the Piedmont Aviation Inc; head of Acme Corp; X.Of Acme Inc",
+        "the USA's West Coast, Britain's Lake District; 3M's Post-it; O'Neill's Bar",
+    ]
+    gold = SHARED / "gold" / "geoparsing"
+    for name in ("lgl.xml", "GeoVirus.xml"):
+        if (gold / name).exists():
+            texts += [
+                a.findtext("text") or "" for a in ET.parse(gold / name).getroot().iter("article")
+            ]
+    plain_owner = re.compile(C._OWNER.pattern.replace("([A-Z](?<!\\w.)", "\\b([A-Z]", 1))
+    head = "[A-Z](?<![\\w.].)(?<!\\bof .)(?:\\.(?:[A-Z]\\.)+|[\\w'’&\\-]*)"
+    plain_org = re.compile(
+        "(?<![\\w.])(?<!\\bof )" + C._ORG_WORD + C._ORG_RUN.pattern.removeprefix(head)
+    )
+    assert plain_owner.pattern != C._OWNER.pattern and plain_org.pattern != C._ORG_RUN.pattern
+
+    def spans(it):
+        return [(m.span(), m.groups()) for m in it]
+
+    found = 0
+    for text in texts:
+        assert spans(C._OWNER.finditer(text)) == spans(plain_owner.finditer(text))
+        assert spans(C._ORG_RUN.finditer(text)) == spans(plain_org.finditer(text))
+        local = [
+            (
+                m.group(1) or m.group(2),
+                m.start(1) if m.group(1) else m.start(2),
+                m.end(),
+                bool(m.group(1)),
+            )
+            for m in C._LOCAL_SCAN.finditer(text)
+        ]
+        assert C._local_scan(text) == local
+        for i, (pattern, _group, _needles) in enumerate(C._WEAK_CUES):
+            if C._CUE_ANCHORS[i] is not None:
+                n = len(pattern.findall(text))
+                assert C._cue_count(i, text) == n, (pattern.pattern, text[:60])
+                found += n
+    assert found > 0
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t\n'\"’‘`“”–—()[]{}<>*#,;:!?.-sSthTHEeab\u017f\u00e9", max_size=14))
+def test_clean_returns_a_clean_surface_unchanged(surface: str) -> None:
+    """``_clean``'s shortcut (no step would change the surface) gives what its five steps
+    give, on strings made of the characters those steps look at."""
+    import re
+
+    from workbench.resolve import gazetteer as G
+
+    s = G._WS.sub(" ", surface.translate(G._QUOTES)).strip()
+    s = G._THE.sub("", G._POSS.sub("", G._EDGE.sub("", s)))
+    assert G._clean.__wrapped__(surface) == G._EDGE.sub("", s)
+    text = 'Paris, Ky. (AP) - He left.\nThen "Why?" she asked. (It was 3 p.m.) Done'
+    ends = [m.end() for m in re.finditer(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|\n", text)]
+    from workbench.resolve import context as C
+
+    assert [m.end() for m in C._SENTENCE_END_FAST.finditer(text)] == ends and len(ends) == 4
+
+
 def test_saint_names_and_every_towns_alternate_names_are_indexed() -> None:
     # GeoNames writes "Saint Albans"; text writes "St. Albans" (the West Virginia city).
     text = "Mounds were built from St. Albans to Kanawha City, West Virginia, by the Adena."

@@ -6,10 +6,13 @@ deleted at any time; a read-only or missing folder only costs the rebuild."""
 
 from __future__ import annotations
 
+import bisect
 import os
 import pickle
 import re
 import sqlite3
+import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,7 +76,11 @@ class DiskTable(Mapping[str, Any]):
     nothing, where unpickling the whole dict costs ~0.5 s per 20 MB in every new process.
     Values read are kept in memory. Pickles as its path (the pickle of an object that holds
     one stays small); unpickling it raises ``OSError`` when the file is gone, so
-    :func:`cached_pickle` rebuilds. Safe across ``fork`` (one connection per process)."""
+    :func:`cached_pickle` rebuilds. Safe across ``fork`` (one connection per process).
+
+    The CRC-32s of its keys are read whole when it opens (4 bytes a key, :func:`store_table`):
+    most keys asked for are not in the table (a text's capitalised words), and such a key
+    then costs no SQLite read."""
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
@@ -84,6 +91,7 @@ class DiskTable(Mapping[str, Any]):
             self._len = int(self._query("SELECT v FROM n", ())[0])
         except (sqlite3.Error, TypeError) as exc:  # unreadable: the caller rebuilds
             raise OSError(f"cache table {self._path} is unreadable: {exc}") from exc
+        self._crcs = _read_crcs(self)
 
     def _query(self, sql: str, args: tuple) -> Any:
         if self._con is None or self._pid != os.getpid():
@@ -96,6 +104,10 @@ class DiskTable(Mapping[str, Any]):
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self._memo.get(key, _UNREAD)
+        if value is _UNREAD and self._crcs is not None and not _has_crc(self._crcs, key):
+            value = _MISSING
+            if len(self._memo) < 1_000_000:
+                self._memo[key] = value
         if value is _UNREAD:
             row = self._query("SELECT v FROM t WHERE k = ?", (key,))
             value = pickle.loads(row[0]) if row else _MISSING
@@ -138,6 +150,34 @@ _MISSING = object()
 _UNREAD = object()
 
 
+def _crc(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8", "surrogatepass"))
+
+
+def _crc_blob(keys: Iterable[str]) -> bytes:
+    """The sorted CRC-32s of ``keys`` as 4-byte unsigned integers."""
+    return array("I", sorted({_crc(k) for k in keys})).tobytes()
+
+
+def _read_crcs(table: DiskTable) -> array | None:
+    """The table's key CRCs, or None (a table written without them: every key is read)."""
+    try:
+        row = table._query("SELECT v FROM h", ())
+    except sqlite3.Error:
+        return None
+    crcs = array("I")
+    if row is None or crcs.itemsize != 4:
+        return None
+    crcs.frombytes(row[0])
+    return crcs
+
+
+def _has_crc(crcs: array, key: str) -> bool:
+    h = _crc(key)
+    i = bisect.bisect_left(crcs, h)
+    return i < len(crcs) and crcs[i] == h
+
+
 def store_table(path: Path, rows: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> Any:
     """``rows`` written to an SQLite file at ``path`` and read back as a :class:`DiskTable`;
     where the cache folder cannot be written, the rows as an in-memory dict."""
@@ -151,6 +191,8 @@ def store_table(path: Path, rows: Mapping[str, Any] | Iterable[tuple[str, Any]])
             con.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB)")  # rowid: dict order
             con.execute("CREATE TABLE n (v INTEGER)")
             con.execute("INSERT INTO n VALUES (?)", (len(data),))
+            con.execute("CREATE TABLE h (v BLOB)")  # the keys' CRCs (DiskTable)
+            con.execute("INSERT INTO h VALUES (?)", (_crc_blob(data),))
             dump = pickle.dumps
             con.executemany(
                 "INSERT INTO t VALUES (?, ?)",

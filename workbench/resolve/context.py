@@ -281,7 +281,13 @@ def _scan(
     small town's name is skipped when such a proper name follows it ("Jordan Hubmen",
     "Erie Otters": a team or a person, not evidence of a place).
     """
-    words = [(m.start(), m.end(), m.group()) for m in _SCAN_WORD.finditer(text)]
+    # Only capitalised words and connectors: a run never holds another word, and the text
+    # between two kept words then holds letters, which ends a run as that word did.
+    words = [
+        (m.start(), m.end(), w)
+        for m in _SCAN_WORD.finditer(text)
+        if (w := m.group())[0].isupper() or w in _CONNECT
+    ]
     i, n = 0, len(words)
     name_end = -2  # end offset of the last capitalised word read as part of a proper name
 
@@ -363,9 +369,11 @@ _LOCAL_AFTER = re.compile(
 )
 #: Kinds whose multiword names define initials the article may use ("SA", "NJ").
 _INITIAL_KINDS = frozenset({"country", "demonym", "admin"})
-#: A country's possessive before a name places it: "the USA's West Coast".
+#: A country's possessive before a name places it: "the USA's West Coast". (The word
+#: boundary is tested after the first letter, ``(?<!\w.)``, so that ``re`` skips ahead to
+#: capitals instead of trying every character: the same matches.)
 _OWNER = re.compile(
-    r"\b([A-Z][\w.]*(?: [A-Z][\w.]*)?)['’]s ([A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3})"
+    r"([A-Z](?<!\w.)[\w.]*(?: [A-Z][\w.]*)?)['’]s ([A-Z][\w'’\-]*(?: [A-Z][\w'’\-]*){0,3})"
 )
 #: "<Name> in <Place>": the place says where a facility or town lies.
 _IN_PLACE = re.compile(r"[ \t]+in[ \t]+(?:the[ \t]+)?([A-Z][\w.'’\-]*(?: [A-Z][\w.'’\-]*){0,2})")
@@ -382,6 +390,13 @@ _LOCAL_SCAN = re.compile(
     rf"({_NAME}(?: {_NAME}){{0,2}})(?={_LOCAL_AFTER.pattern})"
     rf"|(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of ({_NAME}(?: {_NAME})?)"
 )
+#: The two branches of ``_LOCAL_SCAN`` searched apart (see :func:`_local_scan`).
+_LOCAL_NAME = re.compile(rf"({_NAME}(?: {_NAME}){{0,2}})(?={_LOCAL_AFTER.pattern})")
+_LOCAL_OF = re.compile(
+    rf"(?:[Cc]ity|[Tt]own|[Vv]illage|[Tt]ownship|[Bb]orough) of ({_NAME}(?: {_NAME})?)"
+)
+#: Every ``_LOCAL_OF`` match holds one of these one character after its start.
+_LOCAL_OF_NEEDLES = ("ity of ", "own of ", "ownship of ", "illage of ", "orough of ")
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|March|April|May|June|July|Aug(?:ust)?|"
     r"Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
@@ -448,6 +463,98 @@ _WEAK_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...], tuple[str, ...]], ...]
 )
 
 
+#: Where each cue of ``_WEAK_CUES`` is read (:func:`_cue_count`): substrings (or a regex)
+#: one of which every match holds at most the given number of characters after its start
+#: ("a.m" in "7:30 a.m", 6 at most); None for the address cue (counted once, elsewhere).
+#: Month words: none begins inside another (their later letters are lower case), so a
+#: regex finds every occurrence.
+_MONTH_ANCHOR = re.compile("|".join(_MONTH_WORDS))
+_CUE_ANCHORS: tuple[tuple[tuple[str, ...] | re.Pattern[str], int] | None, ...] = (
+    (("$",), 0),
+    (("a.m", "p.m"), 6),
+    (_MONTH_ANCHOR, 0),
+    (re.compile(r"\(|-| \d{5}"), 3),  # "(" of "(555)", the "-" of "555-", " 12345" of "NJ 12345"
+    None,
+    (_WEAK_CUES[5][2], 1),
+    (("£",), 0),
+    (_WEAK_CUES[7][2], 0),
+    (_WEAK_CUES[8][2], 9),  # "Borough Council"
+    (re.compile("[ap]m"), 5),  # "10.30pm"
+    (_MONTH_ANCHOR, 5),  # "21st March"
+    (_WEAK_CUES[11][2], 1),
+)
+
+
+def _anchor_starts(text: str, anchors: tuple[str, ...] | re.Pattern[str]) -> list[int]:
+    """Where the anchors occur in ``text``, ascending (overlapping occurrences too)."""
+    if isinstance(anchors, re.Pattern):
+        return [m.start() for m in anchors.finditer(text)]
+    at: set[int] = set()
+    for s in anchors:
+        i = text.find(s)
+        while i >= 0:
+            at.add(i)
+            i = text.find(s, i + 1)
+    return sorted(at)
+
+
+def _matches_near(
+    pattern: re.Pattern[str], text: str, at: list[int], before: int, pos: int = 0
+) -> Iterable[re.Match[str]]:
+    """``pattern.finditer(text, pos)``, tried only at the ``before`` + 1 positions up to
+    each anchor start in ``at``: the same matches when every match holds an anchor at most
+    ``before`` characters after its start (and none is empty), at a fraction of the cost of a
+    pattern that ``re`` must try at every character."""
+    p = pos
+    for a in at:
+        q = max(p, a - before)
+        while q <= a:
+            m = pattern.match(text, q)
+            if m is None:
+                q += 1
+                continue
+            yield m
+            q = max(m.end(), q + 1)
+        p = max(p, q)
+
+
+def _cue_count(i: int, text: str, found: dict[int, list[int]] | None = None) -> int:
+    """``len(_WEAK_CUES[i][0].findall(text))``, read only near the cue's anchors (0 at once
+    when the text holds none: then it holds none of the cue's needles either). ``found``
+    keeps the anchor starts of this text between cues."""
+    anchors, before = _CUE_ANCHORS[i] or ((), 0)
+    found = {} if found is None else found
+    at = found.get(id(anchors))
+    if at is None:
+        at = found[id(anchors)] = _anchor_starts(text, anchors)
+    return sum(1 for _ in _matches_near(_WEAK_CUES[i][0], text, at, before)) if at else 0
+
+
+def _local_scan(text: str) -> list[tuple[str, int, int, bool]]:
+    """``_LOCAL_SCAN.finditer(text)`` as (name, its start, match end, whether a cue word
+    follows the name): its two branches searched apart, the one starting first (the first
+    branch on a tie) taken, as the alternation does; the second branch only near its
+    needles."""
+    at = _anchor_starts(text, _LOCAL_OF_NEEDLES)
+    out: list[tuple[str, int, int, bool]] = []
+    pos = 0
+    a = _LOCAL_NAME.search(text)
+    b = next(iter(_matches_near(_LOCAL_OF, text, at, 1)), None) if at else None
+    while a is not None or b is not None:
+        if a is not None and (b is None or a.start() <= b.start()):
+            out.append((a.group(1), a.start(1), a.end(), True))
+            pos = a.end()
+        else:
+            assert b is not None
+            out.append((b.group(1), b.start(1), b.end(), False))
+            pos = b.end()
+        if a is not None and a.start() < pos:
+            a = _LOCAL_NAME.search(text, pos)
+        if b is not None and b.start() < pos:
+            b = next(iter(_matches_near(_LOCAL_OF, text, at, 1, pos)), None)
+    return out
+
+
 #: A street, not the town it is named after ("Memphis St.", "Augusta Road").
 _STREET_AFTER = re.compile(
     r" (?:St|Street|Ave|Avenue|Rd|Road|Ln|Lane|Dr|Drive|Blvd|Boulevard|Pike|Hwy|Highway"
@@ -474,8 +581,11 @@ def _is_local(text: str, start: int, end: int) -> bool:
 #: "International" is left out: "Vancouver International Airport" is a place's.
 _COMPANY_END = (COMPANY_WORDS - {"international"}) | {"airlines", "airways"}
 _ORG_WORD = r"(?:[A-Z]\.(?:[A-Z]\.)+|[A-Z][\w'’&\-]*)"
+#: The first word is ``_ORG_WORD`` with its capital taken out and the lookbehinds
+#: (``(?<![\w.])(?<!\bof )``) tested after it: the same matches, but ``re`` skips ahead to
+#: capitals instead of trying every character.
 _ORG_RUN = re.compile(
-    rf"(?<![\w.])(?<!\bof ){_ORG_WORD}(?:(?:\s{{1,3}}(?:and|&)\s{{1,3}}|\s{{1,3}}){_ORG_WORD}){{0,2}}"
+    rf"[A-Z](?<![\w.].)(?<!\bof .)(?:\.(?:[A-Z]\.)+|[\w'’&\-]*)(?:(?:\s{{1,3}}(?:and|&)\s{{1,3}}|\s{{1,3}}){_ORG_WORD}){{0,2}}"
     r"(?:\s{1,3}(?:and|&))?\s{1,3}(?=[A-Z])(?i:"
     + "|".join(sorted(_COMPANY_END, key=len, reverse=True))
     + r")\b(?!\s+of\b)"
@@ -553,13 +663,16 @@ def _article_context(text: str) -> _Context:
 
 
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|\n")
+#: ``_SENTENCE_END`` with its first character read before the branch (the same matches;
+#: ``re`` skips ahead to the characters that can start one).
+_SENTENCE_END_FAST = re.compile(r"[.!?\n](?:(?<=[.!?])[\"'”’)]*\s+(?=[\"“‘(]?[A-Z0-9])|(?<=\n))")
 
 
 def _cosentence(text: str, mentions: list[tuple[int, str, str]]) -> dict[str, set[str]]:
     """Each name's countries named by another name in one of its sentences."""
     if not any(m[2] for m in mentions):
         return {}
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    ends = [m.end() for m in _SENTENCE_END_FAST.finditer(text)]
     by_sentence: dict[int, list[tuple[str, str]]] = {}
     for start, key, code in mentions:
         by_sentence.setdefault(bisect.bisect_right(ends, start), []).append((key, code))
@@ -578,16 +691,14 @@ def _cosentence(text: str, mentions: list[tuple[int, str, str]]) -> dict[str, se
 
 def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, surface: str) -> None:
     """What one scanned name tells about the article, and its first-pass vote."""
-    cands = _in_text(_lookup(surface), _clean(surface))
-    key = _key(surface)
+    cands, key, facts = _name_facts(surface)
     p.street[key] = p.street.get(key, True) and bool(_STREET_AFTER.match(text, end, end + 12))
-    if key in p.surnames and all(c.kind in {"city", "county_bare"} for c in cands):
+    if key in p.surnames and facts.town_only:
         return  # "Connie Yates ... Yates said": the person throughout the article
-    if start in p.org_starts and not any(c.kind in STRONG_KINDS for c in cands):
+    if start in p.org_starts and not facts.strong:
         return  # "Piedmont Aviation Inc": a company, no vote for Italy's Piedmont
-    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
-    p.mentions.append((start, key, next(iter(countries)) if len(countries) == 1 else ""))
-    _note_mention(ctx, p, text, start, end, surface, key, cands)
+    p.mentions.append((start, key, facts.country))
+    _note_mention(ctx, p, text, start, end, surface, key, cands, facts)
     qual = _bare_qualifier(text[end : end + 40])
     if qual and _list_item_after(cands, qual, text[end : end + 80]):
         qual = None
@@ -601,6 +712,50 @@ def _read_mention(ctx: _Context, p: _Pass1, text: str, start: int, end: int, sur
     _vote_dominant(ctx, p, surface, key, cands)
 
 
+@dataclass(frozen=True)
+class _NameFacts:
+    """What a scanned name's readings say whatever the article (one per surface)."""
+
+    town_only: bool  # every reading a city or a bare county
+    strong: bool  # a country-level reading
+    country: str  # the one country among its country / code readings, else ""
+    possible: frozenset[tuple[str, str]]  # the states it could lie in
+    towns: frozenset[tuple[str, str]]  # the states of its town readings
+    shared: bool  # a state abbreviation of several countries ("WA")
+    initials: tuple[str, frozenset[str]] | None  # "South Africa" -> ("SA", {"ZAF"})
+
+
+@functools.lru_cache(maxsize=50_000)
+def _name_facts(surface: str) -> tuple[tuple[Cand, ...], str, _NameFacts]:
+    """A scanned name's readings, key and :class:`_NameFacts`, memoised: names recur within
+    an article and across a corpus."""
+    cands = _in_text(_lookup(surface), _clean(surface))
+    key = _key(surface)
+    weak = _gazetteer().weak_alt
+    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
+    countries = {c.code for c in cands if c.kind in {"country", "abbrev"}}
+    initials = None
+    if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
+        codes = frozenset(c.code for c in cands if c.kind in _INITIAL_KINDS)
+        caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
+        if codes and len(caps) >= 2:
+            initials = (caps, codes)
+    facts = _NameFacts(
+        town_only=all(c.kind in {"city", "county_bare"} for c in cands),
+        strong=any(c.kind in STRONG_KINDS for c in cands),
+        country=next(iter(countries)) if len(countries) == 1 else "",
+        possible=frozenset(
+            (c.code, c.admin1)
+            for c in located
+            if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
+        ),
+        towns=frozenset((c.code, c.admin1) for c in located if c.kind == "city" and c.admin1),
+        shared=len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands),
+        initials=initials,
+    )
+    return cands, key, facts
+
+
 def _note_mention(
     ctx: _Context,
     p: _Pass1,
@@ -610,33 +765,21 @@ def _note_mention(
     surface: str,
     key: str,
     cands: tuple[Cand, ...],
+    facts: _NameFacts,
 ) -> None:
     """A name's local cue, the states it could lie in, its town states, a shared state
     abbreviation ("WA"), and the initials a multiword name defines ("SA", "NJ")."""
     lower_words = p.lower_words
     if _is_local(text, start, end) and not surface.endswith(_POSSESSIVE):
         ctx.local_keys.add(key)  # not "Australia's native birds": the country's
-    weak = _gazetteer().weak_alt
-    located = tuple(c for c in cands if f"{key}|{c.code}|{c.admin1}" not in weak) if weak else cands
-    poss = {
-        (c.code, c.admin1)
-        for c in located
-        if c.admin1 and (c.kind in {"admin", "county"} or c.weight >= PARTIAL_CITY_MIN)
-    }
-    if poss and not (" " not in surface and surface.casefold() in lower_words):
-        ctx.possible.setdefault(key, set()).update(poss)
+    if facts.possible and not (" " not in surface and surface.casefold() in lower_words):
+        ctx.possible.setdefault(key, set()).update(facts.possible)
     if surface.casefold() not in lower_words:
-        p.towns_in.setdefault(key, set()).update(
-            (c.code, c.admin1) for c in located if c.kind == "city" and c.admin1
-        )
-    if len({c.code for c in cands}) > 1 and all(c.kind == "admin" for c in cands):
+        p.towns_in.setdefault(key, set()).update(facts.towns)
+    if facts.shared:
         p.shared_abbrevs.setdefault(key, cands)  # "WA": Washington or Western Australia
-    if " " in surface:  # "South Africa(ns)" defines "SA", "New Jersey" "NJ"
-        codes = {c.code for c in cands if c.kind in _INITIAL_KINDS}
-        if codes:
-            caps = "".join(w[0] for w in surface.split() if w[:1].isupper())
-            if len(caps) >= 2:
-                ctx.initials.setdefault(caps, set()).update(codes)
+    if facts.initials is not None:
+        ctx.initials.setdefault(facts.initials[0], set()).update(facts.initials[1])
 
 
 def _vote_dominant(
@@ -763,12 +906,11 @@ def _second_pass(ctx: _Context, p: _Pass1) -> None:
 def _read_local_and_owners(ctx: _Context, text: str) -> None:
     """Local-municipality cues ("City of Dublin") and a country's possessive before a name
     ("the USA's West Coast", "Britain's Lake District")."""
-    for m in _LOCAL_SCAN.finditer(text):
-        name = m.group(1) or m.group(2)
+    for name, start, end, cued in _local_scan(text):
         if name.endswith(_POSSESSIVE):
             continue  # "Australia's native birds": the country's
-        cue = _LOCAL_AFTER.match(text, m.end()) if m.group(1) else None
-        if cue and _lookup(text[m.start(1) : cue.end()]):
+        cue = _LOCAL_AFTER.match(text, end) if cued else None
+        if cue and _lookup(text[start : cue.end()]):
             continue  # "Mexico City", "Kansas City": a name of its own, no cue for "Mexico"
         ctx.local_keys.add(_key(name))
     owners: dict[str, set[str]] = {}
@@ -785,10 +927,9 @@ def _style_votes(ctx: _Context, text: str, n_addresses: int) -> None:
     """A cue names a house style shared by several countries; it votes for the one of them
     the article's places favour (the first when none has evidence)."""
     style: Counter = Counter()
-    for pattern, group, needles in _WEAK_CUES:
-        if needles and not any(s in text for s in needles):
-            continue  # no match can exist
-        n = n_addresses if pattern is _ADDRESS_TOWN else len(pattern.findall(text))
+    found: dict[int, list[int]] = {}  # anchor starts by anchor set (two cues share months)
+    for i, (pattern, group, _needles) in enumerate(_WEAK_CUES):
+        n = n_addresses if pattern is _ADDRESS_TOWN else _cue_count(i, text, found)
         if n:
             code = max(group, key=lambda c: (ctx.country.get(c, 0.0), c == group[0]))
             style[code] += min(WEAK_MAX, WEAK_VOTE * n)

@@ -249,9 +249,16 @@ def _resolve_article(
         m.place_cands = place_of.get(i) or None  # picked once the outlet's home is known
         if cleaned in ("PERSON", "ORG"):
             m.pcue, m.ocue = actors.name_cues(text, s, e)
-            m.pcue += any(actors.is_title(w) for w in actors.strip_person(surface)[1])
+            m.pcue += _title_prefix(surface)
         out.append(m)
     return out
+
+
+@functools.lru_cache(maxsize=50_000)
+def _title_prefix(surface: str) -> bool:
+    """The name carries a title word before it ("President Biden"): one answer per surface,
+    which recurs across an article and a corpus."""
+    return any(actors.is_title(w) for w in actors.strip_person(surface)[1])
 
 
 def _clean_names(
@@ -262,10 +269,10 @@ def _clean_names(
     "Ukraine Volodymyr Zelenskyy", "Bohdan Kisil Kyiv": country-level place words that NER
     glued to a person name are not part of it. "Azov regiment", "Wagner group": a one-word
     "person" followed by a unit or body noun is that body, not a person."""
-    norms = [actors.normalize(surface, label) for _, _, _, surface, label in rows]
+    norms = [_normalized(surface, label) for _, _, _, surface, label in rows]
     for i, r in enumerate(rows):
         if r[4] == "PERSON" and " " in norms[i]:
-            norms[i] = actors.strip_places(norms[i], functools.partial(_is_country, word))
+            norms[i] = _no_place_words(norms[i], word)
     rows = [
         (r[0], r[1], r[2], r[3], "ORG")
         if r[4] == "PERSON" and " " not in norms[i] and _BODY_NEXT.match(text, r[2])
@@ -273,6 +280,18 @@ def _clean_names(
         for i, r in enumerate(rows)
     ]
     return rows, norms
+
+
+@functools.lru_cache(maxsize=50_000)
+def _normalized(surface: str, label: str) -> str:
+    """``actors.normalize``, memoised: a corpus names the same people and bodies again."""
+    return actors.normalize(surface, label)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _no_place_words(norm: str, word: Callable[[str], str | None]) -> str:
+    """``actors.strip_places`` with the country-level word lookup, memoised per name."""
+    return actors.strip_places(norm, functools.partial(_is_country, word))
 
 
 def _country_codes(
