@@ -118,6 +118,29 @@ def _peak_rss_mb() -> float:
     return 0.0
 
 
+def _runqueue_wait_s() -> float:
+    """Seconds this process's main thread has waited for a CPU, runnable but not running
+    (Linux ``schedstat``; 0 elsewhere): wall less CPU less this is time spent waiting on
+    I/O or locks, not on other processes."""
+    try:
+        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _waited(fn, waits: dict[str, float], name: str):
+    """``fn`` with its main thread's run-queue wait added to ``waits[name]``."""
+
+    def call(*a, **k):
+        w0 = _runqueue_wait_s()
+        try:
+            return fn(*a, **k)
+        finally:
+            waits[name] = round(waits.get(name, 0.0) + _runqueue_wait_s() - w0, 2)
+
+    return call
+
+
 def _peaked(fn, peaks: dict[str, float], name: str):
     """``fn`` with its own peak RSS recorded in ``peaks[name]`` (this process only)."""
 
@@ -136,12 +159,12 @@ def _logged(fn, name: str):
     it ends (the build's stages run for minutes to hours at 10^6: show where it is)."""
 
     def call(*a, **k):
-        t0, c0 = time.perf_counter(), cpu_seconds()
+        t0, c0, w0 = time.perf_counter(), cpu_seconds(), _runqueue_wait_s()
         print(f"  {time.strftime('%H:%M:%S')} {name} ...", flush=True)
         out = fn(*a, **k)
         print(f"  {time.strftime('%H:%M:%S')} {name}: {time.perf_counter() - t0:.0f} s wall, "
-              f"{cpu_seconds() - c0:.0f} s CPU, peak RSS {_peak_rss_mb():.0f} MB, "
-              f"load {bl.loadavg()}", flush=True)  # fmt: skip
+              f"{cpu_seconds() - c0:.0f} s CPU, {_runqueue_wait_s() - w0:.0f} s waiting for a "
+              f"CPU, peak RSS {_peak_rss_mb():.0f} MB, load {bl.loadavg()}", flush=True)  # fmt: skip
         return out
 
     return call
@@ -154,16 +177,19 @@ def timed_analyze(db: Path, new: Path, memory: str = "", workers: int = 1) -> di
 
     stage_cpu: dict[str, float] = {}
     peaks: dict[str, float] = {}
+    waits: dict[str, float] = {}
     with Workbench(db) as wb:
         if memory:
             wb.con.execute("SET memory_limit = ?", [memory])
         for name in ("ingest", "extract", *LATER_STAGES):
-            setattr(wb, name, _peaked(_timed(getattr(wb, name), stage_cpu, name), peaks, name))
+            timed = _timed(getattr(wb, name), stage_cpu, name)
+            setattr(wb, name, _waited(_peaked(timed, peaks, name), waits, name))
         (last,) = wb.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
-        t0, c0 = time.perf_counter(), cpu_seconds()
+        t0, c0, w0 = time.perf_counter(), cpu_seconds(), _runqueue_wait_s()
         wb.ingest([new], format="jsonl", progress=False)
         out = wb.analyze(workers=workers, progress=False)
         wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+        wait = _runqueue_wait_s() - w0
         stages = dict(
             wb.con.execute(
                 "SELECT kind, round(sum(seconds), 2) FROM runs WHERE run_id > ? GROUP BY 1",
@@ -175,10 +201,13 @@ def timed_analyze(db: Path, new: Path, memory: str = "", workers: int = 1) -> di
     return {
         "wall_s": round(wall, 2),
         "cpu_s": round(cpu, 2),
+        "runqueue_wait_s": round(wait, 2),
+        "loadavg_after": bl.loadavg(),
         "articles_after": int(n),
         "stages_s": stages,
         "stages_cpu_s": {k: round(v, 2) for k, v in stage_cpu.items()},
         "stages_peak_rss_mb": peaks,
+        "stages_runqueue_wait_s": waits,
         "aggregates_changed": agg.get("changed"),
         "aggregates_table_s": agg.get("table_seconds"),
     }
