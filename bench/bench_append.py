@@ -71,7 +71,8 @@ def _replicate_story_signatures(db: Path, base: Path) -> int:
     stamp is stored with its band part cleared, so the next ``find_stories`` re-bands and
     verifies every stored signature in that order (``stories._reband``), as a run that
     signed them would have, but shingles no text: at 10^6 shingling the 2,500 copies of
-    each text was the build's longest step. Returns the signatures written."""
+    each text was the build's longest step. Each copy gets its own MinHash
+    (:func:`_distinct_copies`). Returns the signatures written."""
     from workbench.annotate import stories
     from workbench.base import store
     from workbench.base.filters import compose
@@ -91,12 +92,70 @@ def _replicate_story_signatures(db: Path, base: Path) -> int:
         "SELECT value FROM base.meta WHERE key = ?", [stories.META_KEY]
     ).fetchone()
     con.execute("DETACH base")
+    _distinct_copies(con)
     stamp = json.loads(stamp)
     stamp["bands"] = "re-band: signatures replicated"
     store.set_meta(con, stories.META_KEY, json.dumps(stamp, sort_keys=True))
     (n,) = con.execute("SELECT count(*) FROM story_signatures").fetchone()
     con.close()
     return n
+
+
+def _distinct_copies(con: Any) -> int:
+    """Give copy ``k > 0`` of each text band keys of its own: its MinHash is copy 0's with
+    each value XORed with a per-copy random word, and so are the lead shingles of its stored
+    body (the lead bands' input; the shingles that verification compares are kept). LSH then
+    pairs an article only with articles of its own copy: the base's pairs and stories, copy
+    by copy (the lead bands up to MinHash chance). With the base's keys every copy of a text
+    shares every band with its other copies, so banding costs copies^2 per text (at 10^6,
+    2,500 copies: the build's re-band never ended), a cost no corpus of distinct articles
+    has. An appended article still meets copy 0 (the base's own keys). Idempotent; returns
+    the signatures changed."""
+    import numpy as np
+    import pyarrow as pa
+
+    from workbench.annotate import stories
+
+    rows = con.execute(
+        "SELECT split_part(article_id, '~', 1), minhash, body FROM story_signatures"
+        " WHERE article_id LIKE '%~0' ORDER BY 1"
+    ).fetchall()
+    (copies,) = con.execute(
+        "SELECT coalesce(max(split_part(article_id, '~', 2)::INTEGER), 0) + 1"
+        " FROM story_signatures WHERE article_id LIKE '%~%'"
+    ).fetchone()
+    if not rows or copies < 2:
+        return 0
+    sigs = np.stack([np.frombuffer(r[1], dtype=np.uint32) for r in rows])
+    bodies = [None if r[2] is None else stories.unpack_body(r[2]) for r in rows]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _wb_keys (article_id VARCHAR, minhash BLOB, body BLOB)"
+    )
+    for lo in range(1, copies, 100):
+        aid, mh, body = [], [], []
+        for k in range(lo, min(copies, lo + 100)):
+            rng = np.random.default_rng(k)
+            salt = rng.integers(0, 2**32, sigs.shape[1], dtype=np.uint32)
+            lead = np.uint32(rng.integers(1, 2**32))
+            aid += [f"{r[0]}~{k}" for r in rows]
+            mh += [x.tobytes() for x in sigs ^ salt]
+            # each set of a body stays sorted (verification merges sorted rows)
+            body += [
+                None if b is None else stories.pack_body(b._replace(lead=np.sort(b.lead ^ lead)))
+                for b in bodies
+            ]
+        part = pa.table({"article_id": aid, "minhash": pa.array(mh, pa.binary()),
+                         "body": pa.array(body, pa.binary())})  # fmt: skip
+        con.register("_wb_part", part)
+        con.execute("INSERT INTO _wb_keys SELECT * FROM _wb_part")
+        con.unregister("_wb_part")
+    con.execute(
+        "UPDATE story_signatures SET minhash = m.minhash, body = m.body FROM _wb_keys m"
+        " WHERE story_signatures.article_id = m.article_id"
+    )
+    (n,) = con.execute("SELECT count(*) FROM _wb_keys").fetchone()
+    con.execute("DROP TABLE _wb_keys")
+    return int(n)
 
 
 def _reset_peak_rss() -> None:
