@@ -163,7 +163,19 @@ def _distinct_copies(con: Any) -> int:
     )
     (n,) = con.execute("SELECT count(*) FROM _wb_keys").fetchone()
     con.execute("DROP TABLE _wb_keys")
+    _reband_next(con)
     return int(n)
+
+
+def _reband_next(con: Any) -> None:
+    """Clear the band part of the stories stamp: the next ``find_stories`` re-bands and
+    verifies every stored signature in processing order (``stories._reband``)."""
+    from workbench.annotate import stories
+    from workbench.base import store
+
+    stamp = json.loads(store.get_meta(con, stories.META_KEY) or "{}")
+    stamp["bands"] = "re-band: signatures replicated"
+    store.set_meta(con, stories.META_KEY, json.dumps(stamp, sort_keys=True))
 
 
 def _reset_peak_rss() -> None:
