@@ -80,19 +80,27 @@ def _replicate_story_signatures(db: Path, base: Path) -> int:
     con = store.connect(str(db))
     lit = "'" + str(base).replace("'", "''") + "'"
     con.execute(f"ATTACH {lit} AS base (READ_ONLY)")
+    rows = con.execute(
+        "SELECT article_id, minhash, body FROM base.story_signatures ORDER BY 1"
+    ).fetchall()
+    (copies,) = con.execute(
+        "SELECT max(split_part(article_id, '~', 2)::INTEGER) + 1 FROM articles"
+    ).fetchone()
+    _copy_keys(con, rows, int(copies or 1))
     sql = compose(
         "INSERT INTO story_signatures (article_id, seq, n_shingles, minhash, stamp, body) "
-        "SELECT a.article_id, row_number() OVER (ORDER BY {order}), s.n_shingles, s.minhash, "
-        "s.stamp, s.body FROM articles a "
-        "JOIN base.story_signatures s ON split_part(a.article_id, '~', 1) = s.article_id",
+        "SELECT a.article_id, row_number() OVER (ORDER BY {order}), s.n_shingles, "
+        "coalesce(m.minhash, s.minhash), s.stamp, coalesce(m.body, s.body) FROM articles a "
+        "JOIN base.story_signatures s ON split_part(a.article_id, '~', 1) = s.article_id "
+        "LEFT JOIN _wb_keys m ON m.article_id = a.article_id",
         order=stories.ORDER_SQL,
     )
     con.execute(sql)
+    con.execute("DROP TABLE _wb_keys")
     (stamp,) = con.execute(
         "SELECT value FROM base.meta WHERE key = ?", [stories.META_KEY]
     ).fetchone()
     con.execute("DETACH base")
-    _distinct_copies(con)
     stamp = json.loads(stamp)
     stamp["bands"] = "re-band: signatures replicated"
     store.set_meta(con, stories.META_KEY, json.dumps(stamp, sort_keys=True))
@@ -111,10 +119,6 @@ def _distinct_copies(con: Any) -> int:
     2,500 copies: the build's re-band never ended), a cost no corpus of distinct articles
     has. An appended article still meets copy 0 (the base's own keys). Idempotent; returns
     the signatures changed."""
-    import numpy as np
-    import pyarrow as pa
-
-    from workbench.annotate import stories
 
     rows = con.execute(
         "SELECT split_part(article_id, '~', 1), minhash, body FROM story_signatures"
@@ -134,11 +138,33 @@ def _distinct_copies(con: Any) -> int:
     ).fetchone()
     if done:
         return 0
-    sigs = np.stack([np.frombuffer(r[1], dtype=np.uint32) for r in rows])
-    bodies = [None if r[2] is None else stories.unpack_body(r[2]) for r in rows]
+    _copy_keys(con, rows, copies)
+    con.execute(
+        "UPDATE story_signatures SET minhash = m.minhash, body = m.body FROM _wb_keys m"
+        " WHERE story_signatures.article_id = m.article_id"
+    )
+    (n,) = con.execute("SELECT count(*) FROM _wb_keys").fetchone()
+    con.execute("DROP TABLE _wb_keys")
+    _reband_next(con)
+    return int(n)
+
+
+def _copy_keys(con: Any, rows: list[tuple[str, bytes, bytes | None]], copies: int) -> int:
+    """The temporary table ``_wb_keys``: the MinHash and body of copies ``1..copies-1`` of
+    each base text ``rows`` (base id, MinHash, body) with keys of their own (see
+    :func:`_distinct_copies`); returns its rows."""
+    import numpy as np
+    import pyarrow as pa
+
+    from workbench.annotate import stories
+
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _wb_keys (article_id VARCHAR, minhash BLOB, body BLOB)"
     )
+    if not rows:
+        return 0
+    sigs = np.stack([np.frombuffer(r[1], dtype=np.uint32) for r in rows])
+    bodies = [None if r[2] is None else stories.unpack_body(r[2]) for r in rows]
     for lo in range(1, copies, 100):
         aid, mh, body = [], [], []
         for k in range(lo, min(copies, lo + 100)):
@@ -157,13 +183,7 @@ def _distinct_copies(con: Any) -> int:
         con.register("_wb_part", part)
         con.execute("INSERT INTO _wb_keys SELECT * FROM _wb_part")
         con.unregister("_wb_part")
-    con.execute(
-        "UPDATE story_signatures SET minhash = m.minhash, body = m.body FROM _wb_keys m"
-        " WHERE story_signatures.article_id = m.article_id"
-    )
     (n,) = con.execute("SELECT count(*) FROM _wb_keys").fetchone()
-    con.execute("DROP TABLE _wb_keys")
-    _reband_next(con)
     return int(n)
 
 
