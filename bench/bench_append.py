@@ -388,7 +388,11 @@ def _timed_copy(scaled: Path) -> Path:
     if free < size + 3 * 2**30:
         print(f"  no room for a copy ({free >> 30} GB free): the append is timed in place")
         return scaled
-    copy = scaled.with_name(scaled.stem + "_timed.duckdb")
+    if Path(str(scaled) + ".wal").exists():  # the copy is of the file alone: checkpoint it
+        from workbench.base import store
+
+        store.connect(str(scaled)).close()
+    copy = fresh_db(scaled.stem + "_timed.duckdb")  # a stale WAL would be replayed on it
     t0 = time.perf_counter()
     shutil.copyfile(scaled, copy)
     print(f"  timed on a copy, {copy} ({size >> 20} MB, {time.perf_counter() - t0:.0f} s)")
