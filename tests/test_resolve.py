@@ -695,6 +695,34 @@ def test_a_broken_increment_fails_the_equality(
     assert got["mentions"] != want["mentions"]
 
 
+def test_the_merge_pauses_the_gc_and_restores_it_on_error(
+    appended: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The corpus merge runs with the cyclic GC off (it only re-scanned the kept mentions)
+    and leaves it on afterwards, also when the merge fails; the resolve then completes."""
+    import gc
+
+    from workbench.resolve import stage as rs
+
+    db = _copy(appended["inc"], appended["dir"] / "inc_gc.duckdb")
+    real, seen = rs._entities, []
+
+    def failing(*a, **k):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        raise RuntimeError("merge failed")
+
+    assert gc.isenabled()
+    with Workbench(db) as w:
+        monkeypatch.setattr(rs, "_entities", failing)
+        with pytest.raises(Exception, match="merge failed"):
+            w.resolve(progress=False)
+        assert seen == [False] and gc.isenabled()
+        monkeypatch.setattr(rs, "_entities", real)
+        res = w.resolve(progress=False)
+        assert res.articles_resolved == len(_CORPUS_ROWS[9:] + _APPENDED_ROWS)
+    assert gc.isenabled()
+
+
 def test_changed_and_removed_articles_are_resolved_again(appended: dict[str, Path]) -> None:
     """A changed headline re-runs its article only; an article reset for re-extraction
     (its mentions deleted) leaves every table; each increment equals ``full=True``."""

@@ -11,8 +11,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import duckdb
 import pandas as pd
 
 from ..base import config, errors, runs, store
@@ -29,9 +30,6 @@ from .load import (
     origin_text,
 )
 from .load_web import WebOptions, close_pools, read_ahead, store_pages
-
-if TYPE_CHECKING:  # pragma: no cover
-    import duckdb
 
 
 @dataclass
