@@ -693,11 +693,18 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
     print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
           f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
-          f"{mem}")  # fmt: skip
+          f"{mem}; load {os.getloadavg()}")  # fmt: skip
     print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
-    t = time.perf_counter()
-    out = wb.stories(jaccard=0.85, progress=False)
-    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
+    folder = Path(str(wb.path) + ".story-index")
+    if folder.exists():
+        size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+        print(f"  band index beside the database: {size:.0f} MB in {folder}")
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(jaccard=0.85, progress=False)
+    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s "
+          f"wall, {cpu_s() - c:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     wb.stories(jaccard=0.8, progress=False)
 
 

@@ -1525,11 +1525,12 @@ class _PairLog:
     all written when it is banded, each with the new article first."""
 
     def __init__(self) -> None:
-        self.clear()
+        self.clear(keep=False)
 
-    def clear(self) -> None:
+    def clear(self, *, keep: bool) -> None:
+        """Start a run; ``keep``: its clustering is incremental (else nothing is kept)."""
         self.tables: list[pa.Table] = []
-        self.rows, self.complete = 0, True
+        self.rows, self.complete = 0, keep
 
     def add(self, table: pa.Table) -> None:
         self.rows += table.num_rows
@@ -1543,7 +1544,7 @@ class _PairLog:
         return pa.concat_tables([t.cast(names) for t in self.tables] or [names.empty_table()])
 
 
-_NEW_PAIRS_MAX = 5_000_000
+_NEW_PAIRS_MAX = 2_000_000
 _PAIR_TYPES = [pa.string(), pa.string(), pa.float64(), pa.float64(), pa.bool_()]
 _NEW_PAIRS = _PairLog()
 
@@ -1807,7 +1808,6 @@ def find_stories(
         opts = dataclasses.replace(opts, **overrides)
     t0 = time.perf_counter()
     _PHASES.clear()
-    _NEW_PAIRS.clear()
     old = _stamp(con)
     sig_changed = rebuild or old is None or old.get("signature") != opts.signature_stamp
     band_changed = sig_changed or old.get("bands") != opts.band_stamp
@@ -1821,6 +1821,7 @@ def find_stories(
             f"stories: jaccard={opts.jaccard} / containment={opts.containment} lie below "
             f"pair_floor={opts.pair_floor}, the lowest similarity kept; lower pair_floor too"
         )
+    _NEW_PAIRS.clear(keep=not thr_changed)
     if sig_changed:
         _reset(con, signatures_too=True)
     elif band_changed:
