@@ -1200,9 +1200,15 @@ def _reband(
 
 
 def _index(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    *,
+    progress: bool,
+    reband: bool,
+    empty: bool = False,
 ) -> dict[str, int]:
-    """Sign the articles without a signature, band and verify them (in batches)."""
+    """Sign the articles without a signature, band and verify them (in batches); ``empty``:
+    the story tables were just emptied (no stored index to read)."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
     seqs = []
@@ -1219,8 +1225,10 @@ def _index(
     ).fetchall()
     todo, rowids = [r[0] for r in got], np.array([r[1] for r in got], dtype=np.int64)
     many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
-    with _timed("index load"):
-        bands, loaded = _start_index(con, opts, many=many, reband=reband)
+    bands, loaded = None, False
+    if todo or seqs:
+        with _timed("index load"):
+            bands, loaded = _start_index(con, opts, many=many, reband=reband or empty)
     if reband:
         _reband(con, texts, opts, seqs, bands, stats, progress=progress)
     _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
@@ -1233,12 +1241,13 @@ def _index(
 def _start_index(
     con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, many: bool, reband: bool
 ) -> tuple[BandIndex | None, bool]:
-    """The band index for this run and whether it came from beside the database: that one
-    when it matches; else the stored rows read whole for a run of many batches (or a
-    database large enough to keep its index beside it), after a re-band reset an empty
-    one; None for one batch of a small database (it reads the stored rows of its keys)."""
+    """The band index for this run and whether it came from beside the database: after a
+    reset an empty one; else the one beside the database when it matches, else the stored
+    rows read whole for a run of many batches (or a database large enough to keep its
+    index beside it); None for one batch of a small database (it reads the stored rows of
+    its keys)."""
     if reband:
-        return (BandIndex() if many else None), False
+        return BandIndex(), False
     bands = BandIndex.of_folder(con, opts)
     if bands is not None:
         if many:
@@ -1826,7 +1835,9 @@ def find_stories(
         _reset(con, signatures_too=True)
     elif band_changed:
         _reset(con, signatures_too=False)
-    stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
+    stats = _index(
+        con, opts, progress=progress, reband=band_changed and not sig_changed, empty=sig_changed
+    )
     with store.transaction(con), _timed("cluster"):
         stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"]))
         stamp = {

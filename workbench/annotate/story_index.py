@@ -103,8 +103,8 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
 
 def load(con: duckdb.DuckDBPyConnection, stamp: str) -> tuple[Runs, Stored] | None:
     """The index beside the database when it is trustworthy (see the module docstring)."""
-    folder = folder_of(con)
     token = store.get_meta(con, META_KEY)
+    folder = folder_of(con) if token is not None else None
     if folder is None or token is None:
         return None
     try:
