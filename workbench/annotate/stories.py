@@ -37,8 +37,11 @@ are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
 compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
-batch's candidates are binary searches: a run of many batches reads story_bands once, a single
-batch only the stored rows of its own keys. The parameters that shape signatures and bands are
+batch's candidates are binary searches. A large database keeps the index beside it as
+memory-mapped sorted arrays (:mod:`.story_index`, a cache of story_bands rebuilt when it does
+not match), so an add reads only the pages its keys touch; else a run of many batches reads
+story_bands once, a single batch only the stored rows of its own keys. An add clusters its
+articles onto the stored stories from its own pairs, without reading every stored pair. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
 ``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
