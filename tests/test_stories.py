@@ -705,14 +705,14 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
 
     monkeypatch.setattr(story_index, "MIN_ARTICLES", 1)  # the test corpus is small
     rows = _copy_rows()
-    rows = rows[::2] + rows[1::2]  # every later copy has earlier ones in the first half
+    rows = rows[::2] + rows[1::2]  # copies of both texts before and after the add
     with Workbench(tmp_path / "a.duckdb") as w:
-        w.ingest([write_jsonl(tmp_path / "first.jsonl", rows[:15])], progress=False)
-        w.stories(progress=False, batch=4)  # four batches: the index built in memory
+        w.ingest([write_jsonl(tmp_path / "first.jsonl", rows[:27])], progress=False)
+        w.stories(progress=False, batch=7)  # four batches: the index built in memory
     assert (tmp_path / "a.duckdb.story-index" / "manifest.json").exists()
     for name in ("b", "c"):
         shutil.copy(tmp_path / "a.duckdb", tmp_path / f"{name}.duckdb")
-    late = write_jsonl(tmp_path / "late.jsonl", rows[15:])
+    late = write_jsonl(tmp_path / "late.jsonl", rows[27:])
     got = {}
     for name in ("a", "b", "c"):
         if name == "c":
@@ -723,13 +723,15 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
                 if name == "a":  # the folder, not story_bands
                     m.setattr(stories.BandIndex, "of_stored", None)
                 out = w.stories(progress=False)  # one batch
-            assert out["signed"] == 15
+            assert out["signed"] == 3
             assert stories._NEW_PAIRS.complete and stories._NEW_PAIRS.rows == out["pairs"]
             got[name] = w.con.execute(_STATE_SQL).fetchall()
             if name == "a":
                 w.stories(jaccard=0.85, progress=False)
                 w.stories(progress=False)  # back: every stored pair re-clustered
                 assert w.con.execute(_STATE_SQL).fetchall() == got["a"]
+    manifest = json.loads((tmp_path / "a.duckdb.story-index" / "manifest.json").read_text())
+    assert [s["rows"] > 0 for s in manifest["segments"]] == [True, True]  # base + the add
     assert (tmp_path / "b.duckdb.story-index").exists()  # rebuilt beside the copy
     assert not (tmp_path / "c.duckdb.story-index").exists()
     assert got["a"] == got["b"] == got["c"]
