@@ -1724,31 +1724,31 @@ def _finish_stories(
     """First article, similarity to it, and the per-story summary of the touched stories
     (stored pairs read from ``pairs``, see :func:`_pairs_of`)."""
     con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
-    try:
+    try:  # the touched stories' rows, read once: who is first, by the processing order
         con.execute(
             compose(
-                "UPDATE story_clusters c SET is_first = (f.article_id = c.article_id) FROM ("
-                "SELECT c2.story_id, c2.article_id FROM story_clusters c2 "
-                "JOIN articles a ON a.article_id = c2.article_id "
-                "WHERE c2.story_id IN (SELECT story_id FROM _wb_touched) "
-                "QUALIFY row_number() OVER (PARTITION BY c2.story_id ORDER BY {order}) = 1"
-                ") f WHERE f.story_id = c.story_id",
+                "CREATE OR REPLACE TEMP TABLE _wb_members AS SELECT c.story_id, c.article_id, "
+                "c.similarity, a.date, a.source, row_number() OVER (PARTITION BY c.story_id "
+                "ORDER BY {order}) = 1 AS first FROM story_clusters c "
+                "JOIN articles a ON a.article_id = c.article_id "
+                "WHERE c.story_id IN (SELECT story_id FROM _wb_touched)",
                 order=ORDER_SQL,
             )
+        )
+        con.execute(
+            "UPDATE story_clusters c SET is_first = m.first FROM _wb_members m "
+            "WHERE m.article_id = c.article_id"
         )
         _store_similarities(con, _first_similarities(con, opts, pairs))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
         con.execute(
-            "INSERT INTO stories SELECT c.story_id, "
-            "any_value(c.article_id) FILTER (WHERE c.is_first), "
-            "any_value(a.date) FILTER (WHERE c.is_first), "
-            "any_value(a.source) FILTER (WHERE c.is_first), "
-            "count(*), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source) "
-            "FILTER (WHERE a.source IS NOT NULL) "
-            "FROM story_clusters c JOIN articles a ON a.article_id = c.article_id "
-            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) GROUP BY c.story_id"
+            "INSERT INTO stories SELECT story_id, any_value(article_id) FILTER (WHERE first), "
+            "any_value(date) FILTER (WHERE first), any_value(source) FILTER (WHERE first), "
+            "count(*), count(DISTINCT source), list(DISTINCT source ORDER BY source) "
+            "FILTER (WHERE source IS NOT NULL) FROM _wb_members GROUP BY story_id"
         )
     finally:
+        con.execute("DROP TABLE IF EXISTS _wb_members")
         con.unregister("_wb_touched")
 
 
@@ -1756,19 +1756,18 @@ def _first_similarities(
     con: duckdb.DuckDBPyConnection, opts: StoryOptions, pairs: str = "story_pairs"
 ) -> list[tuple[str, Any, Any]]:
     """(article_id, jaccard, containment) to its story's first article, for the touched
-    stories' rows that need it (registered ``_wb_touched``). Only rows new to their story
+    stories' rows that need it (``_wb_members`` of :func:`_finish_stories`). Only rows new to their story
     or whose story's first article changed (then to a new article): each such pair has a
     new article, so this run's pairs hold it when it was compared; else the texts give it."""
     multi = con.execute(
         compose(
             "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
-            "coalesce(p.containment, q.containment) FROM story_clusters c "
-            "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
+            "coalesce(p.containment, q.containment) FROM _wb_members c "
+            "JOIN _wb_members f ON f.story_id = c.story_id AND f.first "
             "LEFT JOIN stories s ON s.story_id = c.story_id "
             "LEFT JOIN {pairs} p ON p.article_id = c.article_id AND p.other_id = f.article_id "
             "LEFT JOIN {pairs} q ON q.article_id = f.article_id AND q.other_id = c.article_id "
-            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
-            "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)",
+            "WHERE c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id",
             pairs=store.quote_ident(pairs),
         )
     ).fetchall()
