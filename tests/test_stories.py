@@ -739,9 +739,10 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
 
 
 def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, monkeypatch):
-    """The folder is a cache of story_bands: a truncated segment, a foreign manifest, or a
-    folder newer than the database (an older copy put back) is not loaded, and the add
-    then gives the pairs of the stored index."""
+    """The folder is a cache of story_bands: a truncated segment, a foreign manifest, a
+    folder newer than the database (an older copy put back) or older (a run stopped after
+    its batches, before it saved) is not loaded, and the add then gives the pairs and
+    stories of the stored index."""
     import shutil
 
     from workbench.annotate import story_index
@@ -764,6 +765,18 @@ def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, mon
     shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")  # the folder is newer now
     with Workbench(tmp_path / "w.duckdb") as w:
         assert story_index.load(w.con, opts.band_stamp) is None
+    shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")
+    shutil.rmtree(folder)
+    shutil.copytree(tmp_path / "old.story-index", folder)
+    with Workbench(tmp_path / "w.duckdb") as w:  # a run stopped after its batches, unsaved
+        w.ingest([write_jsonl(tmp_path / "late.jsonl", rows[12:])], progress=False)
+        with monkeypatch.context() as m:
+            m.setattr(story_index, "save", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+            with pytest.raises(KeyboardInterrupt):
+                w.stories(progress=False)
+        assert story_index.load(w.con, opts.band_stamp) is None  # the batches moved it
+        w.stories(progress=False)
+        assert w.con.execute(_STATE_SQL).fetchall() == want
     for spoil in ("truncate", "manifest"):
         shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")
         shutil.rmtree(folder)
