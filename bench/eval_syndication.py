@@ -19,6 +19,7 @@ not checked by hand are left out of the scores (their count is printed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -29,7 +30,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -664,6 +665,25 @@ def cmd_scale(args: argparse.Namespace) -> None:
         _time_runs(wb, args, extra)
 
 
+@contextlib.contextmanager
+def _profiled(path: str | None) -> Iterator[None]:
+    """A cProfile of the block written to ``path`` (and its top lines printed), if given."""
+    if not path:
+        yield
+        return
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        prof.dump_stats(path)
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+
+
 def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     """The timed full run from no index, the 1% add (``extra`` when ingested) put back
     and added, then a threshold change."""
@@ -688,16 +708,23 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
     else:
         wb.ingest([extra], progress=False, rescan=True)
     t, c = time.perf_counter(), cpu_s()
-    with PeakRSS() as mem:
+    with PeakRSS() as mem, _profiled(args.profile_add):
         out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
     inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
     print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
           f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
-          f"{mem}")  # fmt: skip
+          f"{mem}; load {os.getloadavg()}")  # fmt: skip
     print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
-    t = time.perf_counter()
-    out = wb.stories(jaccard=0.85, progress=False)
-    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s")
+    folder = Path(str(wb.path) + ".story-index")
+    if folder.exists():
+        size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+        print(f"  band index beside the database: {size:.0f} MB in {folder}")
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem:
+        out = wb.stories(jaccard=0.85, progress=False)
+    print(f"threshold change (jaccard 0.85): re-clustered in {time.perf_counter() - t:.1f}s "
+          f"wall, {cpu_s() - c:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
+    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     wb.stories(jaccard=0.8, progress=False)
 
 
@@ -1057,6 +1084,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--copy-from", help="with --direct: copy a smaller replica's articles first")
     p.add_argument("--partial", action="store_true",
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
+    p.add_argument("--profile-add", help="write a cProfile of the 1%% add to this file")
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,

@@ -597,6 +597,13 @@ def copies(tmp_path_factory: pytest.TempPathFactory):
     """Two real Guardian articles and fourteen edited copies of each (a paragraph dropped,
     words changed): each later copy has many earlier candidates sharing more or fewer
     bands."""
+    w = storied_wb(tmp_path_factory.mktemp("copies"), _copy_rows())
+    yield w
+    w.close()
+
+
+def _copy_rows() -> list[dict[str, str]]:
+    """The rows of :func:`copies`."""
     if not RU_UA.exists():
         pytest.skip(f"needs {RU_UA} (the ../shared corpora are not present)")
     rows = []
@@ -608,9 +615,7 @@ def copies(tmp_path_factory: pytest.TempPathFactory):
             day = pd.Timestamp(base["date"]) + pd.Timedelta(days=i % 3)
             rows.append({**base, "text": text, "date": day.strftime("%Y-%m-%d"),
                          "source": f"Outlet {i}", "title": f"{base['title']} ({i})"})  # fmt: skip
-    w = storied_wb(tmp_path_factory.mktemp("copies"), rows)
-    yield w
-    w.close()
+    return rows
 
 
 def test_candidates_picked_in_numpy_are_pick_candidates_s(copies):
@@ -678,3 +683,112 @@ def test_texts_read_by_rowid_and_by_id_when_rows_moved(copies):
     assert [(a, t) for a, _, t in stories._texts_of(con, ids, rowids)] == want
     moved = stories._texts_of(con, ids, rowids[::-1].copy())
     assert [(a, t) for a, _, t in moved] == want and len({t for _, t in want}) == 9
+
+
+_STATE_SQL = (
+    "SELECT s.article_id, s.seq, s.minhash, p.other_id, p.jaccard, p.containment, p.reissue, "
+    "c.story_id, c.is_first, c.similarity, c.containment FROM story_signatures s "
+    "LEFT JOIN story_pairs p USING (article_id) LEFT JOIN story_clusters c USING (article_id) "
+    "ORDER BY ALL"
+)
+
+
+def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path, monkeypatch):
+    """An add probes the band index kept beside the database (``<db>.story-index``) and
+    clusters from its own pairs only: the same pairs and stories as the stored index read
+    from story_bands (folder removed: rebuilt; or a small database: only its keys' rows),
+    and the same stories as a full re-cluster of every stored pair; real Guardian texts
+    and edited copies, half of them added later."""
+    import shutil
+
+    from workbench.annotate import story_index
+
+    monkeypatch.setattr(story_index, "MIN_ARTICLES", 1)  # the test corpus is small
+    rows = _copy_rows()
+    rows = rows[::2] + rows[1::2]  # copies of both texts before and after the add
+    with Workbench(tmp_path / "a.duckdb") as w:
+        w.ingest([write_jsonl(tmp_path / "first.jsonl", rows[:27])], progress=False)
+        w.stories(progress=False, batch=7)  # four batches: the index built in memory
+    assert (tmp_path / "a.duckdb.story-index" / "manifest.json").exists()
+    for name in ("b", "c"):
+        shutil.copy(tmp_path / "a.duckdb", tmp_path / f"{name}.duckdb")
+    late = write_jsonl(tmp_path / "late.jsonl", rows[27:])
+    got = {}
+    for name in ("a", "b", "c"):
+        if name == "c":
+            monkeypatch.setattr(story_index, "MIN_ARTICLES", 10**9)
+        with Workbench(tmp_path / f"{name}.duckdb") as w:
+            w.ingest([late], progress=False)
+            with monkeypatch.context() as m:
+                if name == "a":  # the folder, not story_bands
+                    m.setattr(stories.BandIndex, "of_stored", None)
+                out = w.stories(progress=False)  # one batch
+            assert out["signed"] == 3
+            assert stories._NEW_PAIRS.complete and stories._NEW_PAIRS.rows == out["pairs"]
+            got[name] = w.con.execute(_STATE_SQL).fetchall()
+            if name == "a":
+                w.stories(jaccard=0.85, progress=False)
+                w.stories(progress=False)  # back: every stored pair re-clustered
+                assert w.con.execute(_STATE_SQL).fetchall() == got["a"]
+    manifest = json.loads((tmp_path / "a.duckdb.story-index" / "manifest.json").read_text())
+    assert [s["rows"] > 0 for s in manifest["segments"]] == [True, True]  # base + the add
+    assert (tmp_path / "b.duckdb.story-index").exists()  # rebuilt beside the copy
+    assert not (tmp_path / "c.duckdb.story-index").exists()
+    assert got["a"] == got["b"] == got["c"]
+    assert len({r[7] for r in got["a"]}) < 20 and sum(r[3] is not None for r in got["a"]) > 100
+
+
+def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, monkeypatch):
+    """The folder is a cache of story_bands: a truncated segment, a foreign manifest, a
+    folder newer than the database (an older copy put back) or older (a run stopped after
+    its batches, before it saved) is not loaded, and the add then gives the pairs and
+    stories of the stored index."""
+    import shutil
+
+    from workbench.annotate import story_index
+
+    monkeypatch.setattr(story_index, "MIN_ARTICLES", 1)
+    rows = _copy_rows()[:20]
+    with Workbench(tmp_path / "w.duckdb") as w:
+        w.ingest([write_jsonl(tmp_path / "first.jsonl", rows[:12])], progress=False)
+        w.stories(progress=False, batch=5)
+    folder = tmp_path / "w.duckdb.story-index"
+    shutil.copy(tmp_path / "w.duckdb", tmp_path / "old.duckdb")
+    shutil.copytree(folder, tmp_path / "old.story-index")
+    with Workbench(tmp_path / "w.duckdb") as w:
+        opts = StoryOptions()
+        assert story_index.load(w.con, opts.band_stamp) is not None
+        assert story_index.load(w.con, StoryOptions(lsh_threshold=0.4).band_stamp) is None
+        w.ingest([write_jsonl(tmp_path / "late.jsonl", rows[12:])], progress=False)
+        w.stories(progress=False)
+        want = w.con.execute(_STATE_SQL).fetchall()
+    shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")  # the folder is newer now
+    with Workbench(tmp_path / "w.duckdb") as w:
+        assert story_index.load(w.con, opts.band_stamp) is None
+    shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")
+    shutil.rmtree(folder)
+    shutil.copytree(tmp_path / "old.story-index", folder)
+    with Workbench(tmp_path / "w.duckdb") as w:  # a run stopped after its batches, unsaved
+        w.ingest([write_jsonl(tmp_path / "late.jsonl", rows[12:])], progress=False)
+        with monkeypatch.context() as m:
+            m.setattr(story_index, "save", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+            with pytest.raises(KeyboardInterrupt):
+                w.stories(progress=False)
+        assert story_index.load(w.con, opts.band_stamp) is None  # the batches moved it
+        w.stories(progress=False)
+        assert w.con.execute(_STATE_SQL).fetchall() == want
+    for spoil in ("truncate", "manifest"):
+        shutil.copy(tmp_path / "old.duckdb", tmp_path / "w.duckdb")
+        shutil.rmtree(folder)
+        shutil.copytree(tmp_path / "old.story-index", folder)
+        if spoil == "truncate":
+            keys = next(folder.glob("seg-*.keys.npy"))
+            keys.write_bytes(keys.read_bytes()[:-16])
+        else:
+            (folder / "manifest.json").write_text('{"format": 1, "token": "x"')
+        with Workbench(tmp_path / "w.duckdb") as w:
+            assert story_index.load(w.con, opts.band_stamp) is None
+            w.ingest([write_jsonl(tmp_path / "late.jsonl", rows[12:])], progress=False)
+            w.stories(progress=False)
+            assert w.con.execute(_STATE_SQL).fetchall() == want
+            assert story_index.load(w.con, opts.band_stamp) is not None  # written afresh

@@ -37,8 +37,11 @@ are verified on, so no text is read twice), ``story_bands`` (the LSH index:
 one key per article and band), ``story_pairs`` (verified candidates with their Jaccard and
 containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New articles are
 compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
-batch's candidates are binary searches: a run of many batches reads story_bands once, a single
-batch only the stored rows of its own keys. The parameters that shape signatures and bands are
+batch's candidates are binary searches. A large database keeps the index beside it as
+memory-mapped sorted arrays (:mod:`.story_index`, a cache of story_bands rebuilt when it does
+not match), so an add reads only the pages its keys touch; else a run of many batches reads
+story_bands once, a single batch only the stored rows of its own keys. An add clusters its
+articles onto the stored stories from its own pairs, without reading every stored pair. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
 ``jaccard``/``containment`` (at or above the stored ``pair_floor``) or ``max_lag_days``
@@ -80,7 +83,7 @@ from ..base import errors, store
 from ..base.cache import cache_dir, cached_pickle
 from ..base.filters import as_filter, compose, filtered_articles_sql
 from ..base.progress import progress_bar
-from . import story_rules
+from . import story_index, story_rules
 
 #: Version of the normaliser and boilerplate rules: part of the signature stamp.
 NORMALISER_VERSION = "4"
@@ -632,6 +635,49 @@ class BandIndex:
     def __init__(self) -> None:
         self.runs: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         self.names = np.zeros(0, dtype=object)
+        #: The index kept beside the database, when loaded from there: its positions are
+        #: named by a lookup of the picked ones; ``names`` then holds the later positions.
+        self.stored: story_index.Stored | None = None
+
+    @property
+    def size(self) -> int:
+        """Articles indexed."""
+        return len(self.names) + (self.stored.n if self.stored is not None else 0)
+
+    @classmethod
+    def of_folder(cls, con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> BandIndex | None:
+        """The index kept beside the database (:mod:`.story_index`), None when it is missing
+        or does not match the stored signatures and these options."""
+        got = story_index.load(con, opts.band_stamp)
+        if got is None:
+            return None
+        out = cls()
+        out.runs, out.stored = got
+        return out
+
+    def name_all(self) -> None:
+        """Name every position in memory (one read of story_signatures): for a run of many
+        batches, which would otherwise look names up batch by batch."""
+        if self.stored is not None:
+            sig = self.con_names(self.stored.con)
+            self.names = np.concatenate([sig, self.names])
+            self.stored = dataclasses.replace(self.stored, n=0)
+
+    @staticmethod
+    def con_names(con: duckdb.DuckDBPyConnection) -> np.ndarray:
+        sig = con.execute("SELECT article_id FROM story_signatures ORDER BY seq").to_arrow_table()
+        return sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
+
+    def _names(self, pos: np.ndarray) -> np.ndarray:
+        if self.stored is None or self.stored.n == 0:
+            return self.names[pos]
+        n = self.stored.n
+        out = np.empty(len(pos), dtype=object)
+        old = pos < n
+        out[~old] = self.names[pos[~old] - n]
+        if old.any():
+            out[old] = self.stored.names(pos[old])
+        return out
 
     @classmethod
     def of_stored(
@@ -641,9 +687,7 @@ class BandIndex:
         band sorted here. With ``want`` (the story_bands rows of a batch not stored yet), only
         the rows of its (band, key)s: all that batch's candidates need."""
         out = cls()
-        sig = con.execute("SELECT seq, article_id FROM story_signatures ORDER BY seq")
-        sig = sig.to_arrow_table()
-        out.names = sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
+        out.names = cls.con_names(con)
         sql = _INDEX_SQL
         if want is not None:  # the batch's distinct keys first: a small join build side
             con.register("_wb_story_want", want[["band", "key"]])
@@ -667,7 +711,7 @@ class BandIndex:
         """Index a batch (in processing order, after every article indexed so far; ``rows``
         its story_bands rows, positions counted from the batch's first article); returns
         the position of its first article."""
-        first = len(self.names)
+        first = self.size
         self.names = np.concatenate([self.names, np.array(ids, dtype=object)])
         for i, key, pos in _by_band(rows):
             order = np.argsort(key, kind="stable")
@@ -684,7 +728,7 @@ class BandIndex:
         """Every (article of the batch added at ``first``, earlier article, band) match
         as one sorted code ``((row * m + other) * 2 + is_lead)`` (``row`` from the batch's
         first article, ``other`` an index position, ``m`` the index size)."""
-        m = len(self.names)
+        m = self.size
         codes = [np.zeros(0, dtype=np.int64)]
         for i, key, pos in _by_band(rows):
             lead = int(i >= story_rules.LEAD_BAND0)
@@ -707,8 +751,8 @@ class BandIndex:
     def candidates(self, first: int, rows: _BandRows, opts: StoryOptions) -> list[tuple[str, str]]:
         """(article_id, earlier article_id) of the candidates of the batch added at
         ``first``: by article, then processing order."""
-        row, other = _pick(self.hits(first, rows), len(self.names), opts)
-        return list(zip(self.names[row + first], self.names[other], strict=True))
+        row, other = _pick(self.hits(first, rows), self.size, opts)
+        return list(zip(self._names(row + first), self._names(other), strict=True))
 
 
 #: story_bands rows with their article's position in processing order (of :class:`BandIndex`).
@@ -889,6 +933,7 @@ def _signed_bodies(
 
 
 def _reset(con: duckdb.DuckDBPyConnection, *, signatures_too: bool) -> None:
+    story_index.forget(con)  # first: a reset stopped half-way leaves no index trusted
     for t in ("story_bands", "story_pairs", "story_clusters", "stories"):
         con.execute(f"DELETE FROM {store.quote_ident(t)}")  # noqa: S608
     if signatures_too:
@@ -1203,9 +1248,15 @@ def _reband(
 
 
 def _index(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, progress: bool, reband: bool
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    *,
+    progress: bool,
+    reband: bool,
+    empty: bool = False,
 ) -> dict[str, int]:
-    """Sign the articles without a signature, band and verify them (in batches)."""
+    """Sign the articles without a signature, band and verify them (in batches); ``empty``:
+    the story tables were just emptied (no stored index to read)."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
     seqs = []
@@ -1222,27 +1273,68 @@ def _index(
     ).fetchall()
     todo, rowids = [r[0] for r in got], np.array([r[1] for r in got], dtype=np.int64)
     many = -(-len(seqs) // opts.batch) + -(-len(todo) // opts.batch) > 1
-    bands = None  # one batch: one query of story_bands
-    if many:  # the index in memory (after a re-band reset: empty)
-        bands = BandIndex() if reband else BandIndex.of_stored(con)
+    bands, loaded = None, False
+    if todo or seqs:
+        with _timed("index load"):
+            bands, loaded = _start_index(con, opts, many=many, reband=reband or empty)
     if reband:
         _reband(con, texts, opts, seqs, bands, stats, progress=progress)
+    _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
+    if bands is not None and (stats["signed"] or stats["rebanded"] or not loaded):
+        with _timed("index save"):
+            story_index.save(con, opts.band_stamp, bands.runs, bands.stored)
+    return stats
+
+
+def _start_index(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, many: bool, reband: bool
+) -> tuple[BandIndex | None, bool]:
+    """The band index for this run and whether it came from beside the database: after a
+    reset an empty one; else the one beside the database when it matches, else the stored
+    rows read whole for a run of many batches (or a database large enough to keep its
+    index beside it); None for one batch of a small database (it reads the stored rows of
+    its keys)."""
+    if reband:
+        return BandIndex(), False
+    bands = BandIndex.of_folder(con, opts)
+    if bands is not None:
+        if many:
+            bands.name_all()
+        return bands, True
+    if many:
+        return BandIndex.of_stored(con), False
+    big = con.execute("SELECT count(*) FROM story_signatures").fetchone()[0]
+    if big >= story_index.MIN_ARTICLES and story_index.folder_of(con) is not None:
+        return BandIndex.of_stored(con), False
+    return None, False
+
+
+def _sign_todo(
+    con: duckdb.DuckDBPyConnection,
+    texts: _Texts,
+    opts: StoryOptions,
+    todo: tuple[list[str], np.ndarray],
+    bands: BandIndex | None,
+    stats: dict[str, int],
+    *,
+    progress: bool,
+) -> None:
+    """Sign, band and verify the articles ``todo`` (ids, rowids), a batch per transaction."""
     next_seq = con.execute("SELECT coalesce(max(seq), 0) + 1 FROM story_signatures").fetchone()[0]
     with (
-        progress_bar(desc="stories", unit="article", total=len(todo), enable=progress) as bar,
-        _worker_pool(opts, len(todo)) as pool,
+        progress_bar(desc="stories", unit="article", total=len(todo[0]), enable=progress) as bar,
+        _worker_pool(opts, len(todo[0])) as pool,
     ):
-        batches = _signed_batches(_new_bodies(con, (todo, rowids), opts, pool), next_seq, opts)
+        batches = _signed_batches(_new_bodies(con, todo, opts, pool), next_seq, opts)
         if pool is not None and bands is not None:
             _pipelined(con, texts, opts, batches, (bands, pool), (stats, bar))
-            return stats
+            return
         for sig, batch, shingled in batches:
             with store.transaction(con):
                 with _timed("signature write"):
                     store.insert_df(con, "story_signatures", sig)
                 stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands)
             _stored(texts, shingled, stats, bar)
-    return stats
 
 
 _Batch = tuple[pd.DataFrame, tuple[list[str], list[int], np.ndarray], dict[str, "Body"]]
@@ -1479,7 +1571,39 @@ def _write_bands(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
 
 def _write_pairs(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> None:
     with _timed("pair write"):
-        store.insert_df(con, "story_pairs", pa.Table.from_pandas(pairs, preserve_index=False))
+        table = pa.Table.from_pandas(pairs, preserve_index=False)
+        store.insert_df(con, "story_pairs", table)
+        _NEW_PAIRS.add(table)
+
+
+class _PairLog:
+    """The pairs written by this run, kept (up to :data:`_NEW_PAIRS_MAX` rows) so that an
+    incremental cluster reads them instead of every stored pair: a new article's pairs are
+    all written when it is banded, each with the new article first."""
+
+    def __init__(self) -> None:
+        self.clear(keep=False)
+
+    def clear(self, *, keep: bool) -> None:
+        """Start a run; ``keep``: its clustering is incremental (else nothing is kept)."""
+        self.tables: list[pa.Table] = []
+        self.rows, self.complete = 0, keep
+
+    def add(self, table: pa.Table) -> None:
+        self.rows += table.num_rows
+        if self.rows > _NEW_PAIRS_MAX:
+            self.tables, self.complete = [], False
+        elif self.complete:
+            self.tables.append(table)
+
+    def table(self) -> pa.Table:
+        names = pa.schema([(c, t) for c, t in zip(_PAIR_COLUMNS, _PAIR_TYPES, strict=True)])
+        return pa.concat_tables([t.cast(names) for t in self.tables] or [names.empty_table()])
+
+
+_NEW_PAIRS_MAX = 2_000_000
+_PAIR_TYPES = [pa.string(), pa.string(), pa.float64(), pa.float64(), pa.bool_()]
+_NEW_PAIRS = _PairLog()
 
 
 def _band_and_pair(
@@ -1519,8 +1643,12 @@ def _band_rows(ids: list[str], frame: pd.DataFrame, own: int) -> _BandRows:
     )
 
 
-def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) -> dict[str, int]:
-    """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order."""
+def _cluster(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool, signed: int = 0
+) -> dict[str, int]:
+    """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order.
+    When they are exactly the ``signed`` articles of this run, their pairs are the ones it
+    wrote (:class:`_PairLog`): only the stories they touch are read, not every pair."""
     if full:
         con.execute("DELETE FROM story_clusters")
         con.execute("DELETE FROM stories")
@@ -1531,36 +1659,59 @@ def _cluster(con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool) 
     ).fetchall()
     if not todo:
         return {"clustered": 0}
-    match = _best_matches(con, opts)
-    story_of: dict[str, str] = {}
-    start: dict[str, Any] = {}  # earliest date of each story
-    if match and not full:  # the stories of earlier, already clustered matches
-        _earlier_stories(con, match, story_of, start)
-    rows = _assign(todo, match, story_of, start, lag=opts.max_lag_days)
-    frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
-    store.insert_df(con, "story_clusters", frame)
-    touched = sorted({sid for sid, _ in rows})
-    _finish_stories(con, opts, touched)
+    with _pairs_of(con, not full and _NEW_PAIRS.complete and len(todo) == signed) as pairs:
+        match = _best_matches(con, opts, pairs)
+        story_of: dict[str, str] = {}
+        start: dict[str, Any] = {}  # earliest date of each story
+        if match and not full:  # the stories of earlier, already clustered matches
+            _earlier_stories(con, match, story_of, start)
+        rows = _assign(todo, match, story_of, start, lag=opts.max_lag_days)
+        frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
+        store.insert_df(con, "story_clusters", frame)
+        touched = sorted({sid for sid, _ in rows})
+        _finish_stories(con, opts, touched, pairs)
     return {"clustered": len(rows)}
 
 
-def _best_matches(con: duckdb.DuckDBPyConnection, opts: StoryOptions) -> dict[str, str]:
-    """Each unclustered article's best qualifying earlier match within the lag window."""
+@contextlib.contextmanager
+def _pairs_of(con: duckdb.DuckDBPyConnection, new_only: bool) -> Iterator[str]:
+    """The relation clustering reads pairs from: this run's pairs when ``new_only``, else
+    ``story_pairs``."""
+    if not new_only:
+        yield "story_pairs"
+        return
+    con.register("_wb_story_new_pairs", _NEW_PAIRS.table())
+    try:
+        yield "_wb_story_new_pairs"
+    finally:
+        con.unregister("_wb_story_new_pairs")
+
+
+def _best_matches(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, pairs: str = "story_pairs"
+) -> dict[str, str]:
+    """Each unclustered article's best qualifying earlier match within the lag window
+    (ties: the earliest match), from the relation ``pairs`` (see :func:`_pairs_of`)."""
     lag = opts.max_lag_days
-    # the best qualifying earlier match per article within the lag window (ties: the
-    # earliest match)
+    new = (  # this run's pairs are all of unclustered articles
+        "TRUE"
+        if pairs != "story_pairs"
+        else "p.article_id IN (SELECT s.article_id FROM story_signatures s WHERE NOT EXISTS "
+        "(SELECT 1 FROM story_clusters c WHERE c.article_id = s.article_id))"
+    )
     best = con.execute(
-        "SELECT p.article_id, p.other_id FROM story_pairs p "
-        "JOIN story_signatures so ON so.article_id = p.other_id "
-        "JOIN articles x ON x.article_id = p.article_id "
-        "JOIN articles y ON y.article_id = p.other_id "
-        "WHERE (p.jaccard >= ? OR p.containment >= ? OR p.reissue) "
-        "AND (? = 0 OR x.date IS NULL OR y.date IS NULL OR abs(x.date - y.date) <= ?) "
-        "AND p.article_id IN (SELECT s.article_id "
-        "FROM story_signatures s WHERE NOT EXISTS (SELECT 1 FROM story_clusters c "
-        "WHERE c.article_id = s.article_id)) "
-        "QUALIFY row_number() OVER (PARTITION BY p.article_id "
-        "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
+        compose(
+            "SELECT p.article_id, p.other_id FROM {pairs} p "
+            "JOIN story_signatures so ON so.article_id = p.other_id "
+            "JOIN articles x ON x.article_id = p.article_id "
+            "JOIN articles y ON y.article_id = p.other_id "
+            "WHERE (p.jaccard >= ? OR p.containment >= ? OR p.reissue) "
+            "AND (? = 0 OR x.date IS NULL OR y.date IS NULL OR abs(x.date - y.date) <= ?) "
+            "AND {new} QUALIFY row_number() OVER (PARTITION BY p.article_id "
+            "ORDER BY greatest(p.jaccard, p.containment) DESC, so.seq) = 1",
+            pairs=store.quote_ident(pairs),
+            new=new,
+        ),
         [opts.jaccard, opts.containment, lag, lag],
     ).fetchall()
     return dict(best)
@@ -1612,53 +1763,58 @@ def _assign(
     return rows
 
 
-def _finish_stories(con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str]) -> None:
-    """First article, similarity to it, and the per-story summary of the touched stories."""
+def _finish_stories(
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str], pairs: str
+) -> None:
+    """First article, similarity to it, and the per-story summary of the touched stories
+    (stored pairs read from ``pairs``, see :func:`_pairs_of`)."""
     con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
-    try:
+    try:  # the touched stories' rows, read once: who is first, by the processing order
         con.execute(
             compose(
-                "UPDATE story_clusters c SET is_first = (f.article_id = c.article_id) FROM ("
-                "SELECT c2.story_id, c2.article_id FROM story_clusters c2 "
-                "JOIN articles a ON a.article_id = c2.article_id "
-                "WHERE c2.story_id IN (SELECT story_id FROM _wb_touched) "
-                "QUALIFY row_number() OVER (PARTITION BY c2.story_id ORDER BY {order}) = 1"
-                ") f WHERE f.story_id = c.story_id",
+                "CREATE OR REPLACE TEMP TABLE _wb_members AS SELECT c.story_id, c.article_id, "
+                "c.similarity, a.date, a.source, row_number() OVER (PARTITION BY c.story_id "
+                "ORDER BY {order}) = 1 AS first FROM story_clusters c "
+                "JOIN articles a ON a.article_id = c.article_id "
+                "WHERE c.story_id IN (SELECT story_id FROM _wb_touched)",
                 order=ORDER_SQL,
             )
         )
-        _store_similarities(con, _first_similarities(con, opts))
+        con.execute(
+            "UPDATE story_clusters c SET is_first = m.first FROM _wb_members m "
+            "WHERE m.article_id = c.article_id"
+        )
+        _store_similarities(con, _first_similarities(con, opts, pairs))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
         con.execute(
-            "INSERT INTO stories SELECT c.story_id, "
-            "any_value(c.article_id) FILTER (WHERE c.is_first), "
-            "any_value(a.date) FILTER (WHERE c.is_first), "
-            "any_value(a.source) FILTER (WHERE c.is_first), "
-            "count(*), count(DISTINCT a.source), list(DISTINCT a.source ORDER BY a.source) "
-            "FILTER (WHERE a.source IS NOT NULL) "
-            "FROM story_clusters c JOIN articles a ON a.article_id = c.article_id "
-            "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) GROUP BY c.story_id"
+            "INSERT INTO stories SELECT story_id, any_value(article_id) FILTER (WHERE first), "
+            "any_value(date) FILTER (WHERE first), any_value(source) FILTER (WHERE first), "
+            "count(*), count(DISTINCT source), list(DISTINCT source ORDER BY source) "
+            "FILTER (WHERE source IS NOT NULL) FROM _wb_members GROUP BY story_id"
         )
     finally:
+        con.execute("DROP TABLE IF EXISTS _wb_members")
         con.unregister("_wb_touched")
 
 
 def _first_similarities(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions
+    con: duckdb.DuckDBPyConnection, opts: StoryOptions, pairs: str = "story_pairs"
 ) -> list[tuple[str, Any, Any]]:
     """(article_id, jaccard, containment) to its story's first article, for the touched
-    stories' rows that need it (registered ``_wb_touched``)."""
-    # only rows new to their story or whose story's first article changed; the stored
-    # pair gives the similarity when the two were compared, else the texts do
+    stories' rows that need it (``_wb_members`` of :func:`_finish_stories`). Only rows new to their story
+    or whose story's first article changed (then to a new article): each such pair has a
+    new article, so this run's pairs hold it when it was compared; else the texts give it."""
     multi = con.execute(
-        "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
-        "coalesce(p.containment, q.containment) FROM story_clusters c "
-        "JOIN story_clusters f ON f.story_id = c.story_id AND f.is_first "
-        "LEFT JOIN stories s ON s.story_id = c.story_id "
-        "LEFT JOIN story_pairs p ON p.article_id = c.article_id AND p.other_id = f.article_id "
-        "LEFT JOIN story_pairs q ON q.article_id = f.article_id AND q.other_id = c.article_id "
-        "WHERE c.story_id IN (SELECT story_id FROM _wb_touched) "
-        "AND (c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id)"
+        compose(
+            "SELECT c.article_id, f.article_id, coalesce(p.jaccard, q.jaccard), "
+            "coalesce(p.containment, q.containment) FROM _wb_members c "
+            "JOIN _wb_members f ON f.story_id = c.story_id AND f.first "
+            "LEFT JOIN stories s ON s.story_id = c.story_id "
+            "LEFT JOIN {pairs} p ON p.article_id = c.article_id AND p.other_id = f.article_id "
+            "LEFT JOIN {pairs} q ON q.article_id = f.article_id AND q.other_id = c.article_id "
+            "WHERE c.similarity IS NULL OR s.first_article_id IS DISTINCT FROM f.article_id",
+            pairs=store.quote_ident(pairs),
+        )
     ).fetchall()
     texts = _Texts(con, opts)
     sims = []
@@ -1721,13 +1877,16 @@ def find_stories(
             f"stories: jaccard={opts.jaccard} / containment={opts.containment} lie below "
             f"pair_floor={opts.pair_floor}, the lowest similarity kept; lower pair_floor too"
         )
+    _NEW_PAIRS.clear(keep=not thr_changed)
     if sig_changed:
         _reset(con, signatures_too=True)
     elif band_changed:
         _reset(con, signatures_too=False)
-    stats = _index(con, opts, progress=progress, reband=band_changed and not sig_changed)
+    stats = _index(
+        con, opts, progress=progress, reband=band_changed and not sig_changed, empty=sig_changed
+    )
     with store.transaction(con), _timed("cluster"):
-        stats.update(_cluster(con, opts, full=thr_changed))
+        stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"]))
         stamp = {
             "signature": opts.signature_stamp,
             "bands": opts.band_stamp,

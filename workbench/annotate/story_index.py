@@ -1,0 +1,225 @@
+"""The stories' LSH band index kept beside the database, so an incremental add loads it in
+one cheap read instead of querying ``story_bands``.
+
+``story_bands`` in the database stays the truth; this folder (``<database>.story-index``)
+is a cache of it as sorted integer arrays: per band the 63-bit keys in order, each with
+the position of its article in processing order (``seq``). A *segment* is four ``.npy``
+files (band ids, band offsets, keys, positions), opened memory-mapped, so a batch's binary
+searches touch only the pages they need. The index is a large *base* segment and at most
+one *delta* segment of the rows added since, merged into a new base when it grows past an
+eighth of the base.
+
+It is trusted only when all of these hold, else rebuilt from ``story_bands``:
+
+- its ``manifest.json`` names the band parameters of this run (``StoryOptions.band_stamp``);
+- its token equals the one stored in the database's ``meta`` (:data:`META_KEY`), written
+  after the files and dropped whenever the story tables are reset;
+- it covers exactly the stored signatures (their count and first and last ``seq``);
+- every segment file opens with the shapes the manifest gives.
+
+Files are written under new names and fsynced, then the manifest is replaced atomically,
+then the token is stored: a run stopped at any point leaves a folder that the next run
+either trusts whole or rebuilds; unreferenced files are removed by the next save.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ..base import store
+
+#: meta key of the token that ties the folder to the database's story tables.
+META_KEY = "stories.index"
+FORMAT = 1
+#: Indexes of fewer signed articles are not kept beside the database: a query of their
+#: story_bands rows is cheap, and small databases get no extra folder.
+MIN_ARTICLES = 20_000
+_PARTS = ("bands", "start", "keys", "pos")
+
+#: Runs of (keys, positions) per band, as :class:`..stories.BandIndex` holds them.
+Runs = dict[int, list[tuple[np.ndarray, np.ndarray]]]
+
+
+@dataclass
+class Stored:
+    """A loaded index: its base and delta runs (memory-mapped views) and how to name a
+    position (``seq0 + position`` in story_signatures: the signatures are contiguous)."""
+
+    con: duckdb.DuckDBPyConnection
+    folder: Path
+    n: int
+    seq0: int
+    manifest: dict[str, Any]
+    base: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def names(self, pos: np.ndarray) -> np.ndarray:
+        """Article ids of stored positions (any order, repeats allowed)."""
+        uniq, back = np.unique(pos, return_inverse=True)
+        want = pa.table({"seq": pa.array(uniq + self.seq0, pa.int64())})
+        self.con.register("_wb_story_seqs", want)
+        try:
+            got = self.con.execute(
+                "SELECT s.seq, s.article_id FROM _wb_story_seqs w "
+                "JOIN story_signatures s ON s.seq = w.seq"
+            ).fetchnumpy()
+        finally:
+            self.con.unregister("_wb_story_seqs")
+        names = np.empty(len(uniq), dtype=object)
+        names[np.searchsorted(uniq, np.asarray(got["seq"]) - self.seq0)] = got["article_id"]
+        return names[back]
+
+
+def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
+    """``<database file>.story-index``; None for an in-memory database."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if not row or not row[0] or row[0] == ":memory:":
+        return None
+    return Path(os.path.abspath(row[0] + ".story-index"))
+
+
+def _coverage(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int]:
+    n, lo, hi = con.execute(
+        "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), -1) FROM story_signatures"
+    ).fetchone()
+    return int(n), int(lo), int(hi)
+
+
+def forget(con: duckdb.DuckDBPyConnection) -> None:
+    """Untrust the folder (the story tables are being reset)."""
+    con.execute("DELETE FROM meta WHERE key = ?", [META_KEY])
+
+
+def load(con: duckdb.DuckDBPyConnection, stamp: str) -> tuple[Runs, Stored] | None:
+    """The index beside the database when it is trustworthy (see the module docstring)."""
+    token = store.get_meta(con, META_KEY)
+    folder = folder_of(con) if token is not None else None
+    if folder is None or token is None:
+        return None
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        n, seq0, seq_max = _coverage(con)
+        if (
+            manifest.get("format") != FORMAT
+            or manifest.get("token") != token
+            or manifest.get("stamp") != stamp
+            or [manifest.get(k) for k in ("n", "seq0", "seq_max")] != [n, seq0, seq_max]
+        ):
+            return None
+        segments = [_open(folder, seg) for seg in manifest["segments"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, half-written or foreign: rebuilt from story_bands
+    stored = Stored(con, folder, n, seq0, manifest, segments[0] if segments else {})
+    runs: Runs = {}
+    for seg in segments:
+        for band, run in seg.items():
+            runs.setdefault(band, []).append(run)
+    return runs, stored
+
+
+def _open(folder: Path, seg: dict[str, Any]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """A segment's runs by band, memory-mapped; a file of the wrong shape is an error."""
+    arr = {p: np.load(folder / f"{seg['name']}.{p}.npy", mmap_mode="r") for p in _PARTS}
+    rows, nb = int(seg["rows"]), int(seg["bands"])
+    if (
+        arr["keys"].shape != (rows,)
+        or arr["pos"].shape != (rows,)
+        or arr["bands"].shape != (nb,)
+        or arr["start"].shape != (nb + 1,)
+        or (nb and int(arr["start"][-1]) != rows)
+    ):
+        raise ValueError(f"story index segment {seg['name']}: shapes do not match its manifest")
+    start = np.asarray(arr["start"]).tolist()
+    return {
+        int(b): (arr["keys"][start[j] : start[j + 1]], arr["pos"][start[j] : start[j + 1]])
+        for j, b in enumerate(np.asarray(arr["bands"]).tolist())
+    }
+
+
+def save(con: duckdb.DuckDBPyConnection, stamp: str, runs: Runs, stored: Stored | None) -> bool:
+    """Write the index ``runs`` (every stored signature's rows) beside the database and store
+    its token; False (and the folder untrusted) when it is not kept or cannot be written."""
+    folder = folder_of(con)
+    n, seq0, seq_max = _coverage(con)
+    forget(con)
+    if folder is None or n < MIN_ARTICLES or seq_max - seq0 + 1 != n or n >= 2**31:
+        return False
+    base = stored.base if stored is not None and stored.folder == folder else {}
+    kept = bool(base) and all(b in runs and runs[b][0][0] is base[b][0] for b in base)
+    rest = {b: rs[1:] if kept and b in base else rs for b, rs in runs.items()}
+    n_rest = sum(len(k) for rs in rest.values() for k, _ in rs)
+    n_base = sum(len(k) for k, _ in base.values())
+    token = uuid.uuid4().hex
+    try:
+        folder.mkdir(exist_ok=True)
+        if kept and stored is not None and n_rest * 8 <= n_base:
+            segments = [stored.manifest["segments"][0], _write(folder, token, "d", rest)]
+        else:
+            segments = [_write(folder, token, "b", runs)]
+        manifest = {"format": FORMAT, "token": token, "stamp": stamp, "n": n, "seq0": seq0,
+                    "seq_max": seq_max, "segments": segments}  # fmt: skip
+        tmp = folder / f"manifest.{token}.tmp"
+        _write_synced(tmp, json.dumps(manifest).encode())
+        os.replace(tmp, folder / "manifest.json")
+    except OSError:
+        return False
+    store.set_meta(con, META_KEY, token)
+    _tidy(folder, {s["name"] for s in segments})
+    return True
+
+
+def _write(folder: Path, token: str, kind: str, runs: Runs) -> dict[str, Any]:
+    """One segment of ``runs`` merged band by band; its manifest entry."""
+    bands = sorted(b for b, rs in runs.items() if any(len(k) for k, _ in rs))
+    keys, pos = [], []
+    for b in bands:
+        k = np.concatenate([np.asarray(x) for x, _ in runs[b]])
+        p = np.concatenate([np.asarray(x) for _, x in runs[b]])
+        order = np.argsort(k, kind="stable")  # sorted runs: a merge
+        keys.append(k[order])
+        pos.append(p[order].astype(np.int32))
+    sizes = [len(k) for k in keys]
+    arrays = {
+        "bands": np.array(bands, dtype=np.int64),
+        "start": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        "keys": np.concatenate([np.zeros(0, np.int64), *keys]),
+        "pos": np.concatenate([np.zeros(0, np.int32), *pos]),
+    }
+    name = f"seg-{kind}-{token}"
+    for part, a in arrays.items():
+        path = folder / f"{name}.{part}.npy"
+        with path.open("wb") as fh:
+            np.save(fh, a)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return {"name": name, "rows": int(sum(sizes)), "bands": len(bands)}
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _tidy(folder: Path, live: set[str]) -> None:
+    """Remove the segment files and manifests of earlier or stopped saves."""
+    for path in folder.iterdir():
+        name = path.name
+        stale = (name.startswith("seg-") and name.split(".")[0] not in live) or (
+            name.startswith("manifest.") and name.endswith(".tmp")
+        )
+        if stale:
+            with contextlib.suppress(OSError):
+                path.unlink()
