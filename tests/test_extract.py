@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -192,6 +193,38 @@ def test_workers_two_gives_the_same_rows(tmp_path: Path, tiny_articles: Path) ->
                 )
             )
     assert rows[0] == rows[1] and rows[0][0] and rows[0][2] == 0
+
+
+def test_default_workers_follow_the_pending_articles(
+    tmp_path: Path, tiny_articles: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``workers`` unset: one process for a small batch, a pool of up to the usable cores
+    (and at most MAX_AUTO_WORKERS) once enough articles are pending; the pool stores what
+    one process stores."""
+    from workbench.nlp import extract as ex
+
+    per = ex.AUTO_ARTICLES_PER_WORKER
+    assert [ex.auto_workers(n, cores=2) for n in (0, per - 1, 2 * per, 100 * per)] == [1, 1, 2, 2]
+    assert ex.auto_workers(100 * per, cores=64) == ex.MAX_AUTO_WORKERS
+    assert ex.auto_workers(100 * per, cores=1) == 1
+    assert 1 <= ex.usable_cores() <= (os.cpu_count() or 1)
+
+    def analysed(name: str) -> tuple[int, list[dict]]:
+        with Workbench(tmp_path / name) as w:
+            w.ingest([tiny_articles], progress=False)
+            out = w.analyze(progress=False)
+            rows = w.sql(
+                "SELECT m.article_id, m.start_char, m.label, m.entity_id, s.idx, s.text "
+                "FROM mentions m JOIN sentences s USING (article_id) ORDER BY ALL"
+            ).to_dict("records")
+            return out["extract"].workers, rows
+
+    small = analysed("small.duckdb")
+    assert small[0] == 1 and small[1]
+    monkeypatch.setattr(ex, "AUTO_ARTICLES_PER_WORKER", 1)  # 3 articles now "enough"
+    monkeypatch.setattr(ex, "usable_cores", lambda: 2)
+    pooled = analysed("pooled.duckdb")
+    assert pooled == (2, small[1])
 
 
 def test_bad_workers_is_a_clear_error(wb: Workbench) -> None:

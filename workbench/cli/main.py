@@ -38,6 +38,14 @@ console = Console()
 err_console = Console(stderr=True)
 
 DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB file (env WORKBENCH_DB).")]
+#: spaCy worker processes of ``analyze`` / ``extract``; unset: chosen per run.
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="spaCy worker processes (a pool; each parses whole batches). Default: one per "
+        "200 articles to extract, up to the usable cores and 4."
+    ),
+]
 
 
 #: Exit status after ctrl-C (128 + SIGINT), as shells report it.
@@ -320,9 +328,7 @@ def rejects(
 @friendly
 def analyze(
     db: DbOpt = config.DEFAULT_DB,
-    workers: Annotated[
-        int, typer.Option(help="spaCy worker processes (a pool; each parses whole batches).")
-    ] = 1,
+    workers: WorkersOpt = None,
 ) -> None:
     """Run every stage after ingest on the articles not yet processed: spaCy extraction,
     actor and country resolution, themes, tone and quotes."""
@@ -352,9 +358,7 @@ def demo(db: DbOpt = config.DEFAULT_DB) -> None:
 @friendly
 def extract(
     db: DbOpt = config.DEFAULT_DB,
-    workers: Annotated[
-        int, typer.Option(help="spaCy worker processes (a pool; each parses whole batches).")
-    ] = 1,
+    workers: WorkersOpt = None,
     limit: Annotated[
         int | None, typer.Option(help="Stop after this many articles (a sample).")
     ] = None,
@@ -379,8 +383,8 @@ def extract(
         if engine == "dask":
             target = out or str(Path(wb.path).with_suffix("")) + "-extract"
             res = distributed.run(
-                wb.con, target, scheduler=scheduler, workers=workers, model=wb.model_name,
-                limit=limit,
+                wb.con, target, scheduler=scheduler, workers=workers or 1,
+                model=wb.model_name, limit=limit,
             )  # fmt: skip
             console.print(str(res), highlight=False)
             return

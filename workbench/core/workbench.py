@@ -244,11 +244,13 @@ class Workbench:
     def rejects(self) -> pd.DataFrame:
         return self.sql("SELECT * FROM rejects ORDER BY run_id, origin")
 
-    def analyze(self, *, workers: int = 1, progress: bool = True) -> dict[str, Any]:
+    def analyze(self, *, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
         """Every stage after ingest, incrementally: spaCy extraction of the articles not yet
-        processed, then actor/country resolution, themes, tone, quotes and stories. Each stage and
-        the whole are rows of ``runs``; ctrl-C stops it (``errors.Interrupted``) keeping what
-        each stage committed, and ``analyze()`` again resumes."""
+        processed (``workers`` processes; ``None``: by the pending articles and the usable
+        cores, ``extract.auto_workers``), then actor/country resolution, themes, tone, quotes
+        and stories. Each stage and the whole are rows of ``runs``; ctrl-C stops it
+        (``errors.Interrupted``) keeping what each stage committed, and ``analyze()`` again
+        resumes."""
         out: dict[str, Any] = {}
 
         def every_stage() -> dict[str, Any]:
@@ -289,7 +291,9 @@ class Workbench:
         return stages.analysis_state(self.con)
 
     # ------------------------------------------------------------------ entities (issue 9)
-    def extract(self, *, workers: int = 1, progress: bool = True, limit: int | None = None) -> Any:
+    def extract(
+        self, *, workers: int | None = None, progress: bool = True, limit: int | None = None
+    ) -> Any:
         """spaCy over the articles not yet processed: sentences (tokens, lemmas, offsets)
         and raw entity mentions, one transaction per chunk (see ``workbench.nlp.extract``)."""
 

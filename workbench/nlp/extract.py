@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import functools
 import multiprocessing as mp
+import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -60,6 +61,26 @@ NEEDED = ("senter", "ner")
 NLP_BATCH = 16
 #: Articles per task of a pool worker (one Arrow result per task back to the parent).
 POOL_TASK = 64
+#: ``workers=None`` (the default): one process per this many articles pending, up to the
+#: usable cores and :data:`MAX_AUTO_WORKERS`. A pool pays for itself from ~100 articles
+#: (2 cores: 100 articles 2.6-3.0 s wall vs 3.1-3.3 s in one process, 1,000 articles 12.0-12.6 vs
+#: 19.7-19.8 s; bench/RESULTS.md, issue 20, eighth round); 200 keeps small runs in one process.
+AUTO_ARTICLES_PER_WORKER = 200
+#: Each worker holds its own copy of the model (~290 MB RSS with ``en_core_web_sm``).
+MAX_AUTO_WORKERS = 4
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def auto_workers(pending: int, *, cores: int | None = None) -> int:
+    """The extraction processes ``workers=None`` means for ``pending`` articles."""
+    cores = usable_cores() if cores is None else cores
+    return max(1, min(cores, MAX_AUTO_WORKERS, pending // AUTO_ARTICLES_PER_WORKER))
 
 
 @dataclass
@@ -341,7 +362,7 @@ def extract(
     con: duckdb.DuckDBPyConnection,
     *,
     model: str | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     batch_size: int = NLP_BATCH,
     chunk_size: int = config.EXTRACT_BATCH,
     progress: bool = True,
@@ -351,22 +372,25 @@ def extract(
     """Run spaCy over the articles whose ``extracted_pipeline`` is NULL and store the rows.
 
     ``workers`` > 1 runs that many worker processes, each parsing whole tasks of
-    ``POOL_TASK`` articles; ``batch_size`` documents go through ``nlp.pipe`` at a time;
+    ``POOL_TASK`` articles; ``None`` picks the count from the pending articles and the
+    usable cores (:func:`auto_workers`); ``batch_size`` documents go through ``nlp.pipe`` at a time;
     ``chunk_size`` articles are committed per transaction;
     ``limit`` stops after that many articles (for samples);
     ``along``: later stages (``annotate.stages.Along``) computed on each chunk's sentences
     while they are in memory (in the workers when ``workers`` > 1), stored in its transaction.
     """
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise errors.BadOption(f"workers must be >= 1 (got {workers})")
     t0 = time.perf_counter()
     nlp = pipeline(model)
-    result = ExtractResult(model=model_version(nlp), workers=workers)
     total = con.execute(
         "SELECT count(*) FROM articles WHERE extracted_pipeline IS NULL"
     ).fetchone()[0]
     if limit is not None:
         total = min(total, limit)
+    if workers is None:
+        workers = auto_workers(total)
+    result = ExtractResult(model=model_version(nlp), workers=workers)
     if not total:
         result.seconds = time.perf_counter() - t0
         return result
