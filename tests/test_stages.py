@@ -153,3 +153,17 @@ def test_themes_and_tone_computed_along_extraction_equal_the_stages_rows(
     )
     assert (out["tone"].articles, out["tone"].sentences) == (toned.articles, toned.sentences)
     assert json.loads(runs_["tone"])["sentences"] == toned.sentences
+
+
+def test_no_bar_for_a_stage_with_nothing_pending(tmp_path, tiny_articles, capsys):
+    """analyze shows the bars of the stages that do work; themes and tone, done along the
+    extraction, print no "0 article" bar of their own."""
+    from workbench import Workbench
+
+    with Workbench(tmp_path / "bars.duckdb") as w:
+        w.ingest([tiny_articles], progress=False)
+        out = w.analyze(progress=True)
+    err = capsys.readouterr().err
+    assert out["themes"].articles == 3 and out["tone"].articles == 3
+    assert "extract:" in err and "quotes:" in err
+    assert "themes:" not in err and "tone:" not in err

@@ -83,7 +83,10 @@ def run(
             with store.transaction(con):
                 prepare()
         ids = pending_articles(con, stage.name, stage.version)
-        with progress_bar(desc=stage.name, unit="article", total=len(ids), enable=progress) as bar:
+        # no bar when nothing is pending (themes and tone done along extraction): a
+        # "themes: 0 article" line would read as if nothing had been tagged
+        shown = progress and bool(ids)
+        with progress_bar(desc=stage.name, unit="article", total=len(ids), enable=shown) as bar:
             for lo in range(0, len(ids), stage.chunk):
                 part = ids[lo : lo + stage.chunk]
                 out = compute(part)
