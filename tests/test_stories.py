@@ -685,6 +685,44 @@ def test_texts_read_by_rowid_and_by_id_when_rows_moved(copies):
     assert [(a, t) for a, _, t in moved] == want and len({t for _, t in want}) == 9
 
 
+def test_bodies_unpacked_as_a_column_are_unpack_body_s(copies):
+    """Stored bodies read as one Arrow column (chunked, sliced, with a NULL of an index
+    that has none yet) unpack to the fields :func:`stories.unpack_body` gives row by row;
+    bodies held from a names lookup are what :meth:`stories._Texts.get_many` would read."""
+    import pyarrow as pa
+
+    from workbench.annotate.stories import unpack_bodies, unpack_body
+
+    con = copies.con
+    rows = con.execute(
+        "SELECT article_id, CASE WHEN seq = 3 THEN NULL ELSE body END AS body "
+        "FROM story_signatures ORDER BY seq"
+    ).to_arrow_table()
+    raw = rows.column("body").to_pylist()
+    col = rows.column("body").combine_chunks()
+    for part in (col, pa.chunked_array([col[:5], col[5:]]), col.slice(2, 9)):
+        got = unpack_bodies(part)
+        want = raw[2:11] if len(part) == 9 else raw
+        assert len(got) == len(want) and sum(g is None for g in got) == 1
+        for g, w in zip(got, want, strict=True):
+            if w is None:
+                assert g is None
+                continue
+            u = unpack_body(w)
+            assert all(
+                np.array_equal(x, y) and x.dtype == y.dtype for x, y in zip(g, u, strict=True)
+            )
+    assert len(unpack_body(raw[0]).shingles) > 100
+    ids = rows.column("article_id").to_pylist()
+    texts = stories._Texts(con, StoryOptions())
+    texts.hold(rows)  # the NULL body is then read from the text, as without holding
+    held = texts.get_many(ids[:6])
+    fresh = stories._Texts(con, StoryOptions()).get_many(ids[:6])
+    assert sorted(held) == sorted(fresh) == sorted(ids[:6]) and not texts.held
+    for i in ids[:6]:
+        assert all(np.array_equal(x, y) for x, y in zip(held[i], fresh[i], strict=True))
+
+
 _STATE_SQL = (
     "SELECT s.article_id, s.seq, s.minhash, p.other_id, p.jaccard, p.containment, p.reissue, "
     "c.story_id, c.is_first, c.similarity, c.containment FROM story_signatures s "

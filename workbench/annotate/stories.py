@@ -298,6 +298,34 @@ def unpack_body(raw: bytes) -> Body:
     return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(n)))
 
 
+def unpack_bodies(column: pa.Array | pa.ChunkedArray) -> list[Body | None]:
+    """:func:`unpack_body` of a column of packed bodies (Arrow binary, nulls allowed) at
+    once: the lengths of every body's fields read in one array operation, each body's
+    fields views on the column's one buffer (no Python bytes object per body)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n, nf = len(column), len(Body._fields)
+    if n == 0:
+        return []
+    off_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+    _, off_buf, data_buf = column.buffers()
+    offsets = np.frombuffer(off_buf, dtype=off_type)[column.offset : column.offset + n + 1]
+    if data_buf is None or offsets[-1] == offsets[0]:
+        data = np.zeros(0, dtype="<u4")
+    else:
+        base = int(offsets[0])
+        data = np.frombuffer(data_buf, dtype="<u4", count=(int(offsets[-1]) - base) // 4,
+                             offset=base)  # fmt: skip
+        offsets = offsets - base
+    valid = column.is_valid().to_numpy(zero_copy_only=False) & (offsets[1:] > offsets[:-1])
+    at = offsets[:-1][valid].astype(np.int64) // 4  # each body's first uint32
+    lens = data[at[:, None] + np.arange(nf)].astype(np.int64)
+    ends = at[:, None] + nf + np.cumsum(lens, axis=1)
+    cuts = np.concatenate([ends[:, :1] - lens[:, :1], ends], axis=1).tolist()
+    made = iter([Body(*(data[c[i] : c[i + 1]] for i in range(nf))) for c in cuts])
+    return [next(made) if v else None for v in valid.tolist()]
+
+
 def shingles(text: str, k: int) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word k-grams (CRC-32 of each word, combined)."""
     return shingle_batch([text], k)[0]
@@ -668,7 +696,9 @@ class BandIndex:
         sig = con.execute("SELECT article_id FROM story_signatures ORDER BY seq").to_arrow_table()
         return sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
 
-    def _names(self, pos: np.ndarray) -> np.ndarray:
+    def _names(self, pos: np.ndarray, texts: _Texts | None = None) -> np.ndarray:
+        """Article ids of index positions; ``texts``: the stored positions' bodies are read
+        with their names and held there for the batch's verification."""
         if self.stored is None or self.stored.n == 0:
             return self.names[pos]
         n = self.stored.n
@@ -676,7 +706,9 @@ class BandIndex:
         old = pos < n
         out[~old] = self.names[pos[~old] - n]
         if old.any():
-            out[old] = self.stored.names(pos[old])
+            out[old], rows = self.stored.names_and_bodies(pos[old], bodies=texts is not None)
+            if texts is not None and rows is not None:
+                texts.hold(rows)
         return out
 
     @classmethod
@@ -748,11 +780,13 @@ class BandIndex:
         code.sort()
         return code
 
-    def candidates(self, first: int, rows: _BandRows, opts: StoryOptions) -> list[tuple[str, str]]:
+    def candidates(
+        self, first: int, rows: _BandRows, opts: StoryOptions, texts: _Texts | None = None
+    ) -> list[tuple[str, str]]:
         """(article_id, earlier article_id) of the candidates of the batch added at
-        ``first``: by article, then processing order."""
+        ``first``: by article, then processing order (``texts``: see :meth:`_names`)."""
         row, other = _pick(self.hits(first, rows), self.size, opts)
-        return list(zip(self._names(row + first), self._names(other), strict=True))
+        return list(zip(self._names(row + first), self._names(other, texts), strict=True))
 
 
 #: story_bands rows with their article's position in processing order (of :class:`BandIndex`).
@@ -865,6 +899,13 @@ class _Texts:
     ) -> None:
         self.con, self.opts, self.size = con, opts, size
         self.cache: OrderedDict[str, Body] = OrderedDict()
+        #: Stored rows (article_id, body) read ahead for the next :meth:`get_many` only.
+        self.held: list[pa.Table] = []
+
+    def hold(self, rows: pa.Table) -> None:
+        """Stored rows read with their candidates' names: the next :meth:`get_many` takes
+        its bodies from them instead of a query."""
+        self.held.append(rows)
 
     def put(self, aid: str, s: Body) -> None:
         self.cache[aid] = s
@@ -875,7 +916,18 @@ class _Texts:
     def get_many(self, ids: Iterable[str]) -> dict[str, Body]:
         ids = list(dict.fromkeys(ids))
         got = {i: self.cache[i] for i in ids if i in self.cache}
+        held, self.held = self.held, []
+        for rows in held:
+            aids = rows.column("article_id").to_pylist()
+            for aid, body in zip(aids, unpack_bodies(rows.column("body")), strict=True):
+                if body is not None and aid not in got:
+                    got[aid] = body
         missing = [i for i in ids if i not in got]
+        if held:  # as if read now: the held bodies asked for are cached, the rest dropped
+            got = {i: got[i] for i in ids if i in got}
+            for i in ids:
+                if i in got and i not in self.cache:
+                    self.put(i, got[i])
         if not missing:
             return got
         con = self.con
@@ -884,10 +936,11 @@ class _Texts:
             rows = con.execute(
                 "SELECT s.article_id, s.body FROM _wb_story_want w "
                 "JOIN story_signatures s ON s.article_id = w.article_id"
-            ).fetchall()
-            for aid, body in rows:
+            ).to_arrow_table()
+            aids = rows.column("article_id").to_pylist()
+            for aid, body in zip(aids, unpack_bodies(rows.column("body")), strict=True):
                 if body is not None:
-                    got[aid] = unpack_body(body)
+                    got[aid] = body
             old = []
             if len(got) < len(ids):
                 old = con.execute(
@@ -1389,7 +1442,7 @@ def _pipelined(
     try:
         for sig, batch, shingled in batches:
             frame, own = _band_frame(texts, opts, batch, shingled)
-            cand = _candidates(bands, batch[0], frame, own, opts)
+            cand = _candidates(bands, batch[0], frame, own, opts, texts)
             if held is not None:
                 _finish(con, texts, held, counts)
                 held = None
@@ -1556,12 +1609,18 @@ def _band_frame(
 
 
 def _candidates(
-    bands: BandIndex, ids: list[str], frame: pd.DataFrame, own: int, opts: StoryOptions
+    bands: BandIndex,
+    ids: list[str],
+    frame: pd.DataFrame,
+    own: int,
+    opts: StoryOptions,
+    texts: _Texts | None = None,
 ) -> list[tuple[str, str]]:
-    """A batch's candidate pairs; its band rows added to ``bands``."""
+    """A batch's candidate pairs; its band rows added to ``bands`` (``texts``: the bodies of
+    candidates named by a lookup are read with their names, :meth:`BandIndex._names`)."""
     with _timed("candidates"):
         rows = _band_rows(ids, frame, own)
-        return bands.candidates(bands.add(ids, rows), rows, opts)
+        return bands.candidates(bands.add(ids, rows), rows, opts, texts)
 
 
 def _write_bands(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
@@ -1626,7 +1685,7 @@ def _band_and_pair(
         if bands is None:  # one batch: the stored rows of its keys, read before it is stored
             bands = BandIndex.of_stored(con, frame)
     _write_bands(con, frame)
-    pairs = _verify(texts, shingled, _candidates(bands, ids, frame, own, opts), opts)
+    pairs = _verify(texts, shingled, _candidates(bands, ids, frame, own, opts, texts), opts)
     _write_pairs(con, pairs)
     return len(pairs)
 
@@ -1780,9 +1839,9 @@ def _finish_stories(
                 order=ORDER_SQL,
             )
         )
-        con.execute(
+        con.execute(  # only the rows it changes: an add touches many stories' rows, few flags
             "UPDATE story_clusters c SET is_first = m.first FROM _wb_members m "
-            "WHERE m.article_id = c.article_id"
+            "WHERE m.article_id = c.article_id AND c.is_first IS DISTINCT FROM m.first"
         )
         _store_similarities(con, _first_similarities(con, opts, pairs))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")

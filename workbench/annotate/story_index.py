@@ -64,19 +64,36 @@ class Stored:
 
     def names(self, pos: np.ndarray) -> np.ndarray:
         """Article ids of stored positions (any order, repeats allowed)."""
+        return self.names_and_bodies(pos, bodies=False)[0]
+
+    def names_and_bodies(
+        self, pos: np.ndarray, *, bodies: bool = True
+    ) -> tuple[np.ndarray, pa.Table | None]:
+        """:meth:`names`, and with ``bodies`` the stored rows of the distinct positions
+        (``article_id``, ``body``) read in the same scan of story_signatures: a batch's
+        candidates need both, and the body column is most of what a scan reads."""
         uniq, back = np.unique(pos, return_inverse=True)
         want = pa.table({"seq": pa.array(uniq + self.seq0, pa.int64())})
         self.con.register("_wb_story_seqs", want)
         try:
-            got = self.con.execute(
-                "SELECT s.seq, s.article_id FROM _wb_story_seqs w "
-                "JOIN story_signatures s ON s.seq = w.seq"
-            ).fetchnumpy()
+            got = self.con.execute(_NAMES_SQL[bodies]).to_arrow_table()
         finally:
             self.con.unregister("_wb_story_seqs")
         names = np.empty(len(uniq), dtype=object)
-        names[np.searchsorted(uniq, np.asarray(got["seq"]) - self.seq0)] = got["article_id"]
-        return names[back]
+        seq = got.column("seq").to_numpy()
+        names[np.searchsorted(uniq, seq - self.seq0)] = got.column("article_id").to_numpy(
+            zero_copy_only=False
+        )
+        return names[back], got.drop_columns(["seq"]) if bodies else None
+
+
+#: The stored rows of the positions in ``_wb_story_seqs``: names, or names and bodies.
+_NAMES_SQL = {
+    False: "SELECT s.seq, s.article_id FROM _wb_story_seqs w "
+    "JOIN story_signatures s ON s.seq = w.seq",
+    True: "SELECT s.seq, s.article_id, s.body FROM _wb_story_seqs w "
+    "JOIN story_signatures s ON s.seq = w.seq",
+}
 
 
 def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
