@@ -729,9 +729,11 @@ def _timed_add(wb: Workbench, args: argparse.Namespace, full: tuple[float, float
     with PeakRSS() as mem, _profiled(args.profile_add):
         out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
     inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
-    share = f" ({inc / full[0]:.1%} of the full run's wall, {inc_cpu / full[1]:.1%} of its CPU)"
+    share = ""
+    if full:
+        share = f" ({inc / full[0]:.1%} of the full run's wall, {inc_cpu / full[1]:.1%} of its CPU)"
     print(f"incremental: +{out['signed']} articles in {inc:.2f}s wall, {inc_cpu:.2f}s CPU"
-          f"{share if full else ''}; {mem}; load {os.getloadavg()}")  # fmt: skip
+          f"{share}; {mem}; load {os.getloadavg()}")  # fmt: skip
     print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     folder = Path(str(wb.path) + ".story-index")
     if folder.exists():
@@ -784,7 +786,7 @@ def cmd_add(args: argparse.Namespace) -> None:
         print(f"try {i + 1}: copied {before} to {db} in {time.perf_counter() - t:.1f}s")
         with Workbench(db) as wb:
             wb.con.execute(f"SET memory_limit = '{args.memory_limit}'")
-            _timed_add(wb, args, None)
+            _timed_add(wb, args, tuple(args.full) if args.full else None)
             if i == args.repeat - 1:
                 print(f"  outputs: {json.dumps(outputs_digest(wb))}")
                 if args.dump:
@@ -1161,6 +1163,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory_limit")
     p.add_argument("--profile-add", help="write a cProfile of the (last) add to this file")
     p.add_argument("--dump", help="write the outputs as PREFIX.<table>.parquet")
+    p.add_argument("--full", type=float, nargs=2, metavar=("WALL", "CPU"),
+                   help="the full run's seconds, to print the add as a share of them")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
      "scale": cmd_scale, "add": cmd_add, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,

@@ -304,7 +304,7 @@ def unpack_bodies(column: pa.Array | pa.ChunkedArray) -> list[Body | None]:
     fields views on the column's one buffer (no Python bytes object per body)."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    n, nf = len(column), len(Body._fields)
+    n = len(column)
     if n == 0:
         return []
     off_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
@@ -318,12 +318,21 @@ def unpack_bodies(column: pa.Array | pa.ChunkedArray) -> list[Body | None]:
                              offset=base)  # fmt: skip
         offsets = offsets - base
     valid = column.is_valid().to_numpy(zero_copy_only=False) & (offsets[1:] > offsets[:-1])
-    at = offsets[:-1][valid].astype(np.int64) // 4  # each body's first uint32
+    made = iter(unpack_at(data, offsets[:-1][valid].astype(np.int64) // 4))
+    return [next(made) if v else None for v in valid.tolist()]
+
+
+def unpack_at(data: np.ndarray, at: np.ndarray) -> list[Body]:
+    """The packed bodies starting at ``at`` (uint32 positions) of ``data`` (uint32 values:
+    bodies as :func:`pack_body` stores them, one after another), views on it."""
+    nf = len(Body._fields)
+    if len(at) == 0:
+        return []
     lens = data[at[:, None] + np.arange(nf)].astype(np.int64)
     ends = at[:, None] + nf + np.cumsum(lens, axis=1)
     cuts = np.concatenate([ends[:, :1] - lens[:, :1], ends], axis=1).tolist()
-    made = iter([Body(*(data[c[i] : c[i + 1]] for i in range(nf))) for c in cuts])
-    return [next(made) if v else None for v in valid.tolist()]
+    d = data
+    return [Body(d[a:b], d[b:c], d[c:e], d[e:f], d[f:g], d[g:h]) for a, b, c, e, f, g, h in cuts]
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -666,6 +675,8 @@ class BandIndex:
         #: The index kept beside the database, when loaded from there: its positions are
         #: named by a lookup of the picked ones; ``names`` then holds the later positions.
         self.stored: story_index.Stored | None = None
+        #: The packed bodies of the batches added, for the next save's body store.
+        self.spool: story_index.Spool | None = None
 
     @property
     def size(self) -> int:
@@ -706,8 +717,8 @@ class BandIndex:
         old = pos < n
         out[~old] = self.names[pos[~old] - n]
         if old.any():
-            out[old], rows = self.stored.names_and_bodies(pos[old], bodies=texts is not None)
-            if texts is not None and rows is not None:
+            out[old], held = self.stored.names_and_bodies(pos[old], bodies=texts is not None)
+            for rows in held if texts is not None else []:
                 texts.hold(rows)
         return out
 
@@ -739,11 +750,15 @@ class BandIndex:
             out.runs[i] = [(key[lo:hi][order], pos[lo:hi][order])]
         return out
 
-    def add(self, ids: Sequence[str], rows: _BandRows) -> int:
+    def add(
+        self, ids: Sequence[str], rows: _BandRows, packed: list[bytes | None] | None = None
+    ) -> int:
         """Index a batch (in processing order, after every article indexed so far; ``rows``
-        its story_bands rows, positions counted from the batch's first article); returns
-        the position of its first article."""
+        its story_bands rows, positions counted from the batch's first article; ``packed``
+        its stored bodies, for the spool); returns the position of its first article."""
         first = self.size
+        if self.spool is not None:
+            self.spool.add(first, packed)
         self.names = np.concatenate([self.names, np.array(ids, dtype=object)])
         for i, key, pos in _by_band(rows):
             order = np.argsort(key, kind="stable")
@@ -899,12 +914,13 @@ class _Texts:
     ) -> None:
         self.con, self.opts, self.size = con, opts, size
         self.cache: OrderedDict[str, Body] = OrderedDict()
-        #: Stored rows (article_id, body) read ahead for the next :meth:`get_many` only.
-        self.held: list[pa.Table] = []
+        #: Bodies read ahead for the next :meth:`get_many` only: stored rows (article_id,
+        #: body) or (ids, data, starts) of the index's body store.
+        self.held: list[Any] = []
 
-    def hold(self, rows: pa.Table) -> None:
-        """Stored rows read with their candidates' names: the next :meth:`get_many` takes
-        its bodies from them instead of a query."""
+    def hold(self, rows: Any) -> None:
+        """Bodies read with their candidates' names (:meth:`story_index.Stored.
+        names_and_bodies`): the next :meth:`get_many` takes them instead of a query."""
         self.held.append(rows)
 
     def put(self, aid: str, s: Body) -> None:
@@ -918,8 +934,11 @@ class _Texts:
         got = {i: self.cache[i] for i in ids if i in self.cache}
         held, self.held = self.held, []
         for rows in held:
-            aids = rows.column("article_id").to_pylist()
-            for aid, body in zip(aids, unpack_bodies(rows.column("body")), strict=True):
+            if isinstance(rows, tuple):  # the index's body store
+                aids, made = rows[0], unpack_at(rows[1], rows[2])
+            else:
+                aids, made = rows.column("article_id").to_pylist(), unpack_bodies(rows["body"])
+            for aid, body in zip(aids, made, strict=True):
                 if body is not None and aid not in got:
                     got[aid] = body
         missing = [i for i in ids if i not in got]
@@ -1330,12 +1349,19 @@ def _index(
     if todo or seqs:
         with _timed("index load"):
             bands, loaded = _start_index(con, opts, many=many, reband=reband or empty)
-    if reband:
-        _reband(con, texts, opts, seqs, bands, stats, progress=progress)
-    _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
-    if bands is not None and (stats["signed"] or stats["rebanded"] or not loaded):
-        with _timed("index save"):
-            story_index.save(con, opts.band_stamp, bands.runs, bands.stored)
+    folder = story_index.folder_of(con) if bands is not None and not reband else None
+    if folder is not None and bands.size + len(todo) >= story_index.MIN_ARTICLES:  # type: ignore[union-attr]
+        bands.spool = story_index.Spool(folder, bands.size)  # type: ignore[union-attr]
+    try:
+        if reband:
+            _reband(con, texts, opts, seqs, bands, stats, progress=progress)
+        _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
+        if bands is not None and (stats["signed"] or stats["rebanded"] or not loaded):
+            with _timed("index save"):
+                story_index.save(con, opts.band_stamp, bands.runs, bands.stored, bands.spool)
+    finally:
+        if bands is not None and bands.spool is not None:
+            bands.spool.discard()
     return stats
 
 
@@ -1386,7 +1412,8 @@ def _sign_todo(
             with store.transaction(con):
                 with _timed("signature write"):
                     store.insert_df(con, "story_signatures", sig)
-                stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands)
+                packed = sig["body"].tolist()
+                stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands, packed)
             _stored(texts, shingled, stats, bar)
 
 
@@ -1442,7 +1469,7 @@ def _pipelined(
     try:
         for sig, batch, shingled in batches:
             frame, own = _band_frame(texts, opts, batch, shingled)
-            cand = _candidates(bands, batch[0], frame, own, opts, texts)
+            cand = _candidates(bands, batch[0], frame, own, opts, texts, sig["body"].tolist())
             if held is not None:
                 _finish(con, texts, held, counts)
                 held = None
@@ -1615,12 +1642,14 @@ def _candidates(
     own: int,
     opts: StoryOptions,
     texts: _Texts | None = None,
+    packed: list[bytes | None] | None = None,
 ) -> list[tuple[str, str]]:
-    """A batch's candidate pairs; its band rows added to ``bands`` (``texts``: the bodies of
-    candidates named by a lookup are read with their names, :meth:`BandIndex._names`)."""
+    """A batch's candidate pairs; its band rows (and ``packed`` bodies) added to ``bands``
+    (``texts``: the bodies of candidates named by a lookup are read with their names,
+    :meth:`BandIndex._names`)."""
     with _timed("candidates"):
         rows = _band_rows(ids, frame, own)
-        return bands.candidates(bands.add(ids, rows), rows, opts, texts)
+        return bands.candidates(bands.add(ids, rows, packed), rows, opts, texts)
 
 
 def _write_bands(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
@@ -1672,10 +1701,11 @@ def _band_and_pair(
     batch: tuple[list[str], list[int], np.ndarray],
     shingled: dict[str, Body] | None,
     bands: BandIndex | None,
+    packed: list[bytes | None] | None = None,
 ) -> int:
     """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
-    candidates from ``bands`` when given (kept up to date), else from the stored rows of
-    the batch's keys."""
+    candidates from ``bands`` when given (kept up to date; ``packed``: the batch's stored
+    bodies, for its spool), else from the stored rows of the batch's keys."""
     ids = batch[0]
     if shingled is None:
         with _timed("bodies read"):
@@ -1685,7 +1715,8 @@ def _band_and_pair(
         if bands is None:  # one batch: the stored rows of its keys, read before it is stored
             bands = BandIndex.of_stored(con, frame)
     _write_bands(con, frame)
-    pairs = _verify(texts, shingled, _candidates(bands, ids, frame, own, opts, texts), opts)
+    cand = _candidates(bands, ids, frame, own, opts, texts, packed)
+    pairs = _verify(texts, shingled, cand, opts)
     _write_pairs(con, pairs)
     return len(pairs)
 
