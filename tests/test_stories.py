@@ -776,6 +776,59 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
     assert len({r[7] for r in got["a"]}) < 20 and sum(r[3] is not None for r in got["a"]) > 100
 
 
+def _body_store(folder) -> list[bytes]:
+    """The packed bodies the base segment of the index beside the database keeps."""
+    seg = json.loads((folder / "manifest.json").read_text())["segments"][0]
+    data = np.fromfile(folder / f"{seg['name']}.body.bin", dtype="<u4")
+    off = np.load(folder / f"{seg['name']}.boff.npy")
+    assert len(off) == seg["bodies"] + 1
+    return [data[off[i] : off[i + 1]].tobytes() for i in range(seg["bodies"])]
+
+
+def test_index_beside_the_database_keeps_the_bodies_an_add_reads(tmp_path, monkeypatch):
+    """The base segment keeps every position's stored body (spooled by a run from no index;
+    an earlier base's, the stored ones of a gap and the spooled ones when a delta is merged),
+    and an add reads its candidates' bodies there instead of story_signatures: the same
+    pairs and stories as an add on the index without its body store; real Guardian texts
+    and edited copies."""
+    import shutil
+
+    from workbench.annotate import story_index
+
+    monkeypatch.setattr(story_index, "MIN_ARTICLES", 1)
+    rows = _copy_rows()[:24]
+    folder = tmp_path / "w.duckdb.story-index"
+    reads: list[tuple[int, bool]] = []
+    real_rows = story_index.Stored._rows
+    monkeypatch.setattr(story_index.Stored, "_rows", lambda self, pos, bodies: (
+        reads.append((len(pos), bodies)), real_rows(self, pos, bodies))[1])  # fmt: skip
+    stored = "SELECT body FROM story_signatures ORDER BY seq"
+    with Workbench(tmp_path / "w.duckdb") as w:
+        w.ingest([write_jsonl(tmp_path / "a.jsonl", rows[:12])], progress=False)
+        w.stories(progress=False, batch=5)  # from no index: all spooled
+        assert _body_store(folder) == [r[0] for r in w.con.execute(stored).fetchall()]
+        assert not list(folder.glob("spool-*"))
+    shutil.copy(tmp_path / "w.duckdb", tmp_path / "v.duckdb")
+    shutil.copytree(folder, tmp_path / "v.duckdb.story-index")
+    seg = json.loads((tmp_path / "v.duckdb.story-index" / "manifest.json").read_text())
+    seg["segments"][0].pop("bodies")  # the same index without a body store
+    (tmp_path / "v.duckdb.story-index" / "manifest.json").write_text(json.dumps(seg))
+    got = {}
+    for name in ("w", "v"):
+        with Workbench(tmp_path / f"{name}.duckdb") as w:
+            w.ingest([write_jsonl(tmp_path / "b.jsonl", rows[12:13])], progress=False)
+            reads.clear()
+            w.stories(progress=False)  # one article: a delta, its candidates in the base
+            assert reads and all(not b for _, b in reads) == (name == "w")
+            w.ingest([write_jsonl(tmp_path / "c.jsonl", rows[13:])], progress=False)
+            w.stories(progress=False)  # the delta merged: base 12 + stored 1 + spooled 11
+            got[name] = w.con.execute(_STATE_SQL).fetchall()
+            want = [r[0] for r in w.con.execute(stored).fetchall()]
+            if name == "w":
+                assert len(want) == 24 and _body_store(folder) == want
+    assert got["w"] == got["v"] and sum(r[3] is not None for r in got["w"]) > 50
+
+
 def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, monkeypatch):
     """The folder is a cache of story_bands: a truncated segment, a foreign manifest, a
     folder newer than the database (an older copy put back) or older (a run stopped after

@@ -942,11 +942,8 @@ class _Texts:
                 if body is not None and aid not in got:
                     got[aid] = body
         missing = [i for i in ids if i not in got]
-        if held:  # as if read now: the held bodies asked for are cached, the rest dropped
+        if held:  # only a single batch holds (BandIndex._names): no later batch to cache for
             got = {i: got[i] for i in ids if i in got}
-            for i in ids:
-                if i in got and i not in self.cache:
-                    self.put(i, got[i])
         if not missing:
             return got
         con = self.con
