@@ -764,10 +764,14 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
             assert out["signed"] == 3
             assert stories._NEW_PAIRS.complete and stories._NEW_PAIRS.rows == out["pairs"]
             got[name] = w.con.execute(_STATE_SQL).fetchall()
+            summary = w.con.execute("SELECT * FROM stories ORDER BY ALL").fetchall()
             if name == "a":
                 w.stories(jaccard=0.85, progress=False)
                 w.stories(progress=False)  # back: every stored pair re-clustered
                 assert w.con.execute(_STATE_SQL).fetchall() == got["a"]
+                # the stories the add extended from their new rows alone: the same summary
+                assert w.con.execute("SELECT * FROM stories ORDER BY ALL").fetchall() == summary
+                assert any(r[4] > 2 for r in summary) and any(r[5] > 2 for r in summary)
     manifest = json.loads((tmp_path / "a.duckdb.story-index" / "manifest.json").read_text())
     assert [s["rows"] > 0 for s in manifest["segments"]] == [True, True]  # base + the add
     assert (tmp_path / "b.duckdb.story-index").exists()  # rebuilt beside the copy

@@ -910,10 +910,16 @@ class _Texts:
     once and stored."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, opts: StoryOptions, size: int = 50_000
+        self,
+        con: duckdb.DuckDBPyConnection,
+        opts: StoryOptions,
+        size: int = 50_000,
+        stored: story_index.Stored | None = None,
     ) -> None:
         self.con, self.opts, self.size = con, opts, size
         self.cache: OrderedDict[str, Body] = OrderedDict()
+        #: The index beside the database, when its body store can serve bodies by id.
+        self.stored = stored if stored is not None and stored.bodies is not None else None
         #: Bodies read ahead for the next :meth:`get_many` only: stored rows (article_id,
         #: body) or (ids, data, starts) of the index's body store.
         self.held: list[Any] = []
@@ -944,6 +950,9 @@ class _Texts:
         missing = [i for i in ids if i not in got]
         if held:  # only a single batch holds (BandIndex._names): no later batch to cache for
             got = {i: got[i] for i in ids if i in got}
+        if missing and self.stored is not None:  # by position from the body store
+            got.update(self._from_store(missing))
+            missing = [i for i in missing if i not in got]
         if not missing:
             return got
         con = self.con
@@ -985,6 +994,27 @@ class _Texts:
             if i in got:
                 self.put(i, got[i])
         return got
+
+    def _from_store(self, ids: list[str]) -> dict[str, Body]:
+        """Bodies of the ids the body store covers (their positions read by id: the id and
+        seq columns, not the bodies), read from the pages they lie on."""
+        stored = self.stored
+        assert stored is not None and stored.bodies is not None
+        self.con.register("_wb_story_want", pa.table({"article_id": pa.array(ids, pa.string())}))
+        try:
+            got = self.con.execute(
+                "SELECT s.article_id, s.seq FROM _wb_story_want w "
+                "JOIN story_signatures s ON s.article_id = w.article_id"
+            ).fetchnumpy()
+        finally:
+            self.con.unregister("_wb_story_want")
+        pos = np.asarray(got["seq"], dtype=np.int64) - stored.seq0
+        ok = (pos >= 0) & (pos < stored.n_bodies)
+        data, off = stored.bodies
+        made = unpack_at(data, np.asarray(off[pos[ok]], dtype=np.int64))
+        return dict(
+            zip(np.asarray(got["article_id"], dtype=object)[ok].tolist(), made, strict=True)
+        )
 
 
 def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) -> list[Body]:
@@ -1323,9 +1353,10 @@ def _index(
     progress: bool,
     reband: bool,
     empty: bool = False,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], story_index.Stored | None]:
     """Sign the articles without a signature, band and verify them (in batches); ``empty``:
-    the story tables were just emptied (no stored index to read)."""
+    the story tables were just emptied (no stored index to read). Also returns the index
+    loaded from beside the database, whose body store clustering may read."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
     seqs = []
@@ -1346,6 +1377,8 @@ def _index(
     if todo or seqs:
         with _timed("index load"):
             bands, loaded = _start_index(con, opts, many=many, reband=reband or empty)
+    if bands is not None:
+        texts.stored = bands.stored if bands.stored and bands.stored.bodies is not None else None
     folder = story_index.folder_of(con) if bands is not None and not reband else None
     if folder is not None and bands.size + len(todo) >= story_index.MIN_ARTICLES:  # type: ignore[union-attr]
         bands.spool = story_index.Spool(folder, bands.size)  # type: ignore[union-attr]
@@ -1359,7 +1392,7 @@ def _index(
     finally:
         if bands is not None and bands.spool is not None:
             bands.spool.discard()
-    return stats
+    return stats, texts.stored
 
 
 def _start_index(
@@ -1731,7 +1764,12 @@ def _band_rows(ids: list[str], frame: pd.DataFrame, own: int) -> _BandRows:
 
 
 def _cluster(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool, signed: int = 0
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    *,
+    full: bool,
+    signed: int = 0,
+    stored: story_index.Stored | None = None,
 ) -> dict[str, int]:
     """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order.
     When they are exactly the ``signed`` articles of this run, their pairs are the ones it
@@ -1756,7 +1794,9 @@ def _cluster(
         frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
         store.insert_df(con, "story_clusters", frame)
         touched = sorted({sid for sid, _ in rows})
-        _finish_stories(con, opts, touched, pairs)
+        if not full:  # an add: the stories whose first article stays, from their new rows
+            touched = _extend_stories(con, opts, frame, pairs, stored)
+        _finish_stories(con, opts, touched, pairs, stored)
     return {"clustered": len(rows)}
 
 
@@ -1850,11 +1890,81 @@ def _assign(
     return rows
 
 
+def _extend_stories(
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    new: pd.DataFrame,
+    pairs: str,
+    stored: story_index.Stored | None = None,
+) -> list[str]:
+    """The stored stories that the ``new`` rows (story_id, article_id) join and whose first
+    article stays first, brought up to date from those rows alone: the new rows' flag and
+    similarity to the first, the story's size and outlets (an add touches thousands of
+    stories of ~30 rows each: this reads ~1 new row per story, not every row); returns the
+    other touched stories (new ones, or a new first) for :func:`_finish_stories`."""
+    con.register("_wb_new_rows", new)
+    try:
+        con.execute(
+            compose(
+                "CREATE OR REPLACE TEMP TABLE _wb_heads AS SELECT u.story_id, u.article_id, "
+                "u.old, a.source, row_number() OVER (PARTITION BY u.story_id ORDER BY {order}) "
+                "= 1 AS first FROM (SELECT story_id, article_id, FALSE AS old FROM _wb_new_rows "
+                "UNION ALL SELECT s.story_id, s.first_article_id, TRUE FROM stories s WHERE "
+                "s.story_id IN (SELECT story_id FROM _wb_new_rows)) u "
+                "JOIN articles a ON a.article_id = u.article_id",
+                order=ORDER_SQL,
+            )
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _wb_kept AS SELECT h.story_id, h.article_id, "
+            "h.source, s.first_article_id AS first_id FROM _wb_heads h "
+            "JOIN stories s ON s.story_id = h.story_id WHERE NOT h.old AND h.story_id IN "
+            "(SELECT story_id FROM _wb_heads WHERE old AND first)"
+        )
+        multi = con.execute(
+            compose(
+                "SELECT k.article_id, k.first_id, coalesce(p.jaccard, q.jaccard), "
+                "coalesce(p.containment, q.containment) FROM _wb_kept k "
+                "LEFT JOIN {pairs} p ON p.article_id = k.article_id AND p.other_id = k.first_id "
+                "LEFT JOIN {pairs} q ON q.article_id = k.first_id AND q.other_id = k.article_id",
+                pairs=store.quote_ident(pairs),
+            )
+        ).fetchall()
+        _store_similarities(con, _similarities(con, opts, multi, stored))
+        con.execute(
+            "UPDATE story_clusters c SET is_first = FALSE FROM _wb_kept k "
+            "WHERE k.article_id = c.article_id"
+        )
+        con.execute(  # the summary _finish_stories gives, from the stored one and the new rows
+            "UPDATE stories s SET size = s.size + n.k, n_outlets = len(n.o), "
+            "outlets = CASE WHEN len(n.o) = 0 THEN NULL ELSE n.o END FROM (SELECT k.story_id, "
+            "count(*) AS k, list_sort(list_distinct(list_concat(coalesce(any_value(s2.outlets), "
+            "[]::VARCHAR[]), coalesce(list(k.source) FILTER (WHERE k.source IS NOT NULL), "
+            "[]::VARCHAR[])))) AS o FROM _wb_kept k JOIN stories s2 ON s2.story_id = k.story_id "
+            "GROUP BY k.story_id) n WHERE s.story_id = n.story_id"
+        )
+        rest = con.execute(
+            "SELECT DISTINCT story_id FROM _wb_new_rows WHERE story_id NOT IN "
+            "(SELECT story_id FROM _wb_kept) ORDER BY story_id"
+        ).fetchall()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _wb_heads")
+        con.execute("DROP TABLE IF EXISTS _wb_kept")
+        con.unregister("_wb_new_rows")
+    return [r[0] for r in rest]
+
+
 def _finish_stories(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str], pairs: str
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    touched: list[str],
+    pairs: str,
+    stored: story_index.Stored | None = None,
 ) -> None:
     """First article, similarity to it, and the per-story summary of the touched stories
     (stored pairs read from ``pairs``, see :func:`_pairs_of`)."""
+    if not touched:
+        return
     con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
     try:  # the touched stories' rows, read once: who is first, by the processing order
         con.execute(
@@ -1871,7 +1981,7 @@ def _finish_stories(
             "UPDATE story_clusters c SET is_first = m.first FROM _wb_members m "
             "WHERE m.article_id = c.article_id AND c.is_first IS DISTINCT FROM m.first"
         )
-        _store_similarities(con, _first_similarities(con, opts, pairs))
+        _store_similarities(con, _first_similarities(con, opts, pairs, stored))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
         con.execute(
             "INSERT INTO stories SELECT story_id, any_value(article_id) FILTER (WHERE first), "
@@ -1885,7 +1995,10 @@ def _finish_stories(
 
 
 def _first_similarities(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, pairs: str = "story_pairs"
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    pairs: str = "story_pairs",
+    stored: story_index.Stored | None = None,
 ) -> list[tuple[str, Any, Any]]:
     """(article_id, jaccard, containment) to its story's first article, for the touched
     stories' rows that need it (``_wb_members`` of :func:`_finish_stories`). Only rows new to their story
@@ -1903,7 +2016,18 @@ def _first_similarities(
             pairs=store.quote_ident(pairs),
         )
     ).fetchall()
-    texts = _Texts(con, opts)
+    return _similarities(con, opts, multi, stored)
+
+
+def _similarities(
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    multi: list[tuple[Any, ...]],
+    stored: story_index.Stored | None = None,
+) -> list[tuple[str, Any, Any]]:
+    """(article_id, jaccard, containment) of (article, first, stored jaccard, containment)
+    rows: the stored pair's, else from the two bodies (``stored``: see :class:`_Texts`)."""
+    texts = _Texts(con, opts, stored=stored)
     sims = []
     need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
     sets = texts.get_many(need)
@@ -1969,11 +2093,11 @@ def find_stories(
         _reset(con, signatures_too=True)
     elif band_changed:
         _reset(con, signatures_too=False)
-    stats = _index(
+    stats, stored = _index(
         con, opts, progress=progress, reband=band_changed and not sig_changed, empty=sig_changed
     )
     with store.transaction(con), _timed("cluster"):
-        stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"]))
+        stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"], stored=stored))
         stamp = {
             "signature": opts.signature_stamp,
             "bands": opts.band_stamp,
