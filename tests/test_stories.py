@@ -833,6 +833,31 @@ def test_index_beside_the_database_keeps_the_bodies_an_add_reads(tmp_path, monke
     assert got["w"] == got["v"] and sum(r[3] is not None for r in got["w"]) > 50
 
 
+def test_an_add_after_a_run_stopped_before_clustering_clusters_both(tmp_path, monkeypatch):
+    """An add clusters its own articles by their seq range only when the counts say they
+    are all that is unclustered; articles a stopped run signed but did not cluster are
+    clustered with them (by the anti-join), the same stories as runs never stopped."""
+    rows = _copy_rows()[:18]
+    parts = [rows[:10], rows[10:14], rows[14:]]
+    with Workbench(tmp_path / "w.duckdb") as w, Workbench(tmp_path / "x.duckdb") as x:
+        for i, part in enumerate(parts):
+            w.ingest([write_jsonl(tmp_path / f"w{i}.jsonl", part)], progress=False)
+            x.ingest([write_jsonl(tmp_path / f"x{i}.jsonl", part)], progress=False)
+            x.stories(progress=False)
+            if i == 1:  # stopped after its batch was stored, before clustering
+                with monkeypatch.context() as m:
+                    m.setattr(stories, "_cluster", lambda *a, **k: (_ for _ in ()).throw(
+                        KeyboardInterrupt))  # fmt: skip
+                    with pytest.raises(KeyboardInterrupt):
+                        w.stories(progress=False)
+                continue
+            out = w.stories(progress=False)
+        assert out["signed"] == 4 and out["clustered"] == 8
+        assert w.con.execute(_STATE_SQL).fetchall() == x.con.execute(_STATE_SQL).fetchall()
+        summary = "SELECT * FROM stories ORDER BY ALL"
+        assert w.con.execute(summary).fetchall() == x.con.execute(summary).fetchall()
+
+
 def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, monkeypatch):
     """The folder is a cache of story_bands: a truncated segment, a foreign manifest, a
     folder newer than the database (an older copy put back) or older (a run stopped after

@@ -1777,11 +1777,7 @@ def _cluster(
     if full:
         con.execute("DELETE FROM story_clusters")
         con.execute("DELETE FROM stories")
-    todo = con.execute(
-        "SELECT s.article_id, a.date FROM story_signatures s "
-        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
-        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
-    ).fetchall()
+    todo = _unclustered(con, full=full, signed=signed)
     if not todo:
         return {"clustered": 0}
     with _pairs_of(con, not full and _NEW_PAIRS.complete and len(todo) == signed) as pairs:
@@ -1798,6 +1794,30 @@ def _cluster(
             touched = _extend_stories(con, opts, frame, pairs, stored)
         _finish_stories(con, opts, touched, pairs, stored)
     return {"clustered": len(rows)}
+
+
+def _unclustered(con: duckdb.DuckDBPyConnection, *, full: bool, signed: int) -> list[Any]:
+    """(article_id, date) of the signed articles without a story, in ``seq`` order. Every
+    story_clusters row has a signature (only a reset deletes signatures, and it empties
+    story_clusters too), so when the counts leave exactly this run's ``signed`` articles
+    unclustered, they are the last ``signed`` seqs: read by that range (the table's last
+    rows), not by an anti-join of every signature with every story_clusters row."""
+    if not full and signed:
+        n_sig, n_clu, top = con.execute(
+            "SELECT (SELECT count(*) FROM story_signatures), (SELECT count(*) FROM "
+            "story_clusters), (SELECT coalesce(max(seq), 0) FROM story_signatures)"
+        ).fetchone()
+        if n_sig - n_clu == signed:
+            return con.execute(
+                "SELECT s.article_id, a.date FROM story_signatures s "
+                "JOIN articles a ON a.article_id = s.article_id WHERE s.seq > ? ORDER BY s.seq",
+                [top - signed],
+            ).fetchall()
+    return con.execute(
+        "SELECT s.article_id, a.date FROM story_signatures s "
+        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
+        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
+    ).fetchall()
 
 
 @contextlib.contextmanager
@@ -1936,20 +1956,23 @@ def _extend_stories(
             "WHERE k.article_id = c.article_id"
         )
         con.execute(  # the summary _finish_stories gives, from the stored one and the new rows
-            "UPDATE stories s SET size = s.size + n.k, n_outlets = len(n.o), "
-            "outlets = CASE WHEN len(n.o) = 0 THEN NULL ELSE n.o END FROM (SELECT k.story_id, "
-            "count(*) AS k, list_sort(list_distinct(list_concat(coalesce(any_value(s2.outlets), "
-            "[]::VARCHAR[]), coalesce(list(k.source) FILTER (WHERE k.source IS NOT NULL), "
-            "[]::VARCHAR[])))) AS o FROM _wb_kept k JOIN stories s2 ON s2.story_id = k.story_id "
-            "GROUP BY k.story_id) n WHERE s.story_id = n.story_id"
+            "CREATE OR REPLACE TEMP TABLE _wb_grown AS SELECT s.story_id, s.first_article_id, "
+            "s.first_date, s.first_source, s.size + n.k AS size, len(n.o) AS n_outlets, "
+            "CASE WHEN len(n.o) = 0 THEN NULL ELSE n.o END AS outlets FROM stories s JOIN "
+            "(SELECT k.story_id, count(*) AS k, list_sort(list_distinct(list_concat(coalesce("
+            "any_value(s2.outlets), []::VARCHAR[]), coalesce(list(k.source) FILTER (WHERE "
+            "k.source IS NOT NULL), []::VARCHAR[])))) AS o FROM _wb_kept k JOIN stories s2 ON "
+            "s2.story_id = k.story_id GROUP BY k.story_id) n ON n.story_id = s.story_id"
         )
+        con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_grown)")
+        con.execute("INSERT INTO stories SELECT * FROM _wb_grown")
         rest = con.execute(
             "SELECT DISTINCT story_id FROM _wb_new_rows WHERE story_id NOT IN "
             "(SELECT story_id FROM _wb_kept) ORDER BY story_id"
         ).fetchall()
     finally:
-        con.execute("DROP TABLE IF EXISTS _wb_heads")
-        con.execute("DROP TABLE IF EXISTS _wb_kept")
+        for t in ("_wb_heads", "_wb_kept", "_wb_grown"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
         con.unregister("_wb_new_rows")
     return [r[0] for r in rest]
 
