@@ -39,8 +39,10 @@ containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New ar
 compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
 batch's candidates are binary searches. A large database keeps the index beside it as
 memory-mapped sorted arrays (:mod:`.story_index`, a cache of story_bands rebuilt when it does
-not match), so an add reads only the pages its keys touch; else a run of many batches reads
-story_bands once, a single batch only the stored rows of its own keys. An add clusters its
+not match), so an add reads only the pages its keys touch, and the bodies of its candidates
+from the body store kept there (a DuckDB read of them scans the whole body column); else a
+run of many batches reads story_bands once, a single batch only the stored rows of its own
+keys. An add clusters its
 articles onto the stored stories from its own pairs, without reading every stored pair. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
