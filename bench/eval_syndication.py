@@ -4,6 +4,7 @@
     python bench/eval_syndication.py candidates   # real candidate pairs to check by hand
     python bench/eval_syndication.py counts       # articles / unique texts / stories, rankings
     python bench/eval_syndication.py scale --n 100000
+    python bench/eval_syndication.py add --before B.duckdb --db W.duckdb  # only the 1% add
     python bench/eval_syndication.py handcheck-draw   # hand check 5: unmerged real pairs
     python bench/eval_syndication.py handcheck-score  # its real-data recall (files only)
     python bench/eval_syndication.py labelled-set     # synthetic test + list 5, P and R
@@ -707,18 +708,11 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
         wb.sql("INSERT INTO articles SELECT * FROM _scale_add")
     else:
         wb.ingest([extra], progress=False, rescan=True)
-    t, c = time.perf_counter(), cpu_s()
-    with PeakRSS() as mem, _profiled(args.profile_add):
-        out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
-    inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
-    print(f"incremental: +{out['signed']} articles in {inc:.1f}s wall, {inc_cpu:.1f}s CPU "
-          f"({inc / full:.1%} of the full run's wall, {inc_cpu / full_cpu:.1%} of its CPU); "
-          f"{mem}; load {os.getloadavg()}")  # fmt: skip
-    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
-    folder = Path(str(wb.path) + ".story-index")
-    if folder.exists():
-        size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
-        print(f"  band index beside the database: {size:.0f} MB in {folder}")
+    if args.stop_before_add:  # the state `add` starts from: the 1% stored, not clustered
+        wb.con.execute("CHECKPOINT")
+        print(f"stopped before the add: {wb.path} (and its .story-index folder)")
+        return
+    _timed_add(wb, args, (full, full_cpu))
     t, c = time.perf_counter(), cpu_s()
     with PeakRSS() as mem:
         out = wb.stories(jaccard=0.85, progress=False)
@@ -726,6 +720,79 @@ def _time_runs(wb: Workbench, args: argparse.Namespace, extra: Path) -> None:
           f"wall, {cpu_s() - c:.1f}s CPU, {mem}; load {os.getloadavg()}")  # fmt: skip
     print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
     wb.stories(jaccard=0.8, progress=False)
+
+
+def _timed_add(wb: Workbench, args: argparse.Namespace, full: tuple[float, float] | None) -> None:
+    """The timed 1% add (its articles stored, not clustered yet); ``full``: the full run's
+    (wall, CPU) seconds, to print the add as a share of them."""
+    t, c = time.perf_counter(), cpu_s()
+    with PeakRSS() as mem, _profiled(args.profile_add):
+        out = wb.stories(progress=False, batch=args.batch, workers=args.workers)
+    inc, inc_cpu = time.perf_counter() - t, cpu_s() - c
+    share = ""
+    if full:
+        share = f" ({inc / full[0]:.1%} of the full run's wall, {inc_cpu / full[1]:.1%} of its CPU)"
+    print(f"incremental: +{out['signed']} articles in {inc:.2f}s wall, {inc_cpu:.2f}s CPU"
+          f"{share}; {mem}; load {os.getloadavg()}")  # fmt: skip
+    print(f"  CPU s by phase (this process): {json.dumps(out['cpu_s'])}")
+    folder = Path(str(wb.path) + ".story-index")
+    if folder.exists():
+        size = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
+        print(f"  band index beside the database: {size:.0f} MB in {folder}")
+
+
+def _copy_db(src: Path, dst: Path) -> None:
+    """A database file and its ``.story-index`` folder copied together (the folder's token
+    must match the file's ``meta``)."""
+    import shutil
+
+    folder, to = Path(f"{src}.story-index"), Path(f"{dst}.story-index")
+    for p in (dst, Path(f"{dst}.wal")):
+        p.unlink(missing_ok=True)
+    shutil.rmtree(to, ignore_errors=True)
+    shutil.copyfile(src, dst)
+    if folder.exists():
+        shutil.copytree(folder, to)
+
+
+def outputs_digest(wb: Workbench) -> dict[str, Any]:
+    """Row counts and order-free hashes of every story_clusters row (story id, is_first,
+    similarity, containment) and every story_pairs and stories row: two runs' outputs agree
+    when these do."""
+    q = {
+        "story_clusters": "SELECT count(*), bit_xor(hash(article_id, story_id, is_first, "
+        "similarity, containment)), sum(hash(article_id, story_id, is_first, similarity, "
+        "containment) % 1000000007) FROM story_clusters",
+        "story_pairs": "SELECT count(*), bit_xor(hash(article_id, other_id, jaccard, "
+        "containment, reissue)), sum(hash(article_id, other_id, jaccard, containment, "
+        "reissue) % 1000000007) FROM story_pairs",
+        "stories": "SELECT count(*), bit_xor(hash(story_id, first_article_id, first_date, "
+        "first_source, size, n_outlets, outlets)), sum(hash(story_id, first_article_id, "
+        "first_date, first_source, size, n_outlets, outlets) % 1000000007) FROM stories",
+    }
+    return {t: [int(x) for x in wb.con.execute(sql).fetchone()] for t, sql in q.items()}
+
+
+def cmd_add(args: argparse.Namespace) -> None:
+    """Only the 1% add at scale, repeatably: ``--before`` (a ``scale --stop-before-add``
+    database with its .story-index folder) is copied to ``--db`` and the add timed there,
+    ``--repeat`` times; then the outputs' digest (:func:`outputs_digest`), and with
+    ``--dump`` the story_clusters and story_pairs rows as Parquet (to join two runs)."""
+    header("syndication add", {"before": args.before, "batch": args.batch})
+    before, db = Path(args.before), Path(args.db)
+    for i in range(args.repeat):
+        t = time.perf_counter()
+        _copy_db(before, db)
+        print(f"try {i + 1}: copied {before} to {db} in {time.perf_counter() - t:.1f}s")
+        with Workbench(db) as wb:
+            wb.con.execute(f"SET memory_limit = '{args.memory_limit}'")
+            _timed_add(wb, args, tuple(args.full) if args.full else None)
+            if i == args.repeat - 1:
+                print(f"  outputs: {json.dumps(outputs_digest(wb))}")
+                if args.dump:
+                    for t_ in ("story_clusters", "story_pairs"):
+                        path = f"{args.dump}.{t_}.parquet".replace("'", "''")
+                        wb.con.execute(f"COPY (SELECT * FROM {t_} ORDER BY ALL) TO '{path}'")  # noqa: S608
 
 
 # ---------------------------------------------------------------------------- hand check 5
@@ -1085,9 +1152,22 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--partial", action="store_true",
                    help="cluster the replicas a stopped --generate-only wrote")  # fmt: skip
     p.add_argument("--profile-add", help="write a cProfile of the 1%% add to this file")
+    p.add_argument("--stop-before-add", action="store_true",
+                   help="stop after the full run, the 1%% stored (a state for `add`)")  # fmt: skip
+    p = sub.add_parser("add", help="time only the 1%% add from a saved state")
+    p.add_argument("--before", required=True, help="a `scale --stop-before-add` database")
+    p.add_argument("--db", required=True, help="where to copy it and add")
+    p.add_argument("--batch", type=int, default=10_000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--memory-limit", default="3GB", help="DuckDB's memory_limit")
+    p.add_argument("--profile-add", help="write a cProfile of the (last) add to this file")
+    p.add_argument("--dump", help="write the outputs as PREFIX.<table>.parquet")
+    p.add_argument("--full", type=float, nargs=2, metavar=("WALL", "CPU"),
+                   help="the full run's seconds, to print the add as a share of them")  # fmt: skip
     args = ap.parse_args(argv)
     {"pairs": cmd_pairs, "candidates": cmd_candidates, "counts": cmd_counts,
-     "scale": cmd_scale, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
+     "scale": cmd_scale, "add": cmd_add, "shingle": cmd_shingle, "realpairs": cmd_realpairs, "sample": cmd_sample,
      "handcheck-draw": cmd_handcheck_draw, "handcheck-score": cmd_handcheck_score,
      "handcheck-why": cmd_handcheck_why, "labelled-set": cmd_labelled_set,
      "candidate-misses": cmd_candidate_misses}[args.cmd](args)  # fmt: skip

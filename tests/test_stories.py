@@ -685,6 +685,44 @@ def test_texts_read_by_rowid_and_by_id_when_rows_moved(copies):
     assert [(a, t) for a, _, t in moved] == want and len({t for _, t in want}) == 9
 
 
+def test_bodies_unpacked_as_a_column_are_unpack_body_s(copies):
+    """Stored bodies read as one Arrow column (chunked, sliced, with a NULL of an index
+    that has none yet) unpack to the fields :func:`stories.unpack_body` gives row by row;
+    bodies held from a names lookup are what :meth:`stories._Texts.get_many` would read."""
+    import pyarrow as pa
+
+    from workbench.annotate.stories import unpack_bodies, unpack_body
+
+    con = copies.con
+    rows = con.execute(
+        "SELECT article_id, CASE WHEN seq = 3 THEN NULL ELSE body END AS body "
+        "FROM story_signatures ORDER BY seq"
+    ).to_arrow_table()
+    raw = rows.column("body").to_pylist()
+    col = rows.column("body").combine_chunks()
+    for part in (col, pa.chunked_array([col[:5], col[5:]]), col.slice(2, 9)):
+        got = unpack_bodies(part)
+        want = raw[2:11] if len(part) == 9 else raw
+        assert len(got) == len(want) and sum(g is None for g in got) == 1
+        for g, w in zip(got, want, strict=True):
+            if w is None:
+                assert g is None
+                continue
+            u = unpack_body(w)
+            assert all(
+                np.array_equal(x, y) and x.dtype == y.dtype for x, y in zip(g, u, strict=True)
+            )
+    assert len(unpack_body(raw[0]).shingles) > 100
+    ids = rows.column("article_id").to_pylist()
+    texts = stories._Texts(con, StoryOptions())
+    texts.hold(rows)  # the NULL body is then read from the text, as without holding
+    held = texts.get_many(ids[:6])
+    fresh = stories._Texts(con, StoryOptions()).get_many(ids[:6])
+    assert sorted(held) == sorted(fresh) == sorted(ids[:6]) and not texts.held
+    for i in ids[:6]:
+        assert all(np.array_equal(x, y) for x, y in zip(held[i], fresh[i], strict=True))
+
+
 _STATE_SQL = (
     "SELECT s.article_id, s.seq, s.minhash, p.other_id, p.jaccard, p.containment, p.reissue, "
     "c.story_id, c.is_first, c.similarity, c.containment FROM story_signatures s "
@@ -726,16 +764,98 @@ def test_index_kept_beside_the_database_then_an_add_is_the_full_cluster(tmp_path
             assert out["signed"] == 3
             assert stories._NEW_PAIRS.complete and stories._NEW_PAIRS.rows == out["pairs"]
             got[name] = w.con.execute(_STATE_SQL).fetchall()
+            summary = w.con.execute("SELECT * FROM stories ORDER BY ALL").fetchall()
             if name == "a":
                 w.stories(jaccard=0.85, progress=False)
                 w.stories(progress=False)  # back: every stored pair re-clustered
                 assert w.con.execute(_STATE_SQL).fetchall() == got["a"]
+                # the stories the add extended from their new rows alone: the same summary
+                assert w.con.execute("SELECT * FROM stories ORDER BY ALL").fetchall() == summary
+                assert any(r[4] > 2 for r in summary) and any(r[5] > 2 for r in summary)
     manifest = json.loads((tmp_path / "a.duckdb.story-index" / "manifest.json").read_text())
     assert [s["rows"] > 0 for s in manifest["segments"]] == [True, True]  # base + the add
     assert (tmp_path / "b.duckdb.story-index").exists()  # rebuilt beside the copy
     assert not (tmp_path / "c.duckdb.story-index").exists()
     assert got["a"] == got["b"] == got["c"]
     assert len({r[7] for r in got["a"]}) < 20 and sum(r[3] is not None for r in got["a"]) > 100
+
+
+def _body_store(folder) -> list[bytes]:
+    """The packed bodies the base segment of the index beside the database keeps."""
+    seg = json.loads((folder / "manifest.json").read_text())["segments"][0]
+    data = np.fromfile(folder / f"{seg['name']}.body.bin", dtype="<u4")
+    off = np.load(folder / f"{seg['name']}.boff.npy")
+    assert len(off) == seg["bodies"] + 1
+    return [data[off[i] : off[i + 1]].tobytes() for i in range(seg["bodies"])]
+
+
+def test_index_beside_the_database_keeps_the_bodies_an_add_reads(tmp_path, monkeypatch):
+    """The base segment keeps every position's stored body (spooled by a run from no index;
+    an earlier base's, the stored ones of a gap and the spooled ones when a delta is merged),
+    and an add reads its candidates' bodies there instead of story_signatures: the same
+    pairs and stories as an add on the index without its body store; real Guardian texts
+    and edited copies."""
+    import shutil
+
+    from workbench.annotate import story_index
+
+    monkeypatch.setattr(story_index, "MIN_ARTICLES", 1)
+    rows = _copy_rows()[:24]
+    folder = tmp_path / "w.duckdb.story-index"
+    reads: list[tuple[int, bool]] = []
+    real_rows = story_index.Stored._rows
+    monkeypatch.setattr(story_index.Stored, "_rows", lambda self, pos, bodies: (
+        reads.append((len(pos), bodies)), real_rows(self, pos, bodies))[1])  # fmt: skip
+    stored = "SELECT body FROM story_signatures ORDER BY seq"
+    with Workbench(tmp_path / "w.duckdb") as w:
+        w.ingest([write_jsonl(tmp_path / "a.jsonl", rows[:12])], progress=False)
+        w.stories(progress=False, batch=5)  # from no index: all spooled
+        assert _body_store(folder) == [r[0] for r in w.con.execute(stored).fetchall()]
+        assert not list(folder.glob("spool-*"))
+    shutil.copy(tmp_path / "w.duckdb", tmp_path / "v.duckdb")
+    shutil.copytree(folder, tmp_path / "v.duckdb.story-index")
+    seg = json.loads((tmp_path / "v.duckdb.story-index" / "manifest.json").read_text())
+    seg["segments"][0].pop("bodies")  # the same index without a body store
+    (tmp_path / "v.duckdb.story-index" / "manifest.json").write_text(json.dumps(seg))
+    got = {}
+    for name in ("w", "v"):
+        with Workbench(tmp_path / f"{name}.duckdb") as w:
+            w.ingest([write_jsonl(tmp_path / "b.jsonl", rows[12:13])], progress=False)
+            reads.clear()
+            w.stories(progress=False)  # one article: a delta, its candidates in the base
+            assert reads and all(not b for _, b in reads) == (name == "w")
+            w.ingest([write_jsonl(tmp_path / "c.jsonl", rows[13:])], progress=False)
+            w.stories(progress=False)  # the delta merged: base 12 + stored 1 + spooled 11
+            got[name] = w.con.execute(_STATE_SQL).fetchall()
+            want = [r[0] for r in w.con.execute(stored).fetchall()]
+            if name == "w":
+                assert len(want) == 24 and _body_store(folder) == want
+    assert got["w"] == got["v"] and sum(r[3] is not None for r in got["w"]) > 50
+
+
+def test_an_add_after_a_run_stopped_before_clustering_clusters_both(tmp_path, monkeypatch):
+    """An add clusters its own articles by their seq range only when the counts say they
+    are all that is unclustered; articles a stopped run signed but did not cluster are
+    clustered with them (by the anti-join), the same stories as runs never stopped."""
+    rows = _copy_rows()[:18]
+    parts = [rows[:10], rows[10:14], rows[14:]]
+    with Workbench(tmp_path / "w.duckdb") as w, Workbench(tmp_path / "x.duckdb") as x:
+        for i, part in enumerate(parts):
+            w.ingest([write_jsonl(tmp_path / f"w{i}.jsonl", part)], progress=False)
+            x.ingest([write_jsonl(tmp_path / f"x{i}.jsonl", part)], progress=False)
+            x.stories(progress=False)
+            if i == 1:  # stopped after its batch was stored, before clustering
+                with monkeypatch.context() as m:
+                    m.setattr(stories, "_cluster", lambda *a, **k: (_ for _ in ()).throw(
+                        KeyboardInterrupt))  # fmt: skip
+                    with pytest.raises(KeyboardInterrupt):
+                        w.stories(progress=False)
+                continue
+            out = w.stories(progress=False)
+        assert out["signed"] == 4 and out["clustered"] == 8
+        assert w.con.execute(_STATE_SQL).fetchall() == x.con.execute(_STATE_SQL).fetchall()
+        summary = "SELECT * FROM stories ORDER BY ALL"
+        assert w.con.execute(summary).fetchall() == x.con.execute(summary).fetchall()
 
 
 def test_index_beside_the_database_is_trusted_only_when_it_matches(tmp_path, monkeypatch):

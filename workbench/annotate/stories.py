@@ -39,8 +39,10 @@ containment, down to ``pair_floor``), ``story_clusters`` and ``stories``. New ar
 compared against the stored index only, held in memory as integers (:class:`BandIndex`), so a
 batch's candidates are binary searches. A large database keeps the index beside it as
 memory-mapped sorted arrays (:mod:`.story_index`, a cache of story_bands rebuilt when it does
-not match), so an add reads only the pages its keys touch; else a run of many batches reads
-story_bands once, a single batch only the stored rows of its own keys. An add clusters its
+not match), so an add reads only the pages its keys touch, and the bodies of its candidates
+from the body store kept there (a DuckDB read of them scans the whole body column); else a
+run of many batches reads story_bands once, a single batch only the stored rows of its own
+keys. An add clusters its
 articles onto the stored stories from its own pairs, without reading every stored pair. The parameters that shape signatures and bands are
 stamped in ``meta`` (``stories.params``); when they change, bands and pairs are rebuilt
 from the stored signatures (signatures only when the shingling changes). Changing
@@ -296,6 +298,43 @@ def unpack_body(raw: bytes) -> Body:
     n = len(Body._fields)
     cuts = np.cumsum([n, *(int(x) for x in a[:n])])
     return Body(*(a[cuts[i] : cuts[i + 1]] for i in range(n)))
+
+
+def unpack_bodies(column: pa.Array | pa.ChunkedArray) -> list[Body | None]:
+    """:func:`unpack_body` of a column of packed bodies (Arrow binary, nulls allowed) at
+    once: the lengths of every body's fields read in one array operation, each body's
+    fields views on the column's one buffer (no Python bytes object per body)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    n = len(column)
+    if n == 0:
+        return []
+    off_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+    _, off_buf, data_buf = column.buffers()
+    offsets = np.frombuffer(off_buf, dtype=off_type)[column.offset : column.offset + n + 1]
+    if data_buf is None or offsets[-1] == offsets[0]:
+        data = np.zeros(0, dtype="<u4")
+    else:
+        base = int(offsets[0])
+        data = np.frombuffer(data_buf, dtype="<u4", count=(int(offsets[-1]) - base) // 4,
+                             offset=base)  # fmt: skip
+        offsets = offsets - base
+    valid = column.is_valid().to_numpy(zero_copy_only=False) & (offsets[1:] > offsets[:-1])
+    made = iter(unpack_at(data, offsets[:-1][valid].astype(np.int64) // 4))
+    return [next(made) if v else None for v in valid.tolist()]
+
+
+def unpack_at(data: np.ndarray, at: np.ndarray) -> list[Body]:
+    """The packed bodies starting at ``at`` (uint32 positions) of ``data`` (uint32 values:
+    bodies as :func:`pack_body` stores them, one after another), views on it."""
+    nf = len(Body._fields)
+    if len(at) == 0:
+        return []
+    lens = data[at[:, None] + np.arange(nf)].astype(np.int64)
+    ends = at[:, None] + nf + np.cumsum(lens, axis=1)
+    cuts = np.concatenate([ends[:, :1] - lens[:, :1], ends], axis=1).tolist()
+    d = data
+    return [Body(d[a:b], d[b:c], d[c:e], d[e:f], d[f:g], d[g:h]) for a, b, c, e, f, g, h in cuts]
 
 
 def shingles(text: str, k: int) -> np.ndarray:
@@ -638,6 +677,8 @@ class BandIndex:
         #: The index kept beside the database, when loaded from there: its positions are
         #: named by a lookup of the picked ones; ``names`` then holds the later positions.
         self.stored: story_index.Stored | None = None
+        #: The packed bodies of the batches added, for the next save's body store.
+        self.spool: story_index.Spool | None = None
 
     @property
     def size(self) -> int:
@@ -668,7 +709,9 @@ class BandIndex:
         sig = con.execute("SELECT article_id FROM story_signatures ORDER BY seq").to_arrow_table()
         return sig.column("article_id").to_numpy(zero_copy_only=False).astype(object)
 
-    def _names(self, pos: np.ndarray) -> np.ndarray:
+    def _names(self, pos: np.ndarray, texts: _Texts | None = None) -> np.ndarray:
+        """Article ids of index positions; ``texts``: the stored positions' bodies are read
+        with their names and held there for the batch's verification."""
         if self.stored is None or self.stored.n == 0:
             return self.names[pos]
         n = self.stored.n
@@ -676,7 +719,9 @@ class BandIndex:
         old = pos < n
         out[~old] = self.names[pos[~old] - n]
         if old.any():
-            out[old] = self.stored.names(pos[old])
+            out[old], held = self.stored.names_and_bodies(pos[old], bodies=texts is not None)
+            for rows in held if texts is not None else []:
+                texts.hold(rows)
         return out
 
     @classmethod
@@ -707,11 +752,15 @@ class BandIndex:
             out.runs[i] = [(key[lo:hi][order], pos[lo:hi][order])]
         return out
 
-    def add(self, ids: Sequence[str], rows: _BandRows) -> int:
+    def add(
+        self, ids: Sequence[str], rows: _BandRows, packed: list[bytes | None] | None = None
+    ) -> int:
         """Index a batch (in processing order, after every article indexed so far; ``rows``
-        its story_bands rows, positions counted from the batch's first article); returns
-        the position of its first article."""
+        its story_bands rows, positions counted from the batch's first article; ``packed``
+        its stored bodies, for the spool); returns the position of its first article."""
         first = self.size
+        if self.spool is not None:
+            self.spool.add(first, packed)
         self.names = np.concatenate([self.names, np.array(ids, dtype=object)])
         for i, key, pos in _by_band(rows):
             order = np.argsort(key, kind="stable")
@@ -748,11 +797,13 @@ class BandIndex:
         code.sort()
         return code
 
-    def candidates(self, first: int, rows: _BandRows, opts: StoryOptions) -> list[tuple[str, str]]:
+    def candidates(
+        self, first: int, rows: _BandRows, opts: StoryOptions, texts: _Texts | None = None
+    ) -> list[tuple[str, str]]:
         """(article_id, earlier article_id) of the candidates of the batch added at
-        ``first``: by article, then processing order."""
+        ``first``: by article, then processing order (``texts``: see :meth:`_names`)."""
         row, other = _pick(self.hits(first, rows), self.size, opts)
-        return list(zip(self._names(row + first), self._names(other), strict=True))
+        return list(zip(self._names(row + first), self._names(other, texts), strict=True))
 
 
 #: story_bands rows with their article's position in processing order (of :class:`BandIndex`).
@@ -861,10 +912,24 @@ class _Texts:
     once and stored."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, opts: StoryOptions, size: int = 50_000
+        self,
+        con: duckdb.DuckDBPyConnection,
+        opts: StoryOptions,
+        size: int = 50_000,
+        stored: story_index.Stored | None = None,
     ) -> None:
         self.con, self.opts, self.size = con, opts, size
         self.cache: OrderedDict[str, Body] = OrderedDict()
+        #: The index beside the database, when its body store can serve bodies by id.
+        self.stored = stored if stored is not None and stored.bodies is not None else None
+        #: Bodies read ahead for the next :meth:`get_many` only: stored rows (article_id,
+        #: body) or (ids, data, starts) of the index's body store.
+        self.held: list[Any] = []
+
+    def hold(self, rows: Any) -> None:
+        """Bodies read with their candidates' names (:meth:`story_index.Stored.
+        names_and_bodies`): the next :meth:`get_many` takes them instead of a query."""
+        self.held.append(rows)
 
     def put(self, aid: str, s: Body) -> None:
         self.cache[aid] = s
@@ -875,7 +940,21 @@ class _Texts:
     def get_many(self, ids: Iterable[str]) -> dict[str, Body]:
         ids = list(dict.fromkeys(ids))
         got = {i: self.cache[i] for i in ids if i in self.cache}
+        held, self.held = self.held, []
+        for rows in held:
+            if isinstance(rows, tuple):  # the index's body store
+                aids, made = rows[0], unpack_at(rows[1], rows[2])
+            else:
+                aids, made = rows.column("article_id").to_pylist(), unpack_bodies(rows["body"])
+            for aid, body in zip(aids, made, strict=True):
+                if body is not None and aid not in got:
+                    got[aid] = body
         missing = [i for i in ids if i not in got]
+        if held:  # only a single batch holds (BandIndex._names): no later batch to cache for
+            got = {i: got[i] for i in ids if i in got}
+        if missing and self.stored is not None:  # by position from the body store
+            got.update(self._from_store(missing))
+            missing = [i for i in missing if i not in got]
         if not missing:
             return got
         con = self.con
@@ -884,10 +963,11 @@ class _Texts:
             rows = con.execute(
                 "SELECT s.article_id, s.body FROM _wb_story_want w "
                 "JOIN story_signatures s ON s.article_id = w.article_id"
-            ).fetchall()
-            for aid, body in rows:
+            ).to_arrow_table()
+            aids = rows.column("article_id").to_pylist()
+            for aid, body in zip(aids, unpack_bodies(rows.column("body")), strict=True):
                 if body is not None:
-                    got[aid] = unpack_body(body)
+                    got[aid] = body
             old = []
             if len(got) < len(ids):
                 old = con.execute(
@@ -916,6 +996,27 @@ class _Texts:
             if i in got:
                 self.put(i, got[i])
         return got
+
+    def _from_store(self, ids: list[str]) -> dict[str, Body]:
+        """Bodies of the ids the body store covers (their positions read by id: the id and
+        seq columns, not the bodies), read from the pages they lie on."""
+        stored = self.stored
+        assert stored is not None and stored.bodies is not None
+        self.con.register("_wb_story_want", pa.table({"article_id": pa.array(ids, pa.string())}))
+        try:
+            got = self.con.execute(
+                "SELECT s.article_id, s.seq FROM _wb_story_want w "
+                "JOIN story_signatures s ON s.article_id = w.article_id"
+            ).fetchnumpy()
+        finally:
+            self.con.unregister("_wb_story_want")
+        pos = np.asarray(got["seq"], dtype=np.int64) - stored.seq0
+        ok = (pos >= 0) & (pos < stored.n_bodies)
+        data, off = stored.bodies
+        made = unpack_at(data, np.asarray(off[pos[ok]], dtype=np.int64))
+        return dict(
+            zip(np.asarray(got["article_id"], dtype=object)[ok].tolist(), made, strict=True)
+        )
 
 
 def _bodies_of(rows: Sequence[tuple[str, str | None, str]], opts: StoryOptions) -> list[Body]:
@@ -1254,9 +1355,10 @@ def _index(
     progress: bool,
     reband: bool,
     empty: bool = False,
-) -> dict[str, int]:
+) -> tuple[dict[str, int], story_index.Stored | None]:
     """Sign the articles without a signature, band and verify them (in batches); ``empty``:
-    the story tables were just emptied (no stored index to read)."""
+    the story tables were just emptied (no stored index to read). Also returns the index
+    loaded from beside the database, whose body store clustering may read."""
     texts = _Texts(con, opts)
     stats = {"signed": 0, "rebanded": 0, "pairs": 0}
     seqs = []
@@ -1277,13 +1379,22 @@ def _index(
     if todo or seqs:
         with _timed("index load"):
             bands, loaded = _start_index(con, opts, many=many, reband=reband or empty)
-    if reband:
-        _reband(con, texts, opts, seqs, bands, stats, progress=progress)
-    _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
-    if bands is not None and (stats["signed"] or stats["rebanded"] or not loaded):
-        with _timed("index save"):
-            story_index.save(con, opts.band_stamp, bands.runs, bands.stored)
-    return stats
+    if bands is not None:
+        texts.stored = bands.stored if bands.stored and bands.stored.bodies is not None else None
+    folder = story_index.folder_of(con) if bands is not None and not reband else None
+    if folder is not None and bands.size + len(todo) >= story_index.MIN_ARTICLES:  # type: ignore[union-attr]
+        bands.spool = story_index.Spool(folder, bands.size)  # type: ignore[union-attr]
+    try:
+        if reband:
+            _reband(con, texts, opts, seqs, bands, stats, progress=progress)
+        _sign_todo(con, texts, opts, (todo, rowids), bands, stats, progress=progress)
+        if bands is not None and (stats["signed"] or stats["rebanded"] or not loaded):
+            with _timed("index save"):
+                story_index.save(con, opts.band_stamp, bands.runs, bands.stored, bands.spool)
+    finally:
+        if bands is not None and bands.spool is not None:
+            bands.spool.discard()
+    return stats, texts.stored
 
 
 def _start_index(
@@ -1333,7 +1444,8 @@ def _sign_todo(
             with store.transaction(con):
                 with _timed("signature write"):
                     store.insert_df(con, "story_signatures", sig)
-                stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands)
+                packed = sig["body"].tolist()
+                stats["pairs"] += _band_and_pair(con, texts, opts, batch, shingled, bands, packed)
             _stored(texts, shingled, stats, bar)
 
 
@@ -1389,7 +1501,7 @@ def _pipelined(
     try:
         for sig, batch, shingled in batches:
             frame, own = _band_frame(texts, opts, batch, shingled)
-            cand = _candidates(bands, batch[0], frame, own, opts)
+            cand = _candidates(bands, batch[0], frame, own, opts, texts, sig["body"].tolist())
             if held is not None:
                 _finish(con, texts, held, counts)
                 held = None
@@ -1556,12 +1668,20 @@ def _band_frame(
 
 
 def _candidates(
-    bands: BandIndex, ids: list[str], frame: pd.DataFrame, own: int, opts: StoryOptions
+    bands: BandIndex,
+    ids: list[str],
+    frame: pd.DataFrame,
+    own: int,
+    opts: StoryOptions,
+    texts: _Texts | None = None,
+    packed: list[bytes | None] | None = None,
 ) -> list[tuple[str, str]]:
-    """A batch's candidate pairs; its band rows added to ``bands``."""
+    """A batch's candidate pairs; its band rows (and ``packed`` bodies) added to ``bands``
+    (``texts``: the bodies of candidates named by a lookup are read with their names,
+    :meth:`BandIndex._names`)."""
     with _timed("candidates"):
         rows = _band_rows(ids, frame, own)
-        return bands.candidates(bands.add(ids, rows), rows, opts)
+        return bands.candidates(bands.add(ids, rows, packed), rows, opts, texts)
 
 
 def _write_bands(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
@@ -1613,10 +1733,11 @@ def _band_and_pair(
     batch: tuple[list[str], list[int], np.ndarray],
     shingled: dict[str, Body] | None,
     bands: BandIndex | None,
+    packed: list[bytes | None] | None = None,
 ) -> int:
     """Insert the band keys of a batch (ids, seqs, signatures), then its verified pairs;
-    candidates from ``bands`` when given (kept up to date), else from the stored rows of
-    the batch's keys."""
+    candidates from ``bands`` when given (kept up to date; ``packed``: the batch's stored
+    bodies, for its spool), else from the stored rows of the batch's keys."""
     ids = batch[0]
     if shingled is None:
         with _timed("bodies read"):
@@ -1626,7 +1747,8 @@ def _band_and_pair(
         if bands is None:  # one batch: the stored rows of its keys, read before it is stored
             bands = BandIndex.of_stored(con, frame)
     _write_bands(con, frame)
-    pairs = _verify(texts, shingled, _candidates(bands, ids, frame, own, opts), opts)
+    cand = _candidates(bands, ids, frame, own, opts, texts, packed)
+    pairs = _verify(texts, shingled, cand, opts)
     _write_pairs(con, pairs)
     return len(pairs)
 
@@ -1644,7 +1766,12 @@ def _band_rows(ids: list[str], frame: pd.DataFrame, own: int) -> _BandRows:
 
 
 def _cluster(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, *, full: bool, signed: int = 0
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    *,
+    full: bool,
+    signed: int = 0,
+    stored: story_index.Stored | None = None,
 ) -> dict[str, int]:
     """Assign unclustered articles (all of them when ``full``) greedily in ``seq`` order.
     When they are exactly the ``signed`` articles of this run, their pairs are the ones it
@@ -1652,11 +1779,7 @@ def _cluster(
     if full:
         con.execute("DELETE FROM story_clusters")
         con.execute("DELETE FROM stories")
-    todo = con.execute(
-        "SELECT s.article_id, a.date FROM story_signatures s "
-        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
-        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
-    ).fetchall()
+    todo = _unclustered(con, full=full, signed=signed)
     if not todo:
         return {"clustered": 0}
     with _pairs_of(con, not full and _NEW_PAIRS.complete and len(todo) == signed) as pairs:
@@ -1669,8 +1792,34 @@ def _cluster(
         frame = pd.DataFrame(rows, columns=["story_id", "article_id"])
         store.insert_df(con, "story_clusters", frame)
         touched = sorted({sid for sid, _ in rows})
-        _finish_stories(con, opts, touched, pairs)
+        if not full:  # an add: the stories whose first article stays, from their new rows
+            touched = _extend_stories(con, opts, frame, pairs, stored)
+        _finish_stories(con, opts, touched, pairs, stored)
     return {"clustered": len(rows)}
+
+
+def _unclustered(con: duckdb.DuckDBPyConnection, *, full: bool, signed: int) -> list[Any]:
+    """(article_id, date) of the signed articles without a story, in ``seq`` order. Every
+    story_clusters row has a signature (only a reset deletes signatures, and it empties
+    story_clusters too), so when the counts leave exactly this run's ``signed`` articles
+    unclustered, they are the last ``signed`` seqs: read by that range (the table's last
+    rows), not by an anti-join of every signature with every story_clusters row."""
+    if not full and signed:
+        n_sig, n_clu, top = con.execute(
+            "SELECT (SELECT count(*) FROM story_signatures), (SELECT count(*) FROM "
+            "story_clusters), (SELECT coalesce(max(seq), 0) FROM story_signatures)"
+        ).fetchone()
+        if n_sig - n_clu == signed:
+            return con.execute(
+                "SELECT s.article_id, a.date FROM story_signatures s "
+                "JOIN articles a ON a.article_id = s.article_id WHERE s.seq > ? ORDER BY s.seq",
+                [top - signed],
+            ).fetchall()
+    return con.execute(
+        "SELECT s.article_id, a.date FROM story_signatures s "
+        "JOIN articles a ON a.article_id = s.article_id WHERE NOT EXISTS (SELECT 1 FROM "
+        "story_clusters c WHERE c.article_id = s.article_id) ORDER BY s.seq"
+    ).fetchall()
 
 
 @contextlib.contextmanager
@@ -1763,11 +1912,84 @@ def _assign(
     return rows
 
 
+def _extend_stories(
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    new: pd.DataFrame,
+    pairs: str,
+    stored: story_index.Stored | None = None,
+) -> list[str]:
+    """The stored stories that the ``new`` rows (story_id, article_id) join and whose first
+    article stays first, brought up to date from those rows alone: the new rows' flag and
+    similarity to the first, the story's size and outlets (an add touches thousands of
+    stories of ~30 rows each: this reads ~1 new row per story, not every row); returns the
+    other touched stories (new ones, or a new first) for :func:`_finish_stories`."""
+    con.register("_wb_new_rows", new)
+    try:
+        con.execute(
+            compose(
+                "CREATE OR REPLACE TEMP TABLE _wb_heads AS SELECT u.story_id, u.article_id, "
+                "u.old, a.source, row_number() OVER (PARTITION BY u.story_id ORDER BY {order}) "
+                "= 1 AS first FROM (SELECT story_id, article_id, FALSE AS old FROM _wb_new_rows "
+                "UNION ALL SELECT s.story_id, s.first_article_id, TRUE FROM stories s WHERE "
+                "s.story_id IN (SELECT story_id FROM _wb_new_rows)) u "
+                "JOIN articles a ON a.article_id = u.article_id",
+                order=ORDER_SQL,
+            )
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _wb_kept AS SELECT h.story_id, h.article_id, "
+            "h.source, s.first_article_id AS first_id FROM _wb_heads h "
+            "JOIN stories s ON s.story_id = h.story_id WHERE NOT h.old AND h.story_id IN "
+            "(SELECT story_id FROM _wb_heads WHERE old AND first)"
+        )
+        multi = con.execute(
+            compose(
+                "SELECT k.article_id, k.first_id, coalesce(p.jaccard, q.jaccard), "
+                "coalesce(p.containment, q.containment) FROM _wb_kept k "
+                "LEFT JOIN {pairs} p ON p.article_id = k.article_id AND p.other_id = k.first_id "
+                "LEFT JOIN {pairs} q ON q.article_id = k.first_id AND q.other_id = k.article_id",
+                pairs=store.quote_ident(pairs),
+            )
+        ).fetchall()
+        _store_similarities(con, _similarities(con, opts, multi, stored))
+        con.execute(
+            "UPDATE story_clusters c SET is_first = FALSE FROM _wb_kept k "
+            "WHERE k.article_id = c.article_id"
+        )
+        con.execute(  # the summary _finish_stories gives, from the stored one and the new rows
+            "CREATE OR REPLACE TEMP TABLE _wb_grown AS SELECT s.story_id, s.first_article_id, "
+            "s.first_date, s.first_source, s.size + n.k AS size, len(n.o) AS n_outlets, "
+            "CASE WHEN len(n.o) = 0 THEN NULL ELSE n.o END AS outlets FROM stories s JOIN "
+            "(SELECT k.story_id, count(*) AS k, list_sort(list_distinct(list_concat(coalesce("
+            "any_value(s2.outlets), []::VARCHAR[]), coalesce(list(k.source) FILTER (WHERE "
+            "k.source IS NOT NULL), []::VARCHAR[])))) AS o FROM _wb_kept k JOIN stories s2 ON "
+            "s2.story_id = k.story_id GROUP BY k.story_id) n ON n.story_id = s.story_id"
+        )
+        con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_grown)")
+        con.execute("INSERT INTO stories SELECT * FROM _wb_grown")
+        rest = con.execute(
+            "SELECT DISTINCT story_id FROM _wb_new_rows WHERE story_id NOT IN "
+            "(SELECT story_id FROM _wb_kept) ORDER BY story_id"
+        ).fetchall()
+    finally:
+        for t in ("_wb_heads", "_wb_kept", "_wb_grown"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+        con.unregister("_wb_new_rows")
+    return [r[0] for r in rest]
+
+
 def _finish_stories(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, touched: list[str], pairs: str
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    touched: list[str],
+    pairs: str,
+    stored: story_index.Stored | None = None,
 ) -> None:
     """First article, similarity to it, and the per-story summary of the touched stories
     (stored pairs read from ``pairs``, see :func:`_pairs_of`)."""
+    if not touched:
+        return
     con.register("_wb_touched", pd.DataFrame({"story_id": touched}))
     try:  # the touched stories' rows, read once: who is first, by the processing order
         con.execute(
@@ -1780,11 +2002,11 @@ def _finish_stories(
                 order=ORDER_SQL,
             )
         )
-        con.execute(
+        con.execute(  # only the rows it changes: an add touches many stories' rows, few flags
             "UPDATE story_clusters c SET is_first = m.first FROM _wb_members m "
-            "WHERE m.article_id = c.article_id"
+            "WHERE m.article_id = c.article_id AND c.is_first IS DISTINCT FROM m.first"
         )
-        _store_similarities(con, _first_similarities(con, opts, pairs))
+        _store_similarities(con, _first_similarities(con, opts, pairs, stored))
         con.execute("DELETE FROM stories WHERE story_id IN (SELECT story_id FROM _wb_touched)")
         con.execute(
             "INSERT INTO stories SELECT story_id, any_value(article_id) FILTER (WHERE first), "
@@ -1798,7 +2020,10 @@ def _finish_stories(
 
 
 def _first_similarities(
-    con: duckdb.DuckDBPyConnection, opts: StoryOptions, pairs: str = "story_pairs"
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    pairs: str = "story_pairs",
+    stored: story_index.Stored | None = None,
 ) -> list[tuple[str, Any, Any]]:
     """(article_id, jaccard, containment) to its story's first article, for the touched
     stories' rows that need it (``_wb_members`` of :func:`_finish_stories`). Only rows new to their story
@@ -1816,7 +2041,18 @@ def _first_similarities(
             pairs=store.quote_ident(pairs),
         )
     ).fetchall()
-    texts = _Texts(con, opts)
+    return _similarities(con, opts, multi, stored)
+
+
+def _similarities(
+    con: duckdb.DuckDBPyConnection,
+    opts: StoryOptions,
+    multi: list[tuple[Any, ...]],
+    stored: story_index.Stored | None = None,
+) -> list[tuple[str, Any, Any]]:
+    """(article_id, jaccard, containment) of (article, first, stored jaccard, containment)
+    rows: the stored pair's, else from the two bodies (``stored``: see :class:`_Texts`)."""
+    texts = _Texts(con, opts, stored=stored)
     sims = []
     need = [x for a, f, jac, _ in multi if a != f and jac is None for x in (a, f)]
     sets = texts.get_many(need)
@@ -1882,11 +2118,11 @@ def find_stories(
         _reset(con, signatures_too=True)
     elif band_changed:
         _reset(con, signatures_too=False)
-    stats = _index(
+    stats, stored = _index(
         con, opts, progress=progress, reband=band_changed and not sig_changed, empty=sig_changed
     )
     with store.transaction(con), _timed("cluster"):
-        stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"]))
+        stats.update(_cluster(con, opts, full=thr_changed, signed=stats["signed"], stored=stored))
         stamp = {
             "signature": opts.signature_stamp,
             "bands": opts.band_stamp,

@@ -9,6 +9,15 @@ searches touch only the pages they need. The index is a large *base* segment and
 one *delta* segment of the rows added since, merged into a new base when it grows past an
 eighth of the base.
 
+The base segment also keeps the *bodies* of its positions (``story_signatures.body``, the
+packed bytes, in position order: ``.body.bin`` and its offsets ``.boff.npy``), so an add
+reads its candidates' bodies from the pages they lie on: from DuckDB, 10^5 bodies spread
+over 10^6 rows cost a scan of the whole body column (seconds in a fresh process). A run
+spools the bodies of the batches it indexes (:class:`Spool`, a file in the folder) and a
+new base takes them over, with the earlier base's and, for a gap between the two, the
+stored ones; positions past the body store (the delta's) are read from story_signatures,
+where they are the last rows.
+
 It is trusted only when all of these hold, else rebuilt from ``story_bands``:
 
 - its ``manifest.json`` names the band parameters of this run (``StoryOptions.band_stamp``);
@@ -45,6 +54,10 @@ FORMAT = 1
 #: story_bands rows is cheap, and small databases get no extra folder.
 MIN_ARTICLES = 20_000
 _PARTS = ("bands", "start", "keys", "pos")
+#: A new base reads the stored bodies of a gap before its spooled ones only up to this share
+#: of its positions (the old delta's rows: the table's last); a larger gap (a re-band, an
+#: index rebuilt from story_bands) gets no body store, and adds read bodies from DuckDB.
+GAP_SHARE = 0.25
 
 #: Runs of (keys, positions) per band, as :class:`..stories.BandIndex` holds them.
 Runs = dict[int, list[tuple[np.ndarray, np.ndarray]]]
@@ -61,22 +74,57 @@ class Stored:
     seq0: int
     manifest: dict[str, Any]
     base: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: The base's body store: packed bodies as uint32 and each position's start in them
+    #: (``n_bodies + 1`` offsets), positions ``0 .. n_bodies - 1``.
+    bodies: tuple[np.ndarray, np.ndarray] | None = None
+    n_bodies: int = 0
 
     def names(self, pos: np.ndarray) -> np.ndarray:
         """Article ids of stored positions (any order, repeats allowed)."""
+        return self.names_and_bodies(pos, bodies=False)[0]
+
+    def names_and_bodies(
+        self, pos: np.ndarray, *, bodies: bool = True
+    ) -> tuple[np.ndarray, list[Any]]:
+        """:meth:`names`, and with ``bodies`` the bodies of the distinct positions: for those
+        in the body store (ids, uint32 data, each one's start in it), and the stored rows of
+        the rest (an Arrow table of ``article_id``, ``body``), read with their names (the
+        body column is most of what a scan of story_signatures reads)."""
         uniq, back = np.unique(pos, return_inverse=True)
-        want = pa.table({"seq": pa.array(uniq + self.seq0, pa.int64())})
+        kept = int(np.searchsorted(uniq, self.n_bodies)) if bodies and self.bodies else 0
+        names = np.empty(len(uniq), dtype=object)
+        held: list[Any] = []
+        for part, with_body in ((uniq[:kept], False), (uniq[kept:], bodies)):
+            if len(part) == 0:
+                continue
+            got = self._rows(part, with_body)
+            at = np.searchsorted(uniq, got.column("seq").to_numpy() - self.seq0)
+            names[at] = got.column("article_id").to_numpy(zero_copy_only=False)
+            if with_body:
+                held.append(got.drop_columns(["seq"]))
+        if kept:
+            data, off = self.bodies  # type: ignore[misc]
+            held.append((names[:kept].tolist(), data, np.asarray(off[uniq[:kept]])))
+        return names[back], held
+
+    def _rows(self, pos: np.ndarray, bodies: bool) -> pa.Table:
+        """story_signatures rows (seq, article_id[, body]) of sorted distinct positions (a
+        join on ``seq``: its range prunes the row groups outside it)."""
+        want = pa.table({"seq": pa.array(pos + self.seq0, pa.int64())})
         self.con.register("_wb_story_seqs", want)
         try:
-            got = self.con.execute(
-                "SELECT s.seq, s.article_id FROM _wb_story_seqs w "
-                "JOIN story_signatures s ON s.seq = w.seq"
-            ).fetchnumpy()
+            return self.con.execute(_NAMES_SQL[bodies]).to_arrow_table()
         finally:
             self.con.unregister("_wb_story_seqs")
-        names = np.empty(len(uniq), dtype=object)
-        names[np.searchsorted(uniq, np.asarray(got["seq"]) - self.seq0)] = got["article_id"]
-        return names[back]
+
+
+#: The stored rows of the positions in ``_wb_story_seqs``: names, or names and bodies.
+_NAMES_SQL = {
+    False: "SELECT s.seq, s.article_id FROM _wb_story_seqs w "
+    "JOIN story_signatures s ON s.seq = w.seq",
+    True: "SELECT s.seq, s.article_id, s.body FROM _wb_story_seqs w "
+    "JOIN story_signatures s ON s.seq = w.seq",
+}
 
 
 def folder_of(con: duckdb.DuckDBPyConnection) -> Path | None:
@@ -118,9 +166,12 @@ def load(con: duckdb.DuckDBPyConnection, stamp: str) -> tuple[Runs, Stored] | No
         ):
             return None
         segments = [_open(folder, seg) for seg in manifest["segments"]]
+        held = _open_bodies(folder, manifest["segments"][0]) if segments else None
     except (OSError, ValueError, KeyError, TypeError):
         return None  # missing, half-written or foreign: rebuilt from story_bands
     stored = Stored(con, folder, n, seq0, manifest, segments[0] if segments else {})
+    if held is not None:
+        stored.bodies, stored.n_bodies = held, len(held[1]) - 1
     runs: Runs = {}
     for seg in segments:
         for band, run in seg.items():
@@ -147,9 +198,136 @@ def _open(folder: Path, seg: dict[str, Any]) -> dict[int, tuple[np.ndarray, np.n
     }
 
 
-def save(con: duckdb.DuckDBPyConnection, stamp: str, runs: Runs, stored: Stored | None) -> bool:
+def _open_bodies(folder: Path, seg: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """A base segment's body store (data, offsets), memory-mapped; None when it has none."""
+    rows = seg.get("bodies")
+    if not rows:
+        return None
+    off = np.load(folder / f"{seg['name']}.boff.npy", mmap_mode="r")
+    path = folder / f"{seg['name']}.body.bin"
+    size = path.stat().st_size
+    if off.shape != (int(rows) + 1,) or size % 4 or int(off[-1]) * 4 != size or int(off[0]):
+        raise ValueError(f"story index segment {seg['name']}: its bodies do not match")
+    data = np.asarray(np.memmap(path, dtype="<u4", mode="r")) if size else np.zeros(0, "<u4")
+    return data, np.asarray(off)  # plain views: a memmap's slices cost a Python call each
+
+
+class Spool:
+    """The packed bodies of the batches a run indexes, in position order from ``first``,
+    written to a file in the index folder as they come (memory stays bounded): what the
+    next base's body store takes over. A batch without packed bodies (a re-band) or out of
+    order ends it."""
+
+    def __init__(self, folder: Path, first: int) -> None:
+        folder.mkdir(exist_ok=True)
+        self.path = folder / f"spool-{uuid.uuid4().hex}.tmp"
+        self.fh: Any = self.path.open("wb")
+        self.first, self.count, self.ok = first, 0, True
+        self.lens: list[np.ndarray] = []
+
+    def add(self, first: int, packed: list[bytes | None] | None) -> None:
+        if not self.ok:
+            return
+        if packed is None or first != self.first + self.count or any(b is None for b in packed):
+            self.ok = False
+            return
+        self.fh.write(b"".join(packed))  # type: ignore[arg-type]
+        self.lens.append(np.fromiter(map(len, packed), dtype=np.int64, count=len(packed)))  # type: ignore[arg-type]
+        self.count += len(packed)
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            self.fh.close()
+            self.path.unlink()
+
+
+def _write_bodies(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    name: str,
+    n: int,
+    seq0: int,
+    sources: tuple[Stored | None, Spool | None],
+) -> int:
+    """The body store of a new base segment ``name`` of ``n`` positions: the earlier base's
+    bodies, the stored ones of the gap after them and the spooled ones (renamed when they
+    are all of it); the positions it covers (0: none written)."""
+    stored, spool = sources
+    have = stored.n_bodies if stored is not None and stored.bodies is not None else 0
+    tail = spool.first if spool is not None and spool.ok and spool.count else n
+    if spool is not None and spool.ok and spool.first + spool.count != n:
+        tail = n  # the spool does not reach the last position: not used
+    if tail < have or (tail - have) > GAP_SHARE * n or n == 0:
+        return 0
+    lens: list[np.ndarray] = []
+    body = folder / f"{name}.body.bin"
+    if have == 0 and tail == 0 and spool is not None:  # a run from no index: all spooled
+        spool.fh.flush()
+        os.fsync(spool.fh.fileno())
+        spool.fh.close()
+        os.replace(spool.path, body)
+        lens = spool.lens
+    else:
+        with body.open("wb") as fh:
+            if have:
+                data, off = stored.bodies  # type: ignore[union-attr,misc]
+                fh.write(memoryview(np.ascontiguousarray(data[: int(off[have])])).cast("B"))
+                lens.append(np.diff(np.asarray(off[: have + 1])) * 4)
+            if tail > have:
+                got = con.execute(
+                    "SELECT body FROM story_signatures WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                    [seq0 + have, seq0 + tail - 1],
+                ).to_arrow_table()
+                col = got.column("body")
+                if col.null_count or len(col) != tail - have:
+                    fh.close()
+                    body.unlink()
+                    return 0
+                raw = col.to_pylist()
+                fh.write(b"".join(raw))
+                lens.append(np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)))
+            if tail < n and spool is not None:
+                spool.fh.flush()
+                spool.fh.close()
+                with spool.path.open("rb") as src:
+                    while chunk := src.read(1 << 24):
+                        fh.write(chunk)
+                lens += spool.lens
+            fh.flush()
+            os.fsync(fh.fileno())
+    size = np.concatenate([np.zeros(0, np.int64), *lens])
+    off = np.concatenate([[0], np.cumsum(size // 4)]).astype(np.int64)
+    with (folder / f"{name}.boff.npy").open("wb") as fh:
+        np.save(fh, off)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return n
+
+
+def save(
+    con: duckdb.DuckDBPyConnection,
+    stamp: str,
+    runs: Runs,
+    stored: Stored | None,
+    spool: Spool | None = None,
+) -> bool:
     """Write the index ``runs`` (every stored signature's rows) beside the database and store
-    its token; False (and the folder untrusted) when it is not kept or cannot be written."""
+    its token; False (and the folder untrusted) when it is not kept or cannot be written.
+    ``spool``: the bodies this run indexed (see :func:`_write_bodies`), consumed here."""
+    try:
+        return _save(con, stamp, runs, stored, spool)
+    finally:
+        if spool is not None:
+            spool.discard()
+
+
+def _save(
+    con: duckdb.DuckDBPyConnection,
+    stamp: str,
+    runs: Runs,
+    stored: Stored | None,
+    spool: Spool | None,
+) -> bool:
     folder = folder_of(con)
     n, seq0, seq_max = _coverage(con)
     forget(con)
@@ -166,7 +344,10 @@ def save(con: duckdb.DuckDBPyConnection, stamp: str, runs: Runs, stored: Stored 
         if kept and stored is not None and n_rest * 8 <= n_base:
             segments = [stored.manifest["segments"][0], _write(folder, token, "d", rest)]
         else:
-            segments = [_write(folder, token, "b", runs)]
+            seg = _write(folder, token, "b", runs)
+            reuse = stored if stored is not None and stored.folder == folder else None
+            seg["bodies"] = _write_bodies(con, folder, seg["name"], n, seq0, (reuse, spool))
+            segments = [seg]
         manifest = {"format": FORMAT, "token": token, "stamp": stamp, "n": n, "seq0": seq0,
                     "seq_max": seq_max, "segments": segments}  # fmt: skip
         tmp = folder / f"manifest.{token}.tmp"
@@ -217,8 +398,10 @@ def _tidy(folder: Path, live: set[str]) -> None:
     """Remove the segment files and manifests of earlier or stopped saves."""
     for path in folder.iterdir():
         name = path.name
-        stale = (name.startswith("seg-") and name.split(".")[0] not in live) or (
-            name.startswith("manifest.") and name.endswith(".tmp")
+        stale = (
+            (name.startswith("seg-") and name.split(".")[0] not in live)
+            or (name.startswith("manifest.") and name.endswith(".tmp"))
+            or name.startswith("spool-")
         )
         if stale:
             with contextlib.suppress(OSError):
