@@ -976,3 +976,23 @@ def test_home_views_pick_as_the_whole_outlet_home() -> None:
             picked += 1
             decided += want != places.pick(cands, home=None)
     assert picked >= 300 and decided >= 5, (picked, decided)
+
+
+def test_a_name_read_as_a_place_keeps_its_own_country() -> None:
+    """A name ("Delta") tagged ORG once and a place (USA) more often: the ORG mention
+    becomes a place and keeps its own (absent) country; giving it the name's commonest one
+    added false countries on both Reuters halves (bench/RESULTS.md, ninth round)."""
+    from workbench.resolve.stage import _corpus_votes, _Mention, _one_type
+
+    def m(aid: str, label: str, code: str | None) -> _Mention:
+        return _Mention(0, aid, 0, label, "Delta", "Delta", code, None)
+
+    ms = [m("a1", "GPE", "USA"), m("a2", "GPE", "USA"), m("a3", "GPE", "CAN")]
+    ms += [m("a4", "ORG", None), m("a5", "ORG", "USA")]
+    v = _corpus_votes(ms)
+    reg = load_registry()
+    for mention in ms:
+        _one_type(mention, "delta", v, reg, None)
+    assert [(x.label, x.code) for x in ms] == [
+        ("GPE", "USA"), ("GPE", "USA"), ("GPE", "CAN"), ("GPE", None), ("GPE", "USA")
+    ]  # fmt: skip
