@@ -916,7 +916,7 @@ class _Votes:
 
 def _corpus_votes(results: list[_Mention]) -> _Votes:
     """Count, before any relabelling, how the corpus tags and cues every name. Counted per
-    distinct (label, key, norm, code, place reading) in first-mention order, so every count
+    distinct (label, key, norm, place reading) in first-mention order, so every count
     and every tie order equals a count over the mentions one by one."""
     v = _Votes(
         place=Counter(),
@@ -935,7 +935,7 @@ def _corpus_votes(results: list[_Mention]) -> _Votes:
         first_words=set(),
     )
     words: set[str] = set()
-    for (label, key, norm, _code, alt), (n, pc, oc) in _vote_signatures(results).items():
+    for (label, key, norm, alt), (n, pc, oc) in _vote_signatures(results).items():
         fn, fk = actors.fold(norm), actors.fold(key)
         words.add(fn)
         if label in ("GPE", "LOC", "FAC"):
@@ -968,12 +968,12 @@ def _corpus_votes(results: list[_Mention]) -> _Votes:
 
 def _vote_signatures(
     results: list[_Mention],
-) -> dict[tuple[str, str, str, str | None, bool], list[int]]:
-    """(label, key, norm, code, has a place reading) -> [mentions, person cues, organisation
+) -> dict[tuple[str, str, str, bool], list[int]]:
+    """(label, key, norm, has a place reading) -> [mentions, person cues, organisation
     cues], in the order of each signature's first mention."""
-    sigs: dict[tuple[str, str, str, str | None, bool], list[int]] = {}
+    sigs: dict[tuple[str, str, str, bool], list[int]] = {}
     for m in results:
-        sig = (m.label, m.key, m.norm, m.code, bool(m.alt))
+        sig = (m.label, m.key, m.norm, bool(m.alt))
         c = sigs.get(sig)
         if c is None:
             sigs[sig] = [1, m.pcue, m.ocue]
