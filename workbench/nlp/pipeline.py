@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..base import config, errors
 
@@ -123,7 +123,9 @@ def _register() -> None:
         Language.factory(LOOKUP_LEMMATIZER, func=_make_lookup_lemmatizer)
 
 
-def _make_lookup_lemmatizer(nlp: Language, name: str) -> LookupLemmatizer:
+def _make_lookup_lemmatizer(nlp: Any, name: str) -> Any:
+    # ``Any``, not ``Language``: spaCy's config validation resolves the factory's
+    # annotations, and ``Language`` is imported only for type checking here.
     return LookupLemmatizer(nlp.lang)
 
 
