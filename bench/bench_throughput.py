@@ -9,7 +9,9 @@ Three sides, **each timed in a fresh Python process** (this script with ``--side
 - **bare**: ``for doc in nlp.pipe(texts, batch_size=B, n_process=W): pass`` over the texts,
   already in memory, as stored (spaCy's ceiling: no I/O, no rows, no database);
 - **prev**: the same over the pipeline before issue 20 (tok2vec, tagger, senter,
-  attribute_ruler, rule lemmatizer, ner; parser excluded), for the extraction speed-up;
+  attribute_ruler, rule lemmatizer, ner; parser excluded), for the extraction speed-up
+  (``--prev-python PY``: under another interpreter, e.g. a venv of the pins before the
+  change, so the speed-up is against that pipeline on the spaCy it shipped with);
 - **analyze**: ``Workbench.ingest(jsonl)`` + ``analyze()`` (extract, resolve, themes, tone,
   quotes, stories, search index, aggregates) into a fresh DuckDB file.
 
@@ -273,12 +275,14 @@ def _round_sides(r: int, args: argparse.Namespace) -> tuple[str, ...]:
 
 def _child_bare(texts: list[str], workers: int, batch: int, previous: bool) -> dict:
     """One bare ``nlp.pipe`` over the texts, the pipeline loaded before the clock starts."""
+    import spacy
+
     from workbench.nlp.extract import pipeline
 
     nlp = previous_pipeline() if previous else pipeline()
     c0 = cpu_seconds()
     wall = run_bare(nlp, texts, workers, batch_size=batch)
-    return {"cpu": cpu_seconds() - c0, "wall": wall}
+    return {"cpu": cpu_seconds() - c0, "wall": wall, "spacy": spacy.__version__}
 
 
 def _child_pair(texts: list[str], batch: int) -> dict:
@@ -345,12 +349,15 @@ def child(argv: list[str]) -> None:
 def run_side(side: str, paths: tuple[Path, Path], args: argparse.Namespace, batch: int) -> dict:
     """One side in a fresh interpreter (this script, ``--side``); its JSON result. ``before``
     is the analyze side of the tree ``--before`` names, run from there with its own code."""
-    script, env, cwd = __file__, None, None
+    script, env, cwd, python = __file__, None, None, sys.executable
+    if side == "prev" and args.prev_python:  # this tree's code, another install's libraries
+        python = str(args.prev_python)
+        env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     if side == BEFORE:
         tree = args.before.resolve()
         script, cwd, side = str(tree / "bench" / "bench_throughput.py"), tree, "analyze"
         env = os.environ | {"PYTHONPATH": str(tree)}
-    cmd = [sys.executable, script, "--side", side, "--texts", str(paths[0])]
+    cmd = [python, script, "--side", side, "--texts", str(paths[0])]
     cmd += ["--sample", str(paths[1]), "--workers", str(args.workers), "--batch", str(batch)]
     cmd += ["--warm"] if args.warm and side == "analyze" else []
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=cwd)
@@ -457,6 +464,7 @@ def _print_round(r: int, side: str, res: dict, batch: int) -> None:
     what[BEFORE] = "BEFORE tree: workbench ingest+analyze"
     line = f"round {r + 1}: {what.get(side, 'workbench ingest+analyze')}"
     line += f" {res['wall']:.1f}s, {res['cpu']:.2f} CPU-s (load {res['load']})"
+    line += f" [spaCy {res['spacy']}]" if "spacy" in res else ""
     if side in ("analyze", BEFORE):
         line += f"; ingest+extract {res['cpu_ingest_extract']:.2f} CPU-s; later stages: "
         line += ", ".join(f"{k} {v:.2f}" for k, v in res["stage_cpu"].items() if k in LATER_STAGES)
@@ -521,6 +529,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "--before",
         type=Path,
         help="a tree of the code before a change (git archive): its analyze side too, per round",
+    )
+    ap.add_argument(
+        "--prev-python",
+        type=Path,
+        help="time the previous pipeline with this interpreter (a venv of the old pins: the "
+        "speed-up against the pipeline as it shipped, on the spaCy it shipped with)",
     )
     ap.add_argument(
         "--no-prev",
