@@ -123,8 +123,8 @@ def _register() -> None:
         Language.factory(LOOKUP_LEMMATIZER, func=_make_lookup_lemmatizer)
 
 
-def _make_lookup_lemmatizer(nlp: Any, name: str) -> Any:
-    # ``Any``, not ``Language``: spaCy's config validation resolves the factory's
+def _make_lookup_lemmatizer(nlp: Any, name: str) -> LookupLemmatizer:
+    # ``nlp: Any``, not ``Language``: spaCy's config validation resolves the factory's
     # annotations, and ``Language`` is imported only for type checking here.
     return LookupLemmatizer(nlp.lang)
 
